@@ -1,0 +1,348 @@
+"""The catalog file: where it lives, how it is opened, and its schema (versioned migrations).
+
+Every connection is opened with WAL journaling, foreign keys on and a busy timeout, so a second
+writer waits for the first instead of failing with "database is locked". Write transactions start
+with ``BEGIN IMMEDIATE`` (see :func:`write_transaction`): taking the write lock up front avoids the
+WAL "snapshot upgrade" failure that a deferred transaction hits when another writer commits between
+its first read and its first write.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+#: Environment variable that overrides the default catalog path.
+DB_ENV_VAR = "GENZ_CATALOG_DB"
+#: Where the catalog lives when neither ``--db`` nor ``GENZ_CATALOG_DB`` says otherwise.
+DEFAULT_DB_PATH = Path("~/.genz_simulator/db/models.db")
+#: How long a connection waits for another writer's lock before giving up (milliseconds).
+BUSY_TIMEOUT_MS = 60_000
+
+SOURCES = ("huggingface", "local", "genz-static", "manual")
+
+
+def resolve_db_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """Return the catalog path: ``path`` if given, else ``$GENZ_CATALOG_DB``, else the default.
+
+    ``~`` is expanded. The file itself is not touched.
+    """
+    if path is None or str(path) == "":
+        path = os.environ.get(DB_ENV_VAR) or DEFAULT_DB_PATH
+    return Path(path).expanduser()
+
+
+def connect(
+    path: str | os.PathLike[str] | None = None, *, read_only: bool = False, migrate: bool = True
+) -> sqlite_utils.Database:
+    """Open the catalog, creating the file and its folders on first use, and migrate it.
+
+    ``read_only=True`` opens the file through a ``mode=ro`` URI and never creates or migrates it.
+    The connection runs in autocommit mode; group writes with :func:`write_transaction`.
+    """
+    db_path = resolve_db_path(path)
+    if read_only:
+        uri = db_path.resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return sqlite_utils.Database(conn)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(db_path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+        check_same_thread=False,
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    db = sqlite_utils.Database(conn)
+    if migrate:
+        _retry_locked(lambda: migrations.apply(db))
+    return db
+
+
+def _retry_locked(fn, attempts: int = 8):  # noqa: ANN001, ANN202
+    """Run ``fn``; if SQLite still reports a lock after the busy timeout, retry with jitter."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (2**attempt))
+    return None
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One atomic write: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
+
+    Waiting for the write lock uses the busy timeout plus a bounded retry with jitter.
+    Nested use joins the outer transaction.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield db
+        return
+    _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+    try:
+        yield db
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        _retry_locked(lambda: conn.execute("COMMIT"))
+
+
+class DatabaseConnection:
+    """The catalog file as the seed's API named it: ``DatabaseConnection(path)``.
+
+    ``path`` defaults as in :func:`resolve_db_path`. ``.db`` is the migrated
+    ``sqlite_utils.Database``; ``.path`` the resolved file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
+        self.path = resolve_db_path(path)
+        self.db = connect(self.path, read_only=read_only)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def transaction(self):  # noqa: ANN201
+        """Context manager for one atomic write (see :func:`write_transaction`)."""
+        return write_transaction(self.db)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> DatabaseConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Schema. Append new migrations at the end; never edit one that has shipped.
+# --------------------------------------------------------------------------------------------
+
+migrations = sqlite_utils.Migrations("genz_catalog")
+
+#: Columns of ``models`` derived from the converter; a version snapshot holds all of them.
+DERIVED_COLUMNS = (
+    "model_name",
+    "family",
+    "model_type",
+    "attention_type",
+    "is_moe",
+    "parameter_count",
+    "active_parameter_count",
+    "text_parameter_count",
+    "num_layers",
+    "hidden_size",
+    "intermediate_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "num_experts",
+    "experts_per_token",
+    "context_length",
+    "vocab_size",
+    "kv_values_per_token",
+    "memory_json",
+    "genz_config_json",
+    "warnings_json",
+)
+
+
+@migrations()
+def m001_models(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE models (
+            model_id TEXT PRIMARY KEY COLLATE NOCASE,
+            model_name TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('huggingface', 'local', 'genz-static', 'manual')),
+            family TEXT,
+            model_type TEXT CHECK (model_type IN ('decoder-only', 'encoder-decoder', 'encoder-only')),
+            attention_type TEXT CHECK (attention_type IN ('mha', 'gqa', 'mqa', 'mla', 'none')),
+            is_moe INTEGER NOT NULL DEFAULT 0,
+            parameter_count INTEGER,
+            active_parameter_count INTEGER,
+            text_parameter_count INTEGER,
+            num_layers INTEGER,
+            hidden_size INTEGER,
+            intermediate_size INTEGER,
+            num_attention_heads INTEGER,
+            num_key_value_heads INTEGER,
+            head_dim INTEGER,
+            num_experts INTEGER,
+            experts_per_token INTEGER,
+            context_length INTEGER,
+            vocab_size INTEGER,
+            kv_values_per_token INTEGER,
+            memory_json TEXT,
+            config_json TEXT,
+            genz_config_json TEXT,
+            config_hash TEXT,
+            warnings_json TEXT,
+            hub_id TEXT,
+            revision_sha TEXT,
+            hub_parameter_count INTEGER,
+            parameter_mismatch INTEGER NOT NULL DEFAULT 0,
+            license TEXT,
+            gated TEXT,
+            pipeline_tag TEXT,
+            library_name TEXT,
+            tags_json TEXT,
+            downloads INTEGER,
+            likes INTEGER,
+            hub_created_at TEXT,
+            hub_last_modified TEXT,
+            current_version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            is_deleted INTEGER NOT NULL DEFAULT 0,
+            deleted_at TEXT
+        );
+        CREATE INDEX idx_models_family ON models(family);
+        CREATE INDEX idx_models_source ON models(source);
+        CREATE INDEX idx_models_model_type ON models(model_type);
+        CREATE INDEX idx_models_attention_type ON models(attention_type);
+        CREATE INDEX idx_models_parameter_count ON models(parameter_count);
+        CREATE INDEX idx_models_hub_id ON models(hub_id);
+
+        CREATE TABLE model_aliases (
+            alias TEXT PRIMARY KEY COLLATE NOCASE,
+            model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+            kind TEXT NOT NULL DEFAULT 'user',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_model_aliases_model_id ON model_aliases(model_id);
+
+        CREATE TABLE model_versions (
+            id INTEGER PRIMARY KEY,
+            model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            config_hash TEXT,
+            snapshot_json TEXT NOT NULL,
+            change_description TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (model_id, version)
+        );
+
+        CREATE TABLE model_cache (
+            model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+            cache_key TEXT NOT NULL,
+            config_hash TEXT NOT NULL,
+            value_json TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            PRIMARY KEY (model_id, cache_key, config_hash)
+        );
+        CREATE INDEX idx_model_cache_expires_at ON model_cache(expires_at);
+
+        CREATE TABLE model_quality_metrics (
+            id INTEGER PRIMARY KEY,
+            model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+            metric_name TEXT NOT NULL COLLATE NOCASE,
+            shots INTEGER,
+            metric_value REAL NOT NULL,
+            unit TEXT NOT NULL DEFAULT 'percent',
+            source TEXT,
+            measured_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        -- NULL shots would make a plain UNIQUE useless; -1 stands for "not stated".
+        CREATE UNIQUE INDEX idx_metrics_unique
+            ON model_quality_metrics(model_id, metric_name, COALESCE(shots, -1));
+        """
+    )
+
+
+@migrations()
+def m002_fts(db: sqlite_utils.Database) -> None:
+    # A standalone FTS5 table keyed by models.rowid, so it can carry aliases from another table.
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE models_fts USING fts5(
+            model_id, model_name, family, aliases
+        );
+
+        CREATE TRIGGER models_fts_ai AFTER INSERT ON models BEGIN
+            INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
+            VALUES (new.rowid, new.model_id, new.model_name, new.family,
+                    (SELECT group_concat(alias, ' ') FROM model_aliases
+                     WHERE model_id = new.model_id));
+        END;
+        CREATE TRIGGER models_fts_ad AFTER DELETE ON models BEGIN
+            DELETE FROM models_fts WHERE rowid = old.rowid;
+        END;
+        CREATE TRIGGER models_fts_au AFTER UPDATE OF model_id, model_name, family ON models BEGIN
+            DELETE FROM models_fts WHERE rowid = old.rowid;
+            INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
+            VALUES (new.rowid, new.model_id, new.model_name, new.family,
+                    (SELECT group_concat(alias, ' ') FROM model_aliases
+                     WHERE model_id = new.model_id));
+        END;
+
+        CREATE TRIGGER model_aliases_fts_ai AFTER INSERT ON model_aliases BEGIN
+            UPDATE models_fts SET aliases = (
+                SELECT group_concat(alias, ' ') FROM model_aliases WHERE model_id = new.model_id)
+            WHERE rowid = (SELECT rowid FROM models WHERE model_id = new.model_id);
+        END;
+        CREATE TRIGGER model_aliases_fts_ad AFTER DELETE ON model_aliases BEGIN
+            UPDATE models_fts SET aliases = (
+                SELECT group_concat(alias, ' ') FROM model_aliases WHERE model_id = old.model_id)
+            WHERE rowid = (SELECT rowid FROM models WHERE model_id = old.model_id);
+        END;
+        CREATE TRIGGER model_aliases_fts_au AFTER UPDATE ON model_aliases BEGIN
+            UPDATE models_fts SET aliases = (
+                SELECT group_concat(alias, ' ') FROM model_aliases WHERE model_id = old.model_id)
+            WHERE rowid = (SELECT rowid FROM models WHERE model_id = old.model_id);
+            UPDATE models_fts SET aliases = (
+                SELECT group_concat(alias, ' ') FROM model_aliases WHERE model_id = new.model_id)
+            WHERE rowid = (SELECT rowid FROM models WHERE model_id = new.model_id);
+        END;
+        """
+    )
+
+
+def rebuild_fts(db: sqlite_utils.Database) -> None:
+    """Rebuild ``models_fts`` from ``models`` and ``model_aliases`` (used by ``doctor --fix``)."""
+    with write_transaction(db):
+        db.execute("DELETE FROM models_fts")
+        db.execute(
+            """INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
+               SELECT m.rowid, m.model_id, m.model_name, m.family,
+                      (SELECT group_concat(alias, ' ') FROM model_aliases a
+                       WHERE a.model_id = m.model_id)
+               FROM models m"""
+        )
+
+
+def escape_fts_query(query: str) -> str:
+    """Turn free text into a safe FTS5 prefix query: every word quoted, the last one a prefix.
+
+    ``Llama-3.1`` becomes ``"Llama-3.1"*``; quotes inside words are doubled. Returns ``""`` for
+    blank input (callers must skip the MATCH then).
+    """
+    words = [w for w in query.replace("/", " ").split() if w.strip('"')]
+    if not words:
+        return ""
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+    return " ".join(q + "*" for q in quoted)

@@ -1,0 +1,39 @@
+"""Expected failures. The CLI turns each into one line on stderr and exit code 1."""
+
+from __future__ import annotations
+
+
+class CatalogError(Exception):
+    """Base class of every expected catalog failure; its message is meant for the user."""
+
+
+class ModelNotFoundError(CatalogError, LookupError):
+    """No model (or alias) with that id; the message lists close matches when there are any."""
+
+    def __init__(self, model_id: str, close_matches: list[str] | None = None):
+        self.model_id = model_id
+        self.close_matches = close_matches or []
+        message = f"no model named {model_id!r}"
+        if self.close_matches:
+            message += "; did you mean: " + ", ".join(self.close_matches) + "?"
+        super().__init__(message)
+
+
+class ModelExistsError(CatalogError):
+    """An add of an id that is already in the catalog, without force."""
+
+    def __init__(self, model_id: str):
+        self.model_id = model_id
+        super().__init__(f"model {model_id!r} already exists; use --force to replace it")
+
+
+class VersionNotFoundError(CatalogError, LookupError):
+    """A rollback or diff naming a version the model does not have."""
+
+
+class InvalidModelIdError(CatalogError, ValueError):
+    """A model id that breaks one of the id rules (the message names the rule)."""
+
+
+class InvalidInputError(CatalogError, ValueError):
+    """Any other bad input: a size that does not parse, a metric that is not a number, ..."""

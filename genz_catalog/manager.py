@@ -1,0 +1,997 @@
+"""ModelManager: every write to the catalog goes through here, each as one transaction.
+
+A write that changes a model updates its row, records a version when the content changed (the
+FTS entry follows through triggers) and drops the model's cached values, all in one
+``BEGIN IMMEDIATE`` transaction: a crash leaves the old state or the new, never half.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .convert import ConversionError, convert_hf_config
+from .db import DERIVED_COLUMNS, connect, escape_fts_query, resolve_db_path, write_transaction
+from .errors import (
+    CatalogError,
+    InvalidInputError,
+    InvalidModelIdError,
+    ModelExistsError,
+    ModelNotFoundError,
+    VersionNotFoundError,
+)
+
+#: Longest model id accepted (characters). Hub ids are at most 96 + 1 + 96.
+MAX_MODEL_ID_LENGTH = 200
+#: Largest config.json accepted from a file or the Hub (bytes).
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+_MODEL_ID_CHARS = re.compile(r"^[A-Za-z0-9._+\-/]+$")
+
+#: Columns of ``models`` that ``list_models(order_by=...)`` accepts (prefix ``-`` for descending).
+SORTABLE_COLUMNS = (
+    "model_id", "model_name", "family", "model_type", "attention_type", "source",
+    "parameter_count", "active_parameter_count", "num_layers", "hidden_size",
+    "num_attention_heads", "num_key_value_heads", "num_experts", "context_length",
+    "vocab_size", "downloads", "likes", "created_at", "updated_at",
+)
+
+#: Hub metadata keys ``add_model(hub_metadata=...)`` understands (columns of ``models``).
+HUB_METADATA_KEYS = (
+    "hub_id", "revision_sha", "hub_parameter_count", "license", "gated", "pipeline_tag",
+    "library_name", "tags", "downloads", "likes", "hub_created_at", "hub_last_modified",
+)
+#: Relative gap between computed and Hub parameter counts above which a model is flagged.
+PARAMETER_MISMATCH_TOLERANCE = 0.01
+
+# Sanity bounds that turn absurd configs into errors instead of rows.
+_BOUNDS = {
+    "num_layers": (1, 10_000),
+    "hidden_size": (1, 1_000_000),
+    "num_attention_heads": (1, 100_000),
+    "num_key_value_heads": (1, 100_000),
+    "head_dim": (1, 100_000),
+    "vocab_size": (1, 100_000_000),
+    "parameter_count": (1, 10**15),
+    "context_length": (1, 1_000_000_000),
+    "num_experts": (1, 1_000_000),
+}
+
+
+def utc_now() -> str:
+    """Current UTC time as ISO-8601 with milliseconds, e.g. ``2026-11-28T12:00:00.000Z``."""
+    return _iso(datetime.now(timezone.utc))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """SHA-256 (hex, first 16 bytes) of the config's canonical JSON: key order does not matter."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def validate_model_id(model_id: str) -> str:
+    """Return ``model_id`` stripped, or raise :class:`InvalidModelIdError` naming the broken rule.
+
+    Rules: not empty; at most 200 characters; no control characters; only letters, digits and
+    ``. _ + -``, with at most one ``/`` between two non-empty parts; no ``..``.
+    """
+    if not isinstance(model_id, str):
+        raise InvalidModelIdError("model id must be a string")
+    if any(unicodedata.category(ch).startswith("C") for ch in model_id):
+        raise InvalidModelIdError("model id must not contain control characters")
+    model_id = model_id.strip()
+    if not model_id:
+        raise InvalidModelIdError("model id must not be empty")
+    if len(model_id) > MAX_MODEL_ID_LENGTH:
+        raise InvalidModelIdError(
+            f"model id is {len(model_id)} characters long; at most {MAX_MODEL_ID_LENGTH} allowed"
+        )
+    if ".." in model_id:
+        raise InvalidModelIdError(f"model id {model_id!r} must not contain '..'")
+    if not _MODEL_ID_CHARS.match(model_id):
+        raise InvalidModelIdError(
+            f"model id {model_id!r} may only contain letters, digits, '.', '_', '+', '-' and one '/'"
+        )
+    parts = model_id.split("/")
+    if len(parts) > 2 or any(not part for part in parts):
+        raise InvalidModelIdError(
+            f"model id {model_id!r} must be 'name' or 'org/name' (one '/', no empty parts)"
+        )
+    return model_id
+
+
+def parse_size(text: str | int | float) -> int:
+    """Parse a parameter count: ``7B``, ``500M``, ``1.5e9``, ``70k``, ``1T`` or a plain integer."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        raw = str(text).strip().replace("_", "").replace(",", "")
+        multiplier = 1.0
+        suffixes = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+        if raw and raw[-1].lower() in suffixes:
+            multiplier = suffixes[raw[-1].lower()]
+            raw = raw[:-1]
+        try:
+            value = float(raw) * multiplier
+        except ValueError:
+            raise InvalidInputError(
+                f"invalid size {text!r}: use a number with an optional K, M, B or T suffix, "
+                "e.g. 7B, 500M, 1.5e9"
+            ) from None
+    if not math.isfinite(value) or value < 0:
+        raise InvalidInputError(f"invalid size {text!r}: must be a non-negative number")
+    return int(round(value))
+
+
+@dataclass
+class WriteResult:
+    """What a write did: ``status`` is ``imported``, ``updated``, ``unchanged`` or ``skipped``."""
+
+    model_id: str
+    status: str
+    version: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _load_json(text: str | None, default: Any = None) -> Any:
+    if text is None or text == "":
+        return default
+    return json.loads(text)
+
+
+def _hydrate(row: dict[str, Any], aliases: list[str] | None = None) -> dict[str, Any]:
+    """A ``models`` row with its JSON columns parsed into ``config``, ``genz_config`` etc."""
+    model = dict(row)
+    model["config"] = _load_json(row.get("config_json"), {})
+    model["genz_config"] = _load_json(row.get("genz_config_json"), {})
+    model["memory"] = _load_json(row.get("memory_json"), {})
+    model["warnings"] = _load_json(row.get("warnings_json"), [])
+    model["tags"] = _load_json(row.get("tags_json"), [])
+    model["is_moe"] = bool(row.get("is_moe"))
+    model["is_deleted"] = bool(row.get("is_deleted"))
+    if aliases is not None:
+        model["aliases"] = aliases
+    return model
+
+
+class ModelManager:
+    """The catalog's read and write API.
+
+    ``ModelManager()`` opens the default catalog (``$GENZ_CATALOG_DB`` or
+    ``~/.genz_simulator/db/models.db``); pass a path, or an open ``sqlite_utils.Database``.
+    """
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str] | None = None,
+        *,
+        db: sqlite_utils.Database | None = None,
+    ):
+        self.db = db if db is not None else connect(db_path)
+        self.path = resolve_db_path(db_path) if db is None else None
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> ModelManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ reads
+
+    def _row(self, model_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
+        """The ``models`` row for an id or alias (case-insensitive), or None."""
+        deleted = "" if include_deleted else " AND is_deleted = 0"
+        rows = list(self.db.query(f"SELECT * FROM models WHERE model_id = ?{deleted}", [model_id]))
+        if not rows:
+            rows = list(
+                self.db.query(
+                    "SELECT m.* FROM model_aliases a JOIN models m ON m.model_id = a.model_id "
+                    f"WHERE a.alias = ?{deleted.replace('is_deleted', 'm.is_deleted')}",
+                    [model_id],
+                )
+            )
+        return rows[0] if rows else None
+
+    def _aliases(self, model_id: str) -> list[str]:
+        return [
+            r["alias"]
+            for r in self.db.query(
+                "SELECT alias FROM model_aliases WHERE model_id = ? ORDER BY alias", [model_id]
+            )
+        ]
+
+    def get_model(self, model_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
+        """The model with this id or alias (case-insensitive), with parsed JSON fields, or None.
+
+        Soft-deleted models are hidden unless ``include_deleted``.
+        """
+        row = self._row(model_id, include_deleted)
+        if row is None:
+            return None
+        return _hydrate(row, self._aliases(row["model_id"]))
+
+    def require_model(self, model_id: str, include_deleted: bool = False) -> dict[str, Any]:
+        """Like :meth:`get_model`, but raise :class:`ModelNotFoundError` (with close matches)."""
+        model = self.get_model(model_id, include_deleted)
+        if model is None:
+            raise ModelNotFoundError(model_id, self.close_matches(model_id))
+        return model
+
+    def close_matches(self, name: str, n: int = 3) -> list[str]:
+        """Up to ``n`` model ids that look like ``name`` (for "did you mean" messages)."""
+        candidates: set[str] = set()
+        words = [w for w in re.split(r"[^A-Za-z0-9]+", name) if w]
+        if words:
+            fts = " OR ".join('"' + w + '"*' for w in words)
+            candidates.update(
+                r["model_id"]
+                for r in self.db.query(
+                    "SELECT m.model_id FROM models_fts f JOIN models m ON m.rowid = f.rowid "
+                    "WHERE models_fts MATCH ? AND m.is_deleted = 0 LIMIT 500",
+                    [fts],
+                )
+            )
+        if len(candidates) < 50:
+            candidates.update(
+                r["model_id"]
+                for r in self.db.query(
+                    "SELECT model_id FROM models WHERE is_deleted = 0 LIMIT 5000"
+                )
+            )
+        lowered = {c.lower(): c for c in candidates}
+        matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)
+        return [lowered[m] for m in matches]
+
+    def get_model_config(self, model_id: str) -> dict[str, Any]:
+        """The GenZ ``ModelConfig`` keyword arguments of a model (raises if unknown)."""
+        return self.require_model(model_id)["genz_config"]
+
+    def list_models(
+        self,
+        model_type: str | None = None,
+        attention_type: str | None = None,
+        family: str | None = None,
+        source: str | None = None,
+        min_params: int | str | None = None,
+        max_params: int | str | None = None,
+        is_moe: bool | None = None,
+        search: str | None = None,
+        include_deleted: bool = False,
+        limit: int | None = None,
+        order_by: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Models matching every given filter, as ``models`` rows (JSON columns left as text).
+
+        Sizes take ``7B``-style strings or ints. ``search`` is free text over id, name, family and
+        aliases (prefix match, FTS syntax escaped). ``order_by`` is a column name from
+        :data:`SORTABLE_COLUMNS`, ``-`` prefixed for descending; by default search results come
+        by relevance and other listings by model id.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("model_type", model_type),
+            ("attention_type", attention_type),
+            ("family", family),
+            ("source", source),
+        ):
+            if value is not None:
+                where.append(f"m.{column} = ? COLLATE NOCASE")
+                params.append(value)
+        if min_params is not None:
+            where.append("m.parameter_count >= ?")
+            params.append(parse_size(min_params))
+        if max_params is not None:
+            where.append("m.parameter_count <= ?")
+            params.append(parse_size(max_params))
+        if is_moe is not None:
+            where.append("m.is_moe = ?")
+            params.append(1 if is_moe else 0)
+        if not include_deleted:
+            where.append("m.is_deleted = 0")
+        join = ""
+        order = "m.model_id"
+        if search is not None and search.strip():
+            fts = escape_fts_query(search)
+            if fts:
+                join = " JOIN models_fts f ON f.rowid = m.rowid"
+                where.append("models_fts MATCH ?")
+                params.append(fts)
+                order = "f.rank, m.model_id"
+        if order_by:
+            descending = order_by.startswith("-")
+            column = order_by.lstrip("-")
+            if column not in SORTABLE_COLUMNS:
+                raise InvalidInputError(
+                    f"cannot sort by {column!r}; choose one of: " + ", ".join(SORTABLE_COLUMNS)
+                )
+            order = f"m.{column} {'DESC' if descending else 'ASC'}, m.model_id"
+        sql = f"SELECT m.* FROM models m{join}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [dict(r) for r in self.db.query(sql, params)]
+
+    # ------------------------------------------------------------------ writes
+
+    def add_model(
+        self,
+        model_id: str,
+        config: Mapping[str, Any] | None = None,
+        *,
+        record: Mapping[str, Any] | None = None,
+        source: str = "manual",
+        model_name: str | None = None,
+        hub_metadata: Mapping[str, Any] | None = None,
+        aliases: Iterable[str | tuple[str, str]] = (),
+        if_exists: str = "error",
+        force: bool = False,
+        change_description: str | None = None,
+    ) -> WriteResult:
+        """Add (or with ``force`` / ``if_exists="update"``, replace) one model in one transaction.
+
+        Give either a Hugging Face ``config`` (converted here; :class:`ConversionError` if it
+        cannot be) or an already converted ``record`` (with ``config`` as its raw source, e.g. a
+        GenZ static config). ``if_exists`` is ``"error"`` (raise :class:`ModelExistsError`),
+        ``"skip"`` (leave it, status ``skipped``) or ``"update"``. Re-adding identical content
+        records no new version (status ``unchanged``). ``aliases`` are names or
+        ``(name, kind)`` pairs; an alias already owned by another model is left with it.
+        """
+        prepared = self._prepare(model_id, config, record, source, model_name)
+        if force:
+            if_exists = "update"
+        with write_transaction(self.db):
+            return self._write_prepared(
+                prepared, hub_metadata, aliases, if_exists, change_description
+            )
+
+    def add_models(
+        self,
+        items: Iterable[Mapping[str, Any]],
+        *,
+        if_exists: str = "error",
+        batch_size: int = 500,
+    ) -> Iterator[WriteResult]:
+        """Bulk :meth:`add_model`: each item is a dict of its keyword arguments.
+
+        Items are written ``batch_size`` to a transaction, so a crash loses at most the batch in
+        flight and never leaves half a model. Conversion errors are raised before the batch's
+        transaction opens, so a bad item writes nothing of its batch.
+        """
+        batch: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
+        for item in items:
+            prepared = self._prepare(
+                item["model_id"], item.get("config"), item.get("record"),
+                item.get("source", "manual"), item.get("model_name"),
+            )
+            batch.append((prepared, item))
+            if len(batch) >= batch_size:
+                yield from self._write_batch(batch, if_exists)
+                batch = []
+        if batch:
+            yield from self._write_batch(batch, if_exists)
+
+    def _write_batch(
+        self, batch: list[tuple[dict[str, Any], Mapping[str, Any]]], if_exists: str
+    ) -> list[WriteResult]:
+        with write_transaction(self.db):
+            return [
+                self._write_prepared(
+                    prepared, item.get("hub_metadata"), item.get("aliases", ()),
+                    item.get("if_exists", if_exists), item.get("change_description"),
+                )
+                for prepared, item in batch
+            ]
+
+    def update_model(
+        self,
+        model_id: str,
+        config: Mapping[str, Any] | None = None,
+        *,
+        record: Mapping[str, Any] | None = None,
+        model_name: str | None = None,
+        hub_metadata: Mapping[str, Any] | None = None,
+        change_description: str | None = None,
+    ) -> WriteResult:
+        """Change an existing model: new config (re-converted), name or Hub metadata.
+
+        A content change records a new version and drops the model's cached values.
+        """
+        existing = self.require_model(model_id, include_deleted=True)
+        if config is None and record is None:
+            config = existing["config"]
+            if existing["source"] == "genz-static":
+                record = self._record_from_row(existing)
+                config = None
+        prepared = self._prepare(
+            existing["model_id"], config, record, existing["source"],
+            model_name or existing["model_name"],
+        )
+        with write_transaction(self.db):
+            return self._write_prepared(
+                prepared, hub_metadata, (), "update", change_description
+            )
+
+    @staticmethod
+    def _record_from_row(model: Mapping[str, Any]) -> dict[str, Any]:
+        record = {c: model.get(c) for c in DERIVED_COLUMNS if not c.endswith("_json")}
+        record["memory"] = model.get("memory") or {}
+        record["genz_kwargs"] = model.get("genz_config") or {}
+        record["warnings"] = model.get("warnings") or []
+        record["config"] = model.get("config") or {}
+        return record
+
+    def _prepare(
+        self,
+        model_id: str,
+        config: Mapping[str, Any] | None,
+        record: Mapping[str, Any] | None,
+        source: str,
+        model_name: str | None,
+    ) -> dict[str, Any]:
+        """Validate and convert outside any transaction; returns the row's content columns."""
+        model_id = validate_model_id(model_id)
+        if source not in ("huggingface", "local", "genz-static", "manual"):
+            raise InvalidInputError(
+                f"unknown source {source!r}; use huggingface, local, genz-static or manual"
+            )
+        if record is None:
+            if not isinstance(config, Mapping):
+                raise InvalidInputError(f"{model_id}: config must be a JSON object")
+            record = convert_hf_config(dict(config), model_id=model_id)
+            raw_config = dict(config)
+        else:
+            raw_config = dict(record.get("config") or config or {})
+        _check_bounds(model_id, record)
+        content: dict[str, Any] = {
+            "model_id": model_id,
+            "source": source,
+            "model_name": model_name or model_id.split("/")[-1],
+        }
+        for column in DERIVED_COLUMNS:
+            if column in ("model_name",) or column.endswith("_json"):
+                continue
+            value = record.get(column)
+            content[column] = int(value) if isinstance(value, bool) else value
+        content["memory_json"] = json.dumps(record.get("memory") or {}, sort_keys=True)
+        content["genz_config_json"] = json.dumps(record.get("genz_kwargs") or {}, sort_keys=True)
+        content["warnings_json"] = json.dumps(list(record.get("warnings") or []))
+        content["config_json"] = json.dumps(raw_config, sort_keys=True)
+        content["config_hash"] = config_hash(raw_config)
+        return content
+
+    def _write_prepared(
+        self,
+        content: dict[str, Any],
+        hub_metadata: Mapping[str, Any] | None,
+        aliases: Iterable[str | tuple[str, str]],
+        if_exists: str,
+        change_description: str | None,
+    ) -> WriteResult:
+        """Write one prepared model; the caller holds the write transaction."""
+        if if_exists not in ("error", "skip", "update"):
+            raise InvalidInputError(f"if_exists must be error, skip or update, not {if_exists!r}")
+        now = utc_now()
+        model_id = content["model_id"]
+        existing = self._row(model_id, include_deleted=True)
+        if existing is not None and existing["model_id"] != model_id:
+            # The id given is an alias of another model: never shadow it with a new row.
+            raise ModelExistsError(model_id)
+        hub = _hub_columns(hub_metadata, content.get("parameter_count"))
+        warnings = _load_json(content["warnings_json"], [])
+        models = self.db.table("models")
+        if existing is None:
+            row = {**content, **hub, "current_version": 1, "created_at": now, "updated_at": now,
+                   "is_deleted": 0}
+            models.insert(row)
+            self._insert_version(model_id, 1, {**content, **hub}, change_description or "imported", now)
+            self._add_aliases(model_id, aliases, now)
+            return WriteResult(model_id, "imported", 1, warnings)
+        model_id = existing["model_id"]
+        if if_exists == "error":
+            raise ModelExistsError(model_id)
+        if if_exists == "skip":
+            return WriteResult(model_id, "skipped", existing["current_version"], warnings)
+        merged = _snapshot({**existing, **content, **hub})
+        changed = not _same_content(merged, _snapshot(existing))
+        updates = {**hub, "updated_at": now}
+        version = existing["current_version"]
+        status = "unchanged"
+        if changed:
+            version += 1
+            status = "updated"
+            updates.update({k: v for k, v in content.items() if k != "model_id"})
+            updates["current_version"] = version
+            self._insert_version(
+                model_id, version, merged, change_description or "content changed", now
+            )
+            self.db.execute("DELETE FROM model_cache WHERE model_id = ?", [model_id])
+        if existing["is_deleted"]:
+            updates.update({"is_deleted": 0, "deleted_at": None})
+        models.update(model_id, updates)
+        self._add_aliases(model_id, aliases, now)
+        return WriteResult(model_id, status, version, warnings)
+
+    def _insert_version(
+        self,
+        model_id: str,
+        version: int,
+        content: Mapping[str, Any],
+        description: str,
+        now: str,
+    ) -> None:
+        self.db.table("model_versions").insert(
+            {
+                "model_id": model_id,
+                "version": version,
+                "config_hash": content["config_hash"],
+                "snapshot_json": json.dumps(_snapshot(content), sort_keys=True),
+                "change_description": description,
+                "created_at": now,
+            }
+        )
+
+    def _add_aliases(
+        self, model_id: str, aliases: Iterable[str | tuple[str, str]], now: str
+    ) -> None:
+        wanted: list[tuple[str, str]] = []
+        if "/" in model_id:
+            wanted.append((model_id.split("/", 1)[1], "name"))
+        for alias in aliases:
+            name, kind = (alias, "alias") if isinstance(alias, str) else alias
+            wanted.append((name, kind))
+        for name, kind in wanted:
+            if not name or name.lower() == model_id.lower():
+                continue
+            # An alias never shadows a real model id or another model's alias.
+            taken = self.db.execute(
+                "SELECT 1 FROM models WHERE model_id = ? UNION ALL "
+                "SELECT 1 FROM model_aliases WHERE alias = ?",
+                [name, name],
+            ).fetchone()
+            if taken:
+                continue
+            self.db.execute(
+                "INSERT INTO model_aliases (alias, model_id, kind, created_at) VALUES (?, ?, ?, ?)",
+                [name, model_id, kind, now],
+            )
+
+    def add_alias(self, model_id: str, alias: str, kind: str = "alias") -> None:
+        """Make ``alias`` another name for a model; raises if the name is already taken."""
+        model = self.require_model(model_id, include_deleted=True)
+        validate_model_id(alias)
+        with write_transaction(self.db):
+            owner = self._row(alias, include_deleted=True)
+            if owner is not None:
+                if owner["model_id"] == model["model_id"]:
+                    return
+                raise CatalogError(f"alias {alias!r} already names {owner['model_id']!r}")
+            self.db.execute(
+                "INSERT INTO model_aliases (alias, model_id, kind, created_at) VALUES (?, ?, ?, ?)",
+                [alias, model["model_id"], kind, utc_now()],
+            )
+
+    def delete_model(self, model_id: str, hard: bool = False) -> str:
+        """Soft-delete (hide) a model, or with ``hard`` remove it with its versions, aliases,
+        metrics and cache. Returns the canonical id."""
+        model = self.require_model(model_id, include_deleted=hard)
+        canonical = model["model_id"]
+        with write_transaction(self.db):
+            if hard:
+                self.db.execute("DELETE FROM models WHERE model_id = ?", [canonical])
+            else:
+                now = utc_now()
+                self.db.execute(
+                    "UPDATE models SET is_deleted = 1, deleted_at = ?, updated_at = ? "
+                    "WHERE model_id = ?",
+                    [now, now, canonical],
+                )
+                self.db.execute("DELETE FROM model_cache WHERE model_id = ?", [canonical])
+        return canonical
+
+    def undelete_model(self, model_id: str) -> str:
+        """Bring back a soft-deleted model. Returns the canonical id."""
+        model = self.get_model(model_id, include_deleted=True)
+        if model is None:
+            raise ModelNotFoundError(model_id, self.close_matches(model_id))
+        if not model["is_deleted"]:
+            raise CatalogError(f"model {model['model_id']!r} is not deleted")
+        with write_transaction(self.db):
+            self.db.execute(
+                "UPDATE models SET is_deleted = 0, deleted_at = NULL, updated_at = ? "
+                "WHERE model_id = ?",
+                [utc_now(), model["model_id"]],
+            )
+        return model["model_id"]
+
+    # ------------------------------------------------------------------ versions
+
+    def get_versions(self, model_id: str) -> list[dict[str, Any]]:
+        """Every version of a model, oldest first, with its parsed ``snapshot``."""
+        model = self.require_model(model_id, include_deleted=True)
+        versions = []
+        for row in self.db.query(
+            "SELECT * FROM model_versions WHERE model_id = ? ORDER BY version", [model["model_id"]]
+        ):
+            entry = dict(row)
+            entry["snapshot"] = json.loads(row["snapshot_json"])
+            versions.append(entry)
+        return versions
+
+    def _version(self, model_id: str, version: int) -> dict[str, Any]:
+        rows = list(
+            self.db.query(
+                "SELECT * FROM model_versions WHERE model_id = ? AND version = ?",
+                [model_id, int(version)],
+            )
+        )
+        if not rows:
+            known = [
+                str(r["version"])
+                for r in self.db.query(
+                    "SELECT version FROM model_versions WHERE model_id = ? ORDER BY version",
+                    [model_id],
+                )
+            ]
+            raise VersionNotFoundError(
+                f"model {model_id!r} has no version {version}; versions: {', '.join(known)}"
+            )
+        return json.loads(rows[0]["snapshot_json"])
+
+    def rollback(self, model_id: str, version: int) -> WriteResult:
+        """Restore a model's content to an earlier version, recorded as a new version."""
+        model = self.require_model(model_id, include_deleted=True)
+        canonical = model["model_id"]
+        snapshot = self._version(canonical, version)
+        if _same_content(snapshot, _snapshot(model)):
+            raise CatalogError(
+                f"model {canonical!r} already matches version {version}; nothing to roll back"
+            )
+        now = utc_now()
+        new_version = model["current_version"] + 1
+        with write_transaction(self.db):
+            updates = dict(snapshot)
+            updates.update({"current_version": new_version, "updated_at": now})
+            self.db.table("models").update(canonical, updates)
+            self.db.table("model_versions").insert(
+                {
+                    "model_id": canonical,
+                    "version": new_version,
+                    "config_hash": snapshot.get("config_hash"),
+                    "snapshot_json": json.dumps(snapshot, sort_keys=True),
+                    "change_description": f"rollback to version {version}",
+                    "created_at": now,
+                }
+            )
+            self.db.execute("DELETE FROM model_cache WHERE model_id = ?", [canonical])
+        return WriteResult(canonical, "updated", new_version)
+
+    def diff(self, model_id: str, v1: int, v2: int) -> dict[str, tuple[Any, Any]]:
+        """Fields that differ between two versions: ``{field: (value in v1, value in v2)}``.
+
+        Raw config keys appear flattened as ``config.key`` (``config.text_config.hidden_size``).
+        """
+        model = self.require_model(model_id, include_deleted=True)
+        a = _flatten_snapshot(self._version(model["model_id"], v1))
+        b = _flatten_snapshot(self._version(model["model_id"], v2))
+        return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+    # ------------------------------------------------------------------ quality metrics
+
+    def add_quality_metric(
+        self,
+        model_id: str,
+        metric_name: str,
+        metric_value: float | str,
+        shots: int | None = None,
+        *,
+        unit: str = "percent",
+        source: str | None = None,
+        measured_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Set one metric (unique per model, metric name and shots; a repeat replaces it).
+
+        Values are stored on the scale named by ``unit``; the catalog's convention is
+        ``percent`` (0-100, as GenZ stores accuracies).
+        """
+        model = self.require_model(model_id, include_deleted=True)
+        try:
+            value = float(metric_value)
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"metric value {metric_value!r} for {metric_name} is not a number"
+            ) from None
+        if not math.isfinite(value):
+            raise InvalidInputError(f"metric value {metric_value!r} for {metric_name} is not finite")
+        if unit == "percent" and not 0 <= value <= 100:
+            raise InvalidInputError(
+                f"metric value {value} for {metric_name} is outside 0-100 (unit: percent)"
+            )
+        name = (metric_name or "").strip()
+        if not name:
+            raise InvalidInputError("metric name must not be empty")
+        if shots is not None:
+            try:
+                shots = int(shots)
+            except (TypeError, ValueError):
+                raise InvalidInputError(f"shots {shots!r} is not a whole number") from None
+            if shots < 0:
+                raise InvalidInputError(f"shots must be 0 or more, not {shots}")
+        now = utc_now()
+        with write_transaction(self.db):
+            self.db.execute(
+                """INSERT INTO model_quality_metrics
+                     (model_id, metric_name, shots, metric_value, unit, source, measured_at,
+                      created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (model_id, metric_name, COALESCE(shots, -1)) DO UPDATE SET
+                     metric_value = excluded.metric_value, unit = excluded.unit,
+                     source = excluded.source, measured_at = excluded.measured_at,
+                     updated_at = excluded.updated_at""",
+                [model["model_id"], name, shots, value, unit, source, measured_at, now, now],
+            )
+        return {"model_id": model["model_id"], "metric_name": name, "shots": shots,
+                "metric_value": value, "unit": unit, "source": source}
+
+    def get_quality_metrics(self, model_id: str | None = None) -> list[dict[str, Any]]:
+        """Metrics of one model, or of every model, ordered by model, metric and shots."""
+        if model_id is None:
+            return [
+                dict(r)
+                for r in self.db.query(
+                    "SELECT * FROM model_quality_metrics ORDER BY model_id, metric_name, shots"
+                )
+            ]
+        model = self.require_model(model_id, include_deleted=True)
+        return [
+            dict(r)
+            for r in self.db.query(
+                "SELECT * FROM model_quality_metrics WHERE model_id = ? "
+                "ORDER BY metric_name, shots",
+                [model["model_id"]],
+            )
+        ]
+
+    # ------------------------------------------------------------------ cache
+
+    def cache_value(
+        self, model_id: str, key: str, value: Any, ttl: float | None = None
+    ) -> None:
+        """Cache a JSON-serialisable value for a model for ``ttl`` seconds (None: no expiry).
+
+        The entry is tied to the model's current config hash, so it is never served for a
+        changed model.
+        """
+        model = self.require_model(model_id, include_deleted=True)
+        now = datetime.now(timezone.utc)
+        expires = _iso(now + timedelta(seconds=float(ttl))) if ttl is not None else None
+        with write_transaction(self.db):
+            self.db.execute(
+                """INSERT OR REPLACE INTO model_cache
+                     (model_id, cache_key, config_hash, value_json, created_at, expires_at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                [model["model_id"], key, model["config_hash"] or "", json.dumps(value),
+                 _iso(now), expires],
+            )
+
+    def get_cached_value(self, model_id: str, key: str, default: Any = None) -> Any:
+        """The cached value if present, fresh and made for the model's current config."""
+        row = self._row(model_id, include_deleted=True)
+        if row is None:
+            return default
+        found = self.db.execute(
+            """SELECT value_json FROM model_cache
+               WHERE model_id = ? AND cache_key = ? AND config_hash = ?
+                 AND (expires_at IS NULL OR expires_at > ?)""",
+            [row["model_id"], key, row["config_hash"] or "", utc_now()],
+        ).fetchone()
+        return json.loads(found[0]) if found else default
+
+    def clear_cache(self, model_id: str | None = None) -> int:
+        """Drop every cached value, or one model's. Returns the number of entries removed."""
+        with write_transaction(self.db):
+            if model_id is None:
+                return self.db.execute("DELETE FROM model_cache").rowcount
+            model = self.require_model(model_id, include_deleted=True)
+            return self.db.execute(
+                "DELETE FROM model_cache WHERE model_id = ?", [model["model_id"]]
+            ).rowcount
+
+    def purge_expired(self) -> int:
+        """Drop expired cache entries. Returns how many were removed."""
+        with write_transaction(self.db):
+            return self.db.execute(
+                "DELETE FROM model_cache WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                [utc_now()],
+            ).rowcount
+
+    # ------------------------------------------------------------------ stats
+
+    def get_stats(self) -> dict[str, Any]:
+        """Totals for the live (not deleted) catalog: by model type, attention, family and
+        source; MoE count; metric, alias, version and cache counts; Hub count mismatches."""
+
+        def grouped(column: str) -> dict[str, int]:
+            return {
+                (r["k"] if r["k"] is not None else "unknown"): r["n"]
+                for r in self.db.query(
+                    f"SELECT {column} AS k, count(*) AS n FROM models WHERE is_deleted = 0 "
+                    f"GROUP BY {column} ORDER BY n DESC, k"
+                )
+            }
+
+        def scalar(sql: str) -> int:
+            return self.db.execute(sql).fetchone()[0]
+
+        return {
+            "total_models": scalar("SELECT count(*) FROM models WHERE is_deleted = 0"),
+            "deleted_models": scalar("SELECT count(*) FROM models WHERE is_deleted = 1"),
+            "moe_models": scalar("SELECT count(*) FROM models WHERE is_deleted = 0 AND is_moe"),
+            "by_model_type": grouped("model_type"),
+            "by_attention_type": grouped("attention_type"),
+            "by_family": grouped("family"),
+            "by_source": grouped("source"),
+            "quality_metrics": scalar("SELECT count(*) FROM model_quality_metrics"),
+            "aliases": scalar("SELECT count(*) FROM model_aliases"),
+            "versions": scalar("SELECT count(*) FROM model_versions"),
+            "cache_entries": scalar("SELECT count(*) FROM model_cache"),
+            "parameter_mismatches": [
+                dict(r)
+                for r in self.db.query(
+                    "SELECT model_id, parameter_count, hub_parameter_count FROM models "
+                    "WHERE parameter_mismatch = 1 AND is_deleted = 0 ORDER BY model_id"
+                )
+            ],
+        }
+
+    # ------------------------------------------------------------------ local files
+
+    def import_config_file(
+        self,
+        path: str | os.PathLike[str],
+        model_id: str | None = None,
+        *,
+        force: bool = False,
+        source: str = "local",
+    ) -> WriteResult:
+        """Import a ``config.json`` file, or a model folder holding one.
+
+        The id comes from ``model_id``, else the config's ``_name_or_path``, else the folder name.
+        """
+        config, resolved_id = read_config_file(path, model_id)
+        return self.add_model(resolved_id, config, source=source, force=force)
+
+
+def read_config_file(
+    path: str | os.PathLike[str], model_id: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """Read and check a local ``config.json`` (or a folder with one); return (config, model id)."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        folder = p
+        p = p / "config.json"
+        if not p.is_file():
+            raise InvalidInputError(f"{folder}: folder has no config.json")
+    elif not p.exists():
+        raise InvalidInputError(f"{path}: no such file or folder")
+    size = p.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise InvalidInputError(
+            f"{p}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted"
+        )
+    try:
+        config = json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{p}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"{p}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(config, dict):
+        raise InvalidInputError(f"{p}: config must be a JSON object")
+    if model_id is None:
+        name_or_path = config.get("_name_or_path")
+        if isinstance(name_or_path, str) and name_or_path.strip() and not (
+            name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
+        ):
+            model_id = name_or_path
+        else:
+            model_id = p.parent.name
+    return config, validate_model_id(model_id)
+
+
+def _check_bounds(model_id: str, record: Mapping[str, Any]) -> None:
+    for key, (low, high) in _BOUNDS.items():
+        value = record.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
+            low <= value <= high
+        ):
+            raise ConversionError(
+                f"{model_id}: {key}={value!r} is outside the plausible range {low}..{high}"
+            )
+
+
+def _hub_columns(hub_metadata: Mapping[str, Any] | None, parameter_count: int | None) -> dict:
+    if not hub_metadata:
+        return {}
+    unknown = set(hub_metadata) - set(HUB_METADATA_KEYS)
+    if unknown:
+        raise InvalidInputError("unknown hub metadata keys: " + ", ".join(sorted(unknown)))
+    columns = {k: v for k, v in hub_metadata.items() if k != "tags"}
+    if "tags" in hub_metadata:
+        columns["tags_json"] = json.dumps(list(hub_metadata["tags"] or []))
+    if "gated" in columns and columns["gated"] is not None:
+        columns["gated"] = str(columns["gated"]).lower()
+    hub_total = columns.get("hub_parameter_count")
+    if hub_total and parameter_count:
+        gap = abs(parameter_count - hub_total) / hub_total
+        columns["parameter_mismatch"] = int(gap > PARAMETER_MISMATCH_TOLERANCE)
+    return columns
+
+
+#: Columns a version snapshot holds: every derived column, the raw config and its hash, and
+#: the Hub revision it came from.
+SNAPSHOT_COLUMNS = (*DERIVED_COLUMNS, "source", "config_json", "config_hash", "revision_sha",
+                    "hub_parameter_count", "parameter_mismatch")
+#: Snapshot columns that do not count as a content change (a new Hub sha with the same config
+#: is not a new version).
+_PROVENANCE_COLUMNS = ("revision_sha", "hub_parameter_count", "parameter_mismatch")
+
+
+def _snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
+    snap = {}
+    for column in SNAPSHOT_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, bool):
+            value = int(value)
+        snap[column] = value
+    if snap.get("parameter_mismatch") is None:
+        snap["parameter_mismatch"] = 0
+    return snap
+
+
+def _same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return all(a.get(c) == b.get(c) for c in SNAPSHOT_COLUMNS if c not in _PROVENANCE_COLUMNS)
+
+
+def _flatten_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in snapshot.items():
+        if key == "config_json":
+            _flatten(json.loads(value or "{}"), "config", flat)
+        elif key in ("genz_config_json", "memory_json", "warnings_json"):
+            _flatten(json.loads(value or "null"), key[: -len("_json")], flat)
+        else:
+            flat[key] = value
+    return flat
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(v, f"{prefix}.{k}", out)
+    else:
+        out[prefix] = value
