@@ -67,8 +67,28 @@ def connect(
     conn.execute("PRAGMA synchronous = NORMAL")
     db = sqlite_utils.Database(conn)
     if migrate:
-        _retry_locked(lambda: migrations.apply(db))
+        migrate_catalog(db)
     return db
+
+
+def migrate_catalog(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending schema migrations; return the names applied (empty when up to date).
+
+    The pending check is a plain read, so an up-to-date file costs no write lock. Otherwise the
+    migrations run under one ``BEGIN IMMEDIATE``: two processes opening a fresh file at once
+    queue on the lock, and the second finds nothing left to do instead of failing with
+    "table models already exists".
+    """
+    if not _pending_migrations(db):
+        return []
+    with write_transaction(db):
+        names = _pending_migrations(db)
+        migrations.apply(db)
+    return names
+
+
+def _pending_migrations(db: sqlite_utils.Database) -> list[str]:
+    return [m.name for m in migrations.pending(db)]
 
 
 def _retry_locked(fn, attempts: int = 8):  # noqa: ANN001, ANN202
@@ -99,11 +119,13 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
     try:
         yield db
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    else:
         _retry_locked(lambda: conn.execute("COMMIT"))
+    except BaseException:
+        # Some errors (disk full, a RAISE(ROLLBACK) trigger) end the transaction themselves; a
+        # second ROLLBACK would then mask the original exception.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 class DatabaseConnection:

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import sqlite3
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,12 @@ MAX_MODEL_ID_LENGTH = 200
 #: Largest config.json accepted from a file or the Hub (bytes).
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 _MODEL_ID_CHARS = re.compile(r"^[A-Za-z0-9._+\-/]+$")
+#: A query using any of these is FTS5 syntax the user meant; anything else is escaped.
+_FTS_SYNTAX = re.compile(r'(?:^|[\s(])(?:AND|OR|NOT|NEAR)(?:[\s(]|$)|["*()^]')
+_SEARCH_HELP = (
+    'write plain words (llama 8b), a "quoted phrase", word* for a prefix, '
+    "or join terms with AND, OR, NOT (e.g. llama OR mistral)"
+)
 
 #: Columns of ``models`` that ``list_models(order_by=...)`` accepts (prefix ``-`` for descending).
 SORTABLE_COLUMNS = (
@@ -333,6 +340,37 @@ class ModelManager:
             params.append(int(limit))
         return [dict(r) for r in self.db.query(sql, params)]
 
+    def search_models(
+        self, query: str, limit: int | None = None, include_deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        """Full-text search over model id, name, family and aliases, best match first.
+
+        Plain words match as prefixes with FTS syntax escaped (``Llama-3.1 8b`` just works). A
+        query that uses FTS5 syntax (``AND``, ``OR``, ``NOT``, ``NEAR``, ``"a phrase"``,
+        ``prefix*``, parentheses) is passed through as written; if SQLite rejects it the
+        :class:`InvalidInputError` says how to write one.
+        """
+        if not isinstance(query, str) or not escape_fts_query(query):
+            raise InvalidInputError("search query is empty; " + _SEARCH_HELP)
+        match = query.strip() if _FTS_SYNTAX.search(query) else escape_fts_query(query)
+        sql = (
+            "SELECT m.* FROM models m JOIN models_fts f ON f.rowid = m.rowid "
+            "WHERE models_fts MATCH ?"
+        )
+        params: list[Any] = [match]
+        if not include_deleted:
+            sql += " AND m.is_deleted = 0"
+        sql += " ORDER BY f.rank, m.model_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        try:
+            return [dict(r) for r in self.db.query(sql, params)]
+        except sqlite3.OperationalError as exc:
+            if "fts5" not in str(exc) and "syntax" not in str(exc) and "column" not in str(exc):
+                raise
+            raise InvalidInputError(f"invalid search query {query!r}; {_SEARCH_HELP}") from None
+
     # ------------------------------------------------------------------ writes
 
     def add_model(
@@ -420,10 +458,9 @@ class ModelManager:
         """
         existing = self.require_model(model_id, include_deleted=True)
         if config is None and record is None:
-            config = existing["config"]
-            if existing["source"] == "genz-static":
-                record = self._record_from_row(existing)
-                config = None
+            # Only the name or Hub metadata change: keep the stored conversion as it is (a
+            # re-conversion could fail for records that never came from an HF config).
+            record = self._record_from_row(existing)
         prepared = self._prepare(
             existing["model_id"], config, record, existing["source"],
             model_name or existing["model_name"],
@@ -468,6 +505,9 @@ class ModelManager:
             "model_id": model_id,
             "source": source,
             "model_name": model_name or model_id.split("/")[-1],
+            # Popped by _write_prepared: a defaulted name must not rename an existing model
+            # that was re-imported under a case variant of its id.
+            "_name_given": model_name is not None,
         }
         for column in DERIVED_COLUMNS:
             if column in ("model_name",) or column.endswith("_json"):
@@ -493,9 +533,11 @@ class ModelManager:
         if if_exists not in ("error", "skip", "update"):
             raise InvalidInputError(f"if_exists must be error, skip or update, not {if_exists!r}")
         now = utc_now()
+        content = dict(content)
+        name_given = content.pop("_name_given", True)
         model_id = content["model_id"]
         existing = self._row(model_id, include_deleted=True)
-        if existing is not None and existing["model_id"] != model_id:
+        if existing is not None and existing["model_id"].lower() != model_id.lower():
             # The id given is an alias of another model: never shadow it with a new row.
             raise ModelExistsError(model_id)
         hub = _hub_columns(hub_metadata, content.get("parameter_count"))
@@ -509,11 +551,18 @@ class ModelManager:
             self._add_aliases(model_id, aliases, now)
             return WriteResult(model_id, "imported", 1, warnings)
         model_id = existing["model_id"]
+        if not name_given:
+            content["model_name"] = existing["model_name"]
         if if_exists == "error":
             raise ModelExistsError(model_id)
         if if_exists == "skip":
             return WriteResult(model_id, "skipped", existing["current_version"], warnings)
         merged = _snapshot({**existing, **content, **hub})
+        # The flag must follow whichever count changed: new config, new Hub figure, or both.
+        merged["parameter_mismatch"] = _parameter_mismatch(
+            merged.get("parameter_count"), merged.get("hub_parameter_count")
+        )
+        hub["parameter_mismatch"] = merged["parameter_mismatch"]
         changed = not _same_content(merged, _snapshot(existing))
         updates = {**hub, "updated_at": now}
         version = existing["current_version"]
@@ -595,8 +644,12 @@ class ModelManager:
     def delete_model(self, model_id: str, hard: bool = False) -> str:
         """Soft-delete (hide) a model, or with ``hard`` remove it with its versions, aliases,
         metrics and cache. Returns the canonical id."""
-        model = self.require_model(model_id, include_deleted=hard)
+        model = self.require_model(model_id, include_deleted=True)
         canonical = model["model_id"]
+        if model["is_deleted"] and not hard:
+            raise CatalogError(
+                f"model {canonical!r} is already deleted; use --hard to remove it for good"
+            )
         with write_transaction(self.db):
             if hard:
                 self.db.execute("DELETE FROM models WHERE model_id = ?", [canonical])
@@ -661,16 +714,17 @@ class ModelManager:
 
     def rollback(self, model_id: str, version: int) -> WriteResult:
         """Restore a model's content to an earlier version, recorded as a new version."""
-        model = self.require_model(model_id, include_deleted=True)
-        canonical = model["model_id"]
-        snapshot = self._version(canonical, version)
-        if _same_content(snapshot, _snapshot(model)):
-            raise CatalogError(
-                f"model {canonical!r} already matches version {version}; nothing to roll back"
-            )
-        now = utc_now()
-        new_version = model["current_version"] + 1
+        canonical = self.require_model(model_id, include_deleted=True)["model_id"]
         with write_transaction(self.db):
+            # Read under the write lock, so two concurrent rollbacks cannot pick the same number.
+            model = self._row(canonical, include_deleted=True)
+            snapshot = self._version(canonical, version)
+            if _same_content(snapshot, _snapshot(model)):
+                raise CatalogError(
+                    f"model {canonical!r} already matches version {version}; nothing to roll back"
+                )
+            now = utc_now()
+            new_version = model["current_version"] + 1
             updates = dict(snapshot)
             updates.update({"current_version": new_version, "updated_at": now})
             self.db.table("models").update(canonical, updates)
@@ -704,7 +758,7 @@ class ModelManager:
         model_id: str,
         metric_name: str,
         metric_value: float | str,
-        shots: int | None = None,
+        shots: int | str | None = None,
         *,
         unit: str = "percent",
         source: str | None = None,
@@ -713,46 +767,95 @@ class ModelManager:
         """Set one metric (unique per model, metric name and shots; a repeat replaces it).
 
         Values are stored on the scale named by ``unit``; the catalog's convention is
-        ``percent`` (0-100, as GenZ stores accuracies).
+        ``percent`` (0-100, as GenZ stores accuracies). Returns the stored row's values.
         """
-        model = self.require_model(model_id, include_deleted=True)
-        try:
-            value = float(metric_value)
-        except (TypeError, ValueError):
-            raise InvalidInputError(
-                f"metric value {metric_value!r} for {metric_name} is not a number"
-            ) from None
-        if not math.isfinite(value):
-            raise InvalidInputError(f"metric value {metric_value!r} for {metric_name} is not finite")
-        if unit == "percent" and not 0 <= value <= 100:
-            raise InvalidInputError(
-                f"metric value {value} for {metric_name} is outside 0-100 (unit: percent)"
-            )
-        name = (metric_name or "").strip()
-        if not name:
-            raise InvalidInputError("metric name must not be empty")
-        if shots is not None:
+        return self.add_quality_metrics(
+            [
+                {"model_id": model_id, "metric_name": metric_name, "metric_value": metric_value,
+                 "shots": shots, "unit": unit, "source": source, "measured_at": measured_at}
+            ],
+            _label=None,
+        )[0]
+
+    def add_quality_metrics(
+        self, metrics: Iterable[Mapping[str, Any]], *, _label: str | None = "row"
+    ) -> list[dict[str, Any]]:
+        """Set many metrics at once: every item is checked first, then all are written in one
+        transaction, so one bad item writes nothing.
+
+        Items take the keyword arguments of :meth:`add_quality_metric` (``model_id``,
+        ``metric_name``, ``metric_value``, optional ``shots``, ``unit``, ``source``,
+        ``measured_at``). A bad item raises :class:`CatalogError` naming it as ``row N``
+        (1-based). Returns the stored values, in order.
+        """
+        checked: list[dict[str, Any]] = []
+        for number, item in enumerate(metrics, start=1):
             try:
-                shots = int(shots)
-            except (TypeError, ValueError):
-                raise InvalidInputError(f"shots {shots!r} is not a whole number") from None
-            if shots < 0:
-                raise InvalidInputError(f"shots must be 0 or more, not {shots}")
+                checked.append(self._check_metric(item))
+            except CatalogError as exc:
+                if _label is None:
+                    raise
+                raise InvalidInputError(f"{_label} {number}: {exc}") from None
         now = utc_now()
         with write_transaction(self.db):
-            self.db.execute(
-                """INSERT INTO model_quality_metrics
-                     (model_id, metric_name, shots, metric_value, unit, source, measured_at,
-                      created_at, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (model_id, metric_name, COALESCE(shots, -1)) DO UPDATE SET
-                     metric_value = excluded.metric_value, unit = excluded.unit,
-                     source = excluded.source, measured_at = excluded.measured_at,
-                     updated_at = excluded.updated_at""",
-                [model["model_id"], name, shots, value, unit, source, measured_at, now, now],
+            for metric in checked:
+                self.db.execute(
+                    """INSERT INTO model_quality_metrics
+                         (model_id, metric_name, shots, metric_value, unit, source, measured_at,
+                          created_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (model_id, metric_name, COALESCE(shots, -1)) DO UPDATE SET
+                         metric_value = excluded.metric_value, unit = excluded.unit,
+                         source = excluded.source, measured_at = excluded.measured_at,
+                         updated_at = excluded.updated_at""",
+                    [metric["model_id"], metric["metric_name"], metric["shots"],
+                     metric["metric_value"], metric["unit"], metric["source"],
+                     metric["measured_at"], now, now],
+                )
+        return checked
+
+    def _check_metric(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """One metric, validated and normalised (blank optional fields become None)."""
+
+        def blank(value: Any) -> bool:
+            return value is None or (isinstance(value, str) and not value.strip())
+
+        model_id = item.get("model_id")
+        if blank(model_id):
+            raise InvalidInputError("model id must not be empty")
+        model = self.require_model(str(model_id).strip(), include_deleted=True)
+        name = str(item.get("metric_name") or "").strip()
+        if not name:
+            raise InvalidInputError("metric name must not be empty")
+        raw_value = item.get("metric_value")
+        try:
+            if isinstance(raw_value, bool):
+                raise ValueError
+            value = float(raw_value)
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"metric value {raw_value!r} for {name} is not a number"
+            ) from None
+        if not math.isfinite(value):
+            raise InvalidInputError(f"metric value {raw_value!r} for {name} is not finite")
+        unit = "percent" if blank(item.get("unit")) else str(item["unit"]).strip()
+        if unit == "percent" and not 0 <= value <= 100:
+            raise InvalidInputError(
+                f"metric value {value:g} for {name} is outside 0-100 (unit: percent)"
             )
+        shots = item.get("shots")
+        if blank(shots):
+            shots = None
+        else:
+            text = str(shots).strip()
+            if isinstance(shots, bool) or not text.isdigit():
+                raise InvalidInputError(f"shots {shots!r} is not a whole number 0 or more")
+            shots = int(text)
+        source = None if blank(item.get("source")) else str(item["source"]).strip()
+        measured_at = None if blank(item.get("measured_at")) else str(item["measured_at"]).strip()
         return {"model_id": model["model_id"], "metric_name": name, "shots": shots,
-                "metric_value": value, "unit": unit, "source": source}
+                "metric_value": value, "unit": unit, "source": source,
+                "measured_at": measured_at}
 
     def get_quality_metrics(self, model_id: str | None = None) -> list[dict[str, Any]]:
         """Metrics of one model, or of every model, ordered by model, metric and shots."""
@@ -784,6 +887,10 @@ class ModelManager:
         changed model.
         """
         model = self.require_model(model_id, include_deleted=True)
+        try:
+            value_json = json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"cannot cache {key!r}: {exc}") from None
         now = datetime.now(timezone.utc)
         expires = _iso(now + timedelta(seconds=float(ttl))) if ttl is not None else None
         with write_transaction(self.db):
@@ -791,7 +898,7 @@ class ModelManager:
                 """INSERT OR REPLACE INTO model_cache
                      (model_id, cache_key, config_hash, value_json, created_at, expires_at)
                    VALUES (?, ?, ?, ?, ?, ?)""",
-                [model["model_id"], key, model["config_hash"] or "", json.dumps(value),
+                [model["model_id"], key, model["config_hash"] or "", value_json,
                  _iso(now), expires],
             )
 
@@ -818,13 +925,27 @@ class ModelManager:
                 "DELETE FROM model_cache WHERE model_id = ?", [model["model_id"]]
             ).rowcount
 
-    def purge_expired(self) -> int:
-        """Drop expired cache entries. Returns how many were removed."""
+    def purge_expired(self, model_id: str | None = None) -> int:
+        """Drop expired cache entries (of every model, or of one). Returns how many."""
+        sql = "DELETE FROM model_cache WHERE expires_at IS NOT NULL AND expires_at <= ?"
+        params: list[Any] = [utc_now()]
+        if model_id is not None:
+            sql += " AND model_id = ?"
+            params.append(self.require_model(model_id, include_deleted=True)["model_id"])
         with write_transaction(self.db):
-            return self.db.execute(
-                "DELETE FROM model_cache WHERE expires_at IS NOT NULL AND expires_at <= ?",
-                [utc_now()],
-            ).rowcount
+            return self.db.execute(sql, params).rowcount
+
+    def cache_entries(self, model_id: str | None = None) -> list[dict[str, Any]]:
+        """Cached values (of every model, or of one) with key, expiry and whether still fresh."""
+        sql = (
+            "SELECT model_id, cache_key, config_hash, created_at, expires_at, "
+            "(expires_at IS NULL OR expires_at > ?) AS fresh FROM model_cache"
+        )
+        params: list[Any] = [utc_now()]
+        if model_id is not None:
+            sql += " WHERE model_id = ?"
+            params.append(self.require_model(model_id, include_deleted=True)["model_id"])
+        return [dict(r) for r in self.db.query(sql + " ORDER BY model_id, cache_key", params)]
 
     # ------------------------------------------------------------------ stats
 
@@ -856,11 +977,16 @@ class ModelManager:
             "aliases": scalar("SELECT count(*) FROM model_aliases"),
             "versions": scalar("SELECT count(*) FROM model_versions"),
             "cache_entries": scalar("SELECT count(*) FROM model_cache"),
+            # Computed from the counts, not the stored flag, so a stale flag cannot hide one.
             "parameter_mismatches": [
                 dict(r)
                 for r in self.db.query(
                     "SELECT model_id, parameter_count, hub_parameter_count FROM models "
-                    "WHERE parameter_mismatch = 1 AND is_deleted = 0 ORDER BY model_id"
+                    "WHERE is_deleted = 0 AND hub_parameter_count > 0 "
+                    "AND parameter_count IS NOT NULL "
+                    "AND abs(parameter_count - hub_parameter_count) > ? * hub_parameter_count "
+                    "ORDER BY model_id",
+                    [PARAMETER_MISMATCH_TOLERANCE],
                 )
             ],
         }
@@ -895,13 +1021,17 @@ def read_config_file(
             raise InvalidInputError(f"{folder}: folder has no config.json")
     elif not p.exists():
         raise InvalidInputError(f"{path}: no such file or folder")
-    size = p.stat().st_size
-    if size > MAX_CONFIG_BYTES:
-        raise InvalidInputError(
-            f"{p}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted"
-        )
+    elif not p.is_file():
+        raise InvalidInputError(f"{path}: not a regular file")
     try:
+        size = p.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise InvalidInputError(
+                f"{p}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted"
+            )
         config = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInputError(f"{p}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InvalidInputError(f"{p}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -945,11 +1075,19 @@ def _hub_columns(hub_metadata: Mapping[str, Any] | None, parameter_count: int | 
         columns["tags_json"] = json.dumps(list(hub_metadata["tags"] or []))
     if "gated" in columns and columns["gated"] is not None:
         columns["gated"] = str(columns["gated"]).lower()
-    hub_total = columns.get("hub_parameter_count")
-    if hub_total and parameter_count:
-        gap = abs(parameter_count - hub_total) / hub_total
-        columns["parameter_mismatch"] = int(gap > PARAMETER_MISMATCH_TOLERANCE)
+    if "hub_parameter_count" in columns:
+        columns["parameter_mismatch"] = _parameter_mismatch(
+            parameter_count, columns["hub_parameter_count"]
+        )
     return columns
+
+
+def _parameter_mismatch(parameter_count: int | None, hub_parameter_count: int | None) -> int:
+    """1 when the computed count is more than 1% away from the Hub's, else 0 (or unknown)."""
+    if not hub_parameter_count or not parameter_count:
+        return 0
+    gap = abs(parameter_count - hub_parameter_count) / hub_parameter_count
+    return int(gap > PARAMETER_MISMATCH_TOLERANCE)
 
 
 #: Columns a version snapshot holds: every derived column, the raw config and its hash, and
