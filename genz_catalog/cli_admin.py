@@ -1,3 +1,181 @@
-"""``genz-catalog`` commands for the admin feature (registered on :data:`genz_catalog.cli.cli`)."""
+"""``genz-catalog backup | export | load | doctor``: keeping the catalog safe (see ``admin``)."""
 
 from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from .cli import cli, get_manager
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    names = (
+        ("models", "model"), ("model_aliases", "alias"), ("model_versions", "version"),
+        ("model_quality_metrics", "metric"), ("model_cache", "cache entry"),
+    )
+    parts = []
+    for table, word in names:
+        if table == "model_cache" and table not in counts:
+            continue
+        count = counts.get(table, 0)
+        if word == "alias":
+            parts.append(f"{count:,} alias{'' if count == 1 else 'es'}")
+        elif word == "cache entry":
+            parts.append(f"{count:,} cache entr{'y' if count == 1 else 'ies'}")
+        else:
+            parts.append(_plural(count, word))
+    return ", ".join(parts)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@click.pass_context
+def backup(ctx: click.Context, file: str, force: bool) -> None:
+    """Write a consistent snapshot of the catalog to FILE, safe while others write.
+
+    The copy is a plain SQLite file (journal mode delete, no -wal file), so it can be
+    served read-only and immutable by Datasette.
+
+    \b
+    Example:
+        genz-catalog backup catalog-backup.db
+        datasette -i catalog-backup.db
+    """
+    from .admin import backup_catalog
+
+    result = backup_catalog(get_manager(ctx).db, file, overwrite=force)
+    click.echo(
+        f"Backed up {_plural(result.models, 'model')} to {result.path} "
+        f"({result.size_bytes:,} bytes)"
+    )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--include-cache", is_flag=True, help="Also export cached computed values.")
+@click.pass_context
+def export(ctx: click.Context, file: str, include_cache: bool) -> None:
+    """Export every table (models, aliases, versions, metrics) to FILE as JSON lines.
+
+    The output is sorted with stable key order: the same catalog always exports to the
+    same bytes. FILE '-' writes to standard output.
+
+    \b
+    Example:
+        genz-catalog export catalog.jsonl
+        genz-catalog --db other.db load catalog.jsonl
+    """
+    from .admin import export_catalog
+
+    db = get_manager(ctx).db
+    if file == "-":
+        export_catalog(db, sys.stdout, include_cache=include_cache)
+        return
+    target = Path(file).expanduser()
+    if not target.parent.is_dir():
+        raise click.ClickException(f"{target.parent}: no such folder")
+    # Written beside the target and renamed into place: an interrupted export leaves no half file.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            result = export_catalog(db, out, include_cache=include_cache)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    click.echo(f"Exported {_counts_text(result.counts)} to {target}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--replace", is_flag=True,
+    help="Empty the catalog first, so it holds exactly FILE (default: merge).",
+)
+@click.pass_context
+def load(ctx: click.Context, file: str, replace: bool) -> None:
+    """Load a JSON-lines export into the catalog, in one transaction.
+
+    By default models in FILE are merged in (each replacing the catalog's model of the
+    same id, with its aliases, versions and metrics); with --replace the catalog is
+    emptied first. The catalog file itself is never deleted or swapped, so a running
+    Datasette keeps serving it. On any error nothing is written.
+
+    \b
+    Example:
+        genz-catalog load catalog.jsonl
+        genz-catalog load --replace catalog.jsonl
+    """
+    from .admin import load_catalog
+
+    manager = get_manager(ctx)
+    if file == "-":
+        result = load_catalog(manager.db, sys.stdin, replace=replace, source_name="<stdin>")
+    else:
+        path = Path(file).expanduser()
+        if not path.is_file():
+            raise click.ClickException(f"{file}: no such file")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                result = load_catalog(manager.db, handle, replace=replace, source_name=file)
+        except UnicodeDecodeError:
+            raise click.ClickException(f"{file}: not UTF-8 text") from None
+    mode = "replaced the catalog" if replace else "merged"
+    click.echo(f"Loaded {_counts_text(result.counts)} from {file} ({mode})")
+    if result.skipped_aliases:
+        click.echo(
+            "Skipped aliases that already name another model: "
+            + ", ".join(sorted(result.skipped_aliases)),
+            err=True,
+        )
+
+
+@cli.command()
+@click.option("--fix", is_flag=True, help="Rebuild the search index and remove orphaned rows.")
+@click.pass_context
+def doctor(ctx: click.Context, fix: bool) -> None:
+    """Check the catalog: integrity, search index, orphaned rows, WAL size.
+
+    Exits with code 1 while problems remain. --fix rebuilds the full-text index and
+    removes rows whose model is gone; a failed integrity check needs a backup restore.
+
+    \b
+    Example:
+        genz-catalog doctor
+        genz-catalog doctor --fix
+    """
+    from .admin import diagnose_catalog, repair_catalog
+
+    db = get_manager(ctx).db
+    report = diagnose_catalog(db)
+    if fix and not report.healthy:
+        removed = repair_catalog(db)
+        total = sum(removed.values())
+        click.echo(f"Fixed: rebuilt the search index, removed {_plural(total, 'orphaned row')}")
+        report = diagnose_catalog(db)
+    orphans = sum(report.orphans.values())
+    wal = "none" if report.wal_bytes is None else f"{report.wal_bytes:,} bytes"
+    click.echo(f"integrity check: {'; '.join(report.integrity[:5])}")
+    click.echo(f"models: {report.models:,}")
+    click.echo(
+        f"search index rows: {report.fts_rows:,} "
+        f"({'in sync' if not report.fts_out_of_sync else 'out of sync'})"
+    )
+    click.echo(f"orphaned rows: {orphans:,}")
+    click.echo(f"models missing their current version: {report.models_missing_current_version:,}")
+    click.echo(f"journal mode: {report.journal_mode}, WAL file: {wal}")
+    if report.healthy:
+        click.echo("No problems found")
+        return
+    for problem in report.problems:
+        click.echo(f"Problem: {problem}", err=True)
+    ctx.exit(1)

@@ -1,0 +1,437 @@
+"""Keeping the catalog safe: consistent backups, JSON-lines export and load, and a doctor.
+
+- :func:`backup_catalog` copies the live file through SQLite's online backup API in one step, so
+  the copy is one consistent snapshot even while other processes write. The copy is switched to
+  ``journal_mode=delete`` so it can be served read-only and immutable (``datasette -i copy.db``).
+- :func:`export_catalog` writes every table as JSON lines, sorted and with stable key order, so
+  the same catalog always exports to the same bytes. :func:`load_catalog` reads such a file back
+  in one transaction: it merges by default and replaces everything with ``replace=True``. The
+  catalog file itself is never deleted or swapped, because Datasette may be serving it.
+- :func:`diagnose_catalog` checks integrity, the FTS index against ``models``, orphaned rows,
+  models missing their current version row, and the WAL size; :func:`repair_catalog` rebuilds
+  the FTS index and removes orphans.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import sqlite_utils
+
+from .db import rebuild_fts, write_transaction
+from .errors import CatalogError, InvalidInputError
+from .manager import validate_model_id
+
+#: First line of every export: names the format so ``load`` refuses anything else.
+EXPORT_FORMAT = "genz-catalog-export"
+EXPORT_FORMAT_VERSION = 1
+
+#: Exported tables in load order (parents first), each with the columns that identify a row.
+#: Surrogate ``id`` columns are left out: rows are matched on their natural keys, so a file
+#: merges into a catalog whose ids differ.
+EXPORT_TABLES: dict[str, tuple[str, ...]] = {
+    "models": ("model_id",),
+    "model_aliases": ("alias",),
+    "model_versions": ("model_id", "version"),
+    "model_quality_metrics": ("model_id", "metric_name", "shots"),
+    "model_cache": ("model_id", "cache_key", "config_hash"),
+}
+_SURROGATE_COLUMNS = {"model_versions": ("id",), "model_quality_metrics": ("id",)}
+#: Child tables whose rows hang off ``models.model_id`` (cleared when a model is reloaded).
+_CHILD_TABLES = ("model_aliases", "model_versions", "model_quality_metrics", "model_cache")
+
+
+def _columns(db: sqlite_utils.Database, table: str) -> list[str]:
+    skip = _SURROGATE_COLUMNS.get(table, ())
+    return [c.name for c in db.table(table).columns if c.name not in skip]
+
+
+def _catalog_file(db: sqlite_utils.Database) -> Path | None:
+    """The file behind the connection's main database, or None for an in-memory one."""
+    for _, name, filename in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return Path(filename).resolve() if filename else None
+    return None
+
+
+# ---------------------------------------------------------------------------------- backup
+
+
+@dataclass
+class BackupResult:
+    """What :func:`backup_catalog` wrote: the file, its size in bytes and its model count."""
+
+    path: Path
+    size_bytes: int
+    models: int
+
+
+def backup_catalog(
+    db: sqlite_utils.Database, destination: str | os.PathLike[str], *, overwrite: bool = False
+) -> BackupResult:
+    """Write a consistent snapshot of the catalog to ``destination`` (a new SQLite file).
+
+    The online backup API copies every page in one step under one read transaction, so writers
+    in other processes never make it restart or mix two states. The copy is built in a temporary
+    file next to ``destination`` and renamed into place, so a crash never leaves half a backup,
+    and it is converted to ``journal_mode=delete``: no ``-wal`` file, safe to serve immutable.
+    Refuses an existing ``destination`` unless ``overwrite``, and the catalog file itself.
+    """
+    target = Path(destination).expanduser()
+    source_file = _catalog_file(db)
+    if source_file is not None and target.resolve() == source_file:
+        raise InvalidInputError(f"{target}: refusing to back up the catalog onto itself")
+    if target.is_dir():
+        raise InvalidInputError(f"{target}: is a folder; give a file name for the backup")
+    if target.exists() and not overwrite:
+        raise InvalidInputError(f"{target}: file exists; use --force to overwrite it")
+    if not target.parent.is_dir():
+        raise InvalidInputError(f"{target.parent}: no such folder")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        copy = sqlite3.connect(tmp_name, isolation_level=None)
+        try:
+            db.conn.backup(copy, pages=-1)
+            mode = copy.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+            if mode.lower() != "delete":
+                raise CatalogError(f"backup copy stayed in journal mode {mode!r}")
+            models = copy.execute("SELECT count(*) FROM models").fetchone()[0]
+        finally:
+            copy.close()
+        with open(tmp_name, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return BackupResult(target, target.stat().st_size, models)
+
+
+# ---------------------------------------------------------------------------------- export
+
+
+def iter_export_lines(
+    db: sqlite_utils.Database, *, include_cache: bool = False
+) -> Iterator[str]:
+    """Yield the export, one JSON document per line (no trailing newlines).
+
+    The first line is the header ``{"format": ..., "version": 1, "tables": [...]}``; every other
+    line is ``{"table": name, "row": {...}}``. Tables come parents first, rows sorted by their
+    natural key, keys sorted: the same content always yields the same lines. Run it inside a
+    read transaction (as :func:`export_catalog` does) for a consistent snapshot.
+    """
+    for _, line in _iter_export(db, include_cache):
+        yield line
+
+
+def _iter_export(db: sqlite_utils.Database, include_cache: bool) -> Iterator[tuple[str, str]]:
+    """(table, line) pairs of the export; the header's table is ``""``."""
+    tables = [t for t in EXPORT_TABLES if include_cache or t != "model_cache"]
+    yield "", json.dumps(
+        {"format": EXPORT_FORMAT, "version": EXPORT_FORMAT_VERSION, "tables": tables},
+        sort_keys=True,
+    )
+    for table in tables:
+        columns = _columns(db, table)
+        key = EXPORT_TABLES[table]
+        # Natural keys are unique (case-insensitively for ids), so this order is total.
+        order = ", ".join(f"{k} IS NULL, {k}" if k == "shots" else k for k in key)
+        select = ", ".join(f"[{c}]" for c in columns)
+        cursor = db.execute(f"SELECT {select} FROM [{table}] ORDER BY {order}")
+        for values in cursor:
+            row = dict(zip(columns, values, strict=True))
+            yield table, json.dumps(
+                {"row": row, "table": table}, sort_keys=True, ensure_ascii=False
+            )
+
+
+@dataclass
+class ExportResult:
+    """Rows written per table by :func:`export_catalog`."""
+
+    counts: dict[str, int]
+
+
+def export_catalog(
+    db: sqlite_utils.Database, out: IO[str], *, include_cache: bool = False
+) -> ExportResult:
+    """Write the catalog to ``out`` as JSON lines (see :func:`iter_export_lines`).
+
+    Reads happen in one read transaction, so concurrent writers never produce a file that mixes
+    two states of the catalog.
+    """
+    counts: dict[str, int] = {}
+    conn = db.conn
+    own_transaction = not conn.in_transaction
+    if own_transaction:
+        conn.execute("BEGIN")
+    try:
+        for table, line in _iter_export(db, include_cache):
+            out.write(line + "\n")
+            if table:
+                counts[table] = counts.get(table, 0) + 1
+    finally:
+        if own_transaction:
+            conn.execute("COMMIT")
+    return ExportResult(counts)
+
+
+# ---------------------------------------------------------------------------------- load
+
+
+@dataclass
+class LoadResult:
+    """Rows written per table by :func:`load_catalog`, and aliases left with another model."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped_aliases: list[str] = field(default_factory=list)
+    replaced: bool = False
+
+
+def load_catalog(
+    db: sqlite_utils.Database, lines: IO[str] | Iterator[str], *, replace: bool = False,
+    source_name: str = "input",
+) -> LoadResult:
+    """Load an export into the catalog in one transaction: all of it, or (on error) nothing.
+
+    Merge (default): every model in the file is written with its aliases, versions, metrics and
+    cache entries, replacing what the catalog held for that model; models only in the catalog
+    stay. An alias already naming a different model is left with it (reported as skipped).
+    ``replace=True`` first empties the catalog, so afterwards it holds exactly the file.
+    Errors name the line: ``input:12: unknown table 'x'``.
+    """
+    result = LoadResult(replaced=replace)
+    columns_by_table = {t: set(_columns(db, t)) for t in EXPORT_TABLES}
+    reloaded: set[str] = set()
+    seen_header = False
+    with write_transaction(db):
+        if replace:
+            # Children first (orphans included, which no cascade would reach); the FTS entries
+            # follow through the triggers.
+            for child in _CHILD_TABLES:
+                db.execute(f"DELETE FROM [{child}]")
+            db.execute("DELETE FROM models")
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            where = f"{source_name}:{number}"
+            try:
+                doc = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise InvalidInputError(f"{where}: malformed JSON: {exc.msg}") from None
+            if not isinstance(doc, dict):
+                raise InvalidInputError(f"{where}: each line must be a JSON object")
+            if not seen_header:
+                if doc.get("format") != EXPORT_FORMAT:
+                    raise InvalidInputError(
+                        f"{where}: not a genz-catalog export (first line must name format "
+                        f"{EXPORT_FORMAT!r})"
+                    )
+                if doc.get("version") != EXPORT_FORMAT_VERSION:
+                    raise InvalidInputError(
+                        f"{where}: export format version {doc.get('version')!r} is not "
+                        f"supported (this genz-catalog reads version {EXPORT_FORMAT_VERSION})"
+                    )
+                seen_header = True
+                continue
+            table, row = doc.get("table"), doc.get("row")
+            if table not in EXPORT_TABLES:
+                raise InvalidInputError(f"{where}: unknown table {table!r}")
+            if not isinstance(row, dict):
+                raise InvalidInputError(f"{where}: 'row' must be a JSON object")
+            unknown = set(row) - columns_by_table[table]
+            if unknown:
+                raise InvalidInputError(
+                    f"{where}: unknown {table} columns: " + ", ".join(sorted(unknown))
+                )
+            try:
+                written = _load_row(db, table, row, replace, reloaded, result)
+            except CatalogError as exc:
+                raise InvalidInputError(f"{where}: {exc}") from None
+            except sqlite3.IntegrityError as exc:
+                raise InvalidInputError(f"{where}: {table} row rejected: {exc}") from None
+            if written:
+                result.counts[table] = result.counts.get(table, 0) + 1
+        if not seen_header:
+            raise InvalidInputError(f"{source_name}: empty file, not a genz-catalog export")
+    return result
+
+
+def _load_row(
+    db: sqlite_utils.Database,
+    table: str,
+    row: dict[str, Any],
+    replace: bool,
+    reloaded: set[str],
+    result: LoadResult,
+) -> bool:
+    """Write one exported row; returns False when it was skipped."""
+    if table == "models":
+        model_id = validate_model_id(row.get("model_id"))
+        if model_id != row["model_id"]:
+            raise InvalidInputError(f"model id {row['model_id']!r} has surrounding spaces")
+        if not replace:
+            # The file's model replaces the catalog's: drop its old children first, keep its
+            # rowid (so the FTS row is updated in place, not orphaned).
+            for child in _CHILD_TABLES:
+                db.execute(f"DELETE FROM [{child}] WHERE model_id = ?", [model_id])
+            reloaded.add(model_id.lower())
+        columns = sorted(row)
+        assignments = ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c != "model_id")
+        db.execute(
+            f"INSERT INTO models ({', '.join(f'[{c}]' for c in columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) "
+            "ON CONFLICT (model_id) DO "
+            + (f"UPDATE SET {assignments}" if assignments else "NOTHING"),
+            [row[c] for c in columns],
+        )
+        return True
+    if table == "model_aliases":
+        alias = validate_model_id(row.get("alias"))
+        owner = db.execute(
+            "SELECT model_id FROM model_aliases WHERE alias = ? UNION ALL "
+            "SELECT model_id FROM models WHERE model_id = ?",
+            [alias, alias],
+        ).fetchone()
+        if owner is not None:
+            if str(owner[0]).lower() == str(row.get("model_id", "")).lower():
+                return False
+            result.skipped_aliases.append(str(alias))
+            return False
+    columns = sorted(row)
+    verb = "INSERT OR REPLACE" if table in ("model_versions", "model_cache") else "INSERT"
+    sql = (
+        f"{verb} INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    if table == "model_quality_metrics":
+        updates = ", ".join(
+            f"[{c}] = excluded.[{c}]" for c in columns if c not in EXPORT_TABLES[table]
+        )
+        sql += " ON CONFLICT (model_id, metric_name, COALESCE(shots, -1)) DO "
+        sql += f"UPDATE SET {updates}" if updates else "NOTHING"
+    db.execute(sql, [row[c] for c in columns])
+    return True
+
+
+# ---------------------------------------------------------------------------------- doctor
+
+
+@dataclass
+class DoctorReport:
+    """What :func:`diagnose_catalog` found. ``problems`` is empty for a healthy catalog."""
+
+    integrity: list[str]
+    models: int
+    fts_rows: int
+    fts_out_of_sync: int
+    orphans: dict[str, int]
+    models_missing_current_version: int
+    journal_mode: str
+    wal_bytes: int | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        """True when nothing needs fixing."""
+        return not self.problems
+
+
+def _scalar(db: sqlite_utils.Database, sql: str) -> int:
+    return db.execute(sql).fetchone()[0]
+
+
+def _orphan_condition(table: str) -> str:
+    # models.model_id carries COLLATE NOCASE, so matching it on the left is case-insensitive.
+    return f"NOT EXISTS (SELECT 1 FROM models m WHERE m.model_id = [{table}].model_id)"
+
+
+def diagnose_catalog(db: sqlite_utils.Database) -> DoctorReport:
+    """Check the catalog without changing it.
+
+    Looks at ``PRAGMA integrity_check``, ``models_fts`` against ``models`` (missing, extra and
+    stale entries), rows in child tables whose model is gone, models whose current version has no
+    version row, the journal mode and the size of the ``-wal`` file (bytes, None when absent).
+    """
+    integrity = [r[0] for r in db.execute("PRAGMA integrity_check").fetchall()]
+    models = _scalar(db, "SELECT count(*) FROM models")
+    fts_rows = _scalar(db, "SELECT count(*) FROM models_fts")
+    missing = _scalar(
+        db,
+        "SELECT count(*) FROM models m WHERE NOT EXISTS "
+        "(SELECT 1 FROM models_fts f WHERE f.rowid = m.rowid)",
+    )
+    extra = _scalar(
+        db,
+        "SELECT count(*) FROM models_fts f WHERE NOT EXISTS "
+        "(SELECT 1 FROM models m WHERE m.rowid = f.rowid)",
+    )
+    stale = _scalar(
+        db,
+        "SELECT count(*) FROM models m JOIN models_fts f ON f.rowid = m.rowid "
+        "WHERE f.model_id IS NOT m.model_id COLLATE BINARY OR f.model_name IS NOT m.model_name "
+        "OR f.family IS NOT m.family OR f.aliases IS NOT (SELECT group_concat(alias, ' ') "
+        "FROM model_aliases a WHERE a.model_id = m.model_id)",
+    )
+    orphans = {
+        table: _scalar(db, f"SELECT count(*) FROM [{table}] WHERE {_orphan_condition(table)}")
+        for table in _CHILD_TABLES
+    }
+    missing_version = _scalar(
+        db,
+        "SELECT count(*) FROM models m WHERE NOT EXISTS (SELECT 1 FROM model_versions v "
+        "WHERE v.model_id = m.model_id AND v.version = m.current_version)",
+    )
+    journal_mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    path = _catalog_file(db)
+    wal = Path(f"{path}-wal") if path is not None else None
+    wal_bytes = wal.stat().st_size if wal is not None and wal.exists() else None
+
+    report = DoctorReport(
+        integrity=integrity, models=models, fts_rows=fts_rows,
+        fts_out_of_sync=missing + extra + stale, orphans=orphans,
+        models_missing_current_version=missing_version, journal_mode=journal_mode,
+        wal_bytes=wal_bytes,
+    )
+    if integrity != ["ok"]:
+        report.problems.append(
+            "integrity check failed: " + "; ".join(integrity[:5]) + " (restore from a backup)"
+        )
+    if report.fts_out_of_sync:
+        report.problems.append(
+            f"search index out of sync: {missing} models missing, {extra} extra entries, "
+            f"{stale} stale entries (--fix rebuilds it)"
+        )
+    for table, count in orphans.items():
+        if count:
+            report.problems.append(f"{count} orphaned {table} rows (--fix removes them)")
+    if missing_version:
+        report.problems.append(
+            f"{missing_version} models have no row for their current version"
+        )
+    return report
+
+
+def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
+    """Remove orphaned child rows and rebuild the FTS index, in one transaction.
+
+    Returns the number of rows removed per table. Integrity failures are not repairable here:
+    restore from a backup.
+    """
+    removed: dict[str, int] = {}
+    with write_transaction(db):
+        for table in _CHILD_TABLES:
+            removed[table] = db.execute(
+                f"DELETE FROM [{table}] WHERE {_orphan_condition(table)}"
+            ).rowcount
+        rebuild_fts(db)
+    return removed
