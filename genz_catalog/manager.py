@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -774,28 +774,32 @@ class ModelManager:
                 {"model_id": model_id, "metric_name": metric_name, "metric_value": metric_value,
                  "shots": shots, "unit": unit, "source": source, "measured_at": measured_at}
             ],
-            _label=None,
+            row_labels=[None],
         )[0]
 
     def add_quality_metrics(
-        self, metrics: Iterable[Mapping[str, Any]], *, _label: str | None = "row"
+        self,
+        metrics: Iterable[Mapping[str, Any]],
+        *,
+        row_labels: Sequence[str | None] | None = None,
     ) -> list[dict[str, Any]]:
         """Set many metrics at once: every item is checked first, then all are written in one
         transaction, so one bad item writes nothing.
 
         Items take the keyword arguments of :meth:`add_quality_metric` (``model_id``,
         ``metric_name``, ``metric_value``, optional ``shots``, ``unit``, ``source``,
-        ``measured_at``). A bad item raises :class:`CatalogError` naming it as ``row N``
-        (1-based). Returns the stored values, in order.
+        ``measured_at``). A bad item raises :class:`InvalidInputError` prefixed with its label
+        from ``row_labels`` (default ``row N``, 1-based). Returns the stored values, in order.
         """
         checked: list[dict[str, Any]] = []
-        for number, item in enumerate(metrics, start=1):
+        for index, item in enumerate(metrics):
             try:
                 checked.append(self._check_metric(item))
             except CatalogError as exc:
-                if _label is None:
+                label = row_labels[index] if row_labels is not None else f"row {index + 1}"
+                if label is None:
                     raise
-                raise InvalidInputError(f"{_label} {number}: {exc}") from None
+                raise InvalidInputError(f"{label}: {exc}") from None
         now = utc_now()
         with write_transaction(self.db):
             for metric in checked:

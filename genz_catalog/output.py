@@ -1,0 +1,195 @@
+"""One set of output formats for every listing command: a table for people, JSON, JSON lines, CSV.
+
+Use :func:`output_options` on a click command; it adds ``--fmt STYLE``, ``--json``, ``--nl`` and
+``--csv`` and passes the command an :class:`OutputFormat` as ``output``. Then print with
+:func:`print_rows` (a list of dicts) or :func:`print_record` (one dict shown as field/value).
+
+Tables are for reading: ``table_formatters`` may turn raw values into friendlier text there
+(``8030261248`` -> ``8.03B``). Machine formats always carry the raw values.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import click
+from tabulate import tabulate, tabulate_formats
+
+#: Table style used when ``--fmt`` is not given.
+DEFAULT_TABLE_STYLE = "simple"
+
+Formatters = Mapping[str, Callable[[Any], Any]]
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """How a command prints: ``kind`` is ``table``, ``json``, ``nl`` or ``csv``."""
+
+    kind: str = "table"
+    table_style: str = DEFAULT_TABLE_STYLE
+
+    @property
+    def is_table(self) -> bool:
+        return self.kind == "table"
+
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Click decorator: add ``--fmt``, ``--json``, ``--nl``, ``--csv``; pass ``output``.
+
+    At most one of ``--json``, ``--nl`` and ``--csv`` may be given; ``--fmt`` takes any
+    tabulate style (``simple``, ``github``, ``grid``, ``plain``, ...) and only affects tables.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        style = kwargs.pop("table_style")
+        chosen = [
+            kind for kind in ("json", "nl", "csv") if kwargs.pop(f"as_{kind}")
+        ]
+        if len(chosen) > 1:
+            raise click.ClickException(
+                "use only one of " + ", ".join(f"--{k}" for k in chosen)
+            )
+        if style is not None and style not in tabulate_formats:
+            raise click.ClickException(
+                f"--fmt: unknown table style {style!r}; choose one of: "
+                + ", ".join(tabulate_formats)
+            )
+        kwargs["output"] = OutputFormat(
+            chosen[0] if chosen else "table", style or DEFAULT_TABLE_STYLE
+        )
+        return command(*args, **kwargs)
+
+    decorators = [
+        click.option(
+            "--fmt", "table_style", metavar="STYLE", default=None,
+            help=f"Table style: any tabulate format, e.g. github, grid, plain "
+            f"(default: {DEFAULT_TABLE_STYLE}).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Output JSON."),
+        click.option("--nl", "as_nl", is_flag=True, help="Output newline-delimited JSON."),
+        click.option("--csv", "as_csv", is_flag=True, help="Output CSV."),
+    ]
+    for decorator in reversed(decorators):
+        wrapper = decorator(wrapper)
+    return wrapper
+
+
+def format_count(value: Any) -> Any:
+    """A parameter count for people: ``8030261248`` -> ``8.03B``, ``124439808`` -> ``124M``.
+
+    Three significant digits; non-numbers pass through unchanged.
+    """
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return value
+    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= threshold:
+            scaled = value / threshold
+            text = f"{scaled:.3g}" if scaled < 1000 else f"{scaled:.0f}"
+            return text + suffix
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def format_bytes(value: Any) -> Any:
+    """A byte count for people in binary units: ``16060522496`` -> ``14.96 GiB``."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return value
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.2f} {unit}"
+        size /= 1024
+    return value  # unreachable; keeps type checkers content
+
+
+def _json_default(value: Any) -> Any:
+    return str(value)
+
+
+def print_rows(
+    rows: Iterable[Mapping[str, Any]],
+    output: OutputFormat,
+    columns: Sequence[str] | None = None,
+    *,
+    table_formatters: Formatters | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Print rows in the chosen format.
+
+    ``columns`` picks and orders the keys (default: the first row's keys). ``None`` values print
+    as an empty cell in tables and CSV and as ``null`` in JSON.
+    """
+    out = stream or sys.stdout
+    rows = [dict(r) for r in rows]
+    if columns is None:
+        columns = list(rows[0]) if rows else []
+    picked = [{c: row.get(c) for c in columns} for row in rows]
+    if output.kind == "json":
+        out.write(json.dumps(picked, indent=2, default=_json_default) + "\n")
+    elif output.kind == "nl":
+        for row in picked:
+            out.write(json.dumps(row, default=_json_default) + "\n")
+    elif output.kind == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in picked:
+            writer.writerow(["" if row[c] is None else _csv_value(row[c]) for c in columns])
+    else:
+        formatters = table_formatters or {}
+        table = [
+            [formatters[c](row[c]) if c in formatters and row[c] is not None else row[c]
+             for c in columns]
+            for row in picked
+        ]
+        out.write(
+            tabulate(table, headers=list(columns), tablefmt=output.table_style, missingval="")
+            + "\n"
+        )
+
+
+def print_record(
+    record: Mapping[str, Any],
+    output: OutputFormat,
+    *,
+    table_formatters: Formatters | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Print one record: a two-column field/value table for people, one object otherwise.
+
+    ``--json`` prints the object itself (not a one-item list); ``--nl`` prints it on one line;
+    ``--csv`` prints a header row and one value row.
+    """
+    out = stream or sys.stdout
+    if output.kind == "json":
+        out.write(json.dumps(dict(record), indent=2, default=_json_default) + "\n")
+    elif output.kind == "nl":
+        out.write(json.dumps(dict(record), default=_json_default) + "\n")
+    elif output.kind == "csv":
+        print_rows([record], output, list(record), stream=out)
+    else:
+        formatters = table_formatters or {}
+        table = [
+            [key, formatters[key](value) if key in formatters and value is not None else value]
+            for key, value in record.items()
+        ]
+        out.write(
+            tabulate(
+                table, headers=["field", "value"], tablefmt=output.table_style, missingval="",
+                disable_numparse=True,
+            )
+            + "\n"
+        )
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=_json_default)
+    if isinstance(value, bool):
+        return int(value)
+    return value
