@@ -29,6 +29,12 @@ TEXT_CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
         "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
         "max_position_embeddings": 131072, "sliding_window": 4096,
     },
+    "gemma3_text": {  # Gemma3TextConfig
+        "vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216,
+        "num_hidden_layers": 26, "num_attention_heads": 8, "num_key_value_heads": 4,
+        "head_dim": 256, "max_position_embeddings": 131072, "sliding_window": 4096,
+        "hidden_activation": "gelu_pytorch_tanh",
+    },
     "mllama_text_model": {  # MllamaTextConfig
         "vocab_size": 128256, "hidden_size": 4096, "intermediate_size": 14336,
         "num_hidden_layers": 40, "num_attention_heads": 32, "num_key_value_heads": 8,
