@@ -342,6 +342,14 @@ def m002_fts(db: sqlite_utils.Database) -> None:
         END;
         """
     )
+    # A file upgraded from m001 may already hold models: index them too.
+    db.execute(
+        """INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
+           SELECT m.rowid, m.model_id, m.model_name, m.family,
+                  (SELECT group_concat(alias, ' ') FROM model_aliases a
+                   WHERE a.model_id = m.model_id)
+           FROM models m"""
+    )
 
 
 def rebuild_fts(db: sqlite_utils.Database) -> None:
