@@ -1,0 +1,219 @@
+"""The catalog file: path resolution, pragmas, migrations, transactions and concurrent writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from genz_catalog.db import (
+    BUSY_TIMEOUT_MS,
+    DEFAULT_DB_PATH,
+    DatabaseConnection,
+    connect,
+    escape_fts_query,
+    migrations,
+    resolve_db_path,
+    write_transaction,
+)
+
+MIGRATION_NAMES = ["m001_models", "m002_fts"]
+
+
+def _insert_model(db: sqlite_utils.Database, model_id: str, family: str = "llama") -> None:
+    db.execute(
+        "INSERT INTO models (model_id, model_name, source, family, created_at, updated_at) "
+        "VALUES (?, ?, 'manual', ?, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+        [model_id, model_id.split("/")[-1], family],
+    )
+
+
+def test_resolve_db_path_prefers_argument_then_env_then_default(
+    isolated_catalog: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    assert resolve_db_path(tmp_path / "x.db") == tmp_path / "x.db"
+    assert resolve_db_path() == isolated_catalog
+    monkeypatch.delenv("GENZ_CATALOG_DB")
+    assert resolve_db_path() == DEFAULT_DB_PATH.expanduser()
+    assert resolve_db_path().is_absolute()
+
+
+def test_connect_creates_folders_and_sets_wal_foreign_keys_busy_timeout(tmp_path: Path):
+    path = tmp_path / "deep" / "er" / "models.db"
+    db = connect(path)
+    assert path.is_file()
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] == BUSY_TIMEOUT_MS == 60_000
+    assert {"models", "model_aliases", "model_versions", "model_cache",
+            "model_quality_metrics", "models_fts"} <= set(db.table_names())
+
+
+def test_migrations_rerun_safely(tmp_path: Path):
+    path = tmp_path / "models.db"
+    connect(path).close()
+    db = connect(path)  # second open: nothing pending, nothing fails
+    assert [m.name for m in migrations.applied(db)] == MIGRATION_NAMES
+    assert migrations.pending(db) == []
+    migrations.apply(db)  # and applying again is a no-op
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
+
+
+def test_older_file_with_only_m001_is_upgraded_in_place(tmp_path: Path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m002_fts")
+    _insert_model(old, "mistralai/Mistral-7B-v0.1", family="mistral")
+    assert "models_fts" not in old.table_names()
+    old.close()
+
+    db = connect(path)
+    assert [m.name for m in migrations.applied(db)] == MIGRATION_NAMES
+    # The model that was already there is searchable after the upgrade.
+    hits = db.execute(
+        "SELECT model_id FROM models_fts WHERE models_fts MATCH ?", [escape_fts_query("mistral")]
+    ).fetchall()
+    assert hits == [("mistralai/Mistral-7B-v0.1",)]
+
+
+def test_two_processes_opening_a_fresh_file_do_not_collide(tmp_path: Path):
+    path = tmp_path / "fresh.db"
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_catalog() -> None:
+        try:
+            barrier.wait()
+            connect(path).close()
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_catalog) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [m.name for m in migrations.applied(connect(path))] == MIGRATION_NAMES
+
+
+def test_second_writer_waits_instead_of_failing(tmp_path: Path):
+    path = tmp_path / "models.db"
+    first, second = connect(path), connect(path)
+    locked, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def hold_write_lock() -> None:
+        with write_transaction(first):
+            _insert_model(first, "first/holder")
+            locked.set()
+            release.wait(5)
+            order.append("first committed")
+
+    holder = threading.Thread(target=hold_write_lock)
+    holder.start()
+    assert locked.wait(5)
+    # Let the holder go shortly after the second writer started waiting on the lock.
+    threading.Timer(0.3, release.set).start()
+    with write_transaction(second):  # blocks on BEGIN IMMEDIATE, then proceeds
+        order.append("second began")
+        _insert_model(second, "second/waiter")
+    holder.join()
+    assert order == ["first committed", "second began"]
+    ids = [r[0] for r in second.execute("SELECT model_id FROM models ORDER BY model_id")]
+    assert ids == ["first/holder", "second/waiter"]
+
+
+def test_write_transaction_rolls_back_on_error_and_nests(tmp_path: Path):
+    db = connect(tmp_path / "models.db")
+    with pytest.raises(RuntimeError):
+        with write_transaction(db):
+            _insert_model(db, "a/one")
+            with write_transaction(db):  # joins the outer transaction
+                _insert_model(db, "a/two")
+            raise RuntimeError("boom")
+    assert db.execute("SELECT count(*) FROM models").fetchone()[0] == 0
+    assert not db.conn.in_transaction
+    with write_transaction(db):
+        _insert_model(db, "a/one")
+    assert db.execute("SELECT count(*) FROM models").fetchone()[0] == 1
+
+
+def test_write_transaction_keeps_the_original_error_when_sqlite_already_rolled_back(
+    tmp_path: Path,
+):
+    db = connect(tmp_path / "models.db")
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        with write_transaction(db):
+            _insert_model(db, "a/one")
+            db.execute("ROLLBACK")  # as SQLite itself does on some errors
+            _insert_model(db, "a/one")  # autocommits now
+            _insert_model(db, "a/one")
+    assert not db.conn.in_transaction
+
+
+def test_model_ids_are_unique_case_insensitively_and_foreign_keys_enforced(tmp_path: Path):
+    db = connect(tmp_path / "models.db")
+    _insert_model(db, "Org/Model")
+    with pytest.raises(sqlite3.IntegrityError):
+        _insert_model(db, "org/model")
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        db.execute(
+            "INSERT INTO model_aliases (alias, model_id, created_at) VALUES ('x', 'no/such', 'now')"
+        )
+
+
+def test_fts_follows_model_and_alias_changes(tmp_path: Path):
+    db = connect(tmp_path / "models.db")
+    _insert_model(db, "org/alpha")
+    db.execute(
+        "INSERT INTO model_aliases (alias, model_id, created_at) VALUES ('zeta7', 'org/alpha', 'now')"
+    )
+
+    def match(text: str) -> list[str]:
+        return [r[0] for r in db.execute(
+            "SELECT model_id FROM models_fts WHERE models_fts MATCH ?", [escape_fts_query(text)]
+        )]
+
+    assert match("zeta") == ["org/alpha"]
+    db.execute("UPDATE models SET family = 'gemma' WHERE model_id = 'org/alpha'")
+    assert match("gemma") == ["org/alpha"]
+    assert match("zeta7") == ["org/alpha"]  # aliases survive a row update
+    db.execute("DELETE FROM models WHERE model_id = 'org/alpha'")
+    assert match("alpha") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Llama-3.1", '"Llama-3.1"*'),
+        ("meta-llama/Llama 8B", '"meta-llama"* "Llama"* "8B"*'),
+        ('say "hi"', '"say"* """hi"""*'),
+        ("   ", ""),
+        ('""', ""),
+    ],
+)
+def test_escape_fts_query(text: str, expected: str):
+    assert escape_fts_query(text) == expected
+
+
+def test_escaped_queries_are_valid_fts(tmp_path: Path):
+    db = connect(tmp_path / "models.db")
+    for text in ["Llama-3.1", "a AND", "NOT", "(", "x*", "^y", 'q"uote', "c++", "OR OR"]:
+        db.execute("SELECT * FROM models_fts WHERE models_fts MATCH ?", [escape_fts_query(text)])
+
+
+def test_database_connection_api(tmp_path: Path):
+    path = tmp_path / "models.db"
+    with DatabaseConnection(path) as conn:
+        assert conn.path == path
+        with conn.transaction():
+            _insert_model(conn.db, "org/model")
+    reader = DatabaseConnection(path, read_only=True)
+    assert reader.db.execute("SELECT model_id FROM models").fetchall() == [("org/model",)]
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        _insert_model(reader.db, "org/other")
+    reader.close()
