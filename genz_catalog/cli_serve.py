@@ -1,3 +1,108 @@
-"""``genz-catalog`` commands for the serve feature (registered on :data:`genz_catalog.cli.cli`)."""
+"""``genz-catalog serve``: browse and query the catalog with Datasette (registered on ``cli``)."""
 
 from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .cli import cli, get_manager
+
+
+def _parse_setting_value(value: str) -> object:
+    """``--setting`` values arrive as text; Datasette wants ints and booleans typed."""
+    lowered = value.strip().lower()
+    if lowered in ("on", "true", "1", "yes"):
+        return True
+    if lowered in ("off", "false", "0", "no"):
+        return False
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to bind; only this machine can connect unless you change it.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the catalog in a web browser.")
+@click.option("--no-sql", is_flag=True,
+              help="Refuse arbitrary SQL; only tables, facets and the canned queries remain.")
+@click.option("--no-default-catalog", is_flag=True,
+              help="Serve an empty catalog as it is instead of loading the embedded models.")
+@click.option("settings", "--setting", type=(str, str), multiple=True, metavar="NAME VALUE",
+              help="A Datasette setting, e.g. --setting sql_time_limit_ms 5000 (repeatable).")
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    open_browser: bool,
+    no_sql: bool,
+    no_default_catalog: bool,
+    settings: tuple[tuple[str, str], ...],
+) -> None:
+    """Browse the catalog in Datasette: HTML pages, a JSON API and canned queries.
+
+    The catalog is served read-only at /catalog, with an SQL time limit of 2 seconds. On first
+    run an empty catalog is filled with the embedded default models (GenZ's static models when
+    GenZ is installed, plus bundled Hugging Face configs) - no network needed.
+
+    \b
+    Example:
+        genz-catalog serve
+        genz-catalog serve --port 9000 --open
+        genz-catalog serve --no-sql --setting sql_time_limit_ms 500
+    """
+    # Datasette and uvicorn load only when serving, so other commands stay fast.
+    from datasette.app import SETTINGS
+
+    from .datasette.app import build_datasette
+    from .default_catalog import ensure_default_catalog
+
+    known = {setting.name for setting in SETTINGS}
+    parsed_settings: dict[str, object] = {}
+    for name, value in settings:
+        if name not in known:
+            raise click.ClickException(
+                f"unknown Datasette setting {name!r}; see `datasette --help-settings`"
+            )
+        parsed_settings[name] = _parse_setting_value(value)
+    if no_sql:
+        parsed_settings["default_allow_sql"] = False
+
+    manager = get_manager(ctx)
+    if not no_default_catalog:
+        report = ensure_default_catalog(manager)
+        if report is not None:
+            for line in report.summary_lines():
+                click.echo(line, err=True)
+    db_path = manager.path
+    # Datasette opens its own read-only connections; ours must not hold the file open.
+    manager.close()
+    ctx.find_root().obj.pop("manager", None)
+
+    datasette = build_datasette(db_path, settings=parsed_settings)
+    run_datasette(datasette, host, port, open_browser)
+
+
+def run_datasette(datasette: Any, host: str, port: int, open_browser: bool) -> None:
+    """Start Datasette under uvicorn (blocking) and optionally open a browser on it."""
+    import asyncio
+    import socket
+    import webbrowser
+
+    import uvicorn
+
+    asyncio.run(datasette.invoke_startup())
+    if port == 0:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    url = f"http://{host}:{port}/catalog"
+    click.echo(f"Serving the catalog at {url}  (Ctrl-C to stop)", err=True)
+    if open_browser:
+        webbrowser.open(url)
+    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")

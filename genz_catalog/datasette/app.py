@@ -1,0 +1,60 @@
+"""Build the Datasette instance that serves a catalog file read-only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from datasette.app import Database, Datasette
+from datasette.utils import parse_metadata
+
+from . import DATABASE_NAME, METADATA_PATH, PLUGINS_DIR, TEMPLATES_DIR
+
+#: Longest a query may run before Datasette cancels it (milliseconds).
+SQL_TIME_LIMIT_MS = 2000
+#: Settings ``genz-catalog serve`` starts from; ``--setting NAME VALUE`` overrides any of them.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "sql_time_limit_ms": SQL_TIME_LIMIT_MS,
+    "facet_time_limit_ms": 500,
+    "max_returned_rows": 1000,
+    "default_allow_sql": True,
+}
+
+
+def load_metadata() -> dict[str, Any]:
+    """The packaged ``metadata.yml`` as a dict."""
+    return parse_metadata(METADATA_PATH.read_text(encoding="utf-8"))
+
+
+def build_datasette(
+    db_path: str | os.PathLike[str],
+    *,
+    settings: Mapping[str, Any] | None = None,
+) -> Datasette:
+    """A Datasette serving ``db_path`` read-only as ``/catalog``, with metadata and plugins.
+
+    The file is opened by Datasette's read connections (``mode=ro``); no canned query writes and
+    no plugin writes. It stays a *mutable* database (not ``immutable``) so models the CLI adds
+    while the server runs show up without a restart. The database is always named ``catalog``,
+    whatever the file is called, so URLs and the metadata's table settings stay the same.
+    """
+    combined = {**DEFAULT_SETTINGS, **(settings or {})}
+    datasette = Datasette(
+        [],
+        metadata=load_metadata(),
+        plugins_dir=str(PLUGINS_DIR),
+        template_dir=str(TEMPLATES_DIR),
+        settings=combined,
+    )
+    # With no files Datasette adds an in-memory database; the catalog is all we serve.
+    if "_memory" in datasette.databases:
+        datasette.remove_database("_memory")
+    path = Path(db_path).resolve()
+    datasette.add_database(
+        Database(datasette, path=str(path), is_mutable=True),
+        name=DATABASE_NAME,
+        route=DATABASE_NAME,
+    )
+    return datasette

@@ -1,0 +1,179 @@
+"""SQL functions for the canned queries, registered on every Datasette connection.
+
+The memory arithmetic is :mod:`genz_catalog.memory`'s; these wrappers only adapt SQLite values
+(``memory_json`` text, strings from query parameters) and cache results, because a canned query
+calls them once per row and most rows of a big catalog share a few architectures.
+
+A function given an unknown dtype returns NULL instead of raising: SQLite would turn the
+exception into an opaque "user-defined function raised exception"; the canned queries turn
+the NULL into a message that names the dtype.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from functools import lru_cache
+from typing import Any
+
+from ..db import escape_fts_query
+
+#: dtype used when a query passes an empty one.
+DEFAULT_DTYPE = "bf16"
+_CACHE_SIZE = 16_384
+
+
+def _memory():  # noqa: ANN202 - the module, imported on first use so a plugin load never fails
+    from .. import memory
+
+    return memory
+
+
+def _dtype(dtype: Any) -> str:
+    text = str(dtype).strip() if dtype is not None else ""
+    return text or DEFAULT_DTYPE
+
+
+def _record(memory_json: str | None, parameter_count: int | None) -> dict[str, Any]:
+    return {"memory": json.loads(memory_json or "{}"), "parameter_count": parameter_count}
+
+
+@lru_cache(maxsize=64)
+def bytes_per_value(dtype: str | None) -> float | None:
+    """Bytes per stored value for a dtype name (``bf16`` -> 2), or None if unknown."""
+    try:
+        return _memory().bytes_per_value(_dtype(dtype))
+    except (ValueError, KeyError):
+        return None
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def weight_bytes(parameter_count: int | None, dtype: str | None = DEFAULT_DTYPE) -> int | None:
+    """Weight memory (bytes) of ``parameter_count`` parameters stored as ``dtype``."""
+    if parameter_count is None or bytes_per_value(dtype) is None:
+        return None
+    return int(_memory().weight_bytes(int(parameter_count), _dtype(dtype)))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def kv_cache_bytes_per_token(
+    memory_json: str | None, parameter_count: int | None, dtype: str | None = DEFAULT_DTYPE
+) -> int | None:
+    """KV-cache bytes per token (all layers, full attention, batch 1) of a ``models`` row."""
+    if memory_json is None or bytes_per_value(dtype) is None:
+        return None
+    return int(
+        _memory().kv_cache_bytes_per_token(_record(memory_json, parameter_count), _dtype(dtype))
+    )
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def memory_report_json(
+    memory_json: str | None,
+    parameter_count: int | None,
+    batch: int | None,
+    seq_len: int | None,
+    dtype: str | None = DEFAULT_DTYPE,
+) -> str | None:
+    """``memory.memory_report`` as JSON text: weight, KV-cache, state and total bytes."""
+    if memory_json is None or parameter_count is None or bytes_per_value(dtype) is None:
+        return None
+    report = _memory().memory_report(
+        _record(memory_json, parameter_count),
+        batch=int(batch or 1),
+        seq_len=int(seq_len or 1),
+        dtype=_dtype(dtype),
+    )
+    # Byte figures as whole bytes; any descriptive keys the report adds pass through.
+    return json.dumps(
+        {
+            key: int(value) if isinstance(value, (int, float)) else value
+            for key, value in report.items()
+        },
+        sort_keys=True,
+    )
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def total_bytes(
+    memory_json: str | None,
+    parameter_count: int | None,
+    batch: int | None,
+    seq_len: int | None,
+    dtype: str | None = DEFAULT_DTYPE,
+) -> int | None:
+    """Total inference memory (bytes): weights + KV cache + recurrent state."""
+    report = memory_report_json(memory_json, parameter_count, batch, seq_len, dtype)
+    return None if report is None else json.loads(report)["total_bytes"]
+
+
+def human_count(value: int | float | None) -> str | None:
+    """A parameter count for people: ``8030261248`` -> ``8.03B``, ``124439808`` -> ``124M``."""
+    if value is None:
+        return None
+    number = float(value)
+    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(number) >= threshold:
+            scaled = number / threshold
+            return f"{scaled:.3g}{suffix}" if scaled < 100 else f"{scaled:.0f}{suffix}"
+    return str(int(number))
+
+
+def human_bytes(value: int | float | None) -> str | None:
+    """A byte count in binary units: ``16060522496`` -> ``14.96 GiB``."""
+    if value is None:
+        return None
+    number = float(value)
+    for threshold, suffix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(number) >= threshold:
+            return f"{number / threshold:.2f} {suffix}"
+    return f"{int(number)} B"
+
+
+def fts_query(text: str | None) -> str:
+    """Free text -> a safe FTS5 prefix query (see :func:`genz_catalog.db.escape_fts_query`).
+
+    Blank input gives ``'""'``, a query that matches nothing instead of an FTS5 syntax error.
+    """
+    return escape_fts_query(text or "") or '""'
+
+
+#: name -> (function, number of arguments, positions of integer arguments) for SQLite.
+SQL_FUNCTIONS = {
+    "genz_bytes_per_value": (bytes_per_value, 1, ()),
+    "genz_weight_bytes": (weight_bytes, 2, (0,)),
+    "genz_kv_bytes_per_token": (kv_cache_bytes_per_token, 3, (1,)),
+    "genz_memory_report": (memory_report_json, 5, (1, 2, 3)),
+    "genz_total_bytes": (total_bytes, 5, (1, 2, 3)),
+    "genz_human_count": (human_count, 1, ()),
+    "genz_human_bytes": (human_bytes, 1, ()),
+    "genz_fts_query": (fts_query, 1, ()),
+}
+
+
+def _as_int(value: Any) -> int | None:
+    """Query parameters arrive as text ('4096'); the memory functions want integers."""
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        return int(float(str(value).strip()))
+    except ValueError:
+        return None
+
+
+def _with_int_arguments(function, positions: tuple[int, ...]):  # noqa: ANN001, ANN202
+    if not positions:
+        return function
+
+    def call(*args: Any) -> Any:
+        return function(*(_as_int(a) if i in positions else a for i, a in enumerate(args)))
+
+    return call
+
+
+def register_sql_functions(conn: sqlite3.Connection) -> None:
+    """Register every ``genz_*`` function on a SQLite connection."""
+    for name, (function, arity, int_positions) in SQL_FUNCTIONS.items():
+        conn.create_function(
+            name, arity, _with_int_arguments(function, int_positions), deterministic=True
+        )

@@ -1,0 +1,71 @@
+"""Datasette hook implementations; the plugin files in ``plugins/`` only import these."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+from markupsafe import Markup
+
+from . import DATABASE_NAME
+from .chart import CHART_PATH, chart_page_context
+from .functions import register_sql_functions
+
+#: Columns holding JSON documents that read better indented.
+JSON_COLUMNS = ("config_json", "genz_config_json", "memory_json", "snapshot_json")
+
+
+@hookimpl
+def prepare_connection(conn) -> None:  # noqa: ANN001 - sqlite3.Connection
+    """Register the ``genz_*`` SQL functions the canned queries use."""
+    register_sql_functions(conn)
+
+
+def render_json_cell(value: str) -> Markup | None:
+    """A JSON document as a collapsible, indented ``<pre>`` block (None if it is not JSON)."""
+    try:
+        document = json.loads(value)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(document, (dict, list)):
+        return None
+    if isinstance(document, dict):
+        architectures = document.get("architectures")
+        label = ", ".join(architectures) if isinstance(architectures, list) else ""
+        summary = f"{len(document)} keys" + (f" · {label}" if label else "")
+    else:
+        summary = f"{len(document)} items"
+    pretty = json.dumps(document, indent=2, sort_keys=True)
+    return Markup(
+        f'<details class="genz-json"><summary>{html.escape(summary)}</summary><pre>{html.escape(pretty)}</pre></details>'
+    )
+
+
+@hookimpl
+def render_cell(value: Any, column: str) -> Markup | None:
+    """Render config/snapshot JSON columns readably; leave every other cell to Datasette."""
+    if column in JSON_COLUMNS and isinstance(value, str) and value:
+        return render_json_cell(value)
+    return None
+
+
+async def chart_view(datasette, request) -> Response:  # noqa: ANN001
+    """The chart page: parameters against KV-cache bytes per token, as inline SVG."""
+    database = datasette.get_database(DATABASE_NAME)
+    context = await chart_page_context(database, request)
+    return Response.html(await datasette.render_template("genz_chart.html", context, request=request))
+
+
+@hookimpl
+def register_routes() -> list[tuple[str, Any]]:
+    """Serve the chart page at ``/-/genz-chart``."""
+    return [(rf"^{CHART_PATH}$", chart_view)]
+
+
+@hookimpl
+def menu_links(datasette) -> list[dict[str, str]]:  # noqa: ANN001
+    """Link the chart page from Datasette's menu."""
+    return [{"href": datasette.urls.path(CHART_PATH), "label": "Chart: parameters vs KV cache"}]

@@ -1,0 +1,11 @@
+"""Datasette plugin for the GenZ catalog: SQL functions, readable config JSON, the chart page.
+
+Thin on purpose: the logic lives in :mod:`genz_catalog.datasette.hooks`.
+"""
+
+from genz_catalog.datasette.hooks import (  # noqa: F401 - Datasette registers these hooks
+    menu_links,
+    prepare_connection,
+    register_routes,
+    render_cell,
+)
