@@ -1,3 +1,384 @@
-"""``genz-catalog`` commands for the hub feature (registered on :data:`genz_catalog.cli.cli`)."""
+"""``genz-catalog import``, ``sync`` and ``discover`` (registered on :data:`genz_catalog.cli.cli`).
+
+Thin commands: they parse, call :mod:`genz_catalog.hub` (imported lazily, so other commands never
+pay for huggingface_hub) or the manager, and print with :mod:`genz_catalog.output`.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .cli import cli, get_manager
+from .errors import CatalogError, InvalidInputError, ModelExistsError
+from .output import OutputFormat, output_options, print_rows
+
+if TYPE_CHECKING:
+    from .hub import ImportOutcome
+    from .manager import ModelManager
+
+#: Must match :data:`genz_catalog.hub.DEFAULT_WORKERS`; repeated here so ``--help`` stays cheap.
+DEFAULT_WORKERS = 8
+
+SUMMARY_COLUMNS = ["source", "status", "model_id", "version", "detail"]
+STATUS_ORDER = ("imported", "updated", "unchanged", "skipped", "failed")
+
+
+def _token_option(command: Any) -> Any:
+    return click.option(
+        "--token", metavar="TOKEN", default=None,
+        help="Hub access token (default: HF_TOKEN or your saved login). Never stored or printed.",
+    )(command)
+
+
+def _network_options(command: Any) -> Any:
+    command = click.option(
+        "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+        help="Seconds to wait for each Hub answer (default: $GENZ_CATALOG_HUB_TIMEOUT, else 10).",
+    )(command)
+    command = click.option(
+        "--quiet", "-q", is_flag=True, help="No progress bar (it is only drawn on a terminal).",
+    )(command)
+    command = click.option(
+        "--workers", type=click.IntRange(1, 64), default=DEFAULT_WORKERS, show_default=True,
+        help="Concurrent Hub downloads.",
+    )(command)
+    return _token_option(command)
+
+
+def read_model_list(path: str) -> list[str]:
+    """Model ids from a text file: one per line; blank lines and ``#`` comments are ignored."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise InvalidInputError(f"{path}: no such file (--from-file wants one model id per line)")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path}: not UTF-8 text") from None
+    ids = []
+    for line in text.splitlines():
+        entry = line.split("#", 1)[0].strip()
+        if entry:
+            ids.append(entry)
+    return ids
+
+
+def is_local_source(source: str) -> bool:
+    """True for a path to a config.json or a model folder; False for a Hub id ``org/name``.
+
+    An existing file or folder always wins; otherwise anything that looks like a path (``./``,
+    ``/``, ``~``, a ``.json`` name, more than one ``/``, a backslash) is treated as one, so a
+    mistyped path gets "no such file" instead of a Hub lookup.
+    """
+    if Path(source).expanduser().exists():
+        return True
+    return (
+        source.startswith((".", "/", "~"))
+        or source.lower().endswith(".json")
+        or source.count("/") > 1
+        or "\\" in source
+        or source.startswith(os.sep)
+    )
+
+
+def _status_line(outcome: ImportOutcome) -> str:
+    version = f" (version {outcome.version})" if outcome.version is not None else ""
+    if outcome.status == "unchanged":
+        return f"unchanged {outcome.model_id}{version}: identical content, no new version"
+    return f"{outcome.status} {outcome.model_id}{version}"
+
+
+def _import_local(
+    manager: ModelManager, source: str, model_id: str | None, force: bool, *, single: bool
+) -> ImportOutcome:
+    """Import one local config.json or folder; in bulk an existing id is skipped, not an error."""
+    from .hub import ImportOutcome
+    from .manager import read_config_file
+
+    config, resolved_id = read_config_file(source, model_id)
+    existing = manager.get_model(resolved_id, include_deleted=True)
+    if existing is not None and not force:
+        if single:
+            raise ModelExistsError(existing["model_id"])
+        return ImportOutcome(source, "skipped", existing["model_id"], existing["current_version"],
+                             "already in the catalog; --force re-imports")
+    result = manager.add_model(resolved_id, config, source="local", force=force)
+    return ImportOutcome(source, result.status, result.model_id, result.version,
+                         warnings=list(result.warnings))
+
+
+def _summary_rows(outcomes: Sequence[tuple[str, ImportOutcome]]) -> list[dict[str, Any]]:
+    rows = []
+    for source, o in outcomes:
+        model_id = o.model_id or o.requested_id
+        # Errors start with the model id; the row already names it.
+        detail = o.detail.removeprefix(f"{model_id}: ").removeprefix(f"{o.requested_id}: ")
+        rows.append({"source": source, "status": o.status, "model_id": model_id,
+                     "version": o.version, "detail": detail})
+    return rows
+
+
+def _print_summary(
+    outcomes: Sequence[tuple[str, ImportOutcome]], output: OutputFormat, noun: str = "imports"
+) -> None:
+    """The table (or JSON) of outcomes, a count line, and exit 1 if any failed."""
+    print_rows(_summary_rows(outcomes), output, SUMMARY_COLUMNS)
+    counts = {s: sum(1 for _, o in outcomes if o.status == s) for s in STATUS_ORDER}
+    if output.is_table:
+        click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to do")
+    if counts["failed"]:
+        raise click.ClickException(f"{counts['failed']} of {len(outcomes)} {noun} failed")
+
+
+@cli.command(name="import")
+@click.argument("sources", nargs=-1, metavar="SOURCE...")
+@click.option("--from-file", "from_file", metavar="FILE",
+              help="Read Hub ids (one per line, # comments) from FILE.")
+@click.option("--id", "model_id", metavar="ID",
+              help="Catalog id for a single local config (default: _name_or_path, else folder).")
+@click.option("--force", is_flag=True, help="Re-import models already in the catalog.")
+@click.option("--revision", metavar="REV", help="Hub branch, tag or commit sha (default: main).")
+@_network_options
+@output_options
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    from_file: str | None,
+    model_id: str | None,
+    force: bool,
+    revision: str | None,
+    token: str | None,
+    workers: int,
+    quiet: bool,
+    timeout: float | None,
+    output: OutputFormat,
+) -> None:
+    """Import models from the Hugging Face Hub (org/name) or local config.json files/folders.
+
+    A model already in the catalog is left alone unless --force; a re-import with identical
+    content records no new version. Several sources (or --from-file) run as a bulk import:
+    concurrent downloads, a progress bar on a terminal, and a summary table; one failure never
+    stops the rest, and the exit code is 1 if any failed. With HF_HUB_OFFLINE=1, Hub ids are
+    read from the local Hugging Face cache.
+
+    \b
+    Example:
+        genz-catalog import meta-llama/Llama-3.1-8B
+        genz-catalog import Qwen/Qwen2.5-7B mistralai/Mistral-7B-v0.1 --workers 8
+        genz-catalog import --from-file models.txt
+        genz-catalog import ./my-model/config.json --id my-org/my-model
+    """
+    names = list(sources)
+    if from_file is not None:
+        names += read_model_list(from_file)
+    if not names:
+        raise click.UsageError("give at least one SOURCE (a Hub id or a path), or --from-file")
+    if model_id is not None and (len(names) != 1 or not is_local_source(names[0])):
+        raise InvalidInputError("--id names a single local config; give exactly one path with it")
+    local = [s for s in names if is_local_source(s)]
+    hub_ids = [s for s in names if not is_local_source(s)]
+    if revision is not None and not hub_ids:
+        raise InvalidInputError("--revision applies to Hub ids only")
+    manager = get_manager(ctx)
+
+    if len(names) == 1 and from_file is None:
+        outcome = _import_single(
+            manager, names[0], model_id=model_id, force=force, revision=revision,
+            token=token, timeout=timeout, local=bool(local),
+        )
+        if output.is_table:
+            click.echo(_status_line(outcome))
+            for warning in outcome.warnings:
+                click.echo(f"warning: {warning}", err=True)
+        else:
+            print_rows(_summary_rows([("local" if local else "hub", outcome)]), output,
+                       SUMMARY_COLUMNS)
+        return
+
+    from .hub import ImportOutcome, import_models_from_hf
+
+    outcomes: list[tuple[str, ImportOutcome]] = []
+    for source in local:
+        try:
+            outcomes.append(("local", _import_local(manager, source, None, force, single=False)))
+        except CatalogError as exc:
+            outcomes.append(("local", ImportOutcome(source, "failed", detail=str(exc))))
+        except ValueError as exc:  # ConversionError
+            outcomes.append(("local", ImportOutcome(source, "failed", detail=f"{source}: {exc}")))
+    if hub_ids:
+        results = import_models_from_hf(
+            hub_ids, manager=manager, force_update=force, revision=revision, token=token,
+            workers=workers, timeout=timeout, show_progress=False if quiet else None,
+        )
+        outcomes += [("hub", o) for o in results]
+    _print_summary(outcomes, output)
+
+
+def _import_single(
+    manager: ModelManager,
+    source: str,
+    *,
+    model_id: str | None,
+    force: bool,
+    revision: str | None,
+    token: str | None,
+    timeout: float | None,
+    local: bool,
+) -> ImportOutcome:
+    """One source: any failure is raised (one line, exit 1), an existing id included."""
+    from .hub import ImportOutcome, import_model_from_hf
+
+    if local:
+        return _import_local(manager, source, model_id, force, single=True)
+    result = import_model_from_hf(
+        source, force_update=force, revision=revision, token=token, manager=manager,
+        timeout=timeout,
+    )
+    if result.status == "skipped":
+        raise ModelExistsError(result.model_id)
+    return ImportOutcome(source, result.status, result.model_id, result.version,
+                         warnings=list(result.warnings))
+
+
+@cli.command()
+@click.option("--static", is_flag=True,
+              help="Instead, bring GenZ's built-in models into the catalog (imports GenZ).")
+@_network_options
+@output_options
+@click.pass_context
+def sync(
+    ctx: click.Context,
+    static: bool,
+    token: str | None,
+    workers: int,
+    quiet: bool,
+    timeout: float | None,
+    output: OutputFormat,
+) -> None:
+    """Re-check every Hub-imported model against the Hub's main branch.
+
+    A model whose commit is unchanged is not touched. A new commit with a changed config records
+    a new version; a new commit with the same config only moves the stored sha. The summary
+    says what changed; the exit code is 1 if any check failed.
+
+    \b
+    Example:
+        genz-catalog sync
+        genz-catalog sync --static
+    """
+    manager = get_manager(ctx)
+    if static:
+        # Only this branch may import GenZ (about 2 s); plain sync never does.
+        from .genz import sync_static_models_to_db
+
+        figures = sync_static_models_to_db(manager)
+        if output.is_table:
+            click.echo(
+                f"GenZ static models: {figures.get('total', 0)} seen, "
+                f"{figures.get('imported', 0)} imported, {figures.get('updated', 0)} updated, "
+                f"{figures.get('unchanged', 0)} unchanged, "
+                f"{len(figures.get('skipped') or [])} skipped (id taken by another source), "
+                f"{figures.get('metrics', 0)} metric values written"
+            )
+        else:
+            print_rows([figures], output)
+        return
+    from .hub import sync_hub_models
+
+    outcomes = sync_hub_models(
+        manager, token=token, workers=workers, timeout=timeout,
+        show_progress=False if quiet else None,
+    )
+    if not outcomes:
+        if output.is_table:
+            click.echo("no Hub-imported models in the catalog; add some with: "
+                       "genz-catalog import org/name")
+        else:
+            print_rows([], output, SUMMARY_COLUMNS)
+        return
+    rows = [
+        {"model_id": o.model_id, "status": o.status, "version": o.version,
+         "old_revision": (o.old_revision or "")[:12], "new_revision": (o.new_revision or "")[:12],
+         "detail": o.detail}
+        for o in outcomes
+    ]
+    print_rows(rows, output, ["model_id", "status", "version", "old_revision", "new_revision",
+                              "detail"])
+    counts = {s: sum(1 for o in outcomes if o.status == s) for s in STATUS_ORDER}
+    moved = sum(1 for o in outcomes if o.status == "unchanged" and o.old_revision != o.new_revision)
+    if output.is_table:
+        click.echo(
+            f"{len(outcomes)} checked: {counts['updated']} updated (config changed, new version), "
+            f"{moved} new revision with the same config, {counts['unchanged'] - moved} unchanged, "
+            f"{counts['failed']} failed"
+        )
+    if counts["failed"]:
+        raise click.ClickException(f"{counts['failed']} of {len(outcomes)} checks failed")
+
+
+@cli.command()
+@click.option("--author", metavar="ORG", help="Only models of this user or organisation.")
+@click.option("--search", metavar="TEXT", help="Only models whose id contains TEXT.")
+@click.option("--pipeline-tag", metavar="TAG", help="e.g. text-generation.")
+@click.option("--library", metavar="LIB", help="e.g. transformers.")
+@click.option("--sort", type=click.Choice(["downloads", "likes", "created"]), default="downloads",
+              show_default=True, help="Most first (or newest first).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--import", "do_import", is_flag=True,
+              help="Import the listed models that are not in the catalog yet.")
+@_network_options
+@output_options
+@click.pass_context
+def discover(
+    ctx: click.Context,
+    author: str | None,
+    search: str | None,
+    pipeline_tag: str | None,
+    library: str | None,
+    sort: str,
+    limit: int,
+    do_import: bool,
+    token: str | None,
+    workers: int,
+    quiet: bool,
+    timeout: float | None,
+    output: OutputFormat,
+) -> None:
+    """List Hub models, marking those already in the catalog; --import brings in the rest.
+
+    \b
+    Example:
+        genz-catalog discover --author Qwen --search 2.5 --limit 10
+        genz-catalog discover --pipeline-tag text-generation --sort likes --import
+    """
+    from .hub import discover_models, import_models_from_hf
+
+    manager = get_manager(ctx)
+    rows = discover_models(
+        manager, author=author, search=search, pipeline_tag=pipeline_tag, library=library,
+        sort=sort, limit=limit, token=token, timeout=timeout,
+    )
+    columns = ["model_id", "downloads", "likes", "pipeline_tag", "library", "created_at",
+               "in_catalog"]
+    if not do_import:
+        if output.is_table:
+            rows = [{**r, "in_catalog": "yes" if r["in_catalog"] else ""} for r in rows]
+        print_rows(rows, output, columns)
+        return
+    wanted = [r["model_id"] for r in rows if not r["in_catalog"]]
+    if not wanted:
+        if output.is_table:
+            click.echo(f"all {len(rows)} listed models are already in the catalog")
+        else:
+            print_rows([], output, SUMMARY_COLUMNS)
+        return
+    results = import_models_from_hf(
+        wanted, manager=manager, token=token, workers=workers, timeout=timeout,
+        show_progress=False if quiet else None,
+    )
+    _print_summary([("hub", o) for o in results], output)
