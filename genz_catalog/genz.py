@@ -185,7 +185,7 @@ class CatalogLoader:
 
     # -------------------------------------------------------------- lookups
 
-    def lookup(self, key: str, auto_import: bool = False) -> ModelConfig | None:
+    def lookup(self, key: str) -> ModelConfig | None:
         """The catalog model named ``key`` (already lower-cased) as a ``ModelConfig``, or None."""
         entry = self._cache.get(key)
         if entry is not None and entry is not _MISSING and time.monotonic() < self._next_check:
@@ -198,8 +198,6 @@ class CatalogLoader:
                 self._cache[key] = entry
         if entry is _MISSING:
             self._last_miss = key
-            if auto_import and looks_like_hub_id(key):
-                return self._auto_import(key)
             return None
         return entry
 
@@ -224,26 +222,29 @@ class CatalogLoader:
             self.unusable[key] = f"GenZ rejects the configuration of {model_id!r}: {exc}"
             return _MISSING
 
-    def _auto_import(self, key: str) -> ModelConfig | None:
+    def import_from_hub(self, key: str) -> ModelConfig | None:
+        """Import ``key`` from the Hub into the catalog and return its config; None on failure.
+
+        Failures are remembered for :data:`HUB_MISS_TTL_S` seconds (no Hub request meanwhile).
+        """
         now = time.monotonic()
         if self._hub_misses.get(key, 0.0) > now:
             return None
         try:
             from .hub import import_model_from_hf
+            from .manager import ModelManager
 
-            kwargs: dict[str, Any] = {}
-            if self.pinned_path is not None:
-                accepted = inspect.signature(import_model_from_hf).parameters
-                if "db_path" in accepted:
-                    kwargs["db_path"] = self.pinned_path
-            import_model_from_hf(key, **kwargs)
+            # The loader's own (read-only) connection never writes: the import goes through a
+            # ModelManager on the same file, like every other write.
+            with ModelManager(self._path or self._wanted_path()) as manager:
+                import_model_from_hf(key, manager=manager)
         except Exception as exc:  # noqa: BLE001 - any Hub failure is a miss, remembered below
             self._hub_misses[key] = now + HUB_MISS_TTL_S
             warnings.warn(f"genz-catalog: could not import {key!r} from the Hub: {exc}",
                           stacklevel=3)
             return None
         self.invalidate()
-        found = self.lookup(key, auto_import=False)
+        found = self.lookup(key)
         if found is None:
             self._hub_misses[key] = now + HUB_MISS_TTL_S
         return found
@@ -318,7 +319,10 @@ class CatalogModelCollection(ModelCollection):
         config = self._static_index.get(key)
         if config is not None:
             return config
-        return self._catalog_loader.lookup(key, self.auto_import)
+        config = self._catalog_loader.lookup(key)
+        if config is None and self.auto_import and looks_like_hub_id(key):
+            config = self._catalog_loader.import_from_hub(key)
+        return config
 
     def get_static_model(self, model_name: str) -> ModelConfig | None:
         """Only GenZ's own definition of ``model_name`` (no catalog, no Hub)."""
@@ -328,7 +332,7 @@ class CatalogModelCollection(ModelCollection):
 
     def get_catalog_model(self, model_name: str) -> ModelConfig | None:
         """Only the catalog's definition of ``model_name`` (no GenZ static, no Hub)."""
-        return self._catalog_loader.lookup(model_name.lower(), False)
+        return self._catalog_loader.lookup(model_name.lower())
 
     def list_models(self) -> list[str]:
         """GenZ's static names followed by catalog ids (bounded, see :data:`LIST_MODELS_FULL_LIMIT`)."""
