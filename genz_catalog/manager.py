@@ -263,9 +263,18 @@ class ModelManager:
                     "SELECT model_id FROM models WHERE is_deleted = 0 LIMIT 5000"
                 )
             )
-        lowered = {c.lower(): c for c in candidates}
-        matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)
-        return [lowered[m] for m in matches]
+        # Match against the full id and the part after the org, so "llama-3.2" finds
+        # "meta-llama/Llama-3.1-8B" as readily as "meta-llama/llama-3.2" does.
+        lowered: dict[str, str] = {}
+        for candidate in sorted(candidates):
+            lowered.setdefault(candidate.lower(), candidate)
+            lowered.setdefault(candidate.split("/")[-1].lower(), candidate)
+        matches = difflib.get_close_matches(name.lower(), list(lowered), n=n * 2, cutoff=0.5)
+        found: list[str] = []
+        for match in matches:
+            if lowered[match] not in found:
+                found.append(lowered[match])
+        return found[:n]
 
     def get_model_config(self, model_id: str) -> dict[str, Any]:
         """The GenZ ``ModelConfig`` keyword arguments of a model (raises if unknown)."""
@@ -489,6 +498,11 @@ class ModelManager:
     ) -> dict[str, Any]:
         """Validate and convert outside any transaction; returns the row's content columns."""
         model_id = validate_model_id(model_id)
+        known = self._row(model_id, include_deleted=True)
+        if known is not None and known["model_id"].lower() == model_id.lower():
+            # A case variant of a stored id means that model: convert under its stored spelling
+            # (the id is part of the GenZ config), so identical content stays "unchanged".
+            model_id = known["model_id"]
         if source not in ("huggingface", "local", "genz-static", "manual"):
             raise InvalidInputError(
                 f"unknown source {source!r}; use huggingface, local, genz-static or manual"
