@@ -1,0 +1,354 @@
+"""Datasette over a real catalog: canned queries, metadata, plugins, read-only serving.
+
+The catalog is built from real Hugging Face configs (tests/data/hf-configs) through the
+ModelManager; every request goes through Datasette's own ASGI client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from genz_catalog.cli import cli
+from genz_catalog.datasette import METADATA_PATH, PLUGINS_DIR
+from genz_catalog.datasette.app import SQL_TIME_LIMIT_MS, build_datasette, load_metadata
+from genz_catalog.datasette.functions import fts_query, human_bytes, human_count
+from genz_catalog.default_catalog import (
+    build_default_catalog,
+    bundled_models,
+    ensure_default_catalog,
+)
+from genz_catalog.manager import ModelManager
+
+ROOT = Path(__file__).resolve().parent.parent
+HF_CONFIGS = Path(__file__).parent / "data" / "hf-configs"
+
+#: Real configs in the test catalog: dense MHA/GQA/MQA, MoE, MLA, state-space, encoder-only.
+CATALOG_MODELS = (
+    "meta-llama/Llama-3.1-8B",
+    "meta-llama/Llama-3.2-3B",
+    "meta-llama/Llama-2-7b-chat-hf",
+    "mistralai/Mistral-7B-v0.1",
+    "mistralai/Mixtral-8x7B-v0.1",
+    "Qwen/Qwen3-30B-A3B",
+    "deepseek-ai/DeepSeek-V2-Lite",
+    "tiiuae/falcon-7b",
+    "google/gemma-2b-it",
+    "openai-community/gpt2",
+    "ArthurZ/mamba-2.8b",
+    "google-bert/bert-base-uncased",
+)
+
+
+def _config(model_id: str) -> dict:
+    return json.loads((HF_CONFIGS / model_id.replace("/", "__") / "config.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def catalog_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("datasette") / "catalog.db"
+    with ModelManager(path) as manager:
+        for model_id in CATALOG_MODELS:
+            hub = {"hub_id": model_id}
+            if model_id == "meta-llama/Llama-3.1-8B":
+                # The model card's "8B" (tests/data/hf-configs/.../source.txt: params_total).
+                hub["hub_parameter_count"] = 8_000_000_000
+            manager.add_model(model_id, _config(model_id), source="huggingface", hub_metadata=hub)
+        # Published MMLU (5-shot) and HellaSwag (0-shot) scores: Llama 3.1 model card, the
+        # Mistral 7B paper (arXiv:2310.06825) and the Mixtral paper (arXiv:2401.04088).
+        for model_id, metric, shots, value in (
+            ("meta-llama/Llama-3.1-8B", "MMLU", 5, 66.7),
+            ("mistralai/Mistral-7B-v0.1", "MMLU", 5, 60.1),
+            ("mistralai/Mixtral-8x7B-v0.1", "MMLU", 5, 70.6),
+            ("mistralai/Mistral-7B-v0.1", "HellaSwag", 0, 81.3),
+            ("mistralai/Mixtral-8x7B-v0.1", "HellaSwag", 0, 84.4),
+        ):
+            manager.add_quality_metric(model_id, metric, value, shots, source="paper")
+        manager.update_model("meta-llama/Llama-3.1-8B", model_name="Llama 3.1 8B",
+                             change_description="renamed")
+        manager.delete_model("google-bert/bert-base-uncased")
+    return path
+
+
+@pytest.fixture(scope="module")
+def datasette(catalog_path: Path):
+    return build_datasette(catalog_path)
+
+
+def get(datasette, path: str):  # noqa: ANN001, ANN201
+    """One request through Datasette's internal ASGI client."""
+    return asyncio.run(datasette.client.get(path))
+
+
+def rows(datasette, path: str) -> list[dict]:  # noqa: ANN001
+    response = get(datasette, path)
+    assert response.status_code == 200, response.text[:500]
+    return response.json()
+
+
+# ---------------------------------------------------------------------------- canned queries
+
+
+def test_statistics_counts_live_models_by_every_dimension(datasette) -> None:
+    stats = {
+        (r["dimension"], r["value"]): r["models"]
+        for r in rows(datasette, "/catalog/statistics.json?_shape=array")
+    }
+    assert stats[("total", "all models")] == 11  # bert is soft-deleted
+    assert stats[("model_type", "decoder-only")] == 11
+    assert ("model_type", "encoder-only") not in stats
+    assert stats[("attention_type", "gqa")] == 5
+    assert stats[("attention_type", "mha")] == 2
+    assert stats[("attention_type", "mqa")] == 2
+    assert stats[("attention_type", "mla")] == 1
+    assert stats[("attention_type", "none")] == 1
+    assert stats[("is_moe", "moe")] == 3
+    assert stats[("family", "llama")] == 3
+    assert stats[("source", "huggingface")] == 11
+    assert stats[("parameters", "< 1B")] == 1  # gpt2
+    assert stats[("parameters", "1B - 3B")] == 2  # gemma-2b-it, mamba-2.8b
+    assert stats[("parameters", "3B - 10B")] == 5
+    assert stats[("parameters", "10B - 30B")] == 1  # DeepSeek-V2-Lite
+    assert stats[("parameters", "30B - 100B")] == 2  # Qwen3-30B-A3B, Mixtral
+
+
+def test_largest_models_with_limit_and_default(datasette) -> None:
+    top = rows(datasette, "/catalog/largest_models.json?_shape=array&limit=3")
+    assert [(r["model_id"], r["parameter_count"]) for r in top] == [
+        ("mistralai/Mixtral-8x7B-v0.1", 46702792704),
+        ("Qwen/Qwen3-30B-A3B", 30532122624),
+        ("deepseek-ai/DeepSeek-V2-Lite", 15706484224),
+    ]
+    assert top[0]["parameters"] == "46.7B"
+    assert top[0]["bf16_weight_bytes"] == 2 * 46702792704
+    assert len(rows(datasette, "/catalog/largest_models.json?_shape=array")) == 11
+    assert len(rows(datasette, "/catalog/largest_models.json?_shape=array&limit=")) == 11
+
+
+def test_moe_models_with_active_ratio(datasette) -> None:
+    moe = rows(datasette, "/catalog/moe_models.json?_shape=array")
+    assert [(r["model_id"], r["num_experts"], r["experts_per_token"]) for r in moe] == [
+        ("mistralai/Mixtral-8x7B-v0.1", 8, 2),
+        ("Qwen/Qwen3-30B-A3B", 128, 8),
+        ("deepseek-ai/DeepSeek-V2-Lite", 64, 6),
+    ]
+    for row in moe:
+        assert row["active_percent"] == round(
+            100 * row["active_parameter_count"] / row["parameter_count"], 2
+        )
+        assert 5 < row["active_percent"] < 30
+
+
+def test_attention_kv_savings_against_mha(datasette) -> None:
+    summary = {r["attention_type"]: r for r in rows(
+        datasette, "/catalog/attention_kv_savings.json?_shape=array")}
+    assert list(summary) == ["mha", "gqa", "mqa"]
+    assert summary["mha"]["models"] == 2
+    assert summary["mha"]["avg_kv_saving_vs_mha_percent"] == 0.0
+    # Llama-3.2-3B 24 heads / 8 KV heads; Qwen3-30B-A3B 32 / 4; the rest 32 / 8.
+    assert summary["gqa"]["min_kv_saving_percent"] == 66.67
+    assert summary["gqa"]["max_kv_saving_percent"] == 87.5
+    assert summary["mqa"]["models"] == 2
+    assert summary["mqa"]["max_kv_saving_percent"] == 98.59  # falcon-7b: 71 heads, 1 KV head
+
+
+def test_kv_savings_by_model_filters_attention_type(datasette) -> None:
+    mqa = rows(datasette, "/catalog/kv_savings_by_model.json?_shape=array&attention_type=MQA")
+    falcon = mqa[0]
+    assert falcon["model_id"] == "tiiuae/falcon-7b"
+    # 32 layers x (K + V) x 1 head x 64 values x 2 bytes.
+    assert falcon["kv_bytes_per_token"] == 32 * 2 * 1 * 64 * 2
+    assert falcon["mha_kv_bytes_per_token"] == 8192 * 71
+    assert {r["attention_type"] for r in mqa} == {"mqa"}
+    both = rows(datasette, "/catalog/kv_savings_by_model.json?_shape=array")
+    assert {r["attention_type"] for r in both} == {"gqa", "mqa"}
+    assert len(both) == 7
+
+
+def test_metric_leaderboard_per_metric_and_shots(datasette) -> None:
+    mmlu = rows(datasette, "/catalog/metric_leaderboard.json?_shape=array&metric=mmlu&shots=5")
+    assert [(r["rank"], r["model_id"], r["metric_value"]) for r in mmlu] == [
+        (1, "mistralai/Mixtral-8x7B-v0.1", 70.6),
+        (2, "meta-llama/Llama-3.1-8B", 66.7),
+        (3, "mistralai/Mistral-7B-v0.1", 60.1),
+    ]
+    assert {r["shots"] for r in mmlu} == {5}
+    assert rows(datasette, "/catalog/metric_leaderboard.json?_shape=array&metric=mmlu&shots=0") == []
+    every = rows(datasette, "/catalog/metric_leaderboard.json?_shape=array")
+    assert [(r["metric_name"], r["shots"], r["rank"]) for r in every][:2] == [
+        ("HellaSwag", 0, 1), ("HellaSwag", 0, 2)]
+    assert len(every) == 5
+
+
+def test_search_escapes_fts_syntax_and_matches_prefixes(datasette) -> None:
+    found = rows(datasette, "/catalog/search_models.json?_shape=array&q=Llama-3.1")
+    assert [r["model_id"] for r in found] == ["meta-llama/Llama-3.1-8B"]
+    llamas = rows(datasette, "/catalog/search_models.json?_shape=array&q=llam")
+    assert sorted(r["model_id"] for r in llamas) == [
+        "meta-llama/Llama-2-7b-chat-hf", "meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.2-3B"]
+    assert rows(datasette, "/catalog/search_models.json?_shape=array&q=") == []
+    assert rows(datasette, "/catalog/search_models.json?_shape=array&q=%22") == []
+    assert rows(datasette, "/catalog/search_models.json?_shape=array&q=bert") == []  # deleted
+
+
+def test_model_memory_at_chosen_shape_and_dtype(datasette) -> None:
+    [row] = rows(datasette, "/catalog/model_memory.json?_shape=array"
+                            "&model=llama-3.1-8b&seq_len=8192&batch=2&dtype=fp8")
+    assert row["model_id"] == "meta-llama/Llama-3.1-8B"
+    assert row["status"] == "ok"
+    assert row["weight_bytes"] == 8030261248
+    # 32 layers x (K + V) x 8 KV heads x 128 values = 65,536 values/token; x 8192 x 2 x 1 byte.
+    assert row["kv_cache_bytes"] == 65536 * 8192 * 2
+    assert row["total_bytes"] == 8030261248 + 65536 * 8192 * 2
+    assert row["total"] == "8.48 GiB"
+    [default] = rows(datasette, "/catalog/model_memory.json?_shape=array&model=Llama-3.1-8B")
+    assert (default["seq_len"], default["batch"], default["dtype"]) == (4096, 1, "bf16")
+    assert default["weight_bytes"] == 2 * 8030261248
+    [mamba] = rows(datasette, "/catalog/model_memory.json?_shape=array&model=ArthurZ/mamba-2.8b")
+    assert mamba["kv_cache_bytes"] == 0 and mamba["state_bytes"] > 0
+    [bad] = rows(datasette, "/catalog/model_memory.json?_shape=array&model=Llama-3.1-8B&dtype=fp7")
+    assert bad["status"] == "unknown dtype fp7: use fp32, bf16, fp16, fp8, int8 or int4"
+    assert bad["total_bytes"] is None
+    assert rows(datasette, "/catalog/model_memory.json?_shape=array&model=") == []
+
+
+def test_models_that_fit_a_gpu_largest_first(datasette) -> None:
+    fit = rows(datasette, "/catalog/models_that_fit.json?_shape=array&gpu_memory_gib=16")
+    assert [r["model_id"] for r in fit][:4] == [
+        "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1", "tiiuae/falcon-7b",
+        "meta-llama/Llama-2-7b-chat-hf"]
+    # bf16 weights + 4096 tokens x 65,536 values x 2 bytes.
+    assert fit[0]["total_bytes"] == 2 * 8030261248 + 4096 * 65536 * 2
+    assert all(r["total_bytes"] <= 16 * 2**30 for r in fit)
+    assert "mistralai/Mixtral-8x7B-v0.1" not in {r["model_id"] for r in fit}
+    long_context = rows(datasette, "/catalog/models_that_fit.json?_shape=array"
+                                   "&gpu_memory_gib=16&seq_len=32768&batch=4")
+    assert "meta-llama/Llama-3.1-8B" not in {r["model_id"] for r in long_context}
+    default = rows(datasette, "/catalog/models_that_fit.json?_shape=array")
+    assert default[0]["model_id"] == "Qwen/Qwen3-30B-A3B"  # Mixtral needs 87 GiB in bf16
+
+
+def test_version_history_newest_first(datasette) -> None:
+    history = rows(datasette, "/catalog/version_history.json?_shape=array&model=LLAMA-3.1-8B")
+    assert [(r["version"], r["is_current"], r["change_description"]) for r in history] == [
+        (2, "current", "renamed"), (1, "", "imported")]
+    assert {r["parameter_count"] for r in history} == {8030261248}
+    assert rows(datasette, "/catalog/version_history.json?_shape=array&model=") == []
+
+
+def test_parameter_mismatches_with_tolerance(datasette) -> None:
+    assert rows(datasette, "/catalog/parameter_mismatches.json?_shape=array") == []
+    [row] = rows(datasette,
+                 "/catalog/parameter_mismatches.json?_shape=array&tolerance_percent=0.1")
+    assert row["model_id"] == "meta-llama/Llama-3.1-8B"
+    assert row["difference"] == 30261248
+    assert row["difference_percent"] == 0.378
+
+
+def test_every_canned_query_is_tested_and_read_only() -> None:
+    queries = load_metadata()["databases"]["catalog"]["queries"]
+    tested = {name.split("/catalog/")[1].split(".json")[0]
+              for name in Path(__file__).read_text().split('"') if "/catalog/" in name
+              and ".json" in name}
+    assert set(queries) <= tested
+    assert len(queries) == 11
+    assert not [name for name, query in queries.items() if query.get("write")]
+
+
+# ---------------------------------------------------------------------------- tables, plugins
+
+
+def test_models_table_has_facets_search_and_hidden_internals(datasette) -> None:
+    page = get(datasette, "/catalog/models.json?_shape=objects&_size=2")
+    assert page.status_code == 200
+    data = page.json()
+    assert [f for f in data["facet_results"]] == [
+        "model_type", "attention_type", "family", "source", "is_moe"]
+    family = {v["value"]: v["count"] for v in data["facet_results"]["family"]["results"]}
+    assert family["llama"] == 3
+    assert data["rows"][0]["model_id"] == "mistralai/Mixtral-8x7B-v0.1"  # sort_desc
+    tables = {t["name"]: t["hidden"] for t in get(datasette, "/catalog.json").json()["tables"]}
+    for hidden in ("model_cache", "models_fts", "models_fts_data", "_sqlite_migrations"):
+        assert tables[hidden] is True
+    assert tables["models"] is False
+    searched = rows(datasette, "/catalog/models.json?_shape=array&_search=mixtral&_col=family")
+    assert [r["model_id"] for r in searched] == ["mistralai/Mixtral-8x7B-v0.1"]
+
+
+def test_row_page_renders_config_json_readably(datasette) -> None:
+    html = get(datasette, "/catalog/models/meta-llama~2FLlama-3~2E1-8B").text
+    assert '<details class="genz-json"><summary>' in html
+    assert "LlamaForCausalLM" in html
+    assert "&#34;num_key_value_heads&#34;: 8," in html or "&quot;num_key_value_heads&quot;: 8," in html
+
+
+def test_chart_page_draws_one_dot_per_architecture(datasette) -> None:
+    response = get(datasette, "/-/genz-chart")
+    assert response.status_code == 200
+    assert "<script src=" not in response.text  # no CDN: the page works offline
+    # 10 live models with a KV cache (mamba has none, bert is deleted), all different.
+    assert response.text.count("data-attention=") == 10
+    assert "meta-llama~2FLlama-3~2E1-8B" in response.text
+
+
+def test_arbitrary_sql_is_read_only_and_time_limited(datasette, catalog_path: Path) -> None:
+    ok = get(datasette, "/catalog.json?sql=select+count(*)+as+n+from+models&_shape=array")
+    assert ok.json() == [{"n": 12}]  # soft-deleted bert included
+    write = get(datasette, "/catalog.json?sql=delete+from+models")
+    assert write.status_code == 400
+    assert "Statement must be a SELECT" in write.text
+    settings = get(datasette, "/-/settings.json").json()
+    assert settings["sql_time_limit_ms"] == SQL_TIME_LIMIT_MS
+    no_sql = build_datasette(catalog_path, settings={"default_allow_sql": False})
+    assert get(no_sql, "/catalog.json?sql=select+1").status_code == 403
+    assert get(no_sql, "/catalog/statistics.json").status_code == 200
+
+
+def test_sql_function_helpers() -> None:
+    assert human_count(8030261248) == "8.03B"
+    assert human_count(124439808) == "124M"
+    assert human_count(671026404352) == "671B"
+    assert human_bytes(16060522496) == "14.96 GiB"
+    assert fts_query("Llama-3.1") == '"Llama-3.1"*'
+    assert fts_query("  ") == '""'
+
+
+def test_top_level_metadata_and_plugins_match_the_packaged_ones() -> None:
+    assert (ROOT / "metadata.yml").read_text() == METADATA_PATH.read_text()
+    packaged = sorted(p.name for p in PLUGINS_DIR.glob("*.py"))
+    assert packaged == sorted(p.name for p in (ROOT / "plugins").glob("*.py"))
+    for name in packaged:
+        assert (ROOT / "plugins" / name).read_text() == (PLUGINS_DIR / name).read_text()
+
+
+# ---------------------------------------------------------------------------- default catalog
+
+
+def test_default_catalog_bundles_real_configs_across_families(tmp_path: Path) -> None:
+    bundled = list(bundled_models())
+    assert len(bundled) >= 40
+    assert len({b.config.get("model_type") for b in bundled}) >= 30
+    with ModelManager(tmp_path / "catalog.db") as manager:
+        report = build_default_catalog(manager, include_genz=False)
+        assert report.failed == {}
+        assert len(report.imported) == len(bundled)
+        llama = manager.require_model("meta-llama/Llama-3.1-8B")
+        assert (llama["source"], llama["hub_id"], llama["license"]) == (
+            "huggingface", "meta-llama/Llama-3.1-8B", "llama3.1")
+        assert llama["parameter_count"] == 8030261248
+        # A second call finds models and leaves the catalog alone.
+        assert ensure_default_catalog(manager, include_genz=False) is None
+
+
+def test_serve_rejects_unknown_setting_before_touching_the_catalog(tmp_path: Path) -> None:
+    db = tmp_path / "catalog.db"
+    result = CliRunner().invoke(
+        cli, ["--db", str(db), "serve", "--setting", "sql_time_limit", "5"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: unknown Datasette setting 'sql_time_limit'; see `datasette --help-settings`\n")
+    assert not db.exists()
