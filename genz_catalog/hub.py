@@ -2,7 +2,7 @@
 
 One import reads ``model_info`` (commit sha, safetensors parameter total, license, gated flag,
 pipeline tag, library, tags, downloads, likes, dates), downloads ``config.json`` with
-``hf_hub_download`` pinned to that sha (so the file lands in the standard Hugging Face cache),
+``hf_hub_download`` (so the file lands in the standard Hugging Face cache, refs and all),
 converts it, and stores row, version and Hub metadata in one transaction.
 
 Bulk imports and ``sync`` fetch and convert in a thread pool, but every database write happens
@@ -412,9 +412,11 @@ class HubClient:
     ) -> HubModel:
         """Read metadata, download ``config.json`` and convert it (no database access).
 
-        Online, the config is pinned to the commit sha ``model_info`` reported, so metadata and
-        config always describe the same commit. Offline, the cached config is used and the only
-        metadata is its commit sha.
+        Online, the config is downloaded at the revision asked for (default ``main``), so the
+        cache gets the ref an offline run needs; should the branch move between ``model_info``
+        and the download, metadata is re-read at the commit actually downloaded, so both always
+        describe the same commit. Offline, the cached config is used and the only metadata is
+        its commit sha.
         """
         model_id = validate_model_id(model_id)
         if self.offline:
@@ -425,12 +427,14 @@ class HubClient:
             if info is None:
                 info = self.model_info(model_id, revision)
             canonical = info.id or model_id
-            pinned = info.sha if info.sha and _COMMIT_SHA.match(info.sha) else revision
             shown = revision or "main"
-            if pinned and pinned != revision:
-                shown += f" ({pinned[:12]})"
-            path = self.download_config(canonical, pinned, shown_revision=shown)
-            metadata = hub_metadata_from_info(info, _sha_of(path) or info.sha)
+            if info.sha and info.sha != revision:
+                shown += f" ({info.sha[:12]})"
+            path = self.download_config(canonical, revision, shown_revision=shown)
+            downloaded_sha = _sha_of(path)
+            if downloaded_sha and info.sha and downloaded_sha != info.sha:
+                info = self.model_info(canonical, downloaded_sha)
+            metadata = hub_metadata_from_info(info, downloaded_sha or info.sha)
         config = read_hub_config(path, canonical)
         try:
             record = convert_hf_config(config, model_id=canonical)
