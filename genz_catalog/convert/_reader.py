@@ -21,6 +21,11 @@ _REQUIRED: Any = object()
 
 # Upper bound on any single dimension we accept; larger values are malformed, not models.
 _MAX_DIMENSION = 1 << 40
+# Layer counts are looped over; no real model has more than a few hundred layers.
+_MAX_LAYERS = 1 << 16
+_LAYER_KEYS = frozenset(
+    ("num_hidden_layers", "n_layer", "n_layers", "num_layers", "num_decoder_layers", "depth", "num_global_layers")
+)
 
 
 class ConfigReader:
@@ -77,8 +82,9 @@ class ConfigReader:
             number = int(value)
         else:
             raise self.error(f"{self.where}{name} must be an integer, got {value!r}")
-        if number < minimum or number > _MAX_DIMENSION:
-            raise self.error(f"{self.where}{name} must be between {minimum} and {_MAX_DIMENSION}, got {number}")
+        maximum = _MAX_LAYERS if name in _LAYER_KEYS else _MAX_DIMENSION
+        if number < minimum or number > maximum:
+            raise self.error(f"{self.where}{name} must be between {minimum} and {maximum}, got {number}")
         return number
 
     def number(self, *names: str, default: Any = _REQUIRED) -> float:
