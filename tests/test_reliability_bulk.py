@@ -1,0 +1,81 @@
+"""The bulk fast path of ``ModelManager.add_models`` writes exactly what one-by-one adds write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from reliability_support import HF_CONFIGS, dump_catalog
+
+from genz_catalog.admin import diagnose_catalog
+from genz_catalog.errors import ModelExistsError
+from genz_catalog.manager import ModelManager
+
+LLAMA = json.loads((HF_CONFIGS / "meta-llama__Llama-3.1-8B" / "config.json").read_text())
+MISTRAL = json.loads((HF_CONFIGS / "mistralai__Mistral-7B-v0.1" / "config.json").read_text())
+
+
+def _items() -> list[dict]:
+    """New models, an update of one of them, case variants, ids that are earlier aliases,
+    aliases taken by earlier items, Hub metadata and per-item if_exists."""
+    shallow = {**LLAMA, "num_hidden_layers": 16}
+    return [
+        {"model_id": "meta-llama/Llama-3.1-8B", "config": LLAMA, "aliases": ["llama3_8b"]},
+        {"model_id": "mistralai/Mistral-7B-v0.1", "config": MISTRAL, "source": "huggingface",
+         "hub_metadata": {"hub_id": "mistralai/Mistral-7B-v0.1", "downloads": 12,
+                          "hub_parameter_count": 7241732096, "tags": ["text-generation"]}},
+        {"model_id": "org/shallow", "config": shallow, "aliases": [("llama3_8b", "genz")]},
+        {"model_id": "META-LLAMA/llama-3.1-8b", "config": shallow, "if_exists": "update"},
+        {"model_id": "other/Llama-3.1-8B", "config": LLAMA},
+        {"model_id": "org/skipped", "config": LLAMA},
+        {"model_id": "org/skipped", "config": shallow, "if_exists": "skip"},
+        {"model_id": "solo", "config": MISTRAL, "aliases": ["org/next"]},
+        {"model_id": "org/later", "config": LLAMA, "aliases": ["shallow"]},
+    ]
+
+
+def _without_times(lines: list[str]) -> list[str]:
+    cleaned = []
+    for line in lines:
+        doc = json.loads(line)
+        if isinstance(doc, dict) and "row" in doc:
+            for key in ("created_at", "updated_at", "deleted_at"):
+                doc["row"].pop(key, None)
+        cleaned.append(json.dumps(doc, sort_keys=True))
+    return cleaned
+
+
+def test_bulk_batch_equals_one_by_one(tmp_path: Path):
+    bulk_db, single_db = tmp_path / "bulk.db", tmp_path / "single.db"
+    with ModelManager(bulk_db) as bulk:
+        bulk.add_model("existing/model", MISTRAL, aliases=["taken"])
+        statuses = [(r.model_id, r.status, r.version)
+                    for r in bulk.add_models(_items(), if_exists="error", batch_size=100)]
+    with ModelManager(single_db) as single:
+        single.add_model("existing/model", MISTRAL, aliases=["taken"])
+        expected = []
+        for item in _items():
+            kwargs = {k: v for k, v in item.items() if k != "model_id"}
+            kwargs.setdefault("if_exists", "error")
+            r = single.add_model(item["model_id"], **kwargs)
+            expected.append((r.model_id, r.status, r.version))
+    assert statuses == expected
+    assert statuses[3] == ("meta-llama/Llama-3.1-8B", "updated", 2)
+    assert statuses[6] == ("org/skipped", "skipped", 1)
+    assert _without_times(dump_catalog(bulk_db)) == _without_times(dump_catalog(single_db))
+    with ModelManager(bulk_db) as bulk:
+        assert diagnose_catalog(bulk.db).healthy
+        assert bulk.get_model("llama3_8b")["model_id"] == "meta-llama/Llama-3.1-8B"
+        assert bulk.get_model("mistralai/Mistral-7B-v0.1")["parameter_mismatch"] == 0
+
+
+def test_bulk_id_that_an_earlier_item_claimed_as_alias_is_refused(tmp_path: Path):
+    with ModelManager(tmp_path / "c.db") as manager:
+        items = [
+            {"model_id": "org/first", "config": LLAMA, "aliases": ["org/second"]},
+            {"model_id": "org/second", "config": LLAMA},
+        ]
+        with pytest.raises(ModelExistsError, match="model 'org/second' already exists"):
+            list(manager.add_models(items))
+        assert manager.list_models() == []  # the whole batch rolled back
