@@ -41,6 +41,18 @@ def _genz_unsupported_reason(model: dict[str, Any]) -> str | None:
             return str(reason)
     if not model.get("genz_config"):
         return "the catalog holds no GenZ configuration for it"
+    if model.get("source") != "genz-static" and model.get("config"):
+        # The manager does not store the converter's top-level ``genz_unsupported``; the
+        # converter is pure and fast, so ask it again.
+        from .convert import ConversionError, convert_hf_config
+
+        try:
+            reason = convert_hf_config(dict(model["config"]), model["model_id"]).get(
+                "genz_unsupported"
+            )
+        except ConversionError:
+            return None
+        return str(reason) if reason else None
     return None
 
 

@@ -22,7 +22,8 @@ Freshness versus speed: catalog hits live in a per-process dict. SQLite's ``PRAG
 (on the loader's persistent read connection) changes whenever another connection commits, and it
 is checked on every miss and at most every :data:`REFRESH_INTERVAL_S` seconds on a hit. So a model
 another process imports is found on the very next lookup, while a model another process changes or
-deletes keeps its cached config for at most 50 ms. A warm hit is then a dict lookup and a clock
+deletes keeps its cached config for at most 50 ms. The catalog path follows ``$GENZ_CATALOG_DB``,
+re-read at those same checks; call ``MODEL_DICT.refresh()`` after changing it to switch at once. A warm hit is then a dict lookup and a clock
 read (well under 2 µs); checking ``data_version`` on every call would cost ~2 µs by itself.
 """
 

@@ -1,0 +1,318 @@
+"""GenZ bridge: GenZ's own API finds catalog models; static sync; freshness across processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from genz_catalog.manager import ModelManager
+
+TESTS_DIR = Path(__file__).parent
+CONFIGS = TESTS_DIR / "data" / "hf-configs"
+MISTRAL_ID = "mistralai/Mistral-7B-v0.1"
+MISTRAL_CONFIG = CONFIGS / "mistralai__Mistral-7B-v0.1" / "config.json"
+#: Mistral-7B-v0.1 without its 65 RMSNorm vectors (GenZ simulates no norms): 7,241,732,096
+#: (truth.tsv) - 65 * 4096.
+MISTRAL_PARAMS_AS_GENZ_SEES = 7_241_732_096 - 65 * 4096
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def genz():
+    """The bridge module (imports GenZ once per test module, ~2 s)."""
+    import genz_catalog.genz as bridge
+
+    bridge.enable()
+    return bridge
+
+
+@pytest.fixture(autouse=True)
+def follow_test_catalog(genz, isolated_catalog: Path):
+    """Each test points $GENZ_CATALOG_DB at a new file; a loader re-reads the variable at its
+    next freshness check (within 50 ms), ``refresh()`` makes that immediate."""
+    genz.MODEL_DICT.refresh()
+
+
+@pytest.fixture
+def catalog(isolated_catalog: Path):
+    with ModelManager(isolated_catalog) as manager:
+        yield manager
+
+
+def _run(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=120, check=False,
+    )
+
+
+# ---------------------------------------------------------------------------- GenZ finds models
+
+
+def test_genz_runs_prefill_decode_and_chunked_on_a_catalog_only_model(genz, catalog):
+    import GenZ
+    from GenZ import chunked_moddeling, decode_moddeling, prefill_moddeling
+
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    assert genz.MODEL_DICT.get_static_model(MISTRAL_ID) is None  # only in the catalog
+    # The very object GenZ's get_configs imported by name is the dynamic one.
+    assert GenZ.Models.get_language_model.MODEL_DICT is genz.MODEL_DICT
+    assert isinstance(GenZ.Models.MODEL_DICT, genz.CatalogModelCollection)
+
+    config = GenZ.Models.get_configs(MISTRAL_ID)
+    assert (config.model, config.num_decoder_layers, config.num_key_value_heads) == (
+        MISTRAL_ID, 32, 8)
+    prefill = prefill_moddeling(model=MISTRAL_ID, batch_size=1, input_tokens=1024,
+                                system_name="A100_40GB_GPU")
+    weights_mib = prefill["summary_table"]["Total Weights (MB)"].values[0]
+    assert weights_mib == pytest.approx(MISTRAL_PARAMS_AS_GENZ_SEES * 2 / MIB, rel=1e-3)
+    assert prefill["Latency"] > 0
+    decode = decode_moddeling(model=MISTRAL_ID, batch_size=1, input_tokens=1024,
+                              output_tokens=128, system_name="A100_40GB_GPU")
+    assert 0 < decode["Latency"] < prefill["Latency"]
+    chunked = chunked_moddeling(model=MISTRAL_ID, prefill_kv_sizes=[(0, 512)],
+                                decode_kv_sizes=[600, 601], system_name="A100_40GB_GPU")
+    assert chunked["Latency"] > 0
+
+
+def test_disable_gives_genz_back_its_static_dict_and_enable_is_idempotent(genz, catalog):
+    import GenZ
+
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    genz.disable()
+    try:
+        with pytest.raises(ValueError, match="model name parsed incorrect"):
+            GenZ.Models.get_configs(MISTRAL_ID)
+    finally:
+        first = genz.enable()
+    assert genz.enable() is first is GenZ.Models.MODEL_DICT
+    assert GenZ.Models.get_configs(MISTRAL_ID).model == MISTRAL_ID
+
+
+def test_lookup_is_case_insensitive_through_ids_and_aliases(genz, catalog):
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    for name in ("MISTRALAI/mistral-7b-v0.1", "Mistral-7B-v0.1", "mistral-7b-V0.1"):
+        assert genz.MODEL_DICT.get_model(name).model == MISTRAL_ID
+    assert genz.MODEL_DICT.get_model("LLAMA3_8B").model == "meta-llama/Llama-3.1-8B"  # static
+
+
+def test_soft_deleted_models_are_not_offered_and_return_when_undeleted(genz, catalog):
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    assert genz.MODEL_DICT.get_model(MISTRAL_ID) is not None
+    catalog.delete_model(MISTRAL_ID)
+    genz.MODEL_DICT.refresh()
+    assert genz.MODEL_DICT.get_model(MISTRAL_ID) is None
+    catalog.undelete_model(MISTRAL_ID)
+    genz.MODEL_DICT.refresh()
+    assert genz.MODEL_DICT.get_model(MISTRAL_ID).model == MISTRAL_ID
+
+
+def test_no_catalog_file_means_no_catalog_models_and_nothing_created(genz, isolated_catalog):
+    assert genz.MODEL_DICT.get_model(MISTRAL_ID) is None
+    assert genz.MODEL_DICT.get_model("mistral_7b").model == "mistralai/Mistral-7B"
+    assert not isolated_catalog.exists()
+
+
+def test_catalog_quality_metrics_reach_genz(genz, catalog):
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    catalog.add_quality_metric(MISTRAL_ID, "MMLU", 60.1, shots=5)
+    genz.MODEL_DICT.refresh()
+    [metric] = genz.MODEL_DICT.get_model(MISTRAL_ID).model_quality.metrics
+    assert (type(metric).__name__, metric.accuracy, metric.shots) == ("MMLU", 60.1, 5)
+
+
+def test_did_you_mean_lists_catalog_models(genz, catalog, capsys):
+    import GenZ
+
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    assert MISTRAL_ID in genz.MODEL_DICT.list_models()
+    with pytest.raises(ValueError, match="model name parsed incorrect"):
+        GenZ.Models.get_configs("mistralai/Mistral-7B-v0.9")
+    assert f" - {MISTRAL_ID.lower()}" in capsys.readouterr().out.lower()
+
+
+# ---------------------------------------------------------------------------- other processes
+
+
+def test_a_fresh_process_simulates_a_catalog_model_by_name(genz, catalog, isolated_catalog):
+    from GenZ import prefill_moddeling
+
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    here = prefill_moddeling(model=MISTRAL_ID, input_tokens=512)["Latency"]
+    result = _run(
+        f"""
+        import genz_catalog.genz
+        from GenZ import prefill_moddeling
+        print(prefill_moddeling(model={MISTRAL_ID.lower()!r}, input_tokens=512)["Latency"])
+        """,
+        {"GENZ_CATALOG_DB": str(isolated_catalog)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.strip().splitlines()[-1]) == pytest.approx(here, rel=1e-9)
+
+
+def test_a_change_by_another_process_is_seen_without_restart(genz, isolated_catalog):
+    with ModelManager(isolated_catalog):
+        pass  # the file exists, empty
+    assert genz.MODEL_DICT.get_model(MISTRAL_ID) is None
+    cli = [sys.executable, "-m", "genz_catalog", "--db", str(isolated_catalog)]
+    imported = subprocess.run([*cli, "import", str(MISTRAL_CONFIG), "--id", MISTRAL_ID],
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert imported.returncode == 0, imported.stderr
+    assert genz.MODEL_DICT.get_model(MISTRAL_ID).model == MISTRAL_ID  # a miss re-checks at once
+    deleted = subprocess.run([*cli, "delete", MISTRAL_ID], capture_output=True, text=True,
+                             timeout=120, check=False)
+    assert deleted.returncode == 0, deleted.stderr
+    time.sleep(genz.REFRESH_INTERVAL_S * 2)  # a cached hit is trusted for at most this long
+    assert genz.MODEL_DICT.get_model(MISTRAL_ID) is None
+
+
+def test_list_show_and_stats_do_not_import_genz(catalog):
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    result = _run(
+        """
+        import sys
+        import genz_catalog, genz_catalog.cli
+        from click.testing import CliRunner
+        runner = CliRunner()
+        for args in (["list"], ["show", "mistralai/Mistral-7B-v0.1"], ["stats"],
+                     ["compare", "mistralai/Mistral-7B-v0.1"]):
+            outcome = runner.invoke(genz_catalog.cli.cli, args)
+            assert outcome.exit_code == 0, (args, outcome.output)
+            assert "Mistral" in outcome.output or args == ["stats"], outcome.output
+        print(sorted(m for m in sys.modules if m == "GenZ" or m.startswith("GenZ.")))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------- static sync
+
+
+@pytest.fixture
+def synced(genz, catalog):
+    summary = genz.sync_static_models_to_db(catalog)
+    return catalog, summary
+
+
+def test_static_sync_brings_every_genz_model_exactly(genz, synced):
+    catalog, summary = synced
+    static = genz.static_models()
+    assert len(static) == 82
+    assert summary == {"imported": 82, "updated": 0, "unchanged": 0, "skipped": [],
+                       "metrics": 151, "total": 82}
+    for config, aliases in static:
+        row = catalog.get_model(config.model)
+        assert row["source"] == "genz-static"
+        rebuilt = genz.genz_kwargs_to_config(row["genz_config"])
+        expected, actual = genz.config_vars(config), genz.config_vars(rebuilt)
+        assert list(actual) == list(expected)
+        for field, value in expected.items():
+            assert (type(actual[field]), actual[field]) == (type(value), value), (
+                config.model, field)
+        for alias in aliases:  # every GenZ key finds the same model in the catalog
+            assert catalog.get_model(alias)["model_id"] == config.model, alias
+
+
+def test_static_sync_keeps_quality_metrics_in_percent_and_links_hub_ids(synced):
+    catalog, _ = synced
+    metrics = {(m["metric_name"], m["shots"]): (m["metric_value"], m["unit"])
+               for m in catalog.get_quality_metrics("llama3_8b")}
+    assert metrics[("MMLU", 5)] == (69.4, "percent")
+    assert metrics[("GSM8K", 8)] == (84.5, "percent")
+    assert catalog.get_model("mistralai/Mistral-7B")["hub_id"] == MISTRAL_ID
+    assert catalog.get_model("meta-llama/Llama-3.1-8B")["hub_id"] == "meta-llama/Llama-3.1-8B"
+    assert catalog.get_model("openai/GPT-4")["hub_id"] is None
+
+
+def test_static_sync_is_idempotent(genz, synced):
+    catalog, _ = synced
+
+    def state():
+        return [
+            list(map(tuple, catalog.db.execute(sql).fetchall()))
+            for sql in ("SELECT model_id, current_version, updated_at FROM models ORDER BY 1",
+                        "SELECT count(*) FROM model_versions",
+                        "SELECT alias, model_id FROM model_aliases ORDER BY 1",
+                        "SELECT model_id, metric_name, shots, metric_value, updated_at "
+                        "FROM model_quality_metrics ORDER BY 1, 2, 3")
+        ]
+
+    before = state()
+    again = genz.sync_static_models_to_db(catalog)
+    assert (again["unchanged"], again["imported"], again["updated"], again["metrics"]) == (
+        82, 0, 0, 0)
+    assert state() == before
+
+
+def test_genz_and_hub_ids_are_both_found_after_sync_and_import(genz, synced):
+    catalog, _ = synced
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    static = genz.MODEL_DICT.get_model("mistralai/Mistral-7B")
+    assert static is genz.MODEL_DICT.get_static_model("mistral_7b")
+    assert static.sliding_window is None
+    assert genz.MODEL_DICT.get_model(MISTRAL_ID).sliding_window == 4096  # the real v0.1 config
+    # The catalog's own copy of a GenZ model equals GenZ's.
+    assert genz.config_vars(genz.MODEL_DICT.get_catalog_model("mistral_7b")) == genz.config_vars(
+        static)
+
+
+# ---------------------------------------------------------------------------- auto-import
+
+
+def test_auto_import_through_the_hub_stand_in(genz, isolated_catalog, monkeypatch):
+    from hub_server import running_hub
+
+    with running_hub() as hub:
+        hub.add_real_model(MISTRAL_ID)
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        genz.enable(auto_import=False)
+        assert genz.MODEL_DICT.get_model(MISTRAL_ID) is None
+        assert hub.requests_for(MISTRAL_ID) == []
+        genz.enable(auto_import=True)
+        try:
+            config = genz.MODEL_DICT.get_model(MISTRAL_ID)
+            assert (config.model.lower(), config.num_decoder_layers) == (MISTRAL_ID.lower(), 32)
+            assert ModelManager(isolated_catalog).get_model(MISTRAL_ID)["source"] == "huggingface"
+            # A name the Hub does not know is asked for once, then remembered as a miss.
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                assert genz.MODEL_DICT.get_model("nobody/no-such-model") is None
+                asked = len(hub.requests_for("nobody/no-such-model"))
+                assert asked >= 1
+                for _ in range(5):
+                    assert genz.MODEL_DICT.get_model("nobody/no-such-model") is None
+            assert len(hub.requests_for("nobody/no-such-model")) == asked
+            assert genz.MODEL_DICT.get_model("not a hub id") is None  # never sent to the Hub
+        finally:
+            genz.enable(auto_import=False)
+
+
+def test_auto_import_follows_the_environment_variable(genz, monkeypatch):
+    genz.MODEL_DICT._catalog_auto_import = None
+    monkeypatch.setenv("GENZ_CATALOG_AUTO_IMPORT", "1")
+    assert genz.MODEL_DICT.auto_import is True
+    monkeypatch.setenv("GENZ_CATALOG_AUTO_IMPORT", "0")
+    assert genz.MODEL_DICT.auto_import is False
+
+
+def test_importing_genz_catalog_does_not_import_genz():
+    result = _run("import sys, genz_catalog, genz_catalog.cli; print('GenZ' in sys.modules)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_genz_kwargs_round_trip_through_json(genz):
+    config = genz.MODEL_DICT.get_static_model("meta-llama/Llama-3.1-405B")
+    kwargs = json.loads(json.dumps(genz.static_genz_kwargs(config)))
+    assert kwargs["intermediate_size"] == 53248.0  # GenZ writes 3.25 * 16384, a float
+    assert genz.config_vars(genz.genz_kwargs_to_config(kwargs)) == genz.config_vars(config)
