@@ -278,6 +278,7 @@ class HubClient:
             EntryNotFoundError,
             GatedRepoError,
             HfHubHTTPError,
+            HFValidationError,
             LocalEntryNotFoundError,
             OfflineModeIsEnabled,
             RepositoryNotFoundError,
@@ -287,6 +288,9 @@ class HubClient:
         timeouts, connects = _http_exception_types()
         if isinstance(exc, HubError):
             return exc
+        if isinstance(exc, HFValidationError):
+            reason = str(exc).splitlines()[0].rstrip(".")
+            return HubError(model_id, f"not a valid Hub model id ({reason}); use org/name")
         if isinstance(exc, GatedRepoError):
             return HubGatedRepoError(
                 model_id,
