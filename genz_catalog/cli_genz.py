@@ -19,7 +19,7 @@ from .output import OutputFormat, format_bytes, format_count, output_options, pr
 #: ``--help`` and option parsing do not import GenZ.
 GENZ_BITS = ("bf16", "f32", "fp8", "fp6", "fp4", "int8", "int4", "int2")
 #: Bumped whenever the cached simulation result changes shape or meaning.
-SIMULATION_CACHE_VERSION = 1
+SIMULATION_CACHE_VERSION = 2
 _MIB = 1024 * 1024
 
 
@@ -93,8 +93,9 @@ def run_simulation(model: dict[str, Any], **arguments: Any) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             prefill = prefill_moddeling(model=config, input_tokens=arguments["input_tokens"],
                                         **common)
+            # Bb=1: plain sampling. GenZ's default Bb=4 simulates 4-beam search (4x the KV).
             decode = decode_moddeling(model=config, input_tokens=arguments["input_tokens"],
-                                      output_tokens=arguments["output_tokens"], **common)
+                                      output_tokens=arguments["output_tokens"], Bb=1, **common)
     except (AssertionError, ValueError, ZeroDivisionError, KeyError) as exc:
         raise click.ClickException(f"GenZ cannot simulate {model_id}: {_one_line(exc)}") from None
     summary = decode["summary_table"]
