@@ -1,0 +1,175 @@
+"""A real ``genz-catalog serve`` process, checked over HTTP and in headless Chromium.
+
+The server starts on an empty catalog, so it first builds the embedded default catalog (bundled
+Hugging Face configs + GenZ static models). Chromium is Debian's package driven by Playwright
+through ``executable_path``; Playwright never downloads a browser here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+LLAMA_ROW_PATH = "/catalog/models/meta-llama~2FLlama-3~2E1-8B"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get_json(url: str):  # noqa: ANN202
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.status == 200
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    folder = tmp_path_factory.mktemp("serve")
+    port = _free_port()
+    log = (folder / "serve.log").open("w+")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "genz_catalog", "--db", str(folder / "catalog.db"), "serve",
+         "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            _get_json(base + "/-/versions.json")
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log.seek(0)
+                pytest.fail("genz-catalog serve did not start:\n" + log.read())
+            time.sleep(0.3)
+    yield {"base": base, "log": log, "port": port}
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def test_serve_builds_the_default_catalog_and_binds_localhost(server: dict) -> None:
+    server["log"].seek(0)
+    output = server["log"].read()
+    assert "default catalog: imported 55 bundled Hugging Face configs" in output
+    assert "default catalog: synced " in output
+    assert f"Serving the catalog at http://127.0.0.1:{server['port']}/catalog" in output
+    stats = {(r["dimension"], r["value"]): r["models"] for r in _get_json(
+        server["base"] + "/catalog/statistics.json?_shape=array")}
+    assert stats[("source", "huggingface")] == 55
+    assert stats[("source", "genz-static")] > 40
+    models = _get_json(server["base"] + "/catalog/models.json?_shape=array&_size=max")
+    assert len(models) == stats[("total", "all models")]
+    # Listening on the loopback interface only.
+    with pytest.raises(OSError), socket.create_connection(
+            (_non_loopback_address(), server["port"]), timeout=2):
+        pass
+
+
+def _non_loopback_address() -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # no packet is sent for UDP connect
+            address = probe.getsockname()[0]
+        except OSError:
+            address = "127.0.0.1"
+    if address.startswith("127."):
+        pytest.skip("this machine has no non-loopback address to probe")
+    return address
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.browser
+def test_table_page_loads_with_facets(server: dict, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    page = browser.new_page()
+    page.goto(server["base"] + "/catalog/models")
+    assert page.title().startswith("catalog: models")
+    facets = page.locator(".facet-info")
+    assert facets.count() == 5
+    facet_names = [facets.nth(i).get_attribute("data-column") for i in range(5)]
+    assert sorted(facet_names) == ["attention_type", "family", "is_moe", "model_type", "source"]
+    assert page.locator(".facet-info[data-column=attention_type]").inner_text().count("gqa") == 1
+    screenshot = tmp_path / "models.png"
+    page.screenshot(path=str(screenshot), full_page=False)
+    assert screenshot.stat().st_size > 10_000
+    page.close()
+
+
+@pytest.mark.browser
+def test_search_for_llama_finds_the_llama_models(server: dict, browser) -> None:  # noqa: ANN001
+    page = browser.new_page()
+    page.goto(server["base"] + "/catalog/models")
+    page.fill("input[name=_search]", "llama")
+    page.press("input[name=_search]", "Enter")
+    page.wait_for_url("**_search=llama**")
+    ids = page.locator("td.col-model_id").all_inner_texts()
+    assert "meta-llama/Llama-3.1-8B" in ids
+    assert "meta-llama/Llama-3.2-3B" in ids
+    assert "meta-llama/Llama-2-7b-chat-hf" in ids
+    assert "mistralai/Mistral-7B-v0.1" not in ids
+    page.close()
+
+
+@pytest.mark.browser
+def test_row_page_shows_the_config(server: dict, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    page = browser.new_page()
+    page.goto(server["base"] + LLAMA_ROW_PATH)
+    config = page.locator("td.col-config_json details.genz-json")
+    assert "LlamaForCausalLM" in config.locator("summary").inner_text()
+    config.locator("summary").click()
+    text = config.locator("pre").inner_text()
+    assert '"num_key_value_heads": 8,' in text
+    assert '"rope_theta": 500000.0,' in text
+    page.screenshot(path=str(tmp_path / "row.png"), full_page=True)
+    assert (tmp_path / "row.png").stat().st_size > 10_000
+    page.close()
+
+
+@pytest.mark.browser
+def test_chart_page_links_dots_to_rows(server: dict, browser) -> None:  # noqa: ANN001
+    page = browser.new_page()
+    page.goto(server["base"] + "/-/genz-chart")
+    dots = page.locator("svg.genz-chart circle[data-attention]")
+    assert dots.count() > 60
+    link = page.locator("svg.genz-chart a").first
+    href = link.get_attribute("href")
+    assert href.startswith("/catalog/models/")
+    link.click()
+    page.wait_for_url("**" + href)
+    assert page.locator("td.col-config_json, td.col-genz_config_json").count() == 2
+    page.close()
