@@ -10,7 +10,7 @@ catalog and a fresh Hugging Face cache:
 
 Prints both times and the ratio (target: at least 6x).
 
-    .venv/bin/python bench/hub_import.py [--models 100] [--delay 0.05] [--workers 16]
+    .venv/bin/python bench/hub_import.py [--models 100] [--delay 0.05] [--workers 8]
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from hub_server import CONFIGS_DIR, running_hub  # noqa: E402
 
-from genz_catalog.hub import import_model_from_hf, import_models_from_hf  # noqa: E402
+from genz_catalog.hub import (  # noqa: E402
+    DEFAULT_WORKERS,
+    import_model_from_hf,
+    import_models_from_hf,
+)
 from genz_catalog.manager import ModelManager  # noqa: E402
 
 
@@ -41,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--delay", type=float, default=0.05, help="seconds added per response")
-    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     args = parser.parse_args()
 
     configs = sorted(CONFIGS_DIR.glob("*/config.json"))
