@@ -99,7 +99,10 @@ def validate_model_id(model_id: str) -> str:
     """
     if not isinstance(model_id, str):
         raise InvalidModelIdError("model id must be a string")
-    if any(unicodedata.category(ch).startswith("C") for ch in model_id):
+    # Printable ASCII (nearly every id) has no control characters: skip the per-character scan.
+    if not (model_id.isascii() and model_id.isprintable()) and any(
+        unicodedata.category(ch).startswith("C") for ch in model_id
+    ):
         raise InvalidModelIdError("model id must not contain control characters")
     model_id = model_id.strip()
     if not model_id:
@@ -605,11 +608,14 @@ class ModelManager:
     ) -> dict[str, Any]:
         """Validate and convert outside any transaction; returns the row's content columns."""
         model_id = validate_model_id(model_id)
-        known = self._row(model_id, include_deleted=True)
-        if known is not None and known["model_id"].lower() == model_id.lower():
+        # One indexed lookup (NOCASE primary key), not _row: it runs for every bulk item.
+        stored = self.db.conn.execute(
+            "SELECT model_id FROM models WHERE model_id = ?", [model_id]
+        ).fetchone()
+        if stored is not None:
             # A case variant of a stored id means that model: convert under its stored spelling
             # (the id is part of the GenZ config), so identical content stays "unchanged".
-            model_id = known["model_id"]
+            model_id = stored[0]
         if source not in ("huggingface", "local", "genz-static", "manual"):
             raise InvalidInputError(
                 f"unknown source {source!r}; use huggingface, local, genz-static or manual"

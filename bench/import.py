@@ -1,0 +1,195 @@
+"""Bulk import: build a big catalog from local config.json files; speed and peak memory.
+
+    .venv/bin/python bench/import.py                 # 100,000 models (the issue's figure)
+    .venv/bin/python bench/import.py --models 20000  # quicker, while developing
+
+Variants of the real configs in tests/data/hf-configs (every one the converter accepts, with
+``num_hidden_layers`` varied where the family allows it and a unique ``_name_or_path``) are
+written to a temporary folder, one file each. Then, each in a fresh subprocess so peak RSS is
+its own:
+
+- catalog: stream the files through ``read_config_file`` into ``ModelManager.add_models``
+  (conversion, validation, versions, aliases, FTS, one transaction per batch);
+- anchor: the same files read and converted, the same ``models`` rows written with a raw
+  ``sqlite_utils`` ``insert_all`` into a plain table (no versions, aliases, FTS or checks).
+
+Targets on the 2-core CI machine: >= 3,000 models/s and <= 200 MB peak RSS for the catalog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "tests" / "data" / "hf-configs"
+TARGET_MODELS_PER_S = 3000
+TARGET_PEAK_RSS_MB = 200
+FILES_PER_FOLDER = 1000
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (MB; Linux reports ru_maxrss in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def generate_variants(folder: Path, count: int) -> int:
+    """Write ``count`` config variants under ``folder``; returns the number of base configs."""
+    from genz_catalog.convert import ConversionError, convert_hf_config
+
+    bases: list[tuple[str, dict, list[int]]] = []
+    for path in sorted(CONFIGS.glob("*/config.json")):
+        config = json.loads(path.read_text())
+        try:
+            convert_hf_config(config, "bench/probe")
+        except ConversionError:
+            continue
+        layers = [None]
+        original = config.get("num_hidden_layers")
+        if isinstance(original, int):
+            for n in range(1, 2 * original + 1):
+                try:
+                    convert_hf_config({**config, "num_hidden_layers": n}, "bench/probe")
+                except ConversionError:
+                    continue
+                layers.append(n)
+        bases.append((path.parent.name.replace("__", "-"), config, layers))
+    for i in range(count):
+        name, config, layers = bases[i % len(bases)]
+        variant = dict(config)
+        depth = layers[(i // len(bases)) % len(layers)]
+        if depth is not None:
+            variant["num_hidden_layers"] = depth
+        variant["_name_or_path"] = f"bench/{name}-v{i}"
+        sub = folder / f"{i // FILES_PER_FOLDER:04d}"
+        if i % FILES_PER_FOLDER == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{i}.json").write_text(json.dumps(variant, indent=2))
+    return len(bases)
+
+
+def config_files(folder: Path) -> Iterator[Path]:
+    """Every generated file, in a stable order, without listing them all at once."""
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        yield from sorted(sub.iterdir(), key=lambda p: int(p.stem))
+
+
+def run_catalog(folder: Path, db_path: Path, batch_size: int) -> dict:
+    """Phase 1: the real bulk import path."""
+    from genz_catalog.admin import diagnose_catalog
+    from genz_catalog.manager import ModelManager, read_config_file
+
+    def items() -> Iterator[dict]:
+        for path in config_files(folder):
+            config, model_id = read_config_file(path)
+            yield {"model_id": model_id, "config": config, "source": "local"}
+
+    with ModelManager(db_path) as manager:
+        start = time.perf_counter()
+        models = sum(1 for _ in manager.add_models(items(), if_exists="update",
+                                                   batch_size=batch_size))
+        seconds = time.perf_counter() - start
+        rss = peak_rss_mb()
+        report = diagnose_catalog(manager.db)
+    return {"models": models, "seconds": seconds, "peak_rss_mb": rss,
+            "healthy": report.healthy, "fts_rows": report.fts_rows, "db_models": report.models}
+
+
+def run_anchor(folder: Path, db_path: Path, batch_size: int) -> dict:
+    """Phase 2: the same rows through a raw sqlite_utils insert_all."""
+    import sqlite_utils
+
+    from genz_catalog.manager import ModelManager, read_config_file
+
+    db = sqlite_utils.Database(db_path)
+    db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")
+    # _prepare builds exactly the catalog's models row; an in-memory manager keeps the raw
+    # file free of the catalog schema.
+    preparer = ModelManager(":memory:")
+    prepare_seconds = 0.0
+
+    def rows() -> Iterator[dict]:
+        nonlocal prepare_seconds
+        for path in config_files(folder):
+            began = time.perf_counter()
+            config, model_id = read_config_file(path)
+            row = preparer._prepare(model_id, config, None, "local", None)
+            row.pop("_name_given", None)
+            prepare_seconds += time.perf_counter() - began
+            yield row
+
+    start = time.perf_counter()
+    db["models"].insert_all(rows(), batch_size=batch_size, pk="model_id")
+    seconds = time.perf_counter() - start
+    models = db["models"].count
+    return {"models": models, "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
+            "insert_seconds": seconds - prepare_seconds}
+
+
+def _phase(name: str, folder: Path, db_path: Path, batch_size: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--phase", name, "--folder", str(folder), "--db", str(db_path),
+         "--batch-size", str(batch_size)],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--phase", choices=["catalog", "anchor"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        run = run_catalog if args.phase == "catalog" else run_anchor
+        print(json.dumps(run(args.folder, args.db, args.batch_size)))
+        return
+
+    work = Path(tempfile.mkdtemp(prefix="genz-bench-import-"))
+    try:
+        began = time.perf_counter()
+        bases = generate_variants(work / "configs", args.models)
+        generated = time.perf_counter() - began
+        catalog = _phase("catalog", work / "configs", work / "catalog.db", args.batch_size)
+        anchor = _phase("anchor", work / "configs", work / "raw.db", args.batch_size)
+        size_mb = (work / "catalog.db").stat().st_size / 1e6
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def rate(phase: dict) -> float:
+        return phase["models"] / phase["seconds"]
+
+    print(f"bench/import.py: {args.models:,} config files (variants of {bases} real configs, "
+          f"generated in {generated:.1f} s), batch {args.batch_size:,}, {os.cpu_count()} CPUs")
+    print(f"{'':34}{'models':>9}{'models/s':>10}{'seconds':>9}{'peak RSS MB':>13}")
+    print(f"{'catalog (ModelManager.add_models)':34}{catalog['models']:>9,}{rate(catalog):>10,.0f}"
+          f"{catalog['seconds']:>9.1f}{catalog['peak_rss_mb']:>13.1f}")
+    print(f"{'anchor (raw sqlite_utils insert_all)':34}{anchor['models']:>9,}{rate(anchor):>10,.0f}"
+          f"{anchor['seconds']:>9.1f}{anchor['peak_rss_mb']:>13.1f}")
+    print(f"anchor time in insert_all alone: {anchor['insert_seconds']:.1f} s "
+          f"({anchor['models'] / anchor['insert_seconds']:,.0f} rows/s); the rest is read+convert")
+    print(f"ratio catalog/anchor: {rate(catalog) / rate(anchor):.2f}x speed, "
+          f"{catalog['peak_rss_mb'] / anchor['peak_rss_mb']:.2f}x peak RSS")
+    print(f"catalog file: {size_mb:.0f} MB; doctor healthy: {catalog['healthy']}; "
+          f"FTS rows {catalog['fts_rows']:,} = models {catalog['db_models']:,}")
+    speed_ok = rate(catalog) >= TARGET_MODELS_PER_S
+    rss_ok = catalog["peak_rss_mb"] <= TARGET_PEAK_RSS_MB
+    print(f"targets: >= {TARGET_MODELS_PER_S:,} models/s {'met' if speed_ok else 'MISSED'}; "
+          f"<= {TARGET_PEAK_RSS_MB} MB peak RSS {'met' if rss_ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
