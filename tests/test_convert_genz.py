@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from genz_catalog.convert import convert_hf_config
+from genz_catalog.convert import ConversionError, convert_hf_config
 from genz_catalog.memory import kv_cache_bytes
 
 GenZModels = pytest.importorskip("GenZ.Models")
@@ -110,3 +112,38 @@ def test_unsupported_architectures_carry_a_reason() -> None:
         record = record_for(folder)
         assert isinstance(record["genz_unsupported"], str) and record["genz_unsupported"]
         GenZModels.ModelConfig(**record["genz_kwargs"])  # still constructs (jamba: 8 unique layers)
+
+
+def test_mla_record_keeps_the_configs_head_counts() -> None:
+    record = record_for("deepseek-ai__DeepSeek-R1")
+    assert (record["num_attention_heads"], record["num_key_value_heads"], record["head_dim"]) == (128, 128, 192)
+    assert record["genz_kwargs"]["num_key_value_heads"] == 1
+
+
+def test_indivisible_moe_period_still_constructs() -> None:
+    config = json.loads((CONFIG_DIR / "MaziyarPanahi__Qwen1.5-MoE-A2.7B-Wikihow" / "config.json").read_text())
+    config.update(decoder_sparse_step=2, num_hidden_layers=25)
+    record = convert_hf_config(config)
+    assert "divisible" in record["genz_unsupported"]
+    GenZModels.ModelConfig(**record["genz_kwargs"])
+
+
+_MUTABLE_KEYS = st.sampled_from(
+    ["num_hidden_layers", "num_key_value_heads", "decoder_sparse_step", "first_k_dense_replace",
+     "moe_layer_freq", "attn_layer_period", "expert_layer_period", "attn_layer_offset",
+     "expert_layer_offset", "num_experts", "num_local_experts", "n_routed_experts", "expand",
+     "num_experts_per_tok", "head_dim", "intermediate_size", "kv_lora_rank", "qk_rope_head_dim"]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(ALL_CONFIGS), st.dictionaries(_MUTABLE_KEYS, st.integers(min_value=0, max_value=70), max_size=4))
+def test_any_converted_record_constructs_in_genz(path: Path, changes: dict[str, int]) -> None:
+    config = dict(json.loads(path.read_text()), **changes)
+    try:
+        record = convert_hf_config(config)
+    except ConversionError:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        GenZModels.ModelConfig(**record["genz_kwargs"])

@@ -222,13 +222,14 @@ def genz_moe_kwargs(arch: Architecture, moe: MoeSpec, layers: int) -> dict[str, 
         else:
             arch.warnings.append("irregular MoE layer layout; GenZ simulates every layer as MoE")
     elif period > 1:
-        kwargs["expert_layer_period"] = period
-        kwargs["expert_layer_offset"] = offset
         if layers % period:
+            # ModelConfig asserts divisibility: leave the period out so it still constructs.
             arch.genz_unsupported = (
                 f"GenZ needs num_hidden_layers ({layers}) divisible by the MoE layer period ({period})"
             )
         else:
+            kwargs["expert_layer_period"] = period
+            kwargs["expert_layer_offset"] = offset
             arch.genz_unsupported = (
                 f"GenZ 0.0.16 cannot simulate MoE every {period} layers (more than one unique layer type)"
             )

@@ -270,7 +270,6 @@ def deepseek(reader: ConfigReader) -> Architecture:
     if mla:
         latent = kv_lora_rank + rope_dim
         arch.attention_type = "mla"
-        arch.num_key_value_heads = 1
         arch.add_kv_layers(layers, latent)
         # GenZ caches 2 * kv_heads * head_dim values per layer: one KV head of latent/2 matches MLA.
         genz["num_key_value_heads"] = 1

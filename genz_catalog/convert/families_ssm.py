@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from math import ceil
+from math import ceil, lcm
 
 from genz_catalog.convert import counting
 from genz_catalog.convert._arch import Architecture, attention_type_for
@@ -216,6 +216,10 @@ def jamba(reader: ConfigReader) -> Architecture:
     }
     if arch.context_length:
         arch.genz_kwargs["max_model_len"] = arch.context_length
+    if experts > 1 and layers % lcm(attn_period, expert_period):
+        # GenZ's ModelConfig asserts num_decoder_layers divisible by its unique-layer period.
+        for key in ("attn_layer_period", "attn_layer_offset", "expert_layer_period", "expert_layer_offset"):
+            del arch.genz_kwargs[key]
     arch.genz_unsupported = (
         "GenZ 0.0.16 cannot simulate hybrid Mamba/attention stacks: its model builder raises "
         "'More then 1 unique layers not supported' for attention every "
