@@ -236,6 +236,11 @@ def show(ctx: click.Context, model_id: str, show_config: bool, show_genz: bool,
         genz-catalog show llama-3.1-8b --config > config.json
         genz-catalog show meta-llama/Llama-3.1-8B --memory --seq 8192 --batch 4 --dtype fp8
     """
+    if not show_memory:
+        given = [f"--{name}" for name in ("seq", "batch", "dtype")
+                 if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
+        if given:
+            raise click.ClickException(f"{', '.join(given)} only apply with --memory")
     manager = _manager(ctx)
     model = manager.require_model(model_id, include_deleted=True)
     sections: dict[str, Any] = {}

@@ -345,6 +345,11 @@ def test_show_memory_bad_dtype(catalog):
     assert result.stderr.count("\n") == 1
 
 
+def test_memory_options_need_memory(catalog):
+    assert_error(run("show", LLAMA, "--seq", "10", "--dtype", "fp8"),
+                 "--seq, --dtype only apply with --memory")
+
+
 def test_unknown_model_names_close_matches(catalog):
     assert_error(run("show", "mistralai/Mistral-7B-v0.2"),
                  "no model named 'mistralai/Mistral-7B-v0.2'; did you mean: "
