@@ -40,6 +40,8 @@ def check(config: Any) -> None:
     except ConversionError:
         return
     assert isinstance(record["parameter_count"], int)
+    assert 0 <= record["active_parameter_count"] <= record["parameter_count"]
+    assert record["kv_values_per_token"] >= 0
     json.dumps(record, allow_nan=False)
 
 

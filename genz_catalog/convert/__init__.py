@@ -147,7 +147,12 @@ def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> di
     try:
         wrapper = WRAPPER_HANDLERS.get(family)
         if wrapper is not None:
-            arch = wrapper(ConfigReader(config, family), _convert_text)
+            try:
+                arch = wrapper(ConfigReader(config, family), _convert_text)
+            except ConversionError as error:
+                if str(error).startswith(family + ":"):
+                    raise
+                raise ConversionError(f"{family}: {error}") from error
             arch.family = family
         else:
             arch = _convert_text(config, family, "")

@@ -58,6 +58,12 @@ class MoeSpec:
         self.expert_bias = expert_bias
 
 
+def check_top_k(reader: ConfigReader, experts_per_token: int, num_experts: int) -> None:
+    """Experts chosen per token cannot exceed the experts there are."""
+    if experts_per_token > num_experts:
+        raise reader.error(f"{experts_per_token} experts per token but only {num_experts} experts")
+
+
 def read_context_length(reader: ConfigReader) -> int | None:
     """The maximum sequence length in tokens, from whichever key the family uses."""
     return reader.optional_int(
@@ -126,6 +132,7 @@ def build_decoder(
     else:
         if len(moe.moe_layers) != layers:
             raise reader.error("MoE layer layout does not match num_hidden_layers")
+        check_top_k(reader, moe.experts_per_token, moe.num_experts)
         dense_width = moe.dense_intermediate_size if moe.dense_intermediate_size is not None else intermediate
         one_expert = counting.mlp(hidden, moe.expert_intermediate_size, moe.expert_gated, moe.expert_bias)
         moe_ffn = (

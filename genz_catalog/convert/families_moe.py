@@ -9,6 +9,7 @@ from genz_catalog.convert._decoder import (
     MoeSpec,
     add_attention_kv,
     build_decoder,
+    check_top_k,
     genz_moe_kwargs,
     read_context_length,
 )
@@ -145,6 +146,7 @@ def dbrx(reader: ConfigReader) -> Architecture:
     top_k = ffn.int("moe_top_k")
     attn.check()
     ffn.check()
+    check_top_k(ffn, top_k, experts)
     head_dim = hidden // heads
     if head_dim == 0:
         raise reader.error("d_model / n_heads is zero")
@@ -209,6 +211,7 @@ def deepseek(reader: ConfigReader) -> Architecture:
         nope_dim = reader.int("qk_nope_head_dim")
         v_head_dim = reader.int("v_head_dim")
     reader.check()
+    check_top_k(reader, top_k, experts)
     shared_experts = reader.int("n_shared_experts", default=0, minimum=0)
     first_dense = reader.int("first_k_dense_replace", default=0, minimum=0)
     frequency = reader.int("moe_layer_freq", default=1)

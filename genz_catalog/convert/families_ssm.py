@@ -6,7 +6,7 @@ from math import ceil, lcm
 
 from genz_catalog.convert import counting
 from genz_catalog.convert._arch import Architecture, attention_type_for
-from genz_catalog.convert._decoder import read_context_length, read_layer_types
+from genz_catalog.convert._decoder import check_top_k, read_context_length, read_layer_types
 from genz_catalog.convert._reader import ConfigReader
 
 
@@ -149,6 +149,7 @@ def jamba(reader: ConfigReader) -> Architecture:
     state = reader.int("mamba_d_state")
     conv_kernel = reader.int("mamba_d_conv")
     reader.check()
+    check_top_k(reader, top_k, experts)
     kv_heads = reader.int("num_key_value_heads", default=heads)
     expand = reader.int("mamba_expand", default=2)
     dt_rank = _read_dt_rank(reader, "mamba_dt_rank", hidden)
