@@ -437,3 +437,18 @@ def test_converter_imports_no_heavy_modules() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_qwen2_vl_text_config_nesting_gives_the_same_count() -> None:
+    flat = load_config("allenai/olmOCR-7B-0225-preview")
+    text_keys = [
+        "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+        "num_key_value_heads", "vocab_size", "max_position_embeddings", "rms_norm_eps",
+        "tie_word_embeddings", "use_sliding_window", "sliding_window", "max_window_layers",
+    ]
+    nested = {key: value for key, value in flat.items() if key not in text_keys}
+    nested["text_config"] = {key: flat[key] for key in text_keys} | {"model_type": "qwen2_vl_text"}
+    flat_record = convert_hf_config(flat)
+    nested_record = convert_hf_config(nested)
+    assert nested_record["parameter_count"] == flat_record["parameter_count"] == 8291375616
+    assert nested_record["warnings"] == flat_record["warnings"]

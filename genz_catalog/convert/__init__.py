@@ -56,6 +56,9 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "llama": families_dense.llama,
     "mistral": families_dense.mistral,
     "qwen2": families_dense.qwen2,
+    # Text towers of Qwen2-VL / Qwen2.5-VL as nested by recent transformers: Qwen2 layout.
+    "qwen2_vl_text": families_dense.qwen2,
+    "qwen2_5_vl_text": families_dense.qwen2,
     "qwen3": families_dense.qwen3,
     "gemma": families_dense.gemma,
     "gemma2": families_dense.gemma2,

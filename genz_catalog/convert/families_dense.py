@@ -11,6 +11,7 @@ from genz_catalog.convert._decoder import (
     QK_NORM_PER_HEAD_DIM,
     add_attention_kv,
     build_decoder,
+    genz_dense_kwargs,
     pattern_layer_types,
     read_context_length,
     read_layer_types,
@@ -28,7 +29,7 @@ def _window_if(reader: ConfigReader, enabled: bool) -> int | None:
     return reader.optional_int("sliding_window", minimum=1)
 
 
-def _qwen_layer_types(reader: ConfigReader, num_layers: int) -> tuple[list[str] | None, int | None]:
+def qwen_layer_types(reader: ConfigReader, num_layers: int) -> tuple[list[str] | None, int | None]:
     """Qwen2/Qwen3 (and MoE): sliding only with ``use_sliding_window``, from ``max_window_layers`` on."""
     layer_types = read_layer_types(reader, num_layers)
     use_sliding = reader.bool("use_sliding_window", default=False)
@@ -86,7 +87,7 @@ def smollm3(reader: ConfigReader) -> Architecture:
         mlp_bias=reader.bool("mlp_bias", default=False),
         tie_default=True,
     )
-    layer_types, window = _qwen_layer_types(reader, arch.num_layers or 0)
+    layer_types, window = qwen_layer_types(reader, arch.num_layers or 0)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
     return arch
 
@@ -94,7 +95,7 @@ def smollm3(reader: ConfigReader) -> Architecture:
 def qwen2(reader: ConfigReader) -> Architecture:
     """Qwen2 / Qwen2.5 (q/k/v bias, no o bias)."""
     arch = build_decoder(reader, q_bias=True, kv_bias=True, tie_default=False)
-    layer_types, window = _qwen_layer_types(reader, arch.num_layers or 0)
+    layer_types, window = qwen_layer_types(reader, arch.num_layers or 0)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
     return arch
 
@@ -106,7 +107,7 @@ def qwen3(reader: ConfigReader) -> Architecture:
         reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
         qk_norm=QK_NORM_PER_HEAD_DIM, tie_default=False,
     )
-    layer_types, window = _qwen_layer_types(reader, arch.num_layers or 0)
+    layer_types, window = qwen_layer_types(reader, arch.num_layers or 0)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
     return arch
 
@@ -270,8 +271,6 @@ def _finish_plain(
     head_dim: int, intermediate: int, vocab: int, total: int, gated: bool, context: int | None,
 ) -> Architecture:
     """Fill the common fields of a hand-counted attention decoder."""
-    from genz_catalog.convert._decoder import genz_dense_kwargs
-
     arch.parameter_count = total
     arch.active_parameter_count = total
     arch.num_layers = layers

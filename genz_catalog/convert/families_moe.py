@@ -14,7 +14,7 @@ from genz_catalog.convert._decoder import (
     read_context_length,
 )
 from genz_catalog.convert._reader import ConfigReader
-from genz_catalog.convert.families_dense import _qwen_layer_types
+from genz_catalog.convert.families_dense import qwen_layer_types
 
 
 def _kv_values(arch: Architecture) -> int:
@@ -101,7 +101,7 @@ def qwen2_moe(reader: ConfigReader) -> Architecture:
         reader, moe=moe, q_bias=True, kv_bias=True,
         o_bias=False, tie_default=False,
     )
-    layer_types, window = _qwen_layer_types(reader, layers)
+    layer_types, window = qwen_layer_types(reader, layers)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
     return arch
 
@@ -120,7 +120,7 @@ def qwen3_moe(reader: ConfigReader) -> Architecture:
         reader, moe=moe, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
         qk_norm=QK_NORM_PER_HEAD_DIM, tie_default=False,
     )
-    layer_types, window = _qwen_layer_types(reader, layers)
+    layer_types, window = qwen_layer_types(reader, layers)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
     return arch
 
