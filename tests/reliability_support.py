@@ -78,3 +78,25 @@ def integrity(path: str | Path) -> str:
         return "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
     finally:
         conn.close()
+
+
+#: Real configs the concurrency and crash tests vary (dense decoders the converter handles).
+VARIANT_BASES = ("meta-llama__Llama-3.1-8B", "mistralai__Mistral-7B-v0.1", "Qwen__Qwen2.5-7B")
+
+
+def write_config_variants(folder: Path, prefix: str, count: int) -> list[Path]:
+    """Write ``count`` variants of the real configs in :data:`VARIANT_BASES` to ``folder``.
+
+    Variant ``i`` is base ``i % 3`` with ``num_hidden_layers = 1 + i % 64`` and
+    ``_name_or_path = "{prefix}/{prefix}-m{i}"`` (so the id comes from the file, as for any HF config).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    bases = [json.loads((HF_CONFIGS / name / "config.json").read_text()) for name in VARIANT_BASES]
+    paths = []
+    for i in range(count):
+        variant = {**bases[i % len(bases)], "num_hidden_layers": 1 + i % 64,
+                   "_name_or_path": f"{prefix}/{prefix}-m{i}"}
+        path = folder / f"{prefix}-{i}.json"
+        path.write_text(json.dumps(variant))
+        paths.append(path)
+    return paths
