@@ -1,0 +1,231 @@
+"""Benchmark: Datasette serving a 100,000-model catalog.
+
+1. Builds a catalog from the bundled real configs (ModelManager), then multiplies it to
+   ``--models`` rows with direct inserts (the FTS triggers still run), plus versions and metrics.
+2. Times every canned query through Datasette's in-process client (median of ``--repeat`` runs;
+   target <= 100 ms each).
+3. Starts ``genz-catalog serve`` and plain ``datasette`` (no metadata, no plugins) on the same
+   file, one after the other, and measures requests/s under 8 concurrent keep-alive clients for
+   the table JSON and for a canned query (plain Datasette runs the same SQL as an ad-hoc query);
+   prints ours / plain (target >= 0.8).
+
+Usage: .venv/bin/python bench/serve.py [--models 100000] [--seconds 8] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+from genz_catalog.datasette.app import build_datasette, load_metadata
+from genz_catalog.default_catalog import build_default_catalog
+from genz_catalog.manager import ModelManager, utc_now
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = 8
+
+#: Parameters each canned query is timed with (realistic, non-empty).
+QUERY_PARAMETERS = {
+    "statistics": {},
+    "largest_models": {"limit": "20"},
+    "moe_models": {},
+    "attention_kv_savings": {},
+    "kv_savings_by_model": {"attention_type": "gqa"},
+    "metric_leaderboard": {"metric": "MMLU", "shots": "5"},
+    "search_models": {"q": "Llama-3.1"},
+    "model_memory": {"model": "meta-llama/Llama-3.1-8B", "seq_len": "8192", "batch": "4"},
+    "models_that_fit": {"gpu_memory_gib": "24", "seq_len": "8192"},
+    "version_history": {"model": "meta-llama/Llama-3.1-8B"},
+    "parameter_mismatches": {},
+}
+
+
+def build_catalog(path: Path, models: int) -> None:
+    """Real rows from the bundled configs, multiplied to ``models`` rows by direct inserts."""
+    with ModelManager(path) as manager:
+        report = build_default_catalog(manager, include_genz=False)
+        print(f"seed: {len(report.imported)} real models; {len(report.failed)} not converted")
+        db = manager.db
+        seeds = [dict(r) for r in db.query("SELECT * FROM models")]
+        columns = list(seeds[0])
+        needed = models - len(seeds)
+        now = utc_now()
+        started = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        rows, versions, metrics = [], [], []
+        for index in range(needed):
+            seed = seeds[index % len(seeds)]
+            row = dict(seed)
+            row["model_id"] = f"bench-org-{index // 1000}/{seed['model_name']}-ft{index}"
+            row["model_name"] = f"{seed['model_name']}-ft{index}"
+            row["source"] = "local" if index % 3 else "huggingface"
+            row["created_at"] = row["updated_at"] = now
+            rows.append(tuple(row[c] for c in columns))
+            versions.append((row["model_id"], 1, row["config_hash"], "{}", "bench copy", now))
+            if index % 10 == 0:
+                metrics.append((row["model_id"], "MMLU", 5, 30 + (index * 7919) % 600 / 10,
+                                "percent", "bench", now, now))
+        placeholders = ", ".join("?" * len(columns))
+        db.conn.executemany(
+            f"INSERT INTO models ({', '.join(columns)}) VALUES ({placeholders})", rows)
+        db.conn.executemany(
+            "INSERT INTO model_versions (model_id, version, config_hash, snapshot_json, "
+            "change_description, created_at) VALUES (?, ?, ?, ?, ?, ?)", versions)
+        db.conn.executemany(
+            "INSERT INTO model_quality_metrics (model_id, metric_name, shots, metric_value, unit, "
+            "source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", metrics)
+        db.execute("COMMIT")
+        db.execute("ANALYZE")
+        total = db.execute("SELECT count(*) FROM models").fetchone()[0]
+        print(f"catalog: {total} models, {len(metrics)} metrics "
+              f"({time.perf_counter() - started:.1f} s of inserts)")
+
+
+def time_canned_queries(path: Path, repeat: int) -> dict[str, float]:
+    """Median milliseconds per canned query (JSON, through Datasette's ASGI client)."""
+    datasette = build_datasette(path)
+    queries = load_metadata()["databases"]["catalog"]["queries"]
+    missing = set(queries) - set(QUERY_PARAMETERS)
+    assert not missing, f"no benchmark parameters for {missing}"
+
+    async def run() -> dict[str, float]:
+        timings = {}
+        for name, parameters in QUERY_PARAMETERS.items():
+            url = f"/catalog/{name}.json?_shape=array&" + urllib.parse.urlencode(parameters)
+            samples = []
+            for _ in range(repeat + 1):  # the first run warms caches and is dropped
+                started = time.perf_counter()
+                response = await datasette.client.get(url)
+                samples.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (name, response.text[:300])
+            timings[name] = statistics.median(samples[1:])
+        return timings
+
+    return asyncio.run(run())
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_ready(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("server exited early")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/-/versions.json")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("server did not start")
+
+
+def requests_per_second(port: int, path: str, seconds: float) -> float:
+    """Completed 200 responses per second with ``CLIENTS`` keep-alive clients hammering ``path``."""
+    stop = time.monotonic() + seconds
+    counts = [0] * CLIENTS
+    failures: list[str] = []
+
+    def client(slot: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < stop:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                failures.append(f"{response.status} {path}")
+                return
+            counts[slot] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(failures[0])
+    return sum(counts) / (time.monotonic() - started)
+
+
+def measure_server(command: list[str], port: int, paths: dict[str, str],
+                   seconds: float) -> dict[str, float]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_ready(port, process)
+        for path in paths.values():  # warm-up
+            requests_per_second(port, path, 1.0)
+        return {label: requests_per_second(port, path, seconds) for label, path in paths.items()}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", type=Path, help="keep the catalog in this folder")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="genz-bench-serve-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "catalog.db"
+    try:
+        if not path.exists():
+            build_catalog(path, args.models)
+        print(f"\ncanned queries (median of {args.repeat}, ms; target <= 100):")
+        timings = time_canned_queries(path, args.repeat)
+        for name, ms in timings.items():
+            print(f"  {name:24s} {ms:8.1f} ms  {'ok' if ms <= 100 else 'OVER TARGET'}")
+
+        statistics_sql = load_metadata()["databases"]["catalog"]["queries"]["statistics"]["sql"]
+        table = "/catalog/models.json?_shape=array"
+        ours_paths = {"table JSON": table, "canned query (statistics)":
+                      "/catalog/statistics.json?_shape=array"}
+        plain_paths = {"table JSON": table, "canned query (statistics)":
+                       "/catalog.json?_shape=array&sql=" + urllib.parse.quote(statistics_sql)}
+        bin_dir = Path(sys.executable).parent
+        port = _free_port()
+        ours = measure_server(
+            [str(bin_dir / "genz-catalog"), "--db", str(path), "serve", "--port", str(port)],
+            port, ours_paths, args.seconds)
+        port = _free_port()
+        plain = measure_server(
+            [str(bin_dir / "datasette"), str(path), "--port", str(port),
+             "--setting", "sql_time_limit_ms", "2000"],
+            port, plain_paths, args.seconds)
+        print(f"\nthroughput, {CLIENTS} concurrent clients, {args.seconds:.0f} s each "
+              "(target ours/plain >= 0.8):")
+        for label in ours:
+            ratio = ours[label] / plain[label]
+            print(f"  {label:28s} ours {ours[label]:7.1f} req/s  plain datasette "
+                  f"{plain[label]:7.1f} req/s  ratio {ratio:.2f}  "
+                  f"{'ok' if ratio >= 0.8 else 'UNDER TARGET'}")
+        print(json.dumps({"canned_ms": timings, "ours_rps": ours, "plain_rps": plain}))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main()
