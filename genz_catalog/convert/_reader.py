@@ -58,7 +58,12 @@ class ConfigReader:
         A missing key records ``names[0]`` as missing (and returns a harmless placeholder of 1)
         unless ``default`` is given; call :meth:`check` before using the values in arithmetic.
         """
-        value = self.raw(*names)
+        value = self.config.get(names[0])
+        if value is None and len(names) > 1:
+            value = self.raw(*names[1:])
+        # Fast path: a plain in-range int (bool is a subclass of int, so compare the exact type).
+        if type(value) is int and minimum <= value <= _MAX_LAYERS:
+            return value
         if value is None:
             if default is _REQUIRED:
                 self.missing.append(self.where + names[0])
