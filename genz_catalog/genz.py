@@ -19,12 +19,15 @@ lower-cases them in ``get_configs``):
    Hub.
 
 Freshness versus speed: catalog hits live in a per-process dict. SQLite's ``PRAGMA data_version``
-(on the loader's persistent read connection) changes whenever another connection commits, and it
-is checked on every miss and at most every :data:`REFRESH_INTERVAL_S` seconds on a hit. So a model
-another process imports is found on the very next lookup, while a model another process changes or
-deletes keeps its cached config for at most 50 ms. The catalog path follows ``$GENZ_CATALOG_DB``,
-re-read at those same checks; call ``MODEL_DICT.refresh()`` after changing it to switch at once. A warm hit is then a dict lookup and a clock
-read (well under 2 µs); checking ``data_version`` on every call would cost ~2 µs by itself.
+(on the loader's persistent read connection) changes whenever another connection commits. It is
+checked on a miss (at most once per millisecond, :data:`MISS_REFRESH_INTERVAL_S`) and on a hit
+at most every :data:`REFRESH_INTERVAL_S` (50 ms). So a model another process imports is found
+on the next lookup, while a model another process changes or deletes keeps its cached config for
+at most 50 ms. A warm hit is a dict lookup and a clock read (well under 2 us); checking
+``data_version`` on every call would cost ~2 us by itself. The catalog path follows
+``$GENZ_CATALOG_DB``, re-read at those same checks; ``MODEL_DICT.refresh()`` switches at once.
+Quality metrics of a catalog model are read when ``model_quality`` is first accessed, so a
+cold lookup is one indexed point query plus building the ``ModelConfig``.
 """
 
 from __future__ import annotations
@@ -61,21 +64,23 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")
 _MISSING = object()
 
 # One point query for an id or an alias (both columns are COLLATE NOCASE primary keys, so both
-# halves are index lookups); the quality metrics ride along in the same round trip.
+# halves are index lookups).
 _LOOKUP_SQL = """
-SELECT m.model_id, m.genz_config_json,
-       (SELECT json_group_array(json_array(q.metric_name, q.metric_value, q.shots))
-          FROM model_quality_metrics q WHERE q.model_id = m.model_id) AS metrics
-  FROM models m
- WHERE m.model_id = ?1 AND m.is_deleted = 0
+SELECT model_id, genz_config_json FROM models WHERE model_id = ?1 AND is_deleted = 0
 UNION ALL
-SELECT m.model_id, m.genz_config_json,
-       (SELECT json_group_array(json_array(q.metric_name, q.metric_value, q.shots))
-          FROM model_quality_metrics q WHERE q.model_id = m.model_id) AS metrics
+SELECT m.model_id, m.genz_config_json
   FROM model_aliases a JOIN models m ON m.model_id = a.model_id
  WHERE a.alias = ?1 AND m.is_deleted = 0
 LIMIT 1
 """
+_METRICS_SQL = (
+    "SELECT metric_name, metric_value, shots FROM model_quality_metrics WHERE model_id = ? "
+    "ORDER BY metric_name, shots"
+)
+#: A miss re-reads ``PRAGMA data_version`` unless it was read this recently (seconds): a sweep
+#: of first lookups then pays for one check per millisecond, not one per name.
+MISS_REFRESH_INTERVAL_S = 0.001
+_UNLOADED = object()
 
 
 def looks_like_hub_id(name: str) -> bool:
@@ -85,6 +90,30 @@ def looks_like_hub_id(name: str) -> bool:
 
 def _auto_import_from_env() -> bool:
     return os.environ.get(AUTO_IMPORT_ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class CatalogModelConfig(ModelConfig):
+    """A GenZ ``ModelConfig`` read from the catalog; its ``model_quality`` (the catalog's quality
+    metrics) is read on first access, so a lookup costs one point query, not two."""
+
+    @property
+    def model_quality(self) -> Any:
+        quality = self.__dict__.get("_model_quality", None)
+        if quality is _UNLOADED:
+            source = self.__dict__.get("_quality_source")
+            metrics = source() if source is not None else []
+            quality = _quality_collection(metrics)
+            self.__dict__["_model_quality"] = quality
+        return quality
+
+    @model_quality.setter
+    def model_quality(self, value: Any) -> None:
+        self.__dict__["_model_quality"] = value
+
+
+def _quality_collection(metrics: Iterable[Any]) -> Any:
+    objects = [_quality_metric(name, value, shots) for name, value, shots in metrics]
+    return _genz_quality.QualityMetricsCollection(objects) if objects else None
 
 
 def genz_kwargs_to_config(kwargs: dict[str, Any], metrics: Iterable[Any] = ()) -> ModelConfig:
@@ -126,6 +155,7 @@ class CatalogLoader:
         self._env_value: str | None = None
         self._data_version: int | None = None
         self._next_check = 0.0
+        self._next_miss_check = 0.0
         self._hub_misses: dict[str, float] = {}
         self._last_miss: str | None = None
         #: Why the last looked-up catalog models could not be offered to GenZ (lower-cased name).
@@ -145,7 +175,7 @@ class CatalogLoader:
     def _refresh(self) -> None:
         """Follow path changes, open the file once it exists, drop the cache if it changed."""
         path = self._wanted_path()
-        if path != self._path:
+        if path is not self._path and path != self._path:
             self.close()
             self._path = path
         if self._conn is None:
@@ -166,7 +196,9 @@ class CatalogLoader:
             self._cache.clear()
             self.unusable.clear()
             self._data_version = version
-        self._next_check = time.monotonic() + REFRESH_INTERVAL_S
+        now = time.monotonic()
+        self._next_check = now + REFRESH_INTERVAL_S
+        self._next_miss_check = now + MISS_REFRESH_INTERVAL_S
 
     def close(self) -> None:
         """Close the read connection and forget every cached config."""
@@ -175,6 +207,7 @@ class CatalogLoader:
                 self._conn.close()
             self._conn = None
             self._data_version = None
+            self._next_check = self._next_miss_check = 0.0
             self._cache.clear()
             self.unusable.clear()
 
@@ -182,7 +215,7 @@ class CatalogLoader:
         """Forget cached configs now (the next lookup reads the file)."""
         with self._lock:
             self._cache.clear()
-            self._next_check = 0.0
+            self._next_check = self._next_miss_check = 0.0
 
     # -------------------------------------------------------------- lookups
 
@@ -192,7 +225,10 @@ class CatalogLoader:
         if entry is not None and entry is not _MISSING and time.monotonic() < self._next_check:
             return entry
         with self._lock:
-            self._refresh()
+            now = time.monotonic()
+            missed = entry is None or entry is _MISSING
+            if now >= self._next_check or (missed and now >= self._next_miss_check):
+                self._refresh()
             entry = self._cache.get(key)
             if entry is None:
                 entry = self._query(key)
@@ -211,17 +247,31 @@ class CatalogLoader:
             return _MISSING  # e.g. a file that is not (yet) a migrated catalog
         if row is None:
             return _MISSING
-        model_id, genz_json, metrics_json = row
+        model_id, genz_json = row
         kwargs = json.loads(genz_json or "{}")
         if not kwargs:
             self.unusable[key] = f"catalog model {model_id!r} has no GenZ configuration"
             return _MISSING
         kwargs["model"] = model_id
         try:
-            return genz_kwargs_to_config(kwargs, json.loads(metrics_json or "[]"))
+            config = CatalogModelConfig(**kwargs)
         except (AssertionError, TypeError, ValueError, ZeroDivisionError) as exc:
             self.unusable[key] = f"GenZ rejects the configuration of {model_id!r}: {exc}"
             return _MISSING
+        config.__dict__["_model_quality"] = _UNLOADED
+        config.__dict__["_quality_source"] = lambda: self.metrics_for(model_id)
+        return config
+
+    def metrics_for(self, model_id: str) -> list[tuple[str, float, int | None]]:
+        """``(name, value_percent, shots)`` quality metrics of a catalog model."""
+        with self._lock:
+            self._refresh()
+            if self._conn is None:
+                return []
+            try:
+                return [tuple(r) for r in self._conn.execute(_METRICS_SQL, (model_id,))]
+            except sqlite3.Error:
+                return []
 
     def import_from_hub(self, key: str) -> ModelConfig | None:
         """Import ``key`` from the Hub into the catalog and return its config; None on failure.
@@ -540,8 +590,10 @@ def static_genz_kwargs(config: ModelConfig) -> dict[str, Any]:
 
 
 def config_vars(config: ModelConfig) -> dict[str, Any]:
-    """``vars(config)`` without ``model_quality``: the fields GenZ simulates with."""
-    return {k: v for k, v in vars(config).items() if k != "model_quality"}
+    """``vars(config)`` without ``model_quality`` (and the catalog's private bookkeeping): the
+    fields GenZ simulates with."""
+    return {k: v for k, v in vars(config).items()
+            if k != "model_quality" and not k.startswith("_")}
 
 
 def _layer_kinds(config: ModelConfig) -> list[tuple[str, str]]:
