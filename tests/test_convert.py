@@ -314,6 +314,9 @@ def test_sliding_windows_only_where_enabled() -> None:
     gemma2 = convert("kemura/gemma-2b-sql-finetuned")
     windows = {group["window"]: group["count"] for group in gemma2["memory"]["kv_layers"]}
     assert windows == {None: 13, 4096: 13}
+    llava_next = convert("llava-hf/llava-v1.6-mistral-7b-hf")  # text_config: sliding_window null
+    assert [group["window"] for group in llava_next["memory"]["kv_layers"]] == [None]
+    assert "sliding_window" not in llava_next["genz_kwargs"]
     cohere2 = convert("huihui-ai/c4ai-command-r7b-12-2024-abliterated")
     windows = {group["window"]: group["count"] for group in cohere2["memory"]["kv_layers"]}
     assert windows == {None: 8, 4096: 24}

@@ -76,7 +76,8 @@ def _with_defaults(
     defaults = table.get(model_type)
     if not defaults:
         return config
-    used = [f"{key}={value}" for key, value in defaults.items() if config.get(key) is None]
+    # Only absent keys take the class default; an explicit null (e.g. sliding_window: null) stays.
+    used = [f"{key}={value}" for key, value in defaults.items() if key not in config]
     if not used:
         return config
     if len(used) > 4:
@@ -85,9 +86,7 @@ def _with_defaults(
         shown = ", ".join(used)
     warnings.append(f"{where} relies on the {model_type} config class defaults: {shown}")
     merged = dict(defaults)
-    for key, value in config.items():
-        if value is not None:
-            merged[key] = value
+    merged.update(config)
     return merged
 
 
