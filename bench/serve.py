@@ -6,7 +6,8 @@
    target <= 100 ms each).
 3. Starts ``genz-catalog serve`` and plain ``datasette`` (no metadata, no plugins) on the same
    file, one after the other, and measures requests/s under 8 concurrent keep-alive clients for
-   the table JSON and for a canned query (plain Datasette runs the same SQL as an ad-hoc query);
+   the table JSON and for the search canned query (plain Datasette runs its SQL as an ad-hoc
+   query, FTS escaping done up front);
    prints ours / plain (target >= 0.8).
 
 Usage: .venv/bin/python bench/serve.py [--models 100000] [--seconds 8] [--keep DIR]
@@ -197,12 +198,17 @@ def main() -> None:
         for name, ms in timings.items():
             print(f"  {name:24s} {ms:8.1f} ms  {'ok' if ms <= 100 else 'OVER TARGET'}")
 
-        statistics_sql = load_metadata()["databases"]["catalog"]["queries"]["statistics"]["sql"]
+        # Plain Datasette has no plugin: it runs the search SQL with the escaping done up front
+        # and the raw count instead of genz_human_count (slightly less work than ours).
+        search_sql = load_metadata()["databases"]["catalog"]["queries"]["search_models"]["sql"]
+        plain_search_sql = search_sql.replace("genz_fts_query(:q)", ":q").replace(
+            "genz_human_count(m.parameter_count)", "m.parameter_count")
         table = "/catalog/models.json?_shape=array"
-        ours_paths = {"table JSON": table, "canned query (statistics)":
-                      "/catalog/statistics.json?_shape=array"}
-        plain_paths = {"table JSON": table, "canned query (statistics)":
-                       "/catalog.json?_shape=array&sql=" + urllib.parse.quote(statistics_sql)}
+        ours_paths = {"table JSON": table, "canned query (search_models)":
+                      "/catalog/search_models.json?_shape=array&q=Llama-3.1"}
+        plain_paths = {"table JSON": table, "canned query (search_models)":
+                       "/catalog.json?_shape=array&q=" + urllib.parse.quote('"Llama-3.1"*')
+                       + "&sql=" + urllib.parse.quote(plain_search_sql)}
         bin_dir = Path(sys.executable).parent
         port = _free_port()
         ours = measure_server(
