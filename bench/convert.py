@@ -2,8 +2,7 @@
 
 Usage: ``python bench/convert.py [--seconds 3] [--configs DIR]``
 
-Converts every ``config.json`` under ``tests/data/hf-configs`` (the shared Hub configs plus the
-extra family configs) repeatedly on one core and prints conversions per second. If torch and
+Converts every shared Hub ``config.json`` under ``tests/data/hf-configs`` repeatedly on one core and prints conversions per second. If torch and
 transformers are installed (the ``oracle`` extra) it also instantiates each config on the meta
 device once per round and prints the ratio; otherwise it says that side was skipped.
 Target: at least 20,000 conversions per second.
@@ -29,8 +28,8 @@ MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama
 
 
 def load_configs(directory: Path) -> list[dict[str, Any]]:
-    """Every config.json under ``directory`` (recursively), parsed."""
-    return [json.loads(path.read_text()) for path in sorted(directory.glob("**/config.json"))]
+    """Every ``<org>__<name>/config.json`` directly under ``directory``, parsed."""
+    return [json.loads(path.read_text()) for path in sorted(directory.glob("*/config.json"))]
 
 
 def conversions_per_second(configs: list[dict[str, Any]], seconds: float) -> tuple[float, int]:

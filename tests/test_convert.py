@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_convert_families import extra_config
 
 from genz_catalog.convert import ConversionError, convert_hf_config, supported_families
 
 DATA_DIR = Path(__file__).parent / "data"
 CONFIG_DIR = DATA_DIR / "hf-configs"
-EXTRA_DIR = CONFIG_DIR / "_extra"
 
 CONTRACT_KEYS = {
     "model_id", "family", "model_type", "attention_type", "is_moe", "parameter_count",
@@ -35,13 +35,7 @@ def truth_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
-def extra_rows() -> list[dict[str, str]]:
-    with (EXTRA_DIR / "expected.tsv").open(newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
-
-
 TRUTH = truth_rows()
-EXTRA = extra_rows()
 
 
 def convert(model_id: str) -> dict[str, Any]:
@@ -71,12 +65,6 @@ def test_most_truth_rows_are_exact_to_the_parameter() -> None:
         accepted = {int(row["parameter_count"])} | {int(v) for v in row["also_accept"].split(",") if v}
         exact += convert(row["model_id"])["parameter_count"] in accepted
     assert exact == len(TRUTH) == 58
-
-
-@pytest.mark.parametrize("row", EXTRA, ids=[row["model_id"] for row in EXTRA])
-def test_extra_family_configs_count_exactly(row: dict[str, str]) -> None:
-    config = json.loads((EXTRA_DIR / row["folder"] / "config.json").read_text())
-    assert convert_hf_config(config, row["model_id"])["parameter_count"] == int(row["parameter_count"])
 
 
 def test_every_listed_family_has_a_handler() -> None:
@@ -167,9 +155,8 @@ def test_legacy_falcon_refinedwebmodel_multi_query() -> None:
 
 
 def test_legacy_refinedweb_n_head_kv_matches_in_library_falcon_40b() -> None:
-    rows = {row["model_id"]: row for row in EXTRA}
-    legacy = json.loads((EXTRA_DIR / rows["tiiuae/falcon-40b (legacy RefinedWeb)"]["folder"] / "config.json").read_text())
-    modern = json.loads((EXTRA_DIR / rows["tiiuae/falcon-40b"]["folder"] / "config.json").read_text())
+    legacy = extra_config("tiiuae/falcon-40b (legacy RefinedWeb)")
+    modern = extra_config("tiiuae/falcon-40b")
     legacy_record = convert_hf_config(legacy)
     assert legacy_record["parameter_count"] == convert_hf_config(modern)["parameter_count"]
     assert legacy_record["num_key_value_heads"] == 8
@@ -265,9 +252,7 @@ def test_jamba_hybrid_layout_and_genz_unsupported_reason() -> None:
 
 
 def test_lfm2_conv_layers() -> None:
-    rows = {row["model_id"]: row for row in EXTRA}
-    config = json.loads((EXTRA_DIR / rows["LiquidAI/LFM2-1.2B"]["folder"] / "config.json").read_text())
-    record = convert_hf_config(config)
+    record = convert_hf_config(extra_config("LiquidAI/LFM2-1.2B"))
     assert record["kv_values_per_token"] == 6 * 2 * 8 * 64
     assert record["memory"]["ssm"] == {"layers": 10, "conv_state_values": 2048 * 3, "ssm_state_values": 0}
     assert record["genz_unsupported"]
@@ -380,9 +365,7 @@ def test_moe_without_expert_width_raises() -> None:
 
 
 def test_dbrx_nested_config_keys_are_named() -> None:
-    rows = {row["model_id"]: row for row in EXTRA}
-    config = json.loads((EXTRA_DIR / rows["databricks/dbrx-base"]["folder"] / "config.json").read_text())
-    broken = copy.deepcopy(config)
+    broken = extra_config("databricks/dbrx-base")
     del broken["ffn_config"]["moe_num_experts"]
     with pytest.raises(ConversionError, match="ffn_config.moe_num_experts"):
         convert_hf_config(broken)

@@ -8,13 +8,14 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_convert_families import EXTRA_CONFIGS
 
 from genz_catalog.convert import ConversionError, convert_hf_config, supported_families
 
 CONFIGS = [
     json.loads(path.read_text())
-    for path in sorted((Path(__file__).parent / "data" / "hf-configs").glob("**/config.json"))
-]
+    for path in sorted((Path(__file__).parent / "data" / "hf-configs").glob("*/config.json"))
+] + [extra.config for extra in EXTRA_CONFIGS]
 
 json_scalars = st.one_of(
     st.none(),

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_convert_families import EXTRA_CONFIGS
 
 from genz_catalog.convert import ConversionError, convert_hf_config
 from genz_catalog.memory import kv_cache_bytes
@@ -19,7 +20,10 @@ GenZModels = pytest.importorskip("GenZ.Models")
 llm_inference = pytest.importorskip("GenZ.LLM_inference")
 
 CONFIG_DIR = Path(__file__).parent / "data" / "hf-configs"
-ALL_CONFIGS = sorted(CONFIG_DIR.glob("**/config.json"))
+SHARED_CONFIGS = sorted(CONFIG_DIR.glob("*/config.json"))
+ALL_CONFIGS: list[tuple[str, dict[str, Any]]] = [
+    (path.parent.name, json.loads(path.read_text())) for path in SHARED_CONFIGS
+] + [(extra.model_id, extra.config) for extra in EXTRA_CONFIGS]
 # A small made-up accelerator: big enough memory for every shared model's weights.
 SYSTEM = {"Flops": 1000, "Memory_size": 4_000_000, "Memory_BW": 3000, "ICN": 300, "real_values": True}
 
@@ -31,14 +35,14 @@ def record_for(folder: str) -> dict[str, Any]:
 
 def test_genz_kwargs_are_all_known_to_model_config() -> None:
     known = set(inspect.signature(GenZModels.ModelConfig.__init__).parameters) - {"self", "kwargs"}
-    for path in ALL_CONFIGS:
-        kwargs = convert_hf_config(json.loads(path.read_text()))["genz_kwargs"]
-        assert set(kwargs) <= known, (path.parent.name, set(kwargs) - known)
+    for name, config in ALL_CONFIGS:
+        kwargs = convert_hf_config(config)["genz_kwargs"]
+        assert set(kwargs) <= known, (name, set(kwargs) - known)
 
 
-@pytest.mark.parametrize("path", ALL_CONFIGS, ids=lambda path: path.parent.name)
-def test_model_config_constructs(path: Path) -> None:
-    record = convert_hf_config(json.loads(path.read_text()))
+@pytest.mark.parametrize(("name", "config"), ALL_CONFIGS, ids=[name for name, _ in ALL_CONFIGS])
+def test_model_config_constructs(name: str, config: dict[str, Any]) -> None:
+    record = convert_hf_config(config, name)
     model = GenZModels.ModelConfig(**record["genz_kwargs"])
     assert model.num_decoder_layers == record["genz_kwargs"]["num_decoder_layers"]
     assert model.hidden_size == record["hidden_size"]
@@ -138,8 +142,8 @@ _MUTABLE_KEYS = st.sampled_from(
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(ALL_CONFIGS), st.dictionaries(_MUTABLE_KEYS, st.integers(min_value=0, max_value=70), max_size=4))
-def test_any_converted_record_constructs_in_genz(path: Path, changes: dict[str, int]) -> None:
-    config = dict(json.loads(path.read_text()), **changes)
+def test_any_converted_record_constructs_in_genz(case: tuple[str, dict[str, Any]], changes: dict[str, int]) -> None:
+    config = dict(case[1], **changes)
     try:
         record = convert_hf_config(config)
     except ConversionError:

@@ -5,33 +5,39 @@ Skipped unless torch and transformers are importable. Never a runtime dependency
 
 from __future__ import annotations
 
-import csv
 import json
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_convert_families import EXTRA_CONFIGS
 
 from genz_catalog.convert import convert_hf_config
 
 pytestmark = pytest.mark.oracle
 
 CONFIG_DIR = Path(__file__).parent / "data" / "hf-configs"
-EXTRA_DIR = CONFIG_DIR / "_extra"
 
 # Configs transformers cannot reproduce: legacy custom-code model types it does not know, and
 # T5 v1.1 / mT5 with tie_word_embeddings=false (transformers 5 ties T5 heads unconditionally).
-NOT_ORACLE_COMPARABLE = {"tiiuae__falcon-7b", "tiiuae__falcon-40b__legacy-RefinedWeb", "google__t5-v1_1-small", "google__mt5-small"}
+NOT_ORACLE_COMPARABLE = {
+    "tiiuae/falcon-7b", "tiiuae/falcon-40b (legacy RefinedWeb)", "google/t5-v1_1-small", "google/mt5-small",
+}
 
 MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama"}
 
 
-def _config_paths() -> list[Path]:
-    paths = sorted(CONFIG_DIR.glob("*/config.json"))
-    with (EXTRA_DIR / "expected.tsv").open(newline="") as handle:
-        paths += [EXTRA_DIR / row["folder"] / "config.json" for row in csv.DictReader(handle, delimiter="\t")]
-    return [path for path in paths if path.parent.name not in NOT_ORACLE_COMPARABLE]
+def _cases() -> list[tuple[str, dict[str, Any]]]:
+    cases = [
+        (path.parent.name.replace("__", "/", 1), json.loads(path.read_text()))
+        for path in sorted(CONFIG_DIR.glob("*/config.json"))
+    ]
+    cases += [(extra.model_id, extra.config) for extra in EXTRA_CONFIGS]
+    return [(model_id, config) for model_id, config in cases if model_id not in NOT_ORACLE_COMPARABLE]
+
+
+CASES = _cases()
 
 
 def meta_device_parameter_count(config: dict[str, Any]) -> int:
@@ -59,8 +65,7 @@ def meta_device_parameter_count(config: dict[str, Any]) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
-@pytest.mark.parametrize("path", _config_paths(), ids=lambda path: path.parent.name)
-def test_parameter_count_equals_transformers_meta_device(path: Path) -> None:
+@pytest.mark.parametrize(("model_id", "config"), CASES, ids=[model_id for model_id, _ in CASES])
+def test_parameter_count_equals_transformers_meta_device(model_id: str, config: dict[str, Any]) -> None:
     pytest.importorskip("transformers")
-    config = json.loads(path.read_text())
-    assert convert_hf_config(config)["parameter_count"] == meta_device_parameter_count(config)
+    assert convert_hf_config(config, model_id)["parameter_count"] == meta_device_parameter_count(config)
