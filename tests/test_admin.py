@@ -345,3 +345,36 @@ def test_doctor_reports_a_model_missing_its_version_row(catalog: Path):
     result = CliRunner().invoke(cli, ["doctor"])
     assert result.exit_code == 1
     assert result.stderr == "Problem: 1 models have no row for their current version\n"
+
+
+def test_backup_served_immutable_by_datasette(catalog: Path, tmp_path: Path):
+    """The scale-out recipe: each replica serves a backup copy with `datasette -i`."""
+    import asyncio
+
+    from datasette.app import Datasette
+
+    replica = tmp_path / "replica"
+    replica.mkdir()
+    copy = replica / "catalog.db"
+    assert run("backup", str(copy)).exit_code == 0
+    stamp = copy.stat().st_mtime_ns
+
+    async def fetch() -> tuple[list, list, list]:
+        ds = Datasette(immutables=[str(copy)])
+        rows = await ds.client.get("/catalog/models.json?_shape=array&_col=parameter_count")
+        found = await ds.client.get(
+            "/catalog.json?_shape=array&sql=select+m.model_id+from+models+m+join+models_fts+f+"
+            "on+f.rowid+%3D+m.rowid+where+models_fts+match+%27deep*%27"
+        )
+        databases = await ds.client.get("/-/databases.json")
+        return rows.json(), found.json(), databases.json()
+
+    rows, found, databases = asyncio.run(fetch())
+    assert sorted(r["model_id"] for r in rows) == [
+        "meta-llama/Llama-3.1-8B", "my-org/deep-llama", "my-org/retired",
+    ]
+    assert {r["parameter_count"] for r in rows} == {LLAMA_31_8B_PARAMS}
+    assert [r["model_id"] for r in found] == ["my-org/deep-llama"]
+    assert [(d["name"], d["is_mutable"]) for d in databases] == [("catalog", False)]
+    assert copy.stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in replica.iterdir()) == ["catalog.db"]  # no -wal, no -shm
