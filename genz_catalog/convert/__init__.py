@@ -15,7 +15,8 @@ Contract (the rest of the package relies on these keys of the record that
   ``num_key_value_heads``, ``head_dim``, ``num_experts``, ``experts_per_token``,
   ``context_length``, ``vocab_size`` (int | None).
 - ``kv_values_per_token`` (int): cached K/V (or MLA latent) values per token summed over all
-  layers at full attention (no sliding window), 0 for pure state-space models.
+  layers at full attention (no sliding window), 0 for pure state-space models and for
+  encoder-only models (they keep no cache).
 - ``memory`` (dict, JSON-serialisable): everything :mod:`genz_catalog.memory` needs to compute
   weight, KV-cache and state bytes from the record alone (per-layer windows, SSM state sizes).
 - ``genz_kwargs`` (dict, JSON-serialisable): keyword arguments for ``GenZ.Models.ModelConfig``.
