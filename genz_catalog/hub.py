@@ -539,7 +539,8 @@ def store_hub_model(
 
 
 def _existing_id(manager: ModelManager, model_id: str) -> str | None:
-    model = manager.get_model(model_id, include_deleted=True)
+    # Aliases do not count: a Hub id that is only another model's alias is not imported yet.
+    model = manager.get_model(model_id, include_deleted=True, follow_aliases=False)
     return model["model_id"] if model else None
 
 
@@ -565,7 +566,7 @@ def import_model_from_hf(
     manager = manager or ModelManager()
     try:
         if not force_update:
-            existing = manager.get_model(model_id, include_deleted=True)
+            existing = manager.get_model(model_id, include_deleted=True, follow_aliases=False)
             if existing is not None:
                 return WriteResult(existing["model_id"], "skipped", existing["current_version"])
         fetched = HubClient(token, timeout=timeout).fetch(model_id, revision)

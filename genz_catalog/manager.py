@@ -206,11 +206,16 @@ class ModelManager:
 
     # ------------------------------------------------------------------ reads
 
-    def _row(self, model_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
-        """The ``models`` row for an id or alias (case-insensitive), or None."""
+    def _row(
+        self, model_id: str, include_deleted: bool = False, follow_aliases: bool = True
+    ) -> dict[str, Any] | None:
+        """The ``models`` row for an id (or, with ``follow_aliases``, an alias), or None.
+
+        Matching is case-insensitive.
+        """
         deleted = "" if include_deleted else " AND is_deleted = 0"
         rows = list(self.db.query(f"SELECT * FROM models WHERE model_id = ?{deleted}", [model_id]))
-        if not rows:
+        if not rows and follow_aliases:
             rows = list(
                 self.db.query(
                     "SELECT m.* FROM model_aliases a JOIN models m ON m.model_id = a.model_id "
@@ -228,12 +233,15 @@ class ModelManager:
             )
         ]
 
-    def get_model(self, model_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
+    def get_model(
+        self, model_id: str, include_deleted: bool = False, follow_aliases: bool = True
+    ) -> dict[str, Any] | None:
         """The model with this id or alias (case-insensitive), with parsed JSON fields, or None.
 
-        Soft-deleted models are hidden unless ``include_deleted``.
+        Soft-deleted models are hidden unless ``include_deleted``; ``follow_aliases=False``
+        matches real model ids only.
         """
-        row = self._row(model_id, include_deleted)
+        row = self._row(model_id, include_deleted, follow_aliases)
         if row is None:
             return None
         return _hydrate(row, self._aliases(row["model_id"]))
@@ -665,8 +673,14 @@ class ModelManager:
         model_id = content["model_id"]
         existing = self._row(model_id, include_deleted=True)
         if existing is not None and existing["model_id"].lower() != model_id.lower():
-            # The id given is an alias of another model: never shadow it with a new row.
-            raise ModelExistsError(model_id)
+            if "/" not in model_id:
+                # A bare name that is another model's alias: never shadow it with a new row.
+                raise ModelExistsError(model_id)
+            # A full org/name id beats an alias of that spelling (GenZ registers real Hub ids as
+            # aliases of its own approximations, e.g. google/gemma-2b-it -> google/gemma-2B):
+            # the real model takes its name back.
+            self.db.execute("DELETE FROM model_aliases WHERE alias = ?", [model_id])
+            existing = None
         hub = _hub_columns(hub_metadata, content.get("parameter_count"))
         warnings = _load_json(content["warnings_json"], [])
         models = self.db.table("models")

@@ -142,6 +142,22 @@ def test_an_alias_cannot_be_shadowed_by_a_new_model(catalog: ModelManager):
         catalog.add_model("Llama-3.1-8B", config_of(MISTRAL))
 
 
+def test_a_full_hub_id_takes_its_name_back_from_another_models_alias(catalog: ModelManager):
+    # GenZ registers real Hub ids as aliases of its own approximations; importing the real
+    # model must not fail with "already exists" nor leave the alias pointing elsewhere.
+    catalog.add_alias(MISTRAL, "google/gemma-2b-it", kind="genz")
+    assert catalog.get_model("google/gemma-2b-it")["model_id"] == MISTRAL
+    assert catalog.get_model("google/gemma-2b-it", follow_aliases=False) is None
+
+    result = catalog.add_model("google/gemma-2b-it", config_of("google/gemma-2b-it"))
+
+    assert result.status == "imported"
+    gemma = catalog.get_model("google/gemma-2b-it")
+    assert gemma["model_id"] == "google/gemma-2b-it"
+    assert gemma["parameter_count"] == TRUTH["google/gemma-2b-it"] == 2506172416
+    assert "google/gemma-2b-it" not in catalog.get_model(MISTRAL)["aliases"]
+
+
 def test_bad_config_writes_nothing(manager: ModelManager):
     broken = config_of(LLAMA)
     del broken["num_hidden_layers"]
