@@ -439,7 +439,9 @@ class ModelManager:
         """
         batch: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
         for item in items:
-            prepared = self._prepare(
+            # "prepared": content already built by _prepare in a worker process
+            # (admin.import_config_files), so the writer only writes.
+            prepared = item.get("prepared") or self._prepare(
                 item["model_id"], item.get("config"), item.get("record"),
                 item.get("source", "manual"), item.get("model_name"),
             )

@@ -32,6 +32,7 @@ def _items() -> list[dict]:
         {"model_id": "org/skipped", "config": shallow, "if_exists": "skip"},
         {"model_id": "solo", "config": MISTRAL, "aliases": ["org/next"]},
         {"model_id": "org/later", "config": LLAMA, "aliases": ["shallow"]},
+        {"model_id": "org/next", "config": LLAMA},  # takes its name back from solo's alias
     ]
 
 
@@ -70,12 +71,48 @@ def test_bulk_batch_equals_one_by_one(tmp_path: Path):
         assert bulk.get_model("mistralai/Mistral-7B-v0.1")["parameter_mismatch"] == 0
 
 
-def test_bulk_id_that_an_earlier_item_claimed_as_alias_is_refused(tmp_path: Path):
+def test_bulk_bare_name_that_an_earlier_item_claimed_as_alias_is_refused(tmp_path: Path):
     with ModelManager(tmp_path / "c.db") as manager:
         items = [
-            {"model_id": "org/first", "config": LLAMA, "aliases": ["org/second"]},
-            {"model_id": "org/second", "config": LLAMA},
+            {"model_id": "org/first", "config": LLAMA, "aliases": ["second"]},
+            {"model_id": "second", "config": LLAMA},
         ]
-        with pytest.raises(ModelExistsError, match="model 'org/second' already exists"):
+        with pytest.raises(ModelExistsError, match="model 'second' already exists"):
             list(manager.add_models(items))
         assert manager.list_models() == []  # the whole batch rolled back
+
+
+def test_import_config_files_with_a_worker_matches_one_process_and_reports_bad_files(
+    tmp_path: Path,
+):
+    from reliability_support import write_config_variants
+
+    from genz_catalog.admin import import_config_files
+
+    paths = write_config_variants(tmp_path / "configs", "files", 30)
+    broken = tmp_path / "configs" / "broken.json"
+    broken.write_text('{"model_type": "llama"')
+    absurd = tmp_path / "configs" / "absurd.json"
+    absurd.write_text(json.dumps({**LLAMA, "num_hidden_layers": -1, "_name_or_path": "x/absurd"}))
+    files = [*paths[:10], broken, *paths[10:20], absurd, *paths[20:]]
+    results = {}
+    for workers in (0, 1):
+        db = tmp_path / f"w{workers}.db"
+        with ModelManager(db) as manager:
+            # A stored case variant: the worker's conversion is redone under the stored id.
+            manager.add_model("FILES/files-m0", LLAMA)
+            results[workers] = import_config_files(manager, files, workers=workers,
+                                                   if_exists="update", batch_size=7)
+            assert diagnose_catalog(manager.db).healthy
+            assert manager.get_model("files/files-m0")["num_layers"] == 1
+            assert json.loads(manager.get_model("files/files-m0")["genz_config_json"])[
+                "model"] == "FILES/files-m0"
+    assert results[0] == results[1]
+    assert results[1].counts == {"updated": 1, "imported": 29}
+    assert [(Path(p).name, message) for p, message in results[1].failures] == [
+        ("broken.json", f"{broken}: malformed JSON at line 1 column 23: Expecting ',' delimiter"),
+        ("absurd.json", "llama: num_hidden_layers must be between 1 and 65536, got -1"),
+    ]
+    assert _without_times(dump_catalog(tmp_path / "w0.db")) == _without_times(
+        dump_catalog(tmp_path / "w1.db")
+    )
