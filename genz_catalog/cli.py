@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from ._lean_start import import_sqlite_utils_without_dataframes
 from .convert import ConversionError
 from .errors import CatalogError
 from .output import (
@@ -23,6 +24,9 @@ from .output import (
     print_record,
     print_rows,
 )
+
+# Before anything imports sqlite_utils (the manager and the feature modules below do).
+import_sqlite_utils_without_dataframes()
 
 
 class CatalogGroup(click.Group):

@@ -599,6 +599,20 @@ def test_not_a_database_is_one_line(tmp_path):
                  "catalog database error: file is not a database")
 
 
+def test_sqlite_utils_still_works_after_the_lean_start_and_pandas_imports_later():
+    code = (
+        "import sys\n"
+        "import genz_catalog.cli\n"
+        "assert 'sqlite_utils' in sys.modules and 'pandas' not in sys.modules\n"
+        "import pandas, sqlite_utils\n"
+        "db = sqlite_utils.Database(memory=True)\n"
+        "db['t'].insert({'a': 1})\n"
+        "print(pandas.__name__, db['t'].count)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "pandas 1\n"
+
+
 def test_list_show_stats_never_import_genz(catalog, isolated_catalog):
     code = (
         "import sys\n"
@@ -607,7 +621,7 @@ def test_list_show_stats_never_import_genz(catalog, isolated_catalog):
         "for args in (['list'], ['show', 'llama-3.1-8b'], ['stats'], ['search', 'llama'],\n"
         "             ['show', 'llama-3.1-8b', '--memory']):\n"
         "    assert CliRunner().invoke(cli, args).exit_code == 0, args\n"
-        "print(sorted(m for m in ('GenZ', 'torch', 'transformers', 'matplotlib', "
+        "print(sorted(m for m in ('GenZ', 'torch', 'transformers', 'matplotlib', 'pandas', "
         "'genz_catalog.genz') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
