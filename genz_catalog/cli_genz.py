@@ -35,24 +35,10 @@ def simulation_cache_key(**arguments: Any) -> str:
 
 def _genz_unsupported_reason(model: dict[str, Any]) -> str | None:
     """Why GenZ cannot simulate a catalog model, if the catalog knows (else None)."""
-    for source in (model.get("memory") or {}, model.get("genz_config") or {}):
-        reason = source.get("genz_unsupported")
-        if reason:
-            return str(reason)
+    if model.get("genz_unsupported"):
+        return str(model["genz_unsupported"])
     if not model.get("genz_config"):
         return "the catalog holds no GenZ configuration for it"
-    if model.get("source") != "genz-static" and model.get("config"):
-        # The manager does not store the converter's top-level ``genz_unsupported``; the
-        # converter is pure and fast, so ask it again.
-        from .convert import ConversionError, convert_hf_config
-
-        try:
-            reason = convert_hf_config(dict(model["config"]), model["model_id"]).get(
-                "genz_unsupported"
-            )
-        except ConversionError:
-            return None
-        return str(reason) if reason else None
     return None
 
 

@@ -9,6 +9,7 @@ its first read and its first write.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sqlite3
@@ -187,6 +188,7 @@ DERIVED_COLUMNS = (
     "memory_json",
     "genz_config_json",
     "warnings_json",
+    "genz_unsupported",
 )
 
 
@@ -350,6 +352,28 @@ def m002_fts(db: sqlite_utils.Database) -> None:
                    WHERE a.model_id = m.model_id)
            FROM models m"""
     )
+
+
+@migrations()
+def m003_genz_unsupported(db: sqlite_utils.Database) -> None:
+    # Why GenZ cannot simulate a model (hybrid layouts it has no operator for, ...), or NULL.
+    db.execute("ALTER TABLE models ADD COLUMN genz_unsupported TEXT")
+    from .convert import ConversionError, convert_hf_config
+
+    rows = db.execute(
+        "SELECT model_id, config_json FROM models WHERE source != 'genz-static'"
+    ).fetchall()
+    for model_id, config_json in rows:
+        try:
+            reason = convert_hf_config(json.loads(config_json or "{}"), model_id).get(
+                "genz_unsupported"
+            )
+        except (ConversionError, ValueError):
+            continue
+        if reason:
+            db.execute(
+                "UPDATE models SET genz_unsupported = ? WHERE model_id = ?", [reason, model_id]
+            )
 
 
 def rebuild_fts(db: sqlite_utils.Database) -> None:

@@ -20,7 +20,7 @@ from genz_catalog.db import (
     write_transaction,
 )
 
-MIGRATION_NAMES = ["m001_models", "m002_fts"]
+MIGRATION_NAMES = ["m001_models", "m002_fts", "m003_genz_unsupported"]
 
 
 def _insert_model(db: sqlite_utils.Database, model_id: str, family: str = "llama") -> None:
@@ -59,7 +59,7 @@ def test_migrations_rerun_safely(tmp_path: Path):
     assert [m.name for m in migrations.applied(db)] == MIGRATION_NAMES
     assert migrations.pending(db) == []
     migrations.apply(db)  # and applying again is a no-op
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 3
 
 
 def test_older_file_with_only_m001_is_upgraded_in_place(tmp_path: Path):
@@ -77,6 +77,25 @@ def test_older_file_with_only_m001_is_upgraded_in_place(tmp_path: Path):
         "SELECT model_id FROM models_fts WHERE models_fts MATCH ?", [escape_fts_query("mistral")]
     ).fetchall()
     assert hits == [("mistralai/Mistral-7B-v0.1",)]
+
+
+def test_upgrade_to_m003_records_why_genz_cannot_simulate_existing_models(tmp_path: Path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m003_genz_unsupported")
+    configs = Path(__file__).parent / "data" / "hf-configs"
+    for model_id in ("ai21labs/Jamba-v0.1", "mistralai/Mistral-7B-v0.1"):
+        _insert_model(old, model_id)
+        config = (configs / model_id.replace("/", "__") / "config.json").read_text()
+        old.execute("UPDATE models SET config_json = ? WHERE model_id = ?", [config, model_id])
+    old.close()
+
+    db = connect(path)
+    reasons = dict(db.execute("SELECT model_id, genz_unsupported FROM models").fetchall())
+    assert reasons["mistralai/Mistral-7B-v0.1"] is None
+    assert reasons["ai21labs/Jamba-v0.1"].startswith(
+        "GenZ 0.0.16 cannot simulate hybrid Mamba/attention stacks"
+    )
 
 
 def test_two_processes_opening_a_fresh_file_do_not_collide(tmp_path: Path):
