@@ -1188,8 +1188,22 @@ def read_config_file(
         ):
             model_id = name_or_path
         else:
-            model_id = p.parent.name
+            model_id = model_id_from_folder(p.parent.resolve())
     return config, validate_model_id(model_id)
+
+
+def model_id_from_folder(folder: Path) -> str:
+    """The model id a config's folder stands for.
+
+    A Hugging Face cache snapshot (``.../models--org--name/snapshots/<sha>/``) gives
+    ``org/name``; a flat ``org__name`` folder (how configs are often saved side by side) gives
+    ``org/name``; any other folder gives its own name.
+    """
+    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
+        return folder.parent.parent.name[len("models--"):].replace("--", "/", 1)
+    if folder.name.count("__") == 1 and not folder.name.startswith("__"):
+        return folder.name.replace("__", "/")
+    return folder.name
 
 
 def _check_bounds(model_id: str, record: Mapping[str, Any]) -> None:

@@ -83,10 +83,23 @@ def test_import_config_file_stores_real_converted_values(manager: ModelManager):
     assert model["created_at"].endswith("Z") and model["created_at"][10] == "T"
 
 
-def test_import_config_file_takes_a_folder_and_names_it_after_the_folder(manager: ModelManager):
+def test_import_config_file_takes_a_folder_and_names_it_after_the_folder(
+    manager: ModelManager, tmp_path: Path
+):
+    # A flat org__name folder stands for org/name.
     result = manager.import_config_file(config_path(MISTRAL).parent)
-    assert result.model_id == "mistralai__Mistral-7B-v0.1"
+    assert result.model_id == MISTRAL
     assert manager.get_model(result.model_id)["parameter_count"] == TRUTH[MISTRAL]
+    # A Hugging Face cache snapshot folder stands for the repo it caches.
+    snapshot = tmp_path / "hub" / "models--meta-llama--Llama-3.1-8B" / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text(config_path(LLAMA).read_text())
+    assert manager.import_config_file(snapshot).model_id == LLAMA
+    # Any other folder gives its own name.
+    plain = tmp_path / "my-mixtral"
+    plain.mkdir()
+    (plain / "config.json").write_text(config_path(MIXTRAL).read_text())
+    assert manager.import_config_file(plain / "config.json").model_id == "my-mixtral"
 
 
 def test_moe_model_has_active_parameters(catalog: ModelManager):
