@@ -18,8 +18,11 @@ import json
 import multiprocessing
 import os
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -469,17 +472,31 @@ def _read_and_prepare(path: str) -> tuple[str, str | None, Any]:
         return path, None, str(exc)
 
 
+def _workers_can_start() -> bool:
+    """False when spawned workers could not re-import ``__main__`` (a script fed on stdin)."""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return main_file is None or os.path.exists(main_file)
+
+
 def _in_workers(paths: Iterator[str], workers: int, chunk: int = 1024) -> Iterator[tuple]:
     """``_read_and_prepare`` over ``paths`` in ``workers`` processes, in order, with at most
     two chunks in flight (bounded memory however slow the writer is)."""
-    # fork would copy this process's open SQLite connection; spawn starts clean workers.
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+    # fork would copy this process's open SQLite connection; spawn starts clean workers. A
+    # ProcessPoolExecutor reports workers that die at start-up instead of respawning them forever.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending = None
         while True:
             names = [name for _, name in zip(range(chunk), paths, strict=False)]
-            submitted = pool.map_async(_read_and_prepare, names, chunksize=64) if names else None
+            submitted = pool.map(_read_and_prepare, names, chunksize=64) if names else None
             if pending is not None:
-                yield from pending.get()
+                try:
+                    yield from pending
+                except BrokenProcessPool:
+                    raise CatalogError(
+                        "convert workers could not start; call import_config_files from a "
+                        "script with an `if __name__ == '__main__':` guard, or with workers=0"
+                    ) from None
             if submitted is None:
                 return
             pending = submitted
@@ -491,12 +508,12 @@ def import_config_files(
     *,
     if_exists: str = "skip",
     batch_size: int = 2000,
-    workers: int = 1,
+    workers: int = 0,
 ) -> BulkImportResult:
     """Import many local ``config.json`` files fast: the bulk path behind ``bench/import.py``.
 
-    Files stream through (never all in memory). With ``workers`` > 0, that many processes read,
-    validate and convert them while this one writes through :meth:`ModelManager.add_models`,
+    Files stream through (never all in memory). With ``workers`` > 0 (one per spare core is
+    right), that many processes read, validate and convert them while this one writes through :meth:`ModelManager.add_models`,
     ``batch_size`` models to a transaction; ``workers=0`` does everything here. A file that
     cannot be read or converted is reported in ``failures`` and never stops the rest. Ids come
     from each config's ``_name_or_path``, else its folder name.
@@ -529,7 +546,10 @@ def import_config_files(
             except (CatalogError, ConversionError) as exc:
                 yield path, None, str(exc)
 
-    source = _in_workers(names, workers) if workers > 0 else local(names)
+    if workers > 0 and _workers_can_start():
+        source = _in_workers(names, workers)
+    else:
+        source = local(names)
     for written in manager.add_models(items(source), if_exists=if_exists, batch_size=batch_size):
         result.counts[written.status] = result.counts.get(written.status, 0) + 1
     return result
