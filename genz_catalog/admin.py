@@ -486,20 +486,20 @@ def _in_workers(paths: Iterator[str], workers: int, chunk: int = 1024) -> Iterat
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending = None
-        while True:
-            names = [name for _, name in zip(range(chunk), paths, strict=False)]
-            submitted = pool.map(_read_and_prepare, names, chunksize=64) if names else None
-            if pending is not None:
-                try:
+        try:
+            while True:
+                names = [name for _, name in zip(range(chunk), paths, strict=False)]
+                submitted = pool.map(_read_and_prepare, names, chunksize=64) if names else None
+                if pending is not None:
                     yield from pending
-                except BrokenProcessPool:
-                    raise CatalogError(
-                        "convert workers could not start; call import_config_files from a "
-                        "script with an `if __name__ == '__main__':` guard, or with workers=0"
-                    ) from None
-            if submitted is None:
-                return
-            pending = submitted
+                if submitted is None:
+                    return
+                pending = submitted
+        except BrokenProcessPool:
+            raise CatalogError(
+                "convert workers stopped; call import_config_files from a script with an "
+                "`if __name__ == '__main__':` guard, or with workers=0"
+            ) from None
 
 
 def import_config_files(
@@ -513,10 +513,10 @@ def import_config_files(
     """Import many local ``config.json`` files fast: the bulk path behind ``bench/import.py``.
 
     Files stream through (never all in memory). With ``workers`` > 0 (one per spare core is
-    right), that many processes read, validate and convert them while this one writes through :meth:`ModelManager.add_models`,
-    ``batch_size`` models to a transaction; ``workers=0`` does everything here. A file that
-    cannot be read or converted is reported in ``failures`` and never stops the rest. Ids come
-    from each config's ``_name_or_path``, else its folder name.
+    right), that many processes read, validate and convert them while this one writes through
+    :meth:`ModelManager.add_models`, ``batch_size`` models to a transaction; ``workers=0`` does
+    everything here. A file that cannot be read or converted is reported in ``failures`` and
+    never stops the rest. Ids come from each config's ``_name_or_path``, else its folder name.
     """
     result = BulkImportResult()
     conn = manager.db.conn
