@@ -36,6 +36,8 @@ from .errors import (
 
 #: Longest model id accepted (characters). Hub ids are at most 96 + 1 + 96.
 MAX_MODEL_ID_LENGTH = 200
+#: Largest size ``parse_size`` accepts (a SQLite INTEGER holds up to ~9.2e18).
+MAX_SIZE = 10**18
 #: Largest config.json accepted from a file or the Hub (bytes).
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 _MODEL_ID_CHARS = re.compile(r"^[A-Za-z0-9._+\-/]+$")
@@ -95,7 +97,8 @@ def validate_model_id(model_id: str) -> str:
     """Return ``model_id`` stripped, or raise :class:`InvalidModelIdError` naming the broken rule.
 
     Rules: not empty; at most 200 characters; no control characters; only letters, digits and
-    ``. _ + -``, with at most one ``/`` between two non-empty parts; no ``..``.
+    ``. _ + -``, with at most one ``/`` between two non-empty parts; no ``..``; as on the Hub, no
+    part starts or ends with ``.`` or ``-``.
     """
     if not isinstance(model_id, str):
         raise InvalidModelIdError("model id must be a string")
@@ -122,6 +125,11 @@ def validate_model_id(model_id: str) -> str:
         raise InvalidModelIdError(
             f"model id {model_id!r} must be 'name' or 'org/name' (one '/', no empty parts)"
         )
+    if any(part[0] in ".-" or part[-1] in ".-" for part in parts):
+        raise InvalidModelIdError(
+            f"model id {model_id!r}: a name or org must not start or end with '.' or '-' "
+            "(the Hugging Face Hub's naming rule)"
+        )
     return model_id
 
 
@@ -143,9 +151,40 @@ def parse_size(text: str | int | float) -> int:
                 f"invalid size {text!r}: use a number with an optional K, M, B or T suffix, "
                 "e.g. 7B, 500M, 1.5e9"
             ) from None
-    if not math.isfinite(value) or value < 0:
-        raise InvalidInputError(f"invalid size {text!r}: must be a non-negative number")
+    if math.isnan(value):
+        raise InvalidInputError(f"invalid size {text!r}: not a number")
+    if math.isinf(value):
+        raise InvalidInputError(f"invalid size {text!r}: infinite; give a finite size such as 70B")
+    if value < 0:
+        raise InvalidInputError(f"invalid size {text!r}: must not be negative")
+    if value > MAX_SIZE:
+        raise InvalidInputError(f"invalid size {text!r}: at most {MAX_SIZE:.0e} allowed")
     return int(round(value))
+
+
+_DATE_START = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|T)")
+
+
+def _check_date(text: str) -> None:
+    """Raise :class:`InvalidInputError` unless ``text`` is YYYY-MM-DD or a full ISO-8601 time."""
+    try:
+        ok = bool(_DATE_START.match(text)) and datetime.fromisoformat(
+            text.replace("Z", "+00:00") if text.endswith("Z") else text
+        ) is not None
+    except ValueError:
+        ok = False
+    if not ok:
+        raise InvalidInputError(
+            f"date {text!r} is not a date; use YYYY-MM-DD (2024-07-23) or ISO-8601 "
+            "(2024-07-23T12:00:00Z)"
+        )
+
+
+def _check_limit(limit: Any) -> int:
+    """A row limit as an int 0 or more, or :class:`InvalidInputError`."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise InvalidInputError(f"limit must be a whole number 0 or more, not {limit!r}")
+    return limit
 
 
 @dataclass
@@ -336,13 +375,16 @@ class ModelManager:
             where.append("m.is_deleted = 0")
         join = ""
         order = "m.model_id"
-        if search is not None and search.strip():
+        if search is not None:
             fts = escape_fts_query(search)
             if fts:
                 join = " JOIN models_fts f ON f.rowid = m.rowid"
                 where.append("models_fts MATCH ?")
                 params.append(fts)
                 order = "f.rank, m.model_id"
+            else:
+                # Nothing searchable ('', '"'): a search that names nothing matches nothing.
+                where.append("0")
         if order_by:
             descending = order_by.startswith("-")
             column = order_by.lstrip("-")
@@ -357,7 +399,7 @@ class ModelManager:
         sql += f" ORDER BY {order}"
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
+            params.append(_check_limit(limit))
         return [dict(r) for r in self.db.query(sql, params)]
 
     def search_models(
@@ -383,13 +425,35 @@ class ModelManager:
         sql += " ORDER BY f.rank, m.model_id"
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
+            params.append(_check_limit(limit))
         try:
             return [dict(r) for r in self.db.query(sql, params)]
-        except sqlite3.OperationalError as exc:
-            if "fts5" not in str(exc) and "syntax" not in str(exc) and "column" not in str(exc):
+        except sqlite3.OperationalError:
+            # SQLite's FTS5 messages vary ("fts5: syntax error", "unterminated string", "unknown
+            # special query", "no such column"); any error the query alone also raises on an
+            # empty index is the query's fault. Anything else (a locked or broken file) is not.
+            if self._fts_query_is_valid(match):
                 raise
             raise InvalidInputError(f"invalid search query {query!r}; {_SEARCH_HELP}") from None
+
+    def _fts_query_is_valid(self, match: str) -> bool:
+        """Whether SQLite accepts ``match`` as an FTS5 query on the catalog's index columns."""
+        columns = [row[1] for row in self.db.execute("PRAGMA table_info(models_fts)")]
+        if not columns:
+            return True  # no index to judge against: the failure is the file's, not the query's
+        scratch = sqlite3.connect(":memory:")
+        try:
+            scratch.execute(
+                "CREATE VIRTUAL TABLE probe USING fts5("
+                + ", ".join('"' + c.replace('"', '""') + '"' for c in columns) + ")"
+            )
+            try:
+                scratch.execute("SELECT * FROM probe WHERE probe MATCH ?", [match]).fetchall()
+            except sqlite3.OperationalError:
+                return False
+        finally:
+            scratch.close()
+        return True
 
     # ------------------------------------------------------------------ writes
 
@@ -994,6 +1058,8 @@ class ModelManager:
             shots = int(text)
         source = None if blank(item.get("source")) else str(item["source"]).strip()
         measured_at = None if blank(item.get("measured_at")) else str(item["measured_at"]).strip()
+        if measured_at is not None:
+            _check_date(measured_at)
         return {"model_id": model["model_id"], "metric_name": name, "shots": shots,
                 "metric_value": value, "unit": unit, "source": source,
                 "measured_at": measured_at}
@@ -1027,6 +1093,13 @@ class ModelManager:
         The entry is tied to the model's current config hash, so it is never served for a
         changed model.
         """
+        if ttl is not None and (
+            isinstance(ttl, bool) or not isinstance(ttl, (int, float))
+            or not math.isfinite(ttl) or ttl <= 0
+        ):
+            raise InvalidInputError(
+                f"ttl must be a number of seconds > 0 (or None for no expiry), not {ttl!r}"
+            )
         model = self.require_model(model_id, include_deleted=True)
         try:
             value_json = json.dumps(value)

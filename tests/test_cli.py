@@ -574,7 +574,8 @@ def test_stats(catalog):
 
 def test_clear_cache(catalog):
     catalog.cache_value(LLAMA, "a", 1)
-    catalog.cache_value(LLAMA, "old", 1, ttl=-1)
+    catalog.cache_value(LLAMA, "old", 1, ttl=60)
+    catalog.db.execute("UPDATE model_cache SET expires_at = ? WHERE cache_key = 'old'", [STAMP])
     catalog.cache_value(MISTRAL, "b", 1)
     assert run("clear-cache", "--expired").output == "Removed 1 expired cached value\n"
     assert run("clear-cache", "llama-3.1-8b").output == f"Removed 1 cached value of {LLAMA}\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,8 @@ TRUTH = {
 LLAMA = "meta-llama/Llama-3.1-8B"
 MISTRAL = "mistralai/Mistral-7B-v0.1"
 MIXTRAL = "mistralai/Mixtral-8x7B-v0.1"
+
+STAMP = "2026-01-02T03:04:05.000Z"
 
 
 def config_of(model_id: str) -> dict:
@@ -258,6 +261,42 @@ def test_search_models(catalog: ModelManager):
         catalog.search_models("  ")
 
 
+# Each of these reaches SQLite's FTS5 parser and fails there with a different message
+# ("unterminated string", "unknown special query", "no such column", "fts5: syntax error").
+@pytest.mark.parametrize("query", ['x"y', "*", '"abc', "nosuchcolumn:llama*", "llama AND (",
+                                   "NEAR(", "x^"])
+def test_every_fts_failure_is_the_how_to_write_a_query_error(catalog: ModelManager, query):
+    with pytest.raises(InvalidInputError) as info:
+        catalog.search_models(query)
+    assert str(info.value) == (
+        f"invalid search query {query!r}; write plain words (llama 8b), a \"quoted phrase\", "
+        "word* for a prefix, or join terms with AND, OR, NOT (e.g. llama OR mistral)"
+    )
+
+
+def test_a_list_search_with_nothing_searchable_matches_nothing(catalog: ModelManager):
+    assert catalog.list_models(search='"') == []
+    assert catalog.list_models(search="") == []
+    assert ids(catalog.list_models(search='"mixtral"')) == [MIXTRAL]
+
+
+def test_search_failures_that_are_not_the_querys_fault_stay_database_errors(
+    catalog: ModelManager,
+):
+    catalog.db.execute("DROP TABLE models_fts")
+    with pytest.raises(sqlite3.OperationalError, match="no such table: models_fts"):
+        catalog.search_models("llama")
+
+
+@pytest.mark.parametrize("limit", [-1, 1.5, "3", True])
+def test_a_bad_limit_is_a_clear_error(catalog: ModelManager, limit):
+    with pytest.raises(InvalidInputError) as info:
+        catalog.list_models(limit=limit)
+    assert str(info.value) == f"limit must be a whole number 0 or more, not {limit!r}"
+    with pytest.raises(InvalidInputError):
+        catalog.search_models("llama", limit=limit)
+
+
 # ------------------------------------------------------------------ updates and versions
 
 
@@ -392,6 +431,30 @@ def test_bad_metric_is_a_clear_error(catalog: ModelManager, value, shots, messag
     assert count(catalog, "model_quality_metrics") == 0
 
 
+@pytest.mark.parametrize("date", ["notadate", "2024-02-30", "2024-7-3", "23/07/2024",
+                                  "20240723", "2024-07-23 12:00", "2024-07-23T25:00"])
+def test_metric_date_must_be_iso_8601(catalog: ModelManager, date):
+    with pytest.raises(InvalidInputError) as info:
+        catalog.add_quality_metric(LLAMA, "MMLU", 66.7, measured_at=date)
+    assert str(info.value) == (
+        f"date {date!r} is not a date; use YYYY-MM-DD (2024-07-23) or ISO-8601 "
+        "(2024-07-23T12:00:00Z)"
+    )
+    with pytest.raises(InvalidInputError, match=r"^a.csv line 3: date "):
+        catalog.add_quality_metrics(
+            [{"model_id": LLAMA, "metric_name": "MMLU", "metric_value": 1, "measured_at": date}],
+            row_labels=["a.csv line 3"],
+        )
+    assert count(catalog, "model_quality_metrics") == 0
+
+
+@pytest.mark.parametrize("date", ["2024-07-23", "2024-07-23T12:00:00Z",
+                                  "2024-07-23T12:00:00.123+02:00"])
+def test_metric_date_accepts_a_day_or_a_full_timestamp(catalog: ModelManager, date):
+    assert catalog.add_quality_metric(LLAMA, "MMLU", 66.7, measured_at=date)["measured_at"] == date
+
+
+
 def test_metric_on_another_scale(catalog: ModelManager):
     stored = catalog.add_quality_metric(LLAMA, "perplexity", 6.2, unit="perplexity")
     assert stored["unit"] == "perplexity"
@@ -426,7 +489,8 @@ def test_cache_values_are_tied_to_the_config_and_expire(catalog: ModelManager):
     assert catalog.get_cached_value("llama-3.1-8b", "memory:bf16:1:4096") == {"total_bytes": 123}
     assert catalog.get_cached_value(LLAMA, "other", default="none") == "none"
     assert catalog.get_cached_value("no/such", "k") is None
-    catalog.cache_value(MISTRAL, "old", 1, ttl=-1)  # already expired
+    catalog.cache_value(MISTRAL, "old", 1, ttl=60)
+    catalog.db.execute("UPDATE model_cache SET expires_at = ? WHERE cache_key = 'old'", [STAMP])
     catalog.cache_value(MISTRAL, "fresh", 2, ttl=3600)
     assert catalog.get_cached_value(MISTRAL, "old") is None
     assert catalog.get_cached_value(MISTRAL, "fresh") == 2
@@ -447,6 +511,16 @@ def test_cache_key_includes_the_config_hash(catalog: ModelManager):
     assert catalog.get_cached_value(LLAMA, "k") is None
     catalog.db.execute("UPDATE models SET config_hash = ? WHERE model_id = ?", [old_hash, LLAMA])
     assert catalog.get_cached_value(LLAMA, "k") == "for the old config"
+
+
+@pytest.mark.parametrize("ttl", [-5, 0, float("inf"), float("nan"), "60"])
+def test_cache_ttl_must_be_positive_seconds(catalog: ModelManager, ttl):
+    with pytest.raises(InvalidInputError) as info:
+        catalog.cache_value(LLAMA, "k", 1, ttl=ttl)
+    assert str(info.value) == (
+        f"ttl must be a number of seconds > 0 (or None for no expiry), not {ttl!r}"
+    )
+    assert count(catalog, "model_cache") == 0
 
 
 def test_cache_value_must_be_json(catalog: ModelManager):
@@ -495,6 +569,35 @@ def test_parse_size_rejects(text):
 
 
 @pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1e400", "infinite; give a finite size such as 70B"),
+        ("inf", "infinite; give a finite size such as 70B"),
+        ("nan", "not a number"),
+        ("-1B", "must not be negative"),
+        ("1e300", "at most 1e+18 allowed"),  # would overflow a SQLite INTEGER
+    ],
+)
+def test_parse_size_says_what_is_wrong(text, reason):
+    with pytest.raises(InvalidInputError) as info:
+        parse_size(text)
+    assert str(info.value) == f"invalid size {text!r}: {reason}"
+
+
+def test_real_hub_and_genz_ids_still_validate():
+    hub_ids = list(TRUTH)
+    assert len(hub_ids) > 50 and MISTRAL in hub_ids
+    # A GitHub copy's folder name, not a Hub id: huggingface_hub refuses it too.
+    hub_ids.remove("IrfanUruchi/Llama-2-13B-Computer-Engineering-")
+    assert [validate_model_id(i) for i in hub_ids] == hub_ids
+    from GenZ.Models import MODEL_DICT
+
+    genz_ids = sorted(MODEL_DICT.list_models())
+    assert len(genz_ids) > 80
+    assert [validate_model_id(i) for i in genz_ids] == genz_ids
+
+
+@pytest.mark.parametrize(
     ("model_id", "message"),
     [
         ("", "model id must not be empty"),
@@ -505,6 +608,9 @@ def test_parse_size_rejects(text):
                          "'+', '-' and one '/'"),
         ("a/b/c", "model id 'a/b/c' must be 'name' or 'org/name' (one '/', no empty parts)"),
         ("/b", "model id '/b' must be 'name' or 'org/name' (one '/', no empty parts)"),
+        *[(bad, f"model id {bad!r}: a name or org must not start or end with '.' or '-' "
+                "(the Hugging Face Hub's naming rule)")
+          for bad in (".", "-", ".hidden", "name-", "org/name.", "-org/name", "org./name")],
     ],
 )
 def test_validate_model_id(model_id, message):
