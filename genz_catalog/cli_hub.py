@@ -282,7 +282,7 @@ def sync(
                 f"GenZ static models: {figures.get('total', 0)} seen, "
                 f"{figures.get('imported', 0)} imported, {figures.get('updated', 0)} updated, "
                 f"{figures.get('unchanged', 0)} unchanged, "
-                f"{len(figures.get('skipped') or [])} skipped (id taken by another source), "
+                f"{len(figures.get('merged') or [])} merged into a model from another source, "
                 f"{figures.get('metrics', 0)} metric values written"
             )
         else:

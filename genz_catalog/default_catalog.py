@@ -128,17 +128,20 @@ def sync_genz_static_models(manager: ModelManager, report: DefaultCatalogReport)
 
 
 def _count(synced: Any) -> int:
-    """Models the bridge wrote or found current: its summary dict, or a plain count."""
+    """Models the bridge wrote, found current or merged into a bundled model: its summary dict,
+    or a plain count."""
     if isinstance(synced, dict):
-        return sum(int(synced.get(key, 0)) for key in ("imported", "updated", "unchanged"))
+        return sum(int(synced.get(key, 0)) for key in ("imported", "updated", "unchanged")) + len(
+            synced.get("merged") or [])
     return int(synced)
 
 
 def build_default_catalog(manager: ModelManager, *, include_genz: bool = True) -> DefaultCatalogReport:
     """Fill the catalog with the embedded default content (GenZ static models, bundled configs)."""
     report = DefaultCatalogReport()
-    # Real Hub configs first: the GenZ sync leaves a row from another source alone, so a model
-    # both ship (e.g. meta-llama/Llama-3.1-8B) keeps its real config.json.
+    # Real Hub configs first: the GenZ sync keeps a row from another source's config and only
+    # adds GenZ's aliases and quality metrics to it, so a model both ship (e.g.
+    # meta-llama/Llama-3.1-8B) keeps its real config.json.
     import_bundled_configs(manager, report)
     if include_genz:
         sync_genz_static_models(manager, report)

@@ -775,26 +775,42 @@ def sync_static_models_to_db(manager: Any = None) -> dict[str, Any]:
 
     Each model gets its GenZ config exactly (``genz_config_json`` rebuilds an equal
     ``ModelConfig``), every GenZ alias, its Hub link from :data:`GENZ_HUB_IDS`, and its quality
-    metrics in percent (0-100, GenZ's own scale). A catalog row with the same id from another
-    source (e.g. imported from the Hub) is left alone. Re-running writes nothing.
+    metrics in percent (0-100, GenZ's own scale, unit ``percent``, source ``genz-static``).
 
-    Returns ``{"imported": n, "updated": n, "unchanged": n, "skipped": [ids], "metrics": n,
-    "total": n}`` (``metrics`` counts metric values written).
+    Where GenZ meets a model from another source (e.g. imported from the Hub):
+
+    - same id (case-insensitive): the real model keeps its config and no ``genz-static`` row is
+      made; GenZ's aliases that are still free and GenZ's quality metrics are added to it
+      ("merged");
+    - the GenZ id is free but its Hub link or one of its ``org/name`` aliases is a real catalog
+      model (``mistralai/Mistral-7B`` -> ``mistralai/Mistral-7B-v0.1``): both rows are kept, the
+      GenZ row with GenZ's config and aliases and ``hub_id`` pointing at the real one, and GenZ's
+      quality metrics are also added to the real model ("linked").
+
+    A metric the other model already has from another source (e.g. a CSV import) is never
+    overwritten. Re-running writes nothing.
+
+    Returns ``{"imported": n, "updated": n, "unchanged": n, "merged": [ids], "linked": [ids],
+    "metrics": n, "total": n}`` (``merged``/``linked``: the real models GenZ's names or metrics
+    went to; ``metrics`` counts metric values written).
     """
     from .manager import ModelManager, config_hash
 
     own_manager = manager is None
     if own_manager:
         manager = ModelManager()
-    summary: dict[str, Any] = {"imported": 0, "updated": 0, "unchanged": 0, "skipped": [],
-                               "metrics": 0, "total": 0}
+    summary: dict[str, Any] = {"imported": 0, "updated": 0, "unchanged": 0, "merged": [],
+                               "linked": [], "metrics": 0, "total": 0}
     try:
         for item in static_model_records():
             summary["total"] += 1
             model_id = item["model_id"]
             existing = manager.get_model(model_id, include_deleted=True)
             if existing is not None and existing["source"] != "genz-static":
-                summary["skipped"].append(existing["model_id"])
+                summary["merged"].append(existing["model_id"])
+                _merge_aliases(manager, existing["model_id"], item["aliases"])
+                summary["metrics"] += _sync_metrics(manager, existing["model_id"],
+                                                    item["metrics"], fill_only=True)
                 continue
             record = item["record"]
             wanted_aliases = {a.lower() for a, _ in item["aliases"]}
@@ -816,10 +832,36 @@ def sync_static_models_to_db(manager: Any = None) -> dict[str, Any]:
                 )
                 summary[result.status] = summary.get(result.status, 0) + 1
             summary["metrics"] += _sync_metrics(manager, model_id, item["metrics"])
+            for real_id in _linked_real_models(manager, item, hub_id):
+                summary["linked"].append(real_id)
+                summary["metrics"] += _sync_metrics(manager, real_id, item["metrics"],
+                                                    fill_only=True)
     finally:
         if own_manager:
             manager.close()
     return summary
+
+
+def _merge_aliases(manager: Any, model_id: str, aliases: list[tuple[str, str]]) -> None:
+    """Add GenZ's aliases to a model from another source; names already taken stay theirs."""
+    for alias, kind in aliases:
+        if manager.get_model(alias, include_deleted=True) is None:
+            manager.add_alias(model_id, alias, kind=kind)
+
+
+def _linked_real_models(manager: Any, item: dict[str, Any], hub_id: str | None) -> list[str]:
+    """Ids of catalog models from another source that GenZ's Hub link or ``org/name`` aliases
+    name (real ids only, not aliases), in GenZ's order, without repeats."""
+    names = [hub_id] if hub_id else []
+    names += [alias for alias, _ in item["aliases"] if "/" in alias]
+    found: list[str] = []
+    for name in names:
+        if name.lower() == item["model_id"].lower():
+            continue
+        model = manager.get_model(name, include_deleted=True, follow_aliases=False)
+        if model is not None and model["source"] != "genz-static" and model["model_id"] not in found:
+            found.append(model["model_id"])
+    return found
 
 
 def _owned_or_taken(manager: Any, aliases: set[str], model: dict[str, Any]) -> set[str]:
@@ -837,20 +879,28 @@ def _owned_or_taken(manager: Any, aliases: set[str], model: dict[str, Any]) -> s
     return settled
 
 
-def _sync_metrics(manager: Any, model_id: str, metrics: list[dict[str, Any]]) -> int:
-    """Write the metrics whose stored value differs; returns how many were written."""
+def _sync_metrics(manager: Any, model_id: str, metrics: list[dict[str, Any]],
+                  fill_only: bool = False) -> int:
+    """Write the metrics whose stored value differs; returns how many were written.
+
+    ``fill_only`` (a model from another source): only metrics it lacks or that an earlier sync
+    wrote (source ``genz-static``); a value from anywhere else stays.
+    """
     if not metrics:
         return 0
     stored = {
-        (m["metric_name"].lower(), m["shots"]): (m["metric_value"], m["unit"])
-        for m in manager.get_quality_metrics(model_id)
+        (m["metric_name"].lower(), m["shots"]): m for m in manager.get_quality_metrics(model_id)
     }
-    changed = [
-        {"model_id": model_id, "unit": "percent", "source": "genz-static", **metric}
-        for metric in metrics
-        if stored.get((metric["metric_name"].lower(), metric["shots"]))
-        != (metric["metric_value"], "percent")
-    ]
+    changed = []
+    for metric in metrics:
+        current = stored.get((metric["metric_name"].lower(), metric["shots"]))
+        if current is not None and (current["metric_value"], current["unit"]) == (
+                metric["metric_value"], "percent"):
+            continue
+        if fill_only and current is not None and current["source"] != "genz-static":
+            continue
+        changed.append({"model_id": model_id, "unit": "percent", "source": "genz-static",
+                        **metric})
     if changed:
         manager.add_quality_metrics(changed)
     return len(changed)

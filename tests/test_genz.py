@@ -208,7 +208,7 @@ def test_static_sync_brings_every_genz_model_exactly(genz, synced):
     catalog, summary = synced
     static = genz.static_models()
     assert len(static) == 82
-    assert summary == {"imported": 82, "updated": 0, "unchanged": 0, "skipped": [],
+    assert summary == {"imported": 82, "updated": 0, "unchanged": 0, "merged": [], "linked": [],
                        "metrics": 151, "total": 82}
     for config, aliases in static:
         row = catalog.get_model(config.model)
@@ -264,6 +264,110 @@ def test_genz_and_hub_ids_are_both_found_after_sync_and_import(genz, synced):
     # The catalog's own copy of a GenZ model equals GenZ's.
     assert genz.config_vars(genz.MODEL_DICT.get_catalog_model("mistral_7b")) == genz.config_vars(
         static)
+
+
+LLAMA_ID = "meta-llama/Llama-3.1-8B"
+LLAMA_CONFIG = CONFIGS / "meta-llama__Llama-3.1-8B" / "config.json"
+
+
+def _sync_line(**figures: int) -> str:
+    return ("GenZ static models: 82 seen, {imported} imported, {updated} updated, {unchanged} "
+            "unchanged, {merged} merged into a model from another source, {metrics} metric values "
+            "written\n").format(**figures)
+
+
+def _catalog_state(catalog: ModelManager) -> list:
+    return [
+        list(map(tuple, catalog.db.execute(sql).fetchall()))
+        for sql in ("SELECT model_id, current_version, updated_at, config_hash FROM models "
+                    "ORDER BY 1",
+                    "SELECT count(*) FROM model_versions",
+                    "SELECT alias, model_id FROM model_aliases ORDER BY 1",
+                    "SELECT model_id, metric_name, shots, metric_value, updated_at "
+                    "FROM model_quality_metrics ORDER BY 1, 2, 3")
+    ]
+
+
+def test_static_sync_merges_genz_names_and_metrics_into_a_model_from_another_source(
+        genz, catalog):
+    from click.testing import CliRunner
+
+    from genz_catalog.cli import cli
+
+    catalog.import_config_file(LLAMA_CONFIG, LLAMA_ID)
+    real = catalog.get_model(LLAMA_ID)
+    first = CliRunner().invoke(cli, ["sync", "--static"])
+    assert (first.exit_code, first.stdout) == (0, _sync_line(
+        imported=81, updated=0, unchanged=0, merged=1, metrics=151))
+    merged = catalog.get_model(LLAMA_ID)
+    # The real config stays; GenZ's names and metrics are added to it.
+    assert (merged["source"], merged["current_version"], merged["config_hash"]) == (
+        "local", 1, real["config_hash"])
+    assert merged["aliases"] == ["Llama-3.1-8B", "llama3_8b", "meta-llama/meta-llama-3.1-8b"]
+    assert catalog.get_model("llama3_8b")["model_id"] == LLAMA_ID
+    metrics = {(m["metric_name"], m["shots"]): (m["metric_value"], m["unit"], m["source"])
+               for m in catalog.get_quality_metrics(LLAMA_ID)}
+    assert metrics[("MMLU", 5)] == (69.4, "percent", "genz-static")
+    assert len(metrics) == 5
+    # GenZ finds the catalog's (real) model under GenZ's short name.
+    assert genz.MODEL_DICT.get_catalog_model("llama3_8b").model == LLAMA_ID
+    before = _catalog_state(catalog)
+    again = CliRunner().invoke(cli, ["sync", "--static"])
+    assert (again.exit_code, again.stdout) == (0, _sync_line(
+        imported=0, updated=0, unchanged=81, merged=1, metrics=0))
+    assert _catalog_state(catalog) == before
+
+
+def test_static_sync_links_a_genz_model_to_the_real_checkpoint_and_shares_its_metrics(
+        genz, catalog):
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    catalog.add_quality_metric(MISTRAL_ID, "MMLU", 64.2, source="paper")
+    summary = genz.sync_static_models_to_db(catalog)
+    assert (summary["imported"], summary["merged"], summary["linked"]) == (82, [], [MISTRAL_ID])
+    # Both rows kept: GenZ's approximation (its config, its names), linked by hub_id.
+    genz_row = catalog.get_model("mistral_7b")
+    assert (genz_row["model_id"], genz_row["source"], genz_row["hub_id"]) == (
+        "mistralai/Mistral-7B", "genz-static", MISTRAL_ID)
+    assert catalog.get_model(MISTRAL_ID)["source"] == "local"
+    # GenZ's metrics also reach the real model; a value from another source is kept.
+    metrics = {(m["metric_name"], m["shots"]): (m["metric_value"], m["source"])
+               for m in catalog.get_quality_metrics(MISTRAL_ID)}
+    assert metrics == {("GSM8K", None): (50.0, "genz-static"),
+                       ("Hellaswag", None): (81.0, "genz-static"),
+                       ("MATH", None): (12.7, "genz-static"),
+                       ("MMLU", None): (64.2, "paper"),
+                       ("TriviaQA", None): (62.5, "genz-static")}
+    before = _catalog_state(catalog)
+    again = genz.sync_static_models_to_db(catalog)
+    assert (again["unchanged"], again["metrics"], again["linked"]) == (82, 0, [MISTRAL_ID])
+    assert _catalog_state(catalog) == before
+
+
+def test_default_catalog_carries_genz_metrics_and_aliases_to_bundled_models(genz, tmp_path):
+    from genz_catalog.default_catalog import build_default_catalog
+
+    with ModelManager(tmp_path / "default.db") as manager:
+        report = build_default_catalog(manager)
+        assert report.genz_static == 82
+        mmlu = {
+            model_id: [(m["metric_value"], m["shots"], m["source"])
+                       for m in manager.get_quality_metrics(model_id) if m["metric_name"] == "MMLU"]
+            for model_id in (LLAMA_ID, "mistralai/Mixtral-8x7B-v0.1", "google/gemma-2b-it",
+                             "mistralai/Mistral-7B-v0.1")
+        }
+        assert mmlu == {LLAMA_ID: [(69.4, 5, "genz-static")],
+                        "mistralai/Mixtral-8x7B-v0.1": [(70.6, None, "genz-static")],
+                        "google/gemma-2b-it": [(42.3, 5, "genz-static")],
+                        "mistralai/Mistral-7B-v0.1": [(62.5, None, "genz-static")]}
+        owners = {alias: manager.get_model(alias) for alias in (
+            "falcon7b", "llama3_8b", "meta-llama/meta-llama-3.1-8b", "opt_125m", "mixtral_8x7b")}
+        assert {alias: (m["model_id"], m["source"]) for alias, m in owners.items()} == {
+            "falcon7b": ("tiiuae/falcon-7b-instruct", "huggingface"),
+            "llama3_8b": (LLAMA_ID, "huggingface"),
+            "meta-llama/meta-llama-3.1-8b": (LLAMA_ID, "huggingface"),
+            "opt_125m": ("facebook/opt-125m", "huggingface"),
+            "mixtral_8x7b": ("mistralai/Mixtral-8x7B", "genz-static"),
+        }
 
 
 # ---------------------------------------------------------------------------- auto-import
