@@ -376,6 +376,43 @@ def m003_genz_unsupported(db: sqlite_utils.Database) -> None:
             )
 
 
+@migrations()
+def m004_serve_indexes(db: sqlite_utils.Database) -> None:
+    # Rows are ~1.2 KB (config JSON), so scanning ``models`` for a browsing query is slow at 100k
+    # models. These partial indexes hold only live models and cover what the Datasette pages and
+    # canned queries read: a query written with a literal ``is_deleted = 0`` scans ~60-byte index
+    # entries instead of the table (EXPLAIN QUERY PLAN: USING COVERING INDEX). is_deleted is
+    # repeated as the last column because SQLite (3.40) counts a column named in the WHERE clause
+    # as needed even when the partial index's own WHERE implies it.
+    db.executescript(
+        """
+        -- statistics and the table facets: every grouped dimension plus the size bucket.
+        CREATE INDEX idx_models_live_stats ON models(
+            model_type, attention_type, family, source, is_moe, parameter_count, is_deleted
+        ) WHERE is_deleted = 0;
+        -- attention_kv_savings / kv_savings_by_model: heads and KV values per attention type.
+        CREATE INDEX idx_models_live_kv ON models(
+            attention_type, num_attention_heads, num_key_value_heads, kv_values_per_token,
+            parameter_count, family, model_id, is_deleted
+        ) WHERE is_deleted = 0;
+        -- The models page's default order (parameter_count DESC, then the primary key) and
+        -- largest_models: the first page is read straight from this index.
+        CREATE INDEX idx_models_live_size ON models(parameter_count DESC, model_id, is_deleted)
+            WHERE is_deleted = 0;
+        -- metric_leaderboard joins metrics to live models by id.
+        CREATE INDEX idx_models_live_id ON models(model_id, family, parameter_count, is_deleted)
+            WHERE is_deleted = 0;
+        -- parameter_mismatches: models with a Hub parameter total.
+        CREATE INDEX idx_models_live_hub_count ON models(
+            hub_parameter_count, parameter_count, text_parameter_count, family, hub_id, model_id, is_deleted
+        ) WHERE is_deleted = 0 AND hub_parameter_count > 0;
+        CREATE INDEX idx_metrics_leaderboard ON model_quality_metrics(
+            metric_name, shots, metric_value DESC, model_id
+        );
+        """
+    )
+
+
 def rebuild_fts(db: sqlite_utils.Database) -> None:
     """Rebuild ``models_fts`` from ``models`` and ``model_aliases`` (used by ``doctor --fix``)."""
     with write_transaction(db):

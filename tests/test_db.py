@@ -20,7 +20,7 @@ from genz_catalog.db import (
     write_transaction,
 )
 
-MIGRATION_NAMES = ["m001_models", "m002_fts", "m003_genz_unsupported"]
+MIGRATION_NAMES = ["m001_models", "m002_fts", "m003_genz_unsupported", "m004_serve_indexes"]
 
 
 def _insert_model(db: sqlite_utils.Database, model_id: str, family: str = "llama") -> None:
@@ -59,7 +59,9 @@ def test_migrations_rerun_safely(tmp_path: Path):
     assert [m.name for m in migrations.applied(db)] == MIGRATION_NAMES
     assert migrations.pending(db) == []
     migrations.apply(db)  # and applying again is a no-op
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 3
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(
+        MIGRATION_NAMES
+    )
 
 
 def test_older_file_with_only_m001_is_upgraded_in_place(tmp_path: Path):
