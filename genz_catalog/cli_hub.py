@@ -260,8 +260,10 @@ def sync(
     timeout: float | None,
     output: OutputFormat,
 ) -> None:
-    """Re-check every Hub-imported model against the Hub's main branch.
+    """Re-check every Hub-imported model against the revision it was imported at.
 
+    A model imported without --revision follows main; one imported at a branch or tag follows
+    it; one imported at a full commit sha is left there (status "pinned", no request).
     A model whose commit is unchanged is not touched. A new commit with a changed config records
     a new version; a new commit with the same config only moves the stored sha. The summary
     says what changed; the exit code is 1 if any check failed.
@@ -309,13 +311,13 @@ def sync(
     ]
     print_rows(rows, output, ["model_id", "status", "version", "old_revision", "new_revision",
                               "detail"])
-    counts = {s: sum(1 for o in outcomes if o.status == s) for s in STATUS_ORDER}
+    counts = {s: sum(1 for o in outcomes if o.status == s) for s in (*STATUS_ORDER, "pinned")}
     moved = sum(1 for o in outcomes if o.status == "unchanged" and o.old_revision != o.new_revision)
     if output.is_table:
         click.echo(
             f"{len(outcomes)} checked: {counts['updated']} updated (config changed, new version), "
             f"{moved} new revision with the same config, {counts['unchanged'] - moved} unchanged, "
-            f"{counts['failed']} failed"
+            f"{counts['pinned']} pinned to a commit, {counts['failed']} failed"
         )
     if counts["failed"]:
         raise click.ClickException(f"{counts['failed']} of {len(outcomes)} checks failed")

@@ -50,6 +50,31 @@ TIMEOUT_ENV_VAR = "GENZ_CATALOG_HUB_TIMEOUT"
 DISCOVER_SORTS = {"downloads": "downloads", "likes": "likes", "created": "created_at"}
 
 _COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+#: The branch ``sync`` follows for a model imported without ``--revision``.
+DEFAULT_BRANCH = "main"
+
+
+def hub_reference(repo_id: str, revision: str | None) -> str:
+    """What ``hub_id`` stores: ``org/name``, or ``org/name@REV`` when a revision was pinned.
+
+    ``@REV`` is the notation ``HfFileSystem`` uses (``hf://org/name@REV``); repo ids cannot
+    contain ``@``. ``sync`` reads it back: a 40-hex commit sha is never moved, a branch or tag
+    is followed. No revision (or ``main``) means: follow the default branch.
+    """
+    if not revision or revision == DEFAULT_BRANCH:
+        return repo_id
+    return f"{repo_id}@{revision}"
+
+
+def split_hub_reference(hub_id: str) -> tuple[str, str | None]:
+    """``(repo_id, revision or None)`` of a stored ``hub_id`` (see :func:`hub_reference`)."""
+    repo_id, _, revision = hub_id.partition("@")
+    return repo_id, revision or None
+
+
+def is_commit_sha(revision: str | None) -> bool:
+    """True for a full 40-hex commit sha (a fixed commit, as opposed to a branch or tag)."""
+    return bool(revision) and bool(_COMMIT_SHA.match(revision))  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------- errors
@@ -426,7 +451,9 @@ class HubClient:
         if self.offline:
             path = self.download_config(model_id, revision)
             canonical = model_id
-            metadata: dict[str, Any] = {"hub_id": model_id, "revision_sha": _sha_of(path)}
+            metadata: dict[str, Any] = {
+                "hub_id": hub_reference(model_id, revision), "revision_sha": _sha_of(path)
+            }
         else:
             if info is None:
                 info = self.model_info(model_id, revision)
@@ -439,6 +466,8 @@ class HubClient:
             if downloaded_sha and info.sha and downloaded_sha != info.sha:
                 info = self.model_info(canonical, downloaded_sha)
             metadata = hub_metadata_from_info(info, downloaded_sha or info.sha)
+            # Remember a pinned revision, so that sync leaves a commit alone and follows a branch.
+            metadata["hub_id"] = hub_reference(canonical, revision)
         config = read_hub_config(path, canonical)
         try:
             record = convert_hf_config(config, model_id=canonical)
@@ -583,8 +612,8 @@ def import_model_from_hf(
 class ImportOutcome:
     """One line of a bulk import or sync summary.
 
-    ``status``: ``imported``, ``updated``, ``unchanged``, ``skipped`` or ``failed``; ``detail``
-    says why (the error for a failure).
+    ``status``: ``imported``, ``updated``, ``unchanged``, ``skipped``, ``failed`` or (sync only)
+    ``pinned``; ``detail`` says why (the error for a failure).
     """
 
     requested_id: str
@@ -732,11 +761,14 @@ def sync_hub_models(
     timeout: float | None = None,
     show_progress: bool | None = None,
 ) -> list[ImportOutcome]:
-    """Re-check every Hub-sourced model against the Hub's default branch.
+    """Re-check every Hub-sourced model against the revision it was imported at.
 
-    A model whose commit sha is unchanged is not touched (not even its download count). A new
-    sha means its config is downloaded and converted again: a changed config records a new
-    version (``updated``), an identical one only moves the stored sha (``unchanged``).
+    A model imported without ``--revision`` follows ``main``; one imported at a branch or tag
+    follows that branch or tag; one imported at a full commit sha is never moved (status
+    ``pinned``, no request). A model whose commit sha is unchanged is not touched (not even its
+    download count). A new sha means its config is downloaded and converted again: a changed
+    config records a new version (``updated``), an identical one only moves the stored sha
+    (``unchanged``).
     """
     client = HubClient(token, timeout=timeout)
     if client.offline:
@@ -744,20 +776,34 @@ def sync_hub_models(
             "sync", "HF_HUB_OFFLINE=1, so the Hub cannot be checked; unset HF_HUB_OFFLINE"
         )
     models = manager.list_models(source="huggingface", order_by="model_id")
+    pinned = object()
 
-    def work(model: Mapping[str, Any]) -> HubModel | None:
-        hub_id = model.get("hub_id") or model["model_id"]
-        info = client.model_info(hub_id)
+    def reference(model: Mapping[str, Any]) -> tuple[str, str | None]:
+        return split_hub_reference(model.get("hub_id") or model["model_id"])
+
+    def work(model: Mapping[str, Any]) -> HubModel | object | None:
+        repo_id, revision = reference(model)
+        if is_commit_sha(revision):
+            return pinned
+        info = client.model_info(repo_id, revision)
         if info.sha and info.sha == model.get("revision_sha"):
             return None
-        fetched = client.fetch(hub_id, info=info)
+        fetched = client.fetch(repo_id, revision, info=info)
         # Keep the catalog's id even if the Hub now redirects the repository elsewhere.
         fetched.model_id = model["model_id"]
         return fetched
 
-    def write(model: Mapping[str, Any], fetched: HubModel | None) -> ImportOutcome:
+    def write(model: Mapping[str, Any], fetched: HubModel | object | None) -> ImportOutcome:
         old = model.get("revision_sha")
-        if fetched is None:
+        _, revision = reference(model)
+        if fetched is pinned:
+            return ImportOutcome(
+                model["model_id"], "pinned", model["model_id"], model["current_version"],
+                f"imported at commit {_short(revision)}; sync leaves it there "
+                "(import --force without --revision to follow main)",
+                old_revision=old, new_revision=old,
+            )
+        if not isinstance(fetched, HubModel):
             return ImportOutcome(
                 model["model_id"], "unchanged", model["model_id"], model["current_version"],
                 "same revision", old_revision=old, new_revision=old,
@@ -767,13 +813,14 @@ def sync_hub_models(
             manager, fetched, force_update=True,
             change_description=f"sync: Hub revision {_short(old)} -> {_short(new)}",
         )
+        where = f" on {revision}" if revision else ""
         if result.status == "updated":
             detail = (
-                f"config changed at {_short(new)}: "
+                f"config changed at {_short(new)}{where}: "
                 f"version {model['current_version']} -> {result.version}"
             )
         else:
-            detail = f"new revision {_short(new)}, same config: no new version"
+            detail = f"new revision {_short(new)}{where}, same config: no new version"
         return ImportOutcome(
             model["model_id"], result.status, result.model_id, result.version, detail,
             old_revision=old, new_revision=new, warnings=list(result.warnings),

@@ -14,7 +14,8 @@ It serves, over real HTTP on 127.0.0.1, what the real ``huggingface_hub`` client
   a token the Hub does not know gets 401 "Invalid credentials in Authorization header";
 - un-namespaced legacy ids (``bert-base-uncased``) redirect (307) to their namespaced id.
 
-Faults are per repository: ``fault="server-error"`` (HTTP 500 on every endpoint) and
+Faults are per repository: ``fault="server-error"`` (HTTP 500 on every endpoint),
+``fault="file-server-error"`` (model info answers, every file request gets HTTP 500) and
 ``delay=`` seconds before every answer; ``HubStandIn(delay=...)`` delays every response.
 """
 
@@ -51,11 +52,12 @@ class Commit:
 
 @dataclass
 class FakeRepo:
-    """One model repository: its commits (the last is ``main``), its info, its faults."""
+    """One model repository: its commits, branches (``main`` first) and tags, info and faults."""
 
     repo_id: str
     info: dict[str, Any]
     commits: list[Commit] = field(default_factory=list)
+    branches: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     gated: bool | str = False
     granted_tokens: set[str] = field(default_factory=set)
@@ -63,9 +65,7 @@ class FakeRepo:
     delay: float = 0.0
 
     def resolve(self, revision: str) -> Commit | None:
-        if revision == "main":
-            return self.commits[-1]
-        sha = self.tags.get(revision, revision)
+        sha = self.branches.get(revision) or self.tags.get(revision, revision)
         return next((c for c in self.commits if c.sha == sha), None)
 
 
@@ -131,10 +131,12 @@ class HubStandIn:
         folder = CONFIGS_DIR / repo_id.replace("/", "__")
         return self.add_model(repo_id, (folder / "config.json").read_bytes(), **kwargs)
 
-    def push_commit(self, repo_id: str, config: dict[str, Any] | bytes | None) -> str:
-        """A new commit on ``main`` with this config; returns its sha."""
+    def push_commit(
+        self, repo_id: str, config: dict[str, Any] | bytes | None, *, branch: str = "main"
+    ) -> str:
+        """A new commit on ``branch`` (created if new) with this config; returns its sha."""
         repo = self.repos[repo_id.lower()]
-        self._commit(repo, config)
+        self._commit(repo, config, branch=branch)
         return repo.commits[-1].sha
 
     def _commit(
@@ -144,6 +146,7 @@ class HubStandIn:
         *,
         sha: str | None = None,
         last_modified: str | None = None,
+        branch: str = "main",
     ) -> None:
         files: dict[str, bytes] = {"README.md": f"# {repo.repo_id}\n".encode()}
         if config is not None:
@@ -151,12 +154,13 @@ class HubStandIn:
                 config if isinstance(config, bytes) else json.dumps(config, indent=2).encode()
             )
         if sha is None:
-            parent = repo.commits[-1].sha if repo.commits else ""
+            parent = repo.branches.get(branch) or repo.branches.get("main") or ""
             sha = hashlib.sha1(
                 (repo.repo_id + parent).encode() + files.get("config.json", b"")
             ).hexdigest()
         stamp = last_modified or time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         repo.commits.append(Commit(sha, files, stamp))
+        repo.branches[branch] = sha
 
     def add_legacy_id(self, legacy_id: str, repo_id: str) -> None:
         """Make ``/api/models/{legacy_id}`` redirect to ``repo_id``, like the Hub does."""
@@ -312,7 +316,9 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if repo.delay:
             time.sleep(repo.delay)
-        if repo.fault == "server-error":
+        if repo.fault == "server-error" or (
+            repo.fault == "file-server-error" and redirect_prefix == "/"
+        ):
             self._error(500, None, "Internal Error - We're working hard to fix this as soon as possible!", head)
             return None
         return repo
@@ -362,7 +368,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _list_models(self, query: dict[str, list[str]], head: bool) -> None:
         hub = self.hub
-        rows = [repo.info | {"sha": repo.commits[-1].sha} for repo in hub.repos.values()]
+        rows = [repo.info | {"sha": repo.branches["main"]} for repo in hub.repos.values()]
         if "search" in query:
             needle = query["search"][0].lower()
             rows = [r for r in rows if needle in r["id"].lower()]

@@ -375,6 +375,66 @@ def test_sync_reports_failures_per_model(hub, manager):
     assert outcomes[MISTRAL].detail == f"{MISTRAL}: the Hub answered HTTP 500; try again later"
 
 
+def test_sync_leaves_a_model_imported_at_a_commit_sha_where_it_is(hub, manager):
+    first = hub.add_real_model(QWEN)
+    qwen_config = json.loads((CONFIGS_DIR / "Qwen__Qwen2.5-7B/config.json").read_text())
+    hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 65536})
+    import_model_from_hf(QWEN, revision=first, manager=manager)
+    assert manager.get_model(QWEN)["hub_id"] == f"{QWEN}@{first}"
+    before = catalog_state(manager)
+    asked_before = len(hub.requests)
+
+    [outcome] = sync_hub_models(manager)
+
+    assert (outcome.status, outcome.version, outcome.old_revision, outcome.new_revision) == (
+        "pinned", 1, first, first
+    )
+    assert outcome.detail == (
+        f"imported at commit {first[:12]}; sync leaves it there "
+        "(import --force without --revision to follow main)"
+    )
+    assert catalog_state(manager) == before
+    assert hub.requests[asked_before:] == []  # a fixed commit needs no request
+
+
+def test_sync_follows_the_branch_a_model_was_imported_at(hub, manager):
+    hub.add_real_model(QWEN)
+    qwen_config = json.loads((CONFIGS_DIR / "Qwen__Qwen2.5-7B/config.json").read_text())
+    on_branch = hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 65536},
+                                branch="long-context")
+    import_model_from_hf(QWEN, revision="long-context", manager=manager)
+    assert manager.get_model(QWEN)["hub_id"] == f"{QWEN}@long-context"
+    # main moves, and so does the branch; sync must follow the branch, not main.
+    hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 4096})
+    branch_head = hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 262144},
+                                  branch="long-context")
+
+    [outcome] = sync_hub_models(manager)
+
+    assert (outcome.status, outcome.version) == ("updated", 2)
+    assert (outcome.old_revision, outcome.new_revision) == (on_branch, branch_head)
+    assert outcome.detail == f"config changed at {branch_head[:12]} on long-context: version 1 -> 2"
+    stored = manager.get_model(QWEN)
+    assert (stored["context_length"], stored["revision_sha"], stored["hub_id"]) == (
+        262144, branch_head, f"{QWEN}@long-context"
+    )
+    # Unchanged branch: a second sync is a no-op.
+    [again] = sync_hub_models(manager)
+    assert (again.status, again.detail) == ("unchanged", "same revision")
+
+
+def test_forced_reimport_without_revision_unpins(hub, manager):
+    first = hub.add_real_model(QWEN)
+    qwen_config = json.loads((CONFIGS_DIR / "Qwen__Qwen2.5-7B/config.json").read_text())
+    head = hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 65536})
+    import_model_from_hf(QWEN, revision=first, manager=manager)
+    import_model_from_hf(QWEN, force_update=True, manager=manager)
+    stored = manager.get_model(QWEN)
+    assert (stored["hub_id"], stored["revision_sha"]) == (QWEN, head)
+    [outcome] = sync_hub_models(manager)
+    assert (outcome.status, outcome.detail) == ("unchanged", "same revision")
+
+
 # ------------------------------------------------------------------------------ discover
 
 

@@ -263,8 +263,32 @@ def test_sync_summary(hub):
     table = run("sync")
     assert table.stdout.splitlines()[-1] == (
         "2 checked: 0 updated (config changed, new version), 0 new revision with the same "
-        "config, 2 unchanged, 0 failed"
+        "config, 2 unchanged, 0 pinned to a commit, 0 failed"
     )
+
+
+def test_sync_keeps_a_model_imported_at_a_commit_sha(hub):
+    first = hub.add_real_model(QWEN)
+    config = json.loads((CONFIGS_DIR / "Qwen__Qwen2.5-7B" / "config.json").read_text())
+    hub.push_commit(QWEN, {**config, "max_position_embeddings": 65536})
+    imported = run("import", QWEN, "--revision", first)
+    assert (imported.exit_code, imported.stdout) == (0, f"imported {QWEN} (version 1)\n")
+    before = catalog_state()
+    result = run("sync", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{
+        "model_id": QWEN, "status": "pinned", "version": 1, "old_revision": first[:12],
+        "new_revision": first[:12],
+        "detail": f"imported at commit {first[:12]}; sync leaves it there (import --force "
+                  "without --revision to follow main)",
+    }]
+    table = run("sync")
+    assert table.stdout.splitlines()[-1] == (
+        "1 checked: 0 updated (config changed, new version), 0 new revision with the same "
+        "config, 0 unchanged, 1 pinned to a commit, 0 failed"
+    )
+    assert catalog_state() == before
+    assert model(QWEN)["context_length"] == config["max_position_embeddings"]
 
 
 def test_sync_with_nothing_to_check():
