@@ -371,6 +371,82 @@ def test_dbrx_nested_config_keys_are_named() -> None:
         convert_hf_config(broken)
 
 
+def _with(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """``config`` with the (dotted) key ``path`` set to ``value``."""
+    *parents, key = path.split(".")
+    target = config
+    for parent in parents:
+        target = target[parent]
+    target[key] = value
+    return config
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        # 4096 / 30 is not a head width; truncating to 136 would invent one.
+        (_with(_with(load_config("meta-llama/Llama-3.1-8B"), "num_attention_heads", 30), "num_key_value_heads", 30),
+         "llama: hidden_size (4096) is not divisible by num_attention_heads (30) and head_dim is absent"),
+        (_with(load_config("meta-llama/Llama-3.1-8B"), "num_key_value_heads", 5),
+         "llama: num_attention_heads (32) is not divisible by num_key_value_heads (5)"),
+        (_with(load_config("meta-llama/Llama-3.1-8B"), "num_key_value_heads", 64),
+         "llama: num_key_value_heads (64) is more than num_attention_heads (32)"),
+        (_with(load_config("JesterLabs/test-llava-model"), "text_config.num_attention_heads", 30),
+         "llava: llama: text_config.hidden_size (4096) is not divisible by "
+         "text_config.num_attention_heads (30) and text_config.head_dim is absent"),
+        (_with(load_config("openai-community/gpt2"), "n_head", 10),
+         "gpt2: n_embd (768) is not divisible by n_head (10)"),
+        (_with(load_config("tiiuae/falcon-7b"), "n_head", 70),
+         "RefinedWebModel: hidden_size (4544) is not divisible by n_head (70) and head_dim is absent"),
+        (_with(extra_config("tiiuae/falcon-40b"), "num_kv_heads", 6),
+         "falcon: num_attention_heads (128) is not divisible by num_kv_heads (6)"),
+        (_with(extra_config("databricks/dbrx-base"), "attn_config.kv_n_heads", 5),
+         "dbrx: n_heads (48) is not divisible by attn_config.kv_n_heads (5)"),
+        (_with(load_config("mosaicml/mpt-7b-instruct"), "attn_config",
+               {"attn_type": "grouped_query_attention", "kv_n_heads": 5}),
+         "mpt: n_heads (32) is not divisible by attn_config.kv_n_heads (5)"),
+        (_with(load_config("mosaicml/mpt-7b-instruct"), "attn_config", {"attn_type": "grouped_query_attention"}),
+         "mpt: config lacks required key(s): attn_config.kv_n_heads"),
+        (_with(load_config("google-bert/bert-base-uncased"), "num_attention_heads", 10),
+         "bert: hidden_size (768) is not divisible by num_attention_heads (10)"),
+        (_with(load_config("ai21labs/Jamba-v0.1"), "num_key_value_heads", 48),
+         "jamba: num_key_value_heads (48) is more than num_attention_heads (32)"),
+        (_with(extra_config("LiquidAI/LFM2-1.2B"), "num_attention_heads", 30),
+         "lfm2: hidden_size (2048) is not divisible by num_attention_heads (30)"),
+    ],
+    ids=[
+        "llama-hidden-per-head", "llama-kv-not-dividing", "llama-more-kv-than-heads", "llava-text-config",
+        "gpt2", "falcon-legacy", "falcon-kv", "dbrx-kv", "mpt-gqa-kv", "mpt-gqa-without-kv", "bert", "jamba",
+        "lfm2",
+    ],
+)
+def test_inconsistent_head_shapes_raise_naming_family_and_problem(config: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConversionError) as error:
+        convert_hf_config(config)
+    assert str(error.value) == message
+
+
+def test_explicit_head_dim_makes_uneven_hidden_over_heads_fine() -> None:
+    config = load_config("meta-llama/Llama-3.1-8B")
+    config.update(num_attention_heads=30, num_key_value_heads=30, head_dim=128)
+    record = convert_hf_config(config)
+    assert (record["head_dim"], record["attention_type"]) == (128, "mha")
+    assert record["kv_values_per_token"] == 32 * 2 * 30 * 128
+
+
+def test_mpt_kv_n_heads_counts_only_for_grouped_query_attention() -> None:
+    # llm-foundry's defaults carry kv_n_heads 1 even for multi-head attention; it is unused there.
+    config = load_config("mosaicml/mpt-7b-instruct")
+    config["attn_config"]["kv_n_heads"] = 1
+    assert convert_hf_config(config)["attention_type"] == "mha"
+    assert convert_hf_config(config)["parameter_count"] == convert("mosaicml/mpt-7b-instruct")["parameter_count"]
+    config["attn_config"]["attn_type"] = "grouped_query_attention"
+    config["attn_config"]["kv_n_heads"] = 8
+    record = convert_hf_config(config)
+    assert (record["attention_type"], record["num_key_value_heads"]) == ("gqa", 8)
+    assert record["kv_values_per_token"] == 32 * 2 * 8 * 128
+
+
 def test_unknown_family_with_standard_keys_converts_with_warning() -> None:
     config = dict(load_config("meta-llama/Llama-3.1-8B"), model_type="my_new_llama")
     record = convert_hf_config(config)

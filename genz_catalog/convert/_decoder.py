@@ -64,6 +64,46 @@ def check_top_k(reader: ConfigReader, experts_per_token: int, num_experts: int) 
         raise reader.error(f"{experts_per_token} experts per token but only {num_experts} experts")
 
 
+def derived_head_dim(
+    reader: ConfigReader,
+    hidden: int,
+    heads: int,
+    *,
+    hidden_key: str = "hidden_size",
+    heads_key: str = "num_attention_heads",
+    head_dim_key: str | None = "head_dim",
+) -> int:
+    """``hidden / heads`` for a config that leaves the head width implied; exact, or an error.
+
+    Truncating would invent a head width the model does not have (4096 / 30 is not 136), so a
+    remainder raises. ``head_dim_key`` names the key that would have settled it, if the family has one.
+    """
+    if hidden % heads:
+        where = reader.where
+        message = f"{where}{hidden_key} ({hidden}) is not divisible by {where}{heads_key} ({heads})"
+        if head_dim_key:
+            message += f" and {where}{head_dim_key} is absent"
+        raise reader.error(message)
+    return hidden // heads
+
+
+def checked_attention_type(
+    reader: ConfigReader,
+    heads: int,
+    kv_heads: int,
+    *,
+    heads_key: str = "num_attention_heads",
+    kv_key: str = "num_key_value_heads",
+) -> str:
+    """:func:`attention_type_for` once the K/V heads are known to split the query heads evenly."""
+    where = reader.where
+    if kv_heads > heads:
+        raise reader.error(f"{where}{kv_key} ({kv_heads}) is more than {where}{heads_key} ({heads})")
+    if heads % kv_heads:
+        raise reader.error(f"{where}{heads_key} ({heads}) is not divisible by {where}{kv_key} ({kv_heads})")
+    return attention_type_for(heads, kv_heads)
+
+
 def read_context_length(reader: ConfigReader) -> int | None:
     """The maximum sequence length in tokens, from whichever key the family uses."""
     return reader.optional_int(
@@ -96,7 +136,8 @@ def build_decoder(
     Reads ``hidden_size``, ``num_hidden_layers``, ``num_attention_heads``,
     ``num_key_value_heads`` (defaults to the head count, as HF does), ``head_dim`` (defaults to
     ``head_dim_default`` or hidden/heads), ``intermediate_size`` (unless ``moe`` gives the widths),
-    ``vocab_size``, ``tie_word_embeddings`` and the context length.
+    ``vocab_size``, ``tie_word_embeddings`` and the context length. Head shapes must be whole:
+    the K/V heads divide the heads, and hidden/heads is exact when it gives the head width.
     """
     hidden = reader.int("hidden_size")
     layers = reader.int("num_hidden_layers")
@@ -108,9 +149,10 @@ def build_decoder(
         intermediate = reader.int("intermediate_size", default=0, minimum=0)
     reader.check()
     kv_heads = reader.int("num_key_value_heads", default=heads)
-    head_dim = reader.int("head_dim", default=head_dim_default or hidden // heads)
+    attention_type = checked_attention_type(reader, heads, kv_heads)
+    head_dim = reader.int("head_dim", default=0)
     if head_dim == 0:
-        raise reader.error("hidden_size / num_attention_heads is zero; give head_dim")
+        head_dim = head_dim_default or derived_head_dim(reader, hidden, heads)
     context = read_context_length(reader)
     tied = reader.bool("tie_word_embeddings", default=tie_default)
 
@@ -172,7 +214,7 @@ def build_decoder(
     arch.head_dim = head_dim
     arch.context_length = context
     arch.vocab_size = vocab
-    arch.attention_type = attention_type_for(heads, kv_heads)
+    arch.attention_type = attention_type
     arch.genz_kwargs = genz_dense_kwargs(reader, arch, gated)
     if moe is not None:
         arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))

@@ -48,6 +48,14 @@ class ConfigReader:
                 return value
         return None
 
+    def name_of(self, *names: str) -> str:
+        """The first of ``names`` present with a non-null value (else ``names[0]``), for messages."""
+        config = self.config
+        for name in names:
+            if config.get(name) is not None:
+                return name
+        return names[0]
+
     def has(self, *names: str) -> bool:
         """Whether any of ``names`` is present with a non-null value."""
         return self.raw(*names) is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from genz_catalog.convert import counting
-from genz_catalog.convert._arch import GATED_ACTIVATIONS, Architecture, attention_type_for
+from genz_catalog.convert._arch import GATED_ACTIVATIONS, Architecture
 from genz_catalog.convert._decoder import (
     QK_NORM_FULL_WIDTH,
     QK_NORM_LAYERNORM_HEAD_DIM,
@@ -11,6 +11,8 @@ from genz_catalog.convert._decoder import (
     QK_NORM_PER_HEAD_DIM,
     add_attention_kv,
     build_decoder,
+    checked_attention_type,
+    derived_head_dim,
     genz_dense_kwargs,
     pattern_layer_types,
     read_context_length,
@@ -266,11 +268,22 @@ def generic_decoder(reader: ConfigReader) -> Architecture:
 # --- families whose layout is not Llama-shaped ------------------------------------------------
 
 
+def _implied_head_dim(
+    reader: ConfigReader, hidden: int, heads: int, hidden_keys: tuple[str, ...], heads_keys: tuple[str, ...]
+) -> int:
+    """hidden / heads for a family without a ``head_dim`` key, naming the keys the config used."""
+    return derived_head_dim(
+        reader, hidden, heads, hidden_key=reader.name_of(*hidden_keys), heads_key=reader.name_of(*heads_keys),
+        head_dim_key=None,
+    )
+
+
 def _finish_plain(
     arch: Architecture, reader: ConfigReader, *, hidden: int, layers: int, heads: int, kv_heads: int,
     head_dim: int, intermediate: int, vocab: int, total: int, gated: bool, context: int | None,
+    heads_key: str = "num_attention_heads", kv_key: str = "num_key_value_heads",
 ) -> Architecture:
-    """Fill the common fields of a hand-counted attention decoder."""
+    """Fill the common fields of a hand-counted attention decoder (K/V heads checked against heads)."""
     arch.parameter_count = total
     arch.active_parameter_count = total
     arch.num_layers = layers
@@ -281,7 +294,7 @@ def _finish_plain(
     arch.head_dim = head_dim
     arch.context_length = context
     arch.vocab_size = vocab
-    arch.attention_type = attention_type_for(heads, kv_heads)
+    arch.attention_type = checked_attention_type(reader, heads, kv_heads, heads_key=heads_key, kv_key=kv_key)
     arch.genz_kwargs = genz_dense_kwargs(reader, arch, gated)
     return arch
 
@@ -294,6 +307,9 @@ def gpt2(reader: ConfigReader) -> Architecture:
     vocab = reader.int("vocab_size")
     positions = reader.int("n_positions", "max_position_embeddings")
     reader.check()
+    head_dim = _implied_head_dim(
+        reader, hidden, heads, ("n_embd", "hidden_size"), ("n_head", "num_attention_heads")
+    )
     intermediate = reader.int("n_inner", default=4 * hidden)
     tied = reader.bool("tie_word_embeddings", default=True)
     per_layer = (
@@ -310,7 +326,7 @@ def gpt2(reader: ConfigReader) -> Architecture:
         total += vocab * hidden
     arch = _finish_plain(
         Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=heads,
-        head_dim=hidden // heads, intermediate=intermediate, vocab=vocab, total=total, gated=False,
+        head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False,
         context=positions,
     )
     add_attention_kv(arch, None, None, 2 * hidden)
@@ -324,6 +340,9 @@ def gptj(reader: ConfigReader) -> Architecture:
     heads = reader.int("n_head", "num_attention_heads")
     vocab = reader.int("vocab_size")
     reader.check()
+    head_dim = _implied_head_dim(
+        reader, hidden, heads, ("n_embd", "hidden_size"), ("n_head", "num_attention_heads")
+    )
     intermediate = reader.int("n_inner", default=4 * hidden)
     tied = reader.bool("tie_word_embeddings", default=False)
     per_layer = (
@@ -336,7 +355,7 @@ def gptj(reader: ConfigReader) -> Architecture:
         total += vocab * hidden
     arch = _finish_plain(
         Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=heads,
-        head_dim=hidden // heads, intermediate=intermediate, vocab=vocab, total=total, gated=False,
+        head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False,
         context=read_context_length(reader),
     )
     add_attention_kv(arch, None, None, 2 * hidden)
@@ -351,6 +370,9 @@ def gpt_neox(reader: ConfigReader) -> Architecture:
     vocab = reader.int("vocab_size")
     intermediate = reader.int("intermediate_size")
     reader.check()
+    head_dim = _implied_head_dim(
+        reader, hidden, heads, ("hidden_size", "n_embed"), ("num_attention_heads", "n_head")
+    )
     bias = reader.bool("attention_bias", default=True)
     tied = reader.bool("tie_word_embeddings", default=False)
     per_layer = (
@@ -364,7 +386,7 @@ def gpt_neox(reader: ConfigReader) -> Architecture:
         total += vocab * hidden
     arch = _finish_plain(
         Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=heads,
-        head_dim=hidden // heads, intermediate=intermediate, vocab=vocab, total=total, gated=False,
+        head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False,
         context=read_context_length(reader),
     )
     add_attention_kv(arch, None, None, 2 * hidden)
@@ -380,6 +402,9 @@ def opt(reader: ConfigReader) -> Architecture:
     ffn = reader.int("ffn_dim")
     positions = reader.int("max_position_embeddings")
     reader.check()
+    head_dim = _implied_head_dim(
+        reader, hidden, heads, ("hidden_size", "n_embed"), ("num_attention_heads", "n_head")
+    )
     embed_dim = reader.int("word_embed_proj_dim", default=hidden)
     bias = reader.bool("enable_bias", default=True)
     tied = reader.bool("tie_word_embeddings", default=True)
@@ -397,7 +422,7 @@ def opt(reader: ConfigReader) -> Architecture:
         total += vocab * embed_dim
     arch = _finish_plain(
         Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=heads,
-        head_dim=hidden // heads, intermediate=ffn, vocab=vocab, total=total, gated=False, context=positions,
+        head_dim=head_dim, intermediate=ffn, vocab=vocab, total=total, gated=False, context=positions,
     )
     add_attention_kv(arch, None, None, 2 * hidden)
     return arch
@@ -410,6 +435,9 @@ def bloom(reader: ConfigReader) -> Architecture:
     heads = reader.int("num_attention_heads", "n_head")
     vocab = reader.int("vocab_size")
     reader.check()
+    head_dim = _implied_head_dim(
+        reader, hidden, heads, ("hidden_size", "n_embed"), ("num_attention_heads", "n_head")
+    )
     tied = reader.bool("tie_word_embeddings", default=True)
     intermediate = 4 * hidden
     per_layer = (
@@ -423,7 +451,7 @@ def bloom(reader: ConfigReader) -> Architecture:
         total += vocab * hidden
     arch = _finish_plain(
         Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=heads,
-        head_dim=hidden // heads, intermediate=intermediate, vocab=vocab, total=total, gated=False,
+        head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False,
         context=read_context_length(reader),
     )
     add_attention_kv(arch, None, None, 2 * hidden)
@@ -447,13 +475,19 @@ def falcon(reader: ConfigReader) -> Architecture:
     parallel = reader.bool("parallel_attn", default=True)
     bias = reader.bool("bias", default=False)
     tied = reader.bool("tie_word_embeddings", default=True)
-    head_dim = reader.int("head_dim", default=hidden // heads)
+    hidden_key = reader.name_of("hidden_size", "n_embed")
+    heads_key = reader.name_of("num_attention_heads", "n_head")
+    head_dim = reader.int("head_dim", default=0)
+    if head_dim == 0:
+        head_dim = derived_head_dim(reader, hidden, heads, hidden_key=hidden_key, heads_key=heads_key)
+    kv_key = reader.name_of("num_kv_heads", "n_head_kv")
     if new_arch:
         kv_heads = reader.int("num_kv_heads", "n_head_kv", default=heads)
         norms = reader.int("num_ln_in_parallel_attn", default=2)
     else:
         kv_heads = 1 if multi_query else heads
         norms = 1 if parallel else 2
+        kv_key = "multi_query"
     intermediate = reader.int("ffn_hidden_size", default=4 * hidden)
     qkv_width = (heads + 2 * kv_heads) * head_dim
     per_layer = (
@@ -468,7 +502,7 @@ def falcon(reader: ConfigReader) -> Architecture:
     arch = _finish_plain(
         Architecture(family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=kv_heads,
         head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False,
-        context=read_context_length(reader),
+        context=read_context_length(reader), heads_key=heads_key, kv_key=kv_key,
     )
     if family != "falcon":
         arch.warnings.append(f"legacy Falcon config (model_type {family!r}) read with its legacy keys")
@@ -488,13 +522,24 @@ def mpt(reader: ConfigReader) -> Architecture:
     no_bias = reader.bool("no_bias", default=True)
     attn_config = reader.sub("attn_config") or {}
     alibi = attn_config.get("alibi", False) is True
-    kv_heads = heads
-    kv_n_heads = attn_config.get("kv_n_heads")
-    if attn_config.get("attn_type") == "multiquery_attention":
+    attn = ConfigReader(attn_config, reader.family, "attn_config.")
+    # llm-foundry semantics: kv_n_heads counts only for grouped-query attention (its defaults
+    # carry kv_n_heads 1 even for multi-head attention).
+    attn_type = attn.str("attn_type", default="multihead_attention")
+    if attn_type == "multihead_attention":
+        kv_heads = heads
+    elif attn_type == "multiquery_attention":
         kv_heads = 1
-    elif isinstance(kv_n_heads, int) and not isinstance(kv_n_heads, bool) and 0 < kv_n_heads <= heads:
-        kv_heads = kv_n_heads
-    head_dim = hidden // heads
+    elif attn_type == "grouped_query_attention":
+        kv_heads = attn.int("kv_n_heads")
+        attn.check()
+    else:
+        raise reader.error(
+            "attn_config.attn_type must be multihead_attention, multiquery_attention or "
+            f"grouped_query_attention, got {attn_type!r}"
+        )
+    heads_key = reader.name_of("n_heads", "num_attention_heads")
+    head_dim = _implied_head_dim(reader, hidden, heads, ("d_model", "hidden_size"), (heads_key,))
     bias = not no_bias
     per_layer = (
         2 * counting.layer_norm(hidden, bias)
@@ -511,6 +556,7 @@ def mpt(reader: ConfigReader) -> Architecture:
     arch = _finish_plain(
         Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=kv_heads,
         head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False, context=context,
+        heads_key=heads_key, kv_key="attn_config.kv_n_heads",
     )
     arch.genz_kwargs["hidden_act"] = "gelu"
     add_attention_kv(arch, None, None, 2 * kv_heads * head_dim)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from genz_catalog.convert import counting
 from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._decoder import derived_head_dim
 from genz_catalog.convert._reader import ConfigReader
 
 
@@ -20,6 +21,7 @@ def bert(reader: ConfigReader) -> Architecture:
     intermediate = reader.int("intermediate_size")
     positions = reader.int("max_position_embeddings")
     reader.check()
+    head_dim = derived_head_dim(reader, hidden, heads, head_dim_key=None)
     token_types = reader.int("type_vocab_size", default=2, minimum=0)
     tied = reader.bool("tie_word_embeddings", default=True)
     embeddings = (vocab + positions + token_types) * hidden + counting.layer_norm(hidden)
@@ -41,14 +43,14 @@ def bert(reader: ConfigReader) -> Architecture:
     arch.intermediate_size = intermediate
     arch.num_attention_heads = heads
     arch.num_key_value_heads = heads
-    arch.head_dim = hidden // heads
+    arch.head_dim = head_dim
     arch.context_length = positions
     arch.vocab_size = vocab
     # An encoder keeps no KV cache: every token is processed in one bidirectional pass.
     arch.genz_kwargs = {
         "vocab_size": vocab, "hidden_size": hidden, "intermediate_size": intermediate, "num_ffi": 1,
         "num_decoder_layers": layers, "num_attention_heads": heads, "num_key_value_heads": heads,
-        "head_dim": hidden // heads,
+        "head_dim": head_dim,
         "hidden_act": reader.str("hidden_act", default="gelu"), "max_model_len": positions,
     }
     arch.warnings.append("GenZ simulates the encoder stack as decoder layers (same prefill work)")

@@ -10,6 +10,8 @@ from genz_catalog.convert._decoder import (
     add_attention_kv,
     build_decoder,
     check_top_k,
+    checked_attention_type,
+    derived_head_dim,
     genz_moe_kwargs,
     read_context_length,
 )
@@ -147,9 +149,12 @@ def dbrx(reader: ConfigReader) -> Architecture:
     attn.check()
     ffn.check()
     check_top_k(ffn, top_k, experts)
-    head_dim = hidden // heads
-    if head_dim == 0:
-        raise reader.error("d_model / n_heads is zero")
+    head_dim = derived_head_dim(
+        reader, hidden, heads, hidden_key="d_model", heads_key="n_heads", head_dim_key=None
+    )
+    attention_type = checked_attention_type(
+        reader, heads, kv_heads, heads_key="n_heads", kv_key="attn_config.kv_n_heads"
+    )
     one_expert = counting.mlp(hidden, expert_width, True)
     per_layer = (
         2 * counting.layer_norm(hidden, bias=False)
@@ -174,7 +179,7 @@ def dbrx(reader: ConfigReader) -> Architecture:
     arch.experts_per_token = top_k
     arch.context_length = reader.optional_int("max_seq_len", minimum=1)
     arch.vocab_size = vocab
-    arch.attention_type = attention_type_for(heads, kv_heads)
+    arch.attention_type = attention_type
     arch.genz_kwargs = {
         "vocab_size": vocab, "hidden_size": hidden, "num_ffi": 2, "num_decoder_layers": layers,
         "num_attention_heads": heads, "num_key_value_heads": kv_heads, "head_dim": head_dim,

@@ -5,8 +5,14 @@ from __future__ import annotations
 from math import ceil, lcm
 
 from genz_catalog.convert import counting
-from genz_catalog.convert._arch import Architecture, attention_type_for
-from genz_catalog.convert._decoder import check_top_k, read_context_length, read_layer_types
+from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._decoder import (
+    check_top_k,
+    checked_attention_type,
+    derived_head_dim,
+    read_context_length,
+    read_layer_types,
+)
 from genz_catalog.convert._reader import ConfigReader
 
 
@@ -156,9 +162,7 @@ def jamba(reader: ConfigReader) -> Architecture:
     conv_bias = reader.bool("mamba_conv_bias", default=True)
     proj_bias = reader.bool("mamba_proj_bias", default=False)
     tied = reader.bool("tie_word_embeddings", default=False)
-    head_dim = hidden // heads
-    if head_dim == 0:
-        raise reader.error("hidden_size / num_attention_heads is zero")
+    head_dim = derived_head_dim(reader, hidden, heads, head_dim_key=None)
     inner = expand * hidden
     attention = counting.attention(hidden, heads, kv_heads, head_dim)
     mixer = counting.mamba_mixer(hidden, inner, state, conv_kernel, dt_rank, proj_bias, conv_bias)
@@ -198,7 +202,7 @@ def jamba(reader: ConfigReader) -> Architecture:
     arch.experts_per_token = top_k
     arch.context_length = read_context_length(reader)
     arch.vocab_size = vocab
-    arch.attention_type = attention_type_for(heads, kv_heads)
+    arch.attention_type = checked_attention_type(reader, heads, kv_heads)
     arch.add_kv_layers(attention_layers, 2 * kv_heads * head_dim)
     arch.ssm = {
         "layers": mamba_layers,
@@ -249,9 +253,7 @@ def lfm2(reader: ConfigReader) -> Architecture:
     conv_bias = reader.bool("conv_bias", default=False)
     conv_cache = reader.int("conv_L_cache", default=3)
     tied = reader.bool("tie_word_embeddings", "tie_embedding", default=True)
-    head_dim = hidden // heads
-    if head_dim == 0:
-        raise reader.error("hidden_size / num_attention_heads is zero")
+    head_dim = derived_head_dim(reader, hidden, heads, head_dim_key=None)
     ffn_width = intermediate
     if reader.bool("block_auto_adjust_ff_dim", default=True):
         ffn_width = int(2 * ffn_width / 3)
@@ -287,7 +289,7 @@ def lfm2(reader: ConfigReader) -> Architecture:
     arch.head_dim = head_dim
     arch.context_length = read_context_length(reader)
     arch.vocab_size = vocab
-    arch.attention_type = attention_type_for(heads, kv_heads)
+    arch.attention_type = checked_attention_type(reader, heads, kv_heads)
     arch.add_kv_layers(attention_layers, 2 * kv_heads * head_dim)
     arch.ssm = {"layers": conv_layers, "conv_state_values": hidden * conv_cache, "ssm_state_values": 0}
     arch.genz_kwargs = {
