@@ -154,8 +154,18 @@ def doctor(ctx: click.Context, fix: bool) -> None:
         genz-catalog doctor --fix
     """
     from .admin import diagnose_catalog, repair_catalog
+    from .db import connect, resolve_db_path
 
-    db = get_manager(ctx).db
+    if fix:
+        db = get_manager(ctx).db
+    else:
+        # Checking must not change the file: a read-write open would switch a backup (served
+        # immutable, journal_mode=delete) back to WAL, and would create a missing catalog.
+        path = resolve_db_path(ctx.find_root().obj.get("db_path"))
+        if not path.is_file():
+            raise click.ClickException(f"no catalog at {path}")
+        db = connect(path, read_only=True)
+        ctx.call_on_close(db.conn.close)
     report = diagnose_catalog(db)
     if fix and not report.healthy:
         removed = repair_catalog(db)

@@ -61,6 +61,25 @@ def test_backup_writes_a_non_wal_copy_that_opens_immutable(catalog: Path, tmp_pa
     assert dump_catalog(target) == dump_catalog(catalog)
 
 
+def test_doctor_on_a_backup_leaves_it_servable_immutable(catalog: Path, tmp_path: Path):
+    target = tmp_path / "copy.db"
+    assert run("backup", str(target)).exit_code == 0
+    result = run("doctor", db=target)
+    assert result.exit_code == 0, result.output
+    assert "journal mode: delete, WAL file: none\n" in result.output
+    conn = sqlite3.connect(target)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    conn.close()
+    assert not Path(f"{target}-wal").exists()
+
+
+def test_doctor_on_a_missing_file_creates_nothing(tmp_path: Path):
+    missing = tmp_path / "nowhere" / "models.db"
+    result = CliRunner().invoke(cli, ["--db", str(missing), "doctor"])
+    assert (result.exit_code, result.output) == (1, f"Error: no catalog at {missing}\n")
+    assert not missing.parent.exists()
+
+
 def test_backup_refuses_existing_file_and_the_catalog_itself(catalog: Path, tmp_path: Path):
     target = tmp_path / "copy.db"
     target.write_text("precious")
