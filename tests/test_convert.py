@@ -357,6 +357,55 @@ def test_deepseek_without_mla_ranks_names_them() -> None:
         convert_hf_config(config)
 
 
+DEEPSEEK_MLA_AND_MOE_KEYS = (
+    "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
+    "n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", "n_shared_experts",
+    "first_k_dense_replace",
+)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "deleted", "message"),
+    [
+        # Without these the prior art imported DeepSeek-V3 as a dense MHA model, silently.
+        ("deepseek-ai/DeepSeek-R1", ("n_routed_experts",),
+         "deepseek_v3: config lacks required key(s): n_routed_experts"),
+        ("deepseek-ai/DeepSeek-R1", ("kv_lora_rank",),
+         "deepseek_v3: config lacks required key(s): kv_lora_rank"),
+        ("deepseek-ai/DeepSeek-R1", DEEPSEEK_MLA_AND_MOE_KEYS,
+         "deepseek_v3: config lacks required key(s): " + ", ".join(DEEPSEEK_MLA_AND_MOE_KEYS)),
+        ("deepseek-ai/DeepSeek-V2-Lite", ("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size"),
+         "deepseek_v2: config lacks required key(s): n_routed_experts, num_experts_per_tok, "
+         "moe_intermediate_size"),
+        # V2-Lite's q_lora_rank is an explicit null (no query LoRA); absent would mean HF's 1536.
+        ("deepseek-ai/DeepSeek-V2-Lite", ("q_lora_rank",),
+         "deepseek_v2: config lacks required key(s): q_lora_rank"),
+        ("deepseek-ai/DeepSeek-V2-Lite", ("n_shared_experts", "first_k_dense_replace"),
+         "deepseek_v2: config lacks required key(s): n_shared_experts, first_k_dense_replace"),
+    ],
+)
+def test_deepseek_without_its_mla_or_moe_keys_is_an_error_not_a_dense_model(
+    model_id: str, deleted: tuple[str, ...], message: str
+) -> None:
+    config = load_config(model_id)
+    for key in deleted:
+        del config[key]
+    with pytest.raises(ConversionError) as error:
+        convert_hf_config(config)
+    assert str(error.value) == message
+
+
+def test_deepseek_null_shared_experts_means_none() -> None:
+    config = load_config("deepseek-ai/DeepSeek-V2-Lite")
+    with_shared = convert_hf_config(config)
+    config["n_shared_experts"] = None
+    without = convert_hf_config(config)
+    # 26 MoE layers (first_k_dense_replace 1 of 27) lose a gated MLP of 2 x 1408 over hidden 2048.
+    assert with_shared["parameter_count"] - without["parameter_count"] == 26 * 3 * 2048 * 2 * 1408
+    assert without["genz_kwargs"]["n_shared_experts"] == 0
+    assert without["attention_type"] == "mla" and without["is_moe"] is True
+
+
 def test_moe_without_expert_width_raises() -> None:
     config = load_config("Qwen/Qwen3-30B-A3B")
     del config["moe_intermediate_size"]
@@ -413,11 +462,13 @@ def _with(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
          "jamba: num_key_value_heads (48) is more than num_attention_heads (32)"),
         (_with(extra_config("LiquidAI/LFM2-1.2B"), "num_attention_heads", 30),
          "lfm2: hidden_size (2048) is not divisible by num_attention_heads (30)"),
+        (_with(load_config("deepseek-ai/DeepSeek-V2-Lite"), "num_key_value_heads", 3),
+         "deepseek_v2: num_attention_heads (16) is not divisible by num_key_value_heads (3)"),
     ],
     ids=[
         "llama-hidden-per-head", "llama-kv-not-dividing", "llama-more-kv-than-heads", "llava-text-config",
         "gpt2", "falcon-legacy", "falcon-kv", "dbrx-kv", "mpt-gqa-kv", "mpt-gqa-without-kv", "bert", "jamba",
-        "lfm2",
+        "lfm2", "deepseek-kv",
     ],
 )
 def test_inconsistent_head_shapes_raise_naming_family_and_problem(config: dict[str, Any], message: str) -> None:

@@ -100,6 +100,21 @@ class ConfigReader:
             raise self.error(f"{self.where}{name} must be between {minimum} and {maximum}, got {number}")
         return number
 
+    def int_or_null(self, name: str, minimum: int = 1) -> int | None:
+        """An integer under ``name`` that may be an explicit ``null`` (e.g. DeepSeek ``q_lora_rank``).
+
+        A key present with ``null`` gives ``None``; a key that is absent is recorded as missing
+        (returning ``None``), because absent and null mean different things to the family.
+        """
+        config = self.config
+        if name not in config:
+            self.missing.append(self.where + name)
+            return None
+        value = config[name]
+        if value is None:
+            return None
+        return self._as_int(name, value, minimum)
+
     def number(self, *names: str, default: Any = _REQUIRED) -> float:
         """A finite positive real number (e.g. ``expansion_ratio``, ``partial_rotary_factor``)."""
         value = self.raw(*names)

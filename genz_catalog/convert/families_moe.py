@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from genz_catalog.convert import counting
-from genz_catalog.convert._arch import Architecture, attention_type_for
+from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
     QK_NORM_PER_HEAD_DIM,
     MoeSpec,
@@ -195,7 +195,11 @@ def dbrx(reader: ConfigReader) -> Architecture:
 def deepseek(reader: ConfigReader) -> Architecture:
     """DeepSeek-V2/V3 (MLA; routed + shared experts; ``first_k_dense_replace`` dense layers).
 
-    Without ``kv_lora_rank`` (DeepSeek-MoE v1-style configs) attention is ordinary MHA/GQA.
+    Both families are MLA mixtures of experts by definition, so every MLA and MoE key is
+    required: a config without them is an error, never a dense MHA model. ``q_lora_rank`` and
+    ``n_shared_experts`` must be present but may be ``null`` (DeepSeek-V2-Lite has no query
+    LoRA; ``null`` shared experts means none, as in DeepSeek's modelling code), because their
+    Hugging Face defaults (1536; 2 or 1) would otherwise be silently assumed.
     """
     family = reader.family
     hidden = reader.int("hidden_size")
@@ -203,44 +207,31 @@ def deepseek(reader: ConfigReader) -> Architecture:
     heads = reader.int("num_attention_heads")
     vocab = reader.int("vocab_size")
     dense_width = reader.int("intermediate_size")
-    experts = reader.int("n_routed_experts", default=0, minimum=0)
-    if experts:
-        expert_width = reader.int("moe_intermediate_size")
-        top_k = reader.int("num_experts_per_tok")
-    else:
-        expert_width = top_k = 0
-    mla = reader.has("kv_lora_rank")
-    if mla:
-        kv_lora_rank = reader.int("kv_lora_rank")
-        rope_dim = reader.int("qk_rope_head_dim")
-        nope_dim = reader.int("qk_nope_head_dim")
-        v_head_dim = reader.int("v_head_dim")
+    kv_lora_rank = reader.int("kv_lora_rank")
+    q_lora_rank = reader.int_or_null("q_lora_rank")
+    rope_dim = reader.int("qk_rope_head_dim")
+    nope_dim = reader.int("qk_nope_head_dim")
+    v_head_dim = reader.int("v_head_dim")
+    experts = reader.int("n_routed_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    shared_experts = reader.int_or_null("n_shared_experts", minimum=0) or 0
+    first_dense = reader.int("first_k_dense_replace", minimum=0)
     reader.check()
     check_top_k(reader, top_k, experts)
-    shared_experts = reader.int("n_shared_experts", default=0, minimum=0)
-    first_dense = reader.int("first_k_dense_replace", default=0, minimum=0)
     frequency = reader.int("moe_layer_freq", default=1)
     attention_bias = reader.bool("attention_bias", default=False)
     tied = reader.bool("tie_word_embeddings", default=False)
+    # MLA ignores num_key_value_heads (every head gets K/V from the latent); still reported, so checked.
     kv_heads = reader.int("num_key_value_heads", default=heads)
+    checked_attention_type(reader, heads, kv_heads)
 
-    if mla:
-        q_lora_rank = reader.optional_int("q_lora_rank", minimum=1)
-        attention = counting.mla_attention(
-            hidden, heads, q_lora_rank, kv_lora_rank, nope_dim, rope_dim, v_head_dim, attention_bias
-        )
-        head_dim = nope_dim + rope_dim
-    else:
-        head_dim = reader.int("head_dim", default=hidden // heads)
-        if head_dim == 0:
-            raise reader.error("hidden_size / num_attention_heads is zero")
-        attention = counting.attention(
-            hidden, heads, kv_heads, head_dim, attention_bias, attention_bias, attention_bias
-        )
-    pattern = [
-        bool(experts) and index >= first_dense and index % frequency == 0 for index in range(layers)
-    ]
-    one_expert = counting.mlp(hidden, expert_width, True) if experts else 0
+    attention = counting.mla_attention(
+        hidden, heads, q_lora_rank, kv_lora_rank, nope_dim, rope_dim, v_head_dim, attention_bias
+    )
+    head_dim = nope_dim + rope_dim
+    pattern = [index >= first_dense and index % frequency == 0 for index in range(layers)]
+    one_expert = counting.mlp(hidden, expert_width, True)
     # V3 routers carry an ``e_score_correction_bias`` buffer (not a parameter): not counted.
     moe_ffn = counting.linear(hidden, experts) + experts * one_expert
     if shared_experts:
@@ -257,7 +248,7 @@ def deepseek(reader: ConfigReader) -> Architecture:
         total += vocab * hidden
     arch = Architecture(family)
     arch.parameter_count = total
-    arch.active_parameter_count = total - moe_layer_count * max(experts - top_k, 0) * one_expert
+    arch.active_parameter_count = total - moe_layer_count * (experts - top_k) * one_expert
     arch.num_layers = layers
     arch.hidden_size = hidden
     arch.intermediate_size = dense_width
@@ -266,45 +257,37 @@ def deepseek(reader: ConfigReader) -> Architecture:
     arch.head_dim = head_dim
     arch.context_length = read_context_length(reader)
     arch.vocab_size = vocab
-    if experts:
-        arch.num_experts = experts
-        arch.experts_per_token = top_k
+    arch.num_experts = experts
+    arch.experts_per_token = top_k
     genz = {
         "vocab_size": vocab, "hidden_size": hidden, "intermediate_size": dense_width, "num_ffi": 2,
         "num_decoder_layers": layers, "num_attention_heads": heads, "hidden_act": "silu",
     }
     if arch.context_length:
         genz["max_model_len"] = arch.context_length
-    if mla:
-        latent = kv_lora_rank + rope_dim
-        arch.attention_type = "mla"
-        arch.add_kv_layers(layers, latent)
-        # GenZ caches 2 * kv_heads * head_dim values per layer: one KV head of latent/2 matches MLA.
-        genz["num_key_value_heads"] = 1
-        genz["head_dim"] = (latent + 1) // 2
-        arch.extra.update(
-            {"q_lora_rank": reader.optional_int("q_lora_rank", minimum=1), "kv_lora_rank": kv_lora_rank,
-             "qk_rope_head_dim": rope_dim, "qk_nope_head_dim": nope_dim, "v_head_dim": v_head_dim}
-        )
-        note = "GenZ models MLA as one KV head of (kv_lora_rank + qk_rope_head_dim) / 2 so KV traffic matches"
-        if latent % 2:
-            note += f" (rounded up: {latent} is odd)"
-        arch.warnings.append(note + "; GenZ's attention FLOPs and weights are approximate for MLA")
-    else:
-        arch.attention_type = attention_type_for(heads, kv_heads)
-        arch.add_kv_layers(layers, 2 * kv_heads * head_dim)
-        genz["num_key_value_heads"] = kv_heads
-        genz["head_dim"] = head_dim
+    latent = kv_lora_rank + rope_dim
+    arch.attention_type = "mla"
+    arch.add_kv_layers(layers, latent)
+    # GenZ caches 2 * kv_heads * head_dim values per layer: one KV head of latent/2 matches MLA.
+    genz["num_key_value_heads"] = 1
+    genz["head_dim"] = (latent + 1) // 2
+    arch.extra.update(
+        {"q_lora_rank": q_lora_rank, "kv_lora_rank": kv_lora_rank,
+         "qk_rope_head_dim": rope_dim, "qk_nope_head_dim": nope_dim, "v_head_dim": v_head_dim}
+    )
+    note = "GenZ models MLA as one KV head of (kv_lora_rank + qk_rope_head_dim) / 2 so KV traffic matches"
+    if latent % 2:
+        note += f" (rounded up: {latent} is odd)"
+    arch.warnings.append(note + "; GenZ's attention FLOPs and weights are approximate for MLA")
     arch.genz_kwargs = genz
-    if experts:
-        moe = MoeSpec(
-            experts, top_k, expert_width, pattern, dense_intermediate_size=dense_width,
-            shared_intermediate_size=expert_width * shared_experts, num_shared_experts=shared_experts,
-        )
-        genz.update(genz_moe_kwargs(arch, moe, layers))
-        genz["ffn_implementation"] = "deepseek"
-        genz["n_shared_experts"] = shared_experts
-        genz["shared_expert_intermediate_size"] = expert_width
-        if frequency > 1:
-            genz["moe_layer_freq"] = frequency
+    moe = MoeSpec(
+        experts, top_k, expert_width, pattern, dense_intermediate_size=dense_width,
+        shared_intermediate_size=expert_width * shared_experts, num_shared_experts=shared_experts,
+    )
+    genz.update(genz_moe_kwargs(arch, moe, layers))
+    genz["ffn_implementation"] = "deepseek"
+    genz["n_shared_experts"] = shared_experts
+    genz["shared_expert_intermediate_size"] = expert_width
+    if frequency > 1:
+        genz["moe_layer_freq"] = frequency
     return arch
