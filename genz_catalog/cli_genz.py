@@ -19,7 +19,7 @@ from .output import OutputFormat, format_bytes, format_count, output_options, pr
 #: ``--help`` and option parsing do not import GenZ.
 GENZ_BITS = ("bf16", "f32", "fp8", "fp6", "fp4", "int8", "int4", "int2")
 #: Bumped whenever the cached simulation result changes shape or meaning.
-SIMULATION_CACHE_VERSION = 2
+SIMULATION_CACHE_VERSION = 3
 _MIB = 1024 * 1024
 
 
@@ -87,6 +87,15 @@ def run_simulation(model: dict[str, Any], **arguments: Any) -> dict[str, Any]:
     summary = decode["summary_table"]
     prefill_ms = float(prefill["Latency"])
     decode_ms = float(decode["Latency"])
+    # GenZ's "Total Weights" / "KV Cache" hold one tensor-parallel share of every pipeline stage
+    # (the model / TP): GenZ itself checks them against device memory x pipeline_parallel. So a
+    # device holds them / PP, and the whole deployment them x TP.
+    # With pipeline parallelism GenZ simulates one micro-batch (batch // PP sequences) and its
+    # KV figure covers only that one; a stage holds the KV of every micro-batch in flight.
+    tp, pp = arguments["tensor_parallel"], arguments["pipeline_parallel"]
+    micro_batch = max(arguments["batch"] // pp, 1) if pp > 1 else arguments["batch"]
+    weights_mib = float(prefill["summary_table"]["Total Weights (MB)"].values[0])
+    kv_mib = float(summary["KV Cache (MB)"].values[0]) * (arguments["batch"] // micro_batch)
     return {
         "prefill_latency_ms": prefill_ms,
         "prefill_throughput_tokens_per_s": (
@@ -95,9 +104,11 @@ def run_simulation(model: dict[str, Any], **arguments: Any) -> dict[str, Any]:
         "decode_latency_ms_per_token": decode_ms,
         "decode_throughput_tokens_per_s": float(decode["Throughput"]),
         "end_to_end_latency_ms": prefill_ms + arguments["output_tokens"] * decode_ms,
-        "weight_bytes": int(round(float(prefill["summary_table"]["Total Weights (MB)"].values[0])
-                                  * _MIB)),
-        "kv_cache_bytes": int(round(float(summary["KV Cache (MB)"].values[0]) * _MIB)),
+        "devices": tp * pp,
+        "weight_bytes_per_device": int(round(weights_mib / pp * _MIB)),
+        "weight_bytes_total": int(round(weights_mib * tp * _MIB)),
+        "kv_cache_bytes_per_device": int(round(kv_mib / pp * _MIB)),
+        "kv_cache_bytes_total": int(round(kv_mib * tp * _MIB)),
     }
 
 
@@ -113,8 +124,10 @@ def _genz_systems() -> list[str]:
 
 
 _SIMULATION_FORMATTERS = {
-    "weight_bytes": format_bytes,
-    "kv_cache_bytes": format_bytes,
+    "weight_bytes_per_device": format_bytes,
+    "weight_bytes_total": format_bytes,
+    "kv_cache_bytes_per_device": format_bytes,
+    "kv_cache_bytes_total": format_bytes,
     **{k: (lambda v: f"{v:,.2f}") for k in (
         "prefill_latency_ms", "prefill_throughput_tokens_per_s", "decode_latency_ms_per_token",
         "decode_throughput_tokens_per_s", "end_to_end_latency_ms")},
@@ -144,7 +157,8 @@ def simulate(ctx: click.Context, model_id: str, system: str, batch: int, input_t
     """Simulate inference of a catalog model with GenZ: prefill, decode, memory.
 
     Latency is in milliseconds (decode: per generated token), throughput in tokens per second,
-    memory as GenZ computes it. Results are cached per model config and arguments.
+    memory as GenZ computes it: per device (one of tensor-parallel x pipeline-parallel devices)
+    and in total. Results are cached per model config and arguments.
 
     \b
     Example:

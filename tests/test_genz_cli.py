@@ -47,15 +47,17 @@ def test_simulate_prints_genz_figures_and_caches_them(genz_loaded, catalog):
     assert (result["system"], result["batch"], result["input_tokens"], result["output_tokens"],
             result["bits"]) == ("H100_GPU", 1, 1024, 256, "bf16")
     # GenZ's weights: 8,030,261,248 parameters (truth.tsv) minus 65 norms GenZ does not model.
-    assert result["weight_bytes"] == (8_030_261_248 - 65 * 4096) * 2
+    assert result["weight_bytes_per_device"] == result["weight_bytes_total"] == (
+        8_030_261_248 - 65 * 4096) * 2
     # K and V x 32 layers x 8 heads x 128 x 2 bytes, for the prompt and every generated token.
-    assert result["kv_cache_bytes"] == 2 * 32 * 8 * 128 * 2 * (1024 + 256)
+    assert result["kv_cache_bytes_per_device"] == result["kv_cache_bytes_total"] == (
+        2 * 32 * 8 * 128 * 2 * (1024 + 256))
     assert result["end_to_end_latency_ms"] == pytest.approx(
         result["prefill_latency_ms"] + 256 * result["decode_latency_ms_per_token"])
     again = json.loads(invoke(*args).output)
     assert again == {**result, "cached": True}
     [entry] = catalog.cache_entries("meta-llama/Llama-3.1-8B")
-    assert entry["cache_key"].startswith("genz-simulate:v2:")
+    assert entry["cache_key"].startswith("genz-simulate:v3:")
     # Another argument is another entry; a changed model drops them (config hash).
     assert json.loads(invoke(*args, "--batch", "2").output)["cached"] is False
     assert len(catalog.cache_entries("meta-llama/Llama-3.1-8B")) == 2
@@ -67,8 +69,36 @@ def test_simulate_table_output(genz_loaded, catalog):
     lines = result.output.splitlines()
     assert lines[0].split() == ["field", "value"]
     assert "model_id                         mistralai/Mistral-7B-v0.1" in lines
-    assert "weight_bytes                     13.49 GiB" in lines
+    assert "weight_bytes_per_device          13.49 GiB" in lines
+    assert "weight_bytes_total               13.49 GiB" in lines
     assert "cached                           False" in lines
+
+
+MIXTRAL = "mistralai/Mixtral-8x7B-v0.1"
+#: Mixtral-8x7B-v0.1 in bf16 as GenZ sees it: 46,702,792,704 parameters (truth.tsv) minus 65
+#: norms GenZ does not model, 2 bytes each.
+MIXTRAL_WEIGHT_BYTES = (46_702_792_704 - 65 * 4096) * 2
+
+
+def test_simulate_memory_is_labelled_per_device_and_in_total(genz_loaded, catalog):
+    _import(catalog, MIXTRAL)
+    table = invoke("simulate", MIXTRAL, "--system", "H100_GPU", "--tensor-parallel", "4")
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    for line in ("devices                          4",
+                 "weight_bytes_per_device          21.75 GiB",
+                 "weight_bytes_total               86.99 GiB",
+                 "kv_cache_bytes_per_device        40.00 MiB",
+                 "kv_cache_bytes_total             160.00 MiB"):
+        assert line in lines
+    # Pipeline stages split the layers: each of 2 x 2 devices holds a quarter, the total stays.
+    split = json.loads(invoke("simulate", MIXTRAL, "--system", "H100_GPU", "--tensor-parallel",
+                              "2", "--pipeline-parallel", "2", "--batch", "2", "--json").output)
+    assert (split["devices"], split["weight_bytes_total"], split["weight_bytes_per_device"]) == (
+        4, MIXTRAL_WEIGHT_BYTES, MIXTRAL_WEIGHT_BYTES // 4)
+    # K and V x 32 layers x 8 heads x 128 x 2 bytes x (1024 + 256) tokens x batch 2.
+    assert split["kv_cache_bytes_total"] == 2 * 32 * 8 * 128 * 2 * 1280 * 2
+    assert split["kv_cache_bytes_per_device"] == split["kv_cache_bytes_total"] // 4
 
 
 @pytest.mark.parametrize(
