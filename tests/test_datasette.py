@@ -230,6 +230,59 @@ def test_models_that_fit_a_gpu_largest_first(datasette) -> None:
     assert "meta-llama/Llama-3.1-8B" not in {r["model_id"] for r in long_context}
     default = rows(datasette, "/catalog/models_that_fit.json?_shape=array")
     assert default[0]["model_id"] == "Qwen/Qwen3-30B-A3B"  # Mixtral needs 87 GiB in bf16
+    assert {r["status"] for r in default} == {"ok"}
+
+
+def test_absurd_memory_parameters_give_a_status_row_not_an_error(datasette) -> None:
+    base = "/catalog/model_memory.json?_shape=array&model=Llama-3.1-8B"
+    [negative] = rows(datasette, base + "&seq_len=-5&batch=99999999999999999999")
+    assert negative["status"] == "seq_len and batch must be positive integers"
+    assert negative["total_bytes"] is None
+    [huge] = rows(datasette, base + "&seq_len=99999999999999&batch=999999999")
+    assert huge["status"] == (
+        "memory too large to count in 64-bit bytes: use a smaller seq_len or batch")
+    assert huge["kv_cache_bytes"] is None
+    fit = "/catalog/models_that_fit.json?_shape=array"
+    for query, status in (
+        ("&gpu_memory_gib=80&batch=9999999999999999",
+         "seq_len x batch must be at most 1099511627776 tokens"),
+        ("&gpu_memory_gib=1e300", "gpu_memory_gib must be a number above 0 and at most 1048576"),
+        ("&gpu_memory_gib=abc", "gpu_memory_gib must be a number above 0 and at most 1048576"),
+        ("&seq_len=0", "seq_len and batch must be positive integers"),
+        ("&dtype=fp7", "unknown dtype fp7: use fp32, bf16, fp16, fp8, int8 or int4"),
+    ):
+        [row] = rows(datasette, fit + query)
+        assert (row["model_id"], row["status"]) == (None, status), query
+
+
+def test_malformed_limit_and_shots_are_clamped_or_match_nothing(datasette) -> None:
+    assert rows(datasette, "/catalog/metric_leaderboard.json?_shape=array"
+                           "&metric=MMLU&shots=abc") == []
+    assert rows(datasette, "/catalog/metric_leaderboard.json?_shape=array"
+                           "&metric=HellaSwag&shots=0")[0]["rank"] == 1
+    assert len(rows(datasette, "/catalog/largest_models.json?_shape=array&limit=-1")) == 1
+    assert len(rows(datasette, "/catalog/largest_models.json?_shape=array&limit=abc")) == 1
+
+
+def test_memory_functions_return_null_instead_of_raising(catalog_path: Path) -> None:
+    from genz_catalog.datasette.functions import (
+        SQL_FUNCTIONS,
+        _with_int_arguments,
+        memory_report_json,
+    )
+
+    with ModelManager(catalog_path) as manager:
+        llama = manager.require_model("meta-llama/Llama-3.1-8B")
+    memory, parameters = llama["memory_json"], llama["parameter_count"]
+    assert json.loads(memory_report_json(memory, parameters, 1, 8192))["total_bytes"] == (
+        2 * 8030261248 + 8192 * 65536 * 2)
+    assert memory_report_json(memory, parameters, 10**30, 4096) is None  # > 2**63 bytes
+    assert memory_report_json(memory, parameters, 1, -5) is None
+    assert memory_report_json("not json", parameters, 1, 4096) is None
+    function, _, int_positions = SQL_FUNCTIONS["genz_total_bytes"]
+    total = _with_int_arguments(function, int_positions)
+    assert total(memory, parameters, "1e999", "4096", "bf16") is None
+    assert total(memory, parameters, "2", "4096", "bf16") == 2 * 8030261248 + 2 * 4096 * 65536 * 2
 
 
 def test_version_history_newest_first(datasette) -> None:

@@ -4,9 +4,10 @@ The memory arithmetic is :mod:`genz_catalog.memory`'s; these wrappers only adapt
 (``memory_json`` text, strings from query parameters) and cache results, because a canned query
 calls them once per row and most rows of a big catalog share a few architectures.
 
-A function given an unknown dtype returns NULL instead of raising: SQLite would turn the
-exception into an opaque "user-defined function raised exception"; the canned queries turn
-the NULL into a message that names the dtype.
+A function given bad input (an unknown dtype, a batch or sequence length below 1, figures that
+overflow SQLite's 64-bit integers) returns NULL instead of raising: SQLite would turn the
+exception into an opaque "user-defined function raised exception" (or "string or blob too big"
+for an oversized integer); the canned queries turn the NULL into a status message.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from ..db import escape_fts_query
 #: dtype used when a query passes an empty one.
 DEFAULT_DTYPE = "bf16"
 _CACHE_SIZE = 16_384
+#: Largest integer SQLite stores; a bigger Python int makes the whole query fail.
+SQLITE_MAX_INT = 2**63 - 1
 
 
 def _memory():  # noqa: ANN202 - the module, imported on first use so a plugin load never fails
@@ -50,9 +53,10 @@ def bytes_per_value(dtype: str | None) -> float | None:
 @lru_cache(maxsize=_CACHE_SIZE)
 def weight_bytes(parameter_count: int | None, dtype: str | None = DEFAULT_DTYPE) -> int | None:
     """Weight memory (bytes) of ``parameter_count`` parameters stored as ``dtype``."""
-    if parameter_count is None or bytes_per_value(dtype) is None:
+    if parameter_count is None or parameter_count < 0 or bytes_per_value(dtype) is None:
         return None
-    return int(_memory().weight_bytes(int(parameter_count), _dtype(dtype)))
+    result = int(_memory().weight_bytes(int(parameter_count), _dtype(dtype)))
+    return result if result <= SQLITE_MAX_INT else None
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -78,20 +82,27 @@ def memory_report_json(
     """``memory.memory_report`` as JSON text: weight, KV-cache, state and total bytes."""
     if memory_json is None or parameter_count is None or bytes_per_value(dtype) is None:
         return None
-    report = _memory().memory_report(
-        _record(memory_json, parameter_count),
-        batch=int(batch or 1),
-        seq_len=int(seq_len or 1),
-        dtype=_dtype(dtype),
-    )
-    # Byte figures as whole bytes; any descriptive keys the report adds pass through.
-    return json.dumps(
-        {
+    batch = 1 if batch is None else batch
+    seq_len = 1 if seq_len is None else seq_len
+    if not 1 <= batch <= SQLITE_MAX_INT or not 1 <= seq_len <= SQLITE_MAX_INT:
+        return None
+    try:
+        report = _memory().memory_report(
+            _record(memory_json, parameter_count),
+            batch=int(batch),
+            seq_len=int(seq_len),
+            dtype=_dtype(dtype),
+        )
+        # Byte figures as whole bytes; any descriptive keys the report adds pass through.
+        figures = {
             key: int(value) if isinstance(value, (int, float)) else value
             for key, value in report.items()
-        },
-        sort_keys=True,
-    )
+        }
+    except (ValueError, TypeError, KeyError, OverflowError):  # bad memory_json, int(inf)
+        return None
+    if any(isinstance(v, int) and v > SQLITE_MAX_INT for v in figures.values()):
+        return None
+    return json.dumps(figures, sort_keys=True)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -157,7 +168,7 @@ def _as_int(value: Any) -> int | None:
         return value
     try:
         return int(float(str(value).strip()))
-    except ValueError:
+    except (ValueError, OverflowError):  # 'abc', 'inf', '1e999'
         return None
 
 
@@ -166,7 +177,11 @@ def _with_int_arguments(function, positions: tuple[int, ...]):  # noqa: ANN001, 
         return function
 
     def call(*args: Any) -> Any:
-        return function(*(_as_int(a) if i in positions else a for i, a in enumerate(args)))
+        converted = [_as_int(a) if i in positions else a for i, a in enumerate(args)]
+        # 'abc' or '1e999' is not a missing value to default: the answer is NULL.
+        if any(c is None and a is not None for c, a in zip(converted, args, strict=True)):
+            return None
+        return function(*converted)
 
     return call
 
