@@ -30,11 +30,19 @@ import_sqlite_utils_without_dataframes()
 
 
 class CatalogGroup(click.Group):
-    """A click group that turns expected failures into one line on stderr and exit code 1."""
+    """A click group that turns expected failures into one line on stderr and exit code 1.
+
+    That includes a subcommand's usage errors (a bad or missing argument or option): one
+    ``Error: ...`` line, not click's usage block and exit code 2. ``--help`` still exits 0.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a bare group name (``genz-catalog metrics``) prints its help
+        except click.UsageError as exc:
+            raise click.ClickException(exc.format_message()) from None
         except (CatalogError, ConversionError) as exc:
             raise click.ClickException(str(exc)) from None
         except sqlite3.DatabaseError as exc:
@@ -63,20 +71,30 @@ def cli(ctx: click.Context, db_path: str | None) -> None:
     ctx.obj["db_path"] = db_path
 
 
-def get_manager(ctx: click.Context):  # noqa: ANN201 - returns ModelManager, imported lazily
-    """The ModelManager for this invocation (opened once, on first use)."""
+def get_manager(ctx: click.Context, *, create: bool = True):  # noqa: ANN201 - ModelManager
+    """The ModelManager for this invocation (opened once, on first use).
+
+    ``create=False`` is for commands that only read, or that write only to a model that must
+    already exist: when the catalog file does not exist yet they see an empty catalog (in
+    memory) instead of creating the file, so a failed ``show`` leaves nothing behind.
+    """
+    from .db import resolve_db_path
     from .manager import ModelManager
 
     root = ctx.find_root()
     root.ensure_object(dict)
     if "manager" not in root.obj:
-        root.obj["manager"] = ModelManager(root.obj.get("db_path"))
+        path = root.obj.get("db_path")
+        if not create and not resolve_db_path(path).exists():
+            path = ":memory:"
+        root.obj["manager"] = ModelManager(path)
         root.call_on_close(root.obj["manager"].close)
     return root.obj["manager"]
 
 
 def _manager(ctx: click.Context):  # noqa: ANN202 - ModelManager, imported lazily
-    return get_manager(ctx)
+    # Every command in this module fails on an empty catalog or has nothing to do there.
+    return get_manager(ctx, create=False)
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -100,6 +118,7 @@ LIST_COLUMNS = (
 _COUNT_FORMATTERS = {
     "parameter_count": format_count,
     "active_parameter_count": format_count,
+    "text_parameter_count": format_count,
     "hub_parameter_count": format_count,
 }
 
@@ -172,7 +191,8 @@ SHOW_FIELDS = (
     "num_layers", "hidden_size", "intermediate_size", "num_attention_heads",
     "num_key_value_heads", "head_dim", "num_experts", "experts_per_token", "context_length",
     "vocab_size", "kv_values_per_token", "hub_id", "revision_sha", "hub_parameter_count",
-    "parameter_mismatch", "license", "gated", "pipeline_tag", "downloads", "likes",
+    "parameter_mismatch", "license", "gated", "pipeline_tag", "library_name", "tags",
+    "downloads", "likes", "hub_created_at", "hub_last_modified",
     "warnings", "current_version", "created_at", "updated_at", "is_deleted", "deleted_at",
 )
 _MEMORY_COMPONENTS = ("weight_bytes", "kv_cache_bytes", "state_bytes", "total_bytes")
@@ -182,7 +202,7 @@ def _summary(model: dict[str, Any]) -> dict[str, Any]:
     summary = {}
     for field in SHOW_FIELDS:
         value = model.get(field)
-        if field in ("aliases", "warnings"):
+        if field in ("aliases", "warnings", "tags"):
             value = value or []
         summary[field] = value
     return summary
@@ -244,7 +264,8 @@ def show(ctx: click.Context, model_id: str, show_config: bool, show_genz: bool,
         given = [f"--{name}" for name in ("seq", "batch", "dtype")
                  if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
         if given:
-            raise click.ClickException(f"{', '.join(given)} only apply with --memory")
+            verb = "applies" if len(given) == 1 else "apply"
+            raise click.ClickException(f"{', '.join(given)} only {verb} with --memory")
     manager = _manager(ctx)
     model = manager.require_model(model_id, include_deleted=True)
     sections: dict[str, Any] = {}
@@ -263,7 +284,7 @@ def show(ctx: click.Context, model_id: str, show_config: bool, show_genz: bool,
         sections["memory"] = _memory(ctx, model, batch, seq, dtype)
     if not sections:
         print_record(_summary(model), output, table_formatters={
-            "aliases": ", ".join, "warnings": "; ".join,
+            **_COUNT_FORMATTERS, "aliases": ", ".join, "tags": ", ".join, "warnings": "; ".join,
         })
         return
     if not output.is_table:
@@ -414,6 +435,13 @@ def diff(ctx: click.Context, model_id: str, v1: int, v2: int, output: OutputForm
         return
     from_key, to_key = f"v{v1}", f"v{v2}"
     rows = [{"field": k, from_key: a, to_key: b} for k, (a, b) in changes.items()]
+    if output.is_table:
+        # Counts for people (8.03B), as in list and show; machine formats keep exact integers.
+        rows = [
+            {k: _COUNT_FORMATTERS[row["field"]](v) if k != "field" and v is not None else v
+             for k, v in row.items()} if row["field"] in _COUNT_FORMATTERS else row
+            for row in rows
+        ]
     print_rows(rows, output, ["field", from_key, to_key])
 
 

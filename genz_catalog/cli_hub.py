@@ -184,6 +184,12 @@ def import_command(
     hub_ids = [s for s in names if not is_local_source(s)]
     if revision is not None and not hub_ids:
         raise InvalidInputError("--revision applies to Hub ids only")
+    if len(names) == 1 and from_file is None and local:
+        # Bad input writes nothing, not even a new catalog file: check before opening it.
+        from .manager import check_config, read_config_file
+
+        config, resolved_id = read_config_file(names[0], model_id)
+        check_config(resolved_id, config)
     manager = get_manager(ctx)
 
     if len(names) == 1 and from_file is None:

@@ -1265,6 +1265,15 @@ def read_config_file(
     return config, validate_model_id(model_id)
 
 
+def check_config(model_id: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Convert an HF config and check its figures are plausible, as an import does before it
+    writes; raises :class:`ConversionError`. Lets a caller refuse bad input before opening
+    (and so creating) a catalog file."""
+    record = convert_hf_config(dict(config), model_id=model_id)
+    _check_bounds(model_id, record)
+    return record
+
+
 def model_id_from_folder(folder: Path) -> str:
     """The model id a config's folder stands for.
 

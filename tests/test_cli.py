@@ -174,8 +174,10 @@ def test_list_empty_catalog_prints_the_header(isolated_catalog):
     [
         (["--min-params", "abc"], "--min-params: invalid size 'abc': use a number with an "
                                   "optional K, M, B or T suffix, e.g. 7B, 500M, 1.5e9"),
-        (["--max-params", "-5B"], "--max-params: invalid size '-5B': must be a non-negative "
-                                  "number"),
+        (["--max-params", "-5B"], "--max-params: invalid size '-5B': must not be negative"),
+        (["--max-params", "1e400"], "--max-params: invalid size '1e400': infinite; give a "
+                                    "finite size such as 70B"),
+        (["--min-params", "1e300"], "--min-params: invalid size '1e300': at most 1e+18 allowed"),
         (["--sort", "stars"], "cannot sort by 'stars'; choose one of: model_id, model_name, "
                               "family, model_type, attention_type, source, parameter_count, "
                               "active_parameter_count, num_layers, hidden_size, "
@@ -219,6 +221,17 @@ def test_search_invalid_query_says_how_to_write_one(catalog):
     )
 
 
+@pytest.mark.parametrize("query", ['x"y', "*", '"abc', "nosuchcolumn:llama*", "NEAR("])
+def test_search_never_leaks_an_sqlite_error(catalog, query):
+    assert_error(run("search", query), f"invalid search query {query!r}; " + "write plain words (llama 8b), a \"quoted phrase\", "
+        "word* for a prefix, or join terms with AND, OR, NOT (e.g. llama OR mistral)")
+
+
+def test_list_search_with_nothing_searchable_lists_nothing(catalog):
+    assert run("list", "--search", '"', "--csv").output == LIST_HEADER + "\n"
+    assert run("list", "--search", "", "--json").output == "[]\n"
+
+
 # ------------------------------------------------------------------ show
 
 
@@ -235,8 +248,8 @@ def test_show_summary(catalog):
         "model_type              decoder-only",
         "attention_type          gqa",
         "is_moe                  False",
-        "parameter_count         7241732096",
-        "active_parameter_count  7241732096",
+        "parameter_count         7.24B",
+        "active_parameter_count  7.24B",
         "text_parameter_count",
         "num_layers              32",
         "hidden_size             4096",
@@ -256,8 +269,12 @@ def test_show_summary(catalog):
         "license",
         "gated",
         "pipeline_tag",
+        "library_name",
+        "tags",
         "downloads",
         "likes",
+        "hub_created_at",
+        "hub_last_modified",
         "warnings",
         "current_version         1",
         f"created_at              {STAMP}",
@@ -265,6 +282,35 @@ def test_show_summary(catalog):
         "is_deleted              False",
         "deleted_at",
     ]
+
+
+def test_show_summary_has_the_stored_hub_metadata(catalog):
+    catalog.update_model(MISTRAL, hub_metadata={
+        "hub_id": MISTRAL, "revision_sha": "7231864981174d9bee8c7687c24c8344414eae6b",
+        "hub_parameter_count": 7241732096, "license": "apache-2.0", "gated": False,
+        "pipeline_tag": "text-generation", "library_name": "transformers",
+        "tags": ["transformers", "safetensors", "mistral"], "downloads": 412345, "likes": 3901,
+        "hub_created_at": "2023-09-20T13:03:50.000Z",
+        "hub_last_modified": "2024-07-24T14:01:28.000Z",
+    })
+    shown = dict(
+        line.split(None, 1) for line in lines(run("show", MISTRAL, "--fmt", "plain").output)[1:]
+        if len(line.split(None, 1)) == 2
+    )
+    assert {k: shown[k] for k in (
+        "hub_id", "revision_sha", "hub_parameter_count", "license", "gated", "pipeline_tag",
+        "library_name", "tags", "downloads", "likes", "hub_created_at", "hub_last_modified",
+    )} == {
+        "hub_id": MISTRAL, "revision_sha": "7231864981174d9bee8c7687c24c8344414eae6b",
+        "hub_parameter_count": "7.24B", "license": "apache-2.0", "gated": "false",
+        "pipeline_tag": "text-generation", "library_name": "transformers",
+        "tags": "transformers, safetensors, mistral", "downloads": "412345", "likes": "3901",
+        "hub_created_at": "2023-09-20T13:03:50.000Z",
+        "hub_last_modified": "2024-07-24T14:01:28.000Z",
+    }
+    as_json = json.loads(run("show", MISTRAL, "--json").output)
+    assert (as_json["tags"], as_json["hub_parameter_count"], as_json["downloads"]) == (
+        ["transformers", "safetensors", "mistral"], 7241732096, 412345)
 
 
 def test_show_json(catalog):
@@ -348,6 +394,7 @@ def test_show_memory_bad_dtype(catalog):
 def test_memory_options_need_memory(catalog):
     assert_error(run("show", LLAMA, "--seq", "10", "--dtype", "fp8"),
                  "--seq, --dtype only apply with --memory")
+    assert_error(run("show", LLAMA, "--seq", "10"), "--seq only applies with --memory")
 
 
 def test_unknown_model_names_close_matches(catalog):
@@ -434,6 +481,9 @@ def test_diff_table(two_versions):
     out = lines(run("diff", LLAMA, "1", "2", "--fmt", "plain").output)
     assert out[0].split() == ["field", "v1", "v2"]
     assert ["num_layers", "32", "16"] in [line.split() for line in out]
+    # Counts for people in the table, as in list and show; --json above keeps the integers.
+    assert ["parameter_count", "8.03B", "4.54B"] in [line.split() for line in out]
+    assert ["active_parameter_count", "8.03B", "4.54B"] in [line.split() for line in out]
 
 
 def test_rollback(two_versions):
@@ -444,7 +494,33 @@ def test_rollback(two_versions):
                  f"model '{LLAMA}' has no version 7; versions: 1, 2, 3")
     assert_error(run("rollback", LLAMA, "1"),
                  f"model '{LLAMA}' already matches version 1; nothing to roll back")
-    assert run("rollback", LLAMA, "x").exit_code == 2  # click's own usage error
+    assert_error(run("rollback", LLAMA, "x"),
+                 "Invalid value for 'VERSION': 'x' is not a valid integer.")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["rollback", LLAMA, "abc"], "Invalid value for 'VERSION': 'abc' is not a valid integer."),
+        (["rollback", LLAMA], "Missing argument 'VERSION'."),
+        (["show", LLAMA, "--memory", "--seq", "0"],
+         "Invalid value for '--seq': 0 is not in the range x>=1."),
+        (["diff", LLAMA, "1", "two"], "Invalid value for 'V2': 'two' is not a valid integer."),
+        (["list", "--limit", "-1"], "Invalid value for '--limit': -1 is not in the range x>=0."),
+        (["metrics", "add", LLAMA, "MMLU", "66", "--shots", "many"],
+         "Invalid value for '--shots': 'many' is not a valid integer range."),
+        (["list", "--colour"], "No such option '--colour'. Did you mean '--source'?"),
+        (["frobnicate"], "No such command 'frobnicate'."),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_1(catalog, args, message):
+    assert_error(run(*args), message)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["rollback", "--help"], ["metrics", "add", "--help"]])
+def test_help_still_exits_0(args):
+    result = run(*args)
+    assert result.exit_code == 0 and "Example:" in result.output and result.stderr == ""
 
 
 # ------------------------------------------------------------------ metrics
@@ -471,6 +547,8 @@ def test_metrics_add_and_list(catalog):
         (["abc"], "metric value 'abc' for MMLU is not a number"),
         (["120"], "metric value 120 for MMLU is outside 0-100 (unit: percent)"),
         (["inf"], "metric value 'inf' for MMLU is not finite"),
+        (["66.7", "--date", "notadate"], "date 'notadate' is not a date; use YYYY-MM-DD "
+                                         "(2024-07-23) or ISO-8601 (2024-07-23T12:00:00Z)"),
     ],
 )
 def test_metrics_add_bad_value_writes_nothing(catalog, args, message):
@@ -512,6 +590,18 @@ def test_metrics_import_bad_row_writes_nothing_and_names_the_line(catalog, tmp_p
     result = run("metrics", "import", path)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {path} line 2: no model named 'llama-9'")
+
+
+def test_metrics_import_bad_date_names_the_line(catalog, tmp_path):
+    path = write_csv(tmp_path, (
+        "model_id,metric_name,metric_value,date\n"
+        f"{LLAMA},MMLU,66.7,2024-07-23\n"
+        f"{MISTRAL},GSM8K,52.2,July 2024\n"
+    ))
+    assert_error(run("metrics", "import", path),
+                 f"{path} line 3: date 'July 2024' is not a date; use YYYY-MM-DD (2024-07-23) "
+                 "or ISO-8601 (2024-07-23T12:00:00Z)")
+    assert catalog.get_quality_metrics() == []
 
 
 @pytest.mark.parametrize(
@@ -588,9 +678,57 @@ def test_clear_cache(catalog):
 
 def test_db_option_overrides_the_environment(catalog, tmp_path):
     other = tmp_path / "other.db"
-    assert run("--db", str(other), "list", "--csv").output == LIST_HEADER + "\n"
+    assert run("--db", str(other), "import", str(config_path(MISTRAL))).output == (
+        f"imported {MISTRAL} (version 1)\n")
     assert other.is_file()
+    assert run("--db", str(other), "list", "--csv").output == LIST_HEADER + "\n" + MISTRAL_CSV + "\n"
     assert run("list", "--csv").output.count("\n") == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["show", "foo"], "no model named 'foo'"),
+        (["history", "foo"], "no model named 'foo'"),
+        (["diff", "foo", "1", "2"], "no model named 'foo'"),
+        (["delete", "foo"], "no model named 'foo'"),
+        (["rollback", "foo", "1"], "no model named 'foo'"),
+        (["metrics", "add", "foo", "MMLU", "1"], "no model named 'foo'"),
+        (["metrics", "list", "foo"], "no model named 'foo'"),
+        (["search", '"'], "search query is empty; " + "write plain words (llama 8b), a \"quoted phrase\", "
+        "word* for a prefix, or join terms with AND, OR, NOT (e.g. llama OR mistral)"),
+        (["import", "{bad}"], "{bad}: malformed JSON at line 1 column 2: Expecting property "
+                              "name enclosed in double quotes"),
+        (["import", "{tmp}/nothing-here.json"], "{tmp}/nothing-here.json: no such file or folder"),
+        (["import", "{llama}", "--id", "."],
+         "model id '.': a name or org must not start or end with '.' or '-' "
+         "(the Hugging Face Hub's naming rule)"),
+        (["import", "{absurd}", "--id", "big/model"],
+         "big/model: context_length=2000000000 is outside the plausible range "
+         "1..1000000000"),
+    ],
+)
+def test_a_failed_command_does_not_create_the_catalog(tmp_path, args, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{bad")
+    absurd = tmp_path / "absurd.json"
+    absurd.write_text(json.dumps(json.loads(config_path(LLAMA).read_text())
+                                 | {"max_position_embeddings": 2_000_000_000}))
+    fresh = tmp_path / "fresh" / "x.db"
+    names = {"bad": bad, "tmp": tmp_path, "llama": config_path(LLAMA), "absurd": absurd}
+    args = [a.format(**names) for a in args]
+    assert_error(run("--db", str(fresh), *args), message.format(**names))
+    assert not fresh.parent.exists()
+
+
+def test_read_only_commands_on_a_missing_catalog_see_it_empty(tmp_path):
+    fresh = tmp_path / "fresh" / "x.db"
+    assert run("--db", str(fresh), "list", "--csv").output == LIST_HEADER + "\n"
+    assert run("--db", str(fresh), "search", "llama", "--json").output == "[]\n"
+    assert run("--db", str(fresh), "metrics", "list", "--json").output == "[]\n"
+    assert json.loads(run("--db", str(fresh), "stats", "--json").output)["total_models"] == 0
+    assert run("--db", str(fresh), "clear-cache").output == "Removed 0 cached values\n"
+    assert not fresh.parent.exists()
 
 
 def test_not_a_database_is_one_line(tmp_path):
