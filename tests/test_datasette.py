@@ -357,6 +357,15 @@ def test_models_table_has_facets_search_and_hidden_internals(datasette) -> None:
         "model_type", "attention_type", "family", "source", "is_moe"]
     family = {v["value"]: v["count"] for v in data["facet_results"]["family"]["results"]}
     assert family["llama"] == 3
+    model_types = {v["value"]: v["count"]
+                   for v in data["facet_results"]["model_type"]["results"]}
+    assert model_types == {"decoder-only": 11}  # soft-deleted bert (encoder-only) is hidden
+    assert data["filtered_table_rows_count"] == 11
+    assert data["human_description_en"] == (
+        "where live models only (add ?is_deleted=1 to list soft-deleted ones) "
+        "sorted by parameter_count descending")
+    deleted = rows(datasette, "/catalog/models.json?_shape=array&is_deleted=1&_col=is_deleted")
+    assert [r["model_id"] for r in deleted] == ["google-bert/bert-base-uncased"]
     assert data["rows"][0]["model_id"] == "mistralai/Mixtral-8x7B-v0.1"  # sort_desc
     tables = {t["name"]: t["hidden"] for t in get(datasette, "/catalog.json").json()["tables"]}
     for hidden in ("model_cache", "models_fts", "models_fts_data", "_sqlite_migrations"):

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from datasette import hookimpl
+from datasette.filters import FilterArguments
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
@@ -22,6 +23,25 @@ JSON_COLUMNS = ("config_json", "genz_config_json", "memory_json", "snapshot_json
 def prepare_connection(conn) -> None:  # noqa: ANN001 - sqlite3.Connection
     """Register the ``genz_*`` SQL functions the canned queries use."""
     register_sql_functions(conn)
+
+
+#: Shown above the models table while soft-deleted models are hidden.
+LIVE_MODELS_DESCRIPTION = "live models only (add ?is_deleted=1 to list soft-deleted ones)"
+
+
+@hookimpl
+def filters_from_request(request, database: str, table: str) -> FilterArguments | None:  # noqa: ANN001
+    """Hide soft-deleted models from the ``models`` table page, its counts and its facets.
+
+    The canned queries and the CLI count live models only; the browsing surface agrees. Any
+    ``is_deleted`` filter in the URL (``?is_deleted=1``) turns this off. The literal
+    ``is_deleted = 0`` (not a parameter) lets SQLite use the partial indexes of live models.
+    """
+    if table != "models" or database != DATABASE_NAME:
+        return None
+    if any(key.startswith("is_deleted") for key in request.args):
+        return None
+    return FilterArguments(["is_deleted = 0"], human_descriptions=[LIVE_MODELS_DESCRIPTION])
 
 
 def render_json_cell(value: str) -> Markup | None:
