@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -34,6 +35,10 @@ def _parse_setting_value(value: str) -> object:
               help="Serve an empty catalog as it is instead of loading the embedded models.")
 @click.option("settings", "--setting", type=(str, str), multiple=True, metavar="NAME VALUE",
               help="A Datasette setting, e.g. --setting sql_time_limit_ms 5000 (repeatable).")
+@click.option("--immutable", "immutable_file", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Serve this published copy (genz-catalog backup) as an immutable replica: "
+                   "never written, migrated or filled; --db is ignored.")
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -43,6 +48,7 @@ def serve(
     no_sql: bool,
     no_default_catalog: bool,
     settings: tuple[tuple[str, str], ...],
+    immutable_file: Path | None,
 ) -> None:
     """Browse the catalog in Datasette: HTML pages, a JSON API and canned queries.
 
@@ -50,11 +56,16 @@ def serve(
     run an empty catalog is filled with the embedded default models (GenZ's static models when
     GenZ is installed, plus bundled Hugging Face configs) - no network needed.
 
+    With --immutable FILE it serves a published copy (from `genz-catalog backup`) as a read
+    replica: the file is opened immutable and never written; run one per machine behind a load
+    balancer. The packaged metadata, plugins and templates come with the installed package.
+
     \b
     Example:
         genz-catalog serve
         genz-catalog serve --port 9000 --open
         genz-catalog serve --no-sql --setting sql_time_limit_ms 500
+        genz-catalog serve --immutable /srv/catalog.db --host 0.0.0.0 --port 8001
     """
     # Datasette and uvicorn load only when serving, so other commands stay fast.
     from datasette.app import SETTINGS
@@ -73,6 +84,12 @@ def serve(
     if no_sql:
         parsed_settings["default_allow_sql"] = False
 
+    if immutable_file is not None:
+        check_published_catalog(immutable_file)
+        datasette = build_datasette(immutable_file, settings=parsed_settings, immutable=True)
+        run_datasette(datasette, host, port, open_browser)
+        return
+
     manager = get_manager(ctx)
     if not no_default_catalog:
         report = ensure_default_catalog(manager)
@@ -86,6 +103,30 @@ def serve(
 
     datasette = build_datasette(db_path, settings=parsed_settings)
     run_datasette(datasette, host, port, open_browser)
+
+
+def check_published_catalog(path: Path) -> None:
+    """Refuse (one-line ClickException) a file that is missing or holds no catalog.
+
+    Opened ``immutable=1`` and read-only: the check writes nothing, not even a ``-wal`` file.
+    """
+    import sqlite3
+
+    if not path.is_file():
+        raise click.ClickException(f"no catalog file at {path}; publish one with "
+                                   "`genz-catalog backup FILE`")
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True)
+        try:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'models'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        found = None
+    if not found:
+        raise click.ClickException(f"{path} is not a genz-catalog file (no models table)")
 
 
 def run_datasette(datasette: Any, host: str, port: int, open_browser: bool) -> None:

@@ -63,7 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                 log.seek(0)
                 pytest.fail("genz-catalog serve did not start:\n" + log.read())
             time.sleep(0.3)
-    yield {"base": base, "log": log, "port": port}
+    yield {"base": base, "log": log, "port": port, "db": folder / "catalog.db"}
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=15)
@@ -88,6 +88,39 @@ def test_serve_builds_the_default_catalog_and_binds_localhost(server: dict) -> N
     with pytest.raises(OSError), socket.create_connection(
             (_non_loopback_address(), server["port"]), timeout=2):
         pass
+
+
+def test_serve_immutable_replica_from_an_installed_package(server: dict, tmp_path: Path) -> None:
+    """``serve --immutable FILE``: the packaged metadata and plugins, no checkout paths."""
+    copy = tmp_path / "published.db"
+    subprocess.run([sys.executable, "-m", "genz_catalog", "--db", str(server["db"]), "backup",
+                    str(copy)], check=True, capture_output=True)
+    before = copy.read_bytes()
+    port = _free_port()
+    replica = subprocess.Popen(
+        [sys.executable, "-m", "genz_catalog", "serve", "--immutable", str(copy),
+         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=tmp_path,  # not the checkout: nothing may come from ./metadata.yml or ./plugins
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                stats = _get_json(f"http://127.0.0.1:{port}/catalog/statistics.json?_shape=array")
+                break
+            except OSError:
+                assert replica.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+        expected = _get_json(server["base"] + "/catalog/statistics.json?_shape=array")
+        assert stats == expected
+        fit = _get_json(f"http://127.0.0.1:{port}/catalog/models_that_fit.json?_shape=array"
+                        "&gpu_memory_gib=1e300")
+        assert fit[0]["status"] == "gpu_memory_gib must be a number above 0 and at most 1048576"
+    finally:
+        replica.send_signal(signal.SIGINT)
+        replica.wait(timeout=15)
+    assert copy.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published.db"]
 
 
 def _non_loopback_address() -> str:

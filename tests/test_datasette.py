@@ -448,3 +448,41 @@ def test_serve_rejects_unknown_setting_before_touching_the_catalog(tmp_path: Pat
     assert result.output == (
         "Error: unknown Datasette setting 'sql_time_limit'; see `datasette --help-settings`\n")
     assert not db.exists()
+
+
+# ---------------------------------------------------------------------------- immutable replicas
+
+
+def test_serve_immutable_refuses_a_missing_or_foreign_file(tmp_path: Path) -> None:
+    missing = tmp_path / "published" / "catalog.db"
+    result = CliRunner().invoke(cli, ["serve", "--immutable", str(missing)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: no catalog file at {missing}; publish one with `genz-catalog backup FILE`\n")
+    assert not missing.parent.exists()
+    foreign = tmp_path / "notes.db"
+    foreign.write_bytes(b"not a database at all" * 100)
+    result = CliRunner().invoke(cli, ["serve", "--immutable", str(foreign)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {foreign} is not a genz-catalog file (no models table)\n"
+    assert foreign.read_bytes() == b"not a database at all" * 100
+
+
+def test_immutable_replica_serves_a_backup_without_touching_it(
+    catalog_path: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "replica.db"
+    backup = CliRunner().invoke(cli, ["--db", str(catalog_path), "backup", str(copy)])
+    assert backup.exit_code == 0, backup.output
+    before = (copy.stat().st_mtime_ns, copy.read_bytes())
+    replica = build_datasette(copy, immutable=True)
+    [database] = get(replica, "/-/databases.json").json()
+    assert (database["name"], database["is_mutable"]) == ("catalog", False)
+    stats = {(r["dimension"], r["value"]): r["models"]
+             for r in rows(replica, "/catalog/statistics.json?_shape=array")}
+    assert stats[("total", "all models")] == 11
+    found = rows(replica, "/catalog/search_models.json?_shape=array&q=Llama-3.1")
+    assert [r["model_id"] for r in found] == ["meta-llama/Llama-3.1-8B"]
+    assert (copy.stat().st_mtime_ns, copy.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["replica.db"]
+

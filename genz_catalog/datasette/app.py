@@ -32,13 +32,16 @@ def build_datasette(
     db_path: str | os.PathLike[str],
     *,
     settings: Mapping[str, Any] | None = None,
+    immutable: bool = False,
 ) -> Datasette:
     """A Datasette serving ``db_path`` read-only as ``/catalog``, with metadata and plugins.
 
     The file is opened by Datasette's read connections (``mode=ro``); no canned query writes and
-    no plugin writes. It stays a *mutable* database (not ``immutable``) so models the CLI adds
-    while the server runs show up without a restart. The database is always named ``catalog``,
-    whatever the file is called, so URLs and the metadata's table settings stay the same.
+    no plugin writes. By default it stays a *mutable* database so models the CLI adds while the
+    server runs show up without a restart. ``immutable=True`` is for a published copy that never
+    changes (``genz-catalog backup``): SQLite opens it with ``immutable=1``, without locks, and
+    Datasette caches its row counts. The database is always named ``catalog``, whatever the
+    file is called, so URLs and the metadata's table settings stay the same.
     """
     combined = {**DEFAULT_SETTINGS, **(settings or {})}
     datasette = Datasette(
@@ -53,7 +56,7 @@ def build_datasette(
         datasette.remove_database("_memory")
     path = Path(db_path).resolve()
     datasette.add_database(
-        Database(datasette, path=str(path), is_mutable=True),
+        Database(datasette, path=str(path), is_mutable=not immutable),
         name=DATABASE_NAME,
         route=DATABASE_NAME,
     )
