@@ -22,6 +22,7 @@ import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -373,11 +374,7 @@ class HubClient:
                 f"the Hub answered HTTP {status}; try again later",
             )
         if isinstance(exc, timeouts):
-            return HubTimeoutError(
-                model_id,
-                f"the Hub at {self.endpoint} did not answer within {self.timeout:g} s; "
-                f"try again later, or allow more time with --timeout or {TIMEOUT_ENV_VAR}",
-            )
+            return self._timeout_error(model_id)
         if isinstance(exc, OfflineModeIsEnabled):
             return HubOfflineCacheMissError(
                 model_id, "offline mode is enabled (HF_HUB_OFFLINE); unset it to reach the Hub"
@@ -387,6 +384,13 @@ class HubClient:
         return HubError(
             model_id,
             self._redact(f"unexpected error from the Hub: {type(exc).__name__}: {exc}").splitlines()[0],
+        )
+
+    def _timeout_error(self, model_id: str) -> HubTimeoutError:
+        return HubTimeoutError(
+            model_id,
+            f"the Hub at {self.endpoint} did not answer within {self.timeout:g} s; "
+            f"try again later, or allow more time with --timeout or {TIMEOUT_ENV_VAR}",
         )
 
     def _unreachable_advice(self) -> str:
@@ -417,11 +421,19 @@ class HubClient:
 
         Offline, only the cache is read (``revision`` None means the cached ``main``).
         ``shown_revision`` is what error messages call the revision (the one the user asked for).
-        """
-        from huggingface_hub import hf_hub_download
 
-        try:
-            path = hf_hub_download(
+        Online, ``hf_hub_download`` alone would not respect the timeout: a 5xx or a timeout on
+        its HEAD request is retried with back-off (about 23 s), and its GET has a fixed 10 s
+        timeout, resumed up to 5 times. So the file's metadata is first read once, without
+        retries, within the timeout (a 5xx or a missing file fails at once), and the download
+        itself gets two timeouts (its HEAD and its GET) before it is given up as timed out.
+        """
+        from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+
+        shown = shown_revision or revision
+
+        def download() -> str:
+            return hf_hub_download(
                 model_id,
                 "config.json",
                 revision=revision,
@@ -432,9 +444,45 @@ class HubClient:
                 local_files_only=self.offline,
                 tqdm_class=_NoProgressBar,
             )
+
+        try:
+            if self.offline:
+                return Path(download())
+            get_hf_file_metadata(
+                hf_hub_url(model_id, "config.json", revision=revision, endpoint=self.endpoint),
+                token=self._token,
+                timeout=self.timeout,
+                endpoint=self.endpoint,
+                retry_on_errors=False,
+            )
+            return Path(self._within(2 * self.timeout, download, model_id))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a one-line HubError
-            raise self.translate(exc, model_id, shown_revision or revision) from exc
-        return Path(path)
+            raise self.translate(exc, model_id, shown) from exc
+
+    def _within(self, seconds: float, call: Callable[[], Any], model_id: str) -> Any:
+        """``call()`` on a daemon thread; :class:`HubTimeoutError` if it takes over ``seconds``.
+
+        A call given up on finishes (or fails) on its own; huggingface_hub writes the cache
+        through a temporary file and a lock, so it never leaves a half file behind, and a daemon
+        thread never keeps the process alive.
+        """
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["value"] = call()
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="hub-download", daemon=True).start()
+        if not done.wait(seconds):
+            raise self._timeout_error(model_id)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
 
     def fetch(
         self, model_id: str, revision: str | None = None, *, info: ModelInfo | None = None

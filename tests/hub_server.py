@@ -16,7 +16,8 @@ It serves, over real HTTP on 127.0.0.1, what the real ``huggingface_hub`` client
 
 Faults are per repository: ``fault="server-error"`` (HTTP 500 on every endpoint),
 ``fault="file-server-error"`` (model info answers, every file request gets HTTP 500) and
-``delay=`` seconds before every answer; ``HubStandIn(delay=...)`` delays every response.
+``delay=`` seconds before every answer, ``file_delay=`` seconds before the body of a file
+(GET only: its HEAD answers at once); ``HubStandIn(delay=...)`` delays every response.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class FakeRepo:
     granted_tokens: set[str] = field(default_factory=set)
     fault: str | None = None
     delay: float = 0.0
+    file_delay: float = 0.0
 
     def resolve(self, revision: str) -> Commit | None:
         sha = self.branches.get(revision) or self.tags.get(revision, revision)
@@ -100,6 +102,7 @@ class HubStandIn:
         gated: bool | str = False,
         fault: str | None = None,
         delay: float = 0.0,
+        file_delay: float = 0.0,
         sha: str | None = None,
         safetensors_total: int | None = None,
     ) -> str:
@@ -119,7 +122,8 @@ class HubStandIn:
         if safetensors_total is not None:
             info["safetensors"] = {"parameters": {"BF16": safetensors_total},
                                    "total": safetensors_total}
-        repo = FakeRepo(repo_id, info, gated=gated, fault=fault, delay=delay)
+        repo = FakeRepo(repo_id, info, gated=gated, fault=fault, delay=delay,
+                        file_delay=file_delay)
         with self._lock:
             self.repos[repo_id.lower()] = repo
         self._commit(repo, config, sha=sha or info.get("sha"),
@@ -355,6 +359,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, "RevisionNotFound", "Invalid rev id: " + revision, head)
             return
         content = commit.files.get(filename)
+        if repo.file_delay and not head:
+            time.sleep(repo.file_delay)
         if content is None:
             self._error(404, "EntryNotFound", f"{filename} does not exist on \"{revision}\"",
                         head, **{"X-Repo-Commit": commit.sha})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -99,8 +100,13 @@ def test_reimport_needs_force_and_identical_content_is_unchanged(hub):
          "0.25 s; try again later, or allow more time with --timeout or "
          "GENZ_CATALOG_HUB_TIMEOUT"),
         (["acme/down"], "acme/down: the Hub answered HTTP 500; try again later"),
+        (["acme/files-down"], "acme/files-down: the Hub answered HTTP 500; try again later"),
+        (["acme/slow-file", "--timeout", "0.25"], "acme/slow-file: the Hub at {url} did not "
+         "answer within 0.25 s; try again later, or allow more time with --timeout or "
+         "GENZ_CATALOG_HUB_TIMEOUT"),
     ],
-    ids=["not-found", "gated", "bad-token", "revision", "malformed", "timeout", "5xx"],
+    ids=["not-found", "gated", "bad-token", "revision", "malformed", "timeout", "5xx",
+         "5xx-on-config-download", "slow-config-download"],
 )
 def test_import_errors_are_one_line_exit_1_and_write_nothing(hub, args, message):
     hub.add_real_model(QWEN)
@@ -108,9 +114,16 @@ def test_import_errors_are_one_line_exit_1_and_write_nothing(hub, args, message)
     hub.add_model("acme/broken", b"{oops")
     hub.add_model("acme/slow", {"model_type": "llama"}, delay=2.0)
     hub.add_model("acme/down", {"model_type": "llama"}, fault="server-error")
+    # model_info answers; only the config.json download fails or is slow.
+    hub.add_model("acme/files-down", {"model_type": "llama"}, fault="file-server-error")
+    hub.add_model("acme/slow-file", {"model_type": "llama"}, file_delay=3.0)
     run("import", str(CONFIGS_DIR / "Qwen__Qwen2.5-3B"), "--id", "local/qwen-3b")
     before = catalog_state()
+    started = time.monotonic()
     result = run("import", *args)
+    # huggingface_hub's own retries (about 23 s on a 5xx) and its fixed 10 s download timeout
+    # must not apply: every failure comes back within a few timeouts.
+    assert time.monotonic() - started < 2.0
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == "Error: " + message.format(url=hub.url) + "\n"
