@@ -1255,14 +1255,21 @@ def read_config_file(
     if not isinstance(config, dict):
         raise InvalidInputError(f"{p}: config must be a JSON object")
     if model_id is None:
-        name_or_path = config.get("_name_or_path")
-        if isinstance(name_or_path, str) and name_or_path.strip() and not (
-            name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
-        ):
-            model_id = name_or_path
-        else:
+        model_id = _id_from_name_or_path(config.get("_name_or_path"))
+        if model_id is None:
             model_id = model_id_from_folder(p.parent.resolve())
     return config, validate_model_id(model_id)
+
+
+def _id_from_name_or_path(name_or_path: Any) -> str | None:
+    """``_name_or_path`` when it is a usable model id; None for local paths and free text
+    (trainers write both there, e.g. ``/scratch/ckpt-900`` or ``StableLM 2 1.6B Chat``)."""
+    if not isinstance(name_or_path, str) or name_or_path.startswith((".", "/", "~")):
+        return None
+    try:
+        return validate_model_id(name_or_path)
+    except InvalidModelIdError:
+        return None
 
 
 def check_config(model_id: str, config: Mapping[str, Any]) -> dict[str, Any]:

@@ -105,6 +105,19 @@ def test_import_config_file_takes_a_folder_and_names_it_after_the_folder(
     assert manager.import_config_file(plain / "config.json").model_id == "my-mixtral"
 
 
+def test_import_config_file_ignores_a_name_or_path_that_is_not_an_id(
+    manager: ModelManager, tmp_path: Path
+):
+    # The real stablelm-2-1_6b-chat config says _name_or_path "StableLM 2 1.6B Chat".
+    source = CONFIGS / "stabilityai__stablelm-2-1_6b-chat"
+    assert json.loads((source / "config.json").read_text())["_name_or_path"] == (
+        "StableLM 2 1.6B Chat"
+    )
+    result = manager.import_config_file(source)
+    assert result.model_id == "stabilityai/stablelm-2-1_6b-chat"
+    assert manager.get_model(result.model_id)["parameter_count"] == 1644515328
+
+
 def test_moe_model_has_active_parameters(catalog: ModelManager):
     mixtral = catalog.get_model(MIXTRAL)
     assert mixtral["is_moe"] is True
