@@ -359,6 +359,9 @@ def discover(
 ) -> None:
     """List Hub models, marking those already in the catalog; --import brings in the rest.
 
+    With --import, the listing (marked as it was before) is followed by the import summary;
+    --json, --nl and --csv give one row per listed model with its status, version and detail.
+
     \b
     Example:
         genz-catalog discover --author Qwen --search 2.5 --limit 10
@@ -373,20 +376,37 @@ def discover(
     )
     columns = ["model_id", "downloads", "likes", "pipeline_tag", "library", "created_at",
                "in_catalog"]
+    table_rows = [{**r, "in_catalog": "yes" if r["in_catalog"] else ""} for r in rows]
     if not do_import:
-        if output.is_table:
-            rows = [{**r, "in_catalog": "yes" if r["in_catalog"] else ""} for r in rows]
-        print_rows(rows, output, columns)
+        print_rows(table_rows if output.is_table else rows, output, columns)
         return
     wanted = [r["model_id"] for r in rows if not r["in_catalog"]]
-    if not wanted:
-        if output.is_table:
-            click.echo(f"all {len(rows)} listed models are already in the catalog")
-        else:
-            print_rows([], output, SUMMARY_COLUMNS)
-        return
     results = import_models_from_hf(
         wanted, manager=manager, token=token, workers=workers, timeout=timeout,
         show_progress=False if quiet else None,
-    )
-    _print_summary([("hub", o) for o in results], output)
+    ) if wanted else []
+    if output.is_table:
+        # The listing as it was before the import (in_catalog marks included), then the summary.
+        print_rows(table_rows, output, columns)
+        click.echo()
+        if not wanted:
+            click.echo(f"all {len(rows)} listed models are already in the catalog")
+            return
+        _print_summary([("hub", o) for o in results], output)
+        return
+    # One row per listed model: its listing fields, then what the import did with it.
+    by_id = {o.requested_id: o for o in results}
+    merged = []
+    for row in rows:
+        outcome = by_id.get(row["model_id"])
+        if outcome is None:
+            merged.append({**row, "status": "skipped", "version": None,
+                           "detail": "already in the catalog"})
+        else:
+            detail = outcome.detail.removeprefix(f"{row['model_id']}: ")
+            merged.append({**row, "status": outcome.status, "version": outcome.version,
+                           "detail": detail})
+    print_rows(merged, output, [*columns, "status", "version", "detail"])
+    failed = sum(1 for o in results if o.status == "failed")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(results)} imports failed")

@@ -344,11 +344,38 @@ def test_discover_marks_catalogued_models_and_imports_the_rest(hub):
     assert rows == sorted(rows, key=lambda r: r["downloads"], reverse=True)
     imported = run("discover", "--author", "Qwen", "--import", "--json")
     assert imported.exit_code == 0, imported.output
-    assert [(r["model_id"], r["status"]) for r in json.loads(imported.stdout)] == [
-        (QWEN, "imported")
+    assert [
+        (r["model_id"], r["in_catalog"], r["status"], r["version"], r["detail"])
+        for r in json.loads(imported.stdout)
+    ] == [
+        (r["model_id"], r["in_catalog"], *(("skipped", None, "already in the catalog")
+                                            if r["in_catalog"] else ("imported", 1, "new model")))
+        for r in rows
     ]
     assert model(QWEN)["parameter_count"] == TRUTH[QWEN]
     assert model(MISTRAL) is None
+
+
+def test_discover_import_prints_the_listing_then_the_summary(hub):
+    hub.add_real_model(QWEN3B)
+    hub.add_real_model(QWEN)
+    hub.add_model("Qwen/Qwen-broken", {"model_type": "llama"}, fault="file-server-error")
+    run("import", QWEN3B)
+    listing = run("discover", "--author", "Qwen").stdout
+    result = run("discover", "--author", "Qwen", "--import")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: 1 of 2 imports failed\n"
+    table, summary = result.stdout.split("\n\n")
+    # The listing exactly as plain discover shows it: marks as they were before the import.
+    assert table + "\n" == listing
+    marks = {line.split()[0]: line.endswith(" yes") for line in table.splitlines()[2:]}
+    assert marks == {QWEN3B: True, QWEN: False, "Qwen/Qwen-broken": False}
+    summary_lines = summary.splitlines()
+    assert summary_lines[0].split() == ["source", "status", "model_id", "version", "detail"]
+    assert sorted(line.split()[:3] for line in summary_lines[2:4]) == [
+        ["hub", "failed", "Qwen/Qwen-broken"], ["hub", "imported", QWEN]
+    ]
+    assert summary_lines[-1] == "1 imported, 1 failed"
 
 
 def test_discover_table_and_stats_show_parameter_mismatch(hub):
@@ -362,3 +389,18 @@ def test_discover_table_and_stats_show_parameter_mismatch(hub):
     assert table.stdout.splitlines()[2].split()[-1] == "yes"
     stats = run("stats")
     assert MISTRAL in stats.stdout.split("parameter_mismatch", 1)[1]
+
+
+def test_show_json_gives_gated_as_the_documented_string(hub):
+    token = "hf_granted_token_123"
+    hub.valid_tokens.add(token)
+    hub.add_real_model(QWEN)
+    qwen_config = (CONFIGS_DIR / "Qwen__Qwen2.5-7B" / "config.json").read_bytes()
+    for repo_id, gating in (("acme/auto-gated", "auto"), ("acme/manual-gated", "manual")):
+        hub.add_model(repo_id, qwen_config, gated=gating)
+        hub.repos[repo_id.lower()].granted_tokens.add(token)
+    assert run("import", QWEN).exit_code == 0
+    assert run("import", "acme/auto-gated", "acme/manual-gated", "--token", token).exit_code == 0
+    gated = {m: json.loads(run("show", m, "--json").stdout)["gated"]
+             for m in (QWEN, "acme/auto-gated", "acme/manual-gated")}
+    assert gated == {QWEN: "false", "acme/auto-gated": "auto", "acme/manual-gated": "manual"}
