@@ -76,7 +76,9 @@ def main() -> None:
         failed = [o for o in outcomes if o.status != "imported"]
         assert not failed, failed[:3]
 
-    requests = 3  # model_info GET, config.json HEAD, config.json GET
+    # model_info GET, config.json HEAD without retries (hub.py bounds the download by the
+    # timeout), then hf_hub_download's own HEAD and GET
+    requests = 4
     print(f"hub import: {args.models} models, {args.delay * 1000:.0f} ms added per response, "
           f"{requests} requests per model")
     print(f"  one at a time (import_model_from_hf loop): {sequential:7.2f} s "
