@@ -391,6 +391,17 @@ def test_chart_page_draws_one_dot_per_architecture(datasette) -> None:
     assert "meta-llama~2FLlama-3~2E1-8B" in response.text
 
 
+def test_chart_points_read_a_covering_index(catalog_path: Path) -> None:
+    import sqlite3
+
+    from genz_catalog.datasette.chart import POINTS_SQL
+
+    conn = sqlite3.connect(f"file:{catalog_path}?mode=ro", uri=True)
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + POINTS_SQL, {"limit": 10})]
+    conn.close()
+    assert "SCAN models USING COVERING INDEX idx_models_live_kv" in plan
+
+
 def test_arbitrary_sql_is_read_only_and_time_limited(datasette, catalog_path: Path) -> None:
     ok = get(datasette, "/catalog.json?sql=select+count(*)+as+n+from+models&_shape=array")
     assert ok.json() == [{"n": 12}]  # soft-deleted bert included

@@ -30,11 +30,21 @@ ATTENTION_COLOURS = {
     "none": "#7f7f7f",
 }
 
+#: Grouped first in idx_models_live_kv's column order (a covering-index scan with no sort; the
+#: unary ``+`` keeps SQLite off the parameter_count index), then merged into dots: ~30 ms
+#: instead of ~330 ms at 100k models.
 POINTS_SQL = """
+WITH shapes AS MATERIALIZED (
+  SELECT attention_type, kv_values_per_token, parameter_count, count(*) AS n,
+         min(model_id) AS example_model_id
+  FROM models
+  WHERE is_deleted = 0 AND +parameter_count > 0 AND +kv_values_per_token > 0
+  GROUP BY attention_type, num_attention_heads, num_key_value_heads, kv_values_per_token,
+           parameter_count
+)
 SELECT coalesce(attention_type, 'none') AS attention_type, parameter_count,
-       kv_values_per_token, count(*) AS models, min(model_id) AS example_model_id
-FROM models
-WHERE is_deleted = 0 AND parameter_count > 0 AND kv_values_per_token > 0
+       kv_values_per_token, sum(n) AS models, min(example_model_id) AS example_model_id
+FROM shapes
 GROUP BY 1, 2, 3
 ORDER BY parameter_count DESC
 LIMIT :limit
