@@ -413,6 +413,26 @@ def m004_serve_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m005_child_key_indexes(db: sqlite_utils.Database) -> None:
+    # models.model_id is COLLATE NOCASE, so SQLite's foreign-key lookups from a parent row to its
+    # children compare case-insensitively; the child tables' own model_id indexes are BINARY
+    # and cannot serve them. Without these, deleting a model (or settling a deferred check in
+    # a bulk import) scans every child table.
+    db.executescript(
+        """
+        CREATE INDEX idx_model_aliases_model_id_nocase
+            ON model_aliases(model_id COLLATE NOCASE);
+        CREATE INDEX idx_model_versions_model_id_nocase
+            ON model_versions(model_id COLLATE NOCASE);
+        CREATE INDEX idx_model_cache_model_id_nocase
+            ON model_cache(model_id COLLATE NOCASE);
+        CREATE INDEX idx_model_quality_metrics_model_id_nocase
+            ON model_quality_metrics(model_id COLLATE NOCASE);
+        """
+    )
+
+
 def rebuild_fts(db: sqlite_utils.Database) -> None:
     """Rebuild ``models_fts`` from ``models`` and ``model_aliases`` (used by ``doctor --fix``)."""
     with write_transaction(db):

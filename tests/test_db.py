@@ -20,7 +20,13 @@ from genz_catalog.db import (
     write_transaction,
 )
 
-MIGRATION_NAMES = ["m001_models", "m002_fts", "m003_genz_unsupported", "m004_serve_indexes"]
+MIGRATION_NAMES = [
+    "m001_models",
+    "m002_fts",
+    "m003_genz_unsupported",
+    "m004_serve_indexes",
+    "m005_child_key_indexes",
+]
 
 
 def _insert_model(db: sqlite_utils.Database, model_id: str, family: str = "llama") -> None:
@@ -98,6 +104,21 @@ def test_upgrade_to_m003_records_why_genz_cannot_simulate_existing_models(tmp_pa
     assert reasons["ai21labs/Jamba-v0.1"].startswith(
         "GenZ 0.0.16 cannot simulate hybrid Mamba/attention stacks"
     )
+
+
+def test_child_tables_have_case_insensitive_model_id_indexes_for_foreign_keys(tmp_path: Path):
+    # The parent key is COLLATE NOCASE; SQLite can only use a child index of the same collation
+    # when a model row is deleted, otherwise it scans each child table.
+    db = connect(tmp_path / "models.db")
+    for table in ("model_aliases", "model_versions", "model_cache", "model_quality_metrics"):
+        plan = " ".join(
+            str(row[-1])
+            for row in db.execute(
+                f"EXPLAIN QUERY PLAN SELECT 1 FROM {table} WHERE model_id = ? COLLATE NOCASE",
+                ["x"],
+            )
+        )
+        assert f"USING COVERING INDEX idx_{table}_model_id_nocase" in plan, plan
 
 
 def test_two_processes_opening_a_fresh_file_do_not_collide(tmp_path: Path):
