@@ -47,7 +47,9 @@ def conversions_per_second(configs: list[dict[str, Any]], seconds: float) -> tup
     return done / (time.process_time() - start), done
 
 
-def meta_instantiations_per_second(configs: list[dict[str, Any]], seconds: float) -> tuple[float, int, int] | None:
+def meta_instantiations_per_second(
+    configs: list[dict[str, Any]], seconds: float
+) -> tuple[float, int, int] | None:
     """transformers meta-device instantiations per second, or ``None`` when not installed."""
     try:
         import torch
@@ -60,7 +62,9 @@ def meta_instantiations_per_second(configs: list[dict[str, Any]], seconds: float
     for config in configs:
         model_type = config["model_type"]
         try:
-            hf_config = transformers.AutoConfig.for_model(model_type, **{k: v for k, v in config.items() if k not in skip})
+            hf_config = transformers.AutoConfig.for_model(
+                model_type, **{k: v for k, v in config.items() if k not in skip}
+            )
         except (ValueError, KeyError):
             continue  # legacy custom-code model types transformers does not know
         if model_type in ("t5", "mt5", "umt5"):
@@ -98,15 +102,23 @@ def main() -> int:
         convert_hf_config(config)
     rate, done = conversions_per_second(configs, args.seconds)
     print(f"configs: {len(configs)} (from {args.configs})")
-    print(f"genz-catalog convert_hf_config : {rate:12,.0f} conversions/s  ({done:,} in {args.seconds:.1f} CPU s, one core)")
-    print(f"target                         : {TARGET_PER_SECOND:12,} conversions/s  -> {'met' if rate >= TARGET_PER_SECOND else 'NOT met'}")
+    print(
+        f"genz-catalog convert_hf_config : {rate:12,.0f} conversions/s  ({done:,} in {args.seconds:.1f} CPU s, one core)"
+    )
+    print(
+        f"target                         : {TARGET_PER_SECOND:12,} conversions/s  -> {'met' if rate >= TARGET_PER_SECOND else 'NOT met'}"
+    )
     meta = meta_instantiations_per_second(configs, args.seconds)
     if meta is None:
-        print("transformers meta device       : skipped (torch/transformers not installed; pip install '.[oracle]')")
+        print(
+            "transformers meta device       : skipped (torch/transformers not installed; pip install '.[oracle]')"
+        )
     else:
         meta_rate, meta_done, skipped = meta
         note = f", {skipped} legacy configs it cannot load skipped" if skipped else ""
-        print(f"transformers meta device       : {meta_rate:12,.1f} instantiations/s  ({meta_done:,} done{note})")
+        print(
+            f"transformers meta device       : {meta_rate:12,.1f} instantiations/s  ({meta_done:,} done{note})"
+        )
         print(f"ratio                          : {rate / meta_rate:12,.0f}x faster")
     return 0 if rate >= TARGET_PER_SECOND else 1
 

@@ -79,12 +79,18 @@ def main() -> None:
     # model_info GET, config.json HEAD without retries (hub.py bounds the download by the
     # timeout), then hf_hub_download's own HEAD and GET
     requests = 4
-    print(f"hub import: {args.models} models, {args.delay * 1000:.0f} ms added per response, "
-          f"{requests} requests per model")
-    print(f"  one at a time (import_model_from_hf loop): {sequential:7.2f} s "
-          f"({args.models / sequential:6.1f} models/s)")
-    print(f"  bulk, {args.workers} workers (import_models_from_hf): {concurrent:7.2f} s "
-          f"({args.models / concurrent:6.1f} models/s)")
+    print(
+        f"hub import: {args.models} models, {args.delay * 1000:.0f} ms added per response, "
+        f"{requests} requests per model"
+    )
+    print(
+        f"  one at a time (import_model_from_hf loop): {sequential:7.2f} s "
+        f"({args.models / sequential:6.1f} models/s)"
+    )
+    print(
+        f"  bulk, {args.workers} workers (import_models_from_hf): {concurrent:7.2f} s "
+        f"({args.models / concurrent:6.1f} models/s)"
+    )
     print(f"  ratio bulk vs one-at-a-time: {sequential / concurrent:.1f}x (target >= 6x)")
 
 

@@ -92,15 +92,26 @@ def run_catalog(folder: Path, db_path: Path, batch_size: int, workers: int) -> d
 
     with ModelManager(db_path) as manager:
         start = time.perf_counter()
-        result = import_config_files(manager, config_files(folder), if_exists="update",
-                                     batch_size=batch_size, workers=workers)
+        result = import_config_files(
+            manager,
+            config_files(folder),
+            if_exists="update",
+            batch_size=batch_size,
+            workers=workers,
+        )
         seconds = time.perf_counter() - start
         # Children's figure is the largest worker's peak; both count against the budget.
         rss = peak_rss_mb() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         report = diagnose_catalog(manager.db)
-    return {"models": sum(result.counts.values()), "seconds": seconds, "peak_rss_mb": rss,
-            "failures": len(result.failures), "healthy": report.healthy,
-            "fts_rows": report.fts_rows, "db_models": report.models}
+    return {
+        "models": sum(result.counts.values()),
+        "seconds": seconds,
+        "peak_rss_mb": rss,
+        "failures": len(result.failures),
+        "healthy": report.healthy,
+        "fts_rows": report.fts_rows,
+        "db_models": report.models,
+    }
 
 
 def run_anchor(folder: Path, db_path: Path, batch_size: int, workers: int = 0) -> dict:
@@ -131,15 +142,33 @@ def run_anchor(folder: Path, db_path: Path, batch_size: int, workers: int = 0) -
     db["models"].insert_all(rows(), batch_size=batch_size, pk="model_id")
     seconds = time.perf_counter() - start
     models = db["models"].count
-    return {"models": models, "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
-            "insert_seconds": seconds - prepare_seconds}
+    return {
+        "models": models,
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "insert_seconds": seconds - prepare_seconds,
+    }
 
 
 def _phase(name: str, folder: Path, db_path: Path, batch_size: int, workers: int = 0) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--folder", str(folder), "--db", str(db_path),
-         "--batch-size", str(batch_size), "--workers", str(workers)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            __file__,
+            "--phase",
+            name,
+            "--folder",
+            str(folder),
+            "--db",
+            str(db_path),
+            "--batch-size",
+            str(batch_size),
+            "--workers",
+            str(workers),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -148,8 +177,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=1,
-                        help="Convert processes beside the writer (default 1: one per spare core).")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Convert processes beside the writer (default 1: one per spare core).",
+    )
     parser.add_argument("--phase", choices=["catalog", "anchor"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -164,8 +197,9 @@ def main() -> None:
         began = time.perf_counter()
         bases = generate_variants(work / "configs", args.models)
         generated = time.perf_counter() - began
-        catalog = _phase("catalog", work / "configs", work / "catalog.db", args.batch_size,
-                         args.workers)
+        catalog = _phase(
+            "catalog", work / "configs", work / "catalog.db", args.batch_size, args.workers
+        )
         size_mb = (work / "catalog.db").stat().st_size / 1e6
         single = _phase("catalog", work / "configs", work / "single.db", args.batch_size, 0)
         anchor = _phase("anchor", work / "configs", work / "raw.db", args.batch_size)
@@ -175,27 +209,41 @@ def main() -> None:
     def rate(phase: dict) -> float:
         return phase["models"] / phase["seconds"]
 
-    print(f"bench/import.py: {args.models:,} config files (variants of {bases} real configs, "
-          f"generated in {generated:.1f} s), batch {args.batch_size:,}, {os.cpu_count()} CPUs")
+    print(
+        f"bench/import.py: {args.models:,} config files (variants of {bases} real configs, "
+        f"generated in {generated:.1f} s), batch {args.batch_size:,}, {os.cpu_count()} CPUs"
+    )
     print(f"{'':34}{'models':>9}{'models/s':>10}{'seconds':>9}{'peak RSS MB':>13}")
     label = f"catalog, {args.workers} convert worker{'s' * (args.workers != 1)}"
     for name, phase in ((label, catalog), ("catalog, one process", single)):
-        print(f"{name:34}{phase['models']:>9,}{rate(phase):>10,.0f}"
-              f"{phase['seconds']:>9.1f}{phase['peak_rss_mb']:>13.1f}")
-    print(f"{'anchor (raw sqlite_utils insert_all)':34}{anchor['models']:>9,}{rate(anchor):>10,.0f}"
-          f"{anchor['seconds']:>9.1f}{anchor['peak_rss_mb']:>13.1f}")
-    print(f"anchor time in insert_all alone: {anchor['insert_seconds']:.1f} s "
-          f"({anchor['models'] / anchor['insert_seconds']:,.0f} rows/s); the rest is read+convert")
+        print(
+            f"{name:34}{phase['models']:>9,}{rate(phase):>10,.0f}"
+            f"{phase['seconds']:>9.1f}{phase['peak_rss_mb']:>13.1f}"
+        )
+    print(
+        f"{'anchor (raw sqlite_utils insert_all)':34}{anchor['models']:>9,}{rate(anchor):>10,.0f}"
+        f"{anchor['seconds']:>9.1f}{anchor['peak_rss_mb']:>13.1f}"
+    )
+    print(
+        f"anchor time in insert_all alone: {anchor['insert_seconds']:.1f} s "
+        f"({anchor['models'] / anchor['insert_seconds']:,.0f} rows/s); the rest is read+convert"
+    )
     for name, phase in ((label, catalog), ("one process", single)):
-        print(f"ratio catalog ({name}) / anchor: {rate(phase) / rate(anchor):.2f}x speed, "
-              f"{phase['peak_rss_mb'] / anchor['peak_rss_mb']:.2f}x peak RSS")
-    print(f"catalog file: {size_mb:.0f} MB; failed files: {catalog['failures']}; "
-          f"doctor healthy: {catalog['healthy']}; "
-          f"FTS rows {catalog['fts_rows']:,} = models {catalog['db_models']:,}")
+        print(
+            f"ratio catalog ({name}) / anchor: {rate(phase) / rate(anchor):.2f}x speed, "
+            f"{phase['peak_rss_mb'] / anchor['peak_rss_mb']:.2f}x peak RSS"
+        )
+    print(
+        f"catalog file: {size_mb:.0f} MB; failed files: {catalog['failures']}; "
+        f"doctor healthy: {catalog['healthy']}; "
+        f"FTS rows {catalog['fts_rows']:,} = models {catalog['db_models']:,}"
+    )
     speed_ok = rate(catalog) >= TARGET_MODELS_PER_S
     rss_ok = catalog["peak_rss_mb"] <= TARGET_PEAK_RSS_MB
-    print(f"targets: >= {TARGET_MODELS_PER_S:,} models/s {'met' if speed_ok else 'MISSED'}; "
-          f"<= {TARGET_PEAK_RSS_MB} MB peak RSS {'met' if rss_ok else 'MISSED'}")
+    print(
+        f"targets: >= {TARGET_MODELS_PER_S:,} models/s {'met' if speed_ok else 'MISSED'}; "
+        f"<= {TARGET_PEAK_RSS_MB} MB peak RSS {'met' if rss_ok else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -26,9 +26,16 @@ import time
 from pathlib import Path
 
 GENZ_KWARGS = {
-    "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336, "num_ffi": 2,
-    "num_decoder_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
-    "head_dim": 128, "max_model_len": 32768, "hidden_act": "silu",
+    "vocab_size": 32000,
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_ffi": 2,
+    "num_decoder_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "max_model_len": 32768,
+    "hidden_act": "silu",
 }
 
 
@@ -42,8 +49,22 @@ def build_catalog(path: Path, size: int) -> list[str]:
     rows = []
     for name in names:
         kwargs = dict(GENZ_KWARGS, model=name)
-        rows.append((name, name.split("/")[1], "manual", "llama", "decoder-only", "gqa", 0,
-                     7_000_000_000, json.dumps(kwargs, sort_keys=True), "{}", now, now))
+        rows.append(
+            (
+                name,
+                name.split("/")[1],
+                "manual",
+                "llama",
+                "decoder-only",
+                "gqa",
+                0,
+                7_000_000_000,
+                json.dumps(kwargs, sort_keys=True),
+                "{}",
+                now,
+                now,
+            )
+        )
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(
@@ -115,17 +136,23 @@ def main() -> int:
         import genz_catalog.genz  # noqa: F401 - pay the GenZ import before timing
 
         results = [measure(size, Path(tmp)) for size in sizes]
-    header = (f"{'models':>8} {'warm us':>8} {'cold us':>8} {'sqlite us':>9} {'genz us':>10}"
-              f" {'warm/sqlite':>11} {'cold/sqlite':>11} {'genz/warm':>10} {'genz/cold':>10}")
+    header = (
+        f"{'models':>8} {'warm us':>8} {'cold us':>8} {'sqlite us':>9} {'genz us':>10}"
+        f" {'warm/sqlite':>11} {'cold/sqlite':>11} {'genz/warm':>10} {'genz/cold':>10}"
+    )
     print(header)
     for r in results:
-        print(f"{r['size']:>8} {r['warm']:>8.2f} {r['cold']:>8.2f} {r['floor']:>9.2f}"
-              f" {r['genz_linear']:>10.1f} {r['warm'] / r['floor']:>11.2f}"
-              f" {r['cold'] / r['floor']:>11.2f} {r['genz_linear'] / r['warm']:>10.0f}"
-              f" {r['genz_linear'] / r['cold']:>10.1f}")
+        print(
+            f"{r['size']:>8} {r['warm']:>8.2f} {r['cold']:>8.2f} {r['floor']:>9.2f}"
+            f" {r['genz_linear']:>10.1f} {r['warm'] / r['floor']:>11.2f}"
+            f" {r['cold'] / r['floor']:>11.2f} {r['genz_linear'] / r['warm']:>10.0f}"
+            f" {r['genz_linear'] / r['cold']:>10.1f}"
+        )
     largest = results[-1]
-    print(f"targets at {largest['size']}: warm {largest['warm']:.2f} us (<= 2),"
-          f" cold {largest['cold']:.2f} us (<= 30)")
+    print(
+        f"targets at {largest['size']}: warm {largest['warm']:.2f} us (<= 2),"
+        f" cold {largest['cold']:.2f} us (<= 30)"
+    )
     return 0
 
 

@@ -78,22 +78,39 @@ def build_catalog(path: Path, models: int) -> None:
             rows.append(tuple(row[c] for c in columns))
             versions.append((row["model_id"], 1, row["config_hash"], "{}", "bench copy", now))
             if index % 10 == 0:
-                metrics.append((row["model_id"], "MMLU", 5, 30 + (index * 7919) % 600 / 10,
-                                "percent", "bench", now, now))
+                metrics.append(
+                    (
+                        row["model_id"],
+                        "MMLU",
+                        5,
+                        30 + (index * 7919) % 600 / 10,
+                        "percent",
+                        "bench",
+                        now,
+                        now,
+                    )
+                )
         placeholders = ", ".join("?" * len(columns))
         db.conn.executemany(
-            f"INSERT INTO models ({', '.join(columns)}) VALUES ({placeholders})", rows)
+            f"INSERT INTO models ({', '.join(columns)}) VALUES ({placeholders})", rows
+        )
         db.conn.executemany(
             "INSERT INTO model_versions (model_id, version, config_hash, snapshot_json, "
-            "change_description, created_at) VALUES (?, ?, ?, ?, ?, ?)", versions)
+            "change_description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            versions,
+        )
         db.conn.executemany(
             "INSERT INTO model_quality_metrics (model_id, metric_name, shots, metric_value, unit, "
-            "source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", metrics)
+            "source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            metrics,
+        )
         db.execute("COMMIT")
         db.execute("ANALYZE")
         total = db.execute("SELECT count(*) FROM models").fetchone()[0]
-        print(f"catalog: {total} models, {len(metrics)} metrics "
-              f"({time.perf_counter() - started:.1f} s of inserts)")
+        print(
+            f"catalog: {total} models, {len(metrics)} metrics "
+            f"({time.perf_counter() - started:.1f} s of inserts)"
+        )
 
 
 def time_canned_queries(path: Path, repeat: int) -> dict[str, float]:
@@ -168,8 +185,9 @@ def requests_per_second(port: int, path: str, seconds: float) -> float:
     return sum(counts) / (time.monotonic() - started)
 
 
-def measure_server(command: list[str], port: int, paths: dict[str, str],
-                   seconds: float) -> dict[str, float]:
+def measure_server(
+    command: list[str], port: int, paths: dict[str, str], seconds: float
+) -> dict[str, float]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_ready(port, process)
@@ -186,8 +204,12 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating ours/plain throughput rounds (medians reported)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating ours/plain throughput rounds (medians reported)",
+    )
     parser.add_argument("--keep", type=Path, help="keep the catalog in this folder")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="genz-bench-serve-"))
@@ -205,47 +227,75 @@ def main() -> None:
         # and the raw count instead of genz_human_count (slightly less work than ours).
         search_sql = load_metadata()["databases"]["catalog"]["queries"]["search_models"]["sql"]
         plain_search_sql = search_sql.replace("genz_fts_query(:q)", ":q").replace(
-            "genz_human_count(m.parameter_count)", "m.parameter_count")
+            "genz_human_count(m.parameter_count)", "m.parameter_count"
+        )
         # The default models page differs: ours is sorted by parameter_count (metadata
         # sort_desc), whose first rows are the largest models with the largest configs (~370 KB
         # against ~240 KB for plain Datasette's primary-key order). "same rows" asks both for the
         # primary-key order, so the ratio compares the same bytes.
         table = "/catalog/models.json?_shape=array"
         same_rows = table + "&_sort=model_id"
-        ours_paths = {"table JSON (default order)": table, "table JSON (same rows)": same_rows,
-                      "canned query (search_models)":
-                      "/catalog/search_models.json?_shape=array&q=Llama-3.1"}
-        plain_paths = {"table JSON (default order)": table, "table JSON (same rows)": same_rows,
-                       "canned query (search_models)":
-                       "/catalog.json?_shape=array&q=" + urllib.parse.quote('"Llama-3.1"*')
-                       + "&sql=" + urllib.parse.quote(plain_search_sql)}
+        ours_paths = {
+            "table JSON (default order)": table,
+            "table JSON (same rows)": same_rows,
+            "canned query (search_models)": "/catalog/search_models.json?_shape=array&q=Llama-3.1",
+        }
+        plain_paths = {
+            "table JSON (default order)": table,
+            "table JSON (same rows)": same_rows,
+            "canned query (search_models)": "/catalog.json?_shape=array&q="
+            + urllib.parse.quote('"Llama-3.1"*')
+            + "&sql="
+            + urllib.parse.quote(plain_search_sql),
+        }
         bin_dir = Path(sys.executable).parent
         rounds: list[tuple[dict[str, float], dict[str, float]]] = []
         for _ in range(args.rounds):
             port = _free_port()
             ours = measure_server(
                 [str(bin_dir / "genz-catalog"), "--db", str(path), "serve", "--port", str(port)],
-                port, ours_paths, args.seconds)
+                port,
+                ours_paths,
+                args.seconds,
+            )
             port = _free_port()
             plain = measure_server(
-                [str(bin_dir / "datasette"), str(path), "--port", str(port),
-                 "--setting", "sql_time_limit_ms", "2000"],
-                port, plain_paths, args.seconds)
+                [
+                    str(bin_dir / "datasette"),
+                    str(path),
+                    "--port",
+                    str(port),
+                    "--setting",
+                    "sql_time_limit_ms",
+                    "2000",
+                ],
+                port,
+                plain_paths,
+                args.seconds,
+            )
             rounds.append((ours, plain))
-        print(f"\nthroughput, {CLIENTS} concurrent clients, {args.seconds:.0f} s each, "
-              f"median of {args.rounds} alternating rounds (target ours/plain >= 0.8):")
+        print(
+            f"\nthroughput, {CLIENTS} concurrent clients, {args.seconds:.0f} s each, "
+            f"median of {args.rounds} alternating rounds (target ours/plain >= 0.8):"
+        )
         summary = {}
         for label in ours_paths:
             ours_median = statistics.median(o[label] for o, _ in rounds)
             plain_median = statistics.median(p[label] for _, p in rounds)
             ratios = [o[label] / p[label] for o, p in rounds]
             ratio = statistics.median(ratios)
-            summary[label] = {"ours_rps": ours_median, "plain_rps": plain_median,
-                              "ratio": ratio, "round_ratios": ratios}
-            print(f"  {label:28s} ours {ours_median:7.1f} req/s  plain datasette "
-                  f"{plain_median:7.1f} req/s  ratio {ratio:.2f} "
-                  f"(rounds {', '.join(f'{r:.2f}' for r in ratios)})  "
-                  f"{'ok' if ratio >= 0.8 else 'UNDER TARGET'}")
+            summary[label] = {
+                "ours_rps": ours_median,
+                "plain_rps": plain_median,
+                "ratio": ratio,
+                "round_ratios": ratios,
+            }
+            print(
+                f"  {label:28s} ours {ours_median:7.1f} req/s  plain datasette "
+                f"{plain_median:7.1f} req/s  ratio {ratio:.2f} "
+                f"(rounds {', '.join(f'{r:.2f}' for r in ratios)})  "
+                f"{'ok' if ratio >= 0.8 else 'UNDER TARGET'}"
+            )
         print(json.dumps({"canned_ms": timings, "throughput": summary}))
     finally:
         if args.keep is None:

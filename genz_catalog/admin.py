@@ -124,9 +124,7 @@ def backup_catalog(
 # ---------------------------------------------------------------------------------- export
 
 
-def iter_export_lines(
-    db: sqlite_utils.Database, *, include_cache: bool = False
-) -> Iterator[str]:
+def iter_export_lines(db: sqlite_utils.Database, *, include_cache: bool = False) -> Iterator[str]:
     """Yield the export, one JSON document per line (no trailing newlines).
 
     The first line is the header ``{"format": ..., "version": 1, "tables": [...]}``; every other
@@ -141,9 +139,12 @@ def iter_export_lines(
 def _iter_export(db: sqlite_utils.Database, include_cache: bool) -> Iterator[tuple[str, str]]:
     """(table, line) pairs of the export; the header's table is ``""``."""
     tables = [t for t in EXPORT_TABLES if include_cache or t != "model_cache"]
-    yield "", json.dumps(
-        {"format": EXPORT_FORMAT, "version": EXPORT_FORMAT_VERSION, "tables": tables},
-        sort_keys=True,
+    yield (
+        "",
+        json.dumps(
+            {"format": EXPORT_FORMAT, "version": EXPORT_FORMAT_VERSION, "tables": tables},
+            sort_keys=True,
+        ),
     )
     for table in tables:
         columns = _columns(db, table)
@@ -154,8 +155,9 @@ def _iter_export(db: sqlite_utils.Database, include_cache: bool) -> Iterator[tup
         cursor = db.execute(f"SELECT {select} FROM [{table}] ORDER BY {order}")
         for values in cursor:
             row = dict(zip(columns, values, strict=True))
-            yield table, json.dumps(
-                {"row": row, "table": table}, sort_keys=True, ensure_ascii=False
+            yield (
+                table,
+                json.dumps({"row": row, "table": table}, sort_keys=True, ensure_ascii=False),
             )
 
 
@@ -203,7 +205,10 @@ class LoadResult:
 
 
 def load_catalog(
-    db: sqlite_utils.Database, lines: IO[str] | Iterator[str], *, replace: bool = False,
+    db: sqlite_utils.Database,
+    lines: IO[str] | Iterator[str],
+    *,
+    replace: bool = False,
     source_name: str = "input",
 ) -> LoadResult:
     """Load an export into the catalog in one transaction: all of it, or (on error) nothing.
@@ -402,9 +407,13 @@ def diagnose_catalog(db: sqlite_utils.Database) -> DoctorReport:
     wal_bytes = wal.stat().st_size if wal is not None and wal.exists() else None
 
     report = DoctorReport(
-        integrity=integrity, models=models, fts_rows=fts_rows,
-        fts_out_of_sync=missing + extra + stale, orphans=orphans,
-        models_missing_current_version=missing_version, journal_mode=journal_mode,
+        integrity=integrity,
+        models=models,
+        fts_rows=fts_rows,
+        fts_out_of_sync=missing + extra + stale,
+        orphans=orphans,
+        models_missing_current_version=missing_version,
+        journal_mode=journal_mode,
         wal_bytes=wal_bytes,
     )
     if integrity != ["ok"]:
@@ -420,9 +429,7 @@ def diagnose_catalog(db: sqlite_utils.Database) -> DoctorReport:
         if count:
             report.problems.append(f"{count} orphaned {table} rows (--fix removes them)")
     if missing_version:
-        report.problems.append(
-            f"{missing_version} models have no row for their current version"
-        )
+        report.problems.append(f"{missing_version} models have no row for their current version")
     return report
 
 
@@ -533,8 +540,11 @@ def import_config_files(
             # A case variant of a stored id is converted again under the stored spelling (the
             # id is part of the GenZ config), as add_model does; otherwise use the worker's.
             if stored is not None and stored[0] != model_id:
-                yield {"model_id": model_id, "config": json.loads(prepared["config_json"]),
-                       "source": "local"}
+                yield {
+                    "model_id": model_id,
+                    "config": json.loads(prepared["config_json"]),
+                    "source": "local",
+                }
             else:
                 yield {"model_id": model_id, "prepared": prepared}
 

@@ -111,9 +111,18 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
 
 #: Columns of ``list`` and ``search``, in order.
 LIST_COLUMNS = (
-    "model_id", "family", "model_type", "attention_type", "parameter_count",
-    "active_parameter_count", "num_layers", "hidden_size", "num_attention_heads",
-    "num_key_value_heads", "context_length", "source",
+    "model_id",
+    "family",
+    "model_type",
+    "attention_type",
+    "parameter_count",
+    "active_parameter_count",
+    "num_layers",
+    "hidden_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "context_length",
+    "source",
 )
 _COUNT_FORMATTERS = {
     "parameter_count": format_count,
@@ -129,21 +138,29 @@ def _print_models(rows: list[dict[str, Any]], output: OutputFormat, deleted: boo
 
 
 @cli.command(name="list")
-@click.option("--type", "model_type", metavar="TYPE",
-              help="decoder-only, encoder-decoder or encoder-only.")
+@click.option(
+    "--type", "model_type", metavar="TYPE", help="decoder-only, encoder-decoder or encoder-only."
+)
 @click.option("--attention", "attention_type", metavar="KIND", help="mha, gqa, mqa, mla or none.")
 @click.option("--family", metavar="FAMILY", help="HF model_type, e.g. llama, mixtral.")
 @click.option("--source", metavar="SOURCE", help="huggingface, local, genz-static or manual.")
-@click.option("--min-params", metavar="SIZE", callback=_size,
-              help="At least this many parameters: 7B, 500M, 1.5e9.")
-@click.option("--max-params", metavar="SIZE", callback=_size,
-              help="At most this many parameters.")
+@click.option(
+    "--min-params",
+    metavar="SIZE",
+    callback=_size,
+    help="At least this many parameters: 7B, 500M, 1.5e9.",
+)
+@click.option("--max-params", metavar="SIZE", callback=_size, help="At most this many parameters.")
 @click.option("--moe/--dense", "is_moe", default=None, help="Only mixture-of-experts / dense.")
 @click.option("--search", metavar="TEXT", help="Free text over id, name, family and aliases.")
 @click.option("--deleted", is_flag=True, help="Include soft-deleted models.")
 @click.option("--limit", type=click.IntRange(min=0), help="At most this many rows.")
-@click.option("--sort", "order_by", metavar="COLUMN",
-              help="Sort by a column; prefix '-' for descending, e.g. -parameter_count.")
+@click.option(
+    "--sort",
+    "order_by",
+    metavar="COLUMN",
+    help="Sort by a column; prefix '-' for descending, e.g. -parameter_count.",
+)
 @output_options
 @click.pass_context
 def list_(ctx: click.Context, output: OutputFormat, **filters: Any) -> None:
@@ -164,8 +181,13 @@ def list_(ctx: click.Context, output: OutputFormat, **filters: Any) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
-              help="At most this many rows.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="At most this many rows.",
+)
 @click.option("--deleted", is_flag=True, help="Include soft-deleted models.")
 @output_options
 @click.pass_context
@@ -186,14 +208,47 @@ def search(ctx: click.Context, query: str, limit: int, deleted: bool, output: Ou
 
 #: Fields of the ``show`` summary, in order.
 SHOW_FIELDS = (
-    "model_id", "model_name", "aliases", "source", "family", "model_type", "attention_type",
-    "is_moe", "parameter_count", "active_parameter_count", "text_parameter_count",
-    "num_layers", "hidden_size", "intermediate_size", "num_attention_heads",
-    "num_key_value_heads", "head_dim", "num_experts", "experts_per_token", "context_length",
-    "vocab_size", "kv_values_per_token", "hub_id", "revision_sha", "hub_parameter_count",
-    "parameter_mismatch", "license", "gated", "pipeline_tag", "library_name", "tags",
-    "downloads", "likes", "hub_created_at", "hub_last_modified",
-    "warnings", "current_version", "created_at", "updated_at", "is_deleted", "deleted_at",
+    "model_id",
+    "model_name",
+    "aliases",
+    "source",
+    "family",
+    "model_type",
+    "attention_type",
+    "is_moe",
+    "parameter_count",
+    "active_parameter_count",
+    "text_parameter_count",
+    "num_layers",
+    "hidden_size",
+    "intermediate_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "num_experts",
+    "experts_per_token",
+    "context_length",
+    "vocab_size",
+    "kv_values_per_token",
+    "hub_id",
+    "revision_sha",
+    "hub_parameter_count",
+    "parameter_mismatch",
+    "license",
+    "gated",
+    "pipeline_tag",
+    "library_name",
+    "tags",
+    "downloads",
+    "likes",
+    "hub_created_at",
+    "hub_last_modified",
+    "warnings",
+    "current_version",
+    "created_at",
+    "updated_at",
+    "is_deleted",
+    "deleted_at",
 )
 _MEMORY_COMPONENTS = ("weight_bytes", "kv_cache_bytes", "state_bytes", "total_bytes")
 
@@ -208,8 +263,9 @@ def _summary(model: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _memory(ctx: click.Context, model: dict[str, Any], batch: int, seq: int | None,
-            dtype: str) -> dict[str, Any]:
+def _memory(
+    ctx: click.Context, model: dict[str, Any], batch: int, seq: int | None, dtype: str
+) -> dict[str, Any]:
     """Memory figures (bytes) for one model, cached per (dtype, batch, seq) and config hash."""
     from .memory import memory_report
 
@@ -234,19 +290,48 @@ def _memory(ctx: click.Context, model: dict[str, Any], batch: int, seq: int | No
 @click.option("--genz", "show_genz", is_flag=True, help="The GenZ ModelConfig keyword arguments.")
 @click.option("--versions", "show_versions", is_flag=True, help="The model's version history.")
 @click.option("--metrics", "show_metrics", is_flag=True, help="The model's quality metrics.")
-@click.option("--memory", "show_memory", is_flag=True,
-              help="Weight, KV-cache and state memory (bytes) for a batch and sequence length.")
-@click.option("--seq", type=click.IntRange(min=1), metavar="N",
-              help="Sequence length in tokens for --memory (default: the context length).")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, metavar="B",
-              help="Batch size for --memory.")
-@click.option("--dtype", default="bf16", show_default=True, metavar="D",
-              help="Data type for --memory: fp32, bf16, fp16, fp8, int8, int4...")
+@click.option(
+    "--memory",
+    "show_memory",
+    is_flag=True,
+    help="Weight, KV-cache and state memory (bytes) for a batch and sequence length.",
+)
+@click.option(
+    "--seq",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Sequence length in tokens for --memory (default: the context length).",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="B",
+    help="Batch size for --memory.",
+)
+@click.option(
+    "--dtype",
+    default="bf16",
+    show_default=True,
+    metavar="D",
+    help="Data type for --memory: fp32, bf16, fp16, fp8, int8, int4...",
+)
 @output_options
 @click.pass_context
-def show(ctx: click.Context, model_id: str, show_config: bool, show_genz: bool,
-         show_versions: bool, show_metrics: bool, show_memory: bool, seq: int | None,
-         batch: int, dtype: str, output: OutputFormat) -> None:
+def show(
+    ctx: click.Context,
+    model_id: str,
+    show_config: bool,
+    show_genz: bool,
+    show_versions: bool,
+    show_metrics: bool,
+    show_memory: bool,
+    seq: int | None,
+    batch: int,
+    dtype: str,
+    output: OutputFormat,
+) -> None:
     """Show one model (by id or alias, any case).
 
     With no section flag, prints the model's summary. Section flags print only those
@@ -261,8 +346,11 @@ def show(ctx: click.Context, model_id: str, show_config: bool, show_genz: bool,
         genz-catalog show meta-llama/Llama-3.1-8B --memory --seq 8192 --batch 4 --dtype fp8
     """
     if not show_memory:
-        given = [f"--{name}" for name in ("seq", "batch", "dtype")
-                 if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
+        given = [
+            f"--{name}"
+            for name in ("seq", "batch", "dtype")
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        ]
         if given:
             verb = "applies" if len(given) == 1 else "apply"
             raise click.ClickException(f"{', '.join(given)} only {verb} with --memory")
@@ -283,9 +371,16 @@ def show(ctx: click.Context, model_id: str, show_config: bool, show_genz: bool,
     if show_memory:
         sections["memory"] = _memory(ctx, model, batch, seq, dtype)
     if not sections:
-        print_record(_summary(model), output, table_formatters={
-            **_COUNT_FORMATTERS, "aliases": ", ".join, "tags": ", ".join, "warnings": "; ".join,
-        })
+        print_record(
+            _summary(model),
+            output,
+            table_formatters={
+                **_COUNT_FORMATTERS,
+                "aliases": ", ".join,
+                "tags": ", ".join,
+                "warnings": "; ".join,
+            },
+        )
         return
     if not output.is_table:
         if len(sections) == 1:
@@ -319,17 +414,24 @@ def _print_memory(report: dict[str, Any], output: OutputFormat) -> None:
         f"dtype {report['dtype']}, batch {report['batch']}, sequence length {report['seq_len']}"
     )
     rows = [
-        {"component": k.removesuffix("_bytes").replace("_", " "), "bytes": report[k],
-         "human": format_bytes(report[k])}
-        for k in _MEMORY_COMPONENTS if k in report
+        {
+            "component": k.removesuffix("_bytes").replace("_", " "),
+            "bytes": report[k],
+            "human": format_bytes(report[k]),
+        }
+        for k in _MEMORY_COMPONENTS
+        if k in report
     ]
     print_rows(rows, output, ["component", "bytes", "human"])
 
 
 @cli.command()
 @click.argument("model_id")
-@click.option("--hard", is_flag=True,
-              help="Remove the model with its versions, aliases, metrics and cache for good.")
+@click.option(
+    "--hard",
+    is_flag=True,
+    help="Remove the model with its versions, aliases, metrics and cache for good.",
+)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (with --hard).")
 @click.pass_context
 def delete(ctx: click.Context, model_id: str, hard: bool, yes: bool) -> None:
@@ -367,16 +469,18 @@ def undelete(ctx: click.Context, model_id: str) -> None:
     click.echo(f"Restored {_manager(ctx).undelete_model(model_id)}")
 
 
-VERSION_COLUMNS = ("version", "created_at", "change_description", "parameter_count",
-                   "config_hash")
+VERSION_COLUMNS = ("version", "created_at", "change_description", "parameter_count", "config_hash")
 
 
 def _version_rows(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {"version": v["version"], "created_at": v["created_at"],
-         "change_description": v["change_description"],
-         "parameter_count": v["snapshot"].get("parameter_count"),
-         "config_hash": v["config_hash"]}
+        {
+            "version": v["version"],
+            "created_at": v["created_at"],
+            "change_description": v["change_description"],
+            "parameter_count": v["snapshot"].get("parameter_count"),
+            "config_hash": v["config_hash"],
+        }
         for v in versions
     ]
 
@@ -438,15 +542,26 @@ def diff(ctx: click.Context, model_id: str, v1: int, v2: int, output: OutputForm
     if output.is_table:
         # Counts for people (8.03B), as in list and show; machine formats keep exact integers.
         rows = [
-            {k: _COUNT_FORMATTERS[row["field"]](v) if k != "field" and v is not None else v
-             for k, v in row.items()} if row["field"] in _COUNT_FORMATTERS else row
+            {
+                k: _COUNT_FORMATTERS[row["field"]](v) if k != "field" and v is not None else v
+                for k, v in row.items()
+            }
+            if row["field"] in _COUNT_FORMATTERS
+            else row
             for row in rows
         ]
     print_rows(rows, output, ["field", from_key, to_key])
 
 
-METRIC_COLUMNS = ("model_id", "metric_name", "shots", "metric_value", "unit", "source",
-                  "measured_at")
+METRIC_COLUMNS = (
+    "model_id",
+    "metric_name",
+    "shots",
+    "metric_value",
+    "unit",
+    "source",
+    "measured_at",
+)
 
 
 @cli.group()
@@ -466,12 +581,24 @@ def metrics() -> None:
 @click.argument("value")
 @click.option("--shots", type=click.IntRange(min=0), help="Few-shot count the score used.")
 @click.option("--source", help="Where the number comes from (paper, leaderboard URL).")
-@click.option("--unit", default="percent", show_default=True,
-              help="Scale of VALUE; percent values must be 0-100.")
+@click.option(
+    "--unit",
+    default="percent",
+    show_default=True,
+    help="Scale of VALUE; percent values must be 0-100.",
+)
 @click.option("--date", "measured_at", help="When it was measured (YYYY-MM-DD).")
 @click.pass_context
-def metrics_add(ctx: click.Context, model_id: str, name: str, value: str, shots: int | None,
-                source: str | None, unit: str, measured_at: str | None) -> None:
+def metrics_add(
+    ctx: click.Context,
+    model_id: str,
+    name: str,
+    value: str,
+    shots: int | None,
+    source: str | None,
+    unit: str,
+    measured_at: str | None,
+) -> None:
     """Set a quality metric of a model (a repeat replaces the value).
 
     \b
@@ -543,15 +670,21 @@ def _read_metrics_csv(file: str) -> tuple[list[dict[str, Any]], list[str]]:
             if missing:
                 raise click.ClickException(
                     f"{file}: missing column{'s' if len(missing) > 1 else ''} "
-                    + ", ".join(missing) + "; columns are " + ", ".join(METRIC_CSV_REQUIRED)
-                    + " and optionally " + ", ".join(METRIC_CSV_OPTIONAL)
+                    + ", ".join(missing)
+                    + "; columns are "
+                    + ", ".join(METRIC_CSV_REQUIRED)
+                    + " and optionally "
+                    + ", ".join(METRIC_CSV_OPTIONAL)
                 )
             unknown = [c for c in header if c not in METRIC_CSV_REQUIRED + METRIC_CSV_OPTIONAL]
             if unknown:
                 raise click.ClickException(
                     f"{file}: unknown column{'s' if len(unknown) > 1 else ''} "
-                    + ", ".join(unknown) + "; columns are " + ", ".join(METRIC_CSV_REQUIRED)
-                    + " and optionally " + ", ".join(METRIC_CSV_OPTIONAL)
+                    + ", ".join(unknown)
+                    + "; columns are "
+                    + ", ".join(METRIC_CSV_REQUIRED)
+                    + " and optionally "
+                    + ", ".join(METRIC_CSV_OPTIONAL)
                 )
             reader.fieldnames = header
             items, labels = [], []
@@ -612,13 +745,18 @@ def stats(ctx: click.Context, output: OutputFormat) -> None:
         if mismatches:
             click.echo("\nparameter_mismatch (computed vs Hub count differs by more than 1%):")
             print_rows(
-                [{**m, "difference": _percent_gap(m)} for m in mismatches], output,
+                [{**m, "difference": _percent_gap(m)} for m in mismatches],
+                output,
                 ["model_id", "parameter_count", "hub_parameter_count", "difference"],
             )
         return
     rows += [
-        {"group": "parameter_mismatch", "name": m["model_id"], "count": m["parameter_count"],
-         "hub_count": m["hub_parameter_count"]}
+        {
+            "group": "parameter_mismatch",
+            "name": m["model_id"],
+            "count": m["parameter_count"],
+            "hub_count": m["hub_parameter_count"],
+        }
         for m in mismatches
     ]
     print_rows(rows, output, ["group", "name", "count", "hub_count"])
@@ -646,8 +784,11 @@ def clear_cache(ctx: click.Context, model_id: str | None, expired: bool) -> None
         removed = manager.purge_expired(model_id)
     else:
         removed = manager.clear_cache(model_id)
-    scope = f" of {manager.require_model(model_id, include_deleted=True)['model_id']}" \
-        if model_id else ""
+    scope = (
+        f" of {manager.require_model(model_id, include_deleted=True)['model_id']}"
+        if model_id
+        else ""
+    )
     kind = "expired cached value" if expired else "cached value"
     click.echo(f"Removed {removed} {kind}{'' if removed == 1 else 's'}{scope}")
 

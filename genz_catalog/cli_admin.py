@@ -18,8 +18,11 @@ def _plural(count: int, word: str) -> str:
 
 def _counts_text(counts: dict[str, int]) -> str:
     names = (
-        ("models", "model"), ("model_aliases", "alias"), ("model_versions", "version"),
-        ("model_quality_metrics", "metric"), ("model_cache", "cache entry"),
+        ("models", "model"),
+        ("model_aliases", "alias"),
+        ("model_versions", "version"),
+        ("model_quality_metrics", "metric"),
+        ("model_cache", "cache entry"),
     )
     parts = []
     for table, word in names:
@@ -98,7 +101,8 @@ def export(ctx: click.Context, file: str, include_cache: bool) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
-    "--replace", is_flag=True,
+    "--replace",
+    is_flag=True,
     help="Empty the catalog first, so it holds exactly FILE (default: merge).",
 )
 @click.pass_context

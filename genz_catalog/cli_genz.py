@@ -77,11 +77,17 @@ def run_simulation(model: dict[str, Any], **arguments: Any) -> dict[str, Any]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            prefill = prefill_moddeling(model=config, input_tokens=arguments["input_tokens"],
-                                        **common)
+            prefill = prefill_moddeling(
+                model=config, input_tokens=arguments["input_tokens"], **common
+            )
             # Bb=1: plain sampling. GenZ's default Bb=4 simulates 4-beam search (4x the KV).
-            decode = decode_moddeling(model=config, input_tokens=arguments["input_tokens"],
-                                      output_tokens=arguments["output_tokens"], Bb=1, **common)
+            decode = decode_moddeling(
+                model=config,
+                input_tokens=arguments["input_tokens"],
+                output_tokens=arguments["output_tokens"],
+                Bb=1,
+                **common,
+            )
     except (AssertionError, ValueError, ZeroDivisionError, KeyError) as exc:
         raise click.ClickException(f"GenZ cannot simulate {model_id}: {_one_line(exc)}") from None
     summary = decode["summary_table"]
@@ -128,32 +134,69 @@ _SIMULATION_FORMATTERS = {
     "weight_bytes_total": format_bytes,
     "kv_cache_bytes_per_device": format_bytes,
     "kv_cache_bytes_total": format_bytes,
-    **{k: (lambda v: f"{v:,.2f}") for k in (
-        "prefill_latency_ms", "prefill_throughput_tokens_per_s", "decode_latency_ms_per_token",
-        "decode_throughput_tokens_per_s", "end_to_end_latency_ms")},
+    **{
+        k: (lambda v: f"{v:,.2f}")
+        for k in (
+            "prefill_latency_ms",
+            "prefill_throughput_tokens_per_s",
+            "decode_latency_ms_per_token",
+            "decode_throughput_tokens_per_s",
+            "end_to_end_latency_ms",
+        )
+    },
 }
 
 
 @cli.command()
 @click.argument("model_id")
-@click.option("--system", default="A100_40GB_GPU", show_default=True,
-              help="GenZ system name (e.g. A100_40GB_GPU, H100_GPU, TPUv5e).")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Sequences per batch.")
-@click.option("--input-tokens", type=click.IntRange(min=1), default=1024, show_default=True,
-              help="Prompt length (tokens).")
-@click.option("--output-tokens", type=click.IntRange(min=0), default=256, show_default=True,
-              help="Generated tokens per sequence.")
-@click.option("--bits", type=click.Choice(GENZ_BITS), default="bf16", show_default=True,
-              help="Precision of weights and activations.")
+@click.option(
+    "--system",
+    default="A100_40GB_GPU",
+    show_default=True,
+    help="GenZ system name (e.g. A100_40GB_GPU, H100_GPU, TPUv5e).",
+)
+@click.option(
+    "--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Sequences per batch."
+)
+@click.option(
+    "--input-tokens",
+    type=click.IntRange(min=1),
+    default=1024,
+    show_default=True,
+    help="Prompt length (tokens).",
+)
+@click.option(
+    "--output-tokens",
+    type=click.IntRange(min=0),
+    default=256,
+    show_default=True,
+    help="Generated tokens per sequence.",
+)
+@click.option(
+    "--bits",
+    type=click.Choice(GENZ_BITS),
+    default="bf16",
+    show_default=True,
+    help="Precision of weights and activations.",
+)
 @click.option("--tensor-parallel", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--pipeline-parallel", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--no-cache", is_flag=True, help="Ignore and overwrite a cached result.")
 @output_options
 @click.pass_context
-def simulate(ctx: click.Context, model_id: str, system: str, batch: int, input_tokens: int,
-             output_tokens: int, bits: str, tensor_parallel: int, pipeline_parallel: int,
-             no_cache: bool, output: OutputFormat) -> None:
+def simulate(
+    ctx: click.Context,
+    model_id: str,
+    system: str,
+    batch: int,
+    input_tokens: int,
+    output_tokens: int,
+    bits: str,
+    tensor_parallel: int,
+    pipeline_parallel: int,
+    no_cache: bool,
+    output: OutputFormat,
+) -> None:
     """Simulate inference of a catalog model with GenZ: prefill, decode, memory.
 
     Latency is in milliseconds (decode: per generated token), throughput in tokens per second,
@@ -174,9 +217,15 @@ def simulate(ctx: click.Context, model_id: str, system: str, batch: int, input_t
     reason = _genz_unsupported_reason(model)
     if reason:
         raise click.ClickException(f"GenZ cannot simulate {model['model_id']}: {reason}")
-    arguments = {"system": system, "batch": batch, "input_tokens": input_tokens,
-                 "output_tokens": output_tokens, "bits": bits,
-                 "tensor_parallel": tensor_parallel, "pipeline_parallel": pipeline_parallel}
+    arguments = {
+        "system": system,
+        "batch": batch,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "bits": bits,
+        "tensor_parallel": tensor_parallel,
+        "pipeline_parallel": pipeline_parallel,
+    }
     key = simulation_cache_key(**arguments)
     result = None if no_cache else manager.get_cached_value(model["model_id"], key)
     cached = result is not None
@@ -192,8 +241,9 @@ def simulate(ctx: click.Context, model_id: str, system: str, batch: int, input_t
 _MEMORY_DTYPES = ("bf16", "fp16", "fp32", "fp8", "int8", "int4")
 
 
-def compare_rows(models: list[dict[str, Any]], metrics: dict[str, list[dict[str, Any]]],
-                 dtype: str, seq_len: int) -> list[dict[str, Any]]:
+def compare_rows(
+    models: list[dict[str, Any]], metrics: dict[str, list[dict[str, Any]]], dtype: str, seq_len: int
+) -> list[dict[str, Any]]:
     """One dict per model with the compared fields (raw values: counts, bytes, percent)."""
     from .memory import memory_report
 
@@ -201,7 +251,9 @@ def compare_rows(models: list[dict[str, Any]], metrics: dict[str, list[dict[str,
     for model in models:
         report = memory_report(
             {"memory": model["memory"], "parameter_count": model["parameter_count"] or 0},
-            batch=1, seq_len=seq_len, dtype=dtype,
+            batch=1,
+            seq_len=seq_len,
+            dtype=dtype,
         )
         row = {
             "model_id": model["model_id"],
@@ -230,14 +282,26 @@ def _metric_label(metric: dict[str, Any]) -> str:
 
 @cli.command()
 @click.argument("model_ids", nargs=-1, required=True)
-@click.option("--dtype", type=click.Choice(_MEMORY_DTYPES), default="bf16", show_default=True,
-              help="Precision for weight and KV-cache memory.")
-@click.option("--seq", "seq_len", type=click.IntRange(min=1), default=4096, show_default=True,
-              help="Sequence length (tokens) for KV-cache memory, batch 1.")
+@click.option(
+    "--dtype",
+    type=click.Choice(_MEMORY_DTYPES),
+    default="bf16",
+    show_default=True,
+    help="Precision for weight and KV-cache memory.",
+)
+@click.option(
+    "--seq",
+    "seq_len",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Sequence length (tokens) for KV-cache memory, batch 1.",
+)
 @output_options
 @click.pass_context
-def compare(ctx: click.Context, model_ids: tuple[str, ...], dtype: str, seq_len: int,
-            output: OutputFormat) -> None:
+def compare(
+    ctx: click.Context, model_ids: tuple[str, ...], dtype: str, seq_len: int, output: OutputFormat
+) -> None:
     """Show catalog models side by side: size, shape, attention, memory, quality metrics.
 
     KV cache includes Mamba state for state-space layers; quality metrics are in percent.
@@ -267,8 +331,15 @@ def compare(ctx: click.Context, model_ids: tuple[str, ...], dtype: str, seq_len:
         table.append([field.replace("_", " ") if not field.endswith("%") else field, *cells])
     from tabulate import tabulate
 
-    click.echo(tabulate(table, headers=["", *[r["model_id"] for r in rows]],
-                        tablefmt=output.table_style, missingval="", disable_numparse=True))
+    click.echo(
+        tabulate(
+            table,
+            headers=["", *[r["model_id"] for r in rows]],
+            tablefmt=output.table_style,
+            missingval="",
+            disable_numparse=True,
+        )
+    )
 
 
 def _human(field: str, value: Any) -> Any:

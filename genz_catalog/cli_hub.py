@@ -30,21 +30,32 @@ STATUS_ORDER = ("imported", "updated", "unchanged", "skipped", "failed")
 
 def _token_option(command: Any) -> Any:
     return click.option(
-        "--token", metavar="TOKEN", default=None,
+        "--token",
+        metavar="TOKEN",
+        default=None,
         help="Hub access token (default: HF_TOKEN or your saved login). Never stored or printed.",
     )(command)
 
 
 def _network_options(command: Any) -> Any:
     command = click.option(
-        "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="SECONDS",
         help="Seconds to wait for each Hub answer (default: $GENZ_CATALOG_HUB_TIMEOUT, else 10).",
     )(command)
     command = click.option(
-        "--quiet", "-q", is_flag=True, help="No progress bar (it is only drawn on a terminal).",
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="No progress bar (it is only drawn on a terminal).",
     )(command)
     command = click.option(
-        "--workers", type=click.IntRange(1, 64), default=DEFAULT_WORKERS, show_default=True,
+        "--workers",
+        type=click.IntRange(1, 64),
+        default=DEFAULT_WORKERS,
+        show_default=True,
         help="Concurrent Hub downloads.",
     )(command)
     return _token_option(command)
@@ -104,11 +115,17 @@ def _import_local(
     if existing is not None and not force:
         if single:
             raise ModelExistsError(existing["model_id"])
-        return ImportOutcome(source, "skipped", existing["model_id"], existing["current_version"],
-                             "already in the catalog; --force re-imports")
+        return ImportOutcome(
+            source,
+            "skipped",
+            existing["model_id"],
+            existing["current_version"],
+            "already in the catalog; --force re-imports",
+        )
     result = manager.add_model(resolved_id, config, source="local", force=force)
-    return ImportOutcome(source, result.status, result.model_id, result.version,
-                         warnings=list(result.warnings))
+    return ImportOutcome(
+        source, result.status, result.model_id, result.version, warnings=list(result.warnings)
+    )
 
 
 def _summary_rows(outcomes: Sequence[tuple[str, ImportOutcome]]) -> list[dict[str, Any]]:
@@ -117,8 +134,15 @@ def _summary_rows(outcomes: Sequence[tuple[str, ImportOutcome]]) -> list[dict[st
         model_id = o.model_id or o.requested_id
         # Errors start with the model id; the row already names it.
         detail = o.detail.removeprefix(f"{model_id}: ").removeprefix(f"{o.requested_id}: ")
-        rows.append({"source": source, "status": o.status, "model_id": model_id,
-                     "version": o.version, "detail": detail})
+        rows.append(
+            {
+                "source": source,
+                "status": o.status,
+                "model_id": model_id,
+                "version": o.version,
+                "detail": detail,
+            }
+        )
     return rows
 
 
@@ -136,10 +160,18 @@ def _print_summary(
 
 @cli.command(name="import")
 @click.argument("sources", nargs=-1, metavar="SOURCE...")
-@click.option("--from-file", "from_file", metavar="FILE",
-              help="Read Hub ids (one per line, # comments) from FILE.")
-@click.option("--id", "model_id", metavar="ID",
-              help="Catalog id for a single local config (default: _name_or_path, else folder).")
+@click.option(
+    "--from-file",
+    "from_file",
+    metavar="FILE",
+    help="Read Hub ids (one per line, # comments) from FILE.",
+)
+@click.option(
+    "--id",
+    "model_id",
+    metavar="ID",
+    help="Catalog id for a single local config (default: _name_or_path, else folder).",
+)
 @click.option("--force", is_flag=True, help="Re-import models already in the catalog.")
 @click.option("--revision", metavar="REV", help="Hub branch, tag or commit sha (default: main).")
 @_network_options
@@ -194,16 +226,23 @@ def import_command(
 
     if len(names) == 1 and from_file is None:
         outcome = _import_single(
-            manager, names[0], model_id=model_id, force=force, revision=revision,
-            token=token, timeout=timeout, local=bool(local),
+            manager,
+            names[0],
+            model_id=model_id,
+            force=force,
+            revision=revision,
+            token=token,
+            timeout=timeout,
+            local=bool(local),
         )
         if output.is_table:
             click.echo(_status_line(outcome))
             for warning in outcome.warnings:
                 click.echo(f"warning: {warning}", err=True)
         else:
-            print_rows(_summary_rows([("local" if local else "hub", outcome)]), output,
-                       SUMMARY_COLUMNS)
+            print_rows(
+                _summary_rows([("local" if local else "hub", outcome)]), output, SUMMARY_COLUMNS
+            )
         return
 
     from .hub import ImportOutcome, import_models_from_hf
@@ -218,8 +257,14 @@ def import_command(
             outcomes.append(("local", ImportOutcome(source, "failed", detail=f"{source}: {exc}")))
     if hub_ids:
         results = import_models_from_hf(
-            hub_ids, manager=manager, force_update=force, revision=revision, token=token,
-            workers=workers, timeout=timeout, show_progress=False if quiet else None,
+            hub_ids,
+            manager=manager,
+            force_update=force,
+            revision=revision,
+            token=token,
+            workers=workers,
+            timeout=timeout,
+            show_progress=False if quiet else None,
         )
         outcomes += [("hub", o) for o in results]
     _print_summary(outcomes, output)
@@ -242,18 +287,26 @@ def _import_single(
     if local:
         return _import_local(manager, source, model_id, force, single=True)
     result = import_model_from_hf(
-        source, force_update=force, revision=revision, token=token, manager=manager,
+        source,
+        force_update=force,
+        revision=revision,
+        token=token,
+        manager=manager,
         timeout=timeout,
     )
     if result.status == "skipped":
         raise ModelExistsError(result.model_id)
-    return ImportOutcome(source, result.status, result.model_id, result.version,
-                         warnings=list(result.warnings))
+    return ImportOutcome(
+        source, result.status, result.model_id, result.version, warnings=list(result.warnings)
+    )
 
 
 @cli.command()
-@click.option("--static", is_flag=True,
-              help="Instead, bring GenZ's built-in models into the catalog (imports GenZ).")
+@click.option(
+    "--static",
+    is_flag=True,
+    help="Instead, bring GenZ's built-in models into the catalog (imports GenZ).",
+)
 @_network_options
 @output_options
 @click.pass_context
@@ -299,24 +352,34 @@ def sync(
     from .hub import sync_hub_models
 
     outcomes = sync_hub_models(
-        manager, token=token, workers=workers, timeout=timeout,
+        manager,
+        token=token,
+        workers=workers,
+        timeout=timeout,
         show_progress=False if quiet else None,
     )
     if not outcomes:
         if output.is_table:
-            click.echo("no Hub-imported models in the catalog; add some with: "
-                       "genz-catalog import org/name")
+            click.echo(
+                "no Hub-imported models in the catalog; add some with: genz-catalog import org/name"
+            )
         else:
             print_rows([], output, SUMMARY_COLUMNS)
         return
     rows = [
-        {"model_id": o.model_id, "status": o.status, "version": o.version,
-         "old_revision": (o.old_revision or "")[:12], "new_revision": (o.new_revision or "")[:12],
-         "detail": o.detail}
+        {
+            "model_id": o.model_id,
+            "status": o.status,
+            "version": o.version,
+            "old_revision": (o.old_revision or "")[:12],
+            "new_revision": (o.new_revision or "")[:12],
+            "detail": o.detail,
+        }
         for o in outcomes
     ]
-    print_rows(rows, output, ["model_id", "status", "version", "old_revision", "new_revision",
-                              "detail"])
+    print_rows(
+        rows, output, ["model_id", "status", "version", "old_revision", "new_revision", "detail"]
+    )
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in (*STATUS_ORDER, "pinned")}
     moved = sum(1 for o in outcomes if o.status == "unchanged" and o.old_revision != o.new_revision)
     if output.is_table:
@@ -334,11 +397,20 @@ def sync(
 @click.option("--search", metavar="TEXT", help="Only models whose id contains TEXT.")
 @click.option("--pipeline-tag", metavar="TAG", help="e.g. text-generation.")
 @click.option("--library", metavar="LIB", help="e.g. transformers.")
-@click.option("--sort", type=click.Choice(["downloads", "likes", "created"]), default="downloads",
-              show_default=True, help="Most first (or newest first).")
+@click.option(
+    "--sort",
+    type=click.Choice(["downloads", "likes", "created"]),
+    default="downloads",
+    show_default=True,
+    help="Most first (or newest first).",
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option("--import", "do_import", is_flag=True,
-              help="Import the listed models that are not in the catalog yet.")
+@click.option(
+    "--import",
+    "do_import",
+    is_flag=True,
+    help="Import the listed models that are not in the catalog yet.",
+)
 @_network_options
 @output_options
 @click.pass_context
@@ -371,20 +443,42 @@ def discover(
 
     manager = get_manager(ctx)
     rows = discover_models(
-        manager, author=author, search=search, pipeline_tag=pipeline_tag, library=library,
-        sort=sort, limit=limit, token=token, timeout=timeout,
+        manager,
+        author=author,
+        search=search,
+        pipeline_tag=pipeline_tag,
+        library=library,
+        sort=sort,
+        limit=limit,
+        token=token,
+        timeout=timeout,
     )
-    columns = ["model_id", "downloads", "likes", "pipeline_tag", "library", "created_at",
-               "in_catalog"]
+    columns = [
+        "model_id",
+        "downloads",
+        "likes",
+        "pipeline_tag",
+        "library",
+        "created_at",
+        "in_catalog",
+    ]
     table_rows = [{**r, "in_catalog": "yes" if r["in_catalog"] else ""} for r in rows]
     if not do_import:
         print_rows(table_rows if output.is_table else rows, output, columns)
         return
     wanted = [r["model_id"] for r in rows if not r["in_catalog"]]
-    results = import_models_from_hf(
-        wanted, manager=manager, token=token, workers=workers, timeout=timeout,
-        show_progress=False if quiet else None,
-    ) if wanted else []
+    results = (
+        import_models_from_hf(
+            wanted,
+            manager=manager,
+            token=token,
+            workers=workers,
+            timeout=timeout,
+            show_progress=False if quiet else None,
+        )
+        if wanted
+        else []
+    )
     if output.is_table:
         # The listing as it was before the import (in_catalog marks included), then the summary.
         print_rows(table_rows, output, columns)
@@ -400,12 +494,14 @@ def discover(
     for row in rows:
         outcome = by_id.get(row["model_id"])
         if outcome is None:
-            merged.append({**row, "status": "skipped", "version": None,
-                           "detail": "already in the catalog"})
+            merged.append(
+                {**row, "status": "skipped", "version": None, "detail": "already in the catalog"}
+            )
         else:
             detail = outcome.detail.removeprefix(f"{row['model_id']}: ")
-            merged.append({**row, "status": outcome.status, "version": outcome.version,
-                           "detail": detail})
+            merged.append(
+                {**row, "status": outcome.status, "version": outcome.version, "detail": detail}
+            )
     print_rows(merged, output, [*columns, "status", "version", "detail"])
     failed = sum(1 for o in results if o.status == "failed")
     if failed:

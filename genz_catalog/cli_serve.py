@@ -24,21 +24,46 @@ def _parse_setting_value(value: str) -> object:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to bind; only this machine can connect unless you change it.")
-@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535),
-              help="Port to listen on (0 picks a free one).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind; only this machine can connect unless you change it.",
+)
+@click.option(
+    "--port",
+    default=8001,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0 picks a free one).",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the catalog in a web browser.")
-@click.option("--no-sql", is_flag=True,
-              help="Refuse arbitrary SQL; only tables, facets and the canned queries remain.")
-@click.option("--no-default-catalog", is_flag=True,
-              help="Serve an empty catalog as it is instead of loading the embedded models.")
-@click.option("settings", "--setting", type=(str, str), multiple=True, metavar="NAME VALUE",
-              help="A Datasette setting, e.g. --setting sql_time_limit_ms 5000 (repeatable).")
-@click.option("--immutable", "immutable_file", metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Serve this published copy (genz-catalog backup) as an immutable replica: "
-                   "never written, migrated or filled; --db is ignored.")
+@click.option(
+    "--no-sql",
+    is_flag=True,
+    help="Refuse arbitrary SQL; only tables, facets and the canned queries remain.",
+)
+@click.option(
+    "--no-default-catalog",
+    is_flag=True,
+    help="Serve an empty catalog as it is instead of loading the embedded models.",
+)
+@click.option(
+    "settings",
+    "--setting",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="A Datasette setting, e.g. --setting sql_time_limit_ms 5000 (repeatable).",
+)
+@click.option(
+    "--immutable",
+    "immutable_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Serve this published copy (genz-catalog backup) as an immutable replica: "
+    "never written, migrated or filled; --db is ignored.",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -113,8 +138,9 @@ def check_published_catalog(path: Path) -> None:
     import sqlite3
 
     if not path.is_file():
-        raise click.ClickException(f"no catalog file at {path}; publish one with "
-                                   "`genz-catalog backup FILE`")
+        raise click.ClickException(
+            f"no catalog file at {path}; publish one with `genz-catalog backup FILE`"
+        )
     try:
         conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True)
         try:

@@ -52,14 +52,19 @@ def connect(
     if read_only:
         uri = db_path.resolve().as_uri() + "?mode=ro"
         conn = sqlite3.connect(
-            uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            uri,
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
             check_same_thread=False,
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return sqlite_utils.Database(conn)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
-        str(db_path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+        str(db_path),
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,
         check_same_thread=False,
     )
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -57,7 +57,9 @@ class DefaultCatalogReport:
         if self.genz_static is not None:
             lines.append(f"default catalog: synced {self.genz_static} GenZ static models")
         elif self.genz_skipped_reason:
-            lines.append(f"default catalog: GenZ static models skipped ({self.genz_skipped_reason})")
+            lines.append(
+                f"default catalog: GenZ static models skipped ({self.genz_skipped_reason})"
+            )
         if self.failed:
             lines.append(f"default catalog: {len(self.failed)} bundled configs not imported:")
             lines.extend(f"  {model_id}: {reason}" for model_id, reason in self.failed.items())
@@ -132,11 +134,14 @@ def _count(synced: Any) -> int:
     or a plain count."""
     if isinstance(synced, dict):
         return sum(int(synced.get(key, 0)) for key in ("imported", "updated", "unchanged")) + len(
-            synced.get("merged") or [])
+            synced.get("merged") or []
+        )
     return int(synced)
 
 
-def build_default_catalog(manager: ModelManager, *, include_genz: bool = True) -> DefaultCatalogReport:
+def build_default_catalog(
+    manager: ModelManager, *, include_genz: bool = True
+) -> DefaultCatalogReport:
     """Fill the catalog with the embedded default content (GenZ static models, bundled configs)."""
     report = DefaultCatalogReport()
     # Real Hub configs first: the GenZ sync keeps a row from another source's config and only

@@ -291,8 +291,9 @@ class CatalogLoader:
                 import_model_from_hf(key, manager=manager)
         except Exception as exc:  # noqa: BLE001 - any Hub failure is a miss, remembered below
             self._hub_misses[key] = now + HUB_MISS_TTL_S
-            warnings.warn(f"genz-catalog: could not import {key!r} from the Hub: {exc}",
-                          stacklevel=3)
+            warnings.warn(
+                f"genz-catalog: could not import {key!r} from the Hub: {exc}", stacklevel=3
+            )
             return None
         self.invalidate()
         found = self.lookup(key)
@@ -592,8 +593,7 @@ def static_genz_kwargs(config: ModelConfig) -> dict[str, Any]:
 def config_vars(config: ModelConfig) -> dict[str, Any]:
     """``vars(config)`` without ``model_quality`` (and the catalog's private bookkeeping): the
     fields GenZ simulates with."""
-    return {k: v for k, v in vars(config).items()
-            if k != "model_quality" and not k.startswith("_")}
+    return {k: v for k, v in vars(config).items() if k != "model_quality" and not k.startswith("_")}
 
 
 def _layer_kinds(config: ModelConfig) -> list[tuple[str, str]]:
@@ -609,7 +609,9 @@ def _layer_kinds(config: ModelConfig) -> list[tuple[str, str]]:
         if config.is_mamba and config.unique_layers == 1:
             mixer = "mamba"
         elif config.is_mamba:
-            mixer = "attention" if i % config.attn_layer_period == config.attn_layer_offset else "mamba"
+            mixer = (
+                "attention" if i % config.attn_layer_period == config.attn_layer_offset else "mamba"
+            )
         else:
             mixer = "attention"
         if not config.is_moe or i < first_dense:
@@ -637,11 +639,21 @@ def genz_parameter_counts(config: ModelConfig) -> tuple[int, int]:
     inner = int(config.mamba_expand) * d
     mamba = 0
     if config.is_mamba:
-        dt_rank, state, conv = int(config.mamba_dt_rank), int(config.mamba_d_state), int(config.mamba_d_conv)
+        dt_rank, state, conv = (
+            int(config.mamba_dt_rank),
+            int(config.mamba_d_state),
+            int(config.mamba_d_conv),
+        )
         mamba = (
-            d * 2 * inner + inner * conv + (inner if config.mamba_conv_bias else 0)
-            + inner * (dt_rank + 2 * state) + dt_rank * inner + inner
-            + inner * state + inner + inner * d
+            d * 2 * inner
+            + inner * conv
+            + (inner if config.mamba_conv_bias else 0)
+            + inner * (dt_rank + 2 * state)
+            + dt_rank * inner
+            + inner
+            + inner * state
+            + inner
+            + inner * d
         )
 
     def ffn(width: float) -> int:
@@ -691,14 +703,21 @@ def static_model_record(config: ModelConfig) -> dict[str, Any]:
     values_per_token = 2 * kv_heads * int(config.head_dim)
     kv_layers = []
     if attention_layers:
-        kv_layers.append({"count": attention_layers, "values_per_token": values_per_token,
-                          "window": config.sliding_window})
+        kv_layers.append(
+            {
+                "count": attention_layers,
+                "values_per_token": values_per_token,
+                "window": config.sliding_window,
+            }
+        )
     inner = int(config.mamba_expand) * int(config.hidden_size)
     ssm = None
     if mamba_layers:
-        ssm = {"layers": mamba_layers,
-               "conv_state_values": inner * int(config.mamba_d_conv),
-               "ssm_state_values": inner * int(config.mamba_d_state)}
+        ssm = {
+            "layers": mamba_layers,
+            "conv_state_values": inner * int(config.mamba_d_conv),
+            "ssm_state_values": inner * int(config.mamba_d_state),
+        }
     total, active = genz_parameter_counts(config)
     kv_values = values_per_token * attention_layers
     genz_kwargs = static_genz_kwargs(config)
@@ -757,16 +776,23 @@ def static_model_records() -> list[dict[str, Any]]:
         metrics = []
         if config.model_quality is not None:
             for metric in config.model_quality.metrics:
-                metrics.append({"metric_name": metric.name, "metric_value": float(metric.accuracy),
-                                "shots": metric.shots})
-        items.append({
-            "model_id": config.model,
-            "record": record,
-            "source": "genz-static",
-            "aliases": [(alias, "genz") for alias in aliases],
-            "hub_metadata": {"hub_id": hub_id} if hub_id else None,
-            "metrics": metrics,
-        })
+                metrics.append(
+                    {
+                        "metric_name": metric.name,
+                        "metric_value": float(metric.accuracy),
+                        "shots": metric.shots,
+                    }
+                )
+        items.append(
+            {
+                "model_id": config.model,
+                "record": record,
+                "source": "genz-static",
+                "aliases": [(alias, "genz") for alias in aliases],
+                "hub_metadata": {"hub_id": hub_id} if hub_id else None,
+                "metrics": metrics,
+            }
+        )
     return items
 
 
@@ -799,8 +825,15 @@ def sync_static_models_to_db(manager: Any = None) -> dict[str, Any]:
     own_manager = manager is None
     if own_manager:
         manager = ModelManager()
-    summary: dict[str, Any] = {"imported": 0, "updated": 0, "unchanged": 0, "merged": [],
-                               "linked": [], "metrics": 0, "total": 0}
+    summary: dict[str, Any] = {
+        "imported": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "merged": [],
+        "linked": [],
+        "metrics": 0,
+        "total": 0,
+    }
     try:
         for item in static_model_records():
             summary["total"] += 1
@@ -809,8 +842,9 @@ def sync_static_models_to_db(manager: Any = None) -> dict[str, Any]:
             if existing is not None and existing["source"] != "genz-static":
                 summary["merged"].append(existing["model_id"])
                 _merge_aliases(manager, existing["model_id"], item["aliases"])
-                summary["metrics"] += _sync_metrics(manager, existing["model_id"],
-                                                    item["metrics"], fill_only=True)
+                summary["metrics"] += _sync_metrics(
+                    manager, existing["model_id"], item["metrics"], fill_only=True
+                )
                 continue
             record = item["record"]
             wanted_aliases = {a.lower() for a, _ in item["aliases"]}
@@ -826,16 +860,21 @@ def sync_static_models_to_db(manager: Any = None) -> dict[str, Any]:
                 summary["unchanged"] += 1
             else:
                 result = manager.add_model(
-                    model_id, record=record, source="genz-static", aliases=item["aliases"],
-                    hub_metadata=item["hub_metadata"], if_exists="update",
+                    model_id,
+                    record=record,
+                    source="genz-static",
+                    aliases=item["aliases"],
+                    hub_metadata=item["hub_metadata"],
+                    if_exists="update",
                     change_description="synced from GenZ static models",
                 )
                 summary[result.status] = summary.get(result.status, 0) + 1
             summary["metrics"] += _sync_metrics(manager, model_id, item["metrics"])
             for real_id in _linked_real_models(manager, item, hub_id):
                 summary["linked"].append(real_id)
-                summary["metrics"] += _sync_metrics(manager, real_id, item["metrics"],
-                                                    fill_only=True)
+                summary["metrics"] += _sync_metrics(
+                    manager, real_id, item["metrics"], fill_only=True
+                )
     finally:
         if own_manager:
             manager.close()
@@ -859,7 +898,11 @@ def _linked_real_models(manager: Any, item: dict[str, Any], hub_id: str | None) 
         if name.lower() == item["model_id"].lower():
             continue
         model = manager.get_model(name, include_deleted=True, follow_aliases=False)
-        if model is not None and model["source"] != "genz-static" and model["model_id"] not in found:
+        if (
+            model is not None
+            and model["source"] != "genz-static"
+            and model["model_id"] not in found
+        ):
             found.append(model["model_id"])
     return found
 
@@ -879,8 +922,9 @@ def _owned_or_taken(manager: Any, aliases: set[str], model: dict[str, Any]) -> s
     return settled
 
 
-def _sync_metrics(manager: Any, model_id: str, metrics: list[dict[str, Any]],
-                  fill_only: bool = False) -> int:
+def _sync_metrics(
+    manager: Any, model_id: str, metrics: list[dict[str, Any]], fill_only: bool = False
+) -> int:
     """Write the metrics whose stored value differs; returns how many were written.
 
     ``fill_only`` (a model from another source): only metrics it lacks or that an earlier sync
@@ -895,12 +939,13 @@ def _sync_metrics(manager: Any, model_id: str, metrics: list[dict[str, Any]],
     for metric in metrics:
         current = stored.get((metric["metric_name"].lower(), metric["shots"]))
         if current is not None and (current["metric_value"], current["unit"]) == (
-                metric["metric_value"], "percent"):
+            metric["metric_value"],
+            "percent",
+        ):
             continue
         if fill_only and current is not None and current["source"] != "genz-static":
             continue
-        changed.append({"model_id": model_id, "unit": "percent", "source": "genz-static",
-                        **metric})
+        changed.append({"model_id": model_id, "unit": "percent", "source": "genz-static", **metric})
     if changed:
         manager.add_quality_metrics(changed)
     return len(changed)

@@ -173,13 +173,17 @@ def hub_timeout(timeout: float | None = None) -> float:
         try:
             value = float(raw)
         except ValueError:
-            raise InvalidInputError(f"{TIMEOUT_ENV_VAR}={raw!r} is not a number of seconds") from None
+            raise InvalidInputError(
+                f"{TIMEOUT_ENV_VAR}={raw!r} is not a number of seconds"
+            ) from None
         if value > 0:
             return value
     return DEFAULT_TIMEOUT_SECONDS
 
 
-def _http_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+def _http_exception_types() -> tuple[
+    tuple[type[BaseException], ...], tuple[type[BaseException], ...]
+]:
     """(timeout classes, connection-failure classes) of the HTTP library huggingface_hub uses.
 
     huggingface_hub 2.x speaks ``httpx2``, 1.x ``httpx``, 0.x ``requests``; take what is there.
@@ -243,7 +247,9 @@ def hub_metadata_from_info(info: ModelInfo, revision_sha: str | None = None) -> 
     license_name = None
     card = getattr(info, "card_data", None)
     if card is not None:
-        license_name = card.get("license") if hasattr(card, "get") else getattr(card, "license", None)
+        license_name = (
+            card.get("license") if hasattr(card, "get") else getattr(card, "license", None)
+        )
     tags = list(info.tags or [])
     if not license_name:
         license_name = next((t.split(":", 1)[1] for t in tags if t.startswith("license:")), None)
@@ -253,7 +259,9 @@ def hub_metadata_from_info(info: ModelInfo, revision_sha: str | None = None) -> 
     return {
         "hub_id": info.id,
         "revision_sha": revision_sha or info.sha,
-        "hub_parameter_count": int(safetensors.total) if safetensors and safetensors.total else None,
+        "hub_parameter_count": int(safetensors.total)
+        if safetensors and safetensors.total
+        else None,
         "license": license_name,
         "gated": info.gated if info.gated is not None else None,
         "pipeline_tag": info.pipeline_tag,
@@ -288,7 +296,9 @@ class HubClient:
         self.offline = hub_offline() if offline is None else offline
         # None lets huggingface_hub resolve HF_TOKEN or a saved login per request.
         self._token = token or None
-        self.api: HfApi = HfApi(endpoint=self.endpoint, token=self._token, library_name="genz-catalog")
+        self.api: HfApi = HfApi(
+            endpoint=self.endpoint, token=self._token, library_name="genz-catalog"
+        )
 
     def __repr__(self) -> str:  # never show the token
         return f"HubClient(endpoint={self.endpoint!r}, offline={self.offline})"
@@ -383,7 +393,9 @@ class HubClient:
             return HubUnreachableError(model_id, self._unreachable_advice())
         return HubError(
             model_id,
-            self._redact(f"unexpected error from the Hub: {type(exc).__name__}: {exc}").splitlines()[0],
+            self._redact(
+                f"unexpected error from the Hub: {type(exc).__name__}: {exc}"
+            ).splitlines()[0],
         )
 
     def _timeout_error(self, model_id: str) -> HubTimeoutError:
@@ -500,7 +512,8 @@ class HubClient:
             path = self.download_config(model_id, revision)
             canonical = model_id
             metadata: dict[str, Any] = {
-                "hub_id": hub_reference(model_id, revision), "revision_sha": _sha_of(path)
+                "hub_id": hub_reference(model_id, revision),
+                "revision_sha": _sha_of(path),
             }
         else:
             if info is None:
@@ -580,8 +593,9 @@ def read_hub_config(path: Path | str, model_id: str) -> dict[str, Any]:
         config = json.loads(p.read_bytes().decode("utf-8"))
     except UnicodeDecodeError:
         raise HubMalformedConfigError(
-            model_id, "config.json is not UTF-8 text; the repository's config is broken, "
-            "try another --revision"
+            model_id,
+            "config.json is not UTF-8 text; the repository's config is broken, "
+            "try another --revision",
         ) from None
     except json.JSONDecodeError as exc:
         raise HubMalformedConfigError(
@@ -591,8 +605,9 @@ def read_hub_config(path: Path | str, model_id: str) -> dict[str, Any]:
         ) from None
     if not isinstance(config, dict):
         raise HubMalformedConfigError(
-            model_id, "config.json is not a JSON object; the repository's config is broken, "
-            "try another --revision"
+            model_id,
+            "config.json is not a JSON object; the repository's config is broken, "
+            "try another --revision",
         )
     return config
 
@@ -601,7 +616,11 @@ def read_hub_config(path: Path | str, model_id: str) -> dict[str, Any]:
 
 
 def store_hub_model(
-    manager: ModelManager, fetched: HubModel, *, force_update: bool, change_description: str | None = None
+    manager: ModelManager,
+    fetched: HubModel,
+    *,
+    force_update: bool,
+    change_description: str | None = None,
 ) -> WriteResult:
     """Write a fetched model in one transaction (status imported/updated/unchanged/skipped)."""
     return manager.add_model(
@@ -677,8 +696,15 @@ class ImportOutcome:
 def _progress_bar(total: int, description: str, show: bool | None) -> tqdm:
     if show is None:
         show = sys.stderr.isatty()
-    return tqdm(total=total, desc=description, unit="model", file=sys.stderr, disable=not show,
-                leave=False, dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        desc=description,
+        unit="model",
+        file=sys.stderr,
+        disable=not show,
+        leave=False,
+        dynamic_ncols=True,
+    )
 
 
 def _dedupe(ids: Iterable[str]) -> list[str]:
@@ -781,8 +807,13 @@ def import_models_from_hf(
             "skipped": "already in the catalog; --force re-imports",
         }.get(result.status, "")
         return ImportOutcome(
-            model_id, result.status, result.model_id, result.version, detail,
-            new_revision=fetched.revision_sha, warnings=list(result.warnings),
+            model_id,
+            result.status,
+            result.model_id,
+            result.version,
+            detail,
+            new_revision=fetched.revision_sha,
+            warnings=list(result.warnings),
         )
 
     def fail(model_id: str, exc: BaseException) -> ImportOutcome:
@@ -790,8 +821,12 @@ def import_models_from_hf(
 
     with _progress_bar(len(to_fetch), "importing", show_progress) as bar:
         fetched_outcomes = _run_in_pool(
-            to_fetch, lambda model_id: client.fetch(model_id, revision), write, fail,
-            workers=workers, progress=bar,
+            to_fetch,
+            lambda model_id: client.fetch(model_id, revision),
+            write,
+            fail,
+            workers=workers,
+            progress=bar,
         )
     for outcome in fetched_outcomes:
         outcomes[outcome.requested_id] = outcome
@@ -846,19 +881,30 @@ def sync_hub_models(
         _, revision = reference(model)
         if fetched is pinned:
             return ImportOutcome(
-                model["model_id"], "pinned", model["model_id"], model["current_version"],
+                model["model_id"],
+                "pinned",
+                model["model_id"],
+                model["current_version"],
                 f"imported at commit {_short(revision)}; sync leaves it there "
                 "(import --force without --revision to follow main)",
-                old_revision=old, new_revision=old,
+                old_revision=old,
+                new_revision=old,
             )
         if not isinstance(fetched, HubModel):
             return ImportOutcome(
-                model["model_id"], "unchanged", model["model_id"], model["current_version"],
-                "same revision", old_revision=old, new_revision=old,
+                model["model_id"],
+                "unchanged",
+                model["model_id"],
+                model["current_version"],
+                "same revision",
+                old_revision=old,
+                new_revision=old,
             )
         new = fetched.revision_sha
         result = store_hub_model(
-            manager, fetched, force_update=True,
+            manager,
+            fetched,
+            force_update=True,
             change_description=f"sync: Hub revision {_short(old)} -> {_short(new)}",
         )
         where = f" on {revision}" if revision else ""
@@ -870,14 +916,24 @@ def sync_hub_models(
         else:
             detail = f"new revision {_short(new)}{where}, same config: no new version"
         return ImportOutcome(
-            model["model_id"], result.status, result.model_id, result.version, detail,
-            old_revision=old, new_revision=new, warnings=list(result.warnings),
+            model["model_id"],
+            result.status,
+            result.model_id,
+            result.version,
+            detail,
+            old_revision=old,
+            new_revision=new,
+            warnings=list(result.warnings),
         )
 
     def fail(model: Mapping[str, Any], exc: BaseException) -> ImportOutcome:
         return ImportOutcome(
-            model["model_id"], "failed", model["model_id"], model["current_version"],
-            _failure_text(exc, client, model["model_id"]), old_revision=model.get("revision_sha"),
+            model["model_id"],
+            "failed",
+            model["model_id"],
+            model["current_version"],
+            _failure_text(exc, client, model["model_id"]),
+            old_revision=model.get("revision_sha"),
         )
 
     with _progress_bar(len(models), "syncing", show_progress) as bar:
@@ -911,7 +967,11 @@ def discover_models(
     if limit < 1:
         raise InvalidInputError(f"--limit must be at least 1, not {limit}")
     infos = HubClient(token, timeout=timeout).list_models(
-        author=author, search=search, pipeline_tag=pipeline_tag, library=library, sort=sort,
+        author=author,
+        search=search,
+        pipeline_tag=pipeline_tag,
+        library=library,
+        sort=sort,
         limit=limit,
     )
     rows = []
@@ -928,4 +988,3 @@ def discover_models(
             row["in_catalog"] = _existing_id(manager, info.id) is not None
         rows.append(row)
     return rows
-

@@ -50,16 +50,41 @@ _SEARCH_HELP = (
 
 #: Columns of ``models`` that ``list_models(order_by=...)`` accepts (prefix ``-`` for descending).
 SORTABLE_COLUMNS = (
-    "model_id", "model_name", "family", "model_type", "attention_type", "source",
-    "parameter_count", "active_parameter_count", "num_layers", "hidden_size",
-    "num_attention_heads", "num_key_value_heads", "num_experts", "context_length",
-    "vocab_size", "downloads", "likes", "created_at", "updated_at",
+    "model_id",
+    "model_name",
+    "family",
+    "model_type",
+    "attention_type",
+    "source",
+    "parameter_count",
+    "active_parameter_count",
+    "num_layers",
+    "hidden_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "num_experts",
+    "context_length",
+    "vocab_size",
+    "downloads",
+    "likes",
+    "created_at",
+    "updated_at",
 )
 
 #: Hub metadata keys ``add_model(hub_metadata=...)`` understands (columns of ``models``).
 HUB_METADATA_KEYS = (
-    "hub_id", "revision_sha", "hub_parameter_count", "license", "gated", "pipeline_tag",
-    "library_name", "tags", "downloads", "likes", "hub_created_at", "hub_last_modified",
+    "hub_id",
+    "revision_sha",
+    "hub_parameter_count",
+    "license",
+    "gated",
+    "pipeline_tag",
+    "library_name",
+    "tags",
+    "downloads",
+    "likes",
+    "hub_created_at",
+    "hub_last_modified",
 )
 #: Relative gap between computed and Hub parameter counts above which a model is flagged.
 PARAMETER_MISMATCH_TOLERANCE = 0.01
@@ -168,9 +193,11 @@ _DATE_START = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|T)")
 def _check_date(text: str) -> None:
     """Raise :class:`InvalidInputError` unless ``text`` is YYYY-MM-DD or a full ISO-8601 time."""
     try:
-        ok = bool(_DATE_START.match(text)) and datetime.fromisoformat(
-            text.replace("Z", "+00:00") if text.endswith("Z") else text
-        ) is not None
+        ok = (
+            bool(_DATE_START.match(text))
+            and datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+            is not None
+        )
     except ValueError:
         ok = False
     if not ok:
@@ -445,7 +472,8 @@ class ModelManager:
         try:
             scratch.execute(
                 "CREATE VIRTUAL TABLE probe USING fts5("
-                + ", ".join('"' + c.replace('"', '""') + '"' for c in columns) + ")"
+                + ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+                + ")"
             )
             try:
                 scratch.execute("SELECT * FROM probe WHERE probe MATCH ?", [match]).fetchall()
@@ -506,8 +534,11 @@ class ModelManager:
             # "prepared": content already built by _prepare in a worker process
             # (admin.import_config_files), so the writer only writes.
             prepared = item.get("prepared") or self._prepare(
-                item["model_id"], item.get("config"), item.get("record"),
-                item.get("source", "manual"), item.get("model_name"),
+                item["model_id"],
+                item.get("config"),
+                item.get("record"),
+                item.get("source", "manual"),
+                item.get("model_name"),
             )
             batch.append((prepared, item))
             if len(batch) >= batch_size:
@@ -539,19 +570,29 @@ class ModelManager:
                     results.extend(self._insert_new_models(run))
                     run = []
                     known = self._row(model_id, include_deleted=True)
-                    if known is not None and known["model_id"] != model_id and (
-                        known["model_id"].lower() == model_id.lower()
+                    if (
+                        known is not None
+                        and known["model_id"] != model_id
+                        and (known["model_id"].lower() == model_id.lower())
                     ):
                         # A case variant of a model written earlier in this batch: convert
                         # under the stored spelling, as add_model would.
                         prepared = self._prepare(
-                            item["model_id"], item.get("config"), item.get("record"),
-                            item.get("source", "manual"), item.get("model_name"),
+                            item["model_id"],
+                            item.get("config"),
+                            item.get("record"),
+                            item.get("source", "manual"),
+                            item.get("model_name"),
                         )
-                    results.append(self._write_prepared(
-                        prepared, item.get("hub_metadata"), aliases, mode,
-                        item.get("change_description"),
-                    ))
+                    results.append(
+                        self._write_prepared(
+                            prepared,
+                            item.get("hub_metadata"),
+                            aliases,
+                            mode,
+                            item.get("change_description"),
+                        )
+                    )
                 else:
                     run.append((prepared, item, aliases))
                 taken.add(model_id.lower())
@@ -593,19 +634,33 @@ class ModelManager:
             content.pop("_name_given", None)
             model_id = content["model_id"]
             hub = _hub_columns(item.get("hub_metadata"), content.get("parameter_count"))
-            row = {**content, **hub, "current_version": 1, "created_at": now,
-                   "updated_at": now, "is_deleted": 0}
+            row = {
+                **content,
+                **hub,
+                "current_version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "is_deleted": 0,
+            }
             if not row_groups or row_groups[-1][0] != tuple(row):
                 row_groups.append((tuple(row), []))
             row_groups[-1][1].append(tuple(row.values()))
-            versions.append((
-                model_id, 1, content["config_hash"],
-                json.dumps(_snapshot({**content, **hub}), sort_keys=True),
-                item.get("change_description") or "imported", now,
-            ))
-            wanted.extend((name, kind, model_id) for name, kind in _wanted_aliases(model_id, aliases))
-            results.append(WriteResult(model_id, "imported", 1,
-                                       _load_json(content["warnings_json"], [])))
+            versions.append(
+                (
+                    model_id,
+                    1,
+                    content["config_hash"],
+                    json.dumps(_snapshot({**content, **hub}), sort_keys=True),
+                    item.get("change_description") or "imported",
+                    now,
+                )
+            )
+            wanted.extend(
+                (name, kind, model_id) for name, kind in _wanted_aliases(model_id, aliases)
+            )
+            results.append(
+                WriteResult(model_id, "imported", 1, _load_json(content["warnings_json"], []))
+            )
         conn = self.db.conn
         alias_rows = []
         claimed = self._names_taken([name for name, _, _ in wanted if name])
@@ -655,13 +710,14 @@ class ModelManager:
             # re-conversion could fail for records that never came from an HF config).
             record = self._record_from_row(existing)
         prepared = self._prepare(
-            existing["model_id"], config, record, existing["source"],
+            existing["model_id"],
+            config,
+            record,
+            existing["source"],
             model_name or existing["model_name"],
         )
         with write_transaction(self.db):
-            return self._write_prepared(
-                prepared, hub_metadata, (), "update", change_description
-            )
+            return self._write_prepared(prepared, hub_metadata, (), "update", change_description)
 
     @staticmethod
     def _record_from_row(model: Mapping[str, Any]) -> dict[str, Any]:
@@ -751,10 +807,18 @@ class ModelManager:
         warnings = _load_json(content["warnings_json"], [])
         models = self.db.table("models")
         if existing is None:
-            row = {**content, **hub, "current_version": 1, "created_at": now, "updated_at": now,
-                   "is_deleted": 0}
+            row = {
+                **content,
+                **hub,
+                "current_version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "is_deleted": 0,
+            }
             models.insert(row)
-            self._insert_version(model_id, 1, {**content, **hub}, change_description or "imported", now)
+            self._insert_version(
+                model_id, 1, {**content, **hub}, change_description or "imported", now
+            )
             self._add_aliases(model_id, aliases, now)
             return WriteResult(model_id, "imported", 1, warnings)
         model_id = existing["model_id"]
@@ -972,8 +1036,15 @@ class ModelManager:
         """
         return self.add_quality_metrics(
             [
-                {"model_id": model_id, "metric_name": metric_name, "metric_value": metric_value,
-                 "shots": shots, "unit": unit, "source": source, "measured_at": measured_at}
+                {
+                    "model_id": model_id,
+                    "metric_name": metric_name,
+                    "metric_value": metric_value,
+                    "shots": shots,
+                    "unit": unit,
+                    "source": source,
+                    "measured_at": measured_at,
+                }
             ],
             row_labels=[None],
         )[0]
@@ -1013,9 +1084,17 @@ class ModelManager:
                          metric_value = excluded.metric_value, unit = excluded.unit,
                          source = excluded.source, measured_at = excluded.measured_at,
                          updated_at = excluded.updated_at""",
-                    [metric["model_id"], metric["metric_name"], metric["shots"],
-                     metric["metric_value"], metric["unit"], metric["source"],
-                     metric["measured_at"], now, now],
+                    [
+                        metric["model_id"],
+                        metric["metric_name"],
+                        metric["shots"],
+                        metric["metric_value"],
+                        metric["unit"],
+                        metric["source"],
+                        metric["measured_at"],
+                        now,
+                        now,
+                    ],
                 )
         return checked
 
@@ -1060,9 +1139,15 @@ class ModelManager:
         measured_at = None if blank(item.get("measured_at")) else str(item["measured_at"]).strip()
         if measured_at is not None:
             _check_date(measured_at)
-        return {"model_id": model["model_id"], "metric_name": name, "shots": shots,
-                "metric_value": value, "unit": unit, "source": source,
-                "measured_at": measured_at}
+        return {
+            "model_id": model["model_id"],
+            "metric_name": name,
+            "shots": shots,
+            "metric_value": value,
+            "unit": unit,
+            "source": source,
+            "measured_at": measured_at,
+        }
 
     def get_quality_metrics(self, model_id: str | None = None) -> list[dict[str, Any]]:
         """Metrics of one model, or of every model, ordered by model, metric and shots."""
@@ -1085,17 +1170,17 @@ class ModelManager:
 
     # ------------------------------------------------------------------ cache
 
-    def cache_value(
-        self, model_id: str, key: str, value: Any, ttl: float | None = None
-    ) -> None:
+    def cache_value(self, model_id: str, key: str, value: Any, ttl: float | None = None) -> None:
         """Cache a JSON-serialisable value for a model for ``ttl`` seconds (None: no expiry).
 
         The entry is tied to the model's current config hash, so it is never served for a
         changed model.
         """
         if ttl is not None and (
-            isinstance(ttl, bool) or not isinstance(ttl, (int, float))
-            or not math.isfinite(ttl) or ttl <= 0
+            isinstance(ttl, bool)
+            or not isinstance(ttl, (int, float))
+            or not math.isfinite(ttl)
+            or ttl <= 0
         ):
             raise InvalidInputError(
                 f"ttl must be a number of seconds > 0 (or None for no expiry), not {ttl!r}"
@@ -1112,8 +1197,14 @@ class ModelManager:
                 """INSERT OR REPLACE INTO model_cache
                      (model_id, cache_key, config_hash, value_json, created_at, expires_at)
                    VALUES (?, ?, ?, ?, ?, ?)""",
-                [model["model_id"], key, model["config_hash"] or "", value_json,
-                 _iso(now), expires],
+                [
+                    model["model_id"],
+                    key,
+                    model["config_hash"] or "",
+                    value_json,
+                    _iso(now),
+                    expires,
+                ],
             )
 
     def get_cached_value(self, model_id: str, key: str, default: Any = None) -> Any:
@@ -1289,7 +1380,7 @@ def model_id_from_folder(folder: Path) -> str:
     ``org/name``; any other folder gives its own name.
     """
     if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
-        return folder.parent.parent.name[len("models--"):].replace("--", "/", 1)
+        return folder.parent.parent.name[len("models--") :].replace("--", "/", 1)
     if folder.name.count("__") == 1 and not folder.name.startswith("__"):
         return folder.name.replace("__", "/")
     return folder.name
@@ -1300,8 +1391,10 @@ def _check_bounds(model_id: str, record: Mapping[str, Any]) -> None:
         value = record.get(key)
         if value is None:
             continue
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
-            low <= value <= high
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not (low <= value <= high)
         ):
             raise ConversionError(
                 f"{model_id}: {key}={value!r} is outside the plausible range {low}..{high}"
@@ -1349,8 +1442,15 @@ def _parameter_mismatch(parameter_count: int | None, hub_parameter_count: int | 
 
 #: Columns a version snapshot holds: every derived column, the raw config and its hash, and
 #: the Hub revision it came from.
-SNAPSHOT_COLUMNS = (*DERIVED_COLUMNS, "source", "config_json", "config_hash", "revision_sha",
-                    "hub_parameter_count", "parameter_mismatch")
+SNAPSHOT_COLUMNS = (
+    *DERIVED_COLUMNS,
+    "source",
+    "config_json",
+    "config_hash",
+    "revision_sha",
+    "hub_parameter_count",
+    "parameter_mismatch",
+)
 #: Snapshot columns that do not count as a content change (a new Hub sha with the same config
 #: is not a new version).
 _PROVENANCE_COLUMNS = ("revision_sha", "hub_parameter_count", "parameter_mismatch")

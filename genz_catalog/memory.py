@@ -96,7 +96,9 @@ def _cached_values_per_sequence(memory: dict[str, Any], seq_len: int) -> int:
     return total
 
 
-def kv_cache_bytes_per_token(record: dict[str, Any], dtype: str = "bf16", seq_len: int | None = None) -> float:
+def kv_cache_bytes_per_token(
+    record: dict[str, Any], dtype: str = "bf16", seq_len: int | None = None
+) -> float:
     """KV-cache bytes per token of context.
 
     ``seq_len=None``: every layer at full attention (the marginal cost of a token while the
@@ -108,7 +110,10 @@ def kv_cache_bytes_per_token(record: dict[str, Any], dtype: str = "bf16", seq_le
     if seq_len is None:
         values = memory.get("kv_values_per_token")
         if values is None:
-            values = sum(group["count"] * group["values_per_token"] for group in memory.get("kv_layers") or ())
+            values = sum(
+                group["count"] * group["values_per_token"]
+                for group in memory.get("kv_layers") or ()
+            )
         values += memory.get("cross_attention_values_per_source_token") or 0
         return values * width
     seq_len = _non_negative_int("seq_len", seq_len)

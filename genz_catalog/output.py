@@ -49,13 +49,9 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         style = kwargs.pop("table_style")
-        chosen = [
-            kind for kind in ("json", "nl", "csv") if kwargs.pop(f"as_{kind}")
-        ]
+        chosen = [kind for kind in ("json", "nl", "csv") if kwargs.pop(f"as_{kind}")]
         if len(chosen) > 1:
-            raise click.ClickException(
-                "use only one of " + ", ".join(f"--{k}" for k in chosen)
-            )
+            raise click.ClickException("use only one of " + ", ".join(f"--{k}" for k in chosen))
         if style is not None and style not in tabulate_formats:
             raise click.ClickException(
                 f"--fmt: unknown table style {style!r}; choose one of: "
@@ -68,7 +64,10 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
     decorators = [
         click.option(
-            "--fmt", "table_style", metavar="STYLE", default=None,
+            "--fmt",
+            "table_style",
+            metavar="STYLE",
+            default=None,
             help=f"Table style: any tabulate format, e.g. github, grid, plain "
             f"(default: {DEFAULT_TABLE_STYLE}).",
         ),
@@ -143,8 +142,10 @@ def print_rows(
     else:
         formatters = table_formatters or {}
         table = [
-            [formatters[c](row[c]) if c in formatters and row[c] is not None else row[c]
-             for c in columns]
+            [
+                formatters[c](row[c]) if c in formatters and row[c] is not None else row[c]
+                for c in columns
+            ]
             for row in picked
         ]
         out.write(
@@ -180,7 +181,10 @@ def print_record(
         ]
         out.write(
             tabulate(
-                table, headers=["field", "value"], tablefmt=output.table_style, missingval="",
+                table,
+                headers=["field", "value"],
+                tablefmt=output.table_style,
+                missingval="",
                 disable_numparse=True,
             )
             + "\n"

@@ -120,14 +120,16 @@ class HubStandIn:
             info["gated"] = gated
         gated = info.get("gated") or False
         if safetensors_total is not None:
-            info["safetensors"] = {"parameters": {"BF16": safetensors_total},
-                                   "total": safetensors_total}
-        repo = FakeRepo(repo_id, info, gated=gated, fault=fault, delay=delay,
-                        file_delay=file_delay)
+            info["safetensors"] = {
+                "parameters": {"BF16": safetensors_total},
+                "total": safetensors_total,
+            }
+        repo = FakeRepo(repo_id, info, gated=gated, fault=fault, delay=delay, file_delay=file_delay)
         with self._lock:
             self.repos[repo_id.lower()] = repo
-        self._commit(repo, config, sha=sha or info.get("sha"),
-                     last_modified=info.get("lastModified"))
+        self._commit(
+            repo, config, sha=sha or info.get("sha"), last_modified=info.get("lastModified")
+        )
         return repo.commits[-1].sha
 
     def add_real_model(self, repo_id: str, **kwargs: Any) -> str:
@@ -259,7 +261,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, payload: Any, head: bool, **headers: str) -> None:
         body = json.dumps(payload).encode()
-        self._send(status, body, {"Content-Type": "application/json; charset=utf-8", **headers}, head)
+        self._send(
+            status, body, {"Content-Type": "application/json; charset=utf-8", **headers}, head
+        )
 
     def _error(self, status: int, code: str | None, message: str, head: bool, **extra: str) -> None:
         headers = {"X-Error-Message": message, **extra}
@@ -288,7 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._list_models(parse_qs(parts.query), head)
             return
         if path.startswith("/api/models/"):
-            rest = path[len("/api/models/"):]
+            rest = path[len("/api/models/") :]
             revision = None
             if "/revision/" in rest:
                 rest, revision = rest.split("/revision/", 1)
@@ -310,10 +314,15 @@ class _Handler(BaseHTTPRequestHandler):
         if repo is None and repo_id.lower() in hub.legacy_ids:
             target = hub.legacy_ids[repo_id.lower()]
             message = f"Temporary Redirect. Redirecting to {redirect_prefix}{target}{suffix}"
-            self._send(307, message.encode(), {
-                "Location": quote(f"{redirect_prefix}{target}{suffix}"),
-                "Content-Type": "text/plain; charset=utf-8",
-            }, head)
+            self._send(
+                307,
+                message.encode(),
+                {
+                    "Location": quote(f"{redirect_prefix}{target}{suffix}"),
+                    "Content-Type": "text/plain; charset=utf-8",
+                },
+                head,
+            )
             return None
         if repo is None:
             self._error(404, "RepoNotFound", "Repository not found", head)
@@ -323,7 +332,12 @@ class _Handler(BaseHTTPRequestHandler):
         if repo.fault == "server-error" or (
             repo.fault == "file-server-error" and redirect_prefix == "/"
         ):
-            self._error(500, None, "Internal Error - We're working hard to fix this as soon as possible!", head)
+            self._error(
+                500,
+                None,
+                "Internal Error - We're working hard to fix this as soon as possible!",
+                head,
+            )
             return None
         return repo
 
@@ -342,13 +356,16 @@ class _Handler(BaseHTTPRequestHandler):
         body["siblings"] = [{"rfilename": name} for name in sorted(commit.files)]
         self._json(200, body, head)
 
-    def _resolve(self, repo_id: str, revision: str, filename: str, token: str | None, head: bool) -> None:
+    def _resolve(
+        self, repo_id: str, revision: str, filename: str, token: str | None, head: bool
+    ) -> None:
         repo = self._repo(repo_id, head, "/", f"/resolve/{revision}/{filename}")
         if repo is None:
             return
         if repo.gated and token not in repo.granted_tokens:
             self._error(
-                401, "GatedRepo",
+                401,
+                "GatedRepo",
                 f"Access to model {repo.repo_id} is restricted. You must have access to it and "
                 "be authenticated to access it. Please log in.",
                 head,
@@ -362,15 +379,25 @@ class _Handler(BaseHTTPRequestHandler):
         if repo.file_delay and not head:
             time.sleep(repo.file_delay)
         if content is None:
-            self._error(404, "EntryNotFound", f"{filename} does not exist on \"{revision}\"",
-                        head, **{"X-Repo-Commit": commit.sha})
+            self._error(
+                404,
+                "EntryNotFound",
+                f'{filename} does not exist on "{revision}"',
+                head,
+                **{"X-Repo-Commit": commit.sha},
+            )
             return
-        self._send(200, content, {
-            "Content-Type": "application/json" if filename.endswith(".json") else "text/plain",
-            "X-Repo-Commit": commit.sha,
-            "ETag": f'"{git_blob_sha(content)}"',
-            "Accept-Ranges": "bytes",
-        }, head)
+        self._send(
+            200,
+            content,
+            {
+                "Content-Type": "application/json" if filename.endswith(".json") else "text/plain",
+                "X-Repo-Commit": commit.sha,
+                "ETag": f'"{git_blob_sha(content)}"',
+                "Accept-Ranges": "bytes",
+            },
+            head,
+        )
 
     def _list_models(self, query: dict[str, list[str]], head: bool) -> None:
         hub = self.hub
@@ -382,18 +409,40 @@ class _Handler(BaseHTTPRequestHandler):
             author = query["author"][0].lower()
             rows = [r for r in rows if r["id"].lower().startswith(author + "/")]
         for wanted in query.get("filter", []):
-            rows = [r for r in rows if wanted in (r.get("tags") or []) or wanted == r.get("library_name")]
+            rows = [
+                r
+                for r in rows
+                if wanted in (r.get("tags") or []) or wanted == r.get("library_name")
+            ]
         if "pipeline_tag" in query:
             rows = [r for r in rows if r.get("pipeline_tag") == query["pipeline_tag"][0]]
         sort = (query.get("sort") or ["downloads"])[0]
-        key = {"downloads": "downloads", "likes": "likes", "createdAt": "createdAt",
-               "lastModified": "lastModified"}.get(sort, "downloads")
+        key = {
+            "downloads": "downloads",
+            "likes": "likes",
+            "createdAt": "createdAt",
+            "lastModified": "lastModified",
+        }.get(sort, "downloads")
         rows.sort(key=lambda r: (r.get(key) or 0, r["id"]), reverse=True)
         if "limit" in query:
             rows = rows[: int(query["limit"][0])]
         listing = [
-            {k: r.get(k) for k in ("_id", "id", "likes", "downloads", "private", "pipeline_tag",
-                                   "library_name", "tags", "createdAt", "modelId", "gated")}
+            {
+                k: r.get(k)
+                for k in (
+                    "_id",
+                    "id",
+                    "likes",
+                    "downloads",
+                    "private",
+                    "pipeline_tag",
+                    "library_name",
+                    "tags",
+                    "createdAt",
+                    "modelId",
+                    "gated",
+                )
+            }
             for r in rows
         ]
         self._json(200, listing, head)

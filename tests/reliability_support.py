@@ -94,8 +94,11 @@ def write_config_variants(folder: Path, prefix: str, count: int) -> list[Path]:
     bases = [json.loads((HF_CONFIGS / name / "config.json").read_text()) for name in VARIANT_BASES]
     paths = []
     for i in range(count):
-        variant = {**bases[i % len(bases)], "num_hidden_layers": 1 + i % 64,
-                   "_name_or_path": f"{prefix}/{prefix}-m{i}"}
+        variant = {
+            **bases[i % len(bases)],
+            "num_hidden_layers": 1 + i % 64,
+            "_name_or_path": f"{prefix}/{prefix}-m{i}",
+        }
         path = folder / f"{prefix}-{i}.json"
         path.write_text(json.dumps(variant))
         paths.append(path)

@@ -29,9 +29,7 @@ def catalog(isolated_catalog: Path) -> Path:
     soft-deleted model and a cache entry."""
     with ModelManager(isolated_catalog) as manager:
         manager.add_model("meta-llama/Llama-3.1-8B", record=llama_record(), aliases=["llama3_8b"])
-        manager.add_model(
-            "my-org/deep-llama", record=llama_record(num_layers=48), source="local"
-        )
+        manager.add_model("my-org/deep-llama", record=llama_record(num_layers=48), source="local")
         manager.update_model("my-org/deep-llama", record=llama_record(num_layers=64))
         manager.add_model("my-org/retired", record=llama_record())
         manager.delete_model("my-org/retired")
@@ -96,9 +94,7 @@ def test_backup_refuses_existing_file_and_the_catalog_itself(catalog: Path, tmp_
     assert [p.name for p in tmp_path.iterdir()] == ["copy.db"]  # no temporary file left behind
 
 
-def test_backup_while_another_process_writes_is_one_consistent_state(
-    catalog: Path, tmp_path: Path
-):
+def test_backup_while_another_process_writes_is_one_consistent_state(catalog: Path, tmp_path: Path):
     stop = threading.Event()
     written: list[int] = []
 
@@ -125,10 +121,13 @@ def test_backup_while_another_process_writes_is_one_consistent_state(
         assert integrity(copy.path) == "ok"
         conn = sqlite3.connect(copy.path)
         # Every model is whole: its version row, its FTS row and its alias are all there.
-        assert conn.execute(
-            "SELECT count(*) FROM models m WHERE NOT EXISTS (SELECT 1 FROM model_versions v "
-            "WHERE v.model_id = m.model_id AND v.version = m.current_version)"
-        ).fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM models m WHERE NOT EXISTS (SELECT 1 FROM model_versions v "
+                "WHERE v.model_id = m.model_id AND v.version = m.current_version)"
+            ).fetchone()[0]
+            == 0
+        )
         assert conn.execute("SELECT count(*) FROM models_fts").fetchone()[0] == copy.models
         assert conn.execute(
             "SELECT count(*) FROM model_aliases WHERE model_id LIKE 'bulk/%'"
@@ -144,11 +143,12 @@ def test_export_load_export_round_trip_is_byte_identical(catalog: Path, tmp_path
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     empty = tmp_path / "empty.db"
     exported = run("export", str(first))
-    assert exported.output == (
-        f"Exported 3 models, 4 aliases, 4 versions, 2 metrics to {first}\n"
-    )
+    assert exported.output == (f"Exported 3 models, 4 aliases, 4 versions, 2 metrics to {first}\n")
     loaded = run("load", str(first), db=empty)
-    assert loaded.output == f"Loaded 3 models, 4 aliases, 4 versions, 2 metrics from {first} (merged)\n"
+    assert (
+        loaded.output
+        == f"Loaded 3 models, 4 aliases, 4 versions, 2 metrics from {first} (merged)\n"
+    )
     assert run("export", str(second), db=empty).exit_code == 0
     assert first.read_bytes() == second.read_bytes()
 
@@ -159,12 +159,15 @@ def test_export_load_export_round_trip_is_byte_identical(catalog: Path, tmp_path
         "version": 1,
     }
     assert [json.loads(line)["row"]["model_id"] for line in lines[1:4]] == [
-        "meta-llama/Llama-3.1-8B", "my-org/deep-llama", "my-org/retired",
+        "meta-llama/Llama-3.1-8B",
+        "my-org/deep-llama",
+        "my-org/retired",
     ]
     restored = ModelManager(empty)
     assert restored.get_model("LLAMA3_8B")["parameter_count"] == LLAMA_31_8B_PARAMS
     assert [v["snapshot"]["num_layers"] for v in restored.get_versions("my-org/deep-llama")] == [
-        48, 64,
+        48,
+        64,
     ]
     assert restored.get_model("my-org/retired") is None  # still soft-deleted
     assert [m["model_id"] for m in restored.list_models(search="deep")] == ["my-org/deep-llama"]
@@ -194,8 +197,12 @@ def test_load_merges_by_default_and_replaces_with_replace(catalog: Path, tmp_pat
     assert merged.exit_code == 0
     with ModelManager(other) as manager:
         ids = [m["model_id"] for m in manager.list_models(include_deleted=True)]
-        assert ids == ["local/only-here", "meta-llama/Llama-3.1-8B", "my-org/deep-llama",
-                       "my-org/retired"]
+        assert ids == [
+            "local/only-here",
+            "meta-llama/Llama-3.1-8B",
+            "my-org/deep-llama",
+            "my-org/retired",
+        ]
         llama = manager.get_model("meta-llama/Llama-3.1-8B")
         assert llama["num_layers"] == 32  # the file's model replaced the catalog's
         assert len(manager.get_versions("meta-llama/Llama-3.1-8B")) == 1
@@ -220,23 +227,40 @@ def diagnose_catalog_of(path: Path):
     ("content", "error"),
     [
         ("", "{file}: empty file, not a genz-catalog export"),
-        ('{"format": "csv"}\n', "{file}:1: not a genz-catalog export (first line must name "
-         "format 'genz-catalog-export')"),
-        ('{"format": "genz-catalog-export", "version": 9}\n',
-         "{file}:1: export format version 9 is not supported (this genz-catalog reads version 1)"),
-        ("HEADER\n{not json\n", "{file}:2: malformed JSON: Expecting property name enclosed in "
-         "double quotes"),
-        ('HEADER\n{"table": "sqlite_master", "row": {}}\n',
-         "{file}:2: unknown table 'sqlite_master'"),
-        ('HEADER\n{"table": "models", "row": {"model_id": "a/b", "x; DROP TABLE models": 1}}\n',
-         "{file}:2: unknown models columns: x; DROP TABLE models"),
-        ('HEADER\n{"table": "models", "row": {"model_id": "../etc/passwd"}}\n',
-         "{file}:2: model id '../etc/passwd' must not contain '..'"),
-        ('HEADER\n{"table": "model_aliases", "row": {"alias": "x", "model_id": "no/such",'
-         ' "kind": "alias", "created_at": "now"}}\n',
-         "{file}:2: model_aliases row rejected: FOREIGN KEY constraint failed"),
-        ('HEADER\n{"table": "models", "row": {"model_id": "a/b"}}\n',
-         "{file}:2: models row rejected: NOT NULL constraint failed: models.model_name"),
+        (
+            '{"format": "csv"}\n',
+            "{file}:1: not a genz-catalog export (first line must name "
+            "format 'genz-catalog-export')",
+        ),
+        (
+            '{"format": "genz-catalog-export", "version": 9}\n',
+            "{file}:1: export format version 9 is not supported (this genz-catalog reads version 1)",
+        ),
+        (
+            "HEADER\n{not json\n",
+            "{file}:2: malformed JSON: Expecting property name enclosed in double quotes",
+        ),
+        (
+            'HEADER\n{"table": "sqlite_master", "row": {}}\n',
+            "{file}:2: unknown table 'sqlite_master'",
+        ),
+        (
+            'HEADER\n{"table": "models", "row": {"model_id": "a/b", "x; DROP TABLE models": 1}}\n',
+            "{file}:2: unknown models columns: x; DROP TABLE models",
+        ),
+        (
+            'HEADER\n{"table": "models", "row": {"model_id": "../etc/passwd"}}\n',
+            "{file}:2: model id '../etc/passwd' must not contain '..'",
+        ),
+        (
+            'HEADER\n{"table": "model_aliases", "row": {"alias": "x", "model_id": "no/such",'
+            ' "kind": "alias", "created_at": "now"}}\n',
+            "{file}:2: model_aliases row rejected: FOREIGN KEY constraint failed",
+        ),
+        (
+            'HEADER\n{"table": "models", "row": {"model_id": "a/b"}}\n',
+            "{file}:2: models row rejected: NOT NULL constraint failed: models.model_name",
+        ),
     ],
 )
 def test_load_refuses_bad_files_and_writes_nothing(
@@ -245,9 +269,18 @@ def test_load_refuses_bad_files_and_writes_nothing(
     header = json.dumps({"format": "genz-catalog-export", "version": 1, "tables": []})
     bad = tmp_path / "bad.jsonl"
     # A valid model first: it must be rolled back with the rest.
-    first_model = json.dumps({"table": "models", "row": {
-        "model_id": "new/model", "model_name": "model", "source": "manual",
-        "created_at": "t", "updated_at": "t"}})
+    first_model = json.dumps(
+        {
+            "table": "models",
+            "row": {
+                "model_id": "new/model",
+                "model_name": "model",
+                "source": "manual",
+                "created_at": "t",
+                "updated_at": "t",
+            },
+        }
+    )
     bad.write_text(content.replace("HEADER\n", f"{header}\n{first_model}\n"))
     error = error.format(file=bad)
     if "HEADER" in content:
@@ -330,7 +363,8 @@ def test_doctor_finds_and_fixes_orphans_and_a_stale_search_index(catalog: Path):
     sick = runner.invoke(cli, ["doctor"])
     assert sick.exit_code == 1
     assert sick.stdout.splitlines()[2:4] == [
-        "search index rows: 2 (out of sync)", "orphaned rows: 4",
+        "search index rows: 2 (out of sync)",
+        "orphaned rows: 4",
     ]
     assert sick.stderr.splitlines() == [
         "Problem: search index out of sync: 1 models missing, 0 extra entries, "
@@ -350,10 +384,9 @@ def test_doctor_finds_and_fixes_orphans_and_a_stale_search_index(catalog: Path):
     )
     assert fixed.stdout.splitlines()[-1] == "No problems found"
     with ModelManager(catalog) as manager:
-        assert [m["model_id"] for m in manager.list_models(search="retired",
-                                                             include_deleted=True)] == [
-            "my-org/retired"
-        ]
+        assert [
+            m["model_id"] for m in manager.list_models(search="retired", include_deleted=True)
+        ] == ["my-org/retired"]
     assert run("doctor").exit_code == 0
 
 
@@ -390,7 +423,9 @@ def test_backup_served_immutable_by_datasette(catalog: Path, tmp_path: Path):
 
     rows, found, databases = asyncio.run(fetch())
     assert sorted(r["model_id"] for r in rows) == [
-        "meta-llama/Llama-3.1-8B", "my-org/deep-llama", "my-org/retired",
+        "meta-llama/Llama-3.1-8B",
+        "my-org/deep-llama",
+        "my-org/retired",
     ]
     assert {r["parameter_count"] for r in rows} == {LLAMA_31_8B_PARAMS}
     assert [r["model_id"] for r in found] == ["my-org/deep-llama"]

@@ -22,8 +22,13 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 LLAMA_ROW_PATH = "/catalog/models/meta-llama~2FLlama-3~2E1-8B"
 
@@ -47,9 +52,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     log = (folder / "serve.log").open("w+")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "genz_catalog", "--db", str(folder / "catalog.db"), "serve",
-         "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "genz_catalog",
+            "--db",
+            str(folder / "catalog.db"),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -78,28 +93,45 @@ def test_serve_builds_the_default_catalog_and_binds_localhost(server: dict) -> N
     assert "default catalog: imported 55 bundled Hugging Face configs" in output
     assert "default catalog: synced " in output
     assert f"Serving the catalog at http://127.0.0.1:{server['port']}/catalog" in output
-    stats = {(r["dimension"], r["value"]): r["models"] for r in _get_json(
-        server["base"] + "/catalog/statistics.json?_shape=array")}
+    stats = {
+        (r["dimension"], r["value"]): r["models"]
+        for r in _get_json(server["base"] + "/catalog/statistics.json?_shape=array")
+    }
     assert stats[("source", "huggingface")] == 55
     assert stats[("source", "genz-static")] > 40
     models = _get_json(server["base"] + "/catalog/models.json?_shape=array&_size=max")
     assert len(models) == stats[("total", "all models")]
     # Listening on the loopback interface only.
-    with pytest.raises(OSError), socket.create_connection(
-            (_non_loopback_address(), server["port"]), timeout=2):
+    with (
+        pytest.raises(OSError),
+        socket.create_connection((_non_loopback_address(), server["port"]), timeout=2),
+    ):
         pass
 
 
 def test_serve_immutable_replica_from_an_installed_package(server: dict, tmp_path: Path) -> None:
     """``serve --immutable FILE``: the packaged metadata and plugins, no checkout paths."""
     copy = tmp_path / "published.db"
-    subprocess.run([sys.executable, "-m", "genz_catalog", "--db", str(server["db"]), "backup",
-                    str(copy)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "genz_catalog", "--db", str(server["db"]), "backup", str(copy)],
+        check=True,
+        capture_output=True,
+    )
     before = copy.read_bytes()
     port = _free_port()
     replica = subprocess.Popen(
-        [sys.executable, "-m", "genz_catalog", "serve", "--immutable", str(copy),
-         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "genz_catalog",
+            "serve",
+            "--immutable",
+            str(copy),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         cwd=tmp_path,  # not the checkout: nothing may come from ./metadata.yml or ./plugins
     )
     try:
@@ -113,8 +145,10 @@ def test_serve_immutable_replica_from_an_installed_package(server: dict, tmp_pat
                 time.sleep(0.3)
         expected = _get_json(server["base"] + "/catalog/statistics.json?_shape=array")
         assert stats == expected
-        fit = _get_json(f"http://127.0.0.1:{port}/catalog/models_that_fit.json?_shape=array"
-                        "&gpu_memory_gib=1e300")
+        fit = _get_json(
+            f"http://127.0.0.1:{port}/catalog/models_that_fit.json?_shape=array"
+            "&gpu_memory_gib=1e300"
+        )
         assert fit[0]["status"] == "gpu_memory_gib must be a number above 0 and at most 1048576"
     finally:
         replica.send_signal(signal.SIGINT)

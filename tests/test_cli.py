@@ -23,7 +23,9 @@ LIST_HEADER = (
     "model_id,family,model_type,attention_type,parameter_count,active_parameter_count,"
     "num_layers,hidden_size,num_attention_heads,num_key_value_heads,context_length,source"
 )
-LLAMA_CSV = "meta-llama/Llama-3.1-8B,llama,decoder-only,gqa,8030261248,8030261248,32,4096,32,8,131072,local"
+LLAMA_CSV = (
+    "meta-llama/Llama-3.1-8B,llama,decoder-only,gqa,8030261248,8030261248,32,4096,32,8,131072,local"
+)
 MISTRAL_CSV = "mistralai/Mistral-7B-v0.1,mistral,decoder-only,gqa,7241732096,7241732096,32,4096,32,8,32768,local"
 MIXTRAL_CSV = "mistralai/Mixtral-8x7B-v0.1,mixtral,decoder-only,gqa,46702792704,12879925248,32,4096,32,8,32768,local"
 
@@ -75,9 +77,22 @@ def all_commands(group: click.Group = cli, path: tuple[str, ...] = ()):
 def test_every_command_has_help_text():
     commands = dict(all_commands())
     # Ours are all there, whoever else has registered commands since.
-    assert {("list",), ("show",), ("search",), ("delete",), ("undelete",), ("history",),
-            ("rollback",), ("diff",), ("metrics",), ("metrics", "add"), ("metrics", "list"),
-            ("metrics", "import"), ("stats",), ("clear-cache",)} <= set(commands)
+    assert {
+        ("list",),
+        ("show",),
+        ("search",),
+        ("delete",),
+        ("undelete",),
+        ("history",),
+        ("rollback",),
+        ("diff",),
+        ("metrics",),
+        ("metrics", "add"),
+        ("metrics", "list"),
+        ("metrics", "import"),
+        ("stats",),
+        ("clear-cache",),
+    } <= set(commands)
     for path, command in commands.items():
         assert command.help and command.help.strip(), f"{' '.join(path)} has no help"
         result = run(*path, "--help")
@@ -86,9 +101,22 @@ def test_every_command_has_help_text():
         assert first_words in " ".join(result.output.split()), path
 
 
-FOUNDATION_COMMANDS = ["list", "show", "search", "delete", "undelete", "history", "rollback",
-                       "diff", "metrics", "metrics add", "metrics list", "metrics import", "stats",
-                       "clear-cache"]
+FOUNDATION_COMMANDS = [
+    "list",
+    "show",
+    "search",
+    "delete",
+    "undelete",
+    "history",
+    "rollback",
+    "diff",
+    "metrics",
+    "metrics add",
+    "metrics list",
+    "metrics import",
+    "stats",
+    "clear-cache",
+]
 
 
 @pytest.mark.parametrize("command", FOUNDATION_COMMANDS)
@@ -119,15 +147,27 @@ def test_list_table(catalog):
 
 
 def test_list_csv_json_nl(catalog):
-    assert run("list", "--csv").output == "\n".join(
-        [LIST_HEADER, LLAMA_CSV, MISTRAL_CSV, MIXTRAL_CSV]) + "\n"
+    assert (
+        run("list", "--csv").output
+        == "\n".join([LIST_HEADER, LLAMA_CSV, MISTRAL_CSV, MIXTRAL_CSV]) + "\n"
+    )
     rows = json.loads(run("list", "--json", "--moe").output)
-    assert rows == [{
-        "model_id": MIXTRAL, "family": "mixtral", "model_type": "decoder-only",
-        "attention_type": "gqa", "parameter_count": 46702792704,
-        "active_parameter_count": 12879925248, "num_layers": 32, "hidden_size": 4096,
-        "num_attention_heads": 32, "num_key_value_heads": 8, "context_length": 32768,
-        "source": "local"}]
+    assert rows == [
+        {
+            "model_id": MIXTRAL,
+            "family": "mixtral",
+            "model_type": "decoder-only",
+            "attention_type": "gqa",
+            "parameter_count": 46702792704,
+            "active_parameter_count": 12879925248,
+            "num_layers": 32,
+            "hidden_size": 4096,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 8,
+            "context_length": 32768,
+            "source": "local",
+        }
+    ]
     nl = run("list", "--nl", "--dense").output.splitlines()
     assert [json.loads(line)["parameter_count"] for line in nl] == [8030261248, 7241732096]
 
@@ -138,7 +178,10 @@ def test_list_filters_and_sort(catalog):
 
     assert csv_rows("--family", "mistral") == [MISTRAL_CSV]
     assert csv_rows("--attention", "gqa", "--type", "decoder-only", "--source", "local") == [
-        LLAMA_CSV, MISTRAL_CSV, MIXTRAL_CSV]
+        LLAMA_CSV,
+        MISTRAL_CSV,
+        MIXTRAL_CSV,
+    ]
     assert csv_rows("--min-params", "7.5B") == [LLAMA_CSV, MIXTRAL_CSV]
     assert csv_rows("--max-params", "8030261248") == [LLAMA_CSV, MISTRAL_CSV]
     assert csv_rows("--min-params", "7e9", "--max-params", "8000M") == [MISTRAL_CSV]
@@ -155,8 +198,7 @@ def test_list_deleted_column(catalog):
 
 
 def test_list_formats(catalog):
-    assert lines(run("list", "--fmt", "github", "--family", "llama").output)[1].startswith(
-        "|-----")
+    assert lines(run("list", "--fmt", "github", "--family", "llama").output)[1].startswith("|-----")
     assert lines(run("list", "--fmt", "plain", "--moe").output) == [
         "model_id                     family    model_type    attention_type    parameter_count    active_parameter_count      num_layers    hidden_size    num_attention_heads    num_key_value_heads    context_length  source",
         "mistralai/Mixtral-8x7B-v0.1  mixtral   decoder-only  gqa               46.7B              12.9B                               32           4096                     32                      8             32768  local",
@@ -172,18 +214,26 @@ def test_list_empty_catalog_prints_the_header(isolated_catalog):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--min-params", "abc"], "--min-params: invalid size 'abc': use a number with an "
-                                  "optional K, M, B or T suffix, e.g. 7B, 500M, 1.5e9"),
+        (
+            ["--min-params", "abc"],
+            "--min-params: invalid size 'abc': use a number with an "
+            "optional K, M, B or T suffix, e.g. 7B, 500M, 1.5e9",
+        ),
         (["--max-params", "-5B"], "--max-params: invalid size '-5B': must not be negative"),
-        (["--max-params", "1e400"], "--max-params: invalid size '1e400': infinite; give a "
-                                    "finite size such as 70B"),
+        (
+            ["--max-params", "1e400"],
+            "--max-params: invalid size '1e400': infinite; give a finite size such as 70B",
+        ),
         (["--min-params", "1e300"], "--min-params: invalid size '1e300': at most 1e+18 allowed"),
-        (["--sort", "stars"], "cannot sort by 'stars'; choose one of: model_id, model_name, "
-                              "family, model_type, attention_type, source, parameter_count, "
-                              "active_parameter_count, num_layers, hidden_size, "
-                              "num_attention_heads, num_key_value_heads, num_experts, "
-                              "context_length, vocab_size, downloads, likes, created_at, "
-                              "updated_at"),
+        (
+            ["--sort", "stars"],
+            "cannot sort by 'stars'; choose one of: model_id, model_name, "
+            "family, model_type, attention_type, source, parameter_count, "
+            "active_parameter_count, num_layers, hidden_size, "
+            "num_attention_heads, num_key_value_heads, num_experts, "
+            "context_length, vocab_size, downloads, likes, created_at, "
+            "updated_at",
+        ),
         (["--json", "--csv"], "use only one of --json, --csv"),
     ],
 )
@@ -199,13 +249,18 @@ def test_list_unknown_table_style(catalog):
 
 
 def test_search(catalog):
-    assert run("search", "mistral", "--csv").output == "\n".join(
-        [LIST_HEADER, MISTRAL_CSV, MIXTRAL_CSV]) + "\n"
+    assert (
+        run("search", "mistral", "--csv").output
+        == "\n".join([LIST_HEADER, MISTRAL_CSV, MIXTRAL_CSV]) + "\n"
+    )
     assert run("search", "Llama-3.1 8b", "--csv").output.splitlines()[1:] == [LLAMA_CSV]
     assert run("search", "llama OR mixtral", "--csv").output.splitlines()[1:] == [
-        LLAMA_CSV, MIXTRAL_CSV]
+        LLAMA_CSV,
+        MIXTRAL_CSV,
+    ]
     assert run("search", "mistral", "--limit", "1", "--csv").output.splitlines()[1:] == [
-        MISTRAL_CSV]
+        MISTRAL_CSV
+    ]
 
 
 def test_search_invalid_query_says_how_to_write_one(catalog):
@@ -216,15 +271,18 @@ def test_search_invalid_query_says_how_to_write_one(catalog):
     )
     assert_error(
         run("search", " "),
-        "search query is empty; write plain words (llama 8b), a \"quoted phrase\", "
+        'search query is empty; write plain words (llama 8b), a "quoted phrase", '
         "word* for a prefix, or join terms with AND, OR, NOT (e.g. llama OR mistral)",
     )
 
 
 @pytest.mark.parametrize("query", ['x"y', "*", '"abc', "nosuchcolumn:llama*", "NEAR("])
 def test_search_never_leaks_an_sqlite_error(catalog, query):
-    assert_error(run("search", query), f"invalid search query {query!r}; " + "write plain words (llama 8b), a \"quoted phrase\", "
-        "word* for a prefix, or join terms with AND, OR, NOT (e.g. llama OR mistral)")
+    assert_error(
+        run("search", query),
+        f"invalid search query {query!r}; " + 'write plain words (llama 8b), a "quoted phrase", '
+        "word* for a prefix, or join terms with AND, OR, NOT (e.g. llama OR mistral)",
+    )
 
 
 def test_list_search_with_nothing_searchable_lists_nothing(catalog):
@@ -285,32 +343,64 @@ def test_show_summary(catalog):
 
 
 def test_show_summary_has_the_stored_hub_metadata(catalog):
-    catalog.update_model(MISTRAL, hub_metadata={
-        "hub_id": MISTRAL, "revision_sha": "7231864981174d9bee8c7687c24c8344414eae6b",
-        "hub_parameter_count": 7241732096, "license": "apache-2.0", "gated": False,
-        "pipeline_tag": "text-generation", "library_name": "transformers",
-        "tags": ["transformers", "safetensors", "mistral"], "downloads": 412345, "likes": 3901,
-        "hub_created_at": "2023-09-20T13:03:50.000Z",
-        "hub_last_modified": "2024-07-24T14:01:28.000Z",
-    })
+    catalog.update_model(
+        MISTRAL,
+        hub_metadata={
+            "hub_id": MISTRAL,
+            "revision_sha": "7231864981174d9bee8c7687c24c8344414eae6b",
+            "hub_parameter_count": 7241732096,
+            "license": "apache-2.0",
+            "gated": False,
+            "pipeline_tag": "text-generation",
+            "library_name": "transformers",
+            "tags": ["transformers", "safetensors", "mistral"],
+            "downloads": 412345,
+            "likes": 3901,
+            "hub_created_at": "2023-09-20T13:03:50.000Z",
+            "hub_last_modified": "2024-07-24T14:01:28.000Z",
+        },
+    )
     shown = dict(
-        line.split(None, 1) for line in lines(run("show", MISTRAL, "--fmt", "plain").output)[1:]
+        line.split(None, 1)
+        for line in lines(run("show", MISTRAL, "--fmt", "plain").output)[1:]
         if len(line.split(None, 1)) == 2
     )
-    assert {k: shown[k] for k in (
-        "hub_id", "revision_sha", "hub_parameter_count", "license", "gated", "pipeline_tag",
-        "library_name", "tags", "downloads", "likes", "hub_created_at", "hub_last_modified",
-    )} == {
-        "hub_id": MISTRAL, "revision_sha": "7231864981174d9bee8c7687c24c8344414eae6b",
-        "hub_parameter_count": "7.24B", "license": "apache-2.0", "gated": "false",
-        "pipeline_tag": "text-generation", "library_name": "transformers",
-        "tags": "transformers, safetensors, mistral", "downloads": "412345", "likes": "3901",
+    assert {
+        k: shown[k]
+        for k in (
+            "hub_id",
+            "revision_sha",
+            "hub_parameter_count",
+            "license",
+            "gated",
+            "pipeline_tag",
+            "library_name",
+            "tags",
+            "downloads",
+            "likes",
+            "hub_created_at",
+            "hub_last_modified",
+        )
+    } == {
+        "hub_id": MISTRAL,
+        "revision_sha": "7231864981174d9bee8c7687c24c8344414eae6b",
+        "hub_parameter_count": "7.24B",
+        "license": "apache-2.0",
+        "gated": "false",
+        "pipeline_tag": "text-generation",
+        "library_name": "transformers",
+        "tags": "transformers, safetensors, mistral",
+        "downloads": "412345",
+        "likes": "3901",
         "hub_created_at": "2023-09-20T13:03:50.000Z",
         "hub_last_modified": "2024-07-24T14:01:28.000Z",
     }
     as_json = json.loads(run("show", MISTRAL, "--json").output)
     assert (as_json["tags"], as_json["hub_parameter_count"], as_json["downloads"]) == (
-        ["transformers", "safetensors", "mistral"], 7241732096, 412345)
+        ["transformers", "safetensors", "mistral"],
+        7241732096,
+        412345,
+    )
 
 
 def test_show_json(catalog):
@@ -329,8 +419,7 @@ def test_show_config_prints_the_config_json(catalog):
 def test_show_genz_prints_modelconfig_kwargs(catalog):
     genz = json.loads(run("show", MISTRAL, "--genz").output)
     assert genz == catalog.get_model_config(MISTRAL)
-    assert (genz["num_decoder_layers"], genz["num_key_value_heads"], genz["num_ffi"]) == (
-        32, 8, 2)
+    assert (genz["num_decoder_layers"], genz["num_key_value_heads"], genz["num_ffi"]) == (32, 8, 2)
 
 
 def test_show_versions_and_metrics_sections(catalog):
@@ -347,8 +436,16 @@ def test_show_versions_and_metrics_sections(catalog):
         "MMLU                 5            66.7  percent  model card",
     ]
     both = json.loads(run("show", LLAMA, "--versions", "--metrics", "--json").output)
-    assert both["metrics"] == [{"metric_name": "MMLU", "shots": 5, "metric_value": 66.7,
-                                "unit": "percent", "source": "model card", "measured_at": None}]
+    assert both["metrics"] == [
+        {
+            "metric_name": "MMLU",
+            "shots": 5,
+            "metric_value": 66.7,
+            "unit": "percent",
+            "source": "model card",
+            "measured_at": None,
+        }
+    ]
     assert both["versions"][0]["parameter_count"] == 8030261248
 
 
@@ -365,17 +462,35 @@ def test_show_memory_is_computed_and_cached(catalog):
     ]
     # 8030261248 parameters x 2 bytes; 32 layers x 8 KV heads x 128 x (K, V) x 2 bytes x 8192.
     assert catalog.get_cached_value(LLAMA, "memory:bf16:1:8192") == {
-        "weight_bytes": 16060522496, "kv_cache_bytes": 1073741824, "state_bytes": 0,
-        "total_bytes": 17134264320}
-    fp8 = json.loads(run("show", LLAMA, "--memory", "--seq", "8192", "--batch", "4",
-                         "--dtype", "fp8", "--json").output)
-    assert fp8 == {"dtype": "fp8", "batch": 4, "seq_len": 8192, "weight_bytes": 8030261248,
-                   "kv_cache_bytes": 2147483648, "state_bytes": 0, "total_bytes": 10177744896}
+        "weight_bytes": 16060522496,
+        "kv_cache_bytes": 1073741824,
+        "state_bytes": 0,
+        "total_bytes": 17134264320,
+    }
+    fp8 = json.loads(
+        run(
+            "show", LLAMA, "--memory", "--seq", "8192", "--batch", "4", "--dtype", "fp8", "--json"
+        ).output
+    )
+    assert fp8 == {
+        "dtype": "fp8",
+        "batch": 4,
+        "seq_len": 8192,
+        "weight_bytes": 8030261248,
+        "kv_cache_bytes": 2147483648,
+        "state_bytes": 0,
+        "total_bytes": 10177744896,
+    }
     # A cached figure is served from the cache: prove it by planting a different value.
-    catalog.cache_value(LLAMA, "memory:bf16:1:8192", {"weight_bytes": 1, "kv_cache_bytes": 2,
-                                                      "state_bytes": 3, "total_bytes": 6})
-    assert json.loads(run("show", LLAMA, "--memory", "--seq", "8192", "--json").output)[
-        "total_bytes"] == 6
+    catalog.cache_value(
+        LLAMA,
+        "memory:bf16:1:8192",
+        {"weight_bytes": 1, "kv_cache_bytes": 2, "state_bytes": 3, "total_bytes": 6},
+    )
+    assert (
+        json.loads(run("show", LLAMA, "--memory", "--seq", "8192", "--json").output)["total_bytes"]
+        == 6
+    )
 
 
 def test_show_memory_defaults_to_the_context_length(catalog):
@@ -392,20 +507,30 @@ def test_show_memory_bad_dtype(catalog):
 
 
 def test_memory_options_need_memory(catalog):
-    assert_error(run("show", LLAMA, "--seq", "10", "--dtype", "fp8"),
-                 "--seq, --dtype only apply with --memory")
+    assert_error(
+        run("show", LLAMA, "--seq", "10", "--dtype", "fp8"),
+        "--seq, --dtype only apply with --memory",
+    )
     assert_error(run("show", LLAMA, "--seq", "10"), "--seq only applies with --memory")
 
 
 def test_unknown_model_names_close_matches(catalog):
-    assert_error(run("show", "mistralai/Mistral-7B-v0.2"),
-                 "no model named 'mistralai/Mistral-7B-v0.2'; did you mean: "
-                 "mistralai/Mistral-7B-v0.1, mistralai/Mixtral-8x7B-v0.1?")
+    assert_error(
+        run("show", "mistralai/Mistral-7B-v0.2"),
+        "no model named 'mistralai/Mistral-7B-v0.2'; did you mean: "
+        "mistralai/Mistral-7B-v0.1, mistralai/Mixtral-8x7B-v0.1?",
+    )
     assert_error(run("show", "zzz"), "no model named 'zzz'")
-    for command in (["history", "zzz"], ["delete", "zzz"], ["undelete", "zzz"],
-                    ["rollback", "zzz", "1"], ["diff", "zzz", "1", "2"],
-                    ["metrics", "list", "zzz"], ["metrics", "add", "zzz", "MMLU", "1"],
-                    ["clear-cache", "zzz"]):
+    for command in (
+        ["history", "zzz"],
+        ["delete", "zzz"],
+        ["undelete", "zzz"],
+        ["rollback", "zzz", "1"],
+        ["diff", "zzz", "1", "2"],
+        ["metrics", "list", "zzz"],
+        ["metrics", "add", "zzz", "MMLU", "1"],
+        ["clear-cache", "zzz"],
+    ):
         assert_error(run(*command), "no model named 'zzz'")
 
 
@@ -414,11 +539,12 @@ def test_unknown_model_names_close_matches(catalog):
 
 def test_soft_delete_and_undelete(catalog):
     result = run("delete", "llama-3.1-8b")
-    assert result.output == (
-        f"Deleted {LLAMA} (undo with: genz-catalog undelete {LLAMA})\n")
+    assert result.output == (f"Deleted {LLAMA} (undo with: genz-catalog undelete {LLAMA})\n")
     assert catalog.get_model(LLAMA) is None
-    assert_error(run("delete", LLAMA),
-                 f"model '{LLAMA}' is already deleted; use --hard to remove it for good")
+    assert_error(
+        run("delete", LLAMA),
+        f"model '{LLAMA}' is already deleted; use --hard to remove it for good",
+    )
     assert run("undelete", LLAMA).output == f"Restored {LLAMA}\n"
     assert_error(run("undelete", LLAMA), f"model '{LLAMA}' is not deleted")
 
@@ -428,7 +554,8 @@ def test_hard_delete_asks_first(catalog):
     assert result.exit_code == 1
     assert result.output == (
         f"Remove {LLAMA} with its versions, aliases, metrics and cache for good? [y/N]: n\n"
-        "Aborted!\n")
+        "Aborted!\n"
+    )
     assert catalog.get_model(LLAMA) is not None
     result = run("delete", LLAMA, "--hard", input="y\n")
     assert result.exit_code == 0
@@ -438,8 +565,12 @@ def test_hard_delete_asks_first(catalog):
 
 def test_hard_delete_with_yes(catalog):
     assert run("delete", MIXTRAL, "--hard", "-y").output == f"Removed {MIXTRAL}\n"
-    assert catalog.db.execute("SELECT count(*) FROM model_versions WHERE model_id = ?",
-                              [MIXTRAL]).fetchone()[0] == 0
+    assert (
+        catalog.db.execute(
+            "SELECT count(*) FROM model_versions WHERE model_id = ?", [MIXTRAL]
+        ).fetchone()[0]
+        == 0
+    )
 
 
 # ------------------------------------------------------------------ versions
@@ -470,9 +601,16 @@ def test_diff(two_versions):
     assert by_field["parameter_count"] == (8030261248, 4540469248)
     assert by_field["genz_config.num_decoder_layers"] == (32, 16)
     assert set(by_field) == {
-        "num_layers", "config.num_hidden_layers", "parameter_count", "active_parameter_count",
-        "config_hash", "genz_config.num_decoder_layers", "kv_values_per_token",
-        "memory.kv_values_per_token", "memory.kv_layers"}
+        "num_layers",
+        "config.num_hidden_layers",
+        "parameter_count",
+        "active_parameter_count",
+        "config_hash",
+        "genz_config.num_decoder_layers",
+        "kv_values_per_token",
+        "memory.kv_values_per_token",
+        "memory.kv_layers",
+    }
     assert run("diff", LLAMA, "1", "1").output == "versions 1 and 1 are identical\n"
     assert run("diff", LLAMA, "1", "1", "--json").output == "[]\n"
 
@@ -490,12 +628,16 @@ def test_rollback(two_versions):
     result = run("rollback", "llama-3.1-8b", "1")
     assert result.output == f"Rolled back {LLAMA} to version 1 (now version 3)\n"
     assert two_versions.get_model(LLAMA)["parameter_count"] == 8030261248
-    assert_error(run("rollback", LLAMA, "7"),
-                 f"model '{LLAMA}' has no version 7; versions: 1, 2, 3")
-    assert_error(run("rollback", LLAMA, "1"),
-                 f"model '{LLAMA}' already matches version 1; nothing to roll back")
-    assert_error(run("rollback", LLAMA, "x"),
-                 "Invalid value for 'VERSION': 'x' is not a valid integer.")
+    assert_error(
+        run("rollback", LLAMA, "7"), f"model '{LLAMA}' has no version 7; versions: 1, 2, 3"
+    )
+    assert_error(
+        run("rollback", LLAMA, "1"),
+        f"model '{LLAMA}' already matches version 1; nothing to roll back",
+    )
+    assert_error(
+        run("rollback", LLAMA, "x"), "Invalid value for 'VERSION': 'x' is not a valid integer."
+    )
 
 
 @pytest.mark.parametrize(
@@ -503,12 +645,16 @@ def test_rollback(two_versions):
     [
         (["rollback", LLAMA, "abc"], "Invalid value for 'VERSION': 'abc' is not a valid integer."),
         (["rollback", LLAMA], "Missing argument 'VERSION'."),
-        (["show", LLAMA, "--memory", "--seq", "0"],
-         "Invalid value for '--seq': 0 is not in the range x>=1."),
+        (
+            ["show", LLAMA, "--memory", "--seq", "0"],
+            "Invalid value for '--seq': 0 is not in the range x>=1.",
+        ),
         (["diff", LLAMA, "1", "two"], "Invalid value for 'V2': 'two' is not a valid integer."),
         (["list", "--limit", "-1"], "Invalid value for '--limit': -1 is not in the range x>=0."),
-        (["metrics", "add", LLAMA, "MMLU", "66", "--shots", "many"],
-         "Invalid value for '--shots': 'many' is not a valid integer range."),
+        (
+            ["metrics", "add", LLAMA, "MMLU", "66", "--shots", "many"],
+            "Invalid value for '--shots': 'many' is not a valid integer range.",
+        ),
         (["list", "--colour"], "No such option '--colour'. Did you mean '--source'?"),
         (["frobnicate"], "No such command 'frobnicate'."),
     ],
@@ -528,17 +674,34 @@ def test_help_still_exits_0(args):
 
 def test_metrics_add_and_list(catalog):
     assert run("metrics", "add", "llama-3.1-8b", "MMLU", "66.7", "--shots", "5").output == (
-        f"Set MMLU (5-shot) = 66.7 for {LLAMA}\n")
-    assert run("metrics", "add", MISTRAL, "GSM8K", "52.2", "--source", "paper",
-               "--date", "2023-10-10").output == f"Set GSM8K = 52.2 for {MISTRAL}\n"
+        f"Set MMLU (5-shot) = 66.7 for {LLAMA}\n"
+    )
+    assert (
+        run(
+            "metrics", "add", MISTRAL, "GSM8K", "52.2", "--source", "paper", "--date", "2023-10-10"
+        ).output
+        == f"Set GSM8K = 52.2 for {MISTRAL}\n"
+    )
     assert run("metrics", "list", "--csv").output == (
         "model_id,metric_name,shots,metric_value,unit,source,measured_at\n"
         f"{LLAMA},MMLU,5,66.7,percent,,\n"
         f"{MISTRAL},GSM8K,,52.2,percent,paper,2023-10-10\n"
     )
-    assert run("metrics", "list", MISTRAL, "--nl").output == json.dumps(
-        {"model_id": MISTRAL, "metric_name": "GSM8K", "shots": None, "metric_value": 52.2,
-         "unit": "percent", "source": "paper", "measured_at": "2023-10-10"}) + "\n"
+    assert (
+        run("metrics", "list", MISTRAL, "--nl").output
+        == json.dumps(
+            {
+                "model_id": MISTRAL,
+                "metric_name": "GSM8K",
+                "shots": None,
+                "metric_value": 52.2,
+                "unit": "percent",
+                "source": "paper",
+                "measured_at": "2023-10-10",
+            }
+        )
+        + "\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -547,8 +710,11 @@ def test_metrics_add_and_list(catalog):
         (["abc"], "metric value 'abc' for MMLU is not a number"),
         (["120"], "metric value 120 for MMLU is outside 0-100 (unit: percent)"),
         (["inf"], "metric value 'inf' for MMLU is not finite"),
-        (["66.7", "--date", "notadate"], "date 'notadate' is not a date; use YYYY-MM-DD "
-                                         "(2024-07-23) or ISO-8601 (2024-07-23T12:00:00Z)"),
+        (
+            ["66.7", "--date", "notadate"],
+            "date 'notadate' is not a date; use YYYY-MM-DD "
+            "(2024-07-23) or ISO-8601 (2024-07-23T12:00:00Z)",
+        ),
     ],
 )
 def test_metrics_add_bad_value_writes_nothing(catalog, args, message):
@@ -563,28 +729,41 @@ def write_csv(tmp_path: Path, text: str) -> str:
 
 
 def test_metrics_import(catalog, tmp_path):
-    path = write_csv(tmp_path, (
-        "model_id,metric_name,metric_value,shots,unit,source,date\n"
-        f"{LLAMA},MMLU,66.7,5,,model card,2024-07-23\n"
-        "\n"
-        "mistral-7b-v0.1,GSM8K,52.2,,,,\n"
-    ))
+    path = write_csv(
+        tmp_path,
+        (
+            "model_id,metric_name,metric_value,shots,unit,source,date\n"
+            f"{LLAMA},MMLU,66.7,5,,model card,2024-07-23\n"
+            "\n"
+            "mistral-7b-v0.1,GSM8K,52.2,,,,\n"
+        ),
+    )
     assert run("metrics", "import", path).output == f"Imported 2 metrics from {path}\n"
     rows = catalog.get_quality_metrics()
-    assert [(r["model_id"], r["metric_name"], r["shots"], r["metric_value"], r["source"],
-             r["measured_at"]) for r in rows] == [
+    assert [
+        (
+            r["model_id"],
+            r["metric_name"],
+            r["shots"],
+            r["metric_value"],
+            r["source"],
+            r["measured_at"],
+        )
+        for r in rows
+    ] == [
         (LLAMA, "MMLU", 5, 66.7, "model card", "2024-07-23"),
-        (MISTRAL, "GSM8K", None, 52.2, None, None)]
+        (MISTRAL, "GSM8K", None, 52.2, None, None),
+    ]
 
 
 def test_metrics_import_bad_row_writes_nothing_and_names_the_line(catalog, tmp_path):
-    path = write_csv(tmp_path, (
-        "model_id,metric_name,metric_value\n"
-        f"{LLAMA},MMLU,66.7\n"
-        f"{MISTRAL},GSM8K,lots\n"
-    ))
-    assert_error(run("metrics", "import", path),
-                 f"{path} line 3: metric value 'lots' for GSM8K is not a number")
+    path = write_csv(
+        tmp_path, (f"model_id,metric_name,metric_value\n{LLAMA},MMLU,66.7\n{MISTRAL},GSM8K,lots\n")
+    )
+    assert_error(
+        run("metrics", "import", path),
+        f"{path} line 3: metric value 'lots' for GSM8K is not a number",
+    )
     assert catalog.get_quality_metrics() == []
     path = write_csv(tmp_path, "model_id,metric_name,metric_value\nllama-9,MMLU,1\n")
     result = run("metrics", "import", path)
@@ -593,14 +772,19 @@ def test_metrics_import_bad_row_writes_nothing_and_names_the_line(catalog, tmp_p
 
 
 def test_metrics_import_bad_date_names_the_line(catalog, tmp_path):
-    path = write_csv(tmp_path, (
-        "model_id,metric_name,metric_value,date\n"
-        f"{LLAMA},MMLU,66.7,2024-07-23\n"
-        f"{MISTRAL},GSM8K,52.2,July 2024\n"
-    ))
-    assert_error(run("metrics", "import", path),
-                 f"{path} line 3: date 'July 2024' is not a date; use YYYY-MM-DD (2024-07-23) "
-                 "or ISO-8601 (2024-07-23T12:00:00Z)")
+    path = write_csv(
+        tmp_path,
+        (
+            "model_id,metric_name,metric_value,date\n"
+            f"{LLAMA},MMLU,66.7,2024-07-23\n"
+            f"{MISTRAL},GSM8K,52.2,July 2024\n"
+        ),
+    )
+    assert_error(
+        run("metrics", "import", path),
+        f"{path} line 3: date 'July 2024' is not a date; use YYYY-MM-DD (2024-07-23) "
+        "or ISO-8601 (2024-07-23T12:00:00Z)",
+    )
     assert catalog.get_quality_metrics() == []
 
 
@@ -608,12 +792,16 @@ def test_metrics_import_bad_date_names_the_line(catalog, tmp_path):
     ("text", "message"),
     [
         ("", "{path}: empty file; expected a header row"),
-        ("model_id,metric_value\nx,1\n",
-         "{path}: missing column metric_name; columns are model_id, metric_name, metric_value "
-         "and optionally shots, unit, source, date"),
-        ("model_id,metric_name,metric_value,score\nx,y,1,2\n",
-         "{path}: unknown column score; columns are model_id, metric_name, metric_value "
-         "and optionally shots, unit, source, date"),
+        (
+            "model_id,metric_value\nx,1\n",
+            "{path}: missing column metric_name; columns are model_id, metric_name, metric_value "
+            "and optionally shots, unit, source, date",
+        ),
+        (
+            "model_id,metric_name,metric_value,score\nx,y,1,2\n",
+            "{path}: unknown column score; columns are model_id, metric_name, metric_value "
+            "and optionally shots, unit, source, date",
+        ),
         ("model_id,metric_name,metric_value\n", "{path}: no metric rows"),
         ("model_id,metric_name,metric_value\na,b,1,2\n", "{path} line 2: more values than columns"),
     ],
@@ -655,8 +843,8 @@ def test_stats(catalog):
     as_json = json.loads(run("stats", "--json").output)
     assert as_json["by_family"] == {"llama": 1, "mistral": 1, "mixtral": 1}
     assert as_json["parameter_mismatches"] == [
-        {"model_id": MIXTRAL, "parameter_count": 46702792704,
-         "hub_parameter_count": 46000000000}]
+        {"model_id": MIXTRAL, "parameter_count": 46702792704, "hub_parameter_count": 46000000000}
+    ]
     csv_lines = run("stats", "--csv").output.splitlines()
     assert csv_lines[0] == "group,name,count,hub_count"
     assert csv_lines[-1] == f"parameter_mismatch,{MIXTRAL},46702792704,46000000000"
@@ -679,9 +867,12 @@ def test_clear_cache(catalog):
 def test_db_option_overrides_the_environment(catalog, tmp_path):
     other = tmp_path / "other.db"
     assert run("--db", str(other), "import", str(config_path(MISTRAL))).output == (
-        f"imported {MISTRAL} (version 1)\n")
+        f"imported {MISTRAL} (version 1)\n"
+    )
     assert other.is_file()
-    assert run("--db", str(other), "list", "--csv").output == LIST_HEADER + "\n" + MISTRAL_CSV + "\n"
+    assert (
+        run("--db", str(other), "list", "--csv").output == LIST_HEADER + "\n" + MISTRAL_CSV + "\n"
+    )
     assert run("list", "--csv").output.count("\n") == 4
 
 
@@ -695,25 +886,37 @@ def test_db_option_overrides_the_environment(catalog, tmp_path):
         (["rollback", "foo", "1"], "no model named 'foo'"),
         (["metrics", "add", "foo", "MMLU", "1"], "no model named 'foo'"),
         (["metrics", "list", "foo"], "no model named 'foo'"),
-        (["search", '"'], "search query is empty; " + "write plain words (llama 8b), a \"quoted phrase\", "
-        "word* for a prefix, or join terms with AND, OR, NOT (e.g. llama OR mistral)"),
-        (["import", "{bad}"], "{bad}: malformed JSON at line 1 column 2: Expecting property "
-                              "name enclosed in double quotes"),
+        (
+            ["search", '"'],
+            "search query is empty; " + 'write plain words (llama 8b), a "quoted phrase", '
+            "word* for a prefix, or join terms with AND, OR, NOT (e.g. llama OR mistral)",
+        ),
+        (
+            ["import", "{bad}"],
+            "{bad}: malformed JSON at line 1 column 2: Expecting property "
+            "name enclosed in double quotes",
+        ),
         (["import", "{tmp}/nothing-here.json"], "{tmp}/nothing-here.json: no such file or folder"),
-        (["import", "{llama}", "--id", "."],
-         "model id '.': a name or org must not start or end with '.' or '-' "
-         "(the Hugging Face Hub's naming rule)"),
-        (["import", "{absurd}", "--id", "big/model"],
-         "big/model: context_length=2000000000 is outside the plausible range "
-         "1..1000000000"),
+        (
+            ["import", "{llama}", "--id", "."],
+            "model id '.': a name or org must not start or end with '.' or '-' "
+            "(the Hugging Face Hub's naming rule)",
+        ),
+        (
+            ["import", "{absurd}", "--id", "big/model"],
+            "big/model: context_length=2000000000 is outside the plausible range 1..1000000000",
+        ),
     ],
 )
 def test_a_failed_command_does_not_create_the_catalog(tmp_path, args, message):
     bad = tmp_path / "bad.json"
     bad.write_text("{bad")
     absurd = tmp_path / "absurd.json"
-    absurd.write_text(json.dumps(json.loads(config_path(LLAMA).read_text())
-                                 | {"max_position_embeddings": 2_000_000_000}))
+    absurd.write_text(
+        json.dumps(
+            json.loads(config_path(LLAMA).read_text()) | {"max_position_embeddings": 2_000_000_000}
+        )
+    )
     fresh = tmp_path / "fresh" / "x.db"
     names = {"bad": bad, "tmp": tmp_path, "llama": config_path(LLAMA), "absurd": absurd}
     args = [a.format(**names) for a in args]
@@ -734,8 +937,7 @@ def test_read_only_commands_on_a_missing_catalog_see_it_empty(tmp_path):
 def test_not_a_database_is_one_line(tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_text("this is not sqlite" * 100)
-    assert_error(run("--db", str(junk), "list"),
-                 "catalog database error: file is not a database")
+    assert_error(run("--db", str(junk), "list"), "catalog database error: file is not a database")
 
 
 def test_sqlite_utils_still_works_after_the_lean_start_and_pandas_imports_later():
@@ -763,7 +965,11 @@ def test_list_show_stats_never_import_genz(catalog, isolated_catalog):
         "print(sorted(m for m in ('GenZ', 'torch', 'transformers', 'matplotlib', 'pandas', "
         "'genz_catalog.genz') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={**__import__("os").environ,
-                                          "GENZ_CATALOG_DB": str(isolated_catalog)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "GENZ_CATALOG_DB": str(isolated_catalog)},
+    )
     assert out.stdout == "[]\n"

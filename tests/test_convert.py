@@ -17,11 +17,28 @@ DATA_DIR = Path(__file__).parent / "data"
 CONFIG_DIR = DATA_DIR / "hf-configs"
 
 CONTRACT_KEYS = {
-    "model_id", "family", "model_type", "attention_type", "is_moe", "parameter_count",
-    "active_parameter_count", "text_parameter_count", "num_layers", "hidden_size",
-    "intermediate_size", "num_attention_heads", "num_key_value_heads", "head_dim", "num_experts",
-    "experts_per_token", "context_length", "vocab_size", "kv_values_per_token", "memory",
-    "genz_kwargs", "warnings",
+    "model_id",
+    "family",
+    "model_type",
+    "attention_type",
+    "is_moe",
+    "parameter_count",
+    "active_parameter_count",
+    "text_parameter_count",
+    "num_layers",
+    "hidden_size",
+    "intermediate_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "num_experts",
+    "experts_per_token",
+    "context_length",
+    "vocab_size",
+    "kv_values_per_token",
+    "memory",
+    "genz_kwargs",
+    "warnings",
 }
 
 
@@ -52,7 +69,9 @@ def test_every_shared_config_has_a_truth_row() -> None:
 @pytest.mark.parametrize("row", TRUTH, ids=[row["model_id"] for row in TRUTH])
 def test_parameter_count_matches_truth_within_tolerance(row: dict[str, str]) -> None:
     record = convert(row["model_id"])
-    accepted = [int(row["parameter_count"])] + [int(value) for value in row["also_accept"].split(",") if value]
+    accepted = [int(row["parameter_count"])] + [
+        int(value) for value in row["also_accept"].split(",") if value
+    ]
     got = record["parameter_count"]
     best = min(accepted, key=lambda value: abs(value - got))
     assert abs(got - best) / best <= float(row["tolerance"]), (got, accepted)
@@ -62,19 +81,61 @@ def test_parameter_count_matches_truth_within_tolerance(row: dict[str, str]) -> 
 def test_most_truth_rows_are_exact_to_the_parameter() -> None:
     exact = 0
     for row in TRUTH:
-        accepted = {int(row["parameter_count"])} | {int(v) for v in row["also_accept"].split(",") if v}
+        accepted = {int(row["parameter_count"])} | {
+            int(v) for v in row["also_accept"].split(",") if v
+        }
         exact += convert(row["model_id"])["parameter_count"] in accepted
     assert exact == len(TRUTH) == 58
 
 
 def test_every_listed_family_has_a_handler() -> None:
     listed = {
-        "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi", "phi3", "gpt2",
-        "gpt_neox", "gptj", "opt", "falcon", "RefinedWeb", "RefinedWebModel", "bloom", "mpt",
-        "starcoder2", "olmo", "olmo2", "granite", "cohere", "stablelm", "smollm3", "mixtral",
-        "qwen2_moe", "qwen3_moe", "phimoe", "granitemoe", "dbrx", "deepseek_v2", "deepseek_v3",
-        "mamba", "mamba2", "falcon_mamba", "jamba", "lfm2", "t5", "bert", "roberta", "llava",
-        "llava_next", "qwen2_vl", "qwen2_5_vl", "mllama",
+        "llama",
+        "mistral",
+        "qwen2",
+        "qwen3",
+        "gemma",
+        "gemma2",
+        "gemma3",
+        "phi",
+        "phi3",
+        "gpt2",
+        "gpt_neox",
+        "gptj",
+        "opt",
+        "falcon",
+        "RefinedWeb",
+        "RefinedWebModel",
+        "bloom",
+        "mpt",
+        "starcoder2",
+        "olmo",
+        "olmo2",
+        "granite",
+        "cohere",
+        "stablelm",
+        "smollm3",
+        "mixtral",
+        "qwen2_moe",
+        "qwen3_moe",
+        "phimoe",
+        "granitemoe",
+        "dbrx",
+        "deepseek_v2",
+        "deepseek_v3",
+        "mamba",
+        "mamba2",
+        "falcon_mamba",
+        "jamba",
+        "lfm2",
+        "t5",
+        "bert",
+        "roberta",
+        "llava",
+        "llava_next",
+        "qwen2_vl",
+        "qwen2_5_vl",
+        "mllama",
     }
     assert listed <= set(supported_families())
 
@@ -99,8 +160,16 @@ def test_record_honours_the_contract(row: dict[str, str]) -> None:
 
 def test_llama_3_1_8b_fields() -> None:
     record = convert("meta-llama/Llama-3.1-8B")
-    assert (record["num_layers"], record["hidden_size"], record["intermediate_size"]) == (32, 4096, 14336)
-    assert (record["num_attention_heads"], record["num_key_value_heads"], record["head_dim"]) == (32, 8, 128)
+    assert (record["num_layers"], record["hidden_size"], record["intermediate_size"]) == (
+        32,
+        4096,
+        14336,
+    )
+    assert (record["num_attention_heads"], record["num_key_value_heads"], record["head_dim"]) == (
+        32,
+        8,
+        128,
+    )
     assert record["attention_type"] == "gqa"
     assert record["context_length"] == 131072
     assert record["vocab_size"] == 128256
@@ -125,13 +194,22 @@ def test_gemma_is_mqa_with_geglu() -> None:
 
 
 def test_plain_mlp_families_use_one_ffi() -> None:
-    for model_id in ("openai-community/gpt2", "bigscience/bloom-560m", "EleutherAI/gpt-neox-20b", "facebook/opt-125m"):
+    for model_id in (
+        "openai-community/gpt2",
+        "bigscience/bloom-560m",
+        "EleutherAI/gpt-neox-20b",
+        "facebook/opt-125m",
+    ):
         assert convert(model_id)["genz_kwargs"]["num_ffi"] == 1, model_id
 
 
 def test_gpt2_legacy_keys_are_read_not_defaulted() -> None:
     record = convert("openai-community/gpt2")
-    assert (record["num_layers"], record["hidden_size"], record["num_attention_heads"]) == (12, 768, 12)
+    assert (record["num_layers"], record["hidden_size"], record["num_attention_heads"]) == (
+        12,
+        768,
+        12,
+    )
     assert record["intermediate_size"] == 3072
     assert record["context_length"] == 1024
 
@@ -169,7 +247,11 @@ def test_mixtral_moe_fields_and_genz_expert_width() -> None:
     assert (record["num_experts"], record["experts_per_token"]) == (8, 2)
     assert record["active_parameter_count"] == 12879925248
     kwargs = record["genz_kwargs"]
-    assert (kwargs["num_experts"], kwargs["expert_top_k"], kwargs["moe_intermediate_size"]) == (8, 2, 14336)
+    assert (kwargs["num_experts"], kwargs["expert_top_k"], kwargs["moe_intermediate_size"]) == (
+        8,
+        2,
+        14336,
+    )
 
 
 def test_qwen3_moe_experts_sized_by_moe_intermediate_size() -> None:
@@ -212,7 +294,9 @@ def test_deepseek_v2_lite_without_q_lora() -> None:
     assert record["architecture"]["q_lora_rank"] is None
     assert record["genz_kwargs"]["first_k_dense_replace"] == 1
     assert record["genz_kwargs"]["n_shared_experts"] == 2
-    assert 2.6e9 < record["active_parameter_count"] < 2.7e9  # README: 2.4B activated excl. embeddings
+    assert (
+        2.6e9 < record["active_parameter_count"] < 2.7e9
+    )  # README: 2.4B activated excl. embeddings
 
 
 def test_mamba_models_have_state_not_kv() -> None:
@@ -254,7 +338,11 @@ def test_jamba_hybrid_layout_and_genz_unsupported_reason() -> None:
 def test_lfm2_conv_layers() -> None:
     record = convert_hf_config(extra_config("LiquidAI/LFM2-1.2B"))
     assert record["kv_values_per_token"] == 6 * 2 * 8 * 64
-    assert record["memory"]["ssm"] == {"layers": 10, "conv_state_values": 2048 * 3, "ssm_state_values": 0}
+    assert record["memory"]["ssm"] == {
+        "layers": 10,
+        "conv_state_values": 2048 * 3,
+        "ssm_state_values": 0,
+    }
     assert record["genz_unsupported"]
 
 
@@ -288,7 +376,9 @@ def test_multimodal_wrappers_split_text_and_total() -> None:
 
 def test_sliding_windows_only_where_enabled() -> None:
     mistral_v01 = convert("mistralai/Mistral-7B-v0.1")
-    assert mistral_v01["memory"]["kv_layers"] == [{"count": 32, "values_per_token": 2048, "window": 4096}]
+    assert mistral_v01["memory"]["kv_layers"] == [
+        {"count": 32, "values_per_token": 2048, "window": 4096}
+    ]
     mistral_v02 = convert("mistralai/Mistral-7B-Instruct-v0.2")
     assert mistral_v02["memory"]["kv_layers"][0]["window"] is None
     qwen = convert("Qwen/Qwen2.5-7B")  # sliding_window set but use_sliding_window false
@@ -312,14 +402,19 @@ def test_qwen_use_sliding_window_applies_from_max_window_layers() -> None:
     config["use_sliding_window"] = True
     config["sliding_window"] = 4096
     config["max_window_layers"] = 20
-    windows = {group["window"]: group["count"] for group in convert_hf_config(config)["memory"]["kv_layers"]}
+    windows = {
+        group["window"]: group["count"]
+        for group in convert_hf_config(config)["memory"]["kv_layers"]
+    }
     assert windows == {None: 20, 4096: 8}
 
 
 def test_tied_embeddings_counted_once() -> None:
     tied = load_config("meta-llama/Llama-3.2-3B")
     untied = dict(tied, tie_word_embeddings=False)
-    difference = convert_hf_config(untied)["parameter_count"] - convert_hf_config(tied)["parameter_count"]
+    difference = (
+        convert_hf_config(untied)["parameter_count"] - convert_hf_config(tied)["parameter_count"]
+    )
     assert difference == 128256 * 3072
 
 
@@ -358,8 +453,15 @@ def test_deepseek_without_mla_ranks_names_them() -> None:
 
 
 DEEPSEEK_MLA_AND_MOE_KEYS = (
-    "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
-    "n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", "n_shared_experts",
+    "kv_lora_rank",
+    "q_lora_rank",
+    "qk_rope_head_dim",
+    "qk_nope_head_dim",
+    "v_head_dim",
+    "n_routed_experts",
+    "num_experts_per_tok",
+    "moe_intermediate_size",
+    "n_shared_experts",
     "first_k_dense_replace",
 )
 
@@ -368,20 +470,38 @@ DEEPSEEK_MLA_AND_MOE_KEYS = (
     ("model_id", "deleted", "message"),
     [
         # Without these the prior art imported DeepSeek-V3 as a dense MHA model, silently.
-        ("deepseek-ai/DeepSeek-R1", ("n_routed_experts",),
-         "deepseek_v3: config lacks required key(s): n_routed_experts"),
-        ("deepseek-ai/DeepSeek-R1", ("kv_lora_rank",),
-         "deepseek_v3: config lacks required key(s): kv_lora_rank"),
-        ("deepseek-ai/DeepSeek-R1", DEEPSEEK_MLA_AND_MOE_KEYS,
-         "deepseek_v3: config lacks required key(s): " + ", ".join(DEEPSEEK_MLA_AND_MOE_KEYS)),
-        ("deepseek-ai/DeepSeek-V2-Lite", ("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size"),
-         "deepseek_v2: config lacks required key(s): n_routed_experts, num_experts_per_tok, "
-         "moe_intermediate_size"),
+        (
+            "deepseek-ai/DeepSeek-R1",
+            ("n_routed_experts",),
+            "deepseek_v3: config lacks required key(s): n_routed_experts",
+        ),
+        (
+            "deepseek-ai/DeepSeek-R1",
+            ("kv_lora_rank",),
+            "deepseek_v3: config lacks required key(s): kv_lora_rank",
+        ),
+        (
+            "deepseek-ai/DeepSeek-R1",
+            DEEPSEEK_MLA_AND_MOE_KEYS,
+            "deepseek_v3: config lacks required key(s): " + ", ".join(DEEPSEEK_MLA_AND_MOE_KEYS),
+        ),
+        (
+            "deepseek-ai/DeepSeek-V2-Lite",
+            ("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size"),
+            "deepseek_v2: config lacks required key(s): n_routed_experts, num_experts_per_tok, "
+            "moe_intermediate_size",
+        ),
         # V2-Lite's q_lora_rank is an explicit null (no query LoRA); absent would mean HF's 1536.
-        ("deepseek-ai/DeepSeek-V2-Lite", ("q_lora_rank",),
-         "deepseek_v2: config lacks required key(s): q_lora_rank"),
-        ("deepseek-ai/DeepSeek-V2-Lite", ("n_shared_experts", "first_k_dense_replace"),
-         "deepseek_v2: config lacks required key(s): n_shared_experts, first_k_dense_replace"),
+        (
+            "deepseek-ai/DeepSeek-V2-Lite",
+            ("q_lora_rank",),
+            "deepseek_v2: config lacks required key(s): q_lora_rank",
+        ),
+        (
+            "deepseek-ai/DeepSeek-V2-Lite",
+            ("n_shared_experts", "first_k_dense_replace"),
+            "deepseek_v2: config lacks required key(s): n_shared_experts, first_k_dense_replace",
+        ),
     ],
 )
 def test_deepseek_without_its_mla_or_moe_keys_is_an_error_not_a_dense_model(
@@ -434,44 +554,98 @@ def _with(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     ("config", "message"),
     [
         # 4096 / 30 is not a head width; truncating to 136 would invent one.
-        (_with(_with(load_config("meta-llama/Llama-3.1-8B"), "num_attention_heads", 30), "num_key_value_heads", 30),
-         "llama: hidden_size (4096) is not divisible by num_attention_heads (30) and head_dim is absent"),
-        (_with(load_config("meta-llama/Llama-3.1-8B"), "num_key_value_heads", 5),
-         "llama: num_attention_heads (32) is not divisible by num_key_value_heads (5)"),
-        (_with(load_config("meta-llama/Llama-3.1-8B"), "num_key_value_heads", 64),
-         "llama: num_key_value_heads (64) is more than num_attention_heads (32)"),
-        (_with(load_config("JesterLabs/test-llava-model"), "text_config.num_attention_heads", 30),
-         "llava: llama: text_config.hidden_size (4096) is not divisible by "
-         "text_config.num_attention_heads (30) and text_config.head_dim is absent"),
-        (_with(load_config("openai-community/gpt2"), "n_head", 10),
-         "gpt2: n_embd (768) is not divisible by n_head (10)"),
-        (_with(load_config("tiiuae/falcon-7b"), "n_head", 70),
-         "RefinedWebModel: hidden_size (4544) is not divisible by n_head (70) and head_dim is absent"),
-        (_with(extra_config("tiiuae/falcon-40b"), "num_kv_heads", 6),
-         "falcon: num_attention_heads (128) is not divisible by num_kv_heads (6)"),
-        (_with(extra_config("databricks/dbrx-base"), "attn_config.kv_n_heads", 5),
-         "dbrx: n_heads (48) is not divisible by attn_config.kv_n_heads (5)"),
-        (_with(load_config("mosaicml/mpt-7b-instruct"), "attn_config",
-               {"attn_type": "grouped_query_attention", "kv_n_heads": 5}),
-         "mpt: n_heads (32) is not divisible by attn_config.kv_n_heads (5)"),
-        (_with(load_config("mosaicml/mpt-7b-instruct"), "attn_config", {"attn_type": "grouped_query_attention"}),
-         "mpt: config lacks required key(s): attn_config.kv_n_heads"),
-        (_with(load_config("google-bert/bert-base-uncased"), "num_attention_heads", 10),
-         "bert: hidden_size (768) is not divisible by num_attention_heads (10)"),
-        (_with(load_config("ai21labs/Jamba-v0.1"), "num_key_value_heads", 48),
-         "jamba: num_key_value_heads (48) is more than num_attention_heads (32)"),
-        (_with(extra_config("LiquidAI/LFM2-1.2B"), "num_attention_heads", 30),
-         "lfm2: hidden_size (2048) is not divisible by num_attention_heads (30)"),
-        (_with(load_config("deepseek-ai/DeepSeek-V2-Lite"), "num_key_value_heads", 3),
-         "deepseek_v2: num_attention_heads (16) is not divisible by num_key_value_heads (3)"),
+        (
+            _with(
+                _with(load_config("meta-llama/Llama-3.1-8B"), "num_attention_heads", 30),
+                "num_key_value_heads",
+                30,
+            ),
+            "llama: hidden_size (4096) is not divisible by num_attention_heads (30) and head_dim is absent",
+        ),
+        (
+            _with(load_config("meta-llama/Llama-3.1-8B"), "num_key_value_heads", 5),
+            "llama: num_attention_heads (32) is not divisible by num_key_value_heads (5)",
+        ),
+        (
+            _with(load_config("meta-llama/Llama-3.1-8B"), "num_key_value_heads", 64),
+            "llama: num_key_value_heads (64) is more than num_attention_heads (32)",
+        ),
+        (
+            _with(
+                load_config("JesterLabs/test-llava-model"), "text_config.num_attention_heads", 30
+            ),
+            "llava: llama: text_config.hidden_size (4096) is not divisible by "
+            "text_config.num_attention_heads (30) and text_config.head_dim is absent",
+        ),
+        (
+            _with(load_config("openai-community/gpt2"), "n_head", 10),
+            "gpt2: n_embd (768) is not divisible by n_head (10)",
+        ),
+        (
+            _with(load_config("tiiuae/falcon-7b"), "n_head", 70),
+            "RefinedWebModel: hidden_size (4544) is not divisible by n_head (70) and head_dim is absent",
+        ),
+        (
+            _with(extra_config("tiiuae/falcon-40b"), "num_kv_heads", 6),
+            "falcon: num_attention_heads (128) is not divisible by num_kv_heads (6)",
+        ),
+        (
+            _with(extra_config("databricks/dbrx-base"), "attn_config.kv_n_heads", 5),
+            "dbrx: n_heads (48) is not divisible by attn_config.kv_n_heads (5)",
+        ),
+        (
+            _with(
+                load_config("mosaicml/mpt-7b-instruct"),
+                "attn_config",
+                {"attn_type": "grouped_query_attention", "kv_n_heads": 5},
+            ),
+            "mpt: n_heads (32) is not divisible by attn_config.kv_n_heads (5)",
+        ),
+        (
+            _with(
+                load_config("mosaicml/mpt-7b-instruct"),
+                "attn_config",
+                {"attn_type": "grouped_query_attention"},
+            ),
+            "mpt: config lacks required key(s): attn_config.kv_n_heads",
+        ),
+        (
+            _with(load_config("google-bert/bert-base-uncased"), "num_attention_heads", 10),
+            "bert: hidden_size (768) is not divisible by num_attention_heads (10)",
+        ),
+        (
+            _with(load_config("ai21labs/Jamba-v0.1"), "num_key_value_heads", 48),
+            "jamba: num_key_value_heads (48) is more than num_attention_heads (32)",
+        ),
+        (
+            _with(extra_config("LiquidAI/LFM2-1.2B"), "num_attention_heads", 30),
+            "lfm2: hidden_size (2048) is not divisible by num_attention_heads (30)",
+        ),
+        (
+            _with(load_config("deepseek-ai/DeepSeek-V2-Lite"), "num_key_value_heads", 3),
+            "deepseek_v2: num_attention_heads (16) is not divisible by num_key_value_heads (3)",
+        ),
     ],
     ids=[
-        "llama-hidden-per-head", "llama-kv-not-dividing", "llama-more-kv-than-heads", "llava-text-config",
-        "gpt2", "falcon-legacy", "falcon-kv", "dbrx-kv", "mpt-gqa-kv", "mpt-gqa-without-kv", "bert", "jamba",
-        "lfm2", "deepseek-kv",
+        "llama-hidden-per-head",
+        "llama-kv-not-dividing",
+        "llama-more-kv-than-heads",
+        "llava-text-config",
+        "gpt2",
+        "falcon-legacy",
+        "falcon-kv",
+        "dbrx-kv",
+        "mpt-gqa-kv",
+        "mpt-gqa-without-kv",
+        "bert",
+        "jamba",
+        "lfm2",
+        "deepseek-kv",
     ],
 )
-def test_inconsistent_head_shapes_raise_naming_family_and_problem(config: dict[str, Any], message: str) -> None:
+def test_inconsistent_head_shapes_raise_naming_family_and_problem(
+    config: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ConversionError) as error:
         convert_hf_config(config)
     assert str(error.value) == message
@@ -490,7 +664,10 @@ def test_mpt_kv_n_heads_counts_only_for_grouped_query_attention() -> None:
     config = load_config("mosaicml/mpt-7b-instruct")
     config["attn_config"]["kv_n_heads"] = 1
     assert convert_hf_config(config)["attention_type"] == "mha"
-    assert convert_hf_config(config)["parameter_count"] == convert("mosaicml/mpt-7b-instruct")["parameter_count"]
+    assert (
+        convert_hf_config(config)["parameter_count"]
+        == convert("mosaicml/mpt-7b-instruct")["parameter_count"]
+    )
     config["attn_config"]["attn_type"] = "grouped_query_attention"
     config["attn_config"]["kv_n_heads"] = 8
     record = convert_hf_config(config)
@@ -516,14 +693,38 @@ def test_unknown_family_without_usable_keys_raises() -> None:
     [
         {},
         {"model_type": 3},
-        {"model_type": "llama", "hidden_size": "4096", "num_hidden_layers": 2, "num_attention_heads": 2,
-         "vocab_size": 10, "intermediate_size": 8},
-        {"model_type": "llama", "hidden_size": True, "num_hidden_layers": 2, "num_attention_heads": 2,
-         "vocab_size": 10, "intermediate_size": 8},
-        {"model_type": "llama", "hidden_size": -4, "num_hidden_layers": 2, "num_attention_heads": 2,
-         "vocab_size": 10, "intermediate_size": 8},
-        {"model_type": "llama", "hidden_size": 4, "num_hidden_layers": 2, "num_attention_heads": 8,
-         "vocab_size": 10, "intermediate_size": 8},
+        {
+            "model_type": "llama",
+            "hidden_size": "4096",
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "vocab_size": 10,
+            "intermediate_size": 8,
+        },
+        {
+            "model_type": "llama",
+            "hidden_size": True,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "vocab_size": 10,
+            "intermediate_size": 8,
+        },
+        {
+            "model_type": "llama",
+            "hidden_size": -4,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "vocab_size": 10,
+            "intermediate_size": 8,
+        },
+        {
+            "model_type": "llama",
+            "hidden_size": 4,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 8,
+            "vocab_size": 10,
+            "intermediate_size": 8,
+        },
         {"model_type": "llava", "text_config": "llama"},
     ],
 )
@@ -548,16 +749,27 @@ def test_converter_imports_no_heavy_modules() -> None:
         "bad=[m for m in ('GenZ','torch','transformers') if m in sys.modules];"
         "print(','.join(bad))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""
 
 
 def test_qwen2_vl_text_config_nesting_gives_the_same_count() -> None:
     flat = load_config("allenai/olmOCR-7B-0225-preview")
     text_keys = [
-        "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
-        "num_key_value_heads", "vocab_size", "max_position_embeddings", "rms_norm_eps",
-        "tie_word_embeddings", "use_sliding_window", "sliding_window", "max_window_layers",
+        "hidden_size",
+        "intermediate_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "num_key_value_heads",
+        "vocab_size",
+        "max_position_embeddings",
+        "rms_norm_eps",
+        "tie_word_embeddings",
+        "use_sliding_window",
+        "sliding_window",
+        "max_window_layers",
     ]
     nested = {key: value for key, value in flat.items() if key not in text_keys}
     nested["text_config"] = {key: flat[key] for key in text_keys} | {"model_type": "qwen2_vl_text"}

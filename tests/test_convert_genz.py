@@ -25,7 +25,13 @@ ALL_CONFIGS: list[tuple[str, dict[str, Any]]] = [
     (path.parent.name, json.loads(path.read_text())) for path in SHARED_CONFIGS
 ] + [(extra.model_id, extra.config) for extra in EXTRA_CONFIGS]
 # A small made-up accelerator: big enough memory for every shared model's weights.
-SYSTEM = {"Flops": 1000, "Memory_size": 4_000_000, "Memory_BW": 3000, "ICN": 300, "real_values": True}
+SYSTEM = {
+    "Flops": 1000,
+    "Memory_size": 4_000_000,
+    "Memory_BW": 3000,
+    "ICN": 300,
+    "real_values": True,
+}
 
 
 def record_for(folder: str) -> dict[str, Any]:
@@ -63,7 +69,11 @@ def _prefill(record: dict[str, Any], tokens: int = 512) -> tuple[Any, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return llm_inference.prefill_moddeling(
-            model=model, batch_size=1, input_tokens=tokens, system_name=SYSTEM, bits="bf16",
+            model=model,
+            batch_size=1,
+            input_tokens=tokens,
+            system_name=SYSTEM,
+            bits="bf16",
             model_profilling=True,
         )
 
@@ -83,7 +93,9 @@ def test_prefill_runs_and_kv_cache_matches(folder: str) -> None:
     model_df, summary = _prefill(record)
     assert len(model_df) > 0
     kv_column = next(column for column in summary.columns if column.startswith("KV Cache"))
-    weights_column = next(column for column in summary.columns if column.startswith("Total Weights"))
+    weights_column = next(
+        column for column in summary.columns if column.startswith("Total Weights")
+    )
     genz_kv_mib = float(summary[kv_column].values[0])
     genz_weights_mib = float(summary[weights_column].values[0])
     assert genz_weights_mib > 0
@@ -94,14 +106,21 @@ def test_prefill_runs_and_kv_cache_matches(folder: str) -> None:
 def test_dense_weights_in_genz_match_parameter_count() -> None:
     record = record_for("meta-llama__Llama-3.1-8B")
     _, summary = _prefill(record)
-    weights_column = next(column for column in summary.columns if column.startswith("Total Weights"))
+    weights_column = next(
+        column for column in summary.columns if column.startswith("Total Weights")
+    )
     genz_params = float(summary[weights_column].values[0]) * 2**20 / 2
     # GenZ omits the norm weights (266,240 here); everything else must agree.
     assert genz_params == pytest.approx(record["parameter_count"], rel=1e-4)
 
 
 def test_full_prefill_timing_runs_for_dense_moe_mla_and_mamba() -> None:
-    for folder in ("Qwen__Qwen2.5-3B", "ibm-granite__granite-3.1-1b-a400m-instruct", "deepseek-ai__DeepSeek-V2-Lite", "ArthurZ__mamba-2.8b"):
+    for folder in (
+        "Qwen__Qwen2.5-3B",
+        "ibm-granite__granite-3.1-1b-a400m-instruct",
+        "deepseek-ai__DeepSeek-V2-Lite",
+        "ArthurZ__mamba-2.8b",
+    ):
         model = GenZModels.ModelConfig(**record_for(folder)["genz_kwargs"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -120,12 +139,18 @@ def test_unsupported_architectures_carry_a_reason() -> None:
 
 def test_mla_record_keeps_the_configs_head_counts() -> None:
     record = record_for("deepseek-ai__DeepSeek-R1")
-    assert (record["num_attention_heads"], record["num_key_value_heads"], record["head_dim"]) == (128, 128, 192)
+    assert (record["num_attention_heads"], record["num_key_value_heads"], record["head_dim"]) == (
+        128,
+        128,
+        192,
+    )
     assert record["genz_kwargs"]["num_key_value_heads"] == 1
 
 
 def test_indivisible_moe_period_still_constructs() -> None:
-    config = json.loads((CONFIG_DIR / "MaziyarPanahi__Qwen1.5-MoE-A2.7B-Wikihow" / "config.json").read_text())
+    config = json.loads(
+        (CONFIG_DIR / "MaziyarPanahi__Qwen1.5-MoE-A2.7B-Wikihow" / "config.json").read_text()
+    )
     config.update(decoder_sparse_step=2, num_hidden_layers=25)
     record = convert_hf_config(config)
     assert "divisible" in record["genz_unsupported"]
@@ -133,16 +158,37 @@ def test_indivisible_moe_period_still_constructs() -> None:
 
 
 _MUTABLE_KEYS = st.sampled_from(
-    ["num_hidden_layers", "num_key_value_heads", "decoder_sparse_step", "first_k_dense_replace",
-     "moe_layer_freq", "attn_layer_period", "expert_layer_period", "attn_layer_offset",
-     "expert_layer_offset", "num_experts", "num_local_experts", "n_routed_experts", "expand",
-     "num_experts_per_tok", "head_dim", "intermediate_size", "kv_lora_rank", "qk_rope_head_dim"]
+    [
+        "num_hidden_layers",
+        "num_key_value_heads",
+        "decoder_sparse_step",
+        "first_k_dense_replace",
+        "moe_layer_freq",
+        "attn_layer_period",
+        "expert_layer_period",
+        "attn_layer_offset",
+        "expert_layer_offset",
+        "num_experts",
+        "num_local_experts",
+        "n_routed_experts",
+        "expand",
+        "num_experts_per_tok",
+        "head_dim",
+        "intermediate_size",
+        "kv_lora_rank",
+        "qk_rope_head_dim",
+    ]
 )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(ALL_CONFIGS), st.dictionaries(_MUTABLE_KEYS, st.integers(min_value=0, max_value=70), max_size=4))
-def test_any_converted_record_constructs_in_genz(case: tuple[str, dict[str, Any]], changes: dict[str, int]) -> None:
+@given(
+    st.sampled_from(ALL_CONFIGS),
+    st.dictionaries(_MUTABLE_KEYS, st.integers(min_value=0, max_value=70), max_size=4),
+)
+def test_any_converted_record_constructs_in_genz(
+    case: tuple[str, dict[str, Any]], changes: dict[str, int]
+) -> None:
     config = dict(case[1], **changes)
     try:
         record = convert_hf_config(config)

@@ -22,7 +22,10 @@ CONFIG_DIR = Path(__file__).parent / "data" / "hf-configs"
 # Configs transformers cannot reproduce: legacy custom-code model types it does not know, and
 # T5 v1.1 / mT5 with tie_word_embeddings=false (transformers 5 ties T5 heads unconditionally).
 NOT_ORACLE_COMPARABLE = {
-    "tiiuae/falcon-7b", "tiiuae/falcon-40b (legacy RefinedWeb)", "google/t5-v1_1-small", "google/mt5-small",
+    "tiiuae/falcon-7b",
+    "tiiuae/falcon-40b (legacy RefinedWeb)",
+    "google/t5-v1_1-small",
+    "google/mt5-small",
 }
 
 MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama"}
@@ -34,7 +37,9 @@ def _cases() -> list[tuple[str, dict[str, Any]]]:
         for path in sorted(CONFIG_DIR.glob("*/config.json"))
     ]
     cases += [(extra.model_id, extra.config) for extra in EXTRA_CONFIGS]
-    return [(model_id, config) for model_id, config in cases if model_id not in NOT_ORACLE_COMPARABLE]
+    return [
+        (model_id, config) for model_id, config in cases if model_id not in NOT_ORACLE_COMPARABLE
+    ]
 
 
 CASES = _cases()
@@ -46,8 +51,10 @@ def meta_device_parameter_count(config: dict[str, Any]) -> int:
     transformers = pytest.importorskip("transformers")
     transformers.logging.set_verbosity_error()
     kwargs = {
-        key: value for key, value in config.items()
-        if key not in ("model_type", "architectures", "transformers_version", "torch_dtype", "auto_map")
+        key: value
+        for key, value in config.items()
+        if key
+        not in ("model_type", "architectures", "transformers_version", "torch_dtype", "auto_map")
     }
     model_type = config["model_type"]
     hf_config = transformers.AutoConfig.for_model(model_type, **kwargs)
@@ -66,6 +73,10 @@ def meta_device_parameter_count(config: dict[str, Any]) -> int:
 
 
 @pytest.mark.parametrize(("model_id", "config"), CASES, ids=[model_id for model_id, _ in CASES])
-def test_parameter_count_equals_transformers_meta_device(model_id: str, config: dict[str, Any]) -> None:
+def test_parameter_count_equals_transformers_meta_device(
+    model_id: str, config: dict[str, Any]
+) -> None:
     pytest.importorskip("transformers")
-    assert convert_hf_config(config, model_id)["parameter_count"] == meta_device_parameter_count(config)
+    assert convert_hf_config(config, model_id)["parameter_count"] == meta_device_parameter_count(
+        config
+    )

@@ -68,8 +68,9 @@ def catalog_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ("mistralai/Mixtral-8x7B-v0.1", "HellaSwag", 0, 84.4),
         ):
             manager.add_quality_metric(model_id, metric, value, shots, source="paper")
-        manager.update_model("meta-llama/Llama-3.1-8B", model_name="Llama 3.1 8B",
-                             change_description="renamed")
+        manager.update_model(
+            "meta-llama/Llama-3.1-8B", model_name="Llama 3.1 8B", change_description="renamed"
+        )
         manager.delete_model("google-bert/bert-base-uncased")
     return path
 
@@ -144,8 +145,10 @@ def test_moe_models_with_active_ratio(datasette) -> None:
 
 
 def test_attention_kv_savings_against_mha(datasette) -> None:
-    summary = {r["attention_type"]: r for r in rows(
-        datasette, "/catalog/attention_kv_savings.json?_shape=array")}
+    summary = {
+        r["attention_type"]: r
+        for r in rows(datasette, "/catalog/attention_kv_savings.json?_shape=array")
+    }
     assert list(summary) == ["mha", "gqa", "mqa"]
     assert summary["mha"]["models"] == 2
     assert summary["mha"]["avg_kv_saving_vs_mha_percent"] == 0.0
@@ -177,10 +180,14 @@ def test_metric_leaderboard_per_metric_and_shots(datasette) -> None:
         (3, "mistralai/Mistral-7B-v0.1", 60.1),
     ]
     assert {r["shots"] for r in mmlu} == {5}
-    assert rows(datasette, "/catalog/metric_leaderboard.json?_shape=array&metric=mmlu&shots=0") == []
+    assert (
+        rows(datasette, "/catalog/metric_leaderboard.json?_shape=array&metric=mmlu&shots=0") == []
+    )
     every = rows(datasette, "/catalog/metric_leaderboard.json?_shape=array")
     assert [(r["metric_name"], r["shots"], r["rank"]) for r in every][:2] == [
-        ("HellaSwag", 0, 1), ("HellaSwag", 0, 2)]
+        ("HellaSwag", 0, 1),
+        ("HellaSwag", 0, 2),
+    ]
     assert len(every) == 5
 
 
@@ -189,15 +196,20 @@ def test_search_escapes_fts_syntax_and_matches_prefixes(datasette) -> None:
     assert [r["model_id"] for r in found] == ["meta-llama/Llama-3.1-8B"]
     llamas = rows(datasette, "/catalog/search_models.json?_shape=array&q=llam")
     assert sorted(r["model_id"] for r in llamas) == [
-        "meta-llama/Llama-2-7b-chat-hf", "meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.2-3B"]
+        "meta-llama/Llama-2-7b-chat-hf",
+        "meta-llama/Llama-3.1-8B",
+        "meta-llama/Llama-3.2-3B",
+    ]
     assert rows(datasette, "/catalog/search_models.json?_shape=array&q=") == []
     assert rows(datasette, "/catalog/search_models.json?_shape=array&q=%22") == []
     assert rows(datasette, "/catalog/search_models.json?_shape=array&q=bert") == []  # deleted
 
 
 def test_model_memory_at_chosen_shape_and_dtype(datasette) -> None:
-    [row] = rows(datasette, "/catalog/model_memory.json?_shape=array"
-                            "&model=llama-3.1-8b&seq_len=8192&batch=2&dtype=fp8")
+    [row] = rows(
+        datasette,
+        "/catalog/model_memory.json?_shape=array&model=llama-3.1-8b&seq_len=8192&batch=2&dtype=fp8",
+    )
     assert row["model_id"] == "meta-llama/Llama-3.1-8B"
     assert row["status"] == "ok"
     assert row["weight_bytes"] == 8030261248
@@ -219,14 +231,19 @@ def test_model_memory_at_chosen_shape_and_dtype(datasette) -> None:
 def test_models_that_fit_a_gpu_largest_first(datasette) -> None:
     fit = rows(datasette, "/catalog/models_that_fit.json?_shape=array&gpu_memory_gib=16")
     assert [r["model_id"] for r in fit][:4] == [
-        "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1", "tiiuae/falcon-7b",
-        "meta-llama/Llama-2-7b-chat-hf"]
+        "meta-llama/Llama-3.1-8B",
+        "mistralai/Mistral-7B-v0.1",
+        "tiiuae/falcon-7b",
+        "meta-llama/Llama-2-7b-chat-hf",
+    ]
     # bf16 weights + 4096 tokens x 65,536 values x 2 bytes.
     assert fit[0]["total_bytes"] == 2 * 8030261248 + 4096 * 65536 * 2
     assert all(r["total_bytes"] <= 16 * 2**30 for r in fit)
     assert "mistralai/Mixtral-8x7B-v0.1" not in {r["model_id"] for r in fit}
-    long_context = rows(datasette, "/catalog/models_that_fit.json?_shape=array"
-                                   "&gpu_memory_gib=16&seq_len=32768&batch=4")
+    long_context = rows(
+        datasette,
+        "/catalog/models_that_fit.json?_shape=array&gpu_memory_gib=16&seq_len=32768&batch=4",
+    )
     assert "meta-llama/Llama-3.1-8B" not in {r["model_id"] for r in long_context}
     default = rows(datasette, "/catalog/models_that_fit.json?_shape=array")
     assert default[0]["model_id"] == "Qwen/Qwen3-30B-A3B"  # Mixtral needs 87 GiB in bf16
@@ -240,12 +257,15 @@ def test_absurd_memory_parameters_give_a_status_row_not_an_error(datasette) -> N
     assert negative["total_bytes"] is None
     [huge] = rows(datasette, base + "&seq_len=99999999999999&batch=999999999")
     assert huge["status"] == (
-        "memory too large to count in 64-bit bytes: use a smaller seq_len or batch")
+        "memory too large to count in 64-bit bytes: use a smaller seq_len or batch"
+    )
     assert huge["kv_cache_bytes"] is None
     fit = "/catalog/models_that_fit.json?_shape=array"
     for query, status in (
-        ("&gpu_memory_gib=80&batch=9999999999999999",
-         "seq_len x batch must be at most 1099511627776 tokens"),
+        (
+            "&gpu_memory_gib=80&batch=9999999999999999",
+            "seq_len x batch must be at most 1099511627776 tokens",
+        ),
         ("&gpu_memory_gib=1e300", "gpu_memory_gib must be a number above 0 and at most 1048576"),
         ("&gpu_memory_gib=abc", "gpu_memory_gib must be a number above 0 and at most 1048576"),
         ("&seq_len=0", "seq_len and batch must be positive integers"),
@@ -256,10 +276,15 @@ def test_absurd_memory_parameters_give_a_status_row_not_an_error(datasette) -> N
 
 
 def test_malformed_limit_and_shots_are_clamped_or_match_nothing(datasette) -> None:
-    assert rows(datasette, "/catalog/metric_leaderboard.json?_shape=array"
-                           "&metric=MMLU&shots=abc") == []
-    assert rows(datasette, "/catalog/metric_leaderboard.json?_shape=array"
-                           "&metric=HellaSwag&shots=0")[0]["rank"] == 1
+    assert (
+        rows(datasette, "/catalog/metric_leaderboard.json?_shape=array&metric=MMLU&shots=abc") == []
+    )
+    assert (
+        rows(datasette, "/catalog/metric_leaderboard.json?_shape=array&metric=HellaSwag&shots=0")[
+            0
+        ]["rank"]
+        == 1
+    )
     assert len(rows(datasette, "/catalog/largest_models.json?_shape=array&limit=-1")) == 1
     assert len(rows(datasette, "/catalog/largest_models.json?_shape=array&limit=abc")) == 1
 
@@ -275,7 +300,8 @@ def test_memory_functions_return_null_instead_of_raising(catalog_path: Path) -> 
         llama = manager.require_model("meta-llama/Llama-3.1-8B")
     memory, parameters = llama["memory_json"], llama["parameter_count"]
     assert json.loads(memory_report_json(memory, parameters, 1, 8192))["total_bytes"] == (
-        2 * 8030261248 + 8192 * 65536 * 2)
+        2 * 8030261248 + 8192 * 65536 * 2
+    )
     assert memory_report_json(memory, parameters, 10**30, 4096) is None  # > 2**63 bytes
     assert memory_report_json(memory, parameters, 1, -5) is None
     assert memory_report_json("not json", parameters, 1, 4096) is None
@@ -288,15 +314,16 @@ def test_memory_functions_return_null_instead_of_raising(catalog_path: Path) -> 
 def test_version_history_newest_first(datasette) -> None:
     history = rows(datasette, "/catalog/version_history.json?_shape=array&model=LLAMA-3.1-8B")
     assert [(r["version"], r["is_current"], r["change_description"]) for r in history] == [
-        (2, "current", "renamed"), (1, "", "imported")]
+        (2, "current", "renamed"),
+        (1, "", "imported"),
+    ]
     assert {r["parameter_count"] for r in history} == {8030261248}
     assert rows(datasette, "/catalog/version_history.json?_shape=array&model=") == []
 
 
 def test_parameter_mismatches_with_tolerance(datasette) -> None:
     assert rows(datasette, "/catalog/parameter_mismatches.json?_shape=array") == []
-    [row] = rows(datasette,
-                 "/catalog/parameter_mismatches.json?_shape=array&tolerance_percent=0.1")
+    [row] = rows(datasette, "/catalog/parameter_mismatches.json?_shape=array&tolerance_percent=0.1")
     assert row["model_id"] == "meta-llama/Llama-3.1-8B"
     assert row["difference"] == 30261248
     assert row["difference_percent"] == 0.378
@@ -305,7 +332,10 @@ def test_parameter_mismatches_with_tolerance(datasette) -> None:
 #: Canned queries that aggregate or sort many models: on a 100k-model catalog (rows ~1.2 KB of
 #: JSON) a scan of the ``models`` table costs 200-400 ms, so each must read a covering index.
 INDEXED_QUERIES = (
-    "statistics", "attention_kv_savings", "kv_savings_by_model", "metric_leaderboard",
+    "statistics",
+    "attention_kv_savings",
+    "kv_savings_by_model",
+    "metric_leaderboard",
     "parameter_mismatches",
 )
 
@@ -319,14 +349,16 @@ def test_aggregate_canned_queries_read_covering_indexes_not_the_table(
     from genz_catalog.datasette.functions import register_sql_functions
 
     sql = load_metadata()["databases"]["catalog"]["queries"][name]["sql"]
-    parameters = {"attention_type": "gqa", "metric": "MMLU", "shots": "5",
-                  "tolerance_percent": ""}
+    parameters = {"attention_type": "gqa", "metric": "MMLU", "shots": "5", "tolerance_percent": ""}
     conn = sqlite3.connect(f"file:{catalog_path}?mode=ro", uri=True)
     register_sql_functions(conn)
     plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, parameters)]
     conn.close()
-    reads_of_models = [step for step in plan if step.startswith(("SCAN models", "SCAN m ",
-                                                                  "SEARCH models", "SEARCH m "))]
+    reads_of_models = [
+        step
+        for step in plan
+        if step.startswith(("SCAN models", "SCAN m ", "SEARCH models", "SEARCH m "))
+    ]
     assert reads_of_models, plan
     for step in reads_of_models:
         # A scan walks a covering index of live models; a search looks rows up by key.
@@ -338,9 +370,11 @@ def test_aggregate_canned_queries_read_covering_indexes_not_the_table(
 
 def test_every_canned_query_is_tested_and_read_only() -> None:
     queries = load_metadata()["databases"]["catalog"]["queries"]
-    tested = {name.split("/catalog/")[1].split(".json")[0]
-              for name in Path(__file__).read_text().split('"') if "/catalog/" in name
-              and ".json" in name}
+    tested = {
+        name.split("/catalog/")[1].split(".json")[0]
+        for name in Path(__file__).read_text().split('"')
+        if "/catalog/" in name and ".json" in name
+    }
     assert set(queries) <= tested
     assert len(queries) == 11
     assert not [name for name, query in queries.items() if query.get("write")]
@@ -354,16 +388,21 @@ def test_models_table_has_facets_search_and_hidden_internals(datasette) -> None:
     assert page.status_code == 200
     data = page.json()
     assert [f for f in data["facet_results"]] == [
-        "model_type", "attention_type", "family", "source", "is_moe"]
+        "model_type",
+        "attention_type",
+        "family",
+        "source",
+        "is_moe",
+    ]
     family = {v["value"]: v["count"] for v in data["facet_results"]["family"]["results"]}
     assert family["llama"] == 3
-    model_types = {v["value"]: v["count"]
-                   for v in data["facet_results"]["model_type"]["results"]}
+    model_types = {v["value"]: v["count"] for v in data["facet_results"]["model_type"]["results"]}
     assert model_types == {"decoder-only": 11}  # soft-deleted bert (encoder-only) is hidden
     assert data["filtered_table_rows_count"] == 11
     assert data["human_description_en"] == (
         "where live models only (add ?is_deleted=1 to list soft-deleted ones) "
-        "sorted by parameter_count descending")
+        "sorted by parameter_count descending"
+    )
     deleted = rows(datasette, "/catalog/models.json?_shape=array&is_deleted=1&_col=is_deleted")
     assert [r["model_id"] for r in deleted] == ["google-bert/bert-base-uncased"]
     assert data["rows"][0]["model_id"] == "mistralai/Mixtral-8x7B-v0.1"  # sort_desc
@@ -379,7 +418,9 @@ def test_row_page_renders_config_json_readably(datasette) -> None:
     html = get(datasette, "/catalog/models/meta-llama~2FLlama-3~2E1-8B").text
     assert '<details class="genz-json"><summary>' in html
     assert "LlamaForCausalLM" in html
-    assert "&#34;num_key_value_heads&#34;: 8," in html or "&quot;num_key_value_heads&quot;: 8," in html
+    assert (
+        "&#34;num_key_value_heads&#34;: 8," in html or "&quot;num_key_value_heads&quot;: 8," in html
+    )
 
 
 def test_chart_page_draws_one_dot_per_architecture(datasette) -> None:
@@ -445,7 +486,10 @@ def test_default_catalog_bundles_real_configs_across_families(tmp_path: Path) ->
         assert len(report.imported) == len(bundled)
         llama = manager.require_model("meta-llama/Llama-3.1-8B")
         assert (llama["source"], llama["hub_id"], llama["license"]) == (
-            "huggingface", "meta-llama/Llama-3.1-8B", "llama3.1")
+            "huggingface",
+            "meta-llama/Llama-3.1-8B",
+            "llama3.1",
+        )
         assert llama["parameter_count"] == 8030261248
         # A second call finds models and leaves the catalog alone.
         assert ensure_default_catalog(manager, include_genz=False) is None
@@ -453,11 +497,11 @@ def test_default_catalog_bundles_real_configs_across_families(tmp_path: Path) ->
 
 def test_serve_rejects_unknown_setting_before_touching_the_catalog(tmp_path: Path) -> None:
     db = tmp_path / "catalog.db"
-    result = CliRunner().invoke(
-        cli, ["--db", str(db), "serve", "--setting", "sql_time_limit", "5"])
+    result = CliRunner().invoke(cli, ["--db", str(db), "serve", "--setting", "sql_time_limit", "5"])
     assert result.exit_code == 1
     assert result.output == (
-        "Error: unknown Datasette setting 'sql_time_limit'; see `datasette --help-settings`\n")
+        "Error: unknown Datasette setting 'sql_time_limit'; see `datasette --help-settings`\n"
+    )
     assert not db.exists()
 
 
@@ -469,7 +513,8 @@ def test_serve_immutable_refuses_a_missing_or_foreign_file(tmp_path: Path) -> No
     result = CliRunner().invoke(cli, ["serve", "--immutable", str(missing)])
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: no catalog file at {missing}; publish one with `genz-catalog backup FILE`\n")
+        f"Error: no catalog file at {missing}; publish one with `genz-catalog backup FILE`\n"
+    )
     assert not missing.parent.exists()
     foreign = tmp_path / "notes.db"
     foreign.write_bytes(b"not a database at all" * 100)
@@ -489,11 +534,12 @@ def test_immutable_replica_serves_a_backup_without_touching_it(
     replica = build_datasette(copy, immutable=True)
     [database] = get(replica, "/-/databases.json").json()
     assert (database["name"], database["is_mutable"]) == ("catalog", False)
-    stats = {(r["dimension"], r["value"]): r["models"]
-             for r in rows(replica, "/catalog/statistics.json?_shape=array")}
+    stats = {
+        (r["dimension"], r["value"]): r["models"]
+        for r in rows(replica, "/catalog/statistics.json?_shape=array")
+    }
     assert stats[("total", "all models")] == 11
     found = rows(replica, "/catalog/search_models.json?_shape=array&q=Llama-3.1")
     assert [r["model_id"] for r in found] == ["meta-llama/Llama-3.1-8B"]
     assert (copy.stat().st_mtime_ns, copy.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["replica.db"]
-

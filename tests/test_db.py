@@ -54,8 +54,14 @@ def test_connect_creates_folders_and_sets_wal_foreign_keys_busy_timeout(tmp_path
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == BUSY_TIMEOUT_MS == 60_000
-    assert {"models", "model_aliases", "model_versions", "model_cache",
-            "model_quality_metrics", "models_fts"} <= set(db.table_names())
+    assert {
+        "models",
+        "model_aliases",
+        "model_versions",
+        "model_cache",
+        "model_quality_metrics",
+        "models_fts",
+    } <= set(db.table_names())
 
 
 def test_migrations_rerun_safely(tmp_path: Path):
@@ -216,9 +222,12 @@ def test_fts_follows_model_and_alias_changes(tmp_path: Path):
     )
 
     def match(text: str) -> list[str]:
-        return [r[0] for r in db.execute(
-            "SELECT model_id FROM models_fts WHERE models_fts MATCH ?", [escape_fts_query(text)]
-        )]
+        return [
+            r[0]
+            for r in db.execute(
+                "SELECT model_id FROM models_fts WHERE models_fts MATCH ?", [escape_fts_query(text)]
+            )
+        ]
 
     assert match("zeta") == ["org/alpha"]
     db.execute("UPDATE models SET family = 'gemma' WHERE model_id = 'org/alpha'")

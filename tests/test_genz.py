@@ -49,8 +49,12 @@ def catalog(isolated_catalog: Path):
 
 def _run(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=120, check=False,
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
     )
 
 
@@ -69,17 +73,30 @@ def test_genz_runs_prefill_decode_and_chunked_on_a_catalog_only_model(genz, cata
 
     config = GenZ.Models.get_configs(MISTRAL_ID)
     assert (config.model, config.num_decoder_layers, config.num_key_value_heads) == (
-        MISTRAL_ID, 32, 8)
-    prefill = prefill_moddeling(model=MISTRAL_ID, batch_size=1, input_tokens=1024,
-                                system_name="A100_40GB_GPU")
+        MISTRAL_ID,
+        32,
+        8,
+    )
+    prefill = prefill_moddeling(
+        model=MISTRAL_ID, batch_size=1, input_tokens=1024, system_name="A100_40GB_GPU"
+    )
     weights_mib = prefill["summary_table"]["Total Weights (MB)"].values[0]
     assert weights_mib == pytest.approx(MISTRAL_PARAMS_AS_GENZ_SEES * 2 / MIB, rel=1e-3)
     assert prefill["Latency"] > 0
-    decode = decode_moddeling(model=MISTRAL_ID, batch_size=1, input_tokens=1024,
-                              output_tokens=128, system_name="A100_40GB_GPU")
+    decode = decode_moddeling(
+        model=MISTRAL_ID,
+        batch_size=1,
+        input_tokens=1024,
+        output_tokens=128,
+        system_name="A100_40GB_GPU",
+    )
     assert 0 < decode["Latency"] < prefill["Latency"]
-    chunked = chunked_moddeling(model=MISTRAL_ID, prefill_kv_sizes=[(0, 512)],
-                                decode_kv_sizes=[600, 601], system_name="A100_40GB_GPU")
+    chunked = chunked_moddeling(
+        model=MISTRAL_ID,
+        prefill_kv_sizes=[(0, 512)],
+        decode_kv_sizes=[600, 601],
+        system_name="A100_40GB_GPU",
+    )
     assert chunked["Latency"] > 0
 
 
@@ -164,12 +181,18 @@ def test_a_change_by_another_process_is_seen_without_restart(genz, isolated_cata
         pass  # the file exists, empty
     assert genz.MODEL_DICT.get_model(MISTRAL_ID) is None
     cli = [sys.executable, "-m", "genz_catalog", "--db", str(isolated_catalog)]
-    imported = subprocess.run([*cli, "import", str(MISTRAL_CONFIG), "--id", MISTRAL_ID],
-                              capture_output=True, text=True, timeout=120, check=False)
+    imported = subprocess.run(
+        [*cli, "import", str(MISTRAL_CONFIG), "--id", MISTRAL_ID],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert imported.returncode == 0, imported.stderr
     assert genz.MODEL_DICT.get_model(MISTRAL_ID).model == MISTRAL_ID  # a miss re-checks at once
-    deleted = subprocess.run([*cli, "delete", MISTRAL_ID], capture_output=True, text=True,
-                             timeout=120, check=False)
+    deleted = subprocess.run(
+        [*cli, "delete", MISTRAL_ID], capture_output=True, text=True, timeout=120, check=False
+    )
     assert deleted.returncode == 0, deleted.stderr
     time.sleep(genz.REFRESH_INTERVAL_S * 2)  # a cached hit is trusted for at most this long
     assert genz.MODEL_DICT.get_model(MISTRAL_ID) is None
@@ -208,8 +231,15 @@ def test_static_sync_brings_every_genz_model_exactly(genz, synced):
     catalog, summary = synced
     static = genz.static_models()
     assert len(static) == 82
-    assert summary == {"imported": 82, "updated": 0, "unchanged": 0, "merged": [], "linked": [],
-                       "metrics": 151, "total": 82}
+    assert summary == {
+        "imported": 82,
+        "updated": 0,
+        "unchanged": 0,
+        "merged": [],
+        "linked": [],
+        "metrics": 151,
+        "total": 82,
+    }
     for config, aliases in static:
         row = catalog.get_model(config.model)
         assert row["source"] == "genz-static"
@@ -218,15 +248,19 @@ def test_static_sync_brings_every_genz_model_exactly(genz, synced):
         assert list(actual) == list(expected)
         for field, value in expected.items():
             assert (type(actual[field]), actual[field]) == (type(value), value), (
-                config.model, field)
+                config.model,
+                field,
+            )
         for alias in aliases:  # every GenZ key finds the same model in the catalog
             assert catalog.get_model(alias)["model_id"] == config.model, alias
 
 
 def test_static_sync_keeps_quality_metrics_in_percent_and_links_hub_ids(synced):
     catalog, _ = synced
-    metrics = {(m["metric_name"], m["shots"]): (m["metric_value"], m["unit"])
-               for m in catalog.get_quality_metrics("llama3_8b")}
+    metrics = {
+        (m["metric_name"], m["shots"]): (m["metric_value"], m["unit"])
+        for m in catalog.get_quality_metrics("llama3_8b")
+    }
     assert metrics[("MMLU", 5)] == (69.4, "percent")
     assert metrics[("GSM8K", 8)] == (84.5, "percent")
     assert catalog.get_model("mistralai/Mistral-7B")["hub_id"] == MISTRAL_ID
@@ -240,17 +274,23 @@ def test_static_sync_is_idempotent(genz, synced):
     def state():
         return [
             list(map(tuple, catalog.db.execute(sql).fetchall()))
-            for sql in ("SELECT model_id, current_version, updated_at FROM models ORDER BY 1",
-                        "SELECT count(*) FROM model_versions",
-                        "SELECT alias, model_id FROM model_aliases ORDER BY 1",
-                        "SELECT model_id, metric_name, shots, metric_value, updated_at "
-                        "FROM model_quality_metrics ORDER BY 1, 2, 3")
+            for sql in (
+                "SELECT model_id, current_version, updated_at FROM models ORDER BY 1",
+                "SELECT count(*) FROM model_versions",
+                "SELECT alias, model_id FROM model_aliases ORDER BY 1",
+                "SELECT model_id, metric_name, shots, metric_value, updated_at "
+                "FROM model_quality_metrics ORDER BY 1, 2, 3",
+            )
         ]
 
     before = state()
     again = genz.sync_static_models_to_db(catalog)
     assert (again["unchanged"], again["imported"], again["updated"], again["metrics"]) == (
-        82, 0, 0, 0)
+        82,
+        0,
+        0,
+        0,
+    )
     assert state() == before
 
 
@@ -263,7 +303,8 @@ def test_genz_and_hub_ids_are_both_found_after_sync_and_import(genz, synced):
     assert genz.MODEL_DICT.get_model(MISTRAL_ID).sliding_window == 4096  # the real v0.1 config
     # The catalog's own copy of a GenZ model equals GenZ's.
     assert genz.config_vars(genz.MODEL_DICT.get_catalog_model("mistral_7b")) == genz.config_vars(
-        static)
+        static
+    )
 
 
 LLAMA_ID = "meta-llama/Llama-3.1-8B"
@@ -271,25 +312,27 @@ LLAMA_CONFIG = CONFIGS / "meta-llama__Llama-3.1-8B" / "config.json"
 
 
 def _sync_line(**figures: int) -> str:
-    return ("GenZ static models: 82 seen, {imported} imported, {updated} updated, {unchanged} "
-            "unchanged, {merged} merged into a model from another source, {metrics} metric values "
-            "written\n").format(**figures)
+    return (
+        "GenZ static models: 82 seen, {imported} imported, {updated} updated, {unchanged} "
+        "unchanged, {merged} merged into a model from another source, {metrics} metric values "
+        "written\n"
+    ).format(**figures)
 
 
 def _catalog_state(catalog: ModelManager) -> list:
     return [
         list(map(tuple, catalog.db.execute(sql).fetchall()))
-        for sql in ("SELECT model_id, current_version, updated_at, config_hash FROM models "
-                    "ORDER BY 1",
-                    "SELECT count(*) FROM model_versions",
-                    "SELECT alias, model_id FROM model_aliases ORDER BY 1",
-                    "SELECT model_id, metric_name, shots, metric_value, updated_at "
-                    "FROM model_quality_metrics ORDER BY 1, 2, 3")
+        for sql in (
+            "SELECT model_id, current_version, updated_at, config_hash FROM models ORDER BY 1",
+            "SELECT count(*) FROM model_versions",
+            "SELECT alias, model_id FROM model_aliases ORDER BY 1",
+            "SELECT model_id, metric_name, shots, metric_value, updated_at "
+            "FROM model_quality_metrics ORDER BY 1, 2, 3",
+        )
     ]
 
 
-def test_static_sync_merges_genz_names_and_metrics_into_a_model_from_another_source(
-        genz, catalog):
+def test_static_sync_merges_genz_names_and_metrics_into_a_model_from_another_source(genz, catalog):
     from click.testing import CliRunner
 
     from genz_catalog.cli import cli
@@ -297,29 +340,39 @@ def test_static_sync_merges_genz_names_and_metrics_into_a_model_from_another_sou
     catalog.import_config_file(LLAMA_CONFIG, LLAMA_ID)
     real = catalog.get_model(LLAMA_ID)
     first = CliRunner().invoke(cli, ["sync", "--static"])
-    assert (first.exit_code, first.stdout) == (0, _sync_line(
-        imported=81, updated=0, unchanged=0, merged=1, metrics=151))
+    assert (first.exit_code, first.stdout) == (
+        0,
+        _sync_line(imported=81, updated=0, unchanged=0, merged=1, metrics=151),
+    )
     merged = catalog.get_model(LLAMA_ID)
     # The real config stays; GenZ's names and metrics are added to it.
     assert (merged["source"], merged["current_version"], merged["config_hash"]) == (
-        "local", 1, real["config_hash"])
+        "local",
+        1,
+        real["config_hash"],
+    )
     assert merged["aliases"] == ["Llama-3.1-8B", "llama3_8b", "meta-llama/meta-llama-3.1-8b"]
     assert catalog.get_model("llama3_8b")["model_id"] == LLAMA_ID
-    metrics = {(m["metric_name"], m["shots"]): (m["metric_value"], m["unit"], m["source"])
-               for m in catalog.get_quality_metrics(LLAMA_ID)}
+    metrics = {
+        (m["metric_name"], m["shots"]): (m["metric_value"], m["unit"], m["source"])
+        for m in catalog.get_quality_metrics(LLAMA_ID)
+    }
     assert metrics[("MMLU", 5)] == (69.4, "percent", "genz-static")
     assert len(metrics) == 5
     # GenZ finds the catalog's (real) model under GenZ's short name.
     assert genz.MODEL_DICT.get_catalog_model("llama3_8b").model == LLAMA_ID
     before = _catalog_state(catalog)
     again = CliRunner().invoke(cli, ["sync", "--static"])
-    assert (again.exit_code, again.stdout) == (0, _sync_line(
-        imported=0, updated=0, unchanged=81, merged=1, metrics=0))
+    assert (again.exit_code, again.stdout) == (
+        0,
+        _sync_line(imported=0, updated=0, unchanged=81, merged=1, metrics=0),
+    )
     assert _catalog_state(catalog) == before
 
 
 def test_static_sync_links_a_genz_model_to_the_real_checkpoint_and_shares_its_metrics(
-        genz, catalog):
+    genz, catalog
+):
     catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
     catalog.add_quality_metric(MISTRAL_ID, "MMLU", 64.2, source="paper")
     summary = genz.sync_static_models_to_db(catalog)
@@ -327,16 +380,23 @@ def test_static_sync_links_a_genz_model_to_the_real_checkpoint_and_shares_its_me
     # Both rows kept: GenZ's approximation (its config, its names), linked by hub_id.
     genz_row = catalog.get_model("mistral_7b")
     assert (genz_row["model_id"], genz_row["source"], genz_row["hub_id"]) == (
-        "mistralai/Mistral-7B", "genz-static", MISTRAL_ID)
+        "mistralai/Mistral-7B",
+        "genz-static",
+        MISTRAL_ID,
+    )
     assert catalog.get_model(MISTRAL_ID)["source"] == "local"
     # GenZ's metrics also reach the real model; a value from another source is kept.
-    metrics = {(m["metric_name"], m["shots"]): (m["metric_value"], m["source"])
-               for m in catalog.get_quality_metrics(MISTRAL_ID)}
-    assert metrics == {("GSM8K", None): (50.0, "genz-static"),
-                       ("Hellaswag", None): (81.0, "genz-static"),
-                       ("MATH", None): (12.7, "genz-static"),
-                       ("MMLU", None): (64.2, "paper"),
-                       ("TriviaQA", None): (62.5, "genz-static")}
+    metrics = {
+        (m["metric_name"], m["shots"]): (m["metric_value"], m["source"])
+        for m in catalog.get_quality_metrics(MISTRAL_ID)
+    }
+    assert metrics == {
+        ("GSM8K", None): (50.0, "genz-static"),
+        ("Hellaswag", None): (81.0, "genz-static"),
+        ("MATH", None): (12.7, "genz-static"),
+        ("MMLU", None): (64.2, "paper"),
+        ("TriviaQA", None): (62.5, "genz-static"),
+    }
     before = _catalog_state(catalog)
     again = genz.sync_static_models_to_db(catalog)
     assert (again["unchanged"], again["metrics"], again["linked"]) == (82, 0, [MISTRAL_ID])
@@ -350,17 +410,34 @@ def test_default_catalog_carries_genz_metrics_and_aliases_to_bundled_models(genz
         report = build_default_catalog(manager)
         assert report.genz_static == 82
         mmlu = {
-            model_id: [(m["metric_value"], m["shots"], m["source"])
-                       for m in manager.get_quality_metrics(model_id) if m["metric_name"] == "MMLU"]
-            for model_id in (LLAMA_ID, "mistralai/Mixtral-8x7B-v0.1", "google/gemma-2b-it",
-                             "mistralai/Mistral-7B-v0.1")
+            model_id: [
+                (m["metric_value"], m["shots"], m["source"])
+                for m in manager.get_quality_metrics(model_id)
+                if m["metric_name"] == "MMLU"
+            ]
+            for model_id in (
+                LLAMA_ID,
+                "mistralai/Mixtral-8x7B-v0.1",
+                "google/gemma-2b-it",
+                "mistralai/Mistral-7B-v0.1",
+            )
         }
-        assert mmlu == {LLAMA_ID: [(69.4, 5, "genz-static")],
-                        "mistralai/Mixtral-8x7B-v0.1": [(70.6, None, "genz-static")],
-                        "google/gemma-2b-it": [(42.3, 5, "genz-static")],
-                        "mistralai/Mistral-7B-v0.1": [(62.5, None, "genz-static")]}
-        owners = {alias: manager.get_model(alias) for alias in (
-            "falcon7b", "llama3_8b", "meta-llama/meta-llama-3.1-8b", "opt_125m", "mixtral_8x7b")}
+        assert mmlu == {
+            LLAMA_ID: [(69.4, 5, "genz-static")],
+            "mistralai/Mixtral-8x7B-v0.1": [(70.6, None, "genz-static")],
+            "google/gemma-2b-it": [(42.3, 5, "genz-static")],
+            "mistralai/Mistral-7B-v0.1": [(62.5, None, "genz-static")],
+        }
+        owners = {
+            alias: manager.get_model(alias)
+            for alias in (
+                "falcon7b",
+                "llama3_8b",
+                "meta-llama/meta-llama-3.1-8b",
+                "opt_125m",
+                "mixtral_8x7b",
+            )
+        }
         assert {alias: (m["model_id"], m["source"]) for alias, m in owners.items()} == {
             "falcon7b": ("tiiuae/falcon-7b-instruct", "huggingface"),
             "llama3_8b": (LLAMA_ID, "huggingface"),

@@ -21,8 +21,11 @@ def _import(manager: ModelManager, hub_id: str) -> None:
 @pytest.fixture
 def catalog(isolated_catalog: Path):
     with ModelManager(isolated_catalog) as manager:
-        for hub_id in ("mistralai/Mistral-7B-v0.1", "meta-llama/Llama-3.1-8B",
-                       "ai21labs/Jamba-v0.1"):
+        for hub_id in (
+            "mistralai/Mistral-7B-v0.1",
+            "meta-llama/Llama-3.1-8B",
+            "ai21labs/Jamba-v0.1",
+        ):
             _import(manager, hub_id)
         yield manager
 
@@ -44,16 +47,28 @@ def test_simulate_prints_genz_figures_and_caches_them(genz_loaded, catalog):
     assert first.exit_code == 0, first.output
     result = json.loads(first.output)
     assert result["cached"] is False
-    assert (result["system"], result["batch"], result["input_tokens"], result["output_tokens"],
-            result["bits"]) == ("H100_GPU", 1, 1024, 256, "bf16")
+    assert (
+        result["system"],
+        result["batch"],
+        result["input_tokens"],
+        result["output_tokens"],
+        result["bits"],
+    ) == ("H100_GPU", 1, 1024, 256, "bf16")
     # GenZ's weights: 8,030,261,248 parameters (truth.tsv) minus 65 norms GenZ does not model.
-    assert result["weight_bytes_per_device"] == result["weight_bytes_total"] == (
-        8_030_261_248 - 65 * 4096) * 2
+    assert (
+        result["weight_bytes_per_device"]
+        == result["weight_bytes_total"]
+        == (8_030_261_248 - 65 * 4096) * 2
+    )
     # K and V x 32 layers x 8 heads x 128 x 2 bytes, for the prompt and every generated token.
-    assert result["kv_cache_bytes_per_device"] == result["kv_cache_bytes_total"] == (
-        2 * 32 * 8 * 128 * 2 * (1024 + 256))
+    assert (
+        result["kv_cache_bytes_per_device"]
+        == result["kv_cache_bytes_total"]
+        == (2 * 32 * 8 * 128 * 2 * (1024 + 256))
+    )
     assert result["end_to_end_latency_ms"] == pytest.approx(
-        result["prefill_latency_ms"] + 256 * result["decode_latency_ms_per_token"])
+        result["prefill_latency_ms"] + 256 * result["decode_latency_ms_per_token"]
+    )
     again = json.loads(invoke(*args).output)
     assert again == {**result, "cached": True}
     [entry] = catalog.cache_entries("meta-llama/Llama-3.1-8B")
@@ -85,17 +100,35 @@ def test_simulate_memory_is_labelled_per_device_and_in_total(genz_loaded, catalo
     table = invoke("simulate", MIXTRAL, "--system", "H100_GPU", "--tensor-parallel", "4")
     assert table.exit_code == 0, table.output
     lines = table.output.splitlines()
-    for line in ("devices                          4",
-                 "weight_bytes_per_device          21.75 GiB",
-                 "weight_bytes_total               86.99 GiB",
-                 "kv_cache_bytes_per_device        40.00 MiB",
-                 "kv_cache_bytes_total             160.00 MiB"):
+    for line in (
+        "devices                          4",
+        "weight_bytes_per_device          21.75 GiB",
+        "weight_bytes_total               86.99 GiB",
+        "kv_cache_bytes_per_device        40.00 MiB",
+        "kv_cache_bytes_total             160.00 MiB",
+    ):
         assert line in lines
     # Pipeline stages split the layers: each of 2 x 2 devices holds a quarter, the total stays.
-    split = json.loads(invoke("simulate", MIXTRAL, "--system", "H100_GPU", "--tensor-parallel",
-                              "2", "--pipeline-parallel", "2", "--batch", "2", "--json").output)
+    split = json.loads(
+        invoke(
+            "simulate",
+            MIXTRAL,
+            "--system",
+            "H100_GPU",
+            "--tensor-parallel",
+            "2",
+            "--pipeline-parallel",
+            "2",
+            "--batch",
+            "2",
+            "--json",
+        ).output
+    )
     assert (split["devices"], split["weight_bytes_total"], split["weight_bytes_per_device"]) == (
-        4, MIXTRAL_WEIGHT_BYTES, MIXTRAL_WEIGHT_BYTES // 4)
+        4,
+        MIXTRAL_WEIGHT_BYTES,
+        MIXTRAL_WEIGHT_BYTES // 4,
+    )
     # K and V x 32 layers x 8 heads x 128 x 2 bytes x (1024 + 256) tokens x batch 2.
     assert split["kv_cache_bytes_total"] == 2 * 32 * 8 * 128 * 2 * 1280 * 2
     assert split["kv_cache_bytes_per_device"] == split["kv_cache_bytes_total"] // 4
@@ -104,13 +137,17 @@ def test_simulate_memory_is_labelled_per_device_and_in_total(genz_loaded, catalo
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["simulate", "mistralai/Mistral-7B-v0.1", "--system", "A100"],
-         "Error: unknown system 'A100'; choose one of: A100_40GB_GPU, A100_80GB_GPU, H100_GPU, "
-         "GH200_GPU, B100, GB200, TPUv6, TPUv5e, TPUv5p, TPUv4, MI300X, MI325X, Gaudi3"),
-        (["simulate", "ai21labs/Jamba-v0.1"],
-         "Error: GenZ cannot simulate ai21labs/Jamba-v0.1: GenZ 0.0.16 cannot simulate hybrid "
-         "Mamba/attention stacks: its model builder raises 'More then 1 unique layers not "
-         "supported' for attention every 8 and MoE every 2 layers"),
+        (
+            ["simulate", "mistralai/Mistral-7B-v0.1", "--system", "A100"],
+            "Error: unknown system 'A100'; choose one of: A100_40GB_GPU, A100_80GB_GPU, H100_GPU, "
+            "GH200_GPU, B100, GB200, TPUv6, TPUv5e, TPUv5p, TPUv4, MI300X, MI325X, Gaudi3",
+        ),
+        (
+            ["simulate", "ai21labs/Jamba-v0.1"],
+            "Error: GenZ cannot simulate ai21labs/Jamba-v0.1: GenZ 0.0.16 cannot simulate hybrid "
+            "Mamba/attention stacks: its model builder raises 'More then 1 unique layers not "
+            "supported' for attention every 8 and MoE every 2 layers",
+        ),
         (["simulate", "no-such/model"], "Error: no model named 'no-such/model'"),
     ],
 )
@@ -122,18 +159,21 @@ def test_simulate_errors_are_one_line(catalog, args, message):
 
 
 def test_simulate_reports_genz_capacity_refusal(genz_loaded, catalog):
-    result = invoke("simulate", "meta-llama/Llama-3.1-8B", "--batch", "64",
-                    "--input-tokens", "32768")
+    result = invoke(
+        "simulate", "meta-llama/Llama-3.1-8B", "--batch", "64", "--input-tokens", "32768"
+    )
     assert result.exit_code == 1
     assert result.output.startswith(
-        "Error: GenZ cannot simulate meta-llama/Llama-3.1-8B: All params would not fit on chip.")
+        "Error: GenZ cannot simulate meta-llama/Llama-3.1-8B: All params would not fit on chip."
+    )
     assert result.output.count("\n") == 1
 
 
 def test_compare_side_by_side(catalog):
     catalog.add_quality_metric("meta-llama/Llama-3.1-8B", "MMLU", 66.7, shots=5)
-    result = invoke("compare", "mistralai/Mistral-7B-v0.1", "meta-llama/Llama-3.1-8B",
-                    "--seq", "8192")
+    result = invoke(
+        "compare", "mistralai/Mistral-7B-v0.1", "meta-llama/Llama-3.1-8B", "--seq", "8192"
+    )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "                       mistralai/Mistral-7B-v0.1    meta-llama/Llama-3.1-8B",
@@ -153,8 +193,16 @@ def test_compare_side_by_side(catalog):
 
 
 def test_compare_json_carries_raw_values(catalog):
-    result = invoke("compare", "Mistral-7B-v0.1", "ai21labs/Jamba-v0.1", "--dtype", "int8",
-                    "--seq", "4096", "--json")
+    result = invoke(
+        "compare",
+        "Mistral-7B-v0.1",
+        "ai21labs/Jamba-v0.1",
+        "--dtype",
+        "int8",
+        "--seq",
+        "4096",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     mistral, jamba = json.loads(result.output)
     assert mistral["parameters"] == 7_241_732_096

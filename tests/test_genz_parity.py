@@ -60,8 +60,12 @@ KNOWN_GENZ_STATIC_ERRORS: dict[str, tuple[dict, str]] = {
         "embeddings are ~1.7% too small.",
     ),
     "Qwen/Qwen1.5-MoE-A2.7B": (
-        {"num_decoder_layers": 24, "intermediate_size": 1408, "n_shared_experts": 1,
-         "ffn_implementation": "deepseek"},
+        {
+            "num_decoder_layers": 24,
+            "intermediate_size": 1408,
+            "n_shared_experts": 1,
+            "ffn_implementation": "deepseek",
+        },
         "Qwen1.5-MoE-A2.7B has 24 layers of 60 experts of width 1408 plus one shared expert of "
         "width 5632; GenZ declares 40 layers whose default MoE FFN sizes every expert at "
         "intermediate_size=5632 and drops the shared expert (~6x the weights).",
@@ -88,8 +92,7 @@ def imported(genz, tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("parity") / "catalog.db"
     with ModelManager(path) as manager:
         for _, hub_id in PAIRS:
-            manager.import_config_file(CONFIGS / hub_id.replace("/", "__") / "config.json",
-                                       hub_id)
+            manager.import_config_file(CONFIGS / hub_id.replace("/", "__") / "config.json", hub_id)
     loader = genz.CatalogLoader(path)
     yield {hub_id: loader.lookup(hub_id.lower()) for _, hub_id in PAIRS}
     loader.close()
@@ -101,8 +104,9 @@ def _prefill(config) -> tuple[float, float]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = prefill_moddeling(model=config, batch_size=1, input_tokens=1024,
-                                   system_name=SYSTEM)
+        result = prefill_moddeling(
+            model=config, batch_size=1, input_tokens=1024, system_name=SYSTEM
+        )
     return result["Latency"], result["summary_table"]["Total Weights (MB)"].values[0]
 
 

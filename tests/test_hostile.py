@@ -22,12 +22,34 @@ from genz_catalog.manager import MAX_CONFIG_BYTES, ModelManager
 REAL_CONFIGS = sorted(p.parent.name for p in HF_CONFIGS.glob("*/config.json"))
 #: Keys the converter reads, so mutations hit the code that matters.
 INTERESTING_KEYS = (
-    "model_type", "num_hidden_layers", "hidden_size", "intermediate_size",
-    "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size",
-    "max_position_embeddings", "num_local_experts", "num_experts", "num_experts_per_tok",
-    "moe_intermediate_size", "tie_word_embeddings", "text_config", "sliding_window",
-    "layer_types", "n_layer", "n_embd", "n_head", "d_model", "kv_lora_rank", "q_lora_rank",
-    "qk_rope_head_dim", "first_k_dense_replace", "architectures", "torch_dtype", "_name_or_path",
+    "model_type",
+    "num_hidden_layers",
+    "hidden_size",
+    "intermediate_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "vocab_size",
+    "max_position_embeddings",
+    "num_local_experts",
+    "num_experts",
+    "num_experts_per_tok",
+    "moe_intermediate_size",
+    "tie_word_embeddings",
+    "text_config",
+    "sliding_window",
+    "layer_types",
+    "n_layer",
+    "n_embd",
+    "n_head",
+    "d_model",
+    "kv_lora_rank",
+    "q_lora_rank",
+    "qk_rope_head_dim",
+    "first_k_dense_replace",
+    "architectures",
+    "torch_dtype",
+    "_name_or_path",
 )
 HOSTILE_VALUES = st.one_of(
     st.none(),
@@ -56,8 +78,9 @@ def seeded(isolated_catalog: Path) -> Path:
     return isolated_catalog
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(base=st.sampled_from(REAL_CONFIGS), mutations=st.lists(MUTATION, min_size=1, max_size=4))
 def test_fuzzed_configs_import_cleanly_or_fail_with_one_line_and_write_nothing(
     seeded: Path, tmp_path: Path, base: str, mutations: list
@@ -94,9 +117,14 @@ def test_fuzzed_configs_import_cleanly_or_fail_with_one_line_and_write_nothing(
     [
         ("meta-llama/../secrets", "model id 'meta-llama/../secrets' must not contain '..'"),
         ("..", "model id '..' must not contain '..'"),
-        ("org//name", "model id 'org//name' must be 'name' or 'org/name' (one '/', no empty parts)"),
-        ("org/name/extra", "model id 'org/name/extra' must be 'name' or 'org/name' "
-         "(one '/', no empty parts)"),
+        (
+            "org//name",
+            "model id 'org//name' must be 'name' or 'org/name' (one '/', no empty parts)",
+        ),
+        (
+            "org/name/extra",
+            "model id 'org/name/extra' must be 'name' or 'org/name' (one '/', no empty parts)",
+        ),
         ("/name", "model id '/name' must be 'name' or 'org/name' (one '/', no empty parts)"),
         ("org/", "model id 'org/' must be 'name' or 'org/name' (one '/', no empty parts)"),
         ("org/na\x00me", "model id must not contain control characters"),
@@ -104,8 +132,11 @@ def test_fuzzed_configs_import_cleanly_or_fail_with_one_line_and_write_nothing(
         ("org/\x1b[31mred", "model id must not contain control characters"),
         ("org/na\u200bme", "model id must not contain control characters"),
         ("o/" + "x" * 199, "model id is 201 characters long; at most 200 allowed"),
-        ("org/name; drop", "model id 'org/name; drop' may only contain letters, digits, '.', "
-         "'_', '+', '-' and one '/'"),
+        (
+            "org/name; drop",
+            "model id 'org/name; drop' may only contain letters, digits, '.', "
+            "'_', '+', '-' and one '/'",
+        ),
     ],
 )
 def test_bad_model_ids_are_refused_with_the_rule_they_break(
@@ -160,15 +191,23 @@ def test_sql_fragments_stored_as_values_are_found_as_data(seeded: Path):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"num_hidden_layers": 1e30},
-         "llama: num_hidden_layers must be between 1 and 65536, got "
-         "1000000000000000019884624838656"),
-        ({"num_hidden_layers": 10**30},
-         "llama: num_hidden_layers must be between 1 and 65536, got " + str(10**30)),
-        ({"num_attention_heads": -32},
-         "llama: num_attention_heads must be between 1 and 1099511627776, got -32"),
-        ({"vocab_size": 10**12},
-         "absurd/model: vocab_size=1000000000000 is outside the plausible range 1..100000000"),
+        (
+            {"num_hidden_layers": 1e30},
+            "llama: num_hidden_layers must be between 1 and 65536, got "
+            "1000000000000000019884624838656",
+        ),
+        (
+            {"num_hidden_layers": 10**30},
+            "llama: num_hidden_layers must be between 1 and 65536, got " + str(10**30),
+        ),
+        (
+            {"num_attention_heads": -32},
+            "llama: num_attention_heads must be between 1 and 1099511627776, got -32",
+        ),
+        (
+            {"vocab_size": 10**12},
+            "absurd/model: vocab_size=1000000000000 is outside the plausible range 1..100000000",
+        ),
     ],
 )
 def test_absurd_values_are_refused_with_a_reason(
@@ -192,7 +231,8 @@ def test_config_over_the_size_limit_is_refused_before_parsing(seeded: Path, tmp_
     before = dump_catalog(seeded)
     result = run("import", str(path), "--id", "huge/model")
     assert (result.exit_code, result.output) == (
-        1, f"Error: {path}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted\n"
+        1,
+        f"Error: {path}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted\n",
     )
     assert dump_catalog(seeded) == before
 
@@ -224,8 +264,12 @@ def _everything_written(db: Path, hf_home: Path) -> bytes:
     ids=["success", "bad-token", "gated", "5xx", "not-found", "bulk"],
 )
 def test_token_never_reaches_the_database_logs_or_error_output(
-    isolated_catalog: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-    args: list, setup: str, exit_code: int,
+    isolated_catalog: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    args: list,
+    setup: str,
+    exit_code: int,
 ):
     caplog.set_level(logging.DEBUG)  # every logger, huggingface_hub's and urllib3's included
     monkeypatch.setenv("HF_DEBUG", "1")
@@ -243,7 +287,9 @@ def test_token_never_reaches_the_database_logs_or_error_output(
     assert f"Bearer {SECRET}" in sent  # the token was really used
     assert SECRET not in result.output
     assert SECRET not in caplog.text
-    assert SECRET.encode() not in _everything_written(isolated_catalog, isolated_catalog.parent / "hf")
+    assert SECRET.encode() not in _everything_written(
+        isolated_catalog, isolated_catalog.parent / "hf"
+    )
 
 
 def test_token_stays_secret_in_a_real_process_with_hub_debug_logging(isolated_catalog: Path):
@@ -255,9 +301,21 @@ def test_token_stays_secret_in_a_real_process_with_hub_debug_logging(isolated_ca
         hub.repos[GATED.lower()].granted_tokens.add(SECRET)
         env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_DEBUG": "1"}
         done = subprocess.run(
-            [sys.executable, "-m", "genz_catalog", "import", GATED, OPEN, "no-such/model",
-             "--token", SECRET],
-            capture_output=True, text=True, env=env, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "genz_catalog",
+                "import",
+                GATED,
+                OPEN,
+                "no-such/model",
+                "--token",
+                SECRET,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
         )
         sent = {r.authorization for r in hub.requests}
     assert done.returncode == 1  # no-such/model fails; the other two import
@@ -266,4 +324,6 @@ def test_token_stays_secret_in_a_real_process_with_hub_debug_logging(isolated_ca
     assert SECRET not in done.stdout + done.stderr
     with ModelManager(isolated_catalog) as manager:
         assert manager.get_model(GATED)["parameter_count"] == 8030261248
-    assert SECRET.encode() not in _everything_written(isolated_catalog, isolated_catalog.parent / "hf")
+    assert SECRET.encode() not in _everything_written(
+        isolated_catalog, isolated_catalog.parent / "hf"
+    )

@@ -34,7 +34,9 @@ from genz_catalog.manager import ModelManager
 
 DATA = Path(__file__).parent / "data"
 with open(DATA / "truth.tsv", newline="") as _handle:
-    TRUTH = {r["model_id"]: int(r["parameter_count"]) for r in csv.DictReader(_handle, delimiter="\t")}
+    TRUTH = {
+        r["model_id"]: int(r["parameter_count"]) for r in csv.DictReader(_handle, delimiter="\t")
+    }
 QWEN = "Qwen/Qwen2.5-7B"
 MISTRAL = "mistralai/Mistral-7B-v0.1"
 LLAMA = "meta-llama/Llama-3.1-8B"  # gated ("manual") in its API body
@@ -61,7 +63,10 @@ def catalog_state(manager: ModelManager) -> tuple:
     """Everything a failed import must leave as it was."""
     return (
         [dict(r) for r in manager.db.query("SELECT * FROM models ORDER BY model_id")],
-        [dict(r) for r in manager.db.query("SELECT * FROM model_versions ORDER BY model_id, version")],
+        [
+            dict(r)
+            for r in manager.db.query("SELECT * FROM model_versions ORDER BY model_id, version")
+        ],
         [dict(r) for r in manager.db.query("SELECT * FROM model_aliases ORDER BY alias")],
     )
 
@@ -99,9 +104,17 @@ def test_import_stores_converted_config_and_hub_metadata(hub, manager):
 def test_config_lands_in_the_standard_hf_cache(hub, manager):
     sha = hub.add_real_model(MISTRAL)
     import_model_from_hf(MISTRAL, manager=manager)
-    cached = (Path(os.environ["HF_HOME"]) / "hub" / "models--mistralai--Mistral-7B-v0.1"
-              / "snapshots" / sha / "config.json")
-    assert cached.read_bytes() == (CONFIGS_DIR / "mistralai__Mistral-7B-v0.1/config.json").read_bytes()
+    cached = (
+        Path(os.environ["HF_HOME"])
+        / "hub"
+        / "models--mistralai--Mistral-7B-v0.1"
+        / "snapshots"
+        / sha
+        / "config.json"
+    )
+    assert (
+        cached.read_bytes() == (CONFIGS_DIR / "mistralai__Mistral-7B-v0.1/config.json").read_bytes()
+    )
     refs_main = cached.parents[2] / "refs" / "main"
     assert not refs_main.exists() or refs_main.read_text() == sha
 
@@ -155,43 +168,82 @@ def test_parameter_mismatch_over_one_percent_is_flagged(hub, manager):
     import_model_from_hf(MISTRAL, manager=manager)
     assert manager.get_model(MISTRAL)["parameter_mismatch"] == 1
     assert manager.get_stats()["parameter_mismatches"] == [
-        {"model_id": MISTRAL, "parameter_count": TRUTH[MISTRAL],
-         "hub_parameter_count": int(TRUTH[MISTRAL] * 1.05)}
+        {
+            "model_id": MISTRAL,
+            "parameter_count": TRUTH[MISTRAL],
+            "hub_parameter_count": int(TRUTH[MISTRAL] * 1.05),
+        }
     ]
 
 
 # ------------------------------------------------------------------------------ errors
 
 ERROR_CASES = {
-    "repo-not-found": (HubRepoNotFoundError, "nobody/nothing", {},
-                       "nobody/nothing: no such model on the Hub ({endpoint}); check the id "
-                       "(org/name), or set HF_TOKEN if the repository is private"),
-    "gated": (HubGatedRepoError, LLAMA, {},
-              f"{LLAMA}: gated model, and this token has no access; request access on the model "
-              "page, then set HF_TOKEN"),
-    "bad-token": (HubAuthError, QWEN, {"token": "hf_not_a_real_token"},
-                  f"{QWEN}: the Hub rejected the token (401 Unauthorized); pass a valid --token "
-                  "or HF_TOKEN, or log in again with `hf auth login`"),
-    "revision-not-found": (HubRevisionNotFoundError, QWEN, {"revision": "v9.9"},
-                           f"{QWEN}: revision 'v9.9' not found; pass an existing branch, tag or "
-                           "commit sha with --revision"),
-    "no-config": (HubConfigNotFoundError, "acme/weights-only", {},
-                  "acme/weights-only: the repository has no config.json at revision main "
-                  "({sha12}); only repositories with a transformers config.json can be imported"),
-    "malformed-config": (HubMalformedConfigError, "acme/broken", {},
-                         "acme/broken: config.json is not valid JSON (line 1 column 24: Expecting "
-                         "property name enclosed in double quotes); the repository's config is "
-                         "broken, try another --revision"),
-    "unsupported": (UnsupportedArchitectureError, "acme/mystery", {},
-                    "acme/mystery: cannot convert its config (brand-new: unsupported family and "
-                    "the config lacks the standard decoder key(s) num_hidden_layers, "
-                    "num_attention_heads, vocab_size, intermediate_size); models of this "
-                    "architecture cannot be catalogued yet"),
-    "server-error": (HubServerError, "acme/flaky", {},
-                     "acme/flaky: the Hub answered HTTP 500; try again later"),
-    "timeout": (HubTimeoutError, "acme/slow", {"timeout": 0.3},
-                "acme/slow: the Hub at {endpoint} did not answer within 0.3 s; try again later, "
-                "or allow more time with --timeout or GENZ_CATALOG_HUB_TIMEOUT"),
+    "repo-not-found": (
+        HubRepoNotFoundError,
+        "nobody/nothing",
+        {},
+        "nobody/nothing: no such model on the Hub ({endpoint}); check the id "
+        "(org/name), or set HF_TOKEN if the repository is private",
+    ),
+    "gated": (
+        HubGatedRepoError,
+        LLAMA,
+        {},
+        f"{LLAMA}: gated model, and this token has no access; request access on the model "
+        "page, then set HF_TOKEN",
+    ),
+    "bad-token": (
+        HubAuthError,
+        QWEN,
+        {"token": "hf_not_a_real_token"},
+        f"{QWEN}: the Hub rejected the token (401 Unauthorized); pass a valid --token "
+        "or HF_TOKEN, or log in again with `hf auth login`",
+    ),
+    "revision-not-found": (
+        HubRevisionNotFoundError,
+        QWEN,
+        {"revision": "v9.9"},
+        f"{QWEN}: revision 'v9.9' not found; pass an existing branch, tag or "
+        "commit sha with --revision",
+    ),
+    "no-config": (
+        HubConfigNotFoundError,
+        "acme/weights-only",
+        {},
+        "acme/weights-only: the repository has no config.json at revision main "
+        "({sha12}); only repositories with a transformers config.json can be imported",
+    ),
+    "malformed-config": (
+        HubMalformedConfigError,
+        "acme/broken",
+        {},
+        "acme/broken: config.json is not valid JSON (line 1 column 24: Expecting "
+        "property name enclosed in double quotes); the repository's config is "
+        "broken, try another --revision",
+    ),
+    "unsupported": (
+        UnsupportedArchitectureError,
+        "acme/mystery",
+        {},
+        "acme/mystery: cannot convert its config (brand-new: unsupported family and "
+        "the config lacks the standard decoder key(s) num_hidden_layers, "
+        "num_attention_heads, vocab_size, intermediate_size); models of this "
+        "architecture cannot be catalogued yet",
+    ),
+    "server-error": (
+        HubServerError,
+        "acme/flaky",
+        {},
+        "acme/flaky: the Hub answered HTTP 500; try again later",
+    ),
+    "timeout": (
+        HubTimeoutError,
+        "acme/slow",
+        {"timeout": 0.3},
+        "acme/slow: the Hub at {endpoint} did not answer within 0.3 s; try again later, "
+        "or allow more time with --timeout or GENZ_CATALOG_HUB_TIMEOUT",
+    ),
 }
 
 
@@ -202,7 +254,9 @@ def populate_faulty_hub(hub) -> dict[str, str]:
         LLAMA: hub.add_real_model(LLAMA),
         "acme/weights-only": hub.add_model("acme/weights-only", None),
         "acme/broken": hub.add_model("acme/broken", b'{"model_type": "llama",'),
-        "acme/mystery": hub.add_model("acme/mystery", {"model_type": "brand-new", "hidden_size": 8}),
+        "acme/mystery": hub.add_model(
+            "acme/mystery", {"model_type": "brand-new", "hidden_size": 8}
+        ),
         "acme/flaky": hub.add_model("acme/flaky", {"model_type": "llama"}, fault="server-error"),
         "acme/slow": hub.add_model("acme/slow", {"model_type": "llama"}, delay=2.0),
     }
@@ -264,8 +318,11 @@ def test_token_from_hf_token_environment(hub, manager, monkeypatch):
 
 def _cli_subprocess(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "genz_catalog", *args], capture_output=True, text=True,
-        env=env, timeout=120,
+        [sys.executable, "-m", "genz_catalog", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -301,11 +358,15 @@ def test_bulk_import_one_failure_never_stops_the_rest(hub, manager):
     hub.add_model("acme/broken", b"{not json")
     outcomes = import_models_from_hf(
         [QWEN, "acme/broken", MISTRAL, "nobody/nothing", "Qwen/Qwen2.5-3B", QWEN.lower()],
-        manager=manager, workers=4,
+        manager=manager,
+        workers=4,
     )
     assert [(o.requested_id, o.status) for o in outcomes] == [
-        (QWEN, "imported"), ("acme/broken", "failed"), (MISTRAL, "imported"),
-        ("nobody/nothing", "failed"), ("Qwen/Qwen2.5-3B", "imported"),
+        (QWEN, "imported"),
+        ("acme/broken", "failed"),
+        (MISTRAL, "imported"),
+        ("nobody/nothing", "failed"),
+        ("Qwen/Qwen2.5-3B", "imported"),
     ]  # the lower-case duplicate of QWEN is dropped
     assert outcomes[1].detail.startswith("acme/broken: config.json is not valid JSON")
     assert manager.get_model("Qwen/Qwen2.5-3B")["parameter_count"] == TRUTH["Qwen/Qwen2.5-3B"]
@@ -353,14 +414,20 @@ def test_sync_new_version_only_when_config_changed(hub, manager):
     assert manager.get_model(QWEN)["revision_sha"] == new_qwen
     assert manager.get_versions(QWEN)[-1]["change_description"].startswith("sync: Hub revision")
     assert (outcomes[MISTRAL].status, outcomes[MISTRAL].version) == ("unchanged", 1)
-    assert (outcomes[MISTRAL].old_revision, outcomes[MISTRAL].new_revision) == (old_mistral, new_mistral)
+    assert (outcomes[MISTRAL].old_revision, outcomes[MISTRAL].new_revision) == (
+        old_mistral,
+        new_mistral,
+    )
     assert manager.get_model(MISTRAL)["revision_sha"] == new_mistral
     assert [v["version"] for v in manager.get_versions(MISTRAL)] == [1]
     assert outcomes["Qwen/Qwen2.5-3B"].detail == "same revision"
     assert manager.get_model("Qwen/Qwen2.5-3B") == untouched_before
     # Only the two moved repositories were downloaded again (an identical blob is HEAD only).
-    resolved = {r.path.split("/resolve/")[0].lstrip("/") for r in hub.requests[asked_before:]
-                if "/resolve/" in r.path}
+    resolved = {
+        r.path.split("/resolve/")[0].lstrip("/")
+        for r in hub.requests[asked_before:]
+        if "/resolve/" in r.path
+    }
     assert resolved == {QWEN, MISTRAL}
 
 
@@ -387,7 +454,10 @@ def test_sync_leaves_a_model_imported_at_a_commit_sha_where_it_is(hub, manager):
     [outcome] = sync_hub_models(manager)
 
     assert (outcome.status, outcome.version, outcome.old_revision, outcome.new_revision) == (
-        "pinned", 1, first, first
+        "pinned",
+        1,
+        first,
+        first,
     )
     assert outcome.detail == (
         f"imported at commit {first[:12]}; sync leaves it there "
@@ -400,14 +470,16 @@ def test_sync_leaves_a_model_imported_at_a_commit_sha_where_it_is(hub, manager):
 def test_sync_follows_the_branch_a_model_was_imported_at(hub, manager):
     hub.add_real_model(QWEN)
     qwen_config = json.loads((CONFIGS_DIR / "Qwen__Qwen2.5-7B/config.json").read_text())
-    on_branch = hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 65536},
-                                branch="long-context")
+    on_branch = hub.push_commit(
+        QWEN, {**qwen_config, "max_position_embeddings": 65536}, branch="long-context"
+    )
     import_model_from_hf(QWEN, revision="long-context", manager=manager)
     assert manager.get_model(QWEN)["hub_id"] == f"{QWEN}@long-context"
     # main moves, and so does the branch; sync must follow the branch, not main.
     hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 4096})
-    branch_head = hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 262144},
-                                  branch="long-context")
+    branch_head = hub.push_commit(
+        QWEN, {**qwen_config, "max_position_embeddings": 262144}, branch="long-context"
+    )
 
     [outcome] = sync_hub_models(manager)
 
@@ -416,7 +488,9 @@ def test_sync_follows_the_branch_a_model_was_imported_at(hub, manager):
     assert outcome.detail == f"config changed at {branch_head[:12]} on long-context: version 1 -> 2"
     stored = manager.get_model(QWEN)
     assert (stored["context_length"], stored["revision_sha"], stored["hub_id"]) == (
-        262144, branch_head, f"{QWEN}@long-context"
+        262144,
+        branch_head,
+        f"{QWEN}@long-context",
     )
     # Unchanged branch: a second sync is a no-op.
     [again] = sync_hub_models(manager)
@@ -443,8 +517,11 @@ def test_discover_filters_sorts_and_marks_catalogued_models(hub, manager):
         hub.add_real_model(repo)
     import_model_from_hf("Qwen/Qwen2.5-3B", manager=manager)
     rows = discover_models(manager, author="Qwen", sort="likes", limit=2)
-    qwens = sorted((api_body(r) for r in (QWEN, "Qwen/Qwen2.5-3B", "Qwen/Qwen2.5-14B")),
-                   key=lambda b: b["likes"], reverse=True)[:2]
+    qwens = sorted(
+        (api_body(r) for r in (QWEN, "Qwen/Qwen2.5-3B", "Qwen/Qwen2.5-14B")),
+        key=lambda b: b["likes"],
+        reverse=True,
+    )[:2]
     assert [r["model_id"] for r in rows] == [b["id"] for b in qwens]
     assert [r["likes"] for r in rows] == [b["likes"] for b in qwens]
     assert [r["in_catalog"] for r in rows] == [b["id"] == "Qwen/Qwen2.5-3B" for b in qwens]

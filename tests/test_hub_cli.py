@@ -17,7 +17,9 @@ from genz_catalog.manager import ModelManager
 
 DATA = Path(__file__).parent / "data"
 with open(DATA / "truth.tsv", newline="") as _handle:
-    TRUTH = {r["model_id"]: int(r["parameter_count"]) for r in csv.DictReader(_handle, delimiter="\t")}
+    TRUTH = {
+        r["model_id"]: int(r["parameter_count"]) for r in csv.DictReader(_handle, delimiter="\t")
+    }
 QWEN = "Qwen/Qwen2.5-7B"
 QWEN3B = "Qwen/Qwen2.5-3B"
 MISTRAL = "mistralai/Mistral-7B-v0.1"
@@ -40,7 +42,10 @@ def catalog_state() -> tuple:
     with ModelManager() as m:
         return (
             [dict(r) for r in m.db.query("SELECT * FROM models ORDER BY model_id")],
-            [dict(r) for r in m.db.query("SELECT * FROM model_versions ORDER BY model_id, version")],
+            [
+                dict(r)
+                for r in m.db.query("SELECT * FROM model_versions ORDER BY model_id, version")
+            ],
         )
 
 
@@ -63,7 +68,9 @@ def test_import_one_hub_model(hub):
     sha = hub.add_real_model(QWEN)
     result = run("import", QWEN)
     assert (result.exit_code, result.stdout, result.stderr) == (
-        0, f"imported {QWEN} (version 1)\n", ""
+        0,
+        f"imported {QWEN} (version 1)\n",
+        "",
     )
     stored = model(QWEN)
     assert (stored["parameter_count"], stored["revision_sha"]) == (TRUTH[QWEN], sha)
@@ -74,39 +81,72 @@ def test_reimport_needs_force_and_identical_content_is_unchanged(hub):
     run("import", QWEN)
     again = run("import", QWEN)
     assert (again.exit_code, again.stdout, again.stderr) == (
-        1, "", f"Error: model '{QWEN}' already exists; use --force to replace it\n"
+        1,
+        "",
+        f"Error: model '{QWEN}' already exists; use --force to replace it\n",
     )
     forced = run("import", QWEN, "--force")
     assert (forced.exit_code, forced.stdout) == (
-        0, f"unchanged {QWEN} (version 1): identical content, no new version\n"
+        0,
+        f"unchanged {QWEN} (version 1): identical content, no new version\n",
     )
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["nobody/nothing"], "nobody/nothing: no such model on the Hub ({url}); check the id "
-         "(org/name), or set HF_TOKEN if the repository is private"),
-        ([LLAMA], f"{LLAMA}: gated model, and this token has no access; request access on the "
-         "model page, then set HF_TOKEN"),
-        ([QWEN, "--token", SECRET], f"{QWEN}: the Hub rejected the token (401 Unauthorized); "
-         "pass a valid --token or HF_TOKEN, or log in again with `hf auth login`"),
-        ([QWEN, "--revision", "nope"], f"{QWEN}: revision 'nope' not found; pass an existing "
-         "branch, tag or commit sha with --revision"),
-        (["acme/broken"], "acme/broken: config.json is not valid JSON (line 1 column 2: "
-         "Expecting property name enclosed in double quotes); the repository's config is "
-         "broken, try another --revision"),
-        (["acme/slow", "--timeout", "0.25"], "acme/slow: the Hub at {url} did not answer within "
-         "0.25 s; try again later, or allow more time with --timeout or "
-         "GENZ_CATALOG_HUB_TIMEOUT"),
+        (
+            ["nobody/nothing"],
+            "nobody/nothing: no such model on the Hub ({url}); check the id "
+            "(org/name), or set HF_TOKEN if the repository is private",
+        ),
+        (
+            [LLAMA],
+            f"{LLAMA}: gated model, and this token has no access; request access on the "
+            "model page, then set HF_TOKEN",
+        ),
+        (
+            [QWEN, "--token", SECRET],
+            f"{QWEN}: the Hub rejected the token (401 Unauthorized); "
+            "pass a valid --token or HF_TOKEN, or log in again with `hf auth login`",
+        ),
+        (
+            [QWEN, "--revision", "nope"],
+            f"{QWEN}: revision 'nope' not found; pass an existing "
+            "branch, tag or commit sha with --revision",
+        ),
+        (
+            ["acme/broken"],
+            "acme/broken: config.json is not valid JSON (line 1 column 2: "
+            "Expecting property name enclosed in double quotes); the repository's config is "
+            "broken, try another --revision",
+        ),
+        (
+            ["acme/slow", "--timeout", "0.25"],
+            "acme/slow: the Hub at {url} did not answer within "
+            "0.25 s; try again later, or allow more time with --timeout or "
+            "GENZ_CATALOG_HUB_TIMEOUT",
+        ),
         (["acme/down"], "acme/down: the Hub answered HTTP 500; try again later"),
         (["acme/files-down"], "acme/files-down: the Hub answered HTTP 500; try again later"),
-        (["acme/slow-file", "--timeout", "0.25"], "acme/slow-file: the Hub at {url} did not "
-         "answer within 0.25 s; try again later, or allow more time with --timeout or "
-         "GENZ_CATALOG_HUB_TIMEOUT"),
+        (
+            ["acme/slow-file", "--timeout", "0.25"],
+            "acme/slow-file: the Hub at {url} did not "
+            "answer within 0.25 s; try again later, or allow more time with --timeout or "
+            "GENZ_CATALOG_HUB_TIMEOUT",
+        ),
     ],
-    ids=["not-found", "gated", "bad-token", "revision", "malformed", "timeout", "5xx",
-         "5xx-on-config-download", "slow-config-download"],
+    ids=[
+        "not-found",
+        "gated",
+        "bad-token",
+        "revision",
+        "malformed",
+        "timeout",
+        "5xx",
+        "5xx-on-config-download",
+        "slow-config-download",
+    ],
 )
 def test_import_errors_are_one_line_exit_1_and_write_nothing(hub, args, message):
     hub.add_real_model(QWEN)
@@ -168,8 +208,10 @@ def test_bulk_import_summary_with_one_failure(hub):
     assert lines[0].split() == ["source", "status", "model_id", "version", "detail"]
     rows = [line.split(None, 4) for line in lines[2:-1]]
     assert [(r[0], r[1], r[2]) for r in rows] == [
-        ("hub", "imported", QWEN), ("hub", "failed", LLAMA),
-        ("hub", "imported", MISTRAL), ("hub", "skipped", QWEN3B),
+        ("hub", "imported", QWEN),
+        ("hub", "failed", LLAMA),
+        ("hub", "imported", MISTRAL),
+        ("hub", "skipped", QWEN3B),
     ]
     assert set(lines[1]) == {"-", " "}
     assert "gated model, and this token has no access" in lines[3]
@@ -186,7 +228,8 @@ def test_from_file_with_comments(hub, tmp_path):
     result = run("import", "--from-file", str(listing), "--json")
     assert result.exit_code == 0, result.output
     assert [(r["model_id"], r["status"]) for r in json.loads(result.stdout)] == [
-        (QWEN, "imported"), (MISTRAL, "imported")
+        (QWEN, "imported"),
+        (MISTRAL, "imported"),
     ]
     assert model(QWEN3B) is None
 
@@ -194,7 +237,8 @@ def test_from_file_with_comments(hub, tmp_path):
 def test_from_file_missing_is_one_line():
     result = run("import", "--from-file", "no-such-list.txt")
     assert (result.exit_code, result.stderr) == (
-        1, "Error: no-such-list.txt: no such file (--from-file wants one model id per line)\n"
+        1,
+        "Error: no-such-list.txt: no such file (--from-file wants one model id per line)\n",
     )
 
 
@@ -218,9 +262,11 @@ def test_import_local_file_folder_and_id(tmp_path):
     ("make", "message"),
     [
         (lambda p: p / "missing.json", "{p}/missing.json: no such file or folder"),
-        (lambda p: (p / "bad.json").write_text('{"model_type": "llama",') and p / "bad.json",
-         "{p}/bad.json: malformed JSON at line 1 column 24: Expecting property name enclosed in "
-         "double quotes"),
+        (
+            lambda p: (p / "bad.json").write_text('{"model_type": "llama",') and p / "bad.json",
+            "{p}/bad.json: malformed JSON at line 1 column 24: Expecting property name enclosed in "
+            "double quotes",
+        ),
     ],
     ids=["missing", "malformed"],
 )
@@ -236,7 +282,8 @@ def test_local_id_that_exists_needs_force():
     before = catalog_state()
     result = run("import", config, "--id", "lab/mistral")
     assert (result.exit_code, result.stderr) == (
-        1, "Error: model 'lab/mistral' already exists; use --force to replace it\n"
+        1,
+        "Error: model 'lab/mistral' already exists; use --force to replace it\n",
     )
     assert catalog_state() == before
 
@@ -244,7 +291,8 @@ def test_local_id_that_exists_needs_force():
 def test_id_needs_exactly_one_local_source():
     result = run("import", QWEN, MISTRAL, "--id", "x/y")
     assert (result.exit_code, result.stderr) == (
-        1, "Error: --id names a single local config; give exactly one path with it\n"
+        1,
+        "Error: --id names a single local config; give exactly one path with it\n",
     )
 
 
@@ -253,7 +301,8 @@ def test_mixed_local_and_hub_bulk_import(hub):
     result = run("import", str(CONFIGS_DIR / "mistralai__Mistral-7B-v0.1"), QWEN, "--json")
     assert result.exit_code == 0, result.output
     assert [(r["source"], r["status"]) for r in json.loads(result.stdout)] == [
-        ("local", "imported"), ("hub", "imported")
+        ("local", "imported"),
+        ("hub", "imported"),
     ]
 
 
@@ -289,12 +338,17 @@ def test_sync_keeps_a_model_imported_at_a_commit_sha(hub):
     before = catalog_state()
     result = run("sync", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [{
-        "model_id": QWEN, "status": "pinned", "version": 1, "old_revision": first[:12],
-        "new_revision": first[:12],
-        "detail": f"imported at commit {first[:12]}; sync leaves it there (import --force "
-                  "without --revision to follow main)",
-    }]
+    assert json.loads(result.stdout) == [
+        {
+            "model_id": QWEN,
+            "status": "pinned",
+            "version": 1,
+            "old_revision": first[:12],
+            "new_revision": first[:12],
+            "detail": f"imported at commit {first[:12]}; sync leaves it there (import --force "
+            "without --revision to follow main)",
+        }
+    ]
     table = run("sync")
     assert table.stdout.splitlines()[-1] == (
         "1 checked: 0 updated (config changed, new version), 0 new revision with the same "
@@ -307,7 +361,8 @@ def test_sync_keeps_a_model_imported_at_a_commit_sha(hub):
 def test_sync_with_nothing_to_check():
     result = run("sync")
     assert (result.exit_code, result.stdout) == (
-        0, "no Hub-imported models in the catalog; add some with: genz-catalog import org/name\n"
+        0,
+        "no Hub-imported models in the catalog; add some with: genz-catalog import org/name\n",
     )
 
 
@@ -318,14 +373,21 @@ def test_sync_static_calls_the_genz_bridge(monkeypatch):
 
     def fake_sync(manager):
         seen.append(manager)
-        return {"imported": 3, "updated": 0, "unchanged": 1, "merged": ["x"], "metrics": 7,
-                "total": 5}
+        return {
+            "imported": 3,
+            "updated": 0,
+            "unchanged": 1,
+            "merged": ["x"],
+            "metrics": 7,
+            "total": 5,
+        }
 
     monkeypatch.setattr(genz_bridge, "sync_static_models_to_db", fake_sync)
     result = run("sync", "--static")
     assert (result.exit_code, result.stdout) == (
-        0, "GenZ static models: 5 seen, 3 imported, 0 updated, 1 unchanged, 1 merged into a "
-        "model from another source, 7 metric values written\n"
+        0,
+        "GenZ static models: 5 seen, 3 imported, 0 updated, 1 unchanged, 1 merged into a "
+        "model from another source, 7 metric values written\n",
     )
     assert isinstance(seen[0], ModelManager)
 
@@ -348,8 +410,15 @@ def test_discover_marks_catalogued_models_and_imports_the_rest(hub):
         (r["model_id"], r["in_catalog"], r["status"], r["version"], r["detail"])
         for r in json.loads(imported.stdout)
     ] == [
-        (r["model_id"], r["in_catalog"], *(("skipped", None, "already in the catalog")
-                                            if r["in_catalog"] else ("imported", 1, "new model")))
+        (
+            r["model_id"],
+            r["in_catalog"],
+            *(
+                ("skipped", None, "already in the catalog")
+                if r["in_catalog"]
+                else ("imported", 1, "new model")
+            ),
+        )
         for r in rows
     ]
     assert model(QWEN)["parameter_count"] == TRUTH[QWEN]
@@ -373,7 +442,8 @@ def test_discover_import_prints_the_listing_then_the_summary(hub):
     summary_lines = summary.splitlines()
     assert summary_lines[0].split() == ["source", "status", "model_id", "version", "detail"]
     assert sorted(line.split()[:3] for line in summary_lines[2:4]) == [
-        ["hub", "failed", "Qwen/Qwen-broken"], ["hub", "imported", QWEN]
+        ["hub", "failed", "Qwen/Qwen-broken"],
+        ["hub", "imported", QWEN],
     ]
     assert summary_lines[-1] == "1 imported, 1 failed"
 
@@ -383,7 +453,13 @@ def test_discover_table_and_stats_show_parameter_mismatch(hub):
     run("import", MISTRAL)
     table = run("discover", "--search", "mistral")
     assert table.stdout.splitlines()[0].split() == [
-        "model_id", "downloads", "likes", "pipeline_tag", "library", "created_at", "in_catalog"
+        "model_id",
+        "downloads",
+        "likes",
+        "pipeline_tag",
+        "library",
+        "created_at",
+        "in_catalog",
     ]
     assert table.stdout.splitlines()[2].split()[0] == MISTRAL
     assert table.stdout.splitlines()[2].split()[-1] == "yes"
@@ -401,6 +477,8 @@ def test_show_json_gives_gated_as_the_documented_string(hub):
         hub.repos[repo_id.lower()].granted_tokens.add(token)
     assert run("import", QWEN).exit_code == 0
     assert run("import", "acme/auto-gated", "acme/manual-gated", "--token", token).exit_code == 0
-    gated = {m: json.loads(run("show", m, "--json").stdout)["gated"]
-             for m in (QWEN, "acme/auto-gated", "acme/manual-gated")}
+    gated = {
+        m: json.loads(run("show", m, "--json").stdout)["gated"]
+        for m in (QWEN, "acme/auto-gated", "acme/manual-gated")
+    }
     assert gated == {QWEN: "false", "acme/auto-gated": "auto", "acme/manual-gated": "manual"}

@@ -76,9 +76,17 @@ def test_import_config_file_stores_real_converted_values(manager: ModelManager):
     assert model["parameter_count"] == TRUTH[LLAMA] == 8030261248
     assert model["source"] == "local"
     assert (model["family"], model["model_type"], model["attention_type"]) == (
-        "llama", "decoder-only", "gqa")
-    assert (model["num_layers"], model["hidden_size"], model["num_key_value_heads"],
-            model["context_length"], model["vocab_size"]) == (32, 4096, 8, 131072, 128256)
+        "llama",
+        "decoder-only",
+        "gqa",
+    )
+    assert (
+        model["num_layers"],
+        model["hidden_size"],
+        model["num_key_value_heads"],
+        model["context_length"],
+        model["vocab_size"],
+    ) == (32, 4096, 8, 131072, 128256)
     assert model["is_moe"] is False
     assert model["config"] == config_of(LLAMA)
     assert model["aliases"] == ["Llama-3.1-8B"]
@@ -158,8 +166,9 @@ def test_adding_an_existing_id_needs_force_and_identical_content_is_unchanged(
     assert str(info.value) == (
         "model 'meta-llama/Llama-3.1-8B' already exists; use --force to replace it"
     )
-    again = catalog.add_model("META-LLAMA/LLAMA-3.1-8B", config_of(LLAMA), source="local",
-                              force=True)
+    again = catalog.add_model(
+        "META-LLAMA/LLAMA-3.1-8B", config_of(LLAMA), source="local", force=True
+    )
     assert (again.model_id, again.status, again.version) == (LLAMA, "unchanged", 1)
     assert catalog.get_model(LLAMA)["model_name"] == "Llama-3.1-8B"
     assert catalog.add_model(LLAMA, config_of(LLAMA), if_exists="skip").status == "skipped"
@@ -199,26 +208,40 @@ def test_bad_config_writes_nothing(manager: ModelManager):
 
 
 def test_add_models_writes_batches_and_a_bad_item_stops_before_writing(manager: ModelManager):
-    results = list(manager.add_models(
-        [{"model_id": LLAMA, "config": config_of(LLAMA)},
-         {"model_id": MISTRAL, "config": config_of(MISTRAL), "aliases": ["mistral-7b"]}],
-    ))
+    results = list(
+        manager.add_models(
+            [
+                {"model_id": LLAMA, "config": config_of(LLAMA)},
+                {"model_id": MISTRAL, "config": config_of(MISTRAL), "aliases": ["mistral-7b"]},
+            ],
+        )
+    )
     assert [(r.model_id, r.status) for r in results] == [(LLAMA, "imported"), (MISTRAL, "imported")]
     assert manager.get_model("mistral-7b")["model_id"] == MISTRAL
     with pytest.raises(InvalidModelIdError):
-        list(manager.add_models([{"model_id": "org/ok", "config": config_of(MIXTRAL)},
-                                 {"model_id": "bad id", "config": config_of(MIXTRAL)}]))
+        list(
+            manager.add_models(
+                [
+                    {"model_id": "org/ok", "config": config_of(MIXTRAL)},
+                    {"model_id": "bad id", "config": config_of(MIXTRAL)},
+                ]
+            )
+        )
     assert manager.get_model("org/ok") is None
 
 
 def test_add_model_from_record(manager: ModelManager):
     record = convert_hf_config(config_of(LLAMA), LLAMA) | {"config": config_of(LLAMA)}
-    result = manager.add_model("org/from-record", record=record, source="genz-static",
-                               aliases=[("llama3_8b", "genz")])
+    result = manager.add_model(
+        "org/from-record", record=record, source="genz-static", aliases=[("llama3_8b", "genz")]
+    )
     assert result.status == "imported"
     model = manager.get_model("LLAMA3_8B")
     assert (model["model_id"], model["source"], model["parameter_count"]) == (
-        "org/from-record", "genz-static", 8030261248)
+        "org/from-record",
+        "genz-static",
+        8030261248,
+    )
 
 
 def test_add_alias(catalog: ModelManager):
@@ -240,7 +263,10 @@ def test_list_models_filters(catalog: ModelManager):
     assert ids(catalog.list_models()) == [LLAMA, MISTRAL, MIXTRAL]
     assert ids(catalog.list_models(family="MIXTRAL")) == [MIXTRAL]
     assert ids(catalog.list_models(attention_type="gqa", model_type="decoder-only")) == [
-        LLAMA, MISTRAL, MIXTRAL]
+        LLAMA,
+        MISTRAL,
+        MIXTRAL,
+    ]
     assert ids(catalog.list_models(source="local")) == [LLAMA, MISTRAL, MIXTRAL]
     assert ids(catalog.list_models(source="huggingface")) == []
     assert ids(catalog.list_models(min_params="7.5B")) == [LLAMA, MIXTRAL]
@@ -276,13 +302,14 @@ def test_search_models(catalog: ModelManager):
 
 # Each of these reaches SQLite's FTS5 parser and fails there with a different message
 # ("unterminated string", "unknown special query", "no such column", "fts5: syntax error").
-@pytest.mark.parametrize("query", ['x"y', "*", '"abc', "nosuchcolumn:llama*", "llama AND (",
-                                   "NEAR(", "x^"])
+@pytest.mark.parametrize(
+    "query", ['x"y', "*", '"abc', "nosuchcolumn:llama*", "llama AND (", "NEAR(", "x^"]
+)
 def test_every_fts_failure_is_the_how_to_write_a_query_error(catalog: ModelManager, query):
     with pytest.raises(InvalidInputError) as info:
         catalog.search_models(query)
     assert str(info.value) == (
-        f"invalid search query {query!r}; write plain words (llama 8b), a \"quoted phrase\", "
+        f'invalid search query {query!r}; write plain words (llama 8b), a "quoted phrase", '
         "word* for a prefix, or join terms with AND, OR, NOT (e.g. llama OR mistral)"
     )
 
@@ -329,20 +356,32 @@ def test_update_model_records_a_version_and_drops_the_cache(catalog: ModelManage
     assert count(catalog, "model_cache") == 0
     versions = catalog.get_versions(LLAMA)
     assert [(v["version"], v["change_description"]) for v in versions] == [
-        (1, "imported"), (2, "half the layers")]
+        (1, "imported"),
+        (2, "half the layers"),
+    ]
     assert versions[0]["snapshot"]["parameter_count"] == 8030261248
 
 
 def test_update_model_with_only_hub_metadata_keeps_content_and_flags_mismatch(
     catalog: ModelManager,
 ):
-    result = catalog.update_model(MISTRAL, hub_metadata={
-        "hub_id": MISTRAL, "hub_parameter_count": 7_000_000_000, "license": "apache-2.0",
-        "tags": ["text-generation"], "gated": False})
+    result = catalog.update_model(
+        MISTRAL,
+        hub_metadata={
+            "hub_id": MISTRAL,
+            "hub_parameter_count": 7_000_000_000,
+            "license": "apache-2.0",
+            "tags": ["text-generation"],
+            "gated": False,
+        },
+    )
     assert (result.status, result.version) == ("unchanged", 1)
     model = catalog.get_model(MISTRAL)
     assert (model["license"], model["gated"], model["tags"]) == (
-        "apache-2.0", "false", ["text-generation"])
+        "apache-2.0",
+        "false",
+        ["text-generation"],
+    )
     assert model["parameter_mismatch"] == 1  # 7.24B vs 7.00B: 3.5% apart
     catalog.update_model(MISTRAL, hub_metadata={"hub_parameter_count": 7_241_732_096})
     assert catalog.get_model(MISTRAL)["parameter_mismatch"] == 0
@@ -356,13 +395,17 @@ def test_rollback_is_recorded_as_a_new_version(catalog: ModelManager):
     assert (result.model_id, result.version) == (LLAMA, 3)
     model = catalog.get_model(LLAMA)
     assert (model["parameter_count"], model["num_layers"], model["current_version"]) == (
-        8030261248, 32, 3)
+        8030261248,
+        32,
+        3,
+    )
     assert model["config"] == config_of(LLAMA)
     assert catalog.get_versions(LLAMA)[-1]["change_description"] == "rollback to version 1"
     with pytest.raises(CatalogError) as info:
         catalog.rollback(LLAMA, 1)
     assert str(info.value) == (
-        "model 'meta-llama/Llama-3.1-8B' already matches version 1; nothing to roll back")
+        "model 'meta-llama/Llama-3.1-8B' already matches version 1; nothing to roll back"
+    )
     with pytest.raises(VersionNotFoundError) as info:
         catalog.rollback(LLAMA, 9)
     assert str(info.value) == "model 'meta-llama/Llama-3.1-8B' has no version 9; versions: 1, 2, 3"
@@ -403,8 +446,12 @@ def test_hard_delete_removes_versions_aliases_metrics_and_cache(catalog: ModelMa
     catalog.delete_model(LLAMA, hard=True)
     assert catalog.get_model(LLAMA, include_deleted=True) is None
     for table in ("model_versions", "model_aliases", "model_quality_metrics", "model_cache"):
-        assert catalog.db.execute(
-            f"SELECT count(*) FROM {table} WHERE model_id = ?", [LLAMA]).fetchone()[0] == 0
+        assert (
+            catalog.db.execute(
+                f"SELECT count(*) FROM {table} WHERE model_id = ?", [LLAMA]
+            ).fetchone()[0]
+            == 0
+        )
     assert ids(catalog.search_models("llama")) == []
     with pytest.raises(ModelNotFoundError):
         catalog.delete_model(LLAMA)
@@ -414,16 +461,26 @@ def test_hard_delete_removes_versions_aliases_metrics_and_cache(catalog: ModelMa
 
 
 def test_quality_metrics_are_unique_per_model_metric_and_shots(catalog: ModelManager):
-    stored = catalog.add_quality_metric("llama-3.1-8b", "MMLU", "66.7", shots=5,
-                                        source="model card")
-    assert stored == {"model_id": LLAMA, "metric_name": "MMLU", "shots": 5, "metric_value": 66.7,
-                      "unit": "percent", "source": "model card", "measured_at": None}
+    stored = catalog.add_quality_metric(
+        "llama-3.1-8b", "MMLU", "66.7", shots=5, source="model card"
+    )
+    assert stored == {
+        "model_id": LLAMA,
+        "metric_name": "MMLU",
+        "shots": 5,
+        "metric_value": 66.7,
+        "unit": "percent",
+        "source": "model card",
+        "measured_at": None,
+    }
     catalog.add_quality_metric(LLAMA, "mmlu", 67.0, shots=5)  # replaces (names are NOCASE)
     catalog.add_quality_metric(LLAMA, "MMLU", 60.1)  # shots not stated: a different row
     catalog.add_quality_metric(MISTRAL, "GSM8K", 52.2, shots=8)
     rows = catalog.get_quality_metrics(LLAMA)
     assert [(r["metric_name"], r["shots"], r["metric_value"]) for r in rows] == [
-        ("MMLU", None, 60.1), ("MMLU", 5, 67.0)]
+        ("MMLU", None, 60.1),
+        ("MMLU", 5, 67.0),
+    ]
     assert len(catalog.get_quality_metrics()) == 3
 
 
@@ -444,8 +501,18 @@ def test_bad_metric_is_a_clear_error(catalog: ModelManager, value, shots, messag
     assert count(catalog, "model_quality_metrics") == 0
 
 
-@pytest.mark.parametrize("date", ["notadate", "2024-02-30", "2024-7-3", "23/07/2024",
-                                  "20240723", "2024-07-23 12:00", "2024-07-23T25:00"])
+@pytest.mark.parametrize(
+    "date",
+    [
+        "notadate",
+        "2024-02-30",
+        "2024-7-3",
+        "23/07/2024",
+        "20240723",
+        "2024-07-23 12:00",
+        "2024-07-23T25:00",
+    ],
+)
 def test_metric_date_must_be_iso_8601(catalog: ModelManager, date):
     with pytest.raises(InvalidInputError) as info:
         catalog.add_quality_metric(LLAMA, "MMLU", 66.7, measured_at=date)
@@ -461,11 +528,11 @@ def test_metric_date_must_be_iso_8601(catalog: ModelManager, date):
     assert count(catalog, "model_quality_metrics") == 0
 
 
-@pytest.mark.parametrize("date", ["2024-07-23", "2024-07-23T12:00:00Z",
-                                  "2024-07-23T12:00:00.123+02:00"])
+@pytest.mark.parametrize(
+    "date", ["2024-07-23", "2024-07-23T12:00:00Z", "2024-07-23T12:00:00.123+02:00"]
+)
 def test_metric_date_accepts_a_day_or_a_full_timestamp(catalog: ModelManager, date):
     assert catalog.add_quality_metric(LLAMA, "MMLU", 66.7, measured_at=date)["measured_at"] == date
-
 
 
 def test_metric_on_another_scale(catalog: ModelManager):
@@ -476,22 +543,41 @@ def test_metric_on_another_scale(catalog: ModelManager):
 def test_add_quality_metrics_is_all_or_nothing_and_names_the_row(catalog: ModelManager):
     good = {"model_id": LLAMA, "metric_name": "MMLU", "metric_value": "66.7"}
     with pytest.raises(InvalidInputError) as info:
-        catalog.add_quality_metrics([good, {"model_id": "llama-3.2", "metric_name": "MMLU",
-                                            "metric_value": 1}])
+        catalog.add_quality_metrics(
+            [good, {"model_id": "llama-3.2", "metric_name": "MMLU", "metric_value": 1}]
+        )
     assert str(info.value) == (
-        "row 2: no model named 'llama-3.2'; did you mean: meta-llama/Llama-3.1-8B?")
+        "row 2: no model named 'llama-3.2'; did you mean: meta-llama/Llama-3.1-8B?"
+    )
     assert count(catalog, "model_quality_metrics") == 0
     stored = catalog.add_quality_metrics(
-        [good, {"model_id": MISTRAL, "metric_name": "GSM8K", "metric_value": 52.2, "shots": "8",
-                "unit": "", "source": " paper ", "measured_at": "2023-10-10"}],
+        [
+            good,
+            {
+                "model_id": MISTRAL,
+                "metric_name": "GSM8K",
+                "metric_value": 52.2,
+                "shots": "8",
+                "unit": "",
+                "source": " paper ",
+                "measured_at": "2023-10-10",
+            },
+        ],
         row_labels=["a.csv line 2", "a.csv line 3"],
     )
-    assert stored[1] == {"model_id": MISTRAL, "metric_name": "GSM8K", "shots": 8,
-                         "metric_value": 52.2, "unit": "percent", "source": "paper",
-                         "measured_at": "2023-10-10"}
+    assert stored[1] == {
+        "model_id": MISTRAL,
+        "metric_name": "GSM8K",
+        "shots": 8,
+        "metric_value": 52.2,
+        "unit": "percent",
+        "source": "paper",
+        "measured_at": "2023-10-10",
+    }
     with pytest.raises(InvalidInputError, match="^a.csv line 9: metric name must not be empty$"):
-        catalog.add_quality_metrics([{"model_id": LLAMA, "metric_value": 1}],
-                                    row_labels=["a.csv line 9"])
+        catalog.add_quality_metrics(
+            [{"model_id": LLAMA, "metric_value": 1}], row_labels=["a.csv line 9"]
+        )
 
 
 # ------------------------------------------------------------------ cache
@@ -508,7 +594,9 @@ def test_cache_values_are_tied_to_the_config_and_expire(catalog: ModelManager):
     assert catalog.get_cached_value(MISTRAL, "old") is None
     assert catalog.get_cached_value(MISTRAL, "fresh") == 2
     assert [(e["cache_key"], e["fresh"]) for e in catalog.cache_entries(MISTRAL)] == [
-        ("fresh", 1), ("old", 0)]
+        ("fresh", 1),
+        ("old", 0),
+    ]
     assert catalog.purge_expired(LLAMA) == 0
     assert catalog.purge_expired() == 1
     assert catalog.clear_cache(MISTRAL) == 1
@@ -558,8 +646,8 @@ def test_get_stats(catalog: ModelManager):
     assert stats["by_source"] == {"local": 2}
     assert stats["quality_metrics"] == 1
     assert stats["parameter_mismatches"] == [
-        {"model_id": MIXTRAL, "parameter_count": 46702792704,
-         "hub_parameter_count": 46_000_000_000}]
+        {"model_id": MIXTRAL, "parameter_count": 46702792704, "hub_parameter_count": 46_000_000_000}
+    ]
 
 
 # ------------------------------------------------------------------ helpers
@@ -567,9 +655,17 @@ def test_get_stats(catalog: ModelManager):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("7B", 7_000_000_000), ("500M", 500_000_000), ("1.5e9", 1_500_000_000), ("70k", 70_000),
-     ("1T", 10**12), ("8030261248", 8030261248), (" 7b ", 7_000_000_000), ("1_000", 1000),
-     (2.5e9, 2_500_000_000)],
+    [
+        ("7B", 7_000_000_000),
+        ("500M", 500_000_000),
+        ("1.5e9", 1_500_000_000),
+        ("70k", 70_000),
+        ("1T", 10**12),
+        ("8030261248", 8030261248),
+        (" 7b ", 7_000_000_000),
+        ("1_000", 1000),
+        (2.5e9, 2_500_000_000),
+    ],
 )
 def test_parse_size(text, expected):
     assert parse_size(text) == expected
@@ -617,13 +713,21 @@ def test_real_hub_and_genz_ids_still_validate():
         ("a\nb", "model id must not contain control characters"),
         ("x" * 201, "model id is 201 characters long; at most 200 allowed"),
         ("org/../x", "model id 'org/../x' must not contain '..'"),
-        ("org/my model", "model id 'org/my model' may only contain letters, digits, '.', '_', "
-                         "'+', '-' and one '/'"),
+        (
+            "org/my model",
+            "model id 'org/my model' may only contain letters, digits, '.', '_', "
+            "'+', '-' and one '/'",
+        ),
         ("a/b/c", "model id 'a/b/c' must be 'name' or 'org/name' (one '/', no empty parts)"),
         ("/b", "model id '/b' must be 'name' or 'org/name' (one '/', no empty parts)"),
-        *[(bad, f"model id {bad!r}: a name or org must not start or end with '.' or '-' "
-                "(the Hugging Face Hub's naming rule)")
-          for bad in (".", "-", ".hidden", "name-", "org/name.", "-org/name", "org./name")],
+        *[
+            (
+                bad,
+                f"model id {bad!r}: a name or org must not start or end with '.' or '-' "
+                "(the Hugging Face Hub's naming rule)",
+            )
+            for bad in (".", "-", ".hidden", "name-", "org/name.", "-org/name", "org./name")
+        ],
     ],
 )
 def test_validate_model_id(model_id, message):

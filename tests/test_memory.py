@@ -27,8 +27,18 @@ def record_for(folder: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("dtype", "width"),
-    [("fp32", 4), ("float32", 4), ("bf16", 2), ("bfloat16", 2), ("fp16", 2), ("float16", 2),
-     ("fp8", 1), ("int8", 1), ("int4", 0.5), ("BF16", 2)],
+    [
+        ("fp32", 4),
+        ("float32", 4),
+        ("bf16", 2),
+        ("bfloat16", 2),
+        ("fp16", 2),
+        ("float16", 2),
+        ("fp8", 1),
+        ("int8", 1),
+        ("int4", 0.5),
+        ("BF16", 2),
+    ],
 )
 def test_bytes_per_value(dtype: str, width: float) -> None:
     assert bytes_per_value(dtype) == width
@@ -115,7 +125,10 @@ def test_memory_report_totals() -> None:
 
 def test_accepts_stored_memory_and_parameter_count_only() -> None:
     record = record_for("mistralai__Mistral-7B-v0.1")
-    stored = {"memory": json.loads(json.dumps(record["memory"])), "parameter_count": record["parameter_count"]}
+    stored = {
+        "memory": json.loads(json.dumps(record["memory"])),
+        "parameter_count": record["parameter_count"],
+    }
     assert memory_report(stored, 1, 8192) == memory_report(record, 1, 8192)
     assert kv_cache_bytes_per_token(record["memory"]) == kv_cache_bytes_per_token(record)
 

@@ -76,7 +76,9 @@ READER = textwrap.dedent(
 def _run_python(code: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", code, *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -146,7 +148,9 @@ def test_bulk_import_killed_part_way_leaves_a_consistent_file_and_reruns_to_comp
     paths = [str(p) for p in write_config_variants(tmp_path / "configs", "bulk", 3000)]
     victim = subprocess.Popen(
         [sys.executable, "-c", BULK, str(db), *paths],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     landed = 0
     while landed < 250:  # two full batches committed, the third in flight
@@ -166,14 +170,18 @@ def test_bulk_import_killed_part_way_leaves_a_consistent_file_and_reruns_to_comp
         assert models % 100 == 0  # whole batches only: never half a batch, never half a model
         conn = manager.db.conn
         assert conn.execute("SELECT count(*) FROM model_versions").fetchone()[0] == models
-        assert conn.execute(
-            "SELECT count(*) FROM model_aliases WHERE kind = 'name'"
-        ).fetchone()[0] == models
+        assert (
+            conn.execute("SELECT count(*) FROM model_aliases WHERE kind = 'name'").fetchone()[0]
+            == models
+        )
         assert report.fts_rows == models
 
     rerun = subprocess.run(
         [sys.executable, "-c", BULK, str(db), *paths],
-        capture_output=True, text=True, timeout=240, check=True,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
     )
     statuses = rerun.stdout.split()
     assert statuses.count("skipped") == models
@@ -188,8 +196,7 @@ def test_a_reader_holding_a_snapshot_does_not_block_the_writer(isolated_catalog:
     paths = write_config_variants(tmp_path / "configs", "snap", 2)
     with ModelManager(isolated_catalog) as writer:
         writer.import_config_file(paths[0])
-        reader = sqlite3.connect(f"file:{isolated_catalog}?mode=ro", uri=True,
-                                 isolation_level=None)
+        reader = sqlite3.connect(f"file:{isolated_catalog}?mode=ro", uri=True, isolation_level=None)
         reader.execute("BEGIN")
         assert reader.execute("SELECT count(*) FROM models").fetchone()[0] == 1
         # Commits while the reader's snapshot is open (a rollback journal would block here).

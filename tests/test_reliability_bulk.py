@@ -22,9 +22,17 @@ def _items() -> list[dict]:
     shallow = {**LLAMA, "num_hidden_layers": 16}
     return [
         {"model_id": "meta-llama/Llama-3.1-8B", "config": LLAMA, "aliases": ["llama3_8b"]},
-        {"model_id": "mistralai/Mistral-7B-v0.1", "config": MISTRAL, "source": "huggingface",
-         "hub_metadata": {"hub_id": "mistralai/Mistral-7B-v0.1", "downloads": 12,
-                          "hub_parameter_count": 7241732096, "tags": ["text-generation"]}},
+        {
+            "model_id": "mistralai/Mistral-7B-v0.1",
+            "config": MISTRAL,
+            "source": "huggingface",
+            "hub_metadata": {
+                "hub_id": "mistralai/Mistral-7B-v0.1",
+                "downloads": 12,
+                "hub_parameter_count": 7241732096,
+                "tags": ["text-generation"],
+            },
+        },
         {"model_id": "org/shallow", "config": shallow, "aliases": [("llama3_8b", "genz")]},
         {"model_id": "META-LLAMA/llama-3.1-8b", "config": shallow, "if_exists": "update"},
         {"model_id": "other/Llama-3.1-8B", "config": LLAMA},
@@ -51,8 +59,10 @@ def test_bulk_batch_equals_one_by_one(tmp_path: Path):
     bulk_db, single_db = tmp_path / "bulk.db", tmp_path / "single.db"
     with ModelManager(bulk_db) as bulk:
         bulk.add_model("existing/model", MISTRAL, aliases=["taken"])
-        statuses = [(r.model_id, r.status, r.version)
-                    for r in bulk.add_models(_items(), if_exists="error", batch_size=100)]
+        statuses = [
+            (r.model_id, r.status, r.version)
+            for r in bulk.add_models(_items(), if_exists="error", batch_size=100)
+        ]
     with ModelManager(single_db) as single:
         single.add_model("existing/model", MISTRAL, aliases=["taken"])
         expected = []
@@ -101,12 +111,15 @@ def test_import_config_files_with_a_worker_matches_one_process_and_reports_bad_f
         with ModelManager(db) as manager:
             # A stored case variant: the worker's conversion is redone under the stored id.
             manager.add_model("FILES/files-m0", LLAMA)
-            results[workers] = import_config_files(manager, files, workers=workers,
-                                                   if_exists="update", batch_size=7)
+            results[workers] = import_config_files(
+                manager, files, workers=workers, if_exists="update", batch_size=7
+            )
             assert diagnose_catalog(manager.db).healthy
             assert manager.get_model("files/files-m0")["num_layers"] == 1
-            assert json.loads(manager.get_model("files/files-m0")["genz_config_json"])[
-                "model"] == "FILES/files-m0"
+            assert (
+                json.loads(manager.get_model("files/files-m0")["genz_config_json"])["model"]
+                == "FILES/files-m0"
+            )
     assert results[0] == results[1]
     assert results[1].counts == {"updated": 1, "imported": 29}
     assert [(Path(p).name, message) for p, message in results[1].failures] == [

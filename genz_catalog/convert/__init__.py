@@ -103,7 +103,9 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "roberta": families_encoder.bert,
 }
 
-WRAPPER_HANDLERS: dict[str, Callable[[ConfigReader, Callable[[dict[str, Any], str, str], Architecture]], Architecture]] = {
+WRAPPER_HANDLERS: dict[
+    str, Callable[[ConfigReader, Callable[[dict[str, Any], str, str], Architecture]], Architecture]
+] = {
     "llava": families_multimodal.llava,
     "llava_next": families_multimodal.llava,
     "qwen2_vl": families_multimodal.qwen2_vl,
@@ -113,7 +115,13 @@ WRAPPER_HANDLERS: dict[str, Callable[[ConfigReader, Callable[[dict[str, Any], st
 }
 
 # Keys that make an unknown family convertible with the standard decoder handler.
-_STANDARD_DECODER_KEYS = ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "intermediate_size")
+_STANDARD_DECODER_KEYS = (
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "vocab_size",
+    "intermediate_size",
+)
 
 
 def supported_families() -> list[str]:
@@ -147,7 +155,9 @@ def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> di
         raise ConversionError(f"config must be a JSON object, got {type(config).__name__}")
     family = config.get("model_type")
     if not isinstance(family, str) or not family:
-        raise ConversionError("config has no model_type; cannot tell which architecture it describes")
+        raise ConversionError(
+            "config has no model_type; cannot tell which architecture it describes"
+        )
     try:
         wrapper = WRAPPER_HANDLERS.get(family)
         if wrapper is not None:
@@ -163,6 +173,16 @@ def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> di
         return to_record(arch, model_id)
     except ConversionError:
         raise
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError, ZeroDivisionError, OverflowError) as error:
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        ZeroDivisionError,
+        OverflowError,
+    ) as error:
         # Malformed values that slipped past validation: still a conversion failure, never a crash.
-        raise ConversionError(f"{family}: malformed config ({type(error).__name__}: {error})") from error
+        raise ConversionError(
+            f"{family}: malformed config ({type(error).__name__}: {error})"
+        ) from error

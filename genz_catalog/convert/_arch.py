@@ -12,14 +12,38 @@ from typing import Any
 # Keyword arguments GenZ 0.0.16 ``ModelConfig.__init__`` knows; it silently drops any other.
 GENZ_KNOWN_KWARGS = frozenset(
     (
-        "model", "vocab_size", "max_model_len", "hidden_size", "intermediate_size", "num_ffi",
-        "num_encoder_layers", "num_decoder_layers", "num_attention_heads", "head_dim",
-        "num_key_value_heads", "hidden_act", "sliding_window", "ffn_implementation",
-        "moe_layer_freq", "num_experts", "expert_top_k", "moe_intermediate_size",
-        "n_shared_experts", "shared_expert_intermediate_size", "first_k_dense_replace",
-        "mamba_d_state", "mamba_d_conv", "mamba_expand", "mamba_dt_rank", "mamba_conv_bias",
-        "mamba_proj_bias", "mamba_layer_period", "attn_layer_offset", "attn_layer_period",
-        "expert_layer_offset", "expert_layer_period",
+        "model",
+        "vocab_size",
+        "max_model_len",
+        "hidden_size",
+        "intermediate_size",
+        "num_ffi",
+        "num_encoder_layers",
+        "num_decoder_layers",
+        "num_attention_heads",
+        "head_dim",
+        "num_key_value_heads",
+        "hidden_act",
+        "sliding_window",
+        "ffn_implementation",
+        "moe_layer_freq",
+        "num_experts",
+        "expert_top_k",
+        "moe_intermediate_size",
+        "n_shared_experts",
+        "shared_expert_intermediate_size",
+        "first_k_dense_replace",
+        "mamba_d_state",
+        "mamba_d_conv",
+        "mamba_expand",
+        "mamba_dt_rank",
+        "mamba_conv_bias",
+        "mamba_proj_bias",
+        "mamba_layer_period",
+        "attn_layer_offset",
+        "attn_layer_period",
+        "expert_layer_offset",
+        "expert_layer_period",
     )
 )
 
@@ -30,11 +54,29 @@ class Architecture:
     """What a family handler found out about one model; plain attributes, filled by handlers."""
 
     __slots__ = (
-        "family", "model_type", "attention_type", "parameter_count", "active_parameter_count",
-        "text_parameter_count", "num_layers", "hidden_size", "intermediate_size",
-        "num_attention_heads", "num_key_value_heads", "head_dim", "num_experts",
-        "experts_per_token", "context_length", "vocab_size", "kv_groups", "ssm", "genz_kwargs",
-        "genz_unsupported", "warnings", "extra", "cross_attention_values_per_source_token",
+        "family",
+        "model_type",
+        "attention_type",
+        "parameter_count",
+        "active_parameter_count",
+        "text_parameter_count",
+        "num_layers",
+        "hidden_size",
+        "intermediate_size",
+        "num_attention_heads",
+        "num_key_value_heads",
+        "head_dim",
+        "num_experts",
+        "experts_per_token",
+        "context_length",
+        "vocab_size",
+        "kv_groups",
+        "ssm",
+        "genz_kwargs",
+        "genz_unsupported",
+        "warnings",
+        "extra",
+        "cross_attention_values_per_source_token",
     )
 
     def __init__(self, family: str) -> None:
@@ -86,7 +128,8 @@ def to_record(arch: Architecture, model_id: str | None) -> dict[str, Any]:
     kv_layers = [
         {"count": count, "values_per_token": values, "window": window}
         for (values, window), count in sorted(
-            arch.kv_groups.items(), key=lambda item: (item[0][1] is not None, item[0][1] or 0, item[0][0])
+            arch.kv_groups.items(),
+            key=lambda item: (item[0][1] is not None, item[0][1] or 0, item[0][0]),
         )
     ]
     kv_values_per_token = 0
@@ -98,9 +141,13 @@ def to_record(arch: Architecture, model_id: str | None) -> dict[str, Any]:
         "ssm": dict(arch.ssm) if arch.ssm else None,
     }
     if arch.cross_attention_values_per_source_token:
-        memory["cross_attention_values_per_source_token"] = arch.cross_attention_values_per_source_token
+        memory["cross_attention_values_per_source_token"] = (
+            arch.cross_attention_values_per_source_token
+        )
 
-    genz_kwargs = {key: value for key, value in arch.genz_kwargs.items() if key in GENZ_KNOWN_KWARGS}
+    genz_kwargs = {
+        key: value for key, value in arch.genz_kwargs.items() if key in GENZ_KNOWN_KWARGS
+    }
     genz_kwargs["model"] = model_id or arch.family
     active = arch.active_parameter_count
     record: dict[str, Any] = {

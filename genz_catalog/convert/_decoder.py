@@ -24,9 +24,18 @@ class MoeSpec:
     """How the FFN of a mixture-of-experts decoder is laid out (read by the family handler)."""
 
     __slots__ = (
-        "num_experts", "experts_per_token", "expert_intermediate_size", "dense_intermediate_size",
-        "shared_intermediate_size", "num_shared_experts", "shared_expert_gate", "router_bias",
-        "router_extra_per_layer", "moe_layers", "expert_gated", "expert_bias",
+        "num_experts",
+        "experts_per_token",
+        "expert_intermediate_size",
+        "dense_intermediate_size",
+        "shared_intermediate_size",
+        "num_shared_experts",
+        "shared_expert_gate",
+        "router_bias",
+        "router_extra_per_layer",
+        "moe_layers",
+        "expert_gated",
+        "expert_bias",
     )
 
     def __init__(
@@ -98,17 +107,26 @@ def checked_attention_type(
     """:func:`attention_type_for` once the K/V heads are known to split the query heads evenly."""
     where = reader.where
     if kv_heads > heads:
-        raise reader.error(f"{where}{kv_key} ({kv_heads}) is more than {where}{heads_key} ({heads})")
+        raise reader.error(
+            f"{where}{kv_key} ({kv_heads}) is more than {where}{heads_key} ({heads})"
+        )
     if heads % kv_heads:
-        raise reader.error(f"{where}{heads_key} ({heads}) is not divisible by {where}{kv_key} ({kv_heads})")
+        raise reader.error(
+            f"{where}{heads_key} ({heads}) is not divisible by {where}{kv_key} ({kv_heads})"
+        )
     return attention_type_for(heads, kv_heads)
 
 
 def read_context_length(reader: ConfigReader) -> int | None:
     """The maximum sequence length in tokens, from whichever key the family uses."""
     return reader.optional_int(
-        "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx",
-        "max_sequence_length", minimum=1,
+        "max_position_embeddings",
+        "n_positions",
+        "max_seq_len",
+        "seq_length",
+        "n_ctx",
+        "max_sequence_length",
+        minimum=1,
     )
 
 
@@ -175,8 +193,12 @@ def build_decoder(
         if len(moe.moe_layers) != layers:
             raise reader.error("MoE layer layout does not match num_hidden_layers")
         check_top_k(reader, moe.experts_per_token, moe.num_experts)
-        dense_width = moe.dense_intermediate_size if moe.dense_intermediate_size is not None else intermediate
-        one_expert = counting.mlp(hidden, moe.expert_intermediate_size, moe.expert_gated, moe.expert_bias)
+        dense_width = (
+            moe.dense_intermediate_size if moe.dense_intermediate_size is not None else intermediate
+        )
+        one_expert = counting.mlp(
+            hidden, moe.expert_intermediate_size, moe.expert_gated, moe.expert_bias
+        )
         moe_ffn = (
             moe.num_experts * one_expert
             + counting.linear(hidden, moe.num_experts, moe.router_bias)
@@ -232,7 +254,9 @@ def genz_dense_kwargs(reader: ConfigReader, arch: Architecture, gated: bool) -> 
         "num_attention_heads": arch.num_attention_heads,
         "num_key_value_heads": arch.num_key_value_heads,
         "head_dim": arch.head_dim,
-        "hidden_act": reader.str("hidden_act", "hidden_activation", "activation_function", default="silu"),
+        "hidden_act": reader.str(
+            "hidden_act", "hidden_activation", "activation_function", default="silu"
+        ),
     }
     if arch.context_length:
         kwargs["max_model_len"] = arch.context_length
@@ -273,15 +297,11 @@ def genz_moe_kwargs(arch: Architecture, moe: MoeSpec, layers: int) -> dict[str, 
     elif period > 1:
         if layers % period:
             # ModelConfig asserts divisibility: leave the period out so it still constructs.
-            arch.genz_unsupported = (
-                f"GenZ needs num_hidden_layers ({layers}) divisible by the MoE layer period ({period})"
-            )
+            arch.genz_unsupported = f"GenZ needs num_hidden_layers ({layers}) divisible by the MoE layer period ({period})"
         else:
             kwargs["expert_layer_period"] = period
             kwargs["expert_layer_offset"] = offset
-            arch.genz_unsupported = (
-                f"GenZ 0.0.16 cannot simulate MoE every {period} layers (more than one unique layer type)"
-            )
+            arch.genz_unsupported = f"GenZ 0.0.16 cannot simulate MoE every {period} layers (more than one unique layer type)"
     return kwargs
 
 
@@ -317,13 +337,17 @@ def add_attention_kv(
         if window is not None:
             arch.genz_kwargs["sliding_window"] = window
         return
-    full = sum(1 for kind in layer_types if kind in ("full_attention", "attention", "global_attention"))
+    full = sum(
+        1 for kind in layer_types if kind in ("full_attention", "attention", "global_attention")
+    )
     sliding = sum(1 for kind in layer_types if kind in ("sliding_attention", "local_attention"))
     arch.add_kv_layers(full, values_per_layer)
     if sliding:
         if window is None:
             arch.add_kv_layers(sliding, values_per_layer)
-            arch.warnings.append("sliding_attention layers without sliding_window; counted as full attention")
+            arch.warnings.append(
+                "sliding_attention layers without sliding_window; counted as full attention"
+            )
         else:
             arch.add_kv_layers(sliding, values_per_layer, window)
             if not full:
@@ -333,7 +357,8 @@ def add_attention_kv(
 def pattern_layer_types(num_layers: int, pattern: int) -> list[str]:
     """HF's interleaving rule: layer i slides unless (i + 1) is a multiple of ``pattern``."""
     return [
-        "sliding_attention" if (index + 1) % pattern else "full_attention" for index in range(num_layers)
+        "sliding_attention" if (index + 1) % pattern else "full_attention"
+        for index in range(num_layers)
     ]
 
 

@@ -24,7 +24,15 @@ _MAX_DIMENSION = 1 << 40
 # Layer counts are looped over; no real model has more than a few hundred layers.
 _MAX_LAYERS = 1 << 16
 _LAYER_KEYS = frozenset(
-    ("num_hidden_layers", "n_layer", "n_layers", "num_layers", "num_decoder_layers", "depth", "num_global_layers")
+    (
+        "num_hidden_layers",
+        "n_layer",
+        "n_layers",
+        "num_layers",
+        "num_decoder_layers",
+        "depth",
+        "num_global_layers",
+    )
 )
 
 
@@ -97,7 +105,9 @@ class ConfigReader:
             raise self.error(f"{self.where}{name} must be an integer, got {value!r}")
         maximum = _MAX_LAYERS if name in _LAYER_KEYS else _MAX_DIMENSION
         if number < minimum or number > maximum:
-            raise self.error(f"{self.where}{name} must be between {minimum} and {maximum}, got {number}")
+            raise self.error(
+                f"{self.where}{name} must be between {minimum} and {maximum}, got {number}"
+            )
         return number
 
     def int_or_null(self, name: str, minimum: int = 1) -> int | None:
@@ -126,7 +136,9 @@ class ConfigReader:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(f"{self.where}{names[0]} must be a number, got {value!r}")
         if not (0 < value < _MAX_DIMENSION):
-            raise self.error(f"{self.where}{names[0]} must be a positive finite number, got {value!r}")
+            raise self.error(
+                f"{self.where}{names[0]} must be a positive finite number, got {value!r}"
+            )
         return float(value)
 
     def bool(self, *names: str, default: bool) -> bool:

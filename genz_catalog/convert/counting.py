@@ -39,8 +39,12 @@ def attention(
 def mlp(hidden_size: int, intermediate_size: int, gated: bool, bias: bool = False) -> int:
     """A feed-forward block: gated (gate, up, down: SwiGLU/GeGLU) or plain (up, down)."""
     if gated:
-        return 2 * linear(hidden_size, intermediate_size, bias) + linear(intermediate_size, hidden_size, bias)
-    return linear(hidden_size, intermediate_size, bias) + linear(intermediate_size, hidden_size, bias)
+        return 2 * linear(hidden_size, intermediate_size, bias) + linear(
+            intermediate_size, hidden_size, bias
+        )
+    return linear(hidden_size, intermediate_size, bias) + linear(
+        intermediate_size, hidden_size, bias
+    )
 
 
 def mla_attention(
@@ -88,7 +92,8 @@ def mamba_mixer(
     """A Mamba-1 selective-scan mixer (in/out projections, depthwise conv, x/dt projections, A, D)."""
     return (
         linear(hidden_size, 2 * inner_size, proj_bias)
-        + inner_size * conv_kernel + (inner_size if conv_bias else 0)
+        + inner_size * conv_kernel
+        + (inner_size if conv_bias else 0)
         + linear(inner_size, dt_rank + 2 * state_size)
         + linear(dt_rank, inner_size, True)
         + inner_size * state_size  # A_log

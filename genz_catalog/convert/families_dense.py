@@ -39,7 +39,8 @@ def qwen_layer_types(reader: ConfigReader, num_layers: int) -> tuple[list[str] |
     if layer_types is None and window is not None:
         first_sliding = reader.int("max_window_layers", default=num_layers, minimum=0)
         layer_types = [
-            "sliding_attention" if index >= first_sliding else "full_attention" for index in range(num_layers)
+            "sliding_attention" if index >= first_sliding else "full_attention"
+            for index in range(num_layers)
         ]
     if layer_types is not None and window is None:
         window = reader.optional_int("sliding_window", minimum=1)
@@ -51,7 +52,9 @@ def llama(reader: ConfigReader) -> Architecture:
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
         reader,
-        q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
         mlp_bias=reader.bool("mlp_bias", default=False),
         tie_default=False,
     )
@@ -62,7 +65,9 @@ def llama(reader: ConfigReader) -> Architecture:
 def mistral(reader: ConfigReader) -> Architecture:
     """Mistral (explicit ``head_dim``; ``sliding_window`` when not null)."""
     attention_bias = reader.bool("attention_bias", default=False)
-    arch = build_decoder(reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias)
+    arch = build_decoder(
+        reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias
+    )
     add_attention_kv(arch, None, reader.optional_int("sliding_window", minimum=1), _kv_values(arch))
     return arch
 
@@ -72,7 +77,9 @@ def granite(reader: ConfigReader) -> Architecture:
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
         reader,
-        q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
         mlp_bias=reader.bool("mlp_bias", default=False),
         tie_default=True,
     )
@@ -85,7 +92,9 @@ def smollm3(reader: ConfigReader) -> Architecture:
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
         reader,
-        q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
         mlp_bias=reader.bool("mlp_bias", default=False),
         tie_default=True,
     )
@@ -106,8 +115,12 @@ def qwen3(reader: ConfigReader) -> Architecture:
     """Qwen3 dense (per-head q_norm/k_norm, ``attention_bias`` on q/k/v/o)."""
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
-        reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        qk_norm=QK_NORM_PER_HEAD_DIM, tie_default=False,
+        reader,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        tie_default=False,
     )
     layer_types, window = qwen_layer_types(reader, arch.num_layers or 0)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
@@ -118,8 +131,12 @@ def gemma(reader: ConfigReader) -> Architecture:
     """Gemma 1 (GeGLU, head_dim 256 by default, tied embeddings)."""
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
-        reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        tie_default=True, head_dim_default=256,
+        reader,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        tie_default=True,
+        head_dim_default=256,
     )
     add_attention_kv(arch, None, None, _kv_values(arch))
     return arch
@@ -129,12 +146,19 @@ def gemma2(reader: ConfigReader) -> Architecture:
     """Gemma 2 (four norms per layer; every other layer slides, starting with layer 0)."""
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
-        reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        norms_per_layer=4, tie_default=True, head_dim_default=256,
+        reader,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        norms_per_layer=4,
+        tie_default=True,
+        head_dim_default=256,
     )
     layers = arch.num_layers or 0
     layer_types = read_layer_types(reader, layers) or pattern_layer_types(layers, 2)
-    add_attention_kv(arch, layer_types, reader.optional_int("sliding_window", minimum=1), _kv_values(arch))
+    add_attention_kv(
+        arch, layer_types, reader.optional_int("sliding_window", minimum=1), _kv_values(arch)
+    )
     return arch
 
 
@@ -142,15 +166,23 @@ def gemma3_text(reader: ConfigReader) -> Architecture:
     """Gemma 3 text model (four norms, q/k norms, 5 local : 1 global sliding pattern)."""
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
-        reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        norms_per_layer=4, qk_norm=QK_NORM_PER_HEAD_DIM, tie_default=True, head_dim_default=256,
+        reader,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        norms_per_layer=4,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        tie_default=True,
+        head_dim_default=256,
     )
     layers = arch.num_layers or 0
     layer_types = read_layer_types(reader, layers)
     if layer_types is None:
         pattern = reader.int("sliding_window_pattern", "_sliding_window_pattern", default=6)
         layer_types = pattern_layer_types(layers, pattern)
-    add_attention_kv(arch, layer_types, reader.optional_int("sliding_window", minimum=1), _kv_values(arch))
+    add_attention_kv(
+        arch, layer_types, reader.optional_int("sliding_window", minimum=1), _kv_values(arch)
+    )
     return arch
 
 
@@ -158,8 +190,13 @@ def olmo(reader: ConfigReader) -> Architecture:
     """OLMo 1 (non-parametric LayerNorm: norms carry no weights)."""
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
-        reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        norms_per_layer=0, final_norm=False, tie_default=False,
+        reader,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        norms_per_layer=0,
+        final_norm=False,
+        tie_default=False,
     )
     add_attention_kv(arch, None, None, _kv_values(arch))
     return arch
@@ -169,8 +206,12 @@ def olmo2(reader: ConfigReader) -> Architecture:
     """OLMo 2 (post-norms, full-width q_norm/k_norm)."""
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
-        reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        qk_norm=QK_NORM_FULL_WIDTH, tie_default=False,
+        reader,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        qk_norm=QK_NORM_FULL_WIDTH,
+        tie_default=False,
     )
     add_attention_kv(arch, None, None, _kv_values(arch))
     return arch
@@ -181,8 +222,13 @@ def cohere(reader: ConfigReader) -> Architecture:
     attention_bias = reader.bool("attention_bias", default=False)
     qk_norm = QK_NORM_FULL_WIDTH if reader.bool("use_qk_norm", default=False) else QK_NORM_NONE
     arch = build_decoder(
-        reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        norms_per_layer=1, qk_norm=qk_norm, tie_default=True,
+        reader,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        norms_per_layer=1,
+        qk_norm=qk_norm,
+        tie_default=True,
     )
     add_attention_kv(arch, None, None, _kv_values(arch))
     return arch
@@ -192,15 +238,21 @@ def cohere2(reader: ConfigReader) -> Architecture:
     """Cohere Command-R7B (parallel block; 3 sliding : 1 global layers)."""
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
-        reader, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        norms_per_layer=1, tie_default=True,
+        reader,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        norms_per_layer=1,
+        tie_default=True,
     )
     layers = arch.num_layers or 0
     layer_types = read_layer_types(reader, layers)
     if layer_types is None:
         pattern = reader.int("sliding_window_pattern", default=4)
         layer_types = pattern_layer_types(layers, pattern)
-    add_attention_kv(arch, layer_types, reader.optional_int("sliding_window", minimum=1), _kv_values(arch))
+    add_attention_kv(
+        arch, layer_types, reader.optional_int("sliding_window", minimum=1), _kv_values(arch)
+    )
     return arch
 
 
@@ -210,9 +262,13 @@ def stablelm(reader: ConfigReader) -> Architecture:
     parallel = reader.bool("use_parallel_residual", default=False)
     qk_layernorm = reader.bool("qk_layernorm", default=False)
     arch = build_decoder(
-        reader, q_bias=qkv_bias, kv_bias=qkv_bias,
-        norms_per_layer=1 if parallel else 2, norm_bias=True,
-        qk_norm=QK_NORM_FULL_WIDTH if qk_layernorm else QK_NORM_NONE, tie_default=False,
+        reader,
+        q_bias=qkv_bias,
+        kv_bias=qkv_bias,
+        norms_per_layer=1 if parallel else 2,
+        norm_bias=True,
+        qk_norm=QK_NORM_FULL_WIDTH if qk_layernorm else QK_NORM_NONE,
+        tie_default=False,
     )
     add_attention_kv(arch, None, None, _kv_values(arch))
     return arch
@@ -228,10 +284,19 @@ def phi3(reader: ConfigReader) -> Architecture:
 def phi(reader: ConfigReader) -> Architecture:
     """Phi-1/1.5/2 (parallel block, biases everywhere, one LayerNorm per layer, lm_head bias)."""
     arch = build_decoder(
-        reader, gated=False, q_bias=True, kv_bias=True, o_bias=True, mlp_bias=True,
-        norms_per_layer=1, norm_bias=True,
-        qk_norm=QK_NORM_LAYERNORM_HEAD_DIM if reader.bool("qk_layernorm", default=False) else QK_NORM_NONE,
-        tie_default=False, lm_head_bias=True,
+        reader,
+        gated=False,
+        q_bias=True,
+        kv_bias=True,
+        o_bias=True,
+        mlp_bias=True,
+        norms_per_layer=1,
+        norm_bias=True,
+        qk_norm=QK_NORM_LAYERNORM_HEAD_DIM
+        if reader.bool("qk_layernorm", default=False)
+        else QK_NORM_NONE,
+        tie_default=False,
+        lm_head_bias=True,
     )
     add_attention_kv(arch, None, None, _kv_values(arch))
     return arch
@@ -241,8 +306,14 @@ def starcoder2(reader: ConfigReader) -> Architecture:
     """StarCoder2 (plain GELU MLP, biases from ``use_bias``, LayerNorm, sliding window)."""
     bias = reader.bool("use_bias", default=True)
     arch = build_decoder(
-        reader, gated=False, q_bias=bias, kv_bias=bias, o_bias=bias, mlp_bias=bias,
-        norm_bias=True, tie_default=True,
+        reader,
+        gated=False,
+        q_bias=bias,
+        kv_bias=bias,
+        o_bias=bias,
+        mlp_bias=bias,
+        norm_bias=True,
+        tie_default=True,
     )
     add_attention_kv(arch, None, reader.optional_int("sliding_window", minimum=1), _kv_values(arch))
     return arch
@@ -254,8 +325,13 @@ def generic_decoder(reader: ConfigReader) -> Architecture:
     gated = activation in GATED_ACTIVATIONS or reader.bool("use_gated_activation", default=False)
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
-        reader, gated=gated, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        mlp_bias=reader.bool("mlp_bias", default=False), tie_default=False,
+        reader,
+        gated=gated,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        mlp_bias=reader.bool("mlp_bias", default=False),
+        tie_default=False,
     )
     add_attention_kv(arch, None, None, _kv_values(arch))
     arch.warnings.append(
@@ -269,19 +345,39 @@ def generic_decoder(reader: ConfigReader) -> Architecture:
 
 
 def _implied_head_dim(
-    reader: ConfigReader, hidden: int, heads: int, hidden_keys: tuple[str, ...], heads_keys: tuple[str, ...]
+    reader: ConfigReader,
+    hidden: int,
+    heads: int,
+    hidden_keys: tuple[str, ...],
+    heads_keys: tuple[str, ...],
 ) -> int:
     """hidden / heads for a family without a ``head_dim`` key, naming the keys the config used."""
     return derived_head_dim(
-        reader, hidden, heads, hidden_key=reader.name_of(*hidden_keys), heads_key=reader.name_of(*heads_keys),
+        reader,
+        hidden,
+        heads,
+        hidden_key=reader.name_of(*hidden_keys),
+        heads_key=reader.name_of(*heads_keys),
         head_dim_key=None,
     )
 
 
 def _finish_plain(
-    arch: Architecture, reader: ConfigReader, *, hidden: int, layers: int, heads: int, kv_heads: int,
-    head_dim: int, intermediate: int, vocab: int, total: int, gated: bool, context: int | None,
-    heads_key: str = "num_attention_heads", kv_key: str = "num_key_value_heads",
+    arch: Architecture,
+    reader: ConfigReader,
+    *,
+    hidden: int,
+    layers: int,
+    heads: int,
+    kv_heads: int,
+    head_dim: int,
+    intermediate: int,
+    vocab: int,
+    total: int,
+    gated: bool,
+    context: int | None,
+    heads_key: str = "num_attention_heads",
+    kv_key: str = "num_key_value_heads",
 ) -> Architecture:
     """Fill the common fields of a hand-counted attention decoder (K/V heads checked against heads)."""
     arch.parameter_count = total
@@ -294,7 +390,9 @@ def _finish_plain(
     arch.head_dim = head_dim
     arch.context_length = context
     arch.vocab_size = vocab
-    arch.attention_type = checked_attention_type(reader, heads, kv_heads, heads_key=heads_key, kv_key=kv_key)
+    arch.attention_type = checked_attention_type(
+        reader, heads, kv_heads, heads_key=heads_key, kv_key=kv_key
+    )
     arch.genz_kwargs = genz_dense_kwargs(reader, arch, gated)
     return arch
 
@@ -319,14 +417,25 @@ def gpt2(reader: ConfigReader) -> Architecture:
         + counting.mlp(hidden, intermediate, False, True)
     )
     if reader.bool("add_cross_attention", default=False):
-        per_layer += counting.linear(hidden, 2 * hidden, True) + counting.linear(hidden, hidden, True)
+        per_layer += counting.linear(hidden, 2 * hidden, True) + counting.linear(
+            hidden, hidden, True
+        )
         per_layer += counting.linear(hidden, hidden, True) + counting.layer_norm(hidden)
     total = vocab * hidden + positions * hidden + layers * per_layer + counting.layer_norm(hidden)
     if not tied:
         total += vocab * hidden
     arch = _finish_plain(
-        Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=heads,
-        head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False,
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=False,
         context=positions,
     )
     add_attention_kv(arch, None, None, 2 * hidden)
@@ -354,8 +463,17 @@ def gptj(reader: ConfigReader) -> Architecture:
     if not tied:
         total += vocab * hidden
     arch = _finish_plain(
-        Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=heads,
-        head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False,
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=False,
         context=read_context_length(reader),
     )
     add_attention_kv(arch, None, None, 2 * hidden)
@@ -385,8 +503,17 @@ def gpt_neox(reader: ConfigReader) -> Architecture:
     if not tied:
         total += vocab * hidden
     arch = _finish_plain(
-        Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=heads,
-        head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False,
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=False,
         context=read_context_length(reader),
     )
     add_attention_kv(arch, None, None, 2 * hidden)
@@ -412,7 +539,11 @@ def opt(reader: ConfigReader) -> Architecture:
     remove_final = reader.bool("_remove_final_layer_norm", default=False)
     affine = reader.bool("layer_norm_elementwise_affine", default=True)
     norm = counting.layer_norm(hidden) if affine else 0
-    per_layer = 4 * counting.linear(hidden, hidden, bias) + 2 * norm + counting.mlp(hidden, ffn, False, bias)
+    per_layer = (
+        4 * counting.linear(hidden, hidden, bias)
+        + 2 * norm
+        + counting.mlp(hidden, ffn, False, bias)
+    )
     total = vocab * embed_dim + (positions + 2) * hidden + layers * per_layer
     if embed_dim != hidden:
         total += counting.linear(hidden, embed_dim) + counting.linear(embed_dim, hidden)
@@ -421,8 +552,18 @@ def opt(reader: ConfigReader) -> Architecture:
     if not tied:
         total += vocab * embed_dim
     arch = _finish_plain(
-        Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=heads,
-        head_dim=head_dim, intermediate=ffn, vocab=vocab, total=total, gated=False, context=positions,
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=head_dim,
+        intermediate=ffn,
+        vocab=vocab,
+        total=total,
+        gated=False,
+        context=positions,
     )
     add_attention_kv(arch, None, None, 2 * hidden)
     return arch
@@ -450,8 +591,17 @@ def bloom(reader: ConfigReader) -> Architecture:
     if not tied:
         total += vocab * hidden
     arch = _finish_plain(
-        Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=heads,
-        head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False,
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=False,
         context=read_context_length(reader),
     )
     add_attention_kv(arch, None, None, 2 * hidden)
@@ -479,7 +629,9 @@ def falcon(reader: ConfigReader) -> Architecture:
     heads_key = reader.name_of("num_attention_heads", "n_head")
     head_dim = reader.int("head_dim", default=0)
     if head_dim == 0:
-        head_dim = derived_head_dim(reader, hidden, heads, hidden_key=hidden_key, heads_key=heads_key)
+        head_dim = derived_head_dim(
+            reader, hidden, heads, hidden_key=hidden_key, heads_key=heads_key
+        )
     kv_key = reader.name_of("num_kv_heads", "n_head_kv")
     if new_arch:
         kv_heads = reader.int("num_kv_heads", "n_head_kv", default=heads)
@@ -500,12 +652,25 @@ def falcon(reader: ConfigReader) -> Architecture:
     if not tied:
         total += vocab * hidden
     arch = _finish_plain(
-        Architecture(family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=kv_heads,
-        head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False,
-        context=read_context_length(reader), heads_key=heads_key, kv_key=kv_key,
+        Architecture(family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=False,
+        context=read_context_length(reader),
+        heads_key=heads_key,
+        kv_key=kv_key,
     )
     if family != "falcon":
-        arch.warnings.append(f"legacy Falcon config (model_type {family!r}) read with its legacy keys")
+        arch.warnings.append(
+            f"legacy Falcon config (model_type {family!r}) read with its legacy keys"
+        )
     add_attention_kv(arch, None, None, 2 * kv_heads * head_dim)
     return arch
 
@@ -554,9 +719,20 @@ def mpt(reader: ConfigReader) -> Architecture:
     if not reader.bool("tie_word_embeddings", default=True):
         total += vocab * hidden
     arch = _finish_plain(
-        Architecture(reader.family), reader, hidden=hidden, layers=layers, heads=heads, kv_heads=kv_heads,
-        head_dim=head_dim, intermediate=intermediate, vocab=vocab, total=total, gated=False, context=context,
-        heads_key=heads_key, kv_key="attn_config.kv_n_heads",
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=False,
+        context=context,
+        heads_key=heads_key,
+        kv_key="attn_config.kv_n_heads",
     )
     arch.genz_kwargs["hidden_act"] = "gelu"
     add_attention_kv(arch, None, None, 2 * kv_heads * head_dim)

@@ -48,10 +48,16 @@ def bert(reader: ConfigReader) -> Architecture:
     arch.vocab_size = vocab
     # An encoder keeps no KV cache: every token is processed in one bidirectional pass.
     arch.genz_kwargs = {
-        "vocab_size": vocab, "hidden_size": hidden, "intermediate_size": intermediate, "num_ffi": 1,
-        "num_decoder_layers": layers, "num_attention_heads": heads, "num_key_value_heads": heads,
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 1,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
         "head_dim": head_dim,
-        "hidden_act": reader.str("hidden_act", default="gelu"), "max_model_len": positions,
+        "hidden_act": reader.str("hidden_act", default="gelu"),
+        "max_model_len": positions,
     }
     arch.warnings.append("GenZ simulates the encoder stack as decoder layers (same prefill work)")
     return arch
@@ -78,8 +84,14 @@ def t5(reader: ConfigReader) -> Architecture:
     # UMT5 gives every layer its own relative position bias; T5/mT5 only the first.
     biased_layers_encoder = encoder_layers if reader.family == "umt5" else 1
     biased_layers_decoder = decoder_layers if reader.family == "umt5" else 1
-    encoder = encoder_layers * (attention + ffn + 2 * norm) + biased_layers_encoder * relative_bias + norm
-    decoder = decoder_layers * (2 * attention + ffn + 3 * norm) + biased_layers_decoder * relative_bias + norm
+    encoder = (
+        encoder_layers * (attention + ffn + 2 * norm) + biased_layers_encoder * relative_bias + norm
+    )
+    decoder = (
+        decoder_layers * (2 * attention + ffn + 3 * norm)
+        + biased_layers_decoder * relative_bias
+        + norm
+    )
     total = vocab * hidden + encoder + decoder
     if not tied:
         total += vocab * hidden
@@ -100,10 +112,15 @@ def t5(reader: ConfigReader) -> Architecture:
     arch.add_kv_layers(decoder_layers, 2 * heads * head_dim)
     arch.cross_attention_values_per_source_token = decoder_layers * 2 * heads * head_dim
     arch.genz_kwargs = {
-        "vocab_size": vocab, "hidden_size": hidden, "intermediate_size": intermediate,
-        "num_ffi": 2 if gated else 1, "num_encoder_layers": encoder_layers,
-        "num_decoder_layers": decoder_layers, "num_attention_heads": heads,
-        "num_key_value_heads": heads, "head_dim": head_dim,
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 2 if gated else 1,
+        "num_encoder_layers": encoder_layers,
+        "num_decoder_layers": decoder_layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
+        "head_dim": head_dim,
         "hidden_act": projection.split("-")[-1],
     }
     if arch.context_length:

@@ -52,8 +52,14 @@ def phimoe(reader: ConfigReader) -> Architecture:
     attention_bias = reader.bool("attention_bias", default=False)
     moe = MoeSpec(experts, top_k, expert_width, [True] * layers)
     arch = build_decoder(
-        reader, moe=moe, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        norm_bias=True, tie_default=False, lm_head_bias=reader.bool("lm_head_bias", default=False),
+        reader,
+        moe=moe,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        norm_bias=True,
+        tie_default=False,
+        lm_head_bias=reader.bool("lm_head_bias", default=False),
     )
     add_attention_kv(arch, None, reader.optional_int("sliding_window", minimum=1), _kv_values(arch))
     return arch
@@ -68,9 +74,15 @@ def granitemoe(reader: ConfigReader) -> Architecture:
     reader.check()
     attention_bias = reader.bool("attention_bias", default=False)
     shared_width = reader.int("shared_intermediate_size", default=0, minimum=0)
-    moe = MoeSpec(experts, top_k, expert_width, [True] * layers, shared_intermediate_size=shared_width)
+    moe = MoeSpec(
+        experts, top_k, expert_width, [True] * layers, shared_intermediate_size=shared_width
+    )
     arch = build_decoder(
-        reader, moe=moe, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
+        reader,
+        moe=moe,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
         tie_default=True,
     )
     add_attention_kv(arch, None, None, _kv_values(arch))
@@ -96,12 +108,21 @@ def qwen2_moe(reader: ConfigReader) -> Architecture:
     reader.check()
     pattern = _qwen_moe_layers(reader, layers, experts)
     moe = MoeSpec(
-        experts, top_k, expert_width, pattern, shared_intermediate_size=shared_width,
-        num_shared_experts=1, shared_expert_gate=True,
+        experts,
+        top_k,
+        expert_width,
+        pattern,
+        shared_intermediate_size=shared_width,
+        num_shared_experts=1,
+        shared_expert_gate=True,
     )
     arch = build_decoder(
-        reader, moe=moe, q_bias=True, kv_bias=True,
-        o_bias=False, tie_default=False,
+        reader,
+        moe=moe,
+        q_bias=True,
+        kv_bias=True,
+        o_bias=False,
+        tie_default=False,
     )
     layer_types, window = qwen_layer_types(reader, layers)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
@@ -119,8 +140,13 @@ def qwen3_moe(reader: ConfigReader) -> Architecture:
     pattern = _qwen_moe_layers(reader, layers, experts)
     moe = MoeSpec(experts, top_k, expert_width, pattern)
     arch = build_decoder(
-        reader, moe=moe, q_bias=attention_bias, kv_bias=attention_bias, o_bias=attention_bias,
-        qk_norm=QK_NORM_PER_HEAD_DIM, tie_default=False,
+        reader,
+        moe=moe,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        tie_default=False,
     )
     layer_types, window = qwen_layer_types(reader, layers)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
@@ -181,13 +207,20 @@ def dbrx(reader: ConfigReader) -> Architecture:
     arch.vocab_size = vocab
     arch.attention_type = attention_type
     arch.genz_kwargs = {
-        "vocab_size": vocab, "hidden_size": hidden, "num_ffi": 2, "num_decoder_layers": layers,
-        "num_attention_heads": heads, "num_key_value_heads": kv_heads, "head_dim": head_dim,
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "num_ffi": 2,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "head_dim": head_dim,
         "hidden_act": "silu",
     }
     if arch.context_length:
         arch.genz_kwargs["max_model_len"] = arch.context_length
-    arch.genz_kwargs.update(genz_moe_kwargs(arch, MoeSpec(experts, top_k, expert_width, [True] * layers), layers))
+    arch.genz_kwargs.update(
+        genz_moe_kwargs(arch, MoeSpec(experts, top_k, expert_width, [True] * layers), layers)
+    )
     add_attention_kv(arch, None, None, 2 * kv_heads * head_dim)
     return arch
 
@@ -260,8 +293,13 @@ def deepseek(reader: ConfigReader) -> Architecture:
     arch.num_experts = experts
     arch.experts_per_token = top_k
     genz = {
-        "vocab_size": vocab, "hidden_size": hidden, "intermediate_size": dense_width, "num_ffi": 2,
-        "num_decoder_layers": layers, "num_attention_heads": heads, "hidden_act": "silu",
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": dense_width,
+        "num_ffi": 2,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "hidden_act": "silu",
     }
     if arch.context_length:
         genz["max_model_len"] = arch.context_length
@@ -272,8 +310,13 @@ def deepseek(reader: ConfigReader) -> Architecture:
     genz["num_key_value_heads"] = 1
     genz["head_dim"] = (latent + 1) // 2
     arch.extra.update(
-        {"q_lora_rank": q_lora_rank, "kv_lora_rank": kv_lora_rank,
-         "qk_rope_head_dim": rope_dim, "qk_nope_head_dim": nope_dim, "v_head_dim": v_head_dim}
+        {
+            "q_lora_rank": q_lora_rank,
+            "kv_lora_rank": kv_lora_rank,
+            "qk_rope_head_dim": rope_dim,
+            "qk_nope_head_dim": nope_dim,
+            "v_head_dim": v_head_dim,
+        }
     )
     note = "GenZ models MLA as one KV head of (kv_lora_rank + qk_rope_head_dim) / 2 so KV traffic matches"
     if latent % 2:
@@ -281,8 +324,13 @@ def deepseek(reader: ConfigReader) -> Architecture:
     arch.warnings.append(note + "; GenZ's attention FLOPs and weights are approximate for MLA")
     arch.genz_kwargs = genz
     moe = MoeSpec(
-        experts, top_k, expert_width, pattern, dense_intermediate_size=dense_width,
-        shared_intermediate_size=expert_width * shared_experts, num_shared_experts=shared_experts,
+        experts,
+        top_k,
+        expert_width,
+        pattern,
+        dense_intermediate_size=dense_width,
+        shared_intermediate_size=expert_width * shared_experts,
+        num_shared_experts=shared_experts,
     )
     genz.update(genz_moe_kwargs(arch, moe, layers))
     genz["ffn_implementation"] = "deepseek"

@@ -21,23 +21,42 @@ from genz_catalog.convert._reader import ConfigReader
 # Documented defaults of the HF config classes that wrappers instantiate for nested configs.
 TEXT_CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
     "llama": {  # LlamaConfig
-        "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 11008,
-        "num_hidden_layers": 32, "num_attention_heads": 32, "max_position_embeddings": 2048,
+        "vocab_size": 32000,
+        "hidden_size": 4096,
+        "intermediate_size": 11008,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "max_position_embeddings": 2048,
     },
     "mistral": {  # MistralConfig
-        "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336,
-        "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
-        "max_position_embeddings": 131072, "sliding_window": 4096,
+        "vocab_size": 32000,
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "max_position_embeddings": 131072,
+        "sliding_window": 4096,
     },
     "gemma3_text": {  # Gemma3TextConfig
-        "vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216,
-        "num_hidden_layers": 26, "num_attention_heads": 8, "num_key_value_heads": 4,
-        "head_dim": 256, "max_position_embeddings": 131072, "sliding_window": 4096,
+        "vocab_size": 262208,
+        "hidden_size": 2304,
+        "intermediate_size": 9216,
+        "num_hidden_layers": 26,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "max_position_embeddings": 131072,
+        "sliding_window": 4096,
         "hidden_activation": "gelu_pytorch_tanh",
     },
     "mllama_text_model": {  # MllamaTextConfig
-        "vocab_size": 128256, "hidden_size": 4096, "intermediate_size": 14336,
-        "num_hidden_layers": 40, "num_attention_heads": 32, "num_key_value_heads": 8,
+        "vocab_size": 128256,
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "num_hidden_layers": 40,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
         "max_position_embeddings": 131072,
         "cross_attention_layers": [3, 8, 13, 18, 23, 28, 33, 38],
     },
@@ -45,30 +64,55 @@ TEXT_CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
 
 VISION_CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
     "clip_vision_model": {  # CLIPVisionConfig
-        "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
-        "num_attention_heads": 12, "num_channels": 3, "image_size": 224, "patch_size": 32,
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "num_channels": 3,
+        "image_size": 224,
+        "patch_size": 32,
     },
     "siglip_vision_model": {  # SiglipVisionConfig
-        "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
-        "num_attention_heads": 12, "num_channels": 3, "image_size": 224, "patch_size": 16,
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "num_channels": 3,
+        "image_size": 224,
+        "patch_size": 16,
     },
     "mllama_vision_model": {  # MllamaVisionConfig
-        "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32,
-        "num_global_layers": 8, "num_attention_heads": 16, "num_channels": 3,
-        "image_size": 448, "patch_size": 14, "max_num_tiles": 4, "vision_output_dim": 7680,
+        "hidden_size": 1280,
+        "intermediate_size": 5120,
+        "num_hidden_layers": 32,
+        "num_global_layers": 8,
+        "num_attention_heads": 16,
+        "num_channels": 3,
+        "image_size": 448,
+        "patch_size": 14,
+        "max_num_tiles": 4,
+        "vision_output_dim": 7680,
         "supported_aspect_ratios": [[1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [3, 1], [4, 1]],
     },
 }
 
 # The default vision config LlavaConfig builds when ``vision_config`` is absent.
 LLAVA_DEFAULT_VISION = {
-    "model_type": "clip_vision_model", "hidden_size": 1024, "intermediate_size": 4096,
-    "num_hidden_layers": 24, "num_attention_heads": 16, "image_size": 336, "patch_size": 14,
+    "model_type": "clip_vision_model",
+    "hidden_size": 1024,
+    "intermediate_size": 4096,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "image_size": 336,
+    "patch_size": 14,
 }
 
 
 def _with_defaults(
-    config: dict[str, Any] | None, model_type: str, table: dict[str, dict[str, Any]], where: str,
+    config: dict[str, Any] | None,
+    model_type: str,
+    table: dict[str, dict[str, Any]],
+    where: str,
     warnings: list[str],
 ) -> dict[str, Any]:
     """``config`` with its class defaults filled in; records which defaults were used."""
@@ -91,7 +135,8 @@ def _with_defaults(
 
 
 def _text_architecture(
-    reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture],
+    reader: ConfigReader,
+    dispatch: Callable[[dict[str, Any], str, str], Architecture],
     default_text_type: str,
 ) -> tuple[Architecture, list[str]]:
     """Convert the language model of a wrapper (``text_config`` or the top-level keys)."""
@@ -102,15 +147,22 @@ def _text_architecture(
     text_type = text_config.get("model_type")
     if not isinstance(text_type, str) or not text_type:
         text_type = default_text_type
-    text_config = _with_defaults(text_config, text_type, TEXT_CONFIG_DEFAULTS, "text_config", warnings)
-    if text_config.get("tie_word_embeddings") is None and reader.raw("tie_word_embeddings") is not None:
+    text_config = _with_defaults(
+        text_config, text_type, TEXT_CONFIG_DEFAULTS, "text_config", warnings
+    )
+    if (
+        text_config.get("tie_word_embeddings") is None
+        and reader.raw("tie_word_embeddings") is not None
+    ):
         text_config = dict(text_config)
         text_config["tie_word_embeddings"] = reader.raw("tie_word_embeddings")
     return dispatch(text_config, text_type, "text_config."), warnings
 
 
 def _vision_reader(
-    reader: ConfigReader, model_type_default: str, warnings: list[str],
+    reader: ConfigReader,
+    model_type_default: str,
+    warnings: list[str],
     absent_default: dict[str, Any] | None = None,
 ) -> ConfigReader:
     vision_config = reader.sub("vision_config")
@@ -123,7 +175,9 @@ def _vision_reader(
     vision_type = vision_config.get("model_type")
     if not isinstance(vision_type, str) or not vision_type:
         vision_type = model_type_default
-    merged = _with_defaults(vision_config, vision_type, VISION_CONFIG_DEFAULTS, "vision_config", warnings)
+    merged = _with_defaults(
+        vision_config, vision_type, VISION_CONFIG_DEFAULTS, "vision_config", warnings
+    )
     return ConfigReader(merged, reader.family, "vision_config.")
 
 
@@ -168,7 +222,8 @@ def siglip_vision_params(vision: ConfigReader) -> tuple[int, int]:
     channels = vision.int("num_channels", default=3)
     patches = (image // patch) ** 2
     params = (
-        channels * patch * patch * hidden + hidden  # patch conv with bias
+        channels * patch * patch * hidden
+        + hidden  # patch conv with bias
         + patches * hidden
         + counting.layer_norm(hidden)  # post LayerNorm
         + _vit_layers(hidden, intermediate, layers)
@@ -176,7 +231,8 @@ def siglip_vision_params(vision: ConfigReader) -> tuple[int, int]:
     if vision.bool("vision_use_head", default=True):
         params += (
             hidden  # probe
-            + counting.linear(hidden, 3 * hidden, True) + counting.linear(hidden, hidden, True)
+            + counting.linear(hidden, 3 * hidden, True)
+            + counting.linear(hidden, hidden, True)
             + counting.layer_norm(hidden)
             + counting.mlp(hidden, intermediate, False, True)
         )
@@ -184,23 +240,35 @@ def siglip_vision_params(vision: ConfigReader) -> tuple[int, int]:
 
 
 def _finish(
-    arch: Architecture, text_params: int, vision_params: int, projector_params: int, warnings: list[str]
+    arch: Architecture,
+    text_params: int,
+    vision_params: int,
+    projector_params: int,
+    warnings: list[str],
 ) -> Architecture:
     arch.text_parameter_count = text_params
     arch.parameter_count = text_params + vision_params + projector_params
     if arch.active_parameter_count is not None:
         arch.active_parameter_count += vision_params + projector_params
-    arch.extra.update({"vision_parameter_count": vision_params, "projector_parameter_count": projector_params})
+    arch.extra.update(
+        {"vision_parameter_count": vision_params, "projector_parameter_count": projector_params}
+    )
     arch.warnings.extend(warnings)
-    arch.warnings.append("GenZ simulates the language model only (the vision tower is not modelled)")
+    arch.warnings.append(
+        "GenZ simulates the language model only (the vision tower is not modelled)"
+    )
     return arch
 
 
-def llava(reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]) -> Architecture:
+def llava(
+    reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]
+) -> Architecture:
     """LLaVA / LLaVA-NeXT: CLIP vision tower + two-layer projector + language model."""
     arch, warnings = _text_architecture(reader, dispatch, "llama")
     text_params = arch.parameter_count
-    vision = _vision_reader(reader, "clip_vision_model", warnings, absent_default=LLAVA_DEFAULT_VISION)
+    vision = _vision_reader(
+        reader, "clip_vision_model", warnings, absent_default=LLAVA_DEFAULT_VISION
+    )
     if vision.config.get("model_type") == "siglip_vision_model":
         vision_params, vision_hidden = siglip_vision_params(vision)
     else:
@@ -209,15 +277,17 @@ def llava(reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], A
     feature_layers = len(feature_layer) if isinstance(feature_layer, list) and feature_layer else 1
     bias = reader.bool("multimodal_projector_bias", default=True)
     text_hidden = arch.hidden_size or 0
-    projector = counting.linear(vision_hidden * feature_layers, text_hidden, bias) + counting.linear(
-        text_hidden, text_hidden, bias
-    )
+    projector = counting.linear(
+        vision_hidden * feature_layers, text_hidden, bias
+    ) + counting.linear(text_hidden, text_hidden, bias)
     if reader.family == "llava_next":
         projector += text_hidden  # image_newline
     return _finish(arch, text_params, vision_params, projector, warnings)
 
 
-def gemma3(reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]) -> Architecture:
+def gemma3(
+    reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]
+) -> Architecture:
     """Gemma 3 multimodal: SigLIP tower + soft-embedding norm and projection + Gemma 3 text model.
 
     A ``gemma3`` config without ``text_config`` is a text-only model at top level.
@@ -232,7 +302,9 @@ def gemma3(reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], 
     return _finish(arch, text_params, vision_params, projector, warnings)
 
 
-def qwen2_vl(reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]) -> Architecture:
+def qwen2_vl(
+    reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]
+) -> Architecture:
     """Qwen2-VL: ViT with 3-D patch embedding and patch merger + Qwen2 language model."""
     arch, warnings = _text_architecture(reader, dispatch, "qwen2")
     text_params = arch.parameter_count
@@ -249,16 +321,23 @@ def qwen2_vl(reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str]
     mlp_width = int(embed * ratio)
     per_block = (
         2 * counting.layer_norm(embed)
-        + counting.linear(embed, 3 * embed, True) + counting.linear(embed, embed, True)
+        + counting.linear(embed, 3 * embed, True)
+        + counting.linear(embed, embed, True)
         + counting.mlp(embed, mlp_width, False, True)
     )
     merged = embed * merge * merge
-    merger = counting.layer_norm(embed) + counting.linear(merged, merged, True) + counting.linear(merged, merger_out, True)
+    merger = (
+        counting.layer_norm(embed)
+        + counting.linear(merged, merged, True)
+        + counting.linear(merged, merger_out, True)
+    )
     vision_params = channels * temporal * patch * patch * embed + depth * per_block + merger
     return _finish(arch, text_params, vision_params, 0, warnings)
 
 
-def qwen2_5_vl(reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]) -> Architecture:
+def qwen2_5_vl(
+    reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]
+) -> Architecture:
     """Qwen2.5-VL: ViT with RMSNorm and gated biased MLP, patch merger + Qwen2 language model."""
     arch, warnings = _text_architecture(reader, dispatch, "qwen2")
     text_params = arch.parameter_count
@@ -274,23 +353,31 @@ def qwen2_5_vl(reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, st
     merger_out = vision.int("out_hidden_size", default=arch.hidden_size or 1)
     per_block = (
         2 * counting.layer_norm(hidden, bias=False)
-        + counting.linear(hidden, 3 * hidden, True) + counting.linear(hidden, hidden, True)
+        + counting.linear(hidden, 3 * hidden, True)
+        + counting.linear(hidden, hidden, True)
         + counting.mlp(hidden, intermediate, True, True)
     )
     merged = hidden * merge * merge
     merger = (
         counting.layer_norm(hidden, bias=False)
-        + counting.linear(merged, merged, True) + counting.linear(merged, merger_out, True)
+        + counting.linear(merged, merged, True)
+        + counting.linear(merged, merger_out, True)
     )
     vision_params = channels * temporal * patch * patch * hidden + depth * per_block + merger
     return _finish(arch, text_params, vision_params, 0, warnings)
 
 
-def mllama(reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]) -> Architecture:
+def mllama(
+    reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]
+) -> Architecture:
     """Llama 3.2 Vision: tiled ViT (local + gated global layers) + cross-attention Llama."""
     warnings: list[str] = []
     text_config = _with_defaults(
-        reader.sub("text_config"), "mllama_text_model", TEXT_CONFIG_DEFAULTS, "text_config", warnings
+        reader.sub("text_config"),
+        "mllama_text_model",
+        TEXT_CONFIG_DEFAULTS,
+        "text_config",
+        warnings,
     )
     text = ConfigReader(text_config, reader.family, "text_config.")
     arch = _mllama_text(text)
@@ -312,7 +399,9 @@ def mllama(reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], 
     vision_params = (
         channels * patch * patch * hidden  # patch conv, no bias
         + hidden  # class embedding
-        + 1 + patches * hidden + aspect_ratio_ids * tiles * patches * hidden  # gated positional
+        + 1
+        + patches * hidden
+        + aspect_ratio_ids * tiles * patches * hidden  # gated positional
         + 2 * (aspect_ratio_ids * tiles * hidden + 1)  # pre/post tile positional embeddings
         + 2 * counting.layer_norm(hidden)
         + _vit_layers(hidden, intermediate, layers, attention_bias=False)
@@ -329,7 +418,9 @@ def _mllama_text(text: ConfigReader) -> Architecture:
 
     layers = text.int("num_hidden_layers")
     text.check()
-    cross_layers = [index for index in (text.int_list("cross_attention_layers") or []) if index < layers]
+    cross_layers = [
+        index for index in (text.int_list("cross_attention_layers") or []) if index < layers
+    ]
     arch = build_decoder(text, tie_default=False)
     hidden = arch.hidden_size or 0
     head_dim = arch.head_dim or 0
@@ -347,4 +438,12 @@ def _mllama_text(text: ConfigReader) -> Architecture:
     return arch
 
 
-__all__ = ["llava", "gemma3", "qwen2_vl", "qwen2_5_vl", "mllama", "clip_vision_params", "siglip_vision_params"]
+__all__ = [
+    "llava",
+    "gemma3",
+    "qwen2_vl",
+    "qwen2_5_vl",
+    "mllama",
+    "clip_vision_params",
+    "siglip_vision_params",
+]

@@ -24,7 +24,9 @@ def _read_dt_rank(reader: ConfigReader, key: str, hidden: int) -> int:
     return reader.int(key)
 
 
-def _ssm_common(arch: Architecture, *, layers: int, hidden: int, vocab: int, context: int | None) -> None:
+def _ssm_common(
+    arch: Architecture, *, layers: int, hidden: int, vocab: int, context: int | None
+) -> None:
     arch.model_type = "decoder-only"
     arch.attention_type = "none"
     arch.num_layers = layers
@@ -60,7 +62,9 @@ def mamba(reader: ConfigReader) -> Architecture:
     if not tied:
         total += vocab * hidden
     arch = Architecture(reader.family)
-    _ssm_common(arch, layers=layers, hidden=hidden, vocab=vocab, context=read_context_length(reader))
+    _ssm_common(
+        arch, layers=layers, hidden=hidden, vocab=vocab, context=read_context_length(reader)
+    )
     arch.parameter_count = total
     arch.intermediate_size = inner
     arch.ssm = {
@@ -69,26 +73,51 @@ def mamba(reader: ConfigReader) -> Architecture:
         "ssm_state_values": inner * state,
     }
     arch.genz_kwargs = _genz_mamba_kwargs(
-        vocab, hidden, layers, arch.context_length, state, conv_kernel, inner, dt_rank, conv_bias, proj_bias
+        vocab,
+        hidden,
+        layers,
+        arch.context_length,
+        state,
+        conv_kernel,
+        inner,
+        dt_rank,
+        conv_bias,
+        proj_bias,
     )
     if inner % hidden:
-        arch.genz_unsupported = (
-            f"GenZ's Mamba width is hidden_size * integer expand; {inner} is not a multiple of {hidden}"
-        )
+        arch.genz_unsupported = f"GenZ's Mamba width is hidden_size * integer expand; {inner} is not a multiple of {hidden}"
     return arch
 
 
 def _genz_mamba_kwargs(
-    vocab: int, hidden: int, layers: int, context: int | None, state: int, conv_kernel: int,
-    inner: int, dt_rank: int, conv_bias: bool, proj_bias: bool,
+    vocab: int,
+    hidden: int,
+    layers: int,
+    context: int | None,
+    state: int,
+    conv_kernel: int,
+    inner: int,
+    dt_rank: int,
+    conv_bias: bool,
+    proj_bias: bool,
 ) -> dict[str, object]:
     """A pure SSM stack for GenZ: no attention heads of consequence and no FFN (``num_ffi`` 0)."""
     kwargs: dict[str, object] = {
-        "vocab_size": vocab, "hidden_size": hidden, "intermediate_size": 0, "num_ffi": 0,
-        "num_decoder_layers": layers, "num_attention_heads": 1, "num_key_value_heads": 1,
-        "hidden_act": "silu", "mamba_d_state": state, "mamba_d_conv": conv_kernel,
-        "mamba_expand": max(inner // hidden, 1), "mamba_dt_rank": dt_rank,
-        "mamba_conv_bias": conv_bias, "mamba_proj_bias": proj_bias, "mamba_layer_period": 1,
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": 0,
+        "num_ffi": 0,
+        "num_decoder_layers": layers,
+        "num_attention_heads": 1,
+        "num_key_value_heads": 1,
+        "hidden_act": "silu",
+        "mamba_d_state": state,
+        "mamba_d_conv": conv_kernel,
+        "mamba_expand": max(inner // hidden, 1),
+        "mamba_dt_rank": dt_rank,
+        "mamba_conv_bias": conv_bias,
+        "mamba_proj_bias": proj_bias,
+        "mamba_layer_period": 1,
     }
     if context:
         kwargs["max_model_len"] = context
@@ -113,7 +142,8 @@ def mamba2(reader: ConfigReader) -> Architecture:
     conv_dim = inner + 2 * groups * state
     mixer = (
         counting.linear(hidden, inner + conv_dim + ssm_heads, proj_bias)
-        + conv_dim * conv_kernel + (conv_dim if conv_bias else 0)
+        + conv_dim * conv_kernel
+        + (conv_dim if conv_bias else 0)
         + 3 * ssm_heads  # dt_bias, A_log, D
         + inner  # gated RMSNorm
         + counting.linear(inner, hidden, proj_bias)
@@ -123,7 +153,9 @@ def mamba2(reader: ConfigReader) -> Architecture:
     if not tied:
         total += vocab * hidden
     arch = Architecture(reader.family)
-    _ssm_common(arch, layers=layers, hidden=hidden, vocab=vocab, context=read_context_length(reader))
+    _ssm_common(
+        arch, layers=layers, hidden=hidden, vocab=vocab, context=read_context_length(reader)
+    )
     arch.parameter_count = total
     arch.intermediate_size = inner
     arch.ssm = {
@@ -133,9 +165,20 @@ def mamba2(reader: ConfigReader) -> Architecture:
     }
     dt_rank = _read_dt_rank(reader, "time_step_rank", hidden)
     arch.genz_kwargs = _genz_mamba_kwargs(
-        vocab, hidden, layers, arch.context_length, state, conv_kernel, inner, dt_rank, conv_bias, proj_bias
+        vocab,
+        hidden,
+        layers,
+        arch.context_length,
+        state,
+        conv_kernel,
+        inner,
+        dt_rank,
+        conv_bias,
+        proj_bias,
     )
-    arch.warnings.append("GenZ simulates Mamba-2 (SSD) layers with its Mamba-1 selective-scan operator")
+    arch.warnings.append(
+        "GenZ simulates Mamba-2 (SSD) layers with its Mamba-1 selective-scan operator"
+    )
     return arch
 
 
@@ -210,20 +253,39 @@ def jamba(reader: ConfigReader) -> Architecture:
         "ssm_state_values": inner * state,
     }
     arch.genz_kwargs = {
-        "vocab_size": vocab, "hidden_size": hidden, "intermediate_size": intermediate, "num_ffi": 2,
-        "num_decoder_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv_heads,
-        "head_dim": head_dim, "hidden_act": "silu", "num_experts": experts, "expert_top_k": top_k,
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 2,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "head_dim": head_dim,
+        "hidden_act": "silu",
+        "num_experts": experts,
+        "expert_top_k": top_k,
         "moe_intermediate_size": intermediate,
-        "mamba_d_state": state, "mamba_d_conv": conv_kernel, "mamba_expand": expand,
-        "mamba_dt_rank": dt_rank, "mamba_conv_bias": conv_bias, "mamba_proj_bias": proj_bias,
-        "attn_layer_period": attn_period, "attn_layer_offset": attn_offset,
-        "expert_layer_period": expert_period, "expert_layer_offset": expert_offset,
+        "mamba_d_state": state,
+        "mamba_d_conv": conv_kernel,
+        "mamba_expand": expand,
+        "mamba_dt_rank": dt_rank,
+        "mamba_conv_bias": conv_bias,
+        "mamba_proj_bias": proj_bias,
+        "attn_layer_period": attn_period,
+        "attn_layer_offset": attn_offset,
+        "expert_layer_period": expert_period,
+        "expert_layer_offset": expert_offset,
     }
     if arch.context_length:
         arch.genz_kwargs["max_model_len"] = arch.context_length
     if experts > 1 and layers % lcm(attn_period, expert_period):
         # GenZ's ModelConfig asserts num_decoder_layers divisible by its unique-layer period.
-        for key in ("attn_layer_period", "attn_layer_offset", "expert_layer_period", "expert_layer_offset"):
+        for key in (
+            "attn_layer_period",
+            "attn_layer_offset",
+            "expert_layer_period",
+            "expert_layer_offset",
+        ):
             del arch.genz_kwargs[key]
     arch.genz_unsupported = (
         "GenZ 0.0.16 cannot simulate hybrid Mamba/attention stacks: its model builder raises "
@@ -264,7 +326,8 @@ def lfm2(reader: ConfigReader) -> Architecture:
     attention = counting.attention(hidden, heads, kv_heads, head_dim) + 2 * head_dim
     conv = (
         counting.linear(hidden, 3 * hidden, conv_bias)
-        + hidden * conv_cache + (hidden if conv_bias else 0)
+        + hidden * conv_cache
+        + (hidden if conv_bias else 0)
         + counting.linear(hidden, hidden, conv_bias)
     )
     attention_layers = sum(1 for kind in layer_types if kind == "full_attention")
@@ -291,11 +354,21 @@ def lfm2(reader: ConfigReader) -> Architecture:
     arch.vocab_size = vocab
     arch.attention_type = checked_attention_type(reader, heads, kv_heads)
     arch.add_kv_layers(attention_layers, 2 * kv_heads * head_dim)
-    arch.ssm = {"layers": conv_layers, "conv_state_values": hidden * conv_cache, "ssm_state_values": 0}
+    arch.ssm = {
+        "layers": conv_layers,
+        "conv_state_values": hidden * conv_cache,
+        "ssm_state_values": 0,
+    }
     arch.genz_kwargs = {
-        "vocab_size": vocab, "hidden_size": hidden, "intermediate_size": ffn_width, "num_ffi": 2,
-        "num_decoder_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv_heads,
-        "head_dim": head_dim, "hidden_act": "silu",
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": ffn_width,
+        "num_ffi": 2,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "head_dim": head_dim,
+        "hidden_act": "silu",
     }
     if arch.context_length:
         arch.genz_kwargs["max_model_len"] = arch.context_length

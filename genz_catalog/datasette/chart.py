@@ -97,7 +97,7 @@ def render_scatter_svg(points: list[dict[str, Any]], dtype: str, row_url) -> str
         'text-anchor="middle" font-size="13">parameters (log scale)</text>'
         f'<text transform="translate(18 {(HEIGHT - MARGIN_BOTTOM) / 2}) rotate(-90)" '
         f'text-anchor="middle" font-size="13">KV cache per token, {html.escape(dtype)} '
-        '(log scale)</text>'
+        "(log scale)</text>"
     )
     for point, y_value in zip(points, ys, strict=True):
         colour = ATTENTION_COLOURS.get(point["attention_type"], "#9467bd")

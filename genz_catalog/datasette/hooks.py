@@ -77,7 +77,9 @@ async def chart_view(datasette, request) -> Response:  # noqa: ANN001
     """The chart page: parameters against KV-cache bytes per token, as inline SVG."""
     database = datasette.get_database(DATABASE_NAME)
     context = await chart_page_context(database, request)
-    return Response.html(await datasette.render_template("genz_chart.html", context, request=request))
+    return Response.html(
+        await datasette.render_template("genz_chart.html", context, request=request)
+    )
 
 
 @hookimpl

@@ -13,8 +13,16 @@ from pathlib import Path
 data = Path(__file__).resolve().parent.parent
 with open(data / "truth.tsv", newline="") as handle:
     truth = {r["model_id"]: r for r in csv.DictReader(handle, delimiter="\t")}
-licenses = {"meta-llama": "llama3.1", "mistralai": "apache-2.0", "Qwen": "apache-2.0", "google": "gemma",
-            "deepseek-ai": "mit", "microsoft": "mit", "tiiuae": "apache-2.0", "EleutherAI": "apache-2.0"}
+licenses = {
+    "meta-llama": "llama3.1",
+    "mistralai": "apache-2.0",
+    "Qwen": "apache-2.0",
+    "google": "gemma",
+    "deepseek-ai": "mit",
+    "microsoft": "mit",
+    "tiiuae": "apache-2.0",
+    "EleutherAI": "apache-2.0",
+}
 gated_orgs = {"meta-llama": "manual", "google": "manual"}
 for folder in sorted((data / "hf-configs").iterdir()):
     out = data / "hf-api" / f"{folder.name}.json"
@@ -36,9 +44,19 @@ for folder in sorted((data / "hf-configs").iterdir()):
         "private": False,
         "pipeline_tag": "text-generation",
         "library_name": "transformers",
-        "tags": ["transformers", "safetensors", model_type, "text-generation",
-                 "conversational", "en", f"license:{lic}", "autotrain_compatible",
-                 "text-generation-inference", "endpoints_compatible", "region:us"],
+        "tags": [
+            "transformers",
+            "safetensors",
+            model_type,
+            "text-generation",
+            "conversational",
+            "en",
+            f"license:{lic}",
+            "autotrain_compatible",
+            "text-generation-inference",
+            "endpoints_compatible",
+            "region:us",
+        ],
         "downloads": 1000 + seed % 5_000_000,
         "likes": seed % 5000,
         "modelId": repo_id,
@@ -49,11 +67,18 @@ for folder in sorted((data / "hf-configs").iterdir()):
         "disabled": False,
         "config": {"architectures": config.get("architectures"), "model_type": model_type},
         "cardData": {"license": lic, "language": ["en"], "pipeline_tag": "text-generation"},
-        "transformersInfo": {"auto_model": "AutoModelForCausalLM", "pipeline_tag": "text-generation",
-                             "processor": "AutoTokenizer"},
-        "siblings": [{"rfilename": ".gitattributes"}, {"rfilename": "README.md"},
-                     {"rfilename": "config.json"}, {"rfilename": "generation_config.json"},
-                     {"rfilename": "model.safetensors"}],
+        "transformersInfo": {
+            "auto_model": "AutoModelForCausalLM",
+            "pipeline_tag": "text-generation",
+            "processor": "AutoTokenizer",
+        },
+        "siblings": [
+            {"rfilename": ".gitattributes"},
+            {"rfilename": "README.md"},
+            {"rfilename": "config.json"},
+            {"rfilename": "generation_config.json"},
+            {"rfilename": "model.safetensors"},
+        ],
         "spaces": [],
         "createdAt": f"2023-{1 + seed % 12:02d}-{1 + seed % 28:02d}T08:30:00.000Z",
     }
