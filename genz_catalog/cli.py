@@ -92,6 +92,50 @@ def get_manager(ctx: click.Context, *, create: bool = True):  # noqa: ANN201 - M
     return root.obj["manager"]
 
 
+class CatalogOnFirstWrite:
+    """A ModelManager stand-in that creates the catalog file only when a model is written.
+
+    For ``import``: bad input and failed downloads must leave nothing behind, not even a new
+    empty file and its folder. While the file does not exist, reads see an empty catalog in
+    memory, and the first write is tried there first, so a write that fails (a config the
+    converter refuses) fails before the file is created, with the same error. Once the file
+    exists, or after the first write, every call goes to the real catalog (:func:`get_manager`).
+    """
+
+    #: Methods that only read; any other call counts as a write and opens the real catalog.
+    READS = frozenset({"get_model", "require_model", "list_models", "search_models"})
+
+    def __init__(self, ctx: click.Context) -> None:
+        from .db import resolve_db_path
+
+        self._ctx = ctx
+        root = ctx.find_root()
+        root.ensure_object(dict)
+        self._opened = "manager" in root.obj or resolve_db_path(root.obj.get("db_path")).exists()
+        self._empty = None  # the in-memory stand-in, made on first use
+
+    def _empty_catalog(self):  # noqa: ANN202 - ModelManager, imported lazily
+        if self._empty is None:
+            from .manager import ModelManager
+
+            self._empty = ModelManager(":memory:")
+            self._ctx.find_root().call_on_close(self._empty.close)
+        return self._empty
+
+    def __getattr__(self, name: str) -> Any:
+        if self._opened:
+            return getattr(get_manager(self._ctx), name)
+        if name in self.READS:
+            return getattr(self._empty_catalog(), name)
+
+        def write_then_open(*args: Any, **kwargs: Any) -> Any:
+            getattr(self._empty_catalog(), name)(*args, **kwargs)  # raises as the real one would
+            self._opened = True
+            return getattr(get_manager(self._ctx), name)(*args, **kwargs)
+
+        return write_then_open
+
+
 def _manager(ctx: click.Context):  # noqa: ANN202 - ModelManager, imported lazily
     # Every command in this module fails on an empty catalog or has nothing to do there.
     return get_manager(ctx, create=False)

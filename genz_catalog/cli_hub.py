@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from .cli import cli, get_manager
+from .cli import CatalogOnFirstWrite, cli, get_manager
 from .errors import CatalogError, InvalidInputError, ModelExistsError
 from .output import OutputFormat, output_options, print_rows
 
@@ -216,13 +216,9 @@ def import_command(
     hub_ids = [s for s in names if not is_local_source(s)]
     if revision is not None and not hub_ids:
         raise InvalidInputError("--revision applies to Hub ids only")
-    if len(names) == 1 and from_file is None and local:
-        # Bad input writes nothing, not even a new catalog file: check before opening it.
-        from .manager import check_config, read_config_file
-
-        config, resolved_id = read_config_file(names[0], model_id)
-        check_config(resolved_id, config)
-    manager = get_manager(ctx)
+    # Bad input and failed downloads write nothing, not even a new catalog file: the file is
+    # created (and its folder) only when the first model is written.
+    manager = cast("ModelManager", CatalogOnFirstWrite(ctx))
 
     if len(names) == 1 and from_file is None:
         outcome = _import_single(

@@ -306,6 +306,73 @@ def test_mixed_local_and_hub_bulk_import(hub):
     ]
 
 
+def test_failed_hub_import_creates_no_catalog_file(hub, tmp_path):
+    db = tmp_path / "fresh" / "x.db"
+    result = run("--db", str(db), "import", "no-such-org/no-such-model")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"Error: no-such-org/no-such-model: no such model on the Hub ({hub.url}); check the id "
+        "(org/name), or set HF_TOKEN if the repository is private\n",
+    )
+    assert not db.parent.exists()
+
+
+def test_all_failing_bulk_import_creates_no_catalog_file(hub, tmp_path):
+    hub.add_model("acme/down", {"model_type": "llama"}, fault="server-error")
+    (tmp_path / "bad.json").write_text('{"model_type": "llama",')
+    # Valid JSON that only the converter refuses: it fails inside the write itself.
+    (tmp_path / "thin.json").write_text('{"model_type": "llama"}')
+    db = tmp_path / "fresh" / "x.db"
+    sources = [str(tmp_path / n) for n in ("bad.json", "thin.json", "missing.json")]
+    result = run("--db", str(db), "import", *sources, "nobody/nothing", "acme/down", "--json")
+    assert (result.exit_code, result.stderr) == (1, "Error: 5 of 5 imports failed\n")
+    assert json.loads(result.stdout) == [
+        {"source": "local", "status": "failed", "model_id": s, "version": None, "detail": d}
+        for s, d in zip(
+            sources,
+            [
+                "malformed JSON at line 1 column 24: Expecting property name enclosed in double "
+                "quotes",
+                "llama: config lacks required key(s): hidden_size, num_hidden_layers, "
+                "num_attention_heads, vocab_size, intermediate_size",
+                "no such file or folder",
+            ],
+            strict=True,
+        )
+    ] + [
+        {
+            "source": "hub",
+            "status": "failed",
+            "model_id": "nobody/nothing",
+            "version": None,
+            "detail": f"no such model on the Hub ({hub.url}); check the id (org/name), or set "
+            "HF_TOKEN if the repository is private",
+        },
+        {
+            "source": "hub",
+            "status": "failed",
+            "model_id": "acme/down",
+            "version": None,
+            "detail": "the Hub answered HTTP 500; try again later",
+        },
+    ]
+    assert not db.parent.exists()
+
+
+def test_bulk_import_creates_the_catalog_at_its_first_success(hub, tmp_path):
+    hub.add_real_model(QWEN)
+    db = tmp_path / "fresh" / "x.db"
+    result = run("--db", str(db), "import", "nobody/nothing", QWEN, "--json")
+    assert (result.exit_code, result.stderr) == (1, "Error: 1 of 2 imports failed\n")
+    assert [(r["model_id"], r["status"]) for r in json.loads(result.stdout)] == [
+        ("nobody/nothing", "failed"),
+        (QWEN, "imported"),
+    ]
+    with ModelManager(db) as m:
+        assert [r["model_id"] for r in m.list_models()] == [QWEN]
+
+
 # ------------------------------------------------------------------------------ sync
 
 
