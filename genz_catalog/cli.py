@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -32,21 +32,44 @@ import_sqlite_utils_without_dataframes()
 class CatalogGroup(click.Group):
     """A click group that turns expected failures into one line on stderr and exit code 1.
 
-    That includes a subcommand's usage errors (a bad or missing argument or option): one
-    ``Error: ...`` line, not click's usage block and exit code 2. ``--help`` still exits 0.
+    That includes usage errors, of a subcommand or of the group itself (a bad or missing
+    argument or option, an unknown command): one ``Error: ...`` line, not click's usage block
+    and exit code 2. ``--help`` and a bare group name (``genz-catalog``, ``genz-catalog
+    metrics``) print help on stdout and exit 0.
     """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The group's own options are parsed here, before invoke() can catch anything.
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            _print_help_and_exit(exc)
+        except click.UsageError as exc:
+            raise click.ClickException(exc.format_message()) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click.exceptions.NoArgsIsHelpError:
-            raise  # a bare group name (``genz-catalog metrics``) prints its help
+        except click.exceptions.NoArgsIsHelpError as exc:
+            _print_help_and_exit(exc)  # a bare subgroup name: ``genz-catalog metrics``
         except click.UsageError as exc:
             raise click.ClickException(exc.format_message()) from None
         except (CatalogError, ConversionError) as exc:
             raise click.ClickException(str(exc)) from None
         except sqlite3.DatabaseError as exc:
             raise click.ClickException(f"catalog database error: {exc}") from None
+
+
+def _print_help_and_exit(exc: click.exceptions.NoArgsIsHelpError) -> NoReturn:
+    """Help asked for by giving nothing is an answer, not an error: stdout and exit 0."""
+    click.echo(exc.ctx.get_help(), color=exc.ctx.color)
+    raise click.exceptions.Exit(0)
 
 
 @click.group(cls=CatalogGroup)

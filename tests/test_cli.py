@@ -669,6 +669,28 @@ def test_help_still_exits_0(args):
     assert result.exit_code == 0 and "Example:" in result.output and result.stderr == ""
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus"], "No such option '--bogus'."),
+        (["--dbb", "{db}", "list"], "No such option '--dbb'. Did you mean '--db'?"),
+        (["--db"], "Option '--db' requires an argument."),
+        (["--db", "{db}", "frobnicate"], "No such command 'frobnicate'."),
+    ],
+)
+def test_top_level_usage_errors_are_one_line_and_exit_1(tmp_path, args, message):
+    db = tmp_path / "fresh" / "x.db"
+    assert_error(run(*[a.format(db=db) for a in args]), message)
+    assert not db.parent.exists()
+
+
+@pytest.mark.parametrize("args", [[], ["metrics"]])
+def test_a_bare_group_prints_its_help_and_exits_0(args):
+    result = run(*args)
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == run(*args, "--help").stdout
+
+
 # ------------------------------------------------------------------ metrics
 
 
