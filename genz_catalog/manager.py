@@ -575,15 +575,9 @@ class ModelManager:
                         and known["model_id"] != model_id
                         and (known["model_id"].lower() == model_id.lower())
                     ):
-                        # A case variant of a model written earlier in this batch: convert
-                        # under the stored spelling, as add_model would.
-                        prepared = self._prepare(
-                            item["model_id"],
-                            item.get("config"),
-                            item.get("record"),
-                            item.get("source", "manual"),
-                            item.get("model_name"),
-                        )
+                        # A case variant of a stored model or of one written earlier in this
+                        # batch: convert under the stored spelling, as add_model would.
+                        prepared = self._prepare_again(item)
                     results.append(
                         self._write_prepared(
                             prepared,
@@ -599,6 +593,26 @@ class ModelManager:
                 taken.update(name.lower() for name, _ in _wanted_aliases(model_id, aliases) if name)
             results.extend(self._insert_new_models(run))
             return results
+
+    def _prepare_again(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`_prepare` an item afresh; a ``prepared`` item is redone from its stored
+        ``config_json`` (what ``admin.import_config_files`` sends from its workers)."""
+        done = item.get("prepared")
+        if done is not None and item.get("config") is None and item.get("record") is None:
+            return self._prepare(
+                item["model_id"],
+                json.loads(done["config_json"]),
+                None,
+                done["source"],
+                None if not done.get("_name_given") else done["model_name"],
+            )
+        return self._prepare(
+            item["model_id"],
+            item.get("config"),
+            item.get("record"),
+            item.get("source", "manual"),
+            item.get("model_name"),
+        )
 
     def _names_taken(self, names: list[str]) -> set[str]:
         """Lower-cased ``names`` that already name a model (as id or alias)."""
@@ -735,13 +749,23 @@ class ModelManager:
         record: Mapping[str, Any] | None,
         source: str,
         model_name: str | None,
+        *,
+        stored_spelling: bool = True,
     ) -> dict[str, Any]:
-        """Validate and convert outside any transaction; returns the row's content columns."""
+        """Validate and convert outside any transaction; returns the row's content columns.
+
+        ``stored_spelling=False`` skips the look-up of a stored case variant of the id, for
+        callers whose writer redoes the conversion when there is one (``_write_batch``).
+        """
         model_id = validate_model_id(model_id)
         # One indexed lookup (NOCASE primary key), not _row: it runs for every bulk item.
-        stored = self.db.conn.execute(
-            "SELECT model_id FROM models WHERE model_id = ?", [model_id]
-        ).fetchone()
+        stored = (
+            self.db.conn.execute(
+                "SELECT model_id FROM models WHERE model_id = ?", [model_id]
+            ).fetchone()
+            if stored_spelling
+            else None
+        )
         if stored is not None:
             # A case variant of a stored id means that model: convert under its stored spelling
             # (the id is part of the GenZ config), so identical content stays "unchanged".
@@ -766,9 +790,7 @@ class ModelManager:
             # that was re-imported under a case variant of its id.
             "_name_given": model_name is not None,
         }
-        for column in DERIVED_COLUMNS:
-            if column in ("model_name",) or column.endswith("_json"):
-                continue
+        for column in _RECORD_COLUMNS:
             value = record.get(column)
             content[column] = int(value) if isinstance(value, bool) else value
         content["memory_json"] = json.dumps(record.get("memory") or {}, sort_keys=True)
@@ -1454,6 +1476,10 @@ SNAPSHOT_COLUMNS = (
 #: Snapshot columns that do not count as a content change (a new Hub sha with the same config
 #: is not a new version).
 _PROVENANCE_COLUMNS = ("revision_sha", "hub_parameter_count", "parameter_mismatch")
+
+
+#: Derived columns _prepare copies from a converted record (the *_json ones it encodes).
+_RECORD_COLUMNS = tuple(c for c in DERIVED_COLUMNS if c != "model_name" and not c.endswith("_json"))
 
 
 def _snapshot(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -129,3 +129,29 @@ def test_import_config_files_with_a_worker_matches_one_process_and_reports_bad_f
     assert _without_times(dump_catalog(tmp_path / "w0.db")) == _without_times(
         dump_catalog(tmp_path / "w1.db")
     )
+
+
+def test_import_config_files_looks_ids_up_per_batch_not_per_file(tmp_path: Path):
+    from reliability_support import write_config_variants
+
+    from genz_catalog.admin import import_config_files
+
+    paths = write_config_variants(tmp_path / "configs", "files", 12)
+    with ModelManager(tmp_path / "c.db") as manager:
+        manager.add_model("FILES/files-m3", LLAMA)
+        statements: list[str] = []
+        manager.db.conn.set_trace_callback(statements.append)
+        result = import_config_files(manager, paths, if_exists="update", batch_size=5)
+        manager.db.conn.set_trace_callback(None)
+        assert result.counts == {"updated": 1, "imported": 11}
+        # Stored ids are found with one IN (...) query per batch, not one SELECT per file.
+        per_file = [
+            s for s in statements if s.startswith("SELECT model_id FROM models WHERE model_id = ")
+        ]
+        # The only one: redoing the case variant's conversion under the stored spelling.
+        assert per_file == ["SELECT model_id FROM models WHERE model_id = 'files/files-m3'"]
+        assert sum(" IN (" in s for s in statements if "FROM models" in s) >= 3
+        # The stored spelling wins and the conversion is redone under it.
+        model = manager.get_model("files/files-m3")
+        assert model["model_id"] == "FILES/files-m3"
+        assert json.loads(model["genz_config_json"])["model"] == "FILES/files-m3"
