@@ -489,13 +489,13 @@ def _workers_can_start() -> bool:
     return main_file is None or os.path.exists(main_file)
 
 
-def _in_workers(paths: Iterator[str], workers: int, chunk: int = 4096) -> Iterator[tuple]:
+def _in_workers(paths: Iterator[str], workers: int, chunk: int = 2048) -> Iterator[tuple]:
     """``_read_and_prepare`` over ``paths`` in ``workers`` processes, in order, with at most
     two chunks in flight (bounded memory however slow the writer is).
 
-    A chunk of 4096 keeps the worker busy while the writer commits a 2000-model batch: at
-    1024 it idled then, and bench/import.py (20k models, 1 worker) ran ~2,500/s instead of
-    ~3,500/s, for ~12 MB more peak RSS."""
+    Chunks of 2048 keep the worker busy while the writer commits a 2000-model batch (at 1024 it
+    idled then). bench/import.py, 1 worker: 4096 was faster still at 20k models but passed
+    200 MB peak RSS at 100k (205 MB); 2048 stayed at 194 MB."""
     # fork would copy this process's open SQLite connection; spawn starts clean workers. A
     # ProcessPoolExecutor reports workers that die at start-up instead of respawning them forever.
     context = multiprocessing.get_context("spawn")
