@@ -32,7 +32,7 @@ import sqlite_utils
 from .convert import ConversionError
 from .db import rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
-from .manager import ModelManager, read_config_file, validate_model_id
+from .manager import ModelManager, _snapshot, read_config_file, validate_model_id
 
 #: First line of every export: names the format so ``load`` refuses anything else.
 EXPORT_FORMAT = "genz-catalog-export"
@@ -474,11 +474,12 @@ def _read_and_prepare(path: str) -> tuple[str, str | None, Any]:
         _WORKER_MANAGER = ModelManager(":memory:")
     try:
         config, model_id = read_config_file(path)
-        return (
-            path,
-            model_id,
-            _WORKER_MANAGER._prepare(model_id, config, None, "local", None, stored_spelling=False),
+        prepared = _WORKER_MANAGER._prepare(
+            model_id, config, None, "local", None, stored_spelling=False
         )
+        # The version-1 snapshot too, so the writer only writes.
+        prepared["_snapshot_json"] = json.dumps(_snapshot(prepared), sort_keys=True)
+        return path, model_id, prepared
     except (CatalogError, ConversionError) as exc:
         return path, None, str(exc)
 

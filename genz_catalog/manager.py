@@ -646,8 +646,12 @@ class ModelManager:
         for prepared, item, aliases in run:
             content = dict(prepared)
             content.pop("_name_given", None)
+            # Encoded beforehand by a convert worker (admin.import_config_files) when it can be.
+            snapshot_json = content.pop("_snapshot_json", None)
             model_id = content["model_id"]
             hub = _hub_columns(item.get("hub_metadata"), content.get("parameter_count"))
+            if snapshot_json is None or hub:
+                snapshot_json = json.dumps(_snapshot({**content, **hub}), sort_keys=True)
             row = {
                 **content,
                 **hub,
@@ -664,7 +668,7 @@ class ModelManager:
                     model_id,
                     1,
                     content["config_hash"],
-                    json.dumps(_snapshot({**content, **hub}), sort_keys=True),
+                    snapshot_json,
                     item.get("change_description") or "imported",
                     now,
                 )
@@ -814,6 +818,7 @@ class ModelManager:
         now = utc_now()
         content = dict(content)
         name_given = content.pop("_name_given", True)
+        content.pop("_snapshot_json", None)
         model_id = content["model_id"]
         existing = self._row(model_id, include_deleted=True)
         if existing is not None and existing["model_id"].lower() != model_id.lower():
