@@ -490,13 +490,14 @@ def _workers_can_start() -> bool:
     return main_file is None or os.path.exists(main_file)
 
 
-def _in_workers(paths: Iterator[str], workers: int, chunk: int = 2048) -> Iterator[tuple]:
+def _in_workers(paths: Iterator[str], workers: int, chunk: int = 1536) -> Iterator[tuple]:
     """``_read_and_prepare`` over ``paths`` in ``workers`` processes, in order, with at most
     two chunks in flight (bounded memory however slow the writer is).
 
-    Chunks of 2048 keep the worker busy while the writer commits a 2000-model batch (at 1024 it
-    idled then). bench/import.py, 1 worker: 4096 was faster still at 20k models but passed
-    200 MB peak RSS at 100k (205 MB); 2048 stayed at 194 MB."""
+    Chunks of 1536 keep the worker busy while the writer commits a 2000-model batch (at 1024 it
+    idled then). bench/import.py at 100k models, 1 worker: larger chunks ran faster but passed
+    200 MB peak RSS (4096: 205 MB; 2048 with the snapshot encoded in the worker: 202 MB);
+    1536 measured 197 MB."""
     # fork would copy this process's open SQLite connection; spawn starts clean workers. A
     # ProcessPoolExecutor reports workers that die at start-up instead of respawning them forever.
     context = multiprocessing.get_context("spawn")
