@@ -397,6 +397,38 @@ def _finish_plain(
     return arch
 
 
+def _finish_classic_mha(
+    reader: ConfigReader,
+    *,
+    hidden: int,
+    layers: int,
+    heads: int,
+    head_dim: int,
+    intermediate: int,
+    vocab: int,
+    total: int,
+    context: int | None,
+) -> Architecture:
+    """The ending shared by the GPT-2-era families: multi-head attention (K/V heads = heads), an
+    ungated MLP, and a KV cache of K and V at full width (2 x hidden values per layer)."""
+    arch = _finish_plain(
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=False,
+        context=context,
+    )
+    add_attention_kv(arch, None, None, 2 * hidden)
+    return arch
+
+
 def gpt2(reader: ConfigReader) -> Architecture:
     """GPT-2 (``n_embd``/``n_layer``/``n_head``; Conv1D with biases; learned positions; tied head)."""
     hidden = reader.int("n_embd", "hidden_size")
@@ -424,22 +456,17 @@ def gpt2(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + positions * hidden + layers * per_layer + counting.layer_norm(hidden)
     if not tied:
         total += vocab * hidden
-    arch = _finish_plain(
-        Architecture(reader.family),
+    return _finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
         heads=heads,
-        kv_heads=heads,
         head_dim=head_dim,
         intermediate=intermediate,
         vocab=vocab,
         total=total,
-        gated=False,
         context=positions,
     )
-    add_attention_kv(arch, None, None, 2 * hidden)
-    return arch
 
 
 def gptj(reader: ConfigReader) -> Architecture:
@@ -462,22 +489,17 @@ def gptj(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + layers * per_layer + counting.layer_norm(hidden) + vocab
     if not tied:
         total += vocab * hidden
-    arch = _finish_plain(
-        Architecture(reader.family),
+    return _finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
         heads=heads,
-        kv_heads=heads,
         head_dim=head_dim,
         intermediate=intermediate,
         vocab=vocab,
         total=total,
-        gated=False,
         context=read_context_length(reader),
     )
-    add_attention_kv(arch, None, None, 2 * hidden)
-    return arch
 
 
 def gpt_neox(reader: ConfigReader) -> Architecture:
@@ -502,22 +524,17 @@ def gpt_neox(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + layers * per_layer + counting.layer_norm(hidden)
     if not tied:
         total += vocab * hidden
-    arch = _finish_plain(
-        Architecture(reader.family),
+    return _finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
         heads=heads,
-        kv_heads=heads,
         head_dim=head_dim,
         intermediate=intermediate,
         vocab=vocab,
         total=total,
-        gated=False,
         context=read_context_length(reader),
     )
-    add_attention_kv(arch, None, None, 2 * hidden)
-    return arch
 
 
 def opt(reader: ConfigReader) -> Architecture:
@@ -551,22 +568,17 @@ def opt(reader: ConfigReader) -> Architecture:
         total += norm
     if not tied:
         total += vocab * embed_dim
-    arch = _finish_plain(
-        Architecture(reader.family),
+    return _finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
         heads=heads,
-        kv_heads=heads,
         head_dim=head_dim,
         intermediate=ffn,
         vocab=vocab,
         total=total,
-        gated=False,
         context=positions,
     )
-    add_attention_kv(arch, None, None, 2 * hidden)
-    return arch
 
 
 def bloom(reader: ConfigReader) -> Architecture:
@@ -590,22 +602,17 @@ def bloom(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + 2 * counting.layer_norm(hidden) + layers * per_layer
     if not tied:
         total += vocab * hidden
-    arch = _finish_plain(
-        Architecture(reader.family),
+    return _finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
         heads=heads,
-        kv_heads=heads,
         head_dim=head_dim,
         intermediate=intermediate,
         vocab=vocab,
         total=total,
-        gated=False,
         context=read_context_length(reader),
     )
-    add_attention_kv(arch, None, None, 2 * hidden)
-    return arch
 
 
 def falcon(reader: ConfigReader) -> Architecture:
