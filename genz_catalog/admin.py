@@ -30,7 +30,7 @@ from typing import IO, Any
 import sqlite_utils
 
 from .convert import ConversionError
-from .db import rebuild_fts, write_transaction
+from .db import FTS_ALIASES_SQL, rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
 from .manager import ModelManager, _snapshot, read_config_file, validate_model_id
 
@@ -389,8 +389,8 @@ def diagnose_catalog(db: sqlite_utils.Database) -> DoctorReport:
         db,
         "SELECT count(*) FROM models m JOIN models_fts f ON f.rowid = m.rowid "
         "WHERE f.model_id IS NOT m.model_id COLLATE BINARY OR f.model_name IS NOT m.model_name "
-        "OR f.family IS NOT m.family OR f.aliases IS NOT (SELECT group_concat(alias, ' ') "
-        "FROM model_aliases a WHERE a.model_id = m.model_id)",
+        "OR f.family IS NOT m.family OR f.aliases IS NOT "
+        + FTS_ALIASES_SQL.format(model_id="m.model_id"),
     )
     orphans = {
         table: _scalar(db, f"SELECT count(*) FROM [{table}] WHERE {_orphan_condition(table)}")

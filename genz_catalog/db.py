@@ -438,16 +438,74 @@ def m005_child_key_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+#: What ``models_fts.aliases`` holds for a model: its aliases except the ``name`` kind (the part
+#: of an ``org/name`` id after the slash, whose words the id column already indexes).
+#: ``{model_id}`` is the SQL expression for the model's id.
+FTS_ALIASES_SQL = (
+    "(SELECT group_concat(alias, ' ') FROM model_aliases a "
+    "WHERE a.model_id = {model_id} AND a.kind != 'name')"
+)
+
+
+@migrations()
+def m006_fts_skips_name_aliases(db: sqlite_utils.Database) -> None:
+    # Every org/name model gets a ``name`` alias; indexing it re-wrote the model's FTS row right
+    # after inserting it (an FTS5 update is a delete plus an insert) for words the id already
+    # holds. Skipping it halves the FTS work of an import (bulk writes: ~70 us per model).
+    new_aliases = FTS_ALIASES_SQL.format(model_id="new.model_id")
+    old_aliases = FTS_ALIASES_SQL.format(model_id="old.model_id")
+    db.executescript(
+        f"""
+        DROP TRIGGER models_fts_ai;
+        DROP TRIGGER models_fts_au;
+        DROP TRIGGER model_aliases_fts_ai;
+        DROP TRIGGER model_aliases_fts_ad;
+        DROP TRIGGER model_aliases_fts_au;
+
+        CREATE TRIGGER models_fts_ai AFTER INSERT ON models BEGIN
+            INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
+            VALUES (new.rowid, new.model_id, new.model_name, new.family, {new_aliases});
+        END;
+        CREATE TRIGGER models_fts_au AFTER UPDATE OF model_id, model_name, family ON models BEGIN
+            DELETE FROM models_fts WHERE rowid = old.rowid;
+            INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
+            VALUES (new.rowid, new.model_id, new.model_name, new.family, {new_aliases});
+        END;
+        CREATE TRIGGER model_aliases_fts_ai AFTER INSERT ON model_aliases
+        WHEN new.kind != 'name' BEGIN
+            UPDATE models_fts SET aliases = {new_aliases}
+            WHERE rowid = (SELECT rowid FROM models WHERE model_id = new.model_id);
+        END;
+        CREATE TRIGGER model_aliases_fts_ad AFTER DELETE ON model_aliases
+        WHEN old.kind != 'name' BEGIN
+            UPDATE models_fts SET aliases = {old_aliases}
+            WHERE rowid = (SELECT rowid FROM models WHERE model_id = old.model_id);
+        END;
+        CREATE TRIGGER model_aliases_fts_au AFTER UPDATE ON model_aliases
+        WHEN old.kind != 'name' OR new.kind != 'name' BEGIN
+            UPDATE models_fts SET aliases = {old_aliases}
+            WHERE rowid = (SELECT rowid FROM models WHERE model_id = old.model_id);
+            UPDATE models_fts SET aliases = {new_aliases}
+            WHERE rowid = (SELECT rowid FROM models WHERE model_id = new.model_id);
+        END;
+        """
+    )
+    aliases = FTS_ALIASES_SQL.format(model_id="m.model_id")
+    db.execute(
+        "UPDATE models_fts SET aliases = ("
+        f"SELECT {aliases} FROM models m WHERE m.rowid = models_fts.rowid)"
+    )
+
+
 def rebuild_fts(db: sqlite_utils.Database) -> None:
     """Rebuild ``models_fts`` from ``models`` and ``model_aliases`` (used by ``doctor --fix``)."""
     with write_transaction(db):
         db.execute("DELETE FROM models_fts")
         db.execute(
             """INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
-               SELECT m.rowid, m.model_id, m.model_name, m.family,
-                      (SELECT group_concat(alias, ' ') FROM model_aliases a
-                       WHERE a.model_id = m.model_id)
-               FROM models m"""
+               SELECT m.rowid, m.model_id, m.model_name, m.family, """
+            + FTS_ALIASES_SQL.format(model_id="m.model_id")
+            + " FROM models m"
         )
 
 

@@ -26,6 +26,7 @@ MIGRATION_NAMES = [
     "m003_genz_unsupported",
     "m004_serve_indexes",
     "m005_child_key_indexes",
+    "m006_fts_skips_name_aliases",
 ]
 
 
@@ -125,6 +126,43 @@ def test_child_tables_have_case_insensitive_model_id_indexes_for_foreign_keys(tm
             )
         )
         assert f"USING COVERING INDEX idx_{table}_model_id_nocase" in plan, plan
+
+
+def test_fts_indexes_aliases_but_not_the_name_part_of_the_id_after_upgrade(tmp_path: Path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m006_fts_skips_name_aliases")
+    _insert_model(old, "meta-llama/Llama-3.1-8B")
+    for alias, kind in (("Llama-3.1-8B", "name"), ("llama3_8b", "genz")):
+        old.execute(
+            "INSERT INTO model_aliases (alias, model_id, kind, created_at) "
+            "VALUES (?, 'meta-llama/Llama-3.1-8B', ?, '2026-01-01T00:00:00.000Z')",
+            [alias, kind],
+        )
+    assert old.execute("SELECT aliases FROM models_fts").fetchall() == [("Llama-3.1-8B llama3_8b",)]
+    old.close()
+
+    db = connect(path)
+    assert db.execute("SELECT aliases FROM models_fts").fetchall() == [("llama3_8b",)]
+
+    def search(text: str) -> list[tuple[str]]:
+        return db.execute(
+            "SELECT model_id FROM models_fts WHERE models_fts MATCH ?", [escape_fts_query(text)]
+        ).fetchall()
+
+    # The name alias's words are the id's own words, so it is still found; so is the GenZ alias.
+    assert search("Llama-3.1-8B") == search("llama3_8b") == [("meta-llama/Llama-3.1-8B",)]
+    # A new name alias leaves the FTS row alone; a new alias of another kind updates it.
+    _insert_model(db, "mistralai/Mistral-7B-v0.1")
+    for alias, kind in (("Mistral-7B-v0.1", "name"), ("mistral_7b", "genz")):
+        db.execute(
+            "INSERT INTO model_aliases (alias, model_id, kind, created_at) "
+            "VALUES (?, 'mistralai/Mistral-7B-v0.1', ?, '2026-01-01T00:00:00.000Z')",
+            [alias, kind],
+        )
+    assert db.execute(
+        "SELECT aliases FROM models_fts WHERE model_id = 'mistralai/Mistral-7B-v0.1'"
+    ).fetchall() == [("mistral_7b",)]
 
 
 def test_two_processes_opening_a_fresh_file_do_not_collide(tmp_path: Path):
