@@ -29,14 +29,28 @@ def _layers(reader: ConfigReader) -> int:
     return layers
 
 
-def mixtral(reader: ConfigReader) -> Architecture:
-    """Mixtral (every layer MoE, experts sized by ``intermediate_size``)."""
+def _local_experts_in_every_layer(
+    reader: ConfigReader, shared_intermediate_size: int = 0
+) -> MoeSpec:
+    """The Mixtral-style MoE layout: ``num_local_experts`` experts of ``intermediate_size``
+    (values) in every layer, ``num_experts_per_tok`` routed per token."""
     layers = _layers(reader)
     experts = reader.int("num_local_experts")
     top_k = reader.int("num_experts_per_tok")
     expert_width = reader.int("intermediate_size")
     reader.check()
-    moe = MoeSpec(experts, top_k, expert_width, [True] * layers)
+    return MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        [True] * layers,
+        shared_intermediate_size=shared_intermediate_size,
+    )
+
+
+def mixtral(reader: ConfigReader) -> Architecture:
+    """Mixtral (every layer MoE, experts sized by ``intermediate_size``)."""
+    moe = _local_experts_in_every_layer(reader)
     arch = build_decoder(reader, moe=moe, tie_default=False)
     add_attention_kv(arch, None, reader.optional_int("sliding_window", minimum=1), _kv_values(arch))
     return arch
@@ -44,13 +58,8 @@ def mixtral(reader: ConfigReader) -> Architecture:
 
 def phimoe(reader: ConfigReader) -> Architecture:
     """Phi-3.5-MoE (LayerNorm with bias, attention bias, lm_head bias)."""
-    layers = _layers(reader)
-    experts = reader.int("num_local_experts")
-    top_k = reader.int("num_experts_per_tok")
-    expert_width = reader.int("intermediate_size")
-    reader.check()
+    moe = _local_experts_in_every_layer(reader)
     attention_bias = reader.bool("attention_bias", default=False)
-    moe = MoeSpec(experts, top_k, expert_width, [True] * layers)
     arch = build_decoder(
         reader,
         moe=moe,
@@ -67,16 +76,10 @@ def phimoe(reader: ConfigReader) -> Architecture:
 
 def granitemoe(reader: ConfigReader) -> Architecture:
     """Granite MoE (fused gate+up ``input_linear`` experts of ``intermediate_size``; tied)."""
-    layers = _layers(reader)
-    experts = reader.int("num_local_experts")
-    top_k = reader.int("num_experts_per_tok")
-    expert_width = reader.int("intermediate_size")
-    reader.check()
-    attention_bias = reader.bool("attention_bias", default=False)
-    shared_width = reader.int("shared_intermediate_size", default=0, minimum=0)
-    moe = MoeSpec(
-        experts, top_k, expert_width, [True] * layers, shared_intermediate_size=shared_width
+    moe = _local_experts_in_every_layer(
+        reader, reader.int("shared_intermediate_size", default=0, minimum=0)
     )
+    attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
         reader,
         moe=moe,
