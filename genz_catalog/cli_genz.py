@@ -49,7 +49,7 @@ def run_simulation(model: dict[str, Any], **arguments: Any) -> dict[str, Any]:
     catalog model that shares a name with a GenZ static one is simulated as catalogued.
     Raises :class:`click.ClickException` with one line if GenZ refuses.
     """
-    from .genz import genz_kwargs_to_config
+    from .genz import genz_kwargs_to_config, run_prefill_and_decode
 
     model_id = model["model_id"]
     kwargs = dict(model["genz_config"])
@@ -63,10 +63,6 @@ def run_simulation(model: dict[str, Any], **arguments: Any) -> dict[str, Any]:
             f"GenZ cannot simulate {model_id}: GenZ 0.0.16 supports one unique layer type, "
             f"this model has {config.unique_layers} (hybrid attention/Mamba/MoE layout)"
         )
-    import warnings
-
-    from GenZ import decode_moddeling, prefill_moddeling
-
     common = {
         "batch_size": arguments["batch"],
         "system_name": arguments["system"],
@@ -75,19 +71,12 @@ def run_simulation(model: dict[str, Any], **arguments: Any) -> dict[str, Any]:
         "pipeline_parallel": arguments["pipeline_parallel"],
     }
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            prefill = prefill_moddeling(
-                model=config, input_tokens=arguments["input_tokens"], **common
-            )
-            # Bb=1: plain sampling. GenZ's default Bb=4 simulates 4-beam search (4x the KV).
-            decode = decode_moddeling(
-                model=config,
-                input_tokens=arguments["input_tokens"],
-                output_tokens=arguments["output_tokens"],
-                Bb=1,
-                **common,
-            )
+        prefill, decode = run_prefill_and_decode(
+            config,
+            input_tokens=arguments["input_tokens"],
+            output_tokens=arguments["output_tokens"],
+            **common,
+        )
     except (AssertionError, ValueError, ZeroDivisionError, KeyError) as exc:
         raise click.ClickException(f"GenZ cannot simulate {model_id}: {_one_line(exc)}") from None
     summary = decode["summary_table"]

@@ -116,6 +116,26 @@ def _quality_collection(metrics: Iterable[Any]) -> Any:
     return _genz_quality.QualityMetricsCollection(objects) if objects else None
 
 
+def run_prefill_and_decode(
+    config: ModelConfig, *, input_tokens: int, output_tokens: int, **common: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """GenZ's own prefill then decode of one ``ModelConfig``; returns GenZ's two result dicts.
+
+    ``common`` is passed to both (``batch_size``, ``system_name``, ``bits``,
+    ``tensor_parallel``, ``pipeline_parallel``). Decode uses ``Bb=1``, plain sampling: GenZ's
+    default of 4 simulates 4-beam search, with 4x the KV cache. GenZ's chatty warnings are muted.
+    """
+    from GenZ import decode_moddeling, prefill_moddeling
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prefill = prefill_moddeling(model=config, input_tokens=input_tokens, **common)
+        decode = decode_moddeling(
+            model=config, input_tokens=input_tokens, output_tokens=output_tokens, Bb=1, **common
+        )
+    return prefill, decode
+
+
 def genz_kwargs_to_config(kwargs: dict[str, Any], metrics: Iterable[Any] = ()) -> ModelConfig:
     """A GenZ ``ModelConfig`` from stored keyword arguments (and optional quality metrics).
 
