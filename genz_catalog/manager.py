@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sqlite3
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -617,8 +618,10 @@ class ModelManager:
     def _names_taken(self, names: list[str]) -> set[str]:
         """Lower-cased ``names`` that already name a model (as id or alias)."""
         found: set[str] = set()
-        for start in range(0, len(names), 500):
-            chunk = names[start : start + 500]
+        # Each name is bound twice; SQLite before 3.32 allows only 999 parameters.
+        per_query = max(1, min(500, _variable_limit(self.db.conn) // 2))
+        for start in range(0, len(names), per_query):
+            chunk = names[start : start + per_query]
             marks = ", ".join("?" for _ in chunk)
             found.update(
                 str(row[0]).lower()
@@ -691,16 +694,14 @@ class ModelManager:
         # Models before their aliases: deferring foreign keys to insert aliases first would make
         # SQLite scan every child table per model (their model_id indexes are BINARY, the parent
         # key NOCASE), which measured 10x slower at 6k models.
+        # Multi-row INSERTs, not executemany: each row of an executemany is its own statement,
+        # and FTS5 flushes its pending terms to a new segment at every statement that fires
+        # the FTS triggers (its savepoint hook), so per-row statements cost ~100 us a model in
+        # FTS segment writes and merges at 100k models (bench/import.py); one statement per
+        # few hundred rows flushes once.
         for columns, rows in row_groups:
-            conn.executemany(
-                f"INSERT INTO models ({', '.join(columns)}) "
-                f"VALUES ({', '.join('?' for _ in columns)})",
-                rows,
-            )
-        conn.executemany(
-            "INSERT INTO model_aliases (alias, model_id, kind, created_at) VALUES (?, ?, ?, ?)",
-            alias_rows,
-        )
+            _insert_many(conn, "models", columns, rows)
+        _insert_many(conn, "model_aliases", ("alias", "model_id", "kind", "created_at"), alias_rows)
         conn.executemany(
             "INSERT INTO model_versions (model_id, version, config_hash, snapshot_json, "
             "change_description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -1341,41 +1342,81 @@ class ModelManager:
         return self.add_model(resolved_id, config, source=source, force=force)
 
 
+def _variable_limit(conn: sqlite3.Connection) -> int:
+    """How many ``?`` parameters one statement may hold on this SQLite build."""
+    getlimit = getattr(conn, "getlimit", None)  # Python 3.11+
+    if getlimit is not None:
+        return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    return 999  # SQLite's smallest compiled-in default (before 3.32)
+
+
+def _insert_many(
+    conn: sqlite3.Connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) with as few multi-row ``INSERT``
+    statements as the parameter limit allows, in order (rowids follow ``rows``)."""
+    if not rows:
+        return
+    per_statement = max(1, _variable_limit(conn) // len(columns))
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    one_row = f"({', '.join('?' for _ in columns)})"
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        conn.execute(head + ", ".join([one_row] * len(chunk)), [v for row in chunk for v in row])
+
+
 def read_config_file(
     path: str | os.PathLike[str], model_id: str | None = None
 ) -> tuple[dict[str, Any], str]:
-    """Read and check a local ``config.json`` (or a folder with one); return (config, model id)."""
-    p = Path(path).expanduser()
-    if p.is_dir():
-        folder = p
-        p = p / "config.json"
-        if not p.is_file():
+    """Read and check a local ``config.json`` (or a folder with one); return (config, model id).
+
+    One ``stat`` and one read per file: the bulk import (``admin.import_config_files``) calls
+    this for every file.
+    """
+    name = os.path.expanduser(os.fspath(path))
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: no such file or folder") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        folder = name
+        name = os.path.join(name, "config.json")
+        try:
+            mode = os.stat(name).st_mode
+        except OSError:
+            mode = 0
+        if not stat.S_ISREG(mode):
             raise InvalidInputError(f"{folder}: folder has no config.json")
-    elif not p.exists():
-        raise InvalidInputError(f"{path}: no such file or folder")
-    elif not p.is_file():
+    elif not stat.S_ISREG(mode):
+        # Never open a FIFO or device: reading one could block or never end.
         raise InvalidInputError(f"{path}: not a regular file")
     try:
-        size = p.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise InvalidInputError(
-                f"{p}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted"
-            )
-        config = json.loads(p.read_text(encoding="utf-8"))
+        with open(name, "rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+            if len(data) > MAX_CONFIG_BYTES:
+                size = os.fstat(file.fileno()).st_size
+                raise InvalidInputError(
+                    f"{name}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted"
+                )
+        config = json.loads(data.decode("utf-8"))
     except OSError as exc:
-        raise InvalidInputError(f"{p}: cannot read: {exc.strerror or exc}") from None
+        raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
-        raise InvalidInputError(f"{p}: not UTF-8 text") from None
+        raise InvalidInputError(f"{name}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
-            f"{p}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            f"{name}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
     if not isinstance(config, dict):
-        raise InvalidInputError(f"{p}: config must be a JSON object")
+        raise InvalidInputError(f"{name}: config must be a JSON object")
     if model_id is None:
-        model_id = _id_from_name_or_path(config.get("_name_or_path"))
-        if model_id is None:
-            model_id = model_id_from_folder(p.parent.resolve())
+        # Already validated when it comes from _name_or_path.
+        found = _id_from_name_or_path(config.get("_name_or_path"))
+        if found is not None:
+            return config, found
+        model_id = model_id_from_folder(Path(name).parent.resolve())
     return config, validate_model_id(model_id)
 
 

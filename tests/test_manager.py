@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -754,6 +755,28 @@ def test_read_config_file_errors(tmp_path: Path):
     listing.write_text("[1, 2]")
     with pytest.raises(InvalidInputError, match="config must be a JSON object"):
         read_config_file(listing)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_read_config_file_refuses_a_fifo_without_blocking(tmp_path: Path):
+    fifo = tmp_path / "config.json"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    with pytest.raises(InvalidInputError, match="not a regular file"):
+        read_config_file(fifo)
+    with pytest.raises(InvalidInputError, match="folder has no config.json"):
+        read_config_file(tmp_path)
+
+
+def test_read_config_file_names_encoding_and_folder(tmp_path: Path):
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"model_type": "llama", "note": "caf\xe9"}')  # Latin-1
+    with pytest.raises(InvalidInputError, match=f"{latin}: not UTF-8 text"):
+        read_config_file(latin)
+    folder = tmp_path / "my-org__deep-llama"
+    folder.mkdir()
+    (folder / "config.json").write_text(config_path(LLAMA).read_text())
+    config, model_id = read_config_file(folder)
+    assert (model_id, config["num_hidden_layers"]) == ("my-org/deep-llama", 32)
 
 
 def test_read_config_file_takes_name_or_path(tmp_path: Path):

@@ -131,6 +131,23 @@ def test_import_config_files_with_a_worker_matches_one_process_and_reports_bad_f
     )
 
 
+def test_workers_stream_small_tasks_back_in_file_order(tmp_path: Path):
+    # Many small tasks, refilled as the writer takes results, across two processes: results
+    # come back in file order and equal what one process computes, failures included.
+    from reliability_support import write_config_variants
+
+    from genz_catalog.admin import _in_workers, _read_and_prepare
+
+    paths = [str(p) for p in write_config_variants(tmp_path / "configs", "order", 23)]
+    broken = tmp_path / "configs" / "broken.json"
+    broken.write_text("{")
+    paths.insert(9, str(broken))
+    streamed = list(_in_workers(iter(paths), 2, task_size=4, files_in_flight=8))
+    assert [path for path, _, _ in streamed] == paths
+    assert streamed == [_read_and_prepare(path) for path in paths]
+    assert streamed[9][1] is None and "malformed JSON" in streamed[9][2]
+
+
 def test_import_config_files_looks_ids_up_per_batch_not_per_file(tmp_path: Path):
     from reliability_support import write_config_variants
 
@@ -155,3 +172,37 @@ def test_import_config_files_looks_ids_up_per_batch_not_per_file(tmp_path: Path)
         model = manager.get_model("files/files-m3")
         assert model["model_id"] == "FILES/files-m3"
         assert json.loads(model["genz_config_json"])["model"] == "FILES/files-m3"
+
+
+@pytest.mark.skipif(
+    not hasattr(__import__("sqlite3").Connection, "setlimit"), reason="needs Python 3.11+"
+)
+def test_bulk_rows_split_at_the_sqlite_parameter_limit(tmp_path: Path):
+    # The fast path writes several models per INSERT statement; with room for only two models'
+    # parameters per statement, 25 models take 13 statements and must land whole, in order.
+    import sqlite3
+
+    items = [
+        {
+            "model_id": f"org/deep-{n}",
+            "config": {**LLAMA, "num_hidden_layers": n},
+            "aliases": [f"deep{n}", ("Deep Llama " + str(n), "genz")],
+        }
+        for n in range(1, 26)
+    ]
+    bulk_db, single_db = tmp_path / "bulk.db", tmp_path / "single.db"
+    with ModelManager(bulk_db) as bulk:
+        bulk.db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)
+        assert [r.status for r in bulk.add_models(items, batch_size=1000)] == ["imported"] * 25
+        ids = [row[0] for row in bulk.db.execute("SELECT model_id FROM models ORDER BY rowid")]
+        assert ids == [f"org/deep-{n}" for n in range(1, 26)]
+        assert diagnose_catalog(bulk.db).healthy
+        # The FTS row of each model holds its non-name aliases, written after the model row.
+        hits = bulk.search_models("Deep Llama 17")
+        assert [m["model_id"] for m in hits][:1] == ["org/deep-17"]
+        assert bulk.get_model("deep25")["num_layers"] == 25
+    with ModelManager(single_db) as single:
+        for item in items:
+            kwargs = {k: v for k, v in item.items() if k != "model_id"}
+            single.add_model(item["model_id"], **kwargs)
+    assert _without_times(dump_catalog(bulk_db)) == _without_times(dump_catalog(single_db))
