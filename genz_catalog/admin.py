@@ -14,12 +14,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
 import sqlite3
 import sys
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +31,7 @@ from typing import IO, Any
 
 import sqlite_utils
 
+from ._lean_start import import_sqlite_utils_without_dataframes
 from .convert import ConversionError
 from .db import FTS_ALIASES_SQL, rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
@@ -490,28 +493,47 @@ def _workers_can_start() -> bool:
     return main_file is None or os.path.exists(main_file)
 
 
-def _in_workers(paths: Iterator[str], workers: int, chunk: int = 1536) -> Iterator[tuple]:
-    """``_read_and_prepare`` over ``paths`` in ``workers`` processes, in order, with at most
-    two chunks in flight (bounded memory however slow the writer is).
+def _read_and_prepare_many(paths: list[str]) -> list[tuple[str, str | None, Any]]:
+    """Worker task: :func:`_read_and_prepare` over a few hundred files."""
+    return [_read_and_prepare(path) for path in paths]
 
-    Chunks of 1536 keep the worker busy while the writer commits a 2000-model batch (at 1024 it
-    idled then). bench/import.py at 100k models, 1 worker: larger chunks ran faster but passed
-    200 MB peak RSS (4096: 205 MB; 2048 with the snapshot encoded in the worker: 202 MB);
-    1536 measured 197 MB."""
+
+def _in_workers(
+    paths: Iterator[str], workers: int, task_size: int = 256, files_in_flight: int = 4096
+) -> Iterator[tuple]:
+    """``_read_and_prepare`` over ``paths`` in ``workers`` processes, in order.
+
+    Files go out in tasks of ``task_size``; at most ``files_in_flight`` are submitted and not
+    yet taken by the writer (bounded memory however slow the writer is), and a new task goes
+    out each time the writer takes one, so the workers keep converting while the writer
+    commits a batch. (Two alternating chunks of 1536 files left the worker idle during every
+    2000-model commit.)
+    """
     # fork would copy this process's open SQLite connection; spawn starts clean workers. A
     # ProcessPoolExecutor reports workers that die at start-up instead of respawning them forever.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending = None
+    # The initializer lives in a module that imports nothing heavy, so it runs before the
+    # worker imports this module (and sqlite-utils, which would drag in pandas and numpy:
+    # ~50 MB per worker for type mappings a worker never uses).
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=import_sqlite_utils_without_dataframes,
+    ) as pool:
+        pending: deque = deque()
+
+        def submit() -> None:
+            names = list(itertools.islice(paths, task_size))
+            if names:
+                pending.append(pool.submit(_read_and_prepare_many, names))
+
         try:
-            while True:
-                names = [name for _, name in zip(range(chunk), paths, strict=False)]
-                submitted = pool.map(_read_and_prepare, names, chunksize=64) if names else None
-                if pending is not None:
-                    yield from pending
-                if submitted is None:
-                    return
-                pending = submitted
+            for _ in range(max(1, files_in_flight // task_size)):
+                submit()
+            while pending:
+                done = pending.popleft().result()
+                submit()
+                yield from done
         except BrokenProcessPool:
             raise CatalogError(
                 "convert workers stopped; call import_config_files from a script with an "
