@@ -552,7 +552,7 @@ class ModelManager:
         self, batch: list[tuple[dict[str, Any], Mapping[str, Any]]], if_exists: str
     ) -> list[WriteResult]:
         # Bulk fast path: items whose id names nothing in the catalog or earlier in the batch are
-        # inserted in runs with executemany; any other item is written by _write_prepared after
+        # inserted in runs with multi-row INSERTs; any other item is written by _write_prepared after
         # the pending run is flushed. Names claimed earlier in the batch (ids and aliases) send
         # an item to the slow path, so the outcome equals writing the items one by one.
         with write_transaction(self.db):
@@ -640,7 +640,7 @@ class ModelManager:
         if not run:
             return []
         now = utc_now()
-        # Consecutive rows with the same columns share one executemany; insertion order (and so
+        # Consecutive rows with the same columns share multi-row INSERTs; insertion order (and so
         # rowids) stays that of the items.
         row_groups: list[tuple[tuple[str, ...], list[tuple]]] = []
         versions: list[tuple] = []
