@@ -328,7 +328,9 @@ def sync(
         genz-catalog sync
         genz-catalog sync --static
     """
-    manager = get_manager(ctx)
+    # Only --static adds models; a Hub sync only updates models that exist, so a missing
+    # catalog is an empty one and no file is created.
+    manager = get_manager(ctx, create=static)
     if static:
         # Only this branch may import GenZ (about 2 s); plain sync never does.
         from .genz import sync_static_models_to_db
@@ -437,7 +439,13 @@ def discover(
     """
     from .hub import discover_models, import_models_from_hf
 
-    manager = get_manager(ctx)
+    # A listing only reads; with --import the catalog file is created at the first model
+    # written, so a failed listing or import leaves nothing behind.
+    manager = (
+        cast("ModelManager", CatalogOnFirstWrite(ctx))
+        if do_import
+        else get_manager(ctx, create=False)
+    )
     rows = discover_models(
         manager,
         author=author,

@@ -559,7 +559,8 @@ class HubClient:
             raise HubOfflineCacheMissError(
                 "discover", "HF_HUB_OFFLINE=1, so the Hub cannot be searched; unset HF_HUB_OFFLINE"
             )
-        try:
+
+        def listing() -> list[ModelInfo]:
             return list(
                 self.api.list_models(
                     author=author or None,
@@ -571,6 +572,11 @@ class HubClient:
                     token=self._token,
                 )
             )
+
+        try:
+            # HfApi.list_models takes no timeout and retries 5xx answers with back-off, so the
+            # whole listing gets a deadline of its own.
+            return self._within(self.timeout, listing, "discover")
         except Exception as exc:  # noqa: BLE001 - every failure becomes a one-line HubError
             raise self.translate(exc, "discover") from exc
 

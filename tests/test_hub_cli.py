@@ -515,6 +515,45 @@ def test_discover_import_prints_the_listing_then_the_summary(hub):
     assert summary_lines[-1] == "1 imported, 1 failed"
 
 
+def test_sync_and_discover_leave_a_missing_catalog_uncreated(hub, tmp_path):
+    hub.add_real_model(QWEN)
+    db = tmp_path / "fresh" / "x.db"
+    result = run("--db", str(db), "sync")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "no Hub-imported models in the catalog; add some with: genz-catalog import org/name\n",
+    )
+    listed = run("--db", str(db), "discover", "--author", "Qwen", "--json")
+    assert listed.exit_code == 0
+    assert [(r["model_id"], r["in_catalog"]) for r in json.loads(listed.stdout)] == [(QWEN, False)]
+    # A listing the Hub refuses (a bad token) writes nothing either, --import or not.
+    refused = run("--db", str(db), "discover", "--import", "--token", "hf_not_a_valid_token")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("Error: discover: ")
+    assert "hf_not_a_valid_token" not in refused.output
+    assert not db.parent.exists()
+    # The first model written creates it.
+    imported = run("--db", str(db), "discover", "--author", "Qwen", "--import", "--json")
+    assert imported.exit_code == 0
+    with ModelManager(db) as m:
+        assert [r["model_id"] for r in m.list_models()] == [QWEN]
+
+
+def test_discover_gives_up_on_a_slow_listing_at_the_timeout(hub):
+    hub.add_real_model(QWEN)
+    hub.delay = 3.0
+    began = time.perf_counter()
+    result = run("discover", "--author", "Qwen", "--timeout", "0.5")
+    elapsed = time.perf_counter() - began
+    hub.delay = 0.0
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: discover: the Hub at {hub.url} did not answer within 0.5 s; try again later, "
+        "or allow more time with --timeout or GENZ_CATALOG_HUB_TIMEOUT\n"
+    )
+    assert elapsed < 2.5
+
+
 def test_discover_table_and_stats_show_parameter_mismatch(hub):
     hub.add_real_model(MISTRAL, safetensors_total=int(TRUTH[MISTRAL] * 1.05))
     run("import", MISTRAL)
