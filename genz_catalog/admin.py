@@ -22,7 +22,7 @@ import sqlite3
 import sys
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -35,7 +35,7 @@ from ._lean_start import import_sqlite_utils_without_dataframes
 from .convert import ConversionError
 from .db import FTS_ALIASES_SQL, rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
-from .manager import ModelManager, _snapshot, read_config_file, validate_model_id
+from .manager import ModelManager, WriteResult, _snapshot, read_config_file, validate_model_id
 
 #: First line of every export: names the format so ``load`` refuses anything else.
 EXPORT_FORMAT = "genz-catalog-export"
@@ -548,17 +548,26 @@ def import_config_files(
     if_exists: str = "skip",
     batch_size: int = 2000,
     workers: int = 0,
+    on_file: Callable[[str, WriteResult | None, str | None], None] | None = None,
 ) -> BulkImportResult:
-    """Import many local ``config.json`` files fast: the bulk path behind ``bench/import.py``.
+    """Import many local ``config.json`` files fast: the bulk path behind ``bench/import.py``
+    and ``genz-catalog import`` with many local files.
 
     Files stream through (never all in memory). With ``workers`` > 0 (one per spare core is
     right), that many processes read, validate and convert them while this one writes through
     :meth:`ModelManager.add_models`, ``batch_size`` models to a transaction; ``workers=0`` does
     everything here. A file that cannot be read or converted is reported in ``failures`` and
-    never stops the rest. Ids come from each config's ``_name_or_path``, else its folder name.
+    never stops the rest, and so is a model the catalog refuses (a bare id that is another
+    model's alias, an existing id with ``if_exists="error"``): it is rolled back alone. Ids come
+    from each config's ``_name_or_path``, else its folder name. Nothing is written, and ``manager`` is not asked to write, until a file converts.
+
+    ``on_file(path, written, error)`` is called once per file, with the
+    :class:`~genz_catalog.manager.WriteResult` or the error message: failures as they are
+    found, written files once their batch commits (so not in file order).
     """
     result = BulkImportResult()
     names = (str(p) for p in paths)
+    waiting: deque[str] = deque()  # paths of items handed to add_models, not yet written
 
     def items(prepared_files: Iterable[tuple[str, str | None, Any]]) -> Iterator[dict]:
         # No per-file look-up here: _write_batch finds the stored ids of a whole batch in one
@@ -566,8 +575,19 @@ def import_config_files(
         for path, model_id, prepared in prepared_files:
             if model_id is None:
                 result.failures.append((path, prepared))
+                if on_file is not None:
+                    on_file(path, None, prepared)
                 continue
-            yield {"model_id": model_id, "prepared": prepared}
+            waiting.append(path)
+            yield {"model_id": model_id, "prepared": prepared, "path": path}
+
+    def refused(item: Mapping[str, Any], error: Exception) -> None:
+        # Refused while its batch was written (e.g. a bare name that is another model's
+        # alias): rolled back alone, reported like a file that failed to convert.
+        waiting.remove(item["path"])
+        result.failures.append((item["path"], str(error)))
+        if on_file is not None:
+            on_file(item["path"], None, str(error))
 
     def local(paths_: Iterator[str]) -> Iterator[tuple[str, str | None, Any]]:
         for path in paths_:
@@ -585,6 +605,19 @@ def import_config_files(
         source = _in_workers(names, workers)
     else:
         source = local(names)
-    for written in manager.add_models(items(source), if_exists=if_exists, batch_size=batch_size):
+    good = items(source)
+    first = next(good, None)
+    if first is None:
+        return result
+    writes = manager.add_models(
+        itertools.chain([first], good),
+        if_exists=if_exists,
+        batch_size=batch_size,
+        on_error=refused,
+    )
+    for written in writes:
         result.counts[written.status] = result.counts.get(written.status, 0) + 1
+        path = waiting.popleft()
+        if on_file is not None:
+            on_file(path, written, None)
     return result

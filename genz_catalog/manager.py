@@ -16,7 +16,7 @@ import re
 import sqlite3
 import stat
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -523,12 +523,18 @@ class ModelManager:
         *,
         if_exists: str = "error",
         batch_size: int = 500,
+        on_error: Callable[[Mapping[str, Any], Exception], None] | None = None,
     ) -> Iterator[WriteResult]:
         """Bulk :meth:`add_model`: each item is a dict of its keyword arguments.
 
         Items are written ``batch_size`` to a transaction, so a crash loses at most the batch in
         flight and never leaves half a model. Conversion errors are raised before the batch's
         transaction opens, so a bad item writes nothing of its batch.
+
+        With ``on_error``, an item the catalog refuses while its batch is written (an id that
+        exists with ``if_exists="error"``, a bare name that is another model's alias) is rolled
+        back alone, passed to ``on_error(item, error)`` and yields no result; the rest of the
+        batch is written. Without it, the error is raised and the batch writes nothing.
         """
         batch: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
         for item in items:
@@ -543,13 +549,16 @@ class ModelManager:
             )
             batch.append((prepared, item))
             if len(batch) >= batch_size:
-                yield from self._write_batch(batch, if_exists)
+                yield from self._write_batch(batch, if_exists, on_error)
                 batch = []
         if batch:
-            yield from self._write_batch(batch, if_exists)
+            yield from self._write_batch(batch, if_exists, on_error)
 
     def _write_batch(
-        self, batch: list[tuple[dict[str, Any], Mapping[str, Any]]], if_exists: str
+        self,
+        batch: list[tuple[dict[str, Any], Mapping[str, Any]]],
+        if_exists: str,
+        on_error: Callable[[Mapping[str, Any], Exception], None] | None = None,
     ) -> list[WriteResult]:
         # Bulk fast path: items whose id names nothing in the catalog or earlier in the batch are
         # inserted in runs with multi-row INSERTs; any other item is written by _write_prepared after
@@ -570,30 +579,45 @@ class ModelManager:
                 if model_id.lower() in taken:
                     results.extend(self._insert_new_models(run))
                     run = []
-                    known = self._row(model_id, include_deleted=True)
-                    if (
-                        known is not None
-                        and known["model_id"] != model_id
-                        and (known["model_id"].lower() == model_id.lower())
-                    ):
-                        # A case variant of a stored model or of one written earlier in this
-                        # batch: convert under the stored spelling, as add_model would.
-                        prepared = self._prepare_again(item)
-                    results.append(
-                        self._write_prepared(
-                            prepared,
-                            item.get("hub_metadata"),
-                            aliases,
-                            mode,
-                            item.get("change_description"),
-                        )
-                    )
+                    if on_error is None:
+                        results.append(self._write_existing(prepared, item, aliases, mode))
+                    else:
+                        self.db.execute("SAVEPOINT bulk_item")
+                        try:
+                            results.append(self._write_existing(prepared, item, aliases, mode))
+                        except (CatalogError, ConversionError) as exc:
+                            self.db.execute("ROLLBACK TO bulk_item")
+                            on_error(item, exc)
+                        finally:
+                            self.db.execute("RELEASE bulk_item")
                 else:
                     run.append((prepared, item, aliases))
                 taken.add(model_id.lower())
                 taken.update(name.lower() for name, _ in _wanted_aliases(model_id, aliases) if name)
             results.extend(self._insert_new_models(run))
             return results
+
+    def _write_existing(
+        self,
+        prepared: dict[str, Any],
+        item: Mapping[str, Any],
+        aliases: list,
+        mode: str,
+    ) -> WriteResult:
+        """The bulk slow path: an item whose id (or alias) is already taken."""
+        model_id = prepared["model_id"]
+        known = self._row(model_id, include_deleted=True)
+        if (
+            known is not None
+            and known["model_id"] != model_id
+            and (known["model_id"].lower() == model_id.lower())
+        ):
+            # A case variant of a stored model or of one written earlier in this batch:
+            # convert under the stored spelling, as add_model would.
+            prepared = self._prepare_again(item)
+        return self._write_prepared(
+            prepared, item.get("hub_metadata"), aliases, mode, item.get("change_description")
+        )
 
     def _prepare_again(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """:meth:`_prepare` an item afresh; a ``prepared`` item is redone from its stored

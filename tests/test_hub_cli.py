@@ -588,3 +588,54 @@ def test_show_json_gives_gated_as_the_documented_string(hub):
         for m in (QWEN, "acme/auto-gated", "acme/manual-gated")
     }
     assert gated == {QWEN: "false", "acme/auto-gated": "auto", "acme/manual-gated": "manual"}
+
+
+# ------------------------------------------------------------------------------ bulk local
+
+
+@pytest.mark.parametrize("workers_from", [10_000, 1], ids=["one-process", "convert-workers"])
+def test_bulk_local_import_reports_in_source_order_and_one_refusal_stops_nothing(
+    tmp_path, monkeypatch, workers_from
+):
+    from genz_catalog import cli_hub
+
+    monkeypatch.setattr(cli_hub, "LOCAL_WORKERS_FROM", workers_from)
+    mistral_config = CONFIGS_DIR / "mistralai__Mistral-7B-v0.1" / "config.json"
+    assert run("import", str(mistral_config), "--id", "lab/mistral").exit_code == 0
+    llama = json.loads((CONFIGS_DIR / "meta-llama__Llama-3.1-8B" / "config.json").read_text())
+    deep = tmp_path / "deep.json"
+    deep.write_text(json.dumps({**llama, "_name_or_path": "lab/deep", "num_hidden_layers": 16}))
+    again = tmp_path / "again.json"
+    again.write_text(
+        json.dumps({**json.loads(mistral_config.read_text()), "_name_or_path": "lab/mistral"})
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"model_type": "llama",')
+    # A folder whose bare name is lab/mistral's name alias: refused when its batch is written.
+    bare = tmp_path / "mistral"
+    bare.mkdir()
+    (bare / "config.json").write_text(json.dumps(llama))
+    sources = [str(p) for p in (deep, again, broken, bare, deep)]
+    result = run("import", *sources, "--json")
+    assert (result.exit_code, result.stderr) == (1, "Error: 2 of 5 imports failed\n")
+    rows = json.loads(result.stdout)
+    assert [(r["model_id"], r["status"], r["version"]) for r in rows] == [
+        ("lab/deep", "imported", 1),
+        ("lab/mistral", "skipped", 1),
+        (str(broken), "failed", None),
+        (str(bare), "failed", None),
+        ("lab/deep", "skipped", 1),
+    ]
+    assert rows[1]["detail"] == "already in the catalog; --force re-imports"
+    assert rows[2]["detail"].startswith("malformed JSON at line 1 column 24")
+    assert rows[3]["detail"] == "model 'mistral' already exists; use --force to replace it"
+    assert model("lab/deep")["parameter_count"] < TRUTH[LLAMA]
+    assert model("mistral")["model_id"] == "lab/mistral"  # the alias still names it
+    listing = tmp_path / "sources.txt"
+    listing.write_text(f"# local paths work in --from-file too\n{deep}\n{again}\n")
+    forced = run("import", "--from-file", str(listing), "--force", "--json")
+    assert forced.exit_code == 0
+    assert [(r["model_id"], r["status"]) for r in json.loads(forced.stdout)] == [
+        ("lab/deep", "unchanged"),
+        ("lab/mistral", "updated"),  # its _name_or_path key is new content
+    ]
