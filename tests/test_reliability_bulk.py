@@ -206,3 +206,35 @@ def test_bulk_rows_split_at_the_sqlite_parameter_limit(tmp_path: Path):
             kwargs = {k: v for k, v in item.items() if k != "model_id"}
             single.add_model(item["model_id"], **kwargs)
     assert _without_times(dump_catalog(bulk_db)) == _without_times(dump_catalog(single_db))
+
+
+def test_add_models_on_error_rolls_back_only_the_refused_item(tmp_path: Path):
+    with ModelManager(tmp_path / "c.db") as manager:
+        manager.add_model("org/existing", MISTRAL, aliases=["taken"])
+        refused: list[tuple[str, str]] = []
+        items = [
+            {"model_id": "org/first", "config": LLAMA},
+            # Written by the slow path (its id exists), refused there: its alias must not stay.
+            {"model_id": "org/existing", "config": LLAMA, "aliases": ["left-behind"]},
+            {"model_id": "org/last", "config": MISTRAL},
+        ]
+        written = [
+            (r.model_id, r.status)
+            for r in manager.add_models(
+                items,
+                if_exists="error",
+                on_error=lambda item, exc: refused.append((item["model_id"], str(exc))),
+            )
+        ]
+        assert written == [("org/first", "imported"), ("org/last", "imported")]
+        assert refused == [
+            ("org/existing", "model 'org/existing' already exists; use --force to replace it")
+        ]
+        assert manager.get_model("left-behind") is None
+        assert manager.get_model("org/existing")["parameter_count"] == 7241732096
+        assert diagnose_catalog(manager.db).healthy
+        # Without on_error the same batch raises and writes nothing of itself.
+        renamed = [{**items[0], "model_id": "org/first-2"}, items[1]]
+        with pytest.raises(ModelExistsError):
+            list(manager.add_models(renamed, if_exists="error"))
+        assert manager.get_model("org/first-2") is None
