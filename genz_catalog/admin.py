@@ -558,8 +558,9 @@ def import_config_files(
     :meth:`ModelManager.add_models`, ``batch_size`` models to a transaction; ``workers=0`` does
     everything here. A file that cannot be read or converted is reported in ``failures`` and
     never stops the rest, and so is a model the catalog refuses (a bare id that is another
-    model's alias, an existing id with ``if_exists="error"``): it is rolled back alone. Ids come
-    from each config's ``_name_or_path``, else its folder name. Nothing is written, and ``manager`` is not asked to write, until a file converts.
+    model's alias, an existing id with ``if_exists="error"``): it is rolled back alone. Ids
+    come from each config's ``_name_or_path``, else its folder name. Nothing is written, and
+    ``manager`` is not asked to write, until a file converts.
 
     ``on_file(path, written, error)`` is called once per file, with the
     :class:`~genz_catalog.manager.WriteResult` or the error message: failures as they are
