@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import resource
 import shutil
@@ -88,7 +87,8 @@ def config_files(folder: Path) -> Iterator[Path]:
 
 
 class WorkerPeaks:
-    """Samples the peak RSS (``VmHWM``) of this process's worker children every 50 ms.
+    """Samples the peak RSS (``VmHWM``) of every child of this process every 50 ms: the
+    convert workers and the resource tracker that multiprocessing starts beside them.
 
     Not ``RUSAGE_CHILDREN``: a spawned worker is forked from this process before it execs a
     fresh interpreter, and Linux folds the pre-exec fork's resident size (this whole process,
@@ -110,15 +110,27 @@ class WorkerPeaks:
         self._stop.set()
         self._thread.join()
 
+    @staticmethod
+    def _children() -> set[int]:
+        # Read from /proc, not multiprocessing.active_children(): that one reaps exited
+        # children, racing the executor's own bookkeeping.
+        pids: set[int] = set()
+        for listing in Path("/proc/self/task").glob("*/children"):
+            try:
+                pids.update(int(pid) for pid in listing.read_text().split())
+            except OSError:
+                pass  # the thread ended
+        return pids
+
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            for child in multiprocessing.active_children():
+            for pid in self._children():
                 try:
-                    with open(f"/proc/{child.pid}/status") as status:
+                    with open(f"/proc/{pid}/status") as status:
                         for line in status:
                             if line.startswith("VmHWM:"):
                                 kb = int(line.split()[1])
-                                self.peaks_kb[child.pid] = max(self.peaks_kb.get(child.pid, 0), kb)
+                                self.peaks_kb[pid] = max(self.peaks_kb.get(pid, 0), kb)
                                 break
                 except OSError:
                     pass  # exited between the listing and the read
@@ -282,7 +294,8 @@ def main() -> None:
     workers_mb = " + ".join(f"{mb:.1f}" for mb in catalog["worker_rss_mb"]) or "none"
     print(
         f"peak RSS of {label}: writer {catalog['writer_rss_mb']:.1f} MB + "
-        f"worker{'s' * (len(catalog['worker_rss_mb']) != 1)} {workers_mb} MB"
+        f"child processes {workers_mb} MB (convert workers and multiprocessing's resource "
+        "tracker)"
     )
     print(
         f"catalog file: {size_mb:.0f} MB; failed files: {catalog['failures']}; "
