@@ -467,10 +467,11 @@ _WORKER_MANAGER: ModelManager | None = None
 
 
 def _read_and_prepare(path: str) -> tuple[str, str | None, Any]:
-    """Worker: (path, model id, prepared row content) or (path, None, error message).
+    """(path, model id, prepared row content) or (path, None, error message), in a convert
+    worker (or in the writer's process when there are none).
 
     Runs ``ModelManager._prepare`` (validation, conversion, JSON encoding) against an empty
-    in-memory catalog, so the writer process only has to write.
+    in-memory catalog, so the writer only has to write.
     """
     global _WORKER_MANAGER
     if _WORKER_MANAGER is None:
@@ -590,22 +591,12 @@ def import_config_files(
         if on_file is not None:
             on_file(item["path"], None, str(error))
 
-    def local(paths_: Iterator[str]) -> Iterator[tuple[str, str | None, Any]]:
-        for path in paths_:
-            try:
-                config, model_id = read_config_file(path)
-                yield (
-                    path,
-                    model_id,
-                    manager._prepare(model_id, config, None, "local", None, stored_spelling=False),
-                )
-            except (CatalogError, ConversionError) as exc:
-                yield path, None, str(exc)
-
     if workers > 0 and _workers_can_start():
         source = _in_workers(names, workers)
     else:
-        source = local(names)
+        # The workers' own function: it needs no catalog (stored spellings are the writer's
+        # business, in _write_batch), so both paths prepare files identically.
+        source = map(_read_and_prepare, names)
     good = items(source)
     first = next(good, None)
     if first is None:

@@ -104,24 +104,17 @@ def _status_line(outcome: ImportOutcome) -> str:
 
 
 def _import_local(
-    manager: ModelManager, source: str, model_id: str | None, force: bool, *, single: bool
+    manager: ModelManager, source: str, model_id: str | None, force: bool
 ) -> ImportOutcome:
-    """Import one local config.json or folder; in bulk an existing id is skipped, not an error."""
+    """Import one local config.json or folder; an existing id is an error unless ``force``.
+    (Several local sources go through :func:`_import_local_files`.)"""
     from .hub import ImportOutcome
     from .manager import read_config_file
 
     config, resolved_id = read_config_file(source, model_id)
     existing = manager.get_model(resolved_id, include_deleted=True)
     if existing is not None and not force:
-        if single:
-            raise ModelExistsError(existing["model_id"])
-        return ImportOutcome(
-            source,
-            "skipped",
-            existing["model_id"],
-            existing["current_version"],
-            "already in the catalog; --force re-imports",
-        )
+        raise ModelExistsError(existing["model_id"])
     result = manager.add_model(resolved_id, config, source="local", force=force)
     return ImportOutcome(
         source, result.status, result.model_id, result.version, warnings=list(result.warnings)
@@ -331,7 +324,7 @@ def _import_single(
     from .hub import ImportOutcome, import_model_from_hf
 
     if local:
-        return _import_local(manager, source, model_id, force, single=True)
+        return _import_local(manager, source, model_id, force)
     result = import_model_from_hf(
         source,
         force_update=force,
