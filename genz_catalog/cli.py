@@ -15,6 +15,7 @@ import click
 
 from ._lean_start import import_sqlite_utils_without_dataframes
 from .convert import ConversionError
+from .db import FIGURE_COLUMNS
 from .errors import CatalogError
 from .output import (
     OutputFormat,
@@ -279,24 +280,7 @@ SHOW_FIELDS = (
     "model_name",
     "aliases",
     "source",
-    "family",
-    "model_type",
-    "attention_type",
-    "is_moe",
-    "parameter_count",
-    "active_parameter_count",
-    "text_parameter_count",
-    "num_layers",
-    "hidden_size",
-    "intermediate_size",
-    "num_attention_heads",
-    "num_key_value_heads",
-    "head_dim",
-    "num_experts",
-    "experts_per_token",
-    "context_length",
-    "vocab_size",
-    "kv_values_per_token",
+    *FIGURE_COLUMNS,
     "hub_id",
     "revision_sha",
     "hub_parameter_count",

@@ -169,9 +169,8 @@ class DatabaseConnection:
 
 migrations = sqlite_utils.Migrations("genz_catalog")
 
-#: Columns of ``models`` derived from the converter; a version snapshot holds all of them.
-DERIVED_COLUMNS = (
-    "model_name",
+#: The converter's figures for a model, as ``models`` columns (``show`` lists them in this order).
+FIGURE_COLUMNS = (
     "family",
     "model_type",
     "attention_type",
@@ -190,6 +189,12 @@ DERIVED_COLUMNS = (
     "context_length",
     "vocab_size",
     "kv_values_per_token",
+)
+
+#: Columns of ``models`` derived from the converter; a version snapshot holds all of them.
+DERIVED_COLUMNS = (
+    "model_name",
+    *FIGURE_COLUMNS,
     "memory_json",
     "genz_config_json",
     "warnings_json",
