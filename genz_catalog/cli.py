@@ -15,7 +15,6 @@ import click
 
 from ._lean_start import import_sqlite_utils_without_dataframes
 from .convert import ConversionError
-from .db import FIGURE_COLUMNS
 from .errors import CatalogError
 from .output import (
     OutputFormat,
@@ -26,8 +25,10 @@ from .output import (
     print_rows,
 )
 
-# Before anything imports sqlite_utils (the manager and the feature modules below do).
+# Before anything imports sqlite_utils (db, the manager and the feature modules below do).
 import_sqlite_utils_without_dataframes()
+
+from .db import FIGURE_COLUMNS  # noqa: E402 - after the lean sqlite_utils import
 
 
 class CatalogGroup(click.Group):
