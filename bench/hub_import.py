@@ -5,7 +5,7 @@ Starts the test suite's local Hub stand-in on 127.0.0.1 with 50 ms added to ever
 tests/data/hf-configs, and imports all of them twice, side by side in one run, each into a fresh
 catalog and a fresh Hugging Face cache:
 
-- anchor: ``import_model_from_hf`` called once per model, one after the other;
+- anchor: ``import_hub_model`` called once per model, one after the other;
 - bulk: ``import_models_from_hf`` with ``--workers`` threads (the ``genz-catalog import`` path).
 
 Prints both times and the ratio (target: at least 6x).
@@ -29,7 +29,7 @@ from hub_server import CONFIGS_DIR, running_hub  # noqa: E402
 
 from genz_catalog.hub import (  # noqa: E402
     DEFAULT_WORKERS,
-    import_model_from_hf,
+    import_hub_model,
     import_models_from_hf,
 )
 from genz_catalog.manager import ModelManager  # noqa: E402
@@ -63,7 +63,7 @@ def main() -> None:
 
         with _fresh_environment(root, "one-at-a-time") as manager:
             start = time.perf_counter()
-            statuses = [import_model_from_hf(m, manager=manager).status for m in ids]
+            statuses = [import_hub_model(m, manager=manager).status for m in ids]
             sequential = time.perf_counter() - start
         assert statuses.count("imported") == len(ids), statuses
 
@@ -84,7 +84,7 @@ def main() -> None:
         f"{requests} requests per model"
     )
     print(
-        f"  one at a time (import_model_from_hf loop): {sequential:7.2f} s "
+        f"  one at a time (import_hub_model loop): {sequential:7.2f} s "
         f"({args.models / sequential:6.1f} models/s)"
     )
     print(

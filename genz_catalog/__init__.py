@@ -17,7 +17,9 @@ _EXPORTS = {
     "CatalogError": "genz_catalog.errors",
     "ModelNotFoundError": "genz_catalog.errors",
     "import_model_from_hf": "genz_catalog.hub",
+    "import_hub_model": "genz_catalog.hub",
     "sync_static_models_to_db": "genz_catalog.genz",
+    "sync_static_models": "genz_catalog.genz",
 }
 
 __all__ = sorted(_EXPORTS)

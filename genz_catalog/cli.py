@@ -635,9 +635,9 @@ def metrics() -> None:
 @click.option("--source", help="Where the number comes from (paper, leaderboard URL).")
 @click.option(
     "--unit",
-    default="percent",
-    show_default=True,
-    help="Scale of VALUE; percent values must be 0-100.",
+    default=None,
+    help="Scale of VALUE: percent (0-100), fraction (0-1, stored x100) or any other unit. "
+    "Default: a value from 0 to 1 is a fraction (0.625 -> 62.5 %), a larger one a percentage.",
 )
 @click.option("--date", "measured_at", help="When it was measured (YYYY-MM-DD).")
 @click.pass_context
@@ -648,7 +648,7 @@ def metrics_add(
     value: str,
     shots: int | None,
     source: str | None,
-    unit: str,
+    unit: str | None,
     measured_at: str | None,
 ) -> None:
     """Set a quality metric of a model (a repeat replaces the value).

@@ -321,11 +321,11 @@ def _import_single(
     local: bool,
 ) -> ImportOutcome:
     """One source: any failure is raised (one line, exit 1), an existing id included."""
-    from .hub import ImportOutcome, import_model_from_hf
+    from .hub import ImportOutcome, import_hub_model
 
     if local:
         return _import_local(manager, source, model_id, force)
-    result = import_model_from_hf(
+    result = import_hub_model(
         source,
         force_update=force,
         revision=revision,
@@ -376,9 +376,9 @@ def sync(
     manager = get_manager(ctx, create=static)
     if static:
         # Only this branch may import GenZ (about 2 s); plain sync never does.
-        from .genz import sync_static_models_to_db
+        from .genz import sync_static_models
 
-        figures = sync_static_models_to_db(manager)
+        figures = sync_static_models(manager)
         if output.is_table:
             click.echo(
                 f"GenZ static models: {figures.get('total', 0)} seen, "

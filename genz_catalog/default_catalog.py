@@ -3,7 +3,7 @@
 Two parts, both offline:
 
 - GenZ's own static models (``GenZ.Models.MODEL_DICT``), when GenZ is installed, through
-  :func:`genz_catalog.genz.sync_static_models_to_db`;
+  :func:`genz_catalog.genz.sync_static_models`;
 - real Hugging Face ``config.json`` files shipped inside the package
   (``genz_catalog/data/default-configs/<org>__<name>/config.json``), imported with source
   ``huggingface`` and their Hub id, plus the Hub metadata listed in ``manifest.json``.
@@ -109,7 +109,7 @@ def import_bundled_configs(manager: ModelManager, report: DefaultCatalogReport) 
 def sync_genz_static_models(manager: ModelManager, report: DefaultCatalogReport) -> None:
     """Sync GenZ's static models when GenZ (and the bridge module) are installed."""
     try:
-        from .genz import sync_static_models_to_db
+        from .genz import sync_static_models
     except ModuleNotFoundError as exc:
         # Only a missing GenZ (or a bridge not shipped yet) is expected; anything else is a bug.
         if exc.name not in ("GenZ", "genz_catalog.genz"):
@@ -120,7 +120,7 @@ def sync_genz_static_models(manager: ModelManager, report: DefaultCatalogReport)
         report.genz_skipped_reason = f"GenZ bridge unavailable: {exc}"
         return
     try:
-        synced = sync_static_models_to_db(manager)
+        synced = sync_static_models(manager)
     except ModuleNotFoundError as exc:
         if exc.name != "GenZ":
             raise

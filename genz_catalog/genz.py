@@ -14,7 +14,7 @@ lower-cases them in ``get_configs``):
 2. catalog models and aliases, read directly and read-only from the catalog file (soft-deleted
    models are skipped, and a model whose stored GenZ config is empty or invalid is not offered);
 3. with auto-import on (``enable(auto_import=True)`` or ``GENZ_CATALOG_AUTO_IMPORT=1``),
-   :func:`genz_catalog.hub.import_model_from_hf` for names that look like Hub ids (``org/name``).
+   :func:`genz_catalog.hub.import_hub_model` for names that look like Hub ids (``org/name``).
    Failed imports are remembered for :data:`HUB_MISS_TTL_S` seconds so a loop does not hammer the
    Hub.
 
@@ -302,13 +302,13 @@ class CatalogLoader:
         if self._hub_misses.get(key, 0.0) > now:
             return None
         try:
-            from .hub import import_model_from_hf
+            from .hub import import_hub_model
             from .manager import ModelManager
 
             # The loader's own (read-only) connection never writes: the import goes through a
             # ModelManager on the same file, like every other write.
             with ModelManager(self._path or self._wanted_path()) as manager:
-                import_model_from_hf(key, manager=manager)
+                import_hub_model(key, manager=manager)
         except Exception as exc:  # noqa: BLE001 - any Hub failure is a miss, remembered below
             self._hub_misses[key] = now + HUB_MISS_TTL_S
             warnings.warn(
@@ -816,7 +816,7 @@ def static_model_records() -> list[dict[str, Any]]:
     return items
 
 
-def sync_static_models_to_db(manager: Any = None) -> dict[str, Any]:
+def sync_static_models(manager: Any = None) -> dict[str, Any]:
     """Bring every GenZ static model into the catalog (source ``genz-static``); idempotent.
 
     Each model gets its GenZ config exactly (``genz_config_json`` rebuilds an equal
@@ -901,6 +901,26 @@ def sync_static_models_to_db(manager: Any = None) -> dict[str, Any]:
     return summary
 
 
+def sync_static_models_to_db(manager: Any = None) -> int:
+    """The original API's static sync: the number of GenZ static models now in the catalog.
+
+    Same work as :func:`sync_static_models`, which returns the full summary (imported, updated,
+    unchanged, merged, linked, metric values written).
+    """
+    return sync_static_models(manager)["total"]
+
+
+def import_model_from_hf(model_id: str, force_update: bool = False, **kwargs: Any) -> bool:
+    """The original API's Hub import (see :func:`genz_catalog.hub.import_model_from_hf`): True
+    when the model is in the catalog afterwards, so ``MODEL_DICT.get_model`` finds it."""
+    from .hub import import_model_from_hf as import_from_hub
+
+    imported = import_from_hub(model_id, force_update, **kwargs)
+    if imported:
+        MODEL_DICT.refresh()
+    return imported
+
+
 def _merge_aliases(manager: Any, model_id: str, aliases: list[tuple[str, str]]) -> None:
     """Add GenZ's aliases to a model from another source; names already taken stay theirs."""
     for alias, kind in aliases:
@@ -981,7 +1001,9 @@ __all__ = [
     "disable",
     "enable",
     "genz_kwargs_to_config",
+    "import_model_from_hf",
     "looks_like_hub_id",
     "static_model_records",
+    "sync_static_models",
     "sync_static_models_to_db",
 ]

@@ -19,6 +19,7 @@ a saved login). It is never stored, logged or printed, and never put in an error
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -646,7 +647,7 @@ def _existing_id(manager: ModelManager, model_id: str) -> str | None:
     return model["model_id"] if model else None
 
 
-def import_model_from_hf(
+def import_hub_model(
     model_id: str,
     force_update: bool = False,
     revision: str | None = None,
@@ -676,6 +677,37 @@ def import_model_from_hf(
     finally:
         if own_manager:
             manager.close()
+
+
+def import_model_from_hf(
+    model_id: str,
+    force_update: bool = False,
+    revision: str | None = None,
+    token: str | None = None,
+    *,
+    manager: ModelManager | None = None,
+    timeout: float | None = None,
+) -> bool:
+    """The original API's import: True when ``model_id`` is in the catalog afterwards.
+
+    Same arguments as :func:`import_hub_model`; a model already in the catalog counts as a
+    success (re-fetched only with ``force_update``). A failure returns False and logs its
+    one-line reason on the ``genz_catalog`` logger at WARNING level, having written nothing.
+    Call :func:`import_hub_model` for the status, version and warnings, or for the exception.
+    """
+    try:
+        import_hub_model(
+            model_id,
+            force_update,
+            revision,
+            token,
+            manager=manager,
+            timeout=timeout,
+        )
+    except (CatalogError, ConversionError) as exc:
+        logging.getLogger("genz_catalog").warning("could not import %r: %s", model_id, exc)
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------- bulk import

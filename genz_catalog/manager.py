@@ -1077,14 +1077,17 @@ class ModelManager:
         metric_value: float | str,
         shots: int | str | None = None,
         *,
-        unit: str = "percent",
+        unit: str | None = None,
         source: str | None = None,
         measured_at: str | None = None,
     ) -> dict[str, Any]:
         """Set one metric (unique per model, metric name and shots; a repeat replaces it).
 
-        Values are stored on the scale named by ``unit``; the catalog's convention is
-        ``percent`` (0-100, as GenZ stores accuracies). Returns the stored row's values.
+        Scores are stored in percent (0-100, GenZ's scale), so a fraction and a percentage of
+        the same score agree: with no ``unit``, a value from 0 to 1 is a fraction (``0.625`` is
+        stored as 62.5) and a larger one is a percentage; ``unit="fraction"`` always scales by
+        100, ``unit="percent"`` never does (for a score below 1 %). Any other unit (e.g.
+        ``perplexity``) stores the value as given. Returns the stored row's values.
         """
         return self.add_quality_metrics(
             [
@@ -1174,7 +1177,15 @@ class ModelManager:
             ) from None
         if not math.isfinite(value):
             raise InvalidInputError(f"metric value {raw_value!r} for {name} is not finite")
-        unit = "percent" if blank(item.get("unit")) else str(item["unit"]).strip()
+        unit = None if blank(item.get("unit")) else str(item["unit"]).strip()
+        if unit == "fraction" or (unit is None and 0 <= value <= 1):
+            if not 0 <= value <= 1:
+                raise InvalidInputError(
+                    f"metric value {value:g} for {name} is outside 0-1 (unit: fraction)"
+                )
+            value = round(value * 100, 9)  # 0.666 -> 66.6, not 66.60000000000001
+        if unit in (None, "fraction"):
+            unit = "percent"
         if unit == "percent" and not 0 <= value <= 100:
             raise InvalidInputError(
                 f"metric value {value:g} for {name} is outside 0-100 (unit: percent)"
@@ -1322,12 +1333,16 @@ class ModelManager:
         def scalar(sql: str) -> int:
             return self.db.execute(sql).fetchone()[0]
 
+        by_attention = grouped("attention_type")
+
         return {
             "total_models": scalar("SELECT count(*) FROM models WHERE is_deleted = 0"),
             "deleted_models": scalar("SELECT count(*) FROM models WHERE is_deleted = 1"),
             "moe_models": scalar("SELECT count(*) FROM models WHERE is_deleted = 0 AND is_moe"),
             "by_model_type": grouped("model_type"),
-            "by_attention_type": grouped("attention_type"),
+            "by_attention_type": by_attention,
+            # The original API's name for the same figures.
+            "by_attention": by_attention,
             "by_family": grouped("family"),
             "by_source": grouped("source"),
             "quality_metrics": scalar("SELECT count(*) FROM model_quality_metrics"),

@@ -223,7 +223,7 @@ def test_list_show_and_stats_do_not_import_genz(catalog):
 
 @pytest.fixture
 def synced(genz, catalog):
-    summary = genz.sync_static_models_to_db(catalog)
+    summary = genz.sync_static_models(catalog)
     return catalog, summary
 
 
@@ -284,7 +284,7 @@ def test_static_sync_is_idempotent(genz, synced):
         ]
 
     before = state()
-    again = genz.sync_static_models_to_db(catalog)
+    again = genz.sync_static_models(catalog)
     assert (again["unchanged"], again["imported"], again["updated"], again["metrics"]) == (
         82,
         0,
@@ -375,7 +375,7 @@ def test_static_sync_links_a_genz_model_to_the_real_checkpoint_and_shares_its_me
 ):
     catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
     catalog.add_quality_metric(MISTRAL_ID, "MMLU", 64.2, source="paper")
-    summary = genz.sync_static_models_to_db(catalog)
+    summary = genz.sync_static_models(catalog)
     assert (summary["imported"], summary["merged"], summary["linked"]) == (82, [], [MISTRAL_ID])
     # Both rows kept: GenZ's approximation (its config, its names), linked by hub_id.
     genz_row = catalog.get_model("mistral_7b")
@@ -398,7 +398,7 @@ def test_static_sync_links_a_genz_model_to_the_real_checkpoint_and_shares_its_me
         ("TriviaQA", None): (62.5, "genz-static"),
     }
     before = _catalog_state(catalog)
-    again = genz.sync_static_models_to_db(catalog)
+    again = genz.sync_static_models(catalog)
     assert (again["unchanged"], again["metrics"], again["linked"]) == (82, 0, [MISTRAL_ID])
     assert _catalog_state(catalog) == before
 

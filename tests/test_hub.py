@@ -26,7 +26,7 @@ from genz_catalog.hub import (
     HubUnreachableError,
     UnsupportedArchitectureError,
     discover_models,
-    import_model_from_hf,
+    import_hub_model,
     import_models_from_hf,
     sync_hub_models,
 )
@@ -80,7 +80,7 @@ def seed_local_model(manager: ModelManager) -> None:
 
 def test_import_stores_converted_config_and_hub_metadata(hub, manager):
     sha = hub.add_real_model(QWEN)
-    result = import_model_from_hf(QWEN, manager=manager)
+    result = import_hub_model(QWEN, manager=manager)
     assert (result.model_id, result.status, result.version) == (QWEN, "imported", 1)
     model = manager.get_model(QWEN)
     body = api_body(QWEN)
@@ -103,7 +103,7 @@ def test_import_stores_converted_config_and_hub_metadata(hub, manager):
 
 def test_config_lands_in_the_standard_hf_cache(hub, manager):
     sha = hub.add_real_model(MISTRAL)
-    import_model_from_hf(MISTRAL, manager=manager)
+    import_hub_model(MISTRAL, manager=manager)
     cached = (
         Path(os.environ["HF_HOME"])
         / "hub"
@@ -123,7 +123,7 @@ def test_recorded_api_response_and_legacy_id_redirect(hub, manager):
     """The real recorded bert body; the un-namespaced id redirects (307) like the Hub."""
     hub.add_real_model("google-bert/bert-base-uncased")
     hub.add_legacy_id("bert-base-uncased", "google-bert/bert-base-uncased")
-    result = import_model_from_hf("bert-base-uncased", manager=manager)
+    result = import_hub_model("bert-base-uncased", manager=manager)
     assert (result.model_id, result.status) == ("google-bert/bert-base-uncased", "imported")
     model = manager.get_model("bert-base-uncased")  # the short name became an alias
     assert model["model_id"] == "google-bert/bert-base-uncased"
@@ -138,17 +138,17 @@ def test_recorded_api_response_and_legacy_id_redirect(hub, manager):
 
 def test_existing_model_is_skipped_without_asking_the_hub(hub, manager):
     hub.add_real_model(QWEN)
-    import_model_from_hf(QWEN, manager=manager)
+    import_hub_model(QWEN, manager=manager)
     asked = len(hub.requests)
-    result = import_model_from_hf(QWEN, manager=manager)
+    result = import_hub_model(QWEN, manager=manager)
     assert (result.status, result.version) == ("skipped", 1)
     assert len(hub.requests) == asked
 
 
 def test_forced_reimport_of_identical_content_records_no_version(hub, manager):
     hub.add_real_model(QWEN)
-    import_model_from_hf(QWEN, manager=manager)
-    result = import_model_from_hf(QWEN, force_update=True, manager=manager)
+    import_hub_model(QWEN, manager=manager)
+    result = import_hub_model(QWEN, force_update=True, manager=manager)
     assert (result.status, result.version) == ("unchanged", 1)
     assert [v["version"] for v in manager.get_versions(QWEN)] == [1]
 
@@ -157,7 +157,7 @@ def test_revision_pins_config_and_sha(hub, manager):
     first = hub.add_real_model(QWEN)
     config = json.loads((CONFIGS_DIR / "Qwen__Qwen2.5-7B/config.json").read_text())
     hub.push_commit(QWEN, {**config, "max_position_embeddings": 65536})
-    import_model_from_hf(QWEN, revision=first, manager=manager)
+    import_hub_model(QWEN, revision=first, manager=manager)
     model = manager.get_model(QWEN)
     assert model["revision_sha"] == first
     assert model["config"]["max_position_embeddings"] == config["max_position_embeddings"] == 131072
@@ -165,7 +165,7 @@ def test_revision_pins_config_and_sha(hub, manager):
 
 def test_parameter_mismatch_over_one_percent_is_flagged(hub, manager):
     hub.add_real_model(MISTRAL, safetensors_total=int(TRUTH[MISTRAL] * 1.05))
-    import_model_from_hf(MISTRAL, manager=manager)
+    import_hub_model(MISTRAL, manager=manager)
     assert manager.get_model(MISTRAL)["parameter_mismatch"] == 1
     assert manager.get_stats()["parameter_mismatches"] == [
         {
@@ -270,7 +270,7 @@ def test_each_hub_failure_is_one_line_naming_the_model_and_writes_nothing(hub, m
     seed_local_model(manager)
     before = catalog_state(manager)
     with pytest.raises(error_class) as caught:
-        import_model_from_hf(model_id, manager=manager, **kwargs)
+        import_hub_model(model_id, manager=manager, **kwargs)
     expected = template.format(endpoint=hub.url, sha12=shas.get(model_id, "")[:12])
     assert str(caught.value) == expected
     assert "\n" not in str(caught.value)
@@ -282,7 +282,7 @@ def test_unreachable_hub_is_one_line_and_writes_nothing(manager):
     seed_local_model(manager)
     before = catalog_state(manager)
     with pytest.raises(HubUnreachableError) as caught:
-        import_model_from_hf(QWEN, manager=manager)
+        import_hub_model(QWEN, manager=manager)
     assert str(caught.value) == (
         f"{QWEN}: cannot reach the Hub at {os.environ['HF_ENDPOINT']}; check your network "
         "connection or HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to import from the local cache"
@@ -295,7 +295,7 @@ def test_gated_model_imports_with_a_granted_token_which_is_never_stored(hub, man
     secret = "hf_granted_secret_token_123"
     hub.valid_tokens.add(secret)
     hub.repos[LLAMA.lower()].granted_tokens.add(secret)
-    result = import_model_from_hf(LLAMA, token=secret, manager=manager)
+    result = import_hub_model(LLAMA, token=secret, manager=manager)
     assert result.status == "imported"
     assert manager.get_model(LLAMA)["gated"] == "manual"
     # The token really went to the Hub...
@@ -310,7 +310,7 @@ def test_token_from_hf_token_environment(hub, manager, monkeypatch):
     hub.valid_tokens.add("hf_from_env")
     hub.repos[LLAMA.lower()].granted_tokens.add("hf_from_env")
     monkeypatch.setenv("HF_TOKEN", "hf_from_env")
-    assert import_model_from_hf(LLAMA, manager=manager).status == "imported"
+    assert import_hub_model(LLAMA, manager=manager).status == "imported"
 
 
 # ------------------------------------------------------------------------------ offline
@@ -328,7 +328,7 @@ def _cli_subprocess(args: list[str], env: dict[str, str]) -> subprocess.Complete
 
 def test_offline_mode_imports_from_the_hf_cache_in_a_fresh_process(hub, manager, tmp_path):
     sha = hub.add_real_model(QWEN)
-    import_model_from_hf(QWEN, manager=manager)  # online: fills the cache
+    import_hub_model(QWEN, manager=manager)  # online: fills the cache
     asked = len(hub.requests)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GENZ_CATALOG_DB": str(tmp_path / "offline.db")}
     done = _cli_subprocess(["import", QWEN], env)
@@ -446,7 +446,7 @@ def test_sync_leaves_a_model_imported_at_a_commit_sha_where_it_is(hub, manager):
     first = hub.add_real_model(QWEN)
     qwen_config = json.loads((CONFIGS_DIR / "Qwen__Qwen2.5-7B/config.json").read_text())
     hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 65536})
-    import_model_from_hf(QWEN, revision=first, manager=manager)
+    import_hub_model(QWEN, revision=first, manager=manager)
     assert manager.get_model(QWEN)["hub_id"] == f"{QWEN}@{first}"
     before = catalog_state(manager)
     asked_before = len(hub.requests)
@@ -473,7 +473,7 @@ def test_sync_follows_the_branch_a_model_was_imported_at(hub, manager):
     on_branch = hub.push_commit(
         QWEN, {**qwen_config, "max_position_embeddings": 65536}, branch="long-context"
     )
-    import_model_from_hf(QWEN, revision="long-context", manager=manager)
+    import_hub_model(QWEN, revision="long-context", manager=manager)
     assert manager.get_model(QWEN)["hub_id"] == f"{QWEN}@long-context"
     # main moves, and so does the branch; sync must follow the branch, not main.
     hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 4096})
@@ -501,8 +501,8 @@ def test_forced_reimport_without_revision_unpins(hub, manager):
     first = hub.add_real_model(QWEN)
     qwen_config = json.loads((CONFIGS_DIR / "Qwen__Qwen2.5-7B/config.json").read_text())
     head = hub.push_commit(QWEN, {**qwen_config, "max_position_embeddings": 65536})
-    import_model_from_hf(QWEN, revision=first, manager=manager)
-    import_model_from_hf(QWEN, force_update=True, manager=manager)
+    import_hub_model(QWEN, revision=first, manager=manager)
+    import_hub_model(QWEN, force_update=True, manager=manager)
     stored = manager.get_model(QWEN)
     assert (stored["hub_id"], stored["revision_sha"]) == (QWEN, head)
     [outcome] = sync_hub_models(manager)
@@ -515,7 +515,7 @@ def test_forced_reimport_without_revision_unpins(hub, manager):
 def test_discover_filters_sorts_and_marks_catalogued_models(hub, manager):
     for repo in (QWEN, "Qwen/Qwen2.5-3B", "Qwen/Qwen2.5-14B", MISTRAL):
         hub.add_real_model(repo)
-    import_model_from_hf("Qwen/Qwen2.5-3B", manager=manager)
+    import_hub_model("Qwen/Qwen2.5-3B", manager=manager)
     rows = discover_models(manager, author="Qwen", sort="likes", limit=2)
     qwens = sorted(
         (api_body(r) for r in (QWEN, "Qwen/Qwen2.5-3B", "Qwen/Qwen2.5-14B")),

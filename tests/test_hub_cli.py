@@ -449,7 +449,7 @@ def test_sync_static_calls_the_genz_bridge(monkeypatch):
             "total": 5,
         }
 
-    monkeypatch.setattr(genz_bridge, "sync_static_models_to_db", fake_sync)
+    monkeypatch.setattr(genz_bridge, "sync_static_models", fake_sync)
     result = run("sync", "--static")
     assert (result.exit_code, result.stdout) == (
         0,
