@@ -31,13 +31,20 @@ import_sqlite_utils_without_dataframes()
 from .db import FIGURE_COLUMNS  # noqa: E402 - after the lean sqlite_utils import
 
 
-class CatalogGroup(click.Group):
-    """A click group that turns expected failures into one line on stderr and exit code 1.
+class UsageLineError(click.ClickException):
+    """A usage error as one ``Error: ...`` line, with click's conventional exit code 2."""
 
-    That includes usage errors, of a subcommand or of the group itself (a bad or missing
-    argument or option, an unknown command): one ``Error: ...`` line, not click's usage block
-    and exit code 2. ``--help`` and a bare group name (``genz-catalog``, ``genz-catalog
-    metrics``) print help on stdout and exit 0.
+    exit_code = 2
+
+
+class CatalogGroup(click.Group):
+    """A click group that turns expected failures into one line on stderr.
+
+    Failures of the work (a missing model, a refused config, a database error) exit 1. Usage
+    errors, of a subcommand or of the group itself (a bad or missing argument or option, an
+    unknown command), keep click's exit code 2 but are one ``Error: ...`` line, not click's
+    usage block. ``--help`` and a bare group name (``genz-catalog``, ``genz-catalog metrics``)
+    print help on stdout and exit 0.
     """
 
     def make_context(
@@ -53,7 +60,7 @@ class CatalogGroup(click.Group):
         except click.exceptions.NoArgsIsHelpError as exc:
             _print_help_and_exit(exc)
         except click.UsageError as exc:
-            raise click.ClickException(exc.format_message()) from None
+            raise UsageLineError(exc.format_message()) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -61,7 +68,7 @@ class CatalogGroup(click.Group):
         except click.exceptions.NoArgsIsHelpError as exc:
             _print_help_and_exit(exc)  # a bare subgroup name: ``genz-catalog metrics``
         except click.UsageError as exc:
-            raise click.ClickException(exc.format_message()) from None
+            raise UsageLineError(exc.format_message()) from None
         except (CatalogError, ConversionError) as exc:
             raise click.ClickException(str(exc)) from None
         except sqlite3.DatabaseError as exc:
@@ -201,9 +208,24 @@ _COUNT_FORMATTERS = {
 }
 
 
-def _print_models(rows: list[dict[str, Any]], output: OutputFormat, deleted: bool) -> None:
+#: Said (on stderr) when a listing finds nothing because the catalog holds no model at all.
+EMPTY_CATALOG_HINT = (
+    "The catalog is empty. Fill it with: genz-catalog sync --defaults (the bundled configs and "
+    "GenZ's models that serve starts from), genz-catalog sync --static (GenZ's models), or "
+    "genz-catalog import ORG/NAME | PATH/config.json | FOLDER"
+)
+
+
+def _print_models(
+    ctx: click.Context, rows: list[dict[str, Any]], output: OutputFormat, deleted: bool
+) -> None:
     columns = list(LIST_COLUMNS) + (["is_deleted"] if deleted else [])
     print_rows(rows, output, columns, table_formatters=_COUNT_FORMATTERS)
+    if not rows and output.is_table:
+        from .default_catalog import catalog_is_empty
+
+        if catalog_is_empty(_manager(ctx)):
+            click.echo(EMPTY_CATALOG_HINT, err=True)
 
 
 @cli.command(name="list")
@@ -245,11 +267,11 @@ def list_(ctx: click.Context, output: OutputFormat, **filters: Any) -> None:
     """
     include_deleted = filters.pop("deleted")
     rows = _manager(ctx).list_models(include_deleted=include_deleted, **filters)
-    _print_models(rows, output, include_deleted)
+    _print_models(ctx, rows, output, include_deleted)
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("words", nargs=-1, required=True, metavar="QUERY...")
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
@@ -260,19 +282,22 @@ def list_(ctx: click.Context, output: OutputFormat, **filters: Any) -> None:
 @click.option("--deleted", is_flag=True, help="Include soft-deleted models.")
 @output_options
 @click.pass_context
-def search(ctx: click.Context, query: str, limit: int, deleted: bool, output: OutputFormat) -> None:
+def search(
+    ctx: click.Context, words: tuple[str, ...], limit: int, deleted: bool, output: OutputFormat
+) -> None:
     """Full-text search over model ids, names, families and aliases, best match first.
 
-    Plain words match as prefixes (Llama-3.1 is fine as typed). FTS5 syntax works too:
-    "quoted phrases", word*, AND, OR, NOT.
+    Several words must all match; plain words match as prefixes (Llama-3.1 is fine as typed).
+    FTS5 syntax works too: "quoted phrases", word*, AND, OR, NOT.
 
     \b
     Example:
         genz-catalog search llama 8b
         genz-catalog search 'mistral OR mixtral' --csv
     """
+    query = " ".join(words)
     rows = _manager(ctx).search_models(query, limit=limit, include_deleted=deleted)
-    _print_models(rows, output, deleted)
+    _print_models(ctx, rows, output, deleted)
 
 
 #: Fields of the ``show`` summary, in order.
@@ -592,17 +617,24 @@ def diff(ctx: click.Context, model_id: str, v1: int, v2: int, output: OutputForm
     from_key, to_key = f"v{v1}", f"v{v2}"
     rows = [{"field": k, from_key: a, to_key: b} for k, (a, b) in changes.items()]
     if output.is_table:
-        # Counts for people (8.03B), as in list and show; machine formats keep exact integers.
+        # Counts for people (8.03B), as in list and show; nested values as JSON (what the config
+        # file says), not Python reprs; machine formats keep the values themselves.
         rows = [
             {
-                k: _COUNT_FORMATTERS[row["field"]](v) if k != "field" and v is not None else v
+                k: _diff_cell(row["field"], v) if k != "field" and v is not None else v
                 for k, v in row.items()
             }
-            if row["field"] in _COUNT_FORMATTERS
-            else row
             for row in rows
         ]
     print_rows(rows, output, ["field", from_key, to_key])
+
+
+def _diff_cell(field: str, value: Any) -> Any:
+    if field in _COUNT_FORMATTERS:
+        return _COUNT_FORMATTERS[field](value)
+    if isinstance(value, (dict, list, bool)):
+        return json.dumps(value, sort_keys=True)
+    return value
 
 
 METRIC_COLUMNS = (

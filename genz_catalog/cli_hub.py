@@ -218,7 +218,8 @@ def _print_summary(
     "--id",
     "model_id",
     metavar="ID",
-    help="Catalog id for a single local config (default: _name_or_path, else folder).",
+    help="Catalog id for a single local config (default: its folder's name; org__name folders "
+    "give org/name).",
 )
 @click.option("--force", is_flag=True, help="Re-import models already in the catalog.")
 @click.option("--revision", metavar="REV", help="Hub branch, tag or commit sha (default: main).")
@@ -252,12 +253,14 @@ def import_command(
         genz-catalog import Qwen/Qwen2.5-7B mistralai/Mistral-7B-v0.1 --workers 8
         genz-catalog import --from-file models.txt
         genz-catalog import ./my-model/config.json --id my-org/my-model
+        genz-catalog import ./models/      # every */config.json below; org__name -> org/name
     """
     names = list(sources)
     if from_file is not None:
         names += read_model_list(from_file)
     if not names:
         raise click.UsageError("give at least one SOURCE (a Hub id or a path), or --from-file")
+    names = _expand_model_folders(names)
     if model_id is not None and (len(names) != 1 or not is_local_source(names[0])):
         raise InvalidInputError("--id names a single local config; give exactly one path with it")
     local = [s for s in names if is_local_source(s)]
@@ -309,6 +312,23 @@ def import_command(
     _print_summary(outcomes, output)
 
 
+def _expand_model_folders(sources: list[str]) -> list[str]:
+    """A folder without a config.json of its own stands for every config.json below it."""
+    from .manager import find_config_files
+
+    expanded: list[str] = []
+    for source in sources:
+        path = Path(source).expanduser()
+        if is_local_source(source) and path.is_dir() and not (path / "config.json").exists():
+            found = find_config_files(path)
+            if not found:
+                raise InvalidInputError(f"{source}: no config.json in this folder or below it")
+            expanded.extend(found)
+        else:
+            expanded.append(source)
+    return expanded
+
+
 def _import_single(
     manager: ModelManager,
     source: str,
@@ -346,12 +366,19 @@ def _import_single(
     is_flag=True,
     help="Instead, bring GenZ's built-in models into the catalog (imports GenZ).",
 )
+@click.option(
+    "--defaults",
+    is_flag=True,
+    help="Instead, load the embedded default catalog (the bundled Hub configs and GenZ's "
+    "static models) that `serve` starts from; models already present are left alone.",
+)
 @_network_options
 @output_options
 @click.pass_context
 def sync(
     ctx: click.Context,
     static: bool,
+    defaults: bool,
     token: str | None,
     workers: int,
     quiet: bool,
@@ -370,10 +397,32 @@ def sync(
     Example:
         genz-catalog sync
         genz-catalog sync --static
+        genz-catalog sync --defaults
     """
-    # Only --static adds models; a Hub sync only updates models that exist, so a missing
-    # catalog is an empty one and no file is created.
-    manager = get_manager(ctx, create=static)
+    if static and defaults:
+        raise click.UsageError("give --static or --defaults, not both")
+    # Only --static and --defaults add models; a Hub sync only updates models that exist, so a
+    # missing catalog is an empty one and no file is created.
+    manager = get_manager(ctx, create=static or defaults)
+    if defaults:
+        from .default_catalog import build_default_catalog
+
+        report = build_default_catalog(manager)
+        if output.is_table:
+            click.echo("\n".join(report.summary_lines()))
+        else:
+            print_rows(
+                [
+                    {
+                        "imported": len(report.imported),
+                        "failed": report.failed,
+                        "genz_static": report.genz_static,
+                        "genz_skipped_reason": report.genz_skipped_reason,
+                    }
+                ],
+                output,
+            )
+        return
     if static:
         # Only this branch may import GenZ (about 2 s); plain sync never does.
         from .genz import sync_static_models

@@ -123,8 +123,10 @@ def validate_model_id(model_id: str) -> str:
     """Return ``model_id`` stripped, or raise :class:`InvalidModelIdError` naming the broken rule.
 
     Rules: not empty; at most 200 characters; no control characters; only letters, digits and
-    ``. _ + -``, with at most one ``/`` between two non-empty parts; no ``..``; as on the Hub, no
-    part starts or ends with ``.`` or ``-``.
+    ``. _ + -``, with at most one ``/`` between two non-empty parts; no ``..``; no part starts
+    with ``.`` or ``-`` or ends with ``.`` (a hidden or relative file name, a command-line
+    option). Anything else the Hub has served is accepted, e.g. a trailing ``-``
+    (``IrfanUruchi/Llama-2-13B-Computer-Engineering-``), which today's naming rule forbids.
     """
     if not isinstance(model_id, str):
         raise InvalidModelIdError("model id must be a string")
@@ -151,10 +153,10 @@ def validate_model_id(model_id: str) -> str:
         raise InvalidModelIdError(
             f"model id {model_id!r} must be 'name' or 'org/name' (one '/', no empty parts)"
         )
-    if any(part[0] in ".-" or part[-1] in ".-" for part in parts):
+    if any(part[0] in ".-" or part[-1] == "." for part in parts):
         raise InvalidModelIdError(
-            f"model id {model_id!r}: a name or org must not start or end with '.' or '-' "
-            "(the Hugging Face Hub's naming rule)"
+            f"model id {model_id!r}: a name or org must not start with '.' or '-' or end "
+            "with '.' (unsafe as a file name or a command-line argument)"
         )
     return model_id
 
@@ -1451,12 +1453,28 @@ def read_config_file(
     if not isinstance(config, dict):
         raise InvalidInputError(f"{name}: config must be a JSON object")
     if model_id is None:
-        # Already validated when it comes from _name_or_path.
-        found = _id_from_name_or_path(config.get("_name_or_path"))
-        if found is not None:
-            return config, found
+        # A config.json (or its folder) is named by its folder: a fine-tune's config often
+        # keeps its base model's _name_or_path, which must not become the fine-tune's id.
+        # Only a loose file under another name (``my-model.json``) takes _name_or_path.
+        if os.path.basename(name) != "config.json":
+            # Already validated when it comes from _name_or_path.
+            found = _id_from_name_or_path(config.get("_name_or_path"))
+            if found is not None:
+                return config, found
         model_id = model_id_from_folder(Path(name).parent.resolve())
     return config, validate_model_id(model_id)
+
+
+def find_config_files(folder: str | os.PathLike[str]) -> list[str]:
+    """The ``config.json`` files below ``folder`` (any depth, hidden folders skipped), sorted:
+    a folder of model folders (``org__name/config.json``, a Hugging Face cache) imports as many
+    models, each named by its own folder."""
+    found = []
+    for root, folders, files in os.walk(os.path.expanduser(os.fspath(folder))):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        if "config.json" in files:
+            found.append(os.path.join(root, "config.json"))
+    return sorted(found)
 
 
 def _id_from_name_or_path(name_or_path: Any) -> str | None:

@@ -29,14 +29,39 @@ Formatters = Mapping[str, Callable[[Any], Any]]
 
 @dataclass(frozen=True)
 class OutputFormat:
-    """How a command prints: ``kind`` is ``table``, ``json``, ``nl`` or ``csv``."""
+    """How a command prints: ``kind`` is ``table``, ``json``, ``nl`` or ``csv``.
+
+    ``columns``: the columns (or fields) asked for with ``-c``, in that order (None: the
+    command's own). ``width``: the terminal's width in characters when tables should fit it
+    (None: no limit, e.g. when printing to a pipe).
+    """
 
     kind: str = "table"
     table_style: str = DEFAULT_TABLE_STYLE
+    columns: tuple[str, ...] | None = None
+    width: int | None = None
 
     @property
     def is_table(self) -> bool:
         return self.kind == "table"
+
+
+def terminal_width() -> int | None:
+    """Characters per line to fit tables to: ``$COLUMNS`` if set, else the terminal's width when
+    standard output is a terminal, else None (a pipe or file takes whole rows)."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS", "").strip().isdigit():
+        return max(int(os.environ["COLUMNS"]), 20)
+    if sys.stdout.isatty():
+        return max(shutil.get_terminal_size().columns, 20)
+    return None
+
+
+def _split_columns(values: Sequence[str]) -> tuple[str, ...] | None:
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    return tuple(dict.fromkeys(names)) if names else None
 
 
 def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,7 +83,10 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 + ", ".join(tabulate_formats)
             )
         kwargs["output"] = OutputFormat(
-            chosen[0] if chosen else "table", style or DEFAULT_TABLE_STYLE
+            chosen[0] if chosen else "table",
+            style or DEFAULT_TABLE_STYLE,
+            columns=_split_columns(kwargs.pop("columns")),
+            width=terminal_width(),
         )
         return command(*args, **kwargs)
 
@@ -74,6 +102,14 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--json", "as_json", is_flag=True, help="Output JSON."),
         click.option("--nl", "as_nl", is_flag=True, help="Output newline-delimited JSON."),
         click.option("--csv", "as_csv", is_flag=True, help="Output CSV."),
+        click.option(
+            "-c",
+            "--columns",
+            "columns",
+            multiple=True,
+            metavar="NAME[,NAME]",
+            help="Only these columns (fields), in this order; repeat or separate with commas.",
+        ),
     ]
     for decorator in reversed(decorators):
         wrapper = decorator(wrapper)
@@ -128,6 +164,7 @@ def print_rows(
     rows = [dict(r) for r in rows]
     if columns is None:
         columns = list(rows[0]) if rows else []
+    columns = _chosen(output, list(columns))
     picked = [{c: row.get(c) for c in columns} for row in rows]
     if output.kind == "json":
         out.write(json.dumps(picked, indent=2, default=_json_default) + "\n")
@@ -148,10 +185,7 @@ def print_rows(
             ]
             for row in picked
         ]
-        out.write(
-            tabulate(table, headers=list(columns), tablefmt=output.table_style, missingval="")
-            + "\n"
-        )
+        out.write(_fitted_table(table, list(columns), output) + "\n")
 
 
 def print_record(
@@ -167,6 +201,9 @@ def print_record(
     ``--csv`` prints a header row and one value row.
     """
     out = stream or sys.stdout
+    if output.columns is not None:
+        fields = _chosen(output, list(record))
+        record = {field: record[field] for field in fields}
     if output.kind == "json":
         out.write(json.dumps(dict(record), indent=2, default=_json_default) + "\n")
     elif output.kind == "nl":
@@ -179,6 +216,10 @@ def print_record(
             [key, formatters[key](value) if key in formatters and value is not None else value]
             for key, value in record.items()
         ]
+        value_width = None
+        if output.width is not None and table:
+            # Long values (warnings, tags) wrap inside their cell instead of widening the table.
+            value_width = max(output.width - max(len(str(row[0])) for row in table) - 4, 20)
         out.write(
             tabulate(
                 table,
@@ -186,9 +227,49 @@ def print_record(
                 tablefmt=output.table_style,
                 missingval="",
                 disable_numparse=True,
+                maxcolwidths=[None, value_width],
             )
             + "\n"
         )
+
+
+def _chosen(output: OutputFormat, available: list[str]) -> list[str]:
+    """The columns ``-c`` asked for (an unknown name is one line naming the valid ones)."""
+    if output.columns is None:
+        return available
+    unknown = [name for name in output.columns if name not in available]
+    if unknown:
+        raise click.ClickException(
+            f"-c/--columns: no column {unknown[0]!r}; choose from: {', '.join(available)}"
+        )
+    return list(output.columns)
+
+
+def _fitted_table(table: list[list[Any]], columns: list[str], output: OutputFormat) -> str:
+    """The table, with columns dropped from the right until it fits ``output.width`` (a note on
+    stderr names how many were left out and how to see them)."""
+    shown = len(columns)
+    while True:
+        text = tabulate(
+            [row[:shown] for row in table],
+            headers=columns[:shown],
+            tablefmt=output.table_style,
+            missingval="",
+        )
+        width = max((len(line) for line in text.splitlines()), default=0)
+        if output.width is None or output.columns is not None or width <= output.width:
+            break
+        if shown == 1:
+            break
+        shown -= 1
+    if shown < len(columns):
+        left_out = columns[shown:]
+        click.echo(
+            f"({len(left_out)} more column{'s' if len(left_out) > 1 else ''} to the right: "
+            f"{', '.join(left_out)}; pick with -c, or use --json / --csv)",
+            err=True,
+        )
+    return text
 
 
 def _csv_value(value: Any) -> Any:

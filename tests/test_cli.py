@@ -57,11 +57,17 @@ def lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.splitlines()]
 
 
-def assert_error(result, message: str) -> None:
-    """An expected failure: exit 1, exactly one line on stderr, nothing on stdout."""
-    assert result.exit_code == 1, result.output
+def assert_error(result, message: str, exit_code: int = 1) -> None:
+    """An expected failure: exit 1 (2 for a usage error), exactly one line on stderr, nothing
+    on stdout."""
+    assert result.exit_code == exit_code, result.output
     assert result.stderr == f"Error: {message}\n"
     assert result.stdout == ""
+
+
+def assert_usage_error(result, message: str) -> None:
+    """A usage error: one line on stderr, click's conventional exit code 2."""
+    assert_error(result, message, exit_code=2)
 
 
 # ------------------------------------------------------------------ help
@@ -635,7 +641,7 @@ def test_rollback(two_versions):
         run("rollback", LLAMA, "1"),
         f"model '{LLAMA}' already matches version 1; nothing to roll back",
     )
-    assert_error(
+    assert_usage_error(
         run("rollback", LLAMA, "x"), "Invalid value for 'VERSION': 'x' is not a valid integer."
     )
 
@@ -655,12 +661,15 @@ def test_rollback(two_versions):
             ["metrics", "add", LLAMA, "MMLU", "66", "--shots", "many"],
             "Invalid value for '--shots': 'many' is not a valid integer range.",
         ),
-        (["list", "--colour"], "No such option '--colour'. Did you mean '--source'?"),
+        (
+            ["list", "--colour"],
+            "No such option '--colour'. (Did you mean one of: '--columns', '--source'?)",
+        ),
         (["frobnicate"], "No such command 'frobnicate'."),
     ],
 )
-def test_usage_errors_are_one_line_and_exit_1(catalog, args, message):
-    assert_error(run(*args), message)
+def test_usage_errors_are_one_line_and_exit_2(catalog, args, message):
+    assert_usage_error(run(*args), message)
 
 
 @pytest.mark.parametrize("args", [["--help"], ["rollback", "--help"], ["metrics", "add", "--help"]])
@@ -678,9 +687,9 @@ def test_help_still_exits_0(args):
         (["--db", "{db}", "frobnicate"], "No such command 'frobnicate'."),
     ],
 )
-def test_top_level_usage_errors_are_one_line_and_exit_1(tmp_path, args, message):
+def test_top_level_usage_errors_are_one_line_and_exit_2(tmp_path, args, message):
     db = tmp_path / "fresh" / "x.db"
-    assert_error(run(*[a.format(db=db) for a in args]), message)
+    assert_usage_error(run(*[a.format(db=db) for a in args]), message)
     assert not db.parent.exists()
 
 
@@ -921,8 +930,8 @@ def test_db_option_overrides_the_environment(catalog, tmp_path):
         (["import", "{tmp}/nothing-here.json"], "{tmp}/nothing-here.json: no such file or folder"),
         (
             ["import", "{llama}", "--id", "."],
-            "model id '.': a name or org must not start or end with '.' or '-' "
-            "(the Hugging Face Hub's naming rule)",
+            "model id '.': a name or org must not start with '.' or '-' or end "
+            "with '.' (unsafe as a file name or a command-line argument)",
         ),
         (
             ["import", "{absurd}", "--id", "big/model"],
