@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -123,9 +124,13 @@ def format_count(value: Any) -> Any:
     """
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return value
+    if not math.isfinite(value):
+        return str(value)
+    # Round to three significant digits first, so 999,600,000 is 1B (not 1e+03M or 1000M).
+    rounded = float(f"{value:.3g}")
     for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= threshold:
-            scaled = value / threshold
+        if abs(rounded) >= threshold:
+            scaled = rounded / threshold
             text = f"{scaled:.3g}" if scaled < 1000 else f"{scaled:.0f}"
             return text + suffix
     return f"{value:g}" if isinstance(value, float) else str(value)
