@@ -182,6 +182,10 @@ def hub_timeout(timeout: float | None = None) -> float:
     return DEFAULT_TIMEOUT_SECONDS
 
 
+#: Seconds the reachability check before a Hub listing waits for an answer.
+PROBE_TIMEOUT_S = 10.0
+
+
 def _http_exception_types() -> tuple[
     tuple[type[BaseException], ...], tuple[type[BaseException], ...]
 ]:
@@ -406,6 +410,25 @@ class HubClient:
             f"try again later, or allow more time with --timeout or {TIMEOUT_ENV_VAR}",
         )
 
+    def _check_reachable(self, what: str) -> None:
+        """One request without retries to the listing endpoint: HfApi's listings retry a failed
+        connection with back-off for ~10 s, so a machine without network (or a mistyped
+        HF_ENDPOINT) would wait that long and then see a timeout. A connection failure here is
+        a :class:`HubUnreachableError` at once; any answer at all means the Hub is there."""
+        from huggingface_hub.utils import get_session
+
+        timeouts, connects = _http_exception_types()
+        try:
+            get_session().get(
+                f"{self.endpoint}/api/models",
+                params={"limit": 1},
+                timeout=min(self.timeout or PROBE_TIMEOUT_S, PROBE_TIMEOUT_S),
+            )
+        except timeouts:
+            raise self._timeout_error(what) from None
+        except (*connects, ConnectionError, OSError):
+            raise HubUnreachableError(what, self._unreachable_advice()) from None
+
     def _unreachable_advice(self) -> str:
         return (
             f"cannot reach the Hub at {self.endpoint}; check your network connection or "
@@ -574,6 +597,7 @@ class HubClient:
                 )
             )
 
+        self._check_reachable("discover")
         try:
             # HfApi.list_models takes no timeout and retries 5xx answers with back-off, so the
             # whole listing gets a deadline of its own.

@@ -177,3 +177,22 @@ def test_show_wraps_long_values_to_the_terminal(catalog: ModelManager):
 )
 def test_counts_for_people_never_use_exponents(count: int, text: str):
     assert format_count(count) == text
+
+
+@pytest.mark.parametrize("endpoint", ["http://no-such-host.invalid", "http://127.0.0.1:9"])
+def test_discover_without_a_hub_says_so_at_once(
+    endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    started = time.monotonic()
+    result = run("discover", "--author", "Qwen")
+    elapsed = time.monotonic() - started
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: discover: cannot reach the Hub at {endpoint}; check your network connection "
+        "or HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to import from the local cache\n",
+    )
+    # Not a timing benchmark: the listing's own retries took ~10 s before reporting a timeout.
+    assert elapsed < 6
