@@ -496,6 +496,16 @@ def sync(
 )
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option(
+    "--all",
+    "walk_all",
+    is_flag=True,
+    help="Walk the whole listing, page by page (no --limit); with --import, import as it goes, "
+    "resumable: run the same command again to go on where a stopped run left off.",
+)
+@click.option(
+    "--restart", is_flag=True, help="With --all --import: start the walk over from page 1."
+)
+@click.option(
     "--import",
     "do_import",
     is_flag=True,
@@ -512,6 +522,8 @@ def discover(
     library: str | None,
     sort: str,
     limit: int,
+    walk_all: bool,
+    restart: bool,
     do_import: bool,
     token: str | None,
     workers: int,
@@ -528,7 +540,27 @@ def discover(
     Example:
         genz-catalog discover --author Qwen --search 2.5 --limit 10
         genz-catalog discover --pipeline-tag text-generation --sort likes --import
+        genz-catalog discover --author Qwen --all --import    # stop any time; rerun resumes
     """
+    if restart and not (walk_all and do_import):
+        raise click.UsageError("--restart goes with --all --import")
+    if walk_all:
+        _discover_all(
+            ctx,
+            author,
+            search,
+            pipeline_tag,
+            library,
+            sort,
+            restart,
+            do_import,
+            token,
+            workers,
+            quiet,
+            timeout,
+            output,
+        )
+        return
     from .hub import discover_models, import_models_from_hf
 
     # A listing only reads; with --import the catalog file is created at the first model
@@ -602,3 +634,68 @@ def discover(
     failed = sum(1 for o in results if o.status == "failed")
     if failed:
         raise click.ClickException(f"{failed} of {len(results)} imports failed")
+
+
+def _discover_all(
+    ctx: click.Context,
+    author: str | None,
+    search: str | None,
+    pipeline_tag: str | None,
+    library: str | None,
+    sort: str,
+    restart: bool,
+    do_import: bool,
+    token: str | None,
+    workers: int,
+    quiet: bool,
+    timeout: float | None,
+    output: OutputFormat,
+) -> None:
+    """``discover --all``: the whole listing; with --import, a resumable walk and its summary."""
+    from .hub import HubClient
+    from .hub_discover import discover_all
+
+    # Ask the Hub before opening (and so creating) the catalog: no network, no file.
+    HubClient(token, timeout=timeout)._check_reachable("discover")
+    manager = get_manager(ctx, create=do_import)
+    run = discover_all(
+        manager,
+        author=author,
+        search=search,
+        pipeline_tag=pipeline_tag,
+        library=library,
+        sort=sort,
+        do_import=do_import,
+        restart=restart,
+        token=token,
+        timeout=timeout,
+        workers=workers,
+        show_progress=False if quiet else None,
+        keep_rows=not do_import,
+    )
+    if not do_import:
+        if run.error is not None:
+            raise click.ClickException(run.error)
+        columns = ["model_id", "downloads", "likes", "pipeline_tag", "library", "created_at"]
+        print_rows(run.rows, output, columns)
+        if output.is_table:
+            click.echo(f"{run.found} models in {run.pages} listing pages")
+        return
+    if output.is_table:
+        resumed = f", resumed at page {run.resumed_at_page}" if run.resumed_at_page else ""
+        click.echo(
+            f"found {run.found}, imported {run.imported}, updated {run.updated}, "
+            f"skipped {run.skipped} (already current), failed {run.failed} "
+            f"({run.pages} pages{resumed})"
+        )
+        for failure in run.failures:
+            click.echo(f"failed: {failure.requested_id}: {failure.detail}", err=True)
+    else:
+        print_rows([run.summary()], output)
+    if run.error is not None:
+        raise click.ClickException(
+            f"{run.error}; stopped after {run.pages} pages with its place saved: run the same "
+            "command again to resume"
+        )
+    if run.failed:
+        raise click.ClickException(f"{run.failed} of {run.found} listed models failed to import")

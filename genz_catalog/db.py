@@ -525,3 +525,28 @@ def escape_fts_query(query: str) -> str:
         return ""
     quoted = ['"' + w.replace('"', '""') + '"' for w in words]
     return " ".join(q + "*" for q in quoted)
+
+
+@migrations()
+def m012_discover_progress(db: sqlite_utils.Database) -> None:
+    # Where a `discover --all --import` walk of a Hub listing stands, per query: the next page
+    # to ask for (NULL once the walk finished) and the running counts, so a stopped run resumes
+    # where it left off instead of listing a million models again.
+    db.executescript(
+        """
+        CREATE TABLE discover_progress (
+            query_key TEXT PRIMARY KEY,
+            query_json TEXT NOT NULL,
+            next_url TEXT,
+            pages INTEGER NOT NULL DEFAULT 0,
+            found INTEGER NOT NULL DEFAULT 0,
+            imported INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        """
+    )

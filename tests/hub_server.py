@@ -8,7 +8,9 @@ It serves, over real HTTP on 127.0.0.1, what the real ``huggingface_hub`` client
 - ``HEAD``/``GET /{repo}/resolve/{rev}/{file}``: the file, with ``X-Repo-Commit``, ``ETag`` and
   ``Content-Length`` (what ``get_hf_file_metadata`` reads);
 - ``GET /api/models``: the listing, with ``search``, ``author``, ``filter``, ``pipeline_tag``,
-  ``sort`` (descending, like the Hub) and ``limit``;
+  ``sort`` (descending, like the Hub), ``limit`` (a page of at most 1,000, like the Hub),
+  ``cursor`` (the next page, offered in a ``Link: <...>; rel="next"`` header) and ``expand``
+  (only the fields asked for, ``sha`` included); ``listing_faults`` injects errors by page;
 - errors the way the Hub sends them: status, ``X-Error-Code`` (``RepoNotFound``, ``GatedRepo``,
   ``RevisionNotFound``, ``EntryNotFound``), ``X-Error-Message`` and a JSON ``{"error": ...}``;
   a token the Hub does not know gets 401 "Invalid credentials in Authorization header";
@@ -32,11 +34,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 DATA_DIR = Path(__file__).parent / "data"
 CONFIGS_DIR = DATA_DIR / "hf-configs"
 API_DIR = DATA_DIR / "hf-api"
+#: Models per listing page (the Hub's own maximum).
+LISTING_PAGE_SIZE = 1000
 
 
 def git_blob_sha(content: bytes) -> str:
@@ -87,6 +91,11 @@ class HubStandIn:
         self.legacy_ids: dict[str, str] = {}
         self.valid_tokens: set[str] = set()
         self.requests: list[LoggedRequest] = []
+        #: Listing page (1-based) -> HTTP statuses to answer with, once each, before serving it.
+        self.listing_faults: dict[int, list[int]] = {}
+        #: Filtered, sorted listing rows per query (cleared by every commit): paging through
+        #: tens of thousands of repos must not re-sort them for every page.
+        self._listings: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -167,6 +176,7 @@ class HubStandIn:
         stamp = last_modified or time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         repo.commits.append(Commit(sha, files, stamp))
         repo.branches[branch] = sha
+        self._listings.clear()
 
     def add_legacy_id(self, legacy_id: str, repo_id: str) -> None:
         """Make ``/api/models/{legacy_id}`` redirect to ``repo_id``, like the Hub does."""
@@ -401,7 +411,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _list_models(self, query: dict[str, list[str]], head: bool) -> None:
         hub = self.hub
-        rows = [repo.info | {"sha": repo.branches["main"]} for repo in hub.repos.values()]
+        key = json.dumps({k: v for k, v in query.items() if k != "cursor"}, sort_keys=True)
+        with hub._lock:
+            rows = hub._listings.get(key)
+        if rows is None:
+            rows = self._listing_rows(query)
+            with hub._lock:
+                hub._listings[key] = rows
+        self._listing_page(query, rows, head)
+
+    def _listing_rows(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+        hub = self.hub
+        rows = [repo.info | {"sha": repo.branches["main"]} for repo in list(hub.repos.values())]
         if "search" in query:
             needle = query["search"][0].lower()
             rows = [r for r in rows if needle in r["id"].lower()]
@@ -424,28 +445,48 @@ class _Handler(BaseHTTPRequestHandler):
             "lastModified": "lastModified",
         }.get(sort, "downloads")
         rows.sort(key=lambda r: (r.get(key) or 0, r["id"]), reverse=True)
-        if "limit" in query:
-            rows = rows[: int(query["limit"][0])]
-        listing = [
-            {
-                k: r.get(k)
-                for k in (
-                    "_id",
-                    "id",
-                    "likes",
-                    "downloads",
-                    "private",
-                    "pipeline_tag",
-                    "library_name",
-                    "tags",
-                    "createdAt",
-                    "modelId",
-                    "gated",
-                )
-            }
-            for r in rows
+        return rows
+
+    def _listing_page(
+        self, query: dict[str, list[str]], rows: list[dict[str, Any]], head: bool
+    ) -> None:
+        hub = self.hub
+        # Pages of at most LISTING_PAGE_SIZE, like the Hub: a ``Link: <...>; rel="next"``
+        # header carries the cursor of the next page while more rows remain.
+        page_size = min(int(query.get("limit", [LISTING_PAGE_SIZE])[0]), LISTING_PAGE_SIZE)
+        offset = int(query.get("cursor", ["0"])[0])
+        page_number = offset // max(page_size, 1) + 1
+        with hub._lock:
+            faults = hub.listing_faults.get(page_number)
+            status = faults.pop(0) if faults else None
+        if status is not None:
+            self._error(status, None, f"injected fault on listing page {page_number}", head)
+            return
+        fields = [
+            "_id",
+            "id",
+            "likes",
+            "downloads",
+            "private",
+            "pipeline_tag",
+            "library_name",
+            "tags",
+            "createdAt",
+            "modelId",
+            "gated",
         ]
-        self._json(200, listing, head)
+        expand = query.get("expand", []) + query.get("expand[]", [])
+        if expand:
+            fields = ["_id", "id", *expand]
+        listing = [{k: r.get(k) for k in fields} for r in rows[offset : offset + page_size]]
+        headers = {}
+        if offset + page_size < len(rows):
+            following = {k: v for k, v in query.items() if k != "cursor"}
+            following["cursor"] = [str(offset + page_size)]
+            headers["Link"] = (
+                f'<{hub.url}/api/models?{urlencode(following, doseq=True)}>; rel="next"'
+            )
+        self._json(200, listing, head, **headers)
 
 
 @contextmanager
