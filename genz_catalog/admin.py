@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import multiprocessing
@@ -35,7 +36,14 @@ from ._lean_start import import_sqlite_utils_without_dataframes
 from .convert import ConversionError
 from .db import FTS_ALIASES_SQL, rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
-from .manager import ModelManager, WriteResult, _snapshot, read_config_file, validate_model_id
+from .manager import (
+    ModelManager,
+    WriteResult,
+    _snapshot,
+    read_config_file,
+    utc_now,
+    validate_model_id,
+)
 
 #: First line of every export: names the format so ``load`` refuses anything else.
 EXPORT_FORMAT = "genz-catalog-export"
@@ -72,6 +80,25 @@ def _catalog_file(db: sqlite_utils.Database) -> Path | None:
 # ---------------------------------------------------------------------------------- backup
 
 
+def _record_publication(copy: sqlite3.Connection) -> None:
+    fingerprint = catalog_fingerprint(copy)
+    copy.executescript(
+        f"""DROP TABLE IF EXISTS {PUBLICATION_TABLE};
+            CREATE TABLE {PUBLICATION_TABLE} (
+                published_at TEXT NOT NULL, digest TEXT NOT NULL, models INTEGER NOT NULL,
+                fingerprint TEXT NOT NULL)"""
+    )
+    copy.execute(
+        f"INSERT INTO {PUBLICATION_TABLE} VALUES (?, ?, ?, ?)",
+        [
+            utc_now(),
+            fingerprint["digest"],
+            fingerprint["tables"]["models"]["rows"],
+            json.dumps(fingerprint["tables"], sort_keys=True),
+        ],
+    )
+
+
 @dataclass
 class BackupResult:
     """What :func:`backup_catalog` wrote: the file, its size in bytes and its model count."""
@@ -81,8 +108,41 @@ class BackupResult:
     models: int
 
 
+#: What a catalog's fingerprint counts: (table, timestamp column of its latest change).
+_FINGERPRINT_TABLES = (
+    ("models", "updated_at"),
+    ("model_versions", "created_at"),
+    ("model_aliases", "created_at"),
+    ("model_quality_metrics", "updated_at"),
+)
+
+
+def catalog_fingerprint(conn: sqlite3.Connection) -> dict[str, Any]:
+    """What identifies a catalog's content for replica checks: each table's row count and
+    latest change, and a short digest of them (equal digests: the same published state).
+
+    Every write that changes a model, alias or metric moves a count or a timestamp, so a copy
+    whose digest differs from the writer's is stale. One pass per table (seconds at 10^6 rows),
+    for checks and publishing, not for pages.
+    """
+    figures: dict[str, Any] = {}
+    for table, column in _FINGERPRINT_TABLES:
+        count, latest = conn.execute(f"SELECT count(*), max({column}) FROM {table}").fetchone()
+        figures[table] = {"rows": count, "latest_change": latest}
+    canonical = json.dumps(figures, sort_keys=True, separators=(",", ":"))
+    return {"digest": hashlib.sha256(canonical.encode()).hexdigest()[:16], "tables": figures}
+
+
+#: The table a published copy (``backup --publish``) carries, for replicas to be checked.
+PUBLICATION_TABLE = "catalog_publication"
+
+
 def backup_catalog(
-    db: sqlite_utils.Database, destination: str | os.PathLike[str], *, overwrite: bool = False
+    db: sqlite_utils.Database,
+    destination: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    publish: bool = False,
 ) -> BackupResult:
     """Write a consistent snapshot of the catalog to ``destination`` (a new SQLite file).
 
@@ -91,6 +151,11 @@ def backup_catalog(
     file next to ``destination`` and renamed into place, so a crash never leaves half a backup,
     and it is converted to ``journal_mode=delete``: no ``-wal`` file, safe to serve immutable.
     Refuses an existing ``destination`` unless ``overwrite``, and the catalog file itself.
+
+    With ``publish``, the copy also gets a one-row ``catalog_publication`` table (when it was
+    published and the :func:`catalog_fingerprint` of its content), which each replica serving
+    it answers at ``/catalog/catalog_publication.json``: ``genz-catalog check-replica`` compares
+    that with the writer's catalog.
     """
     target = Path(destination).expanduser()
     source_file = _catalog_file(db)
@@ -109,6 +174,8 @@ def backup_catalog(
         copy = sqlite3.connect(tmp_name, isolation_level=None)
         try:
             db.conn.backup(copy, pages=-1)
+            if publish:
+                _record_publication(copy)
             mode = copy.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
             if mode.lower() != "delete":
                 raise CatalogError(f"backup copy stayed in journal mode {mode!r}")
@@ -613,3 +680,70 @@ def import_config_files(
         if on_file is not None:
             on_file(path, written, None)
     return result
+
+
+# ---------------------------------------------------------------------------------- replicas
+
+
+@dataclass
+class ReplicaCheck:
+    """One replica compared with the writer's catalog: ``status`` is ``current``, ``stale``,
+    ``unpublished`` (serves a file that is not from ``backup --publish``) or ``unreachable``."""
+
+    url: str
+    status: str
+    published_at: str | None = None
+    replica_digest: str | None = None
+    catalog_digest: str | None = None
+    detail: str = ""
+
+
+def check_replicas(
+    conn: sqlite3.Connection, urls: Iterable[str], *, timeout: float = 10.0
+) -> list[ReplicaCheck]:
+    """Ask each replica (a ``genz-catalog serve --immutable`` base URL) what it serves, through
+    its JSON API, and compare with this catalog's :func:`catalog_fingerprint`."""
+    import urllib.error
+    import urllib.request
+
+    mine = catalog_fingerprint(conn)["digest"]
+    checks = []
+    for url in urls:
+        base = url.rstrip("/")
+        endpoint = f"{base}/catalog/{PUBLICATION_TABLE}.json?_shape=array"
+        try:
+            with urllib.request.urlopen(endpoint, timeout=timeout) as response:  # noqa: S310
+                rows = json.loads(response.read(1_000_000))
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                checks.append(
+                    ReplicaCheck(
+                        base,
+                        "unpublished",
+                        catalog_digest=mine,
+                        detail="serves no catalog_publication table; publish with "
+                        "genz-catalog backup --publish",
+                    )
+                )
+            else:
+                checks.append(ReplicaCheck(base, "unreachable", detail=f"HTTP {exc.code}"))
+            continue
+        except (OSError, ValueError) as exc:
+            checks.append(ReplicaCheck(base, "unreachable", detail=str(exc)))
+            continue
+        if not rows or not isinstance(rows, list) or "digest" not in rows[0]:
+            checks.append(ReplicaCheck(base, "unpublished", catalog_digest=mine))
+            continue
+        theirs = rows[0]
+        current = theirs["digest"] == mine
+        checks.append(
+            ReplicaCheck(
+                base,
+                "current" if current else "stale",
+                theirs.get("published_at"),
+                theirs["digest"],
+                mine,
+                "" if current else "the catalog changed since this copy was published",
+            )
+        )
+    return checks

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .cli import cli, get_manager
+from .output import OutputFormat, output_options, print_rows
 
 
 def _plural(count: int, word: str) -> str:
@@ -41,8 +42,14 @@ def _counts_text(counts: dict[str, int]) -> str:
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Mark the copy as a published replica (a catalog_publication row with its "
+    "fingerprint) that `check-replica` can compare with this catalog.",
+)
 @click.pass_context
-def backup(ctx: click.Context, file: str, force: bool) -> None:
+def backup(ctx: click.Context, file: str, force: bool, publish: bool) -> None:
     """Write a consistent snapshot of the catalog to FILE, safe while others write.
 
     The copy is a plain SQLite file (journal mode delete, no -wal file), so it can be
@@ -52,10 +59,11 @@ def backup(ctx: click.Context, file: str, force: bool) -> None:
     Example:
         genz-catalog backup catalog-backup.db
         datasette -i catalog-backup.db
+        genz-catalog backup --publish --force /srv/publish/catalog.db
     """
     from .admin import backup_catalog
 
-    result = backup_catalog(get_manager(ctx).db, file, overwrite=force)
+    result = backup_catalog(get_manager(ctx).db, file, overwrite=force, publish=publish)
     click.echo(
         f"Backed up {_plural(result.models, 'model')} to {result.path} "
         f"({result.size_bytes:,} bytes)"
@@ -193,3 +201,40 @@ def doctor(ctx: click.Context, fix: bool) -> None:
     for problem in report.problems:
         click.echo(f"Problem: {problem}", err=True)
     ctx.exit(1)
+
+
+@cli.command(name="check-replica")
+@click.argument("urls", nargs=-1, required=True, metavar="URL...")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds."
+)
+@output_options
+@click.pass_context
+def check_replica(
+    ctx: click.Context, urls: tuple[str, ...], timeout: float, output: OutputFormat
+) -> None:
+    """Check that read replicas serve what this catalog holds now.
+
+    Each URL is a replica's base URL (`genz-catalog serve --immutable FILE`, FILE from
+    `backup --publish`); its published fingerprint is compared with this catalog's. Exit 1
+    unless every replica is current.
+
+    \b
+    Example:
+        genz-catalog check-replica http://replica1:8001 http://replica2:8001
+    """
+    from .admin import check_replicas
+
+    checks = check_replicas(get_manager(ctx, create=False).db.conn, urls, timeout=timeout)
+    rows = [vars(check) for check in checks]
+    print_rows(
+        rows,
+        output,
+        ["url", "status", "published_at", "replica_digest", "catalog_digest", "detail"],
+    )
+    behind = [check for check in checks if check.status != "current"]
+    if behind:
+        raise click.ClickException(
+            f"{len(behind)} of {len(checks)} replicas are not current; publish a new copy "
+            "(genz-catalog backup --publish) and restart them one at a time"
+        )
