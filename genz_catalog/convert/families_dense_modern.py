@@ -180,7 +180,12 @@ def _exaone4_layer_types(reader: ConfigReader, layers: int, window: int | None) 
 def exaone4(reader: ConfigReader) -> Architecture:
     """EXAONE 4: per-head q/k RMSNorm, post-attention and post-MLP norms, local/global layers."""
     arch = build_decoder(reader, qk_norm=QK_NORM_PER_HEAD_DIM, tie_default=False)
-    window = reader.optional_int("sliding_window", minimum=1)
+    # Absent means the class default (4096); an explicit null switches sliding off.
+    if "sliding_window" in reader.config:
+        window = reader.optional_int("sliding_window", minimum=1)
+    else:
+        window = 4096
+        arch.warnings.append("sliding_window absent: the exaone4 class default 4096 applies")
     layer_types = _exaone4_layer_types(reader, arch.num_layers or 0, window)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
     return arch
