@@ -330,6 +330,56 @@ def test_gpt_neo_attention_types_must_cover_every_layer() -> None:
         convert_hf_config(config)
 
 
+def test_glm_4_9b_chat_counts_alike_in_its_custom_and_transformers_spellings() -> None:
+    # THUDM/glm-4-9b-chat (custom ChatGLMModel code) and its transformers port (glm-4-9b-chat-hf,
+    # the GlmConfig defaults): one model, two config spellings, one count.
+    custom = {
+        "model_type": "chatglm",
+        "hidden_size": 4096,
+        "ffn_hidden_size": 13696,
+        "kv_channels": 128,
+        "num_layers": 40,
+        "num_attention_heads": 32,
+        "multi_query_attention": True,
+        "multi_query_group_num": 2,
+        "padded_vocab_size": 151552,
+        "add_qkv_bias": True,
+        "add_bias_linear": False,
+        "rmsnorm": True,
+        "post_layer_norm": True,
+        "seq_length": 131072,
+    }
+    ported = {
+        "model_type": "glm",
+        "hidden_size": 4096,
+        "intermediate_size": 13696,
+        "num_hidden_layers": 40,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 2,
+        "head_dim": 128,
+        "vocab_size": 151552,
+        "attention_bias": True,
+    }
+    assert convert_hf_config(custom)["parameter_count"] == 9_399_951_360
+    assert convert_hf_config(ported)["parameter_count"] == 9_399_951_360
+
+
+@pytest.mark.parametrize(
+    ("family", "key", "value"),
+    [
+        ("chatglm", "pre_seq_len", 128),
+        ("minicpm", "use_output_gate", True),
+        ("minicpm", "use_output_norm", True),
+    ],
+)
+def test_variants_with_unmodelled_weights_are_refused(family: str, key: str, value: Any) -> None:
+    config = load("THUDM/chatglm3-6b") if family == "chatglm" else load("Qwen/Qwen-7B")
+    config.update(model_type=family, num_key_value_heads=32)
+    config[key] = value
+    with pytest.raises(ConversionError, match=f"{family}: {key}"):
+        convert_hf_config(config)
+
+
 def test_chatglm_multi_query_needs_its_group_count() -> None:
     config = load("THUDM/chatglm3-6b")
     del config["multi_query_group_num"]

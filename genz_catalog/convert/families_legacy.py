@@ -320,6 +320,12 @@ def chatglm(reader: ConfigReader) -> Architecture:
     ``ffn_hidden_size``; RMSNorm (``rmsnorm``) or LayerNorm; untied ``output_layer``. The rotary
     ``inv_freq`` buffer is saved in the checkpoints but is not a parameter, so it is not counted.
     """
+    if reader.raw("pre_seq_len") is not None:
+        # P-tuning v2 checkpoints add a prefix encoder whose layout (prefix_projection) the
+        # converter does not model: refuse rather than count the base model alone.
+        raise reader.error(
+            "pre_seq_len is set (a P-tuning prefix encoder); its parameters are not modelled"
+        )
     if reader.raw("padded_vocab_size") is None and reader.raw("inner_hidden_size") is not None:
         return _chatglm_v1(reader)
     hidden = reader.int("hidden_size")
@@ -392,7 +398,17 @@ def baichuan(reader: ConfigReader) -> Architecture:
 
 def minicpm(reader: ConfigReader) -> Architecture:
     """MiniCPM 1/2 and MiniCPM4 (``MiniCPMForCausalLM``, custom code): Llama layout with scaled
-    embeddings and residuals (no extra weights), embeddings tied unless the config says not."""
+    embeddings and residuals (no extra weights), embeddings tied unless the config says not.
+
+    Later custom variants add attention output gates and norms (``use_output_gate``,
+    ``use_output_norm``) whose weights the standard layout lacks: such configs are refused.
+    """
+    extras = [key for key in ("use_output_gate", "use_output_norm") if reader.raw(key)]
+    if extras:
+        raise reader.error(
+            f"{', '.join(extras)} set: a MiniCPM variant whose extra attention weights are not "
+            "modelled"
+        )
     attention_bias = reader.bool("attention_bias", default=False)
     arch = build_decoder(
         reader,
