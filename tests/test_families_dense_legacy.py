@@ -199,6 +199,7 @@ def test_qwen3_5_keeps_state_for_linear_layers_and_kv_for_full_ones() -> None:
         "ssm_state_values": 32 * 128 * 128,
     }
     assert "gated delta-net" in record["genz_unsupported"]
+    assert record["architecture"]["mtp_num_hidden_layers"] == 1
     assert record["text_parameter_count"] == 8_953_803_264
     assert record["architecture"]["vision_parameter_count"] == 456_010_480
 
@@ -232,6 +233,18 @@ def test_mistral3_ties_the_head_when_the_wrapper_says_nothing() -> None:
     assert record["text_parameter_count"] == 23_572_403_200 - 131072 * 5120
     assert record["architecture"]["vision_parameter_count"] == 403_305_472
     assert record["genz_kwargs"]["num_decoder_layers"] == 40
+
+
+def test_mistral3_wraps_a_ministral3_text_model_with_its_window() -> None:
+    config = load("mistralai/Mistral-Small-3.2-24B-Instruct-2506")
+    config["text_config"].update(model_type="ministral3", sliding_window=4096)
+    record = convert_hf_config(config)
+    # Same dimensions as the Mistral text model: same count, every layer slides.
+    assert record["parameter_count"] == 23_340_272_640
+    assert record["memory"]["kv_layers"] == [
+        {"count": 40, "values_per_token": 2048, "window": 4096}
+    ]
+    assert record["genz_kwargs"]["sliding_window"] == 4096
 
 
 def test_minicpm3_caches_the_latent() -> None:
@@ -401,6 +414,7 @@ ORACLE_FAMILIES = [
     "qwen3_5",
     "qwen3_vl",
     "mistral3",
+    "ministral3",
     "gpt_bigcode",
     "gpt_neo",
     "codegen",

@@ -115,6 +115,7 @@ TEXT_HANDLERS.update(
         "apertus": families_dense_modern.apertus,
         "exaone4": families_dense_modern.exaone4,
         "seed_oss": families_dense_modern.seed_oss,
+        "ministral3": families_dense_modern.ministral3,
         "minicpm3": families_dense_modern.minicpm3,
         "qwen3_vl_text": families_dense_modern.qwen3_vl_text,
         "qwen3_5_text": families_dense_modern.qwen3_5_text,

@@ -98,6 +98,15 @@ def glm4(reader: ConfigReader) -> Architecture:
     return arch
 
 
+def ministral3(reader: ConfigReader) -> Architecture:
+    """Ministral 3 (text model of the Ministral 3 ``mistral3`` wrappers): Mistral layout, a sliding
+    window on every layer when ``sliding_window`` is set; 8 K/V heads of 128 by default."""
+    defaults = {"num_key_value_heads": 8, **_head_dim_defaults(reader, 128)}
+    arch = _defaulted_decoder(reader, defaults, tie_default=False)
+    add_attention_kv(arch, None, reader.optional_int("sliding_window", minimum=1), _kv_values(arch))
+    return arch
+
+
 def _head_dim_defaults(reader: ConfigReader, class_default: int) -> dict[str, Any]:
     """``head_dim`` absent takes the class default; an explicit ``null`` means hidden/heads."""
     return {"head_dim": class_default} if "head_dim" not in reader.config else {}
@@ -401,6 +410,13 @@ def qwen3_5_text(reader: ConfigReader) -> Architecture:
             "linear_value_head_dim": value_head_dim,
         }
     )
+    mtp_layers = reader.optional_int("mtp_num_hidden_layers", minimum=0)
+    if mtp_layers:
+        arch.extra["mtp_num_hidden_layers"] = mtp_layers
+        arch.warnings.append(
+            f"{mtp_layers} multi-token-prediction layer(s) in the checkpoint are not counted "
+            "(transformers does not load them)"
+        )
     if note:
         arch.warnings.append(note)
     return arch
