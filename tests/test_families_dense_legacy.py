@@ -147,6 +147,7 @@ def test_baichuan2_7b_counts_its_w_pack_and_norm_head() -> None:
         ("LGAI-EXAONE/EXAONE-4.0-1.2B", 1_489_106_688, "gqa"),
         ("ByteDance-Seed/Seed-OSS-36B-Instruct", 36_151_104_512, "gqa"),
         ("openbmb/MiniCPM3-4B", 4_261_902_848, "mla"),
+        ("baidu/ERNIE-4.5-0.3B-PT", 360_748_032, "gqa"),
     ],
 )
 def test_real_configs_count_like_transformers(
@@ -471,6 +472,7 @@ def test_hunyuan_default_config_counts_like_transformers_once_head_dim_is_set() 
         "swiss-ai/Apertus-8B-Instruct-2509",
         "ByteDance-Seed/Seed-OSS-36B-Instruct",
         "openbmb/MiniCPM3-4B",
+        "baidu/ERNIE-4.5-0.3B-PT",
     ],
 )
 def test_transformers_5_spelling_of_real_configs_counts_the_same(model_id: str) -> None:
