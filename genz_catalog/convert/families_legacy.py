@@ -86,7 +86,7 @@ def _gpt_neo_layer_types(reader: ConfigReader, layers: int) -> list[str]:
     """GPT-Neo's ``attention_types`` ([[["global", "local"], 12]]) expanded to one entry per layer."""
     spec = reader.raw("attention_types")
     if spec is None:
-        spec = [[["global", "local"], layers // 2]]
+        spec = [[["global", "local"], 12]]  # GPTNeoConfig default (24 layers)
     expanded: list[str] = []
     try:
         for pattern, repeat in spec:
