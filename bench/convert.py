@@ -25,6 +25,7 @@ from genz_catalog.convert import convert_hf_config  # noqa: E402
 
 TARGET_PER_SECOND = 20_000
 MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama"}
+MULTIMODAL |= {"qwen3_vl", "qwen3_5", "mistral3"}  # fam-dense wrappers
 
 
 def load_configs(directory: Path) -> list[dict[str, Any]]:
@@ -65,8 +66,10 @@ def meta_instantiations_per_second(
             hf_config = transformers.AutoConfig.for_model(
                 model_type, **{k: v for k, v in config.items() if k not in skip}
             )
-        except (ValueError, KeyError):
-            continue  # legacy custom-code model types transformers does not know
+        except (ValueError, KeyError, TypeError):
+            # Legacy custom-code model types transformers does not know, and configs its own
+            # config class cannot read (EXAONE 4's string sliding pattern without layer_types).
+            continue
         if model_type in ("t5", "mt5", "umt5"):
             auto = transformers.AutoModelForSeq2SeqLM
         elif model_type == "roberta":

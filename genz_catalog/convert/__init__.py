@@ -39,7 +39,9 @@ from typing import Any
 
 from genz_catalog.convert import (
     families_dense,
+    families_dense_modern,
     families_encoder,
+    families_legacy,
     families_moe,
     families_multimodal,
     families_ssm,
@@ -103,6 +105,33 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "roberta": families_encoder.bert,
 }
 
+# --- fam-dense: newer dense families and legacy (pre-Llama / custom-code) decoders -----------
+TEXT_HANDLERS.update(
+    {
+        "glm": families_dense_modern.glm,
+        "glm4": families_dense_modern.glm4,
+        "ernie4_5": families_dense_modern.ernie4_5,
+        "hunyuan_v1_dense": families_dense_modern.hunyuan_v1_dense,
+        "apertus": families_dense_modern.apertus,
+        "exaone4": families_dense_modern.exaone4,
+        "seed_oss": families_dense_modern.seed_oss,
+        "ministral3": families_dense_modern.ministral3,
+        "minicpm3": families_dense_modern.minicpm3,
+        "qwen3_vl_text": families_dense_modern.qwen3_vl_text,
+        "qwen3_5_text": families_dense_modern.qwen3_5_text,
+        "gpt_bigcode": families_legacy.gpt_bigcode,
+        "gpt_neo": families_legacy.gpt_neo,
+        "codegen": families_legacy.codegen,
+        "xglm": families_legacy.xglm,
+        "qwen": families_legacy.qwen,
+        "chatglm": families_legacy.chatglm,
+        "internlm2": families_legacy.internlm2,
+        "baichuan": families_legacy.baichuan,
+        "minicpm": families_legacy.minicpm,
+    }
+)
+# --- end fam-dense ----------------------------------------------------------------------------
+
 WRAPPER_HANDLERS: dict[
     str, Callable[[ConfigReader, Callable[[dict[str, Any], str, str], Architecture]], Architecture]
 ] = {
@@ -113,6 +142,16 @@ WRAPPER_HANDLERS: dict[
     "gemma3": families_multimodal.gemma3,
     "mllama": families_multimodal.mllama,
 }
+
+# --- fam-dense wrappers -----------------------------------------------------------------------
+WRAPPER_HANDLERS.update(
+    {
+        "qwen3_vl": families_dense_modern.qwen3_vl,
+        "qwen3_5": families_dense_modern.qwen3_5,
+        "mistral3": families_dense_modern.mistral3,
+    }
+)
+# --- end fam-dense wrappers -------------------------------------------------------------------
 
 # Keys that make an unknown family convertible with the standard decoder handler.
 _STANDARD_DECODER_KEYS = (
