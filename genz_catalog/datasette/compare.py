@@ -233,7 +233,9 @@ def comparison_sections(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 {
                     "label": labels[key],
                     "values": [
-                        "—" if v is None else f"{v[0]:g}" + ("%" if v[1] == "percent" else f" {v[1]}")
+                        "—"
+                        if v is None
+                        else f"{v[0]:g}" + ("%" if v[1] == "percent" else f" {v[1]}")
                         for v in exact
                     ],
                     "differs": len(set(exact)) > 1,
@@ -246,7 +248,9 @@ def comparison_sections(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def differing_fields(models: list[dict[str, Any]]) -> list[str]:
     """Labels of the facts whose exact values differ between the models."""
     return [
-        row["label"] for section in comparison_sections(models) for row in section["rows"]
+        row["label"]
+        for section in comparison_sections(models)
+        for row in section["rows"]
         if row["differs"]
     ]
 
@@ -283,9 +287,7 @@ async def compare_view(datasette, request) -> Response:  # noqa: ANN001
                 "is_deleted": m["is_deleted"],
                 "remove_url": datasette.urls.path(COMPARE_PATH)
                 + "?"
-                + "&".join(
-                    f"model={_quote(o['model_id'])}" for o in models if o is not m
-                ),
+                + "&".join(f"model={_quote(o['model_id'])}" for o in models if o is not m),
             }
             for m in models
         ],

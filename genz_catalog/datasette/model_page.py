@@ -314,17 +314,12 @@ def row_url(datasette, model_id: str) -> str:  # noqa: ANN001
     return datasette.urls.row(DATABASE_NAME, "models", tilde_encode(model_id))
 
 
-def _count(value: int | None) -> str:
-    """``8.03B (8,030,261,248)``-style text for a count; an em dash for none."""
-    return "—" if value is None else f"{human_count(value)}"
-
-
 def summary_items(facts: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     """(label, human-readable value, exact value as a tooltip) pairs for the summary list."""
 
     def count(key: str) -> tuple[str, str | None]:
         value = facts.get(key)
-        return _count(value), None if value is None else f"{value:,}"
+        return ("—", None) if value is None else (human_count(value), f"{value:,}")
 
     def integer(key: str) -> tuple[str, str | None]:
         value = facts.get(key)
@@ -438,7 +433,7 @@ async def model_page_context(datasette, model_id: str) -> dict[str, Any] | None:
         ),
         "config_pretty": _pretty_json(row.get("config_json")),
         "genz_config_pretty": _pretty_json(row.get("genz_config_json")),
-        "config_keys": _key_count(row.get("config_json")),
+        "config_label": _config_label(row.get("config_json")),
     }
 
 
@@ -457,12 +452,17 @@ def _pretty_json(text: str | None) -> str | None:
         return text
 
 
-def _key_count(text: str | None) -> int:
+def _config_label(text: str | None) -> str:
+    """``LlamaForCausalLM · 24 keys``: what the folded config holds."""
     try:
         document = json.loads(text or "{}")
     except ValueError:
-        return 0
-    return len(document) if isinstance(document, dict) else 0
+        return "not valid JSON"
+    if not isinstance(document, dict):
+        return type(document).__name__
+    architectures = document.get("architectures")
+    label = ", ".join(map(str, architectures)) + " · " if isinstance(architectures, list) else ""
+    return f"{label}{len(document)} keys"
 
 
 @hookimpl(specname="extra_template_vars")
