@@ -6,7 +6,8 @@ GPUs does this model fit on, and how many?".
 The rule (documented in the README's "Model page" section):
 
 - A device's *nominal* memory is the vendor's figure ("80 GB"), read as GiB, because HBM and
-  GDDR come in binary-sized parts (an 80 GB H100 has 80 GiB of HBM3).
+  GDDR come in binary-sized parts (an 80 GB H100 has 80 GiB of HBM3). Some parts expose a
+  little less than that (an L4 reports 23,034 MiB of its "24 GB"); the reserve below covers it.
 - Only :data:`USABLE_FRACTION` (90%) of it holds the model's weights, KV cache and recurrent
   state; the rest is left for the CUDA/ROCm context, activations and allocator fragmentation.
   vLLM reserves the same share by default (``gpu_memory_utilization=0.9``), and 90% of the
@@ -31,10 +32,11 @@ _GIB = 2**30
 
 @dataclass(frozen=True)
 class GPU:
-    """One accelerator model: its name, nominal memory (GiB) and whether it computes in FP8."""
+    """One accelerator model: its name, nominal memory and whether it computes in FP8."""
 
     name: str
-    memory_gib: int
+    #: The vendor's figure ("80" for "80 GB"); the rule reads it as GiB.
+    nominal_memory_gb: int
     #: True where the tensor cores run FP8 natively (Ada, Hopper, Blackwell, CDNA 3). Older parts
     #: can still hold FP8 weights (weight-only kernels), but compute in 16 bits.
     fp8_native: bool
@@ -58,7 +60,7 @@ COMMON_GPUS: tuple[GPU, ...] = (
 
 def usable_bytes(gpu: GPU) -> int:
     """Bytes of ``gpu`` the rule lets the model use: 90% of the nominal GiB, rounded down."""
-    return int(gpu.memory_gib * _GIB * USABLE_FRACTION)
+    return int(gpu.nominal_memory_gb * _GIB * USABLE_FRACTION)
 
 
 def devices_needed(required_bytes: int, gpu: GPU) -> int:

@@ -21,9 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from genz_catalog.manager import ModelManager
-
 from test_browser_serve import CHROMIUM, CHROMIUM_ARGS, _free_port
 from test_model_pages import (
     LLAMA_PARAMS,
@@ -32,6 +29,8 @@ from test_model_pages import (
     SIMULATIONS_DDL,
     _config,
 )
+
+from genz_catalog.manager import ModelManager
 
 ARTIFACTS = Path(
     os.environ.get("GENZ_TEST_ARTIFACTS")

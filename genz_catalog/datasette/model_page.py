@@ -126,7 +126,7 @@ def memory_facts(row: dict[str, Any]) -> dict[str, Any]:
     gpus = [
         {
             "gpu": gpu.name,
-            "memory_gib": gpu.memory_gib,
+            "nominal_memory_gb": gpu.nominal_memory_gb,
             "usable_bytes": usable_bytes(gpu),
             "fp8_native": gpu.fp8_native,
             **{f"devices_{dtype}": devices_needed(fit_totals[dtype], gpu) for dtype in FIT_DTYPES},
@@ -188,13 +188,19 @@ async def suggest_models(db, name: str, limit: int = 3) -> list[str]:  # noqa: A
     words = [w for w in "".join(c if c.isalnum() else " " for c in name).split() if w]
     if not words:
         return []
-    match = " OR ".join('"' + w.replace('"', '""') + '"*' for w in words)
-    result = await db.execute(
-        "SELECT m.model_id FROM models_fts f JOIN models m ON m.rowid = f.rowid "
-        "WHERE models_fts MATCH ? AND m.is_deleted = 0 ORDER BY rank LIMIT ?",
-        [match, limit],
-    )
-    return [row["model_id"] for row in result.rows]
+    # A short word as a prefix ("ft*") expands to every token starting with it: whole words only.
+    terms = ['"' + w.replace('"', '""') + '"' + ("*" if len(w) > 2 else "") for w in words[:6]]
+    # Every word first (few matches, quick to rank), then any word: at 100,000 models ranking
+    # every model sharing one common word ("llama") takes ~150 ms.
+    for operator in (" AND ", " OR "):
+        result = await db.execute(
+            "SELECT m.model_id FROM models_fts f JOIN models m ON m.rowid = f.rowid "
+            "WHERE models_fts MATCH ? AND m.is_deleted = 0 ORDER BY rank LIMIT ?",
+            [operator.join(terms), limit],
+        )
+        if result.rows:
+            return [row["model_id"] for row in result.rows]
+    return []
 
 
 async def _table_exists(db, name: str) -> bool:  # noqa: ANN001 - Database
@@ -212,7 +218,7 @@ async def simulation_rows(db, row: dict[str, Any]) -> list[dict[str, Any]] | Non
     if not await _table_exists(db, "simulations"):
         return None
     result = await db.execute(
-        "SELECT * FROM simulations WHERE model_id = ? COLLATE NOCASE "
+        "SELECT * FROM simulations WHERE model_id = ? "
         "ORDER BY system, num_devices, batch_size, input_tokens, output_tokens LIMIT ?",
         [row["model_id"], MAX_SIMULATIONS],
     )
@@ -368,6 +374,9 @@ def _human_simulation(sim: dict[str, Any]) -> dict[str, Any]:
     for key in ("prefill_latency_ms", "decode_latency_ms", "decode_throughput_tokens_per_s"):
         value = sim.get(key)
         out[key] = "—" if value is None else f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
+    for key in ("input_tokens", "output_tokens", "batch_size"):
+        if isinstance(sim.get(key), int):
+            out[key] = f"{sim[key]:,}"
     value = sim.get("memory_per_device_bytes")
     out["memory_per_device"] = "—" if value is None else human_bytes(value)
     return out
