@@ -168,6 +168,8 @@ def test_compare_from_the_model_page(server: str, browser, viewport: str) -> Non
     layers = page.locator("tr", has=page.locator("th", has_text="Layers"))
     assert layers.locator("td").all_inner_texts() == ["32", "32"]
     assert not (layers.get_attribute("class") or "")
+    simulated = page.locator("tr", has=page.locator("th", has_text="H100_GPU · bf16 · batch 8"))
+    assert simulated.locator("td").all_inner_texts() == ["820.5 tok/s, 1 device", "—"]
     # Both models' figures are on the page at once, side by side.
     mistral_cell = parameters.locator("td").nth(1)
     mistral_cell.scroll_into_view_if_needed()

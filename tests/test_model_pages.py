@@ -344,3 +344,9 @@ def test_cached_simulations_show_on_the_model_page(catalog_path: Path, tmp_path:
     assert by_system["H100_GPU"]["stale"] is False and by_system["A100_80GB_GPU"]["stale"] is True
     other = get(datasette, "/catalog/models/mistralai~2FMistral-7B-v0~2E1").text
     assert "No GenZ simulations cached for this model yet" in other
+    # The compare page lines up the fresh results by workload; the stale one is left out.
+    compare = get(datasette, "/-/compare?model=llama-3.1-8b&model=mistral-7b").text
+    row = compare.split('scope="row">H100_GPU · bf16 · batch 1 · 2,048 → 128 tokens</th>')[1]
+    assert row.split("</tr>")[0].count("<td") == 2
+    assert '<td class="num">137.9 tok/s, 1 device</td>' in row.split("</tr>")[0]
+    assert "A100_80GB_GPU" not in compare

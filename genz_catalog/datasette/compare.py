@@ -218,6 +218,9 @@ def comparison_sections(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
         if rows:
             sections.append({"title": title, "rows": rows})
+    simulations = simulation_section(models)
+    if simulations:
+        sections.append(simulations)
     labels: dict[tuple[str, Any], str] = {}
     for model in models:
         for metric in model["quality_metrics"]:
@@ -243,6 +246,79 @@ def comparison_sections(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
         sections.append({"title": "Quality metrics", "rows": rows})
     return sections
+
+
+#: Most simulated workloads the comparison lists (those most of the models share first).
+MAX_SIMULATION_ROWS = 12
+
+
+def _workload(sim: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        sim.get("system"),
+        sim.get("bits"),
+        sim.get("batch_size"),
+        sim.get("input_tokens"),
+        sim.get("output_tokens"),
+    )
+
+
+def _best_deployment(sims: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fewest devices, then the highest decode throughput."""
+    return min(
+        sims,
+        key=lambda s: (
+            s.get("num_devices") or 0,
+            -(s.get("decode_throughput_tokens_per_s") or 0),
+        ),
+    )
+
+
+def simulation_section(models: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Cached GenZ results side by side: one row per simulated workload (system, bits, batch,
+    input and output tokens), each model's smallest deployment and its decode throughput.
+
+    Stale results (another config or GenZ version) are left out; None when nothing is left.
+    """
+    per_model: list[dict[tuple[Any, ...], list[dict[str, Any]]]] = []
+    for model in models:
+        grouped: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        for sim in model.get("simulations") or ():
+            if not sim["stale"]:
+                grouped.setdefault(_workload(sim), []).append(sim)
+        per_model.append(grouped)
+    workloads = {key for grouped in per_model for key in grouped}
+    if not workloads:
+        return None
+    shared = sorted(
+        workloads,
+        key=lambda k: (-sum(k in g for g in per_model), tuple(str(part) for part in k)),
+    )[:MAX_SIMULATION_ROWS]
+    rows = []
+    for key in shared:
+        system, bits, batch, input_tokens, output_tokens = key
+        best = [_best_deployment(g[key]) if key in g else None for g in per_model]
+        exact = [
+            None if b is None else (b.get("decode_throughput_tokens_per_s"), b.get("num_devices"))
+            for b in best
+        ]
+        rows.append(
+            {
+                "label": f"{system} · {bits} · batch {_integer(batch)} · "
+                f"{_integer(input_tokens)} → {_integer(output_tokens)} tokens",
+                "values": [
+                    "—"
+                    if value is None or value[0] is None
+                    else f"{value[0]:,.1f} tok/s, {value[1]} device"
+                    + ("" if value[1] == 1 else "s")
+                    for value in exact
+                ],
+                "differs": len(set(exact)) > 1,
+            }
+        )
+    return {
+        "title": "GenZ simulations: decode throughput of the smallest cached deployment",
+        "rows": rows,
+    }
 
 
 def differing_fields(models: list[dict[str, Any]]) -> list[str]:

@@ -96,5 +96,8 @@ def register_routes() -> list[tuple[str, Any]]:
 
 @hookimpl
 def menu_links(datasette) -> list[dict[str, str]]:  # noqa: ANN001
-    """Link the chart page from Datasette's menu."""
-    return [{"href": datasette.urls.path(CHART_PATH), "label": "Chart: parameters vs KV cache"}]
+    """Link the chart page and the compare page from Datasette's menu."""
+    return [
+        {"href": datasette.urls.path(CHART_PATH), "label": "Chart: parameters vs KV cache"},
+        {"href": datasette.urls.path(COMPARE_PATH), "label": "Compare models"},
+    ]
