@@ -226,6 +226,12 @@ def test_model_page_shows_human_readable_figures(datasette) -> None:  # noqa: AN
     assert "GenZ simulations" not in html
 
 
+def test_model_page_url_is_case_insensitive(datasette) -> None:  # noqa: ANN001
+    response = get(datasette, "/catalog/models/META-LLAMA~2Fllama-3~2E1-8b")
+    assert response.status_code == 200
+    assert "<h1>meta-llama/<wbr>Llama-3.1-8B</h1>" in response.text
+
+
 def test_model_page_of_a_soft_deleted_model_says_so(datasette) -> None:  # noqa: ANN001
     html = get(datasette, "/catalog/models/openai-community~2Fgpt2").text
     assert "soft-deleted" in html

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from datasette.utils.asgi import Response
 
 from . import DATABASE_NAME
 from .functions import human_bytes, human_count
-from .model_page import FIT_DTYPES, model_facts, resolve_model, row_url, suggest_models
+from .model_page import (
+    COMPARE_PATH,
+    FIT_DTYPES,
+    model_facts,
+    resolve_model,
+    row_url,
+    suggest_models,
+)
 
-#: URL of the compare page.
-COMPARE_PATH = "/-/compare"
+__all__ = ["COMPARE_PATH", "MAX_MODELS", "compare_facts", "compare_view", "comparison_sections"]
 #: Most models one comparison takes.
 MAX_MODELS = 6
 #: GPUs the comparison lists (the model page lists every common GPU).
@@ -380,6 +387,4 @@ async def compare_view(datasette, request) -> Response:  # noqa: ANN001
 
 
 def _quote(text: str) -> str:
-    from urllib.parse import quote
-
     return quote(text, safe="")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from importlib import metadata as importlib_metadata
 from typing import Any
+from urllib.parse import quote
 
 from datasette import hookimpl
 from datasette.utils import tilde_encode, urlsafe_components
@@ -30,6 +31,8 @@ from .functions import human_bytes, human_count
 HUB_WEB_URL = "https://huggingface.co"
 #: URL of the version diff page.
 DIFF_PATH = "/-/model-diff"
+#: URL of the compare page (served by :mod:`genz_catalog.datasette.compare`).
+COMPARE_PATH = "/-/compare"
 #: dtypes of the weights table, widest first.
 WEIGHT_DTYPES = ("fp32", "bf16", "fp8", "int4")
 #: Sequence lengths (tokens) of the memory table; the model's own context length is added and
@@ -373,7 +376,10 @@ def _human_simulation(sim: dict[str, Any]) -> dict[str, Any]:
     out = dict(sim)
     for key in ("prefill_latency_ms", "decode_latency_ms", "decode_throughput_tokens_per_s"):
         value = sim.get(key)
-        out[key] = "—" if value is None else f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
+        if value is None:
+            out[key] = "—"
+        elif isinstance(value, (int, float)):
+            out[key] = f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
     for key in ("input_tokens", "output_tokens", "batch_size"):
         if isinstance(sim.get(key), int):
             out[key] = f"{sim[key]:,}"
@@ -390,7 +396,7 @@ async def model_page_context(datasette, model_id: str) -> dict[str, Any] | None:
         return None
     facts = await model_facts(db, row)
     similar = await similar_models(db, row)
-    compare_path = datasette.urls.path("/-/compare")
+    compare_path = datasette.urls.path(COMPARE_PATH)
     versions = facts["versions"]
     for entry in versions:
         entry["diff_url"] = (
@@ -447,8 +453,6 @@ async def model_page_context(datasette, model_id: str) -> dict[str, Any] | None:
 
 
 def _quote(text: str) -> str:
-    from urllib.parse import quote
-
     return quote(text, safe="")
 
 
@@ -476,7 +480,6 @@ def _config_label(text: str | None) -> str:
 
 @hookimpl(specname="extra_template_vars")
 async def model_page_template_vars(
-    template: str,
     database: str | None,
     table: str | None,
     view_name: str,
