@@ -245,7 +245,7 @@ def test_compare_page_highlights_differences(datasette) -> None:  # noqa: ANN001
     rows = {}
     for chunk in html.split("<tr")[1:]:
         if 'scope="row">' in chunk:
-            label = chunk.split('scope="row">')[1].split("<")[0]
+            label = chunk.split('scope="row">')[1].split("<")[0].strip()
             cells = [c.split("<")[0] for c in chunk.split('<td class="num">')[1:]]
             rows[label] = ("genz-differs" in chunk.split(">")[0], cells)
     assert rows["Parameters"] == (True, ["8.03B", "7.24B"])
@@ -255,6 +255,10 @@ def test_compare_page_highlights_differences(datasette) -> None:  # noqa: ANN001
     assert rows["Total at 131,072 tokens bf16"] == (True, ["30.96 GiB", "—"])  # beyond context
     assert rows["MMLU (5-shot)"] == (True, ["66.7%", "60.1%"])
     assert rows["NVIDIA H100 80GB"] == (False, ["1 / 1", "1 / 1"])
+    # Marked in text too, not by colour alone: one mark per differing row.
+    assert html.count('title="the models differ here">≠</span>') == sum(
+        differs for differs, _ in rows.values()
+    )
     assert (
         "/-/compare.json?model=meta-llama%2FLlama-3.1-8B&amp;model=mistralai%2FMistral-7B-v0.1"
         in html
@@ -352,7 +356,30 @@ def test_cached_simulations_show_on_the_model_page(catalog_path: Path, tmp_path:
     assert "No GenZ simulations cached for this model yet" in other
     # The compare page lines up the fresh results by workload; the stale one is left out.
     compare = get(datasette, "/-/compare?model=llama-3.1-8b&model=mistral-7b").text
-    row = compare.split('scope="row">H100_GPU · bf16 · batch 1 · 2,048 → 128 tokens</th>')[1]
+    row = compare.split('scope="row">H100_GPU · bf16 · batch 1 · 2,048 → 128 tokens')[1]
     assert row.split("</tr>")[0].count("<td") == 2
     assert '<td class="num">137.9 tok/s, 1 device</td>' in row.split("</tr>")[0]
     assert "A100_80GB_GPU" not in compare
+
+
+def test_a_model_without_memory_figures_shows_none(catalog_path: Path, tmp_path: Path) -> None:
+    """No parameter count: the pages say why the memory and GPU figures are missing."""
+    path = tmp_path / "no-count.db"
+    shutil.copy(catalog_path, path)
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "UPDATE models SET parameter_count = NULL WHERE model_id = 'meta-llama/Llama-3.2-3B'"
+    )
+    conn.commit()
+    conn.close()
+    datasette = build_datasette(path)
+    html = get(datasette, "/catalog/models/meta-llama~2FLlama-3~2E2-3B").text
+    assert "Not shown: the catalog has no parameter count or memory figures for it." in html
+    assert "genz-gpus" not in html
+    [model] = compare_json(datasette, "model=meta-llama/Llama-3.2-3B")["models"]
+    assert model["memory"] == {
+        "unavailable": "the catalog has no parameter count or memory figures for it"
+    }
+    compare = get(datasette, "/-/compare?model=meta-llama/Llama-3.2-3B&model=llama-3.1-8b").text
+    weights = compare.split('scope="row">Weights bf16')[1].split("</tr>")[0]
+    assert '<td class="num">—</td><td class="num">14.96 GiB</td>' in weights
