@@ -10,3 +10,6 @@ from genz_catalog.datasette.hooks import (  # noqa: F401 - Datasette registers t
     register_routes,
     render_cell,
 )
+from genz_catalog.datasette.model_page import (  # noqa: F401 - extra_template_vars (model page)
+    model_page_template_vars,
+)

@@ -216,7 +216,7 @@ def test_search_for_llama_finds_the_llama_models(server: dict, browser) -> None:
 def test_row_page_shows_the_config(server: dict, browser, tmp_path: Path) -> None:  # noqa: ANN001
     page = browser.new_page()
     page.goto(server["base"] + LLAMA_ROW_PATH)
-    config = page.locator("td.col-config_json details.genz-json")
+    config = page.locator("details.genz-config-json")
     assert "LlamaForCausalLM" in config.locator("summary").inner_text()
     config.locator("summary").click()
     text = config.locator("pre").inner_text()
@@ -238,5 +238,5 @@ def test_chart_page_links_dots_to_rows(server: dict, browser) -> None:  # noqa: 
     assert href.startswith("/catalog/models/")
     link.click()
     page.wait_for_url("**" + href)
-    assert page.locator("td.col-config_json, td.col-genz_config_json").count() == 2
+    assert page.locator("details.genz-config").count() == 2  # config.json, GenZ arguments
     page.close()

@@ -416,7 +416,8 @@ def test_models_table_has_facets_search_and_hidden_internals(datasette) -> None:
 
 def test_row_page_renders_config_json_readably(datasette) -> None:
     html = get(datasette, "/catalog/models/meta-llama~2FLlama-3~2E1-8B").text
-    assert '<details class="genz-json"><summary>' in html
+    # The model page (row-catalog-models.html) folds the config, indented.
+    assert '<details class="genz-config genz-config-json"><summary>config.json · ' in html
     assert "LlamaForCausalLM" in html
     assert (
         "&#34;num_key_value_heads&#34;: 8," in html or "&quot;num_key_value_heads&quot;: 8," in html

@@ -13,7 +13,9 @@ from markupsafe import Markup
 
 from . import DATABASE_NAME
 from .chart import CHART_PATH, chart_page_context
+from .compare import COMPARE_PATH, compare_view
 from .functions import register_sql_functions
+from .model_page import DIFF_PATH, model_diff_view
 
 #: Columns holding JSON documents that read better indented (a set: render_cell runs for every
 #: cell of every HTML row and must say "not mine" in one lookup).
@@ -84,11 +86,18 @@ async def chart_view(datasette, request) -> Response:  # noqa: ANN001
 
 @hookimpl
 def register_routes() -> list[tuple[str, Any]]:
-    """Serve the chart page at ``/-/genz-chart``."""
-    return [(rf"^{CHART_PATH}$", chart_view)]
+    """Serve the chart page, the compare page and the version diff page (``.json`` twins)."""
+    return [
+        (rf"^{CHART_PATH}$", chart_view),
+        (rf"^{COMPARE_PATH}(\.(?P<format>json))?$", compare_view),
+        (rf"^{DIFF_PATH}(\.(?P<format>json))?$", model_diff_view),
+    ]
 
 
 @hookimpl
 def menu_links(datasette) -> list[dict[str, str]]:  # noqa: ANN001
-    """Link the chart page from Datasette's menu."""
-    return [{"href": datasette.urls.path(CHART_PATH), "label": "Chart: parameters vs KV cache"}]
+    """Link the chart page and the compare page from Datasette's menu."""
+    return [
+        {"href": datasette.urls.path(CHART_PATH), "label": "Chart: parameters vs KV cache"},
+        {"href": datasette.urls.path(COMPARE_PATH), "label": "Compare models"},
+    ]
