@@ -126,10 +126,21 @@ def _mtp_deepseek_layout(
 
 
 def _mtp_qwen_layout(
-    reader: ConfigReader, arch: Architecture, hidden: int, layer_params: int
+    reader: ConfigReader, arch: Architecture, hidden: int, layer_params: int, default: int = 0
 ) -> None:
-    """Record a Qwen3-Next-layout MTP module (``mtp_num_hidden_layers`` decoder layers)."""
-    layers = reader.int("mtp_num_hidden_layers", default=0, minimum=0)
+    """Record a Qwen3-Next-layout MTP module (``mtp_num_hidden_layers`` decoder layers).
+
+    ``default`` applies when the config does not say: Qwen3-Next configs carry no MTP key, yet
+    the released checkpoints ship one MTP layer (``mtp.*``, which transformers skips on load).
+    """
+    layers = reader.int("mtp_num_hidden_layers", default=-1, minimum=0)
+    if layers == -1:
+        layers = default
+        if layers:
+            arch.warnings.append(
+                f"mtp_parameter_count assumes the checkpoint ships {layers} MTP layer(s) as "
+                f"{reader.family} releases do (the config has no mtp_num_hidden_layers)"
+            )
     if not layers:
         return
     arch.mtp_parameter_count = (
@@ -660,7 +671,9 @@ def _gated_delta_net(reader: ConfigReader, hidden: int) -> tuple[int, int, int]:
     return params, conv_dim * kernel, value_heads * key_dim * value_dim
 
 
-def _qwen_next_family(reader: ConfigReader, *, dense_allowed: bool) -> Architecture:
+def _qwen_next_family(
+    reader: ConfigReader, *, dense_allowed: bool, mtp_default: int = 0
+) -> Architecture:
     """Qwen3-Next / Qwen3.5-MoE text: gated DeltaNet linear-attention layers and gated full
     attention (q_proj twice as wide) per ``layer_types``; routed experts plus a gated shared one."""
     hidden = reader.int("hidden_size")
@@ -756,13 +769,13 @@ def _qwen_next_family(reader: ConfigReader, *, dense_allowed: bool) -> Architect
         f"{linear_layers} of {layers} layers cannot be simulated"
     )
     mtp_layer = full_attention + 2 * hidden + moe_ffn
-    _mtp_qwen_layout(reader, arch, hidden, mtp_layer)
+    _mtp_qwen_layout(reader, arch, hidden, mtp_layer, mtp_default)
     return arch
 
 
 def qwen3_next(reader: ConfigReader) -> Architecture:
     """Qwen3-Next (80B-A3B): 3 gated-DeltaNet layers to 1 gated full-attention layer."""
-    return _qwen_next_family(reader, dense_allowed=True)
+    return _qwen_next_family(reader, dense_allowed=True, mtp_default=1)
 
 
 def qwen3_5_moe_text(reader: ConfigReader) -> Architecture:
