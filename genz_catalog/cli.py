@@ -197,12 +197,16 @@ _COUNT_FORMATTERS = {
     "parameter_count": format_count,
     "active_parameter_count": format_count,
     "text_parameter_count": format_count,
+    "mtp_parameter_count": format_count,
     "hub_parameter_count": format_count,
 }
 
 
 def _print_models(rows: list[dict[str, Any]], output: OutputFormat, deleted: bool) -> None:
     columns = list(LIST_COLUMNS) + (["is_deleted"] if deleted else [])
+    if output.kind != "table":
+        # Machine-readable listings carry the MTP figure too; the table stays narrow.
+        columns.insert(columns.index("active_parameter_count") + 1, "mtp_parameter_count")
     print_rows(rows, output, columns, table_formatters=_COUNT_FORMATTERS)
 
 

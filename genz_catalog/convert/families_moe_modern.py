@@ -475,10 +475,19 @@ def _mla_layer_params(config: dict[str, Any], family: str) -> int:
 
 
 def _mla_config(reader: ConfigReader, dense_default: int | None) -> dict[str, Any]:
-    """The config with ``first_k_dense_replace`` settled from the 5.x ``mlp_layer_types``."""
+    """The config with ``first_k_dense_replace`` settled from the 5.x ``mlp_layer_types``.
+
+    Without ``mlp_layer_types`` the config goes through unchanged (so the DeepSeek handler
+    names every missing key at once), unless ``dense_default`` supplies the class default.
+    """
+    if reader.str_list("mlp_layer_types") is None:
+        if dense_default is None or reader.has("first_k_dense_replace"):
+            return reader.config
+        config = dict(reader.config)
+        config["first_k_dense_replace"] = dense_default
+        return config
     layers = _layers(reader)
     first_dense = _first_dense_layers(reader, layers, default=dense_default)
-    reader.check()
     config = dict(reader.config)
     config["first_k_dense_replace"] = first_dense
     return config
