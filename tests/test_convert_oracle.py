@@ -26,9 +26,22 @@ NOT_ORACLE_COMPARABLE = {
     "tiiuae/falcon-40b (legacy RefinedWeb)",
     "google/t5-v1_1-small",
     "google/mt5-small",
+    # Custom model_type kimi_k2 (transformers knows the architecture, DeepseekV3ForCausalLM, not
+    # the type): tests/test_families_moe_modern.py counts it as deepseek_v3.
+    "moonshotai/Kimi-K2-Instruct",
 }
 
-MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama"}
+MULTIMODAL = {
+    "llava",
+    "llava_next",
+    "qwen2_vl",
+    "qwen2_5_vl",
+    "gemma3",
+    "mllama",
+    "qwen3_vl_moe",
+    "qwen3_5_moe",
+    "llama4",
+}
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
