@@ -204,8 +204,8 @@ _COUNT_FORMATTERS = {
 
 def _print_models(rows: list[dict[str, Any]], output: OutputFormat, deleted: bool) -> None:
     columns = list(LIST_COLUMNS) + (["is_deleted"] if deleted else [])
-    if output.kind != "table":
-        # Machine-readable listings carry the MTP figure too; the table stays narrow.
+    if output.kind in ("json", "nl"):
+        # JSON listings carry the MTP figure too; the table and CSV keep their columns.
         columns.insert(columns.index("active_parameter_count") + 1, "mtp_parameter_count")
     print_rows(rows, output, columns, table_formatters=_COUNT_FORMATTERS)
 
