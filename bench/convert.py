@@ -24,7 +24,17 @@ sys.path.insert(0, str(ROOT))
 from genz_catalog.convert import convert_hf_config  # noqa: E402
 
 TARGET_PER_SECOND = 20_000
-MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama"}
+MULTIMODAL = {
+    "llava",
+    "llava_next",
+    "qwen2_vl",
+    "qwen2_5_vl",
+    "gemma3",
+    "mllama",
+    "qwen3_vl_moe",
+    "qwen3_5_moe",
+    "llama4",
+}
 
 
 def load_configs(directory: Path) -> list[dict[str, Any]]:
