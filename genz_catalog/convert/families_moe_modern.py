@@ -529,6 +529,8 @@ def deepseek_v32(reader: ConfigReader) -> Architecture:
     latent = next(iter(arch.kv_groups))[0]
     arch.kv_groups = {}
     arch.add_kv_layers(layers, latent + index_dim)
+    # As for MLA: one GenZ KV head whose K+V width is the cached values (latent + index keys).
+    arch.genz_kwargs["head_dim"] = (latent + index_dim + 1) // 2
     arch.extra.update({"index_n_heads": index_heads, "index_head_dim": index_dim})
     arch.extra["index_topk"] = inner.int("index_topk", default=2048)
     arch.warnings.append(
