@@ -186,6 +186,28 @@ def test_minimax_m2_full_width_qk_norm_and_mla_free_kv():
     assert record["active_parameter_count"] == 11_030_537_216
 
 
+def test_llama4_maverick_chunked_layers_and_interleaved_moe():
+    record = convert("meta-llama/Llama-4-Maverick-17B-128E-Instruct")
+    # RoPE layers attend within 8192-token chunks; every 4th (NoPE) layer is global.
+    assert record["memory"]["kv_layers"] == [
+        {"count": 12, "values_per_token": 2048, "window": None},
+        {"count": 36, "values_per_token": 2048, "window": 8192},
+    ]
+    assert (record["num_experts"], record["experts_per_token"]) == (128, 1)
+    assert record["architecture"]["vision_parameter_count"] == 850_960_896
+    assert record["text_parameter_count"] == 400_711_848_960
+    assert "MoE every 2 layers" in record["genz_unsupported"]
+
+
+def test_explicit_null_sliding_window_means_full_attention():
+    config = {**load("openai/gpt-oss-20b"), "sliding_window": None}
+    record = convert_hf_config(config)
+    assert record["memory"]["kv_layers"] == [
+        {"count": 24, "values_per_token": 1024, "window": None}
+    ]
+    assert "counted as full attention" in record["warnings"][0]
+
+
 # --- both spellings --------------------------------------------------------------------------
 
 

@@ -66,6 +66,13 @@ def _attention_bias(reader: ConfigReader, default: bool = False) -> dict[str, bo
     return {"q_bias": bias, "kv_bias": bias, "o_bias": bias}
 
 
+def _window(reader: ConfigReader, class_default: int) -> int | None:
+    """``sliding_window``: the class default when absent, ``None`` when explicitly null."""
+    if "sliding_window" not in reader.config:
+        return class_default
+    return reader.optional_int("sliding_window", minimum=1)
+
+
 def _warn_mixed_windows(arch: Architecture) -> None:
     """GenZ takes one sliding window for every layer; say so when the model mixes them."""
     windows = {window for (_values, window) in arch.kv_groups}
@@ -194,7 +201,7 @@ def gpt_oss(reader: ConfigReader) -> Architecture:
     layer_types = read_layer_types(reader, layers) or [
         "sliding_attention" if (index + 1) % 2 else "full_attention" for index in range(layers)
     ]
-    window = reader.int("sliding_window", default=128)
+    window = _window(reader, 128)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
     _warn_mixed_windows(arch)
     arch.warnings.append("GenZ does not model gpt-oss's attention sinks (one logit per head)")
@@ -443,7 +450,7 @@ def cohere2_moe(reader: ConfigReader) -> Architecture:
             "sliding_attention" if (index + 1) % pattern else "full_attention"
             for index in range(layers - first_dense)
         ]
-    window = reader.int("sliding_window", default=4096)
+    window = _window(reader, 4096)
     add_attention_kv(arch, layer_types, window, _kv_values(arch))
     _warn_mixed_windows(arch)
     return arch
@@ -602,9 +609,11 @@ def llama4_text(reader: ConfigReader) -> Architecture:
         if not no_rope:
             interval = reader.int("no_rope_layer_interval", default=4)
             no_rope = [int((index + 1) % interval != 0) for index in range(layers)]
+        if len(no_rope) != layers:
+            raise reader.error(f"no_rope_layers has {len(no_rope)} entries for {layers} layers")
         layer_types = [
             "chunked_attention" if flag and chunk is not None else "full_attention"
-            for flag in no_rope[:layers]
+            for flag in no_rope
         ]
     # A chunked-attention layer attends within its chunk only: it caches at most one chunk.
     layer_types = [
@@ -699,7 +708,7 @@ def _qwen_next_family(
     check_top_k(reader, top_k, experts)
     kv_heads = reader.int("num_key_value_heads", default=heads)
     attention_type = checked_attention_type(reader, heads, kv_heads)
-    head_dim = reader.int("head_dim", default=0) or derived_head_dim(reader, hidden, heads)
+    head_dim = reader.int("head_dim", default=256)  # Qwen3NextConfig / Qwen3_5MoeTextConfig
     layer_types = read_layer_types(reader, layers)
     if layer_types is None:
         interval = reader.int("full_attention_interval", default=4)
