@@ -489,3 +489,44 @@ def test_kimi_k2_matches_transformers_deepseek_v3():
     assert convert_hf_config(config)["parameter_count"] == meta_count(
         {**config, "model_type": "deepseek_v3"}
     )
+
+
+#: MiMo-7B's config as Megatron-Bridge's tests quote it (tests/unit_tests/models/mimo:
+#: mimo_config; the Hub file also carries sliding-window keys that are off and change no count).
+MIMO_7B = {
+    "architectures": ["MiMoForCausalLM"],
+    "attention_bias": True,
+    "attention_dropout": 0.0,
+    "bos_token_id": 151643,
+    "eos_token_id": 151645,
+    "hidden_size": 4096,
+    "initializer_range": 0.02,
+    "intermediate_size": 11008,
+    "max_position_embeddings": 32768,
+    "model_type": "mimo",
+    "num_attention_heads": 32,
+    "num_hidden_layers": 36,
+    "num_key_value_heads": 8,
+    "num_nextn_predict_layers": 1,
+    "rms_norm_eps": 1e-05,
+    "rope_theta": 640000.0,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+    "vocab_size": 151680,
+}
+
+
+@pytest.mark.oracle
+def test_mimo_main_model_is_qwen2_and_its_mtp_layer_a_qwen2_layer_plus_fusion():
+    """MiMo's modelling code builds Qwen2 plus ``mtp_layers`` (token/hidden/final norms,
+    ``input_proj`` 2h -> h, one Qwen2 attention + MLP block with its two norms)."""
+    _transformers, meta_count = _oracle()
+    record = convert_hf_config(MIMO_7B)
+    qwen2 = {**MIMO_7B, "model_type": "qwen2"}
+    assert record["parameter_count"] == meta_count(qwen2) == 7_622_619_136
+    one_layer = meta_count({**qwen2, "num_hidden_layers": 1}) - meta_count(
+        {**qwen2, "num_hidden_layers": 0}
+    )
+    assert record["mtp_parameter_count"] == one_layer + 3 * 4096 + 2 * 4096 * 4096
+    # 7.83B in the checkpoint (the Hub shows "7.83B params" for XiaomiMiMo/MiMo-7B-Base).
+    assert round((record["parameter_count"] + record["mtp_parameter_count"]) / 1e7) == 783

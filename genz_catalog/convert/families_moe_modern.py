@@ -21,6 +21,9 @@ they go to ``mtp_parameter_count`` as the checkpoint lays them out:
 - Qwen layout (Qwen3-Next, Qwen3.5, ``mtp_num_hidden_layers``): one module with ``fc`` (2h -> h),
   ``pre_fc_norm_embedding``, ``pre_fc_norm_hidden``, its decoder layers and ``norm``; it reuses
   the main embedding and head.
+- MiMo layout (Xiaomi MiMo, ``num_nextn_predict_layers``): per module ``token_layernorm``,
+  ``hidden_layernorm``, ``input_proj`` (2h -> h), a Qwen2 decoder layer and ``final_layernorm``;
+  MiMo's own modelling code loads them, transformers (which has no ``mimo`` type) would not.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from genz_catalog.convert import counting, families_moe
+from genz_catalog.convert import counting, families_dense, families_moe
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
     QK_NORM_FULL_WIDTH,
@@ -1100,4 +1103,30 @@ def jetmoe(reader: ConfigReader) -> Architecture:
         "GenZ simulates JetMoE's mixture of attention heads as ordinary attention with "
         f"{heads} query heads (the active experts' heads); FLOPs match, expert weights do not"
     )
+    return arch
+
+
+def mimo(reader: ConfigReader) -> Architecture:
+    """Xiaomi MiMo (custom ``model_type`` ``mimo``): a Qwen2 decoder plus MTP layers
+    (``num_nextn_predict_layers``), counted apart in ``mtp_parameter_count``."""
+    arch = families_dense.qwen2(reader)
+    modules = reader.int("num_nextn_predict_layers", default=0, minimum=0)
+    if modules:
+        hidden = arch.hidden_size or 0
+        layer = (
+            counting.attention(
+                hidden,
+                arch.num_attention_heads or 0,
+                arch.num_key_value_heads or 0,
+                arch.head_dim or 0,
+                q_bias=True,
+                kv_bias=True,
+            )
+            + counting.mlp(hidden, arch.intermediate_size or 0, True)
+            + 2 * hidden
+        )
+        own = 3 * hidden + counting.linear(2 * hidden, hidden)
+        arch.mtp_parameter_count = modules * (layer + own)
+        arch.extra["mtp_modules"] = modules
+        arch.extra["mtp_shared_copy_parameter_count"] = 0
     return arch
