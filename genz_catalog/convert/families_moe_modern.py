@@ -404,7 +404,15 @@ def hunyuan_v1_moe(reader: ConfigReader) -> Architecture:
         raise reader.error("per-layer num_experts lists are not supported (transformers needs one)")
     top_k = max(per_layer_top_k)
     moe = MoeSpec(experts, top_k, width, [True] * layers, shared_intermediate_size=width)
-    arch = build_decoder(reader, moe=moe, qk_norm=QK_NORM_PER_HEAD_DIM, **_attention_bias(reader))
+    # Tencent's original configs name the head width attention_head_dim.
+    head_dim = reader.optional_int("attention_head_dim", minimum=1)
+    arch = build_decoder(
+        reader,
+        moe=moe,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        head_dim_default=head_dim,
+        **_attention_bias(reader),
+    )
     one_expert = counting.mlp(arch.hidden_size or 0, width, True)
     arch.active_parameter_count = arch.parameter_count - sum(
         (experts - k) * one_expert for k in per_layer_top_k
