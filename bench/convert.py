@@ -25,7 +25,7 @@ from genz_catalog.convert import convert_hf_config  # noqa: E402
 
 TARGET_PER_SECOND = 20_000
 MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama"}
-MULTIMODAL |= {"qwen3_vl", "qwen3_5", "mistral3"}  # fam-dense wrappers
+MULTIMODAL |= {"qwen3_vl", "qwen3_5", "mistral3", "qwen3_vl_moe", "qwen3_5_moe", "llama4"}
 
 
 def load_configs(directory: Path) -> list[dict[str, Any]]:

@@ -204,6 +204,7 @@ _COUNT_FORMATTERS = {
     "parameter_count": format_count,
     "active_parameter_count": format_count,
     "text_parameter_count": format_count,
+    "mtp_parameter_count": format_count,
     "hub_parameter_count": format_count,
 }
 
@@ -220,6 +221,9 @@ def _print_models(
     ctx: click.Context, rows: list[dict[str, Any]], output: OutputFormat, deleted: bool
 ) -> None:
     columns = list(LIST_COLUMNS) + (["is_deleted"] if deleted else [])
+    if output.kind in ("json", "nl"):
+        # JSON listings carry the MTP figure too; the table and CSV keep their columns.
+        columns.insert(columns.index("active_parameter_count") + 1, "mtp_parameter_count")
     print_rows(rows, output, columns, table_formatters=_COUNT_FORMATTERS)
     if not rows and output.is_table:
         from .default_catalog import catalog_is_empty

@@ -178,6 +178,7 @@ FIGURE_COLUMNS = (
     "parameter_count",
     "active_parameter_count",
     "text_parameter_count",
+    "mtp_parameter_count",
     "num_layers",
     "hidden_size",
     "intermediate_size",
@@ -500,6 +501,32 @@ def m006_fts_skips_name_aliases(db: sqlite_utils.Database) -> None:
         "UPDATE models_fts SET aliases = ("
         f"SELECT {aliases} FROM models m WHERE m.rowid = models_fts.rowid)"
     )
+
+
+@migrations()
+def m007_mtp_parameters(db: sqlite_utils.Database) -> None:
+    # Multi-token-prediction modules (DeepSeek-V3 num_nextn_predict_layers, Qwen3-Next mtp.*):
+    # shipped in the checkpoint, not loaded by transformers, so kept out of parameter_count.
+    # Existing rows are re-converted to fill the new column; a config the converter now
+    # refuses keeps NULL (its other figures are left as they were).
+    db.execute("ALTER TABLE models ADD COLUMN mtp_parameter_count INTEGER")
+    from .convert import ConversionError, convert_hf_config
+
+    rows = db.execute(
+        "SELECT model_id, config_json FROM models WHERE source != 'genz-static' AND ("
+        "config_json LIKE '%mtp%' OR config_json LIKE '%nextn%' OR family = 'qwen3_next')"
+    ).fetchall()
+    for model_id, config_json in rows:
+        try:
+            count = convert_hf_config(json.loads(config_json or "{}"), model_id).get(
+                "mtp_parameter_count"
+            )
+        except (ConversionError, ValueError):
+            continue
+        if count is not None:
+            db.execute(
+                "UPDATE models SET mtp_parameter_count = ? WHERE model_id = ?", [count, model_id]
+            )
 
 
 def rebuild_fts(db: sqlite_utils.Database) -> None:

@@ -678,7 +678,11 @@ class ModelManager:
             # Encoded beforehand by a convert worker (admin.import_config_files) when it can be.
             snapshot_json = content.pop("_snapshot_json", None)
             model_id = content["model_id"]
-            hub = _hub_columns(item.get("hub_metadata"), content.get("parameter_count"))
+            hub = _hub_columns(
+                item.get("hub_metadata"),
+                content.get("parameter_count"),
+                content.get("mtp_parameter_count"),
+            )
             if snapshot_json is None or hub:
                 snapshot_json = json.dumps(_snapshot({**content, **hub}), sort_keys=True)
             row = {
@@ -857,7 +861,9 @@ class ModelManager:
             # the real model takes its name back.
             self.db.execute("DELETE FROM model_aliases WHERE alias = ?", [model_id])
             existing = None
-        hub = _hub_columns(hub_metadata, content.get("parameter_count"))
+        hub = _hub_columns(
+            hub_metadata, content.get("parameter_count"), content.get("mtp_parameter_count")
+        )
         warnings = _load_json(content["warnings_json"], [])
         models = self.db.table("models")
         if existing is None:
@@ -885,7 +891,9 @@ class ModelManager:
         merged = _snapshot({**existing, **content, **hub})
         # The flag must follow whichever count changed: new config, new Hub figure, or both.
         merged["parameter_mismatch"] = _parameter_mismatch(
-            merged.get("parameter_count"), merged.get("hub_parameter_count")
+            merged.get("parameter_count"),
+            merged.get("hub_parameter_count"),
+            merged.get("mtp_parameter_count"),
         )
         hub["parameter_mismatch"] = merged["parameter_mismatch"]
         changed = not _same_content(merged, _snapshot(existing))
@@ -1539,7 +1547,11 @@ def _wanted_aliases(
     return wanted
 
 
-def _hub_columns(hub_metadata: Mapping[str, Any] | None, parameter_count: int | None) -> dict:
+def _hub_columns(
+    hub_metadata: Mapping[str, Any] | None,
+    parameter_count: int | None,
+    mtp_parameter_count: int | None = None,
+) -> dict:
     if not hub_metadata:
         return {}
     unknown = set(hub_metadata) - set(HUB_METADATA_KEYS)
@@ -1552,16 +1564,27 @@ def _hub_columns(hub_metadata: Mapping[str, Any] | None, parameter_count: int | 
         columns["gated"] = str(columns["gated"]).lower()
     if "hub_parameter_count" in columns:
         columns["parameter_mismatch"] = _parameter_mismatch(
-            parameter_count, columns["hub_parameter_count"]
+            parameter_count, columns["hub_parameter_count"], mtp_parameter_count
         )
     return columns
 
 
-def _parameter_mismatch(parameter_count: int | None, hub_parameter_count: int | None) -> int:
-    """1 when the computed count is more than 1% away from the Hub's, else 0 (or unknown)."""
+def _parameter_mismatch(
+    parameter_count: int | None,
+    hub_parameter_count: int | None,
+    mtp_parameter_count: int | None = None,
+) -> int:
+    """1 when the computed count is more than 1% away from the Hub's, else 0 (or unknown).
+
+    A checkpoint that ships multi-token-prediction modules counts them in its safetensors
+    total, so ``parameter_count + mtp_parameter_count`` matching the Hub is no mismatch.
+    """
     if not hub_parameter_count or not parameter_count:
         return 0
-    gap = abs(parameter_count - hub_parameter_count) / hub_parameter_count
+    candidates = [parameter_count]
+    if mtp_parameter_count:
+        candidates.append(parameter_count + mtp_parameter_count)
+    gap = min(abs(count - hub_parameter_count) for count in candidates) / hub_parameter_count
     return int(gap > PARAMETER_MISMATCH_TOLERANCE)
 
 

@@ -11,6 +11,10 @@ Contract (the rest of the package relies on these keys of the record that
 - ``parameter_count`` (int): unique parameters (tied weights once, no buffers).
 - ``active_parameter_count`` (int): parameters touched per token (== total for dense).
 - ``text_parameter_count`` (int | None): the language model alone, for multimodal wrappers.
+- ``mtp_parameter_count`` (int | None): multi-token-prediction (MTP / "nextn") modules that the
+  checkpoint stores but transformers does not load (DeepSeek-V3 ``num_nextn_predict_layers``,
+  Qwen3-Next ``mtp_num_hidden_layers``); ``None`` when the config declares none. Not part of
+  ``parameter_count``: ``parameter_count + mtp_parameter_count`` is the checkpoint's total.
 - ``num_layers``, ``hidden_size``, ``intermediate_size``, ``num_attention_heads``,
   ``num_key_value_heads``, ``head_dim``, ``num_experts``, ``experts_per_token``,
   ``context_length``, ``vocab_size`` (int | None).
@@ -43,6 +47,7 @@ from genz_catalog.convert import (
     families_encoder,
     families_legacy,
     families_moe,
+    families_moe_modern,
     families_multimodal,
     families_ssm,
 )
@@ -92,7 +97,7 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "granitemoe": families_moe.granitemoe,
     "dbrx": families_moe.dbrx,
     "deepseek_v2": families_moe.deepseek,
-    "deepseek_v3": families_moe.deepseek,
+    "deepseek_v3": families_moe_modern.deepseek_v3,  # MTP modules counted apart
     "mamba": families_ssm.mamba,
     "falcon_mamba": families_ssm.mamba,
     "mamba2": families_ssm.mamba2,
@@ -103,6 +108,31 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "umt5": families_encoder.t5,
     "bert": families_encoder.bert,
     "roberta": families_encoder.bert,
+    # --- mixture-of-experts families of 2025 (families_moe_modern; issue 11) ---------------
+    "gpt_oss": families_moe_modern.gpt_oss,
+    "glm4_moe": families_moe_modern.glm4_moe,
+    "glm4_moe_lite": families_moe_modern.glm4_moe_lite,
+    "deepseek_v32": families_moe_modern.deepseek_v32,
+    # Custom model_type of Kimi K2 (architectures: DeepseekV3ForCausalLM).
+    "kimi_k2": families_moe_modern.deepseek_v3,
+    "qwen3_next": families_moe_modern.qwen3_next,
+    "qwen3_5_moe_text": families_moe_modern.qwen3_5_moe_text,
+    "qwen3_vl_moe_text": families_moe_modern.qwen3_vl_moe_text,
+    "llama4_text": families_moe_modern.llama4_text,
+    "minimax": families_moe_modern.minimax,
+    "minimax_m2": families_moe_modern.minimax_m2,
+    "ernie4_5_moe": families_moe_modern.ernie4_5_moe,
+    "hunyuan_v1_moe": families_moe_modern.hunyuan_v1_moe,
+    "olmoe": families_moe_modern.olmoe,
+    "flex_olmo": families_moe_modern.olmoe,
+    "granitemoeshared": families_moe_modern.granitemoeshared,
+    "jetmoe": families_moe_modern.jetmoe,
+    "cohere2_moe": families_moe_modern.cohere2_moe,
+    "dots1": families_moe_modern.dots1,
+    "lfm2_moe": families_moe_modern.lfm2_moe,
+    # Xiaomi MiMo (custom code, Qwen2 layout) with its MTP layers counted apart.
+    "mimo": families_moe_modern.mimo,
+    # --- end of families_moe_modern ---------------------------------------------------------
 }
 
 # --- fam-dense: newer dense families and legacy (pre-Llama / custom-code) decoders -----------
@@ -141,6 +171,10 @@ WRAPPER_HANDLERS: dict[
     "qwen2_5_vl": families_multimodal.qwen2_5_vl,
     "gemma3": families_multimodal.gemma3,
     "mllama": families_multimodal.mllama,
+    # --- families_moe_modern wrappers (issue 11) ---
+    "qwen3_vl_moe": families_moe_modern.qwen3_vl_moe,
+    "qwen3_5_moe": families_moe_modern.qwen3_5_moe,
+    "llama4": families_moe_modern.llama4,
 }
 
 # --- fam-dense wrappers -----------------------------------------------------------------------

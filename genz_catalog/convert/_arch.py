@@ -60,6 +60,7 @@ class Architecture:
         "parameter_count",
         "active_parameter_count",
         "text_parameter_count",
+        "mtp_parameter_count",
         "num_layers",
         "hidden_size",
         "intermediate_size",
@@ -86,6 +87,8 @@ class Architecture:
         self.parameter_count = 0
         self.active_parameter_count: int | None = None
         self.text_parameter_count: int | None = None
+        # Multi-token-prediction modules the checkpoint ships beyond the model transformers loads.
+        self.mtp_parameter_count: int | None = None
         self.num_layers: int | None = None
         self.hidden_size: int | None = None
         self.intermediate_size: int | None = None
@@ -159,6 +162,7 @@ def to_record(arch: Architecture, model_id: str | None) -> dict[str, Any]:
         "parameter_count": arch.parameter_count,
         "active_parameter_count": arch.parameter_count if active is None else active,
         "text_parameter_count": arch.text_parameter_count,
+        "mtp_parameter_count": arch.mtp_parameter_count,
         "num_layers": arch.num_layers,
         "hidden_size": arch.hidden_size,
         "intermediate_size": arch.intermediate_size,
