@@ -124,16 +124,108 @@ def run_prefill_and_decode(
     ``common`` is passed to both (``batch_size``, ``system_name``, ``bits``,
     ``tensor_parallel``, ``pipeline_parallel``). Decode uses ``Bb=1``, plain sampling: GenZ's
     default of 4 simulates 4-beam search, with 4x the KV cache. GenZ's chatty warnings are muted.
+    GenZ's refusal for capacity ("All params would not fit on chip ...") is raised as
+    :class:`GenZCapacityError` (a ``ValueError``, so existing handlers still catch it).
     """
     from GenZ import decode_moddeling, prefill_moddeling
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        prefill = prefill_moddeling(model=config, input_tokens=input_tokens, **common)
-        decode = decode_moddeling(
-            model=config, input_tokens=input_tokens, output_tokens=output_tokens, Bb=1, **common
-        )
+        try:
+            prefill = prefill_moddeling(model=config, input_tokens=input_tokens, **common)
+            decode = decode_moddeling(
+                model=config,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                Bb=1,
+                **common,
+            )
+        except ValueError as exc:
+            if GENZ_CAPACITY_MESSAGE in str(exc):
+                raise GenZCapacityError(_one_line(exc)) from None
+            raise
     return prefill, decode
+
+
+#: The phrase GenZ's prefill and decode raise (``ValueError``) when weights + KV cache exceed the
+#: devices' memory; :func:`run_prefill_and_decode` turns it into :class:`GenZCapacityError`.
+GENZ_CAPACITY_MESSAGE = "All params would not fit on chip"
+
+
+class GenZCapacityError(ValueError):
+    """GenZ refused a deployment because its own weights + KV figure exceeds device memory."""
+
+
+def simulation_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The stored GenZ keyword arguments, rebuilt so GenZ 0.0.16 simulates the real weights.
+
+    Returns ``(kwargs, adjustments)``; ``adjustments`` says in words what was changed (empty when
+    nothing was). GenZ's prefill and decode builders use only its default FFN, in which every
+    MoE layer has ``num_experts`` experts of ``intermediate_size`` and ``expert_top_k`` of them
+    work per token: ``n_shared_experts`` and ``shared_expert_intermediate_size`` are read by
+    the chunked builder's DeepSeek FFN alone, so shared experts vanish from prefill and decode
+    (Qwen1.5-MoE -6%, Qwen2-57B-A14B -11% of the weights). A shared expert as wide as ``k``
+    routed experts is exactly ``k`` more experts that every token uses: ``k`` more experts and
+    ``k`` more per token give the same weights, the same FLOPs per token (prefill spreads
+    ``tokens x top_k`` over the experts) and the same decode traffic; only the router grows by
+    ``k x hidden_size`` values per layer (<0.01% of the model). A shared width that is not a
+    whole number of expert widths is left alone (and stays a named difference).
+
+    Tied embeddings cannot be told to GenZ: ``ModelConfig`` has no such argument, and halving
+    ``vocab_size`` would make prefill's weights right but halve the LM head that decode (which
+    models no input embedding) reads per token, so it is not done.
+    """
+    kwargs = dict(kwargs)
+    adjustments: list[str] = []
+    experts = int(kwargs.get("num_experts") or 1)
+    shared = int(kwargs.get("n_shared_experts") or 0)
+    expert_width = int(kwargs.get("intermediate_size") or 0)
+    if experts > 1 and shared and expert_width:
+        shared_width = shared * int(kwargs.get("shared_expert_intermediate_size") or expert_width)
+        if shared_width % expert_width == 0:
+            extra = shared_width // expert_width
+            kwargs["num_experts"] = experts + extra
+            kwargs["expert_top_k"] = int(kwargs.get("expert_top_k") or 1) + extra
+            kwargs["n_shared_experts"] = 0
+            kwargs["ffn_implementation"] = "default"
+            adjustments.append(
+                f"shared experts ({shared_width:,} wide) simulated as {extra} more routed "
+                f"expert{'s' if extra != 1 else ''} of {expert_width:,} that every token uses"
+            )
+    return kwargs, adjustments
+
+
+def simulation_config(kwargs: dict[str, Any], model_id: str) -> tuple[ModelConfig, list[str]]:
+    """The ``ModelConfig`` that ``simulate`` and ``plan`` give GenZ for a catalog model, and
+    the adjustments made (see :func:`simulation_kwargs`).
+
+    Raises :class:`ValueError` (one line) when GenZ's ``ModelConfig`` rejects the arguments
+    or GenZ 0.0.16 cannot build the layout (more than one unique layer type).
+    """
+    adjusted, adjustments = simulation_kwargs(kwargs)
+    adjusted["model"] = model_id
+    try:
+        config = ModelConfig(**adjusted)
+    except (AssertionError, TypeError, ValueError, ZeroDivisionError) as exc:
+        raise ValueError(_one_line(exc)) from None
+    if config.unique_layers > 1:
+        raise ValueError(
+            f"GenZ 0.0.16 supports one unique layer type, this model has {config.unique_layers} "
+            "(hybrid attention/Mamba/MoE layout)"
+        )
+    return config, adjustments
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(a) for a in exc.args) if exc.args else type(exc).__name__
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def genz_version() -> str:
+    """The installed genz-llm distribution's version (``GenZ.version`` is stale in 0.0.16)."""
+    from importlib.metadata import version
+
+    return version("genz-llm")
 
 
 def genz_kwargs_to_config(kwargs: dict[str, Any], metrics: Iterable[Any] = ()) -> ModelConfig:
@@ -975,13 +1067,17 @@ enable()
 
 __all__ = [
     "GENZ_HUB_IDS",
+    "GenZCapacityError",
     "MODEL_DICT",
     "CatalogLoader",
     "CatalogModelCollection",
     "disable",
     "enable",
     "genz_kwargs_to_config",
+    "genz_version",
     "looks_like_hub_id",
+    "simulation_config",
+    "simulation_kwargs",
     "static_model_records",
     "sync_static_models_to_db",
 ]
