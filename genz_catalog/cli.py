@@ -846,4 +846,4 @@ def clear_cache(ctx: click.Context, model_id: str | None, expired: bool) -> None
 
 
 # Feature modules register their commands on ``cli``.
-from . import cli_admin, cli_genz, cli_hub, cli_serve  # noqa: E402, F401
+from . import cli_admin, cli_genz, cli_hub, cli_plan, cli_serve  # noqa: E402, F401

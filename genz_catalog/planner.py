@@ -626,6 +626,10 @@ def _plan_system(
         "device_memory_bytes": system.memory_bytes,
         "exact_weight_bytes": exact["weight_bytes"],
         "exact_kv_cache_bytes": exact["kv_cache_bytes"],
+        "bits": workload.bits,
+        "batch_size": workload.batch,
+        "input_tokens": workload.input_tokens,
+        "output_tokens": workload.output_tokens,
     }
     if not fitting:
         largest = candidate_degrees(model)[-1]
