@@ -156,7 +156,9 @@ class GenZCapacityError(ValueError):
     """GenZ refused a deployment because its own weights + KV figure exceeds device memory."""
 
 
-def simulation_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def simulation_kwargs(
+    kwargs: dict[str, Any], dense_intermediate_size: int | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """The stored GenZ keyword arguments, rebuilt so GenZ 0.0.16 simulates the real weights.
 
     Returns ``(kwargs, adjustments)``; ``adjustments`` says in words what was changed (empty when
@@ -170,6 +172,17 @@ def simulation_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]
     ``tokens x top_k`` over the experts) and the same decode traffic; only the router grows by
     ``k x hidden_size`` values per layer (<0.01% of the model). A shared width that is not a
     whole number of expert widths is left alone (and stays a named difference).
+
+    Dense layers of a MoE model (``first_k_dense_replace``, DeepSeek's first 1-3 layers of
+    width ``dense_intermediate_size``): GenZ builds one layer type, so it simulated them as MoE
+    layers (DeepSeek-R1 +33B parameters). Measured in expert widths, a dense layer is
+    ``dense / expert`` experts that every token uses; spreading them over all layers gives one
+    average layer of ``round((moe_layers x experts + dense_layers x dense/expert) / layers)``
+    experts, with the per-token count averaged the same way. For DeepSeek-V3/R1 that is 245
+    experts, 9 per token, in each of 61 layers: the weights within 0.1% (rounding), the work
+    per token exact (a dense layer of 18,432 = 9 experts of 2,048, as many as a MoE layer's 8
+    routed + 1 shared use). Needs ``dense_intermediate_size`` (the record's
+    ``intermediate_size``; the stored arguments hold the expert width there).
 
     Tied embeddings cannot be told to GenZ: ``ModelConfig`` has no such argument, and halving
     ``vocab_size`` would make prefill's weights right but halve the LM head that decode (which
@@ -192,17 +205,37 @@ def simulation_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]
                 f"shared experts ({shared_width:,} wide) simulated as {extra} more routed "
                 f"expert{'s' if extra != 1 else ''} of {expert_width:,} that every token uses"
             )
+    first_dense = int(kwargs.get("first_k_dense_replace") or 0)
+    layers = int(kwargs.get("num_decoder_layers") or 0)
+    experts = int(kwargs.get("num_experts") or 1)
+    if experts > 1 and expert_width and dense_intermediate_size and 0 < first_dense < layers:
+        dense_units = dense_intermediate_size / expert_width
+        moe_layers = layers - first_dense
+        top_k = int(kwargs.get("expert_top_k") or 1)
+        average = round((moe_layers * experts + first_dense * dense_units) / layers)
+        per_token = round((moe_layers * top_k + first_dense * dense_units) / layers)
+        kwargs["num_experts"] = average
+        kwargs["expert_top_k"] = max(1, min(per_token, average))
+        kwargs["first_k_dense_replace"] = None
+        adjustments.append(
+            f"{first_dense} dense layer{'s' if first_dense != 1 else ''} "
+            f"({dense_intermediate_size:,} wide) and {moe_layers} MoE layers ({experts} experts "
+            f"of {expert_width:,}, {top_k} per token) simulated as {layers} layers of "
+            f"{average} experts, {kwargs['expert_top_k']} per token"
+        )
     return kwargs, adjustments
 
 
-def simulation_config(kwargs: dict[str, Any], model_id: str) -> tuple[ModelConfig, list[str]]:
+def simulation_config(
+    kwargs: dict[str, Any], model_id: str, dense_intermediate_size: int | None = None
+) -> tuple[ModelConfig, list[str]]:
     """The ``ModelConfig`` that ``simulate`` and ``plan`` give GenZ for a catalog model, and
     the adjustments made (see :func:`simulation_kwargs`).
 
     Raises :class:`ValueError` (one line) when GenZ's ``ModelConfig`` rejects the arguments
     or GenZ 0.0.16 cannot build the layout (more than one unique layer type).
     """
-    adjusted, adjustments = simulation_kwargs(kwargs)
+    adjusted, adjustments = simulation_kwargs(kwargs, dense_intermediate_size)
     adjusted["model"] = model_id
     try:
         config = ModelConfig(**adjusted)

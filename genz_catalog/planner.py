@@ -31,6 +31,7 @@ version but the one that wrote last.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -157,20 +158,25 @@ class Workload:
             raise InvalidInputError(f"output_tokens must be >= 0, got {self.output_tokens}")
 
 
-def genz_systems() -> dict[str, System]:
-    """GenZ's system presets, by name, in GenZ's order (read from genz-llm's ``Systems``
-    package, which does not import GenZ)."""
+@functools.lru_cache(maxsize=1)
+def _system_presets() -> tuple[System, ...]:
     from Systems.system_configs import system_configs
 
-    return {
-        name: System(
+    return tuple(
+        System(
             name=name,
             memory_bytes=int(float(spec["Memory_size"]) * _GIB),
             tflops=float(spec["Flops"]),
             memory_bandwidth_gbs=float(spec["Memory_BW"]),
         )
         for name, spec in system_configs.items()
-    }
+    )
+
+
+def genz_systems() -> dict[str, System]:
+    """GenZ's system presets, by name, in GenZ's order (read from genz-llm's ``Systems``
+    package, which does not import GenZ)."""
+    return {system.name: system for system in _system_presets()}
 
 
 def require_system(name: str) -> System:
@@ -181,8 +187,10 @@ def require_system(name: str) -> System:
     return systems[name]
 
 
+@functools.lru_cache(maxsize=1)
 def genz_version() -> str:
-    """The installed genz-llm version (without importing GenZ)."""
+    """The installed genz-llm version (without importing GenZ; read once per process, since
+    ``importlib.metadata`` scans the installed distributions, ~1 ms)."""
     from importlib.metadata import version
 
     return version("genz-llm")
@@ -364,7 +372,9 @@ def _run(
     from .fidelity import weight_gap
 
     try:
-        config, adjustments = genz.simulation_config(model["genz_config"], model["model_id"])
+        config, adjustments = genz.simulation_config(
+            model["genz_config"], model["model_id"], model.get("intermediate_size")
+        )
     except ValueError as exc:
         raise SimulationError(f"GenZ cannot simulate {model['model_id']}: {exc}") from None
     common = {
