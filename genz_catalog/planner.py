@@ -476,6 +476,30 @@ def _store(manager: Any, model: dict[str, Any], row: dict[str, Any]) -> dict[str
     return row
 
 
+def clear_simulations(manager: Any, model_id: str | None = None, stale_only: bool = False) -> int:
+    """Delete stored simulations (of every model, or of one); returns how many.
+
+    ``stale_only``: only rows that are no longer current (the model's config hash changed, the
+    model is gone or soft-deleted, or another GenZ version made them).
+    """
+    from .db import write_transaction
+
+    where, params = [], []
+    if model_id is not None:
+        where.append("model_id = ?")
+        params.append(manager.require_model(model_id, include_deleted=True)["model_id"])
+    if stale_only:
+        where.append(
+            "(genz_version != ? OR NOT EXISTS (SELECT 1 FROM models m WHERE m.model_id = "
+            "simulations.model_id AND m.is_deleted = 0 "
+            "AND COALESCE(m.config_hash, '') = simulations.config_hash))"
+        )
+        params.append(genz_version())
+    sql = "DELETE FROM simulations" + (" WHERE " + " AND ".join(where) if where else "")
+    with write_transaction(manager.db):
+        return manager.db.execute(sql, params).rowcount
+
+
 def _human_bytes(value: float) -> str:
     return f"{value / _GIB:,.2f} GiB"
 

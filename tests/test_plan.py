@@ -245,3 +245,27 @@ def test_simulate_all_systems_fills_the_table(genz_loaded, catalog):
         f"{DENSE_32B} does not fit on 1 A100_40GB_GPU at bf16: its exact weights (60.16 GiB)"
     )
     assert large["devices"] == 2
+
+
+def test_clear_cache_drops_stored_simulations(genz_loaded, catalog):
+    planner.simulate(catalog, GPT2, "H100_GPU")
+    planner.simulate(catalog, GEMMA, "H100_GPU")
+    # Nothing is stale yet; then gpt2's row goes stale when another GenZ version is recorded.
+    assert invoke("clear-cache", "--expired").output == "Removed 0 expired cached values\n"
+    catalog.db.execute("UPDATE simulations SET genz_version = '0.0.1' WHERE model_id = ?", [GPT2])
+    assert invoke("clear-cache", "--expired").output == (
+        "Removed 0 expired cached values and 1 stored simulation\n"
+    )
+    assert invoke("clear-cache", "gemma-2b-it").output == (
+        f"Removed 0 cached values and 1 stored simulation of {GEMMA}\n"
+    )
+    assert catalog.db["simulations"].count == 0
+
+
+def test_deleting_a_model_hides_then_drops_its_simulations(genz_loaded, catalog):
+    planner.simulate(catalog, GPT2, "H100_GPU")
+    current = "SELECT count(*) FROM current_simulations"
+    catalog.delete_model(GPT2)  # soft: the row stays, but is not current
+    assert (catalog.db["simulations"].count, catalog.db.execute(current).fetchone()[0]) == (1, 0)
+    catalog.delete_model(GPT2, hard=True)  # the foreign key cascades
+    assert catalog.db["simulations"].count == 0
