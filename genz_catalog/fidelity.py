@@ -13,6 +13,7 @@ compares the two and names the known causes with their size where the catalog ca
 - MLA: multi-head latent attention is modelled as one wide K/V head (right KV cache, other
   attention weights);
 - hybrid layers: attention/Mamba/MoE interleavings GenZ cannot build;
+- Mamba-2: its SSD mixer is simulated as GenZ's Mamba-1 mixer;
 - norms and biases: GenZ simulates neither (usually well under 1%).
 """
 
@@ -175,6 +176,8 @@ def known_causes(
                 size,
             )
         )
+    if model.get("family") == "mamba2":
+        causes.append(("Mamba-2 (SSD) mixers simulated as GenZ's Mamba-1 mixer", None))
     memory = model.get("memory") or {}
     if memory.get("ssm") and memory.get("kv_layers"):
         causes.append(("hybrid layers: attention and Mamba layers GenZ cannot interleave", None))
