@@ -223,7 +223,9 @@ def simulate(
         return
     records = []
     pairs = [(model_id, name) for model_id in models for name in systems]
-    with click.progressbar(pairs, label="Simulating", file=sys.stderr, show_pos=True) as bar:
+    with click.progressbar(
+        pairs, label="Simulating", file=sys.stderr, show_pos=True, hidden=not sys.stderr.isatty()
+    ) as bar:
         for model_id, name in bar:
             try:
                 row = planner.simulate(

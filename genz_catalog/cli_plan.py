@@ -6,6 +6,7 @@ Importing this module stays cheap: GenZ is imported only when a simulation runs.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -43,6 +44,25 @@ PLAN_FORMATTERS = {
     "difference_causes": lambda v: "; ".join(v) if isinstance(v, list) else v,
 }
 
+
+#: The table's short headers and the plan columns they show.
+TABLE_COLUMNS = {
+    "system": "system",
+    "devices": "num_devices",
+    "tp": "tensor_parallel",
+    "pp": "pipeline_parallel",
+    "prefill_ms": "prefill_latency_ms",
+    "decode_ms": "decode_latency_ms",
+    "decode_tok_s": "decode_throughput_tokens_per_s",
+    "mem_per_device": "memory_per_device_bytes",
+    "device_mem": "device_memory_bytes",
+    "exact_weights": "exact_weight_bytes",
+    "exact_kv": "exact_kv_cache_bytes",
+    "genz_weights": "genz_weight_bytes",
+    "genz_diff": "weight_difference_pct",
+    "causes": "difference_causes",
+    "note": "note",
+}
 
 #: Columns only ``--json``/``--nl``/``--csv`` carry (the table has the workload in its options).
 MACHINE_ONLY_COLUMNS = (
@@ -134,7 +154,11 @@ def plan_command(
     model = manager.require_model(model_id)
     if len(names) > 1:
         with click.progressbar(
-            length=len(names), label="Simulating", file=sys.stderr, show_pos=True
+            length=len(names),
+            label="Simulating",
+            file=sys.stderr,
+            show_pos=True,
+            hidden=not sys.stderr.isatty(),
         ) as bar:
             rows = plan(
                 manager,
@@ -154,7 +178,29 @@ def plan_command(
             memory_fraction=memory_fraction,
             refresh=refresh,
         )
-    columns = list(PLAN_COLUMNS)
-    if not output.is_table:
-        columns = ["model_id", *columns, *MACHINE_ONLY_COLUMNS]
+    if output.is_table:
+        # Short headers keep the table readable; machine formats keep the column names.
+        table = [{short: row.get(key) for short, key in TABLE_COLUMNS.items()} for row in rows]
+        formatters = {
+            short: PLAN_FORMATTERS[key]
+            for short, key in TABLE_COLUMNS.items()
+            if key in PLAN_FORMATTERS
+        }
+        formatters["causes"] = short_causes
+        print_rows(table, output, list(TABLE_COLUMNS), table_formatters=formatters)
+        return
+    columns = ["model_id", *PLAN_COLUMNS, *MACHINE_ONLY_COLUMNS]
     print_rows(rows, output, columns, table_formatters=PLAN_FORMATTERS)
+
+
+def short_causes(causes: Any) -> Any:
+    """Each cause sentence cut to its lead and its size: ``tied embeddings counted twice
+    (+524M parameters)``."""
+    if not isinstance(causes, list):
+        return causes
+    short = []
+    for sentence in causes:
+        lead = sentence.split(":")[0].split(" (")[0]
+        size = re.search(r"\(([+-][^()]*parameters)\)", sentence)
+        short.append(f"{lead} ({size.group(1)})" if size else lead)
+    return "; ".join(short)

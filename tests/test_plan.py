@@ -175,7 +175,7 @@ def test_plan_command_json_csv_and_table(genz_loaded, catalog):
     csv_out = invoke("plan", GEMMA, "--system", "H100_GPU", "--csv").stdout.splitlines()
     assert csv_out[0].startswith("model_id,system,num_devices,tensor_parallel,")
     table = invoke("plan", GEMMA, "--system", "H100_GPU").stdout.splitlines()
-    assert table[0].split()[:3] == ["system", "num_devices", "tensor_parallel"]
+    assert table[0].split()[:4] == ["system", "devices", "tp", "pp"]
     assert table[2].split()[:4] == ["H100_GPU", "1", "1", "1"]
 
 
