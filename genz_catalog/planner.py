@@ -698,9 +698,10 @@ def _plan_system(
             continue
         note = ""
         if (tp, pp) != first:
+            fewest = first[0] * first[1]
             note = (
-                f"exact figures fit on {first[0] * first[1]} devices; GenZ's larger weight "
-                f"figure needs {tp * pp}"
+                f"exact figures fit on {fewest} device{'' if fewest == 1 else 's'}; GenZ's "
+                f"larger weight figure needs {tp * pp}"
             )
         return {**base, **row, "note": note}
     return {

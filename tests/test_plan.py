@@ -269,3 +269,22 @@ def test_deleting_a_model_hides_then_drops_its_simulations(genz_loaded, catalog)
     assert (catalog.db["simulations"].count, catalog.db.execute(current).fetchone()[0]) == (1, 0)
     catalog.delete_model(GPT2, hard=True)  # the foreign key cascades
     assert catalog.db["simulations"].count == 0
+
+
+def test_when_only_genz_figure_does_not_fit_genz_is_told_the_next_deployment(genz_loaded, catalog):
+    # Command R 32B with a 110,000-token prompt: exact 60.16 GiB of weights + 16.82 GiB of KV
+    # cache fit one 80 GiB H100; GenZ's weights (tied embeddings twice, 64.06 GiB) do not.
+    args = ["--system", "H100_GPU", "--input-tokens", "110000", "--output-tokens", "256"]
+    refused = invoke("simulate", DENSE_32B, *args)
+    assert refused.exit_code == 1
+    assert refused.output == (
+        f"Error: {DENSE_32B} does not fit on 1 H100_GPU at bf16: GenZ's own figure (weights "
+        "64.06 GiB, exact 60.16 GiB; KV cache 16.82 GiB) exceeds 1 x 80.00 GiB; it needs 2 "
+        "devices (tensor parallel 2 x pipeline parallel 1): genz-catalog simulate "
+        f"{DENSE_32B} --system H100_GPU --bits bf16 --batch 1 --input-tokens 110000 "
+        "--output-tokens 256 --tensor-parallel 2 --pipeline-parallel 1\n"
+    )
+    workload = planner.Workload(input_tokens=110_000, output_tokens=256)
+    [row] = planner.plan(catalog, DENSE_32B, ["H100_GPU"], workload=workload, memory_fraction=1)
+    assert (row["num_devices"], row["tensor_parallel"]) == (2, 2)
+    assert row["note"] == "exact figures fit on 1 device; GenZ's larger weight figure needs 2"
