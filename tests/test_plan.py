@@ -288,3 +288,22 @@ def test_when_only_genz_figure_does_not_fit_genz_is_told_the_next_deployment(gen
     [row] = planner.plan(catalog, DENSE_32B, ["H100_GPU"], workload=workload, memory_fraction=1)
     assert (row["num_devices"], row["tensor_parallel"]) == (2, 2)
     assert row["note"] == "exact figures fit on 1 device; GenZ's larger weight figure needs 2"
+
+
+def test_export_with_cache_carries_simulations_to_another_catalog(genz_loaded, catalog, tmp_path):
+    import io
+
+    from genz_catalog.admin import export_catalog, load_catalog
+
+    first = planner.simulate(catalog, GPT2, "H100_GPU")
+    plain, full = io.StringIO(), io.StringIO()
+    export_catalog(catalog.db, plain)
+    export_catalog(catalog.db, full, include_cache=True)
+    assert '"table": "simulations"' not in plain.getvalue()
+    with ModelManager(tmp_path / "copy.db") as copy:
+        load_catalog(copy.db, io.StringIO(full.getvalue()))
+        again = planner.simulate(copy, GPT2, "H100_GPU")
+    assert again["cached"] is True
+    assert {k: again[k] for k in planner.SIMULATION_COLUMNS} == {
+        k: first[k] for k in planner.SIMULATION_COLUMNS
+    }
