@@ -279,6 +279,8 @@ def unsupported_reason(model: dict[str, Any]) -> str | None:
         return str(model["genz_unsupported"])
     if not model.get("genz_config"):
         return "the catalog holds no GenZ configuration for it"
+    if not model.get("parameter_count"):
+        return "the catalog holds no parameter count for it, so its memory is unknown"
     return None
 
 
