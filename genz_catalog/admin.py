@@ -57,11 +57,36 @@ EXPORT_TABLES: dict[str, tuple[str, ...]] = {
     "model_aliases": ("alias",),
     "model_versions": ("model_id", "version"),
     "model_quality_metrics": ("model_id", "metric_name", "shots"),
+    "simulations": (
+        "model_id",
+        "config_hash",
+        "genz_version",
+        "system",
+        "tensor_parallel",
+        "pipeline_parallel",
+        "bits",
+        "batch_size",
+        "input_tokens",
+        "output_tokens",
+    ),
     "model_cache": ("model_id", "cache_key", "config_hash"),
 }
-_SURROGATE_COLUMNS = {"model_versions": ("id",), "model_quality_metrics": ("id",)}
+#: Computed tables, exported only with ``include_cache`` (stored GenZ simulations are results
+#: that can be recomputed, like cache entries).
+_CACHE_TABLES = ("simulations", "model_cache")
+_SURROGATE_COLUMNS = {
+    "model_versions": ("id",),
+    "model_quality_metrics": ("id",),
+    "simulations": ("id",),
+}
 #: Child tables whose rows hang off ``models.model_id`` (cleared when a model is reloaded).
-_CHILD_TABLES = ("model_aliases", "model_versions", "model_quality_metrics", "model_cache")
+_CHILD_TABLES = (
+    "model_aliases",
+    "model_versions",
+    "model_quality_metrics",
+    "simulations",
+    "model_cache",
+)
 
 
 def _columns(db: sqlite_utils.Database, table: str) -> list[str]:
@@ -208,7 +233,7 @@ def iter_export_lines(db: sqlite_utils.Database, *, include_cache: bool = False)
 
 def _iter_export(db: sqlite_utils.Database, include_cache: bool) -> Iterator[tuple[str, str]]:
     """(table, line) pairs of the export; the header's table is ``""``."""
-    tables = [t for t in EXPORT_TABLES if include_cache or t != "model_cache"]
+    tables = [t for t in EXPORT_TABLES if include_cache or t not in _CACHE_TABLES]
     yield (
         "",
         json.dumps(
@@ -388,7 +413,11 @@ def _load_row(
             result.skipped_aliases.append(str(alias))
             return False
     columns = sorted(row)
-    verb = "INSERT OR REPLACE" if table in ("model_versions", "model_cache") else "INSERT"
+    verb = (
+        "INSERT OR REPLACE"
+        if table in ("model_versions", "simulations", "model_cache")
+        else "INSERT"
+    )
     sql = (
         f"{verb} INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"

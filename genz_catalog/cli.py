@@ -860,26 +860,37 @@ def _percent_gap(mismatch: dict[str, Any]) -> str:
 @click.option("--expired", is_flag=True, help="Only drop entries whose time to live has passed.")
 @click.pass_context
 def clear_cache(ctx: click.Context, model_id: str | None, expired: bool) -> None:
-    """Drop cached computed values (memory figures, simulations), of every model or of one.
+    """Drop cached computed values (memory figures, stored simulations), of every model or one.
+
+    ``--expired`` drops entries whose time to live has passed and simulations that are stale
+    (the model changed, or another GenZ version made them).
 
     \b
     Example:
         genz-catalog clear-cache
         genz-catalog clear-cache meta-llama/Llama-3.1-8B --expired
     """
+    from .planner import clear_simulations
+
     manager = _manager(ctx)
     if expired:
         removed = manager.purge_expired(model_id)
     else:
         removed = manager.clear_cache(model_id)
+    # Stored GenZ simulations are cached results too (with --expired: the stale ones).
+    simulations = clear_simulations(manager, model_id, stale_only=expired)
     scope = (
         f" of {manager.require_model(model_id, include_deleted=True)['model_id']}"
         if model_id
         else ""
     )
     kind = "expired cached value" if expired else "cached value"
-    click.echo(f"Removed {removed} {kind}{'' if removed == 1 else 's'}{scope}")
+    extra = f" and {simulations} stored simulation{'' if simulations == 1 else 's'}"
+    click.echo(
+        f"Removed {removed} {kind}{'' if removed == 1 else 's'}{extra if simulations else ''}"
+        f"{scope}"
+    )
 
 
 # Feature modules register their commands on ``cli``.
-from . import cli_admin, cli_genz, cli_hub, cli_serve  # noqa: E402, F401
+from . import cli_admin, cli_genz, cli_hub, cli_plan, cli_serve  # noqa: E402, F401

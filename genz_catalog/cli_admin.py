@@ -72,7 +72,11 @@ def backup(ctx: click.Context, file: str, force: bool, publish: bool) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--include-cache", is_flag=True, help="Also export cached computed values.")
+@click.option(
+    "--include-cache",
+    is_flag=True,
+    help="Also export cached computed values and stored simulations.",
+)
 @click.pass_context
 def export(ctx: click.Context, file: str, include_cache: bool) -> None:
     """Export every table (models, aliases, versions, metrics) to FILE as JSON lines.

@@ -1,130 +1,115 @@
 """``genz-catalog simulate`` and ``compare`` (registered on :data:`genz_catalog.cli.cli`).
 
-Importing this module must stay cheap: GenZ is imported inside ``simulate`` only, so every other
-command (and ``compare``) runs without it.
+Importing this module must stay cheap: GenZ is imported only when ``simulate`` runs a simulation
+(:mod:`genz_catalog.planner` does the work), so every other command (and ``compare``) runs
+without it.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import sys
 from typing import Any
 
 import click
 
 from .cli import cli, get_manager
-from .output import OutputFormat, format_bytes, format_count, output_options, print_record
+from .output import (
+    OutputFormat,
+    format_bytes,
+    format_count,
+    output_options,
+    print_record,
+    print_rows,
+)
+from .planner import GENZ_BITS, DoesNotFitError, SimulationError, Workload
 
-#: Precisions GenZ 0.0.16 knows (``GenZ.system.System.mem_multiplier``); listed here so that
-#: ``--help`` and option parsing do not import GenZ.
-GENZ_BITS = ("bf16", "f32", "fp8", "fp6", "fp4", "int8", "int4", "int2")
-#: Bumped whenever the cached simulation result changes shape or meaning.
-SIMULATION_CACHE_VERSION = 3
-_MIB = 1024 * 1024
+#: ``simulate``'s fields, in order: the arguments, GenZ's figures (memory as GenZ computes it,
+#: per device and in total), then the catalog's exact memory and how GenZ's weights differ.
+SIMULATE_FIELDS = (
+    "model_id",
+    "system",
+    "batch",
+    "input_tokens",
+    "output_tokens",
+    "bits",
+    "tensor_parallel",
+    "pipeline_parallel",
+    "prefill_latency_ms",
+    "prefill_throughput_tokens_per_s",
+    "decode_latency_ms_per_token",
+    "decode_throughput_tokens_per_s",
+    "end_to_end_latency_ms",
+    "devices",
+    "weight_bytes_per_device",
+    "weight_bytes_total",
+    "kv_cache_bytes_per_device",
+    "kv_cache_bytes_total",
+    "exact_weight_bytes_total",
+    "exact_kv_cache_bytes_total",
+    "exact_memory_per_device",
+    "weight_difference_pct",
+    "difference_causes",
+    "genz_adjustments",
+    "genz_version",
+    "cached",
+)
 
 
-def simulation_cache_key(**arguments: Any) -> str:
-    """The ``model_cache`` key of one simulation: every argument, canonical JSON.
-
-    The manager ties the entry to the model's config hash, so a changed model never reuses it.
-    """
-    return f"genz-simulate:v{SIMULATION_CACHE_VERSION}:" + json.dumps(
-        arguments, sort_keys=True, separators=(",", ":")
-    )
-
-
-def _genz_unsupported_reason(model: dict[str, Any]) -> str | None:
-    """Why GenZ cannot simulate a catalog model, if the catalog knows (else None)."""
-    if model.get("genz_unsupported"):
-        return str(model["genz_unsupported"])
-    if not model.get("genz_config"):
-        return "the catalog holds no GenZ configuration for it"
-    return None
-
-
-def run_simulation(model: dict[str, Any], **arguments: Any) -> dict[str, Any]:
-    """Run GenZ prefill and decode for a catalog model (a hydrated manager row).
-
-    The model's own stored GenZ config is simulated (passed to GenZ as a ``ModelConfig``), so a
-    catalog model that shares a name with a GenZ static one is simulated as catalogued.
-    Raises :class:`click.ClickException` with one line if GenZ refuses.
-    """
-    from .genz import genz_kwargs_to_config, run_prefill_and_decode
-
-    model_id = model["model_id"]
-    kwargs = dict(model["genz_config"])
-    kwargs["model"] = model_id
-    try:
-        config = genz_kwargs_to_config(kwargs)
-    except (AssertionError, TypeError, ValueError, ZeroDivisionError) as exc:
-        raise click.ClickException(f"GenZ cannot simulate {model_id}: {_one_line(exc)}") from None
-    if config.unique_layers > 1:
-        raise click.ClickException(
-            f"GenZ cannot simulate {model_id}: GenZ 0.0.16 supports one unique layer type, "
-            f"this model has {config.unique_layers} (hybrid attention/Mamba/MoE layout)"
-        )
-    common = {
-        "batch_size": arguments["batch"],
-        "system_name": arguments["system"],
-        "bits": arguments["bits"],
-        "tensor_parallel": arguments["tensor_parallel"],
-        "pipeline_parallel": arguments["pipeline_parallel"],
-    }
-    try:
-        prefill, decode = run_prefill_and_decode(
-            config,
-            input_tokens=arguments["input_tokens"],
-            output_tokens=arguments["output_tokens"],
-            **common,
-        )
-    except (AssertionError, ValueError, ZeroDivisionError, KeyError) as exc:
-        raise click.ClickException(f"GenZ cannot simulate {model_id}: {_one_line(exc)}") from None
-    summary = decode["summary_table"]
-    prefill_ms = float(prefill["Latency"])
-    decode_ms = float(decode["Latency"])
-    # GenZ's "Total Weights" / "KV Cache" hold one tensor-parallel share of every pipeline stage
-    # (the model / TP): GenZ itself checks them against device memory x pipeline_parallel. So a
-    # device holds them / PP, and the whole deployment them x TP.
-    # With pipeline parallelism GenZ simulates one micro-batch (batch // PP sequences) and its
-    # KV figure covers only that one; a stage holds the KV of every micro-batch in flight.
-    tp, pp = arguments["tensor_parallel"], arguments["pipeline_parallel"]
-    micro_batch = max(arguments["batch"] // pp, 1) if pp > 1 else arguments["batch"]
-    weights_mib = float(prefill["summary_table"]["Total Weights (MB)"].values[0])
-    kv_mib = float(summary["KV Cache (MB)"].values[0]) * (arguments["batch"] // micro_batch)
+def simulation_record(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``simulations`` row (:func:`genz_catalog.planner.simulate`) as ``simulate`` prints it."""
     return {
-        "prefill_latency_ms": prefill_ms,
-        "prefill_throughput_tokens_per_s": (
-            1000.0 * arguments["batch"] * arguments["input_tokens"] / prefill_ms
-        ),
-        "decode_latency_ms_per_token": decode_ms,
-        "decode_throughput_tokens_per_s": float(decode["Throughput"]),
-        "end_to_end_latency_ms": prefill_ms + arguments["output_tokens"] * decode_ms,
-        "devices": tp * pp,
-        "weight_bytes_per_device": int(round(weights_mib / pp * _MIB)),
-        "weight_bytes_total": int(round(weights_mib * tp * _MIB)),
-        "kv_cache_bytes_per_device": int(round(kv_mib / pp * _MIB)),
-        "kv_cache_bytes_total": int(round(kv_mib * tp * _MIB)),
+        "model_id": row["model_id"],
+        "system": row["system"],
+        "batch": row["batch_size"],
+        "input_tokens": row["input_tokens"],
+        "output_tokens": row["output_tokens"],
+        "bits": row["bits"],
+        "tensor_parallel": row["tensor_parallel"],
+        "pipeline_parallel": row["pipeline_parallel"],
+        "prefill_latency_ms": row["prefill_latency_ms"],
+        "prefill_throughput_tokens_per_s": row["prefill_throughput_tokens_per_s"],
+        "decode_latency_ms_per_token": row["decode_latency_ms"],
+        "decode_throughput_tokens_per_s": row["decode_throughput_tokens_per_s"],
+        "end_to_end_latency_ms": row["end_to_end_latency_ms"],
+        "devices": row["num_devices"],
+        "weight_bytes_per_device": row["genz_weight_bytes_per_device"],
+        "weight_bytes_total": row["genz_weight_bytes"],
+        "kv_cache_bytes_per_device": row["genz_kv_cache_bytes_per_device"],
+        "kv_cache_bytes_total": row["genz_kv_cache_bytes"],
+        "exact_weight_bytes_total": row["exact_weight_bytes"],
+        "exact_kv_cache_bytes_total": row["exact_kv_cache_bytes"],
+        "exact_memory_per_device": row["memory_per_device_bytes"],
+        "weight_difference_pct": row["weight_difference_pct"],
+        "difference_causes": row["difference_causes"],
+        "genz_adjustments": row["genz_adjustments"],
+        "genz_version": row["genz_version"],
+        "cached": row["cached"],
     }
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(a) for a in exc.args) if exc.args else type(exc).__name__
-    return re.sub(r"\s+", " ", text).strip()
+def _float2(value: Any) -> str:
+    return f"{value:,.2f}"
 
 
-def _genz_systems() -> list[str]:
-    from Systems.system_configs import system_configs  # shipped with genz-llm, no GenZ import
-
-    return list(system_configs)
+def _sentences(value: Any) -> Any:
+    return "; ".join(value) if isinstance(value, list) else value
 
 
 _SIMULATION_FORMATTERS = {
-    "weight_bytes_per_device": format_bytes,
-    "weight_bytes_total": format_bytes,
-    "kv_cache_bytes_per_device": format_bytes,
-    "kv_cache_bytes_total": format_bytes,
     **{
-        k: (lambda v: f"{v:,.2f}")
+        k: format_bytes
+        for k in (
+            "weight_bytes_per_device",
+            "weight_bytes_total",
+            "kv_cache_bytes_per_device",
+            "kv_cache_bytes_total",
+            "exact_weight_bytes_total",
+            "exact_kv_cache_bytes_total",
+            "exact_memory_per_device",
+        )
+    },
+    **{
+        k: _float2
         for k in (
             "prefill_latency_ms",
             "prefill_throughput_tokens_per_s",
@@ -133,16 +118,37 @@ _SIMULATION_FORMATTERS = {
             "end_to_end_latency_ms",
         )
     },
+    "weight_difference_pct": lambda v: f"{v:+.2f}%",
+    "difference_causes": _sentences,
+    "genz_adjustments": _sentences,
 }
+
+#: Columns of ``simulate --all-systems`` (or several models) as a table.
+SIMULATE_LIST_COLUMNS = (
+    "model_id",
+    "system",
+    "devices",
+    "prefill_latency_ms",
+    "decode_latency_ms_per_token",
+    "decode_throughput_tokens_per_s",
+    "exact_memory_per_device",
+    "weight_difference_pct",
+    "note",
+)
 
 
 @cli.command()
-@click.argument("model_id")
+@click.argument("model_ids", metavar="MODEL_ID...", nargs=-1, required=True)
 @click.option(
     "--system",
     default="A100_40GB_GPU",
     show_default=True,
     help="GenZ system name (e.g. A100_40GB_GPU, H100_GPU, TPUv5e).",
+)
+@click.option(
+    "--all-systems",
+    is_flag=True,
+    help="Simulate on every GenZ system (one row each; a system it does not fit says why).",
 )
 @click.option(
     "--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Sequences per batch."
@@ -170,13 +176,14 @@ _SIMULATION_FORMATTERS = {
 )
 @click.option("--tensor-parallel", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--pipeline-parallel", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--no-cache", is_flag=True, help="Ignore and overwrite a cached result.")
+@click.option("--no-cache", is_flag=True, help="Ignore and overwrite a stored result.")
 @output_options
 @click.pass_context
 def simulate(
     ctx: click.Context,
-    model_id: str,
+    model_ids: tuple[str, ...],
     system: str,
+    all_systems: bool,
     batch: int,
     input_tokens: int,
     output_tokens: int,
@@ -186,43 +193,60 @@ def simulate(
     no_cache: bool,
     output: OutputFormat,
 ) -> None:
-    """Simulate inference of a catalog model with GenZ: prefill, decode, memory.
+    """Simulate inference of catalog models with GenZ: prefill, decode, memory.
 
-    Latency is in milliseconds (decode: per generated token), throughput in tokens per second,
-    memory as GenZ computes it: per device (one of tensor-parallel x pipeline-parallel devices)
-    and in total. Results are cached per model config and arguments.
+    Latency is in milliseconds (decode: per generated token), throughput in tokens per second.
+    Memory is shown twice: as GenZ computes it (per device, one of tensor-parallel x
+    pipeline-parallel devices, and in total) and the catalog's exact weights and KV cache;
+    when GenZ's weights differ by more than 1% the known causes are named. A deployment whose
+    exact memory does not fit says how many devices it needs and the command that runs it.
+    Results are stored in the catalog's ``simulations`` table (reused while the model and
+    GenZ are unchanged).
 
     \b
     Example:
         genz-catalog simulate mistralai/Mistral-7B-v0.1 --system H100_GPU --batch 8
+        genz-catalog simulate --all-systems meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B
     """
+    from . import planner
+
     manager = get_manager(ctx)
-    model = manager.require_model(model_id)
-    systems = _genz_systems()
-    if system not in systems:
-        raise click.ClickException(
-            f"unknown system {system!r}; choose one of: " + ", ".join(systems)
+    models = [manager.require_model(model_id)["model_id"] for model_id in model_ids]
+    systems = list(planner.genz_systems()) if all_systems else [planner.require_system(system).name]
+    workload = Workload(batch, input_tokens, output_tokens, bits)
+    shape = {"tensor_parallel": tensor_parallel, "pipeline_parallel": pipeline_parallel}
+    if len(models) == 1 and len(systems) == 1:
+        row = planner.simulate(
+            manager, models[0], systems[0], workload=workload, refresh=no_cache, **shape
         )
-    reason = _genz_unsupported_reason(model)
-    if reason:
-        raise click.ClickException(f"GenZ cannot simulate {model['model_id']}: {reason}")
-    arguments = {
-        "system": system,
-        "batch": batch,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "bits": bits,
-        "tensor_parallel": tensor_parallel,
-        "pipeline_parallel": pipeline_parallel,
-    }
-    key = simulation_cache_key(**arguments)
-    result = None if no_cache else manager.get_cached_value(model["model_id"], key)
-    cached = result is not None
-    if result is None:
-        result = run_simulation(model, **arguments)
-        manager.cache_value(model["model_id"], key, result)
-    record = {"model_id": model["model_id"], **arguments, **result, "cached": cached}
-    print_record(record, output, table_formatters=_SIMULATION_FORMATTERS)
+        print_record(simulation_record(row), output, table_formatters=_SIMULATION_FORMATTERS)
+        return
+    records = []
+    pairs = [(model_id, name) for model_id in models for name in systems]
+    with click.progressbar(
+        pairs, label="Simulating", file=sys.stderr, show_pos=True, hidden=not sys.stderr.isatty()
+    ) as bar:
+        for model_id, name in bar:
+            try:
+                row = planner.simulate(
+                    manager, model_id, name, workload=workload, refresh=no_cache, **shape
+                )
+            except SimulationError as exc:
+                # One refusal (a system it does not fit) is a row saying why, not an abort.
+                records.append(
+                    {
+                        "model_id": model_id,
+                        "system": name,
+                        "devices": getattr(exc, "devices", None)
+                        if isinstance(exc, DoesNotFitError)
+                        else None,
+                        "note": str(exc),
+                    }
+                )
+                continue
+            records.append({**simulation_record(row), "note": ""})
+    columns = list(SIMULATE_LIST_COLUMNS) if output.is_table else [*SIMULATE_FIELDS, "note"]
+    print_rows(records, output, columns, table_formatters=_SIMULATION_FORMATTERS)
 
 
 # ------------------------------------------------------------------------------------ compare

@@ -529,6 +529,68 @@ def m007_mtp_parameters(db: sqlite_utils.Database) -> None:
             )
 
 
+@migrations()
+def m009_simulations(db: sqlite_utils.Database) -> None:
+    # One row per GenZ simulation of a catalog model (genz_catalog.planner). A row is current
+    # while config_hash is the model's and genz_version the GenZ that wrote last; the
+    # current_simulations view (what the canned queries read) shows only those. Latencies in
+    # ms (decode: per generated token), throughputs in tokens/s, memory in bytes;
+    # memory_per_device_bytes is the catalog's exact weights + KV cache on the fullest device,
+    # the genz_* columns GenZ's own figures. difference_causes / genz_adjustments: JSON lists.
+    db.executescript(
+        """
+        CREATE TABLE simulations (
+            id INTEGER PRIMARY KEY,
+            model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+            config_hash TEXT NOT NULL,
+            system TEXT NOT NULL,
+            tensor_parallel INTEGER NOT NULL,
+            pipeline_parallel INTEGER NOT NULL,
+            num_devices INTEGER NOT NULL,
+            bits TEXT NOT NULL,
+            batch_size INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            prefill_latency_ms REAL,
+            prefill_throughput_tokens_per_s REAL,
+            decode_latency_ms REAL,
+            decode_throughput_tokens_per_s REAL,
+            end_to_end_latency_ms REAL,
+            memory_per_device_bytes INTEGER,
+            device_memory_bytes INTEGER,
+            fits INTEGER NOT NULL DEFAULT 1,
+            exact_weight_bytes INTEGER,
+            exact_kv_cache_bytes INTEGER,
+            genz_weight_bytes INTEGER,
+            genz_weight_bytes_per_device INTEGER,
+            genz_kv_cache_bytes INTEGER,
+            genz_kv_cache_bytes_per_device INTEGER,
+            weight_difference_pct REAL,
+            difference_causes TEXT,
+            genz_adjustments TEXT,
+            genz_version TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (model_id, config_hash, genz_version, system, tensor_parallel,
+                    pipeline_parallel, bits, batch_size, input_tokens, output_tokens)
+        );
+        -- models.model_id is NOCASE: the cascade from a deleted model needs a NOCASE index.
+        CREATE INDEX idx_simulations_model_id_nocase ON simulations(model_id COLLATE NOCASE);
+        CREATE INDEX idx_simulations_system ON simulations(
+            system, decode_throughput_tokens_per_s DESC
+        );
+        CREATE INDEX idx_simulations_created ON simulations(created_at);
+        CREATE VIEW current_simulations AS
+            SELECT s.* FROM simulations s
+              JOIN models m ON m.model_id = s.model_id
+             WHERE m.is_deleted = 0
+               AND s.config_hash = COALESCE(m.config_hash, '')
+               AND s.genz_version = (
+                   SELECT genz_version FROM simulations ORDER BY created_at DESC, id DESC LIMIT 1
+               );
+        """
+    )
+
+
 def rebuild_fts(db: sqlite_utils.Database) -> None:
     """Rebuild ``models_fts`` from ``models`` and ``model_aliases`` (used by ``doctor --fix``)."""
     with write_transaction(db):

@@ -329,6 +329,119 @@ def test_parameter_mismatches_with_tolerance(datasette) -> None:
     assert row["difference_percent"] == 0.378
 
 
+# ---------------------------------------------------------------------------- simulations
+
+#: (model, system, input tokens) simulated for the simulation queries: gpt2 on two systems,
+#: Gemma at two prompt lengths, Llama 3.2 3B beside them on H100 (7 GenZ runs, ~1 s).
+SIMULATED = (
+    ("openai-community/gpt2", "H100_GPU", 1024),
+    ("openai-community/gpt2", "A100_40GB_GPU", 1024),
+    ("google/gemma-2b-it", "H100_GPU", 1024),
+    ("google/gemma-2b-it", "H100_GPU", 4096),
+    ("google/gemma-2b-it", "A100_40GB_GPU", 1024),
+    ("meta-llama/Llama-3.2-3B", "H100_GPU", 1024),
+    ("meta-llama/Llama-3.2-3B", "H100_GPU", 4096),
+)
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory):
+    """A catalog with GenZ simulations (genz_catalog.planner) and the rows it stored."""
+    from genz_catalog import planner
+
+    path = tmp_path_factory.mktemp("simulations") / "catalog.db"
+    results = {}
+    with ModelManager(path) as manager:
+        for model_id in {m for m, _, _ in SIMULATED}:
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+        for model_id, system, tokens in SIMULATED:
+            workload = planner.Workload(input_tokens=tokens, output_tokens=128)
+            results[model_id, system, tokens] = planner.simulate(
+                manager, model_id, system, workload=workload
+            )
+    return build_datasette(path), results
+
+
+def test_simulations_table_is_published_with_facets(simulated) -> None:
+    datasette, results = simulated
+    page = get(datasette, "/catalog/simulations.json?_shape=objects&_size=100").json()
+    assert page["filtered_table_rows_count"] == len(SIMULATED)
+    assert list(page["facet_results"]) == ["system", "bits", "num_devices", "genz_version"]
+    row = next(
+        r
+        for r in page["rows"]
+        if (r["model_id"], r["system"]) == ("openai-community/gpt2", "H100_GPU")
+    )
+    stored = results["openai-community/gpt2", "H100_GPU", 1024]
+    for column in ("decode_latency_ms", "memory_per_device_bytes", "genz_weight_bytes"):
+        assert row[column] == stored[column]
+    assert row["exact_weight_bytes"] == 124_439_808 * 2
+    assert json.loads(row["difference_causes"])[0].startswith("tied embeddings counted twice")
+    current = rows(datasette, "/catalog/current_simulations.json?_shape=array&_size=100")
+    assert len(current) == len(SIMULATED)
+
+
+def test_fastest_system_for_a_model(simulated) -> None:
+    datasette, results = simulated
+    # By alias too: "gpt2" is the repo name of openai-community/gpt2.
+    fastest = rows(datasette, "/catalog/fastest_system_for_model.json?_shape=array&model=gpt2")
+    assert [r["system"] for r in fastest] == ["H100_GPU", "A100_40GB_GPU"]
+    h100 = results["openai-community/gpt2", "H100_GPU", 1024]
+    assert fastest[0]["decode_latency_ms"] == round(h100["decode_latency_ms"], 3)
+    assert fastest[0]["num_devices"] == 1
+    assert fastest[0]["memory_per_device"] == human_bytes(h100["memory_per_device_bytes"])
+    nothing = rows(datasette, "/catalog/fastest_system_for_model.json?_shape=array&model=")
+    assert nothing == []
+
+
+def test_models_ranked_by_decode_throughput_on_a_system(simulated) -> None:
+    datasette, results = simulated
+    ranked = rows(
+        datasette,
+        "/catalog/throughput_on_system.json?_shape=array&system=H100_GPU&input_tokens=1024",
+    )
+    expected = sorted(
+        (
+            (row["decode_throughput_tokens_per_s"], model_id)
+            for (model_id, system, tokens), row in results.items()
+            if system == "H100_GPU" and tokens == 1024
+        ),
+        reverse=True,
+    )
+    assert [r["model_id"] for r in ranked] == [model_id for _, model_id in expected]
+    assert ranked[0]["model_id"] == "openai-community/gpt2"
+    assert ranked[0]["decode_throughput_tokens_per_s"] == round(expected[0][0], 1)
+    # Without the workload filter each model appears once, with its best row.
+    best = rows(datasette, "/catalog/throughput_on_system.json?_shape=array&system=H100_GPU")
+    assert sorted(r["model_id"] for r in best) == sorted(m for _, m in expected)
+    gemma = next(r for r in best if r["model_id"] == "google/gemma-2b-it")
+    assert gemma["input_tokens"] == 1024  # the shorter prompt decodes faster
+
+
+def test_cost_of_a_longer_context(simulated) -> None:
+    datasette, results = simulated
+    cost = rows(
+        datasette,
+        "/catalog/longer_context_cost.json?_shape=array&model=google/gemma-2b-it&system=H100_GPU",
+    )
+    assert [r["input_tokens"] for r in cost] == [1024, 4096]
+    short, long = (
+        results["google/gemma-2b-it", "H100_GPU", 1024],
+        results["google/gemma-2b-it", "H100_GPU", 4096],
+    )
+    assert (cost[0]["prefill_vs_shortest"], cost[0]["memory_vs_shortest"]) == (1.0, 1.0)
+    # Gemma's KV cache: 18 layers x 1 K/V head x 256 x 2 x 2 bytes per token, 4,096 + 128 tokens.
+    assert cost[1]["exact_kv_cache_bytes"] == 18 * 256 * 2 * 2 * 4224
+    assert cost[1]["memory_vs_shortest"] == round(
+        long["memory_per_device_bytes"] / short["memory_per_device_bytes"], 2
+    )
+    assert cost[1]["prefill_vs_shortest"] == round(
+        long["prefill_latency_ms"] / short["prefill_latency_ms"], 2
+    )
+    assert cost[1]["prefill_vs_shortest"] > 3.9  # 4x the prompt, a little more for attention
+    assert cost[1]["decode_vs_shortest"] >= 1.0
+
+
 #: Canned queries that aggregate or sort many models: on a 100k-model catalog (rows ~1.2 KB of
 #: JSON) a scan of the ``models`` table costs 200-400 ms, so each must read a covering index.
 INDEXED_QUERIES = (
@@ -376,7 +489,7 @@ def test_every_canned_query_is_tested_and_read_only() -> None:
         if "/catalog/" in name and ".json" in name
     }
     assert set(queries) <= tested
-    assert len(queries) == 11
+    assert len(queries) == 14
     assert not [name for name, query in queries.items() if query.get("write")]
 
 

@@ -28,6 +28,7 @@ MIGRATION_NAMES = [
     "m005_child_key_indexes",
     "m006_fts_skips_name_aliases",
     "m007_mtp_parameters",
+    "m009_simulations",
     "m012_discover_progress",
 ]
 

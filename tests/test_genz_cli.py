@@ -69,13 +69,24 @@ def test_simulate_prints_genz_figures_and_caches_them(genz_loaded, catalog):
     assert result["end_to_end_latency_ms"] == pytest.approx(
         result["prefill_latency_ms"] + 256 * result["decode_latency_ms_per_token"]
     )
+    # The exact figures beside GenZ's: every parameter (GenZ drops the norms: -0.003%).
+    assert result["exact_weight_bytes_total"] == 8_030_261_248 * 2
+    assert result["exact_kv_cache_bytes_total"] == 2 * 32 * 8 * 128 * 2 * (1024 + 256)
+    assert (result["weight_difference_pct"], result["difference_causes"]) == (-0.0, [])
     again = json.loads(invoke(*args).output)
     assert again == {**result, "cached": True}
-    [entry] = catalog.cache_entries("meta-llama/Llama-3.1-8B")
-    assert entry["cache_key"].startswith("genz-simulate:v3:")
-    # Another argument is another entry; a changed model drops them (config hash).
+    # Stored as a row of the simulations table, tied to the model's config hash.
+    [row] = list(catalog.db.query("SELECT * FROM simulations"))
+    assert (row["model_id"], row["system"], row["num_devices"], row["config_hash"]) == (
+        "meta-llama/Llama-3.1-8B",
+        "H100_GPU",
+        1,
+        catalog.get_model("meta-llama/Llama-3.1-8B")["config_hash"],
+    )
+    assert catalog.cache_entries("meta-llama/Llama-3.1-8B") == []
+    # Another argument is another row.
     assert json.loads(invoke(*args, "--batch", "2").output)["cached"] is False
-    assert len(catalog.cache_entries("meta-llama/Llama-3.1-8B")) == 2
+    assert catalog.db["simulations"].count == 2
 
 
 def test_simulate_table_output(genz_loaded, catalog):
@@ -155,18 +166,30 @@ def test_simulate_errors_are_one_line(catalog, args, message):
     result = invoke(*args)
     assert result.exit_code == 1
     assert result.output == message + "\n"
-    assert catalog.cache_entries() == []
+    assert catalog.db["simulations"].count == 0
 
 
-def test_simulate_reports_genz_capacity_refusal(genz_loaded, catalog):
+def test_simulate_that_does_not_fit_names_the_devices_it_needs(genz_loaded, catalog):
     result = invoke(
         "simulate", "meta-llama/Llama-3.1-8B", "--batch", "64", "--input-tokens", "32768"
     )
     assert result.exit_code == 1
-    assert result.output.startswith(
-        "Error: GenZ cannot simulate meta-llama/Llama-3.1-8B: All params would not fit on chip."
+    # Exact: 8,030,261,248 x 2 bytes of weights; 64 x (32768 + 256) tokens x 131,072 bytes of
+    # KV cache = 258 GiB; 8 A100s of 40 GiB hold 34.1 GiB each.
+    assert result.output == (
+        "Error: meta-llama/Llama-3.1-8B does not fit on 1 A100_40GB_GPU at bf16: its exact "
+        "weights (14.96 GiB) and KV cache (258.00 GiB) need 272.96 GiB per device, "
+        "A100_40GB_GPU has 40.00 GiB; it needs 8 devices (tensor parallel 8 x pipeline "
+        "parallel 1): genz-catalog simulate meta-llama/Llama-3.1-8B --system A100_40GB_GPU "
+        "--bits bf16 --batch 64 --input-tokens 32768 --output-tokens 256 --tensor-parallel 8 "
+        "--pipeline-parallel 1\n"
     )
-    assert result.output.count("\n") == 1
+    assert catalog.db["simulations"].count == 0
+    # The suggested command runs.
+    suggested = result.output.split(": genz-catalog ")[1].split()
+    ran = invoke(*suggested, "--json")
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.output)["devices"] == 8
 
 
 def test_compare_side_by_side(catalog):

@@ -1,0 +1,715 @@
+"""From a model to hardware: GenZ simulations of catalog models, stored, and a deployment planner.
+
+Library functions (no click); failures are the catalog's own errors (:mod:`genz_catalog.errors`).
+GenZ is reached only through :mod:`genz_catalog.genz`, imported when a simulation actually runs,
+so reading stored results costs no GenZ import.
+
+Memory decisions use the catalog's exact figures (:mod:`genz_catalog.memory`: every parameter,
+the KV cache of ``batch`` sequences of ``input_tokens + output_tokens`` tokens, state-space state),
+never GenZ's weight figure, which differs from the truth for many models
+(:mod:`genz_catalog.fidelity` names why). Both are stored and shown.
+
+- :func:`simulate` runs (or reads back) one deployment: a system, tensor x pipeline parallelism,
+  precision, batch and lengths. Each run is one row of the ``simulations`` table.
+- :func:`plan` finds, for each system, the smallest deployment whose exact weights + KV cache
+  fit, simulates it, and returns the deployments cheapest first (fewest devices, then the
+  highest decode throughput).
+- :func:`devices_needed` answers "how many devices of this system does it take".
+
+Parallelism searched: tensor parallel first (1, 2, 4, 8: one node, degrees dividing the
+attention heads so each device gets whole heads), then pipeline parallel on top of the largest
+tensor degree (2, 3, ... up to the layer count, as long as GenZ's stage split leaves the last
+stage a layer). A device holds its tensor share of its pipeline stage; the fullest stage
+(``ceil(layers / PP)`` layers) sets the memory per device.
+
+Stale results: a row is current while its ``config_hash`` is the model's and its
+``genz_version`` is the installed GenZ's. Reads here only match current rows; writing a model's
+new rows deletes its stale ones in the same transaction; the ``current_simulations`` view (what
+Datasette's canned queries read) hides rows whose model changed since, and rows of any GenZ
+version but the one that wrote last.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from math import ceil
+from typing import Any
+
+from .errors import CatalogError, InvalidInputError
+
+#: Precisions GenZ 0.0.16 knows, with its bytes per value (``GenZ.system.System.mem_multiplier``);
+#: listed here so that option parsing and reads do not import GenZ.
+GENZ_BYTES_PER_VALUE: dict[str, float] = {
+    "bf16": 2.0,
+    "f32": 4.0,
+    "fp8": 1.0,
+    "fp6": 0.75,
+    "fp4": 0.5,
+    "int8": 1.0,
+    "int4": 0.5,
+    "int2": 0.25,
+}
+GENZ_BITS = tuple(GENZ_BYTES_PER_VALUE)
+#: Tensor-parallel degrees tried, in order (one node of up to 8 devices).
+TENSOR_PARALLEL_DEGREES = (1, 2, 4, 8)
+#: Share of a device's memory a plan fills with weights + KV cache; the rest is left for
+#: activations and the runtime (vLLM's default ``gpu_memory_utilization`` is 0.9 too).
+DEFAULT_MEMORY_FRACTION = 0.9
+#: Default prompt and generated lengths of a plan (tokens).
+DEFAULT_INPUT_TOKENS = 2048
+DEFAULT_OUTPUT_TOKENS = 256
+_MIB = 1024 * 1024
+_GIB = 1024 * _MIB
+
+#: ``simulations`` columns, in table order (after ``id``).
+SIMULATION_COLUMNS = (
+    "model_id",
+    "config_hash",
+    "system",
+    "tensor_parallel",
+    "pipeline_parallel",
+    "num_devices",
+    "bits",
+    "batch_size",
+    "input_tokens",
+    "output_tokens",
+    "prefill_latency_ms",
+    "prefill_throughput_tokens_per_s",
+    "decode_latency_ms",
+    "decode_throughput_tokens_per_s",
+    "end_to_end_latency_ms",
+    "memory_per_device_bytes",
+    "device_memory_bytes",
+    "fits",
+    "exact_weight_bytes",
+    "exact_kv_cache_bytes",
+    "genz_weight_bytes",
+    "genz_weight_bytes_per_device",
+    "genz_kv_cache_bytes",
+    "genz_kv_cache_bytes_per_device",
+    "weight_difference_pct",
+    "difference_causes",
+    "genz_adjustments",
+    "genz_version",
+    "created_at",
+)
+
+
+class SimulationError(CatalogError):
+    """GenZ cannot simulate this model or this deployment (the message says why)."""
+
+
+class DoesNotFitError(SimulationError):
+    """A deployment whose memory does not fit; the message names the deployment that does.
+
+    ``devices`` is the smallest number of devices of ``system`` that fits (None: none up to
+    the largest deployment searched), ``tensor_parallel``/``pipeline_parallel`` its shape.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str,
+        devices: int | None,
+        tensor_parallel: int | None = None,
+        pipeline_parallel: int | None = None,
+    ):
+        super().__init__(message)
+        self.system = system
+        self.devices = devices
+        self.tensor_parallel = tensor_parallel
+        self.pipeline_parallel = pipeline_parallel
+
+
+@dataclass(frozen=True)
+class System:
+    """A GenZ system preset: ``memory_bytes`` per device (GenZ reads its ``Memory_size`` in GB
+    as GiB: ``x 1024`` MB of ``2**20`` bytes), peak TFLOPS, memory bandwidth in GB/s."""
+
+    name: str
+    memory_bytes: int
+    tflops: float
+    memory_bandwidth_gbs: float
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What is simulated: ``batch`` sequences of ``input_tokens`` prompt tokens generating
+    ``output_tokens`` each, weights and KV cache in ``bits`` (a GenZ precision name)."""
+
+    batch: int = 1
+    input_tokens: int = DEFAULT_INPUT_TOKENS
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS
+    bits: str = "bf16"
+
+    def check(self) -> None:
+        if self.bits not in GENZ_BYTES_PER_VALUE:
+            raise InvalidInputError(
+                f"unknown precision {self.bits!r}; choose one of: " + ", ".join(GENZ_BITS)
+            )
+        for name in ("batch", "input_tokens"):
+            if int(getattr(self, name)) < 1:
+                raise InvalidInputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if int(self.output_tokens) < 0:
+            raise InvalidInputError(f"output_tokens must be >= 0, got {self.output_tokens}")
+
+
+@functools.lru_cache(maxsize=1)
+def _system_presets() -> tuple[System, ...]:
+    from Systems.system_configs import system_configs
+
+    return tuple(
+        System(
+            name=name,
+            memory_bytes=int(float(spec["Memory_size"]) * _GIB),
+            tflops=float(spec["Flops"]),
+            memory_bandwidth_gbs=float(spec["Memory_BW"]),
+        )
+        for name, spec in system_configs.items()
+    )
+
+
+def genz_systems() -> dict[str, System]:
+    """GenZ's system presets, by name, in GenZ's order (read from genz-llm's ``Systems``
+    package, which does not import GenZ)."""
+    return {system.name: system for system in _system_presets()}
+
+
+def require_system(name: str) -> System:
+    """The GenZ system called ``name``, or :class:`InvalidInputError` listing the known ones."""
+    systems = genz_systems()
+    if name not in systems:
+        raise InvalidInputError(f"unknown system {name!r}; choose one of: " + ", ".join(systems))
+    return systems[name]
+
+
+@functools.lru_cache(maxsize=1)
+def genz_version() -> str:
+    """The installed genz-llm version (without importing GenZ; read once per process, since
+    ``importlib.metadata`` scans the installed distributions, ~1 ms)."""
+    from importlib.metadata import version
+
+    return version("genz-llm")
+
+
+# ------------------------------------------------------------------------------ exact memory
+
+
+def exact_memory(model: dict[str, Any], workload: Workload) -> dict[str, int]:
+    """The catalog's exact bytes for ``workload``: ``weight_bytes`` (every parameter),
+    ``kv_cache_bytes`` (K/V of ``batch`` sequences of ``input + output`` tokens, sliding
+    windows capped, plus state-space state) and ``total_bytes``."""
+    from .memory import kv_cache_bytes, state_bytes
+
+    width = GENZ_BYTES_PER_VALUE[workload.bits]
+    record = {"memory": model.get("memory") or {}, "parameter_count": model["parameter_count"]}
+    tokens = workload.input_tokens + workload.output_tokens
+    # memory.py counts in its own dtypes; fp32 (4 bytes) gives the value count exactly.
+    values = kv_cache_bytes(record, workload.batch, tokens, "fp32") / 4
+    values += state_bytes(record, workload.batch, "fp32") / 4
+    weights = ceil(int(model["parameter_count"]) * width)
+    kv = ceil(values * width)
+    return {"weight_bytes": weights, "kv_cache_bytes": kv, "total_bytes": weights + kv}
+
+
+def memory_per_device(total_bytes: int, layers: int, tensor_parallel: int, pipeline: int) -> int:
+    """Bytes on the fullest device: a ``1/TP`` share of the fullest pipeline stage, which holds
+    ``ceil(layers / PP)`` of the ``layers`` layers (embeddings counted pro rata)."""
+    layers = max(int(layers or 1), 1)
+    stage_share = ceil(layers / pipeline) / layers if pipeline > 1 else 1.0
+    return ceil(total_bytes * stage_share / tensor_parallel)
+
+
+def candidate_degrees(model: dict[str, Any]) -> list[tuple[int, int]]:
+    """``(tensor_parallel, pipeline_parallel)`` pairs in the order a plan tries them."""
+    heads = int(model.get("num_attention_heads") or 0)
+    layers = int(model.get("num_layers") or 0) or 1
+    tensor = [tp for tp in TENSOR_PARALLEL_DEGREES if tp == 1 or (heads and heads % tp == 0)]
+    pairs = [(tp, 1) for tp in tensor]
+    largest = tensor[-1]
+    for pp in range(2, layers + 1):
+        # GenZ gives every stage but the last ceil(layers / PP) layers; the last needs one.
+        if layers - ceil(layers / pp) * (pp - 1) >= 1:
+            pairs.append((largest, pp))
+    return pairs
+
+
+def devices_needed(
+    model: dict[str, Any],
+    system: System,
+    workload: Workload,
+    memory_fraction: float = 1.0,
+    *,
+    genz_weight_bytes: int | None = None,
+    more_than: int = 0,
+) -> tuple[int, int] | None:
+    """The smallest ``(tensor_parallel, pipeline_parallel)`` whose exact weights + KV cache fit
+    in ``memory_fraction`` of each device, or None when none does.
+
+    With ``genz_weight_bytes`` (GenZ's own weight total), GenZ's own capacity check must pass
+    too: GenZ refuses a deployment when its weights / TP + KV cache exceed PP devices' memory.
+    ``more_than`` skips deployments of that many devices or fewer.
+    """
+    exact = exact_memory(model, workload)
+    layers = int(model.get("num_layers") or 1)
+    usable = system.memory_bytes * memory_fraction
+    for tp, pp in candidate_degrees(model):
+        if tp * pp <= more_than:
+            continue
+        if memory_per_device(exact["total_bytes"], layers, tp, pp) > usable:
+            continue
+        if genz_weight_bytes is not None:
+            genz_need = (genz_weight_bytes + exact["kv_cache_bytes"]) / tp
+            if genz_need > system.memory_bytes * pp:
+                continue
+        return tp, pp
+    return None
+
+
+# ------------------------------------------------------------------------------ simulations
+
+
+def unsupported_reason(model: dict[str, Any]) -> str | None:
+    """Why GenZ cannot simulate a catalog model, if the catalog knows (else None)."""
+    if model.get("genz_unsupported"):
+        return str(model["genz_unsupported"])
+    if not model.get("genz_config"):
+        return "the catalog holds no GenZ configuration for it"
+    if not model.get("parameter_count"):
+        return "the catalog holds no parameter count for it, so its memory is unknown"
+    return None
+
+
+def stored_simulation(
+    manager: Any, model: dict[str, Any], system: str, tp: int, pp: int, workload: Workload
+) -> dict[str, Any] | None:
+    """The current stored row for this deployment (same config hash and GenZ version), or None."""
+    rows = manager.db.execute(
+        "SELECT * FROM simulations WHERE model_id = ? AND config_hash = ? AND genz_version = ? "
+        "AND system = ? AND tensor_parallel = ? AND pipeline_parallel = ? AND bits = ? "
+        "AND batch_size = ? AND input_tokens = ? AND output_tokens = ?",
+        [
+            model["model_id"],
+            model.get("config_hash") or "",
+            genz_version(),
+            system,
+            tp,
+            pp,
+            workload.bits,
+            workload.batch,
+            workload.input_tokens,
+            workload.output_tokens,
+        ],
+    )
+    columns = [d[0] for d in rows.description]
+    row = rows.fetchone()
+    return _decode_row(dict(zip(columns, row, strict=True))) if row else None
+
+
+def _decode_row(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    for key in ("difference_causes", "genz_adjustments"):
+        row[key] = json.loads(row.get(key) or "[]")
+    row["fits"] = bool(row.get("fits"))
+    return row
+
+
+def simulate(
+    manager: Any,
+    model_id: str,
+    system: str,
+    *,
+    workload: Workload | None = None,
+    tensor_parallel: int = 1,
+    pipeline_parallel: int = 1,
+    refresh: bool = False,
+) -> dict[str, Any]:
+    """Simulate one deployment of a catalog model with GenZ, or read back its stored result.
+
+    Returns the ``simulations`` row (plus ``cached``: whether it was read back). Latencies in
+    milliseconds (decode: per generated token), throughputs in tokens per second, memory in
+    bytes. Raises :class:`SimulationError` when GenZ cannot simulate the model, and
+    :class:`DoesNotFitError` (naming the devices it needs and the command that runs it) when
+    the exact weights + KV cache do not fit the devices, or GenZ's own larger figure does not.
+    """
+    workload = workload or Workload()
+    workload.check()
+    spec = require_system(system)
+    model = manager.require_model(model_id)
+    tp, pp = int(tensor_parallel), int(pipeline_parallel)
+    if tp < 1 or pp < 1:
+        raise InvalidInputError("tensor and pipeline parallelism must be at least 1")
+    if not refresh:
+        stored = stored_simulation(manager, model, system, tp, pp, workload)
+        if stored is not None:
+            return {**stored, "cached": True}
+    reason = unsupported_reason(model)
+    if reason:
+        raise SimulationError(f"GenZ cannot simulate {model['model_id']}: {reason}")
+    exact = exact_memory(model, workload)
+    layers = int(model.get("num_layers") or 1)
+    per_device = memory_per_device(exact["total_bytes"], layers, tp, pp)
+    if per_device > spec.memory_bytes:
+        raise _does_not_fit(model, spec, workload, tp, pp, exact, per_device, None)
+    row = _run(model, spec, workload, tp, pp, exact, per_device)
+    row = _store(manager, model, row)
+    return {**row, "cached": False}
+
+
+def _run(
+    model: dict[str, Any],
+    system: System,
+    workload: Workload,
+    tp: int,
+    pp: int,
+    exact: dict[str, int],
+    per_device: int,
+) -> dict[str, Any]:
+    """GenZ prefill + decode of one deployment, as a ``simulations`` row (not yet stored)."""
+    from . import genz
+    from .fidelity import weight_gap
+
+    try:
+        config, adjustments = genz.simulation_config(
+            model["genz_config"], model["model_id"], model.get("intermediate_size")
+        )
+    except ValueError as exc:
+        raise SimulationError(f"GenZ cannot simulate {model['model_id']}: {exc}") from None
+    common = {
+        "batch_size": workload.batch,
+        "system_name": system.name,
+        "bits": workload.bits,
+        "tensor_parallel": tp,
+        "pipeline_parallel": pp,
+    }
+    try:
+        prefill, decode = genz.run_prefill_and_decode(
+            config,
+            input_tokens=workload.input_tokens,
+            output_tokens=workload.output_tokens,
+            **common,
+        )
+    except genz.GenZCapacityError:
+        genz_weights = genz.genz_parameter_counts(config)[0] * GENZ_BYTES_PER_VALUE[workload.bits]
+        raise _does_not_fit(
+            model, system, workload, tp, pp, exact, per_device, int(genz_weights)
+        ) from None
+    except (AssertionError, ValueError, ZeroDivisionError, KeyError) as exc:
+        raise SimulationError(
+            f"GenZ cannot simulate {model['model_id']}: {genz._one_line(exc)}"
+        ) from None
+    prefill_ms = float(prefill["Latency"])
+    decode_ms = float(decode["Latency"])
+    # GenZ's "Total Weights" / "KV Cache" hold one tensor-parallel share of every pipeline stage
+    # (the model / TP): GenZ itself checks them against device memory x pipeline_parallel. So a
+    # device holds them / PP, and the whole deployment them x TP. With pipeline parallelism
+    # GenZ simulates one micro-batch (batch // PP sequences) and its KV figure covers only that
+    # one; a stage holds the KV of every micro-batch in flight.
+    micro_batch = max(workload.batch // pp, 1) if pp > 1 else workload.batch
+    weights_mib = float(prefill["summary_table"]["Total Weights (MB)"].values[0])
+    kv_mib = float(decode["summary_table"]["KV Cache (MB)"].values[0]) * (
+        workload.batch // micro_batch
+    )
+    genz_weight_bytes = int(round(weights_mib * tp * _MIB))
+    width = GENZ_BYTES_PER_VALUE[workload.bits]
+    gap = weight_gap(model, genz_weight_bytes / width, genz_kwargs=genz.config_vars(config))
+    from .manager import utc_now
+
+    return {
+        "model_id": model["model_id"],
+        "config_hash": model.get("config_hash") or "",
+        "system": system.name,
+        "tensor_parallel": tp,
+        "pipeline_parallel": pp,
+        "num_devices": tp * pp,
+        "bits": workload.bits,
+        "batch_size": workload.batch,
+        "input_tokens": workload.input_tokens,
+        "output_tokens": workload.output_tokens,
+        "prefill_latency_ms": prefill_ms,
+        "prefill_throughput_tokens_per_s": (
+            1000.0 * workload.batch * workload.input_tokens / prefill_ms
+        ),
+        "decode_latency_ms": decode_ms,
+        "decode_throughput_tokens_per_s": float(decode["Throughput"]),
+        "end_to_end_latency_ms": prefill_ms + workload.output_tokens * decode_ms,
+        "memory_per_device_bytes": per_device,
+        "device_memory_bytes": system.memory_bytes,
+        "fits": per_device <= system.memory_bytes,
+        "exact_weight_bytes": exact["weight_bytes"],
+        "exact_kv_cache_bytes": exact["kv_cache_bytes"],
+        "genz_weight_bytes": genz_weight_bytes,
+        "genz_weight_bytes_per_device": int(round(weights_mib / pp * _MIB)),
+        "genz_kv_cache_bytes": int(round(kv_mib * tp * _MIB)),
+        "genz_kv_cache_bytes_per_device": int(round(kv_mib / pp * _MIB)),
+        "weight_difference_pct": gap["difference_pct"],
+        "difference_causes": gap["causes"],
+        "genz_adjustments": adjustments,
+        "genz_version": genz.genz_version(),
+        "created_at": utc_now(),
+    }
+
+
+def _store(manager: Any, model: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """Write one row, dropping the model's stale rows in the same transaction."""
+    from .db import write_transaction
+
+    values = {
+        **row,
+        "fits": int(bool(row["fits"])),
+        "difference_causes": json.dumps(row["difference_causes"]),
+        "genz_adjustments": json.dumps(row["genz_adjustments"]),
+    }
+    columns = ", ".join(SIMULATION_COLUMNS)
+    marks = ", ".join("?" * len(SIMULATION_COLUMNS))
+    with write_transaction(manager.db):
+        manager.db.execute(
+            "DELETE FROM simulations WHERE model_id = ? AND (config_hash != ? OR genz_version != ?)",
+            [model["model_id"], row["config_hash"], row["genz_version"]],
+        )
+        manager.db.execute(
+            f"INSERT OR REPLACE INTO simulations ({columns}) VALUES ({marks})",
+            [values[c] for c in SIMULATION_COLUMNS],
+        )
+    return row
+
+
+def clear_simulations(manager: Any, model_id: str | None = None, stale_only: bool = False) -> int:
+    """Delete stored simulations (of every model, or of one); returns how many.
+
+    ``stale_only``: only rows that are no longer current (the model's config hash changed, the
+    model is gone or soft-deleted, or another GenZ version made them).
+    """
+    from .db import write_transaction
+
+    where, params = [], []
+    if model_id is not None:
+        where.append("model_id = ?")
+        params.append(manager.require_model(model_id, include_deleted=True)["model_id"])
+    if stale_only:
+        where.append(
+            "(genz_version != ? OR NOT EXISTS (SELECT 1 FROM models m WHERE m.model_id = "
+            "simulations.model_id AND m.is_deleted = 0 "
+            "AND COALESCE(m.config_hash, '') = simulations.config_hash))"
+        )
+        params.append(genz_version())
+    sql = "DELETE FROM simulations" + (" WHERE " + " AND ".join(where) if where else "")
+    with write_transaction(manager.db):
+        return manager.db.execute(sql, params).rowcount
+
+
+def _human_bytes(value: float) -> str:
+    return f"{value / _GIB:,.2f} GiB"
+
+
+def _does_not_fit(
+    model: dict[str, Any],
+    system: System,
+    workload: Workload,
+    tp: int,
+    pp: int,
+    exact: dict[str, int],
+    per_device: int,
+    genz_weight_bytes: int | None,
+) -> DoesNotFitError:
+    """The error for a deployment that does not fit, naming the smallest one that does."""
+    model_id = model["model_id"]
+    devices = tp * pp
+    if genz_weight_bytes is None:
+        why = (
+            f"its exact weights ({_human_bytes(exact['weight_bytes'])}) and KV cache "
+            f"({_human_bytes(exact['kv_cache_bytes'])}) need {_human_bytes(per_device)} per "
+            f"device, {system.name} has {_human_bytes(system.memory_bytes)}"
+        )
+    else:
+        why = (
+            f"GenZ's own figure (weights {_human_bytes(genz_weight_bytes)}, exact "
+            f"{_human_bytes(exact['weight_bytes'])}; KV cache "
+            f"{_human_bytes(exact['kv_cache_bytes'])}) exceeds {devices} x "
+            f"{_human_bytes(system.memory_bytes)}"
+        )
+    # After a GenZ refusal, GenZ itself is the judge: look beyond the deployment it refused.
+    found = devices_needed(
+        model,
+        system,
+        workload,
+        1.0,
+        genz_weight_bytes=genz_weight_bytes,
+        more_than=devices if genz_weight_bytes is not None else 0,
+    )
+    where = f"{devices} {system.name}{'' if devices == 1 else ' devices'}"
+    head = f"{model_id} does not fit on {where} at {workload.bits}: {why}"
+    if found is None:
+        largest = candidate_degrees(model)[-1]
+        return DoesNotFitError(
+            f"{head}; it does not fit on up to {largest[0] * largest[1]} {system.name} devices "
+            "either (try a lower precision, a shorter context or a smaller batch)",
+            system=system.name,
+            devices=None,
+        )
+    need_tp, need_pp = found
+    command = (
+        f"genz-catalog simulate {model_id} --system {system.name} --bits {workload.bits} "
+        f"--batch {workload.batch} --input-tokens {workload.input_tokens} "
+        f"--output-tokens {workload.output_tokens} --tensor-parallel {need_tp} "
+        f"--pipeline-parallel {need_pp}"
+    )
+    return DoesNotFitError(
+        f"{head}; it needs {need_tp * need_pp} devices (tensor parallel {need_tp} x pipeline "
+        f"parallel {need_pp}): {command}",
+        system=system.name,
+        devices=need_tp * need_pp,
+        tensor_parallel=need_tp,
+        pipeline_parallel=need_pp,
+    )
+
+
+# ------------------------------------------------------------------------------ plan
+
+#: Columns of a plan, in the order the CLI prints them.
+PLAN_COLUMNS = (
+    "system",
+    "num_devices",
+    "tensor_parallel",
+    "pipeline_parallel",
+    "prefill_latency_ms",
+    "decode_latency_ms",
+    "decode_throughput_tokens_per_s",
+    "memory_per_device_bytes",
+    "device_memory_bytes",
+    "exact_weight_bytes",
+    "exact_kv_cache_bytes",
+    "genz_weight_bytes",
+    "weight_difference_pct",
+    "difference_causes",
+    "note",
+)
+
+
+def plan(
+    manager: Any,
+    model_id: str,
+    systems: Iterable[str] | None = None,
+    *,
+    workload: Workload | None = None,
+    memory_fraction: float = DEFAULT_MEMORY_FRACTION,
+    refresh: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The cheapest deployment of ``model_id`` on each system (default: every GenZ system).
+
+    For each system: the smallest tensor x pipeline parallel deployment whose exact weights +
+    KV cache fit in ``memory_fraction`` of each device, simulated with GenZ (stored in
+    ``simulations``; a current stored row is reused unless ``refresh``). When GenZ's own,
+    larger, weight figure makes it refuse that deployment, the next one it accepts is
+    simulated and ``note`` says so. Systems where nothing fits come last with
+    ``num_devices`` None and a note. Sorted cheapest first: fewest devices, then the highest
+    decode throughput. ``progress(system)`` is called after each system.
+    """
+    workload = workload or Workload()
+    workload.check()
+    if not 0 < memory_fraction <= 1:
+        raise InvalidInputError(f"memory fraction must be in (0, 1], got {memory_fraction}")
+    known = genz_systems()
+    names = list(systems) if systems else list(known)
+    for name in names:
+        require_system(name)
+    model = manager.require_model(model_id)
+    reason = unsupported_reason(model)
+    if reason:
+        raise SimulationError(f"GenZ cannot simulate {model['model_id']}: {reason}")
+    deployments = []
+    for name in names:
+        deployments.append(
+            _plan_system(manager, model, known[name], workload, memory_fraction, refresh)
+        )
+        if progress is not None:
+            progress(name)
+    deployments.sort(
+        key=lambda d: (
+            d["num_devices"] is None,
+            d["num_devices"] or 0,
+            -(d.get("decode_throughput_tokens_per_s") or 0.0),
+            d["system"],
+        )
+    )
+    return deployments
+
+
+def _plan_system(
+    manager: Any,
+    model: dict[str, Any],
+    system: System,
+    workload: Workload,
+    memory_fraction: float,
+    refresh: bool,
+) -> dict[str, Any]:
+    exact = exact_memory(model, workload)
+    layers = int(model.get("num_layers") or 1)
+    usable = system.memory_bytes * memory_fraction
+    fitting = [
+        (tp, pp)
+        for tp, pp in candidate_degrees(model)
+        if memory_per_device(exact["total_bytes"], layers, tp, pp) <= usable
+    ]
+    base = {
+        "model_id": model["model_id"],
+        "system": system.name,
+        "device_memory_bytes": system.memory_bytes,
+        "exact_weight_bytes": exact["weight_bytes"],
+        "exact_kv_cache_bytes": exact["kv_cache_bytes"],
+        "bits": workload.bits,
+        "batch_size": workload.batch,
+        "input_tokens": workload.input_tokens,
+        "output_tokens": workload.output_tokens,
+    }
+    if not fitting:
+        largest = candidate_degrees(model)[-1]
+        return {
+            **base,
+            "num_devices": None,
+            "tensor_parallel": None,
+            "pipeline_parallel": None,
+            "note": f"does not fit on up to {largest[0] * largest[1]} devices",
+        }
+    first = fitting[0]
+    last_error: DoesNotFitError | None = None
+    while fitting:
+        tp, pp = fitting.pop(0)
+        try:
+            row = simulate(
+                manager,
+                model["model_id"],
+                system.name,
+                workload=workload,
+                tensor_parallel=tp,
+                pipeline_parallel=pp,
+                refresh=refresh,
+            )
+        except DoesNotFitError as exc:
+            # GenZ's weight figure is larger than the exact one and it refused: its own check
+            # names the smallest deployment it accepts; go straight there.
+            last_error = exc
+            if exc.devices is None:
+                break
+            fitting = [d for d in fitting if d[0] * d[1] >= exc.devices]
+            continue
+        note = ""
+        if (tp, pp) != first:
+            fewest = first[0] * first[1]
+            note = (
+                f"exact figures fit on {fewest} device{'' if fewest == 1 else 's'}; GenZ's "
+                f"larger weight figure needs {tp * pp}"
+            )
+        return {**base, **row, "note": note}
+    return {
+        **base,
+        "num_devices": None,
+        "tensor_parallel": None,
+        "pipeline_parallel": None,
+        "note": str(last_error) if last_error else "GenZ refused every deployment tried",
+    }
