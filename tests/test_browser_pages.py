@@ -26,7 +26,7 @@ from test_model_pages import (
     LLAMA_PARAMS,
     MISTRAL_PARAMS,
     MODELS,
-    SIMULATIONS_DDL,
+    SIMULATION_COLUMNS,
     _config,
 )
 
@@ -52,9 +52,8 @@ def _build_catalog(path: Path) -> None:
         manager.add_alias("mistralai/Mistral-7B-v0.1", "mistral-7b")
         config_hash = manager.get_model("meta-llama/Llama-3.1-8B")["config_hash"]
     conn = sqlite3.connect(path)
-    conn.execute(SIMULATIONS_DDL)
     conn.execute(
-        "INSERT INTO simulations VALUES (?, ?, 'H100_GPU', 1, 1, 1, 'bf16', 8, 2048, 256, "
+        f"INSERT INTO simulations ({SIMULATION_COLUMNS}) VALUES (?, ?, 'H100_GPU', 1, 1, 1, 'bf16', 8, 2048, 256, "
         "412.5, 9.75, 820.5, 21474836480, '0.0.16', '2026-12-01T10:00:00Z')",
         ["meta-llama/Llama-3.1-8B", config_hash],
     )

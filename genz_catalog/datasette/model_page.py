@@ -214,7 +214,8 @@ async def _table_exists(db, name: str) -> bool:  # noqa: ANN001 - Database
 
 
 async def simulation_rows(db, row: dict[str, Any]) -> list[dict[str, Any]] | None:  # noqa: ANN001
-    """Cached GenZ simulations of the model, or None when the catalog has no simulations table.
+    """Cached GenZ simulations of the model, or None when the catalog has no simulations table
+    (a file from before migration m009, served immutable).
 
     Each row gets ``stale``: True when it was simulated from another config or GenZ version.
     """
