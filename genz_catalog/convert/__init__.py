@@ -45,6 +45,11 @@ from genz_catalog.convert import (
     families_ssm,
 )
 from genz_catalog.convert._arch import Architecture, to_record
+from genz_catalog.convert._fallback import (
+    EXACT_COUNT_HINT,
+    refuse_unknown_family,
+    uninterpretable_keys,
+)
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.errors import ConversionError
 
@@ -135,13 +140,18 @@ def _convert_text(config: dict[str, Any], family: str, where: str) -> Architectu
     reader = ConfigReader(config, family, where)
     if handler is not None:
         return handler(reader)
-    if all(config.get(key) is not None for key in _STANDARD_DECODER_KEYS):
-        return families_dense.generic_decoder(reader)
+    # The fallback counts only configs it understands completely: one key it does not know
+    # (experts, latent attention, SSM, hybrid layers, extra norms...) could change the count.
+    unknown = uninterpretable_keys(config)
+    if unknown:
+        raise refuse_unknown_family(family, where, unknown)
     missing = [key for key in _STANDARD_DECODER_KEYS if config.get(key) is None]
-    raise ConversionError(
-        f"{family}: unsupported family and the config lacks the standard decoder key(s) "
-        f"{', '.join(where + key for key in missing)}"
-    )
+    if missing:
+        raise ConversionError(
+            f"{family}: unsupported family and the config lacks the standard decoder key(s) "
+            f"{', '.join(where + key for key in missing)} ({EXACT_COUNT_HINT})"
+        )
+    return families_dense.generic_decoder(reader)
 
 
 def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> dict[str, Any]:
