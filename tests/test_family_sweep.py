@@ -1,0 +1,209 @@
+"""Every family the installed transformers defines: an exact count or a clear refusal (issue 11).
+
+Walks every ``model_type`` in transformers' causal-LM, seq2seq-LM and image-text-to-text
+mappings, builds the family's default config, counts its parameters on the meta device (the
+oracle) and converts the same config the way a real Hub file spells it (``to_dict()``: the
+transformers 5 form; and rewritten to the transformers 4 form). Each family is then
+
+- ``within``: the converter's count is within 0.5% of the oracle's,
+- ``refused``: the converter raised :class:`ConversionError` (a clear refusal is fine),
+- ``wrong``: the converter returned a number outside 0.5% (the suite fails),
+- ``no oracle``: transformers itself cannot instantiate its default config (not counted).
+
+The summary table is printed in the test output. The transformers version is pinned in the
+``oracle`` extra (pyproject.toml) so that a new release cannot turn CI red overnight; raise the
+pin on purpose, with this sweep. Runtime: about a minute on one core (instantiating ~300 default
+configs on the meta device).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from genz_catalog.convert import ConversionError, convert_hf_config
+
+pytestmark = pytest.mark.oracle
+
+TOLERANCE = 0.005
+
+
+@dataclass
+class FamilyResult:
+    """One family's outcome: the oracle's count, the converter's count or refusal."""
+
+    family: str
+    model_class: str | None = None
+    oracle: int | None = None
+    oracle_error: str | None = None
+    config_v5: dict[str, Any] = field(default_factory=dict)
+    config_v4: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, int | str] = field(default_factory=dict)  # spelling -> count or refusal
+
+    def outcome(self, spelling: str) -> str:
+        if self.oracle is None:
+            return "no oracle"
+        result = self.counts[spelling]
+        if isinstance(result, str):
+            return "crashed" if result.startswith("CRASH") else "refused"
+        return "within" if abs(result - self.oracle) <= TOLERANCE * self.oracle else "wrong"
+
+
+def _families() -> dict[str, list[str]]:
+    """model_type -> candidate model classes, image-text-to-text first (the whole model a
+    wrapper config describes), then causal LM, then seq2seq LM."""
+    from transformers.models.auto import modeling_auto
+
+    candidates: dict[str, list[str]] = {}
+    for mapping in (
+        modeling_auto.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES,
+        modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        modeling_auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+    ):
+        for model_type, class_name in mapping.items():
+            names = class_name if isinstance(class_name, (list, tuple)) else [class_name]
+            candidates.setdefault(model_type, []).extend(names)
+    return candidates
+
+
+def v4_spelling(config: dict[str, Any], attribute_map: dict[str, str]) -> dict[str, Any]:
+    """``config`` (transformers 5 ``to_dict()``) as transformers 4 wrote it.
+
+    ``rope_parameters`` becomes ``rope_theta`` / ``rope_scaling`` (and ``partial_rotary_factor``
+    moves back to the top level), ``dtype`` becomes ``torch_dtype``, and every canonical key of the
+    config class's ``attribute_map`` goes back to its alias (e.g. Qwen3-MoE ``num_local_experts``
+    -> ``num_experts``): transformers loads a file in either spelling, so the converter must too.
+    """
+    old = {}
+    for key, value in config.items():
+        if key == "dtype":
+            old["torch_dtype"] = value
+        elif key == "rope_parameters" and isinstance(value, dict) and "rope_theta" in value:
+            rope = dict(value)
+            old["rope_theta"] = rope.pop("rope_theta")
+            if "partial_rotary_factor" in rope:
+                old["partial_rotary_factor"] = rope.pop("partial_rotary_factor")
+            if rope.get("rope_type", "default") != "default":
+                old["rope_scaling"] = rope
+        else:
+            old[key] = value
+    for alias, canonical in attribute_map.items():
+        if canonical in old and alias not in old and not alias.startswith("_"):
+            old[alias] = old.pop(canonical)
+    return old
+
+
+def _convert(config: dict[str, Any]) -> int | str:
+    try:
+        return convert_hf_config(config)["parameter_count"]
+    except ConversionError as error:
+        return str(error)
+    except Exception as error:  # a crash is a defect: reported as such, never as a refusal
+        return f"CRASH {type(error).__name__}: {error}"
+
+
+@pytest.fixture(scope="module")
+def sweep() -> tuple[list[FamilyResult], float]:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    transformers.logging.set_verbosity_error()
+    started = time.perf_counter()
+    results = []
+    for family, class_names in sorted(_families().items()):
+        result = FamilyResult(family)
+        for class_name in class_names:
+            try:
+                config = CONFIG_MAPPING[family]()
+                model_class = getattr(transformers, class_name)
+                with warnings.catch_warnings(), torch.device("meta"):
+                    warnings.simplefilter("ignore")
+                    model = model_class._from_config(config)
+            except Exception as error:  # transformers' own default config does not build
+                result.oracle_error = f"{class_name}: {type(error).__name__}: {error}"[:160]
+                continue
+            result.model_class = class_name
+            result.oracle = sum(parameter.numel() for parameter in model.parameters())
+            result.oracle_error = None
+            result.config_v5 = config.to_dict()
+            attribute_map = dict(getattr(type(config), "attribute_map", {}) or {})
+            result.config_v4 = v4_spelling(result.config_v5, attribute_map)
+            break
+        if result.oracle is not None:
+            result.counts["5.x"] = _convert(result.config_v5)
+            result.counts["4.x"] = _convert(result.config_v4)
+        results.append(result)
+    return results, time.perf_counter() - started
+
+
+def _table(results: list[FamilyResult], seconds: float) -> str:
+    import transformers
+
+    tally: dict[str, int] = {}
+    for result in results:
+        outcome = result.outcome("5.x") if result.oracle is not None else "no oracle"
+        tally[outcome] = tally.get(outcome, 0) + 1
+    counted = len(results) - tally.get("no oracle", 0)
+    lines = [
+        f"family sweep, transformers {transformers.__version__}: {len(results)} families, "
+        f"{counted} instantiable, {seconds:.0f} s",
+        f"  within 0.5%: {tally.get('within', 0)} ({100 * tally.get('within', 0) / counted:.0f}%)"
+        f"   refused: {tally.get('refused', 0)}   wrong: {tally.get('wrong', 0)}"
+        f"   crashed: {tally.get('crashed', 0)}   no oracle: {tally.get('no oracle', 0)}",
+    ]
+    for result in results:
+        if result.oracle is None:
+            continue
+        outcome = result.outcome("5.x")
+        if outcome in ("wrong", "crashed"):
+            lines.append(
+                f"  {outcome.upper()} {result.family}: converter {result.counts['5.x']}, "
+                f"transformers {result.oracle:,} ({result.model_class})"
+            )
+    within = sorted(r.family for r in results if r.oracle and r.outcome("5.x") == "within")
+    lines.append("  within: " + ", ".join(within))
+    return "\n".join(lines)
+
+
+def test_every_family_is_within_tolerance_or_refused(
+    sweep: tuple[list[FamilyResult], float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    results, seconds = sweep
+    with capsys.disabled():
+        print("\n" + _table(results, seconds))
+    bad = [
+        f"{result.family}: {result.counts['5.x']} vs transformers {result.oracle:,}"
+        for result in results
+        if result.oracle is not None and result.outcome("5.x") in ("wrong", "crashed")
+    ]
+    assert not bad, "families counted wrong (outside 0.5%) or crashing:\n" + "\n".join(bad)
+    # The sweep must really have swept: most families build, and the handled ones count.
+    assert sum(result.oracle is not None for result in results) >= 250
+    assert sum(result.outcome("5.x") == "within" for result in results if result.oracle) >= 50
+
+
+def test_transformers_4_spelling_converts_like_transformers_5(
+    sweep: tuple[list[FamilyResult], float],
+) -> None:
+    results, _ = sweep
+    differ = []
+    for result in results:
+        if result.oracle is None:
+            continue
+        new, old = result.counts["5.x"], result.counts["4.x"]
+        if result.outcome("4.x") in ("wrong", "crashed"):
+            differ.append(
+                f"{result.family} (4.x spelling): {old} vs transformers {result.oracle:,}"
+            )
+        elif isinstance(new, int) and new != old:
+            differ.append(f"{result.family}: 5.x spelling counts {new:,}, 4.x gives {old}")
+    assert not differ, "\n".join(differ)
+    # Qwen3-MoE is the issue's example: num_local_experts (5.x) and num_experts (4.x).
+    qwen3_moe = next(result for result in results if result.family == "qwen3_moe")
+    assert "num_local_experts" in qwen3_moe.config_v5 and "num_experts" in qwen3_moe.config_v4
+    assert qwen3_moe.outcome("5.x") == qwen3_moe.outcome("4.x") == "within"
