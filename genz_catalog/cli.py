@@ -202,7 +202,11 @@ _COUNT_FORMATTERS = {
 
 
 def _print_models(rows: list[dict[str, Any]], output: OutputFormat, deleted: bool) -> None:
-    columns = list(LIST_COLUMNS) + (["is_deleted"] if deleted else [])
+    columns = list(LIST_COLUMNS)
+    if not output.is_table:
+        # Machine formats say how each count was obtained; the table stays narrow.
+        columns.insert(columns.index("active_parameter_count") + 1, "count_basis")
+    columns += ["is_deleted"] if deleted else []
     print_rows(rows, output, columns, table_formatters=_COUNT_FORMATTERS)
 
 

@@ -178,6 +178,7 @@ FIGURE_COLUMNS = (
     "parameter_count",
     "active_parameter_count",
     "text_parameter_count",
+    "count_basis",
     "num_layers",
     "hidden_size",
     "intermediate_size",
@@ -499,6 +500,25 @@ def m006_fts_skips_name_aliases(db: sqlite_utils.Database) -> None:
     db.execute(
         "UPDATE models_fts SET aliases = ("
         f"SELECT {aliases} FROM models m WHERE m.rowid = models_fts.rowid)"
+    )
+
+
+#: How a model's ``parameter_count`` was obtained (``models.count_basis``).
+COUNT_BASES = ("formula", "transformers-meta", "hub-safetensors")
+
+
+@migrations()
+def m008_count_basis(db: sqlite_utils.Database) -> None:
+    # Pure SQL on the file's own data (no converter): every count stored so far came from the
+    # converter's formulas (GenZ static models from GenZ's own arithmetic, also a formula).
+    # Legacy Falcon model_types are catalogued as the family transformers uses today.
+    db.executescript(
+        """
+        ALTER TABLE models ADD COLUMN count_basis TEXT
+            CHECK (count_basis IN ('formula', 'transformers-meta', 'hub-safetensors'));
+        UPDATE models SET count_basis = 'formula' WHERE parameter_count IS NOT NULL;
+        UPDATE models SET family = 'falcon' WHERE family IN ('RefinedWeb', 'RefinedWebModel');
+        """
     )
 
 
