@@ -41,6 +41,7 @@ window in tokens or ``None`` for full attention.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -59,10 +60,11 @@ from genz_catalog.convert._fallback import (
 )
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert._spelling_table import KEY_ALIASES
-from genz_catalog.convert.errors import ConversionError
+from genz_catalog.convert.errors import ConversionError, UnhandledFamilyError
 
 __all__ = [
     "ConversionError",
+    "UnhandledFamilyError",
     "convert_hf_config",
     "family_for_architecture",
     "supported_families",
@@ -241,11 +243,40 @@ def _convert_text(config: dict[str, Any], family: str, where: str) -> Architectu
             raise refuse_unknown_family(family, where, unknown)
     missing = [key for key in _STANDARD_DECODER_KEYS if config.get(key) is None]
     if missing:
-        raise ConversionError(
+        raise UnhandledFamilyError(
             f"{family}: unsupported family and the config lacks the standard decoder key(s) "
             f"{', '.join(where + key for key in missing)} ({EXACT_COUNT_HINT})"
         )
     return families_dense.generic_decoder(reader)
+
+
+UnhandledFamilyCounter = Callable[[dict[str, Any], "str | None", UnhandledFamilyError], dict]
+
+#: Counts a family the converter has no handler for some other exact way (transformers on the
+#: meta device: :mod:`genz_catalog.exact`). ``None`` (the default): such a family is refused.
+_unhandled_family_counter: UnhandledFamilyCounter | None = None
+
+#: ``GENZ_CATALOG_EXACT=1`` turns exact counting on in every process (import workers included).
+EXACT_ENV_VAR = "GENZ_CATALOG_EXACT"
+
+
+def set_unhandled_family_counter(counter: UnhandledFamilyCounter | None) -> None:
+    """Install (or with ``None`` remove) the counter used for families without a handler."""
+    global _unhandled_family_counter
+    _unhandled_family_counter = counter
+
+
+def _exact_counter_from_env(
+    config: dict[str, Any], model_id: str | None, refusal: UnhandledFamilyError
+) -> dict[str, Any]:
+    # Imported only when a family is actually refused: torch + transformers cost seconds.
+    from genz_catalog.exact import meta_device_record
+
+    return meta_device_record(config, model_id, refusal)
+
+
+if os.environ.get(EXACT_ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on"):
+    _unhandled_family_counter = _exact_counter_from_env
 
 
 def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> dict[str, Any]:
@@ -287,6 +318,10 @@ def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> di
         record["hf_model_type"] = model_type
         record["count_basis"] = "formula"
         return record
+    except UnhandledFamilyError as error:
+        if _unhandled_family_counter is None:
+            raise
+        return _unhandled_family_counter(config, model_id, error)
     except ConversionError as error:
         if dispatch_note is not None and not str(error).startswith(model_type):
             raise ConversionError(f"{model_type} (as {error})") from error

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genz_catalog.convert.errors import ConversionError
+from genz_catalog.convert.errors import UnhandledFamilyError
 
 #: How a user gets an exact count for a family the converter refuses (item 6 of issue 11).
 EXACT_COUNT_HINT = (
@@ -189,12 +189,12 @@ def uninterpretable_keys(config: dict[str, Any]) -> list[str]:
     return unknown
 
 
-def refuse_unknown_family(family: str, where: str, keys: list[str]) -> ConversionError:
+def refuse_unknown_family(family: str, where: str, keys: list[str]) -> UnhandledFamilyError:
     """The one-line refusal for an unhandled family whose config the fallback cannot interpret."""
     shown = ", ".join(where + key for key in keys[:8])
     if len(keys) > 8:
         shown += f", ... ({len(keys)} keys)"
-    return ConversionError(
+    return UnhandledFamilyError(
         f"{family}: no handler for this family, and the generic Llama-layout count would ignore "
         f"{shown}; refusing rather than guessing ({EXACT_COUNT_HINT})"
     )
