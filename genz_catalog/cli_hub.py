@@ -259,7 +259,7 @@ def import_command(
         genz-catalog import Qwen/Qwen2.5-7B mistralai/Mistral-7B-v0.1 --workers 8
         genz-catalog import --from-file models.txt
         genz-catalog import ./my-model/config.json --id my-org/my-model
-        genz-catalog import --exact zai-org/GLM-4.5
+        genz-catalog import --exact NX-AI/xLSTM-7b
 
     A family the converter has no exact formula for is refused, unless --exact (or
     GENZ_CATALOG_EXACT=1) counts it with transformers on the meta device, or the Hub repo
