@@ -120,6 +120,8 @@ def test_import_exact_stores_transformers_meta_and_show_list_say_so(tmp_path: Pa
     assert [(row["model_id"], row["count_basis"]) for row in listed] == [
         ("acme/xlstm", "transformers-meta")
     ]
+    compared = run("compare", "acme/xlstm", "acme/xlstm", "--json")
+    assert compared.exit_code == 0, compared.output
     memory = CliRunner().invoke(cli, ["show", "acme/xlstm", "--memory"])
     assert memory.exit_code == 1
     assert "KV cache of a family without a converter handler is unknown" in memory.output
@@ -153,3 +155,13 @@ def test_hub_import_of_a_refused_family_stores_the_safetensors_total(
         # A quantized checkpoint's stored total is no parameter count: still refused.
         with pytest.raises(ConversionError, match="acme_mla: no handler"):
             import_model_from_hf("acme/mla-fp8", manager=manager)
+
+
+def test_datasette_functions_show_no_kv_figure_for_an_unknown_cache_layout() -> None:
+    from genz_catalog.datasette import functions
+
+    unknown = json.dumps(
+        {"unknown": "the KV cache of a family without a converter handler is unknown"}
+    )
+    assert functions.kv_cache_bytes_per_token(unknown, 1000, "bf16") is None
+    assert functions.memory_report_json(unknown, 1000, 1, 128, "bf16") is None
