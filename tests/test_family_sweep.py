@@ -97,6 +97,23 @@ def v4_spelling(config: dict[str, Any], attribute_map: dict[str, str]) -> dict[s
     return old
 
 
+def completed_like_a_hub_file(config: Any) -> bool:
+    """Fill the two dimensions some transformers default configs leave ``None`` though their
+    model needs them (HunYuan, Ministral: ``head_dim``; Nemotron: ``num_key_value_heads``), the
+    way every real config.json of those families states them. True when anything was filled."""
+    changed = False
+    hidden = getattr(config, "hidden_size", None)
+    heads = getattr(config, "num_attention_heads", None)
+    if isinstance(hidden, int) and isinstance(heads, int) and heads:
+        if "head_dim" in config.to_dict() and getattr(config, "head_dim", 0) is None:
+            config.head_dim = hidden // heads
+            changed = True
+        if getattr(config, "num_key_value_heads", 0) is None:
+            config.num_key_value_heads = heads
+            changed = True
+    return changed
+
+
 def _convert(config: dict[str, Any]) -> int | str:
     try:
         return convert_hf_config(config)["parameter_count"]
@@ -117,17 +134,22 @@ def sweep() -> tuple[list[FamilyResult], float]:
     results = []
     for family, class_names in sorted(_families().items()):
         result = FamilyResult(family)
-        for class_name in class_names:
+        attempts = [(class_name, False) for class_name in class_names]
+        attempts += [(class_name, True) for class_name in class_names]
+        for class_name, repair in attempts:
             try:
                 config = CONFIG_MAPPING[family]()
+                if repair and not completed_like_a_hub_file(config):
+                    continue
                 model_class = getattr(transformers, class_name)
                 with warnings.catch_warnings(), torch.device("meta"):
                     warnings.simplefilter("ignore")
                     model = model_class._from_config(config)
             except Exception as error:  # transformers' own default config does not build
-                result.oracle_error = f"{class_name}: {type(error).__name__}: {error}"[:160]
+                if not repair:
+                    result.oracle_error = f"{class_name}: {type(error).__name__}: {error}"[:160]
                 continue
-            result.model_class = class_name
+            result.model_class = class_name + (" (default config completed)" if repair else "")
             result.oracle = sum(parameter.numel() for parameter in model.parameters())
             result.oracle_error = None
             result.config_v5 = config.to_dict()
