@@ -94,7 +94,8 @@ def count_on_meta_device(config: dict[str, Any]) -> tuple[int, Any, bool]:
     """(unique parameters, transformers config object, has experts) of ``config``'s model class.
 
     Builds transformers' own class on the meta device (no memory, no download, no remote code).
-    Raises :class:`ConversionError` when transformers does not know the family or cannot build it.
+    Raises :class:`UnhandledFamilyError` when transformers does not know the family or cannot
+    build it (the family stays unhandled: a Hub safetensors total may still stand in).
     """
     import torch
     import transformers
@@ -107,13 +108,13 @@ def count_on_meta_device(config: dict[str, Any]) -> tuple[int, Any, bool]:
         try:
             hf_config = transformers.AutoConfig.for_model(model_type, **kwargs)
         except ValueError as error:
-            raise ConversionError(
+            raise UnhandledFamilyError(
                 f"{model_type}: transformers {transformers.__version__} does not know this "
                 "model_type either (custom code is never run)"
             ) from error
         model_class = _model_class(transformers, config, hf_config)
         if model_class is None:
-            raise ConversionError(
+            raise UnhandledFamilyError(
                 f"{model_type}: transformers {transformers.__version__} has no language-model "
                 "class for this family"
             )
@@ -122,7 +123,7 @@ def count_on_meta_device(config: dict[str, Any]) -> tuple[int, Any, bool]:
                 warnings.simplefilter("ignore")
                 model = model_class._from_config(hf_config)
         except Exception as error:  # transformers' own code refusing this config
-            raise ConversionError(
+            raise UnhandledFamilyError(
                 f"{model_type}: transformers cannot build {model_class.__name__} from this config "
                 f"({type(error).__name__}: {str(error)[:120]})"
             ) from error
@@ -207,7 +208,7 @@ def meta_device_record(
     """
     reason = exact_counts_unavailable()
     if reason is not None:
-        raise ConversionError(f"{refusal}; {reason}") from refusal
+        raise UnhandledFamilyError(f"{refusal}; {reason}") from refusal
     import transformers
 
     total, hf_config, experts = count_on_meta_device(config)

@@ -542,10 +542,14 @@ class HubClient:
 
                 record = hub_safetensors_record(config, canonical, int(hub_total))
             if record is None:
+                # An unhandled family's message already says how to get an exact count.
+                tail = (
+                    ""
+                    if isinstance(exc, UnhandledFamilyError)
+                    else "; models of this architecture cannot be catalogued yet"
+                )
                 raise UnsupportedArchitectureError(
-                    canonical,
-                    f"cannot convert its config ({exc}); models of this architecture cannot be "
-                    "catalogued yet",
+                    canonical, f"cannot convert its config ({exc}){tail}"
                 ) from exc
         return HubModel(canonical, config, record, metadata, path)
 

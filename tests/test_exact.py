@@ -165,3 +165,19 @@ def test_datasette_functions_show_no_kv_figure_for_an_unknown_cache_layout() -> 
     )
     assert functions.kv_cache_bytes_per_token(unknown, 1000, "bf16") is None
     assert functions.memory_report_json(unknown, 1000, 1, 128, "bf16") is None
+
+
+@pytest.mark.oracle
+def test_exact_falls_back_to_the_hub_total_when_transformers_does_not_know_the_family(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    info = json.loads((DATA / "hf-api" / "deepseek-ai__DeepSeek-V2-Lite.json").read_text())
+    enable_exact_counts()
+    with running_hub() as hub, ModelManager() as manager:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        hub.add_model("acme/mla-lite", custom_family_config(), info=info)
+        import_model_from_hf("acme/mla-lite", manager=manager)
+        model = manager.get_model("acme/mla-lite")
+        assert (model["parameter_count"], model["count_basis"]) == (15706484224, "hub-safetensors")

@@ -230,8 +230,7 @@ ERROR_CASES = {
         "the config lacks the standard decoder key(s) num_hidden_layers, "
         "num_attention_heads, vocab_size, intermediate_size (for an exact count install "
         "the 'exact' extra (pip install 'genz-catalog[exact]') and import with --exact "
-        "(counts transformers' own class on the meta device))); models of this "
-        "architecture cannot be catalogued yet",
+        "(counts transformers' own class on the meta device)))",
     ),
     "server-error": (
         HubServerError,
