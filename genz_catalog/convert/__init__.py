@@ -4,7 +4,8 @@ Contract (the rest of the package relies on these keys of the record that
 :func:`convert_hf_config` returns; handlers may add more):
 
 - ``model_id`` (str | None): as passed in.
-- ``family`` (str): the HF ``model_type`` (e.g. ``"llama"``, ``"deepseek_v3"``).
+- ``family`` (str): the HF ``model_type`` whose handler counted it, as transformers names it
+  today (e.g. ``"llama"``, ``"deepseek_v3"``, ``"falcon"`` for legacy ``RefinedWebModel``).
 - ``model_type`` (str): ``"decoder-only"``, ``"encoder-decoder"`` or ``"encoder-only"``.
 - ``attention_type`` (str): ``"mha"``, ``"gqa"``, ``"mqa"``, ``"mla"`` or ``"none"``.
 - ``is_moe`` (bool).
@@ -21,7 +22,6 @@ Contract (the rest of the package relies on these keys of the record that
   weight, KV-cache and state bytes from the record alone (per-layer windows, SSM state sizes).
 - ``genz_kwargs`` (dict, JSON-serialisable): keyword arguments for ``GenZ.Models.ModelConfig``.
 - ``warnings`` (list[str]): e.g. "unknown family X converted with the standard decoder handler".
-
 - ``hf_model_type`` (str): the ``model_type`` exactly as the config wrote it. It differs from
   ``family`` for legacy names (``RefinedWebModel`` -> ``falcon``) and for a custom model_type
   converted through the class its ``architectures`` names (``kimi_k2`` -> ``deepseek_v3``); a
@@ -32,6 +32,13 @@ Contract (the rest of the package relies on these keys of the record that
 Additional keys: ``genz_unsupported`` (str | None): why GenZ cannot simulate this architecture
 faithfully (the simulate command raises it); ``architecture`` (dict, optional): family details
 such as MLA ranks or vision-tower size.
+
+A family without a handler is refused (:class:`UnhandledFamilyError`, naming the keys the generic
+decoder could not interpret) unless an exact counter is installed
+(:func:`set_unhandled_family_counter`; ``GENZ_CATALOG_EXACT=1`` installs transformers' meta-device
+count from :mod:`genz_catalog.exact`, imported only when a family is refused). Its records hold
+``None`` for what is not known exactly (KV values, a MoE's active parameters) and
+``memory == {"unknown": reason}``.
 
 ``memory`` layout: ``{"kv_values_per_token": int, "kv_layers": [{"count", "values_per_token",
 "window"}], "ssm": {"layers", "conv_state_values", "ssm_state_values"} | None}`` where values
@@ -67,6 +74,7 @@ __all__ = [
     "UnhandledFamilyError",
     "convert_hf_config",
     "family_for_architecture",
+    "set_unhandled_family_counter",
     "supported_families",
 ]
 
