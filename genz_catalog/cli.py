@@ -220,10 +220,14 @@ EMPTY_CATALOG_HINT = (
 def _print_models(
     ctx: click.Context, rows: list[dict[str, Any]], output: OutputFormat, deleted: bool
 ) -> None:
-    columns = list(LIST_COLUMNS) + (["is_deleted"] if deleted else [])
+    columns = list(LIST_COLUMNS)
+    if not output.is_table:
+        # Machine formats say how each count was obtained; the table stays narrow.
+        columns.insert(columns.index("active_parameter_count") + 1, "count_basis")
     if output.kind in ("json", "nl"):
         # JSON listings carry the MTP figure too; the table and CSV keep their columns.
         columns.insert(columns.index("active_parameter_count") + 1, "mtp_parameter_count")
+    columns += ["is_deleted"] if deleted else []
     print_rows(rows, output, columns, table_formatters=_COUNT_FORMATTERS)
     if not rows and output.is_table:
         from .default_catalog import catalog_is_empty

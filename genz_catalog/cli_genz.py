@@ -258,16 +258,23 @@ def compare_rows(
     models: list[dict[str, Any]], metrics: dict[str, list[dict[str, Any]]], dtype: str, seq_len: int
 ) -> list[dict[str, Any]]:
     """One dict per model with the compared fields (raw values: counts, bytes, percent)."""
-    from .memory import memory_report
+    from .memory import memory_report, weight_bytes
 
     rows = []
     for model in models:
-        report = memory_report(
-            {"memory": model["memory"], "parameter_count": model["parameter_count"] or 0},
-            batch=1,
-            seq_len=seq_len,
-            dtype=dtype,
-        )
+        try:
+            report = memory_report(
+                {"memory": model["memory"], "parameter_count": model["parameter_count"] or 0},
+                batch=1,
+                seq_len=seq_len,
+                dtype=dtype,
+            )
+            weights, cache = (
+                report["weight_bytes"],
+                report["kv_cache_bytes"] + report["state_bytes"],
+            )
+        except ValueError:  # no cache layout known (counted without a converter handler)
+            weights, cache = weight_bytes(model["parameter_count"] or 0, dtype), None
         row = {
             "model_id": model["model_id"],
             "parameters": model["parameter_count"],
@@ -278,8 +285,8 @@ def compare_rows(
             "kv_heads": model["num_key_value_heads"],
             "attention_type": model["attention_type"],
             "context_length": model["context_length"],
-            f"weights_{dtype}": report["weight_bytes"],
-            f"kv_cache_{dtype}_seq{seq_len}": report["kv_cache_bytes"] + report["state_bytes"],
+            f"weights_{dtype}": weights,
+            f"kv_cache_{dtype}_seq{seq_len}": cache,
         }
         for metric in metrics.get(model["model_id"], []):
             row[_metric_label(metric)] = metric["metric_value"]

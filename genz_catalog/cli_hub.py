@@ -223,6 +223,12 @@ def _print_summary(
 )
 @click.option("--force", is_flag=True, help="Re-import models already in the catalog.")
 @click.option("--revision", metavar="REV", help="Hub branch, tag or commit sha (default: main).")
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Count a family the converter has no handler for with transformers' own class on "
+    "the meta device (needs the 'exact' extra: pip install 'genz-catalog[exact]').",
+)
 @_network_options
 @output_options
 @click.pass_context
@@ -233,6 +239,7 @@ def import_command(
     model_id: str | None,
     force: bool,
     revision: str | None,
+    exact: bool,
     token: str | None,
     workers: int,
     quiet: bool,
@@ -254,7 +261,21 @@ def import_command(
         genz-catalog import --from-file models.txt
         genz-catalog import ./my-model/config.json --id my-org/my-model
         genz-catalog import ./models/      # every */config.json below; org__name -> org/name
+        genz-catalog import --exact NX-AI/xLSTM-7b
+
+    A family the converter has no exact formula for is refused, unless --exact (or
+    GENZ_CATALOG_EXACT=1) counts it with transformers on the meta device, or the Hub repo
+    publishes a safetensors parameter total; the count_basis column says which.
     """
+    if exact:
+        from .exact import exact_counts_unavailable
+
+        reason = exact_counts_unavailable()
+        if reason is not None:
+            raise click.ClickException(f"--exact: {reason}")
+        from .exact import enable_exact_counts
+
+        enable_exact_counts()
     names = list(sources)
     if from_file is not None:
         names += read_model_list(from_file)

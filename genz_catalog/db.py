@@ -179,6 +179,7 @@ FIGURE_COLUMNS = (
     "active_parameter_count",
     "text_parameter_count",
     "mtp_parameter_count",
+    "count_basis",
     "num_layers",
     "hidden_size",
     "intermediate_size",
@@ -527,6 +528,25 @@ def m007_mtp_parameters(db: sqlite_utils.Database) -> None:
             db.execute(
                 "UPDATE models SET mtp_parameter_count = ? WHERE model_id = ?", [count, model_id]
             )
+
+
+#: How a model's ``parameter_count`` was obtained (``models.count_basis``).
+COUNT_BASES = ("formula", "transformers-meta", "hub-safetensors")
+
+
+@migrations()
+def m008_count_basis(db: sqlite_utils.Database) -> None:
+    # Pure SQL on the file's own data (no converter): every count stored so far came from the
+    # converter's formulas (GenZ static models from GenZ's own arithmetic, also a formula).
+    # Legacy Falcon model_types are catalogued as the family transformers uses today.
+    db.executescript(
+        """
+        ALTER TABLE models ADD COLUMN count_basis TEXT
+            CHECK (count_basis IN ('formula', 'transformers-meta', 'hub-safetensors'));
+        UPDATE models SET count_basis = 'formula' WHERE parameter_count IS NOT NULL;
+        UPDATE models SET family = 'falcon' WHERE family IN ('RefinedWeb', 'RefinedWebModel');
+        """
+    )
 
 
 @migrations()

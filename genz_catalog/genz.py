@@ -881,6 +881,7 @@ def static_model_record(config: ModelConfig) -> dict[str, Any]:
         "parameter_count": total,
         "active_parameter_count": active,
         "text_parameter_count": None,
+        "count_basis": "formula",  # GenZ's own arithmetic over its ModelConfig
         "num_layers": int(config.num_decoder_layers),
         "hidden_size": int(config.hidden_size),
         "intermediate_size": int(config.intermediate_size),

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from .convert import ConversionError, convert_hf_config
+from .convert import ConversionError, UnhandledFamilyError, convert_hf_config
 from .errors import CatalogError, InvalidInputError
 from .manager import MAX_CONFIG_BYTES, WriteResult, validate_model_id
 
@@ -557,11 +557,24 @@ class HubClient:
         try:
             record = convert_hf_config(config, model_id=canonical)
         except ConversionError as exc:
-            raise UnsupportedArchitectureError(
-                canonical,
-                f"cannot convert its config ({exc}); models of this architecture cannot be "
-                "catalogued yet",
-            ) from exc
+            hub_total = metadata.get("hub_parameter_count")
+            record = None
+            if isinstance(exc, UnhandledFamilyError) and hub_total:
+                # No handler, but the repo publishes its safetensors total: an exact figure of
+                # what it stores, labelled count_basis 'hub-safetensors' (never a formula guess).
+                from .exact import hub_safetensors_record
+
+                record = hub_safetensors_record(config, canonical, int(hub_total))
+            if record is None:
+                # An unhandled family's message already says how to get an exact count.
+                tail = (
+                    ""
+                    if isinstance(exc, UnhandledFamilyError)
+                    else "; models of this architecture cannot be catalogued yet"
+                )
+                raise UnsupportedArchitectureError(
+                    canonical, f"cannot convert its config ({exc}){tail}"
+                ) from exc
         return HubModel(canonical, config, record, metadata, path)
 
     def list_models(

@@ -62,6 +62,9 @@ def _memory(record: dict[str, Any]) -> dict[str, Any]:
         memory = record  # the memory sub-dict itself
     if not isinstance(memory, dict):
         raise ValueError("record has no 'memory' dict (convert the config first)")
+    if memory.get("unknown"):
+        # A count from transformers or the Hub (no converter handler): no cache layout is known.
+        raise ValueError(str(memory["unknown"]))
     return memory
 
 

@@ -22,6 +22,7 @@ def isolated_catalog(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("GENZ_CATALOG_AUTO_IMPORT", raising=False)
+    monkeypatch.delenv("GENZ_CATALOG_EXACT", raising=False)
     # Anything that slips past the stand-in must fail fast, never reach the internet.
     monkeypatch.setenv("HF_ENDPOINT", os.environ.get("GENZ_TEST_HF_ENDPOINT", "http://127.0.0.1:9"))
     return db_path

@@ -21,13 +21,11 @@ MIXTRAL = "mistralai/Mixtral-8x7B-v0.1"
 STAMP = "2026-01-02T03:04:05.000Z"
 LIST_HEADER = (
     "model_id,family,model_type,attention_type,parameter_count,active_parameter_count,"
-    "num_layers,hidden_size,num_attention_heads,num_key_value_heads,context_length,source"
+    "count_basis,num_layers,hidden_size,num_attention_heads,num_key_value_heads,context_length,source"
 )
-LLAMA_CSV = (
-    "meta-llama/Llama-3.1-8B,llama,decoder-only,gqa,8030261248,8030261248,32,4096,32,8,131072,local"
-)
-MISTRAL_CSV = "mistralai/Mistral-7B-v0.1,mistral,decoder-only,gqa,7241732096,7241732096,32,4096,32,8,32768,local"
-MIXTRAL_CSV = "mistralai/Mixtral-8x7B-v0.1,mixtral,decoder-only,gqa,46702792704,12879925248,32,4096,32,8,32768,local"
+LLAMA_CSV = "meta-llama/Llama-3.1-8B,llama,decoder-only,gqa,8030261248,8030261248,formula,32,4096,32,8,131072,local"
+MISTRAL_CSV = "mistralai/Mistral-7B-v0.1,mistral,decoder-only,gqa,7241732096,7241732096,formula,32,4096,32,8,32768,local"
+MIXTRAL_CSV = "mistralai/Mixtral-8x7B-v0.1,mixtral,decoder-only,gqa,46702792704,12879925248,formula,32,4096,32,8,32768,local"
 
 
 def config_path(model_id: str) -> Path:
@@ -167,6 +165,7 @@ def test_list_csv_json_nl(catalog):
             "parameter_count": 46702792704,
             "active_parameter_count": 12879925248,
             "mtp_parameter_count": None,
+            "count_basis": "formula",
             "num_layers": 32,
             "hidden_size": 4096,
             "num_attention_heads": 32,
@@ -317,6 +316,7 @@ def test_show_summary(catalog):
         "active_parameter_count  7.24B",
         "text_parameter_count",
         "mtp_parameter_count",
+        "count_basis             formula",
         "num_layers              32",
         "hidden_size             4096",
         "intermediate_size       14336",

@@ -506,7 +506,10 @@ def test_models_table_has_facets_search_and_hidden_internals(datasette) -> None:
         "family",
         "source",
         "is_moe",
+        "count_basis",
     ]
+    basis = {v["value"]: v["count"] for v in data["facet_results"]["count_basis"]["results"]}
+    assert basis == {"formula": 11}
     family = {v["value"]: v["count"] for v in data["facet_results"]["family"]["results"]}
     assert family["llama"] == 3
     model_types = {v["value"]: v["count"] for v in data["facet_results"]["model_type"]["results"]}

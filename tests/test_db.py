@@ -28,6 +28,7 @@ MIGRATION_NAMES = [
     "m005_child_key_indexes",
     "m006_fts_skips_name_aliases",
     "m007_mtp_parameters",
+    "m008_count_basis",
     "m009_simulations",
     "m012_discover_progress",
 ]
@@ -309,3 +310,23 @@ def test_database_connection_api(tmp_path: Path):
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         _insert_model(reader.db, "org/other")
     reader.close()
+
+
+def test_m008_marks_stored_counts_as_formula_and_renames_legacy_falcon(tmp_path: Path):
+    path = tmp_path / "models.db"
+    db = connect(path)
+    # Back to the file as m006 left it: no count_basis column, m008 not applied.
+    db.execute("ALTER TABLE models DROP COLUMN count_basis")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm008_count_basis'")
+    _insert_model(db, "tiiuae/falcon-7b", family="RefinedWebModel")
+    _insert_model(db, "acme/no-count")
+    db.execute("UPDATE models SET parameter_count = 7217189760 WHERE model_id = 'tiiuae/falcon-7b'")
+    db.conn.commit()
+    db.close()
+    db = connect(path)
+    rows = db.execute(
+        "SELECT model_id, family, count_basis FROM models ORDER BY model_id"
+    ).fetchall()
+    assert rows == [("acme/no-count", "llama", None), ("tiiuae/falcon-7b", "falcon", "formula")]
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute("UPDATE models SET count_basis = 'guess'")

@@ -228,8 +228,9 @@ ERROR_CASES = {
         {},
         "acme/mystery: cannot convert its config (brand-new: unsupported family and "
         "the config lacks the standard decoder key(s) num_hidden_layers, "
-        "num_attention_heads, vocab_size, intermediate_size); models of this "
-        "architecture cannot be catalogued yet",
+        "num_attention_heads, vocab_size, intermediate_size (for an exact count install "
+        "the 'exact' extra (pip install 'genz-catalog[exact]') and import with --exact "
+        "(counts transformers' own class on the meta device)))",
     ),
     "server-error": (
         HubServerError,

@@ -4,7 +4,8 @@ Contract (the rest of the package relies on these keys of the record that
 :func:`convert_hf_config` returns; handlers may add more):
 
 - ``model_id`` (str | None): as passed in.
-- ``family`` (str): the HF ``model_type`` (e.g. ``"llama"``, ``"deepseek_v3"``).
+- ``family`` (str): the HF ``model_type`` whose handler counted it, as transformers names it
+  today (e.g. ``"llama"``, ``"deepseek_v3"``, ``"falcon"`` for legacy ``RefinedWebModel``).
 - ``model_type`` (str): ``"decoder-only"``, ``"encoder-decoder"`` or ``"encoder-only"``.
 - ``attention_type`` (str): ``"mha"``, ``"gqa"``, ``"mqa"``, ``"mla"`` or ``"none"``.
 - ``is_moe`` (bool).
@@ -25,10 +26,23 @@ Contract (the rest of the package relies on these keys of the record that
   weight, KV-cache and state bytes from the record alone (per-layer windows, SSM state sizes).
 - ``genz_kwargs`` (dict, JSON-serialisable): keyword arguments for ``GenZ.Models.ModelConfig``.
 - ``warnings`` (list[str]): e.g. "unknown family X converted with the standard decoder handler".
+- ``hf_model_type`` (str): the ``model_type`` exactly as the config wrote it. It differs from
+  ``family`` for legacy names (``RefinedWebModel`` -> ``falcon``) and for a custom model_type
+  converted through the class its ``architectures`` names (``kimi_k2`` -> ``deepseek_v3``); a
+  warning says which.
+- ``count_basis`` (str): how ``parameter_count`` was obtained: ``"formula"`` (this converter);
+  importers may store ``"transformers-meta"`` or ``"hub-safetensors"`` instead.
 
 Additional keys: ``genz_unsupported`` (str | None): why GenZ cannot simulate this architecture
 faithfully (the simulate command raises it); ``architecture`` (dict, optional): family details
 such as MLA ranks or vision-tower size.
+
+A family without a handler is refused (:class:`UnhandledFamilyError`, naming the keys the generic
+decoder could not interpret) unless an exact counter is installed
+(:func:`set_unhandled_family_counter`; ``GENZ_CATALOG_EXACT=1`` installs transformers' meta-device
+count from :mod:`genz_catalog.exact`, imported only when a family is refused). Its records hold
+``None`` for what is not known exactly (KV values, a MoE's active parameters) and
+``memory == {"unknown": reason}``.
 
 ``memory`` layout: ``{"kv_values_per_token": int, "kv_layers": [{"count", "values_per_token",
 "window"}], "ssm": {"layers", "conv_state_values", "ssm_state_values"} | None}`` where values
@@ -38,6 +52,7 @@ window in tokens or ``None`` for full attention.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -52,10 +67,23 @@ from genz_catalog.convert import (
     families_ssm,
 )
 from genz_catalog.convert._arch import Architecture, to_record
+from genz_catalog.convert._fallback import (
+    EXACT_COUNT_HINT,
+    refuse_unknown_family,
+    uninterpretable_keys,
+)
 from genz_catalog.convert._reader import ConfigReader
-from genz_catalog.convert.errors import ConversionError
+from genz_catalog.convert._spelling_table import KEY_ALIASES
+from genz_catalog.convert.errors import ConversionError, UnhandledFamilyError
 
-__all__ = ["ConversionError", "convert_hf_config", "supported_families"]
+__all__ = [
+    "ConversionError",
+    "UnhandledFamilyError",
+    "convert_hf_config",
+    "family_for_architecture",
+    "set_unhandled_family_counter",
+    "supported_families",
+]
 
 Handler = Callable[[ConfigReader], Architecture]
 
@@ -202,19 +230,134 @@ def supported_families() -> list[str]:
     return sorted({*TEXT_HANDLERS, *WRAPPER_HANDLERS})
 
 
+#: Legacy ``model_type`` names -> the family transformers uses today. Dispatch keeps the legacy
+#: name (its handler reads legacy defaults from it); the record's ``family`` is the modern one and
+#: ``hf_model_type`` keeps what the config said.
+LEGACY_MODEL_TYPES = {
+    "RefinedWeb": "falcon",
+    "RefinedWebModel": "falcon",
+}
+
+# Suffixes of transformers model classes; what remains names the family (``DeepseekV3``).
+_CLASS_SUFFIXES = (
+    "ForConditionalGeneration",
+    "ForCausalLM",
+    "LMHeadModel",
+    "ForMaskedLM",
+    "ForSeq2SeqLM",
+    "Model",
+)
+_family_by_class_stem: dict[str, str] = {}
+
+
+def _stem(name: str) -> str:
+    return name.replace("_", "").replace("-", "").replace(".", "").lower()
+
+
+def family_for_architecture(class_name: str) -> str | None:
+    """The handled family a transformers class name belongs to (``DeepseekV3ForCausalLM`` ->
+    ``deepseek_v3``), or ``None``. Derived from the handler tables, so it needs no transformers
+    and grows with every handler: the class name minus its head suffix, compared without case
+    or underscores."""
+    if not _family_by_class_stem:
+        for family in supported_families():
+            if family not in LEGACY_MODEL_TYPES:
+                _family_by_class_stem.setdefault(_stem(family), family)
+    for suffix in _CLASS_SUFFIXES:
+        if class_name.endswith(suffix) and len(class_name) > len(suffix):
+            return _family_by_class_stem.get(_stem(class_name[: -len(suffix)]))
+    return None
+
+
+def _dispatch_family(config: dict[str, Any], model_type: str) -> tuple[str, str | None]:
+    """The family whose handler converts ``config``, and a note when it is not ``model_type``.
+
+    A ``model_type`` with no handler but a known class in ``architectures`` (``kimi_k2`` with
+    ``DeepseekV3ForCausalLM``) is converted by that class's handler, and the record says so.
+    """
+    if model_type in TEXT_HANDLERS or model_type in WRAPPER_HANDLERS:
+        return model_type, None
+    architectures = config.get("architectures")
+    if isinstance(architectures, list):
+        for class_name in architectures:
+            if isinstance(class_name, str):
+                family = family_for_architecture(class_name)
+                if family is not None:
+                    return family, (
+                        f"model_type {model_type!r} has no handler; converted as {family} "
+                        f"because architectures names {class_name}"
+                    )
+    return model_type, None
+
+
+def _respelled(config: dict[str, Any], family: str) -> dict[str, Any]:
+    """``config`` with the transformers-5 name of every aliased key the family's config class
+    accepts (``num_experts`` -> ``num_local_experts`` for Qwen3-MoE): the alias is kept too, so
+    handlers reading either spelling work. Returns ``config`` itself when nothing is aliased."""
+    aliases = KEY_ALIASES.get(family)
+    if aliases is None:
+        return config
+    respelled = None
+    for alias, canonical in aliases.items():
+        if alias in config and canonical not in config:
+            if respelled is None:
+                respelled = dict(config)
+            respelled[canonical] = config[alias]
+    return config if respelled is None else respelled
+
+
 def _convert_text(config: dict[str, Any], family: str, where: str) -> Architecture:
     """Convert a language-model config of ``family`` (``where`` prefixes key names in errors)."""
+    config = _respelled(config, family)
     handler = TEXT_HANDLERS.get(family)
     reader = ConfigReader(config, family, where)
     if handler is not None:
         return handler(reader)
-    if all(config.get(key) is not None for key in _STANDARD_DECODER_KEYS):
-        return families_dense.generic_decoder(reader)
+    # The fallback counts only configs it understands completely: one key it does not know
+    # (experts, latent attention, SSM, hybrid layers, extra norms...) could change the count.
+    unknown = uninterpretable_keys(config)
+    if unknown:
+        aliases = KEY_ALIASES.get(family)
+        if aliases:  # an alias whose value was copied to its modern name is understood
+            unknown = [key for key in unknown if key not in aliases]
+        if unknown:
+            raise refuse_unknown_family(family, where, unknown)
     missing = [key for key in _STANDARD_DECODER_KEYS if config.get(key) is None]
-    raise ConversionError(
-        f"{family}: unsupported family and the config lacks the standard decoder key(s) "
-        f"{', '.join(where + key for key in missing)}"
-    )
+    if missing:
+        raise UnhandledFamilyError(
+            f"{family}: unsupported family and the config lacks the standard decoder key(s) "
+            f"{', '.join(where + key for key in missing)} ({EXACT_COUNT_HINT})"
+        )
+    return families_dense.generic_decoder(reader)
+
+
+UnhandledFamilyCounter = Callable[[dict[str, Any], "str | None", UnhandledFamilyError], dict]
+
+#: Counts a family the converter has no handler for some other exact way (transformers on the
+#: meta device: :mod:`genz_catalog.exact`). ``None`` (the default): such a family is refused.
+_unhandled_family_counter: UnhandledFamilyCounter | None = None
+
+#: ``GENZ_CATALOG_EXACT=1`` turns exact counting on in every process (import workers included).
+EXACT_ENV_VAR = "GENZ_CATALOG_EXACT"
+
+
+def set_unhandled_family_counter(counter: UnhandledFamilyCounter | None) -> None:
+    """Install (or with ``None`` remove) the counter used for families without a handler."""
+    global _unhandled_family_counter
+    _unhandled_family_counter = counter
+
+
+def _exact_counter_from_env(
+    config: dict[str, Any], model_id: str | None, refusal: UnhandledFamilyError
+) -> dict[str, Any]:
+    # Imported only when a family is actually refused: torch + transformers cost seconds.
+    from genz_catalog.exact import meta_device_record
+
+    return meta_device_record(config, model_id, refusal)
+
+
+if os.environ.get(EXACT_ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on"):
+    _unhandled_family_counter = _exact_counter_from_env
 
 
 def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> dict[str, Any]:
@@ -222,29 +365,47 @@ def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> di
 
     Raises :class:`ConversionError` for anything it cannot convert faithfully: a config lacking
     keys its family needs (the message names the family and the keys), malformed values, or an
-    unknown family without standard decoder keys. Never fills core dimensions with defaults.
+    unknown family whose config the generic decoder cannot fully interpret. Never fills core
+    dimensions with defaults.
     """
     if not isinstance(config, dict):
         raise ConversionError(f"config must be a JSON object, got {type(config).__name__}")
-    family = config.get("model_type")
-    if not isinstance(family, str) or not family:
+    model_type = config.get("model_type")
+    if not isinstance(model_type, str) or not model_type:
         raise ConversionError(
             "config has no model_type; cannot tell which architecture it describes"
         )
+    family, dispatch_note = _dispatch_family(config, model_type)
     try:
         wrapper = WRAPPER_HANDLERS.get(family)
         if wrapper is not None:
             try:
-                arch = wrapper(ConfigReader(config, family), _convert_text)
+                arch = wrapper(ConfigReader(_respelled(config, family), family), _convert_text)
             except ConversionError as error:
                 if str(error).startswith(family + ":"):
                     raise
                 raise ConversionError(f"{family}: {error}") from error
-            arch.family = family
         else:
             arch = _convert_text(config, family, "")
-        return to_record(arch, model_id)
-    except ConversionError:
+        arch.family = LEGACY_MODEL_TYPES.get(family, family)
+        if dispatch_note is not None:
+            arch.warnings.append(dispatch_note)
+        elif arch.family != model_type and not any(model_type in w for w in arch.warnings):
+            arch.warnings.append(
+                f"model_type {model_type!r} is the legacy name of {arch.family!r}; "
+                f"catalogued as {arch.family}"
+            )
+        record = to_record(arch, model_id)
+        record["hf_model_type"] = model_type
+        record["count_basis"] = "formula"
+        return record
+    except UnhandledFamilyError as error:
+        if _unhandled_family_counter is None:
+            raise
+        return _unhandled_family_counter(config, model_id, error)
+    except ConversionError as error:
+        if dispatch_note is not None and not str(error).startswith(model_type):
+            raise ConversionError(f"{model_type} (as {error})") from error
         raise
     except (
         TypeError,
@@ -257,5 +418,5 @@ def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> di
     ) as error:
         # Malformed values that slipped past validation: still a conversion failure, never a crash.
         raise ConversionError(
-            f"{family}: malformed config ({type(error).__name__}: {error})"
+            f"{model_type}: malformed config ({type(error).__name__}: {error})"
         ) from error

@@ -43,7 +43,8 @@ def qwen_layer_types(reader: ConfigReader, num_layers: int) -> tuple[list[str] |
             for index in range(num_layers)
         ]
     if layer_types is not None and window is None:
-        window = reader.optional_int("sliding_window", minimum=1)
+        # transformers 5 writes ``sliding_window: 0`` for "no window" (Qwen2-MoE); 4.x wrote null.
+        window = reader.optional_int("sliding_window", minimum=0) or None
     return layer_types, window
 
 

@@ -104,7 +104,7 @@ def _qwen_moe_layers(reader: ConfigReader, layers: int, experts: int) -> list[bo
 def qwen2_moe(reader: ConfigReader) -> Architecture:
     """Qwen1.5/Qwen2-MoE (routed experts plus one gated shared expert; q/k/v bias)."""
     layers = _layers(reader)
-    experts = reader.int("num_experts")
+    experts = reader.int("num_experts", "num_local_experts")
     top_k = reader.int("num_experts_per_tok")
     expert_width = reader.int("moe_intermediate_size")
     shared_width = reader.int("shared_expert_intermediate_size")
@@ -133,9 +133,12 @@ def qwen2_moe(reader: ConfigReader) -> Architecture:
 
 
 def qwen3_moe(reader: ConfigReader) -> Architecture:
-    """Qwen3-MoE (routed experts only, per-head q/k norms)."""
+    """Qwen3-MoE (routed experts only, per-head q/k norms).
+
+    transformers 4 wrote ``num_experts``; transformers 5 writes ``num_local_experts``.
+    """
     layers = _layers(reader)
-    experts = reader.int("num_experts")
+    experts = reader.int("num_experts", "num_local_experts")
     top_k = reader.int("num_experts_per_tok")
     expert_width = reader.int("moe_intermediate_size")
     reader.check()

@@ -66,9 +66,12 @@ def kv_cache_bytes_per_token(
     """KV-cache bytes per token (all layers, full attention, batch 1) of a ``models`` row."""
     if memory_json is None or bytes_per_value(dtype) is None:
         return None
-    return int(
-        _memory().kv_cache_bytes_per_token(_record(memory_json, parameter_count), _dtype(dtype))
-    )
+    try:
+        return int(
+            _memory().kv_cache_bytes_per_token(_record(memory_json, parameter_count), _dtype(dtype))
+        )
+    except ValueError:  # unknown cache layout (a count without a converter handler): no figure
+        return None
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
