@@ -69,6 +69,105 @@ def _catalog_file(db: sqlite_utils.Database) -> Path | None:
     return None
 
 
+# ------------------------------------------------------------------------- files written
+
+#: Suffix of the temporary files every written file is built in (``.NAME.PID.RANDOM.genz-tmp``):
+#: the writer's pid in the name tells a stale one (its writer is gone) from one in progress.
+TEMP_SUFFIX = ".genz-tmp"
+
+
+def _catalog_paths(db: sqlite_utils.Database) -> set[Path]:
+    """The catalog file and its companions (``-wal``, ``-shm``, ``-journal``), resolved."""
+    source = _catalog_file(db)
+    if source is None:
+        return set()
+    return {source} | {Path(f"{source}{suffix}") for suffix in ("-wal", "-shm", "-journal")}
+
+
+def check_output_path(
+    db: sqlite_utils.Database, destination: str | os.PathLike[str], *, verb: str, what: str
+) -> Path:
+    """Refuse a destination that is, or resolves to, the catalog or one of its companion files.
+
+    Symlinks and ``..`` are resolved first, so no spelling of the catalog's path gets through.
+    Returns the destination with ``~`` expanded.
+    """
+    target = Path(destination).expanduser()
+    resolved = target.resolve()
+    if resolved in _catalog_paths(db):
+        raise InvalidInputError(f"{target}: refusing to {verb} the catalog onto itself")
+    if target.is_dir():
+        raise InvalidInputError(f"{target}: is a folder; give a file name for the {what}")
+    if not target.parent.is_dir():
+        raise InvalidInputError(f"{target.parent}: no such folder")
+    return target
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
+    """Delete temporaries (``*.genz-tmp``) in ``folder`` whose writing process is gone.
+
+    ``name`` limits it to the temporaries of one file (``.NAME.*``). A temporary of a writer
+    still running is kept. Returns the files removed.
+    """
+    removed = []
+    pattern = f".{name}.*{TEMP_SUFFIX}" if name else f".*{TEMP_SUFFIX}"
+    for path in Path(folder).glob(pattern):
+        pid_text = path.name[: -len(TEMP_SUFFIX)].rsplit(".", 2)[-2]
+        if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != os.getpid():
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def temporary_beside(target: Path) -> Path:
+    """A new, empty temporary file in ``target``'s folder, named for this process."""
+    remove_stale_temporaries(target.parent, target.name)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=target.parent
+    )
+    os.close(fd)
+    return Path(name)
+
+
+def _remove_sqlite_temporary(tmp: Path) -> None:
+    for path in (tmp, Path(f"{tmp}-journal")):
+        path.unlink(missing_ok=True)
+
+
+def write_file_atomically(target: Path, write: Callable[[IO[str]], Any]) -> Any:
+    """Call ``write(handle)`` on a temporary file beside ``target``; rename it into place only
+    when complete and flushed to disk. On any failure (disk full, a signal, an exception) the
+    temporary is removed and ``target`` is left as it was. Returns what ``write`` returned."""
+    tmp = temporary_beside(target)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            result = write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CatalogError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return result
+
+
 # ---------------------------------------------------------------------------------- backup
 
 
@@ -92,19 +191,11 @@ def backup_catalog(
     and it is converted to ``journal_mode=delete``: no ``-wal`` file, safe to serve immutable.
     Refuses an existing ``destination`` unless ``overwrite``, and the catalog file itself.
     """
-    target = Path(destination).expanduser()
-    source_file = _catalog_file(db)
-    if source_file is not None and target.resolve() == source_file:
-        raise InvalidInputError(f"{target}: refusing to back up the catalog onto itself")
-    if target.is_dir():
-        raise InvalidInputError(f"{target}: is a folder; give a file name for the backup")
+    target = check_output_path(db, destination, verb="back up", what="backup")
     if target.exists() and not overwrite:
         raise InvalidInputError(f"{target}: file exists; use --force to overwrite it")
-    if not target.parent.is_dir():
-        raise InvalidInputError(f"{target.parent}: no such folder")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = temporary_beside(target)
+    tmp_name = str(tmp)
     try:
         copy = sqlite3.connect(tmp_name, isolation_level=None)
         try:
@@ -118,8 +209,11 @@ def backup_catalog(
         with open(tmp_name, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
+    except OSError as exc:
+        _remove_sqlite_temporary(tmp)
+        raise CatalogError(f"{target}: cannot write: {exc.strerror or exc}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove_sqlite_temporary(tmp)
         raise
     return BackupResult(target, target.stat().st_size, models)
 
@@ -486,6 +580,10 @@ def _read_and_prepare(path: str) -> tuple[str, str | None, Any]:
         return path, model_id, prepared
     except (CatalogError, ConversionError) as exc:
         return path, None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - one file must never stop a bulk import
+        # An input the checks above did not foresee (the converter meeting a shape it does not
+        # handle): reported as this file's failure, the other files still import.
+        return path, None, f"{path}: cannot convert: {type(exc).__name__}: {exc}"[:500]
 
 
 def _workers_can_start() -> bool:

@@ -31,6 +31,44 @@ import_sqlite_utils_without_dataframes()
 from .db import FIGURE_COLUMNS  # noqa: E402 - after the lean sqlite_utils import
 
 
+def _refuse_undecodable_arguments(args: list[str]) -> None:
+    """Non-UTF-8 bytes in an argument arrive as lone surrogates (Python's surrogateescape);
+    passed on, they fail later with ``UnicodeEncodeError`` (in SQLite, in a file name, in the
+    output). Refuse them here, before any command runs, for every command at once."""
+    for number, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise click.ClickException(
+                f"argument {number} ({shown}) is not valid UTF-8 text"
+            ) from None
+
+
+def _check_integer_parameters(ctx: click.Context) -> None:
+    """Refuse an integer option or argument SQLite cannot hold (2**63 and more), for every
+    command at once: such a value fails later with ``OverflowError`` in SQLite's binding."""
+    from .limits import SQLITE_MAX_INT
+
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        for item in values:
+            if isinstance(item, int) and not isinstance(item, bool) and abs(item) > SQLITE_MAX_INT:
+                name = param.opts[0] if param.param_type_name == "option" else param.human_readable_name
+                raise click.ClickException(
+                    f"{name}: {item} is too large; at most {SQLITE_MAX_INT} (2^63 - 1)"
+                )
+
+
+class CatalogCommand(click.Command):
+    """A command whose integer parameters are checked against SQLite's range before it runs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _check_integer_parameters(ctx)
+        return super().invoke(ctx)
+
+
 class CatalogGroup(click.Group):
     """A click group that turns expected failures into one line on stderr and exit code 1.
 
@@ -38,7 +76,13 @@ class CatalogGroup(click.Group):
     argument or option, an unknown command): one ``Error: ...`` line, not click's usage block
     and exit code 2. ``--help`` and a bare group name (``genz-catalog``, ``genz-catalog
     metrics``) print help on stdout and exit 0.
+
+    Every subcommand is a :class:`CatalogCommand` and every subgroup a CatalogGroup, so the
+    checks shared by all commands (argument bytes, integer range) live here, once.
     """
+
+    command_class = CatalogCommand
+    group_class = type  # subgroups are CatalogGroups too
 
     def make_context(
         self,
@@ -49,6 +93,8 @@ class CatalogGroup(click.Group):
     ) -> click.Context:
         # The group's own options are parsed here, before invoke() can catch anything.
         try:
+            if parent is None:
+                _refuse_undecodable_arguments(args)
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:
             _print_help_and_exit(exc)
@@ -66,6 +112,15 @@ class CatalogGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except sqlite3.DatabaseError as exc:
             raise click.ClickException(f"catalog database error: {exc}") from None
+        except OverflowError as exc:
+            # A number from a file (CSV, JSON lines) beyond SQLite's 64-bit integers.
+            raise click.ClickException(
+                f"a number is too large for the catalog (at most 2^63 - 1): {exc}"
+            ) from None
+        except RecursionError:
+            raise click.ClickException("input is nested too deeply") from None
+        except UnicodeError as exc:
+            raise click.ClickException(f"text that is not valid UTF-8: {exc.reason}") from None
 
 
 def _print_help_and_exit(exc: click.exceptions.NoArgsIsHelpError) -> NoReturn:
@@ -96,12 +151,13 @@ def cli(ctx: click.Context, db_path: str | None) -> None:
     ctx.obj["db_path"] = db_path
 
 
-def get_manager(ctx: click.Context, *, create: bool = True):  # noqa: ANN201 - ModelManager
+def get_manager(ctx: click.Context, *, create: bool = True, read_only: bool = False):  # noqa: ANN201 - ModelManager
     """The ModelManager for this invocation (opened once, on first use).
 
-    ``create=False`` is for commands that only read, or that write only to a model that must
-    already exist: when the catalog file does not exist yet they see an empty catalog (in
-    memory) instead of creating the file, so a failed ``show`` leaves nothing behind.
+    ``create=False`` is for commands that write only to a model that must already exist: a
+    missing catalog file is an error (``no catalog at ...``), never created. ``read_only=True``
+    (implies ``create=False``) is for commands that only read: the file is opened so that it
+    cannot change, not even its journal mode, and a read-only or immutable file can be read.
     """
     from .db import resolve_db_path
     from .manager import ModelManager
@@ -109,11 +165,17 @@ def get_manager(ctx: click.Context, *, create: bool = True):  # noqa: ANN201 - M
     root = ctx.find_root()
     root.ensure_object(dict)
     if "manager" not in root.obj:
-        path = root.obj.get("db_path")
-        if not create and not resolve_db_path(path).exists():
-            path = ":memory:"
-        root.obj["manager"] = ModelManager(path)
-        root.call_on_close(root.obj["manager"].close)
+        path = resolve_db_path(root.obj.get("db_path"))
+        if read_only:
+            manager = ModelManager(path, read_only=True)
+        else:
+            if not create and not path.is_file():
+                from .db import _missing_catalog_message
+
+                raise click.ClickException(_missing_catalog_message(path))
+            manager = ModelManager(path)
+        root.obj["manager"] = manager
+        root.call_on_close(manager.close)
     return root.obj["manager"]
 
 
@@ -161,9 +223,9 @@ class CatalogOnFirstWrite:
         return write_then_open
 
 
-def _manager(ctx: click.Context):  # noqa: ANN202 - ModelManager, imported lazily
-    # Every command in this module fails on an empty catalog or has nothing to do there.
-    return get_manager(ctx, create=False)
+def _manager(ctx: click.Context, *, read_only: bool = False):  # noqa: ANN202 - ModelManager
+    # Every command in this module needs an existing catalog; the readers open it read-only.
+    return get_manager(ctx, create=False, read_only=read_only)
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -244,7 +306,7 @@ def list_(ctx: click.Context, output: OutputFormat, **filters: Any) -> None:
         genz-catalog list --search mistral --json
     """
     include_deleted = filters.pop("deleted")
-    rows = _manager(ctx).list_models(include_deleted=include_deleted, **filters)
+    rows = _manager(ctx, read_only=True).list_models(include_deleted=include_deleted, **filters)
     _print_models(rows, output, include_deleted)
 
 
@@ -271,7 +333,7 @@ def search(ctx: click.Context, query: str, limit: int, deleted: bool, output: Ou
         genz-catalog search llama 8b
         genz-catalog search 'mistral OR mixtral' --csv
     """
-    rows = _manager(ctx).search_models(query, limit=limit, include_deleted=deleted)
+    rows = _manager(ctx, read_only=True).search_models(query, limit=limit, include_deleted=deleted)
     _print_models(rows, output, deleted)
 
 
@@ -323,7 +385,7 @@ def _memory(
 
     seq_len = seq or model.get("context_length") or 4096
     key = f"memory:{dtype}:{batch}:{seq_len}"
-    manager = _manager(ctx)
+    manager = _manager(ctx, read_only=True)
     report = manager.get_cached_value(model["model_id"], key)
     if report is None:
         try:
@@ -332,7 +394,8 @@ def _memory(
             message = exc.args[0] if exc.args else str(exc)
             raise click.ClickException(f"cannot compute memory: {message}") from None
         report = {k: report[k] for k in _MEMORY_COMPONENTS if k in report}
-        manager.cache_value(model["model_id"], key, report)
+        if not manager.read_only:  # show only reads: computing again is cheap (microseconds)
+            manager.cache_value(model["model_id"], key, report)
     return {"dtype": dtype, "batch": batch, "seq_len": seq_len, **report}
 
 
@@ -406,7 +469,7 @@ def show(
         if given:
             verb = "applies" if len(given) == 1 else "apply"
             raise click.ClickException(f"{', '.join(given)} only {verb} with --memory")
-    manager = _manager(ctx)
+    manager = _manager(ctx, read_only=True)
     model = manager.require_model(model_id, include_deleted=True)
     sections: dict[str, Any] = {}
     if show_config:
@@ -550,7 +613,7 @@ def history(ctx: click.Context, model_id: str, output: OutputFormat) -> None:
     Example:
         genz-catalog history meta-llama/Llama-3.1-8B
     """
-    rows = _version_rows(_manager(ctx).get_versions(model_id))
+    rows = _version_rows(_manager(ctx, read_only=True).get_versions(model_id))
     print_rows(rows, output, VERSION_COLUMNS, table_formatters=_COUNT_FORMATTERS)
 
 
@@ -585,7 +648,7 @@ def diff(ctx: click.Context, model_id: str, v1: int, v2: int, output: OutputForm
     Example:
         genz-catalog diff my-org/my-model 1 2
     """
-    changes = _manager(ctx).diff(model_id, v1, v2)
+    changes = _manager(ctx, read_only=True).diff(model_id, v1, v2)
     if not changes and output.is_table:
         click.echo(f"versions {v1} and {v2} are identical")
         return
@@ -680,7 +743,7 @@ def metrics_list(ctx: click.Context, model_id: str | None, output: OutputFormat)
         genz-catalog metrics list
         genz-catalog metrics list meta-llama/Llama-3.1-8B --csv
     """
-    print_rows(_manager(ctx).get_quality_metrics(model_id), output, METRIC_COLUMNS)
+    print_rows(_manager(ctx, read_only=True).get_quality_metrics(model_id), output, METRIC_COLUMNS)
 
 
 #: Columns ``metrics import`` reads; the first three are required. ``date`` -> measured_at.
@@ -776,7 +839,7 @@ def stats(ctx: click.Context, output: OutputFormat) -> None:
         genz-catalog stats
         genz-catalog stats --json
     """
-    figures = _manager(ctx).get_stats()
+    figures = _manager(ctx, read_only=True).get_stats()
     if output.kind == "json":
         print_record(figures, output)
         return

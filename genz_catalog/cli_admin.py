@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -55,7 +53,8 @@ def backup(ctx: click.Context, file: str, force: bool) -> None:
     """
     from .admin import backup_catalog
 
-    result = backup_catalog(get_manager(ctx).db, file, overwrite=force)
+    # The source is only read: a read-only open never switches it to WAL or migrates it.
+    result = backup_catalog(get_manager(ctx, read_only=True).db, file, overwrite=force)
     click.echo(
         f"Backed up {_plural(result.models, 'model')} to {result.path} "
         f"({result.size_bytes:,} bytes)"
@@ -77,24 +76,18 @@ def export(ctx: click.Context, file: str, include_cache: bool) -> None:
         genz-catalog export catalog.jsonl
         genz-catalog --db other.db load catalog.jsonl
     """
-    from .admin import export_catalog
+    from .admin import check_output_path, export_catalog, write_file_atomically
 
-    db = get_manager(ctx).db
+    db = get_manager(ctx, read_only=True).db
     if file == "-":
         export_catalog(db, sys.stdout, include_cache=include_cache)
         return
-    target = Path(file).expanduser()
-    if not target.parent.is_dir():
-        raise click.ClickException(f"{target.parent}: no such folder")
-    # Written beside the target and renamed into place: an interrupted export leaves no half file.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            result = export_catalog(db, out, include_cache=include_cache)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    # Refuses the catalog (and its -wal/-shm) under any spelling; written beside the target and
+    # renamed into place, so an interrupted export (disk full, a kill) leaves no half file.
+    target = check_output_path(db, file, verb="export", what="export")
+    result = write_file_atomically(
+        target, lambda out: export_catalog(db, out, include_cache=include_cache)
+    )
     click.echo(f"Exported {_counts_text(result.counts)} to {target}")
 
 

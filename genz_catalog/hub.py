@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from .convert import ConversionError, convert_hf_config
 from .errors import CatalogError, InvalidInputError
+from .limits import loads_strict
 from .manager import MAX_CONFIG_BYTES, WriteResult, validate_model_id
 
 if TYPE_CHECKING:
@@ -596,7 +597,9 @@ def read_hub_config(path: Path | str, model_id: str) -> dict[str, Any]:
             model_id, f"config.json is {size} bytes; at most {MAX_CONFIG_BYTES} are accepted"
         )
     try:
-        config = json.loads(p.read_bytes().decode("utf-8"))
+        config = loads_strict(p.read_bytes().decode("utf-8"), max_bytes=None)
+    except InvalidInputError as exc:
+        raise HubMalformedConfigError(model_id, f"config.json: {exc}") from None
     except UnicodeDecodeError:
         raise HubMalformedConfigError(
             model_id,

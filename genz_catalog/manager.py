@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
+from . import limits as _limits
 from .convert import ConversionError, convert_hf_config
 from .db import DERIVED_COLUMNS, connect, escape_fts_query, resolve_db_path, write_transaction
 from .errors import (
@@ -39,8 +40,8 @@ from .errors import (
 MAX_MODEL_ID_LENGTH = 200
 #: Largest size ``parse_size`` accepts (a SQLite INTEGER holds up to ~9.2e18).
 MAX_SIZE = 10**18
-#: Largest config.json accepted from a file or the Hub (bytes).
-MAX_CONFIG_BYTES = 2 * 1024 * 1024
+#: Largest config.json accepted from a file or the Hub (bytes); see :mod:`genz_catalog.limits`.
+MAX_CONFIG_BYTES = _limits.MAX_CONFIG_BYTES
 _MODEL_ID_CHARS = re.compile(r"^[A-Za-z0-9._+\-/]+$")
 #: A query using any of these is FTS5 syntax the user meant; anything else is escaped.
 _FTS_SYNTAX = re.compile(r'(?:^|[\s(])(?:AND|OR|NOT|NEAR)(?:[\s(]|$)|["*()^]')
@@ -258,9 +259,12 @@ class ModelManager:
         db_path: str | os.PathLike[str] | None = None,
         *,
         db: sqlite_utils.Database | None = None,
+        read_only: bool = False,
     ):
-        self.db = db if db is not None else connect(db_path)
+        # read_only: the file must exist and is never changed (see db.connect); writes fail.
+        self.db = db if db is not None else connect(db_path, read_only=read_only)
         self.path = resolve_db_path(db_path) if db is None else None
+        self.read_only = read_only
 
     def close(self) -> None:
         self.db.conn.close()
@@ -806,10 +810,14 @@ class ModelManager:
         if record is None:
             if not isinstance(config, Mapping):
                 raise InvalidInputError(f"{model_id}: config must be a JSON object")
+            # Limits first: a config nested 1,000 deep or holding NaN must be refused with a
+            # reason, before the converter or json.dumps meets it.
+            _check_config_limits(model_id, config)
             record = convert_hf_config(dict(config), model_id=model_id)
             raw_config = dict(config)
         else:
             raw_config = dict(record.get("config") or config or {})
+            _check_config_limits(model_id, raw_config)
         _check_bounds(model_id, record)
         content: dict[str, Any] = {
             "model_id": model_id,
@@ -825,7 +833,7 @@ class ModelManager:
         content["memory_json"] = json.dumps(record.get("memory") or {}, sort_keys=True)
         content["genz_config_json"] = json.dumps(record.get("genz_kwargs") or {}, sort_keys=True)
         content["warnings_json"] = json.dumps(list(record.get("warnings") or []))
-        content["config_json"] = json.dumps(raw_config, sort_keys=True)
+        content["config_json"] = _limits.dumps_strict(raw_config, sort_keys=True)
         content["config_hash"] = config_hash(raw_config)
         return content
 
@@ -1424,7 +1432,9 @@ def read_config_file(
                 raise InvalidInputError(
                     f"{name}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted"
                 )
-        config = json.loads(data.decode("utf-8"))
+        config = _limits.loads_strict(data.decode("utf-8"), max_bytes=None)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{name}: {exc}") from None
     except OSError as exc:
         raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -1476,6 +1486,14 @@ def model_id_from_folder(folder: Path) -> str:
     if folder.name.count("__") == 1 and not folder.name.startswith("__"):
         return folder.name.replace("__", "/")
     return folder.name
+
+
+def _check_config_limits(model_id: str, config: Mapping[str, Any]) -> None:
+    """Refuse a config beyond :mod:`genz_catalog.limits` (depth, number length, NaN)."""
+    try:
+        _limits.check_json_value(config)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{model_id}: {exc}") from None
 
 
 def _check_bounds(model_id: str, record: Mapping[str, Any]) -> None:

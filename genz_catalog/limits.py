@@ -1,0 +1,133 @@
+"""Limits on what the catalog accepts, and the one strict JSON reader configs go through.
+
+Every config (a file, a Hub download, a ``load`` row, a dict handed to ``add_model``) is held to
+the same limits, so no input can make a command recurse without bound, parse a number of
+thousands of digits, or store JSON that SQLite's ``json_extract`` cannot read:
+
+- :data:`MAX_CONFIG_BYTES`: size of one config's JSON text (bytes);
+- :data:`MAX_CONFIG_DEPTH`: nesting of objects and arrays (a real config nests 3-4 deep);
+- :data:`MAX_NUMBER_CHARS`: characters of one JSON number (SQLite stores 64-bit integers);
+- ``NaN`` / ``Infinity`` are refused: they are not JSON, and one stored in ``config_json`` makes
+  SQLite's JSON functions fail on every row of the table.
+
+Each refusal is an :class:`~genz_catalog.errors.InvalidInputError` naming the limit exceeded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .errors import InvalidInputError
+
+#: Largest config.json accepted from a file, the Hub or a ``load`` row (bytes).
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+#: Deepest nesting of objects and arrays accepted in a config (levels; the top object is 1).
+MAX_CONFIG_DEPTH = 64
+#: Longest JSON number accepted in a config (characters, sign and exponent included).
+MAX_NUMBER_CHARS = 64
+#: Largest integer SQLite stores (a bigger one cannot be bound or compared).
+SQLITE_MAX_INT = 2**63 - 1
+#: Longest single text argument the web server's SQL functions accept (bytes); longer ones
+#: give NULL without being cached, so one request cannot grow the server's caches.
+MAX_SQL_FUNCTION_ARG_BYTES = 64 * 1024
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidInputError(f"{name} is not JSON; store numbers only (no NaN or Infinity)")
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise InvalidInputError(
+            f"a number of {len(text)} characters exceeds the limit of {MAX_NUMBER_CHARS}"
+        )
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise InvalidInputError(
+            f"a number of {len(text)} characters exceeds the limit of {MAX_NUMBER_CHARS}"
+        )
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidInputError(f"number {text} is too large for a float")
+    return value
+
+
+def loads_strict(text: str | bytes, *, max_bytes: int | None = MAX_CONFIG_BYTES) -> Any:
+    """Parse JSON under the catalog's limits (size, depth, number length, no NaN/Infinity).
+
+    Raises :class:`InvalidInputError` for a limit and ``json.JSONDecodeError`` for bad syntax.
+    """
+    if max_bytes is not None and len(text) > max_bytes:
+        raise InvalidInputError(
+            f"JSON is {len(text)} bytes; at most {max_bytes} bytes are accepted"
+        )
+    try:
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+        )
+    except RecursionError:
+        raise InvalidInputError(
+            f"JSON nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
+        ) from None
+    check_json_value(value)
+    return value
+
+
+def check_json_value(value: Any, what: str = "config") -> None:
+    """Check an already-parsed value against the limits (depth, numbers, NaN/Infinity).
+
+    Iterative, so a value nested 100,000 deep is refused, not a ``RecursionError``.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            if depth > MAX_CONFIG_DEPTH:
+                raise InvalidInputError(
+                    f"{what} is nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
+                )
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise InvalidInputError(f"{what} has a non-text key {key!r}")
+                stack.append((child, depth + 1))
+        elif isinstance(item, (list, tuple)):
+            if depth > MAX_CONFIG_DEPTH:
+                raise InvalidInputError(
+                    f"{what} is nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
+                )
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, bool) or item is None or isinstance(item, str):
+            continue
+        elif isinstance(item, int):
+            # Compare by size, not str(): str() of a 10**5000 int raises ValueError itself.
+            if item.bit_length() > MAX_NUMBER_CHARS * 3.33:
+                raise InvalidInputError(
+                    f"{what} holds an integer longer than the limit of {MAX_NUMBER_CHARS} digits"
+                )
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise InvalidInputError(
+                    f"{what} holds {item!r}, which is not JSON; store numbers only"
+                )
+        else:
+            raise InvalidInputError(f"{what} holds a {type(item).__name__}, which is not JSON")
+
+
+def dumps_strict(value: Any, **kwargs: Any) -> str:
+    """``json.dumps`` that refuses NaN/Infinity (``allow_nan=False``) with a catalog error."""
+    try:
+        return json.dumps(value, allow_nan=False, **kwargs)
+    except ValueError as exc:
+        raise InvalidInputError(f"not storable as strict JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInputError(
+            f"nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
+        ) from None
