@@ -32,7 +32,7 @@ from typing import IO, Any
 
 import sqlite_utils
 
-from ._lean_start import import_sqlite_utils_without_dataframes
+from ._lean_start import start_convert_worker
 from .convert import ConversionError
 from .db import SOURCES, FTS_ALIASES_SQL, rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
@@ -327,9 +327,7 @@ def load_catalog(
     """
     result = LoadResult(replaced=replace)
     columns_by_table = {t: set(_columns(db, t)) for t in EXPORT_TABLES}
-    column_types = {
-        t: {c.name: c.type.upper() for c in db.table(t).columns} for t in EXPORT_TABLES
-    }
+    column_types = {t: {c.name: c.type.upper() for c in db.table(t).columns} for t in EXPORT_TABLES}
     lines_of: dict[tuple[str, str], str] = {}
     reloaded: set[str] = set()
     seen_header = False
@@ -456,7 +454,9 @@ def check_export_row(table: str, row: Mapping[str, Any], types: Mapping[str, str
         _check_bounds(row["model_id"], row)
     elif table == "model_versions":
         if row.get("version") is not None and row["version"] < 1:
-            raise InvalidInputError(f"model_versions.version must be 1 or more, not {row['version']}")
+            raise InvalidInputError(
+                f"model_versions.version must be 1 or more, not {row['version']}"
+            )
         _check_json_text("model_versions.snapshot_json", row.get("snapshot_json"), dict)
     elif table == "model_cache":
         _check_json_text("model_cache.value_json", row.get("value_json"), object)
@@ -479,7 +479,9 @@ def _check_json_text(name: str, text: Any, shape: type) -> None:
         raise InvalidInputError(f"{name} must hold a JSON {shape.__name__}")
 
 
-def _remember_line(lines_of: dict[tuple[str, str], str], table: str, row: Mapping, where: str) -> None:
+def _remember_line(
+    lines_of: dict[tuple[str, str], str], table: str, row: Mapping, where: str
+) -> None:
     if table == "models":
         lines_of[("models", str(row["model_id"]).lower())] = where
     elif table == "model_aliases":
@@ -491,9 +493,7 @@ def _check_loaded_rows(
 ) -> None:
     """Refuse (naming the first offending line) what only a whole file can break: a model
     without its current version row, a bare model id that is another model's alias."""
-    loaded = sorted(
-        (where, key) for (table, key), where in lines_of.items() if table == "models"
-    )
+    loaded = sorted((where, key) for (table, key), where in lines_of.items() if table == "models")
     for where, model_id in loaded:
         row = db.execute(
             "SELECT model_id, current_version FROM models WHERE model_id = ?", [model_id]
@@ -806,7 +806,7 @@ def _text_columns(db: sqlite_utils.Database, table: str) -> list[str]:
 
 
 def _undecodable_text(db: sqlite_utils.Database) -> dict[str, int]:
-    """"table.column" -> rows whose stored text is not UTF-8 (read as bytes, decoded here)."""
+    """ "table.column" -> rows whose stored text is not UTF-8 (read as bytes, decoded here)."""
     found: dict[str, int] = {}
     for table in EXPORT_TABLES:
         columns = _text_columns(db, table)
@@ -824,7 +824,7 @@ def _undecodable_text(db: sqlite_utils.Database) -> dict[str, int]:
 
 
 def _invalid_json(db: sqlite_utils.Database) -> dict[str, int]:
-    """"table.column" -> rows whose JSON column does not parse strictly to the right shape."""
+    """ "table.column" -> rows whose JSON column does not parse strictly to the right shape."""
     found: dict[str, int] = {}
     for (table, column), shape in _JSON_COLUMNS.items():
         for (text,) in db.execute(f"SELECT [{column}] FROM [{table}] WHERE [{column}] IS NOT NULL"):
@@ -961,7 +961,8 @@ def _in_workers(
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
-        initializer=import_sqlite_utils_without_dataframes,
+        initializer=start_convert_worker,
+        initargs=(os.getpid(),),
     ) as pool:
         pending: deque = deque()
 

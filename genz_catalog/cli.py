@@ -55,7 +55,11 @@ def _check_integer_parameters(ctx: click.Context) -> None:
         values = value if isinstance(value, (tuple, list)) else (value,)
         for item in values:
             if isinstance(item, int) and not isinstance(item, bool) and abs(item) > SQLITE_MAX_INT:
-                name = param.opts[0] if param.param_type_name == "option" else param.human_readable_name
+                name = (
+                    param.opts[0]
+                    if param.param_type_name == "option"
+                    else param.human_readable_name
+                )
                 raise click.ClickException(
                     f"{name}: {item} is too large; at most {SQLITE_MAX_INT} (2^63 - 1)"
                 )
@@ -746,6 +750,8 @@ def metrics_list(ctx: click.Context, model_id: str | None, output: OutputFormat)
     print_rows(_manager(ctx, read_only=True).get_quality_metrics(model_id), output, METRIC_COLUMNS)
 
 
+#: Largest metrics CSV ``metrics import`` reads (bytes): ~500,000 rows.
+MAX_METRICS_CSV_BYTES = 64 * 1024 * 1024
 #: Columns ``metrics import`` reads; the first three are required. ``date`` -> measured_at.
 METRIC_CSV_REQUIRED = ("model_id", "metric_name", "metric_value")
 METRIC_CSV_OPTIONAL = ("shots", "unit", "source", "date")
@@ -774,7 +780,26 @@ def metrics_import(ctx: click.Context, file: str) -> None:
 
 
 def _read_metrics_csv(file: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The rows of a metrics CSV as add_quality_metrics items, with 'FILE line N' labels."""
+    """The rows of a metrics CSV as add_quality_metrics items, with 'FILE line N' labels.
+
+    Only a regular file of at most :data:`MAX_METRICS_CSV_BYTES` is read: a FIFO could block
+    forever and a device (``/dev/zero``) never ends.
+    """
+    import os
+    import stat
+
+    try:
+        status = os.stat(file)
+    except FileNotFoundError:
+        raise click.ClickException(f"{file}: no such file") from None
+    except OSError as exc:
+        raise click.ClickException(f"{file}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise click.ClickException(f"{file}: not a regular file")
+    if status.st_size > MAX_METRICS_CSV_BYTES:
+        raise click.ClickException(
+            f"{file}: {status.st_size:,} bytes; at most {MAX_METRICS_CSV_BYTES:,} are accepted"
+        )
     try:
         with open(file, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)

@@ -85,8 +85,8 @@ def is_local_source(source: str) -> bool:
     ``/``, ``~``, a ``.json`` name, more than one ``/``, a backslash) is treated as one, so a
     mistyped path gets "no such file" instead of a Hub lookup.
     """
-    if Path(source).expanduser().exists():
-        return True
+    if os.path.lexists(os.path.expanduser(source)):
+        return True  # a dangling symlink too: a path the user gave, never a Hub id
     return (
         source.startswith((".", "/", "~"))
         or source.lower().endswith(".json")

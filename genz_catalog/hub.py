@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from .convert import ConversionError, convert_hf_config
 from .errors import CatalogError, InvalidInputError
-from .limits import loads_strict
+from .limits import loads_config
 from .manager import MAX_CONFIG_BYTES, WriteResult, validate_model_id
 
 if TYPE_CHECKING:
@@ -597,7 +597,7 @@ def read_hub_config(path: Path | str, model_id: str) -> dict[str, Any]:
             model_id, f"config.json is {size} bytes; at most {MAX_CONFIG_BYTES} are accepted"
         )
     try:
-        config = loads_strict(p.read_bytes().decode("utf-8"), max_bytes=None)
+        config = loads_config(p.read_bytes().decode("utf-8"))
     except InvalidInputError as exc:
         raise HubMalformedConfigError(model_id, f"config.json: {exc}") from None
     except UnicodeDecodeError:

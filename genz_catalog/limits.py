@@ -7,8 +7,11 @@ thousands of digits, or store JSON that SQLite's ``json_extract`` cannot read:
 - :data:`MAX_CONFIG_BYTES`: size of one config's JSON text (bytes);
 - :data:`MAX_CONFIG_DEPTH`: nesting of objects and arrays (a real config nests 3-4 deep);
 - :data:`MAX_NUMBER_CHARS`: characters of one JSON number (SQLite stores 64-bit integers);
-- ``NaN`` / ``Infinity`` are refused: they are not JSON, and one stored in ``config_json`` makes
-  SQLite's JSON functions fail on every row of the table.
+- ``NaN`` / ``Infinity`` are not JSON, and one stored in ``config_json`` makes SQLite's JSON
+  functions fail on every row of the table. transformers writes them (``time_step_limit:
+  [0.0, Infinity]``), so a config may hold them; the stored copy holds the strings
+  ``"Infinity"``, ``"-Infinity"`` and ``"NaN"`` instead (:func:`strict_config`), with a warning.
+  Everything else the catalog reads back (``load`` rows, its own JSON columns) must be strict.
 
 Each refusal is an :class:`~genz_catalog.errors.InvalidInputError` naming the limit exceeded.
 """
@@ -81,8 +84,44 @@ def loads_strict(text: str | bytes, *, max_bytes: int | None = MAX_CONFIG_BYTES)
     return value
 
 
-def check_json_value(value: Any, what: str = "config") -> None:
-    """Check an already-parsed value against the limits (depth, numbers, NaN/Infinity).
+def loads_config(text: str | bytes) -> Any:
+    """Parse a config.json under the limits; ``NaN``/``Infinity`` are read (transformers writes
+    them) and made strict when stored (:func:`strict_config`)."""
+    try:
+        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
+    except RecursionError:
+        raise InvalidInputError(
+            f"JSON nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
+        ) from None
+    check_json_value(value, allow_non_finite=True)
+    return value
+
+
+def strict_config(config: Any) -> tuple[Any, list[str]]:
+    """A copy of ``config`` with every NaN/Infinity replaced by its name as a string, and one
+    warning per replaced value (its key path). Call after :func:`check_json_value`."""
+    warnings: list[str] = []
+
+    def clean(value: Any, path: str) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            name = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+            warnings.append(
+                f"config {path or '(top)'} is {name}, which is not JSON; stored as the string "
+                f'"{name}"'
+            )
+            return name
+        if isinstance(value, dict):
+            return {k: clean(v, f"{path}.{k}" if path else k) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    return clean(config, ""), warnings
+
+
+def check_json_value(value: Any, what: str = "config", *, allow_non_finite: bool = False) -> None:
+    """Check an already-parsed value against the limits (depth, numbers, NaN/Infinity unless
+    ``allow_non_finite``).
 
     Iterative, so a value nested 100,000 deep is refused, not a ``RecursionError``.
     """
@@ -113,7 +152,7 @@ def check_json_value(value: Any, what: str = "config") -> None:
                     f"{what} holds an integer longer than the limit of {MAX_NUMBER_CHARS} digits"
                 )
         elif isinstance(item, float):
-            if not math.isfinite(item):
+            if not math.isfinite(item) and not allow_non_finite:
                 raise InvalidInputError(
                     f"{what} holds {item!r}, which is not JSON; store numbers only"
                 )

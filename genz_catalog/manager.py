@@ -819,6 +819,8 @@ class ModelManager:
             raw_config = dict(record.get("config") or config or {})
             _check_config_limits(model_id, raw_config)
         _check_bounds(model_id, record)
+        # Stored strictly: NaN/Infinity become strings (SQLite's JSON functions refuse them).
+        raw_config, strict_warnings = _limits.strict_config(raw_config)
         content: dict[str, Any] = {
             "model_id": model_id,
             "source": source,
@@ -830,9 +832,11 @@ class ModelManager:
         for column in _RECORD_COLUMNS:
             value = record.get(column)
             content[column] = int(value) if isinstance(value, bool) else value
-        content["memory_json"] = json.dumps(record.get("memory") or {}, sort_keys=True)
-        content["genz_config_json"] = json.dumps(record.get("genz_kwargs") or {}, sort_keys=True)
-        content["warnings_json"] = json.dumps(list(record.get("warnings") or []))
+        content["memory_json"] = _limits.dumps_strict(record.get("memory") or {}, sort_keys=True)
+        content["genz_config_json"] = _limits.dumps_strict(
+            record.get("genz_kwargs") or {}, sort_keys=True
+        )
+        content["warnings_json"] = json.dumps(list(record.get("warnings") or []) + strict_warnings)
         content["config_json"] = _limits.dumps_strict(raw_config, sort_keys=True)
         content["config_hash"] = config_hash(raw_config)
         return content
@@ -1192,8 +1196,14 @@ class ModelManager:
             shots = None
         else:
             text = str(shots).strip()
-            if isinstance(shots, bool) or not text.isdigit():
+            # isascii: str.isdigit() also accepts '²', which int() refuses.
+            if isinstance(shots, bool) or not (text.isascii() and text.isdigit()):
                 raise InvalidInputError(f"shots {shots!r} is not a whole number 0 or more")
+            if len(text) > 19 or int(text) > _limits.SQLITE_MAX_INT:
+                raise InvalidInputError(
+                    f"shots {text[:30]}{'...' if len(text) > 30 else ''} is too large; "
+                    f"at most {_limits.SQLITE_MAX_INT}"
+                )
             shots = int(text)
         source = None if blank(item.get("source")) else str(item["source"]).strip()
         measured_at = None if blank(item.get("measured_at")) else str(item["measured_at"]).strip()
@@ -1233,6 +1243,8 @@ class ModelManager:
     def cache_value(self, model_id: str, key: str, value: Any, ttl: float | None = None) -> None:
         """Cache a JSON-serialisable value for a model for ``ttl`` seconds (None: no expiry).
 
+        A value holding NaN or Infinity is not cached (the catalog stores strict JSON only).
+
         The entry is tied to the model's current config hash, so it is never served for a
         changed model.
         """
@@ -1250,6 +1262,12 @@ class ModelManager:
             value_json = json.dumps(value)
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"cannot cache {key!r}: {exc}") from None
+        try:
+            json.dumps(value, allow_nan=False)
+        except ValueError:
+            # NaN/Infinity (a simulation that divided by zero): the catalog stores strict JSON
+            # only, and a cache entry is optional, so the value is simply not cached.
+            return
         now = datetime.now(timezone.utc)
         expires = _iso(now + timedelta(seconds=float(ttl))) if ttl is not None else None
         with write_transaction(self.db):
@@ -1409,6 +1427,8 @@ def read_config_file(
     try:
         mode = os.stat(name).st_mode
     except FileNotFoundError:
+        if os.path.islink(name):
+            raise InvalidInputError(f"{path}: a symlink to a missing file") from None
         raise InvalidInputError(f"{path}: no such file or folder") from None
     except OSError as exc:
         raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
@@ -1432,7 +1452,7 @@ def read_config_file(
                 raise InvalidInputError(
                     f"{name}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted"
                 )
-        config = _limits.loads_strict(data.decode("utf-8"), max_bytes=None)
+        config = _limits.loads_config(data.decode("utf-8"))
     except InvalidInputError as exc:
         raise InvalidInputError(f"{name}: {exc}") from None
     except OSError as exc:
@@ -1491,7 +1511,7 @@ def model_id_from_folder(folder: Path) -> str:
 def _check_config_limits(model_id: str, config: Mapping[str, Any]) -> None:
     """Refuse a config beyond :mod:`genz_catalog.limits` (depth, number length, NaN)."""
     try:
-        _limits.check_json_value(config)
+        _limits.check_json_value(config, allow_non_finite=True)
     except InvalidInputError as exc:
         raise InvalidInputError(f"{model_id}: {exc}") from None
 

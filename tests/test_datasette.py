@@ -292,7 +292,7 @@ def test_malformed_limit_and_shots_are_clamped_or_match_nothing(datasette) -> No
 def test_memory_functions_return_null_instead_of_raising(catalog_path: Path) -> None:
     from genz_catalog.datasette.functions import (
         SQL_FUNCTIONS,
-        _with_int_arguments,
+        _guarded,
         memory_report_json,
     )
 
@@ -306,7 +306,7 @@ def test_memory_functions_return_null_instead_of_raising(catalog_path: Path) -> 
     assert memory_report_json(memory, parameters, 1, -5) is None
     assert memory_report_json("not json", parameters, 1, 4096) is None
     function, _, int_positions = SQL_FUNCTIONS["genz_total_bytes"]
-    total = _with_int_arguments(function, int_positions)
+    total = _guarded(function, int_positions)
     assert total(memory, parameters, "1e999", "4096", "bf16") is None
     assert total(memory, parameters, "2", "4096", "bf16") == 2 * 8030261248 + 2 * 4096 * 65536 * 2
 

@@ -14,6 +14,8 @@ from markupsafe import Markup
 from . import DATABASE_NAME
 from .chart import CHART_PATH, chart_page_context
 from .functions import register_sql_functions
+from .sql_guard import guard_connection
+from .sql_limiter import ARBITRARY_SQL_QUEUE_S, MAX_CONCURRENT_ARBITRARY_SQL, limit_arbitrary_sql
 
 #: Columns holding JSON documents that read better indented (a set: render_cell runs for every
 #: cell of every HTML row and must say "not mine" in one lookup).
@@ -22,8 +24,22 @@ JSON_COLUMNS = frozenset({"config_json", "genz_config_json", "memory_json", "sna
 
 @hookimpl
 def prepare_connection(conn) -> None:  # noqa: ANN001 - sqlite3.Connection
-    """Register the ``genz_*`` SQL functions the canned queries use."""
+    """Register the ``genz_*`` SQL functions the canned queries use, and bound the work any
+    one function call can do (see :mod:`.sql_guard`), so the SQL time limit holds."""
     register_sql_functions(conn)
+    guard_connection(conn)
+
+
+@hookimpl
+def asgi_wrapper(datasette):  # noqa: ANN001, ANN201
+    """Let at most :data:`MAX_CONCURRENT_ARBITRARY_SQL` visitor-written queries run at once.
+
+    Datasette runs queries on a few threads (``num_sql_threads``, 3 by default); six slow
+    console queries used to hold all of them, so every page waited 12-18 s. The rest wait
+    up to :data:`ARBITRARY_SQL_QUEUE_S` for their turn, then get HTTP 429; pages and canned
+    queries never wait behind them.
+    """
+    return limit_arbitrary_sql
 
 
 #: Shown above the models table while soft-deleted models are hidden.
