@@ -34,7 +34,7 @@ import sqlite_utils
 
 from ._lean_start import start_convert_worker
 from .convert import ConversionError
-from .db import SOURCES, FTS_ALIASES_SQL, rebuild_fts, write_transaction
+from .db import FTS_ALIASES_SQL, SOURCES, rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
 from .limits import MAX_CONFIG_BYTES, SQLITE_MAX_INT, loads_strict
 from .manager import (

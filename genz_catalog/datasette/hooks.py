@@ -15,7 +15,7 @@ from . import DATABASE_NAME
 from .chart import CHART_PATH, chart_page_context
 from .functions import register_sql_functions
 from .sql_guard import guard_connection
-from .sql_limiter import ARBITRARY_SQL_QUEUE_S, MAX_CONCURRENT_ARBITRARY_SQL, limit_arbitrary_sql
+from .sql_limiter import limit_arbitrary_sql
 
 #: Columns holding JSON documents that read better indented (a set: render_cell runs for every
 #: cell of every HTML row and must say "not mine" in one lookup).
@@ -32,11 +32,11 @@ def prepare_connection(conn) -> None:  # noqa: ANN001 - sqlite3.Connection
 
 @hookimpl
 def asgi_wrapper(datasette):  # noqa: ANN001, ANN201
-    """Let at most :data:`MAX_CONCURRENT_ARBITRARY_SQL` visitor-written queries run at once.
+    """Let at most :data:`.sql_limiter.MAX_CONCURRENT_ARBITRARY_SQL` visitor-written queries run at once.
 
     Datasette runs queries on a few threads (``num_sql_threads``, 3 by default); six slow
     console queries used to hold all of them, so every page waited 12-18 s. The rest wait
-    up to :data:`ARBITRARY_SQL_QUEUE_S` for their turn, then get HTTP 429; pages and canned
+    up to :data:`.sql_limiter.ARBITRARY_SQL_QUEUE_S` for their turn, then get HTTP 429; pages and canned
     queries never wait behind them.
     """
     return limit_arbitrary_sql
