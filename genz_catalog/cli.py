@@ -107,6 +107,16 @@ class CatalogGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
+            return self._invoke(ctx)
+        except click.ClickException as exc:
+            # Whatever the error quotes (a request header, a URL), no Hub token is shown.
+            from .redaction import redact
+
+            exc.message = redact(exc.message)
+            raise
+
+    def _invoke(self, ctx: click.Context) -> Any:
+        try:
             return super().invoke(ctx)
         except click.exceptions.NoArgsIsHelpError as exc:
             _print_help_and_exit(exc)  # a bare subgroup name: ``genz-catalog metrics``

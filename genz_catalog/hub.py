@@ -35,6 +35,7 @@ from tqdm import tqdm
 from .convert import ConversionError, convert_hf_config
 from .errors import CatalogError, InvalidInputError
 from .limits import loads_config
+from .redaction import install_log_redaction, redact, register_secret
 from .manager import MAX_CONFIG_BYTES, WriteResult, validate_model_id
 
 if TYPE_CHECKING:
@@ -297,6 +298,9 @@ class HubClient:
         self.offline = hub_offline() if offline is None else offline
         # None lets huggingface_hub resolve HF_TOKEN or a saved login per request.
         self._token = token or None
+        # Every token source (this one, HF_TOKEN, the saved login) is masked in messages and logs.
+        register_secret(self._token)
+        install_log_redaction()
         self.api: HfApi = HfApi(
             endpoint=self.endpoint, token=self._token, library_name="genz-catalog"
         )
@@ -307,7 +311,8 @@ class HubClient:
     # -- error translation
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        text = text.replace(self._token, "***") if self._token else text
+        return redact(text)
 
     def translate(self, exc: BaseException, model_id: str, revision: str | None = None) -> HubError:
         """The :class:`HubError` for an exception raised by huggingface_hub for ``model_id``."""
