@@ -543,3 +543,39 @@ def test_immutable_replica_serves_a_backup_without_touching_it(
     assert [r["model_id"] for r in found] == ["meta-llama/Llama-3.1-8B"]
     assert (copy.stat().st_mtime_ns, copy.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["replica.db"]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("&seq_len=8k", "seq_len 8k is not a whole number of tokens (e.g. 8192)"),
+        ("&seq_len=1.5e4", "seq_len 1.5e4 is not a whole number of tokens (e.g. 8192)"),
+        ("&seq_len=4096abc", "seq_len 4096abc is not a whole number of tokens (e.g. 8192)"),
+        ("&seq_len=--5", "seq_len --5 is not a whole number of tokens (e.g. 8192)"),
+        ("&seq_len=4096.0", "seq_len 4096.0 is not a whole number of tokens (e.g. 8192)"),
+        ("&batch=2x", "batch 2x is not a whole number of sequences (e.g. 4)"),
+        ("&batch=0x10", "batch 0x10 is not a whole number of sequences (e.g. 4)"),
+    ],
+)
+def test_model_memory_refuses_parameters_that_are_not_whole_numbers(
+    datasette, query: str, status: str
+) -> None:
+    # CAST('8k' AS INTEGER) is 8: the query used to answer "ok" for 8 tokens.
+    [row] = rows(datasette, "/catalog/model_memory.json?_shape=array&model=Llama-3.1-8B" + query)
+    assert row["status"] == status
+    assert row["model_id"] == "meta-llama/Llama-3.1-8B"
+    assert (row["weight_bytes"], row["total_bytes"]) == (None, None)
+
+
+def test_model_memory_of_an_unknown_model_is_a_status_row(datasette) -> None:
+    [row] = rows(datasette, "/catalog/model_memory.json?_shape=array&model=no-such/model")
+    assert row["model_id"] == "no-such/model"
+    assert row["status"] == (
+        "unknown model no-such/model: give a model id or alias from the models table"
+    )
+    assert row["total_bytes"] is None
+    # A whole number with spaces around it is still a whole number.
+    [ok] = rows(
+        datasette, "/catalog/model_memory.json?_shape=array&model=Llama-3.1-8B&seq_len=%208192%20"
+    )
+    assert (ok["status"], ok["seq_len"]) == ("ok", 8192)
