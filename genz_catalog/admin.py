@@ -699,7 +699,8 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         try:
             return fn()
         except (sqlite3.Error, ValueError, OverflowError, MemoryError, RecursionError) as exc:
-            problems.append(f"{what} failed: {exc} (the file is damaged; restore from a backup)")
+            text = " ".join(str(exc).split())
+            problems.append(f"{what} failed: {text} (the file is damaged; restore from a backup)")
             return failed
 
     integrity = attempt(

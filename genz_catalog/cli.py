@@ -125,7 +125,10 @@ class CatalogGroup(click.Group):
         except (CatalogError, ConversionError) as exc:
             raise click.ClickException(str(exc)) from None
         except sqlite3.DatabaseError as exc:
-            raise click.ClickException(f"catalog database error: {exc}") from None
+            # One line: a damaged schema's message quotes its SQL, newlines and all.
+            raise click.ClickException(
+                f"catalog database error: {' '.join(str(exc).split())}"
+            ) from None
         except OverflowError as exc:
             # A number from a file (CSV, JSON lines) beyond SQLite's 64-bit integers.
             raise click.ClickException(
