@@ -35,8 +35,8 @@ from tqdm import tqdm
 from .convert import ConversionError, convert_hf_config
 from .errors import CatalogError, InvalidInputError
 from .limits import loads_config
-from .redaction import install_log_redaction, redact, register_secret
 from .manager import MAX_CONFIG_BYTES, WriteResult, validate_model_id
+from .redaction import install_log_redaction, redact, register_secret
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
