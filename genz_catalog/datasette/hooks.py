@@ -17,6 +17,22 @@ from .functions import register_sql_functions
 from .sql_guard import guard_connection
 from .sql_limiter import limit_arbitrary_sql
 
+
+def _quiet_error_pages() -> None:
+    """Stop Datasette printing every visitor error as a rich traceback with locals.
+
+    Its default ``handle_exception`` renders one (the whole metadata among the locals: 3-4 s of
+    CPU) on the event loop for each bad or timed-out query, so one visitor sending slow SQL
+    froze every page for seconds. Without ``rich`` it answers the same error page at once
+    and still prints real server errors (5xx) with ``traceback.print_exc``.
+    """
+    import datasette.handle_exception
+
+    datasette.handle_exception.rich = None
+
+
+_quiet_error_pages()
+
 #: Columns holding JSON documents that read better indented (a set: render_cell runs for every
 #: cell of every HTML row and must say "not mine" in one lookup).
 JSON_COLUMNS = frozenset({"config_json", "genz_config_json", "memory_json", "snapshot_json"})
