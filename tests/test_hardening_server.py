@@ -111,9 +111,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     log.close()
 
 
-#: Visitor queries that used to grow the server (cached arguments) or hold a thread for
-#: seconds inside one function call.
-HOSTILE_SQL = [
+#: Visitor queries that used to grow the server (cached arguments, huge values).
+MEMORY_SQL = [
     "SELECT genz_total_bytes(randomblob(50000000), 1, 1, 1, 'bf16')",
     "SELECT genz_weight_bytes(randomblob(50000000), 'bf16')",
     "SELECT genz_human_count(randomblob(50000000))",
@@ -123,26 +122,30 @@ HOSTILE_SQL = [
     "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1500) "
     "SELECT count(genz_memory_report('{\"p\":\"' || hex(zeroblob(30000)) || n || '\"}', "
     "1000, 1, 1, 'bf16')) FROM c",
+    "SELECT group_concat(hex(zeroblob(1000000))) FROM (WITH RECURSIVE c(n) AS (SELECT 1 "
+    "UNION ALL SELECT n + 1 FROM c WHERE n < 100) SELECT n FROM c)",
+    "SELECT length(zeroblob(1000000000))",
+]
+#: Single function calls that held a query thread for seconds (the time limit cannot stop a
+#: call in progress).
+SLOW_CALL_SQL = [
     "SELECT printf('%.*c', 1000000000, 'x')",
     "SELECT format('%1000000000d', 1)",
-    "SELECT length(zeroblob(1000000000))",
     "SELECT length(replace(hex(zeroblob(4000000)), '0', '0000000000'))",
     "SELECT instr(hex(zeroblob(4000000)), hex(zeroblob(2000000)) || 'y')",
     "SELECT length(ltrim(hex(zeroblob(4000000)), hex(zeroblob(2000000)) || 'y'))",
     "SELECT hex(zeroblob(4000000)) LIKE '%0%0%0%0%0%0%0%0%0%0%0%0%0%0%y'",
-    "SELECT group_concat(hex(zeroblob(1000000))) FROM (WITH RECURSIVE c(n) AS (SELECT 1 "
-    "UNION ALL SELECT n + 1 FROM c WHERE n < 100) SELECT n FROM c)",
 ]
 
 
 def test_hostile_sql_leaves_the_servers_memory_flat(server: dict) -> None:
     base, pid = server["base"], server["pid"]
-    for sql in HOSTILE_SQL:  # warm-up: code paths, thread stacks, allocator arenas
+    for sql in MEMORY_SQL:  # warm-up: code paths, thread stacks, allocator arenas
         fetch(base, sql_path(sql))
     start = _rss_bytes(pid)
     peak = start
     for _ in range(3):
-        for sql in HOSTILE_SQL:
+        for sql in MEMORY_SQL:
             fetch(base, sql_path(sql))
             peak = max(peak, _rss_bytes(pid))
     end = _rss_bytes(pid)
@@ -155,7 +158,7 @@ def test_hostile_sql_leaves_the_servers_memory_flat(server: dict) -> None:
 
 
 def test_no_single_function_call_outlasts_the_time_limit(server: dict) -> None:
-    for sql in HOSTILE_SQL:
+    for sql in MEMORY_SQL + SLOW_CALL_SQL:
         status, body, seconds = fetch(server["base"], sql_path(sql))
         # The 2 s limit, plus a margin for a loaded test machine.
         assert seconds < 3.0, (sql, seconds, status, body[:200])
@@ -187,7 +190,7 @@ def test_canned_queries_and_pages_answer_while_slow_queries_run(server: dict) ->
     slow = sql_path(
         "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
     )
-    stop = time.monotonic() + 6
+    stop = time.monotonic() + 4
     slow_results: list[tuple[int, float]] = []
 
     def hammer() -> None:
@@ -195,13 +198,13 @@ def test_canned_queries_and_pages_answer_while_slow_queries_run(server: dict) ->
             status, _, seconds = fetch(base, slow, timeout=60)
             slow_results.append((status, seconds))
 
-    threads = [threading.Thread(target=hammer) for _ in range(6)]
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
     for thread in threads:
         thread.start()
     time.sleep(0.5)
     timings = []
     try:
-        for _ in range(4):
+        for _ in range(3):
             for path in (
                 "/catalog/largest_models.json?_shape=array",
                 "/catalog/model_memory.json?_shape=array&model=Qwen/Qwen2.5-7B",
