@@ -123,17 +123,14 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
-    """Delete temporaries (``*.genz-tmp``) in ``folder`` whose writing process is gone.
+    """Delete temporaries (``*.genz-tmp``, and SQLite's ``-journal`` beside one) in ``folder``
+    whose writing process is gone.
 
     ``name`` limits it to the temporaries of one file (``.NAME.*``). A temporary of a writer
     still running is kept. Returns the files removed.
     """
     removed = []
-    pattern = f".{name}.*{TEMP_SUFFIX}" if name else f".*{TEMP_SUFFIX}"
-    for path in Path(folder).glob(pattern):
-        pid_text = path.name[: -len(TEMP_SUFFIX)].rsplit(".", 2)[-2]
-        if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != os.getpid():
-            continue
+    for path in _stale_temporaries(Path(folder), name):
         try:
             path.unlink()
             removed.append(path)
@@ -862,13 +859,18 @@ def _fts_gaps(db: sqlite_utils.Database) -> tuple[int, int, int]:
     return missing, extra, stale
 
 
-def _stale_temporaries(folder: Path) -> list[Path]:
+def _stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:
     """Temporaries in ``folder`` whose writing process is gone (see :data:`TEMP_SUFFIX`)."""
     stale = []
-    for path in folder.glob(f".*{TEMP_SUFFIX}"):
-        pid_text = path.name[: -len(TEMP_SUFFIX)].rsplit(".", 2)[-2]
-        if not (pid_text.isdigit() and _pid_alive(int(pid_text))):
-            stale.append(path)
+    pattern = f".{name}.*{TEMP_SUFFIX}*" if name else f".*{TEMP_SUFFIX}*"
+    for path in sorted(folder.glob(pattern)):
+        stem, _, rest = path.name.rpartition(TEMP_SUFFIX)
+        if rest not in ("", "-journal"):
+            continue
+        pid_text = stem.rsplit(".", 2)[-2] if stem.count(".") >= 2 else ""
+        if pid_text.isdigit() and _pid_alive(int(pid_text)):
+            continue
+        stale.append(path)
     return stale
 
 

@@ -50,7 +50,7 @@ def _descendants(root: int) -> set[int]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_killing_a_bulk_import_leaves_no_worker_or_resource_tracker(tmp_path: Path, sig: int):
-    paths = write_config_variants(tmp_path / "configs", "kill", 3000)
+    paths = write_config_variants(tmp_path / "configs", "kill", 2000)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [
