@@ -168,13 +168,17 @@ def cli(ctx: click.Context, db_path: str | None) -> None:
     ctx.obj["db_path"] = db_path
 
 
-def get_manager(ctx: click.Context, *, create: bool = True, read_only: bool = False):  # noqa: ANN201 - ModelManager
+def get_manager(  # noqa: ANN201 - ModelManager
+    ctx: click.Context, *, create: bool = True, read_only: bool = False, missing_ok: bool = False
+):
     """The ModelManager for this invocation (opened once, on first use).
 
     ``create=False`` is for commands that write only to a model that must already exist: a
     missing catalog file is an error (``no catalog at ...``), never created. ``read_only=True``
     (implies ``create=False``) is for commands that only read: the file is opened so that it
     cannot change, not even its journal mode, and a read-only or immutable file can be read.
+    ``missing_ok=True`` (with ``create=False``) is for commands with nothing to do on a missing
+    catalog (``sync``, ``discover``): they see an empty one in memory and create no file.
     """
     from .db import resolve_db_path
     from .manager import ModelManager
@@ -187,9 +191,11 @@ def get_manager(ctx: click.Context, *, create: bool = True, read_only: bool = Fa
             manager = ModelManager(path, read_only=True)
         else:
             if not create and not path.is_file():
-                from .db import _missing_catalog_message
+                if not missing_ok:
+                    from .db import _missing_catalog_message
 
-                raise click.ClickException(_missing_catalog_message(path))
+                    raise click.ClickException(_missing_catalog_message(path))
+                path = ":memory:"
             manager = ModelManager(path)
         root.obj["manager"] = manager
         root.call_on_close(manager.close)

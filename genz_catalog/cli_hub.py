@@ -373,7 +373,7 @@ def sync(
     """
     # Only --static adds models; a Hub sync only updates models that exist, so a missing
     # catalog is an empty one and no file is created.
-    manager = get_manager(ctx, create=static)
+    manager = get_manager(ctx, create=static, missing_ok=True)
     if static:
         # Only this branch may import GenZ (about 2 s); plain sync never does.
         from .genz import sync_static_models_to_db
@@ -487,7 +487,7 @@ def discover(
     manager = (
         cast("ModelManager", CatalogOnFirstWrite(ctx))
         if do_import
-        else get_manager(ctx, create=False)
+        else get_manager(ctx, create=False, missing_ok=True)
     )
     rows = discover_models(
         manager,

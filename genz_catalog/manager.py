@@ -1452,9 +1452,11 @@ def read_config_file(
                 raise InvalidInputError(
                     f"{name}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted"
                 )
-        config = _limits.loads_config(data.decode("utf-8"))
-    except InvalidInputError as exc:
-        raise InvalidInputError(f"{name}: {exc}") from None
+        text = data.decode("utf-8")
+        try:
+            config = _limits.loads_config(text)
+        except InvalidInputError as exc:  # a limit (depth, number length): name the file
+            raise InvalidInputError(f"{name}: {exc}") from None
     except OSError as exc:
         raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
