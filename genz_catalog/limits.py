@@ -30,6 +30,8 @@ MAX_CONFIG_BYTES = 2 * 1024 * 1024
 MAX_CONFIG_DEPTH = 64
 #: Longest JSON number accepted in a config (characters, sign and exponent included).
 MAX_NUMBER_CHARS = 64
+#: Bits of the longest integer accepted (MAX_NUMBER_CHARS decimal digits).
+_MAX_INT_BITS = int(MAX_NUMBER_CHARS * 3.33)
 #: Largest integer SQLite stores (a bigger one cannot be bound or compared).
 SQLITE_MAX_INT = 2**63 - 1
 #: Longest single text argument the web server's SQL functions accept (bytes); longer ones
@@ -119,45 +121,61 @@ def strict_config(config: Any) -> tuple[Any, list[str]]:
     return clean(config, ""), warnings
 
 
-def check_json_value(value: Any, what: str = "config", *, allow_non_finite: bool = False) -> None:
+def check_json_value(value: Any, what: str = "config", *, allow_non_finite: bool = False) -> bool:
     """Check an already-parsed value against the limits (depth, numbers, NaN/Infinity unless
-    ``allow_non_finite``).
+    ``allow_non_finite``). Returns True when it holds a NaN or Infinity (allowed).
 
-    Iterative, so a value nested 100,000 deep is refused, not a ``RecursionError``.
+    Iterative, so a value nested 100,000 deep is refused, not a ``RecursionError``. It runs for
+    every imported config (~3 us for a Llama config), so scalars are checked inline.
     """
+    non_finite = False
+    if not isinstance(value, (dict, list, tuple)):
+        value = [value]
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if depth > MAX_CONFIG_DEPTH:
+            raise InvalidInputError(
+                f"{what} is nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
+            )
         if isinstance(item, dict):
-            if depth > MAX_CONFIG_DEPTH:
-                raise InvalidInputError(
-                    f"{what} is nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
-                )
-            for key, child in item.items():
-                if not isinstance(key, str):
-                    raise InvalidInputError(f"{what} has a non-text key {key!r}")
-                stack.append((child, depth + 1))
-        elif isinstance(item, (list, tuple)):
-            if depth > MAX_CONFIG_DEPTH:
-                raise InvalidInputError(
-                    f"{what} is nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
-                )
-            stack.extend((child, depth + 1) for child in item)
-        elif isinstance(item, bool) or item is None or isinstance(item, str):
-            continue
-        elif isinstance(item, int):
-            # Compare by size, not str(): str() of a 10**5000 int raises ValueError itself.
-            if item.bit_length() > MAX_NUMBER_CHARS * 3.33:
-                raise InvalidInputError(
-                    f"{what} holds an integer longer than the limit of {MAX_NUMBER_CHARS} digits"
-                )
-        elif isinstance(item, float):
-            if not math.isfinite(item) and not allow_non_finite:
-                raise InvalidInputError(
-                    f"{what} holds {item!r}, which is not JSON; store numbers only"
-                )
+            for key in item:
+                # json.dumps writes number keys as text (id2label {0: ...}); others it refuses.
+                if type(key) is not str and not isinstance(key, (str, int, float, type(None))):
+                    raise InvalidInputError(f"{what} has a key that is not text: {key!r}")
+            children = item.values()
         else:
-            raise InvalidInputError(f"{what} holds a {type(item).__name__}, which is not JSON")
+            children = item
+        for child in children:
+            kind = type(child)
+            if kind is str or kind is bool or child is None:
+                continue
+            if kind is int:
+                # By size, not str(): str() of a 10**5000 int raises ValueError itself.
+                if child.bit_length() > _MAX_INT_BITS:
+                    raise InvalidInputError(
+                        f"{what} holds an integer longer than the limit of "
+                        f"{MAX_NUMBER_CHARS} digits"
+                    )
+            elif kind is float:
+                if not math.isfinite(child):
+                    if not allow_non_finite:
+                        raise InvalidInputError(
+                            f"{what} holds {child!r}, which is not JSON; store numbers only"
+                        )
+                    non_finite = True
+            elif isinstance(child, (dict, list, tuple)):
+                stack.append((child, depth + 1))
+            elif isinstance(child, (str, bool)):  # subclasses (an enum's value, ...)
+                continue
+            elif isinstance(child, (int, float)):  # subclasses: checked as the plain number
+                plain = float(child) if isinstance(child, float) else int(child)
+                non_finite = (
+                    check_json_value([plain], what, allow_non_finite=allow_non_finite) or non_finite
+                )
+            else:
+                raise InvalidInputError(f"{what} holds a {type(child).__name__}, which is not JSON")
+    return non_finite
 
 
 def dumps_strict(value: Any, **kwargs: Any) -> str:

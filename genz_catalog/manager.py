@@ -812,15 +812,17 @@ class ModelManager:
                 raise InvalidInputError(f"{model_id}: config must be a JSON object")
             # Limits first: a config nested 1,000 deep or holding NaN must be refused with a
             # reason, before the converter or json.dumps meets it.
-            _check_config_limits(model_id, config)
+            non_finite = _check_config_limits(model_id, config)
             record = convert_hf_config(dict(config), model_id=model_id)
             raw_config = dict(config)
         else:
             raw_config = dict(record.get("config") or config or {})
-            _check_config_limits(model_id, raw_config)
+            non_finite = _check_config_limits(model_id, raw_config)
         _check_bounds(model_id, record)
         # Stored strictly: NaN/Infinity become strings (SQLite's JSON functions refuse them).
-        raw_config, strict_warnings = _limits.strict_config(raw_config)
+        strict_warnings: list[str] = []
+        if non_finite:  # rare (transformers' time_step_limit): copy only then
+            raw_config, strict_warnings = _limits.strict_config(raw_config)
         content: dict[str, Any] = {
             "model_id": model_id,
             "source": source,
@@ -1510,10 +1512,11 @@ def model_id_from_folder(folder: Path) -> str:
     return folder.name
 
 
-def _check_config_limits(model_id: str, config: Mapping[str, Any]) -> None:
-    """Refuse a config beyond :mod:`genz_catalog.limits` (depth, number length, NaN)."""
+def _check_config_limits(model_id: str, config: Mapping[str, Any]) -> bool:
+    """Refuse a config beyond :mod:`genz_catalog.limits` (depth, number length); True when it
+    holds NaN/Infinity (stored as strings, see ``limits.strict_config``)."""
     try:
-        _limits.check_json_value(config, allow_non_finite=True)
+        return _limits.check_json_value(config, allow_non_finite=True)
     except InvalidInputError as exc:
         raise InvalidInputError(f"{model_id}: {exc}") from None
 
