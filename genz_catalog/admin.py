@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import sqlite3
@@ -32,13 +33,15 @@ from typing import IO, Any
 
 import sqlite_utils
 
-from ._lean_start import import_sqlite_utils_without_dataframes
+from ._lean_start import start_convert_worker
 from .convert import ConversionError
-from .db import FTS_ALIASES_SQL, rebuild_fts, write_transaction
+from .db import FTS_ALIASES_SQL, SOURCES, rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
+from .limits import MAX_CONFIG_BYTES, SQLITE_MAX_INT, loads_strict
 from .manager import (
     ModelManager,
     WriteResult,
+    _check_bounds,
     _snapshot,
     read_config_file,
     utc_now,
@@ -100,6 +103,102 @@ def _catalog_file(db: sqlite_utils.Database) -> Path | None:
         if name == "main":
             return Path(filename).resolve() if filename else None
     return None
+
+
+# ------------------------------------------------------------------------- files written
+
+#: Suffix of the temporary files every written file is built in (``.NAME.PID.RANDOM.genz-tmp``):
+#: the writer's pid in the name tells a stale one (its writer is gone) from one in progress.
+TEMP_SUFFIX = ".genz-tmp"
+
+
+def _catalog_paths(db: sqlite_utils.Database) -> set[Path]:
+    """The catalog file and its companions (``-wal``, ``-shm``, ``-journal``), resolved."""
+    source = _catalog_file(db)
+    if source is None:
+        return set()
+    return {source} | {Path(f"{source}{suffix}") for suffix in ("-wal", "-shm", "-journal")}
+
+
+def check_output_path(
+    db: sqlite_utils.Database, destination: str | os.PathLike[str], *, verb: str, what: str
+) -> Path:
+    """Refuse a destination that is, or resolves to, the catalog or one of its companion files.
+
+    Symlinks and ``..`` are resolved first, so no spelling of the catalog's path gets through.
+    Returns the destination with ``~`` expanded.
+    """
+    target = Path(destination).expanduser()
+    resolved = target.resolve()
+    if resolved in _catalog_paths(db):
+        raise InvalidInputError(f"{target}: refusing to {verb} the catalog onto itself")
+    if target.is_dir():
+        raise InvalidInputError(f"{target}: is a folder; give a file name for the {what}")
+    if not target.parent.is_dir():
+        raise InvalidInputError(f"{target.parent}: no such folder")
+    return target
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
+    """Delete temporaries (``*.genz-tmp``, and SQLite's ``-journal`` beside one) in ``folder``
+    whose writing process is gone.
+
+    ``name`` limits it to the temporaries of one file (``.NAME.*``). A temporary of a writer
+    still running is kept. Returns the files removed.
+    """
+    removed = []
+    for path in _stale_temporaries(Path(folder), name):
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def temporary_beside(target: Path) -> Path:
+    """A new, empty temporary file in ``target``'s folder, named for this process."""
+    remove_stale_temporaries(target.parent, target.name)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=target.parent
+    )
+    os.close(fd)
+    return Path(name)
+
+
+def _remove_sqlite_temporary(tmp: Path) -> None:
+    for path in (tmp, Path(f"{tmp}-journal")):
+        path.unlink(missing_ok=True)
+
+
+def write_file_atomically(target: Path, write: Callable[[IO[str]], Any]) -> Any:
+    """Call ``write(handle)`` on a temporary file beside ``target``; rename it into place only
+    when complete and flushed to disk. On any failure (disk full, a signal, an exception) the
+    temporary is removed and ``target`` is left as it was. Returns what ``write`` returned."""
+    tmp = temporary_beside(target)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            result = write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CatalogError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return result
 
 
 # ---------------------------------------------------------------------------------- backup
@@ -182,19 +281,11 @@ def backup_catalog(
     it answers at ``/catalog/catalog_publication.json``: ``genz-catalog check-replica`` compares
     that with the writer's catalog.
     """
-    target = Path(destination).expanduser()
-    source_file = _catalog_file(db)
-    if source_file is not None and target.resolve() == source_file:
-        raise InvalidInputError(f"{target}: refusing to back up the catalog onto itself")
-    if target.is_dir():
-        raise InvalidInputError(f"{target}: is a folder; give a file name for the backup")
+    target = check_output_path(db, destination, verb="back up", what="backup")
     if target.exists() and not overwrite:
         raise InvalidInputError(f"{target}: file exists; use --force to overwrite it")
-    if not target.parent.is_dir():
-        raise InvalidInputError(f"{target.parent}: no such folder")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = temporary_beside(target)
+    tmp_name = str(tmp)
     try:
         copy = sqlite3.connect(tmp_name, isolation_level=None)
         try:
@@ -210,8 +301,11 @@ def backup_catalog(
         with open(tmp_name, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
+    except OSError as exc:
+        _remove_sqlite_temporary(tmp)
+        raise CatalogError(f"{target}: cannot write: {exc.strerror or exc}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove_sqlite_temporary(tmp)
         raise
     return BackupResult(target, target.stat().st_size, models)
 
@@ -316,6 +410,8 @@ def load_catalog(
     """
     result = LoadResult(replaced=replace)
     columns_by_table = {t: set(_columns(db, t)) for t in EXPORT_TABLES}
+    column_types = {t: {c.name: c.type.upper() for c in db.table(t).columns} for t in EXPORT_TABLES}
+    lines_of: dict[tuple[str, str], str] = {}
     reloaded: set[str] = set()
     seen_header = False
     with write_transaction(db):
@@ -330,9 +426,11 @@ def load_catalog(
                 continue
             where = f"{source_name}:{number}"
             try:
-                doc = json.loads(raw)
+                doc = loads_strict(raw, max_bytes=MAX_LOAD_LINE_BYTES)
             except json.JSONDecodeError as exc:
                 raise InvalidInputError(f"{where}: malformed JSON: {exc.msg}") from None
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"{where}: {exc}") from None
             if not isinstance(doc, dict):
                 raise InvalidInputError(f"{where}: each line must be a JSON object")
             if not seen_header:
@@ -359,16 +457,156 @@ def load_catalog(
                     f"{where}: unknown {table} columns: " + ", ".join(sorted(unknown))
                 )
             try:
+                check_export_row(table, row, column_types[table])
                 written = _load_row(db, table, row, replace, reloaded, result)
             except CatalogError as exc:
+                raise InvalidInputError(f"{where}: {exc}") from None
+            except ConversionError as exc:
                 raise InvalidInputError(f"{where}: {exc}") from None
             except sqlite3.IntegrityError as exc:
                 raise InvalidInputError(f"{where}: {table} row rejected: {exc}") from None
             if written:
                 result.counts[table] = result.counts.get(table, 0) + 1
+                _remember_line(lines_of, table, row, where)
         if not seen_header:
             raise InvalidInputError(f"{source_name}: empty file, not a genz-catalog export")
+        # Rules that span rows hold once every row is in (still inside the transaction, so a
+        # refusal writes nothing): the checks doctor runs, limited to what this file wrote.
+        _check_loaded_rows(db, lines_of, source_name)
     return result
+
+
+#: Longest line ``load`` accepts (bytes): a model row holds its config (MAX_CONFIG_BYTES)
+#: twice at most (config_json and, in its version row, the snapshot), JSON-escaped.
+MAX_LOAD_LINE_BYTES = 6 * MAX_CONFIG_BYTES
+#: Columns of ``models`` holding JSON documents, and what each must decode to.
+_MODEL_JSON_COLUMNS = {
+    "config_json": dict,
+    "memory_json": dict,
+    "genz_config_json": dict,
+    "warnings_json": list,
+    "tags_json": list,
+}
+_FLAG_COLUMNS = {"is_moe", "is_deleted", "parameter_mismatch"}
+
+
+def check_export_row(table: str, row: Mapping[str, Any], types: Mapping[str, str]) -> None:
+    """Check one exported row as strictly as an import checks its input.
+
+    Every value has its column's type (INTEGER within SQLite's 64 bits, REAL finite, TEXT valid
+    UTF-8); JSON columns hold strict JSON of the right shape within the config limits; a model's
+    source, flags, version and figures are what an import could have written (the same bounds).
+    Raises :class:`InvalidInputError` naming the column.
+    """
+    if table == "models":
+        validate_model_id(row.get("model_id"))  # first: the other messages name the model
+    for column, value in row.items():
+        kind = types.get(column, "")
+        if value is None:
+            continue
+        if kind == "INTEGER":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidInputError(f"{table}.{column} must be an integer, not {value!r}")
+            if abs(value) > SQLITE_MAX_INT:
+                raise InvalidInputError(f"{table}.{column}={value} is beyond 64-bit integers")
+        elif kind == "REAL":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidInputError(f"{table}.{column} must be a number, not {value!r}")
+            if not math.isfinite(value) or abs(value) > 1e300:
+                raise InvalidInputError(f"{table}.{column}={value!r} is not a finite number")
+        elif kind == "TEXT":
+            if not isinstance(value, str):
+                raise InvalidInputError(f"{table}.{column} must be text, not {value!r}")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInputError(f"{table}.{column} is not valid UTF-8 text") from None
+    if table == "models":
+        if row.get("source") is not None and row["source"] not in SOURCES:
+            raise InvalidInputError(
+                f"models.source {row.get('source')!r} is not one of " + ", ".join(SOURCES)
+            )
+        for column in _FLAG_COLUMNS:
+            if row.get(column) not in (None, 0, 1):
+                raise InvalidInputError(f"models.{column} must be 0 or 1, not {row[column]!r}")
+        version = row.get("current_version")
+        if version is not None and version < 1:
+            raise InvalidInputError(f"models.current_version must be 1 or more, not {version}")
+        for column, shape in _MODEL_JSON_COLUMNS.items():
+            _check_json_text(f"models.{column}", row.get(column), shape)
+        _check_bounds(row["model_id"], row)
+    elif table == "model_versions":
+        if row.get("version") is not None and row["version"] < 1:
+            raise InvalidInputError(
+                f"model_versions.version must be 1 or more, not {row['version']}"
+            )
+        _check_json_text("model_versions.snapshot_json", row.get("snapshot_json"), dict)
+    elif table == "model_cache":
+        _check_json_text("model_cache.value_json", row.get("value_json"), object)
+    elif table == "model_quality_metrics":
+        shots = row.get("shots")
+        if shots is not None and shots < 0:
+            raise InvalidInputError(f"model_quality_metrics.shots must be 0 or more, not {shots}")
+
+
+def _check_json_text(name: str, text: Any, shape: type) -> None:
+    if text is None:
+        return
+    try:
+        value = loads_strict(text, max_bytes=2 * MAX_CONFIG_BYTES)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{name} is not JSON ({exc.msg})") from None
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{name}: {exc}") from None
+    if shape is not object and not isinstance(value, shape):
+        raise InvalidInputError(f"{name} must hold a JSON {shape.__name__}")
+
+
+def _remember_line(
+    lines_of: dict[tuple[str, str], str], table: str, row: Mapping, where: str
+) -> None:
+    if table == "models":
+        lines_of[("models", str(row["model_id"]).lower())] = where
+    elif table == "model_aliases":
+        lines_of[("model_aliases", str(row["alias"]).lower())] = where
+
+
+def _check_loaded_rows(
+    db: sqlite_utils.Database, lines_of: dict[tuple[str, str], str], source_name: str
+) -> None:
+    """Refuse (naming the first offending line) what only a whole file can break: a model
+    without its current version row, a bare model id that is another model's alias."""
+    loaded = sorted((where, key) for (table, key), where in lines_of.items() if table == "models")
+    for where, model_id in loaded:
+        row = db.execute(
+            "SELECT model_id, current_version FROM models WHERE model_id = ?", [model_id]
+        ).fetchone()
+        if row is None:
+            continue
+        has_version = db.execute(
+            "SELECT 1 FROM model_versions WHERE model_id = ? AND version = ?", [row[0], row[1]]
+        ).fetchone()
+        if not has_version:
+            raise InvalidInputError(
+                f"{where}: model {row[0]!r} has no model_versions row for its current "
+                f"version {row[1]}"
+            )
+    for model_id, owner in db.execute(SHADOWED_MODELS_SQL).fetchall():
+        where = lines_of.get(("models", model_id.lower())) or lines_of.get(
+            ("model_aliases", model_id.lower())
+        )
+        if where is not None:
+            raise InvalidInputError(
+                f"{where}: model id {model_id!r} is also an alias of {owner!r}; a name must "
+                "mean one model"
+            )
+
+
+#: Models whose id is also another model's alias (``delete --hard NAME`` would be ambiguous).
+SHADOWED_MODELS_SQL = (
+    "SELECT m.model_id, a.model_id FROM models m JOIN model_aliases a ON a.alias = m.model_id "
+    "WHERE a.model_id != m.model_id ORDER BY m.model_id"
+)
 
 
 def _load_row(
@@ -437,7 +675,11 @@ def _load_row(
 
 @dataclass
 class DoctorReport:
-    """What :func:`diagnose_catalog` found. ``problems`` is empty for a healthy catalog."""
+    """What :func:`diagnose_catalog` found. ``problems`` is empty for a healthy catalog.
+
+    Counts are -1 where the check itself could not run (a damaged file); that failure is
+    then one of the ``problems``.
+    """
 
     integrity: list[str]
     models: int
@@ -447,12 +689,39 @@ class DoctorReport:
     models_missing_current_version: int
     journal_mode: str
     wal_bytes: int | None
+    #: Models whose id is also another model's alias: (model id, alias owner).
+    shadowed_ids: list[tuple[str, str]] = field(default_factory=list)
+    #: "table.column" -> rows whose text is not valid UTF-8.
+    undecodable_text: dict[str, int] = field(default_factory=dict)
+    #: "table.column" -> rows whose JSON column is not strict JSON (NaN, garbage, too deep).
+    invalid_json: dict[str, int] = field(default_factory=dict)
+    #: Temporaries (``*.genz-tmp``) in the catalog's folder left by a killed backup or export.
+    stale_temporaries: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
         """True when nothing needs fixing."""
         return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (``doctor --json``)."""
+        return {
+            "healthy": self.healthy,
+            "problems": list(self.problems),
+            "integrity": list(self.integrity),
+            "models": self.models,
+            "fts_rows": self.fts_rows,
+            "fts_out_of_sync": self.fts_out_of_sync,
+            "orphans": dict(self.orphans),
+            "models_missing_current_version": self.models_missing_current_version,
+            "shadowed_ids": [list(pair) for pair in self.shadowed_ids],
+            "undecodable_text": dict(self.undecodable_text),
+            "invalid_json": dict(self.invalid_json),
+            "stale_temporaries": list(self.stale_temporaries),
+            "journal_mode": self.journal_mode,
+            "wal_bytes": self.wal_bytes,
+        }
 
 
 def _scalar(db: sqlite_utils.Database, sql: str) -> int:
@@ -464,16 +733,202 @@ def _orphan_condition(table: str) -> str:
     return f"NOT EXISTS (SELECT 1 FROM models m WHERE m.model_id = [{table}].model_id)"
 
 
-def diagnose_catalog(db: sqlite_utils.Database) -> DoctorReport:
-    """Check the catalog without changing it.
+#: JSON columns doctor parses, with the shape each must decode to.
+_JSON_COLUMNS = {
+    ("models", "config_json"): dict,
+    ("models", "memory_json"): dict,
+    ("models", "genz_config_json"): dict,
+    ("models", "warnings_json"): list,
+    ("models", "tags_json"): list,
+    ("model_versions", "snapshot_json"): dict,
+    ("model_cache", "value_json"): object,
+}
+#: The reads ``list``, ``search``, ``stats`` and ``show`` make, run in full by doctor so that a
+#: damaged page or index any of them would hit is reported here too.
+_READER_QUERIES = (
+    "SELECT m.* FROM models m ORDER BY m.model_id",
+    "SELECT m.* FROM models m WHERE m.is_deleted = 0 ORDER BY m.parameter_count DESC, m.model_id",
+    "SELECT a.* FROM model_aliases a JOIN models m ON m.model_id = a.model_id ORDER BY a.alias",
+    "SELECT family, count(*) FROM models WHERE is_deleted = 0 GROUP BY family",
+    "SELECT rowid, * FROM models_fts WHERE models_fts MATCH '\"a\"*' ORDER BY rank",
+)
 
-    Looks at ``PRAGMA integrity_check``, ``models_fts`` against ``models`` (missing, extra and
-    stale entries), rows in child tables whose model is gone, models whose current version has no
-    version row, the journal mode and the size of the ``-wal`` file (bytes, None when absent).
+
+def _lenient_text(raw: bytes) -> str:
+    # Doctor must report undecodable text, not crash on it (sqlite3's default raises).
+    return raw.decode("utf-8", "replace")
+
+
+def diagnose_catalog(db: sqlite_utils.Database) -> DoctorReport:
+    """Check the catalog without changing it; never raises on a damaged file.
+
+    Looks at ``PRAGMA integrity_check``; every row of every table read the way the readers read
+    them (a damaged page is reported, not raised); text that is not UTF-8; JSON columns that are
+    not strict JSON; ``models_fts`` against ``models`` (missing, extra and stale entries); rows in
+    child tables whose model is gone; models whose current version has no version row; model
+    ids that are also another model's alias; stale temporaries beside the file; the journal mode
+    and the size of the ``-wal`` file (bytes, None when absent). A check that cannot run is
+    itself a problem.
     """
-    integrity = [r[0] for r in db.execute("PRAGMA integrity_check").fetchall()]
-    models = _scalar(db, "SELECT count(*) FROM models")
-    fts_rows = _scalar(db, "SELECT count(*) FROM models_fts")
+    conn = db.conn
+    saved_factory = conn.text_factory
+    conn.text_factory = _lenient_text
+    try:
+        return _diagnose(db)
+    finally:
+        conn.text_factory = saved_factory
+
+
+def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
+    problems: list[str] = []
+
+    def attempt(what: str, fn: Callable[[], Any], failed: Any) -> Any:
+        try:
+            return fn()
+        except (sqlite3.Error, ValueError, OverflowError, MemoryError, RecursionError) as exc:
+            text = " ".join(str(exc).split())
+            problems.append(f"{what} failed: {text} (the file is damaged; restore from a backup)")
+            return failed
+
+    integrity = attempt(
+        "integrity check",
+        lambda: [str(r[0]) for r in db.execute("PRAGMA integrity_check").fetchall()],
+        ["not run"],
+    )
+    if integrity not in (["ok"], ["not run"]):
+        problems.append(
+            "integrity check failed: " + "; ".join(integrity[:5]) + " (restore from a backup)"
+        )
+    for sql in _READER_QUERIES:
+        attempt(f"reading ({sql[:60]})", lambda sql=sql: _drain(db, sql), None)
+    undecodable = attempt("text check", lambda: _undecodable_text(db), {})
+    for name, count in undecodable.items():
+        problems.append(f"{count} {name} values are not valid UTF-8 text (restore from a backup)")
+    invalid_json = attempt("JSON check", lambda: _invalid_json(db), {})
+    for name, count in invalid_json.items():
+        problems.append(f"{count} {name} values are not strict JSON (restore from a backup)")
+
+    models = attempt("counting models", lambda: _scalar(db, "SELECT count(*) FROM models"), -1)
+    fts_rows = attempt(
+        "counting the search index", lambda: _scalar(db, "SELECT count(*) FROM models_fts"), -1
+    )
+    fts = attempt("search index check", lambda: _fts_gaps(db), None)
+    if fts is not None and sum(fts):
+        missing, extra, stale = fts
+        problems.append(
+            f"search index out of sync: {missing} models missing, {extra} extra entries, "
+            f"{stale} stale entries (--fix rebuilds it)"
+        )
+    orphans = {
+        table: attempt(
+            f"orphan check of {table}",
+            lambda table=table: _scalar(
+                db, f"SELECT count(*) FROM [{table}] WHERE {_orphan_condition(table)}"
+            ),
+            -1,
+        )
+        for table in _CHILD_TABLES
+    }
+    for table, count in orphans.items():
+        if count > 0:
+            problems.append(f"{count} orphaned {table} rows (--fix removes them)")
+    missing_version = attempt(
+        "version check",
+        lambda: _scalar(
+            db,
+            "SELECT count(*) FROM models m WHERE NOT EXISTS (SELECT 1 FROM model_versions v "
+            "WHERE v.model_id = m.model_id AND v.version = m.current_version)",
+        ),
+        -1,
+    )
+    if missing_version > 0:
+        problems.append(f"{missing_version} models have no row for their current version")
+    shadowed = attempt(
+        "alias check",
+        lambda: [(str(a), str(b)) for a, b in db.execute(SHADOWED_MODELS_SQL).fetchall()],
+        [],
+    )
+    for model_id, owner in shadowed[:5]:
+        problems.append(
+            f"model id {model_id!r} is also an alias of {owner!r}: the name means two models "
+            "(delete the alias or rename one model)"
+        )
+    if len(shadowed) > 5:
+        problems.append(f"... and {len(shadowed) - 5} more model ids shadowed by aliases")
+    journal_mode = attempt(
+        "journal mode", lambda: str(db.execute("PRAGMA journal_mode").fetchone()[0]), "unknown"
+    )
+    path = _catalog_file(db)
+    wal = Path(f"{path}-wal") if path is not None else None
+    wal_bytes = wal.stat().st_size if wal is not None and wal.exists() else None
+    stale_temps = _stale_temporaries(path.parent) if path is not None else []
+    if stale_temps:
+        problems.append(
+            f"{len(stale_temps)} stale temporary files from an interrupted backup or export "
+            "(--fix removes them)"
+        )
+    return DoctorReport(
+        integrity=integrity,
+        models=models,
+        fts_rows=fts_rows,
+        fts_out_of_sync=sum(fts) if fts is not None else -1,
+        orphans=orphans,
+        models_missing_current_version=missing_version,
+        journal_mode=journal_mode,
+        wal_bytes=wal_bytes,
+        shadowed_ids=shadowed,
+        undecodable_text=undecodable,
+        invalid_json=invalid_json,
+        stale_temporaries=[str(p) for p in stale_temps],
+        problems=problems,
+    )
+
+
+def _drain(db: sqlite_utils.Database, sql: str) -> None:
+    for _ in db.execute(sql):
+        pass
+
+
+def _text_columns(db: sqlite_utils.Database, table: str) -> list[str]:
+    return [c.name for c in db.table(table).columns if c.type.upper() == "TEXT"]
+
+
+def _undecodable_text(db: sqlite_utils.Database) -> dict[str, int]:
+    """ "table.column" -> rows whose stored text is not UTF-8 (read as bytes, decoded here)."""
+    found: dict[str, int] = {}
+    for table in EXPORT_TABLES:
+        columns = _text_columns(db, table)
+        select = ", ".join(f"CAST([{c}] AS BLOB)" for c in columns)
+        for values in db.execute(f"SELECT {select} FROM [{table}]"):
+            for column, raw in zip(columns, values, strict=True):
+                if raw is None:
+                    continue
+                try:
+                    bytes(raw).decode("utf-8")
+                except UnicodeDecodeError:
+                    key = f"{table}.{column}"
+                    found[key] = found.get(key, 0) + 1
+    return found
+
+
+def _invalid_json(db: sqlite_utils.Database) -> dict[str, int]:
+    """ "table.column" -> rows whose JSON column does not parse strictly to the right shape."""
+    found: dict[str, int] = {}
+    for (table, column), shape in _JSON_COLUMNS.items():
+        for (text,) in db.execute(f"SELECT [{column}] FROM [{table}] WHERE [{column}] IS NOT NULL"):
+            try:
+                value = loads_strict(text, max_bytes=None)
+                ok = shape is object or isinstance(value, shape)
+            except (ValueError, TypeError):  # JSONDecodeError and InvalidInputError included
+                ok = False
+            if not ok:
+                key = f"{table}.{column}"
+                found[key] = found.get(key, 0) + 1
+    return found
+
+
+def _fts_gaps(db: sqlite_utils.Database) -> tuple[int, int, int]:
+    """(models missing from the index, extra index entries, stale entries)."""
     missing = _scalar(
         db,
         "SELECT count(*) FROM models m WHERE NOT EXISTS "
@@ -491,45 +946,22 @@ def diagnose_catalog(db: sqlite_utils.Database) -> DoctorReport:
         "OR f.family IS NOT m.family OR f.aliases IS NOT "
         + FTS_ALIASES_SQL.format(model_id="m.model_id"),
     )
-    orphans = {
-        table: _scalar(db, f"SELECT count(*) FROM [{table}] WHERE {_orphan_condition(table)}")
-        for table in _CHILD_TABLES
-    }
-    missing_version = _scalar(
-        db,
-        "SELECT count(*) FROM models m WHERE NOT EXISTS (SELECT 1 FROM model_versions v "
-        "WHERE v.model_id = m.model_id AND v.version = m.current_version)",
-    )
-    journal_mode = db.execute("PRAGMA journal_mode").fetchone()[0]
-    path = _catalog_file(db)
-    wal = Path(f"{path}-wal") if path is not None else None
-    wal_bytes = wal.stat().st_size if wal is not None and wal.exists() else None
+    return missing, extra, stale
 
-    report = DoctorReport(
-        integrity=integrity,
-        models=models,
-        fts_rows=fts_rows,
-        fts_out_of_sync=missing + extra + stale,
-        orphans=orphans,
-        models_missing_current_version=missing_version,
-        journal_mode=journal_mode,
-        wal_bytes=wal_bytes,
-    )
-    if integrity != ["ok"]:
-        report.problems.append(
-            "integrity check failed: " + "; ".join(integrity[:5]) + " (restore from a backup)"
-        )
-    if report.fts_out_of_sync:
-        report.problems.append(
-            f"search index out of sync: {missing} models missing, {extra} extra entries, "
-            f"{stale} stale entries (--fix rebuilds it)"
-        )
-    for table, count in orphans.items():
-        if count:
-            report.problems.append(f"{count} orphaned {table} rows (--fix removes them)")
-    if missing_version:
-        report.problems.append(f"{missing_version} models have no row for their current version")
-    return report
+
+def _stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:
+    """Temporaries in ``folder`` whose writing process is gone (see :data:`TEMP_SUFFIX`)."""
+    stale = []
+    pattern = f".{name}.*{TEMP_SUFFIX}*" if name else f".*{TEMP_SUFFIX}*"
+    for path in sorted(folder.glob(pattern)):
+        stem, _, rest = path.name.rpartition(TEMP_SUFFIX)
+        if rest not in ("", "-journal"):
+            continue
+        pid_text = stem.rsplit(".", 2)[-2] if stem.count(".") >= 2 else ""
+        if pid_text.isdigit() and _pid_alive(int(pid_text)):
+            continue
+        stale.append(path)
+    return stale
 
 
 def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
@@ -545,6 +977,9 @@ def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
                 f"DELETE FROM [{table}] WHERE {_orphan_condition(table)}"
             ).rowcount
         rebuild_fts(db)
+    path = _catalog_file(db)
+    if path is not None:
+        removed["stale temporary files"] = len(remove_stale_temporaries(path.parent))
     return removed
 
 
@@ -582,6 +1017,10 @@ def _read_and_prepare(path: str) -> tuple[str, str | None, Any]:
         return path, model_id, prepared
     except (CatalogError, ConversionError) as exc:
         return path, None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - one file must never stop a bulk import
+        # An input the checks above did not foresee (the converter meeting a shape it does not
+        # handle): reported as this file's failure, the other files still import.
+        return path, None, f"{path}: cannot convert: {type(exc).__name__}: {exc}"[:500]
 
 
 def _workers_can_start() -> bool:
@@ -615,7 +1054,8 @@ def _in_workers(
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
-        initializer=import_sqlite_utils_without_dataframes,
+        initializer=start_convert_worker,
+        initargs=(os.getpid(),),
     ) as pool:
         pending: deque = deque()
 

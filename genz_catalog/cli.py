@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
 from typing import Any, NoReturn
 
@@ -37,15 +38,87 @@ class UsageLineError(click.ClickException):
     exit_code = 2
 
 
+#: click's words for an integer it could not parse; a run of digits that long is a number
+#: too large for SQLite (Python refuses to parse more than 4,300 digits at all).
+_UNPARSED_HUGE_INTEGER = re.compile(r"'([+-]?\d{20,})' is not a valid integer")
+
+
+def _usage_line_error(exc: click.UsageError) -> click.ClickException:
+    """One line for a usage error: exit 2, except for an integer too large for SQLite, which
+    (as every such integer, parsed or not) is refused as bad input with exit 1."""
+    message = exc.format_message()
+    huge = _UNPARSED_HUGE_INTEGER.search(message)
+    if huge is not None and isinstance(exc, click.BadParameter):
+        from .limits import SQLITE_MAX_INT
+
+        name = exc.param.opts[0] if exc.param is not None and exc.param.opts else "value"
+        if exc.param is not None and exc.param.param_type_name == "argument":
+            name = exc.param.human_readable_name
+        digits = huge.group(1)
+        return click.ClickException(
+            f"{name}: {digits[:20]}... ({len(digits.lstrip('+-'))} digits) is too large; "
+            f"at most {SQLITE_MAX_INT} (2^63 - 1)"
+        )
+    return UsageLineError(message)
+
+
+def _refuse_undecodable_arguments(args: list[str]) -> None:
+    """Non-UTF-8 bytes in an argument arrive as lone surrogates (Python's surrogateescape);
+    passed on, they fail later with ``UnicodeEncodeError`` (in SQLite, in a file name, in the
+    output). Refuse them here, before any command runs, for every command at once."""
+    for number, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise click.ClickException(
+                f"argument {number} ({shown}) is not valid UTF-8 text"
+            ) from None
+
+
+def _check_integer_parameters(ctx: click.Context) -> None:
+    """Refuse an integer option or argument SQLite cannot hold (2**63 and more), for every
+    command at once: such a value fails later with ``OverflowError`` in SQLite's binding."""
+    from .limits import SQLITE_MAX_INT
+
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        for item in values:
+            if isinstance(item, int) and not isinstance(item, bool) and abs(item) > SQLITE_MAX_INT:
+                name = (
+                    param.opts[0]
+                    if param.param_type_name == "option"
+                    else param.human_readable_name
+                )
+                raise click.ClickException(
+                    f"{name}: {item} is too large; at most {SQLITE_MAX_INT} (2^63 - 1)"
+                )
+
+
+class CatalogCommand(click.Command):
+    """A command whose integer parameters are checked against SQLite's range before it runs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _check_integer_parameters(ctx)
+        return super().invoke(ctx)
+
+
 class CatalogGroup(click.Group):
     """A click group that turns expected failures into one line on stderr.
 
-    Failures of the work (a missing model, a refused config, a database error) exit 1. Usage
-    errors, of a subcommand or of the group itself (a bad or missing argument or option, an
-    unknown command), keep click's exit code 2 but are one ``Error: ...`` line, not click's
-    usage block. ``--help`` and a bare group name (``genz-catalog``, ``genz-catalog metrics``)
-    print help on stdout and exit 0.
+    Failures of the work (a missing model, a refused config, a database error, an argument that
+    is not UTF-8 or an integer SQLite cannot hold) exit 1. Usage errors, of a subcommand or of
+    the group itself (a bad or missing argument or option, an unknown command), keep click's
+    exit code 2 but are one ``Error: ...`` line, not click's usage block. ``--help`` and a bare
+    group name (``genz-catalog``, ``genz-catalog metrics``) print help on stdout and exit 0.
+
+    Every subcommand is a :class:`CatalogCommand` and every subgroup a CatalogGroup, so the
+    checks shared by all commands (argument bytes, integer range) live here, once.
     """
+
+    command_class = CatalogCommand
+    group_class = type  # subgroups are CatalogGroups too
 
     def make_context(
         self,
@@ -56,23 +129,47 @@ class CatalogGroup(click.Group):
     ) -> click.Context:
         # The group's own options are parsed here, before invoke() can catch anything.
         try:
+            if parent is None:
+                _refuse_undecodable_arguments(args)
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:
             _print_help_and_exit(exc)
         except click.UsageError as exc:
-            raise UsageLineError(exc.format_message()) from None
+            raise _usage_line_error(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return self._invoke(ctx)
+        except click.ClickException as exc:
+            # Whatever the error quotes (a request header, a URL), no Hub token is shown.
+            from .redaction import redact
+
+            exc.message = redact(exc.message)
+            raise
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.exceptions.NoArgsIsHelpError as exc:
             _print_help_and_exit(exc)  # a bare subgroup name: ``genz-catalog metrics``
         except click.UsageError as exc:
-            raise UsageLineError(exc.format_message()) from None
+            raise _usage_line_error(exc) from None
         except (CatalogError, ConversionError) as exc:
             raise click.ClickException(str(exc)) from None
         except sqlite3.DatabaseError as exc:
-            raise click.ClickException(f"catalog database error: {exc}") from None
+            # One line: a damaged schema's message quotes its SQL, newlines and all.
+            raise click.ClickException(
+                f"catalog database error: {' '.join(str(exc).split())}"
+            ) from None
+        except OverflowError as exc:
+            # A number from a file (CSV, JSON lines) beyond SQLite's 64-bit integers.
+            raise click.ClickException(
+                f"a number is too large for the catalog (at most 2^63 - 1): {exc}"
+            ) from None
+        except RecursionError:
+            raise click.ClickException("input is nested too deeply") from None
+        except UnicodeError as exc:
+            raise click.ClickException(f"text that is not valid UTF-8: {exc.reason}") from None
 
 
 def _print_help_and_exit(exc: click.exceptions.NoArgsIsHelpError) -> NoReturn:
@@ -86,7 +183,9 @@ def _print_help_and_exit(exc: click.exceptions.NoArgsIsHelpError) -> NoReturn:
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False),
+    # Checked when the catalog is opened (db.connect), with the catalog's own one-line errors
+    # (a folder, a parent that is a file, ...), not as a usage error.
+    type=click.Path(),
     envvar="GENZ_CATALOG_DB",
     help="Catalog file (default: $GENZ_CATALOG_DB, else ~/.genz_simulator/db/models.db).",
 )
@@ -103,12 +202,17 @@ def cli(ctx: click.Context, db_path: str | None) -> None:
     ctx.obj["db_path"] = db_path
 
 
-def get_manager(ctx: click.Context, *, create: bool = True):  # noqa: ANN201 - ModelManager
+def get_manager(  # noqa: ANN201 - ModelManager
+    ctx: click.Context, *, create: bool = True, read_only: bool = False, missing_ok: bool = False
+):
     """The ModelManager for this invocation (opened once, on first use).
 
-    ``create=False`` is for commands that only read, or that write only to a model that must
-    already exist: when the catalog file does not exist yet they see an empty catalog (in
-    memory) instead of creating the file, so a failed ``show`` leaves nothing behind.
+    ``create=False`` is for commands that write only to a model that must already exist: a
+    missing catalog file is an error (``no catalog at ...``), never created. ``read_only=True``
+    (implies ``create=False``) is for commands that only read: the file is opened so that it
+    cannot change, not even its journal mode, and a read-only or immutable file can be read.
+    ``missing_ok=True`` (with ``create=False``) is for commands with nothing to do on a missing
+    catalog (``sync``, ``discover``): they see an empty one in memory and create no file.
     """
     from .db import resolve_db_path
     from .manager import ModelManager
@@ -116,11 +220,19 @@ def get_manager(ctx: click.Context, *, create: bool = True):  # noqa: ANN201 - M
     root = ctx.find_root()
     root.ensure_object(dict)
     if "manager" not in root.obj:
-        path = root.obj.get("db_path")
-        if not create and not resolve_db_path(path).exists():
-            path = ":memory:"
-        root.obj["manager"] = ModelManager(path)
-        root.call_on_close(root.obj["manager"].close)
+        path = resolve_db_path(root.obj.get("db_path"))
+        if read_only:
+            manager = ModelManager(path, read_only=True)
+        else:
+            if not create and not path.is_file():
+                if not missing_ok:
+                    from .db import _missing_catalog_message
+
+                    raise click.ClickException(_missing_catalog_message(path))
+                path = ":memory:"
+            manager = ModelManager(path)
+        root.obj["manager"] = manager
+        root.call_on_close(manager.close)
     return root.obj["manager"]
 
 
@@ -168,9 +280,9 @@ class CatalogOnFirstWrite:
         return write_then_open
 
 
-def _manager(ctx: click.Context):  # noqa: ANN202 - ModelManager, imported lazily
-    # Every command in this module fails on an empty catalog or has nothing to do there.
-    return get_manager(ctx, create=False)
+def _manager(ctx: click.Context, *, read_only: bool = False):  # noqa: ANN202 - ModelManager
+    # Every command in this module needs an existing catalog; the readers open it read-only.
+    return get_manager(ctx, create=False, read_only=read_only)
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -274,7 +386,7 @@ def list_(ctx: click.Context, output: OutputFormat, **filters: Any) -> None:
         genz-catalog list --search mistral --json
     """
     include_deleted = filters.pop("deleted")
-    rows = _manager(ctx).list_models(include_deleted=include_deleted, **filters)
+    rows = _manager(ctx, read_only=True).list_models(include_deleted=include_deleted, **filters)
     _print_models(ctx, rows, output, include_deleted)
 
 
@@ -304,7 +416,7 @@ def search(
         genz-catalog search 'mistral OR mixtral' --csv
     """
     query = " ".join(words)
-    rows = _manager(ctx).search_models(query, limit=limit, include_deleted=deleted)
+    rows = _manager(ctx, read_only=True).search_models(query, limit=limit, include_deleted=deleted)
     _print_models(ctx, rows, output, deleted)
 
 
@@ -356,7 +468,7 @@ def _memory(
 
     seq_len = seq or model.get("context_length") or 4096
     key = f"memory:{dtype}:{batch}:{seq_len}"
-    manager = _manager(ctx)
+    manager = _manager(ctx, read_only=True)
     report = manager.get_cached_value(model["model_id"], key)
     if report is None:
         try:
@@ -365,7 +477,8 @@ def _memory(
             message = exc.args[0] if exc.args else str(exc)
             raise click.ClickException(f"cannot compute memory: {message}") from None
         report = {k: report[k] for k in _MEMORY_COMPONENTS if k in report}
-        manager.cache_value(model["model_id"], key, report)
+        if not manager.read_only:  # show only reads: computing again is cheap (microseconds)
+            manager.cache_value(model["model_id"], key, report)
     return {"dtype": dtype, "batch": batch, "seq_len": seq_len, **report}
 
 
@@ -439,7 +552,7 @@ def show(
         if given:
             verb = "applies" if len(given) == 1 else "apply"
             raise click.ClickException(f"{', '.join(given)} only {verb} with --memory")
-    manager = _manager(ctx)
+    manager = _manager(ctx, read_only=True)
     model = manager.require_model(model_id, include_deleted=True)
     sections: dict[str, Any] = {}
     if show_config:
@@ -583,7 +696,7 @@ def history(ctx: click.Context, model_id: str, output: OutputFormat) -> None:
     Example:
         genz-catalog history meta-llama/Llama-3.1-8B
     """
-    rows = _version_rows(_manager(ctx).get_versions(model_id))
+    rows = _version_rows(_manager(ctx, read_only=True).get_versions(model_id))
     print_rows(rows, output, VERSION_COLUMNS, table_formatters=_COUNT_FORMATTERS)
 
 
@@ -618,7 +731,7 @@ def diff(ctx: click.Context, model_id: str, v1: int, v2: int, output: OutputForm
     Example:
         genz-catalog diff my-org/my-model 1 2
     """
-    changes = _manager(ctx).diff(model_id, v1, v2)
+    changes = _manager(ctx, read_only=True).diff(model_id, v1, v2)
     if not changes and output.is_table:
         click.echo(f"versions {v1} and {v2} are identical")
         return
@@ -720,9 +833,11 @@ def metrics_list(ctx: click.Context, model_id: str | None, output: OutputFormat)
         genz-catalog metrics list
         genz-catalog metrics list meta-llama/Llama-3.1-8B --csv
     """
-    print_rows(_manager(ctx).get_quality_metrics(model_id), output, METRIC_COLUMNS)
+    print_rows(_manager(ctx, read_only=True).get_quality_metrics(model_id), output, METRIC_COLUMNS)
 
 
+#: Largest metrics CSV ``metrics import`` reads (bytes): ~500,000 rows.
+MAX_METRICS_CSV_BYTES = 64 * 1024 * 1024
 #: Columns ``metrics import`` reads; the first three are required. ``date`` -> measured_at.
 METRIC_CSV_REQUIRED = ("model_id", "metric_name", "metric_value")
 METRIC_CSV_OPTIONAL = ("shots", "unit", "source", "date")
@@ -751,7 +866,26 @@ def metrics_import(ctx: click.Context, file: str) -> None:
 
 
 def _read_metrics_csv(file: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The rows of a metrics CSV as add_quality_metrics items, with 'FILE line N' labels."""
+    """The rows of a metrics CSV as add_quality_metrics items, with 'FILE line N' labels.
+
+    Only a regular file of at most :data:`MAX_METRICS_CSV_BYTES` is read: a FIFO could block
+    forever and a device (``/dev/zero``) never ends.
+    """
+    import os
+    import stat
+
+    try:
+        status = os.stat(file)
+    except FileNotFoundError:
+        raise click.ClickException(f"{file}: no such file") from None
+    except OSError as exc:
+        raise click.ClickException(f"{file}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise click.ClickException(f"{file}: not a regular file")
+    if status.st_size > MAX_METRICS_CSV_BYTES:
+        raise click.ClickException(
+            f"{file}: {status.st_size:,} bytes; at most {MAX_METRICS_CSV_BYTES:,} are accepted"
+        )
     try:
         with open(file, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -816,7 +950,7 @@ def stats(ctx: click.Context, output: OutputFormat) -> None:
         genz-catalog stats
         genz-catalog stats --json
     """
-    figures = _manager(ctx).get_stats()
+    figures = _manager(ctx, read_only=True).get_stats()
     if output.kind == "json":
         print_record(figures, output)
         return

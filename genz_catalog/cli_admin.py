@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -63,7 +61,10 @@ def backup(ctx: click.Context, file: str, force: bool, publish: bool) -> None:
     """
     from .admin import backup_catalog
 
-    result = backup_catalog(get_manager(ctx).db, file, overwrite=force, publish=publish)
+    # The source is only read: a read-only open never switches it to WAL or migrates it.
+    result = backup_catalog(
+        get_manager(ctx, read_only=True).db, file, overwrite=force, publish=publish
+    )
     click.echo(
         f"Backed up {_plural(result.models, 'model')} to {result.path} "
         f"({result.size_bytes:,} bytes)"
@@ -89,24 +90,18 @@ def export(ctx: click.Context, file: str, include_cache: bool) -> None:
         genz-catalog export catalog.jsonl
         genz-catalog --db other.db load catalog.jsonl
     """
-    from .admin import export_catalog
+    from .admin import check_output_path, export_catalog, write_file_atomically
 
-    db = get_manager(ctx).db
+    db = get_manager(ctx, read_only=True).db
     if file == "-":
         export_catalog(db, sys.stdout, include_cache=include_cache)
         return
-    target = Path(file).expanduser()
-    if not target.parent.is_dir():
-        raise click.ClickException(f"{target.parent}: no such folder")
-    # Written beside the target and renamed into place: an interrupted export leaves no half file.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            result = export_catalog(db, out, include_cache=include_cache)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    # Refuses the catalog (and its -wal/-shm) under any spelling; written beside the target and
+    # renamed into place, so an interrupted export (disk full, a kill) leaves no half file.
+    target = check_output_path(db, file, verb="export", what="export")
+    result = write_file_atomically(
+        target, lambda out: export_catalog(db, out, include_cache=include_cache)
+    )
     click.echo(f"Exported {_counts_text(result.counts)} to {target}")
 
 
@@ -156,39 +151,60 @@ def load(ctx: click.Context, file: str, replace: bool) -> None:
 
 
 @cli.command()
-@click.option("--fix", is_flag=True, help="Rebuild the search index and remove orphaned rows.")
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Rebuild the search index, remove orphaned rows and stale temporary files.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.pass_context
-def doctor(ctx: click.Context, fix: bool) -> None:
-    """Check the catalog: integrity, search index, orphaned rows, WAL size.
+def doctor(ctx: click.Context, fix: bool, as_json: bool) -> None:
+    """Check the catalog: integrity, every row readable, UTF-8 text, strict JSON, search index,
+    orphaned rows, missing versions, ids shadowed by aliases, stale temporaries, WAL size.
 
-    Exits with code 1 while problems remain. --fix rebuilds the full-text index and
-    removes rows whose model is gone; a failed integrity check needs a backup restore.
+    Exits with code 1 while problems remain. --fix rebuilds the full-text index, removes rows
+    whose model is gone and temporaries of interrupted backups/exports; a damaged file needs
+    a backup restore. Never changes the file without --fix.
 
     \b
     Example:
         genz-catalog doctor
         genz-catalog doctor --fix
+        genz-catalog doctor --json
     """
+    import json
+
     from .admin import diagnose_catalog, repair_catalog
     from .db import connect, resolve_db_path
 
     if fix:
-        db = get_manager(ctx).db
+        db = get_manager(ctx, create=False).db
     else:
         # Checking must not change the file: a read-write open would switch a backup (served
         # immutable, journal_mode=delete) back to WAL, and would create a missing catalog.
         path = resolve_db_path(ctx.find_root().obj.get("db_path"))
-        if not path.is_file():
-            raise click.ClickException(f"no catalog at {path}")
         db = connect(path, read_only=True)
         ctx.call_on_close(db.conn.close)
     report = diagnose_catalog(db)
+    fixed = None
     if fix and not report.healthy:
         removed = repair_catalog(db)
-        total = sum(removed.values())
-        click.echo(f"Fixed: rebuilt the search index, removed {_plural(total, 'orphaned row')}")
+        temporaries = removed.pop("stale temporary files", 0)
+        fixed = (
+            f"Fixed: rebuilt the search index, removed "
+            f"{_plural(sum(removed.values()), 'orphaned row')}"
+        )
+        if temporaries:
+            fixed += f" and {_plural(temporaries, 'stale temporary file')}"
         report = diagnose_catalog(db)
-    orphans = sum(report.orphans.values())
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "fixed": fixed}, indent=2))
+        if not report.healthy:
+            ctx.exit(1)
+        return
+    if fixed:
+        click.echo(fixed)
+    orphans = sum(count for count in report.orphans.values() if count > 0)
     wal = "none" if report.wal_bytes is None else f"{report.wal_bytes:,} bytes"
     click.echo(f"integrity check: {'; '.join(report.integrity[:5])}")
     click.echo(f"models: {report.models:,}")

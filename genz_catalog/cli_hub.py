@@ -85,8 +85,8 @@ def is_local_source(source: str) -> bool:
     ``/``, ``~``, a ``.json`` name, more than one ``/``, a backslash) is treated as one, so a
     mistyped path gets "no such file" instead of a Hub lookup.
     """
-    if Path(source).expanduser().exists():
-        return True
+    if os.path.lexists(os.path.expanduser(source)):
+        return True  # a dangling symlink too: a path the user gave, never a Hub id
     return (
         source.startswith((".", "/", "~"))
         or source.lower().endswith(".json")
@@ -424,7 +424,7 @@ def sync(
         raise click.UsageError("give --static or --defaults, not both")
     # Only --static and --defaults add models; a Hub sync only updates models that exist, so a
     # missing catalog is an empty one and no file is created.
-    manager = get_manager(ctx, create=static or defaults)
+    manager = get_manager(ctx, create=static or defaults, missing_ok=True)
     if defaults:
         from .default_catalog import build_default_catalog
 
@@ -589,7 +589,7 @@ def discover(
     manager = (
         cast("ModelManager", CatalogOnFirstWrite(ctx))
         if do_import
-        else get_manager(ctx, create=False)
+        else get_manager(ctx, create=False, missing_ok=True)
     )
     rows = discover_models(
         manager,

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .errors import CatalogError
+
 #: Environment variable that overrides the default catalog path.
 DB_ENV_VAR = "GENZ_CATALOG_DB"
 #: Where the catalog lives when neither ``--db`` nor ``GENZ_CATALOG_DB`` says otherwise.
@@ -33,11 +35,70 @@ SOURCES = ("huggingface", "local", "genz-static", "manual")
 def resolve_db_path(path: str | os.PathLike[str] | None = None) -> Path:
     """Return the catalog path: ``path`` if given, else ``$GENZ_CATALOG_DB``, else the default.
 
-    ``~`` is expanded. The file itself is not touched.
+    ``~`` is expanded; ``~nouser/...`` (a user with no home) is a :class:`CatalogError`. The
+    file itself is not touched.
     """
     if path is None or str(path) == "":
         path = os.environ.get(DB_ENV_VAR) or DEFAULT_DB_PATH
-    return Path(path).expanduser()
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise CatalogError(f"{path}: no such user, so '~' cannot be expanded") from None
+
+
+class NotACatalogError(CatalogError):
+    """The file is an SQLite database, but holds other tables and no catalog schema."""
+
+
+def _catalog_state(conn: sqlite3.Connection) -> str:
+    """``"catalog"``, ``"empty"`` (no tables: a new file) or ``"other"`` (someone else's)."""
+    names = {
+        row[0]
+        for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    }
+    if not names:
+        return "empty"
+    if "models" in names and "_sqlite_migrations" in names:
+        return "catalog"
+    return "other"
+
+
+def _not_a_catalog(path: Path) -> NotACatalogError:
+    return NotACatalogError(
+        f"{path} is an SQLite file but not a genz-catalog (it has other tables and no catalog "
+        "schema); give another --db"
+    )
+
+
+def _open_read_only(db_path: Path) -> sqlite3.Connection:
+    """A connection that can never change the file: ``mode=ro``, else ``immutable=1``.
+
+    ``mode=ro`` still sees other processes' commits; it fails only where SQLite cannot create
+    the WAL index (a read-only folder or file of a WAL catalog), and then ``immutable=1``
+    reads the file as it is, without locks.
+    """
+    base = db_path.resolve().as_uri()
+    last: sqlite3.Error | None = None
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        conn = sqlite3.connect(
+            base + query,
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            last = exc
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+    assert last is not None
+    raise last
 
 
 def connect(
@@ -45,36 +106,77 @@ def connect(
 ) -> sqlite_utils.Database:
     """Open the catalog, creating the file and its folders on first use, and migrate it.
 
-    ``read_only=True`` opens the file through a ``mode=ro`` URI and never creates or migrates it.
+    ``read_only=True`` never creates, migrates or otherwise changes the file (not even its
+    journal mode): a missing file is a :class:`CatalogError`, and a read-only or immutable
+    file can be read. A file holding other tables and no catalog schema is refused
+    (:class:`NotACatalogError`) in both modes, before anything is written to it.
     The connection runs in autocommit mode; group writes with :func:`write_transaction`.
     """
     db_path = resolve_db_path(path)
-    if read_only:
-        uri = db_path.resolve().as_uri() + "?mode=ro"
-        conn = sqlite3.connect(
-            uri,
-            uri=True,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    memory = str(db_path) == ":memory:"
+    if read_only and not memory:
+        if not db_path.is_file():
+            raise CatalogError(_missing_catalog_message(db_path))
+        conn = _open_read_only(db_path)
+        state = _catalog_state(conn)
+        if state != "catalog":
+            conn.close()
+            if state == "empty":
+                raise CatalogError(f"{db_path} holds no catalog yet (an empty SQLite file)")
+            raise _not_a_catalog(db_path)
         return sqlite_utils.Database(conn)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    if not memory:
+        _make_parent(db_path)
     conn = sqlite3.connect(
         str(db_path),
         timeout=BUSY_TIMEOUT_MS / 1000,
         isolation_level=None,
         check_same_thread=False,
     )
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Before the WAL switch and the migrations: both would change someone else's file.
+        if _catalog_state(conn) == "other":
+            raise _not_a_catalog(db_path)
+        _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()
+        raise
     db = sqlite_utils.Database(conn)
     if migrate:
         migrate_catalog(db)
     return db
+
+
+def _missing_catalog_message(db_path: Path) -> str:
+    if db_path.is_symlink():
+        return f"no catalog at {db_path} (a symlink to a missing file)"
+    if db_path.is_dir():
+        return f"{db_path} is a directory; give the catalog's file name (e.g. {db_path}/models.db)"
+    if db_path.exists():
+        return f"{db_path} is not a file"
+    return (
+        f"no catalog at {db_path}; create one with `genz-catalog sync --defaults`, "
+        "`genz-catalog import ...` or `genz-catalog load FILE`"
+    )
+
+
+def _make_parent(db_path: Path) -> None:
+    """Create the catalog's folder; a parent that is a file (or unwritable) is one line."""
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise CatalogError(f"{db_path}: a parent of this path is a file, not a folder") from None
+    except OSError as exc:
+        raise CatalogError(
+            f"{db_path.parent}: cannot create the folder: {exc.strerror or exc}"
+        ) from None
+    if db_path.is_symlink() and not db_path.exists():
+        raise CatalogError(f"{db_path} is a symlink to a missing file; remove it or fix it")
+    if db_path.is_dir():
+        raise CatalogError(f"{db_path} is a folder; give a file name for the catalog")
 
 
 def migrate_catalog(db: sqlite_utils.Database) -> list[str]:

@@ -50,6 +50,7 @@ from GenZ.Models import model_quality as _genz_quality
 from GenZ.Models.default_models import ModelCollection, ModelConfig
 
 from .db import DB_ENV_VAR, connect, resolve_db_path
+from .errors import CatalogError
 
 #: Seconds a cached catalog hit is trusted before ``PRAGMA data_version`` is checked again.
 REFRESH_INTERVAL_S = 0.05
@@ -329,7 +330,7 @@ class CatalogLoader:
                 return
             try:
                 self._conn = connect(path, read_only=True).conn
-            except sqlite3.Error:
+            except (sqlite3.Error, CatalogError):  # not (yet) a catalog: GenZ's own models only
                 self._next_check = time.monotonic() + REFRESH_INTERVAL_S
                 return
         try:

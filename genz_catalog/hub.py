@@ -35,7 +35,9 @@ from tqdm import tqdm
 
 from .convert import ConversionError, UnhandledFamilyError, convert_hf_config
 from .errors import CatalogError, InvalidInputError
+from .limits import loads_config
 from .manager import MAX_CONFIG_BYTES, WriteResult, validate_model_id
+from .redaction import install_log_redaction, redact, register_secret
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -301,6 +303,9 @@ class HubClient:
         self.offline = hub_offline() if offline is None else offline
         # None lets huggingface_hub resolve HF_TOKEN or a saved login per request.
         self._token = token or None
+        # Every token source (this one, HF_TOKEN, the saved login) is masked in messages and logs.
+        register_secret(self._token)
+        install_log_redaction()
         self.api: HfApi = HfApi(
             endpoint=self.endpoint, token=self._token, library_name="genz-catalog"
         )
@@ -311,7 +316,8 @@ class HubClient:
     # -- error translation
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        text = text.replace(self._token, "***") if self._token else text
+        return redact(text)
 
     def translate(self, exc: BaseException, model_id: str, revision: str | None = None) -> HubError:
         """The :class:`HubError` for an exception raised by huggingface_hub for ``model_id``."""
@@ -634,7 +640,9 @@ def read_hub_config(path: Path | str, model_id: str) -> dict[str, Any]:
             model_id, f"config.json is {size} bytes; at most {MAX_CONFIG_BYTES} are accepted"
         )
     try:
-        config = json.loads(p.read_bytes().decode("utf-8"))
+        config = loads_config(p.read_bytes().decode("utf-8"))
+    except InvalidInputError as exc:
+        raise HubMalformedConfigError(model_id, f"config.json: {exc}") from None
     except UnicodeDecodeError:
         raise HubMalformedConfigError(
             model_id,

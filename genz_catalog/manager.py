@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
+from . import limits as _limits
 from .convert import ConversionError, convert_hf_config
 from .db import DERIVED_COLUMNS, connect, escape_fts_query, resolve_db_path, write_transaction
 from .errors import (
@@ -39,8 +40,8 @@ from .errors import (
 MAX_MODEL_ID_LENGTH = 200
 #: Largest size ``parse_size`` accepts (a SQLite INTEGER holds up to ~9.2e18).
 MAX_SIZE = 10**18
-#: Largest config.json accepted from a file or the Hub (bytes).
-MAX_CONFIG_BYTES = 2 * 1024 * 1024
+#: Largest config.json accepted from a file or the Hub (bytes); see :mod:`genz_catalog.limits`.
+MAX_CONFIG_BYTES = _limits.MAX_CONFIG_BYTES
 _MODEL_ID_CHARS = re.compile(r"^[A-Za-z0-9._+\-/]+$")
 #: A query using any of these is FTS5 syntax the user meant; anything else is escaped.
 _FTS_SYNTAX = re.compile(r'(?:^|[\s(])(?:AND|OR|NOT|NEAR)(?:[\s(]|$)|["*()^]')
@@ -260,9 +261,12 @@ class ModelManager:
         db_path: str | os.PathLike[str] | None = None,
         *,
         db: sqlite_utils.Database | None = None,
+        read_only: bool = False,
     ):
-        self.db = db if db is not None else connect(db_path)
+        # read_only: the file must exist and is never changed (see db.connect); writes fail.
+        self.db = db if db is not None else connect(db_path, read_only=read_only)
         self.path = resolve_db_path(db_path) if db is None else None
+        self.read_only = read_only
 
     def close(self) -> None:
         self.db.conn.close()
@@ -812,11 +816,19 @@ class ModelManager:
         if record is None:
             if not isinstance(config, Mapping):
                 raise InvalidInputError(f"{model_id}: config must be a JSON object")
+            # Limits first: a config nested 1,000 deep or holding NaN must be refused with a
+            # reason, before the converter or json.dumps meets it.
+            non_finite = _check_config_limits(model_id, config)
             record = convert_hf_config(dict(config), model_id=model_id)
             raw_config = dict(config)
         else:
             raw_config = dict(record.get("config") or config or {})
+            non_finite = _check_config_limits(model_id, raw_config)
         _check_bounds(model_id, record)
+        # Stored strictly: NaN/Infinity become strings (SQLite's JSON functions refuse them).
+        strict_warnings: list[str] = []
+        if non_finite:  # rare (transformers' time_step_limit): copy only then
+            raw_config, strict_warnings = _limits.strict_config(raw_config)
         content: dict[str, Any] = {
             "model_id": model_id,
             "source": source,
@@ -828,10 +840,12 @@ class ModelManager:
         for column in _RECORD_COLUMNS:
             value = record.get(column)
             content[column] = int(value) if isinstance(value, bool) else value
-        content["memory_json"] = json.dumps(record.get("memory") or {}, sort_keys=True)
-        content["genz_config_json"] = json.dumps(record.get("genz_kwargs") or {}, sort_keys=True)
-        content["warnings_json"] = json.dumps(list(record.get("warnings") or []))
-        content["config_json"] = json.dumps(raw_config, sort_keys=True)
+        content["memory_json"] = _limits.dumps_strict(record.get("memory") or {}, sort_keys=True)
+        content["genz_config_json"] = _limits.dumps_strict(
+            record.get("genz_kwargs") or {}, sort_keys=True
+        )
+        content["warnings_json"] = json.dumps(list(record.get("warnings") or []) + strict_warnings)
+        content["config_json"] = _limits.dumps_strict(raw_config, sort_keys=True)
         content["config_hash"] = config_hash(raw_config)
         return content
 
@@ -1205,8 +1219,14 @@ class ModelManager:
             shots = None
         else:
             text = str(shots).strip()
-            if isinstance(shots, bool) or not text.isdigit():
+            # isascii: str.isdigit() also accepts '²', which int() refuses.
+            if isinstance(shots, bool) or not (text.isascii() and text.isdigit()):
                 raise InvalidInputError(f"shots {shots!r} is not a whole number 0 or more")
+            if len(text) > 19 or int(text) > _limits.SQLITE_MAX_INT:
+                raise InvalidInputError(
+                    f"shots {text[:30]}{'...' if len(text) > 30 else ''} is too large; "
+                    f"at most {_limits.SQLITE_MAX_INT}"
+                )
             shots = int(text)
         source = None if blank(item.get("source")) else str(item["source"]).strip()
         measured_at = None if blank(item.get("measured_at")) else str(item["measured_at"]).strip()
@@ -1246,6 +1266,8 @@ class ModelManager:
     def cache_value(self, model_id: str, key: str, value: Any, ttl: float | None = None) -> None:
         """Cache a JSON-serialisable value for a model for ``ttl`` seconds (None: no expiry).
 
+        A value holding NaN or Infinity is not cached (the catalog stores strict JSON only).
+
         The entry is tied to the model's current config hash, so it is never served for a
         changed model.
         """
@@ -1263,6 +1285,12 @@ class ModelManager:
             value_json = json.dumps(value)
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"cannot cache {key!r}: {exc}") from None
+        try:
+            json.dumps(value, allow_nan=False)
+        except ValueError:
+            # NaN/Infinity (a simulation that divided by zero): the catalog stores strict JSON
+            # only, and a cache entry is optional, so the value is simply not cached.
+            return
         now = datetime.now(timezone.utc)
         expires = _iso(now + timedelta(seconds=float(ttl))) if ttl is not None else None
         with write_transaction(self.db):
@@ -1426,6 +1454,8 @@ def read_config_file(
     try:
         mode = os.stat(name).st_mode
     except FileNotFoundError:
+        if os.path.islink(name):
+            raise InvalidInputError(f"{path}: a symlink to a missing file") from None
         raise InvalidInputError(f"{path}: no such file or folder") from None
     except OSError as exc:
         raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
@@ -1449,7 +1479,11 @@ def read_config_file(
                 raise InvalidInputError(
                     f"{name}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted"
                 )
-        config = json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        try:
+            config = _limits.loads_config(text)
+        except InvalidInputError as exc:  # a limit (depth, number length): name the file
+            raise InvalidInputError(f"{name}: {exc}") from None
     except OSError as exc:
         raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -1517,6 +1551,15 @@ def model_id_from_folder(folder: Path) -> str:
     if folder.name.count("__") == 1 and not folder.name.startswith("__"):
         return folder.name.replace("__", "/")
     return folder.name
+
+
+def _check_config_limits(model_id: str, config: Mapping[str, Any]) -> bool:
+    """Refuse a config beyond :mod:`genz_catalog.limits` (depth, number length); True when it
+    holds NaN/Infinity (stored as strings, see ``limits.strict_config``)."""
+    try:
+        return _limits.check_json_value(config, allow_non_finite=True)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{model_id}: {exc}") from None
 
 
 def _check_bounds(model_id: str, record: Mapping[str, Any]) -> None:

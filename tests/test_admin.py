@@ -74,7 +74,11 @@ def test_doctor_on_a_backup_leaves_it_servable_immutable(catalog: Path, tmp_path
 def test_doctor_on_a_missing_file_creates_nothing(tmp_path: Path):
     missing = tmp_path / "nowhere" / "models.db"
     result = CliRunner().invoke(cli, ["--db", str(missing), "doctor"])
-    assert (result.exit_code, result.output) == (1, f"Error: no catalog at {missing}\n")
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: no catalog at {missing}; create one with `genz-catalog sync --defaults`, "
+        "`genz-catalog import ...` or `genz-catalog load FILE`\n",
+    )
     assert not missing.parent.exists()
 
 

@@ -292,7 +292,7 @@ def test_malformed_limit_and_shots_are_clamped_or_match_nothing(datasette) -> No
 def test_memory_functions_return_null_instead_of_raising(catalog_path: Path) -> None:
     from genz_catalog.datasette.functions import (
         SQL_FUNCTIONS,
-        _with_int_arguments,
+        _guarded,
         memory_report_json,
     )
 
@@ -306,7 +306,7 @@ def test_memory_functions_return_null_instead_of_raising(catalog_path: Path) -> 
     assert memory_report_json(memory, parameters, 1, -5) is None
     assert memory_report_json("not json", parameters, 1, 4096) is None
     function, _, int_positions = SQL_FUNCTIONS["genz_total_bytes"]
-    total = _with_int_arguments(function, int_positions)
+    total = _guarded(function, int_positions)
     assert total(memory, parameters, "1e999", "4096", "bf16") is None
     assert total(memory, parameters, "2", "4096", "bf16") == 2 * 8030261248 + 2 * 4096 * 65536 * 2
 
@@ -660,3 +660,39 @@ def test_immutable_replica_serves_a_backup_without_touching_it(
     assert [r["model_id"] for r in found] == ["meta-llama/Llama-3.1-8B"]
     assert (copy.stat().st_mtime_ns, copy.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["replica.db"]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("&seq_len=8k", "seq_len 8k is not a whole number of tokens (e.g. 8192)"),
+        ("&seq_len=1.5e4", "seq_len 1.5e4 is not a whole number of tokens (e.g. 8192)"),
+        ("&seq_len=4096abc", "seq_len 4096abc is not a whole number of tokens (e.g. 8192)"),
+        ("&seq_len=--5", "seq_len --5 is not a whole number of tokens (e.g. 8192)"),
+        ("&seq_len=4096.0", "seq_len 4096.0 is not a whole number of tokens (e.g. 8192)"),
+        ("&batch=2x", "batch 2x is not a whole number of sequences (e.g. 4)"),
+        ("&batch=0x10", "batch 0x10 is not a whole number of sequences (e.g. 4)"),
+    ],
+)
+def test_model_memory_refuses_parameters_that_are_not_whole_numbers(
+    datasette, query: str, status: str
+) -> None:
+    # CAST('8k' AS INTEGER) is 8: the query used to answer "ok" for 8 tokens.
+    [row] = rows(datasette, "/catalog/model_memory.json?_shape=array&model=Llama-3.1-8B" + query)
+    assert row["status"] == status
+    assert row["model_id"] == "meta-llama/Llama-3.1-8B"
+    assert (row["weight_bytes"], row["total_bytes"]) == (None, None)
+
+
+def test_model_memory_of_an_unknown_model_is_a_status_row(datasette) -> None:
+    [row] = rows(datasette, "/catalog/model_memory.json?_shape=array&model=no-such/model")
+    assert row["model_id"] == "no-such/model"
+    assert row["status"] == (
+        "unknown model no-such/model: give a model id or alias from the models table"
+    )
+    assert row["total_bytes"] is None
+    # A whole number with spaces around it is still a whole number.
+    [ok] = rows(
+        datasette, "/catalog/model_memory.json?_shape=array&model=Llama-3.1-8B&seq_len=%208192%20"
+    )
+    assert (ok["status"], ok["seq_len"]) == ("ok", 8192)

@@ -8,20 +8,115 @@ A function given bad input (an unknown dtype, a batch or sequence length below 1
 overflow SQLite's 64-bit integers) returns NULL instead of raising: SQLite would turn the
 exception into an opaque "user-defined function raised exception" (or "string or blob too big"
 for an oversized integer); the canned queries turn the NULL into a status message.
+
+The SQL console lets any visitor call these functions with any argument, so the caches are
+bounded by bytes as well as entries (:class:`ByteBoundedCache`), and an argument longer than
+:data:`~genz_catalog.limits.MAX_SQL_FUNCTION_ARG_BYTES` (text or blob) gives NULL before it
+reaches a cache: ``genz_total_bytes(randomblob(50000000), ...)`` costs the server nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from ..db import escape_fts_query
+from ..limits import MAX_SQL_FUNCTION_ARG_BYTES
 
 #: dtype used when a query passes an empty one.
 DEFAULT_DTYPE = "bf16"
+#: Most entries one function's cache holds.
 _CACHE_SIZE = 16_384
+#: Most bytes of arguments and results one function's cache holds (4 caches: 32 MB at most).
+CACHE_MAX_BYTES = 8 * 1024 * 1024
+#: Counted per cache entry on top of its arguments' lengths (tuple, dict slot, small ints).
+_ENTRY_OVERHEAD_BYTES = 200
+
+
+def _size_of(value: Any) -> int:
+    return len(value) if isinstance(value, (str, bytes)) else 8
+
+
+class ByteBoundedCache:
+    """A thread-safe LRU cache bounded by entries and by the bytes of its keys and values.
+
+    Datasette calls the SQL functions from several query threads at once, hence the lock.
+    """
+
+    def __init__(self, max_entries: int = _CACHE_SIZE, max_bytes: int = CACHE_MAX_BYTES):
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of keys and values held now (an estimate: lengths plus a fixed overhead)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple) -> tuple[bool, Any]:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                self.misses += 1
+                return False, None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return True, found[0]
+
+    def put(self, key: tuple, value: Any) -> None:
+        size = sum(_size_of(k) for k in key) + _size_of(value) + _ENTRY_OVERHEAD_BYTES
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._entries[key] = (value, size)
+            self._bytes += size
+            while self._entries and (
+                len(self._entries) > self.max_entries or self._bytes > self.max_bytes
+            ):
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+def bounded_cache(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Memoise ``function`` in a :class:`ByteBoundedCache` (``.cache`` on the wrapper)."""
+    cache = ByteBoundedCache()
+
+    @functools.wraps(function)
+    def cached(*args: Any) -> Any:
+        hit, value = cache.get(args)
+        if hit:
+            return value
+        value = function(*args)
+        cache.put(args, value)
+        return value
+
+    cached.cache = cache  # type: ignore[attr-defined]
+    cached.cache_clear = cache.clear  # type: ignore[attr-defined]
+    return cached
+
+
 #: Largest integer SQLite stores; a bigger Python int makes the whole query fail.
 SQLITE_MAX_INT = 2**63 - 1
 
@@ -50,7 +145,7 @@ def bytes_per_value(dtype: str | None) -> float | None:
         return None
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
+@bounded_cache
 def weight_bytes(parameter_count: int | None, dtype: str | None = DEFAULT_DTYPE) -> int | None:
     """Weight memory (bytes) of ``parameter_count`` parameters stored as ``dtype``."""
     if parameter_count is None or parameter_count < 0 or bytes_per_value(dtype) is None:
@@ -59,7 +154,7 @@ def weight_bytes(parameter_count: int | None, dtype: str | None = DEFAULT_DTYPE)
     return result if result <= SQLITE_MAX_INT else None
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
+@bounded_cache
 def kv_cache_bytes_per_token(
     memory_json: str | None, parameter_count: int | None, dtype: str | None = DEFAULT_DTYPE
 ) -> int | None:
@@ -74,7 +169,7 @@ def kv_cache_bytes_per_token(
         return None
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
+@bounded_cache
 def memory_report_json(
     memory_json: str | None,
     parameter_count: int | None,
@@ -108,7 +203,7 @@ def memory_report_json(
     return json.dumps(figures, sort_keys=True)
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
+@bounded_cache
 def total_bytes(
     memory_json: str | None,
     parameter_count: int | None,
@@ -121,11 +216,22 @@ def total_bytes(
     return None if report is None else json.loads(report)["total_bytes"]
 
 
+def _finite_number(value: Any) -> float | None:
+    """A SQL value as a finite float, or None (text, blobs, NULL, inf: not a count)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):  # '1e999' is inf, not an error; 'abc' is not a number
+        return None
+    return number if math.isfinite(number) else None
+
+
 def human_count(value: int | float | None) -> str | None:
     """A parameter count for people: ``8030261248`` -> ``8.03B``, ``124439808`` -> ``124M``."""
-    if value is None:
+    number = _finite_number(value)
+    if number is None:
         return None
-    number = float(value)
     for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
         if abs(number) >= threshold:
             scaled = number / threshold
@@ -135,9 +241,9 @@ def human_count(value: int | float | None) -> str | None:
 
 def human_bytes(value: int | float | None) -> str | None:
     """A byte count in binary units: ``16060522496`` -> ``14.96 GiB``."""
-    if value is None:
+    number = _finite_number(value)
+    if number is None:
         return None
-    number = float(value)
     for threshold, suffix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
         if abs(number) >= threshold:
             return f"{number / threshold:.2f} {suffix}"
@@ -175,11 +281,19 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-def _with_int_arguments(function, positions: tuple[int, ...]):  # noqa: ANN001, ANN202
-    if not positions:
-        return function
+def _oversized(args: tuple[Any, ...]) -> bool:
+    return any(isinstance(a, (str, bytes)) and len(a) > MAX_SQL_FUNCTION_ARG_BYTES for a in args)
+
+
+def _guarded(function, positions: tuple[int, ...]):  # noqa: ANN001, ANN202
+    """``function`` as SQLite calls it: oversized arguments give NULL before any cache or
+    parsing sees them; integer positions are converted from query-parameter text."""
 
     def call(*args: Any) -> Any:
+        if _oversized(args):
+            return None
+        if not positions:
+            return function(*args)
         converted = [_as_int(a) if i in positions else a for i, a in enumerate(args)]
         # 'abc' or '1e999' is not a missing value to default: the answer is NULL.
         if any(c is None and a is not None for c, a in zip(converted, args, strict=True)):
@@ -192,6 +306,4 @@ def _with_int_arguments(function, positions: tuple[int, ...]):  # noqa: ANN001, 
 def register_sql_functions(conn: sqlite3.Connection) -> None:
     """Register every ``genz_*`` function on a SQLite connection."""
     for name, (function, arity, int_positions) in SQL_FUNCTIONS.items():
-        conn.create_function(
-            name, arity, _with_int_arguments(function, int_positions), deterministic=True
-        )
+        conn.create_function(name, arity, _guarded(function, int_positions), deterministic=True)

@@ -16,6 +16,24 @@ from .chart import CHART_PATH, chart_page_context
 from .compare import COMPARE_PATH, compare_view
 from .functions import register_sql_functions
 from .model_page import DIFF_PATH, model_diff_view
+from .sql_guard import guard_connection
+from .sql_limiter import limit_arbitrary_sql
+
+
+def _quiet_error_pages() -> None:
+    """Stop Datasette printing every visitor error as a rich traceback with locals.
+
+    Its default ``handle_exception`` renders one (the whole metadata among the locals: 3-4 s of
+    CPU) on the event loop for each bad or timed-out query, so one visitor sending slow SQL
+    froze every page for seconds. Without ``rich`` it answers the same error page at once
+    and still prints real server errors (5xx) with ``traceback.print_exc``.
+    """
+    import datasette.handle_exception
+
+    datasette.handle_exception.rich = None
+
+
+_quiet_error_pages()
 
 #: Columns holding JSON documents that read better indented (a set: render_cell runs for every
 #: cell of every HTML row and must say "not mine" in one lookup).
@@ -24,8 +42,22 @@ JSON_COLUMNS = frozenset({"config_json", "genz_config_json", "memory_json", "sna
 
 @hookimpl
 def prepare_connection(conn) -> None:  # noqa: ANN001 - sqlite3.Connection
-    """Register the ``genz_*`` SQL functions the canned queries use."""
+    """Register the ``genz_*`` SQL functions the canned queries use, and bound the work any
+    one function call can do (see :mod:`.sql_guard`), so the SQL time limit holds."""
     register_sql_functions(conn)
+    guard_connection(conn)
+
+
+@hookimpl
+def asgi_wrapper(datasette):  # noqa: ANN001, ANN201
+    """Let at most :data:`.sql_limiter.MAX_CONCURRENT_ARBITRARY_SQL` visitor-written queries run at once.
+
+    Datasette runs queries on a few threads (``num_sql_threads``, 3 by default); six slow
+    console queries used to hold all of them, so every page waited 12-18 s. The rest wait
+    up to :data:`.sql_limiter.ARBITRARY_SQL_QUEUE_S` for their turn, then get HTTP 429; pages and canned
+    queries never wait behind them.
+    """
+    return limit_arbitrary_sql
 
 
 #: Shown above the models table while soft-deleted models are hidden.
