@@ -497,3 +497,54 @@ def test_genz_kwargs_round_trip_through_json(genz):
     kwargs = json.loads(json.dumps(genz.static_genz_kwargs(config)))
     assert kwargs["intermediate_size"] == 53248.0  # GenZ writes 3.25 * 16384, a float
     assert genz.config_vars(genz.genz_kwargs_to_config(kwargs)) == genz.config_vars(config)
+
+
+# ------------------------------------------------------------------ GenZ's collection, as its users use it
+
+
+def test_an_entry_replaced_in_place_is_what_genz_finds(genz):
+    # GenZ users swap a definition for a variant; the size of the dict does not change.
+    original = genz.MODEL_DICT.models["gpt-2"]
+    variant = genz.ModelConfig(**{**genz.config_vars(original), "num_decoder_layers": 6})
+    try:
+        genz.MODEL_DICT.models["gpt-2"] = variant
+        assert genz.MODEL_DICT.get_model("GPT-2").num_decoder_layers == 6
+        del genz.MODEL_DICT.models["gpt-2"]
+        assert genz.MODEL_DICT.get_static_model("gpt-2") is None
+        genz.MODEL_DICT.models.update({"gpt-2": original})
+        assert genz.MODEL_DICT.get_model("gpt-2") is original
+        # A whole new dict works too.
+        genz.MODEL_DICT.models = {**genz.MODEL_DICT.models, "gpt-2": variant}
+        assert genz.MODEL_DICT.get_model("gpt-2").num_decoder_layers == 6
+    finally:
+        genz.MODEL_DICT.models["gpt-2"] = original
+    assert genz.MODEL_DICT.get_model("gpt-2") is original
+
+
+def test_a_catalog_model_pickles_and_deep_copies_with_its_metrics(genz, catalog):
+    import copy
+    import pickle
+
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    catalog.add_quality_metric(MISTRAL_ID, "MMLU", 60.1, shots=5)
+    config = genz.MODEL_DICT.get_model(MISTRAL_ID)
+    for twin in (pickle.loads(pickle.dumps(config)), copy.deepcopy(config), copy.copy(config)):
+        assert type(twin) is type(config)
+        assert twin.num_decoder_layers == 32 and twin.num_key_value_heads == 8
+        (metric,) = twin.model_quality.metrics
+        assert (metric.accuracy, metric.shots) == (60.1, 5)
+    # The original still loads its metrics lazily, and is unchanged by the copies.
+    assert genz.MODEL_DICT.get_model(MISTRAL_ID).model_quality.metrics[0].accuracy == 60.1
+
+
+def test_a_catalog_model_goes_to_a_process_pool(genz, catalog):
+    import multiprocessing
+
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    config = genz.MODEL_DICT.get_model(MISTRAL_ID)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(_layers_of, (config,)) == 32
+
+
+def _layers_of(config) -> int:  # noqa: ANN001 - a GenZ ModelConfig, in a pool worker
+    return config.num_decoder_layers
