@@ -40,6 +40,7 @@ from typing import Any
 from genz_catalog.convert import (
     families_dense,
     families_encoder,
+    families_hybrid,
     families_moe,
     families_multimodal,
     families_ssm,
@@ -101,6 +102,14 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "umt5": families_encoder.t5,
     "bert": families_encoder.bert,
     "roberta": families_encoder.bert,
+    # --- fam-hybrid: hybrid state-space, encoder-decoder and modern multimodal families ---
+    "granitemoehybrid": families_hybrid.granitemoehybrid,
+    "nemotron_h": families_hybrid.nemotron_h,
+    "falcon_h1": families_hybrid.falcon_h1,
+    "bamba": families_hybrid.bamba,
+    "zamba": families_hybrid.zamba,
+    "zamba2": families_hybrid.zamba2,
+    # --- end fam-hybrid ---
 }
 
 WRAPPER_HANDLERS: dict[
