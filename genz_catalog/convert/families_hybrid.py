@@ -440,10 +440,11 @@ def nemotron_h(reader: ConfigReader) -> Architecture:
 
     ssm_heads = reader.int("mamba_num_heads", default=128)
     ssm_head_dim = reader.int("mamba_head_dim", default=64)
-    groups = reader.int("n_groups", "mamba_n_groups", default=8)
+    # transformers 5 lets the 4.x names (mamba_n_groups, mamba_d_conv, mamba_conv_bias) win.
+    groups = reader.int("mamba_n_groups", "n_groups", default=8)
     state = reader.int("ssm_state_size", "mamba_d_state", default=128)
-    conv_kernel = reader.int("conv_kernel", "mamba_d_conv", default=4)
-    conv_bias = reader.bool("use_conv_bias", "mamba_conv_bias", default=True)
+    conv_kernel = reader.int("mamba_d_conv", "conv_kernel", default=4)
+    conv_bias = reader.bool("mamba_conv_bias", "use_conv_bias", default=True)
     proj_bias = reader.bool("use_bias", default=False)
     inner = ssm_heads * ssm_head_dim
     mixer = mamba2_mixer(
@@ -789,10 +790,17 @@ def zamba2(reader: ConfigReader) -> Architecture:
     adapter = hidden * rank + rank * 2 * intermediate
     if attention_adapter:
         adapter += 3 * 2 * attention_hidden * rank
+    unique_blocks = min(mem_blocks, hybrid_layers)
+    # Block b holds adapters for slots i < len(hybrid_layer_ids) with i % num_mem_blocks == b;
+    # transformers takes a stored ``hybrid_layer_ids`` (5.x configs save it) as given.
+    slots = reader.int_list("hybrid_layer_ids")
+    slot_count = hybrid_layers if slots is None else len(slots)
+    adapters = sum(1 for slot in range(slot_count) if slot % mem_blocks < unique_blocks)
     total = (
         layers * (mixer + hidden)
-        + min(mem_blocks, hybrid_layers) * shared_block
-        + hybrid_layers * (adapter + hidden * hidden)
+        + unique_blocks * shared_block
+        + adapters * adapter
+        + hybrid_layers * hidden * hidden
         + _finish_embeddings(reader, hidden, vocab, tie_default=True)
     )
     arch = Architecture(reader.family)
