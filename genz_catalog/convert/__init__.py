@@ -43,6 +43,7 @@ from genz_catalog.convert import (
     families_hybrid,
     families_moe,
     families_multimodal,
+    families_seq2seq,
     families_ssm,
 )
 from genz_catalog.convert._arch import Architecture, to_record
@@ -109,6 +110,15 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "bamba": families_hybrid.bamba,
     "zamba": families_hybrid.zamba,
     "zamba2": families_hybrid.zamba2,
+    "bart": families_seq2seq.bart_like,
+    "mbart": families_seq2seq.bart_like,
+    "plbart": families_seq2seq.bart_like,
+    "pegasus": families_seq2seq.bart_like,
+    "marian": families_seq2seq.bart_like,
+    "m2m_100": families_seq2seq.bart_like,
+    "blenderbot": families_seq2seq.bart_like,
+    "blenderbot-small": families_seq2seq.bart_like,
+    "whisper": families_seq2seq.whisper,
     # --- end fam-hybrid ---
 }
 
