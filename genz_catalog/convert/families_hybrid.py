@@ -172,7 +172,9 @@ def _granite_like_layer_kinds(reader: ConfigReader, layers: int) -> list[str]:
         return ["mamba"] * layers
     if len(names) != layers:
         raise reader.error(f"layer_types has {len(names)} entries for {layers} layers")
-    kinds = _normalised_layer_types(reader, names, reader.name_of("layer_types", "layers_block_type"))
+    kinds = _normalised_layer_types(
+        reader, names, reader.name_of("layer_types", "layers_block_type")
+    )
     if "hybrid" in kinds:
         raise reader.error("layer_types: 'hybrid' layers are not a granitemoehybrid layer type")
     return kinds
@@ -232,7 +234,9 @@ def _mamba2_granite_like(
         "conv_state_values": conv_state,
         "ssm_state_values": ssm_state,
     }
-    arch.extra.update({"mamba_layers": mamba_layers, "ssm_heads": heads, "ssm_head_dim": ssm_head_dim})
+    arch.extra.update(
+        {"mamba_layers": mamba_layers, "ssm_heads": heads, "ssm_head_dim": ssm_head_dim}
+    )
     return total, state, conv_kernel
 
 
@@ -488,9 +492,16 @@ def nemotron_h(reader: ConfigReader) -> Architecture:
         + counts["mlp"] * mlp
         + counts["moe"] * moe
         + layers * counting.layer_norm(hidden, bias=False)
-        + _finish_embeddings(reader, hidden, vocab, tie_default=False)
+        # transformers 5 declares no tie for NemotronH: the LM head is its own matrix always.
+        + 2 * vocab * hidden
+        + hidden
     )
     arch = Architecture(reader.family)
+    if reader.bool("tie_word_embeddings", default=False):
+        arch.warnings.append(
+            "tie_word_embeddings is set but transformers never ties Nemotron-H's LM head; "
+            "counted untied"
+        )
     arch.parameter_count = total
     arch.active_parameter_count = total - counts["moe"] * (experts - top_k) * one_expert
     _fill_attention_fields(arch, reader, layers, hidden, heads, kv_heads, head_dim, vocab)
@@ -590,7 +601,9 @@ def falcon_h1(reader: ConfigReader) -> Architecture:
     arch.add_kv_layers(layers, 2 * kv_heads * head_dim)
     conv_state, ssm_state = mamba2_state(inner, ssm_heads, ssm_head_dim, groups, state, conv_kernel)
     arch.ssm = {"layers": layers, "conv_state_values": conv_state, "ssm_state_values": ssm_state}
-    arch.extra.update({"mamba_layers": layers, "ssm_heads": ssm_heads, "ssm_head_dim": ssm_head_dim})
+    arch.extra.update(
+        {"mamba_layers": layers, "ssm_heads": ssm_heads, "ssm_head_dim": ssm_head_dim}
+    )
     arch.genz_kwargs = _genz_hybrid_kwargs(
         reader,
         arch,
@@ -623,6 +636,20 @@ def _zamba_layer_kinds(reader: ConfigReader, layers: int, default: list[str]) ->
     return kinds
 
 
+def _require_zamba_ties(reader: ConfigReader) -> None:
+    """Zamba/Zamba2 share their attention blocks through the same tie switch as the embeddings.
+
+    With ``tie_word_embeddings: false`` transformers 5 gives every hybrid layer its own copy of
+    the shared block (and, in Zamba2, a full adapter list per copy) while the LM head stays tied;
+    no released checkpoint has that layout, so it is refused rather than guessed.
+    """
+    if not reader.bool("tie_word_embeddings", default=True):
+        raise reader.error(
+            "tie_word_embeddings=false is not supported: transformers 5 then unties the shared "
+            "attention blocks into one copy per hybrid layer, a layout no checkpoint uses"
+        )
+
+
 def zamba(reader: ConfigReader) -> Architecture:
     """Zyphra Zamba (v1): Mamba-1 (multi-head) layers and one shared attention+MLP block.
 
@@ -636,16 +663,16 @@ def zamba(reader: ConfigReader) -> Architecture:
     vocab = reader.int("vocab_size")
     intermediate = reader.int("intermediate_size")
     reader.check()
+    _require_zamba_ties(reader)
     period = reader.int("attn_layer_period", default=6)
     offset = reader.int("attn_layer_offset", default=4, minimum=0)
-    default_kinds = (["mamba", "mamba", "hybrid"] + [
-        "hybrid" if index % period == offset else "mamba" for index in range(layers - 3)
-    ])[:layers]
+    default_kinds = (
+        ["mamba", "mamba", "hybrid"]
+        + ["hybrid" if index % period == offset else "mamba" for index in range(layers - 3)]
+    )[:layers]
     kinds = _zamba_layer_kinds(reader, layers, default_kinds)
     attention_hidden = reader.int("attention_hidden_size", default=2 * hidden)
-    head_dim = reader.int("attention_head_dim", "head_dim", default=0) or (
-        2 * hidden // heads
-    )
+    head_dim = reader.int("attention_head_dim", "head_dim", default=0) or (2 * hidden // heads)
     kv_heads = reader.int("num_key_value_heads", default=heads)
     attention_type = checked_attention_type(reader, heads, kv_heads)
     expand = reader.int("mamba_expand", default=2)
@@ -653,7 +680,9 @@ def zamba(reader: ConfigReader) -> Architecture:
     conv_kernel = reader.int("mamba_d_conv", default=4)
     ssm_heads = reader.int("n_mamba_heads", default=2)
     dt_value = reader.raw("mamba_dt_rank")
-    dt_rank = ceil(hidden / 16) if dt_value is None or dt_value == "auto" else reader.int("mamba_dt_rank")
+    dt_rank = (
+        ceil(hidden / 16) if dt_value is None or dt_value == "auto" else reader.int("mamba_dt_rank")
+    )
     conv_bias = reader.bool("mamba_conv_bias", default=True)
     proj_bias = reader.bool("mamba_proj_bias", default=False)
     inner = expand * hidden
@@ -742,6 +771,7 @@ def zamba2(reader: ConfigReader) -> Architecture:
     heads = reader.int("num_attention_heads")
     vocab = reader.int("vocab_size")
     reader.check()
+    _require_zamba_ties(reader)
     default_kinds = _zamba2_default_kinds(layers)
     kinds = _zamba_layer_kinds(reader, layers, default_kinds)
     if not kinds:
@@ -750,7 +780,9 @@ def zamba2(reader: ConfigReader) -> Architecture:
     intermediate = reader.int("intermediate_size", default=4 * hidden)
     attention_hidden = 2 * hidden
     if attention_hidden % heads:
-        raise reader.error(f"2 x hidden_size ({attention_hidden}) is not divisible by {heads} heads")
+        raise reader.error(
+            f"2 x hidden_size ({attention_hidden}) is not divisible by {heads} heads"
+        )
     head_dim = attention_hidden // heads
     kv_heads = reader.int("num_key_value_heads", default=heads)
     attention_type = checked_attention_type(reader, heads, kv_heads)

@@ -78,7 +78,11 @@ def _seq2seq_record(
     encoder_layers, encoder_heads, encoder_ffn = encoder
     decoder_layers, decoder_heads, decoder_ffn = decoder
     head_dim = derived_head_dim(
-        reader, hidden, decoder_heads, hidden_key="d_model", heads_key="decoder_attention_heads",
+        reader,
+        hidden,
+        decoder_heads,
+        hidden_key="d_model",
+        heads_key="decoder_attention_heads",
         head_dim_key=None,
     )
     arch.model_type = "encoder-decoder"
@@ -231,9 +235,7 @@ def whisper(reader: ConfigReader) -> Architecture:
         context=target_positions,
         activation=reader.str("activation_function", default="gelu") or "gelu",
     )
-    arch.extra.update(
-        {"audio_frames": source_positions, "num_mel_bins": mel_bins}
-    )
+    arch.extra.update({"audio_frames": source_positions, "num_mel_bins": mel_bins})
     arch.warnings.append(
         f"context_length is the decoder's {target_positions} text positions; the encoder takes "
         f"{source_positions} audio frames (30 s of log-mel input)"

@@ -1,0 +1,557 @@
+"""Hybrid state-space, encoder-decoder (seq2seq) and Whisper handlers.
+
+Every expected count below is transformers 5.24's meta-device parameter count of that exact
+config (``test_variant_counts_are_transformers_counts`` re-measures them when the oracle extra is
+installed); the configs exercise both the transformers-4 and transformers-5 spellings of keys.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from genz_catalog.convert import ConversionError, convert_hf_config
+from genz_catalog.memory import kv_cache_bytes, state_bytes
+
+ZAMBA2_54 = (
+    ["mamba"]
+    + (["mamba"] * 5 + ["hybrid"]) * 7
+    + ["mamba"] * 4
+    + ["hybrid"]
+    + ["mamba"] * 3
+    + ["hybrid"]
+    + ["mamba"] * 2
+)
+
+# (id, config, transformers 5.24 meta-device parameter count)
+VARIANTS: list[tuple[str, dict[str, Any], int]] = [
+    (
+        "granite-4.x-names-dense",
+        {
+            "model_type": "granitemoehybrid",
+            "vocab_size": 32000,
+            "hidden_size": 1024,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 8,
+            "layer_types": [
+                "mamba",
+                "mamba",
+                "mamba",
+                "attention",
+                "mamba",
+                "mamba",
+                "mamba",
+                "attention",
+            ],
+            "tie_word_embeddings": True,
+            "num_local_experts": 0,
+            "shared_intermediate_size": 2048,
+            "attention_bias": True,
+            "mamba_n_heads": 32,
+            "mamba_d_head": "auto",
+            "mamba_d_state": 256,
+        },
+        130_595_392,
+    ),
+    (
+        "granite-5.x-names-moe-rope",
+        {
+            "model_type": "granitemoehybrid",
+            "vocab_size": 32000,
+            "hidden_size": 512,
+            "intermediate_size": 256,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 32,
+            "layer_types": [
+                "linear_attention",
+                "full_attention",
+                "linear_attention",
+                "full_attention",
+            ],
+            "num_local_experts": 16,
+            "num_experts_per_tok": 4,
+            "mamba_n_heads": 16,
+            "mamba_d_head": 64,
+            "mamba_n_groups": 2,
+            "mamba_proj_bias": True,
+            "mamba_conv_bias": False,
+            "position_embedding_type": "rope",
+        },
+        70_596_224,
+    ),
+    (
+        "nemotron_h-4.x-pattern-latent-moe",
+        {
+            "model_type": "nemotron_h",
+            "vocab_size": 131072,
+            "hidden_size": 4096,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 8,
+            "head_dim": 128,
+            "hybrid_override_pattern": "M-M*-EM-E",
+            "num_hidden_layers": 9,
+            "mamba_num_heads": 128,
+            "mamba_head_dim": 64,
+            "mamba_n_groups": 4,
+            "ssm_state_size": 128,
+            "mamba_d_conv": 3,
+            "use_bias": True,
+            "mlp_bias": True,
+            "intermediate_size": 21504,
+            "n_routed_experts": 8,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 7688,
+            "moe_shared_expert_intermediate_size": 7688,
+            "moe_latent_size": 1024,
+            "num_nextn_predict_layers": 1,
+        },
+        2_355_388_944,
+    ),
+    (
+        "nemotron_h-5.x-block-types",
+        {
+            "model_type": "nemotron_h",
+            "vocab_size": 1000,
+            "hidden_size": 256,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 64,
+            "layers_block_type": [
+                "linear_attention",
+                "mlp",
+                "full_attention",
+                "mlp",
+                "linear_attention",
+                "mlp",
+            ],
+            "mamba_num_heads": 8,
+            "mamba_head_dim": 32,
+            "n_groups": 2,
+            "ssm_state_size": 16,
+            "conv_kernel": 4,
+            "intermediate_size": 512,
+            "tie_word_embeddings": True,
+        },
+        1_930_672,
+    ),
+    (
+        "falcon_h1-rmsnorm-biases",
+        {
+            "model_type": "falcon_h1",
+            "vocab_size": 128000,
+            "hidden_size": 4096,
+            "intermediate_size": 14336,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 8,
+            "head_dim": 64,
+            "mamba_rms_norm": True,
+            "mamba_d_ssm": 2048,
+            "mamba_n_heads": 32,
+            "mamba_d_head": 64,
+            "mamba_d_state": 256,
+            "projectors_bias": True,
+            "mamba_proj_bias": True,
+            "attention_bias": True,
+            "mlp_bias": True,
+            "tie_word_embeddings": True,
+        },
+        1_422_684_672,
+    ),
+    (
+        "bamba-attn-indices",
+        {
+            "model_type": "bamba",
+            "vocab_size": 128000,
+            "hidden_size": 4096,
+            "intermediate_size": 14336,
+            "num_hidden_layers": 5,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 8,
+            "attn_layer_indices": [1, 3],
+            "attention_bias": True,
+            "mlp_bias": True,
+            "mamba_proj_bias": True,
+            "mamba_n_groups": 2,
+            "mamba_n_heads": 128,
+            "mamba_d_state": 256,
+        },
+        2_329_869_824,
+    ),
+    (
+        "zamba-computed-pattern",
+        {
+            "model_type": "zamba",
+            "vocab_size": 32000,
+            "hidden_size": 3712,
+            "intermediate_size": 14848,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 4,
+            "attn_layer_period": 3,
+            "attn_layer_offset": 1,
+            "mamba_dt_rank": 64,
+            "n_mamba_heads": 4,
+            "mamba_conv_bias": False,
+            "mamba_proj_bias": True,
+        },
+        1_458_058_752,
+    ),
+    (
+        "zamba2-2-blocks-attention-adapters",
+        {
+            "model_type": "zamba2",
+            "vocab_size": 32000,
+            "hidden_size": 2560,
+            "num_hidden_layers": 54,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 8,
+            "layers_block_type": ZAMBA2_54,
+            "num_mem_blocks": 2,
+            "use_shared_attention_adapter": True,
+            "add_bias_linear": True,
+            "mamba_ngroups": 2,
+            "intermediate_size": 7000,
+            "n_mamba_heads": 8,
+            "mamba_d_state": 64,
+        },
+        2_570_232_352,
+    ),
+    (
+        "zamba2-more-blocks-than-hybrids",
+        {
+            "model_type": "zamba2",
+            "vocab_size": 32000,
+            "hidden_size": 2560,
+            "num_hidden_layers": 6,
+            "num_attention_heads": 32,
+            "layers_block_type": ["mamba", "hybrid", "mamba", "hybrid", "mamba", "mamba"],
+            "num_mem_blocks": 3,
+        },
+        679_952_784,
+    ),
+    (
+        "bart-untied-asymmetric",
+        {
+            "model_type": "bart",
+            "vocab_size": 50265,
+            "d_model": 1024,
+            "encoder_layers": 3,
+            "decoder_layers": 2,
+            "encoder_attention_heads": 16,
+            "decoder_attention_heads": 16,
+            "encoder_ffn_dim": 1000,
+            "decoder_ffn_dim": 4096,
+            "max_position_embeddings": 1024,
+            "tie_word_embeddings": False,
+        },
+        260_341_688,
+    ),
+    (
+        "mbart-default-shapes",
+        {
+            "model_type": "mbart",
+            "vocab_size": 50265,
+            "d_model": 1024,
+            "encoder_layers": 12,
+            "decoder_layers": 12,
+            "encoder_attention_heads": 16,
+            "decoder_attention_heads": 16,
+            "encoder_ffn_dim": 4096,
+            "decoder_ffn_dim": 4096,
+            "max_position_embeddings": 1024,
+        },
+        406_295_552,
+    ),
+    (
+        "pegasus-default-shapes",
+        {
+            "model_type": "pegasus",
+            "vocab_size": 50265,
+            "d_model": 1024,
+            "encoder_layers": 12,
+            "decoder_layers": 12,
+            "encoder_attention_heads": 16,
+            "decoder_attention_heads": 16,
+            "encoder_ffn_dim": 4096,
+            "decoder_ffn_dim": 4096,
+            "max_position_embeddings": 1024,
+        },
+        406_287_360,
+    ),
+    (
+        "m2m_100-default-shapes",
+        {
+            "model_type": "m2m_100",
+            "vocab_size": 128112,
+            "d_model": 1024,
+            "encoder_layers": 12,
+            "decoder_layers": 12,
+            "encoder_attention_heads": 16,
+            "decoder_attention_heads": 16,
+            "encoder_ffn_dim": 4096,
+            "decoder_ffn_dim": 4096,
+            "max_position_embeddings": 1024,
+        },
+        483_905_536,
+    ),
+    (
+        "marian-separate-vocabularies",
+        {
+            "model_type": "marian",
+            "vocab_size": 58101,
+            "decoder_vocab_size": 40000,
+            "share_encoder_decoder_embeddings": False,
+            "pad_token_id": 0,
+            "d_model": 512,
+            "encoder_layers": 6,
+            "decoder_layers": 6,
+            "encoder_attention_heads": 8,
+            "decoder_attention_heads": 8,
+            "encoder_ffn_dim": 2048,
+            "decoder_ffn_dim": 2048,
+            "max_position_embeddings": 512,
+        },
+        94_890_496,
+    ),
+    (
+        "blenderbot-small-shapes",
+        {
+            "model_type": "blenderbot-small",
+            "vocab_size": 54944,
+            "d_model": 512,
+            "encoder_layers": 8,
+            "decoder_layers": 8,
+            "encoder_attention_heads": 16,
+            "decoder_attention_heads": 16,
+            "encoder_ffn_dim": 2048,
+            "decoder_ffn_dim": 2048,
+            "max_position_embeddings": 512,
+        },
+        87_508_992,
+    ),
+    (
+        "whisper-tiny-shapes",
+        {
+            "model_type": "whisper",
+            "vocab_size": 51865,
+            "num_mel_bins": 80,
+            "d_model": 384,
+            "encoder_layers": 4,
+            "decoder_layers": 4,
+            "encoder_attention_heads": 6,
+            "decoder_attention_heads": 6,
+            "encoder_ffn_dim": 1536,
+            "decoder_ffn_dim": 1536,
+            "max_source_positions": 1500,
+            "max_target_positions": 448,
+        },
+        37_760_640,
+    ),
+    (
+        "whisper-large-v3-shapes",
+        {
+            "model_type": "whisper",
+            "vocab_size": 51866,
+            "num_mel_bins": 128,
+            "d_model": 1280,
+            "encoder_layers": 32,
+            "decoder_layers": 32,
+            "encoder_attention_heads": 20,
+            "decoder_attention_heads": 20,
+            "encoder_ffn_dim": 5120,
+            "decoder_ffn_dim": 5120,
+            "max_source_positions": 1500,
+            "max_target_positions": 448,
+        },
+        1_543_490_560,
+    ),
+]
+
+VARIANT_BY_ID = {name: config for name, config, _ in VARIANTS}
+
+# Every family these handlers cover, for the default-config oracle test.
+FAMILIES = (
+    "granitemoehybrid",
+    "nemotron_h",
+    "falcon_h1",
+    "bamba",
+    "zamba",
+    "zamba2",
+    "bart",
+    "mbart",
+    "plbart",
+    "pegasus",
+    "marian",
+    "m2m_100",
+    "blenderbot",
+    "blenderbot-small",
+    "whisper",
+)
+
+
+def fresh(name: str) -> dict[str, Any]:
+    """A deep copy of the variant config ``name``."""
+    return json.loads(json.dumps(VARIANT_BY_ID[name]))
+
+
+@pytest.mark.parametrize(("name", "config", "count"), VARIANTS, ids=[v[0] for v in VARIANTS])
+def test_variant_counts_exactly(name: str, config: dict[str, Any], count: int) -> None:
+    record = convert_hf_config(config, name)
+    assert record["parameter_count"] == count
+    assert record["family"] == config["model_type"]
+    assert json.loads(json.dumps(record, allow_nan=False)) == record
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(("name", "config", "count"), VARIANTS, ids=[v[0] for v in VARIANTS])
+def test_variant_counts_are_transformers_counts(
+    name: str, config: dict[str, Any], count: int
+) -> None:
+    from test_convert_oracle import meta_device_parameter_count
+
+    assert meta_device_parameter_count(config) == count
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("family", FAMILIES)
+def test_transformers_default_config_counts_exactly(family: str) -> None:
+    transformers = pytest.importorskip("transformers")
+    from test_convert_oracle import meta_device_parameter_count
+
+    config = transformers.AutoConfig.for_model(family).to_dict()
+    assert convert_hf_config(config)["parameter_count"] == meta_device_parameter_count(config)
+
+
+# --- memory layout -----------------------------------------------------------------------------
+
+
+def test_granite_hybrid_caches_only_its_attention_layers() -> None:
+    record = convert_hf_config(fresh("granite-4.x-names-dense"))
+    # 2 attention layers of 8 K/V heads x 64: 2 * 2 * 8 * 64 values per token.
+    assert record["memory"]["kv_layers"] == [{"count": 2, "values_per_token": 1024, "window": None}]
+    assert record["kv_values_per_token"] == 2048
+    # 6 Mamba-2 layers: conv over inner 2048 + 2 x 256 state channels x kernel 4; 32 heads x 64 x 256.
+    assert record["memory"]["ssm"] == {
+        "layers": 6,
+        "conv_state_values": (2048 + 2 * 256) * 4,
+        "ssm_state_values": 32 * 64 * 256,
+    }
+    assert record["attention_type"] == "gqa"
+    assert "hybrid Mamba/attention" in record["genz_unsupported"]
+    # The SSM state does not grow with the context; the KV cache does.
+    assert state_bytes(record, batch=1) == 6 * (10240 + 524288) * 2
+    assert kv_cache_bytes(record, batch=1, seq_len=1000) == 2048 * 1000 * 2
+
+
+def test_granite_moe_active_count_leaves_out_unrouted_experts() -> None:
+    record = convert_hf_config(fresh("granite-5.x-names-moe-rope"))
+    assert record["is_moe"] and record["num_experts"] == 16 and record["experts_per_token"] == 4
+    one_expert = 3 * 512 * 256
+    assert record["active_parameter_count"] == 70_596_224 - 4 * (16 - 4) * one_expert
+
+
+def test_nemotron_h_reads_the_4x_pattern_and_the_5x_block_list_alike() -> None:
+    legacy = convert_hf_config(fresh("nemotron_h-4.x-pattern-latent-moe"))
+    assert legacy["num_layers"] == 9  # "M-M*-EM-E"
+    assert legacy["architecture"]["mamba_blocks"] == 3
+    assert legacy["architecture"]["moe_blocks"] == 2
+    assert legacy["architecture"]["mtp_layers"] == 1
+    # mamba_n_groups (4) and mamba_d_conv (3) win over the 5.x names, as in transformers.
+    assert legacy["memory"]["ssm"]["conv_state_values"] == (128 * 64 + 2 * 4 * 128) * 3
+    assert legacy["kv_values_per_token"] == 2 * 8 * 128
+    modern = convert_hf_config(fresh("nemotron_h-5.x-block-types"))
+    assert [modern["architecture"][f"{kind}_blocks"] for kind in ("mamba", "attention", "mlp")] == [
+        2,
+        1,
+        3,
+    ]
+    assert any("never ties" in warning for warning in modern["warnings"])
+
+
+def test_falcon_h1_runs_attention_and_mamba_in_every_layer() -> None:
+    record = convert_hf_config(fresh("falcon_h1-rmsnorm-biases"))
+    assert record["memory"]["kv_layers"] == [
+        {"count": 4, "values_per_token": 2 * 8 * 64, "window": None}
+    ]
+    assert record["memory"]["ssm"]["layers"] == 4
+    assert "parallel attention + Mamba-2" in record["genz_unsupported"]
+
+
+def test_zamba2_caches_per_hybrid_layer_although_blocks_are_shared() -> None:
+    record = convert_hf_config(fresh("zamba2-2-blocks-attention-adapters"))
+    assert record["architecture"]["hybrid_layers"] == 9
+    assert record["architecture"]["shared_blocks"] == 2
+    # head_dim is 2 * hidden / heads = 160; 8 K/V heads.
+    assert record["memory"]["kv_layers"] == [
+        {"count": 9, "values_per_token": 2 * 8 * 160, "window": None}
+    ]
+    assert record["memory"]["ssm"]["layers"] == 54
+
+
+def test_bamba_without_attention_layers_is_a_pure_state_space_model() -> None:
+    config = fresh("bamba-attn-indices")
+    del config["attn_layer_indices"]
+    record = convert_hf_config(config)
+    assert record["attention_type"] == "none"
+    assert record["kv_values_per_token"] == 0
+    assert record["memory"]["ssm"]["layers"] == 5
+
+
+def test_encoder_decoder_records_cross_attention_per_source_token() -> None:
+    record = convert_hf_config(fresh("whisper-large-v3-shapes"), "openai/whisper-large-v3")
+    assert record["model_type"] == "encoder-decoder"
+    assert record["kv_values_per_token"] == 32 * 2 * 1280
+    assert record["memory"]["cross_attention_values_per_source_token"] == 32 * 2 * 1280
+    assert record["context_length"] == 448
+    assert record["genz_kwargs"]["num_encoder_layers"] == 32
+    assert record["genz_kwargs"]["num_ffi"] == 1
+    assert "encoder-decoder" in record["genz_unsupported"]
+
+
+def test_sinusoidal_position_tables_are_reported_where_transformers_counts_them() -> None:
+    pegasus = convert_hf_config(fresh("pegasus-default-shapes"))
+    assert pegasus["architecture"]["sinusoidal_position_parameters"] == 2 * 1024 * 1024
+    m2m = convert_hf_config(fresh("m2m_100-default-shapes"))
+    assert "sinusoidal_position_parameters" not in m2m.get("architecture", {})
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def test_nemotron_h_without_a_block_pattern_names_the_missing_key() -> None:
+    config = fresh("nemotron_h-4.x-pattern-latent-moe")
+    del config["hybrid_override_pattern"]
+    with pytest.raises(ConversionError, match="layers_block_type \\(or hybrid_override_pattern\\)"):
+        convert_hf_config(config)
+
+
+def test_unknown_layer_type_is_refused() -> None:
+    config = fresh("granite-4.x-names-dense")
+    config["layer_types"][0] = "sliding_attention"
+    with pytest.raises(ConversionError, match="unknown layer type 'sliding_attention'"):
+        convert_hf_config(config)
+
+
+def test_zamba2_with_an_unusual_depth_needs_its_block_list() -> None:
+    config = fresh("zamba2-more-blocks-than-hybrids")
+    del config["layers_block_type"]
+    with pytest.raises(ConversionError, match="lacks required key\\(s\\): layers_block_type"):
+        convert_hf_config(config)
+
+
+def test_untied_zamba_is_refused_not_guessed() -> None:
+    config = fresh("zamba-computed-pattern")
+    config["tie_word_embeddings"] = False
+    with pytest.raises(ConversionError, match="tie_word_embeddings=false is not supported"):
+        convert_hf_config(config)
+
+
+def test_seq2seq_config_without_layer_keys_names_them() -> None:
+    config = fresh("bart-untied-asymmetric")
+    del config["encoder_layers"], config["decoder_ffn_dim"]
+    with pytest.raises(ConversionError, match="encoder_layers, decoder_ffn_dim"):
+        convert_hf_config(config)
