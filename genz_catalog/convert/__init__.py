@@ -43,6 +43,7 @@ from genz_catalog.convert import (
     families_hybrid,
     families_moe,
     families_multimodal,
+    families_multimodal_modern,
     families_seq2seq,
     families_ssm,
 )
@@ -119,6 +120,7 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "blenderbot": families_seq2seq.bart_like,
     "blenderbot-small": families_seq2seq.bart_like,
     "whisper": families_seq2seq.whisper,
+    "gemma3n_text": families_multimodal_modern.gemma3n_text,
     # --- end fam-hybrid ---
 }
 
@@ -131,6 +133,9 @@ WRAPPER_HANDLERS: dict[
     "qwen2_5_vl": families_multimodal.qwen2_5_vl,
     "gemma3": families_multimodal.gemma3,
     "mllama": families_multimodal.mllama,
+    # --- fam-hybrid ---
+    "gemma3n": families_multimodal_modern.gemma3n,
+    # --- end fam-hybrid ---
 }
 
 # Keys that make an unknown family convertible with the standard decoder handler.
