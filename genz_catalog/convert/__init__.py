@@ -135,6 +135,7 @@ WRAPPER_HANDLERS: dict[
     "mllama": families_multimodal.mllama,
     # --- fam-hybrid ---
     "gemma3n": families_multimodal_modern.gemma3n,
+    "phi4_multimodal": families_multimodal_modern.phi4_multimodal,
     # --- end fam-hybrid ---
 }
 

@@ -1,5 +1,9 @@
-"""Gemma 3n: the text model (per-layer embeddings, AltUp, LAuReL, KV sharing) and the multimodal
-wrapper (USM-style audio Conformer, MobileNetV5 vision tower, multimodal embedders).
+"""Recent multimodal families with audio as well as vision towers.
+
+- Gemma 3n: the text model (per-layer embeddings, AltUp, LAuReL, KV sharing) and the multimodal
+  wrapper (USM-style audio Conformer, MobileNetV5 vision tower, multimodal embedders).
+- Phi-4-multimodal (``phi4_multimodal``): a Phi-3 language model with a SigLIP image encoder and a
+  Conformer speech encoder, each with its projection into the language model.
 
 Counted as transformers 5 builds ``Gemma3nForCausalLM`` (``gemma3n_text``) and
 ``Gemma3nForConditionalGeneration`` (``gemma3n``). The vision tower is a timm model chosen by name
@@ -169,7 +173,7 @@ def _gemma3n_audio_params(audio: ConfigReader) -> tuple[int, int]:
     sub_sampling = 0
     in_channels = 1
     frequency = features
-    for out_channels, kernel, stride in zip(channels, kernels, strides):
+    for out_channels, kernel, stride in zip(channels, kernels, strides, strict=True):
         kernel_h, kernel_w = (int(value) for value in kernel)
         stride_w = int(stride[1])
         sub_sampling += out_channels * in_channels * kernel_h * kernel_w + out_channels
@@ -208,7 +212,9 @@ def gemma3n(
     audio = ConfigReader(reader.sub("audio_config") or {}, reader.family, "audio_config.")
     vision = ConfigReader(reader.sub("vision_config") or {}, reader.family, "vision_config.")
     if reader.sub("audio_config") is None or reader.sub("vision_config") is None:
-        arch.warnings.append("audio_config / vision_config absent: Gemma3n config class defaults used")
+        arch.warnings.append(
+            "audio_config / vision_config absent: Gemma3n config class defaults used"
+        )
     audio_params, audio_hidden = _gemma3n_audio_params(audio)
     timm_name = vision.str("architecture", default="mobilenetv5_300m_enc")
     if vision.raw("model_args"):
@@ -240,4 +246,122 @@ def gemma3n(
     return arch
 
 
-__all__ = ["TIMM_VISION_PARAMETERS", "gemma3n", "gemma3n_text"]
+def _phi4mm_vision_params(vision: ConfigReader, text_hidden: int) -> int:
+    """Phi4MultimodalImageEmbedding: SigLIP-style encoder with pooling head, and its projection."""
+    hidden = vision.int("hidden_size", default=1152)
+    intermediate = vision.int("intermediate_size", default=4304)
+    layers = vision.int("num_hidden_layers", default=27)
+    channels = vision.int("num_channels", default=3)
+    image = vision.int("image_size", default=448)
+    patch = vision.int("patch_size", default=14)
+    per_layer = (
+        4 * counting.linear(hidden, hidden, True)
+        + 2 * counting.layer_norm(hidden)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    encoder = (
+        channels * patch * patch * hidden
+        + hidden  # patch conv with bias
+        + (image // patch) ** 2 * hidden  # position embedding
+        + layers * per_layer
+        + counting.layer_norm(hidden)  # post LayerNorm
+    )
+    pooling_head = (
+        hidden  # probe
+        + counting.linear(hidden, 3 * hidden, True)
+        + counting.linear(hidden, hidden, True)
+        + counting.layer_norm(hidden)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    projection = (
+        2 * hidden  # global / sub-image separator vectors
+        + counting.linear(hidden, text_hidden, True)
+        + counting.linear(text_hidden, text_hidden, True)
+    )
+    return encoder + pooling_head + projection
+
+
+def _phi4mm_audio_params(audio: ConfigReader, text_hidden: int) -> int:
+    """Phi4MultimodalAudioEmbedding: NeMo conv sub-sampling, Conformer blocks, two projections."""
+    hidden = audio.int("hidden_size", default=1024)
+    intermediate = audio.int("intermediate_size", default=1536)
+    blocks = audio.int("num_blocks", default=24)
+    heads = audio.int("num_attention_heads", default=16)
+    kernel = audio.int("kernel_size", default=3)
+    multiplier = audio.int("depthwise_multiplier", default=1)
+    separable_out = audio.int("depthwise_separable_out_channel", default=1024)
+    ext_out = audio.int("ext_pw_out_channel", default=1024)
+    reduction = audio.int("time_reduction", default=8)
+    conv_channels = audio.int("nemo_conv_channels", default=1024)
+    final_size = audio.int("nemo_final_size", default=10)
+    max_distance = audio.int("bias_max_distance", default=1000)
+    downsample = audio.int("downsample_rate", default=1)
+    stages = reduction.bit_length() - 1
+    if reduction != 1 << stages or stages < 1:
+        raise audio.error(f"time_reduction must be a power of two, got {reduction}")
+    sub_sampling = (
+        conv_channels * 9
+        + conv_channels  # first 3x3 conv from one channel
+        + (stages - 1) * (conv_channels * 9 + conv_channels + conv_channels**2 + conv_channels)
+        + counting.linear(conv_channels * final_size, hidden, True)
+    )
+    buckets = max_distance if audio.bool("bias_symmetric", default=False) else 2 * max_distance
+    feed_forward = (
+        counting.layer_norm(hidden)
+        + counting.linear(hidden, 2 * intermediate, True)
+        + counting.linear(intermediate, hidden, True)
+    )
+    convolution = (
+        counting.layer_norm(hidden)
+        + 2 * ext_out  # GLU b1, b2
+        + counting.linear(hidden, 2 * ext_out, True)  # GLU pointwise conv
+        + hidden * multiplier * kernel
+        + hidden * multiplier  # depthwise conv
+        + counting.linear(hidden * multiplier, separable_out, True)  # pointwise conv
+        + counting.linear(hidden, ext_out, True)  # ext_pw_conv_1d
+    )
+    block = (
+        2 * feed_forward
+        + 4 * counting.linear(hidden, hidden, True)
+        + convolution
+        + 2 * counting.layer_norm(hidden)
+    )
+    projections = 2 * (
+        counting.linear(hidden * downsample, text_hidden, True)
+        + counting.linear(text_hidden, text_hidden, True)
+    )
+    return sub_sampling + buckets * heads + blocks * block + projections
+
+
+def phi4_multimodal(
+    reader: ConfigReader, dispatch: Callable[[dict[str, Any], str, str], Architecture]
+) -> Architecture:
+    """Phi-4-multimodal (``Phi4MultimodalForCausalLM``): Phi-3 language model at top level,
+    ``vision_config`` (SigLIP with pooling head) and ``audio_config`` (Conformer)."""
+    arch = dispatch(reader.config, "phi3", "")
+    text_params = arch.parameter_count
+    text_hidden = arch.hidden_size or 0
+    warnings: list[str] = []
+    vision_config = reader.sub("vision_config")
+    audio_config = reader.sub("audio_config")
+    if vision_config is None or audio_config is None:
+        warnings.append("vision_config / audio_config absent: Phi4Multimodal class defaults used")
+    vision = ConfigReader(vision_config or {}, reader.family, "vision_config.")
+    audio = ConfigReader(audio_config or {}, reader.family, "audio_config.")
+    vision_params = _phi4mm_vision_params(vision, text_hidden)
+    audio_params = _phi4mm_audio_params(audio, text_hidden)
+    arch.family = reader.family
+    arch.text_parameter_count = text_params
+    arch.parameter_count = text_params + vision_params + audio_params
+    arch.active_parameter_count = arch.parameter_count
+    arch.extra.update(
+        {"vision_parameter_count": vision_params, "audio_parameter_count": audio_params}
+    )
+    arch.warnings.extend(warnings)
+    arch.warnings.append(
+        "GenZ simulates the language model only (the vision and audio encoders are not modelled)"
+    )
+    return arch
+
+
+__all__ = ["TIMM_VISION_PARAMETERS", "gemma3n", "gemma3n_text", "phi4_multimodal"]
