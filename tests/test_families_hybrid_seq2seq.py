@@ -25,6 +25,31 @@ ZAMBA2_54 = (
     + ["mamba"] * 2
 )
 
+# Gemma 3n E4B text tower shapes (the Gemma3nTextConfig defaults), in the 4.x rope spelling.
+GEMMA3N_E4B_TEXT = {
+    "model_type": "gemma3n_text",
+    "vocab_size": 262400,
+    "hidden_size": 2048,
+    "intermediate_size": 16384,
+    "num_hidden_layers": 35,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 2,
+    "head_dim": 256,
+    "max_position_embeddings": 32768,
+    "sliding_window": 512,
+    "vocab_size_per_layer_input": 262144,
+    "hidden_size_per_layer_input": 256,
+    "altup_num_inputs": 4,
+    "num_kv_shared_layers": 15,
+    "laurel_rank": 64,
+    "rope_theta": 1000000.0,
+    "rope_local_base_freq": 10000.0,
+}
+# Gemma 3n E2B: 30 layers, MLP 8192, 10 KV-sharing layers.
+GEMMA3N_E2B_TEXT = dict(
+    GEMMA3N_E4B_TEXT, num_hidden_layers=30, intermediate_size=8192, num_kv_shared_layers=10
+)
+
 # (id, config, transformers 5.24 meta-device parameter count)
 VARIANTS: list[tuple[str, dict[str, Any], int]] = [
     (
@@ -369,6 +394,105 @@ VARIANTS: list[tuple[str, dict[str, Any], int]] = [
         },
         1_543_490_560,
     ),
+    (
+        "gemma3n-e4b-shapes",
+        {
+            "model_type": "gemma3n",
+            "text_config": GEMMA3N_E4B_TEXT,
+            "audio_config": {
+                "hidden_size": 1536,
+                "conf_num_hidden_layers": 12,
+                "conf_num_attention_heads": 8,
+            },
+            "vision_config": {"architecture": "mobilenetv5_300m_enc", "hidden_size": 2048},
+        },
+        7_818_517_072,
+    ),
+    (
+        "gemma3n-e2b-shapes",
+        {
+            "model_type": "gemma3n",
+            "text_config": GEMMA3N_E2B_TEXT,
+            "audio_config": {"hidden_size": 1536},
+            "vision_config": {"architecture": "mobilenetv5_300m_enc"},
+        },
+        5_418_464_192,
+    ),
+    ("gemma3n_text-e2b-shapes", GEMMA3N_E2B_TEXT, 4_435_182_688),
+    (
+        "gemma3n_text-per-layer-widths",
+        {
+            "model_type": "gemma3n_text",
+            "vocab_size": 262400,
+            "hidden_size": 2048,
+            "intermediate_size": [8192, 8192, 8192, 8192, 8192, 4096, 4096, 4096, 4096, 4096],
+            "num_hidden_layers": 10,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "head_dim": 256,
+            "num_kv_shared_layers": 4,
+            "altup_num_inputs": 3,
+            "laurel_rank": 32,
+            "hidden_size_per_layer_input": 128,
+            "vocab_size_per_layer_input": 1000,
+            "tie_word_embeddings": False,
+        },
+        1_576_210_920,
+    ),
+    (
+        "phi4_multimodal-default-shapes",
+        {
+            "model_type": "phi4_multimodal",
+            "vocab_size": 200064,
+            "hidden_size": 3072,
+            "intermediate_size": 8192,
+            "num_hidden_layers": 32,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 8,
+            "max_position_embeddings": 131072,
+            "original_max_position_embeddings": 4096,
+            "vision_config": {
+                "hidden_size": 1152,
+                "intermediate_size": 4304,
+                "num_hidden_layers": 27,
+                "num_attention_heads": 16,
+                "image_size": 448,
+                "patch_size": 14,
+            },
+            "audio_config": {
+                "hidden_size": 1024,
+                "intermediate_size": 1536,
+                "num_blocks": 24,
+                "num_attention_heads": 16,
+                "time_reduction": 8,
+                "nemo_conv_channels": 1024,
+            },
+        },
+        5_308_268_992,
+    ),
+    (
+        "phi4_multimodal-variant",
+        {
+            "model_type": "phi4_multimodal",
+            "vocab_size": 200064,
+            "hidden_size": 3072,
+            "intermediate_size": 8192,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 8,
+            "tie_word_embeddings": True,
+            "vision_config": {"num_hidden_layers": 3, "image_size": 224},
+            "audio_config": {
+                "time_reduction": 4,
+                "bias_symmetric": True,
+                "depthwise_multiplier": 2,
+                "num_blocks": 3,
+                "downsample_rate": 2,
+                "kernel_size": 5,
+            },
+        },
+        1_196_177_344,
+    ),
 ]
 
 VARIANT_BY_ID = {name: config for name, config, _ in VARIANTS}
@@ -390,7 +514,13 @@ FAMILIES = (
     "blenderbot",
     "blenderbot-small",
     "whisper",
+    "gemma3n_text",
+    "gemma3n",
+    "phi4_multimodal",
 )
+
+# Families whose transformers model builds its vision tower through timm (not a test dependency).
+NEEDS_TIMM = {"gemma3n"}
 
 
 def fresh(name: str) -> dict[str, Any]:
@@ -413,6 +543,8 @@ def test_variant_counts_are_transformers_counts(
 ) -> None:
     from test_convert_oracle import meta_device_parameter_count
 
+    if config["model_type"] in NEEDS_TIMM:
+        pytest.importorskip("timm")
     assert meta_device_parameter_count(config) == count
 
 
@@ -422,6 +554,8 @@ def test_transformers_default_config_counts_exactly(family: str) -> None:
     transformers = pytest.importorskip("transformers")
     from test_convert_oracle import meta_device_parameter_count
 
+    if family in NEEDS_TIMM:
+        pytest.importorskip("timm")
     config = transformers.AutoConfig.for_model(family).to_dict()
     assert convert_hf_config(config)["parameter_count"] == meta_device_parameter_count(config)
 
@@ -519,6 +653,31 @@ def test_sinusoidal_position_tables_are_reported_where_transformers_counts_them(
     assert "sinusoidal_position_parameters" not in m2m.get("architecture", {})
 
 
+def test_gemma3n_caches_only_the_layers_before_kv_sharing() -> None:
+    record = convert_hf_config(fresh("gemma3n-e4b-shapes"), "google/gemma-3n-E4B")
+    # 35 layers, the last 15 reuse earlier caches: 20 caching layers, every 5th full attention.
+    assert record["memory"]["kv_layers"] == [
+        {"count": 4, "values_per_token": 2 * 2 * 256, "window": None},
+        {"count": 16, "values_per_token": 2 * 2 * 256, "window": 512},
+    ]
+    assert record["text_parameter_count"] == 6_835_235_568
+    assert record["architecture"]["vision_parameter_count"] == 294_126_912
+    assert record["architecture"]["per_layer_embedding_parameters"] == 262_144 * 35 * 256
+    assert "AltUp" in record["genz_unsupported"]
+
+
+def test_phi4_multimodal_reports_its_towers() -> None:
+    record = convert_hf_config(fresh("phi4_multimodal-default-shapes"))
+    text = record["text_parameter_count"]
+    architecture = record["architecture"]
+    assert (
+        text + architecture["vision_parameter_count"] + architecture["audio_parameter_count"]
+        == (record["parameter_count"])
+    )
+    assert record["attention_type"] == "gqa"
+    assert record["kv_values_per_token"] == 32 * 2 * 8 * 96
+
+
 # --- refusals ------------------------------------------------------------------------------------
 
 
@@ -547,6 +706,13 @@ def test_untied_zamba_is_refused_not_guessed() -> None:
     config = fresh("zamba-computed-pattern")
     config["tie_word_embeddings"] = False
     with pytest.raises(ConversionError, match="tie_word_embeddings=false is not supported"):
+        convert_hf_config(config)
+
+
+def test_gemma3n_with_an_unmeasured_timm_tower_is_refused() -> None:
+    config = fresh("gemma3n-e2b-shapes")
+    config["vision_config"]["architecture"] = "mobilenetv4_conv_small"
+    with pytest.raises(ConversionError, match="'mobilenetv4_conv_small' is a timm model"):
         convert_hf_config(config)
 
 

@@ -293,12 +293,16 @@ def _phi4mm_audio_params(audio: ConfigReader, text_hidden: int) -> int:
     ext_out = audio.int("ext_pw_out_channel", default=1024)
     reduction = audio.int("time_reduction", default=8)
     conv_channels = audio.int("nemo_conv_channels", default=1024)
-    final_size = audio.int("nemo_final_size", default=10)
     max_distance = audio.int("bias_max_distance", default=1000)
     downsample = audio.int("downsample_rate", default=1)
     stages = reduction.bit_length() - 1
     if reduction != 1 << stages or stages < 1:
         raise audio.error(f"time_reduction must be a power of two, got {reduction}")
+    # Mel bins left after the stride-2 stages; a stored nemo_final_size wins, as in transformers.
+    final_size = audio.int("input_size", default=80)
+    for _ in range(stages):
+        final_size = (final_size - 1) // 2 + 1
+    final_size = audio.int("nemo_final_size", default=final_size)
     sub_sampling = (
         conv_channels * 9
         + conv_channels  # first 3x3 conv from one channel
