@@ -14,7 +14,7 @@ import pytest
 from test_convert_families import EXTRA_CONFIGS
 
 from genz_catalog.convert import convert_hf_config
-from genz_catalog.convert.families_seq2seq import SEQ2SEQ_LAYOUTS
+from genz_catalog.convert.families_seq2seq import SEQ2SEQ_FAMILIES
 
 pytestmark = pytest.mark.oracle
 
@@ -32,7 +32,7 @@ NOT_ORACLE_COMPARABLE = {
 MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama"}
 # Encoder-decoder families counted as their generation model (``*ForConditionalGeneration``),
 # not the decoder-only ``*ForCausalLM`` that transformers also registers for them.
-SEQ2SEQ = set(SEQ2SEQ_LAYOUTS)
+SEQ2SEQ = set(SEQ2SEQ_FAMILIES)
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:

@@ -493,6 +493,79 @@ VARIANTS: list[tuple[str, dict[str, Any], int]] = [
         },
         1_196_177_344,
     ),
+    (
+        "led-untied-asymmetric",
+        {
+            "model_type": "led",
+            "vocab_size": 50265,
+            "d_model": 1024,
+            "encoder_layers": 3,
+            "decoder_layers": 2,
+            "encoder_attention_heads": 16,
+            "decoder_attention_heads": 16,
+            "encoder_ffn_dim": 4096,
+            "decoder_ffn_dim": 4096,
+            "max_encoder_position_embeddings": 16384,
+            "max_decoder_position_embeddings": 1024,
+            "tie_word_embeddings": False,
+        },
+        304_543_744,
+    ),
+    (
+        "bigbird_pegasus-biased",
+        {
+            "model_type": "bigbird_pegasus",
+            "vocab_size": 96103,
+            "d_model": 1024,
+            "encoder_layers": 2,
+            "decoder_layers": 16,
+            "encoder_attention_heads": 16,
+            "decoder_attention_heads": 16,
+            "encoder_ffn_dim": 4096,
+            "decoder_ffn_dim": 4096,
+            "max_position_embeddings": 4096,
+            "use_bias": True,
+        },
+        400_741_376,
+    ),
+    (
+        "mvp-with-prompts",
+        {
+            "model_type": "mvp",
+            "vocab_size": 50267,
+            "d_model": 1024,
+            "encoder_layers": 12,
+            "decoder_layers": 3,
+            "encoder_attention_heads": 16,
+            "decoder_attention_heads": 16,
+            "encoder_ffn_dim": 4096,
+            "decoder_ffn_dim": 4096,
+            "max_position_embeddings": 1024,
+            "use_prompt": True,
+            "prompt_length": 50,
+            "prompt_mid_dim": 400,
+        },
+        260_973_344,
+    ),
+    (
+        "fsmt-wmt19-shapes",
+        {
+            "model_type": "fsmt",
+            "langs": ["en", "de"],
+            "src_vocab_size": 42024,
+            "tgt_vocab_size": 42024,
+            "d_model": 1024,
+            "encoder_layers": 6,
+            "decoder_layers": 6,
+            "encoder_attention_heads": 16,
+            "decoder_attention_heads": 16,
+            "encoder_ffn_dim": 8192,
+            "decoder_ffn_dim": 8192,
+            "max_position_embeddings": 1024,
+            "pad_token_id": 1,
+        },
+        408_268_800,
+    ),
 ]
 
 VARIANT_BY_ID = {name: config for name, config, _ in VARIANTS}
@@ -514,6 +587,10 @@ FAMILIES = (
     "blenderbot",
     "blenderbot-small",
     "whisper",
+    "led",
+    "bigbird_pegasus",
+    "mvp",
+    "fsmt",
     "gemma3n_text",
     "gemma3n",
     "phi4_multimodal",
@@ -644,6 +721,21 @@ def test_encoder_decoder_records_cross_attention_per_source_token() -> None:
     assert record["genz_kwargs"]["num_encoder_layers"] == 32
     assert record["genz_kwargs"]["num_ffi"] == 1
     assert "encoder-decoder" in record["genz_unsupported"]
+
+
+def test_mvp_prompts_count_what_transformers_builds_and_say_what_it_leaves_out() -> None:
+    record = convert_hf_config(fresh("mvp-with-prompts"))
+    # Two decoder prompt generators of 50 x 1024 + 1024->400->3*2*1024 each.
+    one = 50 * 1024 + (1024 * 400 + 400) + (400 * 6144 + 6144)
+    assert record["architecture"]["prompt_parameters"] == 2 * one
+    assert any("encoder's prompt generator" in warning for warning in record["warnings"])
+
+
+def test_fsmt_cannot_tie_vocabularies_of_different_sizes() -> None:
+    config = fresh("fsmt-wmt19-shapes")
+    config.update(tie_word_embeddings=True, src_vocab_size=30000)
+    with pytest.raises(ConversionError, match="cannot be one matrix"):
+        convert_hf_config(config)
 
 
 def test_sinusoidal_position_tables_are_reported_where_transformers_counts_them() -> None:

@@ -120,6 +120,10 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "blenderbot": families_seq2seq.bart_like,
     "blenderbot-small": families_seq2seq.bart_like,
     "whisper": families_seq2seq.whisper,
+    "led": families_seq2seq.led,
+    "bigbird_pegasus": families_seq2seq.bigbird_pegasus,
+    "mvp": families_seq2seq.mvp,
+    "fsmt": families_seq2seq.fsmt,
     "gemma3n_text": families_multimodal_modern.gemma3n_text,
     # --- end fam-hybrid ---
 }

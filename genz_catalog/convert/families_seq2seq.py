@@ -44,6 +44,9 @@ SEQ2SEQ_LAYOUTS: dict[str, tuple[str, bool, bool]] = {
     "blenderbot-small": ("learned", True, False),
 }
 
+# Every encoder-decoder family handled here (the oracle counts these as *ForConditionalGeneration).
+SEQ2SEQ_FAMILIES = (*SEQ2SEQ_LAYOUTS, "led", "bigbird_pegasus", "mvp", "fsmt")
+
 _UNSUPPORTED = (
     "GenZ 0.0.16 simulates decoder stacks only; an encoder-decoder model's encoder and "
     "cross-attention are not modelled"
@@ -175,6 +178,226 @@ def bart_like(reader: ConfigReader) -> Architecture:
     return arch
 
 
+def _stack(
+    hidden: int,
+    layers: int,
+    ffn: int,
+    attentions: int,
+    *,
+    attention_bias: bool = True,
+    extra_per_layer: int = 0,
+) -> int:
+    """``layers`` BART-style layers: ``attentions`` attention blocks (4 projections and a
+    LayerNorm each), the fc1/fc2 FFN with biases and its LayerNorm."""
+    norm = counting.layer_norm(hidden)
+    per_layer = (
+        attentions * 4 * counting.linear(hidden, hidden, attention_bias)
+        + (attentions + 1) * norm
+        + counting.mlp(hidden, ffn, False, True)
+        + extra_per_layer
+    )
+    return layers * per_layer
+
+
+def _finish_seq2seq(
+    reader: ConfigReader,
+    total: int,
+    *,
+    hidden: int,
+    encoder: tuple[int, int, int],
+    decoder: tuple[int, int, int],
+    vocab: int,
+    context: int | None,
+) -> Architecture:
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    _seq2seq_record(
+        reader,
+        arch,
+        hidden=hidden,
+        encoder=encoder,
+        decoder=decoder,
+        vocab=vocab,
+        context=context,
+        activation=reader.str("activation_function", default="gelu") or "gelu",
+    )
+    return arch
+
+
+def led(reader: ConfigReader) -> Architecture:
+    """Longformer-Encoder-Decoder: BART layout whose encoder attention adds global q/k/v.
+
+    Learned positions: ``max_encoder_position_embeddings`` rows for the encoder,
+    ``max_decoder_position_embeddings`` for the decoder (no offset); embedding LayerNorms, no
+    final LayerNorm. The encoder's sliding-window attention keeps no cache, so the memory layout
+    is the usual decoder self-attention plus cross-attention over the (long) source.
+    """
+    hidden = reader.int("d_model")
+    encoder = _stack_dims(reader, "encoder")
+    decoder = _stack_dims(reader, "decoder")
+    vocab = reader.int("vocab_size")
+    source_positions = reader.int("max_encoder_position_embeddings")
+    target_positions = reader.int("max_decoder_position_embeddings")
+    reader.check()
+    tied = reader.bool("tie_word_embeddings", default=True)
+    norm = counting.layer_norm(hidden)
+    global_projections = 3 * counting.linear(hidden, hidden, True)
+    total = (
+        _stack(hidden, encoder[0], encoder[2], 1, extra_per_layer=global_projections)
+        + _stack(hidden, decoder[0], decoder[2], 2)
+        + 2 * norm
+        + (source_positions + target_positions) * hidden
+        + vocab * hidden * (1 if tied else 4)
+    )
+    arch = _finish_seq2seq(
+        reader,
+        total,
+        hidden=hidden,
+        encoder=encoder,
+        decoder=decoder,
+        vocab=vocab,
+        context=target_positions,
+    )
+    arch.extra["max_source_positions"] = source_positions
+    return arch
+
+
+def bigbird_pegasus(reader: ConfigReader) -> Architecture:
+    """BigBird-Pegasus: Pegasus-style stacks with block-sparse encoder attention.
+
+    Every attention projection carries a bias only with ``use_bias``; learned positions of
+    ``max_position_embeddings`` rows; embedding LayerNorms, no final LayerNorm.
+    """
+    hidden = reader.int("d_model")
+    encoder = _stack_dims(reader, "encoder")
+    decoder = _stack_dims(reader, "decoder")
+    vocab = reader.int("vocab_size")
+    positions = reader.int("max_position_embeddings")
+    reader.check()
+    bias = reader.bool("use_bias", default=False)
+    tied = reader.bool("tie_word_embeddings", default=True)
+    total = (
+        _stack(hidden, encoder[0], encoder[2], 1, attention_bias=bias)
+        + _stack(hidden, decoder[0], decoder[2], 2, attention_bias=bias)
+        + 2 * counting.layer_norm(hidden)
+        + 2 * positions * hidden
+        + vocab * hidden * (1 if tied else 4)
+    )
+    return _finish_seq2seq(
+        reader,
+        total,
+        hidden=hidden,
+        encoder=encoder,
+        decoder=decoder,
+        vocab=vocab,
+        context=positions,
+    )
+
+
+def mvp(reader: ConfigReader) -> Architecture:
+    """MVP: the BART layout, plus per-layer prompt generators when ``use_prompt`` is set.
+
+    A prompt generator is a ``prompt_length`` x d_model table and a two-layer MLP (d_model ->
+    ``prompt_mid_dim`` -> layers x 2 x d_model); the encoder has one (self-attention), the decoder
+    two (self- and cross-attention).
+    """
+    hidden = reader.int("d_model")
+    encoder = _stack_dims(reader, "encoder")
+    decoder = _stack_dims(reader, "decoder")
+    vocab = reader.int("vocab_size")
+    positions = reader.int("max_position_embeddings")
+    reader.check()
+    tied = reader.bool("tie_word_embeddings", default=True)
+    total = (
+        _stack(hidden, encoder[0], encoder[2], 1)
+        + _stack(hidden, decoder[0], decoder[2], 2)
+        + 2 * counting.layer_norm(hidden)
+        + 2 * (positions + 2) * hidden
+        + vocab * hidden * (1 if tied else 4)
+    )
+    prompts = 0
+    if reader.bool("use_prompt", default=False):
+        length = reader.int("prompt_length", default=100)
+        middle = reader.int("prompt_mid_dim", default=800)
+
+        def prompt(layers: int) -> int:
+            return (
+                length * hidden
+                + counting.linear(hidden, middle, True)
+                + counting.linear(middle, layers * 2 * hidden, True)
+            )
+
+        # transformers 5.24 passes use_prompt to MvpEncoder's embed_tokens slot, so the encoder
+        # builds no prompt generator; count what it loads and say what it leaves out.
+        prompts = 2 * prompt(decoder[0])
+        skipped = prompt(encoder[0])
+    arch = _finish_seq2seq(
+        reader,
+        total + prompts,
+        hidden=hidden,
+        encoder=encoder,
+        decoder=decoder,
+        vocab=vocab,
+        context=positions,
+    )
+    if prompts:
+        arch.extra["prompt_parameters"] = prompts
+        arch.warnings.append(
+            f"use_prompt: the encoder's prompt generator ({skipped:,} parameters) is not built by "
+            "transformers 5.24 and not counted; a checkpoint may still store it"
+        )
+    return arch
+
+
+def fsmt(reader: ConfigReader) -> Architecture:
+    """FairSeq machine translation (WMT19): separate source and target vocabularies.
+
+    Sinusoidal position tables of ``max_position_embeddings + pad_token_id + 1`` rows are frozen
+    ``nn.Embedding`` weights (counted, as transformers does); no embedding or final LayerNorm;
+    the output projection is its own matrix unless ``tie_word_embeddings`` ties all three tables.
+    """
+    hidden = reader.int("d_model")
+    encoder = _stack_dims(reader, "encoder")
+    decoder = _stack_dims(reader, "decoder")
+    source_vocab = reader.int("src_vocab_size")
+    target_vocab = reader.int("tgt_vocab_size")
+    positions = reader.int("max_position_embeddings")
+    reader.check()
+    pad = reader.int("pad_token_id", default=1, minimum=0)
+    if reader.bool("tie_word_embeddings", default=False):
+        if source_vocab != target_vocab:
+            raise reader.error(
+                f"tie_word_embeddings with src_vocab_size {source_vocab} != tgt_vocab_size "
+                f"{target_vocab}: the tables cannot be one matrix"
+            )
+        embeddings = target_vocab * hidden
+    else:
+        embeddings = (source_vocab + 2 * target_vocab) * hidden
+    table_rows = positions + pad + 1
+    total = (
+        _stack(hidden, encoder[0], encoder[2], 1)
+        + _stack(hidden, decoder[0], decoder[2], 2)
+        + 2 * table_rows * hidden
+        + embeddings
+    )
+    arch = _finish_seq2seq(
+        reader,
+        total,
+        hidden=hidden,
+        encoder=encoder,
+        decoder=decoder,
+        vocab=target_vocab,
+        context=positions,
+    )
+    arch.extra.update(
+        {
+            "source_vocab_size": source_vocab,
+            "sinusoidal_position_parameters": 2 * table_rows * hidden,
+        }
+    )
+    return arch
+
+
 def _token_embeddings(reader: ConfigReader, hidden: int, vocab: int, tied: bool) -> int:
     """Token embeddings and LM head of a BART-lineage model (Marian may split the vocabularies)."""
     if reader.family == "marian" and not reader.bool(
@@ -243,4 +466,13 @@ def whisper(reader: ConfigReader) -> Architecture:
     return arch
 
 
-__all__: list[Any] = ["SEQ2SEQ_LAYOUTS", "bart_like", "whisper"]
+__all__: list[Any] = [
+    "SEQ2SEQ_FAMILIES",
+    "SEQ2SEQ_LAYOUTS",
+    "bart_like",
+    "bigbird_pegasus",
+    "fsmt",
+    "led",
+    "mvp",
+    "whisper",
+]
