@@ -124,6 +124,8 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "bigbird_pegasus": families_seq2seq.bigbird_pegasus,
     "mvp": families_seq2seq.mvp,
     "fsmt": families_seq2seq.fsmt,
+    "pegasus_x": families_seq2seq.pegasus_x,
+    "prophetnet": families_seq2seq.prophetnet,
     "gemma3n_text": families_multimodal_modern.gemma3n_text,
     # --- end fam-hybrid ---
 }

@@ -45,7 +45,15 @@ SEQ2SEQ_LAYOUTS: dict[str, tuple[str, bool, bool]] = {
 }
 
 # Every encoder-decoder family handled here (the oracle counts these as *ForConditionalGeneration).
-SEQ2SEQ_FAMILIES = (*SEQ2SEQ_LAYOUTS, "led", "bigbird_pegasus", "mvp", "fsmt")
+SEQ2SEQ_FAMILIES = (
+    *SEQ2SEQ_LAYOUTS,
+    "led",
+    "bigbird_pegasus",
+    "mvp",
+    "fsmt",
+    "pegasus_x",
+    "prophetnet",
+)
 
 _UNSUPPORTED = (
     "GenZ 0.0.16 simulates decoder stacks only; an encoder-decoder model's encoder and "
@@ -398,6 +406,87 @@ def fsmt(reader: ConfigReader) -> Architecture:
     return arch
 
 
+def pegasus_x(reader: ConfigReader) -> Architecture:
+    """Pegasus-X: bias-free attention, staggered block-local encoder with global tokens.
+
+    The encoder adds ``num_global_tokens`` learned global embeddings and a LayerNorm for the
+    global stream in every layer; positions are sinusoidal buffers (no parameters); both stacks
+    end in a LayerNorm.
+    """
+    hidden = reader.int("d_model")
+    encoder = _stack_dims(reader, "encoder")
+    decoder = _stack_dims(reader, "decoder")
+    vocab = reader.int("vocab_size")
+    positions = reader.int("max_position_embeddings")
+    reader.check()
+    global_tokens = reader.int("num_global_tokens", default=32, minimum=0)
+    tied = reader.bool("tie_word_embeddings", default=True)
+    norm = counting.layer_norm(hidden)
+    total = (
+        _stack(hidden, encoder[0], encoder[2], 1, attention_bias=False, extra_per_layer=norm)
+        + _stack(hidden, decoder[0], decoder[2], 2, attention_bias=False)
+        + 2 * norm
+        + global_tokens * hidden
+        + vocab * hidden * (1 if tied else 4)
+    )
+    return _finish_seq2seq(
+        reader,
+        total,
+        hidden=hidden,
+        encoder=encoder,
+        decoder=decoder,
+        vocab=vocab,
+        context=positions,
+    )
+
+
+def prophetnet(reader: ConfigReader) -> Architecture:
+    """ProphetNet: BERT-style keys, n-gram decoder self-attention with relative position buckets.
+
+    Keys: ``hidden_size``, ``num_encoder_layers`` / ``num_decoder_layers``,
+    ``num_encoder_attention_heads`` / ``num_decoder_attention_heads``, ``encoder_ffn_dim`` /
+    ``decoder_ffn_dim``, ``ngram``, ``num_buckets``. Each decoder self-attention adds a biased
+    projection to ``num_buckets`` x heads relative-position logits; the decoder has ``ngram``
+    n-gram embeddings; learned positions of ``max_position_embeddings`` rows on both sides.
+    """
+    hidden = reader.int("hidden_size")
+    encoder_layers = reader.int("num_encoder_layers", minimum=0)
+    decoder_layers = reader.int("num_decoder_layers", minimum=0)
+    encoder_heads = reader.int("num_encoder_attention_heads")
+    decoder_heads = reader.int("num_decoder_attention_heads")
+    encoder_ffn = reader.int("encoder_ffn_dim")
+    decoder_ffn = reader.int("decoder_ffn_dim")
+    vocab = reader.int("vocab_size")
+    positions = reader.int("max_position_embeddings")
+    reader.check()
+    ngram = reader.int("ngram", default=2)
+    buckets = reader.int("num_buckets", default=32)
+    tied = reader.bool("tie_word_embeddings", default=True)
+    norm = counting.layer_norm(hidden)
+    relative = counting.linear(hidden, buckets * decoder_heads, True)
+    total = (
+        _stack(hidden, encoder_layers, encoder_ffn, 1)
+        + _stack(hidden, decoder_layers, decoder_ffn, 2, extra_per_layer=relative)
+        + 2 * (positions * hidden + norm)  # learned positions and embedding LayerNorm per side
+        + ngram * hidden
+        # One shared table, or four (shared, encoder, decoder, LM head) when untied.
+        + vocab * hidden * (1 if tied else 4)
+    )
+    encoder = (encoder_layers, encoder_heads, encoder_ffn)
+    decoder = (decoder_layers, decoder_heads, decoder_ffn)
+    arch = _finish_seq2seq(
+        reader,
+        total,
+        hidden=hidden,
+        encoder=encoder,
+        decoder=decoder,
+        vocab=vocab,
+        context=positions,
+    )
+    arch.extra["ngram"] = ngram
+    return arch
+
+
 def _token_embeddings(reader: ConfigReader, hidden: int, vocab: int, tied: bool) -> int:
     """Token embeddings and LM head of a BART-lineage model (Marian may split the vocabularies)."""
     if reader.family == "marian" and not reader.bool(
@@ -474,5 +563,7 @@ __all__: list[Any] = [
     "fsmt",
     "led",
     "mvp",
+    "pegasus_x",
+    "prophetnet",
     "whisper",
 ]
