@@ -852,3 +852,42 @@ def test_seq2seq_config_without_layer_keys_names_them() -> None:
     del config["encoder_layers"], config["decoder_ffn_dim"]
     with pytest.raises(ConversionError, match="encoder_layers, decoder_ffn_dim"):
         convert_hf_config(config)
+
+
+# --- robustness -----------------------------------------------------------------------------------
+
+BAD_VALUES: tuple[Any, ...] = (None, "x", -1, 0, [], {}, 1.5, True, 10**13, [1, 2], {"a": 1})
+
+
+def _mutations(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """``config`` with each key (top level and one level down) deleted or given a bad value."""
+    mutated = []
+    paths = [(key,) for key in config] + [
+        (outer, inner)
+        for outer, value in config.items()
+        if isinstance(value, dict)
+        for inner in value
+    ]
+    for path in paths:
+        for value in ("<delete>", *BAD_VALUES):
+            copy = json.loads(json.dumps(config))
+            target = copy if len(path) == 1 else copy[path[0]]
+            if value == "<delete>":
+                del target[path[-1]]
+            else:
+                target[path[-1]] = value
+            mutated.append(copy)
+    return mutated
+
+
+@pytest.mark.parametrize(("name", "config", "count"), VARIANTS, ids=[v[0] for v in VARIANTS])
+def test_damaged_configs_convert_or_raise_conversion_error(
+    name: str, config: dict[str, Any], count: int
+) -> None:
+    for damaged in _mutations(config):
+        try:
+            record = convert_hf_config(damaged)
+        except ConversionError:
+            continue
+        assert 0 <= record["active_parameter_count"] <= record["parameter_count"]
+        json.dumps(record, allow_nan=False)
