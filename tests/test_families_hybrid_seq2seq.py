@@ -603,6 +603,61 @@ VARIANTS: list[tuple[str, dict[str, Any], int]] = [
         },
         328_405_760,
     ),
+    (
+        "rwkv-4-169m-shapes",
+        {
+            "model_type": "rwkv",
+            "vocab_size": 50277,
+            "hidden_size": 768,
+            "num_hidden_layers": 12,
+            "context_length": 1024,
+        },
+        169_342_464,
+    ),
+    (
+        "rwkv-narrow-attention-tied",
+        {
+            "model_type": "rwkv",
+            "vocab_size": 50277,
+            "hidden_size": 4096,
+            "num_hidden_layers": 3,
+            "attention_hidden_size": 2048,
+            "intermediate_size": 10000,
+            "tie_word_embeddings": True,
+        },
+        602_828_800,
+    ),
+    (
+        "recurrent_gemma-2b-shapes",
+        {
+            "model_type": "recurrent_gemma",
+            "vocab_size": 256000,
+            "hidden_size": 2560,
+            "intermediate_size": 7680,
+            "num_hidden_layers": 26,
+            "num_attention_heads": 10,
+            "attention_window_size": 2048,
+            "block_types": ["recurrent", "recurrent", "attention"],
+        },
+        2_010_263_040,
+    ),
+    (
+        "recurrent_gemma-mqa-narrow-lru",
+        {
+            "model_type": "recurrent_gemma",
+            "vocab_size": 256000,
+            "hidden_size": 2560,
+            "intermediate_size": 7680,
+            "num_hidden_layers": 5,
+            "num_attention_heads": 10,
+            "num_key_value_heads": 1,
+            "lru_width": 1280,
+            "attention_bias": True,
+            "tie_word_embeddings": False,
+            "block_types": ["recurrent", "attention"],
+        },
+        1_517_622_784,
+    ),
 ]
 
 VARIANT_BY_ID = {name: config for name, config, _ in VARIANTS}
@@ -615,6 +670,8 @@ FAMILIES = (
     "bamba",
     "zamba",
     "zamba2",
+    "rwkv",
+    "recurrent_gemma",
     "bart",
     "mbart",
     "plbart",
@@ -749,6 +806,23 @@ def test_bamba_without_attention_layers_is_a_pure_state_space_model() -> None:
     assert record["attention_type"] == "none"
     assert record["kv_values_per_token"] == 0
     assert record["memory"]["ssm"]["layers"] == 5
+
+
+def test_recurrent_families_keep_a_fixed_state_and_only_local_attention() -> None:
+    rwkv = convert_hf_config(fresh("rwkv-4-169m-shapes"))
+    assert rwkv["attention_type"] == "none" and rwkv["kv_values_per_token"] == 0
+    assert rwkv["memory"]["ssm"] == {
+        "layers": 12,
+        "conv_state_values": 2 * 768,
+        "ssm_state_values": 3 * 768,
+    }
+    griffin = convert_hf_config(fresh("recurrent_gemma-2b-shapes"))
+    # Layers 2, 5, ..., 23 attend (8 of 26) over a 2048-token window.
+    assert griffin["memory"]["kv_layers"] == [
+        {"count": 8, "values_per_token": 2 * 10 * 256, "window": 2048}
+    ]
+    assert griffin["memory"]["ssm"]["layers"] == 18
+    assert kv_cache_bytes(griffin, batch=1, seq_len=10_000) == 8 * 5120 * 2048 * 2
 
 
 def test_encoder_decoder_records_cross_attention_per_source_token() -> None:

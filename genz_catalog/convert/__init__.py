@@ -111,6 +111,8 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "bamba": families_hybrid.bamba,
     "zamba": families_hybrid.zamba,
     "zamba2": families_hybrid.zamba2,
+    "rwkv": families_hybrid.rwkv,
+    "recurrent_gemma": families_hybrid.recurrent_gemma,
     "bart": families_seq2seq.bart_like,
     "mbart": families_seq2seq.bart_like,
     "plbart": families_seq2seq.bart_like,

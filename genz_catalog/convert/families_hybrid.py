@@ -861,3 +861,157 @@ def zamba2(reader: ConfigReader) -> Architecture:
         f"shared attention block(s) reused in {hybrid_layers} of {layers} layers"
     )
     return arch
+
+
+# --- Recurrent families: RWKV (v4) and RecurrentGemma (Griffin) ---------------------------------
+
+
+def rwkv(reader: ConfigReader) -> Architecture:
+    """RWKV-4: time-mixing (WKV) and channel-mixing blocks, no attention and no KV cache.
+
+    Per block: two LayerNorms (plus the first block's ``pre_ln``), time mixing (decay, bonus and
+    three mix vectors; key/value/receptance to ``attention_hidden_size`` and the output back) and
+    channel mixing (two mix vectors, key to ``intermediate_size``, receptance, value). State per
+    sequence and layer: two token-shift vectors of ``hidden_size`` and the WKV numerator,
+    denominator and running maximum of ``attention_hidden_size`` each.
+    """
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    vocab = reader.int("vocab_size")
+    reader.check()
+    attention_width = reader.int("attention_hidden_size", default=hidden)
+    intermediate = reader.int("intermediate_size", default=4 * hidden)
+    tied = reader.bool("tie_word_embeddings", default=False)
+    norm = counting.layer_norm(hidden)
+    time_mixing = (
+        2 * attention_width  # time_decay, time_first
+        + 3 * hidden  # time_mix_key / value / receptance
+        + 3 * hidden * attention_width  # key, value, receptance
+        + attention_width * hidden  # output
+    )
+    channel_mixing = 2 * hidden + hidden * intermediate + hidden * hidden + intermediate * hidden
+    total = (
+        vocab * hidden * (1 if tied else 2)
+        + norm  # pre_ln of the first block
+        + layers * (2 * norm + time_mixing + channel_mixing)
+        + norm  # ln_out
+    )
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    arch.model_type = "decoder-only"
+    arch.attention_type = "none"
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.vocab_size = vocab
+    arch.context_length = reader.optional_int("context_length", minimum=1)
+    arch.ssm = {
+        "layers": layers,
+        "conv_state_values": 2 * hidden,  # token-shift vectors of time and channel mixing
+        "ssm_state_values": 3 * attention_width,  # WKV numerator, denominator, maximum
+    }
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 1,
+        "num_decoder_layers": layers,
+        "num_attention_heads": 1,
+        "num_key_value_heads": 1,
+        "hidden_act": "relu",
+    }
+    if arch.context_length:
+        arch.genz_kwargs["max_model_len"] = arch.context_length
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 has no RWKV time-mixing (WKV) operator; RWKV cannot be simulated"
+    )
+    return arch
+
+
+def recurrent_gemma(reader: ConfigReader) -> Architecture:
+    """RecurrentGemma (Griffin): RG-LRU recurrent blocks and local-attention blocks in a cycle.
+
+    ``block_types`` repeats over the layers. A recurrent block has biased x/y/out projections to
+    and from ``lru_width``, a depthwise causal conv (``conv1d_width``) and the RG-LRU gates (one
+    block-diagonal matrix per head); an attention block is bias-free GQA with a biased output,
+    attending over ``attention_window_size`` tokens. Every layer has two RMSNorms and a gated MLP
+    of width ``intermediate_size / 2`` with biases. The LM head is tied.
+    """
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    reader.check()
+    kv_heads = reader.int("num_key_value_heads", default=heads)
+    attention_type = checked_attention_type(reader, heads, kv_heads)
+    head_dim = derived_head_dim(reader, hidden, heads, head_dim_key=None)
+    lru = reader.int("lru_width", default=hidden)
+    conv_width = reader.int("conv1d_width", default=4)
+    window = reader.int("attention_window_size", default=2048)
+    attention_bias = reader.bool("attention_bias", default=False)
+    cycle = reader.str_list("block_types") or ["recurrent", "recurrent", "attention"]
+    if not cycle or any(kind not in ("recurrent", "attention") for kind in cycle):
+        raise reader.error(f"block_types must list 'recurrent' / 'attention', got {cycle!r}")
+    if lru % heads:
+        raise reader.error(f"lru_width {lru} is not divisible by {heads} heads")
+    kinds = [cycle[index % len(cycle)] for index in range(layers)]
+    block = lru // heads
+    recurrent = (
+        2 * counting.linear(hidden, lru, True)  # linear_x, linear_y
+        + counting.linear(lru, hidden, True)  # linear_out
+        + lru * conv_width
+        + lru  # depthwise conv with bias
+        + lru  # recurrent_param
+        + 2 * (heads * block * block + heads * block)  # input and recurrent gates
+    )
+    attention = (
+        counting.linear(hidden, heads * head_dim, attention_bias)
+        + 2 * counting.linear(hidden, kv_heads * head_dim, attention_bias)
+        + counting.linear(heads * head_dim, hidden, True)
+    )
+    half = intermediate // 2
+    mlp = 2 * counting.linear(hidden, half, True) + counting.linear(half, hidden, True)
+    attention_layers = kinds.count("attention")
+    recurrent_layers = layers - attention_layers
+    total = (
+        recurrent_layers * recurrent
+        + attention_layers * attention
+        + layers * (mlp + 2 * hidden)
+        + vocab * hidden
+        + hidden
+    )
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    _fill_attention_fields(arch, reader, layers, hidden, heads, kv_heads, head_dim, vocab)
+    arch.attention_type = attention_type if attention_layers else "none"
+    arch.intermediate_size = half
+    # Local attention: each attention layer keeps at most the window.
+    arch.add_kv_layers(attention_layers, 2 * kv_heads * head_dim, window)
+    arch.ssm = {
+        "layers": recurrent_layers,
+        "conv_state_values": lru * (conv_width - 1),
+        "ssm_state_values": lru,
+    }
+    arch.extra.update({"recurrent_layers": recurrent_layers, "attention_layers": attention_layers})
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": half,
+        "num_ffi": 2,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "head_dim": head_dim,
+        "hidden_act": reader.str("hidden_activation", "hidden_act", default="gelu_pytorch_tanh"),
+        "sliding_window": window,
+    }
+    if arch.context_length:
+        arch.genz_kwargs["max_model_len"] = arch.context_length
+    arch.genz_unsupported = (
+        f"GenZ 0.0.16 has no RG-LRU operator; RecurrentGemma's {recurrent_layers} recurrent "
+        f"blocks (with {attention_layers} local-attention blocks) cannot be simulated"
+    )
+    return arch
