@@ -658,6 +658,78 @@ VARIANTS: list[tuple[str, dict[str, Any], int]] = [
         },
         1_517_622_784,
     ),
+    (
+        "olmo_hybrid-default-shapes",
+        {
+            "model_type": "olmo_hybrid",
+            "vocab_size": 100352,
+            "hidden_size": 3840,
+            "intermediate_size": 11008,
+            "num_hidden_layers": 32,
+            "num_attention_heads": 30,
+        },
+        7_430_870_688,
+    ),
+    (
+        "olmo_hybrid-gqa-narrow-deltanet",
+        {
+            "model_type": "olmo_hybrid",
+            "vocab_size": 100352,
+            "hidden_size": 3840,
+            "intermediate_size": 11008,
+            "num_hidden_layers": 6,
+            "num_attention_heads": 30,
+            "num_key_value_heads": 6,
+            "attention_bias": True,
+            "linear_num_key_heads": 10,
+            "linear_num_value_heads": 20,
+            "linear_key_head_dim": 64,
+            "linear_value_head_dim": 96,
+            "tie_word_embeddings": True,
+            "layer_types": [
+                "linear_attention",
+                "full_attention",
+                "linear_attention",
+                "full_attention",
+                "linear_attention",
+                "full_attention",
+            ],
+        },
+        1_334_084_760,
+    ),
+    (
+        "xlstm-7b-shapes",
+        {
+            "model_type": "xlstm",
+            "vocab_size": 50304,
+            "embedding_dim": 4096,
+            "hidden_size": 4096,
+            "num_blocks": 32,
+            "num_heads": 8,
+            "qk_dim_factor": 0.5,
+            "v_dim_factor": 1.0,
+            "ffn_proj_factor": 2.667,
+            "ffn_round_up_to_multiple_of": 64,
+        },
+        6_865_424_896,
+    ),
+    (
+        "xlstm-biased-fused-tied",
+        {
+            "model_type": "xlstm",
+            "vocab_size": 50304,
+            "embedding_dim": 4096,
+            "num_blocks": 3,
+            "num_heads": 4,
+            "use_bias": True,
+            "qk_dim_factor": 0.25,
+            "v_dim_factor": 0.5,
+            "ffn_proj_factor": 1.3,
+            "weight_mode": "fused",
+            "tie_word_embeddings": True,
+        },
+        711_173_656,
+    ),
 ]
 
 VARIANT_BY_ID = {name: config for name, config, _ in VARIANTS}
@@ -672,6 +744,8 @@ FAMILIES = (
     "zamba2",
     "rwkv",
     "recurrent_gemma",
+    "olmo_hybrid",
+    "xlstm",
     "bart",
     "mbart",
     "plbart",
@@ -823,6 +897,20 @@ def test_recurrent_families_keep_a_fixed_state_and_only_local_attention() -> Non
     ]
     assert griffin["memory"]["ssm"]["layers"] == 18
     assert kv_cache_bytes(griffin, batch=1, seq_len=10_000) == 8 * 5120 * 2048 * 2
+
+
+def test_olmo_hybrid_and_xlstm_state_layout() -> None:
+    olmo = convert_hf_config(fresh("olmo_hybrid-default-shapes"))
+    # Every 4th of 32 layers attends (30 heads x 128); 24 Gated DeltaNet layers keep a state.
+    assert olmo["memory"]["kv_layers"] == [{"count": 8, "values_per_token": 7680, "window": None}]
+    assert olmo["memory"]["ssm"] == {
+        "layers": 24,
+        "conv_state_values": (2 * 30 * 96 + 30 * 192) * 4,
+        "ssm_state_values": 30 * 96 * 192,
+    }
+    xlstm = convert_hf_config(fresh("xlstm-biased-fused-tied"))
+    assert xlstm["attention_type"] == "none" and xlstm["kv_values_per_token"] == 0
+    assert any("never ties xLSTM" in warning for warning in xlstm["warnings"])
 
 
 def test_encoder_decoder_records_cross_attention_per_source_token() -> None:

@@ -113,6 +113,8 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "zamba2": families_hybrid.zamba2,
     "rwkv": families_hybrid.rwkv,
     "recurrent_gemma": families_hybrid.recurrent_gemma,
+    "olmo_hybrid": families_hybrid.olmo_hybrid,
+    "xlstm": families_hybrid.xlstm,
     "bart": families_seq2seq.bart_like,
     "mbart": families_seq2seq.bart_like,
     "plbart": families_seq2seq.bart_like,

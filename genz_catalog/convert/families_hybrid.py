@@ -1015,3 +1015,168 @@ def recurrent_gemma(reader: ConfigReader) -> Architecture:
         f"blocks (with {attention_layers} local-attention blocks) cannot be simulated"
     )
     return arch
+
+
+def olmo_hybrid(reader: ConfigReader) -> Architecture:
+    """OLMo hybrid: Gated DeltaNet linear-attention layers and OLMo-2-style attention layers.
+
+    ``layer_types`` (default: full attention every 4th layer) picks the mixer. A linear layer
+    has q/k (``linear_num_key_heads`` x ``linear_key_head_dim``), v and the output gate
+    (``linear_num_value_heads`` x ``linear_value_head_dim``), a/b projections to one value per
+    value head, a bias-free depthwise conv over q, k and v, ``A_log`` / ``dt_bias`` and a gated
+    RMSNorm of the value head width; it is pre-normed (input and post-attention RMSNorms). An
+    attention layer has full-width q/k RMSNorms and OLMo-2 post-norms (after attention and FFN).
+    """
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    reader.check()
+    kv_heads, head_dim, attention_type = _attention_dims(reader, hidden, heads)
+    bias = reader.bool("attention_bias", default=False)
+    names = reader.str_list("layer_types")
+    if names is None:
+        names = [
+            "full_attention" if index % 4 == 3 else "linear_attention" for index in range(layers)
+        ]
+        if "full_attention" not in names:
+            names[-1] = "full_attention"
+    elif len(names) != layers:
+        raise reader.error(f"layer_types has {len(names)} entries for {layers} layers")
+    kinds = _normalised_layer_types(reader, names, "layer_types")
+    if "hybrid" in kinds:
+        raise reader.error("layer_types: 'hybrid' is not an olmo_hybrid layer type")
+    key_heads = reader.int("linear_num_key_heads", default=heads)
+    value_heads = reader.int("linear_num_value_heads", default=heads)
+    key_dim = reader.int("linear_key_head_dim", default=int(0.75 * hidden / key_heads))
+    value_dim = reader.int("linear_value_head_dim", default=2 * key_dim)
+    conv_kernel = reader.int("linear_conv_kernel_dim", default=4)
+    keys = key_heads * key_dim
+    values = value_heads * value_dim
+    conv_channels = 2 * keys + values
+    linear = (
+        2 * hidden * keys  # q, k
+        + 2 * hidden * values  # v, g
+        + 2 * hidden * value_heads  # a, b
+        + values * hidden  # o
+        + conv_channels * conv_kernel
+        + 2 * value_heads  # A_log, dt_bias
+        + value_dim  # gated output norm
+    )
+    attention = counting.attention(hidden, heads, kv_heads, head_dim, bias, bias, bias) + (
+        (heads + kv_heads) * head_dim
+    )
+    attention_layers = kinds.count("attention")
+    linear_layers = layers - attention_layers
+    total = (
+        linear_layers * linear
+        + attention_layers * attention
+        + layers * (counting.mlp(hidden, intermediate, True) + 2 * hidden)
+        + _finish_embeddings(reader, hidden, vocab, tie_default=False)
+    )
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    _fill_attention_fields(arch, reader, layers, hidden, heads, kv_heads, head_dim, vocab)
+    arch.attention_type = attention_type if attention_layers else "none"
+    arch.intermediate_size = intermediate
+    arch.add_kv_layers(attention_layers, 2 * kv_heads * head_dim)
+    arch.ssm = {
+        "layers": linear_layers,
+        "conv_state_values": conv_channels * conv_kernel,
+        "ssm_state_values": value_heads * key_dim * value_dim,  # DeltaNet state per head: dk x dv
+    }
+    arch.extra.update(
+        {"linear_attention_layers": linear_layers, "attention_layers": attention_layers}
+    )
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 2,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "head_dim": head_dim,
+        "hidden_act": reader.str("hidden_act", default="silu"),
+    }
+    if arch.context_length:
+        arch.genz_kwargs["max_model_len"] = arch.context_length
+    arch.genz_unsupported = (
+        f"GenZ 0.0.16 has no Gated DeltaNet operator; OLMo hybrid's {linear_layers} linear-"
+        f"attention layers (with {attention_layers} attention layers) cannot be simulated"
+    )
+    return arch
+
+
+def xlstm(reader: ConfigReader) -> Architecture:
+    """xLSTM (mLSTM blocks): matrix-memory recurrent layers with a SwiGLU-style FFN; no KV cache.
+
+    Per block: an RMSNorm, the mLSTM layer (q/k of ``hidden * qk_dim_factor``, v and output gate
+    of ``hidden * v_dim_factor``, per-head input/forget gates with biases, a multi-head norm and
+    the output projection), an RMSNorm and the FFN (gate and up to ``hidden * ffn_proj_factor``
+    rounded up to ``ffn_round_up_to_multiple_of``, down). ``use_bias`` adds biases to projections
+    and norms. ``weight_mode`` fused/single stores the same parameters.
+    """
+    hidden = reader.int("hidden_size", "embedding_dim")
+    blocks = reader.int("num_blocks", "num_hidden_layers")
+    vocab = reader.int("vocab_size")
+    reader.check()
+    embedding = reader.int("embedding_dim", default=hidden)
+    if embedding != hidden:
+        raise reader.error(
+            f"embedding_dim ({embedding}) differs from hidden_size ({hidden}); transformers builds "
+            "mismatched layers for such a config"
+        )
+    heads = reader.int("num_heads", default=8)
+    bias = reader.bool("use_bias", default=False)
+    qk = int(hidden * reader.number("qk_dim_factor", default=0.5))
+    value = int(hidden * reader.number("v_dim_factor", default=1.0))
+    multiple = reader.int("ffn_round_up_to_multiple_of", default=64)
+    scaled = hidden * reader.number("ffn_proj_factor", default=2.667)
+    up = int(((scaled + multiple - 1) // multiple) * multiple)
+    if value % heads or qk % heads:
+        raise reader.error(f"q/k width {qk} and value width {value} must divide into {heads} heads")
+    norm = counting.layer_norm(hidden, bias)
+    mlstm = (
+        2 * counting.linear(hidden, qk, bias)
+        + 2 * counting.linear(hidden, value, bias)  # v and output gate
+        + 2 * counting.linear(hidden, heads, True)  # input and forget gates
+        + counting.layer_norm(value, bias)  # multi-head norm
+        + counting.linear(value, hidden, bias)
+    )
+    ffn = 2 * counting.linear(hidden, up, bias) + counting.linear(up, hidden, bias)
+    # transformers 5 declares no tie for xLSTM: the LM head is its own matrix always.
+    total = 2 * vocab * hidden + blocks * (2 * norm + mlstm + ffn) + hidden
+    arch = Architecture(reader.family)
+    if reader.bool("tie_word_embeddings", default=False):
+        arch.warnings.append(
+            "tie_word_embeddings is set but transformers never ties xLSTM's LM head; counted untied"
+        )
+    arch.parameter_count = total
+    arch.attention_type = "none"
+    arch.num_layers = blocks
+    arch.hidden_size = hidden
+    arch.intermediate_size = up
+    arch.vocab_size = vocab
+    arch.context_length = read_context_length(reader)
+    key_dim = qk // heads
+    value_dim = value // heads
+    arch.ssm = {
+        "layers": blocks,
+        "conv_state_values": 0,
+        # mLSTM state per head: matrix memory C (dk x dv), normaliser n (dk) and stabiliser m.
+        "ssm_state_values": heads * (key_dim * value_dim + key_dim + 1),
+    }
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": up,
+        "num_ffi": 2,
+        "num_decoder_layers": blocks,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
+        "hidden_act": "silu",
+    }
+    arch.genz_unsupported = "GenZ 0.0.16 has no mLSTM operator; xLSTM cannot be simulated"
+    return arch
