@@ -130,6 +130,7 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "fsmt": families_seq2seq.fsmt,
     "pegasus_x": families_seq2seq.pegasus_x,
     "prophetnet": families_seq2seq.prophetnet,
+    "longt5": families_seq2seq.longt5,
     "gemma3n_text": families_multimodal_modern.gemma3n_text,
     # --- end fam-hybrid ---
 }

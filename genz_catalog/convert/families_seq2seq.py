@@ -53,6 +53,7 @@ SEQ2SEQ_FAMILIES = (
     "fsmt",
     "pegasus_x",
     "prophetnet",
+    "longt5",
 )
 
 _UNSUPPORTED = (
@@ -487,6 +488,75 @@ def prophetnet(reader: ConfigReader) -> Architecture:
     return arch
 
 
+def longt5(reader: ConfigReader) -> Architecture:
+    """LongT5: the T5 layout with local or transient-global encoder attention.
+
+    T5 keys (``d_model``, ``num_layers``, ``num_decoder_layers``, ``num_heads``, ``d_kv``,
+    ``d_ff``, ``feed_forward_proj``). ``encoder_attention_type: transient-global`` adds a global
+    relative-position bias (first layer) and a global-input RMSNorm per encoder layer. A stored
+    ``is_gated_act`` (transformers 4 saved it) wins over ``feed_forward_proj``, as in transformers.
+    transformers 5 always ties the LM head to the shared embedding (``tie_word_embeddings: false``
+    only switches off decoder output scaling), so it is counted once.
+    """
+    hidden = reader.int("d_model")
+    encoder_layers = reader.int("num_layers")
+    heads = reader.int("num_heads")
+    head_dim = reader.int("d_kv")
+    intermediate = reader.int("d_ff")
+    vocab = reader.int("vocab_size")
+    reader.check()
+    decoder_layers = reader.int("num_decoder_layers", default=encoder_layers)
+    buckets = reader.int("relative_attention_num_buckets", default=32)
+    projection = reader.str("feed_forward_proj", default="relu") or "relu"
+    gated = reader.bool("is_gated_act", default=projection.startswith("gated-"))
+    transient_global = reader.str("encoder_attention_type", default="local") == "transient-global"
+    inner = heads * head_dim
+    attention = 3 * hidden * inner + inner * hidden
+    ffn = (3 if gated else 2) * hidden * intermediate
+    encoder = encoder_layers * (attention + ffn + 2 * hidden) + buckets * heads + hidden
+    if transient_global:
+        encoder += buckets * heads + encoder_layers * hidden
+    decoder = decoder_layers * (2 * attention + ffn + 3 * hidden) + buckets * heads + hidden
+    total = vocab * hidden + encoder + decoder
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    arch.model_type = "encoder-decoder"
+    arch.attention_type = "mha"
+    arch.num_layers = encoder_layers + decoder_layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads
+    arch.head_dim = head_dim
+    arch.vocab_size = vocab
+    arch.context_length = reader.optional_int("n_positions", "max_position_embeddings", minimum=1)
+    arch.extra.update(
+        {
+            "encoder_layers": encoder_layers,
+            "decoder_layers": decoder_layers,
+            "encoder_attention_type": "transient-global" if transient_global else "local",
+        }
+    )
+    arch.add_kv_layers(decoder_layers, 2 * inner)
+    arch.cross_attention_values_per_source_token = decoder_layers * 2 * inner
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 2 if gated else 1,
+        "num_encoder_layers": encoder_layers,
+        "num_decoder_layers": decoder_layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
+        "head_dim": head_dim,
+        "hidden_act": projection.split("-")[-1],
+    }
+    if arch.context_length:
+        arch.genz_kwargs["max_model_len"] = arch.context_length
+    arch.genz_unsupported = _UNSUPPORTED
+    return arch
+
+
 def _token_embeddings(reader: ConfigReader, hidden: int, vocab: int, tied: bool) -> int:
     """Token embeddings and LM head of a BART-lineage model (Marian may split the vocabularies)."""
     if reader.family == "marian" and not reader.bool(
@@ -562,6 +632,7 @@ __all__: list[Any] = [
     "bigbird_pegasus",
     "fsmt",
     "led",
+    "longt5",
     "mvp",
     "pegasus_x",
     "prophetnet",
