@@ -769,6 +769,41 @@ VARIANTS: list[tuple[str, dict[str, Any], int]] = [
         },
         122_221_824,
     ),
+    (
+        "lfm3-default-shapes",
+        {
+            "model_type": "lfm3",
+            "vocab_size": 128000,
+            "hidden_size": 2048,
+            "intermediate_size": 7680,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 4,
+            "head_dim": 128,
+            "sliding_window": 256,
+            "conv_L_cache": 7,
+        },
+        1_728_801_536,
+    ),
+    (
+        "lfm3-biased-conv-no-gate-untied",
+        {
+            "model_type": "lfm3",
+            "vocab_size": 128000,
+            "hidden_size": 2048,
+            "intermediate_size": 7680,
+            "num_hidden_layers": 6,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 4,
+            "head_dim": 64,
+            "conv_bias": True,
+            "use_attention_gate": False,
+            "use_sandwich_norm": False,
+            "attention_bias": True,
+            "tie_word_embeddings": False,
+        },
+        885_130_496,
+    ),
 ]
 
 VARIANT_BY_ID = {name: config for name, config, _ in VARIANTS}
@@ -785,6 +820,7 @@ FAMILIES = (
     "recurrent_gemma",
     "olmo_hybrid",
     "xlstm",
+    "lfm3",
     "bart",
     "mbart",
     "plbart",
@@ -951,6 +987,16 @@ def test_olmo_hybrid_and_xlstm_state_layout() -> None:
     xlstm = convert_hf_config(fresh("xlstm-biased-fused-tied"))
     assert xlstm["attention_type"] == "none" and xlstm["kv_values_per_token"] == 0
     assert any("never ties xLSTM" in warning for warning in xlstm["warnings"])
+
+
+def test_lfm3_caches_full_and_sliding_attention_apart() -> None:
+    record = convert_hf_config(fresh("lfm3-default-shapes"))
+    # Default layout: full attention at i % 4 == 2 (6 layers), sliding at i % 4 == 0, i > 0 (5).
+    assert record["memory"]["kv_layers"] == [
+        {"count": 6, "values_per_token": 1024, "window": None},
+        {"count": 5, "values_per_token": 1024, "window": 256},
+    ]
+    assert record["memory"]["ssm"]["layers"] == 13
 
 
 def test_encoder_decoder_records_cross_attention_per_source_token() -> None:

@@ -115,6 +115,7 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "recurrent_gemma": families_hybrid.recurrent_gemma,
     "olmo_hybrid": families_hybrid.olmo_hybrid,
     "xlstm": families_hybrid.xlstm,
+    "lfm3": families_hybrid.lfm3,
     "bart": families_seq2seq.bart_like,
     "mbart": families_seq2seq.bart_like,
     "plbart": families_seq2seq.bart_like,

@@ -1180,3 +1180,102 @@ def xlstm(reader: ConfigReader) -> Architecture:
     }
     arch.genz_unsupported = "GenZ 0.0.16 has no mLSTM operator; xLSTM cannot be simulated"
     return arch
+
+
+def lfm3(reader: ConfigReader) -> Architecture:
+    """Liquid LFM3: gated short-convolution layers and (full or sliding) attention layers.
+
+    ``layer_types`` entries ``conv``, ``full_attention`` or ``sliding_attention`` (default: full
+    at i % 4 == 2, sliding at i % 4 == 0 after the first, conv elsewhere). A conv layer has
+    in/out projections and a depthwise conv of ``conv_L_cache`` taps (biases with
+    ``conv_bias``); an attention layer per-head q/k RMSNorms and, with ``use_attention_gate``,
+    a per-head output gate. Every layer has a SwiGLU FFN of ``intermediate_size``, an operator
+    and an FFN RMSNorm, plus post-norms with ``use_sandwich_norm``. The LM head is tied.
+    """
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    reader.check()
+    kv_heads = reader.int("num_key_value_heads", default=heads)
+    attention_type = checked_attention_type(reader, heads, kv_heads)
+    head_dim = reader.int("head_dim", default=128)
+    names = reader.str_list("layer_types")
+    if names is None:
+        names = [
+            "full_attention"
+            if index % 4 == 2
+            else "sliding_attention"
+            if index % 4 == 0 and index > 0
+            else "conv"
+            for index in range(layers)
+        ]
+    elif len(names) != layers:
+        raise reader.error(f"layer_types has {len(names)} entries for {layers} layers")
+    unknown = sorted(set(names) - {"conv", "full_attention", "sliding_attention"})
+    if unknown:
+        raise reader.error(f"layer_types has unknown layer type(s) {', '.join(unknown)}")
+    conv_bias = reader.bool("conv_bias", default=False)
+    taps = reader.int("conv_L_cache", default=7)
+    attention_bias = reader.bool("attention_bias", default=False)
+    gate = reader.bool("use_attention_gate", default=True)
+    sandwich = reader.bool("use_sandwich_norm", default=True)
+    window = reader.int("sliding_window", default=256)
+    conv = (
+        counting.linear(hidden, 3 * hidden, conv_bias)
+        + hidden * taps
+        + (hidden if conv_bias else 0)
+        + counting.linear(hidden, hidden, conv_bias)
+    )
+    attention = (
+        counting.attention(
+            hidden, heads, kv_heads, head_dim, attention_bias, attention_bias, attention_bias
+        )
+        + 2 * head_dim
+        + (hidden * heads if gate else 0)
+    )
+    full = names.count("full_attention")
+    sliding = names.count("sliding_attention")
+    conv_layers = layers - full - sliding
+    per_layer = counting.mlp(hidden, intermediate, True) + (4 if sandwich else 2) * hidden
+    total = (
+        conv_layers * conv
+        + (full + sliding) * attention
+        + layers * per_layer
+        + vocab * hidden
+        + hidden  # embedding_norm (the final norm)
+    )
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    _fill_attention_fields(arch, reader, layers, hidden, heads, kv_heads, head_dim, vocab)
+    arch.attention_type = attention_type if full + sliding else "none"
+    arch.intermediate_size = intermediate
+    values = 2 * kv_heads * head_dim
+    arch.add_kv_layers(full, values)
+    arch.add_kv_layers(sliding, values, window)
+    arch.ssm = {
+        "layers": conv_layers,
+        "conv_state_values": hidden * taps,
+        "ssm_state_values": 0,
+    }
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 2,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "head_dim": head_dim,
+        "hidden_act": "silu",
+    }
+    if arch.context_length:
+        arch.genz_kwargs["max_model_len"] = arch.context_length
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 has no gated short-convolution operator; LFM3's "
+        f"{conv_layers} convolution layers cannot be simulated"
+    )
+    return arch
