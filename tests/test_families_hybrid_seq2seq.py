@@ -804,6 +804,70 @@ VARIANTS: list[tuple[str, dict[str, Any], int]] = [
         },
         885_130_496,
     ),
+    (
+        "t5gemma-2b-2b-shapes",
+        {
+            "model_type": "t5gemma",
+            "encoder": {
+                "model_type": "t5_gemma_module",
+                "vocab_size": 256000,
+                "hidden_size": 2304,
+                "intermediate_size": 9216,
+                "num_hidden_layers": 26,
+                "num_attention_heads": 8,
+                "num_key_value_heads": 4,
+                "head_dim": 256,
+                "sliding_window": 4096,
+                "max_position_embeddings": 8192,
+            },
+            "decoder": {
+                "model_type": "t5_gemma_module",
+                "vocab_size": 256000,
+                "hidden_size": 2304,
+                "intermediate_size": 9216,
+                "num_hidden_layers": 26,
+                "num_attention_heads": 8,
+                "num_key_value_heads": 4,
+                "head_dim": 256,
+                "sliding_window": 4096,
+                "max_position_embeddings": 8192,
+            },
+        },
+        5_596_853_760,
+    ),
+    (
+        "t5gemma-unbalanced-untied",
+        {
+            "model_type": "t5gemma",
+            "tie_word_embeddings": False,
+            "encoder": {
+                "model_type": "t5_gemma_module",
+                "vocab_size": 256000,
+                "hidden_size": 1024,
+                "intermediate_size": 2048,
+                "num_hidden_layers": 4,
+                "num_attention_heads": 8,
+                "num_key_value_heads": 4,
+                "head_dim": 128,
+                "sliding_window": 4096,
+                "max_position_embeddings": 8192,
+            },
+            "decoder": {
+                "model_type": "t5_gemma_module",
+                "vocab_size": 256000,
+                "hidden_size": 2304,
+                "intermediate_size": 9216,
+                "num_hidden_layers": 3,
+                "num_attention_heads": 8,
+                "num_key_value_heads": 4,
+                "head_dim": 256,
+                "sliding_window": 4096,
+                "max_position_embeddings": 8192,
+                "attention_bias": True,
+            },
+        },
+        1_747_813_632,
+    ),
 ]
 
 VARIANT_BY_ID = {name: config for name, config, _ in VARIANTS}
@@ -837,6 +901,7 @@ FAMILIES = (
     "pegasus_x",
     "prophetnet",
     "longt5",
+    "t5gemma",
     "gemma3n_text",
     "gemma3n",
     "phi4_multimodal",
@@ -1023,6 +1088,15 @@ def test_fsmt_cannot_tie_vocabularies_of_different_sizes() -> None:
     config.update(tie_word_embeddings=True, src_vocab_size=30000)
     with pytest.raises(ConversionError, match="cannot be one matrix"):
         convert_hf_config(config)
+
+
+def test_t5gemma_caches_decoder_sliding_layers_within_the_window() -> None:
+    record = convert_hf_config(fresh("t5gemma-2b-2b-shapes"))
+    assert record["memory"]["kv_layers"] == [
+        {"count": 13, "values_per_token": 2 * 4 * 256, "window": None},
+        {"count": 13, "values_per_token": 2 * 4 * 256, "window": 4096},
+    ]
+    assert record["memory"]["cross_attention_values_per_source_token"] == 26 * 2 * 4 * 256
 
 
 def test_sinusoidal_position_tables_are_reported_where_transformers_counts_them() -> None:

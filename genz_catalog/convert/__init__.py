@@ -132,6 +132,7 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "pegasus_x": families_seq2seq.pegasus_x,
     "prophetnet": families_seq2seq.prophetnet,
     "longt5": families_seq2seq.longt5,
+    "t5gemma": families_seq2seq.t5gemma,
     "gemma3n_text": families_multimodal_modern.gemma3n_text,
     # --- end fam-hybrid ---
 }

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from genz_catalog.convert import counting
-from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._arch import Architecture, attention_type_for
 from genz_catalog.convert._decoder import derived_head_dim
 from genz_catalog.convert._reader import ConfigReader
 
@@ -54,6 +54,7 @@ SEQ2SEQ_FAMILIES = (
     "pegasus_x",
     "prophetnet",
     "longt5",
+    "t5gemma",
 )
 
 _UNSUPPORTED = (
@@ -557,6 +558,119 @@ def longt5(reader: ConfigReader) -> Architecture:
     return arch
 
 
+def _t5gemma_stack(side: ConfigReader, cross_width: int | None) -> dict[str, Any]:
+    """One Gemma-2-style stack of T5Gemma (``cross_width``: encoder width for decoder cross-attention)."""
+    hidden = side.int("hidden_size")
+    layers = side.int("num_hidden_layers")
+    heads = side.int("num_attention_heads")
+    vocab = side.int("vocab_size")
+    intermediate = side.int("intermediate_size")
+    side.check()
+    kv_heads = side.int("num_key_value_heads", default=heads)
+    head_dim = side.int("head_dim", default=0) or derived_head_dim(side, hidden, heads)
+    bias = side.bool("attention_bias", default=False)
+    query = heads * head_dim
+    key_value = kv_heads * head_dim
+    self_attention = (
+        counting.linear(hidden, query, bias)
+        + 2 * counting.linear(hidden, key_value, bias)
+        + counting.linear(query, hidden, bias)
+    )
+    per_layer = self_attention + counting.mlp(hidden, intermediate, True) + 4 * hidden
+    if cross_width is not None:
+        per_layer += (
+            counting.linear(hidden, query, bias)
+            + 2 * counting.linear(cross_width, key_value, bias)
+            + counting.linear(query, hidden, bias)
+            + 2 * hidden
+        )
+    layer_types = side.str_list("layer_types") or [
+        "sliding_attention" if (index + 1) % 2 else "full_attention" for index in range(layers)
+    ]
+    if len(layer_types) != layers:
+        raise side.error(f"layer_types has {len(layer_types)} entries for {layers} layers")
+    return {
+        "params": vocab * hidden + layers * per_layer + hidden,
+        "hidden": hidden,
+        "layers": layers,
+        "heads": heads,
+        "kv_heads": kv_heads,
+        "head_dim": head_dim,
+        "vocab": vocab,
+        "intermediate": intermediate,
+        "layer_types": layer_types,
+        "window": side.optional_int("sliding_window", minimum=1),
+        "context": side.optional_int("max_position_embeddings", minimum=1),
+    }
+
+
+def t5gemma(reader: ConfigReader) -> Architecture:
+    """T5Gemma: a Gemma-2-style encoder and decoder (``encoder`` / ``decoder`` sub-configs).
+
+    Each stack has its own token embedding; decoder layers add cross-attention whose K/V read the
+    encoder width; the LM head ties to the decoder embedding with ``tie_word_embeddings``.
+    Decoder self-attention caches per generated token (sliding layers at most their window);
+    cross-attention K/V per source token.
+    """
+    encoder_config = reader.sub("encoder")
+    decoder_config = reader.sub("decoder")
+    if encoder_config is None or decoder_config is None:
+        for name, value in (("encoder", encoder_config), ("decoder", decoder_config)):
+            if value is None:
+                reader.require(name)
+        reader.check()
+    encoder = _t5gemma_stack(ConfigReader(encoder_config or {}, reader.family, "encoder."), None)
+    decoder = _t5gemma_stack(
+        ConfigReader(decoder_config or {}, reader.family, "decoder."), encoder["hidden"]
+    )
+    tied = reader.bool("tie_word_embeddings", default=True)
+    total = encoder["params"] + decoder["params"]
+    if not tied:
+        total += decoder["vocab"] * decoder["hidden"]
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    arch.model_type = "encoder-decoder"
+    heads, kv_heads, head_dim = decoder["heads"], decoder["kv_heads"], decoder["head_dim"]
+    arch.attention_type = attention_type_for(heads, kv_heads)
+    arch.num_layers = encoder["layers"] + decoder["layers"]
+    arch.hidden_size = decoder["hidden"]
+    arch.intermediate_size = decoder["intermediate"]
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = kv_heads
+    arch.head_dim = head_dim
+    arch.vocab_size = decoder["vocab"]
+    arch.context_length = decoder["context"]
+    arch.extra.update(
+        {
+            "encoder_layers": encoder["layers"],
+            "decoder_layers": decoder["layers"],
+            "encoder_hidden_size": encoder["hidden"],
+        }
+    )
+    values = 2 * kv_heads * head_dim
+    types = decoder["layer_types"]
+    sliding = sum(1 for kind in types if kind == "sliding_attention")
+    arch.add_kv_layers(len(types) - sliding, values)
+    arch.add_kv_layers(sliding, values, decoder["window"])
+    arch.cross_attention_values_per_source_token = decoder["layers"] * values
+    arch.genz_kwargs = {
+        "vocab_size": decoder["vocab"],
+        "hidden_size": decoder["hidden"],
+        "intermediate_size": decoder["intermediate"],
+        "num_ffi": 2,
+        "num_encoder_layers": encoder["layers"],
+        "num_decoder_layers": decoder["layers"],
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "head_dim": head_dim,
+        "hidden_act": "gelu_pytorch_tanh",
+    }
+    if arch.context_length:
+        arch.genz_kwargs["max_model_len"] = arch.context_length
+    arch.genz_unsupported = _UNSUPPORTED
+    return arch
+
+
 def _token_embeddings(reader: ConfigReader, hidden: int, vocab: int, tied: bool) -> int:
     """Token embeddings and LM head of a BART-lineage model (Marian may split the vocabularies)."""
     if reader.family == "marian" and not reader.bool(
@@ -636,5 +750,6 @@ __all__: list[Any] = [
     "mvp",
     "pegasus_x",
     "prophetnet",
+    "t5gemma",
     "whisper",
 ]
