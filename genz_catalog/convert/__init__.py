@@ -104,37 +104,6 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "umt5": families_encoder.t5,
     "bert": families_encoder.bert,
     "roberta": families_encoder.bert,
-    # --- fam-hybrid: hybrid state-space, encoder-decoder and modern multimodal families ---
-    "granitemoehybrid": families_hybrid.granitemoehybrid,
-    "nemotron_h": families_hybrid.nemotron_h,
-    "falcon_h1": families_hybrid.falcon_h1,
-    "bamba": families_hybrid.bamba,
-    "zamba": families_hybrid.zamba,
-    "zamba2": families_hybrid.zamba2,
-    "rwkv": families_hybrid.rwkv,
-    "recurrent_gemma": families_hybrid.recurrent_gemma,
-    "olmo_hybrid": families_hybrid.olmo_hybrid,
-    "xlstm": families_hybrid.xlstm,
-    "lfm3": families_hybrid.lfm3,
-    "bart": families_seq2seq.bart_like,
-    "mbart": families_seq2seq.bart_like,
-    "plbart": families_seq2seq.bart_like,
-    "pegasus": families_seq2seq.bart_like,
-    "marian": families_seq2seq.bart_like,
-    "m2m_100": families_seq2seq.bart_like,
-    "blenderbot": families_seq2seq.bart_like,
-    "blenderbot-small": families_seq2seq.bart_like,
-    "whisper": families_seq2seq.whisper,
-    "led": families_seq2seq.led,
-    "bigbird_pegasus": families_seq2seq.bigbird_pegasus,
-    "mvp": families_seq2seq.mvp,
-    "fsmt": families_seq2seq.fsmt,
-    "pegasus_x": families_seq2seq.pegasus_x,
-    "prophetnet": families_seq2seq.prophetnet,
-    "longt5": families_seq2seq.longt5,
-    "t5gemma": families_seq2seq.t5gemma,
-    "gemma3n_text": families_multimodal_modern.gemma3n_text,
-    # --- end fam-hybrid ---
 }
 
 WRAPPER_HANDLERS: dict[
@@ -146,11 +115,49 @@ WRAPPER_HANDLERS: dict[
     "qwen2_5_vl": families_multimodal.qwen2_5_vl,
     "gemma3": families_multimodal.gemma3,
     "mllama": families_multimodal.mllama,
-    # --- fam-hybrid ---
-    "gemma3n": families_multimodal_modern.gemma3n,
-    "phi4_multimodal": families_multimodal_modern.phi4_multimodal,
-    # --- end fam-hybrid ---
 }
+
+# --- fam-hybrid: hybrid state-space / recurrent, encoder-decoder and audio-multimodal families -
+TEXT_HANDLERS.update(
+    {
+        "granitemoehybrid": families_hybrid.granitemoehybrid,
+        "nemotron_h": families_hybrid.nemotron_h,
+        "falcon_h1": families_hybrid.falcon_h1,
+        "bamba": families_hybrid.bamba,
+        "zamba": families_hybrid.zamba,
+        "zamba2": families_hybrid.zamba2,
+        "rwkv": families_hybrid.rwkv,
+        "recurrent_gemma": families_hybrid.recurrent_gemma,
+        "olmo_hybrid": families_hybrid.olmo_hybrid,
+        "xlstm": families_hybrid.xlstm,
+        "lfm3": families_hybrid.lfm3,
+        "bart": families_seq2seq.bart_like,
+        "mbart": families_seq2seq.bart_like,
+        "plbart": families_seq2seq.bart_like,
+        "pegasus": families_seq2seq.bart_like,
+        "marian": families_seq2seq.bart_like,
+        "m2m_100": families_seq2seq.bart_like,
+        "blenderbot": families_seq2seq.bart_like,
+        "blenderbot-small": families_seq2seq.bart_like,
+        "whisper": families_seq2seq.whisper,
+        "led": families_seq2seq.led,
+        "bigbird_pegasus": families_seq2seq.bigbird_pegasus,
+        "mvp": families_seq2seq.mvp,
+        "fsmt": families_seq2seq.fsmt,
+        "pegasus_x": families_seq2seq.pegasus_x,
+        "prophetnet": families_seq2seq.prophetnet,
+        "longt5": families_seq2seq.longt5,
+        "t5gemma": families_seq2seq.t5gemma,
+        "gemma3n_text": families_multimodal_modern.gemma3n_text,
+    }
+)
+WRAPPER_HANDLERS.update(
+    {
+        "gemma3n": families_multimodal_modern.gemma3n,
+        "phi4_multimodal": families_multimodal_modern.phi4_multimodal,
+    }
+)
+# --- end fam-hybrid ----------------------------------------------------------------------------
 
 # Keys that make an unknown family convertible with the standard decoder handler.
 _STANDARD_DECODER_KEYS = (
