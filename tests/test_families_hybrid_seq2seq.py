@@ -1213,3 +1213,44 @@ def test_damaged_configs_convert_or_raise_conversion_error(
             continue
         assert 0 <= record["active_parameter_count"] <= record["parameter_count"]
         json.dumps(record, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "renames"),
+    [
+        (
+            "bart-untied-asymmetric",
+            {
+                "d_model": "hidden_size",
+                "encoder_layers": "num_hidden_layers",
+                "encoder_attention_heads": "num_attention_heads",
+            },
+        ),
+        (
+            "whisper-tiny-shapes",
+            {
+                "d_model": "hidden_size",
+                "encoder_layers": "num_hidden_layers",
+                "encoder_attention_heads": "num_key_value_heads",
+            },
+        ),
+        (
+            "longt5-tglobal-base-shapes",
+            {
+                "d_model": "hidden_size",
+                "num_layers": "num_hidden_layers",
+                "num_heads": "num_attention_heads",
+                "d_kv": "head_dim",
+            },
+        ),
+        ("recurrent_gemma-2b-shapes", {"attention_window_size": "sliding_window"}),
+    ],
+)
+def test_attribute_map_aliases_count_the_same(name: str, renames: dict[str, str]) -> None:
+    """transformers accepts the ``attribute_map`` alias of a key in its place (4.x files, and the
+    family sweep's transformers-4 spelling, use them); the count must not change."""
+    config = fresh(name)
+    for canonical, alias in renames.items():
+        config[alias] = config.pop(canonical)
+    expected = next(count for variant, _, count in VARIANTS if variant == name)
+    assert convert_hf_config(config)["parameter_count"] == expected

@@ -904,7 +904,9 @@ def rwkv(reader: ConfigReader) -> Architecture:
     arch.hidden_size = hidden
     arch.intermediate_size = intermediate
     arch.vocab_size = vocab
-    arch.context_length = reader.optional_int("context_length", minimum=1)
+    arch.context_length = reader.optional_int(
+        "context_length", "max_position_embeddings", minimum=1
+    )
     arch.ssm = {
         "layers": layers,
         "conv_state_values": 2 * hidden,  # token-shift vectors of time and channel mixing
@@ -948,7 +950,7 @@ def recurrent_gemma(reader: ConfigReader) -> Architecture:
     head_dim = derived_head_dim(reader, hidden, heads, head_dim_key=None)
     lru = reader.int("lru_width", default=hidden)
     conv_width = reader.int("conv1d_width", default=4)
-    window = reader.int("attention_window_size", default=2048)
+    window = reader.int("attention_window_size", "sliding_window", default=2048)
     attention_bias = reader.bool("attention_bias", default=False)
     cycle = reader.str_list("block_types") or ["recurrent", "recurrent", "attention"]
     if not cycle or any(kind not in ("recurrent", "attention") for kind in cycle):

@@ -70,8 +70,15 @@ def _biased_attention(width: int) -> int:
 
 def _stack_dims(reader: ConfigReader, side: str) -> tuple[int, int, int]:
     """(layers, heads, ffn width) of the ``encoder`` or ``decoder`` side."""
-    layers = reader.int(f"{side}_layers", minimum=0)
-    heads = reader.int(f"{side}_attention_heads")
+    if side == "encoder":
+        # attribute_map aliases: num_hidden_layers / num_attention_heads name the encoder's.
+        layers = reader.int("encoder_layers", "num_hidden_layers", minimum=0)
+        # Whisper's attribute_map also aliases num_key_value_heads to the encoder's heads.
+        aliases = ("num_key_value_heads",) if reader.family == "whisper" else ()
+        heads = reader.int("encoder_attention_heads", "num_attention_heads", *aliases)
+    else:
+        layers = reader.int(f"{side}_layers", minimum=0)
+        heads = reader.int(f"{side}_attention_heads")
     ffn = reader.int(f"{side}_ffn_dim")
     return layers, heads, ffn
 
@@ -242,7 +249,7 @@ def led(reader: ConfigReader) -> Architecture:
     final LayerNorm. The encoder's sliding-window attention keeps no cache, so the memory layout
     is the usual decoder self-attention plus cross-attention over the (long) source.
     """
-    hidden = reader.int("d_model")
+    hidden = reader.int("d_model", "hidden_size")
     encoder = _stack_dims(reader, "encoder")
     decoder = _stack_dims(reader, "decoder")
     vocab = reader.int("vocab_size")
@@ -278,7 +285,7 @@ def bigbird_pegasus(reader: ConfigReader) -> Architecture:
     Every attention projection carries a bias only with ``use_bias``; learned positions of
     ``max_position_embeddings`` rows; embedding LayerNorms, no final LayerNorm.
     """
-    hidden = reader.int("d_model")
+    hidden = reader.int("d_model", "hidden_size")
     encoder = _stack_dims(reader, "encoder")
     decoder = _stack_dims(reader, "decoder")
     vocab = reader.int("vocab_size")
@@ -311,7 +318,7 @@ def mvp(reader: ConfigReader) -> Architecture:
     ``prompt_mid_dim`` -> layers x 2 x d_model); the encoder has one (self-attention), the decoder
     two (self- and cross-attention).
     """
-    hidden = reader.int("d_model")
+    hidden = reader.int("d_model", "hidden_size")
     encoder = _stack_dims(reader, "encoder")
     decoder = _stack_dims(reader, "decoder")
     vocab = reader.int("vocab_size")
@@ -366,11 +373,11 @@ def fsmt(reader: ConfigReader) -> Architecture:
     ``nn.Embedding`` weights (counted, as transformers does); no embedding or final LayerNorm;
     the output projection is its own matrix unless ``tie_word_embeddings`` ties all three tables.
     """
-    hidden = reader.int("d_model")
+    hidden = reader.int("d_model", "hidden_size")
     encoder = _stack_dims(reader, "encoder")
     decoder = _stack_dims(reader, "decoder")
     source_vocab = reader.int("src_vocab_size")
-    target_vocab = reader.int("tgt_vocab_size")
+    target_vocab = reader.int("tgt_vocab_size", "vocab_size")
     positions = reader.int("max_position_embeddings")
     reader.check()
     pad = reader.int("pad_token_id", default=1, minimum=0)
@@ -415,7 +422,7 @@ def pegasus_x(reader: ConfigReader) -> Architecture:
     global stream in every layer; positions are sinusoidal buffers (no parameters); both stacks
     end in a LayerNorm.
     """
-    hidden = reader.int("d_model")
+    hidden = reader.int("d_model", "hidden_size")
     encoder = _stack_dims(reader, "encoder")
     decoder = _stack_dims(reader, "decoder")
     vocab = reader.int("vocab_size")
@@ -454,7 +461,7 @@ def prophetnet(reader: ConfigReader) -> Architecture:
     hidden = reader.int("hidden_size")
     encoder_layers = reader.int("num_encoder_layers", minimum=0)
     decoder_layers = reader.int("num_decoder_layers", minimum=0)
-    encoder_heads = reader.int("num_encoder_attention_heads")
+    encoder_heads = reader.int("num_encoder_attention_heads", "num_attention_heads")
     decoder_heads = reader.int("num_decoder_attention_heads")
     encoder_ffn = reader.int("encoder_ffn_dim")
     decoder_ffn = reader.int("decoder_ffn_dim")
@@ -499,10 +506,10 @@ def longt5(reader: ConfigReader) -> Architecture:
     transformers 5 always ties the LM head to the shared embedding (``tie_word_embeddings: false``
     only switches off decoder output scaling), so it is counted once.
     """
-    hidden = reader.int("d_model")
-    encoder_layers = reader.int("num_layers")
-    heads = reader.int("num_heads")
-    head_dim = reader.int("d_kv")
+    hidden = reader.int("d_model", "hidden_size")
+    encoder_layers = reader.int("num_layers", "num_hidden_layers")
+    heads = reader.int("num_heads", "num_attention_heads")
+    head_dim = reader.int("d_kv", "head_dim")
     intermediate = reader.int("d_ff")
     vocab = reader.int("vocab_size")
     reader.check()
@@ -690,7 +697,7 @@ def whisper(reader: ConfigReader) -> Architecture:
     (``max_target_positions`` rows). Attention ``k_proj`` has no bias; ``proj_out`` is tied to the
     decoder token embedding unless ``tie_word_embeddings`` is false.
     """
-    hidden = reader.int("d_model")
+    hidden = reader.int("d_model", "hidden_size")
     encoder = _stack_dims(reader, "encoder")
     decoder = _stack_dims(reader, "decoder")
     vocab = reader.int("vocab_size")
