@@ -14,6 +14,7 @@ import pytest
 from test_convert_families import EXTRA_CONFIGS
 
 from genz_catalog.convert import convert_hf_config
+from genz_catalog.convert.families_seq2seq import SEQ2SEQ_FAMILIES
 
 pytestmark = pytest.mark.oracle
 
@@ -40,6 +41,9 @@ NOT_ORACLE_COMPARABLE = {
 
 MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama"}
 MULTIMODAL |= {"qwen3_vl", "qwen3_5", "mistral3", "qwen3_vl_moe", "qwen3_5_moe", "llama4"}
+# Encoder-decoder families counted as their generation model (``*ForConditionalGeneration``),
+# not the decoder-only ``*ForCausalLM`` that transformers also registers for them.
+SEQ2SEQ = set(SEQ2SEQ_FAMILIES)
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
@@ -68,9 +72,13 @@ def meta_device_parameter_count(config: dict[str, Any]) -> int:
         not in ("model_type", "architectures", "transformers_version", "torch_dtype", "auto_map")
     }
     model_type = config["model_type"]
+    if model_type == "gemma3n":
+        pytest.importorskip("timm")  # its vision tower is a timm model
     hf_config = transformers.AutoConfig.for_model(model_type, **kwargs)
-    if model_type in ("t5", "mt5", "umt5"):
+    if model_type in ("t5", "mt5", "umt5") or model_type in SEQ2SEQ:
         auto = transformers.AutoModelForSeq2SeqLM
+    elif model_type == "whisper":
+        auto = transformers.AutoModelForSpeechSeq2Seq
     elif model_type == "roberta":
         auto = transformers.AutoModelForMaskedLM
     elif model_type in MULTIMODAL:

@@ -54,17 +54,28 @@ class FamilyResult:
 
 
 def _families() -> dict[str, list[str]]:
-    """model_type -> candidate model classes, image-text-to-text first (the whole model a
-    wrapper config describes), then causal LM, then seq2seq LM."""
+    """model_type -> candidate model classes: image-text-to-text first (the whole model a
+    wrapper config describes), then the encoder-decoder generation model (seq2seq LM, or speech
+    seq2seq for Whisper: what a checkpoint of the family holds, not the decoder-only
+    ``*ForCausalLM`` transformers also registers for BART-like families), then causal LM."""
     from transformers.models.auto import modeling_auto
 
-    candidates: dict[str, list[str]] = {}
-    for mapping in (
+    swept = (
         modeling_auto.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES,
         modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
         modeling_auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+    )
+    families = {model_type for mapping in swept for model_type in mapping}
+    candidates: dict[str, list[str]] = {}
+    for mapping in (
+        modeling_auto.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES,
+        modeling_auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+        modeling_auto.MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES,
+        modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
     ):
         for model_type, class_name in mapping.items():
+            if model_type not in families:
+                continue  # speech seq2seq: only families the three swept mappings define
             names = class_name if isinstance(class_name, (list, tuple)) else [class_name]
             candidates.setdefault(model_type, []).extend(names)
     return candidates

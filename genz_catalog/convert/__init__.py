@@ -60,10 +60,13 @@ from genz_catalog.convert import (
     families_dense,
     families_dense_modern,
     families_encoder,
+    families_hybrid,
     families_legacy,
     families_moe,
     families_moe_modern,
     families_multimodal,
+    families_multimodal_modern,
+    families_seq2seq,
     families_ssm,
 )
 from genz_catalog.convert._arch import Architecture, to_record
@@ -214,6 +217,47 @@ WRAPPER_HANDLERS.update(
     }
 )
 # --- end fam-dense wrappers -------------------------------------------------------------------
+# --- fam-hybrid: hybrid state-space / recurrent, encoder-decoder and audio-multimodal families -
+TEXT_HANDLERS.update(
+    {
+        "granitemoehybrid": families_hybrid.granitemoehybrid,
+        "nemotron_h": families_hybrid.nemotron_h,
+        "falcon_h1": families_hybrid.falcon_h1,
+        "bamba": families_hybrid.bamba,
+        "zamba": families_hybrid.zamba,
+        "zamba2": families_hybrid.zamba2,
+        "rwkv": families_hybrid.rwkv,
+        "recurrent_gemma": families_hybrid.recurrent_gemma,
+        "olmo_hybrid": families_hybrid.olmo_hybrid,
+        "xlstm": families_hybrid.xlstm,
+        "lfm3": families_hybrid.lfm3,
+        "bart": families_seq2seq.bart_like,
+        "mbart": families_seq2seq.bart_like,
+        "plbart": families_seq2seq.bart_like,
+        "pegasus": families_seq2seq.bart_like,
+        "marian": families_seq2seq.bart_like,
+        "m2m_100": families_seq2seq.bart_like,
+        "blenderbot": families_seq2seq.bart_like,
+        "blenderbot-small": families_seq2seq.bart_like,
+        "whisper": families_seq2seq.whisper,
+        "led": families_seq2seq.led,
+        "bigbird_pegasus": families_seq2seq.bigbird_pegasus,
+        "mvp": families_seq2seq.mvp,
+        "fsmt": families_seq2seq.fsmt,
+        "pegasus_x": families_seq2seq.pegasus_x,
+        "prophetnet": families_seq2seq.prophetnet,
+        "longt5": families_seq2seq.longt5,
+        "t5gemma": families_seq2seq.t5gemma,
+        "gemma3n_text": families_multimodal_modern.gemma3n_text,
+    }
+)
+WRAPPER_HANDLERS.update(
+    {
+        "gemma3n": families_multimodal_modern.gemma3n,
+        "phi4_multimodal": families_multimodal_modern.phi4_multimodal,
+    }
+)
+# --- end fam-hybrid ----------------------------------------------------------------------------
 
 # Keys that make an unknown family convertible with the standard decoder handler.
 _STANDARD_DECODER_KEYS = (
