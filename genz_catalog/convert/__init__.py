@@ -43,6 +43,7 @@ from genz_catalog.convert import (
     families_moe,
     families_multimodal,
     families_ssm,
+    families_text_more,
 )
 from genz_catalog.convert._arch import Architecture, to_record
 from genz_catalog.convert._reader import ConfigReader
@@ -102,6 +103,30 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "bert": families_encoder.bert,
     "roberta": families_encoder.bert,
 }
+
+# --- fam-text2: more decoder, encoder and seq2seq families (families_*_more.py) ---------------
+TEXT_HANDLERS.update(
+    {
+        "exaone": families_text_more.llama_renamed,
+        "internlm3": families_text_more.llama_renamed,
+        "iquestcoder": families_text_more.llama_renamed,
+        "helium": families_text_more.helium,
+        "arcee": families_text_more.arcee,
+        "hyperclovax": families_text_more.hyperclovax,
+        "bitnet": families_text_more.bitnet,
+        "diffllama": families_text_more.diffllama,
+        "nanochat": families_text_more.nanochat,
+        "jais2": families_text_more.jais2,
+        "persimmon": families_text_more.persimmon,
+        "doge": families_text_more.doge,
+        "olmo3": families_text_more.olmo3,
+        "vaultgemma": families_text_more.vaultgemma,
+        "cwm": families_text_more.cwm,
+        "granite_swa": families_text_more.granite_swa,
+        "granitemoe_swa": families_text_more.granitemoe_swa,
+    }
+)
+# --- end fam-text2 ----------------------------------------------------------------------------
 
 WRAPPER_HANDLERS: dict[
     str, Callable[[ConfigReader, Callable[[dict[str, Any], str, str], Architecture]], Architecture]

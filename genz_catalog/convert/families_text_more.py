@@ -1,0 +1,296 @@
+"""More decoder families: Llama relatives whose differences are a few norms, biases or vectors.
+
+Every handler here counts what transformers 5 allocates for the family's ``*ForCausalLM`` class
+(checked against the meta-device count on the default config and on real configs in the tests).
+Keys that transformers 4-era files spell differently are read through :func:`with_aliases`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genz_catalog.convert import counting
+from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._decoder import (
+    QK_NORM_FULL_WIDTH,
+    QK_NORM_LAYERNORM_HEAD_DIM,
+    QK_NORM_NONE,
+    QK_NORM_PER_HEAD_DIM,
+    add_attention_kv,
+    build_decoder,
+    read_layer_types,
+)
+from genz_catalog.convert._reader import ConfigReader
+from genz_catalog.convert.families_moe import _local_experts_in_every_layer
+
+
+def with_aliases(
+    reader: ConfigReader,
+    aliases: dict[str, str] | None = None,
+    defaults: dict[str, Any] | None = None,
+) -> ConfigReader:
+    """A reader over a copy of the config where ``aliases`` (old key -> canonical key) are resolved
+    and ``defaults`` (the family's config-class defaults) fill keys the file leaves out.
+
+    Only keys whose class default differs from what :func:`build_decoder` assumes go in
+    ``defaults``; transformers applies exactly these values when it loads the same file.
+    """
+    config = dict(reader.config)
+    for old, canonical in (aliases or {}).items():
+        if config.get(canonical) is None and config.get(old) is not None:
+            config[canonical] = config[old]
+    for key, value in (defaults or {}).items():
+        if config.get(key) is None:
+            config[key] = value
+    return ConfigReader(config, reader.family, reader.where)
+
+
+def _kv_values(arch: Architecture) -> int:
+    return 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0)
+
+
+def _every_nth_full(layers: int, period: int, full_at: int) -> list[str]:
+    """Layer i is full attention when ``i % period == full_at``, sliding otherwise."""
+    return [
+        "full_attention" if index % period == full_at else "sliding_attention"
+        for index in range(layers)
+    ]
+
+
+def _llama_like(
+    reader: ConfigReader,
+    *,
+    gated: bool = True,
+    tie_default: bool = False,
+    mlp_bias_key: str | None = "mlp_bias",
+    **kwargs: Any,
+) -> Architecture:
+    """:func:`build_decoder` with ``attention_bias`` on q/k/v/o and ``mlp_bias`` read from the config."""
+    attention_bias = reader.bool("attention_bias", default=False)
+    mlp_bias = reader.bool(mlp_bias_key, default=False) if mlp_bias_key else False
+    return build_decoder(
+        reader,
+        gated=gated,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        mlp_bias=mlp_bias,
+        tie_default=tie_default,
+        **kwargs,
+    )
+
+
+def _full_attention(arch: Architecture) -> Architecture:
+    add_attention_kv(arch, None, None, _kv_values(arch))
+    return arch
+
+
+def _sliding_layers(
+    arch: Architecture, reader: ConfigReader, default_types: list[str], default_window: int | None
+) -> Architecture:
+    """KV layout from ``layer_types`` (or the config class's default pattern) and ``sliding_window``."""
+    layers = arch.num_layers or 0
+    layer_types = read_layer_types(reader, layers) or default_types
+    window = reader.optional_int("sliding_window", minimum=1) or default_window
+    add_attention_kv(arch, layer_types, window, _kv_values(arch))
+    return arch
+
+
+# --- plain Llama layout under another name ----------------------------------------------------
+
+
+def llama_renamed(reader: ConfigReader) -> Architecture:
+    """Families transformers builds as ``LlamaForCausalLM`` with their own config class:
+    EXAONE 3/3.5 (``num_layers``, ``activation_function``; 8 K/V heads by default), InternLM3
+    (``qkv_bias``/``bias``; head_dim 128, 2 K/V heads by default) and IQuest-Coder."""
+    family = reader.family
+    if family == "exaone":
+        reader = with_aliases(
+            reader,
+            {
+                "num_layers": "num_hidden_layers",
+                "activation_function": "hidden_act",
+                "n_embd": "hidden_size",
+            },
+            {"num_key_value_heads": 8},
+        )
+    elif family == "internlm3":
+        reader = with_aliases(
+            reader,
+            {"qkv_bias": "attention_bias", "bias": "mlp_bias"},
+            {"num_key_value_heads": 2, "head_dim": 128},
+        )
+    elif family == "iquestcoder":
+        reader = with_aliases(reader, None, {"num_key_value_heads": 8, "head_dim": 128})
+    return _full_attention(_llama_like(reader))
+
+
+def helium(reader: ConfigReader) -> Architecture:
+    """Kyutai Helium (Llama layout; ``attention_bias`` on q/k/v only; head_dim 128 by default)."""
+    reader = with_aliases(reader, None, {"head_dim": 128})
+    attention_bias = reader.bool("attention_bias", default=False)
+    arch = build_decoder(
+        reader,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        mlp_bias=reader.bool("mlp_bias", default=False),
+    )
+    return _full_attention(arch)
+
+
+def arcee(reader: ConfigReader) -> Architecture:
+    """Arcee AFM (Llama layout with an ungated ReLU² MLP: up and down projections only)."""
+    return _full_attention(_llama_like(reader, gated=False))
+
+
+def hyperclovax(reader: ConfigReader) -> Architecture:
+    """HyperCLOVA X SEED (Llama layout plus two post-norms per layer when ``use_post_norm``)."""
+    post_norm = reader.bool("use_post_norm", default=True)
+    return _full_attention(_llama_like(reader, norms_per_layer=4 if post_norm else 2))
+
+
+def bitnet(reader: ConfigReader) -> Architecture:
+    """BitNet b1.58 (Llama layout plus ``attn_sub_norm`` (hidden) and ``ffn_sub_norm`` (FFN width)).
+
+    Counted as transformers allocates it (one value per weight); the checkpoint packs weights into
+    ternary values, which changes bytes, not the number of parameters.
+    """
+    intermediate = reader.int("intermediate_size")
+    hidden = reader.int("hidden_size")
+    reader.check()
+    arch = _llama_like(reader, mlp_bias_key=None, extra_params_per_layer=hidden + intermediate)
+    arch.warnings.append("BitNet weights are ternary (1.58 bit); GenZ simulates them at the chosen precision")
+    return _full_attention(arch)
+
+
+def diffllama(reader: ConfigReader) -> Architecture:
+    """DiffLlama (differential attention: four ``lambda`` vectors of head_dim per layer)."""
+    arch = _llama_like(reader, mlp_bias_key=None)
+    extra = 4 * (arch.head_dim or 0) * (arch.num_layers or 0)
+    arch.parameter_count += extra
+    arch.active_parameter_count = (arch.active_parameter_count or 0) + extra
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 has no differential attention (two softmax maps per head); it would "
+        "simulate half the attention work"
+    )
+    return _full_attention(arch)
+
+
+def nanochat(reader: ConfigReader) -> Architecture:
+    """nanochat (parameter-free RMSNorms and q/k norms, ungated ReLU² MLP ``fc1``/``fc2``)."""
+    arch = _llama_like(
+        reader, gated=False, mlp_bias_key=None, norms_per_layer=0, final_norm=False
+    )
+    return _full_attention(arch)
+
+
+def jais2(reader: ConfigReader) -> Architecture:
+    """Jais 2 (LayerNorm with bias, ungated ReLU² MLP, biases from ``attention_bias``/``mlp_bias``)."""
+    arch = _llama_like(reader, gated=False, norm_bias=True)
+    return _full_attention(arch)
+
+
+def persimmon(reader: ConfigReader) -> Architecture:
+    """Adept Persimmon / Fuyu's decoder (fused qkv with bias, LayerNorm with bias, per-head q/k
+    LayerNorm when ``qk_layernorm``, ungated ReLU² MLP with bias; multi-head attention)."""
+    qk_norm = QK_NORM_LAYERNORM_HEAD_DIM if reader.bool("qk_layernorm", default=True) else QK_NORM_NONE
+    arch = build_decoder(
+        reader,
+        gated=False,
+        q_bias=True,
+        kv_bias=True,
+        o_bias=True,
+        mlp_bias=True,
+        norm_bias=True,
+        qk_norm=qk_norm,
+        tie_default=False,
+    )
+    return _full_attention(arch)
+
+
+def doge(reader: ConfigReader) -> Architecture:
+    """SmallDoge dense (Llama layout plus dynamic-mask attention: ``A`` and ``dt_proj`` per K/V
+    head, learned residual scales, per-head q/k norms). The cross-domain MoE variant
+    (``is_moe: true``) is refused: its expert embeddings are not counted here."""
+    if reader.bool("is_moe", default=False):
+        raise reader.error(
+            "is_moe=true (Doge cross-domain MoE with num_experts expert embeddings) is not "
+            "supported; only dense Doge configs can be counted"
+        )
+    hidden = reader.int("hidden_size")
+    heads = reader.int("num_attention_heads")
+    reader.check()
+    kv_heads = reader.int("num_key_value_heads", default=heads)
+    head_dim = reader.int("head_dim", default=0) or hidden // heads
+    bias = reader.bool("attention_bias", default=False)
+    dynamic_mask = kv_heads + counting.linear(kv_heads * head_dim, kv_heads, bias)
+    arch = _llama_like(
+        reader,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        extra_params_per_layer=dynamic_mask + 2 * hidden,
+    )
+    window = reader.optional_int("sliding_window", minimum=1)
+    add_attention_kv(arch, None, window, _kv_values(arch))
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 has no dynamic-mask attention (Doge's dt_proj mask over the keys)"
+    )
+    return arch
+
+
+# --- with sliding-window layers ---------------------------------------------------------------
+
+
+def olmo3(reader: ConfigReader) -> Architecture:
+    """OLMo 3 (OLMo 2 layout: post-norms, full-width q/k norms; 3 sliding : 1 full layers)."""
+    arch = _llama_like(reader, mlp_bias_key=None, qk_norm=QK_NORM_FULL_WIDTH)
+    layers = arch.num_layers or 0
+    default = ["sliding_attention" if (i + 1) % 4 else "full_attention" for i in range(layers)]
+    return _sliding_layers(arch, reader, default, 4096)
+
+
+def vaultgemma(reader: ConfigReader) -> Architecture:
+    """VaultGemma (Gemma 2 without post-norms: two norms per layer; every other layer slides)."""
+    reader = with_aliases(reader, None, {"num_key_value_heads": 4, "head_dim": 256})
+    arch = _llama_like(reader, mlp_bias_key=None, tie_default=True)
+    layers = arch.num_layers or 0
+    default = ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(layers)]
+    return _sliding_layers(arch, reader, default, 4096)
+
+
+def cwm(reader: ConfigReader) -> Architecture:
+    """Meta Code World Model (Llama layout; every 4th layer full attention, others slide)."""
+    reader = with_aliases(reader, None, {"num_key_value_heads": 8, "head_dim": 128})
+    arch = _llama_like(reader)
+    return _sliding_layers(arch, reader, _every_nth_full(arch.num_layers or 0, 4, 0), 8192)
+
+
+def granite_swa(reader: ConfigReader) -> Architecture:
+    """Granite with sliding-window attention and attention sinks (one value per head per layer)."""
+    reader = with_aliases(reader, None, {"num_key_value_heads": 4})
+    heads = reader.int("num_attention_heads")
+    reader.check()
+    arch = _llama_like(reader, tie_default=True, extra_params_per_layer=heads)
+    arch.genz_unsupported = "GenZ 0.0.16 has no attention sinks"
+    return _sliding_layers(arch, reader, _every_nth_full(arch.num_layers or 0, 4, 0), 128)
+
+
+def granitemoe_swa(reader: ConfigReader) -> Architecture:
+    """Granite MoE with sliding-window attention and attention sinks."""
+    heads = reader.int("num_attention_heads")
+    reader.check()
+    moe = _local_experts_in_every_layer(
+        reader, reader.int("shared_intermediate_size", default=0, minimum=0)
+    )
+    attention_bias = reader.bool("attention_bias", default=False)
+    arch = build_decoder(
+        reader,
+        moe=moe,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        tie_default=False,
+        extra_params_per_layer=heads,
+    )
+    if arch.genz_unsupported is None:
+        arch.genz_unsupported = "GenZ 0.0.16 has no attention sinks"
+    return _sliding_layers(arch, reader, _every_nth_full(arch.num_layers or 0, 4, 0), 128)
