@@ -124,6 +124,13 @@ TEXT_HANDLERS.update(
         "cwm": families_text_more.cwm,
         "granite_swa": families_text_more.granite_swa,
         "granitemoe_swa": families_text_more.granitemoe_swa,
+        "apertus1p5_text": families_text_more.apertus1p5_text,
+        "mellum": families_text_more.mellum,
+        "solar_open": families_text_more.solar_open,
+        "kolibri1": families_text_more.kolibri1,
+        "sarvam_moe": families_text_more.sarvam_moe,
+        "sarvam_mla": families_moe.deepseek,
+        "youtu": families_text_more.youtu,
     }
 )
 # --- end fam-text2 ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from genz_catalog.convert import counting
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
+    MoeSpec,
     QK_NORM_FULL_WIDTH,
     QK_NORM_LAYERNORM_HEAD_DIM,
     QK_NORM_NONE,
@@ -135,6 +136,12 @@ def helium(reader: ConfigReader) -> Architecture:
         kv_bias=attention_bias,
         mlp_bias=reader.bool("mlp_bias", default=False),
     )
+    # Helium's o_proj is hidden x hidden: a model whose heads x head_dim differs cannot run.
+    if (arch.num_attention_heads or 0) * (arch.head_dim or 0) != arch.hidden_size:
+        raise reader.error(
+            f"num_attention_heads x head_dim ({arch.num_attention_heads} x {arch.head_dim}) must "
+            f"equal hidden_size ({arch.hidden_size}): Helium's output projection is hidden x hidden"
+        )
     return _full_attention(arch)
 
 
@@ -159,7 +166,9 @@ def bitnet(reader: ConfigReader) -> Architecture:
     hidden = reader.int("hidden_size")
     reader.check()
     arch = _llama_like(reader, mlp_bias_key=None, extra_params_per_layer=hidden + intermediate)
-    arch.warnings.append("BitNet weights are ternary (1.58 bit); GenZ simulates them at the chosen precision")
+    arch.warnings.append(
+        "BitNet weights are ternary (1.58 bit); GenZ simulates them at the chosen precision"
+    )
     return _full_attention(arch)
 
 
@@ -178,9 +187,7 @@ def diffllama(reader: ConfigReader) -> Architecture:
 
 def nanochat(reader: ConfigReader) -> Architecture:
     """nanochat (parameter-free RMSNorms and q/k norms, ungated ReLU² MLP ``fc1``/``fc2``)."""
-    arch = _llama_like(
-        reader, gated=False, mlp_bias_key=None, norms_per_layer=0, final_norm=False
-    )
+    arch = _llama_like(reader, gated=False, mlp_bias_key=None, norms_per_layer=0, final_norm=False)
     return _full_attention(arch)
 
 
@@ -193,7 +200,9 @@ def jais2(reader: ConfigReader) -> Architecture:
 def persimmon(reader: ConfigReader) -> Architecture:
     """Adept Persimmon / Fuyu's decoder (fused qkv with bias, LayerNorm with bias, per-head q/k
     LayerNorm when ``qk_layernorm``, ungated ReLU² MLP with bias; multi-head attention)."""
-    qk_norm = QK_NORM_LAYERNORM_HEAD_DIM if reader.bool("qk_layernorm", default=True) else QK_NORM_NONE
+    qk_norm = (
+        QK_NORM_LAYERNORM_HEAD_DIM if reader.bool("qk_layernorm", default=True) else QK_NORM_NONE
+    )
     arch = build_decoder(
         reader,
         gated=False,
@@ -294,3 +303,204 @@ def granitemoe_swa(reader: ConfigReader) -> Architecture:
     if arch.genz_unsupported is None:
         arch.genz_unsupported = "GenZ 0.0.16 has no attention sinks"
     return _sliding_layers(arch, reader, _every_nth_full(arch.num_layers or 0, 4, 0), 128)
+
+
+# --- with per-head norms, gates or activation parameters --------------------------------------
+
+
+def apertus1p5_text(reader: ConfigReader) -> Architecture:
+    """Apertus 1.5 text model (per-head q/k norms, ungated MLP; xIELU carries two scalars per layer;
+    the LM head may be pruned to ``output_vocab_size`` rows)."""
+    activation = reader.str("hidden_act", default="xielu")
+    activation_params = 2 if activation == "xielu" else 0
+    vocab = reader.int("vocab_size")
+    hidden = reader.int("hidden_size")
+    reader.check()
+    output_vocab = reader.optional_int("output_vocab_size", minimum=1)
+    tied = reader.bool("tie_word_embeddings", default=False)
+    if output_vocab is not None and output_vocab != vocab:
+        if output_vocab > vocab:
+            raise reader.error(
+                f"output_vocab_size ({output_vocab}) is more than vocab_size ({vocab})"
+            )
+        if tied:
+            raise reader.error(
+                "tie_word_embeddings=true with a pruned output_vocab_size cannot be counted"
+            )
+    arch = _llama_like(
+        reader,
+        gated=False,
+        mlp_bias_key=None,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        extra_params_per_layer=activation_params,
+    )
+    if output_vocab is not None and output_vocab != vocab and not tied:
+        arch.parameter_count -= (vocab - output_vocab) * hidden
+        arch.active_parameter_count = arch.parameter_count
+    return _full_attention(arch)
+
+
+def mellum(reader: ConfigReader) -> Architecture:
+    """JetBrains Mellum (per-head q/k norms; ``mlp_layer_types`` sparse/dense; optional sliding
+    layers). A multi-token-prediction layer (``num_nextn_predict_layers``) is not loaded by
+    transformers and not counted; it is reported in ``architecture.mtp_layers``."""
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("num_local_experts", "num_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    mlp_types = reader.str_list("mlp_layer_types") or ["sparse"] * layers
+    if len(mlp_types) != layers or not set(mlp_types) <= {"sparse", "dense"}:
+        raise reader.error(
+            f"mlp_layer_types must list 'sparse' or 'dense' for each of {layers} layers"
+        )
+    moe = MoeSpec(experts, top_k, expert_width, [kind == "sparse" for kind in mlp_types])
+    attention_bias = reader.bool("attention_bias", default=False)
+    arch = build_decoder(
+        reader,
+        moe=moe,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        tie_default=False,
+    )
+    mtp = reader.optional_int("num_nextn_predict_layers", "num_mtp_layers") or 0
+    if mtp:
+        arch.extra["mtp_layers"] = mtp
+    return _sliding_layers(arch, reader, ["full_attention"] * layers, None)
+
+
+def solar_open(reader: ConfigReader) -> Architecture:
+    """Upstage Solar Open (every layer MoE: routed experts plus ``n_shared_experts`` shared; the
+    router's score-correction bias is a buffer)."""
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("n_routed_experts", "num_local_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    shared = reader.int("n_shared_experts", default=1, minimum=0)
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        [True] * layers,
+        shared_intermediate_size=shared * expert_width,
+        num_shared_experts=shared,
+    )
+    reader = with_aliases(reader, None, {"head_dim": 128})
+    bias = reader.bool("attention_bias", default=False)  # q/k/v only, as in GLM-4.5 MoE
+    arch = build_decoder(reader, moe=moe, q_bias=bias, kv_bias=bias)
+    return _full_attention(arch)
+
+
+def kolibri1(reader: ConfigReader) -> Architecture:
+    """Kolibri 1 (four norms per layer, per-head q/k norms, MoE with a shared expert in every
+    layer; 4 sliding : 1 full attention layers)."""
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("num_local_experts", "num_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    shared_width = reader.int("shared_expert_intermediate_size")
+    reader.check()
+    moe = MoeSpec(
+        experts, top_k, expert_width, [True] * layers, shared_intermediate_size=shared_width
+    )
+    arch = _llama_like(
+        reader, mlp_bias_key=None, moe=moe, norms_per_layer=4, qk_norm=QK_NORM_PER_HEAD_DIM
+    )
+    default = ["full_attention" if (i + 1) % 5 == 0 else "sliding_attention" for i in range(layers)]
+    return _sliding_layers(arch, reader, default, 513)
+
+
+def sarvam_moe(reader: ConfigReader) -> Architecture:
+    """Sarvam MoE (built as GLM-4.5 MoE: q/k/v bias from ``attention_bias``/``use_qkv_bias``,
+    optional per-head q/k norm, ``first_k_dense_replace`` dense layers, shared experts)."""
+    reader = with_aliases(reader, {"use_qkv_bias": "attention_bias"})
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("n_routed_experts", "num_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    first_dense = reader.int("first_k_dense_replace", default=1, minimum=0)
+    shared = reader.int("n_shared_experts", "num_shared_experts", default=1, minimum=0)
+    # The router's e_score_correction_bias is a buffer in GLM-4.5 MoE: not a parameter.
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        [index >= first_dense for index in range(layers)],
+        shared_intermediate_size=shared * expert_width,
+        num_shared_experts=shared,
+    )
+    bias = reader.bool("attention_bias", default=False)
+    qk_norm = QK_NORM_PER_HEAD_DIM if reader.bool("use_qk_norm", default=False) else QK_NORM_NONE
+    arch = build_decoder(reader, moe=moe, q_bias=bias, kv_bias=bias, qk_norm=qk_norm)
+    mtp = reader.optional_int("num_nextn_predict_layers", "num_mtp_layers") or 0
+    if mtp:
+        arch.extra["mtp_layers"] = mtp
+    return _full_attention(arch)
+
+
+def youtu(reader: ConfigReader) -> Architecture:
+    """Tencent Youtu-LLM (dense Llama MLP under DeepSeek multi-head latent attention)."""
+    hidden = reader.int("hidden_size")
+    heads = reader.int("num_attention_heads")
+    kv_lora_rank = reader.int("kv_lora_rank")
+    rope_dim = reader.int("qk_rope_head_dim")
+    nope_dim = reader.int("qk_nope_head_dim")
+    v_head_dim = reader.int("v_head_dim")
+    reader.check()
+    q_lora_rank = reader.int_or_null("q_lora_rank") if "q_lora_rank" in reader.config else 1536
+    bias = reader.bool("attention_bias", default=False)
+    attention = counting.mla_attention(
+        hidden, heads, q_lora_rank, kv_lora_rank, nope_dim, rope_dim, v_head_dim, bias
+    )
+    standard = counting.attention(hidden, heads, heads, 1)  # replaced by the MLA projections
+    # build_decoder counts standard q/k/v/o for head_dim; give it head_dim 1 and add the rest.
+    plain = with_aliases(reader, None, None)
+    plain.config["head_dim"] = 1
+    plain.config["num_key_value_heads"] = heads
+    arch = build_decoder(
+        plain,
+        mlp_bias=reader.bool("mlp_bias", default=False),
+        tie_default=True,
+        extra_params_per_layer=attention - standard,
+    )
+    return mla_finish(arch, reader, kv_lora_rank, rope_dim, nope_dim, v_head_dim, q_lora_rank)
+
+
+def mla_finish(
+    arch: Architecture,
+    reader: ConfigReader,
+    kv_lora_rank: int,
+    rope_dim: int,
+    nope_dim: int,
+    v_head_dim: int,
+    q_lora_rank: int | None,
+) -> Architecture:
+    """MLA cache and GenZ arguments (as families_moe.deepseek): the latent plus the rope key per
+    layer, simulated by GenZ as one K/V head of half that width."""
+    heads = arch.num_attention_heads or 0
+    arch.head_dim = nope_dim + rope_dim
+    arch.num_key_value_heads = reader.int("num_key_value_heads", default=heads)
+    arch.attention_type = "mla"
+    latent = kv_lora_rank + rope_dim
+    arch.kv_groups = {}
+    arch.add_kv_layers(arch.num_layers or 0, latent)
+    arch.genz_kwargs["num_key_value_heads"] = 1
+    arch.genz_kwargs["head_dim"] = (latent + 1) // 2
+    arch.extra.update(
+        {
+            "q_lora_rank": q_lora_rank,
+            "kv_lora_rank": kv_lora_rank,
+            "qk_rope_head_dim": rope_dim,
+            "qk_nope_head_dim": nope_dim,
+            "v_head_dim": v_head_dim,
+        }
+    )
+    arch.warnings.append(
+        "GenZ models MLA as one KV head of (kv_lora_rank + qk_rope_head_dim) / 2 so KV traffic "
+        "matches; GenZ's attention FLOPs and weights are approximate for MLA"
+    )
+    return arch
