@@ -12,11 +12,11 @@ from typing import Any
 from genz_catalog.convert import counting
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
-    MoeSpec,
     QK_NORM_FULL_WIDTH,
     QK_NORM_LAYERNORM_HEAD_DIM,
     QK_NORM_NONE,
     QK_NORM_PER_HEAD_DIM,
+    MoeSpec,
     add_attention_kv,
     build_decoder,
     read_layer_types,
