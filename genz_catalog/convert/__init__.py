@@ -40,6 +40,7 @@ from typing import Any
 from genz_catalog.convert import (
     families_dense,
     families_encoder,
+    families_encoder_more,
     families_moe,
     families_multimodal,
     families_ssm,
@@ -131,6 +132,21 @@ TEXT_HANDLERS.update(
         "sarvam_moe": families_text_more.sarvam_moe,
         "sarvam_mla": families_moe.deepseek,
         "youtu": families_text_more.youtu,
+        "camembert": families_encoder_more.bert_same_layout,
+        "xlm-roberta": families_encoder_more.bert_same_layout,
+        "data2vec-text": families_encoder_more.bert_same_layout,
+        "ernie": families_encoder_more.ernie,
+        "megatron-bert": families_encoder_more.megatron_bert,
+        "xlm-roberta-xl": families_encoder_more.xlm_roberta_xl,
+        "roberta-prelayernorm": families_encoder_more.roberta_prelayernorm,
+        "xmod": families_encoder_more.xmod,
+        "big_bird": families_encoder_more.big_bird,
+        "roc_bert": families_encoder_more.roc_bert,
+        "bert-generation": families_encoder_more.bert_generation,
+        "electra": families_encoder_more.electra,
+        "rembert": families_encoder_more.rembert,
+        "roformer": families_encoder_more.roformer,
+        "modernbert-decoder": families_encoder_more.modernbert_decoder,
     }
 )
 # --- end fam-text2 ----------------------------------------------------------------------------
