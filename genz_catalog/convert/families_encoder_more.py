@@ -306,7 +306,6 @@ def modernbert_decoder(reader: ConfigReader) -> Architecture:
     mlp_bias = reader.bool("mlp_bias", default=False)
     tied = reader.bool("tie_word_embeddings", default=True)
     norm = counting.layer_norm(hidden, norm_bias)
-    head_dim = derived_head_dim(reader, hidden, heads, head_dim_key=None)
     per_layer = (
         4 * counting.linear(hidden, hidden, attention_bias)
         + norm  # mlp_norm
