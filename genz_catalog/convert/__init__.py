@@ -43,6 +43,7 @@ from genz_catalog.convert import (
     families_encoder_more,
     families_moe,
     families_multimodal,
+    families_seq2seq_more,
     families_ssm,
     families_text_more,
 )
@@ -147,6 +148,14 @@ TEXT_HANDLERS.update(
         "rembert": families_encoder_more.rembert,
         "roformer": families_encoder_more.roformer,
         "modernbert-decoder": families_encoder_more.modernbert_decoder,
+        "longt5": families_seq2seq_more.longt5,
+        "switch_transformers": families_seq2seq_more.switch_transformers,
+        "plbart": families_seq2seq_more.plbart,
+        "blenderbot-small": families_seq2seq_more.blenderbot_small,
+        "mvp": families_seq2seq_more.mvp,
+        "bigbird_pegasus": families_seq2seq_more.bigbird_pegasus,
+        "pegasus_x": families_seq2seq_more.pegasus_x,
+        "nllb-moe": families_seq2seq_more.nllb_moe,
     }
 )
 # --- end fam-text2 ----------------------------------------------------------------------------
