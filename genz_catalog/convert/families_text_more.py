@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genz_catalog.convert import counting
+from genz_catalog.convert import counting, families_dense
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
     QK_NORM_FULL_WIDTH,
@@ -19,6 +19,7 @@ from genz_catalog.convert._decoder import (
     MoeSpec,
     add_attention_kv,
     build_decoder,
+    read_context_length,
     read_layer_types,
 )
 from genz_catalog.convert._reader import ConfigReader
@@ -504,3 +505,158 @@ def mla_finish(
         "matches; GenZ's attention FLOPs and weights are approximate for MLA"
     )
     return arch
+
+
+# --- GPT-era decoders -------------------------------------------------------------------------
+
+
+def _classic(
+    reader: ConfigReader,
+    *,
+    hidden: int,
+    layers: int,
+    heads: int,
+    intermediate: int,
+    vocab: int,
+    total: int,
+    context: int | None,
+    hidden_keys: tuple[str, ...],
+    heads_keys: tuple[str, ...],
+) -> Architecture:
+    head_dim = families_dense._implied_head_dim(reader, hidden, heads, hidden_keys, heads_keys)
+    return families_dense._finish_classic_mha(
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        context=context,
+    )
+
+
+def openai_gpt(reader: ConfigReader) -> Architecture:
+    """OpenAI GPT-1 (GPT-2 layout without a final LayerNorm; learned positions; tied head)."""
+    hidden = reader.int("n_embd", "hidden_size")
+    layers = reader.int("n_layer", "num_hidden_layers")
+    heads = reader.int("n_head", "num_attention_heads")
+    vocab = reader.int("vocab_size")
+    positions = reader.int("n_positions", "max_position_embeddings")
+    reader.check()
+    intermediate = 4 * hidden
+    per_layer = (
+        2 * counting.layer_norm(hidden)
+        + counting.linear(hidden, 3 * hidden, True)
+        + counting.linear(hidden, hidden, True)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    total = (vocab + positions) * hidden + layers * per_layer
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    return _classic(
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        context=positions,
+        hidden_keys=("n_embd", "hidden_size"),
+        heads_keys=("n_head", "num_attention_heads"),
+    )
+
+
+def ctrl(reader: ConfigReader) -> Architecture:
+    """Salesforce CTRL (sinusoidal positions, biases everywhere, ``dff`` FFN, tied head with bias)."""
+    hidden = reader.int("n_embd", "hidden_size")
+    layers = reader.int("n_layer", "num_hidden_layers")
+    heads = reader.int("n_head", "num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("dff")
+    reader.check()
+    per_layer = (
+        4 * counting.linear(hidden, hidden, True)
+        + counting.mlp(hidden, intermediate, False, True)
+        + 2 * counting.layer_norm(hidden)
+    )
+    total = vocab * hidden + layers * per_layer + counting.layer_norm(hidden) + vocab
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    return _classic(
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        context=reader.optional_int("n_positions", "max_position_embeddings", minimum=1),
+        hidden_keys=("n_embd", "hidden_size"),
+        heads_keys=("n_head", "num_attention_heads"),
+    )
+
+
+def biogpt(reader: ConfigReader) -> Architecture:
+    """Microsoft BioGPT (pre-norm, learned positions with offset 2, biases, tied head)."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    positions = reader.int("max_position_embeddings")
+    reader.check()
+    per_layer = (
+        4 * counting.linear(hidden, hidden, True)
+        + counting.mlp(hidden, intermediate, False, True)
+        + 2 * counting.layer_norm(hidden)
+    )
+    total = (vocab + positions + 2) * hidden + layers * per_layer + counting.layer_norm(hidden)
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    return _classic(
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        context=positions,
+        hidden_keys=("hidden_size",),
+        heads_keys=("num_attention_heads",),
+    )
+
+
+def gpt_neox_japanese(reader: ConfigReader) -> Architecture:
+    """GPT-NeoX-Japanese (bias-free fused qkv and MLP of ``intermediate_multiple_size`` x hidden;
+    only the last layer's attention output has a bias; tied head)."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    reader.check()
+    intermediate = hidden * reader.int("intermediate_multiple_size", default=4)
+    per_layer = (
+        2 * counting.layer_norm(hidden)
+        + counting.linear(hidden, 3 * hidden)
+        + counting.linear(hidden, hidden)
+        + counting.mlp(hidden, intermediate, False)
+    )
+    total = vocab * hidden + layers * per_layer + hidden + counting.layer_norm(hidden)
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    return _classic(
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        context=read_context_length(reader),
+        hidden_keys=("hidden_size",),
+        heads_keys=("num_attention_heads",),
+    )
