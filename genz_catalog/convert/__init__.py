@@ -134,6 +134,8 @@ TEXT_HANDLERS.update(
         "sarvam_mla": families_moe.deepseek,
         "youtu": families_text_more.youtu,
         "gpt-sw3": families_dense.gpt2,
+        "ministral": families_text_more.ministral,
+        "nemotron": families_text_more.nemotron,
         "openai-gpt": families_text_more.openai_gpt,
         "ctrl": families_text_more.ctrl,
         "biogpt": families_text_more.biogpt,

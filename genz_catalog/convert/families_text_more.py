@@ -660,3 +660,27 @@ def gpt_neox_japanese(reader: ConfigReader) -> Architecture:
         hidden_keys=("hidden_size",),
         heads_keys=("num_attention_heads",),
     )
+
+
+def ministral(reader: ConfigReader) -> Architecture:
+    """Ministral (Mistral layout without biases; ``layer_types`` chooses sliding layers, all of
+    them by default when ``sliding_window`` is set; 8 K/V heads by default). ``head_dim`` is
+    required: transformers cannot build a Ministral without it."""
+    reader.int("head_dim")
+    reader.check()
+    reader = with_aliases(reader, None, {"num_key_value_heads": 8})
+    arch = build_decoder(reader)
+    layers = arch.num_layers or 0
+    window = reader.optional_int("sliding_window", minimum=1)
+    default = ["sliding_attention" if window else "full_attention"] * layers
+    return _sliding_layers(arch, reader, default, None)
+
+
+def nemotron(reader: ConfigReader) -> Architecture:
+    """NVIDIA Nemotron-3/4 and Minitron (LayerNorm1P with bias, ungated squared-ReLU MLP, biases
+    from ``attention_bias``/``mlp_bias``). ``num_key_value_heads`` is required: transformers
+    cannot build a Nemotron without it."""
+    reader.int("num_key_value_heads")
+    reader.check()
+    arch = _llama_like(reader, gated=False, norm_bias=True)
+    return _full_attention(arch)
