@@ -54,6 +54,8 @@ FAMILIES = [
     "youtu",
     "ministral",
     "nemotron",
+    "exaone_moe",
+    "afmoe",
     # GPT-era decoders
     "gpt-sw3",
     "openai-gpt",
@@ -102,6 +104,8 @@ VARIANTS = [
     ("jais2", {"attention_bias": False, "mlp_bias": False}),
     ("doge", {"attention_bias": True, "mlp_bias": True}),
     ("ctrl", {"tie_word_embeddings": False}),
+    ("exaone_moe", {"first_k_dense_replace": 3, "mlp_layer_types": None}),
+    ("afmoe", {"num_dense_layers": 3, "num_shared_experts": 1, "attention_bias": True}),
     ("gpt_neox_japanese", {"intermediate_multiple_size": 2}),
     ("ernie", {"use_task_id": True, "task_type_vocab_size": 5}),
     ("xmod", {"pre_norm": True, "adapter_layer_norm": True, "languages": ["en_XX", "de_DE"]}),

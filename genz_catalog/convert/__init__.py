@@ -136,6 +136,8 @@ TEXT_HANDLERS.update(
         "gpt-sw3": families_dense.gpt2,
         "ministral": families_text_more.ministral,
         "nemotron": families_text_more.nemotron,
+        "exaone_moe": families_text_more.exaone_moe,
+        "afmoe": families_text_more.afmoe,
         "openai-gpt": families_text_more.openai_gpt,
         "ctrl": families_text_more.ctrl,
         "biogpt": families_text_more.biogpt,

@@ -19,6 +19,7 @@ from genz_catalog.convert._decoder import (
     MoeSpec,
     add_attention_kv,
     build_decoder,
+    derived_head_dim,
     read_context_length,
     read_layer_types,
 )
@@ -684,3 +685,95 @@ def nemotron(reader: ConfigReader) -> Architecture:
     reader.check()
     arch = _llama_like(reader, gated=False, norm_bias=True)
     return _full_attention(arch)
+
+
+# --- more mixtures of experts -----------------------------------------------------------------
+
+
+def _mlp_pattern(reader: ConfigReader, layers: int, first_dense: int) -> list[bool]:
+    """Sparse layers from ``mlp_layer_types`` ('dense'/'sparse'), else the first ``first_dense``
+    layers dense and the rest sparse (the config classes' rule)."""
+    kinds = reader.str_list("mlp_layer_types")
+    if kinds is None:
+        return [index >= first_dense for index in range(layers)]
+    if len(kinds) != layers or not set(kinds) <= {"sparse", "dense"}:
+        raise reader.error(
+            f"mlp_layer_types must list 'sparse' or 'dense' for each of {layers} layers"
+        )
+    return [kind == "sparse" for kind in kinds]
+
+
+def exaone_moe(reader: ConfigReader) -> Architecture:
+    """K-EXAONE MoE (per-head q/k norms; routed experts plus ``num_shared_experts`` shared after
+    ``first_k_dense_replace`` dense layers; 3 sliding : 1 full layers; the router's score
+    correction is a buffer)."""
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("num_experts", "n_routed_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    shared = reader.int("num_shared_experts", "n_shared_experts", default=1, minimum=0)
+    pattern = _mlp_pattern(
+        reader, layers, reader.int("first_k_dense_replace", default=1, minimum=0)
+    )
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        pattern,
+        shared_intermediate_size=shared * expert_width,
+        num_shared_experts=shared,
+    )
+    arch = build_decoder(reader, moe=moe, qk_norm=QK_NORM_PER_HEAD_DIM)
+    window = reader.optional_int("sliding_window", minimum=1)
+    if window is None:
+        default = ["full_attention"] * layers
+    else:
+        period = reader.int("sliding_window_pattern", default=4)
+        default = [
+            "sliding_attention" if (index + 1) % period else "full_attention"
+            for index in range(layers)
+        ]
+    return _sliding_layers(arch, reader, default, None)
+
+
+def afmoe(reader: ConfigReader) -> Architecture:
+    """Arcee AFMoE / Trinity (gated attention: a sigmoid gate projection per layer; four norms;
+    per-head q/k norms; ``num_dense_layers`` dense, then routed + shared experts with a learned
+    expert-bias vector; 3 sliding : 1 full layers by default)."""
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("num_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    hidden = reader.int("hidden_size")
+    heads = reader.int("num_attention_heads")
+    reader.check()
+    head_dim = reader.int("head_dim", default=0) or derived_head_dim(reader, hidden, heads)
+    shared = reader.int("num_shared_experts", default=2, minimum=0)
+    dense = reader.int("num_dense_layers", default=1, minimum=0)
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        [index >= dense for index in range(layers)],
+        shared_intermediate_size=shared * expert_width,
+        num_shared_experts=shared,
+        router_extra_per_layer=experts,  # expert_bias is an nn.Parameter here
+    )
+    attention_bias = reader.bool("attention_bias", default=False)
+    arch = build_decoder(
+        reader,
+        moe=moe,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        norms_per_layer=4,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        extra_params_per_layer=counting.linear(hidden, heads * head_dim),
+    )
+    period = reader.int("global_attn_every_n_layers", default=4)
+    default = [
+        "sliding_attention" if (index + 1) % period else "full_attention" for index in range(layers)
+    ]
+    arch.genz_unsupported = arch.genz_unsupported or "GenZ 0.0.16 has no gated attention"
+    return _sliding_layers(arch, reader, default, 1024)
