@@ -56,6 +56,8 @@ FAMILIES = [
     "nemotron",
     "exaone_moe",
     "afmoe",
+    "lfm3",
+    "laguna",
     # GPT-era decoders
     "gpt-sw3",
     "openai-gpt",
@@ -104,6 +106,9 @@ VARIANTS = [
     ("jais2", {"attention_bias": False, "mlp_bias": False}),
     ("doge", {"attention_bias": True, "mlp_bias": True}),
     ("ctrl", {"tie_word_embeddings": False}),
+    ("lfm3", {"use_sandwich_norm": False, "use_attention_gate": False, "conv_bias": True}),
+    ("laguna", {"gating": False, "shared_expert_intermediate_size": 1024}),
+    ("laguna", {"num_attention_heads_per_layer": [48, 32] * 20, "attention_bias": True}),
     ("exaone_moe", {"first_k_dense_replace": 3, "mlp_layer_types": None}),
     ("afmoe", {"num_dense_layers": 3, "num_shared_experts": 1, "attention_bias": True}),
     ("gpt_neox_japanese", {"intermediate_multiple_size": 2}),

@@ -138,6 +138,8 @@ TEXT_HANDLERS.update(
         "nemotron": families_text_more.nemotron,
         "exaone_moe": families_text_more.exaone_moe,
         "afmoe": families_text_more.afmoe,
+        "lfm3": families_text_more.lfm3,
+        "laguna": families_text_more.laguna,
         "openai-gpt": families_text_more.openai_gpt,
         "ctrl": families_text_more.ctrl,
         "biogpt": families_text_more.biogpt,

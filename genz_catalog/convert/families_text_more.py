@@ -19,7 +19,9 @@ from genz_catalog.convert._decoder import (
     MoeSpec,
     add_attention_kv,
     build_decoder,
+    check_top_k,
     derived_head_dim,
+    genz_moe_kwargs,
     read_context_length,
     read_layer_types,
 )
@@ -777,3 +779,159 @@ def afmoe(reader: ConfigReader) -> Architecture:
     ]
     arch.genz_unsupported = arch.genz_unsupported or "GenZ 0.0.16 has no gated attention"
     return _sliding_layers(arch, reader, default, 1024)
+
+
+def lfm3(reader: ConfigReader) -> Architecture:
+    """Liquid LFM3 (LFM2's gated short convolutions plus full and sliding attention layers with
+    per-head q/k norms and an optional per-head output gate; sandwich norms; the model norm sits
+    on the embeddings)."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    reader.check()
+    kv_heads = reader.int("num_key_value_heads", default=4)  # Lfm3Config's defaults
+    head_dim = reader.int("head_dim", default=128)
+    layer_types = read_layer_types(reader, layers) or [
+        "full_attention"
+        if index % 4 == 2
+        else "sliding_attention"
+        if index % 4 == 0 and index > 0
+        else "conv"
+        for index in range(layers)
+    ]
+    unknown = set(layer_types) - {"conv", "full_attention", "sliding_attention"}
+    if unknown:
+        raise reader.error(f"layer_types has unknown kinds {sorted(unknown)}")
+    conv_bias = reader.bool("conv_bias", default=False)
+    kernel = reader.int("conv_L_cache", default=7)
+    attention_bias = reader.bool("attention_bias", default=False)
+    gate = reader.bool("use_attention_gate", default=True)
+    sandwich = reader.bool("use_sandwich_norm", default=True)
+    tied = reader.bool("tie_word_embeddings", default=True)
+    attention = (
+        counting.attention(
+            hidden, heads, kv_heads, head_dim, attention_bias, attention_bias, attention_bias
+        )
+        + 2 * head_dim
+        + (counting.linear(hidden, heads) if gate else 0)
+    )
+    conv = (
+        counting.linear(hidden, 3 * hidden, conv_bias)
+        + hidden * kernel
+        + (hidden if conv_bias else 0)
+        + counting.linear(hidden, hidden, conv_bias)
+    )
+    attention_layers = layers - layer_types.count("conv")
+    conv_layers = layers - attention_layers
+    per_layer = counting.mlp(hidden, intermediate, True) + (4 if sandwich else 2) * hidden
+    total = (
+        vocab * hidden
+        + attention_layers * attention
+        + conv_layers * conv
+        + layers * per_layer
+        + hidden  # embedding_norm
+    )
+    if not tied:
+        total += vocab * hidden
+    arch = families_dense._finish_plain(
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=True,
+        context=read_context_length(reader),
+    )
+    add_attention_kv(
+        arch,
+        layer_types,
+        reader.optional_int("sliding_window", minimum=1) or 256,
+        2 * kv_heads * head_dim,
+    )
+    arch.ssm = {"layers": conv_layers, "conv_state_values": hidden * kernel, "ssm_state_values": 0}
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 has no gated short-convolution operator; LFM3's "
+        f"{conv_layers} convolution layers cannot be simulated"
+    )
+    return arch
+
+
+def laguna(reader: ConfigReader) -> Architecture:
+    """Poolside Laguna (per-layer query-head counts, per-head q/k norms, a sigmoid output gate per
+    head (``gating: per-element`` or false: one gate per channel), ``mlp_layer_types`` dense/sparse with
+    routed experts, a shared expert and a learned score-correction vector)."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    experts = reader.int("num_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    kv_heads = reader.int("num_key_value_heads", default=8)
+    head_dim = reader.int("head_dim", default=128)
+    shared_width = reader.int("shared_expert_intermediate_size", default=512, minimum=0)
+    heads_per_layer = reader.int_list("num_attention_heads_per_layer") or [heads] * layers
+    if len(heads_per_layer) != layers:
+        raise reader.error(
+            f"num_attention_heads_per_layer has {len(heads_per_layer)} entries for {layers} layers"
+        )
+    for layer_heads in heads_per_layer:
+        families_dense.checked_attention_type(reader, layer_heads, kv_heads)
+    pattern = _mlp_pattern(reader, layers, 1)
+    check_top_k(reader, top_k, experts)
+    gating = reader.raw("gating")
+    # transformers gates per head only for true / "per-head"; anything else gets a gate per channel.
+    per_element = not (gating is None or gating is True or gating == "per-head")
+    if gating not in (None, True, False, "per-head", "per-element"):
+        raise reader.error(f"gating must be true, 'per-head' or 'per-element', got {gating!r}")
+    bias = reader.bool("attention_bias", default=False)
+    total = vocab * hidden + hidden
+    for layer_heads in heads_per_layer:
+        total += counting.attention(hidden, layer_heads, kv_heads, head_dim, bias, bias, bias)
+        total += 2 * head_dim + 2 * hidden
+        total += counting.linear(hidden, layer_heads * head_dim if per_element else layer_heads)
+    one_expert = counting.mlp(hidden, expert_width, True)
+    sparse_ffn = (
+        experts * one_expert
+        + counting.linear(hidden, experts)
+        + experts  # e_score_correction_bias is an nn.Parameter in Laguna
+        + (counting.mlp(hidden, shared_width, True) if shared_width else 0)
+    )
+    sparse = sum(pattern)
+    total += sparse * sparse_ffn + (layers - sparse) * counting.mlp(hidden, intermediate, True)
+    if not reader.bool("tie_word_embeddings", default=False):
+        total += vocab * hidden
+    arch = families_dense._finish_plain(
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=True,
+        context=read_context_length(reader),
+    )
+    arch.active_parameter_count = total - sparse * (experts - top_k) * one_expert
+    arch.num_experts = experts
+    arch.experts_per_token = top_k
+    moe = MoeSpec(experts, top_k, expert_width, pattern, shared_intermediate_size=shared_width)
+    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
+    if len(set(heads_per_layer)) > 1:
+        arch.extra["num_attention_heads_per_layer"] = heads_per_layer
+        arch.genz_unsupported = "GenZ 0.0.16 needs one query-head count for every layer"
+    else:
+        arch.genz_unsupported = arch.genz_unsupported or "GenZ 0.0.16 has no gated attention"
+    return _sliding_layers(arch, reader, ["full_attention"] * layers, None)
