@@ -58,6 +58,8 @@ FAMILIES = [
     "afmoe",
     "lfm3",
     "laguna",
+    "rwkv",
+    "recurrent_gemma",
     # GPT-era decoders
     "gpt-sw3",
     "openai-gpt",
@@ -106,6 +108,8 @@ VARIANTS = [
     ("jais2", {"attention_bias": False, "mlp_bias": False}),
     ("doge", {"attention_bias": True, "mlp_bias": True}),
     ("ctrl", {"tie_word_embeddings": False}),
+    ("rwkv", {"attention_hidden_size": 2048, "tie_word_embeddings": True}),
+    ("recurrent_gemma", {"block_types": ["recurrent", "attention"], "lru_width": 1280}),
     ("lfm3", {"use_sandwich_norm": False, "use_attention_gate": False, "conv_bias": True}),
     ("laguna", {"gating": False, "shared_expert_intermediate_size": 1024}),
     ("laguna", {"num_attention_heads_per_layer": [48, 32] * 20, "attention_bias": True}),
@@ -234,3 +238,19 @@ def test_exaone_transformers4_keys_read() -> None:
     record = convert_hf_config(config)
     assert record["num_layers"] == 32
     assert record["parameter_count"] == 7818448896
+
+
+def test_recurrent_families_keep_state_not_a_full_kv_cache() -> None:
+    rwkv = convert_hf_config(default_config("rwkv"))
+    assert rwkv["attention_type"] == "none" and rwkv["kv_values_per_token"] == 0
+    assert rwkv["memory"]["ssm"] == {
+        "layers": 32,
+        "conv_state_values": 2 * 4096,
+        "ssm_state_values": 3 * 4096,
+    }
+    griffin = convert_hf_config(default_config("recurrent_gemma"))
+    # 26 layers cycling recurrent, recurrent, attention: 8 local-attention layers, window 2048.
+    assert griffin["memory"]["kv_layers"] == [
+        {"count": 8, "values_per_token": 2 * 10 * 256, "window": 2048}
+    ]
+    assert griffin["memory"]["ssm"]["layers"] == 18

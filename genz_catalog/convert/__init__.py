@@ -140,6 +140,8 @@ TEXT_HANDLERS.update(
         "afmoe": families_text_more.afmoe,
         "lfm3": families_text_more.lfm3,
         "laguna": families_text_more.laguna,
+        "rwkv": families_text_more.rwkv,
+        "recurrent_gemma": families_text_more.recurrent_gemma,
         "openai-gpt": families_text_more.openai_gpt,
         "ctrl": families_text_more.ctrl,
         "biogpt": families_text_more.biogpt,

@@ -935,3 +935,124 @@ def laguna(reader: ConfigReader) -> Architecture:
     else:
         arch.genz_unsupported = arch.genz_unsupported or "GenZ 0.0.16 has no gated attention"
     return _sliding_layers(arch, reader, ["full_attention"] * layers, None)
+
+
+# --- recurrent ---------------------------------------------------------------------------------
+
+
+def rwkv(reader: ConfigReader) -> Architecture:
+    """RWKV-4 (token-shift mixing, WKV time-mixing and channel-mixing per layer, LayerNorms with
+    bias, an extra LayerNorm before the first block; no attention, no KV cache).
+
+    State per layer and sequence: the previous token for both mixers (2 x hidden) and the WKV
+    numerator, denominator and running maximum (3 x ``attention_hidden_size``).
+    """
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    vocab = reader.int("vocab_size")
+    reader.check()
+    attention_hidden = reader.int("attention_hidden_size", default=hidden)
+    intermediate = reader.int("intermediate_size", default=4 * hidden)
+    norm = counting.layer_norm(hidden)
+    time_mixing = 2 * attention_hidden + 3 * hidden + 3 * hidden * attention_hidden
+    time_mixing += attention_hidden * hidden  # output projection
+    channel_mixing = 2 * hidden + 2 * hidden * intermediate + hidden * hidden
+    total = vocab * hidden + layers * (2 * norm + time_mixing + channel_mixing) + 2 * norm
+    if not reader.bool("tie_word_embeddings", default=False):
+        total += vocab * hidden
+    arch = Architecture(reader.family)
+    arch.attention_type = "none"
+    arch.parameter_count = total
+    arch.active_parameter_count = total
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.context_length = reader.optional_int("context_length", "max_position_embeddings")
+    arch.vocab_size = vocab
+    arch.ssm = {
+        "layers": layers,
+        "conv_state_values": 2 * hidden,
+        "ssm_state_values": 3 * attention_hidden,
+    }
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 1,
+        "num_decoder_layers": layers,
+    }
+    arch.genz_unsupported = "GenZ 0.0.16 has no RWKV time-mixing (WKV) operator"
+    return arch
+
+
+def recurrent_gemma(reader: ConfigReader) -> Architecture:
+    """RecurrentGemma / Griffin (``block_types`` cycled over the layers: RG-LRU recurrent blocks
+    with a depthwise convolution, and local-attention blocks with a window of
+    ``attention_window_size``; gated MLP of half ``intermediate_size`` with biases; tied head)."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    reader.check()
+    lru = reader.int("lru_width", default=hidden)
+    conv_width = reader.int("conv1d_width", default=4)
+    kv_heads = reader.int("num_key_value_heads", default=heads)
+    head_dim = reader.int("head_dim", default=0) or derived_head_dim(reader, hidden, heads)
+    if lru % heads:
+        raise reader.error(f"lru_width ({lru}) is not divisible by num_attention_heads ({heads})")
+    block_types = reader.str_list("block_types") or ["recurrent", "recurrent", "attention"]
+    if not block_types or set(block_types) - {"recurrent", "attention"}:
+        raise reader.error(f"block_types must list 'recurrent' or 'attention', got {block_types}")
+    kinds = [block_types[index % len(block_types)] for index in range(layers)]
+    window = reader.int("attention_window_size", "sliding_window", default=2048)
+    bias = reader.bool("attention_bias", default=False)
+    block_width = lru // heads
+    recurrent = (
+        2 * counting.linear(hidden, lru, True)
+        + counting.linear(lru, hidden, True)
+        + lru * conv_width
+        + lru
+        + lru  # recurrent_param
+        + 2 * heads * (block_width * block_width + block_width)  # input and recurrent gates
+    )
+    attention = counting.attention(hidden, heads, kv_heads, head_dim, bias, bias) + hidden
+    mlp_width = intermediate // 2
+    per_layer = counting.mlp(hidden, mlp_width, True, True) + 2 * hidden
+    attention_layers = kinds.count("attention")
+    recurrent_layers = layers - attention_layers
+    total = (
+        vocab * hidden
+        + layers * per_layer
+        + attention_layers * attention
+        + recurrent_layers * recurrent
+        + hidden
+    )
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    arch = families_dense._finish_plain(
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate=mlp_width,
+        vocab=vocab,
+        total=total,
+        gated=True,
+        context=read_context_length(reader),
+    )
+    arch.genz_kwargs["hidden_act"] = reader.str("hidden_activation", default="gelu_pytorch_tanh")
+    arch.add_kv_layers(attention_layers, 2 * kv_heads * head_dim, window)
+    arch.ssm = {
+        "layers": recurrent_layers,
+        "conv_state_values": lru * (conv_width - 1),
+        "ssm_state_values": lru,
+    }
+    arch.genz_unsupported = (
+        f"GenZ 0.0.16 has no RG-LRU recurrent block; {recurrent_layers} of {layers} layers "
+        "cannot be simulated"
+    )
+    return arch
