@@ -60,6 +60,8 @@ FAMILIES = [
     "laguna",
     "rwkv",
     "recurrent_gemma",
+    "mimo_v2_flash",
+    "glm_moe_dsa",
     # GPT-era decoders
     "gpt-sw3",
     "openai-gpt",
@@ -108,6 +110,8 @@ VARIANTS = [
     ("jais2", {"attention_bias": False, "mlp_bias": False}),
     ("doge", {"attention_bias": True, "mlp_bias": True}),
     ("ctrl", {"tie_word_embeddings": False}),
+    ("mimo_v2_flash", {"attention_bias": True, "tie_word_embeddings": True}),
+    ("glm_moe_dsa", {"indexer_types": ["full", "shared", "shared"] * 26, "q_lora_rank": 1024}),
     ("rwkv", {"attention_hidden_size": 2048, "tie_word_embeddings": True}),
     ("recurrent_gemma", {"block_types": ["recurrent", "attention"], "lru_width": 1280}),
     ("lfm3", {"use_sandwich_norm": False, "use_attention_gate": False, "conv_bias": True}),
@@ -254,3 +258,19 @@ def test_recurrent_families_keep_state_not_a_full_kv_cache() -> None:
         {"count": 8, "values_per_token": 2 * 10 * 256, "window": 2048}
     ]
     assert griffin["memory"]["ssm"]["layers"] == 18
+
+
+def test_mimo_v2_flash_sliding_layers_cache_twice_the_kv_heads() -> None:
+    record = convert_hf_config(default_config("mimo_v2_flash"))
+    # 48 layers: layer 0 and every 6th are full (9), 39 slide over 129 tokens with 8 K/V heads;
+    # keys are 192 wide, values 128.
+    assert record["memory"]["kv_layers"] == [
+        {"count": 9, "values_per_token": 4 * (192 + 128), "window": None},
+        {"count": 39, "values_per_token": 8 * (192 + 128), "window": 129},
+    ]
+
+
+def test_mimo_v2_flash_reference_keys_that_disagree_are_refused() -> None:
+    config = default_config("mimo_v2_flash", swa_num_key_value_heads=4)
+    with pytest.raises(ConversionError, match="swa_num_key_value_heads"):
+        convert_hf_config(config)

@@ -142,6 +142,8 @@ TEXT_HANDLERS.update(
         "laguna": families_text_more.laguna,
         "rwkv": families_text_more.rwkv,
         "recurrent_gemma": families_text_more.recurrent_gemma,
+        "mimo_v2_flash": families_text_more.mimo_v2_flash,
+        "glm_moe_dsa": families_text_more.glm_moe_dsa,
         "openai-gpt": families_text_more.openai_gpt,
         "ctrl": families_text_more.ctrl,
         "biogpt": families_text_more.biogpt,

@@ -1056,3 +1056,223 @@ def recurrent_gemma(reader: ConfigReader) -> Architecture:
         "cannot be simulated"
     )
     return arch
+
+
+# --- flagship mixtures of experts ---------------------------------------------------------------
+
+
+def mimo_v2_flash(reader: ConfigReader) -> Architecture:
+    """Xiaomi MiMo-V2-Flash as transformers builds it: full-attention layers (the first and every
+    6th) and sliding layers with twice the K/V heads and attention sinks; queries/keys of
+    ``head_dim``, values of ``v_head_dim``; one dense layer, then routed experts.
+
+    Hub files written for the reference code also carry ``hybrid_layer_pattern`` /
+    ``swa_num_key_value_heads``; transformers ignores them, so a file where they disagree with
+    the layout transformers builds is refused rather than counted either way.
+    """
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    experts = reader.int("n_routed_experts", "num_local_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    kv_heads = reader.int("num_key_value_heads", default=4)
+    head_dim = reader.int("head_dim", default=192)
+    v_head_dim = reader.int("v_head_dim", default=128)
+    layer_types = read_layer_types(reader, layers) or [
+        "full_attention" if index == 0 or not (index + 1) % 6 else "sliding_attention"
+        for index in range(layers)
+    ]
+    pattern = reader.int_list("hybrid_layer_pattern")
+    if (
+        pattern is not None
+        and ["sliding_attention" if flag else "full_attention" for flag in pattern] != layer_types
+    ):
+        raise reader.error(
+            "hybrid_layer_pattern disagrees with the layer_types transformers builds; "
+            "cannot tell which layout the checkpoint holds"
+        )
+    swa_kv = reader.optional_int("swa_num_key_value_heads", minimum=1)
+    if swa_kv is not None and swa_kv != 2 * kv_heads:
+        raise reader.error(
+            f"swa_num_key_value_heads ({swa_kv}) is not twice num_key_value_heads ({kv_heads}), "
+            "the layout transformers builds"
+        )
+    sliding = layer_types.count("sliding_attention")
+    full = layers - sliding
+    bias = reader.bool("attention_bias", default=False)
+
+    def attention(kv: int) -> int:
+        return (
+            counting.linear(hidden, heads * head_dim, bias)
+            + counting.linear(hidden, kv * head_dim, bias)
+            + counting.linear(hidden, kv * v_head_dim, bias)
+            + counting.linear(heads * v_head_dim, hidden)
+        )
+
+    pattern_sparse = _mlp_pattern(reader, layers, 1)
+    one_expert = counting.mlp(hidden, expert_width, True)
+    sparse = sum(pattern_sparse)
+    total = (
+        vocab * hidden
+        + hidden
+        + layers * 2 * hidden
+        + full * attention(kv_heads)
+        + sliding * (attention(2 * kv_heads) + heads)
+        + sparse * (experts * one_expert + counting.linear(hidden, experts))
+        + (layers - sparse) * counting.mlp(hidden, intermediate, True)
+    )
+    if not reader.bool("tie_word_embeddings", default=False):
+        total += vocab * hidden
+    arch = families_dense._finish_plain(
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=True,
+        context=read_context_length(reader),
+    )
+    arch.active_parameter_count = total - sparse * (experts - top_k) * one_expert
+    arch.num_experts = experts
+    arch.experts_per_token = top_k
+    arch.genz_kwargs.update(
+        genz_moe_kwargs(arch, MoeSpec(experts, top_k, expert_width, pattern_sparse), layers)
+    )
+    per_kv_head = head_dim + v_head_dim
+    arch.add_kv_layers(full, kv_heads * per_kv_head)
+    window = reader.optional_int("sliding_window", minimum=1) or 129
+    arch.add_kv_layers(sliding, 2 * kv_heads * per_kv_head, window)
+    arch.extra["v_head_dim"] = v_head_dim
+    mtp = reader.optional_int("num_nextn_predict_layers") or 0
+    if mtp:
+        arch.extra["mtp_layers"] = mtp
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 needs one K/V head count and one head width for every layer; MiMo-V2-Flash "
+        "varies both and adds attention sinks"
+    )
+    return arch
+
+
+def glm_moe_dsa(reader: ConfigReader) -> Architecture:
+    """GLM-5 (DeepSeek-style MLA with a DSA lightning indexer on ``indexer_types: full`` layers;
+    ``mlp_layer_types`` dense/sparse; routed plus shared experts; the router's score correction
+    is a buffer). The indexer's key cache (``index_head_dim`` per token) is part of the KV layout."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    kv_lora_rank = reader.int("kv_lora_rank")
+    q_lora_rank = reader.int("q_lora_rank")
+    rope_dim = reader.int("qk_rope_head_dim")
+    nope_dim = reader.int("qk_nope_head_dim")
+    v_head_dim = reader.int("v_head_dim")
+    experts = reader.int("n_routed_experts", "num_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    index_heads = reader.int("index_n_heads")
+    index_dim = reader.int("index_head_dim")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    shared = reader.int("n_shared_experts", default=1, minimum=0)
+    pattern = _mlp_pattern(
+        reader, layers, reader.int("first_k_dense_replace", default=3, minimum=0)
+    )
+    indexer_types = reader.str_list("indexer_types")
+    if indexer_types is None:
+        # No pattern in the file: transformers' default schedule (every layer from the third on
+        # reuses nothing: freq 1) unless index_topk_pattern / index_topk_freq say otherwise.
+        pattern_text = reader.raw("index_topk_pattern")
+        if isinstance(pattern_text, str):
+            indexer_types = [{"F": "full", "S": "shared"}.get(c, "?") for c in pattern_text]
+        else:
+            freq = max(reader.int("index_topk_freq", default=1), 1)
+            offset = reader.int("index_skip_topk_offset", default=2, minimum=0)
+            indexer_types = [
+                "full" if max(index - offset + 1, 0) % freq == 0 else "shared"
+                for index in range(layers)
+            ]
+    if len(indexer_types) != layers or set(indexer_types) - {"full", "shared"}:
+        raise reader.error(
+            f"indexer_types must list 'full' or 'shared' for each of {layers} layers"
+        )
+    bias = reader.bool("attention_bias", default=False)
+    attention = counting.mla_attention(
+        hidden, heads, q_lora_rank, kv_lora_rank, nope_dim, rope_dim, v_head_dim, bias
+    )
+    indexer = (
+        counting.linear(q_lora_rank, index_heads * index_dim)
+        + counting.linear(hidden, index_dim)
+        + counting.layer_norm(index_dim)
+        + counting.linear(hidden, index_heads)
+    )
+    with_indexer = indexer_types.count("full")
+    one_expert = counting.mlp(hidden, expert_width, True)
+    sparse = sum(pattern)
+    total = (
+        vocab * hidden
+        + hidden
+        + layers * (attention + 2 * hidden)
+        + with_indexer * indexer
+        + sparse
+        * (
+            experts * one_expert
+            + counting.linear(hidden, experts)
+            + (counting.mlp(hidden, shared * expert_width, True) if shared else 0)
+        )
+        + (layers - sparse) * counting.mlp(hidden, intermediate, True)
+    )
+    if not reader.bool("tie_word_embeddings", default=False):
+        total += vocab * hidden
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    arch.active_parameter_count = total - sparse * (experts - top_k) * one_expert
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.num_attention_heads = heads
+    arch.context_length = read_context_length(reader)
+    arch.vocab_size = vocab
+    arch.num_experts = experts
+    arch.experts_per_token = top_k
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 2,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "hidden_act": reader.str("hidden_act", default="silu"),
+    }
+    if arch.context_length:
+        arch.genz_kwargs["max_model_len"] = arch.context_length
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        pattern,
+        shared_intermediate_size=shared * expert_width,
+        num_shared_experts=shared,
+    )
+    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
+    mla_finish(arch, reader, kv_lora_rank, rope_dim, nope_dim, v_head_dim, q_lora_rank)
+    latent = kv_lora_rank + rope_dim
+    arch.kv_groups = {}
+    arch.add_kv_layers(with_indexer, latent + index_dim)
+    arch.add_kv_layers(layers - with_indexer, latent)
+    arch.extra.update({"index_n_heads": index_heads, "index_head_dim": index_dim})
+    mtp = reader.optional_int("num_nextn_predict_layers") or 0
+    if mtp:
+        arch.extra["mtp_layers"] = mtp
+    arch.genz_unsupported = "GenZ 0.0.16 has no DeepSeek sparse attention (lightning indexer)"
+    return arch
