@@ -62,6 +62,7 @@ FAMILIES = [
     "recurrent_gemma",
     "mimo_v2_flash",
     "glm_moe_dsa",
+    "hy_v3",
     # GPT-era decoders
     "gpt-sw3",
     "openai-gpt",
@@ -84,6 +85,8 @@ FAMILIES = [
     "rembert",
     "roformer",
     "modernbert-decoder",
+    "xlm",
+    "xlnet",
     # encoder-decoders
     "longt5",
     "switch_transformers",
@@ -110,6 +113,9 @@ VARIANTS = [
     ("jais2", {"attention_bias": False, "mlp_bias": False}),
     ("doge", {"attention_bias": True, "mlp_bias": True}),
     ("ctrl", {"tie_word_embeddings": False}),
+    ("hy_v3", {"attention_bias": True, "num_shared_experts": 2}),
+    ("xlm", {"n_langs": 3, "tie_word_embeddings": False}),
+    ("xlnet", {"d_inner": 2048, "tie_word_embeddings": False}),
     ("mimo_v2_flash", {"attention_bias": True, "tie_word_embeddings": True}),
     ("glm_moe_dsa", {"indexer_types": ["full", "shared", "shared"] * 26, "q_lora_rank": 1024}),
     ("rwkv", {"attention_hidden_size": 2048, "tie_word_embeddings": True}),
@@ -224,6 +230,8 @@ def test_switch_transformers_is_a_top1_moe_encoder_decoder() -> None:
         ("ministral", {"head_dim": None}, "config lacks required key(s): head_dim"),
         ("nemotron", {"num_key_value_heads": None}, "lacks required key(s): num_key_value_heads"),
         ("xmod", {"languages": None}, "languages"),
+        ("hy_v3", {"mlp_bias": True}, "mlp_bias=true is not supported"),
+        ("xlm", {"asm": True}, "asm=true"),
     ],
 )
 def test_configs_transformers_cannot_count_the_same_way_are_refused(

@@ -35,9 +35,11 @@ def _encoder_arch(
     intermediate: int,
     vocab: int,
     positions: int | None,
+    head_dim: int | None = None,
 ) -> Architecture:
     """Fill an encoder-only Architecture (no KV cache) with GenZ arguments for the encoder stack."""
-    head_dim = derived_head_dim(reader, hidden, heads, head_dim_key=None)
+    if head_dim is None:
+        head_dim = derived_head_dim(reader, hidden, heads, head_dim_key=None)
     arch = Architecture(reader.family)
     arch.model_type = "encoder-only"
     arch.attention_type = "mha"
@@ -354,4 +356,76 @@ def modernbert_decoder(reader: ConfigReader) -> Architecture:
     full = layer_types.count("full_attention")
     arch.add_kv_layers(full, values)
     arch.add_kv_layers(layers - full, values, window)
+    return arch
+
+
+def xlm(reader: ConfigReader) -> Architecture:
+    """Facebook XLM (``emb_dim``/``n_layers``/``n_heads``; learned positions, language embeddings
+    when ``n_langs`` > 1 and ``use_lang_emb``, post-norm layers with a 4 x ``emb_dim`` FFN, tied
+    prediction layer with bias). ``asm: true`` (adaptive softmax head) is refused."""
+    hidden = reader.int("emb_dim", "hidden_size")
+    layers = reader.int("n_layers", "num_hidden_layers")
+    heads = reader.int("n_heads", "num_attention_heads")
+    vocab = reader.int("vocab_size", "n_words")
+    positions = reader.int("max_position_embeddings")
+    reader.check()
+    if reader.bool("asm", default=False):
+        raise reader.error("asm=true (adaptive log-softmax head) is not supported")
+    languages = reader.int("n_langs", default=1)
+    intermediate = 4 * hidden
+    total = (vocab + positions) * hidden + counting.layer_norm(hidden)
+    if languages > 1 and reader.bool("use_lang_emb", default=True):
+        total += languages * hidden
+    total += layers * _bert_layer(hidden, intermediate) + vocab
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    return _encoder_arch(
+        reader,
+        total=total,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=intermediate,
+        vocab=vocab,
+        positions=positions,
+    )
+
+
+def xlnet(reader: ConfigReader) -> Architecture:
+    """XLNet (two-stream relative attention: q/k/v/o and a positional key projection per layer,
+    three relative biases and a segment embedding per layer, ``mask_emb``, tied LM head with
+    bias). Recorded as encoder-only like BERT: it is used as a bidirectional encoder."""
+    hidden = reader.int("d_model", "hidden_size")
+    layers = reader.int("n_layer", "num_hidden_layers")
+    heads = reader.int("n_head", "num_attention_heads")
+    vocab = reader.int("vocab_size", "n_token")
+    intermediate = reader.int("d_inner")
+    reader.check()
+    head_dim = reader.int("d_head", default=0) or derived_head_dim(
+        reader, hidden, heads, hidden_key="d_model", heads_key="n_head", head_dim_key="d_head"
+    )
+    width = heads * head_dim
+    per_layer = (
+        5 * hidden * width  # q, k, v, o, r
+        + 3 * width  # r_r_bias, r_s_bias, r_w_bias
+        + 2 * width  # seg_embed
+        + 2 * counting.layer_norm(hidden)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    total = vocab * hidden + hidden + layers * per_layer + vocab
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    arch = _encoder_arch(
+        reader,
+        total=total,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=intermediate,
+        vocab=vocab,
+        positions=None,
+        head_dim=head_dim,
+    )
+    arch.genz_kwargs["hidden_act"] = reader.str("ff_activation", default="gelu")
+    arch.genz_unsupported = "GenZ 0.0.16 has no two-stream relative attention (XLNet)"
     return arch

@@ -1276,3 +1276,30 @@ def glm_moe_dsa(reader: ConfigReader) -> Architecture:
         arch.extra["mtp_layers"] = mtp
     arch.genz_unsupported = "GenZ 0.0.16 has no DeepSeek sparse attention (lightning indexer)"
     return arch
+
+
+def hy_v3(reader: ConfigReader) -> Architecture:
+    """Tencent Hunyuan V3 (per-head q/k norms; ``mlp_layer_types`` dense/sparse, one dense layer
+    by default; routed experts plus ``num_shared_experts`` shared; biases from
+    ``attention_bias``; the router's score correction is a buffer)."""
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("num_experts", "num_local_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    if reader.bool("mlp_bias", default=False):
+        raise reader.error(
+            "mlp_bias=true is not supported: it biases the dense and shared MLPs but not the "
+            "routed experts, a layout this handler does not count"
+        )
+    shared = reader.int("num_shared_experts", default=1, minimum=0)
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        _mlp_pattern(reader, layers, 1),
+        shared_intermediate_size=shared * expert_width,
+        num_shared_experts=shared,
+    )
+    arch = _llama_like(reader, mlp_bias_key=None, moe=moe, qk_norm=QK_NORM_PER_HEAD_DIM)
+    return _full_attention(arch)
