@@ -63,6 +63,7 @@ FAMILIES = [
     "mimo_v2_flash",
     "glm_moe_dsa",
     "hy_v3",
+    "kimi_linear",
     # GPT-era decoders
     "gpt-sw3",
     "openai-gpt",
@@ -113,6 +114,7 @@ VARIANTS = [
     ("jais2", {"attention_bias": False, "mlp_bias": False}),
     ("doge", {"attention_bias": True, "mlp_bias": True}),
     ("ctrl", {"tie_word_embeddings": False}),
+    ("kimi_linear", {"q_lora_rank": 1024, "tie_word_embeddings": True}),
     ("hy_v3", {"attention_bias": True, "num_shared_experts": 2}),
     ("xlm", {"n_langs": 3, "tie_word_embeddings": False}),
     ("xlnet", {"d_inner": 2048, "tie_word_embeddings": False}),
@@ -282,3 +284,24 @@ def test_mimo_v2_flash_reference_keys_that_disagree_are_refused() -> None:
     config = default_config("mimo_v2_flash", swa_num_key_value_heads=4)
     with pytest.raises(ConversionError, match="swa_num_key_value_heads"):
         convert_hf_config(config)
+
+
+def test_kimi_linear_reads_the_checkpoint_linear_attn_config() -> None:
+    config = default_config("kimi_linear")
+    config.pop("layer_types")
+    full = [4, 8, 12, 16, 20, 24, 27]
+    config["linear_attn_config"] = {
+        "full_attn_layers": full,
+        "kda_layers": [n for n in range(1, 28) if n not in full],
+        "head_dim": 64,
+        "num_heads": 16,
+        "short_conv_kernel_size": 3,
+    }
+    record = convert_hf_config(config)
+    assert record["parameter_count"] == meta_count(config)
+    assert record["memory"]["ssm"] == {
+        "layers": 20,
+        "conv_state_values": 3 * 16 * 64 * 2,
+        "ssm_state_values": 16 * 64 * 64,
+    }
+    assert record["kv_values_per_token"] == 7 * (512 + 64)

@@ -145,6 +145,7 @@ TEXT_HANDLERS.update(
         "mimo_v2_flash": families_text_more.mimo_v2_flash,
         "glm_moe_dsa": families_text_more.glm_moe_dsa,
         "hy_v3": families_text_more.hy_v3,
+        "kimi_linear": families_text_more.kimi_linear,
         "openai-gpt": families_text_more.openai_gpt,
         "ctrl": families_text_more.ctrl,
         "biogpt": families_text_more.biogpt,

@@ -1303,3 +1303,141 @@ def hy_v3(reader: ConfigReader) -> Architecture:
     )
     arch = _llama_like(reader, mlp_bias_key=None, moe=moe, qk_norm=QK_NORM_PER_HEAD_DIM)
     return _full_attention(arch)
+
+
+def kimi_linear(reader: ConfigReader) -> Architecture:
+    """Moonshot Kimi-Linear (Kimi delta attention layers with short convolutions, and MLA full
+    attention layers; one dense layer then routed + shared experts). Reads the checkpoint's
+    ``linear_attn_config`` (1-based ``kda_layers`` / ``full_attn_layers``) as transformers does.
+
+    State per KDA layer and sequence: the convolution window (3 x heads x head_dim x (kernel-1))
+    and the recurrent matrix (heads x head_dim x head_dim); MLA layers cache the latent.
+    """
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    kv_lora_rank = reader.int("kv_lora_rank")
+    rope_dim = reader.int("qk_rope_head_dim")
+    nope_dim = reader.int("qk_nope_head_dim")
+    v_head_dim = reader.int("v_head_dim")
+    experts = reader.int("num_experts", "n_routed_experts")
+    top_k = reader.int("num_experts_per_token", "num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    q_lora_rank = reader.optional_int("q_lora_rank", minimum=1)
+    linear = ConfigReader(
+        reader.sub("linear_attn_config") or {}, reader.family, "linear_attn_config."
+    )
+    linear_dim = linear.int("head_dim", default=reader.int("linear_head_dim", default=128))
+    linear_heads = linear.int("num_heads", default=reader.int("linear_num_heads", default=32))
+    kernel = linear.int(
+        "short_conv_kernel_size", default=reader.int("linear_conv_kernel_dim", default=4)
+    )
+    layer_types = read_layer_types(reader, layers)
+    if layer_types is None:
+        full_layers = linear.int_list("full_attn_layers")
+        kda_layers = linear.int_list("kda_layers")
+        if full_layers is not None and kda_layers is not None:
+            layer_types = ["?"] * layers
+            for number, kind in [(n, "full_attention") for n in full_layers] + [
+                (n, "linear_attention") for n in kda_layers
+            ]:
+                if not 1 <= number <= layers:
+                    raise reader.error(f"linear_attn_config names layer {number} of {layers}")
+                layer_types[number - 1] = kind
+            if "?" in layer_types:
+                raise reader.error("linear_attn_config leaves some layers without a type")
+        else:
+            layer_types = [
+                "full_attention" if index and index % 4 == 0 else "linear_attention"
+                for index in range(layers)
+            ]
+    if set(layer_types) - {"full_attention", "linear_attention"}:
+        raise reader.error("layer_types must list 'full_attention' or 'linear_attention'")
+    shared = reader.int("num_shared_experts", "n_shared_experts", default=1, minimum=0)
+    pattern = _mlp_pattern(
+        reader, layers, reader.int("first_k_dense_replace", default=1, minimum=0)
+    )
+    bias = reader.bool("attention_bias", default=False)
+    width = linear_heads * linear_dim
+    kda = (
+        3 * counting.linear(hidden, width)
+        + 3 * width * kernel
+        + width  # dt_bias
+        + linear_heads  # A_log
+        + counting.linear(hidden, linear_dim)
+        + counting.linear(linear_dim, width)  # forget gate
+        + counting.linear(hidden, linear_heads)  # beta
+        + counting.linear(hidden, linear_dim)
+        + counting.linear(linear_dim, width)  # output gate
+        + linear_dim  # o_norm
+        + counting.linear(width, hidden)
+    )
+    mla = counting.mla_attention(
+        hidden, heads, q_lora_rank, kv_lora_rank, nope_dim, rope_dim, v_head_dim, bias
+    )
+    full = layer_types.count("full_attention")
+    one_expert = counting.mlp(hidden, expert_width, True)
+    sparse = sum(pattern)
+    total = (
+        vocab * hidden
+        + hidden
+        + layers * 2 * hidden
+        + full * mla
+        + (layers - full) * kda
+        + sparse
+        * (
+            experts * one_expert
+            + counting.linear(hidden, experts)
+            + (counting.mlp(hidden, shared * expert_width, True) if shared else 0)
+        )
+        + (layers - sparse) * counting.mlp(hidden, intermediate, True)
+    )
+    # KimiLinearForCausalLM declares no tied weights: the head is its own matrix whatever
+    # tie_word_embeddings says.
+    total += vocab * hidden
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    arch.active_parameter_count = total - sparse * (experts - top_k) * one_expert
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.num_attention_heads = heads
+    arch.context_length = reader.optional_int("model_max_length", "max_position_embeddings")
+    arch.vocab_size = vocab
+    arch.num_experts = experts
+    arch.experts_per_token = top_k
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 2,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "hidden_act": reader.str("hidden_act", default="silu"),
+    }
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        pattern,
+        shared_intermediate_size=shared * expert_width,
+        num_shared_experts=shared,
+    )
+    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
+    mla_finish(arch, reader, kv_lora_rank, rope_dim, nope_dim, v_head_dim, q_lora_rank)
+    arch.kv_groups = {}
+    arch.add_kv_layers(full, kv_lora_rank + rope_dim)
+    arch.ssm = {
+        "layers": layers - full,
+        "conv_state_values": 3 * width * (kernel - 1),
+        "ssm_state_values": linear_heads * linear_dim * linear_dim,
+    }
+    arch.genz_unsupported = (
+        f"GenZ 0.0.16 has no Kimi delta attention; {layers - full} of {layers} layers cannot be "
+        "simulated"
+    )
+    return arch
