@@ -64,6 +64,8 @@ FAMILIES = [
     "glm_moe_dsa",
     "hy_v3",
     "kimi_linear",
+    "gemma4_text",
+    "gemma4_unified_text",
     # GPT-era decoders
     "gpt-sw3",
     "openai-gpt",
@@ -114,6 +116,22 @@ VARIANTS = [
     ("jais2", {"attention_bias": False, "mlp_bias": False}),
     ("doge", {"attention_bias": True, "mlp_bias": True}),
     ("ctrl", {"tie_word_embeddings": False}),
+    ("gemma4_text", {"num_kv_shared_layers": 10, "use_double_wide_mlp": True}),
+    (
+        "gemma4_text",
+        {
+            "enable_moe_block": True,
+            "num_experts": 8,
+            "top_k_experts": 2,
+            "moe_intermediate_size": 512,
+        },
+    ),
+    (
+        "gemma4_text",
+        {"attention_k_eq_v": True, "num_global_key_value_heads": 1, "per_layer_config": None},
+    ),
+    ("gemma4_text", {"per_layer_config": None, "global_head_dim": 384, "attention_bias": True}),
+    ("gemma4_unified_text", {"num_kv_shared_layers": 6, "tie_word_embeddings": False}),
     ("kimi_linear", {"q_lora_rank": 1024, "tie_word_embeddings": True}),
     ("hy_v3", {"attention_bias": True, "num_shared_experts": 2}),
     ("xlm", {"n_langs": 3, "tie_word_embeddings": False}),
@@ -195,6 +213,8 @@ def test_layout_variant_count_equals_transformers(family: str, overrides: dict[s
     config = default_config(family, **overrides)
     if "layer_types" in config and "num_hidden_layers" in overrides:
         config.pop("layer_types")
+    if "per_layer_config" in overrides and overrides["per_layer_config"] is None:
+        config.pop("per_layer_config")  # let global_head_dim / num_global_key_value_heads decide
     assert convert_hf_config(config)["parameter_count"] == meta_count(config)
 
 

@@ -146,6 +146,8 @@ TEXT_HANDLERS.update(
         "glm_moe_dsa": families_text_more.glm_moe_dsa,
         "hy_v3": families_text_more.hy_v3,
         "kimi_linear": families_text_more.kimi_linear,
+        "gemma4_text": families_text_more.gemma4_text,
+        "gemma4_unified_text": families_text_more.gemma4_unified_text,
         "openai-gpt": families_text_more.openai_gpt,
         "ctrl": families_text_more.ctrl,
         "biogpt": families_text_more.biogpt,

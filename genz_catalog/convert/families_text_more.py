@@ -21,6 +21,7 @@ from genz_catalog.convert._decoder import (
     build_decoder,
     check_top_k,
     derived_head_dim,
+    genz_dense_kwargs,
     genz_moe_kwargs,
     read_context_length,
     read_layer_types,
@@ -1439,5 +1440,137 @@ def kimi_linear(reader: ConfigReader) -> Architecture:
     arch.genz_unsupported = (
         f"GenZ 0.0.16 has no Kimi delta attention; {layers - full} of {layers} layers cannot be "
         "simulated"
+    )
+    return arch
+
+
+def gemma4_unified_text(reader: ConfigReader) -> Architecture:
+    """Gemma 4 "unified" text model: the Gemma 4 layout without per-layer input embeddings or
+    the MoE block (its classes ignore those keys), sliding window 1024 by default."""
+    return gemma4_text(reader, unified=True)
+
+
+def gemma4_text(reader: ConfigReader, unified: bool = False) -> Architecture:
+    """Gemma 4 text model (Gemma 3 layout plus: full-attention layers with their own head width
+    (``global_head_dim``, or ``per_layer_config``) and, with ``attention_k_eq_v``, K/V heads
+    (``num_global_key_value_heads``) and no V projection; the last ``num_kv_shared_layers``
+    reuse earlier K/V (no K/V weights, no cache; a double-wide MLP with ``use_double_wide_mlp``);
+    per-layer input embeddings (``hidden_size_per_layer_input``); an optional MoE block beside
+    the MLP in every layer (``enable_moe_block``)."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    reader.check()
+    kv_heads = reader.int("num_key_value_heads", default=4)
+    head_dim = reader.int("head_dim", default=256)
+    layer_types = list(
+        read_layer_types(reader, layers)
+        or ["sliding_attention" if (index + 1) % 6 else "full_attention" for index in range(layers)]
+    )
+    if layer_types:
+        layer_types[-1] = "full_attention"  # transformers forces the last layer global
+    k_eq_v = reader.bool("attention_k_eq_v", default=False)
+    per_layer = reader.sub("per_layer_config")
+    head_dims = [head_dim] * layers
+    kv_per_layer = [kv_heads] * layers
+    if per_layer is not None:
+        for key, override in per_layer.items():
+            if not str(key).isdigit() or not isinstance(override, dict):
+                raise reader.error(f"per_layer_config entry {key!r} is not a layer index -> object")
+            index = int(key)
+            if index >= layers or set(override) - {"head_dim", "num_key_value_heads"}:
+                raise reader.error(
+                    f"per_layer_config[{key!r}] overrides keys this handler cannot count"
+                )
+            head_dims[index] = override.get("head_dim", head_dim)
+            kv_per_layer[index] = override.get("num_key_value_heads", kv_heads)
+    else:
+        global_head_dim = reader.int("global_head_dim", default=512)
+        global_kv = reader.optional_int("num_global_key_value_heads", minimum=1) if k_eq_v else None
+        for index, kind in enumerate(layer_types):
+            if kind == "full_attention":
+                head_dims[index] = global_head_dim
+                if global_kv is not None:
+                    kv_per_layer[index] = global_kv
+    shared_layers = reader.int("num_kv_shared_layers", default=0, minimum=0)
+    first_shared = layers - shared_layers
+    double_wide = reader.bool("use_double_wide_mlp", default=False)
+    bias = reader.bool("attention_bias", default=False)
+    per_layer_width = (
+        0 if unified else reader.int("hidden_size_per_layer_input", default=256, minimum=0)
+    )
+    moe_block = not unified and reader.bool("enable_moe_block", default=False)
+    experts = top_k = expert_width = 0
+    if moe_block:
+        experts = reader.int("num_experts")
+        top_k = reader.int("top_k_experts")
+        expert_width = reader.int("moe_intermediate_size")
+        reader.check()
+        check_top_k(reader, top_k, experts)
+    total = vocab * hidden + hidden  # embeddings, final norm
+    window = reader.optional_int("sliding_window", minimum=1) or (1024 if unified else 512)
+    arch = Architecture(reader.family)
+    for index in range(layers):
+        dim = head_dims[index]
+        kv = kv_per_layer[index]
+        families_dense.checked_attention_type(reader, heads, kv)
+        shared = index >= first_shared
+        total += counting.linear(hidden, heads * dim, bias) + counting.linear(
+            heads * dim, hidden, bias
+        )
+        total += dim  # q_norm
+        if not shared:
+            k_only = k_eq_v and layer_types[index] != "sliding_attention"
+            total += (
+                counting.linear(hidden, kv * dim, bias) * (1 if k_only else 2) + dim
+            )  # + k_norm
+            arch.add_kv_layers(
+                1, 2 * kv * dim, window if layer_types[index] == "sliding_attention" else None
+            )
+        width = intermediate * (2 if double_wide and shared else 1)
+        total += counting.mlp(hidden, width, True) + 4 * hidden
+        if per_layer_width:
+            total += 2 * hidden * per_layer_width + hidden
+        if moe_block:
+            total += (
+                experts * counting.mlp(hidden, expert_width, True)
+                + counting.linear(hidden, experts)
+                + hidden
+                + experts
+                + 3 * hidden
+            )
+    if per_layer_width:
+        per_layer_vocab = reader.int("vocab_size_per_layer_input", default=262144)
+        total += (per_layer_vocab + hidden) * layers * per_layer_width + per_layer_width
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    inactive = layers * (experts - top_k) * counting.mlp(hidden, expert_width, True)
+    arch.parameter_count = total
+    arch.active_parameter_count = total - inactive
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = kv_heads
+    arch.head_dim = head_dim
+    arch.context_length = read_context_length(reader)
+    arch.vocab_size = vocab
+    arch.attention_type = families_dense.checked_attention_type(reader, heads, kv_heads)
+    if moe_block:
+        arch.num_experts = experts
+        arch.experts_per_token = top_k
+    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
+    arch.extra.update(
+        {
+            "global_head_dim": max(head_dims),
+            "kv_shared_layers": shared_layers,
+            "per_layer_input_width": per_layer_width,
+        }
+    )
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 needs one head width for every layer and has no per-layer input embeddings "
+        "or shared-KV layers (Gemma 4)"
     )
     return arch
