@@ -66,6 +66,8 @@ FAMILIES = [
     "kimi_linear",
     "gemma4_text",
     "gemma4_unified_text",
+    "aria_text",
+    "olmo_hybrid",
     # GPT-era decoders
     "gpt-sw3",
     "openai-gpt",
@@ -116,6 +118,8 @@ VARIANTS = [
     ("jais2", {"attention_bias": False, "mlp_bias": False}),
     ("doge", {"attention_bias": True, "mlp_bias": True}),
     ("ctrl", {"tie_word_embeddings": False}),
+    ("aria_text", {"mlp_bias": True, "moe_num_shared_experts": 1}),
+    ("olmo_hybrid", {"linear_num_value_heads": 15, "attention_bias": True}),
     ("gemma4_text", {"num_kv_shared_layers": 10, "use_double_wide_mlp": True}),
     (
         "gemma4_text",

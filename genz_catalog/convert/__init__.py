@@ -148,6 +148,8 @@ TEXT_HANDLERS.update(
         "kimi_linear": families_text_more.kimi_linear,
         "gemma4_text": families_text_more.gemma4_text,
         "gemma4_unified_text": families_text_more.gemma4_unified_text,
+        "aria_text": families_text_more.aria_text,
+        "olmo_hybrid": families_text_more.olmo_hybrid,
         "openai-gpt": families_text_more.openai_gpt,
         "ctrl": families_text_more.ctrl,
         "biogpt": families_text_more.biogpt,

@@ -1574,3 +1574,111 @@ def gemma4_text(reader: ConfigReader, unified: bool = False) -> Architecture:
         "or shared-KV layers (Gemma 4)"
     )
     return arch
+
+
+def aria_text(reader: ConfigReader) -> Architecture:
+    """Aria's text model (every layer MoE: ``moe_num_experts`` experts of ``intermediate_size``,
+    ``moe_topk`` routed, plus ``moe_num_shared_experts`` shared experts fused into one MLP)."""
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("moe_num_experts")
+    top_k = reader.int("moe_topk")
+    width = reader.int("intermediate_size")
+    reader.check()
+    shared = reader.int("moe_num_shared_experts", default=2, minimum=0)
+    moe = MoeSpec(
+        experts,
+        top_k,
+        width,
+        [True] * layers,
+        shared_intermediate_size=shared * width,
+        num_shared_experts=shared,
+    )
+    # mlp_bias gives the shared-expert MLP biases (the routed experts never have any).
+    hidden = reader.int("hidden_size")
+    shared_bias = 2 * shared * width + hidden if reader.bool("mlp_bias", default=False) else 0
+    arch = _llama_like(reader, mlp_bias_key=None, moe=moe, extra_params_per_layer=shared_bias)
+    return _full_attention(arch)
+
+
+def olmo_hybrid(reader: ConfigReader) -> Architecture:
+    """OLMo Hybrid (gated delta-rule linear-attention layers and OLMo 2-style full attention
+    layers per ``layer_types``; gated MLP in every layer).
+
+    Linear layers: q/k of ``linear_num_key_heads`` x ``linear_key_head_dim``, v and the output
+    gate of ``linear_num_value_heads`` x ``linear_value_head_dim``, per-head a/b projections,
+    ``A_log`` and ``dt_bias``, a depthwise convolution over q, k and v, and a per-head output
+    norm. Their state per sequence: the convolution window and one key x value matrix per head.
+    """
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    key_heads = reader.int("linear_num_key_heads")
+    value_heads = reader.int("linear_num_value_heads")
+    key_dim = reader.int("linear_key_head_dim")
+    value_dim = reader.int("linear_value_head_dim")
+    reader.check()
+    layer_types = read_layer_types(reader, layers)
+    if layer_types is None:
+        reader.require("layer_types")
+        reader.check()
+    assert layer_types is not None
+    if set(layer_types) - {"linear_attention", "full_attention"}:
+        raise reader.error("layer_types must list 'linear_attention' or 'full_attention'")
+    kv_heads = reader.int("num_key_value_heads", default=heads)
+    head_dim = derived_head_dim(reader, hidden, heads, head_dim_key=None)
+    kernel = reader.int("linear_conv_kernel_dim", default=4)
+    bias = reader.bool("attention_bias", default=False)
+    key_width = key_heads * key_dim
+    value_width = value_heads * value_dim
+    linear = (
+        2 * counting.linear(hidden, key_width)
+        + 2 * counting.linear(hidden, value_width)  # v, g
+        + 2 * counting.linear(hidden, value_heads)  # a, b
+        + counting.linear(value_width, hidden)
+        + (2 * key_width + value_width) * kernel
+        + value_dim  # o_norm
+        + 2 * value_heads  # A_log, dt_bias
+        + 2 * hidden  # input and post-attention norms
+    )
+    full = (
+        counting.attention(hidden, heads, kv_heads, head_dim, bias, bias, bias)
+        + (heads + kv_heads) * head_dim  # full-width q/k norms
+        + 2 * hidden  # post-attention and post-feedforward norms
+    )
+    full_layers = layer_types.count("full_attention")
+    total = (
+        vocab * hidden
+        + hidden
+        + layers * counting.mlp(hidden, intermediate, True)
+        + full_layers * full
+        + (layers - full_layers) * linear
+    )
+    if not reader.bool("tie_word_embeddings", default=False):
+        total += vocab * hidden
+    arch = families_dense._finish_plain(
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=True,
+        context=read_context_length(reader),
+    )
+    arch.add_kv_layers(full_layers, 2 * kv_heads * head_dim)
+    arch.ssm = {
+        "layers": layers - full_layers,
+        "conv_state_values": (2 * key_width + value_width) * (kernel - 1),
+        "ssm_state_values": value_heads * key_dim * value_dim,
+    }
+    arch.genz_unsupported = (
+        f"GenZ 0.0.16 has no gated delta-rule linear attention; {layers - full_layers} of "
+        f"{layers} layers cannot be simulated"
+    )
+    return arch
