@@ -68,6 +68,7 @@ FAMILIES = [
     "gemma4_unified_text",
     "aria_text",
     "olmo_hybrid",
+    "cpmant",
     # GPT-era decoders
     "gpt-sw3",
     "openai-gpt",
@@ -118,6 +119,7 @@ VARIANTS = [
     ("jais2", {"attention_bias": False, "mlp_bias": False}),
     ("doge", {"attention_bias": True, "mlp_bias": True}),
     ("ctrl", {"tie_word_embeddings": False}),
+    ("cpmant", {"prompt_types": 4, "segment_types": 8, "dim_head": 64}),
     ("aria_text", {"mlp_bias": True, "moe_num_shared_experts": 1}),
     ("olmo_hybrid", {"linear_num_value_heads": 15, "attention_bias": True}),
     ("gemma4_text", {"num_kv_shared_layers": 10, "use_double_wide_mlp": True}),

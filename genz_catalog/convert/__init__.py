@@ -150,6 +150,7 @@ TEXT_HANDLERS.update(
         "gemma4_unified_text": families_text_more.gemma4_unified_text,
         "aria_text": families_text_more.aria_text,
         "olmo_hybrid": families_text_more.olmo_hybrid,
+        "cpmant": families_text_more.cpmant,
         "openai-gpt": families_text_more.openai_gpt,
         "ctrl": families_text_more.ctrl,
         "biogpt": families_text_more.biogpt,

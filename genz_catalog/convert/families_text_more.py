@@ -1682,3 +1682,48 @@ def olmo_hybrid(reader: ConfigReader) -> Architecture:
         f"{layers} layers cannot be simulated"
     )
     return arch
+
+
+def cpmant(reader: ConfigReader) -> Architecture:
+    """OpenBMB CPM-Ant (pre-norm, bias-free attention of ``dim_head`` heads, gated FFN of
+    ``dim_ff``; an input table with ``prompt_types`` x ``prompt_length`` extra prompt rows,
+    segment embeddings and a segment-aware relative position bias; its own output head, which
+    cannot be tied: the input table is wider)."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    reader.check()
+    head_dim = reader.int("dim_head", default=128)
+    intermediate = reader.int("dim_ff", default=10240)
+    segments = reader.int("segment_types", default=32)
+    prompts = reader.int("prompt_types", default=32, minimum=0) * reader.int(
+        "prompt_length", default=32, minimum=0
+    )
+    buckets = reader.int("position_bias_num_buckets", default=512)
+    per_layer = (
+        2 * hidden + 4 * heads * head_dim * hidden + counting.mlp(hidden, intermediate, True)
+    )
+    total = (
+        (vocab + prompts) * hidden
+        + segments * hidden
+        + (segments * segments + buckets) * heads
+        + layers * per_layer
+        + hidden
+        + vocab * hidden
+    )
+    arch = families_dense._finish_plain(
+        Architecture(reader.family),
+        reader,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=head_dim,
+        intermediate=intermediate,
+        vocab=vocab,
+        total=total,
+        gated=True,
+        context=read_context_length(reader),
+    )
+    return _full_attention(arch)
