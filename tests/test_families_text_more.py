@@ -69,6 +69,7 @@ FAMILIES = [
     "aria_text",
     "olmo_hybrid",
     "cpmant",
+    "beam",
     # GPT-era decoders
     "gpt-sw3",
     "openai-gpt",
@@ -119,6 +120,7 @@ VARIANTS = [
     ("jais2", {"attention_bias": False, "mlp_bias": False}),
     ("doge", {"attention_bias": True, "mlp_bias": True}),
     ("ctrl", {"tie_word_embeddings": False}),
+    ("beam", {"attention_bias": True, "tie_word_embeddings": True}),
     ("cpmant", {"prompt_types": 4, "segment_types": 8, "dim_head": 64}),
     ("aria_text", {"mlp_bias": True, "moe_num_shared_experts": 1}),
     ("olmo_hybrid", {"linear_num_value_heads": 15, "attention_bias": True}),

@@ -151,6 +151,7 @@ TEXT_HANDLERS.update(
         "aria_text": families_text_more.aria_text,
         "olmo_hybrid": families_text_more.olmo_hybrid,
         "cpmant": families_text_more.cpmant,
+        "beam": families_text_more.beam,
         "openai-gpt": families_text_more.openai_gpt,
         "ctrl": families_text_more.ctrl,
         "biogpt": families_text_more.biogpt,

@@ -1727,3 +1727,35 @@ def cpmant(reader: ConfigReader) -> Architecture:
         context=read_context_length(reader),
     )
     return _full_attention(arch)
+
+
+def beam(reader: ConfigReader) -> Architecture:
+    """Beam (gated attention: a per-channel sigmoid gate projection plus a per-head gate bias;
+    per-head q/k norms; four norms per layer; ``mlp_layer_types`` with three dense layers by
+    default, then routed experts (score correction is a buffer); 5 sliding : 1 full layers and
+    the last layer full)."""
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("num_experts", "n_routed_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    hidden = reader.int("hidden_size")
+    heads = reader.int("num_attention_heads")
+    reader.check()
+    reader = with_aliases(reader, None, {"num_key_value_heads": 8, "head_dim": 128})
+    head_dim = reader.int("head_dim")
+    moe = MoeSpec(experts, top_k, expert_width, _mlp_pattern(reader, layers, min(3, layers)))
+    arch = _llama_like(
+        reader,
+        mlp_bias_key=None,
+        moe=moe,
+        norms_per_layer=4,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        extra_params_per_layer=counting.linear(hidden, heads * head_dim) + heads,
+    )
+    default = [
+        "sliding_attention" if (index + 1) % 6 else "full_attention" for index in range(layers)
+    ]
+    if default:
+        default[-1] = "full_attention"
+    arch.genz_unsupported = arch.genz_unsupported or "GenZ 0.0.16 has no gated attention"
+    return _sliding_layers(arch, reader, default, 512)
