@@ -311,61 +311,6 @@ def bigbird_pegasus(reader: ConfigReader) -> Architecture:
     )
 
 
-def mvp(reader: ConfigReader) -> Architecture:
-    """MVP: the BART layout, plus per-layer prompt generators when ``use_prompt`` is set.
-
-    A prompt generator is a ``prompt_length`` x d_model table and a two-layer MLP (d_model ->
-    ``prompt_mid_dim`` -> layers x 2 x d_model); the encoder has one (self-attention), the decoder
-    two (self- and cross-attention).
-    """
-    hidden = reader.int("d_model", "hidden_size")
-    encoder = _stack_dims(reader, "encoder")
-    decoder = _stack_dims(reader, "decoder")
-    vocab = reader.int("vocab_size")
-    positions = reader.int("max_position_embeddings")
-    reader.check()
-    tied = reader.bool("tie_word_embeddings", default=True)
-    total = (
-        _stack(hidden, encoder[0], encoder[2], 1)
-        + _stack(hidden, decoder[0], decoder[2], 2)
-        + 2 * counting.layer_norm(hidden)
-        + 2 * (positions + 2) * hidden
-        + vocab * hidden * (1 if tied else 4)
-    )
-    prompts = 0
-    if reader.bool("use_prompt", default=False):
-        length = reader.int("prompt_length", default=100)
-        middle = reader.int("prompt_mid_dim", default=800)
-
-        def prompt(layers: int) -> int:
-            return (
-                length * hidden
-                + counting.linear(hidden, middle, True)
-                + counting.linear(middle, layers * 2 * hidden, True)
-            )
-
-        # transformers 5.24 passes use_prompt to MvpEncoder's embed_tokens slot, so the encoder
-        # builds no prompt generator; count what it loads and say what it leaves out.
-        prompts = 2 * prompt(decoder[0])
-        skipped = prompt(encoder[0])
-    arch = _finish_seq2seq(
-        reader,
-        total + prompts,
-        hidden=hidden,
-        encoder=encoder,
-        decoder=decoder,
-        vocab=vocab,
-        context=positions,
-    )
-    if prompts:
-        arch.extra["prompt_parameters"] = prompts
-        arch.warnings.append(
-            f"use_prompt: the encoder's prompt generator ({skipped:,} parameters) is not built by "
-            "transformers 5.24 and not counted; a checkpoint may still store it"
-        )
-    return arch
-
-
 def fsmt(reader: ConfigReader) -> Architecture:
     """FairSeq machine translation (WMT19): separate source and target vocabularies.
 
@@ -754,7 +699,6 @@ __all__: list[Any] = [
     "fsmt",
     "led",
     "longt5",
-    "mvp",
     "pegasus_x",
     "prophetnet",
     "t5gemma",
