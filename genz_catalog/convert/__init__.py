@@ -114,6 +114,12 @@ WRAPPER_HANDLERS: dict[
     "mllama": families_multimodal.mllama,
 }
 
+# --- fam-vlm: vision/audio multimodal wrappers (families_vlm, families_audio) ---------------
+from genz_catalog.convert import families_vlm  # noqa: E402  (needs TEXT_HANDLERS at call time)
+
+WRAPPER_HANDLERS.update(families_vlm.WRAPPERS)
+# --- end fam-vlm ------------------------------------------------------------------------------
+
 # Keys that make an unknown family convertible with the standard decoder handler.
 _STANDARD_DECODER_KEYS = (
     "hidden_size",

@@ -1,0 +1,273 @@
+"""Vision-language wrappers beyond LLaVA / Qwen-VL / Gemma 3 / Mllama (the fam-vlm families).
+
+Each wrapper is a vision tower (counted by :mod:`genz_catalog.convert.vision_towers`), a
+projector (counted here) and a language model converted by its own text handler. The record's
+``parameter_count`` is the whole model transformers loads for the image-text-to-text class,
+``text_parameter_count`` the language model alone; attention type, KV cache and GenZ arguments
+are the language model's (GenZ simulates the language model only).
+
+A language model whose ``model_type`` has no dedicated handler is refused rather than counted
+with the generic Llama-layout fallback: inside a wrapper nobody would notice a wrong guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from genz_catalog.convert import counting
+from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._reader import ConfigReader
+from genz_catalog.convert.errors import ConversionError
+from genz_catalog.convert.families_multimodal import (
+    TEXT_CONFIG_DEFAULTS,
+    _finish,
+    _with_defaults,
+    gemma3,
+)
+from genz_catalog.convert.vision_towers import TOWERS, VISION_DEFAULTS
+
+Dispatch = Callable[[dict[str, Any], str, str], Architecture]
+
+
+def text_model(
+    reader: ConfigReader,
+    dispatch: Dispatch,
+    default_type: str,
+    warnings: list[str],
+    tie_default: bool,
+    tie_from_text: bool = False,
+) -> Architecture:
+    """The wrapper's language model from ``text_config`` (``default_type`` when it names none).
+
+    Whether the LM head shares the embedding is the wrapper's decision in transformers 5: its
+    top-level ``tie_word_embeddings`` (``tie_default``, the wrapper config class default, when
+    absent), also switched on by ``text_config``'s flag for the families whose config class does
+    so for old checkpoints (``tie_from_text``: the LLaVA family).
+    """
+    from genz_catalog.convert import TEXT_HANDLERS  # the registry imports this module
+
+    text_config = reader.sub("text_config")
+    if text_config is None:
+        reader.require("text_config")
+        reader.check()
+    text_type = text_config.get("model_type") or default_type
+    if not isinstance(text_type, str) or text_type not in TEXT_HANDLERS:
+        raise ConversionError(
+            f"{reader.family}: language model type {text_type!r} (text_config.model_type) has no "
+            "exact handler; refusing rather than guessing its parameter count"
+        )
+    text_config = _with_defaults(
+        text_config, text_type, TEXT_CONFIG_DEFAULTS, "text_config", warnings
+    )
+    tied = reader.bool("tie_word_embeddings", "tie_embedding", default=tie_default)
+    if not tied and tie_from_text:
+        text_reader = ConfigReader(text_config, reader.family, "text_config.")
+        tied = text_reader.bool("tie_word_embeddings", default=False)
+    text_config = dict(text_config)
+    text_config["tie_word_embeddings"] = tied
+    return dispatch(text_config, text_type, "text_config.")
+
+
+def vision_tower(
+    reader: ConfigReader,
+    default_type: str,
+    warnings: list[str],
+    key: str = "vision_config",
+) -> tuple[int, int, ConfigReader]:
+    """(parameters, output width, reader) of the vision tower under ``key``."""
+    config = reader.sub(key)
+    if config is None:
+        reader.require(key)
+        reader.check()
+    vision_type = config.get("model_type") or default_type
+    counter = TOWERS.get(vision_type)
+    if counter is None:
+        raise ConversionError(
+            f"{reader.family}: vision tower {vision_type!r} ({key}.model_type) is not supported"
+        )
+    merged = _with_defaults(config, vision_type, VISION_DEFAULTS, key, warnings)
+    vision = ConfigReader(merged, reader.family, key + ".")
+    params, width = counter(vision)
+    return params, width, vision
+
+
+def _done(
+    arch: Architecture, vision: int, projector: int, warnings: list[str], tower: str
+) -> Architecture:
+    text = arch.parameter_count
+    _finish(arch, text, vision, projector, warnings)
+    arch.extra["vision_tower"] = tower
+    return arch
+
+
+def _feature_layers(reader: ConfigReader, *names: str) -> int:
+    value = reader.raw(*names)
+    return len(value) if isinstance(value, (list, tuple)) and value else 1
+
+
+def llava_like(
+    default_text: str, default_vision: str, image_newline: bool
+) -> Callable[[ConfigReader, Dispatch], Architecture]:
+    """LLaVA-family handler: tower, two-layer projector, optional ``image_newline`` row."""
+
+    def handler(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+        warnings: list[str] = []
+        arch = text_model(reader, dispatch, default_text, warnings, False, tie_from_text=True)
+        vision, width, tower = vision_tower(reader, default_vision, warnings)
+        text_hidden = arch.hidden_size or 0
+        bias = reader.bool("multimodal_projector_bias", default=True)
+        layers = _feature_layers(reader, "vision_feature_layer")
+        projector = counting.linear(width * layers, text_hidden, bias) + counting.linear(
+            text_hidden, text_hidden, bias
+        )
+        if image_newline:
+            projector += text_hidden
+        return _done(arch, vision, projector, warnings, tower.config.get("model_type", ""))
+
+    handler.__doc__ = f"LLaVA-style wrapper (default {default_vision} + {default_text})."
+    return handler
+
+
+llava_onevision = llava_like("qwen2", "siglip_vision_model", image_newline=True)
+llava_next_video = llava_like("llama", "clip_vision_model", image_newline=True)
+
+
+def video_llava(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Video-LLaVA: separate image and video CLIP towers of one ``vision_config``."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "llama", warnings, False)
+    vision, width, _ = vision_tower(reader, "clip_vision_model", warnings)
+    text_hidden = arch.hidden_size or 0
+    bias = reader.bool("multimodal_projector_bias", default=True)
+    layers = _feature_layers(reader, "vision_feature_layer")
+    projector = counting.linear(width * layers, text_hidden, bias) + counting.linear(
+        text_hidden, text_hidden, bias
+    )
+    return _done(arch, 2 * vision, projector, warnings, "2 x clip_vision_model")
+
+
+def vipllava(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """ViP-LLaVA: CLIP features of several layers, LayerNorm, two-layer projector."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "llama", warnings, False)
+    vision, width, _ = vision_tower(reader, "clip_vision_model", warnings)
+    text_hidden = arch.hidden_size or 0
+    value = reader.raw("vision_feature_layers", "vision_feature_layer")
+    layers = len(value) if isinstance(value, (list, tuple)) and value else 5
+    if value is None:
+        warnings.append("vision_feature_layers absent: the VipLlavaConfig default (5 layers)")
+    stacked = width * layers
+    projector = (
+        counting.layer_norm(stacked)
+        + counting.linear(stacked, text_hidden, True)
+        + counting.linear(text_hidden, text_hidden, True)
+    )
+    return _done(arch, vision, projector, warnings, "clip_vision_model")
+
+
+def paligemma(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """PaliGemma 1/2: SigLIP tower, one linear projection to ``projection_dim``, Gemma 1/2."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "gemma", warnings, True)
+    vision, width, tower = vision_tower(reader, "siglip_vision_model", warnings)
+    projection = tower.int("projection_dim", default=0) or reader.int(
+        "projection_dim", default=2048
+    )
+    return _done(
+        arch, vision, counting.linear(width, projection, True), warnings, "siglip_vision_model"
+    )
+
+
+def shieldgemma2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """ShieldGemma 2: the Gemma 3 image-text model (same classes)."""
+    return gemma3(reader, dispatch)
+
+
+def idefics3(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Idefics3 / SmolVLM: SigLIP-style tower, pixel shuffle, one bias-free projection."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "llama", warnings, False)
+    vision_default = "smolvlm_vision" if reader.family == "smolvlm" else "idefics3_vision"
+    vision, width, _ = vision_tower(reader, vision_default, warnings)
+    scale = reader.int("scale_factor", default=2)
+    projector = counting.linear(width * scale * scale, arch.hidden_size or 0)
+    return _done(arch, vision, projector, warnings, vision_default)
+
+
+def internvl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """InternVL (transformers-native): InternViT, pixel shuffle, LayerNorm + two-layer projector."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "qwen2", warnings, True)
+    vision, width, _ = vision_tower(reader, "internvl_vision", warnings)
+    ratio = reader.number("downsample_ratio", default=0.5)
+    stacked = width * int(1 / ratio) ** 2
+    text_hidden = arch.hidden_size or 0
+    projector = (
+        counting.layer_norm(stacked)
+        + counting.linear(stacked, text_hidden, True)
+        + counting.linear(text_hidden, text_hidden, True)
+    )
+    return _done(arch, vision, projector, warnings, "internvl_vision")
+
+
+def lfm2_vl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """LFM2-VL: SigLIP2 NaViT tower, pixel unshuffle, (LayerNorm +) two-layer projector, LFM2."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "lfm2", warnings, True)
+    vision, width, _ = vision_tower(reader, "siglip2_vision_model", warnings)
+    factor = reader.int("downsample_factor", default=2)
+    hidden = reader.int("projector_hidden_size", default=2560)
+    bias = reader.bool("projector_bias", default=True)
+    stacked = width * factor * factor
+    projector = counting.linear(stacked, hidden, bias) + counting.linear(
+        hidden, arch.hidden_size or 0, bias
+    )
+    if reader.bool("projector_use_layernorm", default=True):
+        projector += counting.layer_norm(stacked)
+    return _done(arch, vision, projector, warnings, "siglip2_vision_model")
+
+
+def cohere2_vision(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Command A Vision: SigLIP tower, pixel shuffle, SwiGLU projector (halves the width)."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "cohere2", warnings, True)
+    vision, width, _ = vision_tower(reader, "siglip_vision_model", warnings)
+    factor = reader.int("downsample_factor", default=2)
+    inner = reader.int("alignment_intermediate_size", default=36864)
+    projector = counting.linear(width * factor * factor, inner, True) + counting.linear(
+        inner // 2, arch.hidden_size or 0, True
+    )
+    return _done(arch, vision, projector, warnings, "siglip_vision_model")
+
+
+def lighton_ocr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """LightOnOCR: Pixtral tower, RMSNorm + patch merger + two bias-free linears, Qwen3."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "qwen3", warnings, True)
+    vision, width, _ = vision_tower(reader, "pixtral", warnings)
+    merge = reader.int("spatial_merge_size", default=2)
+    text_hidden = arch.hidden_size or 0
+    projector = (
+        width  # RMSNorm
+        + counting.linear(width * merge * merge, width)
+        + counting.linear(width, text_hidden)
+        + counting.linear(text_hidden, text_hidden)
+    )
+    return _done(arch, vision, projector, warnings, "pixtral")
+
+
+WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
+    "llava_onevision": llava_onevision,
+    "llava_next_video": llava_next_video,
+    "video_llava": video_llava,
+    "vipllava": vipllava,
+    "paligemma": paligemma,
+    "shieldgemma2": shieldgemma2,
+    "idefics3": idefics3,
+    "smolvlm": idefics3,
+    "internvl": internvl,
+    "lfm2_vl": lfm2_vl,
+    "cohere2_vision": cohere2_vision,
+    "lighton_ocr": lighton_ocr,
+}

@@ -1,0 +1,196 @@
+"""Exact parameter counts of the vision encoders multimodal wrappers embed (units: parameters).
+
+Each counter takes a :class:`ConfigReader` over the (defaults-filled) ``vision_config`` and
+returns ``(parameters, output width)``. The output width is what the wrapper's projector reads.
+Defaults (:data:`VISION_DEFAULTS`) are the documented defaults of the transformers config class
+of each tower, used only for keys a nested ``vision_config`` leaves out (transformers builds the
+nested config from its class, so an absent key takes that class default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genz_catalog.convert import counting
+from genz_catalog.convert._reader import ConfigReader
+from genz_catalog.convert.families_multimodal import (
+    VISION_CONFIG_DEFAULTS,
+    clip_vision_params,
+    siglip_vision_params,
+)
+
+# Count-relevant defaults of vision config classes (transformers 5.24 class attributes).
+VISION_DEFAULTS: dict[str, dict[str, Any]] = {
+    **VISION_CONFIG_DEFAULTS,
+    "idefics3_vision": {  # Idefics3VisionConfig / SmolVLMVisionConfig
+        "hidden_size": 1152,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 16,
+        "num_channels": 3,
+        "image_size": 224,
+        "patch_size": 32,
+    },
+    "smolvlm_vision": {
+        "hidden_size": 1152,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 16,
+        "num_channels": 3,
+        "image_size": 224,
+        "patch_size": 32,
+    },
+    "idefics2_vision": {  # Idefics2VisionConfig
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "num_channels": 3,
+        "image_size": 224,
+        "patch_size": 32,
+    },
+    "siglip2_vision_model": {  # Siglip2VisionConfig
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "num_channels": 3,
+        "patch_size": 16,
+        "num_patches": 256,
+        "vision_use_head": True,
+    },
+    "pixtral": {  # PixtralVisionConfig
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_hidden_layers": 24,
+        "num_attention_heads": 16,
+        "num_channels": 3,
+        "image_size": 1024,
+        "patch_size": 16,
+    },
+    "internvl_vision": {  # InternVLVisionConfig
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_hidden_layers": 24,
+        "num_attention_heads": 16,
+        "attention_bias": False,
+        "use_qk_norm": False,
+        "norm_type": "layer_norm",
+        "image_size": [448, 448],
+        "patch_size": [14, 14],
+        "num_channels": 3,
+        "use_mask_token": False,
+        "use_absolute_position_embeddings": True,
+        "use_mean_pooling": True,
+    },
+}
+
+
+def side(vision: ConfigReader, name: str) -> int:
+    """A square image or patch side in pixels from an int or a ``[height, width]`` pair."""
+    value = vision.raw(name)
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2 or value[0] != value[1]:
+            raise vision.error(f"{vision.where}{name} must be square, got {value!r}")
+        return vision._as_int(name, value[0], 1)
+    return vision.int(name)
+
+
+def pixtral_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """``PixtralVisionModel``: bias-free patch conv, RMSNorms, gated bias-free MLP, no pos. table."""
+    hidden = vision.int("hidden_size")
+    intermediate = vision.int("intermediate_size")
+    layers = vision.int("num_hidden_layers")
+    patch = side(vision, "patch_size")
+    vision.check()
+    channels = vision.int("num_channels", default=3)
+    per_layer = (
+        4 * counting.linear(hidden, hidden)
+        + 2 * counting.layer_norm(hidden, bias=False)
+        + counting.mlp(hidden, intermediate, True)
+    )
+    params = channels * patch * patch * hidden + hidden + layers * per_layer
+    return params, hidden
+
+
+def siglip2_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """``Siglip2VisionModel`` (NaViT): linear patch embedding, ``num_patches`` position table."""
+    hidden = vision.int("hidden_size")
+    intermediate = vision.int("intermediate_size")
+    layers = vision.int("num_hidden_layers")
+    patch = side(vision, "patch_size")
+    patches = vision.int("num_patches")
+    vision.check()
+    channels = vision.int("num_channels", default=3)
+    per_layer = (
+        4 * counting.linear(hidden, hidden, True)
+        + 2 * counting.layer_norm(hidden)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    params = (
+        counting.linear(channels * patch * patch, hidden, True)
+        + patches * hidden
+        + layers * per_layer
+        + counting.layer_norm(hidden)
+    )
+    if vision.bool("vision_use_head", default=True):
+        params += (
+            hidden
+            + counting.linear(hidden, 3 * hidden, True)
+            + counting.linear(hidden, hidden, True)
+            + counting.layer_norm(hidden)
+            + counting.mlp(hidden, intermediate, False, True)
+        )
+    return params, hidden
+
+
+def idefics3_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """Idefics2/3 and SmolVLM vision transformers: SigLIP without the pooling head."""
+    config = dict(vision.config)
+    config["vision_use_head"] = False
+    return siglip_vision_params(ConfigReader(config, vision.family, vision.where))
+
+
+def internvl_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """``InternVLVisionModel`` (InternViT): CLS token, layer scales, optional q/k RMSNorm."""
+    hidden = vision.int("hidden_size")
+    intermediate = vision.int("intermediate_size")
+    layers = vision.int("num_hidden_layers")
+    image = side(vision, "image_size")
+    patch = side(vision, "patch_size")
+    vision.check()
+    channels = vision.int("num_channels", default=3)
+    norm = vision.str("norm_type", default="layer_norm")
+    if norm not in ("layer_norm", "rms_norm"):
+        raise vision.error(f"{vision.where}norm_type {norm!r} is not layer_norm or rms_norm")
+    norm_bias = norm == "layer_norm"
+    attention_bias = vision.bool("attention_bias", default=False)
+    per_layer = (
+        3 * counting.linear(hidden, hidden, attention_bias)
+        + counting.linear(hidden, hidden, True)
+        + (2 * hidden if vision.bool("use_qk_norm", default=False) else 0)
+        + counting.mlp(hidden, intermediate, False, True)
+        + 2 * counting.layer_norm(hidden, norm_bias)
+        + 2 * hidden  # lambda_1, lambda_2 layer scales
+    )
+    patches = (image // patch) ** 2
+    params = hidden + counting.linear(channels * patch * patch, hidden, True) + layers * per_layer
+    if vision.bool("use_mask_token", default=False):
+        params += hidden
+    if vision.bool("use_absolute_position_embeddings", default=True):
+        params += (patches + 1) * hidden
+    if not vision.bool("use_mean_pooling", default=True):
+        params += counting.layer_norm(hidden)
+    return params, hidden
+
+
+TOWERS = {
+    "clip_vision_model": clip_vision_params,
+    "siglip_vision_model": siglip_vision_params,
+    "siglip2_vision_model": siglip2_vision_params,
+    "pixtral": pixtral_vision_params,
+    "idefics3_vision": idefics3_vision_params,
+    "smolvlm_vision": idefics3_vision_params,
+    "idefics2_vision": idefics3_vision_params,
+    "internvl_vision": internvl_vision_params,
+}

@@ -1,0 +1,120 @@
+"""Vision/audio multimodal wrappers (fam-vlm): exact counts against transformers on the meta device.
+
+The oracle tests build each family's default config with transformers (``config_class()``),
+convert its ``to_dict()`` and compare with the unique parameters of the class transformers maps
+the family to, instantiated on the meta device. Skipped without torch/transformers (``oracle``).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import pytest
+
+from genz_catalog.convert import ConversionError, convert_hf_config
+
+ORACLE_FAMILIES = [
+    "llava_onevision",
+    "llava_next_video",
+    "video_llava",
+    "vipllava",
+    "paligemma",
+    "shieldgemma2",
+    "idefics3",
+    "smolvlm",
+    "internvl",
+    "lfm2_vl",
+    "cohere2_vision",
+    "lighton_ocr",
+]
+
+
+def _auto_class(transformers: Any, model_type: str) -> Any:
+    from transformers.models.auto import modeling_auto
+
+    if model_type in modeling_auto.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
+        return transformers.AutoModelForImageTextToText
+    if model_type in modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return transformers.AutoModelForCausalLM
+    return transformers.AutoModelForSeq2SeqLM
+
+
+def meta_count_of_default(model_type: str) -> tuple[dict[str, Any], int]:
+    """(default config as JSON, unique parameters of its model on the meta device)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    transformers.logging.set_verbosity_error()
+    config = transformers.AutoConfig.for_model(model_type)
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")
+        model = _auto_class(transformers, model_type).from_config(config)
+    count = sum(parameter.numel() for parameter in model.parameters())
+    return json.loads(json.dumps(config.to_dict())), count
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("model_type", ORACLE_FAMILIES)
+def test_default_config_count_equals_meta_device(model_type: str) -> None:
+    config, expected = meta_count_of_default(model_type)
+    record = convert_hf_config(config, model_type)
+    assert record["parameter_count"] == expected
+    # The language model alone is part of the whole, and the record describes it.
+    assert 0 < record["text_parameter_count"] < expected
+    assert record["kv_values_per_token"] > 0
+    assert record["genz_kwargs"]["hidden_size"] == record["hidden_size"]
+
+
+def _llava_onevision_v4() -> dict[str, Any]:
+    """A transformers-4 style llava-onevision-qwen2-0.5b config (tie only in text_config)."""
+    return {
+        "model_type": "llava_onevision",
+        "text_config": {
+            "model_type": "qwen2",
+            "hidden_size": 896,
+            "intermediate_size": 4864,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 14,
+            "num_key_value_heads": 2,
+            "vocab_size": 152000,
+            "max_position_embeddings": 32768,
+            "tie_word_embeddings": True,
+        },
+        "vision_config": {
+            "model_type": "siglip_vision_model",
+            "hidden_size": 1152,
+            "intermediate_size": 4304,
+            "num_hidden_layers": 26,
+            "num_attention_heads": 16,
+            "image_size": 384,
+            "patch_size": 14,
+            "vision_use_head": False,
+        },
+        "vision_feature_layer": -1,
+    }
+
+
+def test_llava_onevision_ties_from_text_config() -> None:
+    # LlavaOnevisionConfig switches tying on when the (old) text_config asks for it.
+    tied = convert_hf_config(_llava_onevision_v4())
+    untied_config = _llava_onevision_v4()
+    untied_config["text_config"]["tie_word_embeddings"] = False
+    untied = convert_hf_config(untied_config)
+    assert untied["parameter_count"] - tied["parameter_count"] == 152000 * 896
+    assert tied["attention_type"] == "gqa"
+    assert tied["kv_values_per_token"] == 24 * 2 * 2 * 64
+
+
+def test_wrapper_refuses_language_model_without_handler() -> None:
+    config = _llava_onevision_v4()
+    config["text_config"]["model_type"] = "no_such_text_model"
+    with pytest.raises(ConversionError, match="no_such_text_model.*no exact handler"):
+        convert_hf_config(config)
+
+
+def test_wrapper_refuses_unknown_vision_tower() -> None:
+    config = _llava_onevision_v4()
+    config["vision_config"]["model_type"] = "mystery_vit"
+    with pytest.raises(ConversionError, match="vision tower 'mystery_vit'"):
+        convert_hf_config(config)
