@@ -28,6 +28,11 @@ ORACLE_FAMILIES = [
     "lfm2_vl",
     "cohere2_vision",
     "lighton_ocr",
+    "deepseek_vl",
+    "deepseek_vl_hybrid",
+    "got_ocr2",
+    "qwen2_audio",
+    "voxtral",
 ]
 
 

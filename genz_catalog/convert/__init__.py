@@ -115,9 +115,10 @@ WRAPPER_HANDLERS: dict[
 }
 
 # --- fam-vlm: vision/audio multimodal wrappers (families_vlm, families_audio) ---------------
-from genz_catalog.convert import families_vlm  # noqa: E402  (needs TEXT_HANDLERS at call time)
+from genz_catalog.convert import families_audio, families_vlm  # noqa: E402
 
 WRAPPER_HANDLERS.update(families_vlm.WRAPPERS)
+WRAPPER_HANDLERS.update(families_audio.WRAPPERS)
 # --- end fam-vlm ------------------------------------------------------------------------------
 
 # Keys that make an unknown family convertible with the standard decoder handler.

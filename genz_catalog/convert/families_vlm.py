@@ -257,6 +257,55 @@ def lighton_ocr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, projector, warnings, "pixtral")
 
 
+def deepseek_vl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """DeepSeek-VL (transformers-native): SigLIP tower, two-layer aligner, Llama."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "llama", warnings, True)
+    vision, width, _ = vision_tower(reader, "siglip_vision_model", warnings)
+    text_hidden = arch.hidden_size or 0
+    projector = counting.linear(width, text_hidden, True) + counting.linear(
+        text_hidden, text_hidden, True
+    )
+    return _done(arch, vision, projector, warnings, "siglip_vision_model")
+
+
+def got_ocr2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """GOT-OCR 2.0: SAM encoder with neck, two strided convs and a linear, Qwen2."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "qwen2", warnings, True)
+    vision, channels, _ = vision_tower(reader, "got_ocr2_vision", warnings)
+    text_hidden = arch.hidden_size or 0
+    projector = (
+        channels * 2 * channels * 9
+        + 2 * channels * text_hidden * 9
+        + counting.linear(text_hidden, text_hidden, True)
+    )
+    return _done(arch, vision, projector, warnings, "got_ocr2_vision (SAM)")
+
+
+def deepseek_vl_hybrid(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """DeepSeek-VL hybrid: SigLIP tower plus a SAM high-resolution tower, neck and convs."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "llama", warnings, True)
+    vision, width, _ = vision_tower(reader, "siglip_vision_model", warnings)
+    high_res, channels, sam = vision_tower(
+        reader, "sam_vision_model", warnings, key="high_res_vision_config"
+    )
+    sam_hidden = sam.int("hidden_size")
+    text_hidden = arch.hidden_size or 0
+    neck = sam_hidden * channels + channels * channels * 9 + 2 * counting.layer_norm(channels)
+    # Two strided convs, and the learned mixing scalar high_res_vision_alpha.
+    convs = channels * 2 * channels * 9 + 2 * channels * 4 * channels * 9 + 1
+    aligner = (
+        counting.linear(width, text_hidden // 2, True)
+        + counting.linear(4 * channels, text_hidden // 2, True)
+        + counting.linear(text_hidden, text_hidden, True)
+    )
+    return _done(
+        arch, vision + high_res + neck + convs, aligner, warnings, "siglip + sam (high-res)"
+    )
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "llava_onevision": llava_onevision,
     "llava_next_video": llava_next_video,
@@ -270,4 +319,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "lfm2_vl": lfm2_vl,
     "cohere2_vision": cohere2_vision,
     "lighton_ocr": lighton_ocr,
+    "deepseek_vl": deepseek_vl,
+    "got_ocr2": got_ocr2,
+    "deepseek_vl_hybrid": deepseek_vl_hybrid,
 }

@@ -68,6 +68,36 @@ VISION_DEFAULTS: dict[str, dict[str, Any]] = {
         "image_size": 1024,
         "patch_size": 16,
     },
+    "got_ocr2_vision": {  # GotOcr2VisionConfig
+        "hidden_size": 768,
+        "output_channels": 256,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "num_channels": 3,
+        "image_size": 1024,
+        "patch_size": 16,
+        "qkv_bias": True,
+        "use_abs_pos": True,
+        "use_rel_pos": True,
+        "window_size": 14,
+        "global_attn_indexes": [2, 5, 8, 11],
+        "mlp_dim": 3072,
+    },
+    "sam_vision_model": {  # SamVisionConfig
+        "hidden_size": 768,
+        "output_channels": 256,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "num_channels": 3,
+        "image_size": 1024,
+        "patch_size": 16,
+        "qkv_bias": True,
+        "mlp_ratio": 4.0,
+        "use_abs_pos": True,
+        "use_rel_pos": True,
+        "window_size": 14,
+        "global_attn_indexes": [2, 5, 8, 11],
+    },
     "internvl_vision": {  # InternVLVisionConfig
         "hidden_size": 1024,
         "intermediate_size": 4096,
@@ -184,6 +214,46 @@ def internvl_vision_params(vision: ConfigReader) -> tuple[int, int]:
     return params, hidden
 
 
+def sam_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """SAM ViT image encoder with its conv neck (GOT-OCR2, DeepSeek-VL hybrid high-res tower).
+
+    Windowed layers learn relative positions over the window, global layers
+    (``global_attn_indexes``) over the whole patch grid. Returns the neck's output channels.
+    """
+    hidden = vision.int("hidden_size")
+    layers = vision.int("num_hidden_layers")
+    heads = vision.int("num_attention_heads")
+    out = vision.int("output_channels")
+    image = side(vision, "image_size")
+    patch = side(vision, "patch_size")
+    vision.check()
+    mlp_dim = vision.optional_int("mlp_dim", minimum=1) or int(
+        hidden * vision.number("mlp_ratio", default=4.0)
+    )
+    channels = vision.int("num_channels", default=3)
+    window = vision.int("window_size", default=0, minimum=0)
+    global_layers = set(vision.int_list("global_attn_indexes") or [])
+    use_rel_pos = vision.bool("use_rel_pos", default=True)
+    grid = image // patch
+    head_dim = hidden // heads
+    params = counting.linear(channels * patch * patch, hidden, True)
+    if vision.bool("use_abs_pos", default=True):
+        params += grid * grid * hidden
+    qkv_bias = vision.bool("qkv_bias", default=True)
+    for index in range(layers):
+        params += (
+            2 * counting.layer_norm(hidden)
+            + counting.linear(hidden, 3 * hidden, qkv_bias)
+            + counting.linear(hidden, hidden, True)
+            + counting.mlp(hidden, mlp_dim, False, True)
+        )
+        if use_rel_pos:
+            size = grid if (window == 0 or index in global_layers) else window
+            params += 2 * (2 * size - 1) * head_dim
+    params += hidden * out + out * out * 9 + 2 * counting.layer_norm(out)  # neck
+    return params, out
+
+
 TOWERS = {
     "clip_vision_model": clip_vision_params,
     "siglip_vision_model": siglip_vision_params,
@@ -193,4 +263,6 @@ TOWERS = {
     "smolvlm_vision": idefics3_vision_params,
     "idefics2_vision": idefics3_vision_params,
     "internvl_vision": internvl_vision_params,
+    "got_ocr2_vision": sam_vision_params,
+    "sam_vision_model": sam_vision_params,
 }

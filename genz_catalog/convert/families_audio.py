@@ -1,0 +1,141 @@
+"""Audio-language wrappers (fam-vlm): a Whisper-style audio encoder, a projector, a language model.
+
+``parameter_count`` is the whole model transformers loads; ``text_parameter_count`` the language
+model alone. GenZ simulates the language model only; the audio encoder is named in the warnings
+and in ``architecture.audio_encoder``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genz_catalog.convert import counting
+from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._reader import ConfigReader
+from genz_catalog.convert.families_multimodal import _with_defaults
+from genz_catalog.convert.families_vlm import Dispatch, text_model
+
+# Count-relevant defaults of the audio encoder config classes (transformers 5.24). The two
+# classes spell the same widths differently; both spellings are read below.
+AUDIO_DEFAULTS: dict[str, dict[str, Any]] = {
+    "qwen2_audio_encoder": {  # Qwen2AudioEncoderConfig
+        "num_mel_bins": 128,
+        "encoder_layers": 32,
+        "encoder_attention_heads": 20,
+        "encoder_ffn_dim": 5120,
+        "d_model": 1280,
+        "max_source_positions": 1500,
+    },
+    "voxtral_encoder": {  # VoxtralEncoderConfig
+        "hidden_size": 1280,
+        "intermediate_size": 5120,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 20,
+        "num_mel_bins": 128,
+        "max_source_positions": 1500,
+    },
+}
+
+VOXTRAL_TEXT_DEFAULTS: dict[str, Any] = {
+    "vocab_size": 131072,
+    "hidden_size": 3072,
+    "intermediate_size": 8192,
+    "num_hidden_layers": 30,
+    "num_key_value_heads": 8,
+    "max_position_embeddings": 131072,
+    "head_dim": 128,
+}
+
+
+def whisper_encoder_params(audio: ConfigReader) -> tuple[int, int, int]:
+    """(parameters, width, FFN width) of a Whisper-style encoder (two convs, learned positions).
+
+    Attention has no key bias (Whisper's layout); the position table is a parameter even though
+    it is frozen, so it counts.
+    """
+    width = audio.int("d_model", "hidden_size")
+    ffn = audio.int("encoder_ffn_dim", "intermediate_size")
+    layers = audio.int("encoder_layers", "num_hidden_layers")
+    mels = audio.int("num_mel_bins")
+    positions = audio.int("max_source_positions")
+    audio.check()
+    per_layer = (
+        4 * width * width
+        + 3 * width  # q, v, out biases; k has none
+        + 2 * counting.layer_norm(width)
+        + counting.mlp(width, ffn, False, True)
+    )
+    params = (
+        mels * width * 3
+        + width  # conv1, kernel 3
+        + width * width * 3
+        + width  # conv2, kernel 3
+        + positions * width
+        + layers * per_layer
+        + counting.layer_norm(width)
+    )
+    return params, width, ffn
+
+
+def _audio_reader(reader: ConfigReader, default_type: str, warnings: list[str]) -> ConfigReader:
+    config = reader.sub("audio_config")
+    if config is None:
+        reader.require("audio_config")
+        reader.check()
+    audio_type = config.get("model_type") or default_type
+    if audio_type not in AUDIO_DEFAULTS:
+        raise reader.error(
+            f"audio encoder {audio_type!r} (audio_config.model_type) is not supported"
+        )
+    merged = _with_defaults(config, audio_type, AUDIO_DEFAULTS, "audio_config", warnings)
+    return ConfigReader(merged, reader.family, "audio_config.")
+
+
+def _finish_audio(
+    arch: Architecture, audio: int, projector: int, warnings: list[str], encoder: str
+) -> Architecture:
+    text = arch.parameter_count
+    arch.text_parameter_count = text
+    arch.parameter_count = text + audio + projector
+    if arch.active_parameter_count is not None:
+        arch.active_parameter_count += audio + projector
+    arch.extra.update(
+        {
+            "audio_parameter_count": audio,
+            "projector_parameter_count": projector,
+            "audio_encoder": encoder,
+        }
+    )
+    arch.warnings.extend(warnings)
+    arch.warnings.append(
+        f"GenZ simulates the language model only (the {encoder} audio encoder is not modelled)"
+    )
+    return arch
+
+
+def qwen2_audio(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Qwen2-Audio: Whisper-style encoder, one biased linear projector, Qwen2 language model."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "qwen2", warnings, False)
+    audio, width, _ = whisper_encoder_params(_audio_reader(reader, "qwen2_audio_encoder", warnings))
+    projector = counting.linear(width, arch.hidden_size or 0, True)
+    return _finish_audio(arch, audio, projector, warnings, "qwen2_audio_encoder")
+
+
+def voxtral(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Voxtral: Whisper-style encoder, frames stacked to the FFN width, two bias-free linears."""
+    warnings: list[str] = []
+    text_config = reader.sub("text_config")
+    if text_config is not None:
+        # VoxtralConfig lays these defaults under the given text_config (transformers 5.24).
+        config = dict(reader.config)
+        config["text_config"] = {**VOXTRAL_TEXT_DEFAULTS, **text_config}
+        reader = ConfigReader(config, reader.family)
+    arch = text_model(reader, dispatch, "llama", warnings, False)
+    audio, _, ffn = whisper_encoder_params(_audio_reader(reader, "voxtral_encoder", warnings))
+    text_hidden = arch.hidden_size or 0
+    projector = counting.linear(ffn, text_hidden) + counting.linear(text_hidden, text_hidden)
+    return _finish_audio(arch, audio, projector, warnings, "voxtral_encoder")
+
+
+WRAPPERS = {"qwen2_audio": qwen2_audio, "voxtral": voxtral}
