@@ -33,6 +33,8 @@ ORACLE_FAMILIES = [
     "got_ocr2",
     "qwen2_audio",
     "voxtral",
+    "glm4v",
+    "glm46v",
 ]
 
 

@@ -119,6 +119,8 @@ from genz_catalog.convert import families_audio, families_vlm  # noqa: E402
 
 WRAPPER_HANDLERS.update(families_vlm.WRAPPERS)
 WRAPPER_HANDLERS.update(families_audio.WRAPPERS)
+for _family, _handler in families_vlm.TEXT_HANDLERS.items():
+    TEXT_HANDLERS.setdefault(_family, _handler)
 # --- end fam-vlm ------------------------------------------------------------------------------
 
 # Keys that make an unknown family convertible with the standard decoder handler.

@@ -17,6 +17,7 @@ from typing import Any
 
 from genz_catalog.convert import counting
 from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._decoder import add_attention_kv, build_decoder
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.errors import ConversionError
 from genz_catalog.convert.families_multimodal import (
@@ -306,6 +307,24 @@ def deepseek_vl_hybrid(reader: ConfigReader, dispatch: Dispatch) -> Architecture
     )
 
 
+def glm4v_text(reader: ConfigReader) -> Architecture:
+    """The GLM-4.1V / GLM-4.6V language model: GLM-4 layout (q/k/v bias, fused gate-up MLP,
+    four RMSNorms per layer)."""
+    arch = build_decoder(reader, q_bias=True, kv_bias=True, norms_per_layer=4, tie_default=False)
+    add_attention_kv(arch, None, None, 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0))
+    return arch
+
+
+def glm4v(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """GLM-4.1V / GLM-4.6V: GLM ViT with merger (counted as the tower), GLM-4 language model."""
+    warnings: list[str] = []
+    # Glm4vConfig (not Glm46VConfig) forwards an old text_config's tying flag to the wrapper.
+    from_text = reader.family == "glm4v"
+    arch = text_model(reader, dispatch, "glm4v_text", warnings, False, tie_from_text=from_text)
+    vision, _, _ = vision_tower(reader, "glm4v", warnings)
+    return _done(arch, vision, 0, warnings, "glm4v vision")
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "llava_onevision": llava_onevision,
     "llava_next_video": llava_next_video,
@@ -322,4 +341,9 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "deepseek_vl": deepseek_vl,
     "got_ocr2": got_ocr2,
     "deepseek_vl_hybrid": deepseek_vl_hybrid,
+    "glm4v": glm4v,
+    "glm46v": glm4v,
 }
+
+# Language models only these wrappers use (registered as text handlers by convert/__init__).
+TEXT_HANDLERS = {"glm4v_text": glm4v_text}

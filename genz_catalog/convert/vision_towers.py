@@ -98,6 +98,19 @@ VISION_DEFAULTS: dict[str, dict[str, Any]] = {
         "window_size": 14,
         "global_attn_indexes": [2, 5, 8, 11],
     },
+    "glm4v": {  # Glm4vVisionConfig
+        "depth": 24,
+        "hidden_size": 1536,
+        "attention_bias": False,
+        "num_heads": 12,
+        "in_channels": 3,
+        "image_size": 336,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "out_hidden_size": 4096,
+        "intermediate_size": 13696,
+    },
     "internvl_vision": {  # InternVLVisionConfig
         "hidden_size": 1024,
         "intermediate_size": 4096,
@@ -254,6 +267,45 @@ def sam_vision_params(vision: ConfigReader) -> tuple[int, int]:
     return params, out
 
 
+def glm4v_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """GLM-4.1V/4.5V ViT: 3-D patch conv, RMSNorm blocks with a gated MLP of width
+    ``out_hidden_size``, a strided downsampling conv and a gated patch merger.
+
+    Returns the merger's output width (``out_hidden_size``).
+    """
+    hidden = vision.int("hidden_size")
+    depth = vision.int("depth")
+    out = vision.int("out_hidden_size")
+    intermediate = vision.int("intermediate_size")
+    image = side(vision, "image_size")
+    patch = side(vision, "patch_size")
+    vision.check()
+    channels = vision.int("in_channels", default=3)
+    temporal = vision.int("temporal_patch_size", default=2)
+    merge = vision.int("spatial_merge_size", default=2)
+    qkv_bias = vision.bool("attention_bias", default=False)
+    per_block = (
+        2 * hidden  # RMSNorms
+        + counting.linear(hidden, 3 * hidden, qkv_bias)
+        + counting.linear(hidden, hidden)
+        + counting.mlp(hidden, out, True)
+    )
+    merger = (
+        counting.linear(out, out) + counting.layer_norm(out) + counting.mlp(out, intermediate, True)
+    )
+    params = (
+        (image // patch) ** 2 * hidden  # position table
+        + channels * temporal * patch * patch * hidden
+        + hidden  # patch conv
+        + depth * per_block
+        + 2 * hidden  # post-conv and post RMSNorms
+        + hidden * out * merge * merge
+        + out  # downsample conv
+        + merger
+    )
+    return params, out
+
+
 TOWERS = {
     "clip_vision_model": clip_vision_params,
     "siglip_vision_model": siglip_vision_params,
@@ -265,4 +317,7 @@ TOWERS = {
     "internvl_vision": internvl_vision_params,
     "got_ocr2_vision": sam_vision_params,
     "sam_vision_model": sam_vision_params,
+    "glm4v": glm4v_vision_params,
+    "glm4v_vision": glm4v_vision_params,
 }
+VISION_DEFAULTS["glm4v_vision"] = VISION_DEFAULTS["glm4v"]
