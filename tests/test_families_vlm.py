@@ -35,6 +35,9 @@ ORACLE_FAMILIES = [
     "voxtral",
     "glm4v",
     "glm46v",
+    "blip-2",
+    "instructblip",
+    "instructblipvideo",
 ]
 
 

@@ -36,7 +36,7 @@ def text_model(
     dispatch: Dispatch,
     default_type: str,
     warnings: list[str],
-    tie_default: bool,
+    tie_default: bool | None,
     tie_from_text: bool = False,
 ) -> Architecture:
     """The wrapper's language model from ``text_config`` (``default_type`` when it names none).
@@ -44,7 +44,8 @@ def text_model(
     Whether the LM head shares the embedding is the wrapper's decision in transformers 5: its
     top-level ``tie_word_embeddings`` (``tie_default``, the wrapper config class default, when
     absent), also switched on by ``text_config``'s flag for the families whose config class does
-    so for old checkpoints (``tie_from_text``: the LLaVA family).
+    so for old checkpoints (``tie_from_text``: the LLaVA family). ``tie_default=None``: the
+    language model is a complete model class built from ``text_config`` alone, which decides.
     """
     from genz_catalog.convert import TEXT_HANDLERS  # the registry imports this module
 
@@ -61,6 +62,8 @@ def text_model(
     text_config = _with_defaults(
         text_config, text_type, TEXT_CONFIG_DEFAULTS, "text_config", warnings
     )
+    if tie_default is None:  # a full *ForCausalLM / *ForConditionalGeneration of its own
+        return dispatch(text_config, text_type, "text_config.")
     tied = reader.bool("tie_word_embeddings", "tie_embedding", default=tie_default)
     if not tied and tie_from_text:
         text_reader = ConfigReader(text_config, reader.family, "text_config.")
@@ -325,6 +328,79 @@ def glm4v(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, 0, warnings, "glm4v vision")
 
 
+QFORMER_DEFAULTS = {  # Blip2QFormerConfig / InstructBlipQFormerConfig
+    "vocab_size": 30522,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "intermediate_size": 3072,
+    "max_position_embeddings": 512,
+    "cross_attention_frequency": 2,
+    "encoder_hidden_size": 1408,
+}
+
+
+def _qformer_params(qformer: ConfigReader, instruct: bool) -> tuple[int, int]:
+    """(parameters, width) of a Q-Former: BERT-style layers whose self-attention runs on the
+    query tokens, cross-attention to the image every ``cross_attention_frequency`` layers.
+
+    InstructBLIP's also embeds the instruction text (word and position tables) and always keeps
+    the text FFN; BLIP-2's keeps it only with ``use_qformer_text_input``.
+    """
+    hidden = qformer.int("hidden_size")
+    layers = qformer.int("num_hidden_layers")
+    intermediate = qformer.int("intermediate_size")
+    encoder = qformer.int("encoder_hidden_size")
+    frequency = qformer.int("cross_attention_frequency")
+    qformer.check()
+    attention_output = counting.linear(hidden, hidden, True) + counting.layer_norm(hidden)
+    ffn = (
+        counting.linear(hidden, intermediate, True)
+        + counting.linear(intermediate, hidden, True)
+        + counting.layer_norm(hidden)
+    )
+    text_ffn = instruct or qformer.bool("use_qformer_text_input", default=False)
+    params = counting.layer_norm(hidden)
+    if instruct:
+        vocab = qformer.int("vocab_size")
+        positions = qformer.int("max_position_embeddings")
+        qformer.check()
+        params += (vocab + positions) * hidden
+    for index in range(layers):
+        params += 3 * counting.linear(hidden, hidden, True) + attention_output + ffn
+        if index % frequency == 0:
+            params += (
+                counting.linear(hidden, hidden, True)
+                + 2 * counting.linear(encoder, hidden, True)
+                + attention_output
+            )
+        if text_ffn:
+            params += ffn
+    return params, hidden
+
+
+def blip2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """BLIP-2 / InstructBLIP (+Video): EVA ViT, Q-Former with query tokens, linear projection,
+    and a complete OPT or T5 language model built from ``text_config``."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "opt", warnings, None)
+    vision_type = reader.family.replace("-", "_") + "_vision_model"
+    vision, _, _ = vision_tower(reader, vision_type, warnings)
+    qformer_config = _with_defaults(
+        reader.sub("qformer_config"),
+        "qformer",
+        {"qformer": QFORMER_DEFAULTS},
+        "qformer_config",
+        warnings,
+    )
+    instruct = reader.family != "blip-2"
+    qformer, width = _qformer_params(
+        ConfigReader(qformer_config, reader.family, "qformer_config."), instruct
+    )
+    queries = reader.int("num_query_tokens", default=32)
+    projector = queries * width + counting.linear(width, arch.hidden_size or 0, True)
+    return _done(arch, vision, qformer + projector, warnings, vision_type + " + Q-Former")
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "llava_onevision": llava_onevision,
     "llava_next_video": llava_next_video,
@@ -343,6 +419,9 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "deepseek_vl_hybrid": deepseek_vl_hybrid,
     "glm4v": glm4v,
     "glm46v": glm4v,
+    "blip-2": blip2,
+    "instructblip": blip2,
+    "instructblipvideo": blip2,
 }
 
 # Language models only these wrappers use (registered as text handlers by convert/__init__).

@@ -111,6 +111,15 @@ VISION_DEFAULTS: dict[str, dict[str, Any]] = {
         "out_hidden_size": 4096,
         "intermediate_size": 13696,
     },
+    "blip_2_vision_model": {  # Blip2VisionConfig (InstructBLIP's has the same defaults)
+        "hidden_size": 1408,
+        "intermediate_size": 6144,
+        "num_hidden_layers": 39,
+        "num_attention_heads": 16,
+        "image_size": 224,
+        "patch_size": 14,
+        "qkv_bias": True,
+    },
     "internvl_vision": {  # InternVLVisionConfig
         "hidden_size": 1024,
         "intermediate_size": 4096,
@@ -306,6 +315,34 @@ def glm4v_vision_params(vision: ConfigReader) -> tuple[int, int]:
     return params, out
 
 
+def blip2_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """BLIP-2 / InstructBLIP EVA ViT: CLS token, biased patch conv, fused qkv whose bias
+    (``qkv_bias``) is stored with zeros for the keys, no pre-LayerNorm, a post-LayerNorm."""
+    hidden = vision.int("hidden_size")
+    intermediate = vision.int("intermediate_size")
+    layers = vision.int("num_hidden_layers")
+    image = side(vision, "image_size")
+    patch = side(vision, "patch_size")
+    vision.check()
+    channels = vision.int("num_channels", default=3)
+    per_layer = (
+        counting.linear(hidden, 3 * hidden)
+        # The q and v biases are stored as one qkv bias with zeros for k: 3 * hidden values.
+        + (3 * hidden if vision.bool("qkv_bias", default=True) else 0)
+        + counting.linear(hidden, hidden, True)
+        + 2 * counting.layer_norm(hidden)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    params = (
+        hidden
+        + counting.linear(channels * patch * patch, hidden, True)
+        + ((image // patch) ** 2 + 1) * hidden
+        + layers * per_layer
+        + counting.layer_norm(hidden)
+    )
+    return params, hidden
+
+
 TOWERS = {
     "clip_vision_model": clip_vision_params,
     "siglip_vision_model": siglip_vision_params,
@@ -319,5 +356,10 @@ TOWERS = {
     "sam_vision_model": sam_vision_params,
     "glm4v": glm4v_vision_params,
     "glm4v_vision": glm4v_vision_params,
+    "blip_2_vision_model": blip2_vision_params,
+    "instructblip_vision_model": blip2_vision_params,
+    "instructblipvideo_vision_model": blip2_vision_params,
 }
 VISION_DEFAULTS["glm4v_vision"] = VISION_DEFAULTS["glm4v"]
+VISION_DEFAULTS["instructblip_vision_model"] = VISION_DEFAULTS["blip_2_vision_model"]
+VISION_DEFAULTS["instructblipvideo_vision_model"] = VISION_DEFAULTS["blip_2_vision_model"]
