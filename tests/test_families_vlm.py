@@ -35,6 +35,7 @@ ORACLE_FAMILIES = [
     "voxtral",
     "glm4v",
     "glm46v",
+    "idefics2",
     "blip-2",
     "instructblip",
     "instructblipvideo",

@@ -401,6 +401,62 @@ def blip2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, qformer + projector, warnings, vision_type + " + Q-Former")
 
 
+PERCEIVER_DEFAULTS = {  # Idefics2PerceiverConfig
+    "resampler_n_latents": 64,
+    "resampler_depth": 3,
+    "resampler_n_heads": 16,
+    "resampler_head_dim": 96,
+    "num_key_value_heads": 4,
+}
+
+
+def idefics2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Idefics2: SigLIP-style tower, gated MLP projection, Perceiver resampler, Mistral.
+
+    Idefics2Config ignores the nested ``model_type`` keys (remote-code configs on the Hub name
+    others) and always sets the resampler width to the language model's.
+    """
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "mistral", warnings, False)
+    vision_config = reader.sub("vision_config")
+    if vision_config is not None:
+        vision_config = {**vision_config, "model_type": "idefics2_vision"}
+        reader = ConfigReader({**reader.config, "vision_config": vision_config}, reader.family)
+    vision, width, _ = vision_tower(reader, "idefics2_vision", warnings)
+    text_hidden = arch.hidden_size or 0
+    text_intermediate = arch.intermediate_size or 0
+    perceiver = ConfigReader(
+        _with_defaults(
+            reader.sub("perceiver_config"),
+            "perceiver",
+            {"perceiver": PERCEIVER_DEFAULTS},
+            "perceiver_config",
+            warnings,
+        ),
+        reader.family,
+        "perceiver_config.",
+    )
+    latents = perceiver.int("resampler_n_latents")
+    depth = perceiver.int("resampler_depth")
+    heads = perceiver.int("resampler_n_heads")
+    head_dim = perceiver.int("resampler_head_dim")
+    kv_heads = perceiver.int("num_key_value_heads")
+    perceiver.check()
+    per_layer = (
+        3 * text_hidden  # latents, context and post-attention RMSNorms
+        + counting.attention(text_hidden, heads, kv_heads, head_dim)
+        + counting.mlp(text_hidden, 4 * text_hidden, True)
+    )
+    connector = (
+        2 * counting.linear(width, text_intermediate)
+        + counting.linear(text_intermediate, text_hidden)  # gated modality projection
+        + latents * text_hidden
+        + depth * per_layer
+        + text_hidden  # final RMSNorm
+    )
+    return _done(arch, vision, connector, warnings, "idefics2_vision")
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "llava_onevision": llava_onevision,
     "llava_next_video": llava_next_video,
@@ -419,6 +475,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "deepseek_vl_hybrid": deepseek_vl_hybrid,
     "glm4v": glm4v,
     "glm46v": glm4v,
+    "idefics2": idefics2,
     "blip-2": blip2,
     "instructblip": blip2,
     "instructblipvideo": blip2,
