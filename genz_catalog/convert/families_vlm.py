@@ -30,6 +30,43 @@ from genz_catalog.convert.vision_towers import TOWERS, VISION_DEFAULTS
 
 Dispatch = Callable[[dict[str, Any], str, str], Architecture]
 
+# Count-relevant defaults of text config classes nested by these wrappers (transformers 5.24),
+# for keys a sparse ``text_config`` leaves out (Qwen2-Audio-7B's lists only six keys). Tying is
+# left out on purpose: the wrapper decides it (see :func:`text_model`).
+TEXT_DEFAULTS: dict[str, dict[str, Any]] = {
+    **TEXT_CONFIG_DEFAULTS,
+    "qwen2": {  # Qwen2Config
+        "vocab_size": 151936,
+        "hidden_size": 4096,
+        "intermediate_size": 22016,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 32,
+        "max_position_embeddings": 32768,
+    },
+    "gemma": {  # GemmaConfig
+        "vocab_size": 256000,
+        "hidden_size": 3072,
+        "intermediate_size": 24576,
+        "num_hidden_layers": 28,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 16,
+        "head_dim": 256,
+        "max_position_embeddings": 8192,
+    },
+    "gemma2": {  # Gemma2Config
+        "vocab_size": 256000,
+        "hidden_size": 2304,
+        "intermediate_size": 9216,
+        "num_hidden_layers": 26,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "max_position_embeddings": 8192,
+        "sliding_window": 4096,
+    },
+}
+
 
 def text_model(
     reader: ConfigReader,
@@ -59,9 +96,7 @@ def text_model(
             f"{reader.family}: language model type {text_type!r} (text_config.model_type) has no "
             "exact handler; refusing rather than guessing its parameter count"
         )
-    text_config = _with_defaults(
-        text_config, text_type, TEXT_CONFIG_DEFAULTS, "text_config", warnings
-    )
+    text_config = _with_defaults(text_config, text_type, TEXT_DEFAULTS, "text_config", warnings)
     if tie_default is None:  # a full *ForCausalLM / *ForConditionalGeneration of its own
         return dispatch(text_config, text_type, "text_config.")
     tied = reader.bool("tie_word_embeddings", "tie_embedding", default=tie_default)
