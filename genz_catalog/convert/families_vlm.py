@@ -235,10 +235,16 @@ def idefics3(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
 
 
 def internvl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
-    """InternVL (transformers-native): InternViT, pixel shuffle, LayerNorm + two-layer projector."""
+    """InternVL (transformers-native) and Qianfan-OCR: InternViT, pixel shuffle, LayerNorm +
+    two-layer projector."""
     warnings: list[str] = []
-    arch = text_model(reader, dispatch, "qwen2", warnings, True)
-    vision, width, _ = vision_tower(reader, "internvl_vision", warnings)
+    if reader.family == "qianfan_ocr":
+        arch = text_model(reader, dispatch, "qwen3", warnings, False)
+        vision_default = "qianfan_ocr_vision"
+    else:
+        arch = text_model(reader, dispatch, "qwen2", warnings, True)
+        vision_default = "internvl_vision"
+    vision, width, _ = vision_tower(reader, vision_default, warnings)
     ratio = reader.number("downsample_ratio", default=0.5)
     stacked = width * int(1 / ratio) ** 2
     text_hidden = arch.hidden_size or 0
@@ -247,7 +253,7 @@ def internvl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
         + counting.linear(stacked, text_hidden, True)
         + counting.linear(text_hidden, text_hidden, True)
     )
-    return _done(arch, vision, projector, warnings, "internvl_vision")
+    return _done(arch, vision, projector, warnings, vision_default)
 
 
 def lfm2_vl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
@@ -309,17 +315,19 @@ def deepseek_vl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
 
 
 def got_ocr2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
-    """GOT-OCR 2.0: SAM encoder with neck, two strided convs and a linear, Qwen2."""
+    """GOT-OCR 2.0 and PP-Chart2Table (same classes): SAM encoder with neck, two strided convs
+    and a linear, Qwen2."""
     warnings: list[str] = []
     arch = text_model(reader, dispatch, "qwen2", warnings, True)
-    vision, channels, _ = vision_tower(reader, "got_ocr2_vision", warnings)
+    vision_default = reader.family + "_vision"  # got_ocr2_vision, pp_chart2table_vision
+    vision, channels, _ = vision_tower(reader, vision_default, warnings)
     text_hidden = arch.hidden_size or 0
     projector = (
         channels * 2 * channels * 9
         + 2 * channels * text_hidden * 9
         + counting.linear(text_hidden, text_hidden, True)
     )
-    return _done(arch, vision, projector, warnings, "got_ocr2_vision (SAM)")
+    return _done(arch, vision, projector, warnings, vision_default + " (SAM)")
 
 
 def deepseek_vl_hybrid(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
@@ -354,7 +362,7 @@ def glm4v_text(reader: ConfigReader) -> Architecture:
 
 
 def glm4v(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
-    """GLM-4.1V / GLM-4.6V: GLM ViT with merger (counted as the tower), GLM-4 language model."""
+    """GLM-4.1V / GLM-4.6V / GLM-GA: GLM ViT with merger (counted as the tower), GLM-4 language model."""
     warnings: list[str] = []
     # Glm4vConfig (not Glm46VConfig) forwards an old text_config's tying flag to the wrapper.
     from_text = reader.family == "glm4v"
@@ -507,9 +515,12 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "lighton_ocr": lighton_ocr,
     "deepseek_vl": deepseek_vl,
     "got_ocr2": got_ocr2,
+    "pp_chart2table": got_ocr2,
+    "qianfan_ocr": internvl,
     "deepseek_vl_hybrid": deepseek_vl_hybrid,
     "glm4v": glm4v,
     "glm46v": glm4v,
+    "glmga": glm4v,
     "idefics2": idefics2,
     "blip-2": blip2,
     "instructblip": blip2,

@@ -353,6 +353,8 @@ TOWERS = {
     "idefics2_vision": idefics3_vision_params,
     "internvl_vision": internvl_vision_params,
     "got_ocr2_vision": sam_vision_params,
+    "pp_chart2table_vision": sam_vision_params,
+    "qianfan_ocr_vision": internvl_vision_params,
     "sam_vision_model": sam_vision_params,
     "glm4v": glm4v_vision_params,
     "glm4v_vision": glm4v_vision_params,
@@ -361,5 +363,12 @@ TOWERS = {
     "instructblipvideo_vision_model": blip2_vision_params,
 }
 VISION_DEFAULTS["glm4v_vision"] = VISION_DEFAULTS["glm4v"]
+# PPChart2TableVisionConfig has GotOcr2VisionConfig's defaults; QianfanOCRVisionConfig
+# InternVLVisionConfig's with biased q/k/v.
+VISION_DEFAULTS["pp_chart2table_vision"] = VISION_DEFAULTS["got_ocr2_vision"]
+VISION_DEFAULTS["qianfan_ocr_vision"] = {
+    **VISION_DEFAULTS["internvl_vision"],
+    "attention_bias": True,
+}
 VISION_DEFAULTS["instructblip_vision_model"] = VISION_DEFAULTS["blip_2_vision_model"]
 VISION_DEFAULTS["instructblipvideo_vision_model"] = VISION_DEFAULTS["blip_2_vision_model"]
