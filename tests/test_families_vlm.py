@@ -39,6 +39,11 @@ ORACLE_FAMILIES = [
     "blip-2",
     "instructblip",
     "instructblipvideo",
+    "pp_chart2table",
+    "qianfan_ocr",
+    "glmga",
+    "git",
+    "video_llama_3",
 ]
 
 
@@ -231,3 +236,17 @@ def test_published_sparse_configs_count_exactly(
     assert record["kv_values_per_token"] == kv_values
     # Keys the nested config left to its class defaults are named, not silently assumed.
     assert any("config class defaults" in warning for warning in record["warnings"])
+
+
+def test_idefics_v1_is_refused_with_the_reason() -> None:
+    config = {
+        "model_type": "idefics",
+        "hidden_size": 4096,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "intermediate_size": 11008,
+        "vocab_size": 32000,
+        "cross_layer_interval": 1,
+    }
+    with pytest.raises(ConversionError, match="idefics: IDEFICS v1 .* no exact handler"):
+        convert_hf_config(config)

@@ -17,7 +17,12 @@ from typing import Any
 
 from genz_catalog.convert import counting
 from genz_catalog.convert._arch import Architecture
-from genz_catalog.convert._decoder import add_attention_kv, build_decoder
+from genz_catalog.convert._decoder import (
+    add_attention_kv,
+    build_decoder,
+    derived_head_dim,
+    genz_dense_kwargs,
+)
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.errors import ConversionError
 from genz_catalog.convert.families_multimodal import (
@@ -303,15 +308,21 @@ def lighton_ocr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
 
 
 def deepseek_vl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
-    """DeepSeek-VL (transformers-native): SigLIP tower, two-layer aligner, Llama."""
+    """DeepSeek-VL (transformers-native; SigLIP, Llama) and VideoLLaMA3 (rotary SigLIP, Qwen2):
+    vision tower, two-layer biased projector, language model."""
     warnings: list[str] = []
-    arch = text_model(reader, dispatch, "llama", warnings, True)
-    vision, width, _ = vision_tower(reader, "siglip_vision_model", warnings)
+    if reader.family == "video_llama_3":
+        arch = text_model(reader, dispatch, "qwen2", warnings, False, tie_from_text=True)
+        vision_default = "video_llama_3_vision"
+    else:
+        arch = text_model(reader, dispatch, "llama", warnings, True)
+        vision_default = "siglip_vision_model"
+    vision, width, _ = vision_tower(reader, vision_default, warnings)
     text_hidden = arch.hidden_size or 0
     projector = counting.linear(width, text_hidden, True) + counting.linear(
         text_hidden, text_hidden, True
     )
-    return _done(arch, vision, projector, warnings, "siglip_vision_model")
+    return _done(arch, vision, projector, warnings, vision_default)
 
 
 def got_ocr2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
@@ -500,6 +511,62 @@ def idefics2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, connector, warnings, "idefics2_vision")
 
 
+def git(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """GIT: CLIP-style image encoder, linear + LayerNorm projection, a BERT-style causal text
+    decoder (post-LayerNorm, plain GELU FFN, biased projections) and a biased output layer."""
+    warnings: list[str] = []
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    intermediate = reader.int("intermediate_size")
+    vocab = reader.int("vocab_size")
+    positions = reader.int("max_position_embeddings")
+    reader.check()
+    head_dim = derived_head_dim(reader, hidden, heads)
+    per_layer = (
+        4 * counting.linear(hidden, hidden, True)
+        + 2 * counting.layer_norm(hidden)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    tied = reader.bool("tie_word_embeddings", default=False)
+    text = (
+        (vocab + positions) * hidden
+        + counting.layer_norm(hidden)  # embeddings
+        + layers * per_layer
+        + (0 if tied else vocab * hidden)
+        + vocab  # output bias
+    )
+    vision, width, _ = vision_tower(reader, "git_vision_model", warnings)
+    frames = reader.optional_int("num_image_with_embedding", minimum=1) or 0
+    projector = counting.linear(width, hidden, True) + counting.layer_norm(hidden) + frames * hidden
+    arch = Architecture(reader.family)
+    arch.parameter_count = text
+    arch.active_parameter_count = text
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads
+    arch.head_dim = head_dim
+    arch.context_length = positions
+    arch.vocab_size = vocab
+    arch.attention_type = "mha"
+    arch.genz_kwargs = genz_dense_kwargs(reader, arch, gated=False)
+    add_attention_kv(arch, None, None, 2 * hidden)
+    warnings.append("GIT layers are post-LayerNorm (BERT style); GenZ simulates them as pre-norm")
+    return _done(arch, vision, projector, warnings, "git_vision_model")
+
+
+def idefics(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """IDEFICS (v1) is refused: its gated cross-attention layers, Perceiver and extra embedding
+    rows are not counted yet, and the generic decoder would miss half of the model."""
+    raise reader.error(
+        "IDEFICS v1 (gated cross-attention every cross_layer_interval layers, Perceiver "
+        "resampler, additional vocabulary) has no exact handler yet; refusing rather than "
+        "counting only its Llama layers"
+    )
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "llava_onevision": llava_onevision,
     "llava_next_video": llava_next_video,
@@ -514,6 +581,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "cohere2_vision": cohere2_vision,
     "lighton_ocr": lighton_ocr,
     "deepseek_vl": deepseek_vl,
+    "video_llama_3": deepseek_vl,
     "got_ocr2": got_ocr2,
     "pp_chart2table": got_ocr2,
     "qianfan_ocr": internvl,
@@ -521,7 +589,9 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "glm4v": glm4v,
     "glm46v": glm4v,
     "glmga": glm4v,
+    "idefics": idefics,
     "idefics2": idefics2,
+    "git": git,
     "blip-2": blip2,
     "instructblip": blip2,
     "instructblipvideo": blip2,

@@ -343,8 +343,35 @@ def blip2_vision_params(vision: ConfigReader) -> tuple[int, int]:
     return params, hidden
 
 
+def video_llama3_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """VideoLLaMA3 vision encoder: SigLIP layers with a biased patch conv, 2-D rotary positions
+    (no position table) and a post-LayerNorm."""
+    hidden = vision.int("hidden_size")
+    intermediate = vision.int("intermediate_size")
+    layers = vision.int("num_hidden_layers")
+    patch = side(vision, "patch_size")
+    vision.check()
+    channels = vision.int("num_channels", default=3)
+    params = (
+        counting.linear(channels * patch * patch, hidden, True)
+        + _siglip_layers(hidden, intermediate, layers)
+        + counting.layer_norm(hidden)
+    )
+    return params, hidden
+
+
+def _siglip_layers(hidden: int, intermediate: int, layers: int) -> int:
+    per_layer = (
+        4 * counting.linear(hidden, hidden, True)
+        + 2 * counting.layer_norm(hidden)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    return layers * per_layer
+
+
 TOWERS = {
     "clip_vision_model": clip_vision_params,
+    "git_vision_model": clip_vision_params,
     "siglip_vision_model": siglip_vision_params,
     "siglip2_vision_model": siglip2_vision_params,
     "pixtral": pixtral_vision_params,
@@ -355,6 +382,7 @@ TOWERS = {
     "got_ocr2_vision": sam_vision_params,
     "pp_chart2table_vision": sam_vision_params,
     "qianfan_ocr_vision": internvl_vision_params,
+    "video_llama_3_vision": video_llama3_vision_params,
     "sam_vision_model": sam_vision_params,
     "glm4v": glm4v_vision_params,
     "glm4v_vision": glm4v_vision_params,
@@ -363,6 +391,18 @@ TOWERS = {
     "instructblipvideo_vision_model": blip2_vision_params,
 }
 VISION_DEFAULTS["glm4v_vision"] = VISION_DEFAULTS["glm4v"]
+VISION_DEFAULTS["video_llama_3_vision"] = {  # VideoLlama3VisionConfig
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "num_channels": 3,
+    "patch_size": 16,
+}
+VISION_DEFAULTS["git_vision_model"] = {  # GitVisionConfig: CLIP layout, patch 16
+    **VISION_DEFAULTS["clip_vision_model"],
+    "patch_size": 16,
+}
 # PPChart2TableVisionConfig has GotOcr2VisionConfig's defaults; QianfanOCRVisionConfig
 # InternVLVisionConfig's with biased q/k/v.
 VISION_DEFAULTS["pp_chart2table_vision"] = VISION_DEFAULTS["got_ocr2_vision"]
