@@ -33,6 +33,7 @@ ORACLE_FAMILIES = [
     "got_ocr2",
     "qwen2_audio",
     "voxtral",
+    "qwen2_5_omni_thinker",
     "glm4v",
     "glm46v",
     "idefics2",

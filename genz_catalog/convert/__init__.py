@@ -119,6 +119,8 @@ from genz_catalog.convert import families_audio, families_vlm  # noqa: E402
 
 WRAPPER_HANDLERS.update(families_vlm.WRAPPERS)
 WRAPPER_HANDLERS.update(families_audio.WRAPPERS)
+# Qwen2.5-Omni's thinker text model has the Qwen2 layout.
+TEXT_HANDLERS.setdefault("qwen2_5_omni_text", families_dense.qwen2)
 for _family, _handler in families_vlm.TEXT_HANDLERS.items():
     TEXT_HANDLERS.setdefault(_family, _handler)
 # --- end fam-vlm ------------------------------------------------------------------------------

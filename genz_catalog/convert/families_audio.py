@@ -26,6 +26,15 @@ AUDIO_DEFAULTS: dict[str, dict[str, Any]] = {
         "d_model": 1280,
         "max_source_positions": 1500,
     },
+    "qwen2_5_omni_audio_encoder": {  # Qwen2_5OmniAudioEncoderConfig
+        "num_mel_bins": 128,
+        "encoder_layers": 32,
+        "encoder_attention_heads": 20,
+        "encoder_ffn_dim": 5120,
+        "d_model": 1280,
+        "max_source_positions": 1500,
+        "output_dim": 3584,
+    },
     "voxtral_encoder": {  # VoxtralEncoderConfig
         "hidden_size": 1280,
         "intermediate_size": 5120,
@@ -47,11 +56,13 @@ VOXTRAL_TEXT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def whisper_encoder_params(audio: ConfigReader) -> tuple[int, int, int]:
+def whisper_encoder_params(
+    audio: ConfigReader, position_table: bool = True
+) -> tuple[int, int, int]:
     """(parameters, width, FFN width) of a Whisper-style encoder (two convs, learned positions).
 
     Attention has no key bias (Whisper's layout); the position table is a parameter even though
-    it is frozen, so it counts.
+    it is frozen, so it counts (``position_table=False``: sinusoidal buffer, Qwen2.5-Omni).
     """
     width = audio.int("d_model", "hidden_size")
     ffn = audio.int("encoder_ffn_dim", "intermediate_size")
@@ -70,7 +81,7 @@ def whisper_encoder_params(audio: ConfigReader) -> tuple[int, int, int]:
         + width  # conv1, kernel 3
         + width * width * 3
         + width  # conv2, kernel 3
-        + positions * width
+        + (positions * width if position_table else 0)
         + layers * per_layer
         + counting.layer_norm(width)
     )
@@ -138,4 +149,28 @@ def voxtral(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _finish_audio(arch, audio, projector, warnings, "voxtral_encoder")
 
 
-WRAPPERS = {"qwen2_audio": qwen2_audio, "voxtral": voxtral}
+def qwen2_5_omni_thinker(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Qwen2.5-Omni thinker: Whisper-style audio encoder with its own output projection,
+    Qwen2.5-VL-style vision encoder, Qwen2 language model (the talker is a separate model)."""
+    from genz_catalog.convert.families_vlm import _done, vision_tower
+
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "qwen2_5_omni_text", warnings, False)
+    audio_reader = _audio_reader(reader, "qwen2_5_omni_audio_encoder", warnings)
+    audio, width, _ = whisper_encoder_params(audio_reader, position_table=False)
+    output = audio_reader.int("output_dim")
+    audio_reader.check()
+    audio += counting.linear(width, output, True) + 2 * output  # proj, audio_bos_eos_token
+    vision, _, _ = vision_tower(reader, "qwen2_5_omni_vision_encoder", warnings)
+    arch.extra["audio_parameter_count"] = audio
+    arch.warnings.append(
+        "GenZ simulates the language model only (the qwen2_5_omni audio encoder is not modelled)"
+    )
+    return _done(arch, vision + audio, 0, warnings, "qwen2_5_omni_vision_encoder")
+
+
+WRAPPERS = {
+    "qwen2_audio": qwen2_audio,
+    "voxtral": voxtral,
+    "qwen2_5_omni_thinker": qwen2_5_omni_thinker,
+}

@@ -360,6 +360,29 @@ def video_llama3_vision_params(vision: ConfigReader) -> tuple[int, int]:
     return params, hidden
 
 
+def qwen2_5_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """Qwen2.5-VL-style ViT (also Qwen2.5-Omni's): bias-free 3-D patch conv, RMSNorm blocks
+    with biased qkv/proj and a gated biased MLP, and the patch merger to ``out_hidden_size``."""
+    hidden = vision.int("hidden_size")
+    depth = vision.int("depth")
+    intermediate = vision.int("intermediate_size")
+    out = vision.int("out_hidden_size")
+    vision.check()
+    channels = vision.int("in_channels", "in_chans", default=3)
+    patch = vision.int("patch_size", default=14)
+    temporal = vision.int("temporal_patch_size", default=2)
+    merge = vision.int("spatial_merge_size", default=2)
+    per_block = (
+        2 * hidden
+        + counting.linear(hidden, 3 * hidden, True)
+        + counting.linear(hidden, hidden, True)
+        + counting.mlp(hidden, intermediate, True, True)
+    )
+    merged = hidden * merge * merge
+    merger = hidden + counting.linear(merged, merged, True) + counting.linear(merged, out, True)
+    return channels * temporal * patch * patch * hidden + depth * per_block + merger, out
+
+
 def _siglip_layers(hidden: int, intermediate: int, layers: int) -> int:
     per_layer = (
         4 * counting.linear(hidden, hidden, True)
@@ -383,6 +406,7 @@ TOWERS = {
     "pp_chart2table_vision": sam_vision_params,
     "qianfan_ocr_vision": internvl_vision_params,
     "video_llama_3_vision": video_llama3_vision_params,
+    "qwen2_5_omni_vision_encoder": qwen2_5_vision_params,
     "sam_vision_model": sam_vision_params,
     "glm4v": glm4v_vision_params,
     "glm4v_vision": glm4v_vision_params,
@@ -391,6 +415,17 @@ TOWERS = {
     "instructblipvideo_vision_model": blip2_vision_params,
 }
 VISION_DEFAULTS["glm4v_vision"] = VISION_DEFAULTS["glm4v"]
+VISION_DEFAULTS["qwen2_5_omni_vision_encoder"] = {  # Qwen2_5OmniVisionEncoderConfig
+    "depth": 32,
+    "hidden_size": 3584,
+    "intermediate_size": 3420,
+    "num_heads": 16,
+    "in_channels": 3,
+    "patch_size": 14,
+    "spatial_merge_size": 2,
+    "temporal_patch_size": 2,
+    "out_hidden_size": 3584,
+}
 VISION_DEFAULTS["video_llama_3_vision"] = {  # VideoLlama3VisionConfig
     "hidden_size": 768,
     "intermediate_size": 3072,
