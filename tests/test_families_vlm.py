@@ -45,6 +45,7 @@ ORACLE_FAMILIES = [
     "glmga",
     "git",
     "video_llama_3",
+    "ovis2",
 ]
 
 

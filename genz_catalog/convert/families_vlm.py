@@ -511,6 +511,16 @@ def idefics2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, connector, warnings, "idefics2_vision")
 
 
+def ovis2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Ovis2: visual tokenizer (ViT + visual-word head), a visual embedding table, Qwen2."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "qwen2", warnings, True)
+    vision, visual_words, _ = vision_tower(reader, "ovis2_vision", warnings)
+    # The table is as wide as the wrapper's own hidden_size (Ovis2Config default 1536).
+    width = reader.int("hidden_size", default=1536)
+    return _done(arch, vision, visual_words * width, warnings, "ovis2_vision")
+
+
 def git(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     """GIT: CLIP-style image encoder, linear + LayerNorm projection, a BERT-style causal text
     decoder (post-LayerNorm, plain GELU FFN, biased projections) and a biased output layer."""
@@ -592,6 +602,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "idefics": idefics,
     "idefics2": idefics2,
     "git": git,
+    "ovis2": ovis2,
     "blip-2": blip2,
     "instructblip": blip2,
     "instructblipvideo": blip2,

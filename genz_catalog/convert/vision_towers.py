@@ -383,6 +383,42 @@ def qwen2_5_vision_params(vision: ConfigReader) -> tuple[int, int]:
     return channels * temporal * patch * patch * hidden + depth * per_block + merger, out
 
 
+def ovis2_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """Ovis2 visual tokenizer: AIMv2-style ViT (RMSNorms, gated MLP) and a head that maps each
+    patch to a probability over ``vocab_size`` visual words (minus the indicator tokens).
+
+    Returns the visual vocabulary size (rows of the wrapper's visual embedding table).
+    """
+    hidden = vision.int("hidden_size")
+    intermediate = vision.int("intermediate_size")
+    layers = vision.int("num_hidden_layers")
+    image = side(vision, "image_size")
+    patch = side(vision, "patch_size")
+    vocab = vision.int("vocab_size")
+    vision.check()
+    channels = vision.int("num_channels", default=3)
+    stride = vision.int("hidden_stride", default=1)
+    indicators = vision.int("num_visual_indicator_tokens", default=5, minimum=0)
+    qkv_bias = vision.bool("qkv_bias", default=False)
+    mlp_bias = vision.bool("mlp_bias", default=False)
+    per_layer = (
+        2 * hidden
+        + 4 * counting.linear(hidden, hidden, qkv_bias)
+        + counting.mlp(hidden, intermediate, True, mlp_bias)
+    )
+    words = vocab - indicators
+    params = (
+        counting.linear(channels * patch * patch, hidden, True)
+        + (image // patch) ** 2 * hidden
+        + hidden  # embedding RMSNorm
+        + layers * per_layer
+        + hidden  # final RMSNorm
+        + hidden * stride * stride * words  # head_linear
+        + counting.layer_norm(words)
+    )
+    return params, vocab
+
+
 def _siglip_layers(hidden: int, intermediate: int, layers: int) -> int:
     per_layer = (
         4 * counting.linear(hidden, hidden, True)
@@ -406,6 +442,7 @@ TOWERS = {
     "pp_chart2table_vision": sam_vision_params,
     "qianfan_ocr_vision": internvl_vision_params,
     "video_llama_3_vision": video_llama3_vision_params,
+    "ovis2_vision": ovis2_vision_params,
     "qwen2_5_omni_vision_encoder": qwen2_5_vision_params,
     "sam_vision_model": sam_vision_params,
     "glm4v": glm4v_vision_params,
@@ -415,6 +452,20 @@ TOWERS = {
     "instructblipvideo_vision_model": blip2_vision_params,
 }
 VISION_DEFAULTS["glm4v_vision"] = VISION_DEFAULTS["glm4v"]
+VISION_DEFAULTS["ovis2_vision"] = {  # Ovis2VisionConfig
+    "hidden_size": 1024,
+    "intermediate_size": 2816,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 8,
+    "num_channels": 3,
+    "image_size": 224,
+    "patch_size": 14,
+    "qkv_bias": False,
+    "mlp_bias": False,
+    "vocab_size": 16384,
+    "hidden_stride": 1,
+    "num_visual_indicator_tokens": 5,
+}
 VISION_DEFAULTS["qwen2_5_omni_vision_encoder"] = {  # Qwen2_5OmniVisionEncoderConfig
     "depth": 32,
     "hidden_size": 3584,
