@@ -46,6 +46,7 @@ ORACLE_FAMILIES = [
     "git",
     "video_llama_3",
     "ovis2",
+    "kosmos-2",
 ]
 
 

@@ -521,6 +521,73 @@ def ovis2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, visual_words * width, warnings, "ovis2_vision")
 
 
+KOSMOS2_TEXT_DEFAULTS = {  # Kosmos2TextConfig
+    "vocab_size": 65037,
+    "max_position_embeddings": 2048,
+    "embed_dim": 2048,
+    "layers": 24,
+    "ffn_dim": 8192,
+    "attention_heads": 32,
+}
+
+
+def kosmos2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Kosmos-2: CLIP tower, latent-query cross-attention projection, and a Magneto-style text
+    decoder (sub-LayerNorm inside attention and FFN, sinusoidal positions: no table)."""
+    warnings: list[str] = []
+    text_config = _with_defaults(
+        reader.sub("text_config"),
+        "kosmos_2_text_model",
+        {"kosmos_2_text_model": KOSMOS2_TEXT_DEFAULTS},
+        "text_config",
+        warnings,
+    )
+    text = ConfigReader(text_config, reader.family, "text_config.")
+    width = text.int("embed_dim")
+    layers = text.int("layers")
+    heads = text.int("attention_heads")
+    ffn = text.int("ffn_dim")
+    vocab = text.int("vocab_size")
+    text.check()
+    head_dim = derived_head_dim(
+        text, width, heads, hidden_key="embed_dim", heads_key="attention_heads", head_dim_key=None
+    )
+    attention = 4 * counting.linear(width, width, True)
+    per_layer = (
+        attention
+        + 3 * counting.layer_norm(width)  # inner attention, self-attention and final LayerNorms
+        + counting.mlp(width, ffn, False, True)
+        + counting.layer_norm(ffn)
+    )
+    if text.bool("add_cross_attention", default=False):
+        per_layer += attention + counting.layer_norm(width)
+    tied = reader.bool("tie_word_embeddings", default=True)
+    text_params = (
+        vocab * width
+        + layers * per_layer
+        + counting.layer_norm(width)
+        + (0 if tied else vocab * width)
+    )
+    arch = Architecture(reader.family)
+    arch.parameter_count = text_params
+    arch.active_parameter_count = text_params
+    arch.num_layers = layers
+    arch.hidden_size = width
+    arch.intermediate_size = ffn
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads
+    arch.head_dim = head_dim
+    arch.context_length = text.optional_int("max_position_embeddings", minimum=1)
+    arch.vocab_size = vocab
+    arch.attention_type = "mha"
+    arch.genz_kwargs = genz_dense_kwargs(text, arch, gated=False)
+    add_attention_kv(arch, None, None, 2 * width)
+    vision, vision_width, _ = vision_tower(reader, "kosmos_2_vision_model", warnings)
+    queries = reader.int("latent_query_num", default=64)
+    projector = counting.linear(vision_width, width, True) + queries * width + attention
+    return _done(arch, vision, projector, warnings, "kosmos_2_vision_model")
+
+
 def git(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     """GIT: CLIP-style image encoder, linear + LayerNorm projection, a BERT-style causal text
     decoder (post-LayerNorm, plain GELU FFN, biased projections) and a biased output layer."""
@@ -602,6 +669,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "idefics": idefics,
     "idefics2": idefics2,
     "git": git,
+    "kosmos-2": kosmos2,
     "ovis2": ovis2,
     "blip-2": blip2,
     "instructblip": blip2,

@@ -431,6 +431,7 @@ def _siglip_layers(hidden: int, intermediate: int, layers: int) -> int:
 TOWERS = {
     "clip_vision_model": clip_vision_params,
     "git_vision_model": clip_vision_params,
+    "kosmos_2_vision_model": clip_vision_params,
     "siglip_vision_model": siglip_vision_params,
     "siglip2_vision_model": siglip2_vision_params,
     "pixtral": pixtral_vision_params,
@@ -452,6 +453,14 @@ TOWERS = {
     "instructblipvideo_vision_model": blip2_vision_params,
 }
 VISION_DEFAULTS["glm4v_vision"] = VISION_DEFAULTS["glm4v"]
+VISION_DEFAULTS["kosmos_2_vision_model"] = {  # Kosmos2VisionConfig: CLIP ViT-L/14
+    **VISION_DEFAULTS["clip_vision_model"],
+    "hidden_size": 1024,
+    "intermediate_size": 4096,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "patch_size": 14,
+}
 VISION_DEFAULTS["ovis2_vision"] = {  # Ovis2VisionConfig
     "hidden_size": 1024,
     "intermediate_size": 2816,
