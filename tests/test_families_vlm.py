@@ -47,6 +47,7 @@ ORACLE_FAMILIES = [
     "video_llama_3",
     "ovis2",
     "kosmos-2",
+    "blip",
 ]
 
 

@@ -588,6 +588,81 @@ def kosmos2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, projector, warnings, "kosmos_2_vision_model")
 
 
+BLIP_TEXT_DEFAULTS = {  # BlipTextConfig
+    "vocab_size": 30524,
+    "hidden_size": 768,
+    "encoder_hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 8,
+    "max_position_embeddings": 512,
+}
+
+
+def blip(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """BLIP captioning: ViT (fused biased qkv) and a BERT-style text decoder that cross-attends
+    to the image in every layer; MLM-style head (dense + LayerNorm, tied decoder, own bias)."""
+    warnings: list[str] = []
+    text_config = _with_defaults(
+        reader.sub("text_config"),
+        "blip_text_model",
+        {"blip_text_model": BLIP_TEXT_DEFAULTS},
+        "text_config",
+        warnings,
+    )
+    text = ConfigReader(text_config, reader.family, "text_config.")
+    hidden = text.int("hidden_size")
+    encoder = text.int("encoder_hidden_size")
+    layers = text.int("num_hidden_layers")
+    heads = text.int("num_attention_heads")
+    intermediate = text.int("intermediate_size")
+    vocab = text.int("vocab_size")
+    positions = text.int("max_position_embeddings")
+    text.check()
+    head_dim = derived_head_dim(text, hidden, heads)
+    attention_output = counting.linear(hidden, hidden, True) + counting.layer_norm(hidden)
+    per_layer = (
+        3 * counting.linear(hidden, hidden, True)
+        + attention_output
+        + counting.linear(hidden, hidden, True)
+        + 2 * counting.linear(encoder, hidden, True)
+        + attention_output  # cross-attention
+        + counting.linear(hidden, intermediate, True)
+        + counting.linear(intermediate, hidden, True)
+        + counting.layer_norm(hidden)
+    )
+    tied = reader.bool("tie_word_embeddings", default=True)
+    text_params = (
+        (vocab + positions) * hidden
+        + counting.layer_norm(hidden)
+        + layers * per_layer
+        + counting.linear(hidden, hidden, True)
+        + counting.layer_norm(hidden)  # head transform
+        + (0 if tied else vocab * hidden)
+        + vocab  # head bias
+    )
+    arch = Architecture(reader.family)
+    arch.parameter_count = text_params
+    arch.active_parameter_count = text_params
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads
+    arch.head_dim = head_dim
+    arch.context_length = positions
+    arch.vocab_size = vocab
+    arch.attention_type = "mha"
+    arch.genz_kwargs = genz_dense_kwargs(text, arch, gated=False)
+    add_attention_kv(arch, None, None, 2 * hidden)
+    warnings.append(
+        "every text layer also cross-attends to the image tokens (cached per image, not per "
+        "text token); GenZ simulates self-attention only"
+    )
+    vision, _, _ = vision_tower(reader, "blip_vision_model", warnings)
+    return _done(arch, vision, 0, warnings, "blip_vision_model")
+
+
 def git(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     """GIT: CLIP-style image encoder, linear + LayerNorm projection, a BERT-style causal text
     decoder (post-LayerNorm, plain GELU FFN, biased projections) and a biased output layer."""
@@ -669,6 +744,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "idefics": idefics,
     "idefics2": idefics2,
     "git": git,
+    "blip": blip,
     "kosmos-2": kosmos2,
     "ovis2": ovis2,
     "blip-2": blip2,

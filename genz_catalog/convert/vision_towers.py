@@ -316,7 +316,7 @@ def glm4v_vision_params(vision: ConfigReader) -> tuple[int, int]:
 
 
 def blip2_vision_params(vision: ConfigReader) -> tuple[int, int]:
-    """BLIP-2 / InstructBLIP EVA ViT: CLS token, biased patch conv, fused qkv whose bias
+    """BLIP / BLIP-2 / InstructBLIP ViT: CLS token, biased patch conv, fused qkv whose bias
     (``qkv_bias``) is stored with zeros for the keys, no pre-LayerNorm, a post-LayerNorm."""
     hidden = vision.int("hidden_size")
     intermediate = vision.int("intermediate_size")
@@ -449,10 +449,20 @@ TOWERS = {
     "glm4v": glm4v_vision_params,
     "glm4v_vision": glm4v_vision_params,
     "blip_2_vision_model": blip2_vision_params,
+    "blip_vision_model": blip2_vision_params,
     "instructblip_vision_model": blip2_vision_params,
     "instructblipvideo_vision_model": blip2_vision_params,
 }
 VISION_DEFAULTS["glm4v_vision"] = VISION_DEFAULTS["glm4v"]
+VISION_DEFAULTS["blip_vision_model"] = {  # BlipVisionConfig (ViT-B/16 at 384)
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "image_size": 384,
+    "patch_size": 16,
+    "qkv_bias": True,
+}
 VISION_DEFAULTS["kosmos_2_vision_model"] = {  # Kosmos2VisionConfig: CLIP ViT-L/14
     **VISION_DEFAULTS["clip_vision_model"],
     "hidden_size": 1024,
