@@ -254,3 +254,16 @@ def test_idefics_v1_is_refused_with_the_reason() -> None:
     }
     with pytest.raises(ConversionError, match="idefics: IDEFICS v1 .* no exact handler"):
         convert_hf_config(config)
+
+
+@pytest.mark.oracle
+def test_fuyu_counts_exactly_once_persimmon_has_a_handler() -> None:
+    from genz_catalog.convert import TEXT_HANDLERS
+
+    config, expected = meta_count_of_default("fuyu")
+    if "persimmon" not in TEXT_HANDLERS:
+        # Until the Persimmon text handler lands, Fuyu is refused, never guessed.
+        with pytest.raises(ConversionError, match="'persimmon'.*no exact handler"):
+            convert_hf_config(config)
+        return
+    assert convert_hf_config(config)["parameter_count"] == expected

@@ -663,6 +663,19 @@ def blip(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, 0, warnings, "blip_vision_model")
 
 
+def fuyu(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Fuyu: raw image patches through one biased linear layer straight into Persimmon.
+
+    Needs an exact ``persimmon`` text handler; without one the wrapper refuses.
+    """
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "persimmon", warnings, False)
+    patch = reader.int("patch_size", default=30)
+    channels = reader.int("num_channels", default=3)
+    projector = counting.linear(patch * patch * channels, arch.hidden_size or 0, True)
+    return _done(arch, 0, projector, warnings, "none (linear patch embedding)")
+
+
 def git(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     """GIT: CLIP-style image encoder, linear + LayerNorm projection, a BERT-style causal text
     decoder (post-LayerNorm, plain GELU FFN, biased projections) and a biased output layer."""
@@ -744,6 +757,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "idefics": idefics,
     "idefics2": idefics2,
     "git": git,
+    "fuyu": fuyu,
     "blip": blip,
     "kosmos-2": kosmos2,
     "ovis2": ovis2,
