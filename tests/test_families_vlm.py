@@ -48,6 +48,7 @@ ORACLE_FAMILIES = [
     "ovis2",
     "kosmos-2",
     "blip",
+    "paddleocr_vl",
 ]
 
 
@@ -267,3 +268,15 @@ def test_fuyu_counts_exactly_once_persimmon_has_a_handler() -> None:
             convert_hf_config(config)
         return
     assert convert_hf_config(config)["parameter_count"] == expected
+
+
+@pytest.mark.oracle
+def test_paddleocr_vl_reads_language_keys_from_the_top_level() -> None:
+    # The original remote-code config.json keeps the language model's keys at the top level.
+    config, _ = meta_count_of_default("paddleocr_vl")
+    flat = {key: value for key, value in config.pop("text_config").items() if key != "model_type"}
+    flat.update(config)
+    flat["num_hidden_layers"] = 4
+    record = convert_hf_config(flat)
+    assert record["parameter_count"] == meta_count(flat)
+    assert record["num_layers"] == 4

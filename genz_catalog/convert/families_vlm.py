@@ -676,6 +676,44 @@ def fuyu(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, 0, projector, warnings, "none (linear patch embedding)")
 
 
+def paddleocr_vl_text(reader: ConfigReader) -> Architecture:
+    """PaddleOCR-VL's ERNIE-4.5-style language model: ``use_bias`` on every projection,
+    ``head_dim`` 128 unless given."""
+    bias = reader.bool("use_bias", default=False)
+    arch = build_decoder(
+        reader,
+        q_bias=bias,
+        kv_bias=bias,
+        o_bias=bias,
+        mlp_bias=bias,
+        tie_default=True,
+        head_dim_default=128,
+    )
+    add_attention_kv(arch, None, None, 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0))
+    return arch
+
+
+def paddleocr_vl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """PaddleOCR-VL: NaViT SigLIP tower (no pooling head), LayerNorm + 2x2 merge projector,
+    ERNIE-4.5-style language model. Configs written for the original remote code keep the
+    language model's keys at the top level; those are read as its ``text_config``."""
+    warnings: list[str] = []
+    if reader.sub("text_config") is None:
+        text_config = {key: value for key, value in reader.config.items() if key != "vision_config"}
+        text_config["model_type"] = "paddleocr_vl_text"
+        reader = ConfigReader({**reader.config, "text_config": text_config}, reader.family)
+    arch = text_model(reader, dispatch, "paddleocr_vl_text", warnings, True, tie_from_text=True)
+    vision, width, tower = vision_tower(reader, "paddleocr_vl_vision", warnings)
+    merge = tower.int("spatial_merge_size", default=2)
+    merged = width * merge * merge
+    projector = (
+        counting.layer_norm(width)
+        + counting.linear(merged, merged, True)
+        + counting.linear(merged, arch.hidden_size or 0, True)
+    )
+    return _done(arch, vision, projector, warnings, "paddleocr_vl_vision")
+
+
 def git(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     """GIT: CLIP-style image encoder, linear + LayerNorm projection, a BERT-style causal text
     decoder (post-LayerNorm, plain GELU FFN, biased projections) and a biased output layer."""
@@ -757,6 +795,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "idefics": idefics,
     "idefics2": idefics2,
     "git": git,
+    "paddleocr_vl": paddleocr_vl,
     "fuyu": fuyu,
     "blip": blip,
     "kosmos-2": kosmos2,
@@ -767,4 +806,4 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
 }
 
 # Language models only these wrappers use (registered as text handlers by convert/__init__).
-TEXT_HANDLERS = {"glm4v_text": glm4v_text}
+TEXT_HANDLERS = {"glm4v_text": glm4v_text, "paddleocr_vl_text": paddleocr_vl_text}

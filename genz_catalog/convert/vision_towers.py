@@ -438,6 +438,7 @@ TOWERS = {
     "idefics3_vision": idefics3_vision_params,
     "smolvlm_vision": idefics3_vision_params,
     "idefics2_vision": idefics3_vision_params,
+    "paddleocr_vl_vision": idefics3_vision_params,
     "internvl_vision": internvl_vision_params,
     "got_ocr2_vision": sam_vision_params,
     "pp_chart2table_vision": sam_vision_params,
@@ -454,6 +455,16 @@ TOWERS = {
     "instructblipvideo_vision_model": blip2_vision_params,
 }
 VISION_DEFAULTS["glm4v_vision"] = VISION_DEFAULTS["glm4v"]
+VISION_DEFAULTS["paddleocr_vl_vision"] = {  # PaddleOCRVisionConfig
+    "hidden_size": 1152,
+    "intermediate_size": 4304,
+    "num_hidden_layers": 27,
+    "num_attention_heads": 16,
+    "num_channels": 3,
+    "image_size": 384,
+    "patch_size": 14,
+    "spatial_merge_size": 2,
+}
 VISION_DEFAULTS["blip_vision_model"] = {  # BlipVisionConfig (ViT-B/16 at 384)
     "hidden_size": 768,
     "intermediate_size": 3072,
