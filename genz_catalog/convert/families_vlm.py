@@ -373,11 +373,12 @@ def glm4v_text(reader: ConfigReader) -> Architecture:
 
 
 def glm4v(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
-    """GLM-4.1V / GLM-4.6V / GLM-GA: GLM ViT with merger (counted as the tower), GLM-4 language model."""
+    """GLM-4.1V / GLM-4.5V (MoE text, GLM-4.5 layout) / GLM-4.6V / GLM-GA: GLM ViT with merger (counted as the tower), GLM-4 language model."""
     warnings: list[str] = []
-    # Glm4vConfig (not Glm46VConfig) forwards an old text_config's tying flag to the wrapper.
-    from_text = reader.family == "glm4v"
-    arch = text_model(reader, dispatch, "glm4v_text", warnings, False, tie_from_text=from_text)
+    # Glm4vConfig and Glm4vMoeConfig (not Glm46VConfig) forward an old text_config's tying flag.
+    from_text = reader.family in ("glm4v", "glm4v_moe")
+    text_default = "glm4v_moe_text" if reader.family == "glm4v_moe" else "glm4v_text"
+    arch = text_model(reader, dispatch, text_default, warnings, False, tie_from_text=from_text)
     vision, _, _ = vision_tower(reader, "glm4v", warnings)
     return _done(arch, vision, 0, warnings, "glm4v vision")
 
@@ -714,6 +715,16 @@ def paddleocr_vl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, projector, warnings, "paddleocr_vl_vision")
 
 
+def hyperclovax_vision_v2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """HyperCLOVA X SEED Vision v2: Qwen2.5-VL ViT with merger, one biased linear projector,
+    HyperCLOVA X language model (needs its ``hyperclovax`` text handler)."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "hyperclovax", warnings, True)
+    vision, width, _ = vision_tower(reader, "qwen2_5_vl_vision", warnings)
+    projector = counting.linear(width, arch.hidden_size or 0, True)
+    return _done(arch, vision, projector, warnings, "qwen2_5_vl_vision")
+
+
 def git(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     """GIT: CLIP-style image encoder, linear + LayerNorm projection, a BERT-style causal text
     decoder (post-LayerNorm, plain GELU FFN, biased projections) and a biased output layer."""
@@ -792,6 +803,8 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "glm4v": glm4v,
     "glm46v": glm4v,
     "glmga": glm4v,
+    "glm4v_moe": glm4v,
+    "hyperclovax_vision_v2": hyperclovax_vision_v2,
     "idefics": idefics,
     "idefics2": idefics2,
     "git": git,

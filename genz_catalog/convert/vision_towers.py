@@ -446,15 +446,18 @@ TOWERS = {
     "video_llama_3_vision": video_llama3_vision_params,
     "ovis2_vision": ovis2_vision_params,
     "qwen2_5_omni_vision_encoder": qwen2_5_vision_params,
+    "qwen2_5_vl_vision": qwen2_5_vision_params,
     "sam_vision_model": sam_vision_params,
     "glm4v": glm4v_vision_params,
     "glm4v_vision": glm4v_vision_params,
+    "glm4v_moe_vision": glm4v_vision_params,
     "blip_2_vision_model": blip2_vision_params,
     "blip_vision_model": blip2_vision_params,
     "instructblip_vision_model": blip2_vision_params,
     "instructblipvideo_vision_model": blip2_vision_params,
 }
 VISION_DEFAULTS["glm4v_vision"] = VISION_DEFAULTS["glm4v"]
+VISION_DEFAULTS["glm4v_moe_vision"] = VISION_DEFAULTS["glm4v"]
 VISION_DEFAULTS["paddleocr_vl_vision"] = {  # PaddleOCRVisionConfig
     "hidden_size": 1152,
     "intermediate_size": 4304,
@@ -528,3 +531,5 @@ VISION_DEFAULTS["qianfan_ocr_vision"] = {
 }
 VISION_DEFAULTS["instructblip_vision_model"] = VISION_DEFAULTS["blip_2_vision_model"]
 VISION_DEFAULTS["instructblipvideo_vision_model"] = VISION_DEFAULTS["blip_2_vision_model"]
+# Qwen2_5_VLVisionConfig has the same defaults as Qwen2.5-Omni's vision encoder config.
+VISION_DEFAULTS["qwen2_5_vl_vision"] = VISION_DEFAULTS["qwen2_5_omni_vision_encoder"]
