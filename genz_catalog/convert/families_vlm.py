@@ -378,6 +378,19 @@ def glm4v(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     # Glm4vConfig and Glm4vMoeConfig (not Glm46VConfig) forward an old text_config's tying flag.
     from_text = reader.family in ("glm4v", "glm4v_moe")
     text_default = "glm4v_moe_text" if reader.family == "glm4v_moe" else "glm4v_text"
+    text_config = reader.sub("text_config")
+    if reader.family == "glm4v_moe" and text_config is not None and "head_dim" not in text_config:
+        # Glm4vMoe's attention takes getattr(config, "head_dim", hidden_size // heads): the
+        # floor division is transformers' own head width for this class, not a guess.
+        hidden, heads = text_config.get("hidden_size"), text_config.get("num_attention_heads")
+        if isinstance(hidden, int) and isinstance(heads, int) and heads > 0:
+            text_config = {**text_config, "head_dim": hidden // heads}
+            reader = ConfigReader({**reader.config, "text_config": text_config}, reader.family)
+            if hidden % heads:
+                warnings.append(
+                    f"text_config has no head_dim: {hidden} // {heads} = {hidden // heads}, "
+                    "as Glm4vMoe computes it"
+                )
     arch = text_model(reader, dispatch, text_default, warnings, False, tie_from_text=from_text)
     vision, _, _ = vision_tower(reader, "glm4v", warnings)
     return _done(arch, vision, 0, warnings, "glm4v vision")
