@@ -263,6 +263,7 @@ NEEDS_TEXT_HANDLER = [
     ("fuyu", "persimmon"),
     ("hyperclovax_vision_v2", "hyperclovax"),
     ("glm4v_moe", "glm4v_moe_text"),
+    ("exaone4_5", "exaone4"),
 ]
 
 

@@ -738,6 +738,14 @@ def hyperclovax_vision_v2(reader: ConfigReader, dispatch: Dispatch) -> Architect
     return _done(arch, vision, projector, warnings, "qwen2_5_vl_vision")
 
 
+def exaone4_5(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """EXAONE 4.5: Qwen2.5-VL-style ViT with grouped K/V heads and merger, EXAONE 4 text."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "exaone4", warnings, False)
+    vision, _, _ = vision_tower(reader, "exaone4_5_vision", warnings)
+    return _done(arch, vision, 0, warnings, "exaone4_5_vision")
+
+
 def git(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     """GIT: CLIP-style image encoder, linear + LayerNorm projection, a BERT-style causal text
     decoder (post-LayerNorm, plain GELU FFN, biased projections) and a biased output layer."""
@@ -817,6 +825,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "glm46v": glm4v,
     "glmga": glm4v,
     "glm4v_moe": glm4v,
+    "exaone4_5": exaone4_5,
     "hyperclovax_vision_v2": hyperclovax_vision_v2,
     "idefics": idefics,
     "idefics2": idefics2,

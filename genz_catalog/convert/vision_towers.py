@@ -361,7 +361,8 @@ def video_llama3_vision_params(vision: ConfigReader) -> tuple[int, int]:
 
 
 def qwen2_5_vision_params(vision: ConfigReader) -> tuple[int, int]:
-    """Qwen2.5-VL-style ViT (also Qwen2.5-Omni's): bias-free 3-D patch conv, RMSNorm blocks
+    """Qwen2.5-VL-style ViT (also Qwen2.5-Omni's, EXAONE 4.5's with grouped K/V heads):
+    bias-free 3-D patch conv, RMSNorm blocks
     with biased qkv/proj and a gated biased MLP, and the patch merger to ``out_hidden_size``."""
     hidden = vision.int("hidden_size")
     depth = vision.int("depth")
@@ -372,9 +373,15 @@ def qwen2_5_vision_params(vision: ConfigReader) -> tuple[int, int]:
     patch = vision.int("patch_size", default=14)
     temporal = vision.int("temporal_patch_size", default=2)
     merge = vision.int("spatial_merge_size", default=2)
+    qkv_width = 3 * hidden
+    kv_heads = vision.optional_int("num_key_value_heads", minimum=1)
+    if kv_heads is not None:  # EXAONE 4.5: grouped K/V heads in the fused qkv
+        heads = vision.int("num_heads")
+        vision.check()
+        qkv_width = hidden + 2 * kv_heads * (hidden // heads)
     per_block = (
         2 * hidden
-        + counting.linear(hidden, 3 * hidden, True)
+        + counting.linear(hidden, qkv_width, True)
         + counting.linear(hidden, hidden, True)
         + counting.mlp(hidden, intermediate, True, True)
     )
@@ -447,6 +454,7 @@ TOWERS = {
     "ovis2_vision": ovis2_vision_params,
     "qwen2_5_omni_vision_encoder": qwen2_5_vision_params,
     "qwen2_5_vl_vision": qwen2_5_vision_params,
+    "exaone4_5_vision": qwen2_5_vision_params,
     "sam_vision_model": sam_vision_params,
     "glm4v": glm4v_vision_params,
     "glm4v_vision": glm4v_vision_params,
@@ -533,3 +541,7 @@ VISION_DEFAULTS["instructblip_vision_model"] = VISION_DEFAULTS["blip_2_vision_mo
 VISION_DEFAULTS["instructblipvideo_vision_model"] = VISION_DEFAULTS["blip_2_vision_model"]
 # Qwen2_5_VLVisionConfig has the same defaults as Qwen2.5-Omni's vision encoder config.
 VISION_DEFAULTS["qwen2_5_vl_vision"] = VISION_DEFAULTS["qwen2_5_omni_vision_encoder"]
+VISION_DEFAULTS["exaone4_5_vision"] = {  # Exaone4_5_VisionConfig
+    **VISION_DEFAULTS["qwen2_5_omni_vision_encoder"],
+    "num_key_value_heads": 8,
+}
