@@ -63,7 +63,7 @@ def test_every_shared_config_has_a_truth_row() -> None:
     folders = {path.parent.name for path in CONFIG_DIR.glob("*/config.json")}
     truth_folders = {row["model_id"].replace("/", "__") for row in TRUTH}
     assert folders == truth_folders
-    assert len(folders) == 58
+    assert len(folders) >= 58  # grows as families are added; never shrinks
 
 
 @pytest.mark.parametrize("row", TRUTH, ids=[row["model_id"] for row in TRUTH])
@@ -85,7 +85,7 @@ def test_most_truth_rows_are_exact_to_the_parameter() -> None:
             int(v) for v in row["also_accept"].split(",") if v
         }
         exact += convert(row["model_id"])["parameter_count"] in accepted
-    assert exact == len(TRUTH) == 58
+    assert exact == len(TRUTH) >= 58
 
 
 def test_every_listed_family_has_a_handler() -> None:

@@ -29,6 +29,7 @@ NOT_ORACLE_COMPARABLE = {
 }
 
 MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama"}
+MULTIMODAL |= {"paligemma", "smolvlm"}  # fam-vlm real configs
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
@@ -58,7 +59,7 @@ def meta_device_parameter_count(config: dict[str, Any]) -> int:
     }
     model_type = config["model_type"]
     hf_config = transformers.AutoConfig.for_model(model_type, **kwargs)
-    if model_type in ("t5", "mt5", "umt5"):
+    if model_type in ("t5", "mt5", "umt5", "qwen2_audio"):
         auto = transformers.AutoModelForSeq2SeqLM
     elif model_type == "roberta":
         auto = transformers.AutoModelForMaskedLM

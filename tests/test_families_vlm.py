@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,68 +142,13 @@ def test_wrapper_refuses_unknown_vision_tower() -> None:
         convert_hf_config(config)
 
 
-# Configs as published (transformers-4 era), quoted in public source found with the search tool:
-# Qwen/Qwen2-Audio-7B's config.json (its text_config lists six keys; the rest are Qwen2Config
-# defaults) and google/paligemma-3b-pt-224's as embedded by Pi0 (transformers 4.48.1; the
-# vision_config leaves image_size to the SiglipVisionConfig default, 224).
-QWEN2_AUDIO_7B = {
-    "architectures": ["Qwen2AudioForConditionalGeneration"],
-    "model_type": "qwen2_audio",
-    "audio_token_index": 151646,
-    "vocab_size": 156032,
-    "audio_config": {
-        "model_type": "qwen2_audio_encoder",
-        "num_mel_bins": 128,
-        "encoder_layers": 32,
-        "encoder_attention_heads": 20,
-        "encoder_ffn_dim": 5120,
-        "d_model": 1280,
-    },
-    "text_config": {
-        "intermediate_size": 11008,
-        "max_position_embeddings": 8192,
-        "model_type": "qwen2",
-        "rope_theta": 10000,
-        "rms_norm_eps": 1e-5,
-        "sliding_window": 32768,
-        "vocab_size": 156032,
-    },
-}
+# Configs as published (transformers-4 era, sparse nested configs), kept in tests/data/hf-configs
+# with their provenance in tests/data/truth.tsv.
+CONFIG_DIR = Path(__file__).parent / "data" / "hf-configs"
 
-PALIGEMMA_3B_PT_224 = {
-    "model_type": "paligemma",
-    "bos_token_id": 2,
-    "eos_token_id": 1,
-    "hidden_size": 2048,
-    "image_token_index": 257152,
-    "pad_token_id": 0,
-    "projection_dim": 2048,
-    "text_config": {
-        "hidden_activation": "gelu_pytorch_tanh",
-        "hidden_size": 2048,
-        "intermediate_size": 16384,
-        "model_type": "gemma",
-        "num_attention_heads": 8,
-        "num_hidden_layers": 18,
-        "num_image_tokens": 256,
-        "num_key_value_heads": 1,
-        "torch_dtype": "float32",
-        "vocab_size": 257152,
-    },
-    "vision_config": {
-        "hidden_size": 1152,
-        "intermediate_size": 4304,
-        "model_type": "siglip_vision_model",
-        "num_attention_heads": 16,
-        "num_hidden_layers": 27,
-        "num_image_tokens": 256,
-        "patch_size": 14,
-        "projection_dim": 2048,
-        "projector_hidden_act": "gelu_fast",
-        "torch_dtype": "float32",
-        "vision_use_head": False,
-    },
-}
+
+def published(model_id: str) -> dict[str, Any]:
+    return json.loads((CONFIG_DIR / model_id.replace("/", "__") / "config.json").read_text())
 
 
 def meta_count(config: dict[str, Any]) -> int:
@@ -222,20 +168,22 @@ def meta_count(config: dict[str, Any]) -> int:
 
 @pytest.mark.oracle
 @pytest.mark.parametrize(
-    ("config", "text_params", "kv_values"),
+    ("model_id", "text_params", "kv_values"),
     [
         # Qwen2-7B-shaped LM (32 layers x 2 x 32 heads x 128), untied head over 156032 tokens.
-        (QWEN2_AUDIO_7B, 7_754_878_976, 32 * 2 * 32 * 128),
+        ("Qwen/Qwen2-Audio-7B", 7_754_878_976, 32 * 2 * 32 * 128),
         # Gemma-2B LM (18 layers x 2 x 1 KV head x 256), head tied; the whole model is
         # 2,923,335,408, the figure keras-hub publishes for pali_gemma_3b_224 too.
-        (PALIGEMMA_3B_PT_224, 2_508_531_712, 18 * 2 * 1 * 256),
+        ("google/paligemma-3b-pt-224", 2_508_531_712, 18 * 2 * 1 * 256),
+        # SmolLM2-360M-shaped LM (32 layers x 2 x 5 KV heads x 64), untied.
+        ("HuggingFaceTB/SmolVLM2-500M-Video-Instruct", 409_252_800, 32 * 2 * 5 * 64),
     ],
-    ids=["Qwen/Qwen2-Audio-7B", "google/paligemma-3b-pt-224"],
 )
 def test_published_sparse_configs_count_exactly(
-    config: dict[str, Any], text_params: int, kv_values: int
+    model_id: str, text_params: int, kv_values: int
 ) -> None:
-    record = convert_hf_config(json.loads(json.dumps(config)))
+    config = published(model_id)
+    record = convert_hf_config(config, model_id)
     assert record["parameter_count"] == meta_count(config)
     assert record["text_parameter_count"] == text_params
     assert record["kv_values_per_token"] == kv_values
