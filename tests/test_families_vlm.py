@@ -35,6 +35,8 @@ ORACLE_FAMILIES = [
     "qwen2_audio",
     "voxtral",
     "qwen2_5_omni_thinker",
+    "granite_speech",
+    "granite_speech_plus",
     "glm4v",
     "glm46v",
     "idefics2",

@@ -169,8 +169,102 @@ def qwen2_5_omni_thinker(reader: ConfigReader, dispatch: Dispatch) -> Architectu
     return _done(arch, vision + audio, 0, warnings, "qwen2_5_omni_vision_encoder")
 
 
+GRANITE_SPEECH_ENCODER_DEFAULTS = {  # GraniteSpeechEncoderConfig
+    "input_dim": 160,
+    "num_layers": 10,
+    "hidden_dim": 1024,
+    "feedforward_mult": 4,
+    "num_heads": 8,
+    "output_dim": 42,
+    "max_pos_emb": 512,
+    "conv_kernel_size": 15,
+    "conv_expansion_factor": 2,
+}
+
+
+def conformer_ctc_encoder_params(encoder: ConfigReader) -> int:
+    """Granite Speech's Conformer CTC encoder: input projection, Conformer blocks (two half-step
+    FFNs, attention with a relative-position table, conv module with batch norm), CTC heads.
+
+    Batch-norm running statistics are buffers; its weight and bias count.
+    """
+    hidden = encoder.int("hidden_dim")
+    layers = encoder.int("num_layers")
+    heads = encoder.int("num_heads")
+    inputs = encoder.int("input_dim")
+    outputs = encoder.int("output_dim")
+    mult = encoder.int("feedforward_mult")
+    max_pos = encoder.int("max_pos_emb")
+    kernel = encoder.int("conv_kernel_size")
+    expansion = encoder.int("conv_expansion_factor")
+    encoder.check()
+    head_dim = encoder.int("dim_head", default=hidden // heads)
+    inner = heads * head_dim
+    conv_inner = hidden * expansion
+    ffn = counting.layer_norm(hidden) + counting.mlp(hidden, hidden * mult, False, True)
+    attention = (
+        counting.layer_norm(hidden)
+        + counting.linear(hidden, inner)
+        + counting.linear(hidden, 2 * inner)
+        + counting.linear(inner, hidden, True)
+        + (2 * max_pos + 1) * head_dim  # rel_pos_emb
+    )
+    conv = (
+        counting.layer_norm(hidden)
+        + counting.linear(hidden, 2 * conv_inner, True)  # 1x1 up conv
+        + conv_inner * kernel  # depthwise, no bias
+        + 2 * conv_inner  # batch norm weight and bias
+        + counting.linear(conv_inner, hidden, True)  # 1x1 down conv
+    )
+    per_block = 2 * ffn + attention + conv + counting.layer_norm(hidden)
+    return (
+        counting.linear(inputs, hidden, True)
+        + layers * per_block
+        + counting.linear(hidden, outputs, True)
+        + counting.linear(outputs, hidden, True)
+    )
+
+
+def granite_speech(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Granite Speech: Conformer CTC encoder, BLIP-2 Q-Former projector over windows of frames,
+    Granite language model (the LoRA adapter is not part of the base checkpoint's count)."""
+    from genz_catalog.convert.families_vlm import QFORMER_DEFAULTS, _qformer_params
+
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "granite", warnings, True)
+    encoder = ConfigReader(
+        _with_defaults(
+            reader.sub("encoder_config"),
+            "granite_speech_encoder",
+            {"granite_speech_encoder": GRANITE_SPEECH_ENCODER_DEFAULTS},
+            "encoder_config",
+            warnings,
+        ),
+        reader.family,
+        "encoder_config.",
+    )
+    audio = conformer_ctc_encoder_params(encoder)
+    qformer_config = _with_defaults(
+        reader.sub("projector_config"),
+        "blip_2_qformer",
+        {"blip_2_qformer": QFORMER_DEFAULTS},
+        "projector_config",
+        warnings,
+    )
+    qformer, width = _qformer_params(
+        ConfigReader(qformer_config, reader.family, "projector_config."), instruct=False
+    )
+    window = reader.int("window_size", default=15)
+    downsample = reader.int("downsample_rate", default=5)
+    queries = window // downsample
+    projector = qformer + queries * width + counting.linear(width, arch.hidden_size or 0, True)
+    return _finish_audio(arch, audio, projector, warnings, "granite_speech_encoder (Conformer)")
+
+
 WRAPPERS = {
     "qwen2_audio": qwen2_audio,
     "voxtral": voxtral,
     "qwen2_5_omni_thinker": qwen2_5_omni_thinker,
+    "granite_speech": granite_speech,
+    "granite_speech_plus": granite_speech,
 }
