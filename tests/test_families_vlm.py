@@ -37,6 +37,9 @@ ORACLE_FAMILIES = [
     "qwen2_5_omni_thinker",
     "granite_speech",
     "granite_speech_plus",
+    "audioflamingo3",
+    "musicflamingo",
+    "glmasr",
     "glm4v",
     "glm46v",
     "idefics2",
@@ -240,3 +243,12 @@ def test_paddleocr_vl_reads_language_keys_from_the_top_level() -> None:
     record = convert_hf_config(flat)
     assert record["parameter_count"] == meta_count(flat)
     assert record["num_layers"] == 4
+
+
+@pytest.mark.oracle
+def test_glmasr_audio_encoder_with_grouped_kv_heads() -> None:
+    config, _ = meta_count_of_default("glmasr")
+    config["audio_config"]["num_key_value_heads"] = 4  # K/V 4 x 64 wide instead of 1280
+    config["audio_config"]["num_hidden_layers"] = 4
+    config["text_config"]["num_hidden_layers"] = 2
+    assert convert_hf_config(config)["parameter_count"] == meta_count(config) == 320_844_800

@@ -35,6 +35,22 @@ AUDIO_DEFAULTS: dict[str, dict[str, Any]] = {
         "max_source_positions": 1500,
         "output_dim": 3584,
     },
+    "audioflamingo3_encoder": {  # AudioFlamingo3EncoderConfig (Whisper-large-v3 shapes)
+        "hidden_size": 1280,
+        "intermediate_size": 5120,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 20,
+        "num_mel_bins": 128,
+        "max_source_positions": 1500,
+    },
+    "glmasr_encoder": {  # GlmAsrEncoderConfig
+        "hidden_size": 1280,
+        "intermediate_size": 5120,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 20,
+        "num_mel_bins": 128,
+        "max_source_positions": 1500,
+    },
     "voxtral_encoder": {  # VoxtralEncoderConfig
         "hidden_size": 1280,
         "intermediate_size": 5120,
@@ -57,12 +73,13 @@ VOXTRAL_TEXT_DEFAULTS: dict[str, Any] = {
 
 
 def whisper_encoder_params(
-    audio: ConfigReader, position_table: bool = True
+    audio: ConfigReader, position_table: bool = True, grouped_kv: bool = False
 ) -> tuple[int, int, int]:
     """(parameters, width, FFN width) of a Whisper-style encoder (two convs, learned positions).
 
     Attention has no key bias (Whisper's layout); the position table is a parameter even though
-    it is frozen, so it counts (``position_table=False``: sinusoidal buffer, Qwen2.5-Omni).
+    it is frozen, so it counts (``position_table=False``: a buffer or rotary positions, as in
+    Qwen2.5-Omni and GLM-ASR).
     """
     width = audio.int("d_model", "hidden_size")
     ffn = audio.int("encoder_ffn_dim", "intermediate_size")
@@ -70,9 +87,17 @@ def whisper_encoder_params(
     mels = audio.int("num_mel_bins")
     positions = audio.int("max_source_positions")
     audio.check()
+    kv_width = width
+    if grouped_kv:  # GLM-ASR: grouped K/V heads (num_key_value_heads, default: all heads)
+        heads = audio.int("num_attention_heads", "encoder_attention_heads")
+        audio.check()
+        kv_heads = audio.int("num_key_value_heads", default=heads)
+        kv_width = kv_heads * (width // heads)
     per_layer = (
-        4 * width * width
-        + 3 * width  # q, v, out biases; k has none
+        2 * width * width
+        + 2 * width * kv_width
+        + 2 * width
+        + kv_width  # q, out and v biases; k has none
         + 2 * counting.layer_norm(width)
         + counting.mlp(width, ffn, False, True)
     )
@@ -167,6 +192,36 @@ def qwen2_5_omni_thinker(reader: ConfigReader, dispatch: Dispatch) -> Architectu
         "GenZ simulates the language model only (the qwen2_5_omni audio encoder is not modelled)"
     )
     return _done(arch, vision + audio, 0, warnings, "qwen2_5_omni_vision_encoder")
+
+
+def audioflamingo3(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Audio Flamingo 3 / Music Flamingo: Whisper-style encoder, two-layer projector, Qwen2."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "qwen2", warnings, False)
+    audio, width, _ = whisper_encoder_params(
+        _audio_reader(reader, "audioflamingo3_encoder", warnings)
+    )
+    text_hidden = arch.hidden_size or 0
+    bias = reader.bool("projector_bias", default=True)
+    projector = counting.linear(width, text_hidden, bias) + counting.linear(
+        text_hidden, text_hidden, bias
+    )
+    return _finish_audio(arch, audio, projector, warnings, "audioflamingo3_encoder")
+
+
+def glmasr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """GLM-ASR: Whisper-style encoder with rotary positions and grouped K/V heads, frames
+    stacked to the FFN width, a two-layer projector, Llama text."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "llama", warnings, True)
+    audio, _, ffn = whisper_encoder_params(
+        _audio_reader(reader, "glmasr_encoder", warnings), position_table=False, grouped_kv=True
+    )
+    text_hidden = arch.hidden_size or 0
+    projector = counting.linear(ffn, 2 * text_hidden, True) + counting.linear(
+        2 * text_hidden, text_hidden, True
+    )
+    return _finish_audio(arch, audio, projector, warnings, "glmasr_encoder")
 
 
 GRANITE_SPEECH_ENCODER_DEFAULTS = {  # GraniteSpeechEncoderConfig
@@ -267,4 +322,7 @@ WRAPPERS = {
     "qwen2_5_omni_thinker": qwen2_5_omni_thinker,
     "granite_speech": granite_speech,
     "granite_speech_plus": granite_speech,
+    "audioflamingo3": audioflamingo3,
+    "musicflamingo": audioflamingo3,
+    "glmasr": glmasr,
 }
