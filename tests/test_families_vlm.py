@@ -40,6 +40,7 @@ ORACLE_FAMILIES = [
     "audioflamingo3",
     "musicflamingo",
     "glmasr",
+    "qwen3_asr",
     "glm4v",
     "glm46v",
     "idefics2",

@@ -224,6 +224,70 @@ def glmasr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _finish_audio(arch, audio, projector, warnings, "glmasr_encoder")
 
 
+QWEN3_ASR_ENCODER_DEFAULTS = {  # Qwen3ASRAudioEncoderConfig
+    "num_mel_bins": 128,
+    "encoder_layers": 24,
+    "encoder_attention_heads": 16,
+    "encoder_ffn_dim": 4096,
+    "d_model": 1024,
+    "output_dim": 3584,
+    "downsample_hidden_size": 480,
+}
+
+
+def qwen3_audio_encoder_params(audio: ConfigReader) -> tuple[int, int]:
+    """(parameters, d_model) of the Qwen3-ASR / Qwen3-Omni audio encoder: three stride-2 3x3
+    convs over the mel spectrogram, a bias-free flattening projection, Transformer layers with
+    biased q/k/v/out, sinusoidal positions (no table) and a final LayerNorm."""
+    width = audio.int("d_model")
+    ffn = audio.int("encoder_ffn_dim")
+    layers = audio.int("encoder_layers")
+    mels = audio.int("num_mel_bins")
+    channels = audio.int("downsample_hidden_size")
+    audio.check()
+    frequencies = (((mels + 1) // 2 + 1) // 2 + 1) // 2
+    per_layer = (
+        4 * counting.linear(width, width, True)
+        + 2 * counting.layer_norm(width)
+        + counting.mlp(width, ffn, False, True)
+    )
+    params = (
+        9 * channels
+        + channels  # conv2d1 (1 input channel)
+        + 2 * (channels * channels * 9 + channels)
+        + channels * frequencies * width  # conv_out
+        + layers * per_layer
+        + counting.layer_norm(width)
+    )
+    return params, width
+
+
+def qwen3_asr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Qwen3-ASR: Qwen3 audio encoder, two-layer projector to ``output_dim``, Qwen3 text."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "qwen3", warnings, True)
+    config = reader.sub("audio_config")
+    if config is None:
+        reader.require("audio_config")
+        reader.check()
+    audio_reader = ConfigReader(
+        _with_defaults(
+            config,
+            "qwen3_asr_encoder",
+            {"qwen3_asr_encoder": QWEN3_ASR_ENCODER_DEFAULTS},
+            "audio_config",
+            warnings,
+        ),
+        reader.family,
+        "audio_config.",
+    )
+    audio, width = qwen3_audio_encoder_params(audio_reader)
+    output = audio_reader.int("output_dim")
+    audio_reader.check()
+    projector = counting.linear(width, width, True) + counting.linear(width, output, True)
+    return _finish_audio(arch, audio, projector, warnings, "qwen3_asr_encoder")
+
+
 GRANITE_SPEECH_ENCODER_DEFAULTS = {  # GraniteSpeechEncoderConfig
     "input_dim": 160,
     "num_layers": 10,
@@ -325,4 +389,5 @@ WRAPPERS = {
     "audioflamingo3": audioflamingo3,
     "musicflamingo": audioflamingo3,
     "glmasr": glmasr,
+    "qwen3_asr": qwen3_asr,
 }
