@@ -44,6 +44,7 @@ MULTIMODAL |= {"qwen3_vl", "qwen3_5", "mistral3", "qwen3_vl_moe", "qwen3_5_moe",
 # Encoder-decoder families counted as their generation model (``*ForConditionalGeneration``),
 # not the decoder-only ``*ForCausalLM`` that transformers also registers for them.
 SEQ2SEQ = set(SEQ2SEQ_FAMILIES)
+MULTIMODAL |= {"paligemma", "smolvlm"}  # fam-vlm real configs
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
@@ -75,7 +76,7 @@ def meta_device_parameter_count(config: dict[str, Any]) -> int:
     if model_type == "gemma3n":
         pytest.importorskip("timm")  # its vision tower is a timm model
     hf_config = transformers.AutoConfig.for_model(model_type, **kwargs)
-    if model_type in ("t5", "mt5", "umt5") or model_type in SEQ2SEQ:
+    if model_type in ("t5", "mt5", "umt5", "qwen2_audio") or model_type in SEQ2SEQ:
         auto = transformers.AutoModelForSeq2SeqLM
     elif model_type == "whisper":
         auto = transformers.AutoModelForSpeechSeq2Seq

@@ -535,3 +535,18 @@ def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> di
         raise ConversionError(
             f"{model_type}: malformed config ({type(error).__name__}: {error})"
         ) from error
+
+
+# --- fam-vlm: vision/audio multimodal wrappers (families_vlm, families_audio) ---------------
+from genz_catalog.convert import families_audio, families_vlm  # noqa: E402
+
+WRAPPER_HANDLERS.update(families_vlm.WRAPPERS)
+WRAPPER_HANDLERS.update(families_audio.WRAPPERS)
+# Qwen2.5-Omni's thinker text model has the Qwen2 layout; GLM-4.5V's the GLM-4.5 MoE layout
+# (transformers builds the same parameters from the same keys).
+TEXT_HANDLERS.setdefault("qwen2_5_omni_text", families_dense.qwen2)
+if "glm4_moe" in TEXT_HANDLERS:
+    TEXT_HANDLERS.setdefault("glm4v_moe_text", TEXT_HANDLERS["glm4_moe"])
+for _family, _handler in families_vlm.TEXT_HANDLERS.items():
+    TEXT_HANDLERS.setdefault(_family, _handler)
+# --- end fam-vlm ------------------------------------------------------------------------------
