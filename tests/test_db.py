@@ -27,6 +27,7 @@ MIGRATION_NAMES = [
     "m004_serve_indexes",
     "m005_child_key_indexes",
     "m006_fts_skips_name_aliases",
+    "m010_facet_indexes",
 ]
 
 

@@ -20,6 +20,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "facet_time_limit_ms": 500,
     "max_returned_rows": 1000,
     "default_allow_sql": True,
+    # Suggested facets try every column of every page view (5 s at 100k models); the models
+    # table names the facets that help in metadata.yml instead.
+    "suggest_facets": False,
 }
 
 

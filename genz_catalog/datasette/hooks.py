@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import json
 from typing import Any
 
 from datasette import hookimpl
@@ -12,12 +10,10 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from . import DATABASE_NAME
+from .browse import browse_template_vars, with_default_columns
+from .cells import render_cell_html
 from .chart import CHART_PATH, chart_page_context
 from .functions import register_sql_functions
-
-#: Columns holding JSON documents that read better indented (a set: render_cell runs for every
-#: cell of every HTML row and must say "not mine" in one lookup).
-JSON_COLUMNS = frozenset({"config_json", "genz_config_json", "memory_json", "snapshot_json"})
 
 
 @hookimpl
@@ -45,32 +41,24 @@ def filters_from_request(request, database: str, table: str) -> FilterArguments 
     return FilterArguments(["is_deleted = 0"], human_descriptions=[LIVE_MODELS_DESCRIPTION])
 
 
-def render_json_cell(value: str) -> Markup | None:
-    """A JSON document as a collapsible, indented ``<pre>`` block (None if it is not JSON)."""
-    try:
-        document = json.loads(value)
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(document, (dict, list)):
-        return None
-    if isinstance(document, dict):
-        architectures = document.get("architectures")
-        label = ", ".join(architectures) if isinstance(architectures, list) else ""
-        summary = f"{len(document)} keys" + (f" · {label}" if label else "")
-    else:
-        summary = f"{len(document)} items"
-    pretty = json.dumps(document, indent=2, sort_keys=True)
-    return Markup(
-        f'<details class="genz-json"><summary>{html.escape(summary)}</summary><pre>{html.escape(pretty)}</pre></details>'
-    )
+@hookimpl
+def render_cell(row: Any, value: Any, column: str, table: str | None) -> Markup | None:
+    """People-sized numbers and folded JSON in HTML (see :mod:`.cells`); JSON/CSV stay exact."""
+    return render_cell_html(value, column, table, row)
 
 
 @hookimpl
-def render_cell(value: Any, column: str) -> Markup | None:
-    """Render config/snapshot JSON columns readably; leave every other cell to Datasette."""
-    if column not in JSON_COLUMNS or not value or not isinstance(value, str):
-        return None
-    return render_json_cell(value)
+def asgi_wrapper(datasette) -> Any:  # noqa: ANN001
+    """The models HTML page shows ten columns unless the URL picks some (see :mod:`.browse`)."""
+    return with_default_columns
+
+
+@hookimpl
+def extra_template_vars(template: str, request: Any) -> dict[str, Any]:
+    """Column labels and links for the models browse page template."""
+    if template != "table-catalog-models.html":
+        return {}
+    return browse_template_vars(request)
 
 
 async def chart_view(datasette, request) -> Response:  # noqa: ANN001
