@@ -544,3 +544,31 @@ def test_immutable_replica_serves_a_backup_without_touching_it(
     assert [r["model_id"] for r in found] == ["meta-llama/Llama-3.1-8B"]
     assert (copy.stat().st_mtime_ns, copy.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["replica.db"]
+
+
+def test_canned_queries_hide_sql_and_list_every_parameter_in_reading_order() -> None:
+    """Query pages lead with the form and the description; maintainers' notes stay in YAML."""
+    import re
+
+    queries = load_metadata()["databases"]["catalog"]["queries"]
+    for name, query in queries.items():
+        assert query.get("hide_sql") is True, name
+        assert "--" not in query["sql"], f"{name}: SQL comments belong in metadata.yml comments"
+        in_sql = set(re.findall(r"(?<!:):(\w+)", query["sql"]))
+        assert set(query.get("params", [])) == in_sql, name
+    assert queries["model_memory"]["params"] == ["model", "seq_len", "batch", "dtype"]
+    assert queries["models_that_fit"]["params"][0] == "gpu_memory_gib"
+
+
+def test_canned_query_page_shows_the_form_before_any_sql(datasette) -> None:
+    page = get(datasette, "/catalog/model_memory?model=meta-llama/Llama-3.1-8B").text
+    assert "<textarea" not in page and "WITH p AS" not in page
+    assert page.index('name="model"') < page.index('name="seq_len"') < page.index('name="dtype"')
+    assert "_show_sql=1" in page  # Datasette's own "show" link
+    # Byte figures read in binary units, with the exact count in the tooltip; the JSON is exact.
+    assert 'title="16,060,522,496 bytes">14.96 GiB</span>' in page
+    assert (
+        '<a href="/catalog/models/meta-llama~2FLlama-3~2E1-8B">meta-llama/Llama-3.1-8B</a>' in page
+    )
+    data = rows(datasette, "/catalog/model_memory.json?_shape=array&model=meta-llama/Llama-3.1-8B")
+    assert data[0]["weight_bytes"] == 16_060_522_496

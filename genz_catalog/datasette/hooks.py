@@ -6,6 +6,7 @@ from typing import Any
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
+from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
@@ -42,8 +43,21 @@ def filters_from_request(request, database: str, table: str) -> FilterArguments 
 
 
 @hookimpl
-def render_cell(row: Any, value: Any, column: str, table: str | None) -> Markup | None:
-    """People-sized numbers and folded JSON in HTML (see :mod:`.cells`); JSON/CSV stay exact."""
+def render_cell(
+    row: Any,
+    value: Any,
+    column: str,
+    table: str | None,
+    database: str,
+    datasette,  # noqa: ANN001
+) -> Markup | None:
+    """People-sized numbers and folded JSON in HTML (see :mod:`.cells`); JSON/CSV stay exact.
+
+    A ``model_id`` in a canned query's results links to that model's page.
+    """
+    if column == "model_id" and table is None and database == DATABASE_NAME and value:
+        url = datasette.urls.row(DATABASE_NAME, "models", tilde_encode(str(value)))
+        return Markup('<a href="{}">{}</a>').format(url, value)
     return render_cell_html(value, column, table, row)
 
 
