@@ -572,3 +572,27 @@ def test_canned_query_page_shows_the_form_before_any_sql(datasette) -> None:
     )
     data = rows(datasette, "/catalog/model_memory.json?_shape=array&model=meta-llama/Llama-3.1-8B")
     assert data[0]["weight_bytes"] == 16_060_522_496
+
+
+def test_chart_axes_label_decimal_and_binary_ticks_honestly() -> None:
+    from genz_catalog.datasette.chart import binary_tick_label, binary_ticks, decade_ticks
+
+    assert decade_ticks(124_439_808, 8_030_261_248) == [1e8, 1e9, 1e10]
+    ticks = binary_ticks(6 * 1024, 4 * 1024 * 1024)  # 6 KiB .. 4 MiB: every 2nd power of two
+    assert ticks == [4096, 16384, 65536, 262144, 1048576, 4194304]
+    assert [binary_tick_label(t) for t in ticks] == [
+        "4 KiB",
+        "16 KiB",
+        "64 KiB",
+        "256 KiB",
+        "1 MiB",
+        "4 MiB",
+    ]
+    assert len(binary_ticks(1, 2**50)) <= 9
+
+
+def test_chart_scales_to_the_page_width(datasette) -> None:
+    page = get(datasette, "/-/genz-chart").text
+    svg = page[page.index("<svg") : page.index(">", page.index("<svg"))]
+    assert 'viewBox="0 0 960 540"' in svg and "width=" not in svg
+    assert "KiB</text>" in page and "97.66 KiB" not in page
