@@ -593,6 +593,7 @@ def test_chart_axes_label_decimal_and_binary_ticks_honestly() -> None:
 
 def test_chart_scales_to_the_page_width(datasette) -> None:
     page = get(datasette, "/-/genz-chart").text
-    svg = page[page.index("<svg") : page.index(">", page.index("<svg"))]
+    start = page.index('<svg xmlns="http://www.w3.org/2000/svg" viewBox=')
+    svg = page[start : page.index(">", start)]
     assert 'viewBox="0 0 960 540"' in svg and "width=" not in svg
     assert "KiB</text>" in page and "97.66 KiB" not in page
