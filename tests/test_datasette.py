@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from genz_catalog.cli import cli
 from genz_catalog.datasette import METADATA_PATH, PLUGINS_DIR
 from genz_catalog.datasette.app import SQL_TIME_LIMIT_MS, build_datasette, load_metadata
+from genz_catalog.datasette.browse import DEFAULT_COLUMNS
 from genz_catalog.datasette.functions import fts_query, human_bytes, human_count
 from genz_catalog.default_catalog import (
     build_default_catalog,
@@ -548,8 +550,6 @@ def test_immutable_replica_serves_a_backup_without_touching_it(
 
 def test_canned_queries_hide_sql_and_list_every_parameter_in_reading_order() -> None:
     """Query pages lead with the form and the description; maintainers' notes stay in YAML."""
-    import re
-
     queries = load_metadata()["databases"]["catalog"]["queries"]
     for name, query in queries.items():
         assert query.get("hide_sql") is True, name
@@ -597,3 +597,119 @@ def test_chart_scales_to_the_page_width(datasette) -> None:
     svg = page[start : page.index(">", start)]
     assert 'viewBox="0 0 960 540"' in svg and "width=" not in svg
     assert "KiB</text>" in page and "97.66 KiB" not in page
+
+
+# ---------------------------------------------------------------------------- the browse page
+
+
+def test_models_page_shows_ten_columns_and_people_sized_numbers(datasette) -> None:
+    page = get(datasette, "/catalog/models").text
+    headers = re.findall(r'<th [^>]*data-column="([^"]+)"', page)
+    assert headers == ["model_id", *DEFAULT_COLUMNS]
+    # Llama 3.1 8B: 8,030,261,248 parameters read as 8.03B, the exact count in the tooltip.
+    assert 'title="8,030,261,248 parameters">8.03B</span>' in page
+    assert "8030261248" not in page
+    assert '<td class="col-context_length type-int"><span class="genz-num">131,072</span>' in page
+    assert 'title="Unique parameters (count); tied embeddings counted once."' in page
+    assert 'name="model" value="meta-llama/Llama-3.1-8B"' in page  # a compare checkbox
+    assert 'action="/-/compare"' in page
+    # Descriptions live below the table (and in tooltips), not above it.
+    assert page.index('id="about-columns"') > page.index("</table>")
+    assert "_nocol=is_deleted" in page  # "Show all columns"
+
+
+def test_models_json_and_csv_keep_every_column_and_exact_integers(datasette) -> None:
+    data = get(datasette, "/catalog/models.json?_shape=objects&_size=20").json()
+    assert "config_json" in data["columns"] and len(data["columns"]) > 40
+    llama = next(r for r in data["rows"] if r["model_id"] == "meta-llama/Llama-3.1-8B")
+    assert llama["parameter_count"] == 8_030_261_248
+    assert llama["context_length"] == 131_072
+    csv_text = get(datasette, "/catalog/models.csv?_size=20").text
+    assert ",8030261248," in csv_text and "8.03B" not in csv_text
+
+
+def test_models_page_columns_can_be_chosen_and_all_shown(datasette) -> None:
+    picked = get(datasette, "/catalog/models?_col=vocab_size").text
+    assert re.findall(r'<th [^>]*data-column="([^"]+)"', picked) == ["model_id", "vocab_size"]
+    everything = get(datasette, "/catalog/models?_nocol=is_deleted").text
+    shown = re.findall(r'<th [^>]*data-column="([^"]+)"', everything)
+    assert "config_json" in shown and "warnings_json" in shown and "is_deleted" not in shown
+    assert "Show the default columns" in everything
+    # Warnings fold into one line: "1 warning" opens the list.
+    assert '<details class="genz-fold genz-warnings"><summary>' in everything
+
+
+def test_a_config_nested_970_deep_never_breaks_a_page(tmp_path: Path) -> None:
+    path = tmp_path / "deep.db"
+    with ModelManager(path) as manager:
+        manager.add_model("test/deep-config", _config("meta-llama/Llama-3.1-8B"), source="local")
+        # A stored config as a hostile import left it: valid JSON, 971 levels deep (the page
+        # once indented it with json.dumps, whose recursion failed with a 500).
+        stored = json.dumps(_config("meta-llama/Llama-3.1-8B"))
+        deep_text = stored[:-1] + ', "deep": ' + "[" * 970 + "1" + "]" * 970 + "}"
+        manager.db.execute(
+            "UPDATE models SET config_json = ? WHERE model_id = 'test/deep-config'", [deep_text]
+        )
+        manager.db.conn.commit()
+    deep_datasette = build_datasette(path)
+    for url in (
+        "/catalog/models?_nocol=is_deleted",
+        "/catalog/models/test~2Fdeep-config",
+        "/catalog/model_versions",
+        "/catalog/models.json?_nocol=is_deleted",
+        "/catalog/search_models?q=deep",
+    ):
+        response = get(deep_datasette, url)
+        assert response.status_code == 200, url
+    row_page = get(deep_datasette, "/catalog/models/test~2Fdeep-config").text
+    assert "JSON nested 971 levels deep; shown as stored" in row_page
+
+
+def test_json_cells_indent_like_json_dumps_without_recursion() -> None:
+    from genz_catalog.datasette.cells import indented_json, json_nesting_depth
+
+    for model_id in CATALOG_MODELS:
+        config = _config(model_id)
+        assert indented_json(config) == (json.dumps(config, indent=2, sort_keys=True), False)
+    deep: object = "x"
+    for _ in range(2000):
+        deep = {"a": deep}
+    text, cut = indented_json(deep, limit=10**7)  # a loop, not recursion: no RecursionError
+    assert not cut and text.count("{") == 2000
+    assert json_nesting_depth('{"a": "[[[[", "b": [[1]]}') == 3
+    _, cut = indented_json(list(range(100_000)), limit=1000)
+    assert cut
+
+
+def test_access_log_line_is_the_common_log_format_plus_time() -> None:
+    from datetime import datetime, timezone
+
+    from genz_catalog.datasette.access_log import access_log_line
+
+    scope = {
+        "client": ("127.0.0.1", 50000),
+        "method": "GET",
+        "raw_path": b"/catalog/models",
+        "query_string": b"family=llama",
+        "http_version": "1.1",
+    }
+    when = datetime(2026, 12, 2, 4, 50, 0, tzinfo=timezone.utc)
+    assert access_log_line(scope, 200, 51234, 0.0123, when) == (
+        '127.0.0.1 - - [02/Dec/2026:04:50:00 +0000] "GET /catalog/models?family=llama HTTP/1.1" '
+        "200 51234 12.3ms"
+    )
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_1() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: port {port} on 127.0.0.1 is already in use; stop the other server or pick "
+        "another with --port\n"
+    )
