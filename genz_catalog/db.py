@@ -521,6 +521,17 @@ def m010_facet_indexes(db: sqlite_utils.Database) -> None:
             WHERE is_deleted = 0;
         """
     )
+    # A file that was ANALYZEd has statistics for every index but these; give them theirs so
+    # the planner weighs them like the rest (one pass over each small index).
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+        for index in (
+            "idx_models_live_family",
+            "idx_models_live_source",
+            "idx_models_live_moe",
+            "idx_models_live_model_type",
+            "idx_models_live_attention",
+        ):
+            db.execute(f"ANALYZE {index}")
 
 
 def rebuild_fts(db: sqlite_utils.Database) -> None:
