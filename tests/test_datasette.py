@@ -713,3 +713,47 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_1() -> None:
         f"Error: port {port} on 127.0.0.1 is already in use; stop the other server or pick "
         "another with --port\n"
     )
+
+
+def test_counts_are_remembered_until_the_catalog_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datasette.database import Database
+
+    counted: list[str] = []
+    run_query = Database.execute
+
+    async def counting_execute(self, sql, *args, **kwargs):  # noqa: ANN001, ANN202
+        if "count(*)" in sql:
+            counted.append(sql)
+        return await run_query(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", counting_execute)
+    path = tmp_path / "counts.db"
+    with ModelManager(path) as manager:
+        for model_id in ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+    served = build_datasette(path)
+    database = served.get_database("catalog")
+
+    def families() -> dict:
+        data = get(served, "/catalog/models.json?_size=1").json()
+        assert data["filtered_table_rows_count"] == sum(
+            v["count"] for v in data["facet_results"]["family"]["results"]
+        )
+        return {v["value"]: v["count"] for v in data["facet_results"]["family"]["results"]}
+
+    assert families() == {"llama": 1, "mistral": 1}
+    assert len(database._counts) == len(counted) == 6  # five facets and the row count
+    assert families() == {"llama": 1, "mistral": 1}
+    assert len(counted) == 6  # answered from memory: no count query ran again
+    # Another connection (the CLI) commits: the next page counts again.
+    with ModelManager(path) as manager:
+        manager.add_model(
+            "meta-llama/Llama-3.2-3B", _config("meta-llama/Llama-3.2-3B"), source="huggingface"
+        )
+    assert families() == {"llama": 2, "mistral": 1}
+    assert len(counted) == 12
+    with ModelManager(path) as manager:
+        manager.delete_model("meta-llama/Llama-3.1-8B")
+    assert families() == {"llama": 1, "mistral": 1}
