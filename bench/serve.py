@@ -348,7 +348,8 @@ def main() -> None:
         # sort_desc), whose first rows are the largest models with the largest configs (~370 KB
         # against ~240 KB for plain Datasette's primary-key order). "same rows" asks both for the
         # primary-key order, so the ratio compares the same bytes.
-        table = "/catalog/models.json?_shape=array"
+        # _size=100 for both: the models table pages by 50 (metadata size), plain by 100.
+        table = "/catalog/models.json?_shape=array&_size=100"
         same_rows = table + "&_sort=model_id"
         ours_paths = {
             "table JSON (default order)": table,

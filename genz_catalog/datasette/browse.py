@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from markupsafe import Markup, escape
+
 from . import DATABASE_NAME
 
 #: Shown on the models page unless the URL picks columns itself (the primary key, model_id,
@@ -79,6 +81,29 @@ def with_default_columns(app: ASGIApp) -> ASGIApp:
     return wrapped
 
 
+def rows_html(display_rows: Any) -> Markup:
+    """The ``<tbody>`` rows of the models table: a compare checkbox, then Datasette's cells.
+
+    Built in Python rather than in the template: Jinja (in Datasette's async mode) spent more
+    time on these ~600 small cells than all the SQL of the page took.
+    """
+    parts: list[str] = []
+    for row in display_rows:
+        cells = row.cells
+        model_id = escape(cells[0]["raw"]) if cells else ""
+        parts.append(
+            f'<tr><td class="genz-pick"><input type="checkbox" name="model" value="{model_id}" '
+            f'aria-label="compare {model_id}"></td>'
+        )
+        for cell in cells:
+            parts.append(
+                f'<td class="col-{escape(cell["column"])} type-{escape(cell["value_type"])}">'
+                f"{escape(cell['value'])}</td>"
+            )
+        parts.append("</tr>")
+    return Markup("".join(parts))
+
+
 def browse_template_vars(request: Any) -> dict[str, Any]:
     """Extra names for ``table-catalog-models.html``."""
     args = request.args if request is not None else {}
@@ -93,5 +118,5 @@ def browse_template_vars(request: Any) -> dict[str, Any]:
         "genz_facet_value_labels": FACET_VALUE_LABELS,
         "genz_showing_default_columns": showing_defaults or not picked,
         "genz_all_columns_args": ALL_COLUMNS_ARGS,
-        "genz_column_args": ("_col", "_nocol"),
+        "genz_rows_html": rows_html,
     }
