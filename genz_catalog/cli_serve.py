@@ -169,7 +169,10 @@ def check_published_catalog(path: Path) -> None:
 def bind_listener(host: str, port: int) -> socket.socket:
     """A TCP socket bound to ``host:port`` (0: a free port), or a one-line ClickException."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio switches Nagle's algorithm off (TCP_NODELAY) only on
+    # sockets whose proto says TCP; with proto 0 every keep-alive response that ends in a
+    # second small write waited ~40 ms for the client's delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     # As uvicorn does: a restart may reuse a port whose old connections are in TIME_WAIT (a
     # port another server is listening on still fails to bind).
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

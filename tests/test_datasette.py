@@ -757,3 +757,17 @@ def test_counts_are_remembered_until_the_catalog_changes(
     with ModelManager(path) as manager:
         manager.delete_model("meta-llama/Llama-3.1-8B")
     assert families() == {"llama": 1, "mistral": 1}
+
+
+def test_serve_listens_on_a_tcp_socket_asyncio_sets_nodelay_on() -> None:
+    """proto 0 made asyncio skip TCP_NODELAY: keep-alive pages waited 40 ms for delayed ACKs."""
+    import socket
+
+    from genz_catalog.cli_serve import bind_listener
+
+    listener = bind_listener("127.0.0.1", 0)
+    try:
+        assert listener.proto == socket.IPPROTO_TCP
+        assert listener.getsockname()[1] > 0
+    finally:
+        listener.close()
