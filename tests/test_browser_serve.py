@@ -351,3 +351,34 @@ def test_models_page_and_chart_fit_a_phone(server: dict, browser) -> None:  # no
     assert page.locator("svg.genz-chart").bounding_box()["width"] > 1200  # the page's width
     _screenshot(page, "chart-1366x900")
     page.close()
+
+
+def test_serve_quiet_has_no_access_log_and_announces_only_when_listening(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "genz_catalog",
+            "--db",
+            str(tmp_path / "catalog.db"),
+            "serve",
+            "--no-default-catalog",
+            "--quiet",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    try:
+        line = process.stderr.readline()
+        assert line.startswith("Serving the catalog at http://127.0.0.1:")
+        url = line.split()[4]
+        # The line means the port is bound and served: the first request needs no retry.
+        assert _get_json(url + ".json")["database"] == "catalog"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=15)
+    assert '"GET /catalog.json' not in rest
