@@ -3,15 +3,20 @@
 1. Builds a catalog from the bundled real configs (ModelManager), then multiplies it to
    ``--models`` rows with direct inserts (the FTS triggers still run), plus versions and metrics.
 2. Times every canned query through Datasette's in-process client (median of ``--repeat`` runs;
-   target <= 100 ms each).
+   target <= 100 ms each), and the models page with no facet counts remembered (the first view
+   after a write).
 3. Starts ``genz-catalog serve`` and plain ``datasette`` (no metadata, no plugins) on the same
-   file, one after the other, and measures requests/s under 8 concurrent keep-alive clients for
-   the table JSON and for the search canned query (plain Datasette runs its SQL as an ad-hoc
-   query, FTS escaping done up front); ``--rounds`` alternates the two servers so a noisy
-   neighbour hits both alike, and prints the median requests/s and the median per-round
-   ours / plain ratio (target >= 0.8).
+   file, one after the other, ``--rounds`` times alternating (a noisy neighbour hits both
+   alike). In each run it times the pages people open, one request at a time (median of
+   ``--page-samples``): the models table at its default URL as HTML and as JSON (facets on;
+   targets <= 100 ms and <= 0.1x plain Datasette), a model page and the compare page (skipped
+   with a note where a server has no such route). Then it measures requests/s under 8
+   concurrent keep-alive clients for the table JSON and for the search canned query (plain
+   Datasette runs its SQL as an ad-hoc query, FTS escaping done up front) and prints the median
+   per-round ours / plain ratio (target >= 0.8).
 
-Usage: .venv/bin/python bench/serve.py [--models 100000] [--seconds 8] [--rounds 3] [--keep DIR]
+Usage: .venv/bin/python bench/serve.py [--models 100000] [--seconds 8] [--rounds 3]
+       [--page-samples 5] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 from genz_catalog.datasette.app import build_datasette, load_metadata
 from genz_catalog.default_catalog import build_default_catalog
@@ -136,6 +142,28 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, float]:
     return asyncio.run(run())
 
 
+def time_models_page_cold(path: Path, repeat: int) -> dict[str, float]:
+    """Median ms of the models page's default HTML and JSON with no counts remembered, as on
+    the first view after a write (in-process; the served runs below remember counts)."""
+    datasette = build_datasette(path)
+    database = datasette.get_database("catalog")
+
+    async def run() -> dict[str, float]:
+        timings = {}
+        for label, url in (("HTML", "/catalog/models"), ("JSON", "/catalog/models.json")):
+            samples = []
+            for _ in range(repeat + 1):
+                database._counts.clear()
+                started = time.perf_counter()
+                response = await datasette.client.get(url)
+                samples.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (url, response.text[:300])
+            timings[label] = statistics.median(samples[1:])
+        return timings
+
+    return asyncio.run(run())
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -185,18 +213,96 @@ def requests_per_second(port: int, path: str, seconds: float) -> float:
     return sum(counts) / (time.monotonic() - started)
 
 
+#: Pages timed one request at a time (label -> path; plain Datasette gets the same paths).
+PAGE_PATHS = {
+    "models HTML (default URL)": "/catalog/models",
+    "models JSON (default URL)": "/catalog/models.json",
+    "model page": "/catalog/models/meta-llama~2FLlama-3~2E1-8B",
+    "compare page": "/-/compare?model=meta-llama/Llama-3.1-8B&model=mistralai/Mistral-7B-v0.1",
+}
+#: Pages with a target: median <= 100 ms and <= 0.1x plain Datasette's median.
+PAGE_TARGET_MS = 100.0
+PAGE_TARGET_RATIO = 0.1
+PAGES_WITH_TARGETS = ("models HTML (default URL)", "models JSON (default URL)")
+
+
+def page_latencies(port: int, path: str, samples: int) -> list[float] | None:
+    """Milliseconds per request for ``samples`` sequential requests (after one warm-up);
+    None when the server answers 404 (no such route on this server or branch)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    timings = []
+    for index in range(samples + 1):
+        started = time.perf_counter()
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise RuntimeError(f"{response.status} {path}")
+        if index:  # the first request warms caches and is dropped
+            timings.append(elapsed)
+    connection.close()
+    return timings
+
+
 def measure_server(
-    command: list[str], port: int, paths: dict[str, str], seconds: float
-) -> dict[str, float]:
+    command: list[str],
+    port: int,
+    paths: dict[str, str],
+    seconds: float,
+    page_samples: int = 5,
+) -> tuple[dict[str, float], dict[str, list[float] | None]]:
+    """Requests/s per ``paths`` entry, and the page latencies of :data:`PAGE_PATHS`."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_ready(port, process)
+        pages = {
+            label: page_latencies(port, path, page_samples) for label, path in PAGE_PATHS.items()
+        }
         for path in paths.values():  # warm-up
             requests_per_second(port, path, 1.0)
-        return {label: requests_per_second(port, path, seconds) for label, path in paths.items()}
+        throughput = {
+            label: requests_per_second(port, path, seconds) for label, path in paths.items()
+        }
+        return throughput, pages
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def report_pages(
+    rounds: list[tuple[dict[str, list[float] | None], dict[str, list[float] | None]]],
+) -> dict[str, dict]:
+    """Print and return the page medians over every round, ours against plain Datasette."""
+    print(
+        f"\npages, one request at a time, median over {len(rounds)} alternating rounds "
+        f"(targets for the models table: <= {PAGE_TARGET_MS:.0f} ms and "
+        f"<= {PAGE_TARGET_RATIO}x plain Datasette):"
+    )
+    summary: dict[str, dict] = {}
+    for label in PAGE_PATHS:
+        ours_samples = [ms for o, _ in rounds if o[label] is not None for ms in o[label]]
+        plain_samples = [ms for _, p in rounds if p[label] is not None for ms in p[label]]
+        if not ours_samples:
+            print(f"  {label:28s} skipped: no such route on this branch (404)")
+            continue
+        ours_ms = statistics.median(ours_samples)
+        entry: dict[str, Any] = {"ours_ms": ours_ms}
+        line = f"  {label:28s} ours {ours_ms:8.1f} ms"
+        if plain_samples:
+            plain_ms = statistics.median(plain_samples)
+            entry.update(plain_ms=plain_ms, ratio=ours_ms / plain_ms)
+            line += f"  plain datasette {plain_ms:8.1f} ms  ratio {ours_ms / plain_ms:.3f}"
+        else:
+            line += "  plain datasette: no such page"
+        if label in PAGES_WITH_TARGETS:
+            ok = ours_ms <= PAGE_TARGET_MS and entry.get("ratio", 0) <= PAGE_TARGET_RATIO
+            line += "  ok" if ok else "  OVER TARGET"
+        print(line)
+        summary[label] = entry
+    return summary
 
 
 def main() -> None:
@@ -209,6 +315,9 @@ def main() -> None:
         type=int,
         default=3,
         help="alternating ours/plain throughput rounds (medians reported)",
+    )
+    parser.add_argument(
+        "--page-samples", type=int, default=5, help="sequential requests per page and round"
     )
     parser.add_argument("--keep", type=Path, help="keep the catalog in this folder")
     args = parser.parse_args()
@@ -223,6 +332,12 @@ def main() -> None:
         for name, ms in timings.items():
             print(f"  {name:24s} {ms:8.1f} ms  {'ok' if ms <= 100 else 'OVER TARGET'}")
 
+        cold = time_models_page_cold(path, args.repeat)
+        print(
+            f"\nmodels page with no counts remembered (first view after a write; median of "
+            f"{args.repeat}): HTML {cold['HTML']:.1f} ms, JSON {cold['JSON']:.1f} ms"
+        )
+
         # Plain Datasette has no plugin: it runs the search SQL with the escaping done up front
         # and the raw count instead of genz_human_count (slightly less work than ours).
         search_sql = load_metadata()["databases"]["catalog"]["queries"]["search_models"]["sql"]
@@ -233,7 +348,8 @@ def main() -> None:
         # sort_desc), whose first rows are the largest models with the largest configs (~370 KB
         # against ~240 KB for plain Datasette's primary-key order). "same rows" asks both for the
         # primary-key order, so the ratio compares the same bytes.
-        table = "/catalog/models.json?_shape=array"
+        # _size=100 for both: the models table pages by 50 (metadata size), plain by 100.
+        table = "/catalog/models.json?_shape=array&_size=100"
         same_rows = table + "&_sort=model_id"
         ours_paths = {
             "table JSON (default order)": table,
@@ -250,16 +366,18 @@ def main() -> None:
         }
         bin_dir = Path(sys.executable).parent
         rounds: list[tuple[dict[str, float], dict[str, float]]] = []
+        page_rounds = []
         for _ in range(args.rounds):
             port = _free_port()
-            ours = measure_server(
+            ours, ours_pages = measure_server(
                 [str(bin_dir / "genz-catalog"), "--db", str(path), "serve", "--port", str(port)],
                 port,
                 ours_paths,
                 args.seconds,
+                args.page_samples,
             )
             port = _free_port()
-            plain = measure_server(
+            plain, plain_pages = measure_server(
                 [
                     str(bin_dir / "datasette"),
                     str(path),
@@ -272,8 +390,11 @@ def main() -> None:
                 port,
                 plain_paths,
                 args.seconds,
+                args.page_samples,
             )
             rounds.append((ours, plain))
+            page_rounds.append((ours_pages, plain_pages))
+        pages = report_pages(page_rounds)
         print(
             f"\nthroughput, {CLIENTS} concurrent clients, {args.seconds:.0f} s each, "
             f"median of {args.rounds} alternating rounds (target ours/plain >= 0.8):"
@@ -296,7 +417,11 @@ def main() -> None:
                 f"(rounds {', '.join(f'{r:.2f}' for r in ratios)})  "
                 f"{'ok' if ratio >= 0.8 else 'UNDER TARGET'}"
             )
-        print(json.dumps({"canned_ms": timings, "throughput": summary}))
+        print(
+            json.dumps(
+                {"canned_ms": timings, "cold_ms": cold, "pages": pages, "throughput": summary}
+            )
+        )
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,9 @@ def _parse_setting_value(value: str) -> object:
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the catalog in a web browser.")
 @click.option(
+    "--quiet", is_flag=True, help="No access log (one line per request on stderr otherwise)."
+)
+@click.option(
     "--no-sql",
     is_flag=True,
     help="Refuse arbitrary SQL; only tables, facets and the canned queries remain.",
@@ -70,6 +75,7 @@ def serve(
     host: str,
     port: int,
     open_browser: bool,
+    quiet: bool,
     no_sql: bool,
     no_default_catalog: bool,
     settings: tuple[tuple[str, str], ...],
@@ -77,7 +83,8 @@ def serve(
 ) -> None:
     """Browse the catalog in Datasette: HTML pages, a JSON API and canned queries.
 
-    The catalog is served read-only at /catalog, with an SQL time limit of 2 seconds. On first
+    The catalog is served read-only at /catalog, with an SQL time limit of 2 seconds, and every
+    request is logged on stderr (one line each; --quiet for none). On first
     run an empty catalog is filled with the embedded default models (GenZ's static models when
     GenZ is installed, plus bundled Hugging Face configs) - no network needed.
 
@@ -111,8 +118,12 @@ def serve(
 
     if immutable_file is not None:
         check_published_catalog(immutable_file)
+    # Bind before any slow work: a port in use is one line and exit 1, not a traceback after
+    # the default catalog was built.
+    listener = bind_listener(host, port)
+    if immutable_file is not None:
         datasette = build_datasette(immutable_file, settings=parsed_settings, immutable=True)
-        run_datasette(datasette, host, port, open_browser)
+        run_datasette(datasette, listener, open_browser, access_log=not quiet)
         return
 
     manager = get_manager(ctx)
@@ -127,7 +138,7 @@ def serve(
     ctx.find_root().obj.pop("manager", None)
 
     datasette = build_datasette(db_path, settings=parsed_settings)
-    run_datasette(datasette, host, port, open_browser)
+    run_datasette(datasette, listener, open_browser, access_log=not quiet)
 
 
 def check_published_catalog(path: Path) -> None:
@@ -155,21 +166,61 @@ def check_published_catalog(path: Path) -> None:
         raise click.ClickException(f"{path} is not a genz-catalog file (no models table)")
 
 
-def run_datasette(datasette: Any, host: str, port: int, open_browser: bool) -> None:
-    """Start Datasette under uvicorn (blocking) and optionally open a browser on it."""
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (0: a free port), or a one-line ClickException."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP spelled out: asyncio switches Nagle's algorithm off (TCP_NODELAY) only on
+    # sockets whose proto says TCP; with proto 0 every keep-alive response that ends in a
+    # second small write waited ~40 ms for the client's delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    # As uvicorn does: a restart may reuse a port whose old connections are in TIME_WAIT (a
+    # port another server is listening on still fails to bind).
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"port {port} on {host} is already in use; stop the other server or pick "
+                "another with --port"
+            ) from None
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {error.strerror or error}"
+        ) from None
+    return listener
+
+
+def run_datasette(
+    datasette: Any, listener: socket.socket, open_browser: bool, *, access_log: bool = True
+) -> None:
+    """Serve ``datasette`` on the bound ``listener`` under uvicorn (blocking).
+
+    The "Serving the catalog at ..." line is printed once uvicorn listens on the socket, so a
+    script that waits for it can connect straight away.
+    """
     import asyncio
-    import socket
     import webbrowser
 
     import uvicorn
 
+    from .datasette.access_log import with_access_log
+
     asyncio.run(datasette.invoke_startup())
-    if port == 0:
-        with socket.socket() as probe:
-            probe.bind((host, 0))
-            port = probe.getsockname()[1]
-    url = f"http://{host}:{port}/catalog"
-    click.echo(f"Serving the catalog at {url}  (Ctrl-C to stop)", err=True)
-    if open_browser:
-        webbrowser.open(url)
-    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")
+    host, port = listener.getsockname()[:2]
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{port}/catalog"
+
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                click.echo(f"Serving the catalog at {url}  (Ctrl-C to stop)", err=True)
+                if open_browser:
+                    webbrowser.open(url)
+
+    app = datasette.app()
+    if access_log:
+        app = with_access_log(app)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    AnnouncingServer(config).run(sockets=[listener])

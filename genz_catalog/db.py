@@ -713,6 +713,38 @@ def m009_simulations(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m010_facet_indexes(db: sqlite_utils.Database) -> None:
+    # The models page counts live models per facet (type, attention, family, source, MoE) on
+    # every view. Datasette's facet SQL groups one column of ``... WHERE is_deleted = 0``; the
+    # old single-column indexes are not partial, so SQLite read the ~1.2 KB table rows to check
+    # is_deleted (family: 220 ms at 100k models). One narrow partial index per facet makes each
+    # a covering scan of small entries (~5 ms). is_deleted is repeated as the last column for
+    # the reason given in m004.
+    db.executescript(
+        """
+        CREATE INDEX idx_models_live_family ON models(family, is_deleted) WHERE is_deleted = 0;
+        CREATE INDEX idx_models_live_source ON models(source, is_deleted) WHERE is_deleted = 0;
+        CREATE INDEX idx_models_live_moe ON models(is_moe, is_deleted) WHERE is_deleted = 0;
+        CREATE INDEX idx_models_live_model_type ON models(model_type, is_deleted)
+            WHERE is_deleted = 0;
+        CREATE INDEX idx_models_live_attention ON models(attention_type, is_deleted)
+            WHERE is_deleted = 0;
+        """
+    )
+    # A file that was ANALYZEd has statistics for every index but these; give them theirs so
+    # the planner weighs them like the rest (one pass over each small index).
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+        for index in (
+            "idx_models_live_family",
+            "idx_models_live_source",
+            "idx_models_live_moe",
+            "idx_models_live_model_type",
+            "idx_models_live_attention",
+        ):
+            db.execute(f"ANALYZE {index}")
+
+
 def rebuild_fts(db: sqlite_utils.Database) -> None:
     """Rebuild ``models_fts`` from ``models`` and ``model_aliases`` (used by ``doctor --fix``)."""
     with write_transaction(db):

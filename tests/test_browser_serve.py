@@ -31,6 +31,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LLAMA_ROW_PATH = "/catalog/models/meta-llama~2FLlama-3~2E1-8B"
+#: Screenshots the browser tests save, for people to look at (gitignored).
+ARTIFACTS = Path(__file__).parent / "artifacts"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 def _free_port() -> int:
@@ -93,6 +97,15 @@ def test_serve_builds_the_default_catalog_and_binds_localhost(server: dict) -> N
     assert "default catalog: imported 55 bundled Hugging Face configs" in output
     assert "default catalog: synced " in output
     assert f"Serving the catalog at http://127.0.0.1:{server['port']}/catalog" in output
+    # One access-log line per request (written just after the response is sent).
+    _get_json(server["base"] + "/catalog/statistics.json?_shape=array")
+    line = '"GET /catalog/statistics.json?_shape=array HTTP/1.1" 200 '
+    deadline = time.monotonic() + 10
+    while line not in output and time.monotonic() < deadline:
+        time.sleep(0.1)
+        server["log"].seek(0)
+        output = server["log"].read()
+    assert line in output.split("Serving the catalog at")[1]
     stats = {
         (r["dimension"], r["value"]): r["models"]
         for r in _get_json(server["base"] + "/catalog/statistics.json?_shape=array")
@@ -248,3 +261,132 @@ def test_chart_page_links_dots_to_rows(server: dict, browser) -> None:  # noqa: 
     page.wait_for_url("**" + href)
     assert page.locator("details.genz-config").count() == 2  # config.json, GenZ arguments
     page.close()
+
+
+def _screenshot(page, name: str) -> Path:  # noqa: ANN001
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def _page_scroll_width(page) -> int:  # noqa: ANN001
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+@pytest.mark.browser
+def test_models_page_first_rows_on_the_first_screen(server: dict, browser) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(server["base"] + "/catalog/models")
+    first_row = page.locator("table.rows-and-columns tbody tr").first
+    box = first_row.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= DESKTOP["height"]
+    assert page.locator("table.rows-and-columns tbody tr").nth(5).bounding_box()["y"] < 900
+    assert _page_scroll_width(page) <= DESKTOP["width"]  # the page itself never scrolls sideways
+    headers = page.locator("table.rows-and-columns thead th").all_inner_texts()
+    assert [h.replace("\u00a0", " ").strip(" ▲▼") for h in headers[1:4]] == [
+        "model",
+        "family",
+        "type",
+    ]
+    # The search box comes before the table, and the descriptions are not in between.
+    search_y = page.locator("input[name=_search]").bounding_box()["y"]
+    assert search_y < box["y"]
+    assert not page.locator("#about-columns dl").is_visible()
+    _screenshot(page, "models-1366x900")
+    page.close()
+
+
+@pytest.mark.browser
+def test_models_page_reads_numbers_for_people_and_json_for_machines(server: dict, browser) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(server["base"] + "/catalog/models?_search=Llama-3.1-8B")
+    row = page.locator("tr", has=page.locator('input[value="meta-llama/Llama-3.1-8B"]'))
+    assert row.locator("td.col-parameter_count").inner_text() == "8.03B"
+    assert row.locator("td.col-context_length").inner_text() == "131,072"
+    exact = row.locator("td.col-parameter_count span").get_attribute("title")
+    assert exact == "8,030,261,248 parameters"
+    models = _get_json(
+        server["base"]
+        + "/catalog/models.json?_shape=array&_search=Llama-3.1-8B&_col=parameter_count"
+    )
+    llama = next(m for m in models if m["model_id"] == "meta-llama/Llama-3.1-8B")
+    assert llama["parameter_count"] == 8_030_261_248
+    page.goto(server["base"] + "/catalog/model_memory?model=meta-llama/Llama-3.1-8B")
+    assert page.locator("td.col-weight_bytes").inner_text() == "14.96 GiB"
+    assert not page.locator("textarea").count()  # the SQL is hidden
+    _screenshot(page, "model-memory-1366x900")
+    page.close()
+
+
+@pytest.mark.browser
+def test_compare_selected_goes_to_the_compare_page(server: dict, browser) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(server["base"] + "/catalog/models?_search=llama")
+    button = page.locator("#genz-compare-button")
+    assert button.is_disabled()  # nothing ticked yet
+    page.check('input[name=model][value="meta-llama/Llama-3.1-8B"]')
+    page.check('input[name=model][value="meta-llama/Llama-3.2-3B"]')
+    assert button.inner_text() == "Compare selected (2)"
+    button.click()
+    page.wait_for_url("**/-/compare?**")
+    assert page.url.endswith(
+        "/-/compare?model=meta-llama%2FLlama-3.1-8B&model=meta-llama%2FLlama-3.2-3B"
+    ) or page.url.endswith(
+        "/-/compare?model=meta-llama%2FLlama-3.2-3B&model=meta-llama%2FLlama-3.1-8B"
+    )
+    page.close()
+
+
+@pytest.mark.browser
+def test_models_page_and_chart_fit_a_phone(server: dict, browser) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport=PHONE)
+    page.goto(server["base"] + "/catalog/models")
+    assert _page_scroll_width(page) <= PHONE["width"]
+    first_row = page.locator("table.rows-and-columns tbody tr").first.bounding_box()
+    assert first_row["y"] < PHONE["height"] and first_row["height"] < 250  # a compact card
+    assert not page.locator("#genz-facets .facet-info").first.is_visible()  # folded on a phone
+    _screenshot(page, "models-390x844")
+    page.goto(server["base"] + "/-/genz-chart")
+    assert _page_scroll_width(page) <= PHONE["width"]
+    chart = page.locator("svg.genz-chart").bounding_box()
+    assert chart["width"] > 300 and chart["x"] + chart["width"] <= PHONE["width"]
+    _screenshot(page, "chart-390x844")
+    page.close()
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(server["base"] + "/-/genz-chart")
+    assert page.locator("svg.genz-chart").bounding_box()["width"] > 1200  # the page's width
+    _screenshot(page, "chart-1366x900")
+    page.close()
+
+
+def test_serve_quiet_has_no_access_log_and_announces_only_when_listening(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "genz_catalog",
+            "--db",
+            str(tmp_path / "catalog.db"),
+            "serve",
+            "--no-default-catalog",
+            "--quiet",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    try:
+        line = process.stderr.readline()
+        assert line.startswith("Serving the catalog at http://127.0.0.1:")
+        url = line.split()[4]
+        # The line means the port is bound and served: the first request needs no retry.
+        assert _get_json(url + ".json")["database"] == "catalog"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=15)
+    assert '"GET /catalog.json' not in rest

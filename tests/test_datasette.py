@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from genz_catalog.cli import cli
 from genz_catalog.datasette import METADATA_PATH, PLUGINS_DIR
 from genz_catalog.datasette.app import SQL_TIME_LIMIT_MS, build_datasette, load_metadata
+from genz_catalog.datasette.browse import DEFAULT_COLUMNS
 from genz_catalog.datasette.functions import fts_query, human_bytes, human_count
 from genz_catalog.default_catalog import (
     build_default_catalog,
@@ -501,15 +503,13 @@ def test_models_table_has_facets_search_and_hidden_internals(datasette) -> None:
     assert page.status_code == 200
     data = page.json()
     assert [f for f in data["facet_results"]] == [
+        "family",
         "model_type",
         "attention_type",
-        "family",
-        "source",
         "is_moe",
-        "count_basis",
+        "source",
     ]
-    basis = {v["value"]: v["count"] for v in data["facet_results"]["count_basis"]["results"]}
-    assert basis == {"formula": 11}
+    assert data["suggested_facets"] == []  # suggest_facets is off: it scanned every column
     family = {v["value"]: v["count"] for v in data["facet_results"]["family"]["results"]}
     assert family["llama"] == 3
     model_types = {v["value"]: v["count"] for v in data["facet_results"]["model_type"]["results"]}
@@ -696,3 +696,228 @@ def test_model_memory_of_an_unknown_model_is_a_status_row(datasette) -> None:
         datasette, "/catalog/model_memory.json?_shape=array&model=Llama-3.1-8B&seq_len=%208192%20"
     )
     assert (ok["status"], ok["seq_len"]) == ("ok", 8192)
+
+
+def test_canned_queries_hide_sql_and_list_every_parameter_in_reading_order() -> None:
+    """Query pages lead with the form and the description; maintainers' notes stay in YAML."""
+    queries = load_metadata()["databases"]["catalog"]["queries"]
+    for name, query in queries.items():
+        assert query.get("hide_sql") is True, name
+        assert "--" not in query["sql"], f"{name}: SQL comments belong in metadata.yml comments"
+        in_sql = set(re.findall(r"(?<!:):(\w+)", query["sql"]))
+        assert set(query.get("params", [])) == in_sql, name
+    assert queries["model_memory"]["params"] == ["model", "seq_len", "batch", "dtype"]
+    assert queries["models_that_fit"]["params"][0] == "gpu_memory_gib"
+
+
+def test_canned_query_page_shows_the_form_before_any_sql(datasette) -> None:
+    page = get(datasette, "/catalog/model_memory?model=meta-llama/Llama-3.1-8B").text
+    assert "<textarea" not in page and "WITH p AS" not in page
+    assert page.index('name="model"') < page.index('name="seq_len"') < page.index('name="dtype"')
+    assert "_show_sql=1" in page  # Datasette's own "show" link
+    # Byte figures read in binary units, with the exact count in the tooltip; the JSON is exact.
+    assert 'title="16,060,522,496 bytes">14.96 GiB</span>' in page
+    assert (
+        '<a href="/catalog/models/meta-llama~2FLlama-3~2E1-8B">meta-llama/Llama-3.1-8B</a>' in page
+    )
+    data = rows(datasette, "/catalog/model_memory.json?_shape=array&model=meta-llama/Llama-3.1-8B")
+    assert data[0]["weight_bytes"] == 16_060_522_496
+
+
+def test_chart_axes_label_decimal_and_binary_ticks_honestly() -> None:
+    from genz_catalog.datasette.chart import binary_tick_label, binary_ticks, decade_ticks
+
+    assert decade_ticks(124_439_808, 8_030_261_248) == [1e8, 1e9, 1e10]
+    ticks = binary_ticks(6 * 1024, 4 * 1024 * 1024)  # 6 KiB .. 4 MiB: every 2nd power of two
+    assert ticks == [4096, 16384, 65536, 262144, 1048576, 4194304]
+    assert [binary_tick_label(t) for t in ticks] == [
+        "4 KiB",
+        "16 KiB",
+        "64 KiB",
+        "256 KiB",
+        "1 MiB",
+        "4 MiB",
+    ]
+    assert len(binary_ticks(1, 2**50)) <= 9
+
+
+def test_chart_scales_to_the_page_width(datasette) -> None:
+    page = get(datasette, "/-/genz-chart").text
+    start = page.index('<svg xmlns="http://www.w3.org/2000/svg" viewBox=')
+    svg = page[start : page.index(">", start)]
+    assert 'viewBox="0 0 960 540"' in svg and "width=" not in svg
+    assert "KiB</text>" in page and "97.66 KiB" not in page
+
+
+# ---------------------------------------------------------------------------- the browse page
+
+
+def test_models_page_shows_ten_columns_and_people_sized_numbers(datasette) -> None:
+    page = get(datasette, "/catalog/models").text
+    headers = re.findall(r'<th [^>]*data-column="([^"]+)"', page)
+    assert headers == ["model_id", *DEFAULT_COLUMNS]
+    # Llama 3.1 8B: 8,030,261,248 parameters read as 8.03B, the exact count in the tooltip.
+    assert 'title="8,030,261,248 parameters">8.03B</span>' in page
+    assert "8030261248" not in page
+    assert '<td class="col-context_length type-int"><span class="genz-num">131,072</span>' in page
+    assert 'title="Unique parameters (count); tied embeddings counted once."' in page
+    assert 'name="model" value="meta-llama/Llama-3.1-8B"' in page  # a compare checkbox
+    assert 'action="/-/compare"' in page
+    # Descriptions live below the table (and in tooltips), not above it.
+    assert page.index('id="about-columns"') > page.index("</table>")
+    assert "_nocol=is_deleted" in page  # "Show all columns"
+
+
+def test_models_json_and_csv_keep_every_column_and_exact_integers(datasette) -> None:
+    data = get(datasette, "/catalog/models.json?_shape=objects&_size=20").json()
+    assert "config_json" in data["columns"] and len(data["columns"]) > 40
+    llama = next(r for r in data["rows"] if r["model_id"] == "meta-llama/Llama-3.1-8B")
+    assert llama["parameter_count"] == 8_030_261_248
+    assert llama["context_length"] == 131_072
+    csv_text = get(datasette, "/catalog/models.csv?_size=20").text
+    assert ",8030261248," in csv_text and "8.03B" not in csv_text
+
+
+def test_models_page_columns_can_be_chosen_and_all_shown(datasette) -> None:
+    picked = get(datasette, "/catalog/models?_col=vocab_size").text
+    assert re.findall(r'<th [^>]*data-column="([^"]+)"', picked) == ["model_id", "vocab_size"]
+    everything = get(datasette, "/catalog/models?_nocol=is_deleted").text
+    shown = re.findall(r'<th [^>]*data-column="([^"]+)"', everything)
+    assert "config_json" in shown and "warnings_json" in shown and "is_deleted" not in shown
+    assert "Show the default columns" in everything
+    # Warnings fold into one line: "1 warning" opens the list.
+    assert '<details class="genz-fold genz-warnings"><summary>' in everything
+
+
+def test_a_config_nested_970_deep_never_breaks_a_page(tmp_path: Path) -> None:
+    path = tmp_path / "deep.db"
+    with ModelManager(path) as manager:
+        manager.add_model("test/deep-config", _config("meta-llama/Llama-3.1-8B"), source="local")
+        # A stored config as a hostile import left it: valid JSON, 971 levels deep (the page
+        # once indented it with json.dumps, whose recursion failed with a 500).
+        stored = json.dumps(_config("meta-llama/Llama-3.1-8B"))
+        deep_text = stored[:-1] + ', "deep": ' + "[" * 970 + "1" + "]" * 970 + "}"
+        manager.db.execute(
+            "UPDATE models SET config_json = ? WHERE model_id = 'test/deep-config'", [deep_text]
+        )
+        manager.db.conn.commit()
+    deep_datasette = build_datasette(path)
+    for url in (
+        "/catalog/models?_nocol=is_deleted",
+        "/catalog/models/test~2Fdeep-config",
+        "/catalog/model_versions",
+        "/catalog/models.json?_nocol=is_deleted",
+        "/catalog/search_models?q=deep",
+    ):
+        response = get(deep_datasette, url)
+        assert response.status_code == 200, url
+    row_page = get(deep_datasette, "/catalog/models/test~2Fdeep-config").text
+    assert "JSON nested 971 levels deep; shown as stored" in row_page
+
+
+def test_json_cells_indent_like_json_dumps_without_recursion() -> None:
+    from genz_catalog.datasette.cells import indented_json, json_nesting_depth
+
+    for model_id in CATALOG_MODELS:
+        config = _config(model_id)
+        assert indented_json(config) == (json.dumps(config, indent=2, sort_keys=True), False)
+    deep: object = "x"
+    for _ in range(2000):
+        deep = {"a": deep}
+    text, cut = indented_json(deep, limit=10**7)  # a loop, not recursion: no RecursionError
+    assert not cut and text.count("{") == 2000
+    assert json_nesting_depth('{"a": "[[[[", "b": [[1]]}') == 3
+    _, cut = indented_json(list(range(100_000)), limit=1000)
+    assert cut
+
+
+def test_access_log_line_is_the_common_log_format_plus_time() -> None:
+    from datetime import datetime, timezone
+
+    from genz_catalog.datasette.access_log import access_log_line
+
+    scope = {
+        "client": ("127.0.0.1", 50000),
+        "method": "GET",
+        "raw_path": b"/catalog/models",
+        "query_string": b"family=llama",
+        "http_version": "1.1",
+    }
+    when = datetime(2026, 12, 2, 4, 50, 0, tzinfo=timezone.utc)
+    assert access_log_line(scope, 200, 51234, 0.0123, when) == (
+        '127.0.0.1 - - [02/Dec/2026:04:50:00 +0000] "GET /catalog/models?family=llama HTTP/1.1" '
+        "200 51234 12.3ms"
+    )
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_1() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: port {port} on 127.0.0.1 is already in use; stop the other server or pick "
+        "another with --port\n"
+    )
+
+
+def test_counts_are_remembered_until_the_catalog_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datasette.database import Database
+
+    counted: list[str] = []
+    run_query = Database.execute
+
+    async def counting_execute(self, sql, *args, **kwargs):  # noqa: ANN001, ANN202
+        if "count(*)" in sql:
+            counted.append(sql)
+        return await run_query(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", counting_execute)
+    path = tmp_path / "counts.db"
+    with ModelManager(path) as manager:
+        for model_id in ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+    served = build_datasette(path)
+    database = served.get_database("catalog")
+
+    def families() -> dict:
+        data = get(served, "/catalog/models.json?_size=1").json()
+        assert data["filtered_table_rows_count"] == sum(
+            v["count"] for v in data["facet_results"]["family"]["results"]
+        )
+        return {v["value"]: v["count"] for v in data["facet_results"]["family"]["results"]}
+
+    assert families() == {"llama": 1, "mistral": 1}
+    assert len(database._counts) == len(counted) == 6  # five facets and the row count
+    assert families() == {"llama": 1, "mistral": 1}
+    assert len(counted) == 6  # answered from memory: no count query ran again
+    # Another connection (the CLI) commits: the next page counts again.
+    with ModelManager(path) as manager:
+        manager.add_model(
+            "meta-llama/Llama-3.2-3B", _config("meta-llama/Llama-3.2-3B"), source="huggingface"
+        )
+    assert families() == {"llama": 2, "mistral": 1}
+    assert len(counted) == 12
+    with ModelManager(path) as manager:
+        manager.delete_model("meta-llama/Llama-3.1-8B")
+    assert families() == {"llama": 1, "mistral": 1}
+
+
+def test_serve_listens_on_a_tcp_socket_asyncio_sets_nodelay_on() -> None:
+    """proto 0 made asyncio skip TCP_NODELAY: keep-alive pages waited 40 ms for delayed ACKs."""
+    import socket
+
+    from genz_catalog.cli_serve import bind_listener
+
+    listener = bind_listener("127.0.0.1", 0)
+    try:
+        assert listener.proto == socket.IPPROTO_TCP
+        assert listener.getsockname()[1] > 0
+    finally:
+        listener.close()

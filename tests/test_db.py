@@ -30,6 +30,7 @@ MIGRATION_NAMES = [
     "m007_mtp_parameters",
     "m008_count_basis",
     "m009_simulations",
+    "m010_facet_indexes",
     "m012_discover_progress",
 ]
 

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from datasette.app import Database, Datasette
+from datasette.app import Datasette
 from datasette.utils import parse_metadata
 
 from . import DATABASE_NAME, METADATA_PATH, PLUGINS_DIR, TEMPLATES_DIR
+from .counts_cache import CatalogDatabase
 
 #: Longest a query may run before Datasette cancels it (milliseconds).
 SQL_TIME_LIMIT_MS = 2000
@@ -20,6 +21,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "facet_time_limit_ms": 500,
     "max_returned_rows": 1000,
     "default_allow_sql": True,
+    # Suggested facets try every column of every page view (5 s at 100k models); the models
+    # table names the facets that help in metadata.yml instead.
+    "suggest_facets": False,
 }
 
 
@@ -41,7 +45,8 @@ def build_datasette(
     server runs show up without a restart. ``immutable=True`` is for a published copy that never
     changes (``genz-catalog backup``): SQLite opens it with ``immutable=1``, without locks, and
     Datasette caches its row counts. The database is always named ``catalog``, whatever the
-    file is called, so URLs and the metadata's table settings stay the same.
+    file is called, so URLs and the metadata's table settings stay the same. Facet and row
+    counts are remembered until the file changes (:mod:`.counts_cache`).
     """
     combined = {**DEFAULT_SETTINGS, **(settings or {})}
     datasette = Datasette(
@@ -56,7 +61,7 @@ def build_datasette(
         datasette.remove_database("_memory")
     path = Path(db_path).resolve()
     datasette.add_database(
-        Database(datasette, path=str(path), is_mutable=not immutable),
+        CatalogDatabase(datasette, path=str(path), is_mutable=not immutable),
         name=DATABASE_NAME,
         route=DATABASE_NAME,
     )

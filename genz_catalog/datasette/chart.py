@@ -20,8 +20,11 @@ from .functions import bytes_per_value, human_bytes, human_count
 CHART_PATH = "/-/genz-chart"
 #: Most dots drawn (largest models first).
 MAX_POINTS = 3000
-WIDTH, HEIGHT = 860, 520
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 90, 150, 20, 60
+#: SVG user units; the SVG scales to the page width (CSS), so these only fix the proportions.
+WIDTH, HEIGHT = 960, 540
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 140, 120, 20, 80
+#: Most labelled ticks on the byte axis.
+MAX_BYTE_TICKS = 8
 ATTENTION_COLOURS = {
     "mha": "#1f77b4",
     "gqa": "#2ca02c",
@@ -57,8 +60,32 @@ def _log_scale(low: float, high: float, start: float, end: float):  # noqa: ANN2
     return lambda value: start + (math.log10(value) - low) / span * (end - start)
 
 
-def _decades(low: float, high: float) -> list[float]:
+def decade_ticks(low: float, high: float) -> list[float]:
+    """Powers of ten from below ``low`` to above ``high`` (a decimal axis: 1M, 10M, 100M ...)."""
     return [10.0**e for e in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)]
+
+
+def binary_ticks(low: float, high: float, most: int = MAX_BYTE_TICKS) -> list[int]:
+    """Powers of two from below ``low`` to above ``high``, every 2nd/4th/... so at most ``most``.
+
+    A byte axis is labelled in binary units (KiB, MiB), so its ticks are powers of 1024 and
+    the powers of two between them; ``10**5`` bytes would read "97.66 KiB".
+    """
+    first = math.floor(math.log2(low))
+    last = math.ceil(math.log2(high))
+    step = 1
+    while (last - first) // step + 1 > most:
+        step *= 2
+    first -= first % step  # align to the step, so 1 KiB / 1 MiB stay ticks where they can
+    return [2**e for e in range(first, last + step, step)][: most + 1]
+
+
+def binary_tick_label(value: int) -> str:
+    """``131072`` -> ``128 KiB``: a power of two in the largest binary unit that keeps it whole."""
+    for power, suffix in ((40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if value >= 2**power:
+            return f"{value / 2**power:g} {suffix}"
+    return f"{value} B"
 
 
 def render_scatter_svg(points: list[dict[str, Any]], dtype: str, row_url) -> str:  # noqa: ANN001
@@ -68,12 +95,13 @@ def render_scatter_svg(points: list[dict[str, Any]], dtype: str, row_url) -> str
     per_value = bytes_per_value(dtype) or 2
     xs = [p["parameter_count"] for p in points]
     ys = [p["kv_values_per_token"] * per_value for p in points]
-    x_ticks, y_ticks = _decades(min(xs), max(xs)), _decades(min(ys), max(ys))
+    x_ticks = decade_ticks(min(xs), max(xs))
+    y_ticks: list[float] = [float(t) for t in binary_ticks(min(ys), max(ys))]
     x_of = _log_scale(x_ticks[0], x_ticks[-1], MARGIN_LEFT, WIDTH - MARGIN_RIGHT)
     y_of = _log_scale(y_ticks[0], y_ticks[-1], HEIGHT - MARGIN_BOTTOM, MARGIN_TOP)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="genz-chart" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        'preserveAspectRatio="xMidYMid meet" role="img" class="genz-chart" '
         'aria-label="Parameters against KV-cache bytes per token">'
     ]
     for tick in x_ticks:
@@ -81,23 +109,26 @@ def render_scatter_svg(points: list[dict[str, Any]], dtype: str, row_url) -> str
         parts.append(
             f'<line x1="{x:.1f}" y1="{MARGIN_TOP}" x2="{x:.1f}" y2="{HEIGHT - MARGIN_BOTTOM}" '
             'stroke="#ddd"/>'
-            f'<text x="{x:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 18}" text-anchor="middle" '
-            f'font-size="12">{html.escape(human_count(tick))}</text>'
+            f'<text class="tick" x="{x:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 22}" '
+            f'text-anchor="middle">{html.escape(human_count(tick) or "")}</text>'
         )
     for tick in y_ticks:
         y = y_of(tick)
         parts.append(
             f'<line x1="{MARGIN_LEFT}" y1="{y:.1f}" x2="{WIDTH - MARGIN_RIGHT}" y2="{y:.1f}" '
             'stroke="#ddd"/>'
-            f'<text x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
-            f'font-size="12">{html.escape(human_bytes(tick))}</text>'
+            f'<text class="tick" x="{MARGIN_LEFT - 8}" y="{y + 5:.1f}" text-anchor="end">'
+            f"{html.escape(binary_tick_label(int(tick)))}</text>"
         )
+    # Axis titles; on a phone the page's CSS hides them for a caption under the chart.
+    centre_x = (MARGIN_LEFT + WIDTH - MARGIN_RIGHT) / 2
+    centre_y = (HEIGHT - MARGIN_BOTTOM + MARGIN_TOP) / 2
     parts.append(
-        f'<text x="{(MARGIN_LEFT + WIDTH - MARGIN_RIGHT) / 2}" y="{HEIGHT - 15}" '
-        'text-anchor="middle" font-size="13">parameters (log scale)</text>'
-        f'<text transform="translate(18 {(HEIGHT - MARGIN_BOTTOM) / 2}) rotate(-90)" '
-        f'text-anchor="middle" font-size="13">KV cache per token, {html.escape(dtype)} '
-        "(log scale)</text>"
+        f'<text class="axis-title" x="{centre_x}" y="{HEIGHT - 20}" text-anchor="middle">'
+        "parameters (log scale, decimal: 1B = 10^9)</text>"
+        f'<text class="axis-title" transform="translate(30 {centre_y}) rotate(-90)" '
+        f'text-anchor="middle">KV cache per token, {html.escape(dtype)} (log scale, binary: '
+        "1 KiB = 1024 bytes)</text>"
     )
     for point, y_value in zip(points, ys, strict=True):
         colour = ATTENTION_COLOURS.get(point["attention_type"], "#9467bd")
@@ -116,11 +147,11 @@ def render_scatter_svg(points: list[dict[str, Any]], dtype: str, row_url) -> str
     legend_x = WIDTH - MARGIN_RIGHT + 20
     present = sorted({p["attention_type"] for p in points})
     for index, attention in enumerate(present):
-        y = MARGIN_TOP + 20 + index * 20
+        y = MARGIN_TOP + 20 + index * 40
         parts.append(
             f'<circle cx="{legend_x}" cy="{y}" r="5" '
             f'fill="{ATTENTION_COLOURS.get(attention, "#9467bd")}"/>'
-            f'<text x="{legend_x + 10}" y="{y + 4}" font-size="12">{html.escape(attention)}</text>'
+            f'<text class="legend" x="{legend_x + 12}" y="{y + 5}">{html.escape(attention)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

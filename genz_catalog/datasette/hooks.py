@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import html
-import json
 from typing import Any
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
+from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from . import DATABASE_NAME
+from .browse import browse_template_vars, with_default_columns
+from .cells import render_cell_html
 from .chart import CHART_PATH, chart_page_context
 from .compare import COMPARE_PATH, compare_view
 from .functions import register_sql_functions
@@ -35,10 +36,6 @@ def _quiet_error_pages() -> None:
 
 _quiet_error_pages()
 
-#: Columns holding JSON documents that read better indented (a set: render_cell runs for every
-#: cell of every HTML row and must say "not mine" in one lookup).
-JSON_COLUMNS = frozenset({"config_json", "genz_config_json", "memory_json", "snapshot_json"})
-
 
 @hookimpl
 def prepare_connection(conn) -> None:  # noqa: ANN001 - sqlite3.Connection
@@ -49,15 +46,21 @@ def prepare_connection(conn) -> None:  # noqa: ANN001 - sqlite3.Connection
 
 
 @hookimpl
-def asgi_wrapper(datasette):  # noqa: ANN001, ANN201
-    """Let at most :data:`.sql_limiter.MAX_CONCURRENT_ARBITRARY_SQL` visitor-written queries run at once.
+def asgi_wrapper(datasette) -> Any:  # noqa: ANN001
+    """Two wrappers around the whole app, outermost first:
 
-    Datasette runs queries on a few threads (``num_sql_threads``, 3 by default); six slow
-    console queries used to hold all of them, so every page waited 12-18 s. The rest wait
-    up to :data:`.sql_limiter.ARBITRARY_SQL_QUEUE_S` for their turn, then get HTTP 429; pages and canned
-    queries never wait behind them.
+    - the models HTML page shows ten columns unless the URL picks some (see :mod:`.browse`);
+    - at most :data:`.sql_limiter.MAX_CONCURRENT_ARBITRARY_SQL` visitor-written queries run at
+      once. Datasette runs queries on a few threads (``num_sql_threads``, 3 by default); six
+      slow console queries used to hold all of them, so every page waited 12-18 s. The rest
+      wait up to :data:`.sql_limiter.ARBITRARY_SQL_QUEUE_S` for their turn, then get HTTP 429;
+      pages and canned queries never wait behind them.
     """
-    return limit_arbitrary_sql
+
+    def wrap(app: Any) -> Any:
+        return with_default_columns(limit_arbitrary_sql(app))
+
+    return wrap
 
 
 #: Shown above the models table while soft-deleted models are hidden.
@@ -79,32 +82,31 @@ def filters_from_request(request, database: str, table: str) -> FilterArguments 
     return FilterArguments(["is_deleted = 0"], human_descriptions=[LIVE_MODELS_DESCRIPTION])
 
 
-def render_json_cell(value: str) -> Markup | None:
-    """A JSON document as a collapsible, indented ``<pre>`` block (None if it is not JSON)."""
-    try:
-        document = json.loads(value)
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(document, (dict, list)):
-        return None
-    if isinstance(document, dict):
-        architectures = document.get("architectures")
-        label = ", ".join(architectures) if isinstance(architectures, list) else ""
-        summary = f"{len(document)} keys" + (f" · {label}" if label else "")
-    else:
-        summary = f"{len(document)} items"
-    pretty = json.dumps(document, indent=2, sort_keys=True)
-    return Markup(
-        f'<details class="genz-json"><summary>{html.escape(summary)}</summary><pre>{html.escape(pretty)}</pre></details>'
-    )
+@hookimpl
+def render_cell(
+    row: Any,
+    value: Any,
+    column: str,
+    table: str | None,
+    database: str,
+    datasette,  # noqa: ANN001
+) -> Markup | None:
+    """People-sized numbers and folded JSON in HTML (see :mod:`.cells`); JSON/CSV stay exact.
+
+    A ``model_id`` in a canned query's results links to that model's page.
+    """
+    if column == "model_id" and table is None and database == DATABASE_NAME and value:
+        url = datasette.urls.row(DATABASE_NAME, "models", tilde_encode(str(value)))
+        return Markup('<a href="{}">{}</a>').format(url, value)
+    return render_cell_html(value, column, table, row)
 
 
 @hookimpl
-def render_cell(value: Any, column: str) -> Markup | None:
-    """Render config/snapshot JSON columns readably; leave every other cell to Datasette."""
-    if column not in JSON_COLUMNS or not value or not isinstance(value, str):
-        return None
-    return render_json_cell(value)
+def extra_template_vars(template: str, request: Any) -> dict[str, Any]:
+    """Column labels and links for the models browse page template."""
+    if template != "table-catalog-models.html":
+        return {}
+    return browse_template_vars(request)
 
 
 async def chart_view(datasette, request) -> Response:  # noqa: ANN001

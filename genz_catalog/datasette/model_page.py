@@ -25,6 +25,7 @@ from datasette.utils.asgi import Response
 from .. import memory
 from ..gpus import COMMON_GPUS, USABLE_FRACTION, devices_needed, usable_bytes
 from . import DATABASE_NAME
+from .cells import JSON_MAX_DEPTH, indented_json, json_nesting_depth
 from .functions import human_bytes, human_count
 
 #: Where a model's Hub page lives (the page links there; nothing here fetches from it).
@@ -457,20 +458,35 @@ def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
-def _pretty_json(text: str | None) -> str | None:
-    if not text:
-        return None
+def _loads_shallow(text: str | None, default: str) -> Any:
+    """The JSON document, or the stored text itself when it is not JSON or nests deeper than
+    :data:`.cells.JSON_MAX_DEPTH` (parsing and walking it would recurse past Python's limit:
+    stored data must never break a page)."""
+    text = text or default
+    if json_nesting_depth(text) > JSON_MAX_DEPTH:
+        return text
     try:
-        return json.dumps(json.loads(text), indent=2, sort_keys=True)
+        return json.loads(text)
     except ValueError:
         return text
 
 
+def _pretty_json(text: str | None) -> str | None:
+    if not text:
+        return None
+    document = _loads_shallow(text, "null")
+    if isinstance(document, str) and document == text:
+        return text
+    return indented_json(document)[0]
+
+
 def _config_label(text: str | None) -> str:
     """``LlamaForCausalLM · 24 keys``: what the folded config holds."""
-    try:
-        document = json.loads(text or "{}")
-    except ValueError:
+    depth = json_nesting_depth(text or "{}")
+    if depth > JSON_MAX_DEPTH:
+        return f"JSON nested {depth} levels deep; shown as stored"
+    document = _loads_shallow(text, "{}")
+    if isinstance(document, str) and document == (text or "{}"):
         return "not valid JSON"
     if not isinstance(document, dict):
         return type(document).__name__
@@ -517,9 +533,9 @@ def flatten_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in snapshot.items():
         if key == "config_json":
-            _flatten(json.loads(value or "{}"), "config", flat)
+            _flatten(_loads_shallow(value, "{}"), "config", flat)
         elif key in ("genz_config_json", "memory_json", "warnings_json"):
-            _flatten(json.loads(value or "null"), key[: -len("_json")], flat)
+            _flatten(_loads_shallow(value, "null"), key[: -len("_json")], flat)
         else:
             flat[key] = value
     return flat

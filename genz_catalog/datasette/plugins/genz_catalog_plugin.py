@@ -5,6 +5,7 @@ Thin on purpose: the logic lives in :mod:`genz_catalog.datasette.hooks`.
 
 from genz_catalog.datasette.hooks import (  # noqa: F401 - Datasette registers these hooks
     asgi_wrapper,
+    extra_template_vars,
     filters_from_request,
     menu_links,
     prepare_connection,
