@@ -678,7 +678,8 @@ def _discover_all(
 
     # Ask the Hub before opening (and so creating) the catalog: no network, no file.
     HubClient(token, timeout=timeout)._check_reachable("discover")
-    manager = get_manager(ctx, create=do_import)
+    # A listing alone reads nothing from the catalog; only --import opens (or creates) it.
+    manager = get_manager(ctx, create=True) if do_import else None
     run = discover_all(
         manager,
         author=author,

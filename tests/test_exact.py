@@ -77,14 +77,14 @@ def custom_family_config() -> dict[str, Any]:
 
 @pytest.mark.oracle
 def test_exact_counts_a_refused_family_with_transformers_on_the_meta_device() -> None:
-    config = transformers_default_config("xlstm")
-    with pytest.raises(UnhandledFamilyError, match=r"^xlstm: no handler .*--exact"):
+    config = transformers_default_config("trocr")
+    with pytest.raises(UnhandledFamilyError, match=r"^trocr: no handler .*--exact"):
         convert_hf_config(config)
     enable_exact_counts()
-    record = convert_hf_config(config, "acme/xlstm")
+    record = convert_hf_config(config, "acme/trocr")
     assert record["parameter_count"] == meta_device_count(config)
     assert record["count_basis"] == "transformers-meta"
-    assert (record["family"], record["hf_model_type"]) == ("xlstm", "xlstm")
+    assert (record["family"], record["hf_model_type"]) == ("trocr", "trocr")
     # What is not known exactly is not shown: no KV cache, no GenZ configuration.
     assert record["kv_values_per_token"] is None and record["genz_kwargs"] == {}
     assert record["genz_unsupported"]
@@ -104,25 +104,25 @@ def test_exact_refuses_a_model_type_transformers_does_not_know_either() -> None:
 
 @pytest.mark.oracle
 def test_import_exact_stores_transformers_meta_and_show_list_say_so(tmp_path: Path) -> None:
-    config = transformers_default_config("xlstm")
-    path = tmp_path / "acme__xlstm" / "config.json"
+    config = transformers_default_config("trocr")
+    path = tmp_path / "acme__trocr" / "config.json"
     path.parent.mkdir()
     path.write_text(json.dumps(config))
     refused = CliRunner().invoke(cli, ["import", str(path)])
     assert refused.exit_code == 1
     assert "pip install 'genz-catalog[exact]'" in refused.output
     assert run("import", "--exact", str(path)).exit_code == 0
-    shown = json.loads(run("show", "acme/xlstm", "--json").output)
+    shown = json.loads(run("show", "acme/trocr", "--json").output)
     shown = shown[0] if isinstance(shown, list) else shown
     assert shown["count_basis"] == "transformers-meta"
     assert shown["parameter_count"] == meta_device_count(config)
     listed = json.loads(run("list", "--json").output)
     assert [(row["model_id"], row["count_basis"]) for row in listed] == [
-        ("acme/xlstm", "transformers-meta")
+        ("acme/trocr", "transformers-meta")
     ]
-    compared = run("compare", "acme/xlstm", "acme/xlstm", "--json")
+    compared = run("compare", "acme/trocr", "acme/trocr", "--json")
     assert compared.exit_code == 0, compared.output
-    memory = CliRunner().invoke(cli, ["show", "acme/xlstm", "--memory"])
+    memory = CliRunner().invoke(cli, ["show", "acme/trocr", "--memory"])
     assert memory.exit_code == 1
     assert "KV cache of a family without a converter handler is unknown" in memory.output
 
