@@ -22,6 +22,8 @@ from typing import Any, TextIO
 import click
 from tabulate import tabulate, tabulate_formats
 
+from .units import human_bytes, human_count
+
 #: Table style used when ``--fmt`` is not given.
 DEFAULT_TABLE_STYLE = "simple"
 
@@ -118,34 +120,18 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def format_count(value: Any) -> Any:
-    """A parameter count for people: ``8030261248`` -> ``8.03B``, ``124439808`` -> ``124M``.
-
-    Three significant digits; non-numbers pass through unchanged.
-    """
+    """A parameter count for people (:func:`genz_catalog.units.human_count`: ``8.03B``);
+    non-numbers pass through unchanged."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return value
-    if not math.isfinite(value):
-        return str(value)
-    # Round to three significant digits first, so 999,600,000 is 1B (not 1e+03M or 1000M).
-    rounded = float(f"{value:.3g}")
-    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(rounded) >= threshold:
-            scaled = rounded / threshold
-            text = f"{scaled:.3g}" if scaled < 1000 else f"{scaled:.0f}"
-            return text + suffix
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return human_count(value) if math.isfinite(value) else str(value)
 
 
 def format_bytes(value: Any) -> Any:
-    """A byte count for people in binary units: ``16060522496`` -> ``14.96 GiB``."""
+    """A byte count for people (:func:`genz_catalog.units.human_bytes`: ``14.96 GiB``)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return value
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.2f} {unit}"
-        size /= 1024
-    return value  # unreachable; keeps type checkers content
+    return human_bytes(value) if math.isfinite(value) else str(value)
 
 
 def _json_default(value: Any) -> Any:

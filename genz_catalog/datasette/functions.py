@@ -27,6 +27,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from .. import units
 from ..db import escape_fts_query
 from ..limits import MAX_SQL_FUNCTION_ARG_BYTES
 
@@ -228,26 +229,15 @@ def _finite_number(value: Any) -> float | None:
 
 
 def human_count(value: int | float | None) -> str | None:
-    """A parameter count for people: ``8030261248`` -> ``8.03B``, ``124439808`` -> ``124M``."""
+    """A parameter count for people: ``8030261248`` -> ``8.03B`` (see :mod:`genz_catalog.units`)."""
     number = _finite_number(value)
-    if number is None:
-        return None
-    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(number) >= threshold:
-            scaled = number / threshold
-            return f"{scaled:.3g}{suffix}" if scaled < 100 else f"{scaled:.0f}{suffix}"
-    return str(int(number))
+    return None if number is None else units.human_count(number)
 
 
 def human_bytes(value: int | float | None) -> str | None:
     """A byte count in binary units: ``16060522496`` -> ``14.96 GiB``."""
     number = _finite_number(value)
-    if number is None:
-        return None
-    for threshold, suffix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(number) >= threshold:
-            return f"{number / threshold:.2f} {suffix}"
-    return f"{int(number)} B"
+    return None if number is None else units.human_bytes(number)
 
 
 def fts_query(text: str | None) -> str:
