@@ -582,12 +582,14 @@ def test_sql_function_helpers() -> None:
     assert fts_query("  ") == '""'
 
 
-def test_top_level_metadata_and_plugins_match_the_packaged_ones() -> None:
-    assert (ROOT / "metadata.yml").read_text() == METADATA_PATH.read_text()
-    packaged = sorted(p.name for p in PLUGINS_DIR.glob("*.py"))
-    assert packaged == sorted(p.name for p in (ROOT / "plugins").glob("*.py"))
-    for name in packaged:
-        assert (ROOT / "plugins" / name).read_text() == (PLUGINS_DIR / name).read_text()
+def test_the_package_serves_the_one_top_level_metadata_and_plugin_file() -> None:
+    # One copy each: the packaged paths are links to the top-level files (a wheel carries
+    # their content), so nothing can drift.
+    assert METADATA_PATH.resolve() == (ROOT / "metadata.yml").resolve()
+    packaged = sorted(PLUGINS_DIR.glob("*.py"))
+    assert [p.name for p in packaged] == sorted(p.name for p in (ROOT / "plugins").glob("*.py"))
+    for path in packaged:
+        assert path.resolve() == (ROOT / "plugins" / path.name).resolve()
 
 
 # ---------------------------------------------------------------------------- default catalog
