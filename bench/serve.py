@@ -58,7 +58,15 @@ QUERY_PARAMETERS = {
     "models_that_fit": {"gpu_memory_gib": "24", "seq_len": "8192"},
     "version_history": {"model": "meta-llama/Llama-3.1-8B"},
     "parameter_mismatches": {},
+    "fastest_system_for_model": {"model": "meta-llama/Llama-3.1-8B"},
+    "throughput_on_system": {"system": "H100_GPU"},
+    "longer_context_cost": {"model": "meta-llama/Llama-3.1-8B", "system": "H100_GPU"},
 }
+#: Simulated systems per simulated model, and every how many models one is simulated: the
+#: ``simulations`` table gets ~2 x 4 rows per 10 models (a plan over a few systems, two prompt
+#: lengths), what `plan` leaves behind for a share of a large catalog.
+SIMULATED_SYSTEMS = ("H100_GPU", "A100_80GB_GPU")
+SIMULATE_EVERY = 5
 
 
 def build_catalog(path: Path, models: int) -> None:
@@ -110,11 +118,46 @@ def build_catalog(path: Path, models: int) -> None:
             "source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             metrics,
         )
+        simulations = []
+        for index, row in enumerate(db.query("SELECT model_id, config_hash FROM models")):
+            if index % SIMULATE_EVERY:
+                continue
+            for system in SIMULATED_SYSTEMS:
+                for input_tokens in (2048, 8192):
+                    latency = 50 + index % 400 + input_tokens / 100
+                    simulations.append(
+                        (
+                            row["model_id"],
+                            row["config_hash"] or "",
+                            system,
+                            1,
+                            1,
+                            1,
+                            "bf16",
+                            1,
+                            input_tokens,
+                            256,
+                            latency,
+                            10 + index % 50,
+                            1000 / (10 + index % 50),
+                            16 * 2**30,
+                            "0.0.16",
+                            now,
+                        )
+                    )
+        db.conn.executemany(
+            "INSERT INTO simulations (model_id, config_hash, system, tensor_parallel, "
+            "pipeline_parallel, num_devices, bits, batch_size, input_tokens, output_tokens, "
+            "prefill_latency_ms, decode_latency_ms, decode_throughput_tokens_per_s, "
+            "memory_per_device_bytes, genz_version, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            simulations,
+        )
         db.execute("COMMIT")
         db.execute("ANALYZE")
         total = db.execute("SELECT count(*) FROM models").fetchone()[0]
         print(
-            f"catalog: {total} models, {len(metrics)} metrics "
+            f"catalog: {total} models, {len(metrics)} metrics, {len(simulations)} simulations "
             f"({time.perf_counter() - started:.1f} s of inserts)"
         )
 
