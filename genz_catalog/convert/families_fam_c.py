@@ -1,0 +1,271 @@
+"""Encoder-decoder compositions and decoders with cross-attention (fam-c): TrOCR, the generic
+``EncoderDecoderModel`` and ``VisionEncoderDecoderModel``.
+
+Counted as transformers 5 builds them. The generic wrappers nest a whole encoder config and a
+whole decoder config; transformers builds ``AutoModel`` from the first (a base model *with* its
+pooler) and ``AutoModelForCausalLM`` from the second (with cross-attention when the decoder config
+says ``add_cross_attention``). Only encoder and decoder types whose exact layout is known here are
+counted; any other pair is refused by name rather than guessed.
+
+GenZ 0.0.16 simulates decoder stacks only: every record here carries ``genz_unsupported`` (the
+encoder and cross-attention are not modelled); counts, decoder KV cache and cross-attention
+cache (``cross_attention_values_per_source_token``) are exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genz_catalog.convert import counting
+from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._decoder import derived_head_dim
+from genz_catalog.convert._reader import ConfigReader
+from genz_catalog.convert.errors import ConversionError
+from genz_catalog.convert.families_multimodal import _vit_layers
+from genz_catalog.convert.families_vlm import Dispatch
+
+_GENZ_SEQ2SEQ = (
+    "GenZ 0.0.16 simulates decoder stacks only; an encoder-decoder model's encoder and "
+    "cross-attention are not modelled"
+)
+
+# BERT-layout text models (embeddings with token types, post-norm layers with biased attention,
+# pooler in the base model, dense + LayerNorm + bias LM head): RoBERTa differs in position
+# indexing only, not in shapes.
+_BERT_LAYOUT = ("bert", "roberta")
+
+
+def trocr(reader: ConfigReader) -> Architecture:
+    """TrOCR's decoder (``TrOCRForCausalLM``): BART-style post-norm layers with biased
+    attention and FFN, learned positions with BART's offset of 2 (sinusoidal ones are a buffer),
+    optional embedding LayerNorm, cross-attention whose K/V read ``cross_attention_hidden_size``
+    (the encoder's width; ``TrOCRForCausalLM`` sets ``is_decoder`` itself, so every layer has
+    it); LM head tied unless ``tie_word_embeddings`` is false."""
+    hidden = reader.int("d_model")
+    layers = reader.int("decoder_layers")
+    heads = reader.int("decoder_attention_heads")
+    ffn = reader.int("decoder_ffn_dim")
+    vocab = reader.int("vocab_size")
+    positions = reader.int("max_position_embeddings")
+    reader.check()
+    head_dim = derived_head_dim(
+        reader,
+        hidden,
+        heads,
+        hidden_key="d_model",
+        heads_key="decoder_attention_heads",
+        head_dim_key=None,
+    )
+    source_width = reader.optional_int("cross_attention_hidden_size") or hidden
+    attention = 4 * counting.linear(hidden, hidden, True)
+    norm = counting.layer_norm(hidden)
+    per_layer = attention + 2 * norm + counting.mlp(hidden, ffn, False, True)
+    per_layer += (
+        2 * counting.linear(hidden, hidden, True)  # q, out
+        + 2 * counting.linear(source_width, hidden, True)  # k, v from the encoder width
+        + norm
+    )
+    total = vocab * hidden + layers * per_layer
+    if reader.bool("use_learned_position_embeddings", default=True):
+        total += (positions + 2) * hidden
+    if reader.bool("layernorm_embedding", default=True):
+        total += norm
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += vocab * hidden
+    arch = Architecture(reader.family)
+    arch.attention_type = "mha"
+    arch.parameter_count = total
+    arch.active_parameter_count = total
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = ffn
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads
+    arch.head_dim = head_dim
+    arch.context_length = positions
+    arch.vocab_size = vocab
+    arch.add_kv_layers(layers, 2 * heads * head_dim)
+    arch.cross_attention_values_per_source_token = layers * 2 * heads * head_dim
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": ffn,
+        "num_ffi": 1,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
+        "head_dim": head_dim,
+        "hidden_act": reader.str("activation_function", default="gelu") or "gelu",
+        "max_model_len": positions,
+    }
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 simulates decoder stacks only; TrOCR's cross-attention to the image "
+        "encoder is not modelled"
+    )
+    return arch
+
+
+def _sub_config(reader: ConfigReader, key: str) -> tuple[dict[str, Any], str]:
+    """The nested ``encoder`` / ``decoder`` config and its ``model_type``."""
+    config = reader.sub(key)
+    if config is None:
+        reader.require(key)
+        reader.check()
+        raise AssertionError("unreachable: check() raised")
+    sub_type = config.get("model_type")
+    if not isinstance(sub_type, str) or not sub_type:
+        raise reader.error(f"{key}.model_type is missing; cannot tell which model it describes")
+    return config, sub_type
+
+
+def _bert_base_model(config: dict[str, Any], family: str, where: str) -> tuple[int, int]:
+    """(parameters, width) of a BERT-layout base model with its pooler (``BertModel``)."""
+    reader = ConfigReader(config, family, where)
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    intermediate = reader.int("intermediate_size")
+    vocab = reader.int("vocab_size")
+    positions = reader.int("max_position_embeddings")
+    reader.check()
+    token_types = reader.int("type_vocab_size", default=2, minimum=0)
+    embeddings = (vocab + positions + token_types) * hidden + counting.layer_norm(hidden)
+    pooler = counting.linear(hidden, hidden, True)
+    return embeddings + _vit_layers(hidden, intermediate, layers) + pooler, hidden
+
+
+def _vit_base_model(config: dict[str, Any], family: str, where: str) -> tuple[int, int]:
+    """(parameters, width) of a ``ViTModel`` with its pooler: class token, patch conv with bias,
+    learned positions, pre-norm layers (q/k/v bias per ``qkv_bias``), final LayerNorm."""
+    reader = ConfigReader(config, family, where)
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    intermediate = reader.int("intermediate_size")
+    image = reader.int("image_size")
+    patch = reader.int("patch_size")
+    reader.check()
+    channels = reader.int("num_channels", default=3)
+    pooled = reader.optional_int("pooler_output_size") or hidden
+    qkv_bias = reader.bool("qkv_bias", default=True)
+    per_layer_bias_gap = 0 if qkv_bias else 3 * hidden
+    params = (
+        hidden  # class token
+        + counting.linear(channels * patch * patch, hidden, True)  # patch conv
+        + ((image // patch) ** 2 + 1) * hidden  # positions
+        + _vit_layers(hidden, intermediate, layers)
+        - layers * per_layer_bias_gap
+        + counting.layer_norm(hidden)
+        + counting.linear(hidden, pooled, True)  # pooler
+    )
+    return params, hidden
+
+
+def _decoder(reader: ConfigReader, dispatch: Dispatch) -> tuple[Architecture, int]:
+    """(the decoder's record, its width) as ``AutoModelForCausalLM`` builds it, cross-attention
+    included."""
+    config, decoder_type = _sub_config(reader, "decoder")
+    if decoder_type == "trocr":
+        arch = dispatch(config, "trocr", "decoder.")
+        return arch, arch.hidden_size or 0
+    # The bert handler counts BertLMHeadModel (embeddings, layers, tied LM head): the decoder.
+    arch = dispatch(config, decoder_type, "decoder.")
+    decoder = ConfigReader(config, reader.family, "decoder.")
+    hidden = arch.hidden_size or 0
+    heads = arch.num_attention_heads or 0
+    layers = arch.num_layers or 0
+    if decoder.bool("add_cross_attention", default=False):
+        # Cross-attention reads the decoder width: a wider or narrower encoder is projected.
+        arch.parameter_count += layers * (
+            4 * counting.linear(hidden, hidden, True) + counting.layer_norm(hidden)
+        )
+        arch.cross_attention_values_per_source_token = layers * 2 * hidden
+    arch.kv_groups = {}
+    arch.add_kv_layers(layers, 2 * hidden)
+    arch.model_type = "decoder-only"
+    arch.attention_type = "mha"
+    arch.num_key_value_heads = heads
+    arch.genz_kwargs = dict(arch.genz_kwargs)
+    arch.genz_kwargs.pop("num_encoder_layers", None)
+    arch.warnings = [w for w in arch.warnings if "encoder stack as decoder" not in w]
+    return arch, hidden
+
+
+def _compose(
+    reader: ConfigReader,
+    dispatch: Dispatch,
+    encoders: dict[str, Any],
+    modality: str,
+) -> Architecture:
+    """Encoder (counted by ``encoders[model_type]``) + decoder, as the generic wrappers build
+    them: a bias-carrying ``enc_to_dec_proj`` when the widths differ and the decoder does not
+    take the encoder width itself (``cross_attention_hidden_size``)."""
+    if reader.bool("tie_encoder_decoder", default=False):
+        raise reader.error(
+            "tie_encoder_decoder=true is not supported: which weights the encoder and decoder "
+            "share depends on both classes; refusing rather than guessing"
+        )
+    encoder_config, encoder_type = _sub_config(reader, "encoder")
+    counter = encoders.get(encoder_type)
+    if counter is None:
+        raise reader.error(
+            f"encoder type {encoder_type!r} (encoder.model_type) has no exact count here; "
+            "refusing rather than guessing"
+        )
+    _, decoder_type = _sub_config(reader, "decoder")
+    if decoder_type not in (*_BERT_LAYOUT, "trocr"):
+        raise reader.error(
+            f"decoder type {decoder_type!r} (decoder.model_type) has no exact count here; "
+            "refusing rather than guessing"
+        )
+    encoder, encoder_width = counter(encoder_config, reader.family, "encoder.")
+    arch, decoder_width = _decoder(reader, dispatch)
+    decoder_config = reader.sub("decoder") or {}
+    projection = 0
+    if encoder_width != decoder_width and decoder_config.get("cross_attention_hidden_size") is None:
+        projection = counting.linear(encoder_width, decoder_width, True)
+    decoder = arch.parameter_count
+    arch.parameter_count = decoder + encoder + projection
+    arch.active_parameter_count = arch.parameter_count
+    arch.text_parameter_count = decoder if modality == "vision" else None
+    arch.model_type = "encoder-decoder"
+    encoder_layers = ConfigReader(encoder_config, reader.family, "encoder.").int(
+        "num_hidden_layers"
+    )
+    decoder_layers = arch.num_layers or 0
+    arch.num_layers = encoder_layers + decoder_layers
+    arch.extra.update(
+        {
+            "encoder_layers": encoder_layers,
+            "decoder_layers": decoder_layers,
+            "encoder_type": encoder_type,
+            "decoder_type": decoder_config.get("model_type"),
+            f"{modality}_encoder_parameter_count": encoder,
+            "projector_parameter_count": projection,
+        }
+    )
+    arch.genz_kwargs = dict(arch.genz_kwargs)
+    arch.genz_kwargs["num_encoder_layers"] = encoder_layers
+    arch.genz_unsupported = _GENZ_SEQ2SEQ
+    return arch
+
+
+def encoder_decoder(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """``EncoderDecoderModel``: a text encoder (BERT layout) and a causal decoder with
+    cross-attention (BERT layout or TrOCR)."""
+    encoders = {name: _bert_base_model for name in _BERT_LAYOUT}
+    return _compose(reader, dispatch, encoders, "text")
+
+
+def vision_encoder_decoder(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """``VisionEncoderDecoderModel``: a ViT image encoder and a causal decoder with
+    cross-attention (TrOCR's, or BERT layout)."""
+    return _compose(reader, dispatch, {"vit": _vit_base_model}, "vision")
+
+
+TEXT_HANDLERS = {"trocr": trocr}
+
+WRAPPERS: dict[str, Any] = {
+    "encoder-decoder": encoder_decoder,
+    "vision-encoder-decoder": vision_encoder_decoder,
+}
+
+__all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
