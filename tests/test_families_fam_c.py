@@ -23,6 +23,7 @@ ORACLE_CLASSES = {
     "trocr": "TrOCRForCausalLM",
     "encoder-decoder": "EncoderDecoderModel",
     "vision-encoder-decoder": "VisionEncoderDecoderModel",
+    "t5gemma2": "T5Gemma2ForConditionalGeneration",
 }
 
 
@@ -96,3 +97,14 @@ def test_encoder_decoder_refuses_unknown_decoder() -> None:
     }
     with pytest.raises(ConversionError, match="decoder type 'gpt2'.*refusing"):
         convert_hf_config(config)
+
+
+@pytest.mark.oracle
+def test_t5gemma2_untied_gives_the_decoder_and_head_their_own_tables() -> None:
+    transformers = pytest.importorskip("transformers")
+    config = transformers.T5Gemma2Config(tie_word_embeddings=False)
+    expected = _meta_count(config, "T5Gemma2ForConditionalGeneration")
+    record = convert_hf_config(json.loads(json.dumps(config.to_dict())))
+    assert record["parameter_count"] == expected
+    # Gemma 3 4B shapes: 26 decoder layers, 4 KV heads x 256, 5 of 6 layers slide (4096).
+    assert record["memory"]["cross_attention_values_per_source_token"] == 26 * 2 * 4 * 256

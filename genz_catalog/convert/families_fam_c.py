@@ -261,11 +261,82 @@ def vision_encoder_decoder(reader: ConfigReader, dispatch: Dispatch) -> Architec
     return _compose(reader, dispatch, {"vit": _vit_base_model}, "vision")
 
 
+def t5gemma2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """T5Gemma 2: a Gemma 3 encoder (text layers plus a SigLIP tower and Gemma 3's multimodal
+    projector) and a Gemma 3 decoder whose layers attend to themselves and to the encoder with
+    one merged attention (no separate cross-attention weights). The encoder's embedding (with one
+    extra ``eoi_embedding`` row) is shared by the decoder and the LM head when
+    ``tie_word_embeddings`` (the default); untied, the decoder gets its own embedding and
+    ``eoi_embedding`` and the head its own matrix."""
+    from genz_catalog.convert.families_vlm import vision_tower
+
+    warnings: list[str] = []
+    encoder_config, _ = _sub_config(reader, "encoder")
+    decoder_config, _ = _sub_config(reader, "decoder")
+    encoder_reader = ConfigReader(encoder_config, reader.family, "encoder.")
+    text_config = encoder_reader.sub("text_config")
+    if text_config is None:
+        encoder_reader.require("text_config")
+        encoder_reader.check()
+        raise AssertionError("unreachable: check() raised")
+    # Both stacks have Gemma 3's layer (four norms, q/k norms, sliding pattern): counted by its
+    # handler with the head tied, i.e. embedding + layers + final norm.
+    encoder_text = dispatch(
+        {**text_config, "tie_word_embeddings": True}, "gemma3_text", "encoder.text_config."
+    )
+    arch = dispatch({**decoder_config, "tie_word_embeddings": True}, "gemma3_text", "decoder.")
+    hidden = arch.hidden_size or 0
+    vocab = arch.vocab_size or 0
+    if encoder_text.hidden_size != hidden or encoder_text.vocab_size != vocab:
+        raise reader.error(
+            "encoder and decoder widths or vocabularies differ; transformers refuses such a "
+            "T5Gemma 2 config"
+        )
+    vision, vision_width, vision_reader = vision_tower(
+        encoder_reader, "siglip_vision_model", warnings
+    )
+    # mm_input_projection_weight (vision width x text width) and an RMSNorm over vision width.
+    projector = vision_width * hidden + vision_width
+    decoder = arch.parameter_count - vocab * hidden  # its embedding is the encoder's
+    encoder = encoder_text.parameter_count + hidden  # eoi_embedding
+    total = encoder + decoder + vision + projector
+    if not reader.bool("tie_word_embeddings", default=True):
+        total += 2 * vocab * hidden + hidden
+    encoder_layers = encoder_text.num_layers or 0
+    decoder_layers = arch.num_layers or 0
+    arch.parameter_count = total
+    arch.active_parameter_count = total
+    arch.text_parameter_count = total - vision - projector
+    arch.model_type = "encoder-decoder"
+    arch.num_layers = encoder_layers + decoder_layers
+    # The merged attention projects encoder outputs with the decoder's own K/V weights: one
+    # K and V per source token and decoder layer, grouped heads.
+    kv_heads = arch.num_key_value_heads or 0
+    arch.cross_attention_values_per_source_token = (
+        decoder_layers * 2 * kv_heads * (arch.head_dim or 0)
+    )
+    arch.extra.update(
+        {
+            "encoder_layers": encoder_layers,
+            "decoder_layers": decoder_layers,
+            "vision_parameter_count": vision,
+            "projector_parameter_count": projector,
+            "vision_tower": vision_reader.str("model_type", default="siglip_vision_model"),
+        }
+    )
+    arch.genz_kwargs = dict(arch.genz_kwargs)
+    arch.genz_kwargs["num_encoder_layers"] = encoder_layers
+    arch.genz_unsupported = _GENZ_SEQ2SEQ
+    arch.warnings.extend(warnings)
+    return arch
+
+
 TEXT_HANDLERS = {"trocr": trocr}
 
 WRAPPERS: dict[str, Any] = {
     "encoder-decoder": encoder_decoder,
     "vision-encoder-decoder": vision_encoder_decoder,
+    "t5gemma2": t5gemma2,
 }
 
 __all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
