@@ -24,6 +24,8 @@ ORACLE_CLASSES = {
     "encoder-decoder": "EncoderDecoderModel",
     "vision-encoder-decoder": "VisionEncoderDecoderModel",
     "t5gemma2": "T5Gemma2ForConditionalGeneration",
+    "seamless_m4t": "SeamlessM4TForTextToText",
+    "seamless_m4t_v2": "SeamlessM4Tv2ForTextToText",
 }
 
 

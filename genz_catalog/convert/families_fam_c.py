@@ -331,7 +331,33 @@ def t5gemma2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return arch
 
 
-TEXT_HANDLERS = {"trocr": trocr}
+def seamless_m4t(reader: ConfigReader) -> Architecture:
+    """SeamlessM4T (v1 and v2) as ``AutoModelForSeq2SeqLM`` loads it: the text-to-text model
+    (``SeamlessM4TForTextToText``), an NLLB/M2M-100-shaped encoder-decoder (sinusoidal positions
+    in a buffer, pre-norm layers, a final LayerNorm per stack, shared tied embedding). The speech
+    encoder, text-to-unit model and vocoder a full checkpoint also holds are not counted: the
+    record says so."""
+    from genz_catalog.convert.families_seq2seq_more import _bart_like
+
+    # The BART-lineage counter reads the width as d_model; SeamlessM4T names it hidden_size.
+    config = dict(reader.config)
+    config["d_model"] = reader.int("hidden_size")
+    reader.check()
+    arch = _bart_like(
+        ConfigReader(config, reader.family, reader.where),
+        position_offset=None,
+        embedding_norm=False,
+        final_norm=True,
+    )
+    arch.extra["counted_model"] = "text-to-text (text encoder + text decoder)"
+    arch.warnings.append(
+        "counts SeamlessM4T's text-to-text model (what AutoModelForSeq2SeqLM loads); the speech "
+        "encoder, text-to-unit model and vocoder of a full checkpoint are not included"
+    )
+    return arch
+
+
+TEXT_HANDLERS = {"trocr": trocr, "seamless_m4t": seamless_m4t, "seamless_m4t_v2": seamless_m4t}
 
 WRAPPERS: dict[str, Any] = {
     "encoder-decoder": encoder_decoder,
