@@ -25,6 +25,7 @@ ORACLE_CLASSES = {
     "vision-encoder-decoder": "VisionEncoderDecoderModel",
     "t5gemma2": "T5Gemma2ForConditionalGeneration",
     "seamless_m4t": "SeamlessM4TForTextToText",
+    "moshi": "MoshiForCausalLM",
     "seamless_m4t_v2": "SeamlessM4Tv2ForTextToText",
 }
 

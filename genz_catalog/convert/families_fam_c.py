@@ -357,7 +357,43 @@ def seamless_m4t(reader: ConfigReader) -> Architecture:
     return arch
 
 
-TEXT_HANDLERS = {"trocr": trocr, "seamless_m4t": seamless_m4t, "seamless_m4t_v2": seamless_m4t}
+def moshi(reader: ConfigReader) -> Architecture:
+    """Moshi's temporal transformer as ``MoshiForCausalLM`` (the causal-LM class transformers
+    maps the family to): Llama-shaped layers without biases, a gated FFN whose ``fc1`` holds
+    gate and up (``ffn_dim`` = 2 x the gated width), an embedding with one extra (padding) row
+    and an LM head over ``vocab_size`` that is never tied (the shapes differ). The depth decoder
+    and the Mimi audio codec of a full Moshi checkpoint are not counted: the record says so."""
+    from genz_catalog.convert._decoder import add_attention_kv, build_decoder
+
+    ffn = reader.int("ffn_dim")
+    reader.check()
+    if ffn % 2:
+        raise reader.error(f"ffn_dim ({ffn}) must be even: fc1 holds the gate and up halves")
+    config = {**reader.config, "intermediate_size": ffn // 2, "tie_word_embeddings": False}
+    text = ConfigReader(config, reader.family, reader.where)
+    hidden = text.int("hidden_size")
+    text.check()
+    arch = build_decoder(text, tie_default=False, extra_params=hidden)  # the padding row
+    add_attention_kv(
+        arch,
+        None,
+        text.optional_int("sliding_window", minimum=1),
+        2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0),
+    )
+    arch.extra["counted_model"] = "MoshiForCausalLM (temporal transformer)"
+    arch.warnings.append(
+        "counts Moshi's temporal transformer (MoshiForCausalLM); the depth decoder and the Mimi "
+        "audio codec of a full Moshi checkpoint are not included"
+    )
+    return arch
+
+
+TEXT_HANDLERS = {
+    "moshi": moshi,
+    "trocr": trocr,
+    "seamless_m4t": seamless_m4t,
+    "seamless_m4t_v2": seamless_m4t,
+}
 
 WRAPPERS: dict[str, Any] = {
     "encoder-decoder": encoder_decoder,
