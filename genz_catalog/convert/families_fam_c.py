@@ -388,6 +388,77 @@ def moshi(reader: ConfigReader) -> Architecture:
     return arch
 
 
+QWEN3_OMNI_AUDIO_DEFAULTS = {  # Qwen3OmniMoeAudioEncoderConfig (transformers 5.24)
+    "num_mel_bins": 128,
+    "encoder_layers": 32,
+    "encoder_attention_heads": 20,
+    "encoder_ffn_dim": 5120,
+    "d_model": 1280,
+    "output_dim": 3584,
+    "downsample_hidden_size": 480,
+}
+
+
+def qwen3_omni_moe_thinker(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Qwen3-Omni's thinker: the Qwen3 audio encoder with its two output projections
+    (``proj1`` d_model -> d_model, ``proj2`` d_model -> ``output_dim``, both biased), the
+    Qwen3-VL vision tower with DeepStack mergers, and a Qwen3-MoE language model (head untied
+    by the thinker's default). The talker and code2wav of the full Omni checkpoint are separate
+    models, not counted here."""
+    from genz_catalog.convert.families_audio import _finish_audio, qwen3_audio_encoder_params
+    from genz_catalog.convert.families_dense_modern import (
+        _qwen3_vision_params,
+        _vision_config,
+        _wrapper_text,
+    )
+    from genz_catalog.convert.families_multimodal import _with_defaults
+
+    warnings: list[str] = []
+    text_config = reader.sub("text_config")
+    if text_config is not None and text_config.get("head_dim") is None:
+        # The thinker's attention takes head_dim = hidden_size // num_attention_heads (floor)
+        # when the config names none (its config class has no head_dim): state it explicitly.
+        text = ConfigReader(text_config, reader.family, "text_config.")
+        hidden, heads = text.int("hidden_size"), text.int("num_attention_heads")
+        text.check()
+        reader = ConfigReader(
+            {**reader.config, "text_config": {**text_config, "head_dim": hidden // heads}},
+            reader.family,
+            reader.where,
+        )
+    arch = _wrapper_text(reader, dispatch, "qwen3_omni_moe_text", tie_default=False)
+    text_hidden = arch.hidden_size or 0
+    vision = _qwen3_vision_params(_vision_config(reader), text_hidden, True)
+    audio_config = reader.sub("audio_config")
+    if audio_config is None:
+        reader.require("audio_config")
+        reader.check()
+    audio_reader = ConfigReader(
+        _with_defaults(
+            audio_config,
+            "qwen3_omni_moe_audio_encoder",
+            {"qwen3_omni_moe_audio_encoder": QWEN3_OMNI_AUDIO_DEFAULTS},
+            "audio_config",
+            warnings,
+        ),
+        reader.family,
+        "audio_config.",
+    )
+    audio, width = qwen3_audio_encoder_params(audio_reader)
+    output = audio_reader.int("output_dim")
+    audio_reader.check()
+    audio += counting.linear(width, width, True) + counting.linear(width, output, True)
+    arch = _finish_audio(arch, audio, 0, warnings, "qwen3_omni_moe_audio_encoder")
+    arch.parameter_count += vision
+    arch.active_parameter_count = (arch.active_parameter_count or 0) + vision
+    arch.extra["vision_parameter_count"] = vision
+    arch.extra["vision_tower"] = "qwen3_omni_moe_vision_encoder"
+    arch.warnings.append(
+        "GenZ simulates the language model only (the Qwen3-VL-style vision tower is not modelled)"
+    )
+    return arch
+
+
 TEXT_HANDLERS = {
     "moshi": moshi,
     "trocr": trocr,
@@ -399,6 +470,7 @@ WRAPPERS: dict[str, Any] = {
     "encoder-decoder": encoder_decoder,
     "vision-encoder-decoder": vision_encoder_decoder,
     "t5gemma2": t5gemma2,
+    "qwen3_omni_moe_thinker": qwen3_omni_moe_thinker,
 }
 
 __all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
