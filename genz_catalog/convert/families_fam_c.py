@@ -459,6 +459,87 @@ def qwen3_omni_moe_thinker(reader: ConfigReader, dispatch: Dispatch) -> Architec
     return arch
 
 
+# VoxtralRealtimeConfig lays these under a given text_config (its SubConfigSpec init_kwargs,
+# transformers 5.24); count-relevant keys only.
+VOXTRAL_REALTIME_TEXT_DEFAULTS: dict[str, Any] = {
+    "vocab_size": 131072,
+    "hidden_size": 3072,
+    "intermediate_size": 9216,
+    "num_hidden_layers": 26,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "max_position_embeddings": 131072,
+    "head_dim": 128,
+    "sliding_window": 8192,
+}
+
+# Per-layer adaptive RMSNorm of the realtime text decoder: hidden -> 32 -> hidden, no biases
+# (the 32 is fixed in transformers' VoxtralRealtimeTextAdaRmsNorm, not a config key).
+_ADA_NORM_WIDTH = 32
+
+
+def voxtral_realtime(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Voxtral Realtime: a causal audio encoder (two convs, RMSNorm layers with biased q/v/out
+    and an unbiased k, a gated MLP whose down projection has a bias, sliding-window attention),
+    frames stacked ``downsample_factor`` deep into a two-layer bias-free projector, and a
+    Mistral-shaped text decoder with an adaptive RMSNorm per layer; LM head tied by default."""
+    from genz_catalog.convert._decoder import add_attention_kv, build_decoder
+    from genz_catalog.convert.families_audio import _finish_audio
+
+    text_config = reader.sub("text_config")
+    audio_config = reader.sub("audio_config")
+    if text_config is None or audio_config is None:
+        reader.require("text_config" if text_config is None else "audio_config")
+        reader.check()
+        raise AssertionError("unreachable: check() raised")
+    tied = reader.bool("tie_word_embeddings", default=True)
+    text = ConfigReader(
+        {**VOXTRAL_REALTIME_TEXT_DEFAULTS, **text_config, "tie_word_embeddings": tied},
+        reader.family,
+        "text_config.",
+    )
+    hidden = text.int("hidden_size")
+    text.check()
+    arch = build_decoder(
+        text, tie_default=True, extra_params_per_layer=2 * hidden * _ADA_NORM_WIDTH
+    )
+    add_attention_kv(
+        arch,
+        None,
+        text.optional_int("sliding_window", minimum=1),
+        2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0),
+    )
+    audio = ConfigReader(audio_config, reader.family, "audio_config.")
+    width = audio.int("hidden_size", "d_model")
+    ffn = audio.int("intermediate_size", "encoder_ffn_dim")
+    layers = audio.int("num_hidden_layers", "encoder_layers")
+    heads = audio.int("num_attention_heads", "encoder_attention_heads")
+    head_dim = audio.int("head_dim")
+    mels = audio.int("num_mel_bins")
+    audio.check()
+    inner = heads * head_dim  # the encoder's K/V heads are its attention heads
+    per_layer = (
+        counting.linear(width, inner, True)  # q
+        + counting.linear(width, inner)  # k
+        + counting.linear(width, inner, True)  # v
+        + counting.linear(inner, width, True)  # out
+        + 2 * width  # two RMSNorms
+        + 2 * counting.linear(width, ffn)  # gate, up
+        + counting.linear(ffn, width, True)  # down
+    )
+    encoder = (
+        mels * width * 3
+        + width  # conv1, kernel 3
+        + width * width * 3
+        + width  # conv2, kernel 3
+        + layers * per_layer
+        + width  # final RMSNorm
+    )
+    stacked = width * reader.int("downsample_factor", default=4)
+    projector = counting.linear(stacked, hidden) + counting.linear(hidden, hidden)
+    return _finish_audio(arch, encoder, projector, [], "voxtral_realtime_encoder")
+
+
 TEXT_HANDLERS = {
     "moshi": moshi,
     "trocr": trocr,
@@ -471,6 +552,7 @@ WRAPPERS: dict[str, Any] = {
     "vision-encoder-decoder": vision_encoder_decoder,
     "t5gemma2": t5gemma2,
     "qwen3_omni_moe_thinker": qwen3_omni_moe_thinker,
+    "voxtral_realtime": voxtral_realtime,
 }
 
 __all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
