@@ -540,6 +540,111 @@ def voxtral_realtime(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _finish_audio(arch, encoder, projector, [], "voxtral_realtime_encoder")
 
 
+VIBEVOICE_TOKENIZER_DEFAULTS = {  # VibeVoiceAcousticTokenizerEncoderConfig (transformers 5.24)
+    "channels": 1,
+    "hidden_size": 64,
+    "kernel_size": 7,
+    "num_filters": 32,
+    "downsampling_ratios": [2, 2, 4, 5, 5, 8],
+    "depths": [3, 3, 3, 3, 3, 3, 8],
+    "ffn_expansion": 4,
+}
+
+
+def vibevoice_tokenizer_encoder_params(encoder: ConfigReader) -> int:
+    """Parameters of a VibeVoice acoustic/semantic tokenizer encoder: a causal-conv stem and one
+    strided causal conv per ``downsampling_ratios`` entry (kernel 2 x ratio, doubling the
+    channels from ``num_filters``), each followed by ``depths[i]`` ConvNeXt-1D blocks (two
+    RMSNorms, a depthwise conv, a biased FFN of ``ffn_expansion`` x width, two layer-scale
+    vectors), then a causal-conv head to ``hidden_size``. Every conv has a bias."""
+    channels = encoder.int("channels")
+    hidden = encoder.int("hidden_size")
+    kernel = encoder.int("kernel_size")
+    filters = encoder.int("num_filters")
+    expansion = encoder.int("ffn_expansion")
+    ratios = encoder.int_list("downsampling_ratios")
+    depths = encoder.int_list("depths")
+    if ratios is None or depths is None:
+        encoder.require("downsampling_ratios" if ratios is None else "depths")
+    encoder.check()
+    assert ratios is not None and depths is not None
+    if len(depths) != len(ratios) + 1:
+        raise encoder.error(
+            f"{encoder.where}depths ({len(depths)} entries) must have one more entry than "
+            f"downsampling_ratios ({len(ratios)}): the stem's blocks come first"
+        )
+
+    def conv(inputs: int, outputs: int, size: int, groups: int = 1) -> int:
+        return inputs // groups * outputs * size + outputs
+
+    def block(width: int) -> int:
+        return (
+            2 * width  # norm, ffn_norm (RMSNorm weights)
+            + conv(width, width, kernel, groups=width)  # depthwise mixer
+            + counting.mlp(width, expansion * width, False, True)
+            + 2 * width  # gamma, ffn_gamma
+        )
+
+    total = conv(channels, filters, kernel) + depths[0] * block(filters)
+    for stage, ratio in enumerate(ratios):
+        width = filters * 2 ** (stage + 1)
+        total += conv(filters * 2**stage, width, 2 * ratio) + depths[stage + 1] * block(width)
+    return total + conv(filters * 2 ** len(ratios), hidden, kernel)
+
+
+def vibevoice_asr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """VibeVoice-ASR: acoustic and semantic tokenizer encoders (convolutional, no attention),
+    a two-branch projector (linear, RMSNorm, linear into the text width, per branch) and a
+    Qwen2 language model whose LM head transformers never ties for this family."""
+    from genz_catalog.convert.families_audio import _finish_audio
+    from genz_catalog.convert.families_multimodal import _with_defaults
+
+    warnings: list[str] = []
+    text_config = reader.sub("text_config")
+    if text_config is None:
+        reader.require("text_config")
+        reader.check()
+        raise AssertionError("unreachable: check() raised")
+    text_type = text_config.get("model_type") or "qwen2"
+    if text_type != "qwen2":
+        raise reader.error(
+            f"language model type {text_type!r} (text_config.model_type) is not supported; "
+            "refusing rather than guessing"
+        )
+    arch = dispatch({**text_config, "tie_word_embeddings": False}, "qwen2", "text_config.")
+    text_hidden = arch.hidden_size or 0
+    audio = 0
+    projector = 0
+    for branch in ("acoustic", "semantic"):
+        key = f"{branch}_tokenizer_encoder_config"
+        if reader.sub(key) is None:
+            # The wrapper's defaults for an absent encoder differ from the encoder class's
+            # (the semantic one is 128 wide): require the config rather than guess.
+            reader.require(key)
+            reader.check()
+        encoder = ConfigReader(
+            _with_defaults(
+                reader.sub(key),
+                "vibevoice_acoustic_tokenizer_encoder",
+                {"vibevoice_acoustic_tokenizer_encoder": VIBEVOICE_TOKENIZER_DEFAULTS},
+                key,
+                warnings,
+            ),
+            reader.family,
+            key + ".",
+        )
+        audio += vibevoice_tokenizer_encoder_params(encoder)
+        width = encoder.int("hidden_size")
+        projector += (
+            counting.linear(width, text_hidden, True)
+            + text_hidden  # RMSNorm
+            + counting.linear(text_hidden, text_hidden, True)
+        )
+    return _finish_audio(
+        arch, audio, projector, warnings, "VibeVoice acoustic + semantic tokenizer encoders"
+    )
+
+
 TEXT_HANDLERS = {
     "moshi": moshi,
     "trocr": trocr,
@@ -553,6 +658,7 @@ WRAPPERS: dict[str, Any] = {
     "t5gemma2": t5gemma2,
     "qwen3_omni_moe_thinker": qwen3_omni_moe_thinker,
     "voxtral_realtime": voxtral_realtime,
+    "vibevoice_asr": vibevoice_asr,
 }
 
 __all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
