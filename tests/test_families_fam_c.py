@@ -26,6 +26,7 @@ ORACLE_CLASSES = {
     "t5gemma2": "T5Gemma2ForConditionalGeneration",
     "seamless_m4t": "SeamlessM4TForTextToText",
     "moshi": "MoshiForCausalLM",
+    "moss_transcribe_diarize": "MossTranscribeDiarizeForConditionalGeneration",
     "vibevoice_asr": "VibeVoiceAsrForConditionalGeneration",
     "voxtral_realtime": "VoxtralRealtimeForConditionalGeneration",
     "qwen3_omni_moe_thinker": "Qwen3OmniMoeThinkerForConditionalGeneration",

@@ -645,6 +645,49 @@ def vibevoice_asr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     )
 
 
+MOSS_AUDIO_DEFAULTS = {  # MossTranscribeDiarizeAudioConfig (transformers 5.24)
+    "num_mel_bins": 80,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "intermediate_size": 4096,
+    "hidden_size": 1024,
+    "max_source_positions": 1500,
+}
+
+
+def moss_transcribe_diarize(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """MOSS Transcribe-Diarize: a Whisper-style encoder, ``audio_merge_size`` frames packed into
+    a two-layer projector (biases per ``projector_bias``) with a LayerNorm into the text width,
+    and a Qwen3 language model (head tied by the wrapper's default)."""
+    from genz_catalog.convert.families_audio import _finish_audio, whisper_encoder_params
+    from genz_catalog.convert.families_multimodal import _with_defaults
+    from genz_catalog.convert.families_vlm import text_model
+
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "qwen3", warnings, True)
+    audio_reader = ConfigReader(
+        _with_defaults(
+            reader.sub("audio_config"),
+            "moss_transcribe_diarize_audio",
+            {"moss_transcribe_diarize_audio": MOSS_AUDIO_DEFAULTS},
+            "audio_config",
+            warnings,
+        ),
+        reader.family,
+        "audio_config.",
+    )
+    audio, width, _ = whisper_encoder_params(audio_reader)
+    text_hidden = arch.hidden_size or 0
+    bias = reader.bool("projector_bias", default=True)
+    packed = width * reader.int("audio_merge_size", default=4)
+    projector = (
+        counting.linear(packed, text_hidden, bias)
+        + counting.linear(text_hidden, text_hidden, bias)
+        + counting.layer_norm(text_hidden)
+    )
+    return _finish_audio(arch, audio, projector, warnings, "moss_transcribe_diarize_audio")
+
+
 TEXT_HANDLERS = {
     "moshi": moshi,
     "trocr": trocr,
@@ -659,6 +702,7 @@ WRAPPERS: dict[str, Any] = {
     "qwen3_omni_moe_thinker": qwen3_omni_moe_thinker,
     "voxtral_realtime": voxtral_realtime,
     "vibevoice_asr": vibevoice_asr,
+    "moss_transcribe_diarize": moss_transcribe_diarize,
 }
 
 __all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
