@@ -688,6 +688,75 @@ def moss_transcribe_diarize(reader: ConfigReader, dispatch: Dispatch) -> Archite
     return _finish_audio(arch, audio, projector, warnings, "moss_transcribe_diarize_audio")
 
 
+def wav2vec2_style_encoder_params(audio: ConfigReader) -> tuple[int, int]:
+    """(parameters, width) of OmniASR's wav2vec 2.0-style encoder: a convolutional feature
+    extractor (one conv per ``conv_dim`` entry, bias per ``conv_bias``, a LayerNorm after each),
+    a LayerNorm and projection into ``hidden_size``, a grouped positional conv (plain weight, no
+    weight norm), post-norm Transformer layers with biased attention and FFN, a final LayerNorm.
+    """
+    width = audio.int("hidden_size")
+    ffn = audio.int("intermediate_size")
+    layers = audio.int("num_hidden_layers")
+    position_kernel = audio.int("num_conv_pos_embeddings")
+    position_groups = audio.int("num_conv_pos_embedding_groups")
+    dims = audio.int_list("conv_dim")
+    kernels = audio.int_list("conv_kernel")
+    if dims is None or kernels is None:
+        audio.require("conv_dim" if dims is None else "conv_kernel")
+    audio.check()
+    assert dims is not None and kernels is not None
+    if len(dims) != len(kernels):
+        raise audio.error(
+            f"{audio.where}conv_dim ({len(dims)} entries) and conv_kernel ({len(kernels)}) differ"
+        )
+    if width % position_groups:
+        raise audio.error(
+            f"{audio.where}hidden_size ({width}) is not divisible by "
+            f"num_conv_pos_embedding_groups ({position_groups})"
+        )
+    conv_bias = audio.bool("conv_bias", default=True)
+    total = 0
+    inputs = 1  # raw waveform
+    for outputs, kernel in zip(dims, kernels, strict=True):
+        total += inputs * outputs * kernel + (outputs if conv_bias else 0)
+        total += counting.layer_norm(outputs)
+        inputs = outputs
+    total += counting.layer_norm(inputs) + counting.linear(inputs, width, True)
+    total += width * (width // position_groups) * position_kernel + width
+    per_layer = (
+        4 * counting.linear(width, width, True)
+        + 2 * counting.layer_norm(width)
+        + counting.mlp(width, ffn, False, True)
+    )
+    return total + layers * per_layer + counting.layer_norm(width), width
+
+
+def omniasr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Omnilingual ASR (LLM variant): a wav2vec 2.0-style audio encoder, one biased linear
+    projector into the text width, and a Llama language model whose LM head transformers never
+    ties for this family."""
+    from genz_catalog.convert.families_audio import _finish_audio
+
+    text_config = reader.sub("text_config")
+    audio_config = reader.sub("audio_config")
+    if text_config is None or audio_config is None:
+        reader.require("text_config" if text_config is None else "audio_config")
+        reader.check()
+        raise AssertionError("unreachable: check() raised")
+    text_type = text_config.get("model_type") or "llama"
+    if text_type != "llama":
+        raise reader.error(
+            f"language model type {text_type!r} (text_config.model_type) is not supported; "
+            "refusing rather than guessing"
+        )
+    arch = dispatch({**text_config, "tie_word_embeddings": False}, "llama", "text_config.")
+    audio, width = wav2vec2_style_encoder_params(
+        ConfigReader(audio_config, reader.family, "audio_config.")
+    )
+    projector = counting.linear(width, arch.hidden_size or 0, True)
+    return _finish_audio(arch, audio, projector, [], "omniasr_audio (wav2vec 2.0 style)")
+
+
 TEXT_HANDLERS = {
     "moshi": moshi,
     "trocr": trocr,
@@ -703,6 +772,7 @@ WRAPPERS: dict[str, Any] = {
     "voxtral_realtime": voxtral_realtime,
     "vibevoice_asr": vibevoice_asr,
     "moss_transcribe_diarize": moss_transcribe_diarize,
+    "omniasr": omniasr,
 }
 
 __all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
