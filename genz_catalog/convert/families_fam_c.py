@@ -757,6 +757,64 @@ def omniasr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _finish_audio(arch, audio, projector, [], "omniasr_audio (wav2vec 2.0 style)")
 
 
+def pi0(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """PI0 (vision-language-action): a PaliGemma base model (``vlm_config``; no LM head), a
+    Gemma action expert (``dit_config``; no LM head, its own embedding), and biased linears
+    for state, action and flow-matching time (``max_state_dim`` / ``max_action_dim`` wide).
+    GenZ cannot simulate the action expert's denoising loop: the record is marked unsupported."""
+    from genz_catalog.convert import WRAPPER_HANDLERS
+
+    vlm_config = reader.sub("vlm_config")
+    dit_config = reader.sub("dit_config")
+    if vlm_config is None or dit_config is None:
+        reader.require("vlm_config" if vlm_config is None else "dit_config")
+        reader.check()
+        raise AssertionError("unreachable: check() raised")
+    for key, config, expected in (
+        ("vlm_config", vlm_config, "paligemma"),
+        ("dit_config", dit_config, "gemma"),
+    ):
+        if config.get("model_type") != expected:
+            raise reader.error(
+                f"{key}.model_type {config.get('model_type')!r} is not supported (PI0 counts a "
+                f"{expected} here); refusing rather than guessing"
+            )
+    # Base models without LM heads: counted as their tied-head classes (the head adds nothing).
+    arch = WRAPPER_HANDLERS["paligemma"](
+        ConfigReader({**vlm_config, "tie_word_embeddings": True}, reader.family, "vlm_config."),
+        dispatch,
+    )
+    expert = dispatch({**dit_config, "tie_word_embeddings": True}, "gemma", "dit_config.")
+    width = expert.hidden_size or 0
+    state = reader.int("max_state_dim")
+    action = reader.int("max_action_dim")
+    reader.check()
+    heads = (
+        counting.linear(action, width, True)  # action_in_proj
+        + counting.linear(state, width, True)  # state_proj
+        + counting.linear(2 * width, width, True)  # action_time_mlp_in
+        + counting.linear(width, width, True)  # action_time_mlp_out
+        + counting.linear(width, action, True)  # action_out_proj
+    )
+    extra = expert.parameter_count + heads
+    arch.parameter_count += extra
+    if arch.active_parameter_count is not None:
+        arch.active_parameter_count += extra
+    arch.extra.update(
+        {
+            "action_expert_parameter_count": expert.parameter_count,
+            "action_projection_parameter_count": heads,
+            "action_expert_layers": expert.num_layers,
+        }
+    )
+    arch.genz_unsupported = (
+        "PI0 produces actions by flow matching: a Gemma action expert runs "
+        "num_inference_steps denoising passes over the VLM's cache; GenZ 0.0.16 has no model "
+        "of that loop"
+    )
+    return arch
+
+
 TEXT_HANDLERS = {
     "moshi": moshi,
     "trocr": trocr,
@@ -773,6 +831,7 @@ WRAPPERS: dict[str, Any] = {
     "vibevoice_asr": vibevoice_asr,
     "moss_transcribe_diarize": moss_transcribe_diarize,
     "omniasr": omniasr,
+    "pi0": pi0,
 }
 
 __all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
