@@ -815,6 +815,86 @@ def pi0(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return arch
 
 
+def radio_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """(parameters, width) of a RADIO vision model (``RadioModel``, input conditioner detached:
+    its mean/std are buffers): bias-free patch (and, with ``video_temporal_patch_size``, video
+    patch) projections, a learned position table over the ``max_img_size / patch_size`` grid,
+    CLS + register tokens, pre-norm layers with q/k/v bias per ``qkv_bias``, a biased output,
+    layer-scale vectors and a plain or SwiGLU MLP of ``mlp_ratio`` x width."""
+    width = vision.int("hidden_size")
+    layers = vision.int("num_hidden_layers")
+    patch = vision.int("patch_size")
+    max_image = vision.int("max_img_size")
+    patch_dim = vision.int("patch_dim")
+    cls_tokens = vision.int("num_cls_tokens", minimum=0)
+    registers = vision.int("num_registers", minimum=0)
+    ratio = vision.number("mlp_ratio")
+    vision.check()
+    ffn = int(width * ratio)
+    qkv_bias = vision.bool("qkv_bias", default=True)
+    total = counting.linear(patch_dim, width)
+    if vision.raw("video_temporal_patch_size") is not None:
+        total += counting.linear(vision.int("video_patch_dim"), width)
+        vision.check()
+    total += (max_image // patch) ** 2 * width + (cls_tokens + registers) * width
+    if vision.bool("use_swiglu_ffn", default=False):
+        mlp = counting.mlp(width, ffn, True, True)
+    else:
+        mlp = counting.mlp(width, ffn, False, True)
+    per_layer = (
+        2 * counting.layer_norm(width)
+        + 3 * counting.linear(width, width, qkv_bias)
+        + counting.linear(width, width, True)
+        + 2 * width  # layer scales
+        + mlp
+    )
+    return total + layers * per_layer, width
+
+
+def nemotron_h_omni(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Nemotron-H Omni (vision configs): a RADIO vision model, pixel shuffle by
+    ``downsample_ratio``, an RMSNorm + two bias-free linears projector, and a Nemotron-H
+    (Mamba-2 / attention / MoE hybrid) language model with its own head. A vision final
+    LayerNorm exists when the language model has MTP layers. Configs with an ``audio_config``
+    (the audio tower) are refused: that tower is not counted here."""
+    from genz_catalog.convert.families_vlm import _done
+
+    if reader.sub("audio_config") is not None:
+        raise reader.error(
+            "audio_config is set: the Nemotron-H Omni audio tower has no exact count here; "
+            "refusing rather than guessing"
+        )
+    vision_config = reader.sub("vision_config")
+    text_config = reader.sub("text_config")
+    if vision_config is None or text_config is None:
+        reader.require("vision_config" if vision_config is None else "text_config")
+        reader.check()
+        raise AssertionError("unreachable: check() raised")
+    if vision_config.get("model_type", "radio") != "radio":
+        raise reader.error(
+            f"vision tower {vision_config.get('model_type')!r} (vision_config.model_type) is "
+            "not supported"
+        )
+    arch = dispatch(text_config, text_config.get("model_type") or "nemotron_h", "text_config.")
+    vision, width = radio_vision_params(
+        ConfigReader(vision_config, reader.family, "vision_config.")
+    )
+    vision_width = reader.int("vision_hidden_size", default=width)
+    projector_width = reader.int("projector_hidden_size")
+    ratio = reader.number("downsample_ratio")
+    reader.check()
+    shuffled = vision_width * int(1 / ratio) ** 2
+    text_hidden = arch.hidden_size or 0
+    projector = (
+        shuffled  # RMSNorm
+        + counting.linear(shuffled, projector_width)
+        + counting.linear(projector_width, text_hidden)
+    )
+    if (ConfigReader(text_config, reader.family).optional_int("num_nextn_predict_layers") or 0) > 0:
+        vision += counting.layer_norm(vision_width)  # vision_final_layernorm
+    return _done(arch, vision, projector, [], "radio")
+
+
 TEXT_HANDLERS = {
     "moshi": moshi,
     "trocr": trocr,
@@ -832,6 +912,7 @@ WRAPPERS: dict[str, Any] = {
     "moss_transcribe_diarize": moss_transcribe_diarize,
     "omniasr": omniasr,
     "pi0": pi0,
+    "nemotron_h_omni": nemotron_h_omni,
 }
 
 __all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
