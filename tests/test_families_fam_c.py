@@ -118,3 +118,20 @@ def test_t5gemma2_untied_gives_the_decoder_and_head_their_own_tables() -> None:
     assert record["parameter_count"] == expected
     # Gemma 3 4B shapes: 26 decoder layers, 4 KV heads x 256, 5 of 6 layers slide (4096).
     assert record["memory"]["cross_attention_values_per_source_token"] == 26 * 2 * 4 * 256
+
+
+@pytest.mark.oracle
+def test_nemotron_h_omni_with_mtp_layers_counts_the_vision_final_norm() -> None:
+    transformers = pytest.importorskip("transformers")
+    config = transformers.AutoConfig.for_model("nemotron_h_omni")
+    config.text_config.num_nextn_predict_layers = 1
+    expected = _meta_count(config, "NemotronH_Omni_Reasoning_V3")
+    record = convert_hf_config(json.loads(json.dumps(config.to_dict())))
+    # One LayerNorm (weight and bias over the 1280-wide RADIO features) more than without MTP.
+    assert record["parameter_count"] == expected == 2_659_803_008 + 2 * 1280
+
+
+def test_nemotron_h_omni_refuses_an_audio_tower() -> None:
+    config = {"model_type": "nemotron_h_omni", "audio_config": {"hidden_size": 1024}}
+    with pytest.raises(ConversionError, match="audio_config is set.*refusing"):
+        convert_hf_config(config)
