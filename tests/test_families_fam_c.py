@@ -26,6 +26,7 @@ ORACLE_CLASSES = {
     "t5gemma2": "T5Gemma2ForConditionalGeneration",
     "seamless_m4t": "SeamlessM4TForTextToText",
     "moshi": "MoshiForCausalLM",
+    "nemo_speechlm": "Nemotron3_5TranscribeForConditionalGeneration",
     "nemotron_h_omni": "NemotronH_Omni_Reasoning_V3",
     "pi0": "PI0ForConditionalGeneration",
     "omniasr": "OmniASRForConditionalGeneration",

@@ -895,6 +895,111 @@ def nemotron_h_omni(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, projector, [], "radio")
 
 
+def _stacked_frame_encoder_params(encoder: ConfigReader, qk_norm: bool, embedder: bool) -> int:
+    """A Nemotron 3 audio encoder (ASR, diarization or word-timestamp): optional frame-stacking
+    projection (``subsampling_factor`` x ``num_mel_bins`` -> width, bias-free), an input
+    LayerNorm, post-norm layers (bias-free q/k/v, biased output, optional per-head LayerNorms on
+    q and k, biased MLP) and a final LayerNorm. The value projection spans all attention heads."""
+    width = encoder.int("hidden_size")
+    ffn = encoder.int("intermediate_size")
+    layers = encoder.int("num_hidden_layers")
+    heads = encoder.int("num_attention_heads")
+    encoder.check()
+    kv_heads = encoder.int("num_key_value_heads", default=heads)
+    head_dim = encoder.int("head_dim", default=width // heads)
+    inner = heads * head_dim
+    per_layer = (
+        2 * counting.linear(width, inner)  # q, v
+        + counting.linear(width, kv_heads * head_dim)  # k
+        + counting.linear(inner, width, True)  # o
+        + (2 * counting.layer_norm(head_dim) if qk_norm else 0)
+        + 2 * counting.layer_norm(width)
+        + counting.mlp(width, ffn, False, True)
+    )
+    total = 2 * counting.layer_norm(width) + layers * per_layer
+    if embedder:
+        total += counting.linear(
+            encoder.int("subsampling_factor") * encoder.int("num_mel_bins"), width
+        )
+        encoder.check()
+    return total
+
+
+def _required_sub(reader: ConfigReader, key: str) -> ConfigReader:
+    config = reader.sub(key)
+    if config is None:
+        reader.require(key)
+        reader.check()
+    where = reader.where + key + "."
+    return ConfigReader(config or {}, reader.family, where)
+
+
+def nemo_speechlm(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Nemotron 3.5 Transcribe (``nemo_speechlm``): an ASR audio encoder, a streaming
+    diarization model (its own encoder, projection, sub-pixel upsampler, speaker classifier,
+    silence embedding), output LayerNorms, a biased linear projector, a word-timestamp encoder
+    (transposed-conv upsampler + ASR-style layers) with a 1x1-conv head, and a Nemotron-H
+    language model whose LM head transformers never ties for this family."""
+    from genz_catalog.convert.families_audio import _finish_audio
+
+    text_config = reader.sub("text_config")
+    if text_config is None:
+        reader.require("text_config")
+        reader.check()
+        raise AssertionError("unreachable: check() raised")
+    text_type = text_config.get("model_type") or "nemotron_h"
+    if text_type != "nemotron_h":
+        raise reader.error(
+            f"language model type {text_type!r} (text_config.model_type) is not supported; "
+            "refusing rather than guessing"
+        )
+    arch = dispatch({**text_config, "tie_word_embeddings": False}, "nemotron_h", "text_config.")
+    audio_reader = _required_sub(reader, "audio_config")
+    asr = _required_sub(audio_reader, "asr_config")
+    diarization = _required_sub(audio_reader, "diarization_config")
+    diarization_audio = _required_sub(diarization, "audio_config")
+    head = _required_sub(diarization, "head_config")
+    timestamps = _required_sub(reader, "word_timestamp_config")
+
+    asr_width = asr.int("hidden_size")
+    asr.check()
+    audio = _stacked_frame_encoder_params(asr, qk_norm=True, embedder=True)
+    head_width = head.int("hidden_size")
+    speakers = head.int("num_speakers")
+    head_input = head.int("audio_hidden_size")
+    factor = head.int("subsampling_factor")
+    diarization_width = diarization_audio.int("hidden_size")
+    head.check()
+    diarization_audio.check()
+    audio += (
+        _stacked_frame_encoder_params(diarization_audio, qk_norm=False, embedder=True)
+        + counting.linear(head_input, head_width, True)  # proj
+        + head_width * head_width * factor * 3
+        + head_width * factor  # upsampler conv, kernel 3
+        + counting.linear(head_width, head_width, True)  # classifier dense
+        + counting.linear(head_width, speakers, True)  # classifier out_proj
+        + diarization_width  # silence_embeds
+        + counting.layer_norm(asr_width)  # asr_norm
+        + counting.layer_norm(speakers)  # speaker_norm
+    )
+    timestamp_width = timestamps.int("hidden_size")
+    upsampling = timestamps.int("upsampling_factor")
+    timestamp_vocab = timestamps.int("vocab_size")
+    timestamps.check()
+    word_timestamps = (
+        timestamp_width * timestamp_width * upsampling
+        + timestamp_width  # ConvTranspose1d
+        + _stacked_frame_encoder_params(timestamps, qk_norm=True, embedder=False)
+        + counting.linear(timestamp_width, timestamp_vocab, True)  # 1x1 conv head
+    )
+    projector = counting.linear(asr_width, arch.hidden_size or 0, True)
+    arch = _finish_audio(
+        arch, audio + word_timestamps, projector, [], "Nemotron 3.5 ASR + diarization encoders"
+    )
+    arch.extra["word_timestamp_parameter_count"] = word_timestamps
+    return arch
+
+
 TEXT_HANDLERS = {
     "moshi": moshi,
     "trocr": trocr,
@@ -913,6 +1018,7 @@ WRAPPERS: dict[str, Any] = {
     "omniasr": omniasr,
     "pi0": pi0,
     "nemotron_h_omni": nemotron_h_omni,
+    "nemo_speechlm": nemo_speechlm,
 }
 
 __all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
