@@ -1,15 +1,23 @@
-"""Encoder-decoder compositions and decoders with cross-attention (fam-c): TrOCR, the generic
-``EncoderDecoderModel`` and ``VisionEncoderDecoderModel``.
+"""Encoder-decoder, speech and omni families (fam-c).
 
-Counted as transformers 5 builds them. The generic wrappers nest a whole encoder config and a
-whole decoder config; transformers builds ``AutoModel`` from the first (a base model *with* its
-pooler) and ``AutoModelForCausalLM`` from the second (with cross-attention when the decoder config
-says ``add_cross_attention``). Only encoder and decoder types whose exact layout is known here are
-counted; any other pair is refused by name rather than guessed.
+- Encoder-decoders: TrOCR's decoder, the generic ``EncoderDecoderModel`` and
+  ``VisionEncoderDecoderModel`` (transformers builds ``AutoModel`` from the nested encoder config,
+  a base model *with* its pooler, and ``AutoModelForCausalLM`` from the decoder config, with
+  cross-attention when it says ``add_cross_attention``; only encoder/decoder types whose layout
+  is known here are counted, any other pair is refused by name), T5Gemma 2, and SeamlessM4T's
+  text-to-text model. GenZ 0.0.16 simulates decoder stacks only: these records carry
+  ``genz_unsupported``; counts, decoder KV cache and the cross-attention cache
+  (``cross_attention_values_per_source_token``) are exact.
+- Speech and omni wrappers (an audio and/or vision encoder, a projector, a language model):
+  Qwen3-Omni's thinker, Voxtral Realtime, VibeVoice-ASR, Nemotron 3.5 Transcribe
+  (``nemo_speechlm``), Nemotron-H Omni, OmniASR, MOSS Transcribe-Diarize. ``parameter_count``
+  is the whole model transformers loads, ``text_parameter_count`` the language model; GenZ
+  simulates the language model only (a warning names the encoder).
+- Moshi's temporal transformer and PI0 (a PaliGemma VLM with a Gemma action expert; GenZ cannot
+  simulate its flow-matching loop).
 
-GenZ 0.0.16 simulates decoder stacks only: every record here carries ``genz_unsupported`` (the
-encoder and cross-attention are not modelled); counts, decoder KV cache and cross-attention
-cache (``cross_attention_values_per_source_token``) are exact.
+Every count is parameter by parameter as transformers 5.24 allocates it (unit: parameters);
+``tests/test_families_fam_c.py`` checks each against the meta-device count.
 """
 
 from __future__ import annotations
@@ -20,7 +28,6 @@ from genz_catalog.convert import counting
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import derived_head_dim
 from genz_catalog.convert._reader import ConfigReader
-from genz_catalog.convert.errors import ConversionError
 from genz_catalog.convert.families_multimodal import _vit_layers
 from genz_catalog.convert.families_vlm import Dispatch
 
@@ -1021,4 +1028,4 @@ WRAPPERS: dict[str, Any] = {
     "nemo_speechlm": nemo_speechlm,
 }
 
-__all__ = ["TEXT_HANDLERS", "WRAPPERS", "ConversionError"]
+__all__ = ["TEXT_HANDLERS", "WRAPPERS"]
