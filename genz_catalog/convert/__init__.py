@@ -550,3 +550,14 @@ if "glm4_moe" in TEXT_HANDLERS:
 for _family, _handler in families_vlm.TEXT_HANDLERS.items():
     TEXT_HANDLERS.setdefault(_family, _handler)
 # --- end fam-vlm ------------------------------------------------------------------------------
+
+# --- fam-c: encoder-decoder compositions, speech and omni models (families_fam_c) -------------
+from genz_catalog.convert import families_fam_c  # noqa: E402
+
+for _family, _handler in families_fam_c.TEXT_HANDLERS.items():
+    TEXT_HANDLERS.setdefault(_family, _handler)
+for _family, _wrapper in families_fam_c.WRAPPERS.items():
+    WRAPPER_HANDLERS.setdefault(_family, _wrapper)
+# Qwen3-Omni's thinker language model has the Qwen3-VL-MoE text layout (same keys, same weights).
+TEXT_HANDLERS.setdefault("qwen3_omni_moe_text", families_moe_modern.qwen3_vl_moe_text)
+# --- end fam-c --------------------------------------------------------------------------------
