@@ -34,10 +34,10 @@ from typing import IO, Any
 import sqlite_utils
 
 from ._lean_start import start_convert_worker
+from .catalog import writes as _writes
 from .catalog.ids import name_owners
 from .catalog.metrics import upsert_metrics
 from .catalog.prepared import PreparedModel, check_bounds, prepare_for_bulk
-from .catalog.writes import CHILD_TABLES, write_models
 from .convert import ConversionError
 from .db import FTS_ALIASES_SQL, SOURCES, rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
@@ -85,7 +85,7 @@ _SURROGATE_COLUMNS = {
     "simulations": ("id",),
 }
 #: Child tables whose rows hang off ``models.model_id`` (cleared when a model is reloaded).
-_CHILD_TABLES = CHILD_TABLES
+_CHILD_TABLES = _writes.CHILD_TABLES
 
 
 def _columns(db: sqlite_utils.Database, table: str) -> list[str]:
@@ -623,7 +623,7 @@ def _load_row(
         prepared = PreparedModel.from_export_row(row)
         if not replace:
             reloaded.add(prepared.model_id.lower())
-        write_models(db, [(prepared, {"drop_children": not replace})], "update")
+        _writes.write_models(db, [(prepared, {"drop_children": not replace})], "update")
         return True
     if table == "model_aliases":
         alias = validate_model_id(row.get("alias"))
@@ -1077,8 +1077,8 @@ def import_config_files(
     waiting: deque[str] = deque()  # paths of items handed to add_models, not yet written
 
     def items(prepared_files: Iterable[tuple[str, str | None, Any]]) -> Iterator[dict]:
-        # No per-file look-up here: write_models finds the stored ids of a whole batch in one
-        # query and redoes the conversion of a case variant under the stored spelling.
+        # No per-file look-up here: writes.write_models finds the stored ids of a whole batch
+        # in one query and redoes the conversion of a case variant under the stored spelling.
         for path, model_id, prepared in prepared_files:
             if model_id is None:
                 result.failures.append((path, prepared))
@@ -1100,7 +1100,7 @@ def import_config_files(
         source = _in_workers(names, workers)
     else:
         # The workers' own function: it needs no catalog (stored spellings are the writer's
-        # business, in write_models), so both paths prepare files identically.
+        # business, in writes.write_models), so both paths prepare files identically.
         source = map(_read_and_prepare, names)
     good = items(source)
     first = next(good, None)
