@@ -99,6 +99,16 @@ def test_name_owners_answers_for_ids_and_aliases_case_insensitively(isolated_cat
         owners = name_owners(
             manager.db, ["LLAMA3_8B", "llama-3.1-8b", "Meta-Llama/Llama-3.1-8B", "mistral"]
         )
+        # A name that is both a model id and another model's alias (a damaged or hand-made
+        # file; doctor reports it): load asks for the alias's owner, add_alias for the model.
+        manager.add_model("org/deep", record=llama_record(num_layers=48))
+        manager.db.execute(
+            "INSERT INTO model_aliases (alias, model_id, kind, created_at) "
+            "VALUES ('org/deep', 'meta-llama/Llama-3.1-8B', 'alias', '2026-01-01')"
+        )
+        shadowed = ["ORG/DEEP"]
+        assert name_owners(manager.db, shadowed) == {"org/deep": "meta-llama/Llama-3.1-8B"}
+        assert name_owners(manager.db, shadowed, prefer_ids=True) == {"org/deep": "org/deep"}
     assert owners == {
         "llama3_8b": "meta-llama/Llama-3.1-8B",
         "llama-3.1-8b": "meta-llama/Llama-3.1-8B",

@@ -146,13 +146,15 @@ def variable_limit(conn: sqlite3.Connection) -> int:
     return 999  # SQLite's smallest compiled-in default (before 3.32)
 
 
-def name_owners(db: sqlite_utils.Database, names: Sequence[str]) -> dict[str, str]:
+def name_owners(
+    db: sqlite_utils.Database, names: Sequence[str], *, prefer_ids: bool = False
+) -> dict[str, str]:
     """Which model each of ``names`` already names, as an id or an alias (case-insensitive).
 
     Returns ``{lower-cased name: owning model id}`` for the taken names only; a name that is
-    both an alias and a model id (which ``doctor`` reports) maps to the alias's owner. This is
-    the catalog's one "is this name taken" query: single adds, bulk adds, aliases and ``load``
-    all ask it.
+    both an alias and a model id (which ``doctor`` reports) maps to the alias's owner, or with
+    ``prefer_ids`` to the model of that id. This is the catalog's one "is this name taken"
+    query: single adds, bulk adds, aliases, ``load`` and the static sync all ask it.
     """
     owners: dict[str, str] = {}
     # Each name is bound twice; SQLite before 3.32 allows only 999 parameters.
@@ -160,11 +162,12 @@ def name_owners(db: sqlite_utils.Database, names: Sequence[str]) -> dict[str, st
     for start in range(0, len(names), per_query):
         chunk = list(names[start : start + per_query])
         marks = ", ".join("?" for _ in chunk)
-        for name, owner in db.execute(
+        rows = db.execute(
             f"SELECT alias, model_id FROM model_aliases WHERE alias IN ({marks}) UNION ALL "
             f"SELECT model_id, model_id FROM models WHERE model_id IN ({marks})",
             [*chunk, *chunk],
-        ):
+        ).fetchall()
+        for name, owner in reversed(rows) if prefer_ids else rows:
             owners.setdefault(str(name).lower(), owner)
     return owners
 

@@ -349,7 +349,7 @@ def add_alias(db: sqlite_utils.Database, model_id: str, alias: str, kind: str = 
     :class:`CatalogError` if the name already names another model."""
     validate_model_id(alias)
     with write_transaction(db):
-        owner = name_owners(db, [alias]).get(alias.lower())
+        owner = name_owners(db, [alias], prefer_ids=True).get(alias.lower())
         if owner is not None:
             if owner == model_id:
                 return
