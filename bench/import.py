@@ -176,14 +176,13 @@ def run_anchor(folder: Path, db_path: Path, batch_size: int, workers: int = 0) -
     """Phase 2: the same rows through a raw sqlite_utils insert_all."""
     import sqlite_utils
 
-    from genz_catalog.manager import ModelManager, read_config_file
+    from genz_catalog.catalog.prepared import prepare_model
+    from genz_catalog.manager import read_config_file
 
     db = sqlite_utils.Database(db_path)
     db.enable_wal()
     db.execute("PRAGMA synchronous = NORMAL")
-    # _prepare builds exactly the catalog's models row; an in-memory manager keeps the raw
-    # file free of the catalog schema.
-    preparer = ModelManager(":memory:")
+    # prepare_model builds exactly the catalog's models row content (no catalog needed).
     prepare_seconds = 0.0
 
     def rows() -> Iterator[dict]:
@@ -191,8 +190,7 @@ def run_anchor(folder: Path, db_path: Path, batch_size: int, workers: int = 0) -
         for path in config_files(folder):
             began = time.perf_counter()
             config, model_id = read_config_file(path)
-            row = preparer._prepare(model_id, config, None, "local", None)
-            row.pop("_name_given", None)
+            row = prepare_model(model_id, config, None, "local", None).content
             prepare_seconds += time.perf_counter() - began
             yield row
 

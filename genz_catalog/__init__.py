@@ -1,6 +1,11 @@
 """genz-catalog: a SQLite catalog of LLM architectures for the GenZ inference simulator.
 
 Public names are imported lazily, so ``import genz_catalog`` stays cheap and never imports GenZ.
+
+The map of the house (which module owns what; data flows sources -> catalog -> file ->
+readers) is ``ARCHITECTURE.md`` at the top of the repository. The library itself is
+:mod:`genz_catalog.catalog`, with :class:`~genz_catalog.manager.ModelManager` its front and
+:func:`genz_catalog.catalog.writes.write_models` its one write path.
 """
 
 from __future__ import annotations

@@ -34,6 +34,10 @@ from typing import IO, Any
 import sqlite_utils
 
 from ._lean_start import start_convert_worker
+from .catalog import writes as _writes
+from .catalog.ids import name_owners
+from .catalog.metrics import upsert_metrics
+from .catalog.prepared import PreparedModel, check_bounds, prepare_for_bulk
 from .convert import ConversionError
 from .db import FTS_ALIASES_SQL, SOURCES, rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
@@ -41,8 +45,6 @@ from .limits import MAX_CONFIG_BYTES, SQLITE_MAX_INT, loads_strict
 from .manager import (
     ModelManager,
     WriteResult,
-    _check_bounds,
-    _snapshot,
     read_config_file,
     utc_now,
     validate_model_id,
@@ -83,13 +85,7 @@ _SURROGATE_COLUMNS = {
     "simulations": ("id",),
 }
 #: Child tables whose rows hang off ``models.model_id`` (cleared when a model is reloaded).
-_CHILD_TABLES = (
-    "model_aliases",
-    "model_versions",
-    "model_quality_metrics",
-    "simulations",
-    "model_cache",
-)
+_CHILD_TABLES = _writes.CHILD_TABLES
 
 
 def _columns(db: sqlite_utils.Database, table: str) -> list[str]:
@@ -534,7 +530,7 @@ def check_export_row(table: str, row: Mapping[str, Any], types: Mapping[str, str
             raise InvalidInputError(f"models.current_version must be 1 or more, not {version}")
         for column, shape in _MODEL_JSON_COLUMNS.items():
             _check_json_text(f"models.{column}", row.get(column), shape)
-        _check_bounds(row["model_id"], row)
+        check_bounds(row["model_id"], row)
     elif table == "model_versions":
         if row.get("version") is not None and row["version"] < 1:
             raise InvalidInputError(
@@ -617,40 +613,30 @@ def _load_row(
     reloaded: set[str],
     result: LoadResult,
 ) -> bool:
-    """Write one exported row; returns False when it was skipped."""
+    """Write one exported row; returns False when it was skipped.
+
+    A model row goes through the catalog's one write path (:func:`write_models`, as an
+    exported prepared model: written as it is, its old children dropped on a merge); metric
+    rows through the one metrics upsert.
+    """
     if table == "models":
-        model_id = validate_model_id(row.get("model_id"))
-        if model_id != row["model_id"]:
-            raise InvalidInputError(f"model id {row['model_id']!r} has surrounding spaces")
+        prepared = PreparedModel.from_export_row(row)
         if not replace:
-            # The file's model replaces the catalog's: drop its old children first, keep its
-            # rowid (so the FTS row is updated in place, not orphaned).
-            for child in _CHILD_TABLES:
-                db.execute(f"DELETE FROM [{child}] WHERE model_id = ?", [model_id])
-            reloaded.add(model_id.lower())
-        columns = sorted(row)
-        assignments = ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c != "model_id")
-        db.execute(
-            f"INSERT INTO models ({', '.join(f'[{c}]' for c in columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)}) "
-            "ON CONFLICT (model_id) DO "
-            + (f"UPDATE SET {assignments}" if assignments else "NOTHING"),
-            [row[c] for c in columns],
-        )
+            reloaded.add(prepared.model_id.lower())
+        _writes.write_models(db, [(prepared, {"drop_children": not replace})], "update")
         return True
     if table == "model_aliases":
         alias = validate_model_id(row.get("alias"))
-        owner = db.execute(
-            "SELECT model_id FROM model_aliases WHERE alias = ? UNION ALL "
-            "SELECT model_id FROM models WHERE model_id = ?",
-            [alias, alias],
-        ).fetchone()
+        owner = name_owners(db, [alias]).get(alias.lower())
         if owner is not None:
-            if str(owner[0]).lower() == str(row.get("model_id", "")).lower():
+            if str(owner).lower() == str(row.get("model_id", "")).lower():
                 return False
             result.skipped_aliases.append(str(alias))
             return False
     columns = sorted(row)
+    if table == "model_quality_metrics":
+        upsert_metrics(db, columns, [[row[c] for c in columns]])
+        return True
     verb = (
         "INSERT OR REPLACE"
         if table in ("model_versions", "simulations", "model_cache")
@@ -660,12 +646,6 @@ def _load_row(
         f"{verb} INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
-    if table == "model_quality_metrics":
-        updates = ", ".join(
-            f"[{c}] = excluded.[{c}]" for c in columns if c not in EXPORT_TABLES[table]
-        )
-        sql += " ON CONFLICT (model_id, metric_name, COALESCE(shots, -1)) DO "
-        sql += f"UPDATE SET {updates}" if updates else "NOTHING"
     db.execute(sql, [row[c] for c in columns])
     return True
 
@@ -994,27 +974,16 @@ class BulkImportResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
-_WORKER_MANAGER: ModelManager | None = None
-
-
 def _read_and_prepare(path: str) -> tuple[str, str | None, Any]:
-    """(path, model id, prepared row content) or (path, None, error message), in a convert
+    """(path, model id, :class:`PreparedModel`) or (path, None, error message), in a convert
     worker (or in the writer's process when there are none).
 
-    Runs ``ModelManager._prepare`` (validation, conversion, JSON encoding) against an empty
-    in-memory catalog, so the writer only has to write.
+    Validation, conversion, JSON encoding and the version-1 snapshot happen here
+    (:func:`prepare_for_bulk`, which needs no catalog), so the writer only has to write.
     """
-    global _WORKER_MANAGER
-    if _WORKER_MANAGER is None:
-        _WORKER_MANAGER = ModelManager(":memory:")
     try:
         config, model_id = read_config_file(path)
-        prepared = _WORKER_MANAGER._prepare(
-            model_id, config, None, "local", None, stored_spelling=False
-        )
-        # The version-1 snapshot too, so the writer only writes.
-        prepared["_snapshot_json"] = json.dumps(_snapshot(prepared), sort_keys=True)
-        return path, model_id, prepared
+        return path, model_id, prepare_for_bulk(model_id, config, "local")
     except (CatalogError, ConversionError) as exc:
         return path, None, str(exc)
     except Exception as exc:  # noqa: BLE001 - one file must never stop a bulk import
@@ -1108,8 +1077,8 @@ def import_config_files(
     waiting: deque[str] = deque()  # paths of items handed to add_models, not yet written
 
     def items(prepared_files: Iterable[tuple[str, str | None, Any]]) -> Iterator[dict]:
-        # No per-file look-up here: _write_batch finds the stored ids of a whole batch in one
-        # query and redoes the conversion of a case variant under the stored spelling.
+        # No per-file look-up here: writes.write_models finds the stored ids of a whole batch
+        # in one query and redoes the conversion of a case variant under the stored spelling.
         for path, model_id, prepared in prepared_files:
             if model_id is None:
                 result.failures.append((path, prepared))
@@ -1131,7 +1100,7 @@ def import_config_files(
         source = _in_workers(names, workers)
     else:
         # The workers' own function: it needs no catalog (stored spellings are the writer's
-        # business, in _write_batch), so both paths prepare files identically.
+        # business, in writes.write_models), so both paths prepare files identically.
         source = map(_read_and_prepare, names)
     good = items(source)
     first = next(good, None)

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+from .catalog.config_files import MAX_CONFIG_BYTES, ConfigTextError, parse_config_bytes
 from .convert import ConversionError, UnhandledFamilyError, convert_hf_config
 from .errors import CatalogError, InvalidInputError
-from .limits import loads_config
-from .manager import MAX_CONFIG_BYTES, WriteResult, validate_model_id
+from .manager import WriteResult, validate_model_id
 from .redaction import install_log_redaction, redact, register_secret
 
 if TYPE_CHECKING:
@@ -640,28 +640,29 @@ def read_hub_config(path: Path | str, model_id: str) -> dict[str, Any]:
             model_id, f"config.json is {size} bytes; at most {MAX_CONFIG_BYTES} are accepted"
         )
     try:
-        config = loads_config(p.read_bytes().decode("utf-8"))
-    except InvalidInputError as exc:
-        raise HubMalformedConfigError(model_id, f"config.json: {exc}") from None
-    except UnicodeDecodeError:
-        raise HubMalformedConfigError(
-            model_id,
-            "config.json is not UTF-8 text; the repository's config is broken, "
-            "try another --revision",
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise HubMalformedConfigError(
-            model_id,
-            f"config.json is not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg}); "
-            "the repository's config is broken, try another --revision",
-        ) from None
-    if not isinstance(config, dict):
+        return parse_config_bytes(p.read_bytes())
+    except ConfigTextError as exc:
+        if exc.kind == "limit":
+            raise HubMalformedConfigError(model_id, f"config.json: {exc}") from None
+        if exc.kind == "utf8":
+            raise HubMalformedConfigError(
+                model_id,
+                "config.json is not UTF-8 text; the repository's config is broken, "
+                "try another --revision",
+            ) from None
+        if exc.kind == "json":
+            error = exc.error
+            assert isinstance(error, json.JSONDecodeError)
+            raise HubMalformedConfigError(
+                model_id,
+                f"config.json is not valid JSON (line {error.lineno} column {error.colno}: "
+                f"{error.msg}); the repository's config is broken, try another --revision",
+            ) from None
         raise HubMalformedConfigError(
             model_id,
             "config.json is not a JSON object; the repository's config is broken, "
             "try another --revision",
-        )
-    return config
+        ) from None
 
 
 # ------------------------------------------------------------------------------- writes

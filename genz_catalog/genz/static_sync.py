@@ -477,13 +477,9 @@ def _owned_or_taken(manager: Any, aliases: set[str], model: dict[str, Any]) -> s
     """Of ``aliases``, those already settled: owned by this model, or taken by another name."""
     if not aliases:
         return set()
-    marks = ",".join("?" * len(aliases))
-    rows = manager.db.execute(
-        f"SELECT lower(alias) FROM model_aliases WHERE alias IN ({marks}) "
-        f"UNION SELECT lower(model_id) FROM models WHERE model_id IN ({marks})",
-        [*aliases, *aliases],
-    ).fetchall()
-    settled = {r[0] for r in rows}
+    from ..catalog.ids import names_taken
+
+    settled = names_taken(manager.db, sorted(aliases))
     settled |= {a for a in aliases if a == model["model_id"].lower()}
     return settled
 

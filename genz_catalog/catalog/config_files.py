@@ -1,0 +1,145 @@
+"""Local ``config.json`` files: finding them, reading them within the limits, and the model id
+a file's folder stands for. The Hub client (:mod:`genz_catalog.hub`) parses what it downloads
+with the same :func:`parse_config_bytes`, so a file on disk and a download are checked alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from .. import limits as _limits
+from ..errors import InvalidInputError, InvalidModelIdError
+from .ids import validate_model_id
+
+#: Largest config.json accepted from a file or the Hub (bytes); see :mod:`genz_catalog.limits`.
+MAX_CONFIG_BYTES = _limits.MAX_CONFIG_BYTES
+
+
+class ConfigTextError(InvalidInputError):
+    """Why config bytes are not a config: ``kind`` is ``utf8``, ``json``, ``limit`` or
+    ``shape`` (not a JSON object); callers word the message for where the bytes came from."""
+
+    def __init__(self, kind: str, detail: str, error: Exception | None = None):
+        super().__init__(detail)
+        self.kind = kind
+        self.error = error
+
+
+def parse_config_bytes(data: bytes) -> dict[str, Any]:
+    """A config.json's bytes as a dict, within :mod:`genz_catalog.limits` (depth, number
+    length); raises :class:`ConfigTextError`. The size limit is the caller's: it knows the
+    size before reading."""
+    try:
+        config = _limits.loads_config(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigTextError("utf8", "not UTF-8 text", exc) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigTextError("json", exc.msg, exc) from None
+    except InvalidInputError as exc:  # a limit (depth, number length)
+        raise ConfigTextError("limit", str(exc), exc) from None
+    if not isinstance(config, dict):
+        raise ConfigTextError("shape", "config must be a JSON object")
+    return config
+
+
+def read_config_file(
+    path: str | os.PathLike[str], model_id: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """Read and check a local ``config.json`` (or a folder with one); return (config, model id).
+
+    One ``stat`` and one read per file: the bulk import (``admin.import_config_files``) calls
+    this for every file.
+    """
+    name = os.path.expanduser(os.fspath(path))
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        if os.path.islink(name):
+            raise InvalidInputError(f"{path}: a symlink to a missing file") from None
+        raise InvalidInputError(f"{path}: no such file or folder") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        folder = name
+        name = os.path.join(name, "config.json")
+        try:
+            mode = os.stat(name).st_mode
+        except OSError:
+            mode = 0
+        if not stat.S_ISREG(mode):
+            raise InvalidInputError(f"{folder}: folder has no config.json")
+    elif not stat.S_ISREG(mode):
+        # Never open a FIFO or device: reading one could block or never end.
+        raise InvalidInputError(f"{path}: not a regular file")
+    try:
+        with open(name, "rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+            if len(data) > MAX_CONFIG_BYTES:
+                size = os.fstat(file.fileno()).st_size
+                raise InvalidInputError(
+                    f"{name}: config is {size} bytes; at most {MAX_CONFIG_BYTES} bytes are accepted"
+                )
+    except OSError as exc:
+        raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    try:
+        config = parse_config_bytes(data)
+    except ConfigTextError as exc:
+        if exc.kind == "json":
+            error = exc.error
+            assert isinstance(error, json.JSONDecodeError)
+            raise InvalidInputError(
+                f"{name}: malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
+            ) from None
+        raise InvalidInputError(f"{name}: {exc}") from None
+    if model_id is None:
+        # A config.json (or its folder) is named by its folder: a fine-tune's config often
+        # keeps its base model's _name_or_path, which must not become the fine-tune's id.
+        # Only a loose file under another name (``my-model.json``) takes _name_or_path.
+        if os.path.basename(name) != "config.json":
+            # Already validated when it comes from _name_or_path.
+            found = _id_from_name_or_path(config.get("_name_or_path"))
+            if found is not None:
+                return config, found
+        model_id = model_id_from_folder(Path(name).parent.resolve())
+    return config, validate_model_id(model_id)
+
+
+def find_config_files(folder: str | os.PathLike[str]) -> list[str]:
+    """The ``config.json`` files below ``folder`` (any depth, hidden folders skipped), sorted:
+    a folder of model folders (``org__name/config.json``, a Hugging Face cache) imports as many
+    models, each named by its own folder."""
+    found = []
+    for root, folders, files in os.walk(os.path.expanduser(os.fspath(folder))):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        if "config.json" in files:
+            found.append(os.path.join(root, "config.json"))
+    return sorted(found)
+
+
+def _id_from_name_or_path(name_or_path: Any) -> str | None:
+    """``_name_or_path`` when it is a usable model id; None for local paths and free text
+    (trainers write both there, e.g. ``/scratch/ckpt-900`` or ``StableLM 2 1.6B Chat``)."""
+    if not isinstance(name_or_path, str) or name_or_path.startswith((".", "/", "~")):
+        return None
+    try:
+        return validate_model_id(name_or_path)
+    except InvalidModelIdError:
+        return None
+
+
+def model_id_from_folder(folder: Path) -> str:
+    """The model id a config's folder stands for.
+
+    A Hugging Face cache snapshot (``.../models--org--name/snapshots/<sha>/``) gives
+    ``org/name``; a flat ``org__name`` folder (how configs are often saved side by side) gives
+    ``org/name``; any other folder gives its own name.
+    """
+    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
+        return folder.parent.parent.name[len("models--") :].replace("--", "/", 1)
+    if folder.name.count("__") == 1 and not folder.name.startswith("__"):
+        return folder.name.replace("__", "/")
+    return folder.name

@@ -1,0 +1,272 @@
+"""The prepared model: a model's row content, validated and converted outside any
+transaction, so the writer (:mod:`.writes`) only writes. Bulk import builds these in worker
+processes (:func:`prepare_model` needs no catalog then) and sends them to the writer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .. import limits as _limits
+from ..convert import ConversionError, convert_hf_config
+from ..db import DERIVED_COLUMNS, SOURCES
+from ..errors import InvalidInputError
+from .ids import config_hash, validate_model_id
+from .versions import snapshot
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+#: Derived columns :func:`prepare_model` copies from a converted record (it encodes the
+#: ``*_json`` ones).
+RECORD_COLUMNS = tuple(c for c in DERIVED_COLUMNS if c != "model_name" and not c.endswith("_json"))
+
+# Sanity bounds that turn absurd configs into errors instead of rows.
+BOUNDS = {
+    "num_layers": (1, 10_000),
+    "hidden_size": (1, 1_000_000),
+    "num_attention_heads": (1, 100_000),
+    "num_key_value_heads": (1, 100_000),
+    "head_dim": (1, 100_000),
+    "vocab_size": (1, 100_000_000),
+    "parameter_count": (1, 10**15),
+    "context_length": (1, 1_000_000_000),
+    "num_experts": (1, 1_000_000),
+}
+
+
+@dataclass
+class PreparedModel:
+    """One model ready to write.
+
+    ``content`` holds the ``models`` columns the model's own data decides (id, source, name,
+    derived figures, JSON documents, config hash), in a fixed order. ``name_given`` says
+    whether the caller chose ``model_name``: a defaulted name must not rename an existing
+    model re-imported under a case variant of its id. ``snapshot_json`` is the version-1
+    snapshot when a worker encoded it beforehand (bulk import). ``exported`` marks a complete
+    stored row from an export (``load``): written as it is, its versions come with it.
+    """
+
+    content: dict[str, Any]
+    name_given: bool = True
+    snapshot_json: str | None = None
+    exported: bool = False
+
+    @property
+    def model_id(self) -> str:
+        return self.content["model_id"]
+
+    @classmethod
+    def from_export_row(cls, row: Mapping[str, Any]) -> PreparedModel:
+        """A ``models`` row from an export (checked by ``admin.check_export_row``)."""
+        model_id = validate_model_id(row.get("model_id"))
+        if model_id != row["model_id"]:
+            raise InvalidInputError(f"model id {row['model_id']!r} has surrounding spaces")
+        return cls(content=dict(row), exported=True)
+
+
+def prepare_model(
+    model_id: str,
+    config: Mapping[str, Any] | None,
+    record: Mapping[str, Any] | None,
+    source: str,
+    model_name: str | None,
+    *,
+    db: sqlite_utils.Database | None = None,
+) -> PreparedModel:
+    """Validate and convert one model (no transaction): from a Hugging Face ``config``, or an
+    already converted ``record`` (whose ``config`` is the raw source).
+
+    With ``db``, a case variant of a stored id is converted under the stored spelling (the id
+    is part of the GenZ config, so identical content stays "unchanged"). Without it (a worker
+    process) the writer redoes the conversion when there is one (:func:`.writes.write_models`).
+    """
+    model_id = validate_model_id(model_id)
+    if db is not None:
+        # One indexed lookup (NOCASE primary key): it runs for every bulk item.
+        stored = db.conn.execute(
+            "SELECT model_id FROM models WHERE model_id = ?", [model_id]
+        ).fetchone()
+        if stored is not None:
+            model_id = stored[0]
+    if source not in SOURCES:
+        raise InvalidInputError(
+            f"unknown source {source!r}; use huggingface, local, genz-static or manual"
+        )
+    if record is None:
+        if not isinstance(config, Mapping):
+            raise InvalidInputError(f"{model_id}: config must be a JSON object")
+        # Limits first: a config nested 1,000 deep or holding NaN must be refused with a
+        # reason, before the converter or json.dumps meets it.
+        non_finite = check_config_limits(model_id, config)
+        record = convert_hf_config(dict(config), model_id=model_id)
+        raw_config = dict(config)
+    else:
+        raw_config = dict(record.get("config") or config or {})
+        non_finite = check_config_limits(model_id, raw_config)
+    check_bounds(model_id, record)
+    # Stored strictly: NaN/Infinity become strings (SQLite's JSON functions refuse them).
+    strict_warnings: list[str] = []
+    if non_finite:  # rare (transformers' time_step_limit): copy only then
+        raw_config, strict_warnings = _limits.strict_config(raw_config)
+    content: dict[str, Any] = {
+        "model_id": model_id,
+        "source": source,
+        "model_name": model_name or model_id.split("/")[-1],
+    }
+    for column in RECORD_COLUMNS:
+        value = record.get(column)
+        content[column] = int(value) if isinstance(value, bool) else value
+    content["memory_json"] = _limits.dumps_strict(record.get("memory") or {}, sort_keys=True)
+    content["genz_config_json"] = _limits.dumps_strict(
+        record.get("genz_kwargs") or {}, sort_keys=True
+    )
+    content["warnings_json"] = json.dumps(list(record.get("warnings") or []) + strict_warnings)
+    content["config_json"] = _limits.dumps_strict(raw_config, sort_keys=True)
+    content["config_hash"] = config_hash(raw_config)
+    return PreparedModel(content, name_given=model_name is not None)
+
+
+def prepare_for_bulk(model_id: str, config: Mapping[str, Any], source: str) -> PreparedModel:
+    """What a bulk-import worker produces for one config: the prepared model with its
+    version-1 snapshot encoded, so the writer only writes."""
+    prepared = prepare_model(model_id, config, None, source, None)
+    prepared.snapshot_json = json.dumps(snapshot(prepared.content), sort_keys=True)
+    return prepared
+
+
+def prepare_item(db: sqlite_utils.Database, item: Mapping[str, Any]) -> PreparedModel:
+    """Prepare an ``add_models`` item (its ``add_model`` keyword arguments) against ``db``.
+
+    An item that arrived prepared (``prepared``, from a bulk-import worker) is redone from its
+    stored ``config_json``: the writer calls this when the id turns out to be a case variant
+    of a stored one.
+    """
+    done = item.get("prepared")
+    if done is not None and item.get("config") is None and item.get("record") is None:
+        return prepare_model(
+            item["model_id"],
+            json.loads(done.content["config_json"]),
+            None,
+            done.content["source"],
+            done.content["model_name"] if done.name_given else None,
+            db=db,
+        )
+    return prepare_model(
+        item["model_id"],
+        item.get("config"),
+        item.get("record"),
+        item.get("source", "manual"),
+        item.get("model_name"),
+        db=db,
+    )
+
+
+def record_from_row(model: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored (hydrated) model as a converter record, to re-prepare it unchanged."""
+    record = {c: model.get(c) for c in DERIVED_COLUMNS if not c.endswith("_json")}
+    record["memory"] = model.get("memory") or {}
+    record["genz_kwargs"] = model.get("genz_config") or {}
+    record["warnings"] = model.get("warnings") or []
+    record["config"] = model.get("config") or {}
+    return record
+
+
+def check_config(model_id: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Convert an HF config and check its figures are plausible, as an import does before it
+    writes; raises :class:`ConversionError`. Lets a caller refuse bad input before opening
+    (and so creating) a catalog file."""
+    record = convert_hf_config(dict(config), model_id=model_id)
+    check_bounds(model_id, record)
+    return record
+
+
+def check_config_limits(model_id: str, config: Mapping[str, Any]) -> bool:
+    """Refuse a config beyond :mod:`genz_catalog.limits` (depth, number length); True when it
+    holds NaN/Infinity (stored as strings, see ``limits.strict_config``)."""
+    try:
+        return _limits.check_json_value(config, allow_non_finite=True)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{model_id}: {exc}") from None
+
+
+def check_bounds(model_id: str, record: Mapping[str, Any]) -> None:
+    """Raise :class:`ConversionError` when a figure is outside :data:`BOUNDS` (an absurd
+    config, or a hand-edited export row)."""
+    for key, (low, high) in BOUNDS.items():
+        value = record.get(key)
+        if value is None:
+            continue
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not (low <= value <= high)
+        ):
+            raise ConversionError(
+                f"{model_id}: {key}={value!r} is outside the plausible range {low}..{high}"
+            )
+
+
+#: Hub metadata keys ``add_model(hub_metadata=...)`` understands (columns of ``models``).
+HUB_METADATA_KEYS = (
+    "hub_id",
+    "revision_sha",
+    "hub_parameter_count",
+    "license",
+    "gated",
+    "pipeline_tag",
+    "library_name",
+    "tags",
+    "downloads",
+    "likes",
+    "hub_created_at",
+    "hub_last_modified",
+)
+#: Relative gap between computed and Hub parameter counts above which a model is flagged.
+PARAMETER_MISMATCH_TOLERANCE = 0.01
+
+
+def hub_columns(
+    hub_metadata: Mapping[str, Any] | None,
+    parameter_count: int | None,
+    mtp_parameter_count: int | None = None,
+) -> dict[str, Any]:
+    """The ``models`` columns Hub metadata sets (tags as JSON, the mismatch flag); raises
+    :class:`InvalidInputError` for a key not in :data:`HUB_METADATA_KEYS`."""
+    if not hub_metadata:
+        return {}
+    unknown = set(hub_metadata) - set(HUB_METADATA_KEYS)
+    if unknown:
+        raise InvalidInputError("unknown hub metadata keys: " + ", ".join(sorted(unknown)))
+    columns = {k: v for k, v in hub_metadata.items() if k != "tags"}
+    if "tags" in hub_metadata:
+        columns["tags_json"] = json.dumps(list(hub_metadata["tags"] or []))
+    if "gated" in columns and columns["gated"] is not None:
+        columns["gated"] = str(columns["gated"]).lower()
+    if "hub_parameter_count" in columns:
+        columns["parameter_mismatch"] = parameter_mismatch(
+            parameter_count, columns["hub_parameter_count"], mtp_parameter_count
+        )
+    return columns
+
+
+def parameter_mismatch(
+    parameter_count: int | None,
+    hub_parameter_count: int | None,
+    mtp_parameter_count: int | None = None,
+) -> int:
+    """1 when the computed count is more than 1% away from the Hub's, else 0 (or unknown).
+
+    A checkpoint that ships multi-token-prediction modules counts them in its safetensors
+    total, so ``parameter_count + mtp_parameter_count`` matching the Hub is no mismatch.
+    """
+    if not hub_parameter_count or not parameter_count:
+        return 0
+    candidates = [parameter_count]
+    if mtp_parameter_count:
+        candidates.append(parameter_count + mtp_parameter_count)
+    gap = min(abs(count - hub_parameter_count) for count in candidates) / hub_parameter_count
+    return int(gap > PARAMETER_MISMATCH_TOLERANCE)

@@ -1,0 +1,139 @@
+"""The catalog package: one write path for single adds, bulk adds and load; one name query;
+the prepared model a bulk-import worker sends."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+from reliability_support import LLAMA_31_8B_PARAMS, dump_catalog, llama_record
+
+from genz_catalog.admin import iter_export_lines, load_catalog
+from genz_catalog.catalog import writes
+from genz_catalog.catalog.ids import name_owners
+from genz_catalog.catalog.prepared import PreparedModel, prepare_for_bulk
+from genz_catalog.manager import ModelManager, read_config_file
+
+PACKAGE = Path(__file__).resolve().parent.parent / "genz_catalog"
+LLAMA_CONFIG = Path(__file__).parent / "data" / "hf-configs" / "meta-llama__Llama-3.1-8B"
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[str, bool]]]:
+    """Every call of the write path: the (model id, exported) pairs of its batch."""
+    calls: list[list[tuple[str, bool]]] = []
+    original = writes.write_models
+
+    def recording(db, batch, *args, **kwargs):  # noqa: ANN001, ANN202
+        calls.append([(prepared.model_id, prepared.exported) for prepared, _ in batch])
+        return original(db, batch, *args, **kwargs)
+
+    monkeypatch.setattr(writes, "write_models", recording)
+    return calls
+
+
+def test_single_add_bulk_add_and_load_all_write_through_write_models(
+    recorded: list, isolated_catalog: Path, tmp_path: Path
+):
+    with ModelManager(isolated_catalog) as manager:
+        result = manager.add_model("meta-llama/Llama-3.1-8B", record=llama_record())
+        assert (result.status, result.version) == ("imported", 1)
+        assert recorded == [[("meta-llama/Llama-3.1-8B", False)]]
+        written = list(
+            manager.add_models(
+                [
+                    {"model_id": "org/deep", "record": llama_record(num_layers=48)},
+                    {"model_id": "org/deeper", "record": llama_record(num_layers=64)},
+                ]
+            )
+        )
+        assert [w.status for w in written] == ["imported", "imported"]
+        assert recorded[1] == [("org/deep", False), ("org/deeper", False)]
+        manager.update_model("org/deep", record=llama_record(num_layers=50))
+        assert recorded[2] == [("org/deep", False)]
+        assert manager.get_model("org/deep")["num_layers"] == 50
+        export = list(iter_export_lines(manager.db))
+    recorded.clear()
+    copy = tmp_path / "copy.db"
+    with ModelManager(copy) as target:
+        load_catalog(target.db, iter(export))
+        assert target.get_model("llama-3.1-8b")["parameter_count"] == LLAMA_31_8B_PARAMS
+    # One call per exported model row, in the file's (sorted) order.
+    assert recorded == [
+        [("meta-llama/Llama-3.1-8B", True)],
+        [("org/deep", True)],
+        [("org/deeper", True)],
+    ]
+    assert dump_catalog(copy) == dump_catalog(isolated_catalog)
+
+
+#: SQL that writes a models, model_versions or model_aliases row.
+_MODEL_WRITE = re.compile(
+    r"(INSERT(\s+OR\s+\w+)?\s+INTO\s+\[?(models|model_versions|model_aliases)\]?[\s(]"
+    r"|UPDATE\s+\[?models\]?\s+SET"
+    r"|table\(\s*[\"'](models|model_versions|model_aliases)[\"']\s*\)\.(insert|update|upsert))",
+    re.IGNORECASE,
+)
+
+
+def test_only_the_write_path_writes_model_rows():
+    # db.py holds the migrations (schema changes and backfills); admin.load writes the
+    # exported child rows (versions, aliases) that follow a model through the write path.
+    allowed = {"catalog/writes.py", "db.py", "admin.py"}
+    offenders = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if str(path.relative_to(PACKAGE)) not in allowed and _MODEL_WRITE.search(path.read_text())
+    }
+    assert offenders == set()
+    admin = (PACKAGE / "admin.py").read_text()
+    assert not re.search(r"INSERT[^\"]*INTO\s+models\b", admin)
+
+
+def test_name_owners_answers_for_ids_and_aliases_case_insensitively(isolated_catalog: Path):
+    with ModelManager(isolated_catalog) as manager:
+        manager.add_model("meta-llama/Llama-3.1-8B", record=llama_record(), aliases=["llama3_8b"])
+        owners = name_owners(
+            manager.db, ["LLAMA3_8B", "llama-3.1-8b", "Meta-Llama/Llama-3.1-8B", "mistral"]
+        )
+        # A name that is both a model id and another model's alias (a damaged or hand-made
+        # file; doctor reports it): load asks for the alias's owner, add_alias for the model.
+        manager.add_model("org/deep", record=llama_record(num_layers=48))
+        manager.db.execute(
+            "INSERT INTO model_aliases (alias, model_id, kind, created_at) "
+            "VALUES ('org/deep', 'meta-llama/Llama-3.1-8B', 'alias', '2026-01-01')"
+        )
+        shadowed = ["ORG/DEEP"]
+        assert name_owners(manager.db, shadowed) == {"org/deep": "meta-llama/Llama-3.1-8B"}
+        assert name_owners(manager.db, shadowed, prefer_ids=True) == {"org/deep": "org/deep"}
+    assert owners == {
+        "llama3_8b": "meta-llama/Llama-3.1-8B",
+        "llama-3.1-8b": "meta-llama/Llama-3.1-8B",
+        "meta-llama/llama-3.1-8b": "meta-llama/Llama-3.1-8B",
+    }
+
+
+def test_a_worker_prepared_model_pickles_and_writes_what_a_single_add_writes(tmp_path: Path):
+    config, model_id = read_config_file(LLAMA_CONFIG)
+    assert model_id == "meta-llama/Llama-3.1-8B"
+    prepared = prepare_for_bulk(model_id, config, "local")
+    assert isinstance(prepared, PreparedModel) and not prepared.name_given
+    assert pickle.loads(pickle.dumps(prepared)) == prepared
+    assert prepared.content["parameter_count"] == LLAMA_31_8B_PARAMS
+
+    def stored(path: Path) -> tuple[dict, dict]:
+        with ModelManager(path) as manager:
+            row = next(manager.db.query("SELECT * FROM models"))
+            version = next(manager.db.query("SELECT * FROM model_versions"))
+        for column in ("created_at", "updated_at"):
+            row.pop(column)
+        return row, json.loads(version["snapshot_json"])
+
+    with ModelManager(tmp_path / "bulk.db") as manager:
+        list(manager.add_models([{"model_id": model_id, "prepared": prepared}]))
+    with ModelManager(tmp_path / "single.db") as manager:
+        manager.add_model(model_id, config, source="local")
+    assert stored(tmp_path / "bulk.db") == stored(tmp_path / "single.db")
