@@ -550,3 +550,15 @@ if "glm4_moe" in TEXT_HANDLERS:
 for _family, _handler in families_vlm.TEXT_HANDLERS.items():
     TEXT_HANDLERS.setdefault(_family, _handler)
 # --- end fam-vlm ------------------------------------------------------------------------------
+
+# --- fam-a: more DeepSeek-V3-layout families (families_more_a) -------------------------------
+from genz_catalog.convert import families_more_a  # noqa: E402
+
+TEXT_HANDLERS.update(
+    {
+        # Mistral 4 is DeepSeek-V3 to the parameter (MLA, routed + shared experts, dense prefix).
+        "mistral4": families_moe_modern.deepseek_v3,
+        "axk1": families_more_a.axk1,
+    }
+)
+# --- end fam-a --------------------------------------------------------------------------------
