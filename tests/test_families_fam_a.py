@@ -15,16 +15,35 @@ import pytest
 from test_families_text_more import default_config
 from test_family_sweep import _families, v4_spelling
 
-from genz_catalog.convert import convert_hf_config
+from genz_catalog.convert import ConversionError, convert_hf_config
 
 pytestmark = pytest.mark.oracle
 
-FAMILIES = ["mistral4", "axk1"]
+FAMILIES = ["mistral4", "axk1", "dots3_note_text"]
 
-# (family, overrides): layout options each handler must follow.
+# dots.3 Note as a 4.x-era file says it: no per-layer lists, sliding layers as swa_* keys.
+_DOTS3_DERIVED = ("per_layer_config", "layer_types", "mlp_layer_types", "rope_parameters")
+
+# (family, overrides, keys removed): layout options each handler must follow.
 VARIANTS = [
-    ("mistral4", {"q_lora_rank": None, "first_k_dense_replace": 2, "tie_word_embeddings": True}),
-    ("axk1", {"mlp_layer_types": ["dense"] * 3 + ["sparse"] * 58, "attention_bias": True}),
+    (
+        "mistral4",
+        {"q_lora_rank": None, "first_k_dense_replace": 2, "tie_word_embeddings": True},
+        (),
+    ),
+    ("axk1", {"mlp_layer_types": ["dense"] * 3 + ["sparse"] * 58, "attention_bias": True}, ()),
+    (
+        "dots3_note_text",
+        {"first_k_dense_replace": 3, "swa_num_attention_heads": 32, "swa_num_key_value_heads": 32},
+        _DOTS3_DERIVED,
+    ),
+    (
+        "dots3_note_text",
+        {"use_dsa": False, "swa_kv_lora_rank": 512, "swa_v_head_dim": 64},
+        _DOTS3_DERIVED,
+    ),
+    ("dots3_note_text", {"use_sliding_window": False, "moe_layer_freq": 2}, _DOTS3_DERIVED),
+    ("dots3_note_text", {"n_shared_experts": 2, "tie_word_embeddings": True}, ()),
 ]
 
 
@@ -65,12 +84,16 @@ def test_default_config_count_equals_transformers(family: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("family", "overrides"),
+    ("family", "overrides", "removed"),
     VARIANTS,
-    ids=[f"{family}-{'-'.join(overrides)}" for family, overrides in VARIANTS],
+    ids=[f"{family}-{'-'.join(overrides)}" for family, overrides, _removed in VARIANTS],
 )
-def test_layout_variant_count_equals_transformers(family: str, overrides: dict[str, Any]) -> None:
+def test_layout_variant_count_equals_transformers(
+    family: str, overrides: dict[str, Any], removed: tuple[str, ...]
+) -> None:
     config = default_config(family, **overrides)
+    for key in removed:
+        config.pop(key)
     assert convert_hf_config(config)["parameter_count"] == meta_count(config)
 
 
@@ -91,3 +114,21 @@ def test_mla_families_cache_the_latent(family: str) -> None:
     latent = config["kv_lora_rank"] + config["qk_rope_head_dim"]
     assert record["kv_values_per_token"] == config["num_hidden_layers"] * latent
     assert record["is_moe"] and record["num_experts"] == config["n_routed_experts"]
+
+
+def test_dots3_note_kv_cache_follows_its_indexed_and_sliding_layers() -> None:
+    record = convert_hf_config(default_config("dots3_note_text"))
+    # 46 layers: 13 DSA layers cache the 512 + 64 latent and 128 indexer keys; 33 sliding
+    # layers (window 512) cache their own 1024 + 64 latent.
+    assert record["memory"]["kv_layers"] == [
+        {"count": 13, "values_per_token": 512 + 64 + 128, "window": None},
+        {"count": 33, "values_per_token": 1024 + 64, "window": 512},
+    ]
+    assert record["attention_type"] == "mla"
+
+
+def test_dots3_note_refuses_a_per_layer_override_it_cannot_count() -> None:
+    config = default_config("dots3_note_text")
+    config["per_layer_config"]["02"] = {"intermediate_size": 4096}
+    with pytest.raises(ConversionError, match="cannot count"):
+        convert_hf_config(config)

@@ -559,6 +559,7 @@ TEXT_HANDLERS.update(
         # Mistral 4 is DeepSeek-V3 to the parameter (MLA, routed + shared experts, dense prefix).
         "mistral4": families_moe_modern.deepseek_v3,
         "axk1": families_more_a.axk1,
+        "dots3_note_text": families_more_a.dots3_note_text,
     }
 )
 # --- end fam-a --------------------------------------------------------------------------------

@@ -8,8 +8,17 @@ family changes.
 
 from __future__ import annotations
 
-from genz_catalog.convert import families_moe
+from typing import Any
+
+from genz_catalog.convert import counting, families_moe
 from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._decoder import (
+    MoeSpec,
+    check_top_k,
+    genz_dense_kwargs,
+    genz_moe_kwargs,
+    read_context_length,
+)
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.families_moe_modern import (
     _mla_config,
@@ -41,4 +50,249 @@ def axk1(reader: ConfigReader) -> Architecture:
     arch.active_parameter_count = (arch.active_parameter_count or 0) + moe_layers * hidden
     layer = _mla_layer_params(config, reader.family) + hidden
     _mtp_deepseek_layout(reader, arch, hidden, arch.vocab_size or 0, layer)
+    return arch
+
+
+# --- dots.3 Note (text model) -------------------------------------------------------------------
+
+#: ``Dots3NoteTextConfig``'s attention settings for sliding-window layers when a 4.x-era file
+#: gives them as ``swa_*`` keys (or not at all) instead of a ``per_layer_config``.
+_DOTS3_SWA_DEFAULTS = {
+    "num_attention_heads": 64,
+    "num_key_value_heads": 64,
+    "q_lora_rank": 1024,
+    "kv_lora_rank": 1024,
+    "head_dim": 256,
+    "qk_nope_head_dim": 192,
+    "v_head_dim": 128,
+}
+_DOTS3_LAYER_KEYS = frozenset(
+    (*_DOTS3_SWA_DEFAULTS, "qk_rope_head_dim", "attention_bias", "attention_dropout")
+)
+
+
+def _dots3_mlp_layer_types(reader: ConfigReader, layers: int) -> list[bool]:
+    """Which layers are MoE: ``mlp_layer_types``, else ``first_k_dense_replace`` (default 1)
+    and ``moe_layer_freq`` (an int period or a per-layer list), as the config class derives it."""
+    types = reader.str_list("mlp_layer_types")
+    if types is not None:
+        if len(types) != layers:
+            raise reader.error(f"mlp_layer_types has {len(types)} entries for {layers} layers")
+        unknown = sorted(set(types) - {"dense", "sparse"})
+        if unknown:
+            raise reader.error(f"mlp_layer_types has unknown entries {unknown}")
+        return [kind == "sparse" for kind in types]
+    first_dense = reader.int("first_k_dense_replace", default=1, minimum=0)
+    frequency = reader.raw("moe_layer_freq")
+    if isinstance(frequency, list):
+        if len(frequency) < layers:
+            raise reader.error(f"moe_layer_freq has {len(frequency)} entries for {layers} layers")
+        return [index >= first_dense and bool(frequency[index]) for index in range(layers)]
+    period = reader.int("moe_layer_freq", default=1)
+    return [index >= first_dense and index % period == 0 for index in range(layers)]
+
+
+def _dots3_layer_types(reader: ConfigReader, layers: int) -> list[str]:
+    """Attention kind per layer (``indexed_attention``, ``full_attention``,
+    ``sliding_attention``), following ``Dots3NoteTextConfig.__post_init__``: legacy files call
+    DSA layers ``full_attention`` and say ``use_dsa``; without ``layer_types`` the first two
+    layers and every fourth from layer 1 are global, the rest slide."""
+    use_dsa = reader.raw("use_dsa")
+    if use_dsa is None and not reader.has("per_layer_config"):
+        use_dsa = True
+    types = reader.str_list("layer_types")
+    if types is None:
+        sliding = reader.bool("use_sliding_window", default=True)
+        full = "full_attention" if use_dsa is False else "indexed_attention"
+        types = [
+            full if not sliding or index < 2 or index % 4 == 1 else "sliding_attention"
+            for index in range(layers)
+        ]
+    elif len(types) != layers:
+        raise reader.error(f"layer_types has {len(types)} entries for {layers} layers")
+    if use_dsa is not None:
+        old, new = (
+            ("full_attention", "indexed_attention")
+            if use_dsa
+            else ("indexed_attention", "full_attention")
+        )
+        types = [new if kind == old else kind for kind in types]
+    unknown = sorted(set(types) - {"indexed_attention", "full_attention", "sliding_attention"})
+    if unknown:
+        raise reader.error(f"layer_types has unknown entries {unknown}")
+    return types
+
+
+def _dots3_layer_attention(reader: ConfigReader, layer_types: list[str]) -> list[dict[str, Any]]:
+    """Each layer's MLA settings: the top-level keys overridden by ``per_layer_config`` (keys are
+    layer indices, possibly zero-padded strings), or for a file without it, by the ``swa_*``
+    keys (class defaults where absent) on sliding layers."""
+    base = {
+        "num_attention_heads": reader.int("num_attention_heads"),
+        "q_lora_rank": reader.int_or_null("q_lora_rank"),
+        "kv_lora_rank": reader.int("kv_lora_rank"),
+        "qk_nope_head_dim": reader.int("qk_nope_head_dim"),
+        "qk_rope_head_dim": reader.int("qk_rope_head_dim"),
+        "v_head_dim": reader.int("v_head_dim"),
+        "attention_bias": reader.bool("attention_bias", default=False),
+    }
+    reader.check()
+    base["num_key_value_heads"] = reader.int(
+        "num_key_value_heads", default=base["num_attention_heads"]
+    )
+    per_layer = reader.sub("per_layer_config")
+    overrides: dict[int, dict[str, Any]] = {}
+    if per_layer is not None:
+        for key, override in per_layer.items():
+            if not str(key).isdigit() or not isinstance(override, dict):
+                raise reader.error(f"per_layer_config entry {key!r} is not a layer index -> object")
+            unknown = sorted(set(override) - _DOTS3_LAYER_KEYS)
+            if int(key) >= len(layer_types) or unknown:
+                raise reader.error(
+                    f"per_layer_config[{key!r}] overrides keys this handler cannot count: {unknown}"
+                )
+            overrides[int(key)] = override
+    else:
+        swa = {
+            name: reader.raw(f"swa_{name}") if reader.has(f"swa_{name}") else default
+            for name, default in _DOTS3_SWA_DEFAULTS.items()
+        }
+        swa["qk_rope_head_dim"] = (
+            reader.raw("swa_qk_rope_head_dim")
+            if reader.has("swa_qk_rope_head_dim")
+            else swa["head_dim"] - swa["qk_nope_head_dim"]
+        )
+        overrides = {
+            index: swa for index, kind in enumerate(layer_types) if kind == "sliding_attention"
+        }
+    settings = []
+    for index in range(len(layer_types)):
+        layer = dict(base)
+        layer.update({key: value for key, value in overrides.get(index, {}).items()})
+        for key in ("num_attention_heads", "num_key_value_heads", "kv_lora_rank"):
+            if not isinstance(layer[key], int) or isinstance(layer[key], bool) or layer[key] < 1:
+                raise reader.error(f"layer {index}: {key} must be a positive integer")
+        if layer["q_lora_rank"] is None:
+            raise reader.error(
+                f"layer {index}: q_lora_rank is null, but dots.3 MLA queries need it"
+            )
+        if layer["num_key_value_heads"] != layer["num_attention_heads"]:
+            raise reader.error(f"layer {index}: num_key_value_heads must equal num_attention_heads")
+        settings.append(layer)
+    return settings
+
+
+def dots3_note_text(reader: ConfigReader) -> Architecture:
+    """rednote dots.3 Note text model (``dots3_note_text``): DeepSeek-style MLA (always with a
+    query LoRA) plus a per-head output gate (``g_proj``) and a RMSNorm on the rotary key part;
+    DSA indexers on ``indexed_attention`` layers; sliding-window layers with their own MLA
+    shape (``per_layer_config`` or the legacy ``swa_*`` keys); a dense prefix then routed
+    experts with a shared MLP of ``shared_experts_intermediate_size`` per shared expert."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    vocab = reader.int("vocab_size")
+    experts = reader.int("n_routed_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    index_heads = reader.int("index_n_heads")
+    index_dim = reader.int("index_head_dim")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    shared_experts = reader.int("n_shared_experts", default=1)
+    shared_width = reader.int(
+        "shared_experts_intermediate_size", "moe_shared_expert_intermediate_size", default=1536
+    )
+    moe_mask = _dots3_mlp_layer_types(reader, layers)
+    dense_width = reader.int("intermediate_size") if not all(moe_mask) else 0
+    reader.check()
+    layer_types = _dots3_layer_types(reader, layers)
+    attention = _dots3_layer_attention(reader, layer_types)
+    window = reader.int("sliding_window", "sliding_window_size", default=512)
+    tied = reader.bool("tie_word_embeddings", default=False)
+
+    arch = Architecture(reader.family)
+    total = vocab * hidden * (1 if tied else 2) + hidden  # embeddings, head, final norm
+    for index, layer in enumerate(attention):
+        heads = layer["num_attention_heads"]
+        q_lora = layer["q_lora_rank"]
+        total += (
+            counting.mla_attention(
+                hidden,
+                heads,
+                q_lora,
+                layer["kv_lora_rank"],
+                layer["qk_nope_head_dim"],
+                layer["qk_rope_head_dim"],
+                layer["v_head_dim"],
+                bool(layer["attention_bias"]),
+            )
+            + layer["qk_rope_head_dim"]  # k_rope_only_layernorm
+            + counting.linear(hidden, heads)  # g_proj: one output gate per head
+            + 2 * hidden  # input and post-attention RMSNorms
+        )
+        latent = layer["kv_lora_rank"] + layer["qk_rope_head_dim"]
+        kind = layer_types[index]
+        if kind == "indexed_attention":
+            total += (
+                counting.linear(q_lora, index_heads * index_dim)
+                + counting.linear(hidden, index_dim)
+                + counting.layer_norm(index_dim, bias=True)
+                + counting.linear(hidden, index_heads)
+            )
+            arch.add_kv_layers(1, latent + index_dim)
+        elif kind == "sliding_attention":
+            arch.add_kv_layers(1, latent, window)
+        else:
+            arch.add_kv_layers(1, latent)
+    one_expert = counting.mlp(hidden, expert_width, True)
+    moe_ffn = (
+        counting.linear(hidden, experts)
+        + experts * one_expert
+        + counting.mlp(hidden, shared_width * shared_experts, True)
+    )
+    moe_layers = sum(moe_mask)
+    total += moe_layers * moe_ffn + (layers - moe_layers) * counting.mlp(hidden, dense_width, True)
+
+    base = attention[0]
+    arch.parameter_count = total
+    arch.active_parameter_count = total - moe_layers * (experts - top_k) * one_expert
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = dense_width or None
+    arch.num_attention_heads = base["num_attention_heads"]
+    arch.num_key_value_heads = base["num_key_value_heads"]
+    arch.head_dim = base["qk_nope_head_dim"] + base["qk_rope_head_dim"]
+    arch.context_length = read_context_length(reader)
+    arch.vocab_size = vocab
+    arch.attention_type = "mla"
+    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        moe_mask,
+        shared_intermediate_size=shared_width * shared_experts,
+        num_shared_experts=shared_experts,
+    )
+    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
+    # GenZ caches 2 * kv_heads * head_dim values per layer: one KV head of half the widest
+    # cached latent (with the indexer keys) is the closest uniform stand-in.
+    widest = max(values for values, _window in arch.kv_groups)
+    arch.genz_kwargs["num_key_value_heads"] = 1
+    arch.genz_kwargs["head_dim"] = (widest + 1) // 2
+    arch.warnings.append(
+        "GenZ simulates every layer as the first layer's MLA shape with dense attention; the "
+        "sliding-window layers' own MLA shape, the DSA indexer's top-k selection and the "
+        "per-head output gate are not modelled (the catalog's KV-cache figures do model them)"
+    )
+    arch.extra.update(
+        {
+            "kv_lora_rank": base["kv_lora_rank"],
+            "q_lora_rank": base["q_lora_rank"],
+            "qk_rope_head_dim": base["qk_rope_head_dim"],
+            "index_n_heads": index_heads,
+            "index_head_dim": index_dim,
+            "layer_types": {kind: layer_types.count(kind) for kind in sorted(set(layer_types))},
+        }
+    )
     return arch
