@@ -19,7 +19,7 @@ from genz_catalog.convert import ConversionError, convert_hf_config
 
 pytestmark = pytest.mark.oracle
 
-FAMILIES = ["mistral4", "axk1", "dots3_note_text"]
+FAMILIES = ["mistral4", "axk1", "dots3_note_text", "mistral_large4"]
 
 # dots.3 Note as a 4.x-era file says it: no per-layer lists, sliding layers as swa_* keys.
 _DOTS3_DERIVED = ("per_layer_config", "layer_types", "mlp_layer_types", "rope_parameters")
@@ -132,3 +132,50 @@ def test_dots3_note_refuses_a_per_layer_override_it_cannot_count() -> None:
     config["per_layer_config"]["02"] = {"intermediate_size": 4096}
     with pytest.raises(ConversionError, match="cannot count"):
         convert_hf_config(config)
+
+
+# Mistral Large 4's language model, as 4.x-era files and other layouts say it: (text_config
+# overrides, text_config keys removed so the config class derives them from the overrides).
+_SHARED_KV = [0, 1, 1, 3, 3, 3] + list(range(6, 72))
+MISTRAL_LARGE4_TEXT_VARIANTS = [
+    ({"kv_source_layers": _SHARED_KV, "index_topk_pattern": "FSS" + "F" * 69}, ("indexer_types",)),
+    (
+        {"index_topk_freq": 3, "no_rope_layer_interval": 3, "first_k_dense_replace": 4},
+        ("indexer_types", "no_rope_layers", "mlp_layer_types"),
+    ),
+    ({"attention_bias": True, "n_shared_experts": 2}, ()),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "removed"),
+    MISTRAL_LARGE4_TEXT_VARIANTS,
+    ids=["kv-sharing", "legacy-schedules", "bias-shared-experts"],
+)
+def test_mistral_large4_text_layouts_count_equal_transformers(
+    overrides: dict[str, Any], removed: tuple[str, ...]
+) -> None:
+    config = default_config("mistral_large4")
+    text = config["text_config"]
+    for key in removed:
+        text.pop(key)
+    text.update(overrides)
+    record = convert_hf_config(config)
+    assert record["parameter_count"] == meta_count(config)
+    assert record["family"] == "mistral_large4"
+
+
+def test_mistral_large4_kv_cache_skips_layers_that_reuse_kv() -> None:
+    config = default_config("mistral_large4")
+    text = config["text_config"]
+    text["kv_source_layers"] = _SHARED_KV
+    record = convert_hf_config(config)
+    # Layers 2, 4 and 5 reuse another layer's latent and cache only their indexer keys (128).
+    # Of the 69 owning layers, every 4th (NoPE) caches no rotary slice: 512 + 128 instead of
+    # 512 + 64 + 128.
+    nope_owners = sum(1 for index in range(72) if (index + 1) % 4 == 0 and index not in (2, 4, 5))
+    assert record["memory"]["kv_layers"] == [
+        {"count": 3, "values_per_token": 128, "window": None},
+        {"count": nope_owners, "values_per_token": 512 + 128, "window": None},
+        {"count": 69 - nope_owners, "values_per_token": 512 + 64 + 128, "window": None},
+    ]

@@ -560,6 +560,8 @@ TEXT_HANDLERS.update(
         "mistral4": families_moe_modern.deepseek_v3,
         "axk1": families_more_a.axk1,
         "dots3_note_text": families_more_a.dots3_note_text,
+        "mistral_large4_text": families_more_a.mistral_large4_text,
     }
 )
+WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4
 # --- end fam-a --------------------------------------------------------------------------------

@@ -8,13 +8,15 @@ family changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from genz_catalog.convert import counting, families_moe
+from genz_catalog.convert import counting, families_dense_modern, families_moe
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
     MoeSpec,
     check_top_k,
+    checked_attention_type,
     genz_dense_kwargs,
     genz_moe_kwargs,
     read_context_length,
@@ -25,6 +27,9 @@ from genz_catalog.convert.families_moe_modern import (
     _mla_layer_params,
     _mtp_deepseek_layout,
 )
+
+#: Converts a nested language-model config (config, model_type, key prefix for errors).
+Dispatch = Callable[[dict[str, Any], str, str], Architecture]
 
 
 def axk1(reader: ConfigReader) -> Architecture:
@@ -295,4 +300,205 @@ def dots3_note_text(reader: ConfigReader) -> Architecture:
             "layer_types": {kind: layer_types.count(kind) for kind in sorted(set(layer_types))},
         }
     )
+    return arch
+
+
+# --- Mistral Large 4 ----------------------------------------------------------------------------
+
+
+def _flag_list(reader: ConfigReader, name: str, layers: int) -> list[Any] | None:
+    """A per-layer list from the config, checked against the layer count; ``None`` if absent."""
+    value = reader.raw(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != layers:
+        raise reader.error(f"{name} must be a list with one entry per layer ({layers})")
+    return value
+
+
+def _mistral_large4_layout(
+    reader: ConfigReader, layers: int
+) -> tuple[list[bool], list[int], list[bool], list[bool]]:
+    """Per layer: uses RoPE, K/V source layer, runs its own indexer, is a MoE layer.
+
+    Follows ``MistralLarge4TextConfig.__post_init__``: RoPE except every
+    ``no_rope_layer_interval``-th layer (default 4), every layer owns its K/V, indexers from
+    ``index_topk_pattern`` (``F``/``S``) or ``index_topk_freq`` / ``index_skip_topk_offset``,
+    ``first_k_dense_replace`` (default 1) dense layers."""
+    no_rope = _flag_list(reader, "no_rope_layers", layers)
+    if no_rope is None:
+        interval = reader.int("no_rope_layer_interval", default=4)
+        no_rope = [int((index + 1) % interval != 0) for index in range(layers)]
+    sources = _flag_list(reader, "kv_source_layers", layers)
+    if sources is None:
+        sources = list(range(layers))
+    for index, source in enumerate(sources):
+        if not isinstance(source, int) or isinstance(source, bool) or not 0 <= source <= index:
+            raise reader.error(f"kv_source_layers[{index}] must be a layer index up to {index}")
+    indexers = _flag_list(reader, "indexer_types", layers)
+    if indexers is None:
+        pattern = reader.raw("index_topk_pattern")
+        if isinstance(pattern, str):
+            if len(pattern) != layers or set(pattern) - {"F", "S"}:
+                raise reader.error(f"index_topk_pattern must be {layers} letters F or S")
+            indexers = ["full" if letter == "F" else "shared" for letter in pattern]
+        elif pattern is not None:
+            indexers = _flag_list(reader, "index_topk_pattern", layers)
+        else:
+            frequency = max(reader.int("index_topk_freq", default=1), 1)
+            offset = reader.int("index_skip_topk_offset", default=2, minimum=0)
+            indexers = [
+                "full" if max(index - offset + 1, 0) % frequency == 0 else "shared"
+                for index in range(layers)
+            ]
+    assert indexers is not None
+    unknown = sorted({str(kind) for kind in indexers} - {"full", "shared"})
+    if unknown:
+        raise reader.error(f"indexer_types has unknown entries {unknown}")
+    mlp_types = reader.str_list("mlp_layer_types")
+    if mlp_types is None:
+        dense = min(reader.int("first_k_dense_replace", default=1, minimum=0), layers)
+        moe_mask = [index >= dense for index in range(layers)]
+    else:
+        if len(mlp_types) != layers or set(mlp_types) - {"dense", "sparse"}:
+            raise reader.error(f"mlp_layer_types must be {layers} entries 'dense' or 'sparse'")
+        moe_mask = [kind == "sparse" for kind in mlp_types]
+    return [bool(flag) for flag in no_rope], sources, [k == "full" for k in indexers], moe_mask
+
+
+def mistral_large4_text(reader: ConfigReader) -> Architecture:
+    """Mistral Large 4 text model (``mistral_large4_text``): MLA without a query LoRA (a full
+    ``q_proj``), learned per-head softmax scaling, a DSA indexer that projects its queries from
+    the normalised hidden states, NoPE layers (no rotary slice in their latent), K/V sharing
+    between layers (``kv_source_layers``: a reusing layer has no ``kv_a_proj``), indexers
+    shared across layers (``indexer_types``), a learned LeRoPE vector at the model level, and a
+    dense prefix followed by routed + shared experts."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    kv_lora = reader.int("kv_lora_rank")
+    rope = reader.int("qk_rope_head_dim")
+    nope = reader.int("qk_nope_head_dim")
+    v_dim = reader.int("v_head_dim")
+    experts = reader.int("n_routed_experts", "num_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    index_heads = reader.int("index_n_heads")
+    index_dim = reader.int("index_head_dim")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    if reader.raw("q_lora_rank") is not None:
+        raise reader.error("q_lora_rank is set, but Mistral Large 4 builds a full q_proj")
+    shared_experts = reader.int("n_shared_experts", default=1, minimum=0)
+    bias = reader.bool("attention_bias", default=False)
+    tied = reader.bool("tie_word_embeddings", default=False)
+    kv_heads = reader.int("num_key_value_heads", default=heads)
+    checked_attention_type(reader, heads, kv_heads)
+    uses_rope, sources, own_indexer, moe_mask = _mistral_large4_layout(reader, layers)
+    dense_width = reader.int("intermediate_size") if not all(moe_mask) else 0
+    reader.check()
+    rope_parameters = reader.raw("rope_parameters")
+    partial = (
+        rope_parameters.get("partial_rotary_factor", 1.0)
+        if isinstance(rope_parameters, dict)
+        else reader.raw("partial_rotary_factor")
+    )
+    if partial not in (None, 1, 1.0):
+        raise reader.error("partial_rotary_factor is not 1; the LeRoPE vector's length is unknown")
+
+    arch = Architecture(reader.family)
+    # Embeddings, final norm, LeRoPE ``alpha`` (one per rotary frequency: ceil(rope / 2)).
+    total = vocab * hidden * (1 if tied else 2) + hidden + (rope + 1) // 2
+    for index in range(layers):
+        rotary = rope if uses_rope[index] else 0
+        total += (
+            counting.linear(hidden, heads * (nope + rope))  # q_proj
+            + counting.linear(kv_lora, heads * (nope + rope - rotary + v_dim))  # kv_b_proj
+            + counting.linear(heads * v_dim, hidden, bias)  # o_proj
+            + 2 * heads  # softmax scaling: scale and bias per head
+            + 2 * hidden  # input and post-attention RMSNorms
+        )
+        cached = 0
+        if sources[index] == index:
+            total += counting.linear(hidden, kv_lora + rotary, bias) + kv_lora
+            cached += kv_lora + rotary
+        if own_indexer[index]:
+            total += (
+                counting.layer_norm(hidden, bias=True)  # q_input_norm
+                + counting.linear(hidden, index_heads * index_dim)
+                + counting.linear(hidden, index_dim)
+                + counting.layer_norm(index_dim, bias=True)
+                + counting.linear(hidden, index_heads)
+                + 2 * index_heads
+            )
+            cached += index_dim
+        arch.add_kv_layers(1, cached)
+    one_expert = counting.mlp(hidden, expert_width, True)
+    moe_ffn = counting.linear(hidden, experts) + experts * one_expert
+    if shared_experts:
+        moe_ffn += counting.mlp(hidden, expert_width * shared_experts, True)
+    moe_layers = sum(moe_mask)
+    total += moe_layers * moe_ffn + (layers - moe_layers) * counting.mlp(hidden, dense_width, True)
+
+    arch.parameter_count = total
+    arch.active_parameter_count = total - moe_layers * (experts - top_k) * one_expert
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = dense_width or None
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = kv_heads
+    arch.head_dim = nope + rope
+    arch.context_length = read_context_length(reader)
+    arch.vocab_size = vocab
+    arch.attention_type = "mla"
+    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        moe_mask,
+        shared_intermediate_size=expert_width * shared_experts,
+        num_shared_experts=shared_experts,
+    )
+    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
+    widest = max(values for values, _window in arch.kv_groups)
+    arch.genz_kwargs["num_key_value_heads"] = 1
+    arch.genz_kwargs["head_dim"] = (widest + 1) // 2
+    arch.warnings.append(
+        "GenZ simulates every layer as dense MLA caching the widest layer's latent; K/V sharing "
+        "between layers, NoPE layers and the DSA indexer's top-k selection are not modelled "
+        "(the catalog's KV-cache figures do model them)"
+    )
+    arch.extra.update(
+        {
+            "kv_lora_rank": kv_lora,
+            "qk_rope_head_dim": rope,
+            "index_n_heads": index_heads,
+            "index_head_dim": index_dim,
+            "kv_sharing_layers": sum(1 for i, s in enumerate(sources) if s != i),
+        }
+    )
+    return arch
+
+
+def mistral_large4(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Mistral Large 4 (``mistral_large4``): the Mistral 3 wrapper (Pixtral vision tower,
+    patch-merging projector) around :func:`mistral_large4_text`, counted by the Mistral 3
+    handler; only the wrapper's defaults differ (an untied LM head, the text model type)."""
+    config = dict(reader.config)
+    text_config = reader.sub("text_config")
+    if text_config is not None and not text_config.get("model_type"):
+        config["text_config"] = {**text_config, "model_type": "mistral_large4_text"}
+    defaulted = config.get("tie_word_embeddings") is None
+    if defaulted:
+        config["tie_word_embeddings"] = False  # MistralLarge4Config's default
+    arch = families_dense_modern.mistral3(
+        ConfigReader(config, reader.family, reader.where), dispatch
+    )
+    if defaulted:
+        arch.warnings.append(
+            "tie_word_embeddings absent: transformers 5 unties the LM head "
+            "(mistral_large4 class default)"
+        )
     return arch
