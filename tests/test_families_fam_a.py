@@ -19,7 +19,7 @@ from genz_catalog.convert import ConversionError, convert_hf_config
 
 pytestmark = pytest.mark.oracle
 
-FAMILIES = ["mistral4", "axk1", "dots3_note_text", "mistral_large4"]
+FAMILIES = ["mistral4", "axk1", "dots3_note_text", "mistral_large4", "hy_v4"]
 
 # dots.3 Note as a 4.x-era file says it: no per-layer lists, sliding layers as swa_* keys.
 _DOTS3_DERIVED = ("per_layer_config", "layer_types", "mlp_layer_types", "rope_parameters")
@@ -44,6 +44,16 @@ VARIANTS = [
     ),
     ("dots3_note_text", {"use_sliding_window": False, "moe_layer_freq": 2}, _DOTS3_DERIVED),
     ("dots3_note_text", {"n_shared_experts": 2, "tie_word_embeddings": True}, ()),
+    ("hy_v4", {"hc_mult": 2, "attention_bias": True, "n_shared_experts": 2}, ()),
+    ("hy_v4", {"num_hidden_layers": 12}, ("indexer_types", "mlp_layer_types", "layer_types")),
+    (
+        "hy_v4",
+        {
+            "indexer_types": ["full", "shared"] * 17,
+            "mlp_layer_types": ["dense"] * 3 + ["sparse"] * 31,
+        },
+        (),
+    ),
 ]
 
 
@@ -179,3 +189,14 @@ def test_mistral_large4_kv_cache_skips_layers_that_reuse_kv() -> None:
         {"count": nope_owners, "values_per_token": 512 + 128, "window": None},
         {"count": 69 - nope_owners, "values_per_token": 512 + 64 + 128, "window": None},
     ]
+
+
+def test_hy_v4_caches_indexer_keys_only_on_its_own_indexer_layers() -> None:
+    record = convert_hf_config(default_config("hy_v4"))
+    # 34 layers: indexers on layer 0 and on 1, 5, 9 ... 33 (10 layers); every layer caches the
+    # 512 + 64 latent.
+    assert record["memory"]["kv_layers"] == [
+        {"count": 24, "values_per_token": 512 + 64, "window": None},
+        {"count": 10, "values_per_token": 512 + 64 + 128, "window": None},
+    ]
+    assert "hyper-connections" in record["genz_unsupported"]

@@ -32,6 +32,18 @@ from genz_catalog.convert.families_moe_modern import (
 Dispatch = Callable[[dict[str, Any], str, str], Architecture]
 
 
+def dsa_indexer_params(query_width: int, hidden: int, index_heads: int, index_dim: int) -> int:
+    """One DeepSeek sparse-attention indexer: ``wq_b`` (from ``query_width``: the query LoRA
+    rank, or the hidden size where there is none), ``wk``, a biased LayerNorm on the keys and
+    ``weights_proj``."""
+    return (
+        counting.linear(query_width, index_heads * index_dim)
+        + counting.linear(hidden, index_dim)
+        + counting.layer_norm(index_dim, bias=True)
+        + counting.linear(hidden, index_heads)
+    )
+
+
 def axk1(reader: ConfigReader) -> Architecture:
     """SK Telecom A.X K1 (``axk1``): DeepSeek-V3 plus an RMSNorm (``post_mlp_layernorm``,
     ``hidden_size`` weights) on the output of every MoE block.
@@ -238,12 +250,7 @@ def dots3_note_text(reader: ConfigReader) -> Architecture:
         latent = layer["kv_lora_rank"] + layer["qk_rope_head_dim"]
         kind = layer_types[index]
         if kind == "indexed_attention":
-            total += (
-                counting.linear(q_lora, index_heads * index_dim)
-                + counting.linear(hidden, index_dim)
-                + counting.layer_norm(index_dim, bias=True)
-                + counting.linear(hidden, index_heads)
-            )
+            total += dsa_indexer_params(q_lora, hidden, index_heads, index_dim)
             arch.add_kv_layers(1, latent + index_dim)
         elif kind == "sliding_attention":
             arch.add_kv_layers(1, latent, window)
@@ -425,12 +432,9 @@ def mistral_large4_text(reader: ConfigReader) -> Architecture:
             cached += kv_lora + rotary
         if own_indexer[index]:
             total += (
-                counting.layer_norm(hidden, bias=True)  # q_input_norm
-                + counting.linear(hidden, index_heads * index_dim)
-                + counting.linear(hidden, index_dim)
-                + counting.layer_norm(index_dim, bias=True)
-                + counting.linear(hidden, index_heads)
-                + 2 * index_heads
+                dsa_indexer_params(hidden, hidden, index_heads, index_dim)
+                + counting.layer_norm(hidden, bias=True)  # q_input_norm
+                + 2 * index_heads  # softmax scaling: scale and bias per indexer head
             )
             cached += index_dim
         arch.add_kv_layers(1, cached)
@@ -501,4 +505,124 @@ def mistral_large4(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
             "tie_word_embeddings absent: transformers 5 unties the LM head "
             "(mistral_large4 class default)"
         )
+    return arch
+
+
+# --- HY V4 (Tencent Hunyuan) ----------------------------------------------------------------------
+
+
+def _hy_v4_layout(reader: ConfigReader, layers: int) -> tuple[list[bool], list[bool]]:
+    """Per layer: runs its own DSA indexer; is a MoE layer (``HYV4Config`` defaults: an
+    indexer at layer 0 and every fourth layer from layer 1, only layer 0 dense)."""
+    indexers = reader.str_list("indexer_types")
+    if indexers is None:
+        indexers = [
+            "full" if index == 0 or (index - 1) % 4 == 0 else "shared" for index in range(layers)
+        ]
+    if len(indexers) != layers or set(indexers) - {"full", "shared"}:
+        raise reader.error(f"indexer_types must be {layers} entries 'full' or 'shared'")
+    mlp_types = reader.str_list("mlp_layer_types")
+    if mlp_types is None:
+        mlp_types = ["dense"] * min(1, layers) + ["sparse"] * max(layers - 1, 0)
+    if len(mlp_types) != layers or set(mlp_types) - {"dense", "sparse"}:
+        raise reader.error(f"mlp_layer_types must be {layers} entries 'dense' or 'sparse'")
+    return [kind == "full" for kind in indexers], [kind == "sparse" for kind in mlp_types]
+
+
+def hy_v4(reader: ConfigReader) -> Architecture:
+    """Tencent HY V4 (``hy_v4``): MLA with a query LoRA, a per-head learned attention sink and a
+    sigmoid output gate (``gate_proj``, ``v_head_dim`` per head), DSA indexers on ``full``
+    layers (``shared`` layers reuse the previous selection), ``hc_mult`` hyper-connection
+    streams (two mixers per layer and one before the head), only layer 0 dense by default."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    q_lora = reader.int("q_lora_rank")
+    kv_lora = reader.int("kv_lora_rank")
+    rope = reader.int("qk_rope_head_dim")
+    nope = reader.int("qk_nope_head_dim")
+    v_dim = reader.int("v_head_dim")
+    experts = reader.int("n_routed_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    index_heads = reader.int("index_n_heads")
+    index_dim = reader.int("index_head_dim")
+    streams = reader.int("hc_mult")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    shared_experts = reader.int("n_shared_experts", default=1, minimum=0)
+    bias = reader.bool("attention_bias", default=False)
+    tied = reader.bool("tie_word_embeddings", default=False)
+    own_indexer, moe_mask = _hy_v4_layout(reader, layers)
+    dense_width = reader.int("intermediate_size") if not all(moe_mask) else 0
+    reader.check()
+
+    # A hyper-connection mixer: 2 * streams logits from the flattened streams, their biases and
+    # two scales; the head's mixer: streams logits, biases and one scale.
+    mixer = 2 * streams * streams * hidden + 2 * streams + 2
+    head_mixer = streams * streams * hidden + streams + 1
+    layer = (
+        counting.mla_attention(hidden, heads, q_lora, kv_lora, nope, rope, v_dim, bias)
+        + counting.linear(hidden, heads * v_dim)  # gate_proj
+        + heads  # sinks
+        + 2 * hidden  # input and post-attention RMSNorms
+        + 2 * mixer
+    )
+    indexer = dsa_indexer_params(q_lora, hidden, index_heads, index_dim)
+    indexers = sum(own_indexer)
+    one_expert = counting.mlp(hidden, expert_width, True)
+    moe_ffn = counting.linear(hidden, experts) + experts * one_expert
+    if shared_experts:
+        moe_ffn += counting.mlp(hidden, expert_width * shared_experts, True)
+    moe_layers = sum(moe_mask)
+    total = (
+        vocab * hidden * (1 if tied else 2)
+        + hidden  # final norm
+        + head_mixer
+        + layers * layer
+        + indexers * indexer
+        + moe_layers * moe_ffn
+        + (layers - moe_layers) * counting.mlp(hidden, dense_width, True)
+    )
+    arch = Architecture(reader.family)
+    latent = kv_lora + rope
+    arch.add_kv_layers(indexers, latent + index_dim)
+    arch.add_kv_layers(layers - indexers, latent)
+    arch.parameter_count = total
+    arch.active_parameter_count = total - moe_layers * (experts - top_k) * one_expert
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = dense_width or None
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads  # HYV4Config: MLA gives every query head its own K/V
+    arch.head_dim = nope + rope
+    arch.context_length = read_context_length(reader)
+    arch.vocab_size = vocab
+    arch.attention_type = "mla"
+    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        moe_mask,
+        shared_intermediate_size=expert_width * shared_experts,
+        num_shared_experts=shared_experts,
+    )
+    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
+    arch.genz_kwargs["num_key_value_heads"] = 1
+    arch.genz_kwargs["head_dim"] = (latent + index_dim + 1) // 2
+    arch.genz_unsupported = (
+        f"GenZ 0.0.16 cannot simulate hyper-connections ({streams} residual streams per layer)"
+    )
+    arch.extra.update(
+        {
+            "q_lora_rank": q_lora,
+            "kv_lora_rank": kv_lora,
+            "qk_rope_head_dim": rope,
+            "index_n_heads": index_heads,
+            "index_head_dim": index_dim,
+            "hc_mult": streams,
+        }
+    )
     return arch
