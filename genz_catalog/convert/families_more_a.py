@@ -44,6 +44,51 @@ def dsa_indexer_params(query_width: int, hidden: int, index_heads: int, index_di
     )
 
 
+def finish_mla_moe(
+    reader: ConfigReader,
+    arch: Architecture,
+    total: int,
+    moe: MoeSpec,
+    *,
+    hidden: int,
+    heads: int,
+    kv_heads: int,
+    head_dim: int,
+    vocab: int,
+    dense_width: int,
+) -> None:
+    """Complete ``arch`` for an MLA decoder whose KV layout is already on it: add the FFNs
+    (``moe.moe_layers`` routed experts with a bias-free router and a gated shared MLP of
+    ``moe.shared_intermediate_size``; gated dense MLPs of ``dense_width`` elsewhere) to
+    ``total`` (every other parameter), and fill the counts, dimensions and GenZ arguments."""
+    layers = len(moe.moe_layers)
+    one_expert = counting.mlp(hidden, moe.expert_intermediate_size, True)
+    moe_ffn = counting.linear(hidden, moe.num_experts) + moe.num_experts * one_expert
+    if moe.shared_intermediate_size:
+        moe_ffn += counting.mlp(hidden, moe.shared_intermediate_size, True)
+    moe_layers = sum(moe.moe_layers)
+    total += moe_layers * moe_ffn + (layers - moe_layers) * counting.mlp(hidden, dense_width, True)
+    arch.parameter_count = total
+    inactive = moe_layers * (moe.num_experts - moe.experts_per_token) * one_expert
+    arch.active_parameter_count = total - inactive
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = dense_width or None
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = kv_heads
+    arch.head_dim = head_dim
+    arch.context_length = read_context_length(reader)
+    arch.vocab_size = vocab
+    arch.attention_type = "mla"
+    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
+    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
+    # GenZ caches 2 * kv_heads * head_dim values per layer: one KV head of half the widest
+    # cached latent (indexer keys included) is the closest uniform stand-in for MLA.
+    widest = max(values for values, _window in arch.kv_groups)
+    arch.genz_kwargs["num_key_value_heads"] = 1
+    arch.genz_kwargs["head_dim"] = (widest + 1) // 2
+
+
 def axk1(reader: ConfigReader) -> Architecture:
     """SK Telecom A.X K1 (``axk1``): DeepSeek-V3 plus an RMSNorm (``post_mlp_layernorm``,
     ``hidden_size`` weights) on the output of every MoE block.
@@ -256,28 +301,7 @@ def dots3_note_text(reader: ConfigReader) -> Architecture:
             arch.add_kv_layers(1, latent, window)
         else:
             arch.add_kv_layers(1, latent)
-    one_expert = counting.mlp(hidden, expert_width, True)
-    moe_ffn = (
-        counting.linear(hidden, experts)
-        + experts * one_expert
-        + counting.mlp(hidden, shared_width * shared_experts, True)
-    )
-    moe_layers = sum(moe_mask)
-    total += moe_layers * moe_ffn + (layers - moe_layers) * counting.mlp(hidden, dense_width, True)
-
     base = attention[0]
-    arch.parameter_count = total
-    arch.active_parameter_count = total - moe_layers * (experts - top_k) * one_expert
-    arch.num_layers = layers
-    arch.hidden_size = hidden
-    arch.intermediate_size = dense_width or None
-    arch.num_attention_heads = base["num_attention_heads"]
-    arch.num_key_value_heads = base["num_key_value_heads"]
-    arch.head_dim = base["qk_nope_head_dim"] + base["qk_rope_head_dim"]
-    arch.context_length = read_context_length(reader)
-    arch.vocab_size = vocab
-    arch.attention_type = "mla"
-    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
     moe = MoeSpec(
         experts,
         top_k,
@@ -286,12 +310,18 @@ def dots3_note_text(reader: ConfigReader) -> Architecture:
         shared_intermediate_size=shared_width * shared_experts,
         num_shared_experts=shared_experts,
     )
-    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
-    # GenZ caches 2 * kv_heads * head_dim values per layer: one KV head of half the widest
-    # cached latent (with the indexer keys) is the closest uniform stand-in.
-    widest = max(values for values, _window in arch.kv_groups)
-    arch.genz_kwargs["num_key_value_heads"] = 1
-    arch.genz_kwargs["head_dim"] = (widest + 1) // 2
+    finish_mla_moe(
+        reader,
+        arch,
+        total,
+        moe,
+        hidden=hidden,
+        heads=base["num_attention_heads"],
+        kv_heads=base["num_key_value_heads"],
+        head_dim=base["qk_nope_head_dim"] + base["qk_rope_head_dim"],
+        vocab=vocab,
+        dense_width=dense_width,
+    )
     arch.warnings.append(
         "GenZ simulates every layer as the first layer's MLA shape with dense attention; the "
         "sliding-window layers' own MLA shape, the DSA indexer's top-k selection and the "
@@ -438,25 +468,6 @@ def mistral_large4_text(reader: ConfigReader) -> Architecture:
             )
             cached += index_dim
         arch.add_kv_layers(1, cached)
-    one_expert = counting.mlp(hidden, expert_width, True)
-    moe_ffn = counting.linear(hidden, experts) + experts * one_expert
-    if shared_experts:
-        moe_ffn += counting.mlp(hidden, expert_width * shared_experts, True)
-    moe_layers = sum(moe_mask)
-    total += moe_layers * moe_ffn + (layers - moe_layers) * counting.mlp(hidden, dense_width, True)
-
-    arch.parameter_count = total
-    arch.active_parameter_count = total - moe_layers * (experts - top_k) * one_expert
-    arch.num_layers = layers
-    arch.hidden_size = hidden
-    arch.intermediate_size = dense_width or None
-    arch.num_attention_heads = heads
-    arch.num_key_value_heads = kv_heads
-    arch.head_dim = nope + rope
-    arch.context_length = read_context_length(reader)
-    arch.vocab_size = vocab
-    arch.attention_type = "mla"
-    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
     moe = MoeSpec(
         experts,
         top_k,
@@ -465,10 +476,18 @@ def mistral_large4_text(reader: ConfigReader) -> Architecture:
         shared_intermediate_size=expert_width * shared_experts,
         num_shared_experts=shared_experts,
     )
-    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
-    widest = max(values for values, _window in arch.kv_groups)
-    arch.genz_kwargs["num_key_value_heads"] = 1
-    arch.genz_kwargs["head_dim"] = (widest + 1) // 2
+    finish_mla_moe(
+        reader,
+        arch,
+        total,
+        moe,
+        hidden=hidden,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=nope + rope,
+        vocab=vocab,
+        dense_width=dense_width,
+    )
     arch.warnings.append(
         "GenZ simulates every layer as dense MLA caching the widest layer's latent; K/V sharing "
         "between layers, NoPE layers and the DSA indexer's top-k selection are not modelled "
@@ -571,36 +590,17 @@ def hy_v4(reader: ConfigReader) -> Architecture:
     )
     indexer = dsa_indexer_params(q_lora, hidden, index_heads, index_dim)
     indexers = sum(own_indexer)
-    one_expert = counting.mlp(hidden, expert_width, True)
-    moe_ffn = counting.linear(hidden, experts) + experts * one_expert
-    if shared_experts:
-        moe_ffn += counting.mlp(hidden, expert_width * shared_experts, True)
-    moe_layers = sum(moe_mask)
     total = (
         vocab * hidden * (1 if tied else 2)
         + hidden  # final norm
         + head_mixer
         + layers * layer
         + indexers * indexer
-        + moe_layers * moe_ffn
-        + (layers - moe_layers) * counting.mlp(hidden, dense_width, True)
     )
     arch = Architecture(reader.family)
     latent = kv_lora + rope
     arch.add_kv_layers(indexers, latent + index_dim)
     arch.add_kv_layers(layers - indexers, latent)
-    arch.parameter_count = total
-    arch.active_parameter_count = total - moe_layers * (experts - top_k) * one_expert
-    arch.num_layers = layers
-    arch.hidden_size = hidden
-    arch.intermediate_size = dense_width or None
-    arch.num_attention_heads = heads
-    arch.num_key_value_heads = heads  # HYV4Config: MLA gives every query head its own K/V
-    arch.head_dim = nope + rope
-    arch.context_length = read_context_length(reader)
-    arch.vocab_size = vocab
-    arch.attention_type = "mla"
-    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
     moe = MoeSpec(
         experts,
         top_k,
@@ -609,9 +609,19 @@ def hy_v4(reader: ConfigReader) -> Architecture:
         shared_intermediate_size=expert_width * shared_experts,
         num_shared_experts=shared_experts,
     )
-    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
-    arch.genz_kwargs["num_key_value_heads"] = 1
-    arch.genz_kwargs["head_dim"] = (latent + index_dim + 1) // 2
+    # HYV4Config: MLA gives every query head its own K/V (num_key_value_heads = heads).
+    finish_mla_moe(
+        reader,
+        arch,
+        total,
+        moe,
+        hidden=hidden,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=nope + rope,
+        vocab=vocab,
+        dense_width=dense_width,
+    )
     arch.genz_unsupported = (
         f"GenZ 0.0.16 cannot simulate hyper-connections ({streams} residual streams per layer)"
     )
