@@ -562,6 +562,7 @@ TEXT_HANDLERS.update(
         "dots3_note_text": families_more_a.dots3_note_text,
         "mistral_large4_text": families_more_a.mistral_large4_text,
         "hy_v4": families_more_a.hy_v4,
+        "axk2": families_more_a.axk2,
     }
 )
 WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4

@@ -636,3 +636,114 @@ def hy_v4(reader: ConfigReader) -> Architecture:
         }
     )
     return arch
+
+
+# --- A.X K2 ---------------------------------------------------------------------------------------
+
+
+def axk2(reader: ConfigReader) -> Architecture:
+    """SK Telecom A.X K2 (``axk2``): DeepSeek-V3.2-style MLA with a DSA indexer in every layer,
+    but no ``q_b_proj``: one fused ``q_gate_proj`` maps the query LoRA and its compressed copy
+    (``2 * q_lora_rank``) to the queries and a per-head output gate. Gated RMSNorms (a rank
+    ``gated_norm_rank`` bottleneck) before attention, and before the FFN of MoE layers; dense
+    layers keep a plain RMSNorm there. Only layer 0 is dense unless the config says otherwise."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    q_lora = reader.int("q_lora_rank")
+    kv_lora = reader.int("kv_lora_rank")
+    rope = reader.int("qk_rope_head_dim")
+    nope = reader.int("qk_nope_head_dim")
+    v_dim = reader.int("v_head_dim")
+    experts = reader.int("n_routed_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    index_heads = reader.int("index_n_heads")
+    index_dim = reader.int("index_head_dim")
+    rank = reader.int("gated_norm_rank")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    shared_experts = reader.int("n_shared_experts", default=1, minimum=0)
+    bias = reader.bool("attention_bias", default=False)
+    tied = reader.bool("tie_word_embeddings", default=False)
+    kv_heads = reader.int("num_key_value_heads", default=heads)
+    checked_attention_type(reader, heads, kv_heads)
+    moe_mask = _mla_moe_mask(reader, layers, first_dense_default=1, key="first_k_dense_replace")
+    dense_width = reader.int("intermediate_size") if not all(moe_mask) else 0
+    reader.check()
+
+    gated_norm = hidden + 2 * counting.linear(hidden, rank)  # RMSNorm weight, fc1, fc2
+    layer = (
+        counting.linear(hidden, q_lora, bias)  # q_a_proj
+        + q_lora  # q_a_layernorm
+        + counting.linear(2 * q_lora, heads * (nope + rope + v_dim))  # q_gate_proj
+        + counting.linear(hidden, kv_lora + rope, bias)  # kv_a_proj_with_mqa
+        + kv_lora  # kv_a_layernorm
+        + counting.linear(kv_lora, heads * (nope + v_dim))  # kv_b_proj
+        + counting.linear(heads * v_dim, hidden, bias)  # o_proj
+        + dsa_indexer_params(q_lora, hidden, index_heads, index_dim)
+        + gated_norm  # input_layernorm
+    )
+    moe_layers = sum(moe_mask)
+    total = (
+        vocab * hidden * (1 if tied else 2)
+        + hidden  # final norm
+        + layers * layer
+        + moe_layers * gated_norm
+        + (layers - moe_layers) * hidden  # post-attention norms
+    )
+    arch = Architecture(reader.family)
+    arch.add_kv_layers(layers, kv_lora + rope + index_dim)
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        moe_mask,
+        shared_intermediate_size=expert_width * shared_experts,
+        num_shared_experts=shared_experts,
+    )
+    finish_mla_moe(
+        reader,
+        arch,
+        total,
+        moe,
+        hidden=hidden,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=nope + rope,
+        vocab=vocab,
+        dense_width=dense_width,
+    )
+    index_topk = reader.int("index_topk", default=2048)
+    arch.warnings.append(
+        f"GenZ simulates DeepSeek sparse attention (top-{index_topk} tokens per query) as dense "
+        "MLA without the indexer, the query gate or the gated norms"
+    )
+    arch.extra.update(
+        {
+            "q_lora_rank": q_lora,
+            "kv_lora_rank": kv_lora,
+            "qk_rope_head_dim": rope,
+            "index_n_heads": index_heads,
+            "index_head_dim": index_dim,
+            "index_topk": index_topk,
+        }
+    )
+    return arch
+
+
+def _mla_moe_mask(
+    reader: ConfigReader, layers: int, *, first_dense_default: int, key: str
+) -> list[bool]:
+    """MoE layers from ``mlp_layer_types`` (5.x), else ``key`` dense layers first (the config
+    class's default when absent) and ``moe_layer_freq`` (an int period), as DeepSeek-derived
+    config classes derive them."""
+    types = reader.str_list("mlp_layer_types")
+    if types is not None:
+        if len(types) != layers or set(types) - {"dense", "sparse"}:
+            raise reader.error(f"mlp_layer_types must be {layers} entries 'dense' or 'sparse'")
+        return [kind == "sparse" for kind in types]
+    first_dense = reader.int(key, default=first_dense_default, minimum=0)
+    period = reader.int("moe_layer_freq", default=1)
+    return [index >= first_dense and index % period == 0 for index in range(layers)]
