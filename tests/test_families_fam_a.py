@@ -19,7 +19,15 @@ from genz_catalog.convert import ConversionError, convert_hf_config
 
 pytestmark = pytest.mark.oracle
 
-FAMILIES = ["mistral4", "axk1", "dots3_note_text", "mistral_large4", "hy_v4", "axk2"]
+FAMILIES = [
+    "mistral4",
+    "axk1",
+    "dots3_note_text",
+    "mistral_large4",
+    "hy_v4",
+    "axk2",
+    "minimax_m3_vl_text",
+]
 
 # dots.3 Note as a 4.x-era file says it: no per-layer lists, sliding layers as swa_* keys.
 _DOTS3_DERIVED = ("per_layer_config", "layer_types", "mlp_layer_types", "rope_parameters")
@@ -46,6 +54,26 @@ VARIANTS = [
     ("dots3_note_text", {"n_shared_experts": 2, "tie_word_embeddings": True}, ()),
     ("axk2", {"first_k_dense_replace": 3, "moe_layer_freq": 2}, ("mlp_layer_types",)),
     ("axk2", {"gated_norm_rank": 8, "attention_bias": True, "tie_word_embeddings": True}, ()),
+    (
+        "minimax_m3_vl_text",
+        {
+            "layer_types": ["minimax_m3_sparse", "full_attention"] * 30,
+            "mlp_layer_types": ["dense"] * 2 + ["sparse"] * 58,
+        },
+        (),
+    ),
+    (
+        "minimax_m3_vl_text",
+        {
+            "sparse_attention_config": {
+                "sparse_attention_freq": [0, 1, 1, 1] * 15,
+                "sparse_num_index_heads": 8,
+                "sparse_index_dim": 64,
+            },
+            "moe_layer_freq": [0] + [1] * 59,
+        },
+        ("layer_types", "mlp_layer_types", "index_n_heads", "index_head_dim"),
+    ),
     ("hy_v4", {"hc_mult": 2, "attention_bias": True, "n_shared_experts": 2}, ()),
     ("hy_v4", {"num_hidden_layers": 12}, ("indexer_types", "mlp_layer_types", "layer_types")),
     (

@@ -563,6 +563,7 @@ TEXT_HANDLERS.update(
         "mistral_large4_text": families_more_a.mistral_large4_text,
         "hy_v4": families_more_a.hy_v4,
         "axk2": families_more_a.axk2,
+        "minimax_m3_vl_text": families_more_a.minimax_m3_vl_text,
     }
 )
 WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4

@@ -14,7 +14,9 @@ from typing import Any
 from genz_catalog.convert import counting, families_dense_modern, families_moe
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
+    QK_NORM_PER_HEAD_DIM,
     MoeSpec,
+    build_decoder,
     check_top_k,
     checked_attention_type,
     genz_dense_kwargs,
@@ -747,3 +749,83 @@ def _mla_moe_mask(
     first_dense = reader.int(key, default=first_dense_default, minimum=0)
     period = reader.int("moe_layer_freq", default=1)
     return [index >= first_dense and index % period == 0 for index in range(layers)]
+
+
+# --- MiniMax-M3 (text model of the VL release) -------------------------------------------------
+
+
+def minimax_m3_vl_text(reader: ConfigReader) -> Architecture:
+    """MiniMax-M3 language model (``minimax_m3_vl_text``): GQA with per-head q/k RMSNorms, a
+    block-sparse "lightning" indexer (``q_proj``, ``k_proj`` and their per-head norms) on
+    ``minimax_m3_sparse`` layers, MoE layers of ``num_local_experts`` experts of
+    ``intermediate_size`` plus a shared MLP of ``shared_intermediate_size``, dense layers of
+    ``dense_intermediate_size``. 4.x-era files nest the indexer settings and its layer pattern in
+    ``sparse_attention_config`` and give the MoE pattern as a ``moe_layer_freq`` list."""
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("num_local_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("intermediate_size")
+    shared_width = reader.int("shared_intermediate_size", minimum=0)
+    reader.check()
+    sparse = reader.sub("sparse_attention_config") or {}
+    legacy_keys = {
+        "index_n_heads": "sparse_num_index_heads",
+        "index_head_dim": "sparse_index_dim",
+    }
+    config = dict(reader.config)
+    for key, legacy in legacy_keys.items():
+        if legacy in sparse:
+            config[key] = sparse[legacy]
+    inner = ConfigReader(config, reader.family, reader.where)
+    index_heads = inner.int("index_n_heads", default=4)
+    index_dim = inner.int("index_head_dim", default=128)
+    layer_types = inner.str_list("layer_types")
+    if layer_types is None and isinstance(sparse.get("sparse_attention_freq"), list):
+        layer_types = [
+            "minimax_m3_sparse" if flag else "full_attention"
+            for flag in sparse["sparse_attention_freq"]
+        ]
+    if layer_types is None:
+        layer_types = ["full_attention"] * layers
+    if len(layer_types) != layers or set(layer_types) - {"full_attention", "minimax_m3_sparse"}:
+        raise reader.error(
+            f"layer_types must be {layers} entries 'full_attention' or 'minimax_m3_sparse'"
+        )
+    mlp_types = inner.str_list("mlp_layer_types")
+    frequency = inner.raw("moe_layer_freq")
+    if mlp_types is None and isinstance(frequency, list):
+        mlp_types = ["sparse" if flag else "dense" for flag in frequency]
+    if mlp_types is None:
+        mlp_types = ["sparse"] * layers
+    if len(mlp_types) != layers or set(mlp_types) - {"dense", "sparse"}:
+        raise reader.error(f"mlp_layer_types must be {layers} entries 'dense' or 'sparse'")
+    moe_mask = [kind == "sparse" for kind in mlp_types]
+    dense_width = inner.int("dense_intermediate_size") if not all(moe_mask) else None
+    inner.check()
+    sparse_layers = layer_types.count("minimax_m3_sparse")
+    indexer = (
+        counting.linear(inner.int("hidden_size"), index_heads * index_dim)
+        + counting.linear(inner.int("hidden_size"), index_dim)
+        + 2 * index_dim  # q_norm, k_norm
+    )
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        moe_mask,
+        dense_intermediate_size=dense_width,
+        shared_intermediate_size=shared_width,
+    )
+    arch = build_decoder(
+        inner, qk_norm=QK_NORM_PER_HEAD_DIM, moe=moe, extra_params=sparse_layers * indexer
+    )
+    values = 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0)
+    arch.add_kv_layers(layers - sparse_layers, values)
+    arch.add_kv_layers(sparse_layers, values + index_dim)
+    if sparse_layers:
+        arch.warnings.append(
+            "GenZ simulates the block-sparse attention layers as dense attention without the "
+            "indexer (the catalog's KV-cache figures include the indexer keys)"
+        )
+    arch.extra.update({"index_n_heads": index_heads, "index_head_dim": index_dim})
+    return arch
