@@ -74,6 +74,8 @@ VARIANTS = [
         },
         ("layer_types", "mlp_layer_types", "index_n_heads", "index_head_dim"),
     ),
+    ("hrm_text", {"num_hidden_layers": 8, "H_cycles": 3}, ("num_layers_per_stack",)),
+    ("hrm_text", {"attention_bias": True, "mlp_bias": True, "tie_word_embeddings": True}, ()),
     ("hy_v4", {"hc_mult": 2, "attention_bias": True, "n_shared_experts": 2}, ()),
     ("hy_v4", {"num_hidden_layers": 12}, ("indexer_types", "mlp_layer_types", "layer_types")),
     (
@@ -230,3 +232,10 @@ def test_hy_v4_caches_indexer_keys_only_on_its_own_indexer_layers() -> None:
         {"count": 10, "values_per_token": 512 + 64 + 128, "window": None},
     ]
     assert "hyper-connections" in record["genz_unsupported"]
+
+
+def test_hrm_text_caches_kv_for_every_unrolled_layer() -> None:
+    record = convert_hf_config(default_config("hrm_text"))
+    # 16 layers per stack, 2 high cycles x (3 low cycles + 1): 128 invocations of 12 x 128 K+V.
+    assert record["kv_values_per_token"] == 128 * 2 * 12 * 128
+    assert "recurrent cycles" in record["genz_unsupported"]

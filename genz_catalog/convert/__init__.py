@@ -564,6 +564,7 @@ TEXT_HANDLERS.update(
         "hy_v4": families_more_a.hy_v4,
         "axk2": families_more_a.axk2,
         "minimax_m3_vl_text": families_more_a.minimax_m3_vl_text,
+        "hrm_text": families_more_a.hrm_text,
     }
 )
 WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4

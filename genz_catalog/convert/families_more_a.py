@@ -829,3 +829,64 @@ def minimax_m3_vl_text(reader: ConfigReader) -> Architecture:
         )
     arch.extra.update({"index_n_heads": index_heads, "index_head_dim": index_dim})
     return arch
+
+
+# --- HRM text (hierarchical recurrent model) ------------------------------------------------------
+
+
+def hrm_text(reader: ConfigReader) -> Architecture:
+    """HRM-Text (``hrm_text``): two weight-shared stacks (``H_module``, ``L_module``) of
+    ``num_layers_per_stack`` layers, run ``H_cycles * (L_cycles + 1)`` times per token. Each
+    layer: MHA with a sigmoid output gate (``gate_proj``), a gated MLP, weight-free RMSNorms; a
+    frozen initial low-level state ``z_L_init`` (a parameter). transformers 5 stores the inflated
+    ``num_hidden_layers`` (one KV-cache slot per layer invocation) beside
+    ``num_layers_per_stack``; a 4.x file's ``num_hidden_layers`` is the per-stack count."""
+    hidden = reader.int("hidden_size")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    reader.check()
+    high_cycles = reader.int("H_cycles", default=2)
+    low_cycles = reader.int("L_cycles", default=3)
+    per_stack = reader.int("num_layers_per_stack", default=0)
+    if not per_stack:
+        per_stack = reader.int("num_hidden_layers")
+    invocations = per_stack * high_cycles * (low_cycles + 1)
+    if reader.has("num_layers_per_stack") and reader.int("num_hidden_layers") != invocations:
+        raise reader.error(
+            f"num_hidden_layers ({reader.int('num_hidden_layers')}) is not num_layers_per_stack "
+            f"x H_cycles x (L_cycles + 1) = {invocations}"
+        )
+    head_dim = reader.int("head_dim", default=128)
+    bias = reader.bool("attention_bias", default=False)
+    mlp_bias = reader.bool("mlp_bias", default=False)
+    tied = reader.bool("tie_word_embeddings", default=False)
+    reader.check()
+    width = heads * head_dim
+    layer = (
+        counting.attention(hidden, heads, heads, head_dim, bias, bias, bias)
+        + counting.linear(hidden, width, bias)  # gate_proj
+        + counting.mlp(hidden, intermediate, True, mlp_bias)
+    )
+    arch = Architecture(reader.family)
+    arch.parameter_count = vocab * hidden * (1 if tied else 2) + hidden + 2 * per_stack * layer
+    arch.num_layers = invocations
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads
+    arch.head_dim = head_dim
+    arch.context_length = read_context_length(reader)
+    arch.vocab_size = vocab
+    arch.attention_type = "mha"
+    # Every layer invocation keeps its own K/V: the cache grows with the unrolled depth.
+    arch.add_kv_layers(invocations, 2 * width)
+    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
+    arch.genz_unsupported = (
+        f"GenZ 0.0.16 cannot share weights between recurrent cycles ({2 * per_stack} unique "
+        f"layers run as {invocations})"
+    )
+    arch.extra.update(
+        {"num_layers_per_stack": per_stack, "H_cycles": high_cycles, "L_cycles": low_cycles}
+    )
+    return arch
