@@ -76,6 +76,24 @@ VARIANTS = [
     ),
     ("hrm_text", {"num_hidden_layers": 8, "H_cycles": 3}, ("num_layers_per_stack",)),
     ("hrm_text", {"attention_bias": True, "mlp_bias": True, "tie_word_embeddings": True}, ()),
+    (
+        "dory",
+        {
+            "layer_types": [
+                kind
+                for index in range(36)
+                for kind in (
+                    "full_attention" if (index + 1) % 4 == 0 else "sliding_attention",
+                    "mlp",
+                )
+            ],
+            "num_hidden_layers": 72,
+            "n_input_layers": 16,
+            "n_output_layers": 16,
+        },
+        ("n_recurrent_layers",),
+    ),
+    ("dory", {"attention_bias": True, "mlp_bias": True, "tie_word_embeddings": True}, ()),
     ("hy_v4", {"hc_mult": 2, "attention_bias": True, "n_shared_experts": 2}, ()),
     ("hy_v4", {"num_hidden_layers": 12}, ("indexer_types", "mlp_layer_types", "layer_types")),
     (
@@ -239,3 +257,10 @@ def test_hrm_text_caches_kv_for_every_unrolled_layer() -> None:
     # 16 layers per stack, 2 high cycles x (3 low cycles + 1): 128 invocations of 12 x 128 K+V.
     assert record["kv_values_per_token"] == 128 * 2 * 12 * 128
     assert "recurrent cycles" in record["genz_unsupported"]
+
+
+@pytest.mark.parametrize(("mode", "cached_layers"), [("per_loop", 56), ("last_loop", 36)])
+def test_dory_caches_kv_per_recurrent_loop(mode: str, cached_layers: int) -> None:
+    record = convert_hf_config(default_config("dory", recurrent_kv_cache_mode=mode))
+    # 8 input + 20 recurrent (2 loops) + 8 output layers, each caching 4 K/V heads of 256.
+    assert record["kv_values_per_token"] == cached_layers * 2 * 4 * 256

@@ -565,6 +565,7 @@ TEXT_HANDLERS.update(
         "axk2": families_more_a.axk2,
         "minimax_m3_vl_text": families_more_a.minimax_m3_vl_text,
         "hrm_text": families_more_a.hrm_text,
+        "dory": families_more_a.dory,
     }
 )
 WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4

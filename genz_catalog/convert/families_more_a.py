@@ -19,6 +19,7 @@ from genz_catalog.convert._decoder import (
     build_decoder,
     check_top_k,
     checked_attention_type,
+    derived_head_dim,
     genz_dense_kwargs,
     genz_moe_kwargs,
     read_context_length,
@@ -888,5 +889,96 @@ def hrm_text(reader: ConfigReader) -> Architecture:
     )
     arch.extra.update(
         {"num_layers_per_stack": per_stack, "H_cycles": high_cycles, "L_cycles": low_cycles}
+    )
+    return arch
+
+
+# --- Dory (looped nGPT-style decoder) ---------------------------------------------------------------
+
+
+def dory(reader: ConfigReader) -> Architecture:
+    """Dory (``dory``): normalised-transformer layers (weight-free L2 norms; learned scales
+    ``lambda_1`` / ``lambda_2`` per layer, ``sqk`` / ``s_gate`` in attention, ``suv_gate`` /
+    ``suv_up`` in the gated MLP), GQA with a sigmoid output gate, an LM head with a learned
+    per-token ``logit_scale`` and no final norm. The middle ``n_recurrent_layers`` run
+    ``n_recurrent_loops`` times; with ``recurrent_kv_cache_mode`` ``per_loop`` each loop keeps
+    its own K/V. Released files list attention and MLP blocks separately in ``layer_types``
+    (``mlp`` entries): every count is then halved, as the config class does."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    intermediate = reader.int("intermediate_size")
+    reader.check()
+    kv_heads = reader.int("num_key_value_heads", default=heads)
+    attention_type = checked_attention_type(reader, heads, kv_heads)
+    head_dim = reader.int("head_dim", default=0) or derived_head_dim(reader, hidden, heads)
+    input_layers = reader.int("n_input_layers", default=8, minimum=0)
+    output_layers = reader.int("n_output_layers", default=8, minimum=0)
+    recurrent = reader.optional_int("n_recurrent_layers", minimum=0)
+    layer_types = reader.str_list("layer_types")
+    if layer_types is not None and "mlp" in layer_types:
+        layer_types = layer_types[::2]
+        layers //= 2
+        input_layers //= 2
+        output_layers //= 2
+        if recurrent is not None:
+            recurrent //= 2
+    if layer_types is None:
+        layer_types = [
+            "full_attention" if (index + 1) % 4 == 0 else "sliding_attention"
+            for index in range(layers)
+        ]
+    if len(layer_types) != layers:
+        raise reader.error(f"layer_types has {len(layer_types)} entries for {layers} layers")
+    if recurrent is None:
+        recurrent = layers - input_layers - output_layers
+    if recurrent < 0 or input_layers + recurrent > layers:
+        raise reader.error(
+            f"n_input_layers ({input_layers}) + n_recurrent_layers ({recurrent}) exceed the "
+            f"{layers} layers"
+        )
+    loops = reader.int("n_recurrent_loops", default=2)
+    per_loop = reader.str("recurrent_kv_cache_mode", default="per_loop") != "last_loop"
+    bias = reader.bool("attention_bias", default=False)
+    mlp_bias = reader.bool("mlp_bias", default=False)
+    tied = reader.bool("tie_word_embeddings", default=False)
+    window = reader.int("sliding_window", default=1024)
+    reader.check()
+
+    width = heads * head_dim
+    layer = (
+        counting.attention(hidden, heads, kv_heads, head_dim, bias, bias, bias)
+        + counting.linear(hidden, width)  # gate_proj
+        + 2 * width  # sqk, s_gate
+        + 2 * hidden  # lambda_1, lambda_2
+        + counting.mlp(hidden, intermediate, True, mlp_bias)
+        + 2 * intermediate  # suv_gate, suv_up
+    )
+    arch = Architecture(reader.family)
+    arch.parameter_count = vocab * hidden * (1 if tied else 2) + vocab + layers * layer
+    values = 2 * kv_heads * head_dim
+    for index, kind in enumerate(layer_types):
+        copies = loops if per_loop and input_layers <= index < input_layers + recurrent else 1
+        arch.add_kv_layers(copies, values, window if kind == "sliding_attention" else None)
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = kv_heads
+    arch.head_dim = head_dim
+    arch.context_length = read_context_length(reader)
+    arch.vocab_size = vocab
+    arch.attention_type = attention_type
+    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
+    arch.genz_unsupported = (
+        f"GenZ 0.0.16 cannot loop layers ({recurrent} recurrent layers run {loops} times)"
+    )
+    arch.extra.update(
+        {
+            "n_input_layers": input_layers,
+            "n_recurrent_layers": recurrent,
+            "n_recurrent_loops": loops,
+        }
     )
     return arch
