@@ -94,6 +94,12 @@ VARIANTS = [
         ("n_recurrent_layers",),
     ),
     ("dory", {"attention_bias": True, "mlp_bias": True, "tie_word_embeddings": True}, ()),
+    (
+        "zaya",
+        {"tie_word_embeddings": False, "lm_head_bias": True, "attention_bias": True},
+        (),
+    ),
+    ("zaya", {"cca_time0": 3, "cca_time1": 4, "router_hidden_size": 128, "num_experts": 8}, ()),
     ("hy_v4", {"hc_mult": 2, "attention_bias": True, "n_shared_experts": 2}, ()),
     ("hy_v4", {"num_hidden_layers": 12}, ("indexer_types", "mlp_layer_types", "layer_types")),
     (
@@ -264,3 +270,21 @@ def test_dory_caches_kv_per_recurrent_loop(mode: str, cached_layers: int) -> Non
     record = convert_hf_config(default_config("dory", recurrent_kv_cache_mode=mode))
     # 8 input + 20 recurrent (2 loops) + 8 output layers, each caching 4 K/V heads of 256.
     assert record["kv_values_per_token"] == cached_layers * 2 * 4 * 256
+
+
+def test_zaya_caches_kv_and_a_convolution_state() -> None:
+    record = convert_hf_config(
+        default_config("zaya", layer_types=["hybrid_sliding", "hybrid"] * 20, sliding_window=4096)
+    )
+    # K (2 heads x 128) and current+delayed V (2 x 64 each) per layer; half the layers slide.
+    assert record["memory"]["kv_layers"] == [
+        {"count": 20, "values_per_token": 512, "window": None},
+        {"count": 20, "values_per_token": 512, "window": 4096},
+    ]
+    # Convolution over queries and keys (8 + 2 heads x 128) keeps 1 + 1 past steps; the
+    # delayed value keeps 128.
+    assert record["memory"]["ssm"] == {
+        "layers": 40,
+        "conv_state_values": 1280 * 2,
+        "ssm_state_values": 128,
+    }

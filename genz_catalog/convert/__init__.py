@@ -566,6 +566,7 @@ TEXT_HANDLERS.update(
         "minimax_m3_vl_text": families_more_a.minimax_m3_vl_text,
         "hrm_text": families_more_a.hrm_text,
         "dory": families_more_a.dory,
+        "zaya": families_more_a.zaya,
     }
 )
 WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4

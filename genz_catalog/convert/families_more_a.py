@@ -982,3 +982,99 @@ def dory(reader: ConfigReader) -> Architecture:
         }
     )
     return arch
+
+
+# --- ZAYA (Zyphra) ----------------------------------------------------------------------------------
+
+
+def zaya(reader: ConfigReader) -> Architecture:
+    """Zyphra ZAYA (``zaya``): compressed convolutional attention (CCA: GQA projections with
+    the value split into a current and a one-token-delayed half, a depthwise then a
+    head-grouped causal convolution over the concatenated queries and keys, a learned
+    temperature per K/V head), a MoE in every layer whose router is a small MLP
+    (``router_hidden_size``) with an extra "no expert" class and, after layer 0, a learned mix
+    of the previous layer's router state; learned residual scalings around both blocks and on
+    the embeddings. Caches K/V plus a convolution state and the delayed value per sequence."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    experts = reader.int("num_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    kv_heads = reader.int("num_key_value_heads", default=heads)
+    attention_type = checked_attention_type(reader, heads, kv_heads)
+    head_dim = reader.int("head_dim", default=128)
+    router = reader.int("router_hidden_size", default=256)
+    depthwise_kernel = reader.int("cca_time0", default=2)
+    grouped_kernel = reader.int("cca_time1", default=2)
+    bias = reader.bool("attention_bias", default=False)
+    tied = reader.bool("tie_word_embeddings", default=True)
+    lm_head_bias = reader.bool("lm_head_bias", default=False)
+    window = reader.optional_int("sliding_window", minimum=1)
+    layer_types = reader.str_list("layer_types") or ["hybrid"] * layers
+    if len(layer_types) != layers or set(layer_types) - {"hybrid", "hybrid_sliding"}:
+        raise reader.error(f"layer_types must be {layers} entries 'hybrid' or 'hybrid_sliding'")
+    reader.check()
+
+    query, key_value = heads * head_dim, kv_heads * head_dim
+    channels = query + key_value
+    attention = (
+        counting.linear(hidden, query, bias)
+        + counting.linear(hidden, key_value, bias)
+        + 2 * counting.linear(hidden, key_value // 2, bias)  # v_proj_current, v_proj_delayed
+        + channels * depthwise_kernel
+        + channels  # depthwise conv, with bias
+        + channels * head_dim * grouped_kernel
+        + channels  # grouped conv: one group per head
+        + kv_heads  # qk_norm temperature
+        + counting.linear(query, hidden, bias)
+    )
+    routing = (
+        counting.linear(hidden, router, True)
+        + router  # router MLP's RMSNorm
+        + 2 * counting.linear(router, router, True)
+        + counting.linear(router, experts + 1)  # one class more: "no expert"
+    )
+    one_expert = counting.mlp(hidden, expert_width, True)
+    layer = attention + routing + experts * one_expert + 2 * hidden + 8 * hidden
+    total = (
+        layers * layer
+        + (layers - 1) * router  # router_states_scale, from layer 1 on
+        + vocab * hidden * (1 if tied else 2)
+        + (vocab if lm_head_bias else 0)
+        + hidden  # final norm
+        + 2 * hidden  # input hidden-state scale and bias
+    )
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    arch.active_parameter_count = total - layers * (experts - top_k) * one_expert
+    for kind in layer_types:
+        arch.add_kv_layers(1, 2 * key_value, window if kind == "hybrid_sliding" else None)
+    arch.ssm = {
+        "layers": layers,
+        "conv_state_values": channels * ((depthwise_kernel - 1) + (grouped_kernel - 1)),
+        "ssm_state_values": key_value // 2,  # the delayed value of the last token
+    }
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = expert_width
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = kv_heads
+    arch.head_dim = head_dim
+    arch.context_length = read_context_length(reader)
+    arch.vocab_size = vocab
+    arch.attention_type = attention_type
+    arch.num_experts = experts
+    arch.experts_per_token = top_k
+    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
+    arch.genz_kwargs.update(
+        genz_moe_kwargs(arch, MoeSpec(experts, top_k, expert_width, [True] * layers), layers)
+    )
+    arch.genz_unsupported = "GenZ 0.0.16 cannot simulate compressed convolutional attention (CCA)"
+    arch.extra.update(
+        {"router_hidden_size": router, "cca_kernels": [depthwise_kernel, grouped_kernel]}
+    )
+    return arch
