@@ -100,6 +100,16 @@ VARIANTS = [
         (),
     ),
     ("zaya", {"cca_time0": 3, "cca_time1": 4, "router_hidden_size": 128, "num_experts": 8}, ()),
+    (
+        "lara_mini",
+        {
+            "layer_types": ["linear_attention", "full_attention"] * 17,
+            "attention_bias": True,
+            "tie_word_embeddings": False,
+        },
+        (),
+    ),
+    ("lara_mini", {"linear_num_value_heads": 32, "shared_expert_intermediate_size": 1024}, ()),
     ("hy_v4", {"hc_mult": 2, "attention_bias": True, "n_shared_experts": 2}, ()),
     ("hy_v4", {"num_hidden_layers": 12}, ("indexer_types", "mlp_layer_types", "layer_types")),
     (
@@ -288,3 +298,14 @@ def test_zaya_caches_kv_and_a_convolution_state() -> None:
         "conv_state_values": 1280 * 2,
         "ssm_state_values": 128,
     }
+
+
+def test_lara_mini_caches_kv_on_attention_layers_and_state_on_linear_ones() -> None:
+    record = convert_hf_config(default_config("lara_mini"))
+    # 34 layers in the period-5 pattern: 14 linear, 7 full, 13 sliding (window 512).
+    assert record["memory"]["kv_layers"] == [
+        {"count": 7, "values_per_token": 2 * 4 * 128, "window": None},
+        {"count": 13, "values_per_token": 2 * 4 * 128, "window": 512},
+    ]
+    assert record["memory"]["ssm"]["layers"] == 14
+    assert "gated-DeltaNet" in record["genz_unsupported"]

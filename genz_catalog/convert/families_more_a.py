@@ -16,6 +16,7 @@ from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
     QK_NORM_PER_HEAD_DIM,
     MoeSpec,
+    add_attention_kv,
     build_decoder,
     check_top_k,
     checked_attention_type,
@@ -23,9 +24,11 @@ from genz_catalog.convert._decoder import (
     genz_dense_kwargs,
     genz_moe_kwargs,
     read_context_length,
+    read_layer_types,
 )
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.families_moe_modern import (
+    _gated_delta_net,
     _mla_config,
     _mla_layer_params,
     _mtp_deepseek_layout,
@@ -1076,5 +1079,70 @@ def zaya(reader: ConfigReader) -> Architecture:
     arch.genz_unsupported = "GenZ 0.0.16 cannot simulate compressed convolutional attention (CCA)"
     arch.extra.update(
         {"router_hidden_size": router, "cca_kernels": [depthwise_kernel, grouped_kernel]}
+    )
+    return arch
+
+
+# --- Lara Mini ------------------------------------------------------------------------------------
+
+_LARA_MINI_PATTERN = (
+    "linear_attention",
+    "sliding_attention",
+    "linear_attention",
+    "full_attention",
+    "sliding_attention",
+)
+
+
+def lara_mini(reader: ConfigReader) -> Architecture:
+    """Lara Mini (``lara_mini``): gated-DeltaNet linear-attention layers (the Qwen3-Next
+    layout) between full and sliding-window GQA layers with per-head q/k norms (no output
+    gate), by default in the released period-5 pattern; every layer a MoE with an ungated
+    shared expert."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("num_experts", "num_local_experts")
+    top_k = reader.int("num_experts_per_tok")
+    width = reader.int("moe_intermediate_size")
+    shared_width = reader.int("shared_expert_intermediate_size", minimum=0)
+    reader.check()
+    layer_types = read_layer_types(reader, layers) or [
+        _LARA_MINI_PATTERN[index % len(_LARA_MINI_PATTERN)] for index in range(layers)
+    ]
+    unknown = sorted(set(layer_types) - set(_LARA_MINI_PATTERN))
+    if unknown:
+        raise reader.error(f"layer_types has unknown entries {unknown}")
+    linear_layers = layer_types.count("linear_attention")
+    linear, conv_state, recurrent_state = _gated_delta_net(reader, hidden)
+    bias = reader.bool("attention_bias", default=False)
+    moe = MoeSpec(experts, top_k, width, [True] * layers, shared_intermediate_size=shared_width)
+    # build_decoder counts attention in every layer; linear-attention layers swap it for the
+    # gated DeltaNet, so the difference is added per linear layer.
+    arch = build_decoder(
+        reader,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        q_bias=bias,
+        kv_bias=bias,
+        o_bias=bias,
+        tie_default=True,
+        head_dim_default=128,
+        moe=moe,
+    )
+    heads, kv_heads = arch.num_attention_heads or 0, arch.num_key_value_heads or 0
+    head_dim = arch.head_dim or 0
+    attention = counting.attention(hidden, heads, kv_heads, head_dim, bias, bias, bias)
+    swap = linear_layers * (linear - attention - 2 * head_dim)
+    arch.parameter_count += swap
+    arch.active_parameter_count = (arch.active_parameter_count or 0) + swap
+    window = reader.int("sliding_window", default=512)
+    add_attention_kv(arch, layer_types, window, 2 * kv_heads * head_dim)
+    arch.ssm = {
+        "layers": linear_layers,
+        "conv_state_values": conv_state,
+        "ssm_state_values": recurrent_state,
+    }
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 has no gated-DeltaNet (linear attention) operator; "
+        f"{linear_layers} of {layers} layers cannot be simulated"
     )
     return arch
