@@ -556,8 +556,7 @@ from genz_catalog.convert import families_more_a  # noqa: E402
 
 TEXT_HANDLERS.update(
     {
-        # Mistral 4 is DeepSeek-V3 to the parameter (MLA, routed + shared experts, dense prefix).
-        "mistral4": families_moe_modern.deepseek_v3,
+        "mistral4": families_more_a.mistral4,
         "axk1": families_more_a.axk1,
         "dots3_note_text": families_more_a.dots3_note_text,
         "mistral_large4_text": families_more_a.mistral_large4_text,

@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from genz_catalog.convert import counting, families_dense_modern, families_moe
+from genz_catalog.convert import (
+    counting,
+    families_dense_modern,
+    families_moe,
+    families_moe_modern,
+)
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
     QK_NORM_PER_HEAD_DIM,
@@ -93,6 +98,13 @@ def finish_mla_moe(
     widest = max(values for values, _window in arch.kv_groups)
     arch.genz_kwargs["num_key_value_heads"] = 1
     arch.genz_kwargs["head_dim"] = (widest + 1) // 2
+
+
+def mistral4(reader: ConfigReader) -> Architecture:
+    """Mistral 4 (``mistral4``): the DeepSeek-V3 layout to the parameter (MLA with an optional
+    query LoRA, routed + shared experts, ``first_k_dense_replace`` dense layers), counted by the
+    DeepSeek-V3 handler; its Llama-4 attention-temperature scaling has no parameters."""
+    return families_moe_modern.deepseek_v3(reader)
 
 
 def axk1(reader: ConfigReader) -> Architecture:
