@@ -551,7 +551,7 @@ for _family, _handler in families_vlm.TEXT_HANDLERS.items():
     TEXT_HANDLERS.setdefault(_family, _handler)
 # --- end fam-vlm ------------------------------------------------------------------------------
 
-# --- fam-a: more DeepSeek-V3-layout families (families_more_a) -------------------------------
+# --- fam-a: more text decoder / MoE families of 2026 (families_more_a; issue 11) -------------
 from genz_catalog.convert import families_more_a  # noqa: E402
 
 TEXT_HANDLERS.update(

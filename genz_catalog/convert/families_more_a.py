@@ -1,9 +1,11 @@
-"""More DeepSeek-V3-layout mixture-of-experts families (branch fam-a; issue 11).
+"""More text decoders and mixtures of experts of transformers 5.24 (branch fam-a; issue 11).
 
-Each handler counts what transformers 5 allocates for the family's ``*ForCausalLM`` class,
-checked to the parameter against the meta-device count on the family's default config in
-``tests/test_families_fam_a.py``. They reuse the DeepSeek MLA counter and add only what the
-family changes.
+DeepSeek-V3 derivatives (Mistral 4, A.X K1/K2, dots.3 Note, HY V4, Mistral Large 4), MiniMax-M3,
+Lara Mini (gated DeltaNet), ZAYA (convolutional attention), and the looped or recurrent-depth
+decoders HRM-Text and Dory. Each handler counts what transformers 5 allocates for the family's
+model class, checked to the parameter against the meta-device count on the family's default
+config (both spellings) and on layout variants in ``tests/test_families_fam_a.py``. They reuse
+the DeepSeek MLA, DSA-indexer and gated-DeltaNet counters and add only what the family changes.
 """
 
 from __future__ import annotations
