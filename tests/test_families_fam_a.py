@@ -27,6 +27,11 @@ FAMILIES = [
     "hy_v4",
     "axk2",
     "minimax_m3_vl_text",
+    "hrm_text",
+    "dory",
+    "zaya",
+    "lara_mini",
+    "bailing_hybrid",
 ]
 
 # dots.3 Note as a 4.x-era file says it: no per-layer lists, sliding layers as swa_* keys.
@@ -110,6 +115,19 @@ VARIANTS = [
         (),
     ),
     ("lara_mini", {"linear_num_value_heads": 32, "shared_expert_intermediate_size": 1024}, ()),
+    (
+        # As a 4.x-era file says it: head_dim is the linear-attention width, no linear_* keys.
+        "bailing_hybrid",
+        {"head_dim": 128, "layer_group_size": 4, "first_k_dense_replace": 1},
+        (
+            "linear_head_dim",
+            "linear_num_heads",
+            "linear_conv_kernel_dim",
+            "layer_types",
+            "mlp_layer_types",
+        ),
+    ),
+    ("bailing_hybrid", {"q_lora_rank": 768, "attention_bias": True, "num_shared_experts": 2}, ()),
     ("hy_v4", {"hc_mult": 2, "attention_bias": True, "n_shared_experts": 2}, ()),
     ("hy_v4", {"num_hidden_layers": 12}, ("indexer_types", "mlp_layer_types", "layer_types")),
     (

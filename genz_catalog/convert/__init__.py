@@ -567,6 +567,7 @@ TEXT_HANDLERS.update(
         "dory": families_more_a.dory,
         "zaya": families_more_a.zaya,
         "lara_mini": families_more_a.lara_mini,
+        "bailing_hybrid": families_more_a.bailing_hybrid,
     }
 )
 WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4

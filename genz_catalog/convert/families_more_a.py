@@ -1160,3 +1160,118 @@ def lara_mini(reader: ConfigReader) -> Architecture:
         f"{linear_layers} of {layers} layers cannot be simulated"
     )
     return arch
+
+
+# --- Ling / Bailing hybrid ----------------------------------------------------------------------
+
+
+def bailing_hybrid(reader: ConfigReader) -> Architecture:
+    """Ant Ling hybrid (``bailing_hybrid``): linear-attention layers (separate q/k/v
+    projections of ``num_attention_heads x head_dim``, a depthwise convolution over them, a
+    forget gate with its own projection, ``b_proj``, a gated per-head RMSNorm and an output
+    gate) and, every ``layer_group_size``-th layer, MLA without a query LoRA by default, with
+    a per-head output gate (``g_proj``); ``first_k_dense_replace`` dense layers then routed
+    experts plus a shared MLP. Multi-token-prediction layers (``num_mtp_layers``) are not built
+    by transformers and not counted."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    kv_lora = reader.int("kv_lora_rank")
+    rope = reader.int("qk_rope_head_dim")
+    nope = reader.int("qk_nope_head_dim")
+    v_dim = reader.int("v_head_dim")
+    experts = reader.int("num_experts", "num_local_experts")
+    top_k = reader.int("num_experts_per_tok", "num_experts_per_token")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    q_lora = reader.int_or_null("q_lora_rank") if reader.has("q_lora_rank") else None
+    shared_experts = reader.int("n_shared_experts", "num_shared_experts", default=1, minimum=0)
+    # transformers 5 writes the linear-attention width as linear_head_dim and repoints head_dim
+    # at the MLA rotary slice; a 4.x file's head_dim is the linear-attention width.
+    linear_dim = reader.int("linear_head_dim", "head_dim", default=128)
+    linear_heads = reader.int("linear_num_heads", default=heads)
+    kernel = reader.int("linear_conv_kernel_dim", "short_conv_kernel_size", default=4)
+    group = reader.int("layer_group_size", default=6)
+    layer_types = read_layer_types(reader, layers) or [
+        "full_attention" if (index + 1) % group == 0 else "linear_attention"
+        for index in range(layers)
+    ]
+    unknown = sorted(set(layer_types) - {"full_attention", "linear_attention"})
+    if unknown:
+        raise reader.error(f"layer_types has unknown entries {unknown}")
+    mlp_types = reader.str_list("mlp_layer_types")
+    if mlp_types is None:
+        first_dense = reader.int("first_k_dense_replace", default=0, minimum=0)
+        mlp_types = ["dense" if index < first_dense else "sparse" for index in range(layers)]
+    if len(mlp_types) != layers or set(mlp_types) - {"dense", "sparse"}:
+        raise reader.error(f"mlp_layer_types must be {layers} entries 'dense' or 'sparse'")
+    moe_mask = [kind == "sparse" for kind in mlp_types]
+    dense_width = reader.int("intermediate_size") if not all(moe_mask) else 0
+    bias = reader.bool("attention_bias", default=False)
+    tied = reader.bool("tie_word_embeddings", default=False)
+    reader.check()
+
+    qkv = linear_heads * linear_dim
+    linear = (
+        3 * counting.linear(hidden, qkv)  # q, k, v
+        + 3 * qkv * kernel  # depthwise conv, no bias
+        + linear_heads  # forget gate A_log
+        + qkv  # forget gate dt_bias
+        + counting.linear(hidden, qkv)  # forget gate f_proj
+        + counting.linear(hidden, linear_heads)  # b_proj
+        + linear_dim  # gated RMSNorm
+        + counting.linear(qkv, hidden)  # o_proj
+        + counting.linear(hidden, qkv)  # g_proj
+    )
+    full = counting.mla_attention(
+        hidden, heads, q_lora, kv_lora, nope, rope, v_dim, bias
+    ) + counting.linear(hidden, heads)  # g_proj: one output gate per head
+    full_layers = layer_types.count("full_attention")
+    linear_layers = layers - full_layers
+    total = (
+        vocab * hidden * (1 if tied else 2)
+        + hidden  # final norm
+        + layers * 2 * hidden  # input and post-attention RMSNorms
+        + full_layers * full
+        + linear_layers * linear
+    )
+    arch = Architecture(reader.family)
+    arch.add_kv_layers(full_layers, kv_lora + rope)
+    arch.ssm = {
+        "layers": linear_layers,
+        "conv_state_values": 3 * qkv * kernel,
+        "ssm_state_values": linear_heads * linear_dim * linear_dim,
+    }
+    moe = MoeSpec(
+        experts,
+        top_k,
+        expert_width,
+        moe_mask,
+        shared_intermediate_size=expert_width * shared_experts,
+        num_shared_experts=shared_experts,
+    )
+    finish_mla_moe(
+        reader,
+        arch,
+        total,
+        moe,
+        hidden=hidden,
+        heads=heads,
+        kv_heads=reader.int("num_key_value_heads", default=heads),
+        head_dim=nope + rope,
+        vocab=vocab,
+        dense_width=dense_width,
+    )
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 has no linear-attention operator; "
+        f"{linear_layers} of {layers} layers cannot be simulated"
+    )
+    mtp = reader.int("num_mtp_layers", "num_nextn_predict_layers", default=0, minimum=0)
+    if mtp:
+        arch.warnings.append(
+            f"num_mtp_layers={mtp}: the checkpoint's multi-token-prediction layers are not "
+            "counted (transformers does not build them; their layout is not in the config)"
+        )
+    return arch
