@@ -32,6 +32,7 @@ FAMILIES = [
     "zaya",
     "lara_mini",
     "bailing_hybrid",
+    "step3p7",
 ]
 
 # dots.3 Note as a 4.x-era file says it: no per-layer lists, sliding layers as swa_* keys.
@@ -327,3 +328,39 @@ def test_lara_mini_caches_kv_on_attention_layers_and_state_on_linear_ones() -> N
     ]
     assert record["memory"]["ssm"]["layers"] == 14
     assert "gated-DeltaNet" in record["genz_unsupported"]
+
+
+# Step 3.7: (text_config overrides, text_config keys removed, vision_config overrides).
+STEP3P7_VARIANTS = [
+    (
+        {
+            "layer_types": ["sliding_attention", "full_attention"] * 22 + ["full_attention"],
+            "num_sliding_attention_heads": 32,
+            "sliding_window": 512,
+            "gating": False,
+        },
+        ("per_layer_config",),
+        {},
+    ),
+    (
+        {"moe_layers_enum": ",".join(str(index) for index in range(5, 45)), "mlp_bias": True},
+        ("mlp_layer_types",),
+        {"mlp_ratio": 4.0, "num_hidden_layers": 6},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "removed", "vision"), STEP3P7_VARIANTS, ids=["sliding-heads", "legacy-moe-enum"]
+)
+def test_step3p7_layouts_count_equal_transformers(
+    text: dict[str, Any], removed: tuple[str, ...], vision: dict[str, Any]
+) -> None:
+    config = default_config("step3p7")
+    for key in removed:
+        config["text_config"].pop(key)
+    config["text_config"].update(text)
+    config["vision_config"].update(vision)
+    record = convert_hf_config(config)
+    assert record["parameter_count"] == meta_count(config)
+    assert record["text_parameter_count"] < record["parameter_count"]

@@ -568,7 +568,9 @@ TEXT_HANDLERS.update(
         "zaya": families_more_a.zaya,
         "lara_mini": families_more_a.lara_mini,
         "bailing_hybrid": families_more_a.bailing_hybrid,
+        "step3p5": families_more_a.step3p5,
     }
 )
 WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4
+WRAPPER_HANDLERS["step3p7"] = families_more_a.step3p7
 # --- end fam-a --------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from genz_catalog.convert.families_moe_modern import (
     _mla_layer_params,
     _mtp_deepseek_layout,
 )
+from genz_catalog.convert.families_multimodal import _finish as finish_wrapper
 
 #: Converts a nested language-model config (config, model_type, key prefix for errors).
 Dispatch = Callable[[dict[str, Any], str, str], Architecture]
@@ -1275,3 +1276,198 @@ def bailing_hybrid(reader: ConfigReader) -> Architecture:
             "counted (transformers does not build them; their layout is not in the config)"
         )
     return arch
+
+
+# --- Step 3.7 (StepFun) ---------------------------------------------------------------------------
+
+
+def _trimmed(reader: ConfigReader, name: str, layers: int, mtp: int) -> list[Any] | None:
+    """A per-layer list; legacy files pad it with ``mtp`` trailing MTP entries (dropped)."""
+    value = reader.raw(name)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise reader.error(f"{name} must be a list")
+    if mtp and len(value) == layers + mtp:
+        value = value[:layers]
+    if len(value) != layers:
+        raise reader.error(f"{name} has {len(value)} entries for {layers} layers")
+    return value
+
+
+def step3p5(reader: ConfigReader) -> Architecture:
+    """Step 3.5 / 3.7 language model (``step3p5``): GQA with per-head q/k RMSNorms and a sigmoid
+    output gate (``g_proj``: one per head with ``gating`` true or ``per-head``, else one per
+    channel), sliding-window layers with their own head count (``per_layer_config``,
+    ``num_sliding_attention_heads`` or the legacy ``attention_other_setting``), dense layers of
+    ``intermediate_size`` then MoE layers (``mlp_layer_types``, legacy ``moe_layers_enum``;
+    default from layer 3) of ``n_routed_experts`` plus a shared MLP of ``share_expert_dim``.
+    Legacy files pad per-layer lists with ``num_nextn_predict_layers`` MTP entries, which
+    transformers drops (and does not build)."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    vocab = reader.int("vocab_size")
+    experts = reader.int("n_routed_experts", "num_local_experts")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("moe_intermediate_size")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    kv_heads = reader.int("num_key_value_heads", default=heads)
+    head_dim = reader.int("head_dim", default=0) or derived_head_dim(reader, hidden, heads)
+    mtp = reader.int("num_nextn_predict_layers", default=0, minimum=0)
+    layer_types = _trimmed(reader, "layer_types", layers, mtp) or ["full_attention"] * layers
+    unknown = sorted(set(layer_types) - {"full_attention", "sliding_attention"})
+    if unknown:
+        raise reader.error(f"layer_types has unknown entries {unknown}")
+    mlp_types = _trimmed(reader, "mlp_layer_types", layers, mtp)
+    if mlp_types is None:
+        enum = reader.raw("moe_layers_enum")
+        if enum is not None:
+            items = enum.split(",") if isinstance(enum, str) else enum
+            moe_set = {int(item) for item in items if str(item).strip()}
+        else:
+            moe_set = set(range(3, layers))
+        mlp_types = ["sparse" if index in moe_set else "dense" for index in range(layers)]
+    if set(mlp_types) - {"dense", "sparse"}:
+        raise reader.error("mlp_layer_types entries must be 'dense' or 'sparse'")
+    moe_mask = [kind == "sparse" for kind in mlp_types]
+    dense_width = reader.int("intermediate_size") if not all(moe_mask) else 0
+    shared_width = reader.int("share_expert_dim", default=1280, minimum=0)
+    sliding_heads = reader.optional_int("num_sliding_attention_heads")
+    if sliding_heads is None:
+        other = reader.sub("attention_other_setting") or {}
+        sliding_heads = other.get("num_attention_heads", heads)
+    heads_per_layer = [
+        sliding_heads if kind == "sliding_attention" else heads for kind in layer_types
+    ]
+    per_layer = reader.sub("per_layer_config")
+    if per_layer is not None:
+        heads_per_layer = [heads] * layers
+        for key, override in per_layer.items():
+            if not str(key).isdigit() or not isinstance(override, dict):
+                raise reader.error(f"per_layer_config entry {key!r} is not a layer index -> object")
+            unknown_keys = sorted(set(override) - {"num_attention_heads"})
+            if int(key) >= layers or unknown_keys:
+                raise reader.error(
+                    f"per_layer_config[{key!r}] overrides keys this handler cannot count: "
+                    f"{unknown_keys}"
+                )
+            heads_per_layer[int(key)] = override.get("num_attention_heads", heads)
+    gating = reader.raw("gating")
+    per_head_gate = gating is None or gating is True or gating == "per-head"
+    bias = reader.bool("attention_bias", default=False)
+    mlp_bias = reader.bool("mlp_bias", default=False)
+    tied = reader.bool("tie_word_embeddings", default=False)
+    window = reader.optional_int("sliding_window", minimum=1)
+    reader.check()
+
+    total = vocab * hidden * (1 if tied else 2) + hidden
+    for layer_heads in heads_per_layer:
+        if not isinstance(layer_heads, int) or isinstance(layer_heads, bool) or layer_heads < 1:
+            raise reader.error("per-layer num_attention_heads must be positive integers")
+        checked_attention_type(reader, layer_heads, kv_heads)
+        total += (
+            counting.attention(hidden, layer_heads, kv_heads, head_dim, bias, bias, bias)
+            + 2 * head_dim  # q_norm, k_norm
+            + counting.linear(hidden, layer_heads if per_head_gate else layer_heads * head_dim)
+            + 2 * hidden  # input and post-attention RMSNorms
+        )
+    one_expert = counting.mlp(hidden, expert_width, True)
+    moe_ffn = (
+        counting.linear(hidden, experts)
+        + experts * one_expert
+        + counting.mlp(hidden, shared_width, True, mlp_bias)
+    )
+    moe_layers = sum(moe_mask)
+    total += moe_layers * moe_ffn + (layers - moe_layers) * counting.mlp(
+        hidden, dense_width, True, mlp_bias
+    )
+    arch = Architecture(reader.family)
+    arch.parameter_count = total
+    arch.active_parameter_count = total - moe_layers * (experts - top_k) * one_expert
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = dense_width or None
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = kv_heads
+    arch.head_dim = head_dim
+    arch.context_length = read_context_length(reader)
+    arch.vocab_size = vocab
+    arch.attention_type = checked_attention_type(reader, heads, kv_heads)
+    arch.genz_kwargs = genz_dense_kwargs(reader, arch, True)
+    moe = MoeSpec(experts, top_k, expert_width, moe_mask, shared_intermediate_size=shared_width)
+    arch.genz_kwargs.update(genz_moe_kwargs(arch, moe, layers))
+    add_attention_kv(arch, layer_types, window, 2 * kv_heads * head_dim)
+    if sliding_heads != heads:
+        arch.warnings.append(
+            f"GenZ simulates every layer with {heads} query heads; the sliding-window layers "
+            f"have {sliding_heads}"
+        )
+    if mtp:
+        arch.warnings.append(
+            f"num_nextn_predict_layers={mtp}: the checkpoint's MTP layers are not counted "
+            "(transformers does not build them)"
+        )
+    return arch
+
+
+def step3p7(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Step 3.7 (``step3p7``): the :func:`step3p5` language model, a vision transformer (bias-free
+    patch conv, learned position table of ``(image_size / patch_size)^2`` entries, a LayerNorm
+    before the blocks, CLIP-style blocks with biases and layer scales ``lambda_1`` /
+    ``lambda_2``, an MLP of ``hidden_size * mlp_ratio``), two stride-2 convolutions that double
+    the width twice, and one linear projector into the text width."""
+    text_config = reader.sub("text_config")
+    if text_config is None:
+        reader.require("text_config")
+        reader.check()
+    assert text_config is not None
+    # Hub files are remote-code configs; Step3p7Config drops the sub-configs' model_type.
+    text_config = {**text_config, "model_type": "step3p5"}
+    if reader.raw("tie_word_embeddings") is not None:
+        text_config["tie_word_embeddings"] = reader.raw("tie_word_embeddings")
+    arch = dispatch(text_config, "step3p5", "text_config.")
+    text_params = arch.parameter_count
+    vision_config = reader.sub("vision_config") or {}
+    vision = with_vision_aliases(ConfigReader(vision_config, reader.family, "vision_config."))
+    hidden = vision.int("hidden_size", default=1536)
+    layers = vision.int("num_hidden_layers", default=47)
+    ratio = vision.raw("mlp_ratio")
+    intermediate = int(hidden * (8960 / 1536 if ratio is None else ratio))
+    patch = vision.int("patch_size", default=14)
+    image = vision.int("image_size", default=728)
+    channels = vision.int("num_channels", default=3)
+    vision.check()
+    block = (
+        4 * counting.linear(hidden, hidden, True)
+        + counting.mlp(hidden, intermediate, False, True)
+        + 2 * counting.layer_norm(hidden, True)
+        + 2 * hidden  # lambda_1, lambda_2
+    )
+    vision_params = (
+        channels * patch * patch * hidden
+        + (image // patch) ** 2 * hidden
+        + counting.layer_norm(hidden, True)
+        + layers * block
+        + (hidden * 9 * 2 * hidden + 2 * hidden)  # downsampler1: 3x3 conv, width doubled
+        + (2 * hidden * 9 * 4 * hidden + 4 * hidden)  # downsampler2
+    )
+    projector = counting.linear(
+        4 * hidden, arch.hidden_size or 0, reader.bool("projector_bias", default=False)
+    )
+    return finish_wrapper(arch, text_params, vision_params, projector, [])
+
+
+def with_vision_aliases(vision: ConfigReader) -> ConfigReader:
+    """The Step vision config with its remote-code names (``width``, ``layers``, ``heads``)
+    resolved to the transformers names, as ``Step3p7VisionConfig`` does."""
+    config = dict(vision.config)
+    for old, new in (
+        ("width", "hidden_size"),
+        ("layers", "num_hidden_layers"),
+        ("heads", "num_attention_heads"),
+    ):
+        if old in config:
+            config[new] = config.pop(old)
+    return ConfigReader(config, vision.family, vision.where)
