@@ -33,6 +33,7 @@ FAMILIES = [
     "lara_mini",
     "bailing_hybrid",
     "step3p7",
+    "muse_glimmer",
 ]
 
 # dots.3 Note as a 4.x-era file says it: no per-layer lists, sliding layers as swa_* keys.
@@ -343,7 +344,12 @@ STEP3P7_VARIANTS = [
         {},
     ),
     (
-        {"moe_layers_enum": ",".join(str(index) for index in range(5, 45)), "mlp_bias": True},
+        {
+            "moe_layers_enum": ",".join(str(index) for index in range(5, 45)),
+            "mlp_bias": True,
+            # Ignored: transformers 5 ties by the wrapper's flag, which Step3p7Config lacks.
+            "tie_word_embeddings": True,
+        },
         ("mlp_layer_types",),
         {"mlp_ratio": 4.0, "num_hidden_layers": 6},
     ),
@@ -364,3 +370,29 @@ def test_step3p7_layouts_count_equal_transformers(
     record = convert_hf_config(config)
     assert record["parameter_count"] == meta_count(config)
     assert record["text_parameter_count"] < record["parameter_count"]
+
+
+@pytest.mark.parametrize(
+    ("text", "vision"),
+    [
+        (
+            {
+                "attention_bias": True,
+                "layer_types": ["sliding_attention"] * 51 + ["full_attention"],
+            },
+            {},
+        ),
+        (
+            {"head_dim": 64, "tie_word_embeddings": True},
+            {"patch_temporal": 1, "pos_emb_height": 16},
+        ),
+    ],
+    ids=["bias-windows", "narrow-heads-image-only"],
+)
+def test_muse_glimmer_layouts_count_equal_transformers(
+    text: dict[str, Any], vision: dict[str, Any]
+) -> None:
+    config = default_config("muse_glimmer")
+    config["text_config"].update(text)
+    config["vision_config"].update(vision)
+    assert convert_hf_config(config)["parameter_count"] == meta_count(config)

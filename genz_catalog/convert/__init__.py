@@ -569,8 +569,10 @@ TEXT_HANDLERS.update(
         "lara_mini": families_more_a.lara_mini,
         "bailing_hybrid": families_more_a.bailing_hybrid,
         "step3p5": families_more_a.step3p5,
+        "muse_glimmer_text": families_more_a.muse_glimmer_text,
     }
 )
 WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4
 WRAPPER_HANDLERS["step3p7"] = families_more_a.step3p7
+WRAPPER_HANDLERS["muse_glimmer"] = families_more_a.muse_glimmer
 # --- end fam-a --------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ from genz_catalog.convert.families_moe_modern import (
     _mla_config,
     _mla_layer_params,
     _mtp_deepseek_layout,
+    _warn_mixed_windows,
+    _window,
 )
 from genz_catalog.convert.families_multimodal import _finish as finish_wrapper
 
@@ -1425,8 +1427,8 @@ def step3p7(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     assert text_config is not None
     # Hub files are remote-code configs; Step3p7Config drops the sub-configs' model_type.
     text_config = {**text_config, "model_type": "step3p5"}
-    if reader.raw("tie_word_embeddings") is not None:
-        text_config["tie_word_embeddings"] = reader.raw("tie_word_embeddings")
+    # transformers 5 ties the head by the wrapper's own flag, which this class lacks (False).
+    text_config["tie_word_embeddings"] = reader.bool("tie_word_embeddings", default=False)
     arch = dispatch(text_config, "step3p5", "text_config.")
     text_params = arch.parameter_count
     vision_config = reader.sub("vision_config") or {}
@@ -1471,3 +1473,98 @@ def with_vision_aliases(vision: ConfigReader) -> ConfigReader:
         if old in config:
             config[new] = config.pop(old)
     return ConfigReader(config, vision.family, vision.where)
+
+
+# --- Muse Glimmer ---------------------------------------------------------------------------------
+
+
+def muse_glimmer_text(reader: ConfigReader) -> Architecture:
+    """Muse Glimmer language model (``muse_glimmer_text``): GQA with scale-free q/k norms (no
+    weights) and a sigmoid output gate (``gate_proj``, one per channel), four RMSNorms per layer
+    (before and after attention and FFN), a gated MLP; sliding-window layers except every fourth
+    counted back from the last."""
+    reader = with_aliases_and_defaults(reader)
+    bias = reader.bool("attention_bias", default=False)
+    hidden = reader.int("hidden_size")
+    heads = reader.int("num_attention_heads")
+    reader.check()
+    gate = counting.linear(hidden, heads * reader.int("head_dim", default=128))
+    arch = build_decoder(
+        reader,
+        q_bias=bias,
+        kv_bias=bias,
+        o_bias=bias,
+        norms_per_layer=4,
+        head_dim_default=128,
+        extra_params_per_layer=gate,
+    )
+    layers = arch.num_layers or 0
+    layer_types = read_layer_types(reader, layers) or [
+        "full_attention" if (layers - 1 - index) % 4 == 0 else "sliding_attention"
+        for index in range(layers)
+    ]
+    window = _window(reader, 2048)
+    values = 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0)
+    add_attention_kv(arch, layer_types, window, values)
+    _warn_mixed_windows(arch)
+    return arch
+
+
+def with_aliases_and_defaults(reader: ConfigReader) -> ConfigReader:
+    """``hidden_activation`` (Muse's spelling) as ``hidden_act`` for GenZ's arguments."""
+    if reader.has("hidden_activation") and not reader.has("hidden_act"):
+        config = dict(reader.config)
+        config["hidden_act"] = config["hidden_activation"]
+        return ConfigReader(config, reader.family, reader.where)
+    return reader
+
+
+def muse_glimmer_vision_params(vision: ConfigReader) -> int:
+    """Muse Glimmer vision tower: a bias-free linear patch embedding over
+    ``patch_temporal x 3 x patch_size^2`` pixels, a ``pos_emb_height x pos_emb_width`` position
+    table, LayerNorms (with bias) before and after, ViT blocks with biased attention and MLP."""
+    hidden = vision.int("hidden_size", default=1536)
+    layers = vision.int("num_hidden_layers", default=50)
+    intermediate = vision.int("intermediate_size", default=8960)
+    patch = vision.int("patch_size", default=14)
+    temporal = vision.int("patch_temporal", default=2)
+    positions = vision.int("pos_emb_height", default=32) * vision.int("pos_emb_width", default=32)
+    vision.check()
+    block = (
+        4 * counting.linear(hidden, hidden, True)
+        + counting.mlp(hidden, intermediate, False, True)
+        + 2 * counting.layer_norm(hidden, True)
+    )
+    return (
+        temporal * 3 * patch * patch * hidden
+        + positions * hidden
+        + 2 * counting.layer_norm(hidden, True)
+        + layers * block
+    )
+
+
+def muse_glimmer(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Muse Glimmer (``muse_glimmer``): :func:`muse_glimmer_text` with the
+    :func:`muse_glimmer_vision_params` tower, a two-layer bias-free adapter
+    (``out_hidden_size`` -> ``projector_hidden_size`` -> same) and a projection into the text
+    width."""
+    text_config = reader.sub("text_config")
+    if text_config is None:
+        reader.require("text_config")
+        reader.check()
+    assert text_config is not None
+    text_config = {"model_type": "muse_glimmer_text", **text_config}
+    # transformers 5 ties the head by the wrapper's own flag, which this class lacks (False).
+    text_config["tie_word_embeddings"] = reader.bool("tie_word_embeddings", default=False)
+    arch = dispatch(text_config, text_config["model_type"], "text_config.")
+    vision = ConfigReader(reader.sub("vision_config") or {}, reader.family, "vision_config.")
+    out_hidden = reader.int("out_hidden_size", default=6144)
+    projector_hidden = reader.int("projector_hidden_size", default=4096)
+    projector = (
+        counting.linear(out_hidden, projector_hidden)
+        + counting.linear(projector_hidden, projector_hidden)
+        + counting.linear(projector_hidden, arch.hidden_size or 0)
+    )
+    return finish_wrapper(
+        arch, arch.parameter_count, muse_glimmer_vision_params(vision), projector, []
+    )
