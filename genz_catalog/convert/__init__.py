@@ -561,3 +561,28 @@ for _family, _wrapper in families_fam_c.WRAPPERS.items():
 # Qwen3-Omni's thinker language model has the Qwen3-VL-MoE text layout (same keys, same weights).
 TEXT_HANDLERS.setdefault("qwen3_omni_moe_text", families_moe_modern.qwen3_vl_moe_text)
 # --- end fam-c --------------------------------------------------------------------------------
+# --- fam-a: more text decoder / MoE families of 2026 (families_more_a; issue 11) -------------
+from genz_catalog.convert import families_more_a  # noqa: E402
+
+TEXT_HANDLERS.update(
+    {
+        "mistral4": families_more_a.mistral4,
+        "axk1": families_more_a.axk1,
+        "dots3_note_text": families_more_a.dots3_note_text,
+        "mistral_large4_text": families_more_a.mistral_large4_text,
+        "hy_v4": families_more_a.hy_v4,
+        "axk2": families_more_a.axk2,
+        "minimax_m3_vl_text": families_more_a.minimax_m3_vl_text,
+        "hrm_text": families_more_a.hrm_text,
+        "dory": families_more_a.dory,
+        "zaya": families_more_a.zaya,
+        "lara_mini": families_more_a.lara_mini,
+        "bailing_hybrid": families_more_a.bailing_hybrid,
+        "step3p5": families_more_a.step3p5,
+        "muse_glimmer_text": families_more_a.muse_glimmer_text,
+    }
+)
+WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4
+WRAPPER_HANDLERS["step3p7"] = families_more_a.step3p7
+WRAPPER_HANDLERS["muse_glimmer"] = families_more_a.muse_glimmer
+# --- end fam-a --------------------------------------------------------------------------------
