@@ -550,3 +550,11 @@ if "glm4_moe" in TEXT_HANDLERS:
 for _family, _handler in families_vlm.TEXT_HANDLERS.items():
     TEXT_HANDLERS.setdefault(_family, _handler)
 # --- end fam-vlm ------------------------------------------------------------------------------
+
+# --- fam-b: more vision/multimodal wrappers (families_fam_b; issue 11) -----------------------
+from genz_catalog.convert import families_fam_b  # noqa: E402
+
+WRAPPER_HANDLERS.update(families_fam_b.WRAPPERS)
+for _family, _handler in families_fam_b.TEXT_HANDLERS.items():
+    TEXT_HANDLERS.setdefault(_family, _handler)
+# --- end fam-b --------------------------------------------------------------------------------

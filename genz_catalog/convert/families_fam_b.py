@@ -1,0 +1,68 @@
+"""More vision/multimodal wrappers (branch fam-b, issue 11): Gemma 4 and its assistant, ...
+
+Each handler counts exactly what transformers 5.24 builds for the family's image-text-to-text
+(or causal-LM) class, reusing the shared tower counters (:mod:`vision_towers`) and wrapper
+helpers (:mod:`families_vlm`). Parts this module cannot count exactly (a tower without a
+counter) make the handler refuse with a :class:`ConversionError` naming the part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from genz_catalog.convert import counting
+from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._reader import ConfigReader
+from genz_catalog.convert.families_vlm import Dispatch, _done, text_model
+
+
+def _refuse_present(reader: ConfigReader, *keys: str) -> None:
+    """Refuse when a sub-config this handler has no exact counter for is present."""
+    present = [key for key in keys if reader.raw(key) is not None]
+    if present:
+        raise reader.error(
+            f"{', '.join(present)} present: the {reader.family} encoder(s) there have no exact "
+            "counter yet; refusing rather than counting the language model alone"
+        )
+
+
+def gemma4(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Gemma 4 / Gemma 4 "unified" wrapper: its Gemma 4 language model (tied head by default).
+
+    transformers builds the vision and audio towers (and their embedders) only when
+    ``vision_config`` / ``audio_config`` are set; those towers have no counter here, so such a
+    config is refused rather than counted as text only.
+    """
+    _refuse_present(reader, "vision_config", "audio_config")
+    warnings: list[str] = []
+    text_type = "gemma4_unified_text" if reader.family == "gemma4_unified" else "gemma4_text"
+    arch = text_model(reader, dispatch, text_type, warnings, True)
+    return _done(arch, 0, 0, warnings, "none (no vision_config)")
+
+
+def gemma4_unified_assistant(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Gemma 4 assistant (multi-token-prediction drafter): a Gemma 4 unified text model, its LM
+    head (tied by default), projections from twice the backbone width in and back out, and with
+    ``use_ordered_embeddings`` a bias-free centroid classifier over ``num_centroids``."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "gemma4_unified_text", warnings, True)
+    hidden = arch.hidden_size or 0
+    backbone = reader.int("backbone_hidden_size")
+    reader.check()
+    extra = counting.linear(2 * backbone, hidden) + counting.linear(hidden, backbone)
+    if reader.bool("use_ordered_embeddings", default=False):
+        extra += counting.linear(hidden, reader.int("num_centroids", default=2048))
+    if not arch.kv_values_per_token:
+        warnings.append(
+            "every layer reads the backbone's K/V (num_kv_shared_layers): the drafter keeps no "
+            "cache of its own"
+        )
+    return _done(arch, 0, extra, warnings, "none (drafter of a Gemma 4 backbone)")
+
+
+WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
+    "gemma4": gemma4,
+    "gemma4_unified": gemma4,
+    "gemma4_unified_assistant": gemma4_unified_assistant,
+}
+TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {}

@@ -1,0 +1,63 @@
+"""fam-b wrappers (issue 11): the converter's count equals transformers' meta-device count on
+each family's default config, in the transformers-5 and the transformers-4 spelling.
+
+Skipped without torch/transformers (``oracle``).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import pytest
+
+from genz_catalog.convert import ConversionError, convert_hf_config
+
+FAMILIES = [
+    "gemma4",
+    "gemma4_unified",
+    "gemma4_unified_assistant",
+]
+NO_OWN_CACHE = {"gemma4_unified_assistant"}
+
+
+def meta_count_of_default(model_type: str) -> tuple[dict[str, Any], int]:
+    """(default config as JSON, unique parameters of the swept class on the meta device)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from transformers.models.auto import modeling_auto
+
+    transformers.logging.set_verbosity_error()
+    for mapping in (
+        modeling_auto.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES,
+        modeling_auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+        modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+    ):
+        if model_type in mapping:
+            class_name = mapping[model_type]
+            break
+    config = transformers.AutoConfig.for_model(model_type)
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")
+        model = getattr(transformers, class_name)._from_config(config)
+    count = sum(parameter.numel() for parameter in model.parameters())
+    return json.loads(json.dumps(config.to_dict())), count
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("model_type", FAMILIES)
+def test_default_config_count_equals_meta_device(model_type: str) -> None:
+    config, expected = meta_count_of_default(model_type)
+    record = convert_hf_config(config, model_type)
+    assert record["parameter_count"] == expected
+    assert 0 < record["text_parameter_count"] <= expected
+    # The Gemma 4 drafter's layers all read the backbone's K/V: no cache of its own.
+    assert (record["kv_values_per_token"] > 0) == (model_type not in NO_OWN_CACHE)
+    assert record["genz_kwargs"]["hidden_size"] == record["hidden_size"]
+
+
+def test_gemma4_with_a_vision_tower_is_refused() -> None:
+    config = {"model_type": "gemma4", "text_config": {}, "vision_config": {"hidden_size": 768}}
+    with pytest.raises(ConversionError, match="gemma4: vision_config present"):
+        convert_hf_config(config)
