@@ -52,7 +52,7 @@ def gemma4_unified_assistant(reader: ConfigReader, dispatch: Dispatch) -> Archit
     extra = counting.linear(2 * backbone, hidden) + counting.linear(hidden, backbone)
     if reader.bool("use_ordered_embeddings", default=False):
         extra += counting.linear(hidden, reader.int("num_centroids", default=2048))
-    if not arch.kv_values_per_token:
+    if not arch.kv_groups:
         warnings.append(
             "every layer reads the backbone's K/V (num_kv_shared_layers): the drafter keeps no "
             "cache of its own"
