@@ -18,6 +18,7 @@ FAMILIES = [
     "gemma4",
     "gemma4_unified",
     "gemma4_unified_assistant",
+    "aria",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from genz_catalog.convert import counting
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._reader import ConfigReader
-from genz_catalog.convert.families_vlm import Dispatch, _done, text_model
+from genz_catalog.convert.families_vlm import Dispatch, _done, text_model, vision_tower
 
 
 def _refuse_present(reader: ConfigReader, *keys: str) -> None:
@@ -60,9 +60,43 @@ def gemma4_unified_assistant(reader: ConfigReader, dispatch: Dispatch) -> Archit
     return _done(arch, 0, extra, warnings, "none (drafter of a Gemma 4 backbone)")
 
 
+def _multihead_cross_attention(width: int) -> int:
+    """``torch.nn.MultiheadAttention(width, heads)``: biased packed in-projection and output."""
+    return counting.linear(width, 3 * width, True) + counting.linear(width, width, True)
+
+
+def aria(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Aria: Idefics3 vision transformer, a cross-attention projector (learned queries, bias-free
+    q/k/v, ``nn.MultiheadAttention``, biased output linear, two LayerNorms, LayerNorm and a
+    bias-free two-layer MLP to the text width), Aria MoE language model (untied by default)."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "aria_text", warnings, False)
+    vision, width, _ = vision_tower(reader, "idefics3_vision", warnings)
+    queries = reader.optional_int("max_value_projector_patch_to_query_dict", minimum=1)
+    if queries is None:
+        table = reader.sub("projector_patch_to_query_dict") or {"1225": 128, "4900": 256}
+        queries = max(int(value) for value in table.values())
+    text_hidden = arch.hidden_size or 0
+    cross_attention = (
+        3 * counting.linear(width, width)
+        + _multihead_cross_attention(width)
+        + counting.linear(width, width, True)
+        + 2 * counting.layer_norm(width)
+    )
+    projector = (
+        queries * width
+        + cross_attention
+        + counting.layer_norm(width)
+        + counting.linear(width, text_hidden)
+        + counting.linear(text_hidden, text_hidden)
+    )
+    return _done(arch, vision, projector, warnings, "idefics3_vision")
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
     "gemma4_unified_assistant": gemma4_unified_assistant,
+    "aria": aria,
 }
 TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {}
