@@ -19,6 +19,8 @@ FAMILIES = [
     "gemma4_unified",
     "gemma4_unified_assistant",
     "aria",
+    "glm_ocr",
+    "cosmos3_omni",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from genz_catalog.convert import counting
+from genz_catalog.convert import counting, families_dense_modern
 from genz_catalog.convert._arch import Architecture
+from genz_catalog.convert._decoder import add_attention_kv, build_decoder
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.families_vlm import Dispatch, _done, text_model, vision_tower
+from genz_catalog.convert.vision_towers import TOWERS, VISION_DEFAULTS, side
 
 
 def _refuse_present(reader: ConfigReader, *keys: str) -> None:
@@ -93,10 +95,88 @@ def aria(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, projector, warnings, "idefics3_vision")
 
 
+def glm_ocr_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """GLM-OCR ViT: the GLM-4.1V tower without position table or post-conv norm, with biased
+    patch conv, q/k RMSNorms, a gated MLP of ``intermediate_size`` (biased with
+    ``attention_bias``) and a merger whose gated MLP is ``out_hidden_size * in_channels`` wide.
+
+    Returns the merger's output width (``out_hidden_size``).
+    """
+    hidden = vision.int("hidden_size")
+    depth = vision.int("depth")
+    heads = vision.int("num_heads")
+    out = vision.int("out_hidden_size")
+    intermediate = vision.int("intermediate_size")
+    patch = side(vision, "patch_size")
+    vision.check()
+    channels = vision.int("in_channels", default=3)
+    temporal = vision.int("temporal_patch_size", default=2)
+    merge = vision.int("spatial_merge_size", default=2)
+    bias = vision.bool("attention_bias", default=True)
+    per_block = (
+        2 * hidden  # RMSNorms
+        + counting.linear(hidden, 3 * hidden, bias)
+        + counting.linear(hidden, hidden, bias)
+        + 2 * (hidden // heads)  # q/k RMSNorms
+        + counting.mlp(hidden, intermediate, True, bias)
+    )
+    merger = (
+        counting.linear(out, out)
+        + counting.layer_norm(out)
+        + counting.mlp(out, out * channels, True)
+    )
+    params = (
+        counting.linear(channels * temporal * patch * patch, hidden, True)  # patch conv
+        + depth * per_block
+        + hidden  # post RMSNorm
+        + counting.linear(hidden * merge * merge, out, True)  # downsample conv
+        + merger
+    )
+    return params, out
+
+
+def glm_ocr_text(reader: ConfigReader) -> Architecture:
+    """GLM-OCR language model: the GLM-4.1V text layout without q/k/v biases."""
+    arch = build_decoder(reader, norms_per_layer=4, tie_default=False)
+    add_attention_kv(arch, None, None, 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0))
+    return arch
+
+
+def glm_ocr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """GLM-OCR: GLM-OCR ViT with downsample conv and merger, GLM-OCR language model (untied)."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "glm_ocr_text", warnings, False)
+    vision, _, _ = vision_tower(reader, "glm_ocr_vision", warnings)
+    return _done(arch, vision, 0, warnings, "glm_ocr_vision")
+
+
+TOWERS.setdefault("glm_ocr_vision", glm_ocr_vision_params)
+VISION_DEFAULTS.setdefault(
+    "glm_ocr_vision",
+    {  # GlmOcrVisionConfig
+        "depth": 24,
+        "hidden_size": 1024,
+        "attention_bias": True,
+        "num_heads": 16,
+        "in_channels": 3,
+        "image_size": 336,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "out_hidden_size": 1536,
+        "intermediate_size": 4096,
+    },
+)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
     "gemma4_unified_assistant": gemma4_unified_assistant,
     "aria": aria,
+    "glm_ocr": glm_ocr,
+    # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
+    # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
+    "cosmos3_omni": families_dense_modern.qwen3_vl,
 }
-TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {}
+TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {"glm_ocr_text": glm_ocr_text}
