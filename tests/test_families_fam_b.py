@@ -21,6 +21,7 @@ FAMILIES = [
     "aria",
     "glm_ocr",
     "cosmos3_omni",
+    "granite_docling",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 

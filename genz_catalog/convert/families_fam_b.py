@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from genz_catalog.convert import counting, families_dense_modern
+from genz_catalog.convert import counting, families_dense, families_dense_modern
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import add_attention_kv, build_decoder
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.families_vlm import Dispatch, _done, text_model, vision_tower
-from genz_catalog.convert.vision_towers import TOWERS, VISION_DEFAULTS, side
+from genz_catalog.convert.vision_towers import (
+    TOWERS,
+    VISION_DEFAULTS,
+    idefics3_vision_params,
+    side,
+)
 
 
 def _refuse_present(reader: ConfigReader, *keys: str) -> None:
@@ -169,14 +174,86 @@ VISION_DEFAULTS.setdefault(
 )
 
 
+def granite_docling_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """Granite-Docling vision model: SigLIP-style encoder (no pooling head) and its connector:
+    input LayerNorm, a coarse (``scale_factor``) and optionally a fine (half scale) pixel-shuffle
+    path, each a bias-free projection plus one LayerNorm + two-layer merger per
+    ``deepstack_visual_indexes`` entry, then LayerNorm, a bias-free linear and a LayerNorm.
+
+    Returns the connector's output width (``out_hidden_size``).
+    """
+    encoder, hidden = idefics3_vision_params(vision)
+    out = vision.int("out_hidden_size")
+    scale = vision.int("scale_factor")
+    vision.check()
+    deepstack = len(vision.int_list("deepstack_visual_indexes") or [])
+    scales = [scale]
+    if vision.bool("use_fine_route", default=True):
+        scales.append(scale // 2)
+    connector = counting.layer_norm(hidden)
+    for path_scale in scales:
+        merged = hidden * path_scale * path_scale
+        merger = (
+            counting.layer_norm(merged)
+            + counting.linear(merged, out, True)
+            + counting.linear(out, out, True)
+        )
+        connector += counting.linear(merged, out) + deepstack * merger
+    connector += 2 * counting.layer_norm(out) + counting.linear(out, out)
+    return encoder + connector, out
+
+
+def granite_docling(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Granite-Docling: SigLIP-style tower with deep-stack connector (counted with the tower),
+    an optional density router (``density_router_hidden_size``), Granite language model."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "granite_docling_text", warnings, True)
+    vision, _, tower = vision_tower(reader, "granite_docling_vision", warnings)
+    router = 0
+    router_hidden = reader.optional_int("density_router_hidden_size", minimum=1)
+    if router_hidden is not None:
+        width = tower.int("hidden_size")
+        router = (
+            counting.linear(width, 1, True)
+            + counting.layer_norm(width)
+            + counting.linear(width, router_hidden, True)
+            + counting.linear(router_hidden, 1, True)
+        )
+    return _done(arch, vision, router, warnings, "granite_docling_vision")
+
+
+TOWERS.setdefault("granite_docling_vision", granite_docling_vision_params)
+VISION_DEFAULTS.setdefault(
+    "granite_docling_vision",
+    {  # GraniteDoclingVisionConfig
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "num_channels": 3,
+        "image_size": 512,
+        "patch_size": 16,
+        "out_hidden_size": 1024,
+        "scale_factor": 4,
+        "deepstack_visual_indexes": [3, 7, 10],
+        "use_fine_route": True,
+    },
+)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
     "gemma4_unified_assistant": gemma4_unified_assistant,
     "aria": aria,
     "glm_ocr": glm_ocr,
+    "granite_docling": granite_docling,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
 }
-TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {"glm_ocr_text": glm_ocr_text}
+TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {
+    "glm_ocr_text": glm_ocr_text,
+    # GraniteDoclingTextConfig is GraniteConfig under another name (same classes).
+    "granite_docling_text": families_dense.granite,
+}
