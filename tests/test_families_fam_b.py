@@ -22,6 +22,7 @@ FAMILIES = [
     "glm_ocr",
     "cosmos3_omni",
     "granite_docling",
+    "lfm3_vl",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 

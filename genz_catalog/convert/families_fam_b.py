@@ -241,6 +241,76 @@ VISION_DEFAULTS.setdefault(
 )
 
 
+def lfm3_vl_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """LFM3-VL vision model: bias-free linear patch embedding (``in_channels`` x
+    ``temporal_patch_size`` x patch²) and RMSNorm, then LFM-style layers, each either a short
+    conv block (bias-free in/out projections around a depthwise ``conv_kernel_size``² conv over
+    the patch grid) or grouped-query attention with q/k RMSNorms, plus a bias-free SwiGLU FFN."""
+    hidden = vision.int("hidden_size")
+    intermediate = vision.int("intermediate_size")
+    layers = vision.int("num_hidden_layers")
+    heads = vision.int("num_attention_heads")
+    patch = side(vision, "patch_size")
+    vision.check()
+    kv_heads = vision.int("num_key_value_heads", default=heads)
+    kernel = vision.int("conv_kernel_size", default=3)
+    channels = vision.int("in_channels", default=3)
+    temporal = vision.int("temporal_patch_size", default=2)
+    # Lfm3VlVisionConfig's default: two conv layers, then attention at every even index.
+    kinds = vision.str_list("layer_types") or [
+        "conv" if index < 2 or index % 2 else "full_attention" for index in range(layers)
+    ]
+    if len(kinds) != layers or set(kinds) - {"conv", "full_attention"}:
+        raise vision.error(
+            f"{vision.where}layer_types must list conv / full_attention for each of {layers} layers"
+        )
+    head_dim = hidden // heads
+    conv = counting.linear(hidden, 3 * hidden) + kernel * kernel * hidden + counting.linear(
+        hidden, hidden
+    )
+    attention = counting.attention(hidden, heads, kv_heads, head_dim) + 2 * head_dim
+    common = counting.mlp(hidden, intermediate, True) + 2 * hidden
+    params = counting.linear(channels * temporal * patch * patch, hidden) + hidden
+    for kind in kinds:
+        params += common + (conv if kind == "conv" else attention)
+    return params, hidden
+
+
+def lfm3_vl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """LFM3-VL: LFM3-VL vision model, per-token LayerNorm + 2x2 merge + two-layer projector,
+    LFM3 language model (tied by default)."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "lfm3", warnings, True)
+    vision, width, tower = vision_tower(reader, "lfm3_vl_vision", warnings)
+    merge = tower.int("spatial_merge_size", default=2)
+    inner = reader.int("projector_hidden_size", default=4096)
+    bias = reader.bool("projector_bias", default=True)
+    projector = (
+        counting.layer_norm(width)
+        + counting.linear(width * merge * merge, inner, bias)
+        + counting.linear(inner, arch.hidden_size or 0, bias)
+    )
+    return _done(arch, vision, projector, warnings, "lfm3_vl_vision")
+
+
+TOWERS.setdefault("lfm3_vl_vision", lfm3_vl_vision_params)
+VISION_DEFAULTS.setdefault(
+    "lfm3_vl_vision",
+    {  # Lfm3VlVisionConfig
+        "hidden_size": 1024,
+        "intermediate_size": 2560,
+        "num_hidden_layers": 14,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 8,
+        "conv_kernel_size": 3,
+        "in_channels": 3,
+        "patch_size": 16,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+    },
+)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -248,6 +318,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "aria": aria,
     "glm_ocr": glm_ocr,
     "granite_docling": granite_docling,
+    "lfm3_vl": lfm3_vl,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
