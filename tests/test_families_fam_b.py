@@ -23,6 +23,7 @@ FAMILIES = [
     "cosmos3_omni",
     "granite_docling",
     "lfm3_vl",
+    "cosmos3_edge",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 

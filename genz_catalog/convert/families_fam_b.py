@@ -20,6 +20,7 @@ from genz_catalog.convert.vision_towers import (
     VISION_DEFAULTS,
     idefics3_vision_params,
     side,
+    siglip2_vision_params,
 )
 
 
@@ -265,8 +266,10 @@ def lfm3_vl_vision_params(vision: ConfigReader) -> tuple[int, int]:
             f"{vision.where}layer_types must list conv / full_attention for each of {layers} layers"
         )
     head_dim = hidden // heads
-    conv = counting.linear(hidden, 3 * hidden) + kernel * kernel * hidden + counting.linear(
-        hidden, hidden
+    conv = (
+        counting.linear(hidden, 3 * hidden)
+        + kernel * kernel * hidden
+        + counting.linear(hidden, hidden)
     )
     attention = counting.attention(hidden, heads, kv_heads, head_dim) + 2 * head_dim
     common = counting.mlp(hidden, intermediate, True) + 2 * hidden
@@ -311,6 +314,63 @@ VISION_DEFAULTS.setdefault(
 )
 
 
+def cosmos3_edge_text(reader: ConfigReader) -> Architecture:
+    """Cosmos 3 Edge language model: Llama layout with a two-matrix squared-ReLU MLP (``fc1`` /
+    ``fc2``, no gate); biases per ``attention_bias`` / ``mlp_bias``, untied by default."""
+    attention_bias = reader.bool("attention_bias", default=False)
+    arch = build_decoder(
+        reader,
+        gated=False,
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        mlp_bias=reader.bool("mlp_bias", default=False),
+        tie_default=False,
+        head_dim_default=128,
+    )
+    add_attention_kv(arch, None, None, 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0))
+    return arch
+
+
+def cosmos3_edge_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """Cosmos 3 Edge vision model: the SigLIP2 NaViT encoder without its pooling head."""
+    return siglip2_vision_params(
+        ConfigReader({**vision.config, "vision_use_head": False}, vision.family, vision.where)
+    )
+
+
+def cosmos3_edge(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Cosmos 3 Edge: SigLIP2 NaViT tower, LayerNorm + 2x2 merge + two-layer biased projector
+    (``projector_hidden_size`` wide), Cosmos 3 Edge language model (untied by default)."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "cosmos3_edge_text", warnings, False)
+    vision, width, tower = vision_tower(reader, "cosmos3_edge_vision", warnings)
+    merge = tower.int("spatial_merge_size", default=2)
+    inner = reader.int("projector_hidden_size", default=11520)
+    projector = (
+        counting.layer_norm(width)
+        + counting.linear(width * merge * merge, inner, True)
+        + counting.linear(inner, arch.hidden_size or 0, True)
+    )
+    return _done(arch, vision, projector, warnings, "cosmos3_edge_vision")
+
+
+TOWERS.setdefault("cosmos3_edge_vision", cosmos3_edge_vision_params)
+VISION_DEFAULTS.setdefault(
+    "cosmos3_edge_vision",
+    {  # Cosmos3EdgeVisionConfig
+        "hidden_size": 1152,
+        "intermediate_size": 4304,
+        "num_hidden_layers": 27,
+        "num_attention_heads": 16,
+        "num_channels": 3,
+        "patch_size": 16,
+        "num_patches": 256,
+        "spatial_merge_size": 2,
+    },
+)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -319,12 +379,14 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "glm_ocr": glm_ocr,
     "granite_docling": granite_docling,
     "lfm3_vl": lfm3_vl,
+    "cosmos3_edge": cosmos3_edge,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
 }
 TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {
     "glm_ocr_text": glm_ocr_text,
+    "cosmos3_edge_text": cosmos3_edge_text,
     # GraniteDoclingTextConfig is GraniteConfig under another name (same classes).
     "granite_docling_text": families_dense.granite,
 }
