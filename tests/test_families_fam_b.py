@@ -24,6 +24,9 @@ FAMILIES = [
     "granite_docling",
     "lfm3_vl",
     "cosmos3_edge",
+    "minicpmv4_6",
+    "minicpmv4_7",
+    "minicpm_ocr",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 

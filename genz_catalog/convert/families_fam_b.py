@@ -371,6 +371,65 @@ VISION_DEFAULTS.setdefault(
 )
 
 
+def minicpmv4_6_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """MiniCPM-V 4.6 / 4.7 / MiniCPM-OCR vision model: SigLIP encoder without pooling head plus
+    the window-attention merger inserted after ``insert_layer_id`` (biased self-attention,
+    LayerNorm, and a LayerNorm + two-layer MLP over ``window_kernel_size`` merged patches)."""
+    encoder, hidden = idefics3_vision_params(vision)
+    intermediate = vision.int("intermediate_size")
+    kernel = vision.int_list("window_kernel_size") or [2, 2]
+    if len(kernel) != 2:
+        raise vision.error(f"{vision.where}window_kernel_size must be [height, width]")
+    window = kernel[0] * kernel[1]
+    merger = (
+        4 * counting.linear(hidden, hidden, True)
+        + counting.layer_norm(hidden)
+        + counting.layer_norm(hidden * window)
+        + counting.linear(hidden * window, intermediate * window, True)
+        + counting.linear(intermediate * window, hidden, True)
+    )
+    return encoder + merger, hidden
+
+
+def minicpmv4_6(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """MiniCPM-V 4.6 / 4.7 and MiniCPM-OCR: MiniCPM-V vision model with window merger, then
+    ``merger_times`` downsampling MLPs (LayerNorm + two biased linears over 2x2 merged
+    patches; the last one projects to the text width), Qwen3.5 language model."""
+    warnings: list[str] = []
+    tie_default = reader.family == "minicpm_ocr"  # MiniCPMOcrConfig ties; the V configs do not
+    arch = text_model(reader, dispatch, "qwen3_5_text", warnings, tie_default)
+    vision, width, _ = vision_tower(reader, reader.family + "_vision", warnings)
+    times = reader.int("merger_times", default=1)
+    merged = 4 * width  # two successive 2x2 merges: transformers hard-codes the factor 4
+
+    def downsample(out: int) -> int:
+        return (
+            counting.layer_norm(merged)
+            + counting.linear(merged, merged, True)
+            + counting.linear(merged, out, True)
+        )
+
+    projector = (times - 1) * downsample(width) + downsample(arch.hidden_size or 0)
+    return _done(arch, vision, projector, warnings, reader.family + "_vision")
+
+
+for _tower in ("minicpmv4_6_vision", "minicpmv4_7_vision", "minicpm_ocr_vision"):
+    TOWERS.setdefault(_tower, minicpmv4_6_vision_params)
+    VISION_DEFAULTS.setdefault(
+        _tower,
+        {  # MiniCPMV4_6VisionConfig (4.7 and OCR inherit it unchanged)
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "num_channels": 3,
+            "image_size": 224,
+            "patch_size": 16,
+            "window_kernel_size": [2, 2],
+        },
+    )
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -380,6 +439,9 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "granite_docling": granite_docling,
     "lfm3_vl": lfm3_vl,
     "cosmos3_edge": cosmos3_edge,
+    "minicpmv4_6": minicpmv4_6,
+    "minicpmv4_7": minicpmv4_6,
+    "minicpm_ocr": minicpmv4_6,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
