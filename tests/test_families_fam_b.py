@@ -27,6 +27,7 @@ FAMILIES = [
     "minicpmv4_6",
     "minicpmv4_7",
     "minicpm_ocr",
+    "kimi_k25",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 

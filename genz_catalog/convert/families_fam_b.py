@@ -430,6 +430,66 @@ for _tower in ("minicpmv4_6_vision", "minicpmv4_7_vision", "minicpm_ocr_vision")
     )
 
 
+def kimi_k25_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """Kimi K2.5 MoonViT: biased patch conv, a learned ``pos_emb_height`` x ``pos_emb_width``
+    position grid (time positions are a sinusoidal buffer), pre-LayerNorm blocks with biased
+    q/k/v/proj and a plain biased MLP, final LayerNorm."""
+    hidden = vision.int("hidden_size")
+    intermediate = vision.int("intermediate_size")
+    layers = vision.int("num_hidden_layers")
+    patch = side(vision, "patch_size")
+    grid = vision.int("pos_emb_height") * vision.int("pos_emb_width")
+    vision.check()
+    channels = vision.int("num_channels", default=3)
+    per_layer = (
+        2 * counting.layer_norm(hidden)
+        + 4 * counting.linear(hidden, hidden, True)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    params = (
+        counting.linear(channels * patch * patch, hidden, True)
+        + grid * hidden
+        + layers * per_layer
+        + counting.layer_norm(hidden)
+    )
+    return params, hidden
+
+
+def kimi_k25(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Kimi K2.5: MoonViT, LayerNorm + merge (``merge_kernel_size``) + two biased linears,
+    DeepSeek-V3 language model (head tied by the wrapper's default)."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "deepseek_v3", warnings, True)
+    vision, width, tower = vision_tower(reader, "kimi_k25_vision", warnings)
+    kernel = tower.int_list("merge_kernel_size") or [2, 2]
+    if len(kernel) != 2:
+        raise tower.error("vision_config.merge_kernel_size must be [height, width]")
+    merged = width * kernel[0] * kernel[1]
+    norm_width = reader.int("projection_hidden_size", default=width)
+    projector = (
+        counting.layer_norm(norm_width)
+        + counting.linear(merged, merged, True)
+        + counting.linear(merged, arch.hidden_size or 0, True)
+    )
+    return _done(arch, vision, projector, warnings, "kimi_k25_vision")
+
+
+TOWERS.setdefault("kimi_k25_vision", kimi_k25_vision_params)
+VISION_DEFAULTS.setdefault(
+    "kimi_k25_vision",
+    {  # Kimi_K25VisionConfig
+        "patch_size": 14,
+        "pos_emb_height": 64,
+        "pos_emb_width": 64,
+        "num_attention_heads": 16,
+        "num_hidden_layers": 27,
+        "hidden_size": 1152,
+        "intermediate_size": 4304,
+        "merge_kernel_size": [2, 2],
+    },
+)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -442,6 +502,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "minicpmv4_6": minicpmv4_6,
     "minicpmv4_7": minicpmv4_6,
     "minicpm_ocr": minicpmv4_6,
+    "kimi_k25": kimi_k25,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
