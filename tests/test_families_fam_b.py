@@ -28,6 +28,7 @@ FAMILIES = [
     "minicpmv4_7",
     "minicpm_ocr",
     "kimi_k25",
+    "pix2struct",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 

@@ -14,6 +14,7 @@ from genz_catalog.convert import counting, families_dense, families_dense_modern
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import add_attention_kv, build_decoder
 from genz_catalog.convert._reader import ConfigReader
+from genz_catalog.convert.families_multimodal import _with_defaults
 from genz_catalog.convert.families_vlm import Dispatch, _done, text_model, vision_tower
 from genz_catalog.convert.vision_towers import (
     TOWERS,
@@ -490,6 +491,130 @@ VISION_DEFAULTS.setdefault(
 )
 
 
+PIX2STRUCT_TEXT_DEFAULTS = {  # Pix2StructTextConfig
+    "vocab_size": 50244,
+    "hidden_size": 768,
+    "d_kv": 64,
+    "d_ff": 2048,
+    "num_layers": 12,
+    "num_heads": 12,
+    "relative_attention_num_buckets": 32,
+}
+PIX2STRUCT_VISION_DEFAULTS = {  # Pix2StructVisionConfig
+    "hidden_size": 768,
+    "patch_embed_hidden_size": 768,
+    "d_ff": 2048,
+    "d_kv": 64,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "seq_len": 4096,
+}
+
+
+def pix2struct_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """Pix2Struct image encoder: linear patch projection, learned row and column tables of
+    ``seq_len`` rows, T5-style layers (bias-free attention of ``heads x d_kv``, gated-GELU FFN,
+    two RMS LayerNorms), final norm. Returns its width."""
+    hidden = vision.int("hidden_size")
+    patch_width = vision.int("patch_embed_hidden_size")
+    intermediate = vision.int("d_ff")
+    head_dim = vision.int("d_kv")
+    layers = vision.int("num_hidden_layers")
+    heads = vision.int("num_attention_heads")
+    rows = vision.int("seq_len")
+    vision.check()
+    per_layer = (
+        counting.attention(hidden, heads, heads, head_dim)
+        + counting.mlp(hidden, intermediate, True)
+        + 2 * hidden
+    )
+    params = (
+        counting.linear(patch_width, hidden, True) + 2 * rows * hidden + layers * per_layer + hidden
+    )
+    return params, hidden
+
+
+def _untied_head_of(reader: ConfigReader, text: ConfigReader, text_default: bool) -> bool:
+    """Whether the decoder's LM head is tied; refuses when the wrapper and ``text_config`` say
+    different things (which flag transformers obeys then is not something to guess)."""
+    wrapper = reader.bool("tie_word_embeddings", default=text_default)
+    nested = text.bool("tie_word_embeddings", default=text_default)
+    if wrapper != nested:
+        raise reader.error(
+            f"tie_word_embeddings={wrapper} but text_config.tie_word_embeddings={nested}: "
+            "cannot tell whether the LM head is tied"
+        )
+    return wrapper
+
+
+def pix2struct(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Pix2Struct: image encoder (counted as the vision tower) and a T5-style text decoder
+    (gated-GELU FFN, relative position bias in the first layer, untied LM head by default)."""
+    warnings: list[str] = []
+    text_config = _with_defaults(
+        reader.sub("text_config"),
+        "pix2struct_text_model",
+        {"pix2struct_text_model": PIX2STRUCT_TEXT_DEFAULTS},
+        "text_config",
+        warnings,
+    )
+    text = ConfigReader(text_config, reader.family, "text_config.")
+    hidden = text.int("hidden_size")
+    head_dim = text.int("d_kv")
+    intermediate = text.int("d_ff")
+    layers = text.int("num_layers")
+    heads = text.int("num_heads")
+    vocab = text.int("vocab_size")
+    buckets = text.int("relative_attention_num_buckets")
+    text.check()
+    tied = _untied_head_of(reader, text, False)
+    attention = counting.attention(hidden, heads, heads, head_dim)
+    decoder = (
+        vocab * hidden
+        + layers * (2 * attention + counting.mlp(hidden, intermediate, True) + 3 * hidden)
+        + buckets * heads  # relative position bias of the first layer
+        + hidden
+        + (0 if tied else vocab * hidden)
+    )
+    arch = Architecture(reader.family)
+    arch.model_type = "encoder-decoder"
+    arch.attention_type = "mha"
+    arch.parameter_count = decoder
+    arch.active_parameter_count = decoder
+    arch.num_layers = layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads
+    arch.head_dim = head_dim
+    arch.vocab_size = vocab
+    arch.add_kv_layers(layers, 2 * heads * head_dim)
+    arch.cross_attention_values_per_source_token = layers * 2 * heads * head_dim
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 2,
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
+        "head_dim": head_dim,
+        "hidden_act": "gelu",
+    }
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 simulates decoder stacks only; Pix2Struct's image encoder and the decoder's "
+        "cross-attention are not modelled"
+    )
+    vision, _, tower = vision_tower(reader, "pix2struct_vision_model", warnings)
+    arch.genz_kwargs["num_encoder_layers"] = tower.int("num_hidden_layers")
+    arch.extra.update({"encoder_layers": tower.int("num_hidden_layers"), "decoder_layers": layers})
+    return _done(arch, vision, 0, warnings, "pix2struct_vision_model")
+
+
+TOWERS.setdefault("pix2struct_vision_model", pix2struct_vision_params)
+VISION_DEFAULTS.setdefault("pix2struct_vision_model", PIX2STRUCT_VISION_DEFAULTS)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -503,6 +628,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "minicpmv4_7": minicpmv4_6,
     "minicpm_ocr": minicpmv4_6,
     "kimi_k25": kimi_k25,
+    "pix2struct": pix2struct,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
