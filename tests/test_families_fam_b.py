@@ -29,6 +29,7 @@ FAMILIES = [
     "minicpm_ocr",
     "kimi_k25",
     "pix2struct",
+    "kosmos-2.5",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from genz_catalog.convert import counting, families_dense, families_dense_modern
 from genz_catalog.convert._arch import Architecture
-from genz_catalog.convert._decoder import add_attention_kv, build_decoder
+from genz_catalog.convert._decoder import add_attention_kv, build_decoder, genz_dense_kwargs
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.families_multimodal import _with_defaults
 from genz_catalog.convert.families_vlm import Dispatch, _done, text_model, vision_tower
@@ -517,11 +517,12 @@ def pix2struct_vision_params(vision: ConfigReader) -> tuple[int, int]:
     two RMS LayerNorms), final norm. Returns its width."""
     hidden = vision.int("hidden_size")
     patch_width = vision.int("patch_embed_hidden_size")
-    intermediate = vision.int("d_ff")
-    head_dim = vision.int("d_kv")
+    # Kosmos-2.5's copy of this encoder names three keys differently.
+    intermediate = vision.int("d_ff", "intermediate_size")
+    head_dim = vision.int("d_kv", "head_dim")
     layers = vision.int("num_hidden_layers")
     heads = vision.int("num_attention_heads")
-    rows = vision.int("seq_len")
+    rows = vision.int("seq_len", "max_num_patches")
     vision.check()
     per_layer = (
         counting.attention(hidden, heads, heads, head_dim)
@@ -611,7 +612,86 @@ def pix2struct(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, 0, warnings, "pix2struct_vision_model")
 
 
+KOSMOS2_5_TEXT_DEFAULTS = {  # Kosmos2_5TextConfig
+    "vocab_size": 108481,
+    "max_position_embeddings": 4096,
+    "embed_dim": 1536,
+    "layers": 24,
+    "ffn_dim": 6144,
+    "attention_heads": 16,
+}
+
+
+def kosmos2_5(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Kosmos-2.5: Pix2Struct-style image encoder, latent-query cross-attention projection, and
+    a Magneto-style text decoder (biased attention, LayerNorm inside the FFN, sinusoidal
+    positions plus a two-row segment table; head tied by default)."""
+    warnings: list[str] = []
+    text_config = _with_defaults(
+        reader.sub("text_config"),
+        "kosmos_2_5_text_model",
+        {"kosmos_2_5_text_model": KOSMOS2_5_TEXT_DEFAULTS},
+        "text_config",
+        warnings,
+    )
+    text = ConfigReader(text_config, reader.family, "text_config.")
+    width = text.int("embed_dim")
+    layers = text.int("layers")
+    heads = text.int("attention_heads")
+    ffn = text.int("ffn_dim")
+    vocab = text.int("vocab_size")
+    text.check()
+    if width % heads:
+        raise text.error(f"text_config.embed_dim {width} is not divisible by {heads} heads")
+    tied = _untied_head_of(reader, text, True)
+    attention = 4 * counting.linear(width, width, True)
+    per_layer = (
+        attention
+        + 2 * counting.layer_norm(width)  # self-attention and final LayerNorms
+        + counting.mlp(width, ffn, False, True)
+        + counting.layer_norm(ffn)
+    )
+    text_params = (
+        vocab * width
+        + 2 * width  # segment embedding
+        + layers * per_layer
+        + counting.layer_norm(width)
+        + (0 if tied else vocab * width)
+    )
+    arch = Architecture(reader.family)
+    arch.parameter_count = text_params
+    arch.active_parameter_count = text_params
+    arch.num_layers = layers
+    arch.hidden_size = width
+    arch.intermediate_size = ffn
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads
+    arch.head_dim = width // heads
+    arch.context_length = text.optional_int("max_position_embeddings", minimum=1)
+    arch.vocab_size = vocab
+    arch.attention_type = "mha"
+    arch.genz_kwargs = genz_dense_kwargs(text, arch, gated=False)
+    add_attention_kv(arch, None, None, 2 * width)
+    vision, vision_width, _ = vision_tower(reader, "kosmos_2_5_vision_model", warnings)
+    queries = reader.int("latent_query_num", default=2048)
+    projector = counting.linear(vision_width, width, True) + queries * width + attention
+    return _done(arch, vision, projector, warnings, "kosmos_2_5_vision_model")
+
+
 TOWERS.setdefault("pix2struct_vision_model", pix2struct_vision_params)
+TOWERS.setdefault("kosmos_2_5_vision_model", pix2struct_vision_params)
+VISION_DEFAULTS.setdefault(
+    "kosmos_2_5_vision_model",
+    {  # Kosmos2_5VisionConfig
+        "hidden_size": 1536,
+        "patch_embed_hidden_size": 768,
+        "intermediate_size": 3968,
+        "head_dim": 64,
+        "num_hidden_layers": 18,
+        "num_attention_heads": 24,
+        "max_num_patches": 4096,
+    },
+)
 VISION_DEFAULTS.setdefault("pix2struct_vision_model", PIX2STRUCT_VISION_DEFAULTS)
 
 
@@ -629,6 +709,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "minicpm_ocr": minicpmv4_6,
     "kimi_k25": kimi_k25,
     "pix2struct": pix2struct,
+    "kosmos-2.5": kosmos2_5,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
