@@ -30,6 +30,7 @@ FAMILIES = [
     "kimi_k25",
     "pix2struct",
     "kosmos-2.5",
+    "pp_formulanet",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 

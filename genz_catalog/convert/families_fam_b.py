@@ -20,6 +20,7 @@ from genz_catalog.convert.vision_towers import (
     TOWERS,
     VISION_DEFAULTS,
     idefics3_vision_params,
+    sam_vision_params,
     side,
     siglip2_vision_params,
 )
@@ -695,6 +696,110 @@ VISION_DEFAULTS.setdefault(
 VISION_DEFAULTS.setdefault("pix2struct_vision_model", PIX2STRUCT_VISION_DEFAULTS)
 
 
+PP_FORMULANET_TEXT_DEFAULTS = {  # PPFormulaNetTextConfig
+    "vocab_size": 50000,
+    "max_position_embeddings": 2560,
+    "decoder_layers": 8,
+    "decoder_ffn_dim": 2048,
+    "decoder_attention_heads": 16,
+    "d_model": 512,
+}
+
+
+def pp_formulanet(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """PP-FormulaNet: SAM image encoder with neck, two bias-free strided convs and two biased
+    linears to the decoder width, and an mBART-style decoder (learned positions with the BART
+    offset of 2, embedding LayerNorm, final LayerNorm, untied LM head by default)."""
+    warnings: list[str] = []
+    text_config = _with_defaults(
+        reader.sub("text_config"),
+        "pp_formulanet_text",
+        {"pp_formulanet_text": PP_FORMULANET_TEXT_DEFAULTS},
+        "text_config",
+        warnings,
+    )
+    text = ConfigReader(text_config, reader.family, "text_config.")
+    width = text.int("d_model")
+    layers = text.int("decoder_layers")
+    heads = text.int("decoder_attention_heads")
+    ffn = text.int("decoder_ffn_dim")
+    vocab = text.int("vocab_size")
+    positions = text.int("max_position_embeddings")
+    text.check()
+    if width % heads:
+        raise text.error(f"text_config.d_model {width} is not divisible by {heads} heads")
+    tied = _untied_head_of(reader, text, False)
+    attention = 4 * counting.linear(width, width, True)
+    per_layer = (
+        2 * attention + 3 * counting.layer_norm(width) + counting.mlp(width, ffn, False, True)
+    )
+    decoder = (
+        vocab * width
+        + (positions + 2) * width
+        + layers * per_layer
+        + 2 * counting.layer_norm(width)
+        + (0 if tied else vocab * width)
+    )
+    head_dim = width // heads
+    arch = Architecture(reader.family)
+    arch.model_type = "encoder-decoder"
+    arch.attention_type = "mha"
+    arch.parameter_count = decoder
+    arch.active_parameter_count = decoder
+    arch.num_layers = layers
+    arch.hidden_size = width
+    arch.intermediate_size = ffn
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads
+    arch.head_dim = head_dim
+    arch.context_length = positions
+    arch.vocab_size = vocab
+    arch.add_kv_layers(layers, 2 * width)
+    arch.cross_attention_values_per_source_token = layers * 2 * width
+    vision, channels, tower = vision_tower(reader, "pp_formulanet_vision", warnings)
+    mid = tower.int("post_conv_mid_channels")
+    out = tower.int("post_conv_out_channels")
+    tower.check()
+    projector = (
+        mid * channels * 9
+        + out * mid * 9
+        + counting.linear(out, out, True)
+        + counting.linear(out, tower.int("decoder_hidden_size", default=width), True)
+    )
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": width,
+        "intermediate_size": ffn,
+        "num_ffi": 1,
+        "num_encoder_layers": tower.int("num_hidden_layers"),
+        "num_decoder_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
+        "head_dim": head_dim,
+        "hidden_act": "gelu",
+        "max_model_len": positions,
+    }
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 simulates decoder stacks only; PP-FormulaNet's SAM image encoder and the "
+        "decoder's cross-attention are not modelled"
+    )
+    return _done(arch, vision, projector, warnings, "pp_formulanet_vision (SAM)")
+
+
+TOWERS.setdefault("pp_formulanet_vision", sam_vision_params)
+VISION_DEFAULTS.setdefault(
+    "pp_formulanet_vision",
+    {  # PPFormulaNetVisionConfig
+        **VISION_DEFAULTS["got_ocr2_vision"],
+        "image_size": 512,
+        "post_conv_in_channels": 256,
+        "post_conv_out_channels": 1024,
+        "post_conv_mid_channels": 512,
+        "decoder_hidden_size": 512,
+    },
+)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -710,6 +815,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "kimi_k25": kimi_k25,
     "pix2struct": pix2struct,
     "kosmos-2.5": kosmos2_5,
+    "pp_formulanet": pp_formulanet,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
