@@ -800,6 +800,115 @@ VISION_DEFAULTS.setdefault(
 )
 
 
+_UDOP_BIAS_KEYS = frozenset(
+    (
+        "type",
+        "num_heads",
+        "relative_attention_num_buckets",
+        "bidirectional",
+        "scaling_factor",
+        "max_distance",
+        "level",
+        "augmentation",
+        "prefix_bucket",
+        "expand",
+    )
+)
+
+
+def udop(reader: ConfigReader) -> Architecture:
+    """UDOP: a T5 encoder-decoder (shared vocabulary, relative position bias in the first block
+    of each stack) plus layout parts: a patch embedding at the top and one per stack (the
+    encoder's is shared with the top one), 2-D cell position tables in the encoder, and per
+    stack the extra relative biases of ``relative_bias_args`` (the first shares the encoder's
+    first-block bias). The LM head shares the vocabulary table: transformers 5.24 ties it
+    whatever ``tie_word_embeddings`` says (same meta-device count either way)."""
+    hidden = reader.int("d_model")
+    encoder_layers = reader.int("num_layers")
+    heads = reader.int("num_heads")
+    head_dim = reader.int("d_kv")
+    intermediate = reader.int("d_ff")
+    vocab = reader.int("vocab_size")
+    reader.check()
+    decoder_layers = reader.int("num_decoder_layers", default=encoder_layers)
+    buckets = reader.int("relative_attention_num_buckets", default=32)
+    cells = reader.int("max_2d_position_embeddings", default=1024)
+    patch = reader.int("patch_size", default=16)
+    channels = reader.int("num_channels", default=3)
+    gated = reader.bool("is_gated_act", default=False)
+    bias_args = reader.raw("relative_bias_args")
+    if bias_args is None:
+        bias_args = [{"type": "1d"}, {"type": "horizontal"}, {"type": "vertical"}]
+    if not isinstance(bias_args, list) or not bias_args:
+        raise reader.error("relative_bias_args must be a non-empty list (transformers needs one)")
+    bias_rows = []
+    for entry in bias_args:
+        if not isinstance(entry, dict) or set(entry) - _UDOP_BIAS_KEYS:
+            raise reader.error(
+                f"relative_bias_args entry {entry!r} has keys this handler cannot count"
+            )
+        rows = entry.get("relative_attention_num_buckets", 32)
+        if entry.get("prefix_bucket") and not entry.get("expand"):
+            rows += 2
+        bias_rows.append(rows)
+    if bias_rows[0] != buckets:
+        raise reader.error(
+            "the first relative_bias_args entry must match relative_attention_num_buckets "
+            "(transformers ties it to the encoder's first-block bias)"
+        )
+    attention = counting.attention(hidden, heads, heads, head_dim)
+    ffn = counting.mlp(hidden, intermediate, gated)
+    patch_embedding = counting.linear(channels * patch * patch, hidden, True)
+    layout_biases = sum(bias_rows[1:]) * heads
+    encoder = (
+        encoder_layers * (attention + ffn + 2 * hidden)
+        + buckets * heads
+        + hidden
+        + 2 * cells * hidden
+        + layout_biases
+    )
+    decoder = (
+        decoder_layers * (2 * attention + ffn + 3 * hidden)
+        + buckets * heads
+        + hidden
+        + layout_biases
+        + patch_embedding
+    )
+    total = vocab * hidden + patch_embedding + encoder + decoder
+    arch = Architecture(reader.family)
+    arch.model_type = "encoder-decoder"
+    arch.attention_type = "mha"
+    arch.parameter_count = total
+    arch.active_parameter_count = total
+    arch.num_layers = encoder_layers + decoder_layers
+    arch.hidden_size = hidden
+    arch.intermediate_size = intermediate
+    arch.num_attention_heads = heads
+    arch.num_key_value_heads = heads
+    arch.head_dim = head_dim
+    arch.vocab_size = vocab
+    arch.extra.update({"encoder_layers": encoder_layers, "decoder_layers": decoder_layers})
+    arch.add_kv_layers(decoder_layers, 2 * heads * head_dim)
+    arch.cross_attention_values_per_source_token = decoder_layers * 2 * heads * head_dim
+    arch.genz_kwargs = {
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_ffi": 2 if gated else 1,
+        "num_encoder_layers": encoder_layers,
+        "num_decoder_layers": decoder_layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
+        "head_dim": head_dim,
+        "hidden_act": reader.str("dense_act_fn", default="relu") or "relu",
+    }
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 simulates decoder stacks only; UDOP's encoder (text, layout and image) "
+        "and the decoder's cross-attention are not modelled"
+    )
+    return arch
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -823,6 +932,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
 TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {
     "glm_ocr_text": glm_ocr_text,
     "cosmos3_edge_text": cosmos3_edge_text,
+    "udop": udop,
     # GraniteDoclingTextConfig is GraniteConfig under another name (same classes).
     "granite_docling_text": families_dense.granite,
 }
