@@ -32,13 +32,15 @@ FAMILIES = [
     "kosmos-2.5",
     "pp_formulanet",
     "udop",
+    "idefics",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 NOT_WRAPPERS = {"udop"}  # one flat config: no separate language-model count
 
 
-def meta_count_of_default(model_type: str) -> tuple[dict[str, Any], int]:
-    """(default config as JSON, unique parameters of the swept class on the meta device)."""
+def meta_count_of_default(model_type: str, **overrides: Any) -> tuple[dict[str, Any], int]:
+    """(default config as JSON, unique parameters of the swept class on the meta device);
+    ``overrides`` go to the config class."""
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     from transformers.models.auto import modeling_auto
@@ -52,7 +54,7 @@ def meta_count_of_default(model_type: str) -> tuple[dict[str, Any], int]:
         if model_type in mapping:
             class_name = mapping[model_type]
             break
-    config = transformers.AutoConfig.for_model(model_type)
+    config = transformers.AutoConfig.for_model(model_type, **overrides)
     with warnings.catch_warnings(), torch.device("meta"):
         warnings.simplefilter("ignore")
         model = getattr(transformers, class_name)._from_config(config)
@@ -86,3 +88,20 @@ def test_udop_counts_each_layout_bias_it_is_given() -> None:
     assert one_bias["parameter_count"] == 742_438_912
     with pytest.raises(ConversionError, match="relative_bias_args must be a non-empty list"):
         convert_hf_config({**config, "relative_bias_args": []})
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"use_resampler": True, "perceiver_config": {"qk_layer_norms_perceiver": True}},
+        {"additional_vocab_size": 2, "tie_word_embeddings": True},
+        {"additional_vocab_size": 2},
+        {"alpha_type": "vector", "qk_layer_norms": True, "cross_layer_interval": 4},
+    ],
+)
+def test_idefics_options_count_like_transformers(overrides: dict[str, Any]) -> None:
+    config, expected = meta_count_of_default("idefics", **overrides)
+    record = convert_hf_config(config)
+    assert record["parameter_count"] == expected
+    assert "gated cross-attention" in record["genz_unsupported"]

@@ -14,7 +14,7 @@ from genz_catalog.convert import counting, families_dense, families_dense_modern
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import add_attention_kv, build_decoder, genz_dense_kwargs
 from genz_catalog.convert._reader import ConfigReader
-from genz_catalog.convert.families_multimodal import _with_defaults
+from genz_catalog.convert.families_multimodal import _with_defaults, clip_vision_params
 from genz_catalog.convert.families_vlm import Dispatch, _done, text_model, vision_tower
 from genz_catalog.convert.vision_towers import (
     TOWERS,
@@ -909,6 +909,116 @@ def udop(reader: ConfigReader) -> Architecture:
     return arch
 
 
+IDEFICS_VISION_DEFAULTS = {  # IdeficsVisionConfig
+    "embed_dim": 768,
+    "image_size": 224,
+    "intermediate_size": 5120,
+    "patch_size": 14,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 16,
+    "num_channels": 3,
+}
+IDEFICS_PERCEIVER_DEFAULTS = {  # IdeficsPerceiverConfig
+    "resampler_n_latents": 64,
+    "resampler_depth": 6,
+    "resampler_n_heads": 16,
+    "resampler_head_dim": 96,
+    "qk_layer_norms_perceiver": False,
+}
+
+
+def idefics(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """IDEFICS (v1): a CLIP ViT, an optional Perceiver resampler (``use_resampler``), a Llama
+    decoder with ``num_hidden_layers // cross_layer_interval`` gated cross-attention layers
+    (bias-free q/o from the text width, k/v from the vision width, optional q/k RMSNorms,
+    two RMSNorms, a SwiGLU MLP and two tanh gates of ``alpha_type`` size), and
+    ``additional_vocab_size`` extra embedding rows and LM-head outputs."""
+    warnings: list[str] = []
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    intermediate = reader.int("intermediate_size")
+    reader.check()
+    interval = reader.int("cross_layer_interval", default=1)
+    additional = reader.int("additional_vocab_size", default=0, minimum=0)
+    alpha_type = reader.str("alpha_type", default="float")
+    if alpha_type not in ("float", "vector"):
+        raise reader.error(f"alpha_type {alpha_type!r} is not float or vector")
+    vision_config = _with_defaults(
+        reader.sub("vision_config"),
+        "idefics_vision",
+        {"idefics_vision": IDEFICS_VISION_DEFAULTS},
+        "vision_config",
+        warnings,
+    )
+    vision_reader = ConfigReader(
+        {**vision_config, "hidden_size": vision_config.get("embed_dim")},
+        reader.family,
+        "vision_config.",
+    )
+    vision, vision_width = clip_vision_params(vision_reader)
+    head_dim = hidden // heads
+    cross_layer = (
+        counting.linear(hidden, hidden)  # q
+        + 2 * counting.linear(vision_width, hidden)  # k, v from the image features
+        + counting.linear(hidden, hidden)  # o
+        + (2 * head_dim if reader.bool("qk_layer_norms", default=False) else 0)
+        + 2 * hidden  # input and post-attention RMSNorms
+        + counting.mlp(hidden, intermediate, True)
+        + (2 * hidden if alpha_type == "vector" else 2)
+    )
+    cross = (layers // interval) * cross_layer
+    resampler = 0
+    if reader.bool("use_resampler", default=False):
+        perceiver = ConfigReader(
+            _with_defaults(
+                reader.sub("perceiver_config"),
+                "idefics_perciever",
+                {"idefics_perciever": IDEFICS_PERCEIVER_DEFAULTS},
+                "perceiver_config",
+                warnings,
+            ),
+            reader.family,
+            "perceiver_config.",
+        )
+        latents = perceiver.int("resampler_n_latents")
+        depth = perceiver.int("resampler_depth")
+        p_heads = perceiver.int("resampler_n_heads")
+        p_head_dim = perceiver.int("resampler_head_dim")
+        perceiver.check()
+        inner = p_heads * p_head_dim
+        block = (
+            2 * counting.layer_norm(vision_width)  # context and latents LayerNorms
+            + 3 * counting.linear(vision_width, inner)
+            + counting.linear(inner, vision_width)
+            + counting.layer_norm(vision_width)  # MLP LayerNorm
+            + counting.mlp(vision_width, 4 * vision_width, False)
+        )
+        if perceiver.bool("qk_layer_norms_perceiver", default=False):
+            block += 2 * counting.layer_norm(p_head_dim)
+        resampler = latents * vision_width + depth * block + counting.layer_norm(vision_width)
+    tied = reader.bool("tie_word_embeddings", default=False)
+    arch = build_decoder(reader, tie_default=False)
+    add_attention_kv(arch, None, None, 2 * hidden)
+    # Extra vocabulary rows in the embedding and (untied) extra LM-head outputs.
+    extra_vocab = additional * hidden * (1 if tied else 2)
+    arch.parameter_count += cross + extra_vocab
+    if arch.active_parameter_count is not None:
+        arch.active_parameter_count += cross + extra_vocab
+    warnings.append(
+        f"{layers // interval} gated cross-attention layers attend to the image features "
+        "(cached per image, not per text token); GenZ simulates the Llama layers only"
+    )
+    arch = _done(arch, vision, resampler, warnings, "idefics_vision (CLIP)")
+    arch.text_parameter_count = (arch.text_parameter_count or 0) - cross
+    arch.extra["cross_attention_parameter_count"] = cross
+    arch.genz_unsupported = (
+        "GenZ 0.0.16 has no gated cross-attention layers: an IDEFICS simulation would leave "
+        f"out {layers // interval} of its decoder blocks"
+    )
+    return arch
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -925,6 +1035,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "pix2struct": pix2struct,
     "kosmos-2.5": kosmos2_5,
     "pp_formulanet": pp_formulanet,
+    "idefics": idefics,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
