@@ -33,6 +33,7 @@ FAMILIES = [
     "pp_formulanet",
     "udop",
     "idefics",
+    "molmo2",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 NOT_WRAPPERS = {"udop"}  # one flat config: no separate language-model count

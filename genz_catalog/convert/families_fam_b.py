@@ -12,7 +12,13 @@ from collections.abc import Callable
 
 from genz_catalog.convert import counting, families_dense, families_dense_modern
 from genz_catalog.convert._arch import Architecture
-from genz_catalog.convert._decoder import add_attention_kv, build_decoder, genz_dense_kwargs
+from genz_catalog.convert._decoder import (
+    QK_NORM_FULL_WIDTH,
+    QK_NORM_PER_HEAD_DIM,
+    add_attention_kv,
+    build_decoder,
+    genz_dense_kwargs,
+)
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.families_multimodal import _with_defaults, clip_vision_params
 from genz_catalog.convert.families_vlm import Dispatch, _done, text_model, vision_tower
@@ -1019,6 +1025,140 @@ def idefics(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return arch
 
 
+def molmo2_text(reader: ConfigReader) -> Architecture:
+    """Molmo2 language model: Qwen-style decoder (q/k/v bias per ``attention_bias``, bias-free
+    output), q/k RMSNorms per head (``qk_norm_type`` qwen3) or over the full width (olmo), an
+    embedding with ``additional_vocab_size`` extra rows and an untied LM head over
+    ``vocab_size`` only (the two cannot be tied: their shapes differ)."""
+    if reader.bool("tie_word_embeddings", default=False):
+        raise reader.error(
+            "tie_word_embeddings=true: Molmo2's embedding has additional_vocab_size more rows "
+            "than its LM head, so the tied count is not defined"
+        )
+    norm_type = reader.str("qk_norm_type", default="qwen3")
+    if norm_type not in ("qwen3", "olmo"):
+        raise reader.error(f"qk_norm_type {norm_type!r} is not qwen3 or olmo")
+    bias = reader.bool("attention_bias", default=False)
+    hidden = reader.int("hidden_size")
+    additional = reader.int("additional_vocab_size", default=128, minimum=0)
+    arch = build_decoder(
+        reader,
+        q_bias=bias,
+        kv_bias=bias,
+        qk_norm=QK_NORM_PER_HEAD_DIM if norm_type == "qwen3" else QK_NORM_FULL_WIDTH,
+        tie_default=False,
+        extra_params=additional * hidden,
+    )
+    add_attention_kv(arch, None, None, 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0))
+    return arch
+
+
+def molmo2_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """Molmo2 ViT: linear patch embedding, learned ``num_position_embeddings`` table, SigLIP
+    layers with ``heads x head_dim`` attention (biases per ``attention_bias``); no final norm
+    (the adapter reads intermediate layers)."""
+    hidden = vision.int("hidden_size")
+    intermediate = vision.int("intermediate_size")
+    layers = vision.int("num_hidden_layers")
+    heads = vision.int("num_attention_heads")
+    positions = vision.int("num_position_embeddings")
+    patch = side(vision, "patch_size")
+    vision.check()
+    kv_heads = vision.int("num_key_value_heads", default=heads)
+    head_dim = vision.int("head_dim", default=hidden // heads)
+    channels = vision.int("num_channels", default=3)
+    bias = vision.bool("attention_bias", default=True)
+    per_layer = (
+        counting.attention(hidden, heads, kv_heads, head_dim, bias, bias, bias)
+        + 2 * counting.layer_norm(hidden)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    params = (
+        counting.linear(channels * patch * patch, hidden, True)
+        + positions * hidden
+        + layers * per_layer
+    )
+    return params, hidden
+
+
+MOLMO2_ADAPTER_DEFAULTS = {  # Molmo2AdapterConfig
+    "vision_feature_layer": [24, 18],
+    "hidden_size": 1152,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 16,
+    "head_dim": 72,
+    "attention_bias": True,
+    "intermediate_size": 18944,
+    "text_hidden_size": 3584,
+    "mlp_bias": False,
+}
+
+
+def molmo2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Molmo2: Molmo2 ViT, an adapter (attention pooling over the concatenated feature layers
+    and a SwiGLU projector to ``adapter_config.text_hidden_size``), Molmo2 language model."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "molmo2_text", warnings, None)
+    vision, _, _ = vision_tower(reader, "molmo2_vision", warnings)
+    adapter = ConfigReader(
+        _with_defaults(
+            reader.sub("adapter_config"),
+            "molmo2_adapter",
+            {"molmo2_adapter": MOLMO2_ADAPTER_DEFAULTS},
+            "adapter_config",
+            warnings,
+        ),
+        reader.family,
+        "adapter_config.",
+    )
+    width = adapter.int("hidden_size")
+    heads = adapter.int("num_attention_heads")
+    intermediate = adapter.int("intermediate_size")
+    out = adapter.int("text_hidden_size")
+    adapter.check()
+    kv_heads = adapter.int("num_key_value_heads", default=heads)
+    head_dim = adapter.int("head_dim", default=width // heads)
+    bias = adapter.bool("attention_bias", default=True)
+    mlp_bias = adapter.bool("mlp_bias", default=False)
+    layers = adapter.raw("vision_feature_layer", "vit_layers")
+    stacked = width * (len(layers) if isinstance(layers, list) and layers else 1)
+    pooling = (
+        counting.linear(stacked, heads * head_dim, bias)
+        + 2 * counting.linear(stacked, kv_heads * head_dim, bias)
+        + counting.linear(heads * head_dim, width, bias)
+    )
+    projector = (
+        pooling
+        + 2 * counting.linear(width, intermediate, mlp_bias)
+        + counting.linear(intermediate, out)
+    )
+    if out != arch.hidden_size:
+        warnings.append(
+            f"adapter_config.text_hidden_size {out} differs from the language model width "
+            f"{arch.hidden_size}: counted as transformers builds it"
+        )
+    return _done(arch, vision, projector, warnings, "molmo2_vision")
+
+
+TOWERS.setdefault("molmo2_vision", molmo2_vision_params)
+VISION_DEFAULTS.setdefault(
+    "molmo2_vision",
+    {  # Molmo2VisionConfig
+        "hidden_size": 1152,
+        "intermediate_size": 4304,
+        "num_hidden_layers": 25,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 16,
+        "head_dim": 72,
+        "image_size": [378, 378],
+        "patch_size": 14,
+        "num_position_embeddings": 729,
+        "num_channels": 3,
+        "attention_bias": True,
+    },
+)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -1036,6 +1176,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "kosmos-2.5": kosmos2_5,
     "pp_formulanet": pp_formulanet,
     "idefics": idefics,
+    "molmo2": molmo2,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
@@ -1044,6 +1185,7 @@ TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {
     "glm_ocr_text": glm_ocr_text,
     "cosmos3_edge_text": cosmos3_edge_text,
     "udop": udop,
+    "molmo2_text": molmo2_text,
     # GraniteDoclingTextConfig is GraniteConfig under another name (same classes).
     "granite_docling_text": families_dense.granite,
 }
