@@ -34,6 +34,7 @@ FAMILIES = [
     "udop",
     "idefics",
     "molmo2",
+    "florence2",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 NOT_WRAPPERS = {"udop"}  # one flat config: no separate language-model count

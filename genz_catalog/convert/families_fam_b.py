@@ -1159,6 +1159,78 @@ VISION_DEFAULTS.setdefault(
 )
 
 
+FLORENCE_VISION_DEFAULTS = {  # Florence2VisionConfig (DaViT)
+    "in_channels": 3,
+    "depths": [1, 1, 9, 1],
+    "patch_size": [7, 3, 3, 3],
+    "patch_prenorm": [False, True, True, True],
+    "embed_dim": [128, 256, 512, 1024],
+    "mlp_ratio": 4.0,
+    "qkv_bias": True,
+    "projection_dim": 1024,
+    "max_position_embeddings": 50,
+}
+
+
+def florence_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """Florence-2's DaViT: per stage a strided conv embedding with a LayerNorm (before the conv
+    with ``patch_prenorm``, else after), then ``depths[i]`` pairs of spatial (window) and
+    channel attention blocks, each with two depthwise 3x3 position convs, two LayerNorms, a
+    fused qkv (``qkv_bias``), a biased output and a biased MLP of ``mlp_ratio``.
+
+    Returns the last stage's width."""
+    depths = vision.int_list("depths")
+    kernels = vision.int_list("patch_size")
+    widths = vision.int_list("embed_dim")
+    prenorm = vision.raw("patch_prenorm")
+    if not (depths and kernels and widths and isinstance(prenorm, list)) or not (
+        len(depths) == len(kernels) == len(widths) == len(prenorm)
+    ):
+        raise vision.error(
+            f"{vision.where}depths, patch_size, embed_dim and patch_prenorm must be lists of "
+            "one entry per stage"
+        )
+    ratio = vision.number("mlp_ratio", default=4.0)
+    qkv_bias = vision.bool("qkv_bias", default=True)
+    previous = vision.int("in_channels", default=3)
+    params = 0
+    for depth, kernel, width, norm_first in zip(depths, kernels, widths, prenorm, strict=True):
+        params += previous * width * kernel * kernel + width
+        params += counting.layer_norm(previous if norm_first else width)
+        block = (
+            2 * (9 * width + width)  # depthwise position convs
+            + 2 * counting.layer_norm(width)
+            + counting.linear(width, 3 * width, qkv_bias)
+            + counting.linear(width, width, True)
+            + counting.mlp(width, int(width * ratio), False, True)
+        )
+        params += depth * 2 * block  # a spatial and a channel block per depth step
+        previous = width
+    return params, previous
+
+
+def florence2(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Florence-2: DaViT image encoder, a projector (2-D learned position tables, bias-free
+    linear to ``projection_dim``, LayerNorm; temporal positions are sinusoidal), and a BART
+    encoder-decoder whose LM head is tied by default."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "bart", warnings, True)
+    vision, width, tower = vision_tower(reader, "florence_vision", warnings)
+    projection = tower.int("projection_dim")
+    positions = tower.int("max_position_embeddings")
+    tower.check()
+    projector = (
+        positions * width  # row and column tables, width // 2 and the rest
+        + counting.linear(width, projection)
+        + counting.layer_norm(projection)
+    )
+    return _done(arch, vision, projector, warnings, "florence_vision (DaViT)")
+
+
+TOWERS.setdefault("florence_vision", florence_vision_params)
+VISION_DEFAULTS.setdefault("florence_vision", FLORENCE_VISION_DEFAULTS)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -1177,6 +1249,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "pp_formulanet": pp_formulanet,
     "idefics": idefics,
     "molmo2": molmo2,
+    "florence2": florence2,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
