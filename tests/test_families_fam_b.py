@@ -35,6 +35,7 @@ FAMILIES = [
     "idefics",
     "molmo2",
     "florence2",
+    "janus",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 NOT_WRAPPERS = {"udop"}  # one flat config: no separate language-model count

@@ -1231,6 +1231,176 @@ TOWERS.setdefault("florence_vision", florence_vision_params)
 VISION_DEFAULTS.setdefault("florence_vision", FLORENCE_VISION_DEFAULTS)
 
 
+JANUS_VISION_DEFAULTS = {  # JanusVisionConfig
+    "hidden_size": 1024,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "num_channels": 3,
+    "image_size": 384,
+    "patch_size": 16,
+    "mlp_ratio": 4.0,
+    "attention_bias": True,
+    "projection_dim": 2048,
+    "use_qk_norm": False,
+    "depth": 2,
+}
+JANUS_VQ_DEFAULTS = {  # JanusVQVAEConfig
+    "embed_dim": 8,
+    "num_embeddings": 16384,
+    "double_latent": False,
+    "latent_channels": 256,
+    "in_channels": 3,
+    "base_channels": 128,
+    "channel_multiplier": [1, 1, 2, 2, 4],
+    "num_res_blocks": 2,
+    "out_channels": 3,
+    "projection_dim": 2048,
+    "num_hidden_layers": 2,
+    "image_token_embed_dim": 2048,
+}
+
+
+def janus_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """Janus SigLIP-style ViT: biased patch conv, position table, layers with biased q/k/v
+    (``attention_bias``), optional q/k LayerNorms over the full width, a biased output and a
+    biased MLP of ``mlp_ratio``; a post-LayerNorm and no pooling head."""
+    hidden = vision.int("hidden_size")
+    layers = vision.int("num_hidden_layers")
+    image = side(vision, "image_size")
+    patch = side(vision, "patch_size")
+    vision.check()
+    channels = vision.int("num_channels", default=3)
+    bias = vision.bool("attention_bias", default=True)
+    intermediate = int(hidden * vision.number("mlp_ratio", default=4.0))
+    per_layer = (
+        3 * counting.linear(hidden, hidden, bias)
+        + counting.linear(hidden, hidden, True)
+        + (2 * counting.layer_norm(hidden) if vision.bool("use_qk_norm", default=False) else 0)
+        + 2 * counting.layer_norm(hidden)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    params = (
+        channels * patch * patch * hidden
+        + hidden
+        + (image // patch) ** 2 * hidden
+        + layers * per_layer
+        + counting.layer_norm(hidden)
+    )
+    return params, hidden
+
+
+def _vq_resnet(channels_in: int, channels_out: int) -> int:
+    """A VQ-VAE ResNet block: two GroupNorms, two 3x3 convs, a 1x1 shortcut when widths differ."""
+    params = 2 * channels_in + 9 * channels_in * channels_out + channels_out
+    params += 2 * channels_out + 9 * channels_out * channels_out + channels_out
+    if channels_in != channels_out:
+        params += channels_in * channels_out + channels_out
+    return params
+
+
+def _vq_attention(channels: int) -> int:
+    """A VQ-VAE attention block: GroupNorm and four biased 1x1 convs."""
+    return 2 * channels + 4 * (channels * channels + channels)
+
+
+def janus_vqvae_params(vq: ConfigReader) -> int:
+    """Janus image tokenizer (VQ-VAE): conv encoder with ResNet blocks, attention at the lowest
+    resolution and a middle block; the codebook and 1x1 quant convs; the mirrored decoder
+    (one more ResNet block per level)."""
+    base = vq.int("base_channels")
+    multipliers = vq.int_list("channel_multiplier")
+    blocks = vq.int("num_res_blocks")
+    latent = vq.int("latent_channels")
+    embed = vq.int("embed_dim")
+    codes = vq.int("num_embeddings")
+    vq.check()
+    if not multipliers:
+        raise vq.error("vq_config.channel_multiplier must list one multiplier per level")
+    in_channels = vq.int("in_channels", default=3)
+    out_channels = vq.int("out_channels", default=3)
+    double = vq.bool("double_latent", default=False)
+    levels = len(multipliers)
+
+    def middle(channels: int) -> int:
+        return 2 * _vq_resnet(channels, channels) + _vq_attention(channels)
+
+    encoder = 9 * in_channels * base + base
+    block_in = base
+    for level, multiplier in enumerate(multipliers):
+        block_out = base * multiplier
+        for _ in range(blocks):
+            encoder += _vq_resnet(block_in, block_out)
+            block_in = block_out
+            if level == levels - 1:
+                encoder += _vq_attention(block_in)
+        if level != levels - 1:
+            encoder += 9 * block_in * block_in + block_in  # strided downsampling conv
+    latent_out = 2 * latent if double else latent
+    encoder += middle(block_in) + 2 * block_in + 9 * block_in * latent_out + latent_out
+    decoder_in = base * multipliers[-1]
+    decoder = 9 * latent * decoder_in + decoder_in + middle(decoder_in)
+    block_in = decoder_in
+    for level in reversed(range(levels)):
+        block_out = base * multipliers[level]
+        for _ in range(blocks + 1):
+            decoder += _vq_resnet(block_in, block_out)
+            block_in = block_out
+            if level == levels - 1:
+                decoder += _vq_attention(block_in)
+        if level != 0:
+            decoder += 9 * block_in * block_in + block_in  # upsampling conv
+    decoder += 2 * block_in + 9 * block_in * out_channels + out_channels
+    quantizer = codes * embed + (latent * embed + embed) + (embed * latent + latent)
+    return encoder + quantizer + decoder
+
+
+def janus(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Janus: SigLIP-style understanding encoder with an MLP aligner, a VQ-VAE image tokenizer
+    with its own code embedding, aligner and generation head, and a Llama language model (head
+    tied by the wrapper's default)."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "llama", warnings, True)
+    vision, width, tower = vision_tower(reader, "janus_vision_model", warnings)
+    projection = tower.int("projection_dim")
+    depth = tower.int("depth")
+    tower.check()
+    aligner = counting.linear(width, projection, True) + (depth - 1) * counting.linear(
+        projection, projection, True
+    )
+    vq = ConfigReader(
+        _with_defaults(
+            reader.sub("vq_config"),
+            "janus_vqgan",
+            {"janus_vqgan": JANUS_VQ_DEFAULTS},
+            "vq_config",
+            warnings,
+        ),
+        reader.family,
+        "vq_config.",
+    )
+    tokenizer = janus_vqvae_params(vq)
+    embed = vq.int("embed_dim")
+    codes = vq.int("num_embeddings")
+    vq_projection = vq.int("projection_dim")
+    vq_layers = vq.int("num_hidden_layers")
+    token_width = vq.int("image_token_embed_dim")
+    vq.check()
+    generation = (
+        codes * embed  # generation_embeddings
+        + counting.linear(embed, vq_projection, True)
+        + (vq_layers - 1) * counting.linear(vq_projection, vq_projection, True)
+        + counting.linear(token_width, vq_projection, True)
+        + counting.linear(vq_projection, codes, True)  # generation head
+    )
+    arch = _done(arch, vision + tokenizer, aligner + generation, warnings, "janus_vision_model")
+    arch.extra["image_tokenizer_parameter_count"] = tokenizer
+    return arch
+
+
+TOWERS.setdefault("janus_vision_model", janus_vision_params)
+VISION_DEFAULTS.setdefault("janus_vision_model", JANUS_VISION_DEFAULTS)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -1250,6 +1420,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "idefics": idefics,
     "molmo2": molmo2,
     "florence2": florence2,
+    "janus": janus,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
