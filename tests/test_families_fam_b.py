@@ -36,6 +36,7 @@ FAMILIES = [
     "molmo2",
     "florence2",
     "janus",
+    "ernie4_5_vl_moe",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 NOT_WRAPPERS = {"udop"}  # one flat config: no separate language-model count

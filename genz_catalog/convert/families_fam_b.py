@@ -13,6 +13,7 @@ from collections.abc import Callable
 from genz_catalog.convert import counting, families_dense, families_dense_modern
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
+    MoeSpec,
     QK_NORM_FULL_WIDTH,
     QK_NORM_PER_HEAD_DIM,
     add_attention_kv,
@@ -1401,6 +1402,105 @@ TOWERS.setdefault("janus_vision_model", janus_vision_params)
 VISION_DEFAULTS.setdefault("janus_vision_model", JANUS_VISION_DEFAULTS)
 
 
+def ernie4_5_vl_moe_text(reader: ConfigReader) -> Architecture:
+    """ERNIE-4.5-VL language model: ERNIE-4.5 attention (``use_bias`` on every projection), and
+    in each ``sparse`` layer of ``mlp_layer_types`` a text MoE and a vision MoE (gated experts of
+    ``moe_intermediate_size[0]`` and ``[1]``, each with a router and a per-expert correction
+    bias) beside ``moe_num_shared_experts`` fused shared experts. Active parameters are a text
+    token's: the vision experts are not counted as active."""
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("moe_num_experts")
+    top_k = reader.int("moe_k")
+    widths = reader.int_list("moe_intermediate_size")
+    reader.check()
+    if not widths or len(widths) != 2:
+        raise reader.error("moe_intermediate_size must be [text expert width, vision expert width]")
+    kinds = reader.str_list("mlp_layer_types") or ["dense"] + ["sparse"] * (layers - 1)
+    if len(kinds) != layers or set(kinds) - {"dense", "sparse"}:
+        raise reader.error(f"mlp_layer_types must list dense / sparse for {layers} layers")
+    bias = reader.bool("use_bias", default=False)
+    shared = widths[0] * reader.int("moe_num_shared_experts", default=2, minimum=0)
+    vision_moe = experts * counting.mlp(hidden, widths[1], True) + counting.linear(hidden, experts)
+    extra = vision_moe + 2 * experts  # two correction-bias rows
+    if bias and shared:
+        extra += 2 * shared + hidden  # biases of the shared experts' projections
+    moe = MoeSpec(
+        num_experts=experts,
+        experts_per_token=top_k,
+        expert_intermediate_size=widths[0],
+        moe_layers=[kind == "sparse" for kind in kinds],
+        shared_intermediate_size=shared,
+        router_extra_per_layer=extra,
+    )
+    arch = build_decoder(
+        reader, q_bias=bias, kv_bias=bias, o_bias=bias, mlp_bias=bias, tie_default=True, moe=moe
+    )
+    if arch.active_parameter_count is not None:
+        arch.active_parameter_count -= kinds.count("sparse") * vision_moe
+    add_attention_kv(arch, None, None, 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0))
+    arch.warnings.append(
+        "active parameters are a text token's; image tokens route through the vision experts"
+    )
+    return arch
+
+
+def ernie4_5_vl_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """ERNIE-4.5-VL ViT: bias-free linear patch embedding, pre-LayerNorm blocks with a biased
+    fused qkv, biased projection and biased plain MLP, final LayerNorm."""
+    hidden = vision.int("hidden_size")
+    depth = vision.int("depth")
+    intermediate = vision.int("intermediate_size")
+    patch = side(vision, "patch_size")
+    vision.check()
+    channels = vision.int("in_channels", default=3)
+    per_block = (
+        2 * counting.layer_norm(hidden)
+        + counting.linear(hidden, 3 * hidden, True)
+        + counting.linear(hidden, hidden, True)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    params = channels * patch * patch * hidden + depth * per_block + counting.layer_norm(hidden)
+    return params, hidden
+
+
+def ernie4_5_vl_moe(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """ERNIE-4.5-VL MoE: ViT, a variable-resolution resampler (spatial and temporal merge MLPs
+    with LayerNorms, a linear to the text width and an RMSNorm), ERNIE-4.5-VL MoE text."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "ernie4_5_vl_moe_text", warnings, True)
+    vision, width, tower = vision_tower(reader, "ernie4_5_vl_moe_vision", warnings)
+    spatial = width * tower.int("spatial_merge_size", default=2) ** 2
+    temporal = spatial * tower.int("temporal_merge_size", default=2)
+    text_hidden = arch.hidden_size or 0
+    projector = (
+        counting.linear(spatial, spatial, True) * 2
+        + counting.layer_norm(spatial)
+        + counting.linear(temporal, spatial, True)
+        + counting.linear(spatial, spatial, True)
+        + counting.layer_norm(spatial)
+        + counting.linear(spatial, text_hidden, True)
+        + text_hidden  # RMSNorm
+    )
+    return _done(arch, vision, projector, warnings, "ernie4_5_vl_moe_vision")
+
+
+TOWERS.setdefault("ernie4_5_vl_moe_vision", ernie4_5_vl_vision_params)
+VISION_DEFAULTS.setdefault(
+    "ernie4_5_vl_moe_vision",
+    {  # Ernie4_5_VLMoeVisionConfig
+        "depth": 32,
+        "hidden_size": 1280,
+        "num_heads": 16,
+        "in_channels": 3,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "intermediate_size": 5120,
+        "temporal_merge_size": 2,
+    },
+)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -1421,6 +1521,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "molmo2": molmo2,
     "florence2": florence2,
     "janus": janus,
+    "ernie4_5_vl_moe": ernie4_5_vl_moe,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
@@ -1430,6 +1531,7 @@ TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {
     "cosmos3_edge_text": cosmos3_edge_text,
     "udop": udop,
     "molmo2_text": molmo2_text,
+    "ernie4_5_vl_moe_text": ernie4_5_vl_moe_text,
     # GraniteDoclingTextConfig is GraniteConfig under another name (same classes).
     "granite_docling_text": families_dense.granite,
 }
