@@ -37,6 +37,7 @@ FAMILIES = [
     "florence2",
     "janus",
     "ernie4_5_vl_moe",
+    "unlimited_ocr",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 NOT_WRAPPERS = {"udop"}  # one flat config: no separate language-model count

@@ -1501,6 +1501,118 @@ VISION_DEFAULTS.setdefault(
 )
 
 
+def unlimited_ocr_text(reader: ConfigReader) -> Architecture:
+    """Unlimited-OCR language model: DeepSeek-V2-style MoE without latent attention (q/k/v/o
+    biases per ``attention_bias``, ``head_dim`` always hidden/heads), a dense MLP in the
+    ``dense`` layers of ``mlp_layer_types`` (default: the first ``first_k_dense_replace``),
+    routed experts with a bias-free router and ``n_shared_experts`` fused shared experts in
+    the rest. Every layer keeps the prompt plus the last ``sliding_window`` generated tokens."""
+    layers = reader.int("num_hidden_layers")
+    experts = reader.int("n_routed_experts", "num_experts")
+    top_k = reader.int("num_experts_per_tok")
+    width = reader.int("moe_intermediate_size")
+    hidden = reader.int("hidden_size")
+    heads = reader.int("num_attention_heads")
+    reader.check()
+    first_dense = reader.int("first_k_dense_replace", default=1, minimum=0)
+    kinds = reader.str_list("mlp_layer_types") or [
+        "sparse" if index >= first_dense else "dense" for index in range(layers)
+    ]
+    if len(kinds) != layers or set(kinds) - {"dense", "sparse"}:
+        raise reader.error(f"mlp_layer_types must list dense / sparse for {layers} layers")
+    attention_bias = reader.bool("attention_bias", default=False)
+    mlp_bias = reader.bool("mlp_bias", default=False)
+    shared = width * reader.int("n_shared_experts", default=2, minimum=0)
+    extra = 0
+    if mlp_bias and shared:
+        extra = 2 * shared + hidden  # the shared experts' projection biases
+    config = {**reader.config, "head_dim": hidden // heads}  # transformers overrides head_dim
+    moe = MoeSpec(
+        num_experts=experts,
+        experts_per_token=top_k,
+        expert_intermediate_size=width,
+        moe_layers=[kind == "sparse" for kind in kinds],
+        shared_intermediate_size=shared,
+        router_extra_per_layer=extra,
+    )
+    arch = build_decoder(
+        ConfigReader(config, reader.family, reader.where),
+        q_bias=attention_bias,
+        kv_bias=attention_bias,
+        o_bias=attention_bias,
+        mlp_bias=mlp_bias,
+        tie_default=False,
+        moe=moe,
+    )
+    add_attention_kv(arch, None, None, 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0))
+    window = reader.optional_int("sliding_window", minimum=1)
+    if window is not None:
+        arch.warnings.append(
+            f"reference sliding attention: each layer keeps the whole prompt plus the last "
+            f"{window} generated tokens; the KV figures assume the full sequence is kept"
+        )
+    return arch
+
+
+UNLIMITED_OCR_ENCODER_DEFAULTS = {  # UnlimitedOcrVisionEncoderConfig (CLIP ViT-L/14)
+    "hidden_size": 1024,
+    "intermediate_size": 4096,
+    "num_hidden_layers": 24,
+    "image_size": 224,
+    "patch_size": 14,
+}
+UNLIMITED_OCR_SAM_DEFAULTS = {  # UnlimitedOcrSamVisionConfig
+    **VISION_DEFAULTS["sam_vision_model"],
+    "mlp_dim": 3072,
+    "downsample_channels": [512, 1024],
+}
+
+
+def unlimited_ocr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Unlimited-OCR: a SAM encoder with neck and two bias-free strided convs, a CLIP ViT-L that
+    reads the SAM features (its own patch conv and post-LayerNorm are not built), a linear
+    projector of the concatenated features, two learned separator rows, and its MoE text."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "unlimited_ocr_text", warnings, False)
+    vision_config = reader.sub("vision_config") or {}
+    sam = ConfigReader(
+        _with_defaults(
+            vision_config.get("sam_config"),
+            "unlimited_ocr_sam",
+            {"unlimited_ocr_sam": UNLIMITED_OCR_SAM_DEFAULTS},
+            "vision_config.sam_config",
+            warnings,
+        ),
+        reader.family,
+        "vision_config.sam_config.",
+    )
+    sam_params, sam_channels = sam_vision_params(sam)
+    downsample = sam.int_list("downsample_channels")
+    if not downsample or len(downsample) != 2:
+        raise sam.error("vision_config.sam_config.downsample_channels must list two widths")
+    sam_params += 9 * (sam_channels * downsample[0] + downsample[0] * downsample[1])
+    clip = ConfigReader(
+        _with_defaults(
+            vision_config.get("encoder_config"),
+            "unlimited_ocr_encoder",
+            {"unlimited_ocr_encoder": UNLIMITED_OCR_ENCODER_DEFAULTS},
+            "vision_config.encoder_config",
+            warnings,
+        ),
+        reader.family,
+        "vision_config.encoder_config.",
+    )
+    clip_params, clip_width = clip_vision_params(clip)
+    patch = clip.int("patch_size")
+    clip_params -= clip.int("num_channels", default=3) * patch * patch * clip_width
+    clip_params -= counting.layer_norm(clip_width)  # no post-LayerNorm
+    text_hidden = arch.hidden_size or 0
+    projector = counting.linear(downsample[1] + clip_width, text_hidden, True) + 2 * text_hidden
+    return _done(
+        arch, sam_params + clip_params, projector, warnings, "SAM + CLIP (unlimited_ocr_vision)"
+    )
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -1522,6 +1634,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "florence2": florence2,
     "janus": janus,
     "ernie4_5_vl_moe": ernie4_5_vl_moe,
+    "unlimited_ocr": unlimited_ocr,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
@@ -1532,6 +1645,7 @@ TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {
     "udop": udop,
     "molmo2_text": molmo2_text,
     "ernie4_5_vl_moe_text": ernie4_5_vl_moe_text,
+    "unlimited_ocr_text": unlimited_ocr_text,
     # GraniteDoclingTextConfig is GraniteConfig under another name (same classes).
     "granite_docling_text": families_dense.granite,
 }
