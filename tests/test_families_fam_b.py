@@ -38,6 +38,7 @@ FAMILIES = [
     "janus",
     "ernie4_5_vl_moe",
     "unlimited_ocr",
+    "minimax_m3_vl",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 NOT_WRAPPERS = {"udop"}  # one flat config: no separate language-model count
@@ -110,3 +111,17 @@ def test_idefics_options_count_like_transformers(overrides: dict[str, Any]) -> N
     record = convert_hf_config(config)
     assert record["parameter_count"] == expected
     assert "gated cross-attention" in record["genz_unsupported"]
+
+
+@pytest.mark.oracle
+def test_minimax_m3_vl_counts_indexer_and_dense_layers() -> None:
+    text = {
+        "num_hidden_layers": 4,
+        "layer_types": ["full_attention", "minimax_m3_sparse"] * 2,
+        "mlp_layer_types": ["dense", "sparse", "sparse", "dense"],
+    }
+    config, expected = meta_count_of_default("minimax_m3_vl", text_config=text)
+    record = convert_hf_config(config)
+    assert record["parameter_count"] == expected
+    # 4 layers x 2 x 4 K/V heads x 128, plus the indexer's 128-wide key in 2 layers.
+    assert record["kv_values_per_token"] == 4 * 2 * 4 * 128 + 2 * 128

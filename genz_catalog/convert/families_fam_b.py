@@ -1613,6 +1613,129 @@ def unlimited_ocr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     )
 
 
+def minimax_m3_vl_text(reader: ConfigReader) -> Architecture:
+    """MiniMax-M3 language model: GQA with per-head q/k RMSNorms; in ``sparse`` layers of
+    ``mlp_layer_types`` a bias-free router over ``num_local_experts`` fused SwiGLU experts and a
+    shared expert (``shared_intermediate_size``), else a dense MLP (``dense_intermediate_size``);
+    ``minimax_m3_sparse`` layers of ``layer_types`` add a Lightning Indexer (bias-free q over
+    ``index_n_heads`` and one k of ``index_head_dim``, two RMSNorms) whose keys are cached too."""
+    layers = reader.int("num_hidden_layers")
+    hidden = reader.int("hidden_size")
+    experts = reader.int("num_local_experts", "num_experts")
+    top_k = reader.int("num_experts_per_tok")
+    width = reader.int("intermediate_size")
+    reader.check()
+    if reader.raw("layer_types") is None and reader.raw("sparse_attention_config") is not None:
+        raise reader.error(
+            "sparse_attention_config without layer_types: this handler reads the per-layer "
+            "attention kinds from layer_types only"
+        )
+    kinds = reader.str_list("layer_types") or ["full_attention"] * layers
+    if len(kinds) != layers or set(kinds) - {"full_attention", "minimax_m3_sparse"}:
+        raise reader.error(
+            f"layer_types must list full_attention / minimax_m3_sparse for {layers} layers"
+        )
+    freq = reader.raw("moe_layer_freq")
+    mlp_kinds = reader.str_list("mlp_layer_types") or (
+        ["sparse" if flag else "dense" for flag in freq]
+        if isinstance(freq, list)
+        else ["sparse"] * layers
+    )
+    if len(mlp_kinds) != layers or set(mlp_kinds) - {"dense", "sparse"}:
+        raise reader.error(f"mlp_layer_types must list dense / sparse for {layers} layers")
+    indexed = kinds.count("minimax_m3_sparse")
+    indexer = 0
+    index_dim = 0
+    if indexed:
+        index_heads = reader.int("index_n_heads")
+        index_dim = reader.int("index_head_dim")
+        reader.check()
+        indexer = (
+            counting.linear(hidden, index_heads * index_dim)
+            + counting.linear(hidden, index_dim)
+            + 2 * index_dim
+        )
+    moe = MoeSpec(
+        num_experts=experts,
+        experts_per_token=top_k,
+        expert_intermediate_size=width,
+        moe_layers=[kind == "sparse" for kind in mlp_kinds],
+        dense_intermediate_size=reader.int("dense_intermediate_size", default=12288),
+        shared_intermediate_size=reader.int("shared_intermediate_size", default=0, minimum=0),
+    )
+    arch = build_decoder(
+        reader,
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        tie_default=False,
+        moe=moe,
+        extra_params=indexed * indexer,
+    )
+    per_layer = 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0)
+    arch.add_kv_layers(layers - indexed, per_layer)
+    arch.add_kv_layers(indexed, per_layer + index_dim)  # the indexer caches its keys
+    if indexed:
+        arch.warnings.append(
+            f"{indexed} layers use block-sparse attention (Lightning Indexer top-"
+            f"{reader.int('index_topk_blocks', default=16)} blocks); GenZ simulates dense attention"
+        )
+    return arch
+
+
+def minimax_m3_vl_vision_params(vision: ConfigReader) -> tuple[int, int]:
+    """MiniMax-M3-VL ViT: bias-free 3-D patch conv, a pre-LayerNorm, CLIP-style layers (biased
+    projections and MLP, two LayerNorms), no position table and no post-LayerNorm."""
+    hidden = vision.int("hidden_size")
+    intermediate = vision.int("intermediate_size")
+    layers = vision.int("num_hidden_layers")
+    patch = side(vision, "patch_size")
+    vision.check()
+    channels = vision.int("num_channels", default=3)
+    temporal = vision.int("temporal_patch_size", default=2)
+    per_layer = (
+        4 * counting.linear(hidden, hidden, True)
+        + 2 * counting.layer_norm(hidden)
+        + counting.mlp(hidden, intermediate, False, True)
+    )
+    params = channels * temporal * patch * patch * hidden + counting.layer_norm(hidden)
+    return params + layers * per_layer, hidden
+
+
+def minimax_m3_vl(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """MiniMax-M3-VL: ViT, a projector (per-patch two-layer MLP to the text width and a merge
+    MLP over ``merged_hidden_size``), MiniMax-M3 language model (untied by default)."""
+    warnings: list[str] = []
+    arch = text_model(reader, dispatch, "minimax_m3_vl_text", warnings, False)
+    vision, width, tower = vision_tower(reader, "minimax_m3_vl_vision", warnings)
+    text_hidden = arch.hidden_size or 0
+    inner = reader.int("projector_hidden_size", default=6144)
+    merge = tower.int("spatial_merge_size", default=2)
+    merged = reader.int("merged_hidden_size", default=text_hidden * merge * merge)
+    projector = (
+        counting.linear(width, inner, True)
+        + counting.linear(inner, text_hidden, True)
+        + counting.linear(merged, inner, True)
+        + counting.linear(inner, text_hidden, True)
+    )
+    return _done(arch, vision, projector, warnings, "minimax_m3_vl_vision")
+
+
+TOWERS.setdefault("minimax_m3_vl_vision", minimax_m3_vl_vision_params)
+VISION_DEFAULTS.setdefault(
+    "minimax_m3_vl_vision",
+    {  # MiniMaxM3VLVisionConfig
+        "hidden_size": 1280,
+        "intermediate_size": 5120,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 16,
+        "num_channels": 3,
+        "image_size": 2016,
+        "patch_size": 14,
+        "temporal_patch_size": 2,
+        "spatial_merge_size": 2,
+    },
+)
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -1635,6 +1758,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "janus": janus,
     "ernie4_5_vl_moe": ernie4_5_vl_moe,
     "unlimited_ocr": unlimited_ocr,
+    "minimax_m3_vl": minimax_m3_vl,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
@@ -1646,6 +1770,7 @@ TEXT_HANDLERS: dict[str, Callable[[ConfigReader], Architecture]] = {
     "molmo2_text": molmo2_text,
     "ernie4_5_vl_moe_text": ernie4_5_vl_moe_text,
     "unlimited_ocr_text": unlimited_ocr_text,
+    "minimax_m3_vl_text": minimax_m3_vl_text,
     # GraniteDoclingTextConfig is GraniteConfig under another name (same classes).
     "granite_docling_text": families_dense.granite,
 }
