@@ -1,4 +1,9 @@
-"""More vision/multimodal wrappers (branch fam-b, issue 11): Gemma 4 and its assistant, ...
+"""More vision/multimodal wrappers (branch fam-b, issue 11).
+
+Gemma 4 (text-only configs) and its assistant drafter, Aria, GLM-OCR, Cosmos 3 Omni / Edge,
+Granite-Docling, LFM3-VL, MiniCPM-V 4.6 / 4.7 and MiniCPM-OCR, Kimi K2.5, Pix2Struct,
+Kosmos-2.5, PP-FormulaNet, UDOP, IDEFICS (v1), Molmo2, Florence-2, Janus, ERNIE-4.5-VL MoE,
+Unlimited-OCR and MiniMax-M3-VL.
 
 Each handler counts exactly what transformers 5.24 builds for the family's image-text-to-text
 (or causal-LM) class, reusing the shared tower counters (:mod:`vision_towers`) and wrapper
@@ -13,9 +18,9 @@ from collections.abc import Callable
 from genz_catalog.convert import counting, families_dense, families_dense_modern
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
-    MoeSpec,
     QK_NORM_FULL_WIDTH,
     QK_NORM_PER_HEAD_DIM,
+    MoeSpec,
     add_attention_kv,
     build_decoder,
     genz_dense_kwargs,
