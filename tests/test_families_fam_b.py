@@ -39,6 +39,7 @@ FAMILIES = [
     "ernie4_5_vl_moe",
     "unlimited_ocr",
     "minimax_m3_vl",
+    "evolla",
 ]
 NO_OWN_CACHE = {"gemma4_unified_assistant"}
 NOT_WRAPPERS = {"udop"}  # one flat config: no separate language-model count
@@ -125,3 +126,18 @@ def test_minimax_m3_vl_counts_indexer_and_dense_layers() -> None:
     assert record["parameter_count"] == expected
     # 4 layers x 2 x 4 K/V heads x 128, plus the indexer's 128-wide key in 2 layers.
     assert record["kv_values_per_token"] == 4 * 2 * 4 * 128 + 2 * 128
+
+
+@pytest.mark.oracle
+def test_evolla_options_count_like_transformers() -> None:
+    protein = {"position_embedding_type": "absolute", "emb_layer_norm_before": True}
+    config, expected = meta_count_of_default(
+        "evolla",
+        aligner_num_add_layers=3,
+        aligner_enable_bias=False,
+        resampler_depth=2,
+        protein_encoder_config={**protein, "num_hidden_layers": 4},
+    )
+    record = convert_hf_config(config)
+    assert record["parameter_count"] == expected
+    assert "cross-attention adapters" in record["genz_unsupported"]

@@ -1741,6 +1741,127 @@ VISION_DEFAULTS.setdefault(
 )
 
 
+EVOLLA_PROTEIN_DEFAULTS = {  # EvollaSaProtConfig (SaProt, an ESM-2 650M layout)
+    "vocab_size": 446,
+    "hidden_size": 1280,
+    "num_hidden_layers": 33,
+    "intermediate_size": 5120,
+    "max_position_embeddings": 1026,
+    "position_embedding_type": "rotary",
+    "emb_layer_norm_before": False,
+}
+
+
+def evolla(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
+    """Evolla: a SaProt (ESM-style, biased, pre-LayerNorm) protein encoder, a Perceiver
+    sequence compressor (latents, bias-free attention and feed-forward blocks, projector and
+    LayerNorm to the text width), and a Llama decoder in which every
+    ``num_hidden_layers // aligner_num_add_layers``-th layer carries a gated cross-attention
+    adapter (biased q/k/v from the text width, RMSNorm, output projection, LayerNorm feed-forward
+    of ``aligner_ffn_mult``, two scalar gates)."""
+    warnings: list[str] = []
+    hidden = reader.int("hidden_size")
+    layers = reader.int("num_hidden_layers")
+    heads = reader.int("num_attention_heads")
+    reader.check()
+    add_layers = reader.int("aligner_num_add_layers", default=8)
+    ffn_mult = reader.int("aligner_ffn_mult", default=4)
+    out_bias = reader.bool("aligner_enable_bias", default=True)
+    latents = reader.int("resampler_num_latents", default=64)
+    depth = reader.int("resampler_depth", default=6)
+    r_heads = reader.int("resampler_heads", default=8)
+    r_head_dim = reader.int("resampler_dim_head", default=64)
+    r_mult = reader.int("resampler_ff_mult", default=4)
+    protein = ConfigReader(
+        _with_defaults(
+            reader.sub("protein_encoder_config"),
+            "evolla_protein",
+            {"evolla_protein": EVOLLA_PROTEIN_DEFAULTS},
+            "protein_encoder_config",
+            warnings,
+        ),
+        reader.family,
+        "protein_encoder_config.",
+    )
+    p_width = protein.int("hidden_size")
+    p_layers = protein.int("num_hidden_layers")
+    p_inner = protein.int("intermediate_size")
+    p_vocab = protein.int("vocab_size")
+    protein.check()
+    encoder = p_vocab * p_width
+    position_type = protein.str("position_embedding_type", default="absolute")
+    if position_type == "absolute":
+        encoder += protein.int("max_position_embeddings") * p_width
+    elif position_type != "rotary":
+        raise protein.error(f"position_embedding_type {position_type!r} is not absolute or rotary")
+    if protein.bool("emb_layer_norm_before", default=False):
+        encoder += counting.layer_norm(p_width)
+    encoder += (
+        p_layers
+        * (
+            4 * counting.linear(p_width, p_width, True)
+            + 2 * counting.layer_norm(p_width)
+            + counting.mlp(p_width, p_inner, False, True)
+        )
+        + counting.layer_norm(p_width)  # emb_layer_norm_after
+    )
+
+    def feed_forward(width: int, mult: int) -> int:
+        return counting.layer_norm(width) + counting.mlp(width, width * mult, False)
+
+    inner = r_heads * r_head_dim
+    compressor = (
+        latents * p_width
+        + depth
+        * (
+            2 * counting.layer_norm(p_width)
+            + counting.linear(p_width, inner)
+            + counting.linear(p_width, 2 * inner)
+            + counting.linear(inner, p_width)
+            + feed_forward(p_width, r_mult)
+        )
+        + counting.layer_norm(hidden)
+        + counting.linear(p_width, hidden, True)
+    )
+    interval = max(layers // add_layers, 1)
+    adapters = sum(1 for index in range(layers) if (index + 1) % interval == 0)
+    head_width = heads * (hidden // heads)
+    adapter = (
+        counting.linear(hidden, head_width, True)  # query
+        + 2 * counting.linear(hidden, head_width, True)  # key / value of the protein tokens
+        + hidden  # RMSNorm
+        + counting.linear(hidden, hidden, out_bias)
+        + feed_forward(hidden, ffn_mult)
+        + 2  # gates
+    )
+    bias = reader.bool("attention_bias", default=False)
+    arch = build_decoder(
+        reader,
+        q_bias=bias,
+        kv_bias=bias,
+        o_bias=bias,
+        mlp_bias=reader.bool("mlp_bias", default=False),
+        tie_default=False,
+    )
+    add_attention_kv(arch, None, None, 2 * (arch.num_key_value_heads or 0) * (arch.head_dim or 0))
+    cross = adapters * adapter
+    arch.parameter_count += cross
+    if arch.active_parameter_count is not None:
+        arch.active_parameter_count += cross
+    warnings.append(
+        f"{adapters} layers cross-attend to the compressed protein tokens (cached per protein, "
+        "not per text token); GenZ simulates the Llama layers only"
+    )
+    arch = _done(arch, encoder, compressor, warnings, "SaProt protein encoder")
+    arch.text_parameter_count = (arch.text_parameter_count or 0) - cross
+    arch.extra["cross_attention_parameter_count"] = cross
+    arch.genz_unsupported = (
+        f"GenZ 0.0.16 has no cross-attention adapters: an Evolla simulation would leave out "
+        f"the protein adapters of {adapters} decoder layers"
+    )
+    return arch
+
+
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "gemma4": gemma4,
     "gemma4_unified": gemma4,
@@ -1764,6 +1885,7 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "ernie4_5_vl_moe": ernie4_5_vl_moe,
     "unlimited_ocr": unlimited_ocr,
     "minimax_m3_vl": minimax_m3_vl,
+    "evolla": evolla,
     # Cosmos 3 Omni builds a Qwen3-VL vision model and Qwen3-VL text model from its nested
     # configs (qwen3_vl_vision / qwen3_vl_text), exactly as Qwen3-VL does.
     "cosmos3_omni": families_dense_modern.qwen3_vl,
