@@ -197,20 +197,6 @@ def test_published_sparse_configs_count_exactly(
     assert any("config class defaults" in warning for warning in record["warnings"])
 
 
-def test_idefics_v1_is_refused_with_the_reason() -> None:
-    config = {
-        "model_type": "idefics",
-        "hidden_size": 4096,
-        "num_hidden_layers": 32,
-        "num_attention_heads": 32,
-        "intermediate_size": 11008,
-        "vocab_size": 32000,
-        "cross_layer_interval": 1,
-    }
-    with pytest.raises(ConversionError, match="idefics: IDEFICS v1 .* no exact handler"):
-        convert_hf_config(config)
-
-
 # Wrappers whose language model is handled by a text handler from another part of the project:
 # exact once it is registered, refused (never guessed) until then.
 NEEDS_TEXT_HANDLER = [

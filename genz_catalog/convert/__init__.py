@@ -586,3 +586,10 @@ WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4
 WRAPPER_HANDLERS["step3p7"] = families_more_a.step3p7
 WRAPPER_HANDLERS["muse_glimmer"] = families_more_a.muse_glimmer
 # --- end fam-a --------------------------------------------------------------------------------
+# --- fam-b: more vision/multimodal wrappers (families_fam_b; issue 11) -----------------------
+from genz_catalog.convert import families_fam_b  # noqa: E402
+
+WRAPPER_HANDLERS.update(families_fam_b.WRAPPERS)
+for _family, _handler in families_fam_b.TEXT_HANDLERS.items():
+    TEXT_HANDLERS.setdefault(_family, _handler)
+# --- end fam-b --------------------------------------------------------------------------------

@@ -792,16 +792,6 @@ def git(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     return _done(arch, vision, projector, warnings, "git_vision_model")
 
 
-def idefics(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
-    """IDEFICS (v1) is refused: its gated cross-attention layers, Perceiver and extra embedding
-    rows are not counted yet, and the generic decoder would miss half of the model."""
-    raise reader.error(
-        "IDEFICS v1 (gated cross-attention every cross_layer_interval layers, Perceiver "
-        "resampler, additional vocabulary) has no exact handler yet; refusing rather than "
-        "counting only its Llama layers"
-    )
-
-
 WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "llava_onevision": llava_onevision,
     "llava_next_video": llava_next_video,
@@ -827,7 +817,6 @@ WRAPPERS: dict[str, Callable[[ConfigReader, Dispatch], Architecture]] = {
     "glm4v_moe": glm4v,
     "exaone4_5": exaone4_5,
     "hyperclovax_vision_v2": hyperclovax_vision_v2,
-    "idefics": idefics,
     "idefics2": idefics2,
     "git": git,
     "paddleocr_vl": paddleocr_vl,
