@@ -142,7 +142,7 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "umt5": families_encoder.t5,
     "bert": families_encoder.bert,
     "roberta": families_encoder.bert,
-    # --- mixture-of-experts families of 2025 (families_moe_modern; issue 11) ---------------
+    # --- mixture-of-experts families of 2025 (families_moe_modern) ---------------
     "gpt_oss": families_moe_modern.gpt_oss,
     "glm4_moe": families_moe_modern.glm4_moe,
     "glm4_moe_lite": families_moe_modern.glm4_moe_lite,
@@ -169,7 +169,7 @@ TEXT_HANDLERS: dict[str, Handler] = {
     # --- end of families_moe_modern ---------------------------------------------------------
 }
 
-# --- fam-dense: newer dense families and legacy (pre-Llama / custom-code) decoders -----------
+# --- newer dense families and legacy (pre-Llama / custom-code) decoders -----------
 TEXT_HANDLERS.update(
     {
         "glm": families_dense_modern.glm,
@@ -194,8 +194,7 @@ TEXT_HANDLERS.update(
         "minicpm": families_legacy.minicpm,
     }
 )
-# --- end fam-dense ----------------------------------------------------------------------------
-# --- fam-text2: more decoder, encoder and seq2seq families (families_*_more.py) ---------------
+# --- more decoder, encoder and seq2seq families (families_*_more.py) ---------------
 TEXT_HANDLERS.update(
     {
         "exaone": families_text_more.llama_renamed,
@@ -262,7 +261,6 @@ TEXT_HANDLERS.update(
         "nllb-moe": families_seq2seq_more.nllb_moe,
     }
 )
-# --- end fam-text2 ----------------------------------------------------------------------------
 
 WRAPPER_HANDLERS: dict[
     str, Callable[[ConfigReader, Callable[[dict[str, Any], str, str], Architecture]], Architecture]
@@ -279,7 +277,7 @@ WRAPPER_HANDLERS: dict[
     "llama4": families_moe_modern.llama4,
 }
 
-# --- fam-dense wrappers -----------------------------------------------------------------------
+# --- wrappers of the newer dense families --------------------------------------------------
 WRAPPER_HANDLERS.update(
     {
         "qwen3_vl": families_dense_modern.qwen3_vl,
@@ -287,8 +285,7 @@ WRAPPER_HANDLERS.update(
         "mistral3": families_dense_modern.mistral3,
     }
 )
-# --- end fam-dense wrappers -------------------------------------------------------------------
-# --- fam-hybrid: hybrid state-space / recurrent, encoder-decoder and audio-multimodal families -
+# --- hybrid state-space / recurrent, encoder-decoder and audio-multimodal families -
 TEXT_HANDLERS.update(
     {
         "granitemoehybrid": families_hybrid.granitemoehybrid,
@@ -328,7 +325,6 @@ WRAPPER_HANDLERS.update(
         "phi4_multimodal": families_multimodal_modern.phi4_multimodal,
     }
 )
-# --- end fam-hybrid ----------------------------------------------------------------------------
 
 # Keys that make an unknown family convertible with the standard decoder handler.
 _STANDARD_DECODER_KEYS = (
@@ -537,7 +533,7 @@ def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> di
         ) from error
 
 
-# --- fam-vlm: vision/audio multimodal wrappers (families_vlm, families_audio) ---------------
+# --- vision/audio multimodal wrappers (families_vlm, families_audio) ---------------
 from genz_catalog.convert import families_audio, families_vlm  # noqa: E402
 
 WRAPPER_HANDLERS.update(families_vlm.WRAPPERS)
@@ -549,47 +545,43 @@ if "glm4_moe" in TEXT_HANDLERS:
     TEXT_HANDLERS.setdefault("glm4v_moe_text", TEXT_HANDLERS["glm4_moe"])
 for _family, _handler in families_vlm.TEXT_HANDLERS.items():
     TEXT_HANDLERS.setdefault(_family, _handler)
-# --- end fam-vlm ------------------------------------------------------------------------------
 
-# --- fam-c: encoder-decoder compositions, speech and omni models (families_fam_c) -------------
-from genz_catalog.convert import families_fam_c  # noqa: E402
+# --- encoder-decoder compositions, speech and omni models (families_omni_seq2seq) -------------
+from genz_catalog.convert import families_omni_seq2seq  # noqa: E402
 
-for _family, _handler in families_fam_c.TEXT_HANDLERS.items():
+for _family, _handler in families_omni_seq2seq.TEXT_HANDLERS.items():
     TEXT_HANDLERS.setdefault(_family, _handler)
-for _family, _wrapper in families_fam_c.WRAPPERS.items():
+for _family, _wrapper in families_omni_seq2seq.WRAPPERS.items():
     WRAPPER_HANDLERS.setdefault(_family, _wrapper)
 # Qwen3-Omni's thinker language model has the Qwen3-VL-MoE text layout (same keys, same weights).
 TEXT_HANDLERS.setdefault("qwen3_omni_moe_text", families_moe_modern.qwen3_vl_moe_text)
-# --- end fam-c --------------------------------------------------------------------------------
-# --- fam-a: more text decoder / MoE families of 2026 (families_more_a; issue 11) -------------
-from genz_catalog.convert import families_more_a  # noqa: E402
+# --- more text decoder / MoE families of 2026 (families_text_2026) -------------
+from genz_catalog.convert import families_text_2026  # noqa: E402
 
 TEXT_HANDLERS.update(
     {
-        "mistral4": families_more_a.mistral4,
-        "axk1": families_more_a.axk1,
-        "dots3_note_text": families_more_a.dots3_note_text,
-        "mistral_large4_text": families_more_a.mistral_large4_text,
-        "hy_v4": families_more_a.hy_v4,
-        "axk2": families_more_a.axk2,
-        "minimax_m3_vl_text": families_more_a.minimax_m3_vl_text,
-        "hrm_text": families_more_a.hrm_text,
-        "dory": families_more_a.dory,
-        "zaya": families_more_a.zaya,
-        "lara_mini": families_more_a.lara_mini,
-        "bailing_hybrid": families_more_a.bailing_hybrid,
-        "step3p5": families_more_a.step3p5,
-        "muse_glimmer_text": families_more_a.muse_glimmer_text,
+        "mistral4": families_text_2026.mistral4,
+        "axk1": families_text_2026.axk1,
+        "dots3_note_text": families_text_2026.dots3_note_text,
+        "mistral_large4_text": families_text_2026.mistral_large4_text,
+        "hy_v4": families_text_2026.hy_v4,
+        "axk2": families_text_2026.axk2,
+        "minimax_m3_vl_text": families_text_2026.minimax_m3_vl_text,
+        "hrm_text": families_text_2026.hrm_text,
+        "dory": families_text_2026.dory,
+        "zaya": families_text_2026.zaya,
+        "lara_mini": families_text_2026.lara_mini,
+        "bailing_hybrid": families_text_2026.bailing_hybrid,
+        "step3p5": families_text_2026.step3p5,
+        "muse_glimmer_text": families_text_2026.muse_glimmer_text,
     }
 )
-WRAPPER_HANDLERS["mistral_large4"] = families_more_a.mistral_large4
-WRAPPER_HANDLERS["step3p7"] = families_more_a.step3p7
-WRAPPER_HANDLERS["muse_glimmer"] = families_more_a.muse_glimmer
-# --- end fam-a --------------------------------------------------------------------------------
-# --- fam-b: more vision/multimodal wrappers (families_fam_b; issue 11) -----------------------
-from genz_catalog.convert import families_fam_b  # noqa: E402
+WRAPPER_HANDLERS["mistral_large4"] = families_text_2026.mistral_large4
+WRAPPER_HANDLERS["step3p7"] = families_text_2026.step3p7
+WRAPPER_HANDLERS["muse_glimmer"] = families_text_2026.muse_glimmer
+# --- more vision/multimodal wrappers (families_vlm_more) -----------------------
+from genz_catalog.convert import families_vlm_more  # noqa: E402
 
-WRAPPER_HANDLERS.update(families_fam_b.WRAPPERS)
-for _family, _handler in families_fam_b.TEXT_HANDLERS.items():
+WRAPPER_HANDLERS.update(families_vlm_more.WRAPPERS)
+for _family, _handler in families_vlm_more.TEXT_HANDLERS.items():
     TEXT_HANDLERS.setdefault(_family, _handler)
-# --- end fam-b --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Audio-language wrappers (fam-vlm): a Whisper-style audio encoder, a projector, a language model.
+"""Audio-language wrappers: a Whisper-style audio encoder, a projector, a language model.
 
 ``parameter_count`` is the whole model transformers loads; ``text_parameter_count`` the language
 model alone. GenZ simulates the language model only; the audio encoder is named in the warnings

@@ -1,4 +1,4 @@
-"""Vision-language wrappers beyond LLaVA / Qwen-VL / Gemma 3 / Mllama (the fam-vlm families).
+"""Vision-language wrappers beyond LLaVA / Qwen-VL / Gemma 3 / Mllama.
 
 Each wrapper is a vision tower (counted by :mod:`genz_catalog.convert.vision_towers`), a
 projector (counted here) and a language model converted by its own text handler. The record's

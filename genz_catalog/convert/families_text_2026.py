@@ -1,4 +1,4 @@
-"""More text decoders and mixtures of experts of transformers 5.24 (branch fam-a; issue 11).
+"""More text decoders and mixtures of experts of transformers 5.24.
 
 DeepSeek-V3 derivatives (Mistral 4, A.X K1/K2, dots.3 Note, HY V4, Mistral Large 4), MiniMax-M3,
 Lara Mini (gated DeltaNet), ZAYA (convolutional attention), and the looped or recurrent-depth

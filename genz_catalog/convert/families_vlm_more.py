@@ -1,4 +1,4 @@
-"""More vision/multimodal wrappers (branch fam-b, issue 11).
+"""More vision/multimodal wrappers.
 
 Gemma 4 (text-only configs) and its assistant drafter, Aria, GLM-OCR, Cosmos 3 Omni / Edge,
 Granite-Docling, LFM3-VL, MiniCPM-V 4.6 / 4.7 and MiniCPM-OCR, Kimi K2.5, Pix2Struct,

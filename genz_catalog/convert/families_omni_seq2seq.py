@@ -1,4 +1,4 @@
-"""Encoder-decoder, speech and omni families (fam-c).
+"""Encoder-decoder, speech and omni families.
 
 - Encoder-decoders: TrOCR's decoder, the generic ``EncoderDecoderModel`` and
   ``VisionEncoderDecoderModel`` (transformers builds ``AutoModel`` from the nested encoder config,
@@ -17,7 +17,7 @@
   simulate its flow-matching loop).
 
 Every count is parameter by parameter as transformers 5.24 allocates it (unit: parameters);
-``tests/test_families_fam_c.py`` checks each against the meta-device count.
+``tests/test_families_omni_seq2seq.py`` checks each against the meta-device count.
 """
 
 from __future__ import annotations
