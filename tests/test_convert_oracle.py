@@ -27,7 +27,7 @@ NOT_ORACLE_COMPARABLE = {
     "tiiuae/falcon-40b (legacy RefinedWeb)",
     "google/t5-v1_1-small",
     "google/mt5-small",
-    # fam-dense: custom-code families (checked against published totals in
+    # Custom-code families (checked against published totals in
     # tests/test_families_dense_legacy.py) and an EXAONE 4 config whose string sliding pattern
     # transformers 5.24 cannot expand without layer_types (TypeError in Exaone4Config).
     "Qwen/Qwen-7B",

@@ -1,4 +1,4 @@
-"""Encoder-decoder compositions, speech and omni families (fam-c): exact counts against
+"""Encoder-decoder compositions, speech and omni families: exact counts against
 transformers on the meta device.
 
 Each family's default config is built by transformers (``config_class()``), converted in its

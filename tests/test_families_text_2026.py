@@ -1,4 +1,4 @@
-"""The fam-a handlers (families_text_2026) against transformers' meta-device count.
+"""The 2026 text families (families_text_2026) against transformers' meta-device count.
 
 Each family is converted from transformers' own default config, in the transformers-5 spelling
 (``to_dict()``) and rewritten to the transformers-4 spelling, and compared to the parameter with

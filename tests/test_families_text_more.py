@@ -1,4 +1,4 @@
-"""The fam-text2 handlers (families_text_more / _encoder_more / _seq2seq_more) against transformers.
+"""The text, encoder and seq2seq handlers (families_text_more / _encoder_more / _seq2seq_more) against transformers.
 
 Each family is converted from transformers' own default config (``config_class().to_dict()``, the
 transformers-5 spelling) and compared, to the parameter, with the model transformers builds on the

@@ -1,4 +1,4 @@
-"""Vision/audio multimodal wrappers (fam-vlm): exact counts against transformers on the meta device.
+"""Vision/audio multimodal wrappers: exact counts against transformers on the meta device.
 
 The oracle tests build each family's default config with transformers (``config_class()``),
 convert its ``to_dict()`` and compare with the unique parameters of the class transformers maps
