@@ -44,7 +44,7 @@ MULTIMODAL |= {"qwen3_vl", "qwen3_5", "mistral3", "qwen3_vl_moe", "qwen3_5_moe",
 # Encoder-decoder families counted as their generation model (``*ForConditionalGeneration``),
 # not the decoder-only ``*ForCausalLM`` that transformers also registers for them.
 SEQ2SEQ = set(SEQ2SEQ_FAMILIES)
-MULTIMODAL |= {"paligemma", "smolvlm"}  # fam-vlm real configs
+MULTIMODAL |= {"paligemma", "smolvlm"}  # wrappers with real configs in tests/data
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:

@@ -1,4 +1,4 @@
-"""fam-b wrappers (issue 11): the converter's count equals transformers' meta-device count on
+"""More vision and multimodal wrappers: the converter's count equals transformers' meta-device count on
 each family's default config, in the transformers-5 and the transformers-4 spelling.
 
 Skipped without torch/transformers (``oracle``).
