@@ -24,8 +24,6 @@ sys.path.insert(0, str(ROOT))
 from genz_catalog.convert import convert_hf_config  # noqa: E402
 
 TARGET_PER_SECOND = 20_000
-MULTIMODAL = {"llava", "llava_next", "qwen2_vl", "qwen2_5_vl", "gemma3", "mllama"}
-MULTIMODAL |= {"qwen3_vl", "qwen3_5", "mistral3", "qwen3_vl_moe", "qwen3_5_moe", "llama4"}
 
 
 def load_configs(directory: Path) -> list[dict[str, Any]]:
@@ -70,14 +68,9 @@ def meta_instantiations_per_second(
             # Legacy custom-code model types transformers does not know, and configs its own
             # config class cannot read (EXAONE 4's string sliding pattern without layer_types).
             continue
-        if model_type in ("t5", "mt5", "umt5"):
-            auto = transformers.AutoModelForSeq2SeqLM
-        elif model_type == "roberta":
-            auto = transformers.AutoModelForMaskedLM
-        elif model_type in MULTIMODAL:
-            auto = transformers.AutoModelForImageTextToText
-        else:
-            auto = transformers.AutoModelForCausalLM
+        auto = _auto_class(transformers, model_type)
+        if auto is None:
+            continue
         prepared.append((auto, hf_config))
     done = 0
     start = time.process_time()
@@ -91,6 +84,23 @@ def meta_instantiations_per_second(
                 sum(parameter.numel() for parameter in model.parameters())
                 done += 1
     return done / (time.process_time() - start), done, len(configs) - len(prepared)
+
+
+def _auto_class(transformers, model_type: str):  # noqa: ANN001, ANN202
+    """The model class a checkpoint of ``model_type`` is: the whole multimodal model, else the
+    encoder-decoder, else the causal LM (as the family sweep counts it); None if none."""
+    from transformers.models.auto import modeling_auto
+
+    for mapping, auto in (
+        (modeling_auto.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES, "AutoModelForImageTextToText"),
+        (modeling_auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES, "AutoModelForSeq2SeqLM"),
+        (modeling_auto.MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES, "AutoModelForSpeechSeq2Seq"),
+        (modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, "AutoModelForCausalLM"),
+        (modeling_auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES, "AutoModelForMaskedLM"),
+    ):
+        if model_type in mapping:
+            return getattr(transformers, auto)
+    return None
 
 
 def main() -> int:
