@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .cli import cli, get_manager
+from .cli_group import cli, get_manager
 from .output import OutputFormat, output_options, print_rows
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from .cli import CatalogOnFirstWrite, cli, get_manager
+from .cli_group import CatalogOnFirstWrite, cli, get_manager
 from .errors import InvalidInputError, ModelExistsError
 from .output import OutputFormat, output_options, print_rows
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .cli import cli, get_manager
+from .cli_group import cli, get_manager
 from .output import OutputFormat, format_bytes, output_options, print_rows
 from .planner import (
     DEFAULT_INPUT_TOKENS,

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .cli import cli, get_manager
+from .cli_group import cli, get_manager
 
 
 def _parse_setting_value(value: str) -> object:
