@@ -677,7 +677,7 @@ def _discover_all(
     from .hub_discover import discover_all
 
     # Ask the Hub before opening (and so creating) the catalog: no network, no file.
-    HubClient(token, timeout=timeout)._check_reachable("discover")
+    HubClient(token, timeout=timeout).check_reachable("discover")
     # A listing alone reads nothing from the catalog; only --import opens (or creates) it.
     manager = get_manager(ctx, create=True) if do_import else None
     run = discover_all(

@@ -310,6 +310,11 @@ class HubClient:
             endpoint=self.endpoint, token=self._token, library_name="genz-catalog"
         )
 
+    @property
+    def token(self) -> str | None:
+        """The token this client sends (``None``: anonymous); never printed by ``repr``."""
+        return self._token
+
     def __repr__(self) -> str:  # never show the token
         return f"HubClient(endpoint={self.endpoint!r}, offline={self.offline})"
 
@@ -416,7 +421,7 @@ class HubClient:
             f"try again later, or allow more time with --timeout or {TIMEOUT_ENV_VAR}",
         )
 
-    def _check_reachable(self, what: str) -> None:
+    def check_reachable(self, what: str) -> None:
         """One request without retries to the listing endpoint: HfApi's listings retry a failed
         connection with back-off for ~10 s, so a machine without network (or a mistyped
         HF_ENDPOINT) would wait that long and then see a timeout. A connection failure here is
@@ -616,7 +621,7 @@ class HubClient:
                 )
             )
 
-        self._check_reachable("discover")
+        self.check_reachable("discover")
         try:
             # HfApi.list_models takes no timeout and retries 5xx answers with back-off, so the
             # whole listing gets a deadline of its own.

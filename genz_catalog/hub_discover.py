@@ -96,7 +96,7 @@ def _pages(
     """(models, next page URL) for each page from ``start_url`` (or the first page)."""
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
-    headers = build_hf_headers(token=client._token, library_name="genz-catalog")
+    headers = build_hf_headers(token=client.token, library_name="genz-catalog")
     url: str | None = start_url or f"{client.endpoint}/api/models"
     first = start_url is None
     while url is not None:
@@ -169,7 +169,7 @@ def discover_all(
         raise HubOfflineCacheMissError(
             "discover", "HF_HUB_OFFLINE=1, so the Hub cannot be searched; unset HF_HUB_OFFLINE"
         )
-    client._check_reachable("discover")
+    client.check_reachable("discover")
     params: dict[str, Any] = {
         key: value
         for key, value in (

@@ -400,7 +400,7 @@ def _run(
         ) from None
     except (AssertionError, ValueError, ZeroDivisionError, KeyError) as exc:
         raise SimulationError(
-            f"GenZ cannot simulate {model['model_id']}: {genz._one_line(exc)}"
+            f"GenZ cannot simulate {model['model_id']}: {genz.one_line(exc)}"
         ) from None
     prefill_ms = float(prefill["Latency"])
     decode_ms = float(decode["Latency"])

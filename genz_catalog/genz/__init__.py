@@ -35,11 +35,11 @@ from .simulation import (
     GENZ_CAPACITY_MESSAGE,
     GenZCapacityError,
     genz_version,
+    one_line,
     run_prefill_and_decode,
     simulation_config,
     simulation_kwargs,
 )
-from .simulation import _one_line as _one_line
 from .static_sync import (
     GENZ_HUB_IDS,
     config_vars,
@@ -76,6 +76,7 @@ __all__ = [
     "genz_version",
     "import_model_from_hf",
     "looks_like_hub_id",
+    "one_line",
     "run_prefill_and_decode",
     "simulation_config",
     "simulation_kwargs",

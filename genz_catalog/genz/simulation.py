@@ -36,7 +36,7 @@ def run_prefill_and_decode(
             )
         except ValueError as exc:
             if GENZ_CAPACITY_MESSAGE in str(exc):
-                raise GenZCapacityError(_one_line(exc)) from None
+                raise GenZCapacityError(one_line(exc)) from None
             raise
     return prefill, decode
 
@@ -134,7 +134,7 @@ def simulation_config(
     try:
         config = ModelConfig(**adjusted)
     except (AssertionError, TypeError, ValueError, ZeroDivisionError) as exc:
-        raise ValueError(_one_line(exc)) from None
+        raise ValueError(one_line(exc)) from None
     if config.unique_layers > 1:
         raise ValueError(
             f"GenZ 0.0.16 supports one unique layer type, this model has {config.unique_layers} "
@@ -143,7 +143,8 @@ def simulation_config(
     return config, adjustments
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (GenZ's messages span several)."""
     text = " ".join(str(a) for a in exc.args) if exc.args else type(exc).__name__
     return re.sub(r"\s+", " ", text).strip()
 
