@@ -694,6 +694,7 @@ def _discover_all(
         workers=workers,
         show_progress=False if quiet else None,
         keep_rows=not do_import,
+        reachable=True,
     )
     if not do_import:
         if run.error is not None:

@@ -138,6 +138,7 @@ def discover_all(
     workers: int = 8,
     show_progress: bool | None = None,
     keep_rows: bool = False,
+    reachable: bool = False,
     on_page: Callable[[DiscoverRun], None] | None = None,
 ) -> DiscoverRun:
     """Walk the whole listing matching the filters, page by page.
@@ -147,7 +148,8 @@ def discover_all(
     saved after every page, so calling again with the same filters resumes (``restart`` starts
     over). A page that still fails after :data:`PAGE_ATTEMPTS` tries stops the walk: the run
     comes back with ``error`` set and its place saved. ``keep_rows`` keeps every listed row (``rows``) for printing;
-    ``on_page`` is called after each page (tests use it to stop a run part-way).
+    ``on_page`` is called after each page (tests use it to stop a run part-way); ``reachable``
+    says the caller has just checked that the Hub answers (no second probe).
     """
     if sort not in DISCOVER_SORTS:
         from .errors import InvalidInputError
@@ -169,7 +171,8 @@ def discover_all(
         raise HubOfflineCacheMissError(
             "discover", "HF_HUB_OFFLINE=1, so the Hub cannot be searched; unset HF_HUB_OFFLINE"
         )
-    client.check_reachable("discover")
+    if not reachable:
+        client.check_reachable("discover")
     params: dict[str, Any] = {
         key: value
         for key, value in (

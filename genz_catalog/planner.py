@@ -449,7 +449,7 @@ def _run(
         "weight_difference_pct": gap["difference_pct"],
         "difference_causes": gap["causes"],
         "genz_adjustments": adjustments,
-        "genz_version": genz.genz_version(),
+        "genz_version": genz_version(),
         "created_at": utc_now(),
     }
 

@@ -24,6 +24,7 @@ from datasette.utils.asgi import Response
 
 from .. import memory
 from ..gpus import COMMON_GPUS, USABLE_FRACTION, devices_needed, usable_bytes
+from ..planner import genz_version
 from . import DATABASE_NAME
 from .cells import JSON_MAX_DEPTH, indented_json, json_nesting_depth
 from .functions import human_bytes, human_count
@@ -160,9 +161,10 @@ def memory_facts(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def installed_genz_version() -> str | None:
-    """The installed genz-llm version (read from package metadata, without importing GenZ)."""
+    """The installed genz-llm version (:func:`genz_catalog.planner.genz_version`, read once,
+    without importing GenZ), or None where GenZ is not installed."""
     try:
-        return importlib_metadata.version("genz-llm")
+        return genz_version()
     except importlib_metadata.PackageNotFoundError:
         return None
 

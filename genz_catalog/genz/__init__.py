@@ -34,7 +34,6 @@ from .reader import (
 from .simulation import (
     GENZ_CAPACITY_MESSAGE,
     GenZCapacityError,
-    genz_version,
     one_line,
     run_prefill_and_decode,
     simulation_config,
@@ -73,7 +72,6 @@ __all__ = [
     "enable",
     "genz_kwargs_to_config",
     "genz_parameter_counts",
-    "genz_version",
     "import_model_from_hf",
     "looks_like_hub_id",
     "one_line",

@@ -147,10 +147,3 @@ def one_line(exc: BaseException) -> str:
     """An exception's message on one line (GenZ's messages span several)."""
     text = " ".join(str(a) for a in exc.args) if exc.args else type(exc).__name__
     return re.sub(r"\s+", " ", text).strip()
-
-
-def genz_version() -> str:
-    """The installed genz-llm distribution's version (``GenZ.version`` is stale in 0.0.16)."""
-    from importlib.metadata import version
-
-    return version("genz-llm")
