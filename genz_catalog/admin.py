@@ -33,7 +33,9 @@ from typing import IO, Any
 
 import sqlite_utils
 
+from . import store as _store
 from ._lean_start import start_convert_worker
+from .catalog import versions as _versions
 from .catalog import writes as _writes
 from .catalog.ids import name_owners
 from .catalog.metrics import upsert_metrics
@@ -88,9 +90,34 @@ _SURROGATE_COLUMNS = {
 _CHILD_TABLES = _writes.CHILD_TABLES
 
 
+#: Stored document-id columns -> the JSON text column an export (the published shape) holds.
+_PUBLISHED_AS = {**_store.MODEL_DOCUMENT_COLUMNS, "snapshot_doc": "snapshot_json"}
+
+
 def _columns(db: sqlite_utils.Database, table: str) -> list[str]:
+    """A table's columns in the published shape (an export's): document ids as their texts."""
     skip = _SURROGATE_COLUMNS.get(table, ())
-    return [c.name for c in db.table(table).columns if c.name not in skip]
+    return [
+        _PUBLISHED_AS.get(c.name, c.name) for c in db.table(table).columns if c.name not in skip
+    ]
+
+
+def _column_types(db: sqlite_utils.Database, table: str) -> dict[str, str]:
+    return {
+        _PUBLISHED_AS.get(c.name, c.name): ("TEXT" if c.name in _PUBLISHED_AS else c.type.upper())
+        for c in db.table(table).columns
+    }
+
+
+def _published_rows(
+    db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Stored rows (``SELECT *``) of an exported table in the published shape."""
+    if table == "models":
+        _store.expand_model_rows(db.conn, rows)
+    elif table == "model_versions":
+        _store.snapshot_texts(db.conn, rows, lambda m: _versions.live_snapshot_text(db, m))
+    return rows
 
 
 def _catalog_file(db: sqlite_utils.Database) -> Path | None:
@@ -332,18 +359,23 @@ def _iter_export(db: sqlite_utils.Database, include_cache: bool) -> Iterator[tup
         ),
     )
     for table in tables:
-        columns = _columns(db, table)
         key = EXPORT_TABLES[table]
         # Natural keys are unique (case-insensitively for ids), so this order is total.
         order = ", ".join(f"{k} IS NULL, {k}" if k == "shots" else k for k in key)
-        select = ", ".join(f"[{c}]" for c in columns)
-        cursor = db.execute(f"SELECT {select} FROM [{table}] ORDER BY {order}")
-        for values in cursor:
-            row = dict(zip(columns, values, strict=True))
-            yield (
-                table,
-                json.dumps({"row": row, "table": table}, sort_keys=True, ensure_ascii=False),
-            )
+        stored = [c.name for c in db.table(table).columns]
+        skip = _SURROGATE_COLUMNS.get(table, ())
+        cursor = db.execute(
+            f"SELECT {', '.join(f'[{c}]' for c in stored)} FROM [{table}] ORDER BY {order}"
+        )
+        while chunk := cursor.fetchmany(1000):
+            rows = [dict(zip(stored, values, strict=True)) for values in chunk]
+            for row in _published_rows(db, table, rows):
+                for column in skip:
+                    row.pop(column, None)
+                yield (
+                    table,
+                    json.dumps({"row": row, "table": table}, sort_keys=True, ensure_ascii=False),
+                )
 
 
 @dataclass
@@ -406,7 +438,7 @@ def load_catalog(
     """
     result = LoadResult(replaced=replace)
     columns_by_table = {t: set(_columns(db, t)) for t in EXPORT_TABLES}
-    column_types = {t: {c.name: c.type.upper() for c in db.table(t).columns} for t in EXPORT_TABLES}
+    column_types = {t: _column_types(db, t) for t in EXPORT_TABLES}
     lines_of: dict[tuple[str, str], str] = {}
     reloaded: set[str] = set()
     seen_header = False
@@ -633,20 +665,11 @@ def _load_row(
                 return False
             result.skipped_aliases.append(str(alias))
             return False
-    columns = sorted(row)
     if table == "model_quality_metrics":
+        columns = sorted(row)
         upsert_metrics(db, columns, [[row[c] for c in columns]])
         return True
-    verb = (
-        "INSERT OR REPLACE"
-        if table in ("model_versions", "simulations", "model_cache")
-        else "INSERT"
-    )
-    sql = (
-        f"{verb} INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})"
-    )
-    db.execute(sql, [row[c] for c in columns])
+    _writes.write_exported_child(db, table, row)
     return True
 
 
@@ -715,12 +738,8 @@ def _orphan_condition(table: str) -> str:
 
 #: JSON columns doctor parses, with the shape each must decode to.
 _JSON_COLUMNS = {
-    ("models", "config_json"): dict,
-    ("models", "memory_json"): dict,
-    ("models", "genz_config_json"): dict,
-    ("models", "warnings_json"): list,
     ("models", "tags_json"): list,
-    ("model_versions", "snapshot_json"): dict,
+    ("documents", "body"): object,
     ("model_cache", "value_json"): object,
 }
 #: The reads ``list``, ``search``, ``stats`` and ``show`` make, run in full by doctor so that a
@@ -876,7 +895,7 @@ def _text_columns(db: sqlite_utils.Database, table: str) -> list[str]:
 def _undecodable_text(db: sqlite_utils.Database) -> dict[str, int]:
     """ "table.column" -> rows whose stored text is not UTF-8 (read as bytes, decoded here)."""
     found: dict[str, int] = {}
-    for table in EXPORT_TABLES:
+    for table in (*EXPORT_TABLES, "documents"):
         columns = _text_columns(db, table)
         select = ", ".join(f"CAST([{c}] AS BLOB)" for c in columns)
         for values in db.execute(f"SELECT {select} FROM [{table}]"):
@@ -892,18 +911,42 @@ def _undecodable_text(db: sqlite_utils.Database) -> dict[str, int]:
 
 
 def _invalid_json(db: sqlite_utils.Database) -> dict[str, int]:
-    """ "table.column" -> rows whose JSON column does not parse strictly to the right shape."""
+    """ "table.column" -> rows whose JSON column does not parse strictly to the right shape.
+
+    A damaged document is named by the columns that refer to it (``models.config_json`` ...,
+    as the published shape has them), or ``documents.body`` when nothing refers to it.
+    """
     found: dict[str, int] = {}
+    bad_documents: set[int] = set()
     for (table, column), shape in _JSON_COLUMNS.items():
-        for (text,) in db.execute(f"SELECT [{column}] FROM [{table}] WHERE [{column}] IS NOT NULL"):
+        key_column = "id" if table == "documents" else "rowid"
+        for rowid, text in db.execute(
+            f"SELECT {key_column}, [{column}] FROM [{table}] WHERE [{column}] IS NOT NULL"
+        ):
             try:
                 value = loads_strict(text, max_bytes=None)
                 ok = shape is object or isinstance(value, shape)
             except (ValueError, TypeError):  # JSONDecodeError and InvalidInputError included
                 ok = False
-            if not ok:
-                key = f"{table}.{column}"
-                found[key] = found.get(key, 0) + 1
+            if ok:
+                continue
+            if table == "documents":
+                bad_documents.add(rowid)
+            else:
+                found[f"{table}.{column}"] = found.get(f"{table}.{column}", 0) + 1
+    referenced: set[int] = set()
+    for (table, doc_column), published in (
+        *((("models", d), t) for d, t in _store.MODEL_DOCUMENT_COLUMNS.items()),
+        (("model_versions", "snapshot_doc"), "snapshot_json"),
+    ):
+        for (doc,) in db.execute(
+            f"SELECT {doc_column} FROM {table} WHERE {doc_column} IS NOT NULL"
+        ):
+            if doc in bad_documents:
+                referenced.add(doc)
+                found[f"{table}.{published}"] = found.get(f"{table}.{published}", 0) + 1
+    if bad_documents - referenced:
+        found["documents.body"] = len(bad_documents - referenced)
     return found
 
 

@@ -188,11 +188,28 @@ def migrate_catalog(db: sqlite_utils.Database) -> list[str]:
     "table models already exists".
     """
     if not _pending_migrations(db):
+        _finish_document_move(db)
         return []
     with write_transaction(db):
         names = _pending_migrations(db)
         migrations.apply(db)
+    _finish_document_move(db)
     return names
+
+
+def _finish_document_move(db: sqlite_utils.Database) -> None:
+    """Move an older file's JSON texts into the document store (after m013), in batches that
+    each commit, so a killed run resumes at the next open; progress on stderr for big files."""
+    from . import store
+
+    if not store.move_pending(db.conn):
+        return
+    rows = db.execute("SELECT count(*) FROM models").fetchone()[0]
+    store.move_into_store(
+        db.conn,
+        lambda: write_transaction(db),
+        progress=store.print_progress if rows >= store.MOVE_BATCH else None,
+    )
 
 
 def _pending_migrations(db: sqlite_utils.Database) -> list[str]:
@@ -791,5 +808,28 @@ def m012_discover_progress(db: sqlite_utils.Database) -> None:
             updated_at TEXT NOT NULL,
             finished_at TEXT
         );
+        """
+    )
+
+
+@migrations()
+def m013_documents(db: sqlite_utils.Database) -> None:
+    # The document store (genz_catalog/store.py): each distinct config.json, GenZ keyword
+    # arguments, memory figures, warnings list and superseded version snapshot stored once,
+    # keyed by a 16-byte hash of its text, referenced by id. This migration only adds the
+    # table and the reference columns; store.move_into_store then moves an older file's texts
+    # in batches (resumable) and drops the old columns, outside this transaction.
+    db.executescript(
+        """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            hash BLOB NOT NULL UNIQUE,
+            body TEXT NOT NULL
+        );
+        ALTER TABLE models ADD COLUMN config_doc INTEGER REFERENCES documents(id);
+        ALTER TABLE models ADD COLUMN genz_doc INTEGER REFERENCES documents(id);
+        ALTER TABLE models ADD COLUMN memory_doc INTEGER REFERENCES documents(id);
+        ALTER TABLE models ADD COLUMN warnings_doc INTEGER REFERENCES documents(id);
+        ALTER TABLE model_versions ADD COLUMN snapshot_doc INTEGER REFERENCES documents(id);
         """
     )

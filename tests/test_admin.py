@@ -356,8 +356,7 @@ def test_doctor_finds_and_fixes_orphans_and_a_stale_search_index(catalog: Path):
     )
     raw.execute("INSERT INTO model_cache VALUES ('gone/model', 'k', 'h', '1', 't', NULL)")
     raw.execute(
-        "INSERT INTO model_versions (model_id, version, snapshot_json, created_at) "
-        "VALUES ('gone/model', 1, '{}', 't')"
+        "INSERT INTO model_versions (model_id, version, created_at) VALUES ('gone/model', 1, 't')"
     )
     raw.execute("DELETE FROM models_fts WHERE model_id = 'my-org/retired'")
     raw.execute("UPDATE models_fts SET family = 'wrong' WHERE model_id = 'my-org/deep-llama'")

@@ -221,13 +221,13 @@ def _damage(db: Path, sql: str) -> None:
             "1 models.model_name values are not valid UTF-8 text (restore from a backup)",
         ),
         (
-            "UPDATE models SET config_json = '{\"a\": NaN}' WHERE model_id = "
-            "'meta-llama/Llama-3.1-8B'",
+            "UPDATE documents SET body = '{\"a\": NaN}' WHERE id = (SELECT config_doc "
+            "FROM models WHERE model_id = 'meta-llama/Llama-3.1-8B')",
             "1 models.config_json values are not strict JSON (restore from a backup)",
         ),
         (
-            "UPDATE models SET config_json = '{not json' WHERE model_id = "
-            "'meta-llama/Llama-3.1-8B'",
+            "UPDATE documents SET body = '{not json' WHERE id = (SELECT config_doc "
+            "FROM models WHERE model_id = 'meta-llama/Llama-3.1-8B')",
             "1 models.config_json values are not strict JSON (restore from a backup)",
         ),
     ],

@@ -166,10 +166,10 @@ def test_nan_and_infinity_are_stored_as_strict_json(isolated_catalog: Path, tmp_
     conn = sqlite3.connect(isolated_catalog)
     # json_extract reads every row: one NaN used to make it fail on the whole table.
     assert conn.execute(
-        "SELECT json_extract(config_json, '$.time_step_limit[1]'), "
-        "json_extract(config_json, '$.eps') FROM models"
+        "SELECT json_extract(d.body, '$.time_step_limit[1]'), json_extract(d.body, '$.eps') "
+        "FROM models m JOIN documents d ON d.id = m.config_doc"
     ).fetchall() == [("Infinity", "NaN")]
-    assert conn.execute("SELECT count(*) FROM models WHERE NOT json_valid(config_json)").fetchone()
+    assert conn.execute("SELECT count(*) FROM documents WHERE NOT json_valid(body)").fetchone()
     conn.close()
 
 

@@ -15,7 +15,6 @@ from ..convert import ConversionError, convert_hf_config
 from ..db import DERIVED_COLUMNS, SOURCES
 from ..errors import InvalidInputError
 from .ids import config_hash, validate_model_id
-from .versions import snapshot
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -45,14 +44,12 @@ class PreparedModel:
     ``content`` holds the ``models`` columns the model's own data decides (id, source, name,
     derived figures, JSON documents, config hash), in a fixed order. ``name_given`` says
     whether the caller chose ``model_name``: a defaulted name must not rename an existing
-    model re-imported under a case variant of its id. ``snapshot_json`` is the version-1
-    snapshot when a worker encoded it beforehand (bulk import). ``exported`` marks a complete
+    model re-imported under a case variant of its id. ``exported`` marks a complete
     stored row from an export (``load``): written as it is, its versions come with it.
     """
 
     content: dict[str, Any]
     name_given: bool = True
-    snapshot_json: str | None = None
     exported: bool = False
 
     @property
@@ -131,11 +128,9 @@ def prepare_model(
 
 
 def prepare_for_bulk(model_id: str, config: Mapping[str, Any], source: str) -> PreparedModel:
-    """What a bulk-import worker produces for one config: the prepared model with its
-    version-1 snapshot encoded, so the writer only writes."""
-    prepared = prepare_model(model_id, config, None, source, None)
-    prepared.snapshot_json = json.dumps(snapshot(prepared.content), sort_keys=True)
-    return prepared
+    """What a bulk-import worker produces for one config: the prepared model, so the writer
+    only writes."""
+    return prepare_model(model_id, config, None, source, None)
 
 
 def prepare_item(db: sqlite_utils.Database, item: Mapping[str, Any]) -> PreparedModel:

@@ -12,6 +12,7 @@ import sqlite_utils
 
 from ..db import escape_fts_query
 from ..errors import InvalidInputError, ModelNotFoundError
+from ..store import expand_model_rows
 from .ids import check_limit, parse_size
 
 #: A query using any of these is FTS5 syntax the user meant; anything else is escaped.
@@ -87,7 +88,17 @@ def model_row(
                 [model_id],
             )
         )
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    return published(db, rows)[0]
+
+
+def published(db: sqlite_utils.Database, rows: list[Any]) -> list[dict[str, Any]]:
+    """``models`` rows as dicts in the published shape: their documents (config, GenZ
+    arguments, memory, warnings) back as the ``*_json`` text columns."""
+    found = [dict(r) for r in rows]
+    expand_model_rows(db.conn, found)
+    return found
 
 
 def aliases_of(db: sqlite_utils.Database, model_id: str) -> list[str]:
@@ -223,7 +234,7 @@ def list_models(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(check_limit(limit))
-    return [dict(r) for r in db.query(sql, params)]
+    return published(db, list(db.query(sql, params)))
 
 
 def search_models(
@@ -245,7 +256,7 @@ def search_models(
         sql += " LIMIT ?"
         params.append(check_limit(limit))
     try:
-        return [dict(r) for r in db.query(sql, params)]
+        return published(db, list(db.query(sql, params)))
     except sqlite3.OperationalError:
         # SQLite's FTS5 messages vary ("fts5: syntax error", "unterminated string", "unknown
         # special query", "no such column"); any error the query alone also raises on an

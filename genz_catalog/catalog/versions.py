@@ -13,6 +13,7 @@ import sqlite_utils
 
 from ..db import DERIVED_COLUMNS
 from ..errors import VersionNotFoundError
+from ..store import snapshot_texts, version_snapshot_text
 
 #: Columns a version snapshot holds: every derived column, the raw config and its hash, and
 #: the Hub revision it came from.
@@ -48,25 +49,44 @@ def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return all(a.get(c) == b.get(c) for c in SNAPSHOT_COLUMNS if c not in PROVENANCE_COLUMNS)
 
 
+def live_snapshot_text(db: sqlite_utils.Database, model_id: str) -> str:
+    """The snapshot of a model's live row: what its current version holds (stored id)."""
+    from .reads import model_row
+
+    row = model_row(db, model_id, include_deleted=True, follow_aliases=False)
+    return version_snapshot_text(snapshot(row or {}))
+
+
+def version_rows(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """``model_versions`` rows (``SELECT *``) in the published shape, ``snapshot_json`` filled in."""
+    rows = [dict(r) for r in db.query(sql, params)]
+    live: dict[str, str] = {}
+
+    def current(model_id: str) -> str:
+        if model_id not in live:
+            live[model_id] = live_snapshot_text(db, model_id)
+        return live[model_id]
+
+    snapshot_texts(db.conn, rows, current)
+    return rows
+
+
 def get_versions(db: sqlite_utils.Database, model_id: str) -> list[dict[str, Any]]:
     """Every version of a model (by its stored id), oldest first, with its parsed ``snapshot``."""
-    versions = []
-    for row in db.query(
-        "SELECT * FROM model_versions WHERE model_id = ? ORDER BY version", [model_id]
-    ):
-        entry = dict(row)
-        entry["snapshot"] = json.loads(row["snapshot_json"])
-        versions.append(entry)
+    versions = version_rows(
+        db, "SELECT * FROM model_versions WHERE model_id = ? ORDER BY version", [model_id]
+    )
+    for entry in versions:
+        entry["snapshot"] = json.loads(entry["snapshot_json"])
     return versions
 
 
 def version_snapshot(db: sqlite_utils.Database, model_id: str, version: int) -> dict[str, Any]:
     """The snapshot of one version, or :class:`VersionNotFoundError` listing the versions."""
-    rows = list(
-        db.query(
-            "SELECT * FROM model_versions WHERE model_id = ? AND version = ?",
-            [model_id, int(version)],
-        )
+    rows = version_rows(
+        db,
+        "SELECT * FROM model_versions WHERE model_id = ? AND version = ?",
+        [model_id, int(version)],
     )
     if not rows:
         known = [

@@ -10,7 +10,6 @@ live here too, so nothing else writes ``models``, ``model_versions`` or ``model_
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ import sqlite_utils
 from ..convert import ConversionError
 from ..db import write_transaction
 from ..errors import CatalogError, InvalidInputError, ModelExistsError
+from ..store import store_documents, to_stored_row, version_snapshot_text
 from .cache import drop_model_cache
 from .ids import name_owners, names_taken, utc_now, validate_model_id, variable_limit
 from .prepared import PreparedModel, hub_columns, parameter_mismatch, prepare_item
@@ -177,13 +177,19 @@ def _write_one(
         status = "updated"
         updates.update({k: v for k, v in content.items() if k != "model_id"})
         updates["current_version"] = version
+        _supersede(db, existing)
         _insert_version(
-            db, model_id, version, merged, item.get("change_description") or "content changed", now
+            db,
+            model_id,
+            version,
+            merged.get("config_hash"),
+            item.get("change_description") or "content changed",
+            now,
         )
         drop_model_cache(db, model_id)
     if existing["is_deleted"]:
         updates.update({"is_deleted": 0, "deleted_at": None})
-    db.table("models").update(model_id, updates)
+    update_model(db, model_id, updates)
     _add_aliases(db, model_id, aliases, now)
     return WriteResult(model_id, status, version, warnings)
 
@@ -198,6 +204,7 @@ def _insert_new(
     # Consecutive rows with the same columns share multi-row INSERTs; insertion order (and so
     # rowids) stays that of the items.
     row_groups: list[tuple[tuple[str, ...], list[tuple]]] = []
+    rows: list[dict[str, Any]] = []
     versions: list[tuple] = []
     wanted: list[tuple[str, str, str]] = []
     results: list[WriteResult] = []
@@ -209,10 +216,6 @@ def _insert_new(
             content.get("parameter_count"),
             content.get("mtp_parameter_count"),
         )
-        # Encoded beforehand by a convert worker (admin.import_config_files) when it can be.
-        snapshot_json = prepared.snapshot_json
-        if snapshot_json is None or hub:
-            snapshot_json = json.dumps(snapshot({**content, **hub}), sort_keys=True)
         row = {
             **content,
             **hub,
@@ -221,24 +224,21 @@ def _insert_new(
             "updated_at": now,
             "is_deleted": 0,
         }
-        if not row_groups or row_groups[-1][0] != tuple(row):
-            row_groups.append((tuple(row), []))
-        row_groups[-1][1].append(tuple(row.values()))
+        rows.append(row)
+        # A current version's snapshot is the models row itself (store.py): no text here.
         versions.append(
-            (
-                model_id,
-                1,
-                content["config_hash"],
-                snapshot_json,
-                item.get("change_description") or "imported",
-                now,
-            )
+            (model_id, 1, content["config_hash"], item.get("change_description") or "imported", now)
         )
         wanted.extend((name, kind, model_id) for name, kind in wanted_aliases(model_id, aliases))
         results.append(
             WriteResult(model_id, "imported", 1, load_json(content["warnings_json"], []))
         )
     conn = db.conn
+    to_stored_row(conn, rows)
+    for row in rows:
+        if not row_groups or row_groups[-1][0] != tuple(row):
+            row_groups.append((tuple(row), []))
+        row_groups[-1][1].append(tuple(row.values()))
     alias_rows = []
     claimed = names_taken(db, [name for name, _, _ in wanted if name])
     claimed.update(result.model_id.lower() for result in results)
@@ -255,12 +255,13 @@ def _insert_new(
     # the FTS triggers (its savepoint hook), so per-row statements cost ~100 us a model in
     # FTS segment writes and merges at 100k models (bench/import.py); one statement per
     # few hundred rows flushes once.
-    for columns, rows in row_groups:
-        insert_many(conn, "models", columns, rows)
+    for columns, group in row_groups:
+        insert_many(conn, "models", columns, group)
     insert_many(conn, "model_aliases", ("alias", "model_id", "kind", "created_at"), alias_rows)
-    conn.executemany(
-        "INSERT INTO model_versions (model_id, version, config_hash, snapshot_json, "
-        "change_description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    insert_many(
+        conn,
+        "model_versions",
+        ("model_id", "version", "config_hash", "change_description", "created_at"),
         versions,
     )
     return results
@@ -272,8 +273,9 @@ def _write_exported(
     """Write a stored row from an export as it is (``load``): its versions, aliases and
     metrics follow as their own rows. With ``drop_children`` (a merge) the model's old
     children go first; its rowid stays, so its FTS row is updated in place, not orphaned."""
-    row = prepared.content
+    row = dict(prepared.content)
     model_id = row["model_id"]
+    to_stored_row(db.conn, [row])
     if drop_children:
         for child in CHILD_TABLES:
             db.execute(f"DELETE FROM [{child}] WHERE model_id = ?", [model_id])
@@ -288,26 +290,61 @@ def _write_exported(
     return WriteResult(model_id, "loaded", row.get("current_version"))
 
 
+def write_exported_child(db: sqlite_utils.Database, table: str, row: Mapping[str, Any]) -> None:
+    """Write one row of an export's child table (``model_aliases``, ``model_versions``,
+    ``simulations``, ``model_cache``) as it is; the caller (``load``) holds the transaction and
+    has checked the row. A version's ``snapshot_json`` goes to the document store, unless it is
+    the model's current version (whose snapshot is the ``models`` row, loaded before it)."""
+    row = dict(row)
+    if table == "model_versions":
+        text = row.pop("snapshot_json", None)
+        current = db.execute(
+            "SELECT current_version FROM models WHERE model_id = ?", [row.get("model_id")]
+        ).fetchone()
+        if text is not None and (current is None or current[0] != row.get("version")):
+            [row["snapshot_doc"]] = store_documents(db.conn, [text])
+    verb = "INSERT" if table == "model_aliases" else "INSERT OR REPLACE"
+    columns = sorted(row)
+    db.execute(
+        f"{verb} INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})",
+        [row[c] for c in columns],
+    )
+
+
 def _insert_version(
     db: sqlite_utils.Database,
     model_id: str,
     version: int,
-    content: Mapping[str, Any],
+    config_hash: str | None,
     description: str,
     now: str,
 ) -> None:
+    """A new current version: its snapshot is the ``models`` row (see :func:`_supersede`)."""
     db.execute(
-        "INSERT INTO model_versions (model_id, version, config_hash, snapshot_json, "
-        "change_description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            model_id,
-            version,
-            content.get("config_hash"),
-            json.dumps(snapshot(content), sort_keys=True),
-            description,
-            now,
-        ],
+        "INSERT INTO model_versions (model_id, version, config_hash, change_description, "
+        "created_at) VALUES (?, ?, ?, ?, ?)",
+        [model_id, version, config_hash, description, now],
     )
+
+
+def _supersede(db: sqlite_utils.Database, row: Mapping[str, Any]) -> None:
+    """Store the snapshot of a model's live ``row`` (published shape) as its current version's,
+    before a new version replaces the row's content."""
+    [doc] = store_documents(db.conn, [version_snapshot_text(snapshot(row))])
+    db.execute(
+        "UPDATE model_versions SET snapshot_doc = ? WHERE model_id = ? AND version = ?",
+        [doc, row["model_id"], row["current_version"]],
+    )
+
+
+def update_model(db: sqlite_utils.Database, model_id: str, updates: Mapping[str, Any]) -> None:
+    """Update a stored model's columns; JSON texts (``config_json`` ...) go to the document
+    store."""
+    stored = {"model_id": model_id, **updates}
+    to_stored_row(db.conn, [stored])
+    del stored["model_id"]
+    db.table("models").update(model_id, stored)
 
 
 def wanted_aliases(
@@ -375,18 +412,15 @@ def rollback(db: sqlite_utils.Database, model_id: str, version: int) -> WriteRes
         new_version = model["current_version"] + 1
         updates = dict(earlier)
         updates.update({"current_version": new_version, "updated_at": now})
-        db.table("models").update(model_id, updates)
-        db.execute(
-            "INSERT INTO model_versions (model_id, version, config_hash, snapshot_json, "
-            "change_description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                model_id,
-                new_version,
-                earlier.get("config_hash"),
-                json.dumps(earlier, sort_keys=True),
-                f"rollback to version {version}",
-                now,
-            ],
+        _supersede(db, model)
+        update_model(db, model_id, updates)
+        _insert_version(
+            db,
+            model_id,
+            new_version,
+            earlier.get("config_hash"),
+            f"rollback to version {version}",
+            now,
         )
         drop_model_cache(db, model_id)
     return WriteResult(model_id, "updated", new_version)

@@ -63,14 +63,17 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")
 _MISSING = object()
 
 # One point query for an id or an alias (both columns are COLLATE NOCASE primary keys, so both
-# halves are index lookups).
+# halves are index lookups), then the GenZ arguments' document by its integer key. The stored
+# arguments say "model": "" (shared by models with one config); _query puts the id back.
 _LOOKUP_SQL = """
-SELECT model_id, genz_config_json FROM models WHERE model_id = ?1 AND is_deleted = 0
-UNION ALL
-SELECT m.model_id, m.genz_config_json
-  FROM model_aliases a JOIN models m ON m.model_id = a.model_id
- WHERE a.alias = ?1 AND m.is_deleted = 0
-LIMIT 1
+SELECT f.model_id, d.body FROM (
+    SELECT model_id, genz_doc FROM models WHERE model_id = ?1 AND is_deleted = 0
+    UNION ALL
+    SELECT m.model_id, m.genz_doc
+      FROM model_aliases a JOIN models m ON m.model_id = a.model_id
+     WHERE a.alias = ?1 AND m.is_deleted = 0
+    LIMIT 1
+) f LEFT JOIN documents d ON d.id = f.genz_doc
 """
 _METRICS_SQL = (
     "SELECT metric_name, metric_value, shots FROM model_quality_metrics WHERE model_id = ? "

@@ -1,0 +1,313 @@
+"""The document store: every large JSON value the catalog keeps, stored once.
+
+A config.json, GenZ's ``ModelConfig`` keyword arguments, the memory figures, the converter's
+warnings and the snapshot of a superseded version are *documents*: ``documents`` holds each
+distinct text once, keyed by a hash of it (the first 16 bytes of its SHA-256), and rows refer to
+it by the document's integer id. Texts are canonical (written with sorted keys), so equal values
+share a row: a Hub fine-tune whose config.json is its base model's, byte for byte, costs its
+``models`` row and nothing more.
+
+Where documents are referenced:
+
+- ``models.config_doc``, ``genz_doc``, ``memory_doc``, ``warnings_doc``: what the columns
+  ``config_json``, ``genz_config_json``, ``memory_json`` and ``warnings_json`` held. The GenZ
+  keyword arguments name the model (``"model": "org/name"``); the stored text says
+  ``"model": ""`` instead, so models with one config share it, and readers put the id back
+  (:func:`genz_body_for` / :func:`genz_text`).
+- ``model_versions.snapshot_doc``: the version's snapshot, as the ``snapshot_json`` column held
+  it. NULL for a model's current version: its snapshot *is* the ``models`` row, so the writer
+  stores it only when a newer version supersedes it (:func:`version_snapshot_text`).
+
+Readers that want the old shape (``config_json`` and friends as text) get it from
+:func:`expand_model_rows` and :func:`snapshot_texts`; SQL gets it from :data:`MODEL_JSON_SQL`.
+The published JSON (``models.json``, ``model_versions.json``, exports) keeps that shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from .catalog.ids import variable_limit
+
+#: ``models`` column holding a document id -> the JSON text column it stands for.
+MODEL_DOCUMENT_COLUMNS = {
+    "config_doc": "config_json",
+    "genz_doc": "genz_config_json",
+    "memory_doc": "memory_json",
+    "warnings_doc": "warnings_json",
+}
+#: The JSON text columns (the published shape of a ``models`` row).
+MODEL_JSON_COLUMNS = tuple(MODEL_DOCUMENT_COLUMNS.values())
+#: Placeholder for the model's own id inside its stored GenZ keyword arguments.
+_GENZ_MODEL_PLACEHOLDER = '"model": ""'
+
+#: ``SELECT`` expressions giving a ``models m`` row's documents back as the text columns of the
+#: published shape (``genz_config_json`` minified by ``json_set``, equal as JSON).
+MODEL_JSON_SQL = ", ".join(
+    (
+        "(SELECT body FROM documents WHERE id = m.config_doc) AS config_json",
+        "(SELECT CASE WHEN json_extract(body, '$.model') = '' "
+        "THEN json_set(body, '$.model', m.model_id) ELSE body END "
+        "FROM documents WHERE id = m.genz_doc) AS genz_config_json",
+        "(SELECT body FROM documents WHERE id = m.memory_doc) AS memory_json",
+        "(SELECT body FROM documents WHERE id = m.warnings_doc) AS warnings_json",
+    )
+)
+
+
+def document_hash(body: str) -> bytes:
+    """The key of a document's text: the first 16 bytes of its UTF-8 SHA-256 (bytes)."""
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).digest()[:16]
+
+
+def store_documents(conn: sqlite3.Connection, bodies: Sequence[str | None]) -> list[int | None]:
+    """Store each distinct text once; return each one's document id (None for None).
+
+    The caller holds the write transaction. One ``INSERT OR IGNORE`` and one ``SELECT`` per
+    few hundred distinct texts.
+    """
+    wanted: dict[bytes, str] = {}
+    keys: list[bytes | None] = []
+    for body in bodies:
+        if body is None:
+            keys.append(None)
+            continue
+        key = document_hash(body)
+        wanted.setdefault(key, body)
+        keys.append(key)
+    ids: dict[bytes, int] = {}
+    items = list(wanted.items())
+    per_statement = max(1, variable_limit(conn) // 2)
+    for start in range(0, len(items), per_statement):
+        chunk = items[start : start + per_statement]
+        conn.execute(
+            "INSERT OR IGNORE INTO documents (hash, body) VALUES "
+            + ", ".join(["(?, ?)"] * len(chunk)),
+            [v for pair in chunk for v in pair],
+        )
+        placeholders = ", ".join("?" * len(chunk))
+        ids.update(
+            conn.execute(
+                f"SELECT hash, id FROM documents WHERE hash IN ({placeholders})",
+                [key for key, _ in chunk],
+            ).fetchall()
+        )
+    return [None if key is None else ids[key] for key in keys]
+
+
+def load_documents(conn: sqlite3.Connection, ids: Iterable[int | None]) -> dict[int, str]:
+    """The texts of these document ids (``{id: body}``); unknown ids are left out."""
+    wanted = sorted({i for i in ids if i is not None})
+    found: dict[int, str] = {}
+    per_statement = variable_limit(conn)
+    for start in range(0, len(wanted), per_statement):
+        chunk = wanted[start : start + per_statement]
+        found.update(
+            conn.execute(
+                f"SELECT id, body FROM documents WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+        )
+    return found
+
+
+def genz_body_for(text: str | None, model_id: str) -> str | None:
+    """The stored form of a model's ``genz_config_json``: its own id replaced by ``""``."""
+    if text is None:
+        return None
+    own = f'"model": {json.dumps(model_id)}'
+    if own in text:
+        return text.replace(own, _GENZ_MODEL_PLACEHOLDER, 1)
+    return text
+
+
+def genz_text(body: str | None, model_id: str) -> str | None:
+    """A stored GenZ document as the model's ``genz_config_json`` (inverse of
+    :func:`genz_body_for`)."""
+    if body is None:
+        return None
+    if _GENZ_MODEL_PLACEHOLDER in body:
+        return body.replace(_GENZ_MODEL_PLACEHOLDER, f'"model": {json.dumps(model_id)}', 1)
+    return body
+
+
+def model_document_bodies(row: Mapping[str, Any]) -> list[str | None]:
+    """The four document texts of a ``models`` row in the published shape, in
+    :data:`MODEL_DOCUMENT_COLUMNS` order, as they are stored."""
+    return [
+        row.get("config_json"),
+        genz_body_for(row.get("genz_config_json"), row["model_id"]),
+        row.get("memory_json"),
+        row.get("warnings_json"),
+    ]
+
+
+def to_stored_row(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace the JSON text columns of ``rows`` (published shape) by document ids, in place.
+
+    A row without a given text column keeps its document column unset (an update that does
+    not touch it).
+    """
+    bodies: list[str | None] = []
+    present: list[list[bool]] = []
+    for row in rows:
+        flags = [column in row for column in MODEL_JSON_COLUMNS]
+        present.append(flags)
+        full = dict(row)
+        full.setdefault("model_id", "")
+        bodies.extend(model_document_bodies(full))
+    ids = store_documents(conn, bodies)
+    for n, row in enumerate(rows):
+        for k, (doc_column, text_column) in enumerate(MODEL_DOCUMENT_COLUMNS.items()):
+            if present[n][k]:
+                row[doc_column] = ids[4 * n + k]
+                del row[text_column]
+
+
+def expand_model_rows(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Give ``models`` rows (dicts with the ``*_doc`` columns) their JSON text columns back, in
+    place: the published shape, with the document ids removed."""
+    if not rows or "config_doc" not in rows[0]:
+        return
+    texts = load_documents(conn, (row.get(c) for row in rows for c in MODEL_DOCUMENT_COLUMNS))
+    for row in rows:
+        for doc_column, text_column in MODEL_DOCUMENT_COLUMNS.items():
+            doc = row.pop(doc_column, None)
+            row[text_column] = None if doc is None else texts.get(doc)
+        row["genz_config_json"] = genz_text(row["genz_config_json"], row["model_id"])
+
+
+def snapshot_texts(
+    conn: sqlite3.Connection, versions: Sequence[dict[str, Any]], live: Callable[[str], str]
+) -> None:
+    """Give ``model_versions`` rows their ``snapshot_json`` back, in place (``snapshot_doc``
+    removed): a stored snapshot's text, or for a current version (NULL ``snapshot_doc``) the
+    snapshot of the live row, from ``live(model_id)``."""
+    texts = load_documents(conn, (v.get("snapshot_doc") for v in versions))
+    for version in versions:
+        doc = version.pop("snapshot_doc", None)
+        version["snapshot_json"] = texts.get(doc) if doc is not None else live(version["model_id"])
+
+
+def version_snapshot_text(snapshot: Mapping[str, Any]) -> str:
+    """The stored text of a version snapshot (sorted keys, as ``snapshot_json`` held it)."""
+    return json.dumps(snapshot, sort_keys=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Moving a catalog written before the store (m013) into it, in batches, resumably.
+
+#: Rows moved per transaction by :func:`move_into_store`.
+MOVE_BATCH = 5000
+
+
+def columns_of(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info([{table}])")}
+
+
+def move_pending(conn: sqlite3.Connection) -> bool:
+    """Whether the file still holds JSON texts in the columns the store replaced."""
+    return "config_json" in columns_of(conn, "models") or "snapshot_json" in columns_of(
+        conn, "model_versions"
+    )
+
+
+def move_into_store(
+    conn: sqlite3.Connection,
+    begin: Callable[[], Any],
+    progress: Callable[[str, int, int], None] | None = None,
+    batch: int = MOVE_BATCH,
+) -> None:
+    """Move an older file's JSON texts into ``documents``, ``batch`` rows per transaction.
+
+    ``begin()`` returns a context manager holding one write transaction (the catalog's
+    ``write_transaction``). Each batch commits on its own, so a run stopped at any point
+    (killed, out of disk) resumes where it stood: a row whose text columns are NULL has been
+    moved. When every row is moved, the old columns are dropped. ``progress(what, done,
+    total)`` is called after each batch.
+    """
+    if "config_json" in columns_of(conn, "models"):
+        pending = " OR ".join(f"{c} IS NOT NULL" for c in MODEL_JSON_COLUMNS)
+        total = conn.execute("SELECT count(*) FROM models").fetchone()[0]
+        done = total - conn.execute(f"SELECT count(*) FROM models WHERE {pending}").fetchone()[0]
+        last = 0
+        while True:
+            with begin():
+                rows = conn.execute(
+                    "SELECT rowid, model_id, config_json, genz_config_json, memory_json, "
+                    f"warnings_json FROM models WHERE rowid > ? AND ({pending}) "
+                    "ORDER BY rowid LIMIT ?",
+                    [last, batch],
+                ).fetchall()
+                if not rows:
+                    break
+                dicts = [dict(zip(("model_id", *MODEL_JSON_COLUMNS), r[1:])) for r in rows]
+                to_stored_row(conn, dicts)
+                conn.executemany(
+                    "UPDATE models SET config_doc = ?, genz_doc = ?, memory_doc = ?, "
+                    "warnings_doc = ?, config_json = NULL, genz_config_json = NULL, "
+                    "memory_json = NULL, warnings_json = NULL WHERE rowid = ?",
+                    [
+                        (*(d[c] for c in MODEL_DOCUMENT_COLUMNS), r[0])
+                        for d, r in zip(dicts, rows, strict=True)
+                    ],
+                )
+            last = rows[-1][0]
+            done += len(rows)
+            if progress:
+                progress("models", done, total)
+    if "snapshot_json" in columns_of(conn, "model_versions"):
+        # The column is NOT NULL: '' marks a moved snapshot until the column is dropped.
+        total = conn.execute("SELECT count(*) FROM model_versions").fetchone()[0]
+        done = conn.execute(
+            "SELECT count(*) FROM model_versions WHERE snapshot_json = ''"
+        ).fetchone()[0]
+        last = 0
+        while True:
+            with begin():
+                rows = conn.execute(
+                    "SELECT v.id, v.snapshot_json, "
+                    "coalesce(v.version = (SELECT current_version FROM models m "
+                    "WHERE m.model_id = v.model_id), 0) "
+                    "FROM model_versions v WHERE v.id > ? AND v.snapshot_json != '' "
+                    "ORDER BY v.id LIMIT ?",
+                    [last, batch],
+                ).fetchall()
+                if not rows:
+                    break
+                # A current version's snapshot is its live row: stored only once superseded.
+                historical = [r for r in rows if not r[2]]
+                ids = store_documents(conn, [r[1] for r in historical])
+                conn.executemany(
+                    "UPDATE model_versions SET snapshot_doc = ? WHERE id = ?",
+                    [(doc, r[0]) for doc, r in zip(ids, historical, strict=True)],
+                )
+                conn.executemany(
+                    "UPDATE model_versions SET snapshot_json = '' WHERE id = ?",
+                    [(r[0],) for r in rows],
+                )
+            last = rows[-1][0]
+            done += len(rows)
+            if progress:
+                progress("versions", done, total)
+    with begin():
+        for column in MODEL_JSON_COLUMNS:
+            if column in columns_of(conn, "models"):
+                conn.execute(f"ALTER TABLE models DROP COLUMN {column}")
+        if "snapshot_json" in columns_of(conn, "model_versions"):
+            conn.execute("ALTER TABLE model_versions DROP COLUMN snapshot_json")
+
+
+def print_progress(what: str, done: int, total: int) -> None:
+    """Default progress of :func:`move_into_store`: one line on stderr per batch."""
+    print(
+        f"\rgenz-catalog: moving {what} into the document store: {done:,}/{total:,}",
+        end="\n" if done >= total else "",
+        file=sys.stderr,
+        flush=True,
+    )
