@@ -246,7 +246,9 @@ def move_into_store(
                 ).fetchall()
                 if not rows:
                     break
-                dicts = [dict(zip(("model_id", *MODEL_JSON_COLUMNS), r[1:])) for r in rows]
+                dicts = [
+                    dict(zip(("model_id", *MODEL_JSON_COLUMNS), r[1:], strict=True)) for r in rows
+                ]
                 to_stored_row(conn, dicts)
                 conn.executemany(
                     "UPDATE models SET config_doc = ?, genz_doc = ?, memory_doc = ?, "

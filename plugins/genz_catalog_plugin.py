@@ -9,6 +9,7 @@ from genz_catalog.datasette.hooks import (  # noqa: F401 - Datasette registers t
     filters_from_request,
     menu_links,
     prepare_connection,
+    register_output_renderer,
     register_routes,
     render_cell,
 )

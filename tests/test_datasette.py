@@ -785,7 +785,10 @@ def test_models_page_columns_can_be_chosen_and_all_shown(datasette) -> None:
     assert re.findall(r'<th [^>]*data-column="([^"]+)"', picked) == ["model_id", "vocab_size"]
     everything = get(datasette, "/catalog/models?_nocol=is_deleted").text
     shown = re.findall(r'<th [^>]*data-column="([^"]+)"', everything)
-    assert "config_json" in shown and "warnings_json" in shown and "is_deleted" not in shown
+    # The documents show where they are referenced (config_doc, ...), folded as before.
+    assert "config_doc" in shown and "warnings_doc" in shown and "is_deleted" not in shown
+    assert '<td class="col-config_doc type-dict"><details class="genz-json"><summary>' in everything
+    assert "LlamaForCausalLM" in everything
     assert "Show the default columns" in everything
     # Warnings fold into one line: "1 warning" opens the list.
     assert '<details class="genz-fold genz-warnings"><summary>' in everything
@@ -800,7 +803,9 @@ def test_a_config_nested_970_deep_never_breaks_a_page(tmp_path: Path) -> None:
         stored = json.dumps(_config("meta-llama/Llama-3.1-8B"))
         deep_text = stored[:-1] + ', "deep": ' + "[" * 970 + "1" + "]" * 970 + "}"
         manager.db.execute(
-            "UPDATE models SET config_json = ? WHERE model_id = 'test/deep-config'", [deep_text]
+            "UPDATE documents SET body = ? WHERE id = "
+            "(SELECT config_doc FROM models WHERE model_id = 'test/deep-config')",
+            [deep_text],
         )
         manager.db.conn.commit()
     deep_datasette = build_datasette(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from datasette import hookimpl
@@ -15,6 +16,7 @@ from .browse import browse_template_vars, with_default_columns
 from .cells import render_cell_html
 from .chart import CHART_PATH, chart_page_context
 from .compare import COMPARE_PATH, compare_view
+from .documents import PUBLISHED_COLUMNS, render_document_cell, render_json
 from .functions import register_sql_functions
 from .model_page import DIFF_PATH, model_diff_view
 from .sql_guard import guard_connection
@@ -90,7 +92,7 @@ def render_cell(
     table: str | None,
     database: str,
     datasette,  # noqa: ANN001
-) -> Markup | None:
+) -> Markup | Awaitable[Markup | None] | None:
     """People-sized numbers and folded JSON in HTML (see :mod:`.cells`); JSON/CSV stay exact.
 
     A ``model_id`` in a canned query's results links to that model's page.
@@ -98,7 +100,15 @@ def render_cell(
     if column == "model_id" and table is None and database == DATABASE_NAME and value:
         url = datasette.urls.row(DATABASE_NAME, "models", tilde_encode(str(value)))
         return Markup('<a href="{}">{}</a>').format(url, value)
+    if database == DATABASE_NAME and column in PUBLISHED_COLUMNS.get(table or "", ()):
+        return render_document_cell(datasette, value, column, table, row)
     return render_cell_html(value, column, table, row)
+
+
+@hookimpl
+def register_output_renderer(datasette) -> dict[str, Any]:  # noqa: ANN001
+    """Datasette's ``.json`` with documents given back as text (see :mod:`.documents`)."""
+    return {"extension": "json", "render": render_json}
 
 
 @hookimpl

@@ -18,13 +18,17 @@ from importlib import metadata as importlib_metadata
 from typing import Any
 from urllib.parse import quote
 
+import sqlite_utils
 from datasette import hookimpl
 from datasette.utils import tilde_encode, urlsafe_components
 from datasette.utils.asgi import Response
 
 from .. import memory
+from ..catalog.versions import version_snapshot
+from ..errors import VersionNotFoundError
 from ..gpus import COMMON_GPUS, USABLE_FRACTION, devices_needed, usable_bytes
 from ..planner import genz_version
+from ..store import MODEL_DOCUMENT_COLUMNS, MODEL_JSON_SQL
 from . import DATABASE_NAME
 from .cells import JSON_MAX_DEPTH, indented_json, json_nesting_depth
 from .functions import human_bytes, human_count
@@ -177,16 +181,24 @@ async def resolve_model(db, name: str) -> dict[str, Any] | None:  # noqa: ANN001
     name = name.strip()
     if not name:
         return None
-    result = await db.execute("SELECT * FROM models WHERE model_id = ?", [name])
+    # The documents come back as the published text columns (config_json, ...): one query.
+    result = await db.execute(
+        f"SELECT m.*, {MODEL_JSON_SQL} FROM models m WHERE m.model_id = ?", [name]
+    )
     rows = result.rows
     if not rows:
         result = await db.execute(
-            "SELECT m.* FROM model_aliases a JOIN models m ON m.model_id = a.model_id "
-            "WHERE a.alias = ?",
+            f"SELECT m.*, {MODEL_JSON_SQL} FROM model_aliases a "
+            "JOIN models m ON m.model_id = a.model_id WHERE a.alias = ?",
             [name],
         )
         rows = result.rows
-    return dict(rows[0]) if rows else None
+    if not rows:
+        return None
+    row = dict(rows[0])
+    for doc_column in MODEL_DOCUMENT_COLUMNS:
+        row.pop(doc_column, None)
+    return row
 
 
 async def suggest_models(db, name: str, limit: int = 3) -> list[str]:  # noqa: ANN001 - Database
@@ -562,22 +574,15 @@ async def version_diff(db, name: str, v1: str, v2: str) -> dict[str, Any]:  # no
         raise DiffError("from and to must be version numbers, e.g. ?from=1&to=2") from None
     snapshots = {}
     for version in versions:
-        result = await db.execute(
-            "SELECT snapshot_json FROM model_versions WHERE model_id = ? AND version = ?",
-            [row["model_id"], version],
-        )
-        if not result.rows:
-            known = await db.execute(
-                "SELECT group_concat(version, ', ') FROM "
-                "(SELECT version FROM model_versions WHERE model_id = ? ORDER BY version)",
-                [row["model_id"]],
+        try:
+            snapshot = await db.execute_fn(
+                lambda conn, v=version: version_snapshot(
+                    sqlite_utils.Database(conn), row["model_id"], v
+                )
             )
-            raise DiffError(
-                f"model {row['model_id']!r} has no version {version}; versions: "
-                f"{known.rows[0][0] or 'none'}",
-                404,
-            )
-        snapshots[version] = flatten_snapshot(json.loads(result.rows[0]["snapshot_json"]))
+        except VersionNotFoundError as exc:
+            raise DiffError(str(exc), 404) from None
+        snapshots[version] = flatten_snapshot(snapshot)
     a, b = snapshots[versions[0]], snapshots[versions[1]]
     changes = [
         {"field": key, "from": a.get(key), "to": b.get(key)}
