@@ -3,7 +3,6 @@ the prepared model a bulk-import worker sends."""
 
 from __future__ import annotations
 
-import json
 import pickle
 import re
 from pathlib import Path
