@@ -1,0 +1,257 @@
+"""The document store: configs and other large JSON values stored once, and the published shape
+(reads, exports, Datasette JSON, GenZ) unchanged; older files moved in place, resumably."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlite_utils
+
+from genz_catalog import store
+from genz_catalog.admin import export_catalog, load_catalog
+from genz_catalog.db import connect, migrations
+from genz_catalog.manager import ModelManager
+
+CONFIGS = Path(__file__).parent / "data" / "hf-configs"
+LLAMA = "meta-llama__Llama-3.1-8B"
+MISTRAL = "mistralai__Mistral-7B-v0.1"
+
+
+def _config(folder: str) -> dict:
+    return json.loads((CONFIGS / folder / "config.json").read_text())
+
+
+def _export(path: Path) -> list[str]:
+    with ModelManager(path) as manager:
+        out = io.StringIO()
+        export_catalog(manager.db, out)
+    return out.getvalue().splitlines()
+
+
+def _fine_tunes(path: Path, count: int) -> None:
+    """``count`` fine-tunes of Llama 3.1 8B whose config.json is the base's, byte for byte."""
+    config = _config(LLAMA)
+    with ModelManager(path) as manager:
+        list(
+            manager.add_models(
+                [
+                    {"model_id": f"tuner{i}/llama-3.1-8b-ft", "config": config, "source": "local"}
+                    for i in range(count)
+                ]
+            )
+        )
+
+
+def test_models_sharing_a_config_share_its_documents(tmp_path: Path):
+    path = tmp_path / "c.db"
+    _fine_tunes(path, 50)
+    with ModelManager(path) as manager:
+        manager.add_model("mistralai/Mistral-7B-v0.1", _config(MISTRAL), source="local")
+        conn = manager.db.conn
+        # Llama: its config, GenZ arguments (the id left out), memory, warnings ([]); Mistral's
+        # config, GenZ arguments and memory; the empty warnings list is shared.
+        assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 7
+        assert conn.execute("SELECT count(DISTINCT config_doc) FROM models").fetchone()[0] == 2
+        assert conn.execute("SELECT count(DISTINCT genz_doc) FROM models").fetchone()[0] == 2
+        # Version 1 of each model is its row: no snapshot stored twice.
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM model_versions WHERE snapshot_doc IS NOT NULL"
+            ).fetchone()[0]
+            == 0
+        )
+        model = manager.require_model("tuner7/llama-3.1-8b-ft")
+        # The published shape: the texts, the GenZ arguments naming this model.
+        assert json.loads(model["config_json"]) == _config(LLAMA)
+        assert model["config"] == _config(LLAMA)
+        assert model["genz_config"]["model"] == "tuner7/llama-3.1-8b-ft"
+        assert model["genz_config"]["num_decoder_layers"] == 32
+        assert "config_doc" not in model and "genz_doc" not in model
+        assert model["parameter_count"] == 8_030_261_248
+
+
+def test_file_grows_by_a_row_not_a_config_per_fine_tune(tmp_path: Path):
+    one, many = tmp_path / "one.db", tmp_path / "many.db"
+    _fine_tunes(one, 1)
+    _fine_tunes(many, 2001)
+    sizes = []
+    for path in (one, many):
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("VACUUM")
+        conn.close()
+        sizes.append(path.stat().st_size)
+    per_model = (sizes[1] - sizes[0]) / 2000
+    # The config alone is ~1 KB of JSON: each more model costs its row, version, alias, search
+    # entry and index entries.
+    assert per_model < 1000, per_model
+
+
+def test_versions_rollback_and_diff_read_superseded_snapshots(tmp_path: Path):
+    path = tmp_path / "v.db"
+    config = _config(LLAMA)
+    with ModelManager(path) as manager:
+        manager.add_model("org/m", config, source="local")
+        manager.add_model(
+            "org/m", {**config, "num_hidden_layers": 16}, source="local", if_exists="update"
+        )
+        versions = manager.get_versions("org/m")
+        assert [v["version"] for v in versions] == [1, 2]
+        assert versions[0]["snapshot"]["num_layers"] == 32
+        assert versions[1]["snapshot"]["num_layers"] == 16
+        assert json.loads(versions[0]["snapshot"]["config_json"])["num_hidden_layers"] == 32
+        stored = manager.db.execute(
+            "SELECT version, snapshot_doc IS NOT NULL FROM model_versions ORDER BY version"
+        ).fetchall()
+        assert stored == [(1, 1), (2, 0)]  # the superseded one stored, the current one is the row
+        diff = manager.diff("org/m", 1, 2)
+        assert diff["num_layers"] == (32, 16)
+        assert diff["config.num_hidden_layers"] == (32, 16)
+        manager.rollback("org/m", 1)
+        model = manager.require_model("org/m")
+        assert model["current_version"] == 3 and model["num_layers"] == 32
+        assert model["config"]["num_hidden_layers"] == 32
+        assert model["genz_config"]["model"] == "org/m"
+        assert [v["snapshot"]["num_layers"] for v in manager.get_versions("org/m")] == [32, 16, 32]
+
+
+def test_export_keeps_its_shape_and_load_round_trips(tmp_path: Path):
+    path = tmp_path / "a.db"
+    _fine_tunes(path, 3)
+    with ModelManager(path) as manager:
+        manager.add_model(
+            "tuner0/llama-3.1-8b-ft",
+            {**_config(LLAMA), "num_hidden_layers": 8},
+            source="local",
+            if_exists="update",
+        )
+    lines = _export(path)
+    rows = [json.loads(line) for line in lines[1:]]
+    model = next(r["row"] for r in rows if r["table"] == "models")
+    assert {"config_json", "genz_config_json", "memory_json", "warnings_json"} <= set(model)
+    assert not any(key.endswith("_doc") for key in model)
+    versions = [r["row"] for r in rows if r["table"] == "model_versions"]
+    assert all(json.loads(v["snapshot_json"])["model_name"] for v in versions)
+    assert not any("snapshot_doc" in v for v in versions)
+    copy = tmp_path / "b.db"
+    with ModelManager(copy) as manager:
+        load_catalog(manager.db, iter(lines))
+    assert _export(copy) == lines
+
+
+def _old_file_from(lines: list[str], path: Path) -> None:
+    """A catalog written before the store: the schema up to m012 holding the published rows."""
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m013_documents")
+    for line in lines[1:]:
+        doc = json.loads(line)
+        row = doc["row"]
+        columns = sorted(row)
+        old.execute(
+            f"INSERT INTO [{doc['table']}] ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            [row[c] for c in columns],
+        )
+    old.conn.commit()
+    old.close()
+
+
+def test_an_older_file_moves_into_the_store_in_place(tmp_path: Path):
+    new = tmp_path / "new.db"
+    _fine_tunes(new, 20)
+    with ModelManager(new) as manager:
+        manager.add_model(
+            "tuner3/llama-3.1-8b-ft",
+            {**_config(LLAMA), "num_hidden_layers": 8},
+            source="local",
+            if_exists="update",
+        )
+    lines = _export(new)
+    old = tmp_path / "old.db"
+    _old_file_from(lines, old)
+    assert "config_json" in {c.name for c in sqlite_utils.Database(old)["models"].columns}
+    db = connect(old)
+    columns = {c.name for c in db["models"].columns}
+    assert "config_json" not in columns and "config_doc" in columns
+    assert "snapshot_json" not in {c.name for c in db["model_versions"].columns}
+    assert db.execute("SELECT count(DISTINCT config_doc) FROM models").fetchone()[0] == 2
+    db.close()
+    assert _export(old) == lines
+
+
+MOVE_AND_DIE = """
+import os, sys
+from genz_catalog import db, store
+calls = []
+def progress(what, done, total):
+    calls.append(done)
+    if len(calls) == 2:
+        os._exit(9)  # killed mid-move: two batches committed
+conn = db.connect(sys.argv[1], migrate=False)
+db.migrations.apply(conn)
+store.move_into_store(conn.conn, lambda: db.write_transaction(conn), progress, batch=7)
+"""
+
+
+def test_a_killed_move_resumes_where_it_stood(tmp_path: Path):
+    new = tmp_path / "new.db"
+    _fine_tunes(new, 40)
+    lines = _export(new)
+    old = tmp_path / "old.db"
+    _old_file_from(lines, old)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    died = subprocess.run([sys.executable, "-c", MOVE_AND_DIE, str(old)], env=env)
+    assert died.returncode == 9
+    half = sqlite3.connect(old)
+    moved = half.execute("SELECT count(*) FROM models WHERE config_doc IS NOT NULL").fetchone()[0]
+    left = half.execute("SELECT count(*) FROM models WHERE config_json IS NOT NULL").fetchone()[0]
+    half.close()
+    assert (moved, left) == (14, 26)
+    progress: list[tuple[str, int, int]] = []
+    db = connect(old, migrate=False)
+    store.move_into_store(
+        db.conn,
+        lambda: __import__("genz_catalog.db").db.write_transaction(db),
+        lambda *a: progress.append(a),
+        batch=10,
+    )
+    db.close()
+    assert progress[0] == ("models", 24, 40) and progress[-1] == ("versions", 40, 40)
+    assert _export(old) == lines
+
+
+def test_genz_and_the_datasette_json_read_through_the_store(tmp_path: Path):
+    path = tmp_path / "g.db"
+    _fine_tunes(path, 2)
+    script = (
+        "from genz_catalog.genz import MODEL_DICT\n"
+        "m = MODEL_DICT.get_model('tuner1/llama-3.1-8b-ft')\n"
+        "print(m.model, m.num_decoder_layers, m.hidden_size)\n"
+    )
+    env = {
+        **os.environ,
+        "GENZ_CATALOG_DB": str(path),
+        "PYTHONPATH": str(Path(__file__).parent.parent),
+    }
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["tuner1/llama-3.1-8b-ft", "32", "4096"]
+
+    import asyncio
+
+    from genz_catalog.datasette.app import build_datasette
+
+    datasette = build_datasette(path)
+    row = asyncio.run(
+        datasette.client.get("/catalog/models/tuner1~2Fllama-3~2E1-8b-ft.json?_shape=objects")
+    ).json()["rows"][0]
+    assert json.loads(row["config_json"]) == _config(LLAMA)
+    assert json.loads(row["genz_config_json"])["model"] == "tuner1/llama-3.1-8b-ft"
+    versions = asyncio.run(datasette.client.get("/catalog/model_versions.json?_shape=array")).json()
+    assert {json.loads(v["snapshot_json"])["parameter_count"] for v in versions} == {8_030_261_248}
