@@ -446,9 +446,7 @@ def load_catalog(
         if replace:
             # Children first (orphans included, which no cascade would reach); the FTS entries
             # follow through the triggers.
-            for child in _CHILD_TABLES:
-                db.execute(f"DELETE FROM [{child}]")
-            db.execute("DELETE FROM models")
+            _writes.delete_everything(db)
         for number, raw in enumerate(lines, start=1):
             if not raw.strip():
                 continue

@@ -79,9 +79,9 @@ _MODEL_WRITE = re.compile(
 
 
 def test_only_the_write_path_writes_model_rows():
-    # db.py holds the migrations (schema changes and backfills); admin.load writes the
-    # exported child rows (versions, aliases) that follow a model through the write path.
-    allowed = {"catalog/writes.py", "db.py", "admin.py", "store.py"}
+    # db.py holds the migrations (schema changes); store.py moves an older file's documents.
+    # admin.load writes every exported row through the write path, children included.
+    allowed = {"catalog/writes.py", "db.py", "store.py"}
     offenders = {
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")

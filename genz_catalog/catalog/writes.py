@@ -452,6 +452,16 @@ def undelete_model(db: sqlite_utils.Database, model_id: str) -> None:
         )
 
 
+def delete_everything(db: sqlite_utils.Database) -> None:
+    """Empty the catalog (``load --replace``): children first (orphans included, which no
+    cascade would reach), then the models (their FTS entries follow through the triggers), then
+    the documents nothing refers to any more. The caller holds the transaction."""
+    for child in CHILD_TABLES:
+        db.execute(f"DELETE FROM [{child}]")
+    db.execute("DELETE FROM models")
+    db.execute("DELETE FROM documents")
+
+
 def insert_many(conn: Any, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     """Insert ``rows`` (tuples in ``columns`` order) with as few multi-row ``INSERT``
     statements as the parameter limit allows, in order (rowids follow ``rows``)."""
