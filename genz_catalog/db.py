@@ -124,6 +124,15 @@ def connect(
             if state == "empty":
                 raise CatalogError(f"{db_path} holds no catalog yet (an empty SQLite file)")
             raise _not_a_catalog(db_path)
+        from .store import move_pending
+
+        if move_pending(conn):
+            conn.close()
+            raise CatalogError(
+                f"{db_path} was written by an older genz-catalog (JSON not yet in the document "
+                "store); open it for writing once to upgrade it, e.g. `genz-catalog --db "
+                f"{db_path} doctor`"
+            )
         return sqlite_utils.Database(conn)
     if not memory:
         _make_parent(db_path)

@@ -255,3 +255,19 @@ def test_genz_and_the_datasette_json_read_through_the_store(tmp_path: Path):
     assert json.loads(row["genz_config_json"])["model"] == "tuner1/llama-3.1-8b-ft"
     versions = asyncio.run(datasette.client.get("/catalog/model_versions.json?_shape=array")).json()
     assert {json.loads(v["snapshot_json"])["parameter_count"] for v in versions} == {8_030_261_248}
+
+
+def test_a_reader_of_an_unmoved_file_is_told_how_to_upgrade_it(tmp_path: Path):
+    new = tmp_path / "new.db"
+    _fine_tunes(new, 1)
+    lines = _export(new)
+    old = tmp_path / "old.db"
+    _old_file_from(lines, old)
+    import pytest
+
+    from genz_catalog.errors import CatalogError
+
+    with pytest.raises(CatalogError, match="open it for writing once to upgrade it"):
+        connect(old, read_only=True)
+    connect(old).close()
+    assert connect(old, read_only=True).execute("SELECT count(*) FROM models").fetchone()[0] == 1
