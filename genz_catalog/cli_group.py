@@ -214,9 +214,9 @@ def get_manager(  # noqa: ANN201 - ModelManager
         else:
             if not create and not path.is_file():
                 if not missing_ok:
-                    from .db import _missing_catalog_message
+                    from .db import missing_catalog_message
 
-                    raise click.ClickException(_missing_catalog_message(path))
+                    raise click.ClickException(missing_catalog_message(path))
                 path = ":memory:"
             manager = ModelManager(path)
         root.obj["manager"] = manager

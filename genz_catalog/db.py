@@ -116,7 +116,7 @@ def connect(
     memory = str(db_path) == ":memory:"
     if read_only and not memory:
         if not db_path.is_file():
-            raise CatalogError(_missing_catalog_message(db_path))
+            raise CatalogError(missing_catalog_message(db_path))
         conn = _open_read_only(db_path)
         state = _catalog_state(conn)
         if state != "catalog":
@@ -150,7 +150,9 @@ def connect(
     return db
 
 
-def _missing_catalog_message(db_path: Path) -> str:
+def missing_catalog_message(db_path: Path) -> str:
+    """Why there is no catalog to read at ``db_path``, in one line that says what to do (the
+    library's read-only open and the CLI's commands that need an existing file say the same)."""
     if db_path.is_symlink():
         return f"no catalog at {db_path} (a symlink to a missing file)"
     if db_path.is_dir():
