@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import click
 from tabulate import tabulate, tabulate_formats
 
-from .units import human_bytes, human_count
+from ..units import human_bytes, human_count
 
 #: Table style used when ``--fmt`` is not given.
 DEFAULT_TABLE_STYLE = "simple"
@@ -132,6 +132,22 @@ def format_bytes(value: Any) -> Any:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return value
     return human_bytes(value) if math.isfinite(value) else str(value)
+
+
+def format_decimal(value: Any) -> str:
+    """A latency or throughput for people: two decimals with thousands separators
+    (``1,234.57``)."""
+    return f"{value:,.2f}"
+
+
+#: Table formatters for every parameter-count column (``8.03B``); machine formats keep integers.
+COUNT_FORMATTERS: Formatters = {
+    "parameter_count": format_count,
+    "active_parameter_count": format_count,
+    "text_parameter_count": format_count,
+    "mtp_parameter_count": format_count,
+    "hub_parameter_count": format_count,
+}
 
 
 def _json_default(value: Any) -> Any:
