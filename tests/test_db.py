@@ -32,6 +32,7 @@ MIGRATION_NAMES = [
     "m009_simulations",
     "m010_facet_indexes",
     "m012_discover_progress",
+    "m014_stale_figures",
 ]
 
 
