@@ -80,9 +80,11 @@ _MODEL_WRITE = re.compile(
 
 
 def test_only_the_write_path_writes_model_rows():
-    # db.py holds the migrations (schema changes and backfills); admin.load writes the
-    # exported child rows (versions, aliases) that follow a model through the write path.
-    allowed = {"catalog/writes.py", "db.py", "admin.py"}
+    # db.py holds the migrations (schema changes and SQL backfills); catalog/refresh.py fills
+    # the figure columns a migration added for the rows already there (the converter's
+    # backfill, moved out of the migrations); admin.load writes the exported child rows
+    # (versions, aliases) that follow a model through the write path.
+    allowed = {"catalog/writes.py", "db.py", "catalog/refresh.py", "admin.py"}
     offenders = {
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 import click
-from tabulate import tabulate, tabulate_formats
 
 from ..units import human_bytes, human_count
 
@@ -80,6 +79,9 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
         chosen = [kind for kind in ("json", "nl", "csv") if kwargs.pop(f"as_{kind}")]
         if len(chosen) > 1:
             raise click.ClickException("use only one of " + ", ".join(f"--{k}" for k in chosen))
+        # tabulate is imported when a command runs, not when --help is drawn.
+        from tabulate import tabulate_formats
+
         if style is not None and style not in tabulate_formats:
             raise click.ClickException(
                 f"--fmt: unknown table style {style!r}; choose one of: "
@@ -223,6 +225,8 @@ def print_record(
             [key, formatters[key](value) if key in formatters and value is not None else value]
             for key, value in record.items()
         ]
+        from tabulate import tabulate
+
         value_width = None
         if output.width is not None and table:
             # Long values (warnings, tags) wrap inside their cell instead of widening the table.
@@ -255,6 +259,8 @@ def _chosen(output: OutputFormat, available: list[str]) -> list[str]:
 def _fitted_table(table: list[list[Any]], columns: list[str], output: OutputFormat) -> str:
     """The table, with columns dropped from the right until it fits ``output.width`` (a note on
     stderr names how many were left out and how to see them)."""
+    from tabulate import tabulate
+
     shown = len(columns)
     while True:
         text = tabulate(
