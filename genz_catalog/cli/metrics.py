@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from typing import Any
-
 import click
 
 from .group import cli, existing_catalog
@@ -91,13 +88,6 @@ def metrics_list(ctx: click.Context, model_id: str | None, output: OutputFormat)
     )
 
 
-#: Largest metrics CSV ``metrics import`` reads (bytes): ~500,000 rows.
-MAX_METRICS_CSV_BYTES = 64 * 1024 * 1024
-#: Columns ``metrics import`` reads; the first three are required. ``date`` -> measured_at.
-METRIC_CSV_REQUIRED = ("model_id", "metric_name", "metric_value")
-METRIC_CSV_OPTIONAL = ("shots", "unit", "source", "date")
-
-
 @metrics.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.pass_context
@@ -115,79 +105,8 @@ def metrics_import(ctx: click.Context, file: str) -> None:
         model_id,metric_name,metric_value,shots,source
         meta-llama/Llama-3.1-8B,MMLU,66.7,5,model card
     """
-    items, labels = _read_metrics_csv(file)
+    from ..catalog.metrics import read_metrics_csv
+
+    items, labels = read_metrics_csv(file)
     stored = existing_catalog(ctx).add_quality_metrics(items, row_labels=labels)
     click.echo(f"Imported {len(stored)} metric{'' if len(stored) == 1 else 's'} from {file}")
-
-
-def _read_metrics_csv(file: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The rows of a metrics CSV as add_quality_metrics items, with 'FILE line N' labels.
-
-    Only a regular file of at most :data:`MAX_METRICS_CSV_BYTES` is read: a FIFO could block
-    forever and a device (``/dev/zero``) never ends.
-    """
-    import os
-    import stat
-
-    try:
-        status = os.stat(file)
-    except FileNotFoundError:
-        raise click.ClickException(f"{file}: no such file") from None
-    except OSError as exc:
-        raise click.ClickException(f"{file}: cannot read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(status.st_mode):
-        raise click.ClickException(f"{file}: not a regular file")
-    if status.st_size > MAX_METRICS_CSV_BYTES:
-        raise click.ClickException(
-            f"{file}: {status.st_size:,} bytes; at most {MAX_METRICS_CSV_BYTES:,} are accepted"
-        )
-    try:
-        with open(file, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            missing = [c for c in METRIC_CSV_REQUIRED if c not in header]
-            if not header:
-                raise click.ClickException(f"{file}: empty file; expected a header row")
-            if missing:
-                raise click.ClickException(
-                    f"{file}: missing column{'s' if len(missing) > 1 else ''} "
-                    + ", ".join(missing)
-                    + "; columns are "
-                    + ", ".join(METRIC_CSV_REQUIRED)
-                    + " and optionally "
-                    + ", ".join(METRIC_CSV_OPTIONAL)
-                )
-            unknown = [c for c in header if c not in METRIC_CSV_REQUIRED + METRIC_CSV_OPTIONAL]
-            if unknown:
-                raise click.ClickException(
-                    f"{file}: unknown column{'s' if len(unknown) > 1 else ''} "
-                    + ", ".join(unknown)
-                    + "; columns are "
-                    + ", ".join(METRIC_CSV_REQUIRED)
-                    + " and optionally "
-                    + ", ".join(METRIC_CSV_OPTIONAL)
-                )
-            reader.fieldnames = header
-            items, labels = [], []
-            for row in reader:
-                if None in row:
-                    raise click.ClickException(
-                        f"{file} line {reader.line_num}: more values than columns"
-                    )
-                if not any((v or "").strip() for v in row.values()):
-                    continue  # blank line
-                item = {k: row.get(k) for k in METRIC_CSV_REQUIRED + ("shots", "unit", "source")}
-                item["measured_at"] = row.get("date")
-                items.append(item)
-                labels.append(f"{file} line {reader.line_num}")
-    except FileNotFoundError:
-        raise click.ClickException(f"{file}: no such file") from None
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{file}: not UTF-8 text") from None
-    except csv.Error as exc:
-        raise click.ClickException(f"{file}: malformed CSV: {exc}") from None
-    except OSError as exc:
-        raise click.ClickException(f"{file}: cannot read: {exc.strerror or exc}") from None
-    if not items:
-        raise click.ClickException(f"{file}: no metric rows")
-    return items, labels
