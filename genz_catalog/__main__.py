@@ -1,6 +1,6 @@
 """``python -m genz_catalog`` runs the CLI."""
 
-from genz_catalog.cli import cli
+from genz_catalog.cli import main
 
 if __name__ == "__main__":
-    cli(prog_name="genz-catalog")
+    main()

@@ -9,7 +9,6 @@ its first read and its first write.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sqlite3
@@ -116,7 +115,7 @@ def connect(
     memory = str(db_path) == ":memory:"
     if read_only and not memory:
         if not db_path.is_file():
-            raise CatalogError(_missing_catalog_message(db_path))
+            raise CatalogError(missing_catalog_message(db_path))
         conn = _open_read_only(db_path)
         state = _catalog_state(conn)
         if state != "catalog":
@@ -156,10 +155,19 @@ def connect(
     db = sqlite_utils.Database(conn)
     if migrate:
         migrate_catalog(db)
+        if has_stale_figures(db):
+            # After an upgrade that added a figure column: fill it for the rows already here
+            # with today's converter (imported only then; the migrations themselves never use
+            # it). Interrupted, it resumes at the next open for writing.
+            from .catalog.refresh import refresh_stale_figures
+
+            refresh_stale_figures(db)
     return db
 
 
-def _missing_catalog_message(db_path: Path) -> str:
+def missing_catalog_message(db_path: Path) -> str:
+    """Why there is no catalog to read at ``db_path``, in one line that says what to do (the
+    library's read-only open and the CLI's commands that need an existing file say the same)."""
     if db_path.is_symlink():
         return f"no catalog at {db_path} (a symlink to a missing file)"
     if db_path.is_dir():
@@ -202,8 +210,36 @@ def migrate_catalog(db: sqlite_utils.Database) -> list[str]:
     with write_transaction(db):
         names = _pending_migrations(db)
         migrations.apply(db)
+        mark_stale_figures(db, [FIGURES_ADDED_BY[n] for n in names if n in FIGURES_ADDED_BY])
     _finish_document_move(db)
     return names
+
+
+#: Figures a migration added as an empty column: ``{migration: column}``. A migration is SQL
+#: only and never calls the converter (what it wrote would drift as the converter changes).
+#: When one of these runs on a file that already holds models, :func:`migrate_catalog` marks
+#: those rows in ``stale_figures`` (m014), and :func:`connect` has today's converter derive the
+#: figure from each row's stored config (:mod:`genz_catalog.catalog.refresh`).
+FIGURES_ADDED_BY = {
+    "m003_genz_unsupported": "genz_unsupported",
+    "m007_mtp_parameters": "mtp_parameter_count",
+}
+
+
+def mark_stale_figures(db: sqlite_utils.Database, columns: list[str]) -> None:
+    """Mark ``columns`` of every model converted from a config (not GenZ's static models, whose
+    figures are GenZ's own) for re-derivation by :mod:`genz_catalog.catalog.refresh`."""
+    for column in columns:
+        db.execute(
+            "INSERT OR IGNORE INTO stale_figures (model_id, column_name) "
+            "SELECT model_id, ? FROM models WHERE source != 'genz-static'",
+            [column],
+        )
+
+
+def has_stale_figures(db: sqlite_utils.Database) -> bool:
+    """True while some model's figures await re-derivation (one indexed read)."""
+    return db.execute("SELECT 1 FROM stale_figures LIMIT 1").fetchone() is not None
 
 
 def _finish_document_move(db: sqlite_utils.Database) -> None:
@@ -497,23 +533,9 @@ def m002_fts(db: sqlite_utils.Database) -> None:
 @migrations()
 def m003_genz_unsupported(db: sqlite_utils.Database) -> None:
     # Why GenZ cannot simulate a model (hybrid layouts it has no operator for, ...), or NULL.
+    # SQL only: the rows already in the file get the figure from today's converter after
+    # migrating (FIGURES_ADDED_BY, genz_catalog.catalog.refresh), not from this migration.
     db.execute("ALTER TABLE models ADD COLUMN genz_unsupported TEXT")
-    from .convert import ConversionError, convert_hf_config
-
-    rows = db.execute(
-        "SELECT model_id, config_json FROM models WHERE source != 'genz-static'"
-    ).fetchall()
-    for model_id, config_json in rows:
-        try:
-            reason = convert_hf_config(json.loads(config_json or "{}"), model_id).get(
-                "genz_unsupported"
-            )
-        except (ConversionError, ValueError):
-            continue
-        if reason:
-            db.execute(
-                "UPDATE models SET genz_unsupported = ? WHERE model_id = ?", [reason, model_id]
-            )
 
 
 @migrations()
@@ -636,26 +658,10 @@ def m006_fts_skips_name_aliases(db: sqlite_utils.Database) -> None:
 def m007_mtp_parameters(db: sqlite_utils.Database) -> None:
     # Multi-token-prediction modules (DeepSeek-V3 num_nextn_predict_layers, Qwen3-Next mtp.*):
     # shipped in the checkpoint, not loaded by transformers, so kept out of parameter_count.
-    # Existing rows are re-converted to fill the new column; a config the converter now
-    # refuses keeps NULL (its other figures are left as they were).
+    # SQL only: the rows already in the file get the figure from today's converter after
+    # migrating (FIGURES_ADDED_BY, genz_catalog.catalog.refresh); a config the converter
+    # refuses keeps NULL.
     db.execute("ALTER TABLE models ADD COLUMN mtp_parameter_count INTEGER")
-    from .convert import ConversionError, convert_hf_config
-
-    rows = db.execute(
-        "SELECT model_id, config_json FROM models WHERE source != 'genz-static' AND ("
-        "config_json LIKE '%mtp%' OR config_json LIKE '%nextn%' OR family = 'qwen3_next')"
-    ).fetchall()
-    for model_id, config_json in rows:
-        try:
-            count = convert_hf_config(json.loads(config_json or "{}"), model_id).get(
-                "mtp_parameter_count"
-            )
-        except (ConversionError, ValueError):
-            continue
-        if count is not None:
-            db.execute(
-                "UPDATE models SET mtp_parameter_count = ? WHERE model_id = ?", [count, model_id]
-            )
 
 
 #: How a model's ``parameter_count`` was obtained (``models.count_basis``).
@@ -847,3 +853,21 @@ def m013_documents(db: sqlite_utils.Database) -> None:
     # filters is_deleted = 0): ~80 bytes a model for nothing.
     for column in ("family", "source", "model_type", "attention_type", "parameter_count"):
         db.execute(f"DROP INDEX IF EXISTS idx_models_{column}")
+
+
+@migrations()
+def m014_stale_figures(db: sqlite_utils.Database) -> None:
+    # Models whose figure ``column_name`` must be derived again from their stored config by
+    # today's converter (genz_catalog.catalog.refresh), which deletes each row once done. Filled
+    # by migrate_catalog when a migration in FIGURES_ADDED_BY runs on a file holding models; a
+    # file that already had those columns has nothing to mark. No foreign key: a marker of a
+    # model deleted meanwhile is simply dropped by the refresh.
+    db.executescript(
+        """
+        CREATE TABLE stale_figures (
+            model_id TEXT NOT NULL COLLATE NOCASE,
+            column_name TEXT NOT NULL,
+            PRIMARY KEY (model_id, column_name)
+        );
+        """
+    )

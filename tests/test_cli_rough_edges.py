@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from genz_catalog import ModelManager
-from genz_catalog.cli import EMPTY_CATALOG_HINT, cli
-from genz_catalog.output import format_count
+from genz_catalog.cli import cli
+from genz_catalog.cli.models import EMPTY_CATALOG_HINT
+from genz_catalog.cli.output import format_count
 
 DATA = Path(__file__).parent / "data"
 CONFIGS = DATA / "hf-configs"

@@ -920,7 +920,7 @@ def test_serve_listens_on_a_tcp_socket_asyncio_sets_nodelay_on() -> None:
     """proto 0 made asyncio skip TCP_NODELAY: keep-alive pages waited 40 ms for delayed ACKs."""
     import socket
 
-    from genz_catalog.cli_serve import bind_listener
+    from genz_catalog.cli.serve import bind_listener
 
     listener = bind_listener("127.0.0.1", 0)
     try:

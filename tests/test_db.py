@@ -33,6 +33,7 @@ MIGRATION_NAMES = [
     "m010_facet_indexes",
     "m012_discover_progress",
     "m013_documents",
+    "m014_stale_figures",
 ]
 
 

@@ -597,9 +597,9 @@ def test_show_json_gives_gated_as_the_documented_string(hub):
 def test_bulk_local_import_reports_in_source_order_and_one_refusal_stops_nothing(
     tmp_path, monkeypatch, workers_from
 ):
-    from genz_catalog import cli_hub
+    from genz_catalog.cli import imports as cli_imports
 
-    monkeypatch.setattr(cli_hub, "LOCAL_WORKERS_FROM", workers_from)
+    monkeypatch.setattr(cli_imports, "LOCAL_WORKERS_FROM", workers_from)
     mistral_config = CONFIGS_DIR / "mistralai__Mistral-7B-v0.1" / "config.json"
     assert run("import", str(mistral_config), "--id", "lab/mistral").exit_code == 0
     llama = json.loads((CONFIGS_DIR / "meta-llama__Llama-3.1-8B" / "config.json").read_text())

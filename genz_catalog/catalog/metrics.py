@@ -7,7 +7,10 @@ through :func:`upsert_metrics` too.
 
 from __future__ import annotations
 
+import csv
 import math
+import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -136,3 +139,85 @@ def get_quality_metrics(
             [model_id],
         )
     ]
+
+
+#: Largest metrics CSV read_metrics_csv reads (bytes): ~500,000 rows.
+MAX_METRICS_CSV_BYTES = 64 * 1024 * 1024
+#: Columns read_metrics_csv reads; the first three are required. ``date`` -> measured_at.
+METRIC_CSV_REQUIRED = ("model_id", "metric_name", "metric_value")
+METRIC_CSV_OPTIONAL = ("shots", "unit", "source", "date")
+
+
+def read_metrics_csv(file: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of a metrics CSV as :meth:`ModelManager.add_quality_metrics` items, with
+    ``FILE line N`` labels (the manager names the line of a bad row with them).
+
+    Columns: :data:`METRIC_CSV_REQUIRED`, and optionally :data:`METRIC_CSV_OPTIONAL`
+    (``date`` becomes ``measured_at``). A missing, unreadable or malformed file, a wrong
+    header or a row with more values than columns raises :class:`InvalidInputError`.
+
+    Only a regular file of at most :data:`MAX_METRICS_CSV_BYTES` is read: a FIFO could block
+    forever and a device (``/dev/zero``) never ends.
+    """
+    try:
+        status = os.stat(file)
+    except FileNotFoundError:
+        raise InvalidInputError(f"{file}: no such file") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise InvalidInputError(f"{file}: not a regular file")
+    if status.st_size > MAX_METRICS_CSV_BYTES:
+        raise InvalidInputError(
+            f"{file}: {status.st_size:,} bytes; at most {MAX_METRICS_CSV_BYTES:,} are accepted"
+        )
+    try:
+        with open(file, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            missing = [c for c in METRIC_CSV_REQUIRED if c not in header]
+            if not header:
+                raise InvalidInputError(f"{file}: empty file; expected a header row")
+            if missing:
+                raise InvalidInputError(
+                    f"{file}: missing column{'s' if len(missing) > 1 else ''} "
+                    + ", ".join(missing)
+                    + "; columns are "
+                    + ", ".join(METRIC_CSV_REQUIRED)
+                    + " and optionally "
+                    + ", ".join(METRIC_CSV_OPTIONAL)
+                )
+            unknown = [c for c in header if c not in METRIC_CSV_REQUIRED + METRIC_CSV_OPTIONAL]
+            if unknown:
+                raise InvalidInputError(
+                    f"{file}: unknown column{'s' if len(unknown) > 1 else ''} "
+                    + ", ".join(unknown)
+                    + "; columns are "
+                    + ", ".join(METRIC_CSV_REQUIRED)
+                    + " and optionally "
+                    + ", ".join(METRIC_CSV_OPTIONAL)
+                )
+            reader.fieldnames = header
+            items, labels = [], []
+            for row in reader:
+                if None in row:
+                    raise InvalidInputError(
+                        f"{file} line {reader.line_num}: more values than columns"
+                    )
+                if not any((v or "").strip() for v in row.values()):
+                    continue  # blank line
+                item = {k: row.get(k) for k in METRIC_CSV_REQUIRED + ("shots", "unit", "source")}
+                item["measured_at"] = row.get("date")
+                items.append(item)
+                labels.append(f"{file} line {reader.line_num}")
+    except FileNotFoundError:
+        raise InvalidInputError(f"{file}: no such file") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{file}: not UTF-8 text") from None
+    except csv.Error as exc:
+        raise InvalidInputError(f"{file}: malformed CSV: {exc}") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    if not items:
+        raise InvalidInputError(f"{file}: no metric rows")
+    return items, labels

@@ -127,9 +127,11 @@ def _audio_reader(reader: ConfigReader, default_type: str, warnings: list[str]) 
     return ConfigReader(merged, reader.family, "audio_config.")
 
 
-def _finish_audio(
+def finish_audio(
     arch: Architecture, audio: int, projector: int, warnings: list[str], encoder: str
 ) -> Architecture:
+    """Add an audio encoder and projector (parameters) to a language model's figures, as
+    :func:`~genz_catalog.convert.families_multimodal.finish_multimodal` does for vision."""
     text = arch.parameter_count
     arch.text_parameter_count = text
     arch.parameter_count = text + audio + projector
@@ -155,7 +157,7 @@ def qwen2_audio(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     arch = text_model(reader, dispatch, "qwen2", warnings, False)
     audio, width, _ = whisper_encoder_params(_audio_reader(reader, "qwen2_audio_encoder", warnings))
     projector = counting.linear(width, arch.hidden_size or 0, True)
-    return _finish_audio(arch, audio, projector, warnings, "qwen2_audio_encoder")
+    return finish_audio(arch, audio, projector, warnings, "qwen2_audio_encoder")
 
 
 def voxtral(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
@@ -171,7 +173,7 @@ def voxtral(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     audio, _, ffn = whisper_encoder_params(_audio_reader(reader, "voxtral_encoder", warnings))
     text_hidden = arch.hidden_size or 0
     projector = counting.linear(ffn, text_hidden) + counting.linear(text_hidden, text_hidden)
-    return _finish_audio(arch, audio, projector, warnings, "voxtral_encoder")
+    return finish_audio(arch, audio, projector, warnings, "voxtral_encoder")
 
 
 def qwen2_5_omni_thinker(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
@@ -206,7 +208,7 @@ def audioflamingo3(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     projector = counting.linear(width, text_hidden, bias) + counting.linear(
         text_hidden, text_hidden, bias
     )
-    return _finish_audio(arch, audio, projector, warnings, "audioflamingo3_encoder")
+    return finish_audio(arch, audio, projector, warnings, "audioflamingo3_encoder")
 
 
 def glmasr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
@@ -221,7 +223,7 @@ def glmasr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     projector = counting.linear(ffn, 2 * text_hidden, True) + counting.linear(
         2 * text_hidden, text_hidden, True
     )
-    return _finish_audio(arch, audio, projector, warnings, "glmasr_encoder")
+    return finish_audio(arch, audio, projector, warnings, "glmasr_encoder")
 
 
 QWEN3_ASR_ENCODER_DEFAULTS = {  # Qwen3ASRAudioEncoderConfig
@@ -285,7 +287,7 @@ def qwen3_asr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     output = audio_reader.int("output_dim")
     audio_reader.check()
     projector = counting.linear(width, width, True) + counting.linear(width, output, True)
-    return _finish_audio(arch, audio, projector, warnings, "qwen3_asr_encoder")
+    return finish_audio(arch, audio, projector, warnings, "qwen3_asr_encoder")
 
 
 GRANITE_SPEECH_ENCODER_DEFAULTS = {  # GraniteSpeechEncoderConfig
@@ -377,7 +379,7 @@ def granite_speech(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     downsample = reader.int("downsample_rate", default=5)
     queries = window // downsample
     projector = qformer + queries * width + counting.linear(width, arch.hidden_size or 0, True)
-    return _finish_audio(arch, audio, projector, warnings, "granite_speech_encoder (Conformer)")
+    return finish_audio(arch, audio, projector, warnings, "granite_speech_encoder (Conformer)")
 
 
 WRAPPERS = {

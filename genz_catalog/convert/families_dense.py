@@ -363,7 +363,7 @@ def _implied_head_dim(
     )
 
 
-def _finish_plain(
+def finish_plain(
     arch: Architecture,
     reader: ConfigReader,
     *,
@@ -398,7 +398,7 @@ def _finish_plain(
     return arch
 
 
-def _finish_classic_mha(
+def finish_classic_mha(
     reader: ConfigReader,
     *,
     hidden: int,
@@ -412,7 +412,7 @@ def _finish_classic_mha(
 ) -> Architecture:
     """The ending shared by the GPT-2-era families: multi-head attention (K/V heads = heads), an
     ungated MLP, and a KV cache of K and V at full width (2 x hidden values per layer)."""
-    arch = _finish_plain(
+    arch = finish_plain(
         Architecture(reader.family),
         reader,
         hidden=hidden,
@@ -457,7 +457,7 @@ def gpt2(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + positions * hidden + layers * per_layer + counting.layer_norm(hidden)
     if not tied:
         total += vocab * hidden
-    return _finish_classic_mha(
+    return finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
@@ -490,7 +490,7 @@ def gptj(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + layers * per_layer + counting.layer_norm(hidden) + vocab
     if not tied:
         total += vocab * hidden
-    return _finish_classic_mha(
+    return finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
@@ -525,7 +525,7 @@ def gpt_neox(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + layers * per_layer + counting.layer_norm(hidden)
     if not tied:
         total += vocab * hidden
-    return _finish_classic_mha(
+    return finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
@@ -569,7 +569,7 @@ def opt(reader: ConfigReader) -> Architecture:
         total += norm
     if not tied:
         total += vocab * embed_dim
-    return _finish_classic_mha(
+    return finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
@@ -603,7 +603,7 @@ def bloom(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + 2 * counting.layer_norm(hidden) + layers * per_layer
     if not tied:
         total += vocab * hidden
-    return _finish_classic_mha(
+    return finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
@@ -659,7 +659,7 @@ def falcon(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + layers * per_layer + counting.layer_norm(hidden)
     if not tied:
         total += vocab * hidden
-    arch = _finish_plain(
+    arch = finish_plain(
         Architecture(family),
         reader,
         hidden=hidden,
@@ -726,7 +726,7 @@ def mpt(reader: ConfigReader) -> Architecture:
         total += context * hidden
     if not reader.bool("tie_word_embeddings", default=True):
         total += vocab * hidden
-    arch = _finish_plain(
+    arch = finish_plain(
         Architecture(reader.family),
         reader,
         hidden=hidden,

@@ -26,7 +26,7 @@ from genz_catalog.convert._decoder import (
 )
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.families_dense import qwen_layer_types
-from genz_catalog.convert.families_multimodal import _finish as finish_wrapper
+from genz_catalog.convert.families_multimodal import finish_multimodal as finish_wrapper
 
 Dispatch = Callable[[dict[str, Any], str, str], Architecture]
 

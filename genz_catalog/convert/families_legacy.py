@@ -21,7 +21,7 @@ from genz_catalog.convert._decoder import (
     read_context_length,
 )
 from genz_catalog.convert._reader import ConfigReader
-from genz_catalog.convert.families_dense import _finish_classic_mha, _finish_plain
+from genz_catalog.convert.families_dense import finish_classic_mha, finish_plain
 
 
 def gpt_bigcode(reader: ConfigReader) -> Architecture:
@@ -62,7 +62,7 @@ def gpt_bigcode(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + positions * hidden + layers * per_layer + counting.layer_norm(hidden)
     if not tied:
         total += vocab * hidden
-    arch = _finish_plain(
+    arch = finish_plain(
         Architecture(reader.family),
         reader,
         hidden=hidden,
@@ -134,7 +134,7 @@ def gpt_neo(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + positions * hidden + layers * per_layer + counting.layer_norm(hidden)
     if not tied:
         total += vocab * hidden
-    arch = _finish_plain(
+    arch = finish_plain(
         Architecture(reader.family),
         reader,
         hidden=hidden,
@@ -177,7 +177,7 @@ def codegen(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + layers * per_layer + counting.layer_norm(hidden) + vocab
     if not tied:
         total += vocab * hidden
-    return _finish_classic_mha(
+    return finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
@@ -217,7 +217,7 @@ def xglm(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + layers * per_layer + counting.layer_norm(hidden)
     if not tied:
         total += vocab * hidden
-    return _finish_classic_mha(
+    return finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
@@ -262,7 +262,7 @@ def qwen(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + layers * per_layer + counting.layer_norm(hidden, False)
     if not tied:
         total += vocab * hidden
-    arch = _finish_plain(
+    arch = finish_plain(
         Architecture(reader.family),
         reader,
         hidden=hidden,
@@ -299,7 +299,7 @@ def _chatglm_v1(reader: ConfigReader) -> Architecture:
     total = vocab * hidden + layers * per_layer + counting.layer_norm(hidden)
     if not reader.bool("tie_word_embeddings", default=True):
         total += vocab * hidden
-    return _finish_classic_mha(
+    return finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
@@ -357,7 +357,7 @@ def chatglm(reader: ConfigReader) -> Architecture:
         total += counting.layer_norm(hidden, norm_bias)
     if not reader.bool("tie_word_embeddings", default=False):
         total += vocab * hidden
-    arch = _finish_plain(
+    arch = finish_plain(
         Architecture(reader.family),
         reader,
         hidden=hidden,

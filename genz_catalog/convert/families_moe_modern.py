@@ -49,7 +49,11 @@ from genz_catalog.convert._decoder import (
     read_layer_types,
 )
 from genz_catalog.convert._reader import ConfigReader
-from genz_catalog.convert.families_multimodal import _finish, _text_architecture, _vision_reader
+from genz_catalog.convert.families_multimodal import (
+    _text_architecture,
+    _vision_reader,
+    finish_multimodal,
+)
 
 Dispatch = Callable[[dict[str, Any], str, str], Architecture]
 
@@ -674,7 +678,7 @@ def llama4(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     vision_params = _llama4_vision_params(vision)
     projector = counting.linear(vision.int("vision_output_dim"), arch.hidden_size or 0)
     vision.check()
-    return _finish(arch, text_params, vision_params, projector, warnings)
+    return finish_multimodal(arch, text_params, vision_params, projector, warnings)
 
 
 # --- hybrids: linear attention / convolution layers with MoE FFNs --------------------------------
@@ -866,7 +870,7 @@ def _qwen_vl_wrapper(
     text_params = arch.parameter_count
     vision = _vision_reader(reader, text_type.replace("_text", "_vision"), warnings)
     vision_params = _qwen3_vl_vision_params(vision, deepstack_default)
-    return _finish(arch, text_params, vision_params, 0, warnings)
+    return finish_multimodal(arch, text_params, vision_params, 0, warnings)
 
 
 def qwen3_vl_moe(reader: ConfigReader, dispatch: Dispatch) -> Architecture:

@@ -239,13 +239,16 @@ def siglip_vision_params(vision: ConfigReader) -> tuple[int, int]:
     return params, hidden
 
 
-def _finish(
+def finish_multimodal(
     arch: Architecture,
     text_params: int,
     vision_params: int,
     projector_params: int,
     warnings: list[str],
 ) -> Architecture:
+    """Add a vision tower and projector (parameters) to a language model's figures: the total
+    and active counts grow, ``text_parameter_count`` keeps the language model's. Shared by
+    every vision-language family's handler."""
     arch.text_parameter_count = text_params
     arch.parameter_count = text_params + vision_params + projector_params
     if arch.active_parameter_count is not None:
@@ -282,7 +285,7 @@ def llava(
     ) + counting.linear(text_hidden, text_hidden, bias)
     if reader.family == "llava_next":
         projector += text_hidden  # image_newline
-    return _finish(arch, text_params, vision_params, projector, warnings)
+    return finish_multimodal(arch, text_params, vision_params, projector, warnings)
 
 
 def gemma3(
@@ -299,7 +302,7 @@ def gemma3(
     vision = _vision_reader(reader, "siglip_vision_model", warnings)
     vision_params, vision_hidden = siglip_vision_params(vision)
     projector = vision_hidden * (arch.hidden_size or 0) + vision_hidden
-    return _finish(arch, text_params, vision_params, projector, warnings)
+    return finish_multimodal(arch, text_params, vision_params, projector, warnings)
 
 
 def qwen2_vl(
@@ -332,7 +335,7 @@ def qwen2_vl(
         + counting.linear(merged, merger_out, True)
     )
     vision_params = channels * temporal * patch * patch * embed + depth * per_block + merger
-    return _finish(arch, text_params, vision_params, 0, warnings)
+    return finish_multimodal(arch, text_params, vision_params, 0, warnings)
 
 
 def qwen2_5_vl(
@@ -364,7 +367,7 @@ def qwen2_5_vl(
         + counting.linear(merged, merger_out, True)
     )
     vision_params = channels * temporal * patch * patch * hidden + depth * per_block + merger
-    return _finish(arch, text_params, vision_params, 0, warnings)
+    return finish_multimodal(arch, text_params, vision_params, 0, warnings)
 
 
 def mllama(
@@ -409,7 +412,7 @@ def mllama(
         + 2 * global_layers  # attention and FFN gates
     )
     projector = counting.linear(output_dim, arch.hidden_size or 0, True)
-    return _finish(arch, text_params, vision_params, projector, warnings)
+    return finish_multimodal(arch, text_params, vision_params, projector, warnings)
 
 
 def _mllama_text(text: ConfigReader) -> Architecture:

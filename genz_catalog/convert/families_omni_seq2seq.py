@@ -412,7 +412,7 @@ def qwen3_omni_moe_thinker(reader: ConfigReader, dispatch: Dispatch) -> Architec
     Qwen3-VL vision tower with DeepStack mergers, and a Qwen3-MoE language model (head untied
     by the thinker's default). The talker and code2wav of the full Omni checkpoint are separate
     models, not counted here."""
-    from genz_catalog.convert.families_audio import _finish_audio, qwen3_audio_encoder_params
+    from genz_catalog.convert.families_audio import finish_audio, qwen3_audio_encoder_params
     from genz_catalog.convert.families_dense_modern import (
         _qwen3_vision_params,
         _vision_config,
@@ -455,7 +455,7 @@ def qwen3_omni_moe_thinker(reader: ConfigReader, dispatch: Dispatch) -> Architec
     output = audio_reader.int("output_dim")
     audio_reader.check()
     audio += counting.linear(width, width, True) + counting.linear(width, output, True)
-    arch = _finish_audio(arch, audio, 0, warnings, "qwen3_omni_moe_audio_encoder")
+    arch = finish_audio(arch, audio, 0, warnings, "qwen3_omni_moe_audio_encoder")
     arch.parameter_count += vision
     arch.active_parameter_count = (arch.active_parameter_count or 0) + vision
     arch.extra["vision_parameter_count"] = vision
@@ -491,7 +491,7 @@ def voxtral_realtime(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     frames stacked ``downsample_factor`` deep into a two-layer bias-free projector, and a
     Mistral-shaped text decoder with an adaptive RMSNorm per layer; LM head tied by default."""
     from genz_catalog.convert._decoder import add_attention_kv, build_decoder
-    from genz_catalog.convert.families_audio import _finish_audio
+    from genz_catalog.convert.families_audio import finish_audio
 
     text_config = reader.sub("text_config")
     audio_config = reader.sub("audio_config")
@@ -544,7 +544,7 @@ def voxtral_realtime(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     )
     stacked = width * reader.int("downsample_factor", default=4)
     projector = counting.linear(stacked, hidden) + counting.linear(hidden, hidden)
-    return _finish_audio(arch, encoder, projector, [], "voxtral_realtime_encoder")
+    return finish_audio(arch, encoder, projector, [], "voxtral_realtime_encoder")
 
 
 VIBEVOICE_TOKENIZER_DEFAULTS = {  # VibeVoiceAcousticTokenizerEncoderConfig (transformers 5.24)
@@ -603,7 +603,7 @@ def vibevoice_asr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     """VibeVoice-ASR: acoustic and semantic tokenizer encoders (convolutional, no attention),
     a two-branch projector (linear, RMSNorm, linear into the text width, per branch) and a
     Qwen2 language model whose LM head transformers never ties for this family."""
-    from genz_catalog.convert.families_audio import _finish_audio
+    from genz_catalog.convert.families_audio import finish_audio
     from genz_catalog.convert.families_multimodal import _with_defaults
 
     warnings: list[str] = []
@@ -647,7 +647,7 @@ def vibevoice_asr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
             + text_hidden  # RMSNorm
             + counting.linear(text_hidden, text_hidden, True)
         )
-    return _finish_audio(
+    return finish_audio(
         arch, audio, projector, warnings, "VibeVoice acoustic + semantic tokenizer encoders"
     )
 
@@ -666,7 +666,7 @@ def moss_transcribe_diarize(reader: ConfigReader, dispatch: Dispatch) -> Archite
     """MOSS Transcribe-Diarize: a Whisper-style encoder, ``audio_merge_size`` frames packed into
     a two-layer projector (biases per ``projector_bias``) with a LayerNorm into the text width,
     and a Qwen3 language model (head tied by the wrapper's default)."""
-    from genz_catalog.convert.families_audio import _finish_audio, whisper_encoder_params
+    from genz_catalog.convert.families_audio import finish_audio, whisper_encoder_params
     from genz_catalog.convert.families_multimodal import _with_defaults
     from genz_catalog.convert.families_vlm import text_model
 
@@ -692,7 +692,7 @@ def moss_transcribe_diarize(reader: ConfigReader, dispatch: Dispatch) -> Archite
         + counting.linear(text_hidden, text_hidden, bias)
         + counting.layer_norm(text_hidden)
     )
-    return _finish_audio(arch, audio, projector, warnings, "moss_transcribe_diarize_audio")
+    return finish_audio(arch, audio, projector, warnings, "moss_transcribe_diarize_audio")
 
 
 def wav2vec2_style_encoder_params(audio: ConfigReader) -> tuple[int, int]:
@@ -742,7 +742,7 @@ def omniasr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     """Omnilingual ASR (LLM variant): a wav2vec 2.0-style audio encoder, one biased linear
     projector into the text width, and a Llama language model whose LM head transformers never
     ties for this family."""
-    from genz_catalog.convert.families_audio import _finish_audio
+    from genz_catalog.convert.families_audio import finish_audio
 
     text_config = reader.sub("text_config")
     audio_config = reader.sub("audio_config")
@@ -761,7 +761,7 @@ def omniasr(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
         ConfigReader(audio_config, reader.family, "audio_config.")
     )
     projector = counting.linear(width, arch.hidden_size or 0, True)
-    return _finish_audio(arch, audio, projector, [], "omniasr_audio (wav2vec 2.0 style)")
+    return finish_audio(arch, audio, projector, [], "omniasr_audio (wav2vec 2.0 style)")
 
 
 def pi0(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
@@ -947,7 +947,7 @@ def nemo_speechlm(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
     silence embedding), output LayerNorms, a biased linear projector, a word-timestamp encoder
     (transposed-conv upsampler + ASR-style layers) with a 1x1-conv head, and a Nemotron-H
     language model whose LM head transformers never ties for this family."""
-    from genz_catalog.convert.families_audio import _finish_audio
+    from genz_catalog.convert.families_audio import finish_audio
 
     text_config = reader.sub("text_config")
     if text_config is None:
@@ -1000,7 +1000,7 @@ def nemo_speechlm(reader: ConfigReader, dispatch: Dispatch) -> Architecture:
         + counting.linear(timestamp_width, timestamp_vocab, True)  # 1x1 conv head
     )
     projector = counting.linear(asr_width, arch.hidden_size or 0, True)
-    arch = _finish_audio(
+    arch = finish_audio(
         arch, audio + word_timestamps, projector, [], "Nemotron 3.5 ASR + diarization encoders"
     )
     arch.extra["word_timestamp_parameter_count"] = word_timestamps

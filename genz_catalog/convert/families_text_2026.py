@@ -42,7 +42,7 @@ from genz_catalog.convert.families_moe_modern import (
     _warn_mixed_windows,
     _window,
 )
-from genz_catalog.convert.families_multimodal import _finish as finish_wrapper
+from genz_catalog.convert.families_multimodal import finish_multimodal as finish_wrapper
 
 #: Converts a nested language-model config (config, model_type, key prefix for errors).
 Dispatch = Callable[[dict[str, Any], str, str], Architecture]

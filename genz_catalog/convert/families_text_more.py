@@ -528,7 +528,7 @@ def _classic(
     heads_keys: tuple[str, ...],
 ) -> Architecture:
     head_dim = families_dense._implied_head_dim(reader, hidden, heads, hidden_keys, heads_keys)
-    return families_dense._finish_classic_mha(
+    return families_dense.finish_classic_mha(
         reader,
         hidden=hidden,
         layers=layers,
@@ -829,7 +829,7 @@ def laguna(reader: ConfigReader) -> Architecture:
     total += sparse * sparse_ffn + (layers - sparse) * counting.mlp(hidden, intermediate, True)
     if not reader.bool("tie_word_embeddings", default=False):
         total += vocab * hidden
-    arch = families_dense._finish_plain(
+    arch = families_dense.finish_plain(
         Architecture(reader.family),
         reader,
         hidden=hidden,
@@ -929,7 +929,7 @@ def mimo_v2_flash(reader: ConfigReader) -> Architecture:
     )
     if not reader.bool("tie_word_embeddings", default=False):
         total += vocab * hidden
-    arch = families_dense._finish_plain(
+    arch = families_dense.finish_plain(
         Architecture(reader.family),
         reader,
         hidden=hidden,
@@ -1428,7 +1428,7 @@ def cpmant(reader: ConfigReader) -> Architecture:
         + hidden
         + vocab * hidden
     )
-    arch = families_dense._finish_plain(
+    arch = families_dense.finish_plain(
         Architecture(reader.family),
         reader,
         hidden=hidden,

@@ -27,8 +27,8 @@ from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert.errors import ConversionError
 from genz_catalog.convert.families_multimodal import (
     TEXT_CONFIG_DEFAULTS,
-    _finish,
     _with_defaults,
+    finish_multimodal,
     gemma3,
 )
 from genz_catalog.convert.vision_towers import TOWERS, VISION_DEFAULTS
@@ -140,7 +140,7 @@ def _done(
     arch: Architecture, vision: int, projector: int, warnings: list[str], tower: str
 ) -> Architecture:
     text = arch.parameter_count
-    _finish(arch, text, vision, projector, warnings)
+    finish_multimodal(arch, text, vision, projector, warnings)
     arch.extra["vision_tower"] = tower
     return arch
 

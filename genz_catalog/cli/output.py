@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 import click
-from tabulate import tabulate, tabulate_formats
 
-from .units import human_bytes, human_count
+from ..units import human_bytes, human_count
 
 #: Table style used when ``--fmt`` is not given.
 DEFAULT_TABLE_STYLE = "simple"
@@ -80,6 +79,9 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
         chosen = [kind for kind in ("json", "nl", "csv") if kwargs.pop(f"as_{kind}")]
         if len(chosen) > 1:
             raise click.ClickException("use only one of " + ", ".join(f"--{k}" for k in chosen))
+        # tabulate is imported when a command runs, not when --help is drawn.
+        from tabulate import tabulate_formats
+
         if style is not None and style not in tabulate_formats:
             raise click.ClickException(
                 f"--fmt: unknown table style {style!r}; choose one of: "
@@ -132,6 +134,22 @@ def format_bytes(value: Any) -> Any:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return value
     return human_bytes(value) if math.isfinite(value) else str(value)
+
+
+def format_decimal(value: Any) -> str:
+    """A latency or throughput for people: two decimals with thousands separators
+    (``1,234.57``)."""
+    return f"{value:,.2f}"
+
+
+#: Table formatters for every parameter-count column (``8.03B``); machine formats keep integers.
+COUNT_FORMATTERS: Formatters = {
+    "parameter_count": format_count,
+    "active_parameter_count": format_count,
+    "text_parameter_count": format_count,
+    "mtp_parameter_count": format_count,
+    "hub_parameter_count": format_count,
+}
 
 
 def _json_default(value: Any) -> Any:
@@ -207,6 +225,8 @@ def print_record(
             [key, formatters[key](value) if key in formatters and value is not None else value]
             for key, value in record.items()
         ]
+        from tabulate import tabulate
+
         value_width = None
         if output.width is not None and table:
             # Long values (warnings, tags) wrap inside their cell instead of widening the table.
@@ -239,6 +259,8 @@ def _chosen(output: OutputFormat, available: list[str]) -> list[str]:
 def _fitted_table(table: list[list[Any]], columns: list[str], output: OutputFormat) -> str:
     """The table, with columns dropped from the right until it fits ``output.width`` (a note on
     stderr names how many were left out and how to see them)."""
+    from tabulate import tabulate
+
     shown = len(columns)
     while True:
         text = tabulate(

@@ -12,9 +12,7 @@ from typing import Any
 
 import click
 
-from .cli_group import cli, get_manager
-from .output import OutputFormat, format_bytes, output_options, print_rows
-from .planner import (
+from ..planner import (
     DEFAULT_INPUT_TOKENS,
     DEFAULT_MEMORY_FRACTION,
     DEFAULT_OUTPUT_TOKENS,
@@ -24,11 +22,8 @@ from .planner import (
     genz_systems,
     plan,
 )
-
-
-def _float2(value: Any) -> str:
-    return f"{value:,.2f}"
-
+from .group import cli, get_manager
+from .output import OutputFormat, format_bytes, format_decimal, output_options, print_rows
 
 #: How the table shows a plan's raw values (machine formats keep them raw).
 PLAN_FORMATTERS = {
@@ -37,9 +32,9 @@ PLAN_FORMATTERS = {
     "exact_weight_bytes": format_bytes,
     "exact_kv_cache_bytes": format_bytes,
     "genz_weight_bytes": format_bytes,
-    "prefill_latency_ms": _float2,
-    "decode_latency_ms": _float2,
-    "decode_throughput_tokens_per_s": _float2,
+    "prefill_latency_ms": format_decimal,
+    "decode_latency_ms": format_decimal,
+    "decode_throughput_tokens_per_s": format_decimal,
     "weight_difference_pct": lambda v: f"{v:+.1f}%",
     "difference_causes": lambda v: "; ".join(v) if isinstance(v, list) else v,
 }

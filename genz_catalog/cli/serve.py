@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .cli_group import cli, get_manager
+from .group import cli, get_manager
 
 
 def _parse_setting_value(value: str) -> object:
@@ -102,8 +102,8 @@ def serve(
     # Datasette and uvicorn load only when serving, so other commands stay fast.
     from datasette.app import SETTINGS
 
-    from .datasette.app import build_datasette
-    from .default_catalog import ensure_default_catalog
+    from ..datasette.app import build_datasette
+    from ..default_catalog import ensure_default_catalog
 
     known = {setting.name for setting in SETTINGS}
     parsed_settings: dict[str, object] = {}
@@ -204,7 +204,7 @@ def run_datasette(
 
     import uvicorn
 
-    from .datasette.access_log import with_access_log
+    from ..datasette.access_log import with_access_log
 
     asyncio.run(datasette.invoke_startup())
     host, port = listener.getsockname()[:2]

@@ -12,16 +12,17 @@ from typing import Any
 
 import click
 
-from .cli_group import cli, get_manager
+from ..planner import GENZ_BITS, DoesNotFitError, SimulationError, Workload
+from .group import cli, get_manager
 from .output import (
     OutputFormat,
     format_bytes,
     format_count,
+    format_decimal,
     output_options,
     print_record,
     print_rows,
 )
-from .planner import GENZ_BITS, DoesNotFitError, SimulationError, Workload
 
 #: ``simulate``'s fields, in order: the arguments, GenZ's figures (memory as GenZ computes it,
 #: per device and in total), then the catalog's exact memory and how GenZ's weights differ.
@@ -87,10 +88,6 @@ def simulation_record(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _float2(value: Any) -> str:
-    return f"{value:,.2f}"
-
-
 def _sentences(value: Any) -> Any:
     return "; ".join(value) if isinstance(value, list) else value
 
@@ -109,7 +106,7 @@ _SIMULATION_FORMATTERS = {
         )
     },
     **{
-        k: _float2
+        k: format_decimal
         for k in (
             "prefill_latency_ms",
             "prefill_throughput_tokens_per_s",
@@ -208,7 +205,7 @@ def simulate(
         genz-catalog simulate mistralai/Mistral-7B-v0.1 --system H100_GPU --batch 8
         genz-catalog simulate --all-systems meta-llama/Llama-3.1-8B Qwen/Qwen2.5-7B
     """
-    from . import planner
+    from .. import planner
 
     manager = get_manager(ctx)
     models = [manager.require_model(model_id)["model_id"] for model_id in model_ids]
@@ -258,7 +255,7 @@ def compare_rows(
     models: list[dict[str, Any]], metrics: dict[str, list[dict[str, Any]]], dtype: str, seq_len: int
 ) -> list[dict[str, Any]]:
     """One dict per model with the compared fields (raw values: counts, bytes, percent)."""
-    from .memory import memory_report, weight_bytes
+    from ..memory import memory_report, weight_bytes
 
     rows = []
     for model in models:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .cli_group import cli, get_manager
+from .group import cli, get_manager
 from .output import OutputFormat, output_options, print_rows
 
 
@@ -59,7 +59,7 @@ def backup(ctx: click.Context, file: str, force: bool, publish: bool) -> None:
         datasette -i catalog-backup.db
         genz-catalog backup --publish --force /srv/publish/catalog.db
     """
-    from .admin import backup_catalog
+    from ..admin import backup_catalog
 
     # The source is only read: a read-only open never switches it to WAL or migrates it.
     result = backup_catalog(
@@ -90,7 +90,7 @@ def export(ctx: click.Context, file: str, include_cache: bool) -> None:
         genz-catalog export catalog.jsonl
         genz-catalog --db other.db load catalog.jsonl
     """
-    from .admin import check_output_path, export_catalog, write_file_atomically
+    from ..admin import check_output_path, export_catalog, write_file_atomically
 
     db = get_manager(ctx, read_only=True).db
     if file == "-":
@@ -126,7 +126,7 @@ def load(ctx: click.Context, file: str, replace: bool) -> None:
         genz-catalog load catalog.jsonl
         genz-catalog load --replace catalog.jsonl
     """
-    from .admin import load_catalog
+    from ..admin import load_catalog
 
     manager = get_manager(ctx)
     if file == "-":
@@ -174,8 +174,8 @@ def doctor(ctx: click.Context, fix: bool, as_json: bool) -> None:
     """
     import json
 
-    from .admin import diagnose_catalog, repair_catalog
-    from .db import connect, resolve_db_path
+    from ..admin import diagnose_catalog, repair_catalog
+    from ..db import connect, resolve_db_path
 
     if fix:
         db = get_manager(ctx, create=False).db
@@ -243,7 +243,7 @@ def check_replica(
     Example:
         genz-catalog check-replica http://replica1:8001 http://replica2:8001
     """
-    from .admin import check_replicas
+    from ..admin import check_replicas
 
     checks = check_replicas(get_manager(ctx, create=False).db.conn, urls, timeout=timeout)
     rows = [vars(check) for check in checks]

@@ -1,20 +1,25 @@
 """The ``genz-catalog`` click group, and what every command module shares: one-line errors
 (usage errors exit 2, failures exit 1), the checks every command gets (argument bytes, integer
-range), and opening the catalog (:func:`get_manager`). Command modules import from here, and
-:mod:`genz_catalog.cli` imports them all: data flows one way, with no import circle.
+range), and opening the catalog (:func:`get_manager`, :func:`existing_catalog`).
+
+Every command module imports the group from here (``from .group import cli``) and registers its
+commands on it with ``@cli.command()``; :mod:`genz_catalog.cli` imports the command modules.
+This module imports none of them, nor the package: data flows one way, with no import circle.
+Importing it stays cheap (no converter, no catalog library): ``genz-catalog --help`` pays only
+for click and sqlite-utils.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 from typing import Any, NoReturn
 
 import click
 
-from ._lean_start import import_sqlite_utils_without_dataframes
-from .convert import ConversionError
-from .errors import CatalogError
+from .._lean_start import import_sqlite_utils_without_dataframes
+from ..errors import CatalogError
 
 # Before anything imports sqlite_utils (db, the manager and the command modules do).
 import_sqlite_utils_without_dataframes()
@@ -37,7 +42,7 @@ def _usage_line_error(exc: click.UsageError) -> click.ClickException:
     message = exc.format_message()
     huge = _UNPARSED_HUGE_INTEGER.search(message)
     if huge is not None and isinstance(exc, click.BadParameter):
-        from .limits import SQLITE_MAX_INT
+        from ..limits import SQLITE_MAX_INT
 
         name = exc.param.opts[0] if exc.param is not None and exc.param.opts else "value"
         if exc.param is not None and exc.param.param_type_name == "argument":
@@ -67,7 +72,7 @@ def _refuse_undecodable_arguments(args: list[str]) -> None:
 def _check_integer_parameters(ctx: click.Context) -> None:
     """Refuse an integer option or argument SQLite cannot hold (2**63 and more), for every
     command at once: such a value fails later with ``OverflowError`` in SQLite's binding."""
-    from .limits import SQLITE_MAX_INT
+    from ..limits import SQLITE_MAX_INT
 
     for param in ctx.command.params:
         value = ctx.params.get(param.name or "")
@@ -130,7 +135,7 @@ class CatalogGroup(click.Group):
             return self._invoke(ctx)
         except click.ClickException as exc:
             # Whatever the error quotes (a request header, a URL), no Hub token is shown.
-            from .redaction import redact
+            from ..redaction import redact
 
             exc.message = redact(exc.message)
             raise
@@ -142,7 +147,7 @@ class CatalogGroup(click.Group):
             _print_help_and_exit(exc)  # a bare subgroup name: ``genz-catalog metrics``
         except click.UsageError as exc:
             raise _usage_line_error(exc) from None
-        except (CatalogError, ConversionError) as exc:
+        except CatalogError as exc:
             raise click.ClickException(str(exc)) from None
         except sqlite3.DatabaseError as exc:
             # One line: a damaged schema's message quotes its SQL, newlines and all.
@@ -158,6 +163,21 @@ class CatalogGroup(click.Group):
             raise click.ClickException("input is nested too deeply") from None
         except UnicodeError as exc:
             raise click.ClickException(f"text that is not valid UTF-8: {exc.reason}") from None
+        except ValueError as exc:  # last: UnicodeError is a ValueError, handled above
+            if not _is_conversion_error(exc):
+                raise
+            raise click.ClickException(str(exc)) from None
+
+
+def _is_conversion_error(exc: BaseException) -> bool:
+    """True for the converter's refusal of a config (``genz_catalog.convert.ConversionError``).
+
+    Checked without importing the converter: only code that already imported it can raise its
+    errors, and importing it just to name the class would cost every command, ``--help``
+    included, about 0.1 s (the converter loads all its family handlers).
+    """
+    errors = sys.modules.get("genz_catalog.convert.errors")
+    return errors is not None and isinstance(exc, errors.ConversionError)
 
 
 def _print_help_and_exit(exc: click.exceptions.NoArgsIsHelpError) -> NoReturn:
@@ -202,8 +222,8 @@ def get_manager(  # noqa: ANN201 - ModelManager
     ``missing_ok=True`` (with ``create=False``) is for commands with nothing to do on a missing
     catalog (``sync``, ``discover``): they see an empty one in memory and create no file.
     """
-    from .db import resolve_db_path
-    from .manager import ModelManager
+    from ..db import resolve_db_path
+    from ..manager import ModelManager
 
     root = ctx.find_root()
     root.ensure_object(dict)
@@ -214,14 +234,21 @@ def get_manager(  # noqa: ANN201 - ModelManager
         else:
             if not create and not path.is_file():
                 if not missing_ok:
-                    from .db import _missing_catalog_message
+                    from ..db import missing_catalog_message
 
-                    raise click.ClickException(_missing_catalog_message(path))
+                    raise click.ClickException(missing_catalog_message(path))
                 path = ":memory:"
             manager = ModelManager(path)
         root.obj["manager"] = manager
         root.call_on_close(manager.close)
     return root.obj["manager"]
+
+
+def existing_catalog(ctx: click.Context, *, read_only: bool = False):  # noqa: ANN201
+    """The ModelManager of a command that needs an existing catalog file: a missing one is an
+    error (``no catalog at ...``), never created. ``read_only=True`` for commands that only
+    read (see :func:`get_manager`)."""
+    return get_manager(ctx, create=False, read_only=read_only)
 
 
 class CatalogOnFirstWrite:
@@ -238,7 +265,7 @@ class CatalogOnFirstWrite:
     READS = frozenset({"get_model", "require_model", "list_models", "search_models"})
 
     def __init__(self, ctx: click.Context) -> None:
-        from .db import resolve_db_path
+        from ..db import resolve_db_path
 
         self._ctx = ctx
         root = ctx.find_root()
@@ -248,7 +275,7 @@ class CatalogOnFirstWrite:
 
     def _empty_catalog(self):  # noqa: ANN202 - ModelManager, imported lazily
         if self._empty is None:
-            from .manager import ModelManager
+            from ..manager import ModelManager
 
             self._empty = ModelManager(":memory:")
             self._ctx.find_root().call_on_close(self._empty.close)
