@@ -100,10 +100,11 @@ def test_a_file_that_already_has_a_figure_column_keeps_its_values(tmp_path: Path
 
 def test_refresh_skips_refused_configs_and_gone_models_and_clears_their_marks(tmp_path: Path):
     db = connect(tmp_path / "models.db")
+    db.execute("INSERT INTO documents (hash, body) VALUES (x'00', '{\"model_type\": \"llama\"}')")
     db.execute(
-        "INSERT INTO models (model_id, model_name, source, config_json, created_at, updated_at) "
-        "VALUES ('someone/broken', 'broken', 'local', ?, ?, ?)",
-        ['{"model_type": "llama"}', STAMP, STAMP],  # no sizes: the converter refuses it
+        "INSERT INTO models (model_id, model_name, source, config_doc, created_at, updated_at) "
+        "VALUES ('someone/broken', 'broken', 'local', last_insert_rowid(), ?, ?)",
+        [STAMP, STAMP],  # no sizes: the converter refuses it
     )
     db.execute(
         "INSERT INTO stale_figures (model_id, column_name) VALUES "
@@ -113,7 +114,9 @@ def test_refresh_skips_refused_configs_and_gone_models_and_clears_their_marks(tm
     assert stored_config(db, "someone/broken") == {"model_type": "llama"}
     assert stored_config(db, "someone/gone") is None
     assert refresh_stale_figures(db) == {}
-    row = db.execute("SELECT genz_unsupported, config_json FROM models").fetchone()
+    row = db.execute(
+        "SELECT m.genz_unsupported, d.body FROM models m JOIN documents d ON d.id = m.config_doc"
+    ).fetchone()
     assert row == (None, '{"model_type": "llama"}')
     assert db.execute("SELECT count(*) FROM stale_figures").fetchone()[0] == 0
 
