@@ -6,7 +6,8 @@ transformers 5 spelling (``rope_parameters``, ``dtype``, ``num_local_experts`` f
 ``save_pretrained`` gives the same model in the new spelling, so the converter can be tested on
 both. Configs transformers 5 cannot load (legacy custom-code model types) are skipped.
 
-    python scripts/v5_configs.py     # needs the oracle extra (transformers)
+    python scripts/v5_configs.py                 # every folder; needs the oracle extra
+    python scripts/v5_configs.py FOLDER [...]    # only these tests/data/hf-configs folders
 """
 
 from __future__ import annotations
@@ -20,19 +21,22 @@ ROOT = Path(__file__).resolve().parent.parent / "tests" / "data"
 SKIP_KEYS = ("model_type", "architectures", "transformers_version", "torch_dtype", "auto_map")
 
 
-def main() -> int:
+def main(folders: list[str]) -> int:
     import transformers
 
     transformers.logging.set_verbosity_error()
     written = 0
-    for path in sorted((ROOT / "hf-configs").glob("*/config.json")):
+    paths = sorted((ROOT / "hf-configs").glob("*/config.json"))
+    if folders:
+        paths = [path for path in paths if path.parent.name in folders]
+    for path in paths:
         config = json.loads(path.read_text())
         kwargs = {key: value for key, value in config.items() if key not in SKIP_KEYS}
         if "torch_dtype" in config:
             kwargs["dtype"] = config["torch_dtype"]
         try:
             new = transformers.AutoConfig.for_model(config["model_type"], **kwargs)
-        except (ValueError, KeyError) as error:
+        except (ValueError, KeyError, TypeError) as error:
             print(f"skip {path.parent.name}: {str(error)[:80]}", file=sys.stderr)
             continue
         new.architectures = config.get("architectures")
@@ -48,4 +52,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

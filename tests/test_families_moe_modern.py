@@ -355,6 +355,7 @@ DEFAULT_EXACT = (
     "granitemoeshared",
     "jetmoe",
     "cohere2_moe",
+    "flint",
 )
 #: Default configs the converter refuses, and why (transformers builds these only by truncating
 #: hidden/heads, or not at all: dots1's experts and lfm2_moe's layer_types default to None).
@@ -423,6 +424,24 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "moe_layer_start_index": 1,
         "moe_layer_end_index": 3,
         "use_bias": True,
+        "vocab_size": 1000,
+    },
+    # FlintConfig fills an absent mlp_only_layers with [0, 1] and an absent layer_types with its
+    # own full/sliding pattern: the converter must take the same class defaults.
+    "flint without mlp_only_layers and layer_types, sparse every second layer": {
+        "model_type": "flint",
+        "hidden_size": 256,
+        "intermediate_size": 512,
+        "moe_intermediate_size": 64,
+        "shared_expert_intermediate_size": 128,
+        "num_hidden_layers": 7,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 64,
+        "num_experts": 8,
+        "num_experts_per_tok": 2,
+        "decoder_sparse_step": 2,
+        "attention_bias": True,
         "vocab_size": 1000,
     },
     "cohere2_moe shared experts after a dense prefix": {
@@ -530,3 +549,16 @@ def test_mimo_main_model_is_qwen2_and_its_mtp_layer_a_qwen2_layer_plus_fusion():
     assert record["mtp_parameter_count"] == one_layer + 3 * 4096 + 2 * 4096 * 4096
     # 7.83B in the checkpoint (the Hub shows "7.83B params" for XiaomiMiMo/MiMo-7B-Base).
     assert round((record["parameter_count"] + record["mtp_parameter_count"]) / 1e7) == 783
+
+
+def test_flint_takes_the_class_default_window_pattern_when_layer_types_is_absent():
+    # FlintConfig.__post_init__: full attention on layers 0 and 1, every index % 4 == 1 and the
+    # last layer; the 513-token class-default window everywhere else.
+    config = VARIANTS["flint without mlp_only_layers and layer_types, sparse every second layer"]
+    record = convert_hf_config(config)
+    # Layers 0, 1, 5 and 6 full; 2, 3 and 4 windowed (2 K/V heads x 64 x K and V per layer).
+    assert record["memory"]["kv_layers"] == [
+        {"count": 4, "values_per_token": 256, "window": None},
+        {"count": 3, "values_per_token": 256, "window": 513},
+    ]
+    assert "attention sinks" in " ".join(record["warnings"])

@@ -164,6 +164,7 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "cohere2_moe": families_moe_modern.cohere2_moe,
     "dots1": families_moe_modern.dots1,
     "lfm2_moe": families_moe_modern.lfm2_moe,
+    "flint": families_moe_modern.flint,
     # Xiaomi MiMo (custom code, Qwen2 layout) with its MTP layers counted apart.
     "mimo": families_moe_modern.mimo,
     # --- end of families_moe_modern ---------------------------------------------------------

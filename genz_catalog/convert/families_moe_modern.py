@@ -215,6 +215,54 @@ def gpt_oss(reader: ConfigReader) -> Architecture:
     return arch
 
 
+def flint(reader: ConfigReader) -> Architecture:
+    """Flint: GQA with per-head attention sinks and per-head-dim q/k norms, sliding-window and full
+    layers (``layer_types``), dense MLPs in ``mlp_only_layers`` and routed experts plus one ungated
+    shared expert elsewhere (the Qwen-MoE ``decoder_sparse_step`` rule)."""
+    layers = _layers(reader)
+    experts = reader.int("num_experts", "num_local_experts")
+    top_k = reader.int("num_experts_per_tok")
+    width = reader.int("moe_intermediate_size")
+    shared = reader.int("shared_expert_intermediate_size", minimum=0)
+    heads = reader.int("num_attention_heads")
+    reader.check()
+    check_top_k(reader, top_k, experts)
+    step = reader.int("decoder_sparse_step", default=1)
+    # FlintConfig.__post_init__ fills an absent mlp_only_layers with [0, 1], not with [].
+    listed = reader.int_list("mlp_only_layers")
+    mlp_only = {0, 1} if listed is None else set(listed)
+    pattern = [index not in mlp_only and (index + 1) % step == 0 for index in range(layers)]
+    moe = MoeSpec(
+        experts,
+        top_k,
+        width,
+        pattern,
+        shared_intermediate_size=shared,
+        num_shared_experts=1 if shared else 0,
+    )
+    arch = build_decoder(
+        reader,
+        moe=moe,
+        head_dim_default=128,  # FlintConfig.head_dim
+        qk_norm=QK_NORM_PER_HEAD_DIM,
+        extra_params_per_layer=heads,  # attention sinks, one per head
+        tie_default=False,
+        **_attention_bias(reader),
+    )
+    # FlintConfig.__post_init__: full attention on the first two layers, every fourth layer
+    # (index % 4 == 1) and the last one; a sliding window everywhere else.
+    layer_types = read_layer_types(reader, layers) or [
+        "full_attention"
+        if index < 2 or index % 4 == 1 or index == layers - 1
+        else "sliding_attention"
+        for index in range(layers)
+    ]
+    add_attention_kv(arch, layer_types, _window(reader, 513), _kv_values(arch))
+    _warn_mixed_windows(arch)
+    arch.warnings.append("GenZ does not model Flint's attention sinks (one logit per head)")
+    return arch
+
+
 def olmoe(reader: ConfigReader) -> Architecture:
     """OLMoE and FlexOlmo: full-width q/k RMSNorms, routed experts in every layer, no shared one.
 
