@@ -84,11 +84,34 @@ class ModelManager:
         *,
         db: sqlite_utils.Database | None = None,
         read_only: bool = False,
+        create_on_write: bool = False,
     ):
         # read_only: the file must exist and is never changed (see db.connect); writes fail.
-        self.db = db if db is not None else connect(db_path, read_only=read_only)
+        # create_on_write: a missing file is created only when a model is first written, after
+        # its input was checked and converted, so refused input leaves no file (nor folder).
+        # Until then reads see an empty catalog in memory.
         self.path = resolve_db_path(db_path) if db is None else None
         self.read_only = read_only
+        self._deferred = (
+            db is None
+            and create_on_write
+            and not read_only
+            and str(self.path) != ":memory:"
+            and not self.path.exists()
+        )
+        if db is not None:
+            self.db = db
+        else:
+            self.db = connect(":memory:" if self._deferred else db_path, read_only=read_only)
+
+    def _writable(self) -> sqlite_utils.Database:
+        """The catalog a checked write goes to: the file, created now if it was deferred."""
+        if self._deferred:
+            empty = self.db
+            self.db = connect(self.path)
+            self._deferred = False
+            empty.conn.close()
+        return self.db
 
     def close(self) -> None:
         self.db.conn.close()
@@ -208,9 +231,8 @@ class ModelManager:
         }
         prepared = prepare_item(self.db, item)
         # A single add is a batch of one through the one write path.
-        return _writes.write_models(self.db, [(prepared, item)], "update" if force else if_exists)[
-            0
-        ]
+        mode = "update" if force else if_exists
+        return _writes.write_models(self._writable(), [(prepared, item)], mode)[0]
 
     def add_models(
         self,
@@ -238,10 +260,10 @@ class ModelManager:
             prepared = item.get("prepared") or prepare_item(self.db, item)
             batch.append((prepared, item))
             if len(batch) >= batch_size:
-                yield from _writes.write_models(self.db, batch, if_exists, on_error)
+                yield from _writes.write_models(self._writable(), batch, if_exists, on_error)
                 batch = []
         if batch:
-            yield from _writes.write_models(self.db, batch, if_exists, on_error)
+            yield from _writes.write_models(self._writable(), batch, if_exists, on_error)
 
     def update_model(
         self,

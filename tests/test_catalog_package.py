@@ -14,6 +14,7 @@ from genz_catalog.admin import iter_export_lines, load_catalog
 from genz_catalog.catalog import writes
 from genz_catalog.catalog.ids import name_owners
 from genz_catalog.catalog.prepared import PreparedModel, prepare_for_bulk
+from genz_catalog.convert import ConversionError
 from genz_catalog.manager import ModelManager, read_config_file
 
 PACKAGE = Path(__file__).resolve().parent.parent / "genz_catalog"
@@ -160,3 +161,18 @@ def test_a_metrics_csv_is_read_by_the_library_with_its_own_errors(tmp_path: Path
     scores.write_text("model_id,metric_value\nx,1\n")
     with pytest.raises(InvalidInputError, match=r"scores.csv: missing column metric_name; "):
         read_metrics_csv(str(scores))
+
+
+def test_create_on_write_makes_the_file_only_for_a_checked_write(tmp_path: Path):
+    path = tmp_path / "new" / "models.db"
+    config, model_id = read_config_file(LLAMA_CONFIG)
+    with ModelManager(path, create_on_write=True) as manager:
+        assert manager.list_models() == [] and manager.get_model(model_id) is None
+        with pytest.raises(ConversionError):
+            manager.add_model("org/broken", {"model_type": "llama"})  # no sizes
+        assert not path.parent.exists()  # refused input: no file, no folder
+        manager.add_model(model_id, config, source="local")
+        assert path.is_file()
+        assert manager.require_model(model_id)["parameter_count"] == LLAMA_31_8B_PARAMS
+    with ModelManager(path) as manager:
+        assert [m["model_id"] for m in manager.list_models()] == [model_id]

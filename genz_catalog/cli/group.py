@@ -211,7 +211,12 @@ def cli(ctx: click.Context, db_path: str | None) -> None:
 
 
 def get_manager(  # noqa: ANN201 - ModelManager
-    ctx: click.Context, *, create: bool = True, read_only: bool = False, missing_ok: bool = False
+    ctx: click.Context,
+    *,
+    create: bool = True,
+    read_only: bool = False,
+    missing_ok: bool = False,
+    create_on_write: bool = False,
 ):
     """The ModelManager for this invocation (opened once, on first use).
 
@@ -221,6 +226,9 @@ def get_manager(  # noqa: ANN201 - ModelManager
     cannot change, not even its journal mode, and a read-only or immutable file can be read.
     ``missing_ok=True`` (with ``create=False``) is for commands with nothing to do on a missing
     catalog (``sync``, ``discover``): they see an empty one in memory and create no file.
+    ``create_on_write=True`` (``import``, ``discover --import``): a missing file is created
+    only when a model is written, after its input was checked, so bad input and failed
+    downloads leave nothing behind, not even a new empty file and its folder.
     """
     from ..db import resolve_db_path
     from ..manager import ModelManager
@@ -238,7 +246,7 @@ def get_manager(  # noqa: ANN201 - ModelManager
 
                     raise click.ClickException(missing_catalog_message(path))
                 path = ":memory:"
-            manager = ModelManager(path)
+            manager = ModelManager(path, create_on_write=create_on_write)
         root.obj["manager"] = manager
         root.call_on_close(manager.close)
     return root.obj["manager"]
@@ -249,47 +257,3 @@ def existing_catalog(ctx: click.Context, *, read_only: bool = False):  # noqa: A
     error (``no catalog at ...``), never created. ``read_only=True`` for commands that only
     read (see :func:`get_manager`)."""
     return get_manager(ctx, create=False, read_only=read_only)
-
-
-class CatalogOnFirstWrite:
-    """A ModelManager stand-in that creates the catalog file only when a model is written.
-
-    For ``import``: bad input and failed downloads must leave nothing behind, not even a new
-    empty file and its folder. While the file does not exist, reads see an empty catalog in
-    memory, and the first write is tried there first, so a write that fails (a config the
-    converter refuses) fails before the file is created, with the same error. Once the file
-    exists, or after the first write, every call goes to the real catalog (:func:`get_manager`).
-    """
-
-    #: Methods that only read; any other call counts as a write and opens the real catalog.
-    READS = frozenset({"get_model", "require_model", "list_models", "search_models"})
-
-    def __init__(self, ctx: click.Context) -> None:
-        from ..db import resolve_db_path
-
-        self._ctx = ctx
-        root = ctx.find_root()
-        root.ensure_object(dict)
-        self._opened = "manager" in root.obj or resolve_db_path(root.obj.get("db_path")).exists()
-        self._empty = None  # the in-memory stand-in, made on first use
-
-    def _empty_catalog(self):  # noqa: ANN202 - ModelManager, imported lazily
-        if self._empty is None:
-            from ..manager import ModelManager
-
-            self._empty = ModelManager(":memory:")
-            self._ctx.find_root().call_on_close(self._empty.close)
-        return self._empty
-
-    def __getattr__(self, name: str) -> Any:
-        if self._opened:
-            return getattr(get_manager(self._ctx), name)
-        if name in self.READS:
-            return getattr(self._empty_catalog(), name)
-
-        def write_then_open(*args: Any, **kwargs: Any) -> Any:
-            getattr(self._empty_catalog(), name)(*args, **kwargs)  # raises as the real one would
-            self._opened = True
-            return getattr(get_manager(self._ctx), name)(*args, **kwargs)
-
-        return write_then_open

@@ -7,11 +7,11 @@ lazily, so other commands never pay for huggingface_hub), and print the outcomes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import click
 
-from .group import CatalogOnFirstWrite, cli, get_manager
+from .group import cli, get_manager
 from .hub_options import (
     STATUS_ORDER,
     SUMMARY_COLUMNS,
@@ -21,7 +21,7 @@ from .hub_options import (
 from .output import OutputFormat, output_options, print_rows
 
 if TYPE_CHECKING:
-    from ..manager import ModelManager
+    pass
 
 
 @cli.command()
@@ -230,7 +230,7 @@ def discover(
     # A listing only reads; with --import the catalog file is created at the first model
     # written, so a failed listing or import leaves nothing behind.
     manager = (
-        cast("ModelManager", CatalogOnFirstWrite(ctx))
+        get_manager(ctx, create_on_write=True)
         if do_import
         else get_manager(ctx, create=False, missing_ok=True)
     )

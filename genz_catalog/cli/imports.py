@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import InvalidInputError, ModelExistsError
-from .group import CatalogOnFirstWrite, cli
+from .group import cli, get_manager
 from .hub_options import SUMMARY_COLUMNS, network_options, print_summary, summary_rows
 from .output import OutputFormat, output_options, print_rows
 
@@ -223,7 +223,7 @@ def import_command(
         raise InvalidInputError("--revision applies to Hub ids only")
     # Bad input and failed downloads write nothing, not even a new catalog file: the file is
     # created (and its folder) only when the first model is written.
-    manager = cast("ModelManager", CatalogOnFirstWrite(ctx))
+    manager = get_manager(ctx, create_on_write=True)
 
     if len(names) == 1 and from_file is None:
         outcome = _import_single(
