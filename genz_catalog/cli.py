@@ -35,6 +35,7 @@ from .output import (
     print_record,
     print_rows,
 )
+from .record import LIST_COLUMNS  # columns of list and search, in order
 
 
 def _manager(ctx: click.Context, *, read_only: bool = False):  # noqa: ANN202 - ModelManager
@@ -54,21 +55,6 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
         raise click.ClickException(f"{param.opts[0]}: {exc}") from None
 
 
-#: Columns of ``list`` and ``search``, in order.
-LIST_COLUMNS = (
-    "model_id",
-    "family",
-    "model_type",
-    "attention_type",
-    "parameter_count",
-    "active_parameter_count",
-    "num_layers",
-    "hidden_size",
-    "num_attention_heads",
-    "num_key_value_heads",
-    "context_length",
-    "source",
-)
 _COUNT_FORMATTERS = {
     "parameter_count": format_count,
     "active_parameter_count": format_count,

@@ -507,9 +507,8 @@ def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> di
                 f"catalogued as {arch.family}"
             )
         record = to_record(arch, model_id)
-        record["hf_model_type"] = model_type
-        record["count_basis"] = "formula"
-        return record
+        record.hf_model_type = model_type
+        return record.as_dict()
     except UnhandledFamilyError as error:
         if _unhandled_family_counter is None:
             raise
