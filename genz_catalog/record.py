@@ -83,12 +83,50 @@ def _column(
 
 @dataclass(slots=True, kw_only=True)
 class ModelRecord:
-    """The converter's record of one model (contract in :mod:`genz_catalog.convert`).
+    """The converter's record of one model: the contract the rest of the package relies on.
 
     Fields carrying a :class:`Column` are ``models`` columns of the same name. ``memory``,
     ``genz_kwargs`` and ``warnings`` are JSON documents (stored as ``memory_json``,
     ``genz_config_json``, ``warnings_json``); ``hf_model_type`` and ``architecture`` are not
-    stored as columns (the raw config keeps what they say).
+    stored as columns (the raw config keeps what they say). What each field holds:
+
+    - ``model_id`` (str | None): as passed in.
+    - ``family`` (str): the HF ``model_type`` whose handler counted it, as transformers names it
+      today (e.g. ``"llama"``, ``"deepseek_v3"``, ``"falcon"`` for legacy ``RefinedWebModel``).
+    - ``model_type`` (str): ``"decoder-only"``, ``"encoder-decoder"`` or ``"encoder-only"``.
+    - ``attention_type`` (str): ``"mha"``, ``"gqa"``, ``"mqa"``, ``"mla"`` or ``"none"``.
+    - ``is_moe`` (bool).
+    - ``parameter_count`` (int): unique parameters (tied weights once, no buffers).
+    - ``active_parameter_count`` (int): parameters touched per token (== total for dense).
+    - ``text_parameter_count`` (int | None): the language model alone, for multimodal wrappers.
+    - ``mtp_parameter_count`` (int | None): multi-token-prediction (MTP / "nextn") modules that the
+      checkpoint stores but transformers does not load (DeepSeek-V3 ``num_nextn_predict_layers``,
+      Qwen3-Next ``mtp_num_hidden_layers``); ``None`` when the config declares none. Not part of
+      ``parameter_count``: ``parameter_count + mtp_parameter_count`` is the checkpoint's total.
+    - ``num_layers``, ``hidden_size``, ``intermediate_size``, ``num_attention_heads``,
+      ``num_key_value_heads``, ``head_dim``, ``num_experts``, ``experts_per_token``,
+      ``context_length``, ``vocab_size`` (int | None).
+    - ``kv_values_per_token`` (int): cached K/V (or MLA latent) values per token summed over all
+      layers at full attention (no sliding window), 0 for pure state-space models and for
+      encoder-only models (they keep no cache).
+    - ``memory`` (dict, JSON-serialisable): everything :mod:`genz_catalog.memory` needs to compute
+      weight, KV-cache and state bytes from the record alone (per-layer windows, SSM state sizes).
+    - ``genz_kwargs`` (dict, JSON-serialisable): keyword arguments for ``GenZ.Models.ModelConfig``.
+    - ``warnings`` (list[str]): e.g. "unknown family X converted with the standard decoder handler".
+    - ``hf_model_type`` (str): the ``model_type`` exactly as the config wrote it. It differs from
+      ``family`` for legacy names (``RefinedWebModel`` -> ``falcon``) and for a custom model_type
+      converted through the class its ``architectures`` names (``kimi_k2`` -> ``deepseek_v3``); a
+      warning says which.
+    - ``count_basis`` (str): how ``parameter_count`` was obtained: ``"formula"`` (this converter);
+      importers may store ``"transformers-meta"`` or ``"hub-safetensors"`` instead.
+
+    - ``genz_unsupported`` (str | None): why GenZ cannot simulate this architecture faithfully
+      (the simulate command raises it).
+    - ``architecture`` (dict | None): family details such as MLA ranks or vision-tower size;
+      the dict form has the key only when there are details.
+
+    ``memory``'s layout is in :mod:`genz_catalog.convert`. A family the converter refuses but
+    an exact counter counts (:mod:`genz_catalog.exact`) holds ``None`` for what is not known.
     """
 
     model_id: str | None = _column(

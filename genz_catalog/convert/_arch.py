@@ -1,8 +1,9 @@
 """The intermediate description every family handler fills, and its conversion to a record.
 
 A handler reads a config, counts parameters exactly, and returns an :class:`Architecture`. This
-module turns it into the catalog record (:class:`~genz_catalog.record.ModelRecord`): the contract fields, the ``memory`` dict that
-:mod:`genz_catalog.memory` consumes, and GenZ ``ModelConfig`` keyword arguments.
+module turns it into the catalog record (:class:`~genz_catalog.record.ModelRecord`): the
+contract fields, the ``memory`` dict that :mod:`genz_catalog.memory` consumes, and GenZ
+``ModelConfig`` keyword arguments.
 """
 
 from __future__ import annotations
