@@ -65,7 +65,7 @@ class Column:
     header: str | None = None
 
 
-def _column(
+def column_field(
     sql_type: str,
     description: str,
     *,
@@ -129,26 +129,26 @@ class ModelRecord:
     an exact counter counts (:mod:`genz_catalog.exact`) holds ``None`` for what is not known.
     """
 
-    model_id: str | None = _column(
+    model_id: str | None = column_field(
         "TEXT",
         "Catalog id, usually the Hugging Face repo id (case-insensitive).",
         figure=False,
         header="model",
     )
-    family: str | None = _column(
+    family: str | None = column_field(
         "TEXT",
         "Architecture family (the Hugging Face config's model_type, e.g. llama).",
         sortable=SORT_BOTH,
         listed=True,
     )
-    model_type: str | None = _column(
+    model_type: str | None = column_field(
         "TEXT",
         "decoder-only, encoder-decoder or encoder-only.",
         sortable=(SORT_LIST,),
         listed=True,
         header="type",
     )
-    attention_type: str | None = _column(
+    attention_type: str | None = column_field(
         "TEXT",
         "mha (multi-head), gqa (grouped-query), mqa (multi-query), mla (multi-head latent) "
         "or none (state-space).",
@@ -156,10 +156,10 @@ class ModelRecord:
         listed=True,
         header="attention",
     )
-    is_moe: bool = _column(
+    is_moe: bool = column_field(
         "INTEGER", "1 for mixture-of-experts models.", default=False, header="MoE"
     )
-    parameter_count: int | None = _column(
+    parameter_count: int | None = column_field(
         "INTEGER",
         "Unique parameters (count); tied embeddings counted once.",
         unit="count",
@@ -167,7 +167,7 @@ class ModelRecord:
         listed=True,
         header="parameters",
     )
-    active_parameter_count: int | None = _column(
+    active_parameter_count: int | None = column_field(
         "INTEGER",
         "Parameters used per token (count); equals parameter_count for dense models.",
         unit="count",
@@ -175,27 +175,27 @@ class ModelRecord:
         listed=True,
         header="active",
     )
-    text_parameter_count: int | None = _column(
+    text_parameter_count: int | None = column_field(
         "INTEGER",
         "Parameters of the language model alone (count), for multimodal models.",
         unit="count",
         header="text params",
     )
-    mtp_parameter_count: int | None = _column(
+    mtp_parameter_count: int | None = column_field(
         "INTEGER",
         "Parameters of multi-token-prediction modules the checkpoint ships but transformers "
         "does not load (count); not in parameter_count, so parameter_count + "
         "mtp_parameter_count is the checkpoint total. NULL when the model has none.",
         unit="count",
     )
-    count_basis: str | None = _column(
+    count_basis: str | None = column_field(
         "TEXT",
         "How parameter_count was obtained: formula (the converter's exact per-family "
         "formulas), transformers-meta (transformers' own class instantiated on the meta "
         "device, import --exact) or hub-safetensors (the Hub's safetensors total, for a family "
         "the converter refuses).",
     )
-    num_layers: int | None = _column(
+    num_layers: int | None = column_field(
         "INTEGER",
         "Transformer (or state-space) layers.",
         unit="layers",
@@ -203,38 +203,38 @@ class ModelRecord:
         listed=True,
         header="layers",
     )
-    hidden_size: int | None = _column(
+    hidden_size: int | None = column_field(
         "INTEGER",
         "Model width (values per token).",
         unit="values",
         sortable=SORT_BOTH,
         listed=True,
     )
-    intermediate_size: int | None = _column(
+    intermediate_size: int | None = column_field(
         "INTEGER", "Feed-forward width (values).", unit="values"
     )
-    num_attention_heads: int | None = _column(
+    num_attention_heads: int | None = column_field(
         "INTEGER",
         "Query heads per layer.",
         unit="heads",
         sortable=SORT_BOTH,
         listed=True,
     )
-    num_key_value_heads: int | None = _column(
+    num_key_value_heads: int | None = column_field(
         "INTEGER",
         "Key/value heads per layer.",
         unit="heads",
         sortable=SORT_BOTH,
         listed=True,
     )
-    head_dim: int | None = _column("INTEGER", "Values per attention head.", unit="values")
-    num_experts: int | None = _column(
+    head_dim: int | None = column_field("INTEGER", "Values per attention head.", unit="values")
+    num_experts: int | None = column_field(
         "INTEGER", "Routed experts per MoE layer.", unit="experts", sortable=SORT_BOTH
     )
-    experts_per_token: int | None = _column(
+    experts_per_token: int | None = column_field(
         "INTEGER", "Experts each token is routed to.", unit="experts"
     )
-    context_length: int | None = _column(
+    context_length: int | None = column_field(
         "INTEGER",
         "Longest sequence the config allows (tokens).",
         unit="tokens",
@@ -242,10 +242,10 @@ class ModelRecord:
         listed=True,
         header="context",
     )
-    vocab_size: int | None = _column(
+    vocab_size: int | None = column_field(
         "INTEGER", "Vocabulary (tokens).", unit="tokens", sortable=SORT_BOTH
     )
-    kv_values_per_token: int | None = _column(
+    kv_values_per_token: int | None = column_field(
         "INTEGER",
         "K/V values cached per token over all layers at full attention (values; x bytes per "
         "value = KV bytes per token).",
@@ -256,7 +256,7 @@ class ModelRecord:
     memory: dict[str, Any] = field(default_factory=dict)
     #: Keyword arguments for ``GenZ.Models.ModelConfig``.
     genz_kwargs: dict[str, Any] = field(default_factory=dict)
-    genz_unsupported: str | None = _column(
+    genz_unsupported: str | None = column_field(
         "TEXT",
         "Why GenZ cannot simulate this architecture faithfully (NULL when it can); "
         "genz-catalog simulate refuses with this reason.",

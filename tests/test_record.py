@@ -8,7 +8,7 @@ import csv
 import importlib.util
 import io
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ from genz_catalog.record import (
     SORT_LIST,
     SORT_WEB,
     STORED_COLUMNS,
-    Column,
     ModelRecord,
+    column_field,
     column_headers,
     figure_columns,
     list_columns,
@@ -67,17 +67,12 @@ def _models_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
 class RecordWithRopeTheta(ModelRecord):
     """A record with one more figure, as a contributor would add it."""
 
-    rope_theta: int | None = field(
-        default=None,
-        metadata={
-            "column": Column(
-                "INTEGER",
-                "RoPE base frequency (no unit).",
-                sortable=SORT_BOTH,
-                listed=True,
-                header="RoPE base",
-            )
-        },
+    rope_theta: int | None = column_field(
+        "INTEGER",
+        "RoPE base frequency (no unit).",
+        sortable=SORT_BOTH,
+        listed=True,
+        header="RoPE base",
     )
 
 
