@@ -166,7 +166,8 @@ def _unhandled_record(
     is_moe: bool = False,
     encoder_decoder: bool = False,
 ) -> dict[str, Any]:
-    """A record (contract in :mod:`genz_catalog.convert`) holding only what is known exactly."""
+    """A record (:class:`~genz_catalog.record.ModelRecord` as a dict) holding only what is known
+    exactly; ``dimensions`` name record fields (any other name is a ``TypeError``)."""
     model_type = str(config.get("model_type"))
     record = ModelRecord(
         model_id=model_id,
@@ -180,9 +181,9 @@ def _unhandled_record(
         memory={"unknown": _UNKNOWN_MEMORY},
         genz_unsupported=_NO_GENZ,
         warnings=[note],
-    ).as_dict()
-    record.update(dimensions or {})
-    return record
+        **(dimensions or {}),
+    )
+    return record.as_dict()
 
 
 def meta_device_record(

@@ -130,7 +130,7 @@ def attention_type_for(num_attention_heads: int, num_key_value_heads: int) -> st
 
 
 def to_record(arch: Architecture, model_id: str | None) -> ModelRecord:
-    """The catalog record (contract in :mod:`genz_catalog.convert`) for ``arch``; its
+    """The catalog record of ``arch`` (:class:`~genz_catalog.record.ModelRecord`); its
     ``count_basis`` is ``formula`` (this converter's arithmetic)."""
     kv_layers = [
         {"count": count, "values_per_token": values, "window": window}

@@ -240,7 +240,8 @@ def genz_parameter_counts(config: ModelConfig) -> tuple[int, int]:
 
 
 def static_model_record(config: ModelConfig) -> dict[str, Any]:
-    """A catalog record (contract in :mod:`genz_catalog.convert`) for one GenZ static model."""
+    """The catalog record (:class:`~genz_catalog.record.ModelRecord` as a dict, plus GenZ's
+    ``config`` as the model's source) for one GenZ static model."""
     lowered = config.model.lower()
     family, model_type = next(
         ((fam, kind) for needle, fam, kind in _STATIC_FAMILIES if needle in lowered),
