@@ -2,16 +2,18 @@
 
 :class:`ModelRecord` is the one place that defines a figure. Each field that is stored as a
 ``models`` column carries a :class:`Column` (its SQL type, unit, Datasette description, where it
-sorts, whether ``list`` shows it), and everything else is derived from the dataclass:
+sorts, whether ``list`` shows it, its header on the models page), and everything else is
+derived from the dataclass:
 
 - ``db.FIGURE_COLUMNS`` / ``db.DERIVED_COLUMNS`` (what ``show`` lists and a version snapshots),
 - ``catalog.prepared.RECORD_COLUMNS`` (what a prepared model copies from a record),
 - ``catalog.reads.SORTABLE_COLUMNS`` (``list --sort``) and :data:`LIST_COLUMNS` (``list`` and
-  ``search``),
+  ``search``), ``datasette.browse.COLUMN_LABELS`` (the models page's headers),
+- the exact-count records (``exact._unhandled_record`` builds a ``ModelRecord``),
 - the static-sync record (``genz.static_sync.static_model_record`` builds a ``ModelRecord``),
-- the ``models`` column descriptions and ``sortable_columns`` in ``metadata.yml`` (the block
-  between the ``record.py`` markers, written by ``scripts/record_metadata.py``; a test fails
-  while it is stale).
+- the ``models`` column descriptions and ``sortable_columns`` in ``metadata.yml`` (the blocks
+  between the ``BEGIN/END record columns`` markers, written by ``scripts/record_metadata.py``;
+  a test fails while they are stale).
 
 Adding a figure: a field here with its :class:`Column`, the handlers (or ``convert._arch``) that
 fill it, a migration adding the column, ``python scripts/record_metadata.py`` (see
@@ -28,9 +30,7 @@ handler, ~90 ms).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from operator import attrgetter
 from typing import Any
 
 #: ``Column.sortable`` places: ``list --sort`` (the CLI and ``ModelManager.list_models``) and
@@ -81,7 +81,7 @@ def column_field(
     return field(default=default, metadata={"column": column})
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ModelRecord:
     """The converter's record of one model: the contract the rest of the package relies on.
 
@@ -269,12 +269,13 @@ class ModelRecord:
     architecture: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The record as a plain, JSON-serialisable dict keyed by field name (the form
-        :func:`genz_catalog.convert.convert_hf_config` returns); ``architecture`` only when
-        there is one."""
-        names, values = _ACCESSORS.get(type(self)) or _accessor(type(self))
-        record = dict(zip(names, values(self), strict=True))
-        if self.architecture is None:
+        """The record as a plain, JSON-serialisable dict keyed by field name, in field order (the
+        form :func:`genz_catalog.convert.convert_hf_config` returns); ``architecture`` only
+        when there is one."""
+        # The dataclass __init__ sets every field, in field order, so the instance dict is the
+        # record; copying it is the cheapest step of the converter's hot path (no __slots__).
+        record = self.__dict__.copy()
+        if record["architecture"] is None:
             del record["architecture"]
         return record
 
@@ -282,7 +283,7 @@ class ModelRecord:
     def from_mapping(cls, record: Any) -> ModelRecord:
         """A record from its dict form (keys that are not fields, such as a source's
         ``config``, are ignored; missing ones take their defaults: ``None``, empty)."""
-        names = (_ACCESSORS.get(cls) or _accessor(cls))[0]
+        names = [f.name for f in fields(cls)]
         return cls(**{name: record[name] for name in names if name in record})
 
 
@@ -332,17 +333,6 @@ def column_headers(record_type: type[ModelRecord] = ModelRecord) -> dict[str, st
 def list_columns(record_type: type[ModelRecord] = ModelRecord) -> tuple[str, ...]:
     """Columns of ``list`` and ``search``: the id, the listed figures, the source."""
     return ("model_id", *listed_columns(record_type), "source")
-
-
-# Per record class: its field names and one getter of all their values (a single C call: the
-# converter builds ~50,000 records a second).
-_ACCESSORS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
-
-
-def _accessor(record_type: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
-    names = tuple(f.name for f in fields(record_type))
-    _ACCESSORS[record_type] = (names, attrgetter(*names))
-    return _ACCESSORS[record_type]
 
 
 #: The converter's figures as ``models`` columns, in ``show`` order.
