@@ -19,6 +19,7 @@ _EXPORTS = {
     "DatabaseConnection": "genz_catalog.db",
     "ConversionError": "genz_catalog.convert",
     "convert_hf_config": "genz_catalog.convert",
+    "ModelRecord": "genz_catalog.record",
     "CatalogError": "genz_catalog.errors",
     "ModelNotFoundError": "genz_catalog.errors",
     "import_model_from_hf": "genz_catalog.hub",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from . import record as _record
 from .errors import CatalogError
 
 #: Environment variable that overrides the default catalog path.
@@ -333,38 +334,19 @@ class DatabaseConnection:
 
 migrations = sqlite_utils.Migrations("genz_catalog")
 
-#: The converter's figures for a model, as ``models`` columns (``show`` lists them in this order).
-FIGURE_COLUMNS = (
-    "family",
-    "model_type",
-    "attention_type",
-    "is_moe",
-    "parameter_count",
-    "active_parameter_count",
-    "text_parameter_count",
-    "mtp_parameter_count",
-    "count_basis",
-    "num_layers",
-    "hidden_size",
-    "intermediate_size",
-    "num_attention_heads",
-    "num_key_value_heads",
-    "head_dim",
-    "num_experts",
-    "experts_per_token",
-    "context_length",
-    "vocab_size",
-    "kv_values_per_token",
-)
+#: The converter's figures for a model, as ``models`` columns (``show`` lists them in this
+#: order): the fields of :class:`genz_catalog.record.ModelRecord` marked as figures.
+FIGURE_COLUMNS = _record.FIGURE_COLUMNS
 
-#: Columns of ``models`` derived from the converter; a version snapshot holds all of them.
+#: Columns of ``models`` derived from the converter; a version snapshot holds all of them:
+#: the name, the figures, the JSON documents, then the record's other columns.
 DERIVED_COLUMNS = (
     "model_name",
     *FIGURE_COLUMNS,
     "memory_json",
     "genz_config_json",
     "warnings_json",
-    "genz_unsupported",
+    *(c for c in _record.STORED_COLUMNS if c not in FIGURE_COLUMNS),
 )
 
 

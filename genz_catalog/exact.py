@@ -28,6 +28,7 @@ from genz_catalog.convert import (
     UnhandledFamilyError,
     set_unhandled_family_counter,
 )
+from genz_catalog.record import ModelRecord
 
 # Keys that are no constructor arguments of a transformers config (or must not reach one).
 _NOT_CONFIG_ARGUMENTS = (
@@ -165,37 +166,24 @@ def _unhandled_record(
     is_moe: bool = False,
     encoder_decoder: bool = False,
 ) -> dict[str, Any]:
-    """A record (contract in :mod:`genz_catalog.convert`) holding only what is known exactly."""
+    """A record (:class:`~genz_catalog.record.ModelRecord` as a dict) holding only what is known
+    exactly; ``dimensions`` name record fields (any other name is a ``TypeError``)."""
     model_type = str(config.get("model_type"))
-    record: dict[str, Any] = {
-        "model_id": model_id,
-        "family": model_type,
-        "hf_model_type": model_type,
-        "model_type": "encoder-decoder" if encoder_decoder else "decoder-only",
-        "attention_type": None,
-        "is_moe": is_moe,
-        "parameter_count": parameter_count,
-        "active_parameter_count": None if is_moe else parameter_count,
-        "text_parameter_count": None,
-        "count_basis": basis,
-        "num_layers": None,
-        "hidden_size": None,
-        "intermediate_size": None,
-        "num_attention_heads": None,
-        "num_key_value_heads": None,
-        "head_dim": None,
-        "num_experts": None,
-        "experts_per_token": None,
-        "context_length": None,
-        "vocab_size": None,
-        "kv_values_per_token": None,
-        "memory": {"unknown": _UNKNOWN_MEMORY},
-        "genz_kwargs": {},
-        "genz_unsupported": _NO_GENZ,
-        "warnings": [note],
-    }
-    record.update(dimensions or {})
-    return record
+    record = ModelRecord(
+        model_id=model_id,
+        family=model_type,
+        hf_model_type=model_type,
+        model_type="encoder-decoder" if encoder_decoder else "decoder-only",
+        is_moe=is_moe,
+        parameter_count=parameter_count,
+        active_parameter_count=None if is_moe else parameter_count,
+        count_basis=basis,
+        memory={"unknown": _UNKNOWN_MEMORY},
+        genz_unsupported=_NO_GENZ,
+        warnings=[note],
+        **(dimensions or {}),
+    )
+    return record.as_dict()
 
 
 def meta_device_record(

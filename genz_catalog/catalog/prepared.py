@@ -14,14 +14,15 @@ from .. import limits as _limits
 from ..convert import ConversionError, convert_hf_config
 from ..db import DERIVED_COLUMNS, SOURCES
 from ..errors import InvalidInputError
+from ..record import STORED_COLUMNS
 from .ids import config_hash, validate_model_id
 
 if TYPE_CHECKING:
     import sqlite_utils
 
-#: Derived columns :func:`prepare_model` copies from a converted record (it encodes the
-#: ``*_json`` ones).
-RECORD_COLUMNS = tuple(c for c in DERIVED_COLUMNS if c != "model_name" and not c.endswith("_json"))
+#: Columns :func:`prepare_model` copies from a converted record as they are (it encodes the
+#: JSON documents): every column field of :class:`~genz_catalog.record.ModelRecord` but the id.
+RECORD_COLUMNS = STORED_COLUMNS
 
 # Sanity bounds that turn absurd configs into errors instead of rows.
 BOUNDS = {

@@ -12,6 +12,7 @@ import sqlite_utils
 
 from ..db import escape_fts_query
 from ..errors import InvalidInputError, ModelNotFoundError
+from ..record import SORT_LIST, sortable_columns
 from ..store import expand_model_rows
 from .ids import check_limit, parse_size
 
@@ -22,23 +23,15 @@ _SEARCH_HELP = (
     "or join terms with AND, OR, NOT (e.g. llama OR mistral)"
 )
 
-#: Columns of ``models`` that ``list_models(order_by=...)`` accepts (prefix ``-`` for descending).
+#: Columns of ``models`` that ``list_models(order_by=...)`` accepts (prefix ``-`` for descending):
+#: the id and name, the record's labels marked sortable in ``list``, the source, its numbers
+#: marked so (:mod:`genz_catalog.record`), then Hub counts and times.
 SORTABLE_COLUMNS = (
     "model_id",
     "model_name",
-    "family",
-    "model_type",
-    "attention_type",
+    *sortable_columns(SORT_LIST, sql_type="TEXT"),
     "source",
-    "parameter_count",
-    "active_parameter_count",
-    "num_layers",
-    "hidden_size",
-    "num_attention_heads",
-    "num_key_value_heads",
-    "num_experts",
-    "context_length",
-    "vocab_size",
+    *sortable_columns(SORT_LIST, sql_type="INTEGER"),
     "downloads",
     "likes",
     "created_at",

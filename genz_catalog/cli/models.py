@@ -14,6 +14,7 @@ import click
 
 from ..db import FIGURE_COLUMNS
 from ..errors import CatalogError
+from ..record import LIST_COLUMNS  # columns of list and search, in order
 from .group import cli, existing_catalog
 from .metrics import METRIC_COLUMNS
 from .output import (
@@ -39,21 +40,6 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
         raise click.ClickException(f"{param.opts[0]}: {exc}") from None
 
 
-#: Columns of ``list`` and ``search``, in order.
-LIST_COLUMNS = (
-    "model_id",
-    "family",
-    "model_type",
-    "attention_type",
-    "parameter_count",
-    "active_parameter_count",
-    "num_layers",
-    "hidden_size",
-    "num_attention_heads",
-    "num_key_value_heads",
-    "context_length",
-    "source",
-)
 
 
 #: Said (on stderr) when a listing finds nothing because the catalog holds no model at all.

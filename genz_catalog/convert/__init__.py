@@ -1,41 +1,8 @@
 """Hugging Face ``config.json`` -> catalog record. Pure: no I/O, no GenZ, torch or transformers.
 
-Contract (the rest of the package relies on these keys of the record that
-:func:`convert_hf_config` returns; handlers may add more):
-
-- ``model_id`` (str | None): as passed in.
-- ``family`` (str): the HF ``model_type`` whose handler counted it, as transformers names it
-  today (e.g. ``"llama"``, ``"deepseek_v3"``, ``"falcon"`` for legacy ``RefinedWebModel``).
-- ``model_type`` (str): ``"decoder-only"``, ``"encoder-decoder"`` or ``"encoder-only"``.
-- ``attention_type`` (str): ``"mha"``, ``"gqa"``, ``"mqa"``, ``"mla"`` or ``"none"``.
-- ``is_moe`` (bool).
-- ``parameter_count`` (int): unique parameters (tied weights once, no buffers).
-- ``active_parameter_count`` (int): parameters touched per token (== total for dense).
-- ``text_parameter_count`` (int | None): the language model alone, for multimodal wrappers.
-- ``mtp_parameter_count`` (int | None): multi-token-prediction (MTP / "nextn") modules that the
-  checkpoint stores but transformers does not load (DeepSeek-V3 ``num_nextn_predict_layers``,
-  Qwen3-Next ``mtp_num_hidden_layers``); ``None`` when the config declares none. Not part of
-  ``parameter_count``: ``parameter_count + mtp_parameter_count`` is the checkpoint's total.
-- ``num_layers``, ``hidden_size``, ``intermediate_size``, ``num_attention_heads``,
-  ``num_key_value_heads``, ``head_dim``, ``num_experts``, ``experts_per_token``,
-  ``context_length``, ``vocab_size`` (int | None).
-- ``kv_values_per_token`` (int): cached K/V (or MLA latent) values per token summed over all
-  layers at full attention (no sliding window), 0 for pure state-space models and for
-  encoder-only models (they keep no cache).
-- ``memory`` (dict, JSON-serialisable): everything :mod:`genz_catalog.memory` needs to compute
-  weight, KV-cache and state bytes from the record alone (per-layer windows, SSM state sizes).
-- ``genz_kwargs`` (dict, JSON-serialisable): keyword arguments for ``GenZ.Models.ModelConfig``.
-- ``warnings`` (list[str]): e.g. "unknown family X converted with the standard decoder handler".
-- ``hf_model_type`` (str): the ``model_type`` exactly as the config wrote it. It differs from
-  ``family`` for legacy names (``RefinedWebModel`` -> ``falcon``) and for a custom model_type
-  converted through the class its ``architectures`` names (``kimi_k2`` -> ``deepseek_v3``); a
-  warning says which.
-- ``count_basis`` (str): how ``parameter_count`` was obtained: ``"formula"`` (this converter);
-  importers may store ``"transformers-meta"`` or ``"hub-safetensors"`` instead.
-
-Additional keys: ``genz_unsupported`` (str | None): why GenZ cannot simulate this architecture
-faithfully (the simulate command raises it); ``architecture`` (dict, optional): family details
-such as MLA ranks or vision-tower size.
+The record is :class:`genz_catalog.record.ModelRecord` (its fields, what each means, and how
+each is stored and shown are written down there); :func:`convert_hf_config` returns it as a
+plain dict (``ModelRecord.as_dict``: JSON as it is, ``record["parameter_count"]``).
 
 A family without a handler is refused (:class:`UnhandledFamilyError`, naming the keys the generic
 decoder could not interpret) unless an exact counter is installed
@@ -81,9 +48,11 @@ from genz_catalog.convert._fallback import (
 from genz_catalog.convert._reader import ConfigReader
 from genz_catalog.convert._spelling_table import KEY_ALIASES
 from genz_catalog.convert.errors import ConversionError, UnhandledFamilyError
+from genz_catalog.record import ModelRecord
 
 __all__ = [
     "ConversionError",
+    "ModelRecord",
     "UnhandledFamilyError",
     "convert_hf_config",
     "family_for_architecture",
@@ -508,9 +477,8 @@ def convert_hf_config(config: dict[str, Any], model_id: str | None = None) -> di
                 f"catalogued as {arch.family}"
             )
         record = to_record(arch, model_id)
-        record["hf_model_type"] = model_type
-        record["count_basis"] = "formula"
-        return record
+        record.hf_model_type = model_type
+        return record.as_dict()
     except UnhandledFamilyError as error:
         if _unhandled_family_counter is None:
             raise

@@ -1,13 +1,16 @@
 """The intermediate description every family handler fills, and its conversion to a record.
 
 A handler reads a config, counts parameters exactly, and returns an :class:`Architecture`. This
-module turns it into the catalog record: the contract fields, the ``memory`` dict that
-:mod:`genz_catalog.memory` consumes, and GenZ ``ModelConfig`` keyword arguments.
+module turns it into the catalog record (:class:`~genz_catalog.record.ModelRecord`): the
+contract fields, the ``memory`` dict that :mod:`genz_catalog.memory` consumes, and GenZ
+``ModelConfig`` keyword arguments.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from genz_catalog.record import ModelRecord
 
 # Keyword arguments GenZ 0.0.16 ``ModelConfig.__init__`` knows; it silently drops any other.
 GENZ_KNOWN_KWARGS = frozenset(
@@ -126,8 +129,9 @@ def attention_type_for(num_attention_heads: int, num_key_value_heads: int) -> st
     return "gqa"
 
 
-def to_record(arch: Architecture, model_id: str | None) -> dict[str, Any]:
-    """The catalog record (contract in :mod:`genz_catalog.convert`) for ``arch``."""
+def to_record(arch: Architecture, model_id: str | None) -> ModelRecord:
+    """The catalog record of ``arch`` (:class:`~genz_catalog.record.ModelRecord`); its
+    ``count_basis`` is ``formula`` (this converter's arithmetic)."""
     kv_layers = [
         {"count": count, "values_per_token": values, "window": window}
         for (values, window), count in sorted(
@@ -153,32 +157,31 @@ def to_record(arch: Architecture, model_id: str | None) -> dict[str, Any]:
     }
     genz_kwargs["model"] = model_id or arch.family
     active = arch.active_parameter_count
-    record: dict[str, Any] = {
-        "model_id": model_id,
-        "family": arch.family,
-        "model_type": arch.model_type,
-        "attention_type": arch.attention_type,
-        "is_moe": bool(arch.num_experts and arch.num_experts > 1),
-        "parameter_count": arch.parameter_count,
-        "active_parameter_count": arch.parameter_count if active is None else active,
-        "text_parameter_count": arch.text_parameter_count,
-        "mtp_parameter_count": arch.mtp_parameter_count,
-        "num_layers": arch.num_layers,
-        "hidden_size": arch.hidden_size,
-        "intermediate_size": arch.intermediate_size,
-        "num_attention_heads": arch.num_attention_heads,
-        "num_key_value_heads": arch.num_key_value_heads,
-        "head_dim": arch.head_dim,
-        "num_experts": arch.num_experts,
-        "experts_per_token": arch.experts_per_token,
-        "context_length": arch.context_length,
-        "vocab_size": arch.vocab_size,
-        "kv_values_per_token": kv_values_per_token,
-        "memory": memory,
-        "genz_kwargs": genz_kwargs,
-        "genz_unsupported": arch.genz_unsupported,
-        "warnings": list(arch.warnings),
-    }
-    if arch.extra:
-        record["architecture"] = dict(arch.extra)
-    return record
+    return ModelRecord(
+        model_id=model_id,
+        family=arch.family,
+        model_type=arch.model_type,
+        attention_type=arch.attention_type,
+        is_moe=bool(arch.num_experts and arch.num_experts > 1),
+        parameter_count=arch.parameter_count,
+        active_parameter_count=arch.parameter_count if active is None else active,
+        text_parameter_count=arch.text_parameter_count,
+        mtp_parameter_count=arch.mtp_parameter_count,
+        count_basis="formula",
+        num_layers=arch.num_layers,
+        hidden_size=arch.hidden_size,
+        intermediate_size=arch.intermediate_size,
+        num_attention_heads=arch.num_attention_heads,
+        num_key_value_heads=arch.num_key_value_heads,
+        head_dim=arch.head_dim,
+        num_experts=arch.num_experts,
+        experts_per_token=arch.experts_per_token,
+        context_length=arch.context_length,
+        vocab_size=arch.vocab_size,
+        kv_values_per_token=kv_values_per_token,
+        memory=memory,
+        genz_kwargs=genz_kwargs,
+        genz_unsupported=arch.genz_unsupported,
+        warnings=list(arch.warnings),
+        architecture=dict(arch.extra) if arch.extra else None,
+    )

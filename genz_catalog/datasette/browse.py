@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from markupsafe import Markup, escape
 
+from ..record import column_headers
 from . import DATABASE_NAME
 
 #: Shown on the models page unless the URL picks columns itself (the primary key, model_id,
@@ -32,18 +33,11 @@ DEFAULT_COLUMNS = (
 )
 #: The "show all columns" link: every column but is_deleted, which is 0 on every live row.
 ALL_COLUMNS_ARGS = {"_nocol": "is_deleted"}
-#: Column headers people read (the URL and JSON keep the column names).
+#: Column headers people read (the URL and JSON keep the column names): the record's own
+#: (``Column.header`` in :mod:`genz_catalog.record`), then the catalog's columns.
 COLUMN_LABELS = {
-    "model_id": "model",
+    **column_headers(),
     "model_name": "name",
-    "model_type": "type",
-    "attention_type": "attention",
-    "is_moe": "MoE",
-    "parameter_count": "parameters",
-    "active_parameter_count": "active",
-    "text_parameter_count": "text params",
-    "context_length": "context",
-    "num_layers": "layers",
     "updated_at": "updated",
     "created_at": "added",
 }

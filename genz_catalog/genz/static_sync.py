@@ -10,6 +10,8 @@ from typing import Any
 from GenZ.Models import default_models as _genz_default_models
 from GenZ.Models.default_models import ModelConfig
 
+from ..record import ModelRecord
+
 #: GenZ id -> the real Hugging Face Hub repository it describes (None: not on the Hub). Ids not
 #: listed are not known to be Hub repositories. GenZ often names a family rather than a
 #: checkpoint (``mistralai/Mistral-7B``), so the link is data, checked by hand against the Hub.
@@ -238,7 +240,8 @@ def genz_parameter_counts(config: ModelConfig) -> tuple[int, int]:
 
 
 def static_model_record(config: ModelConfig) -> dict[str, Any]:
-    """A catalog record (contract in :mod:`genz_catalog.convert`) for one GenZ static model."""
+    """The catalog record (:class:`~genz_catalog.record.ModelRecord` as a dict, plus GenZ's
+    ``config`` as the model's source) for one GenZ static model."""
     lowered = config.model.lower()
     family, model_type = next(
         ((fam, kind) for needle, fam, kind in _STATIC_FAMILIES if needle in lowered),
@@ -283,32 +286,33 @@ def static_model_record(config: ModelConfig) -> dict[str, Any]:
             f"GenZ 0.0.16 cannot simulate {config.unique_layers} unique layer types "
             "(hybrid attention/Mamba/MoE layouts)"
         )
-    return {
-        "model_id": config.model,
-        "family": family,
-        "model_type": model_type,
-        "attention_type": attention_type,
-        "is_moe": bool(config.is_moe),
-        "parameter_count": total,
-        "active_parameter_count": active,
-        "text_parameter_count": None,
-        "count_basis": "formula",  # GenZ's own arithmetic over its ModelConfig
-        "num_layers": int(config.num_decoder_layers),
-        "hidden_size": int(config.hidden_size),
-        "intermediate_size": int(config.intermediate_size),
-        "num_attention_heads": heads,
-        "num_key_value_heads": kv_heads,
-        "head_dim": int(config.head_dim),
-        "num_experts": int(config.num_experts) if config.is_moe else None,
-        "experts_per_token": int(config.expert_top_k) if config.is_moe else None,
-        "context_length": int(config.max_model_len),
-        "vocab_size": int(config.vocab_size),
-        "kv_values_per_token": kv_values,
-        "memory": {"kv_values_per_token": kv_values, "kv_layers": kv_layers, "ssm": ssm},
-        "genz_kwargs": genz_kwargs,
-        "warnings": warnings_list,
-        "config": config_vars(config),
-    }
+    record = ModelRecord(
+        model_id=config.model,
+        family=family,
+        model_type=model_type,
+        attention_type=attention_type,
+        is_moe=bool(config.is_moe),
+        parameter_count=total,
+        active_parameter_count=active,
+        count_basis="formula",  # GenZ's own arithmetic over its ModelConfig
+        num_layers=int(config.num_decoder_layers),
+        hidden_size=int(config.hidden_size),
+        intermediate_size=int(config.intermediate_size),
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
+        head_dim=int(config.head_dim),
+        num_experts=int(config.num_experts) if config.is_moe else None,
+        experts_per_token=int(config.expert_top_k) if config.is_moe else None,
+        context_length=int(config.max_model_len),
+        vocab_size=int(config.vocab_size),
+        kv_values_per_token=kv_values,
+        memory={"kv_values_per_token": kv_values, "kv_layers": kv_layers, "ssm": ssm},
+        genz_kwargs=genz_kwargs,
+        warnings=warnings_list,
+    ).as_dict()
+    # The source itself, stored as the model's config (a static model has no config.json).
+    record["config"] = config_vars(config)
+    return record
 
 
 def static_models() -> list[tuple[ModelConfig, list[str]]]:
