@@ -40,8 +40,6 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
         raise click.ClickException(f"{param.opts[0]}: {exc}") from None
 
 
-
-
 #: Said (on stderr) when a listing finds nothing because the catalog holds no model at all.
 EMPTY_CATALOG_HINT = (
     "The catalog is empty. Fill it with: genz-catalog sync --defaults (the bundled configs and "
