@@ -687,6 +687,8 @@ class DoctorReport:
     fts_rows: int
     fts_out_of_sync: int
     orphans: dict[str, int]
+    #: Documents no row refers to any more (not a problem; ``--fix`` removes them).
+    unreferenced_documents: int
     models_missing_current_version: int
     journal_mode: str
     wal_bytes: int | None
@@ -715,6 +717,7 @@ class DoctorReport:
             "fts_rows": self.fts_rows,
             "fts_out_of_sync": self.fts_out_of_sync,
             "orphans": dict(self.orphans),
+            "unreferenced_documents": self.unreferenced_documents,
             "models_missing_current_version": self.models_missing_current_version,
             "shadowed_ids": [list(pair) for pair in self.shadowed_ids],
             "undecodable_text": dict(self.undecodable_text),
@@ -829,6 +832,19 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
     for table, count in orphans.items():
         if count > 0:
             problems.append(f"{count} orphaned {table} rows (--fix removes them)")
+    dangling = attempt(
+        "document check",
+        lambda: {name: n for name, n in db.execute(_store.DANGLING_SQL).fetchall() if n},
+        {},
+    )
+    for name, count in dangling.items():
+        problems.append(f"{count} {name} values refer to missing documents (restore from a backup)")
+    # Not a problem: an update leaves its old config's document behind (--fix removes it).
+    unreferenced = attempt(
+        "unreferenced documents",
+        lambda: _scalar(db, f"SELECT count(*) FROM ({_store.UNREFERENCED_SQL})"),
+        -1,
+    )
     missing_version = attempt(
         "version check",
         lambda: _scalar(
@@ -870,6 +886,7 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         fts_rows=fts_rows,
         fts_out_of_sync=sum(fts) if fts is not None else -1,
         orphans=orphans,
+        unreferenced_documents=unreferenced,
         models_missing_current_version=missing_version,
         journal_mode=journal_mode,
         wal_bytes=wal_bytes,
@@ -998,6 +1015,13 @@ def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
                 f"DELETE FROM [{table}] WHERE {_orphan_condition(table)}"
             ).rowcount
         rebuild_fts(db)
+    # Outside a transaction only can foreign keys be switched off (see store.remove_unreferenced).
+    db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with write_transaction(db):
+            removed["documents"] = _store.remove_unreferenced(db.conn)
+    finally:
+        db.execute("PRAGMA foreign_keys = ON")
     path = _catalog_file(db)
     if path is not None:
         removed["stale temporary files"] = len(remove_stale_temporaries(path.parent))

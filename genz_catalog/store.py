@@ -60,6 +60,34 @@ MODEL_JSON_SQL = ", ".join(
 )
 
 
+#: Every (table, column) holding a document id.
+REFERENCES = (
+    *(("models", column) for column in MODEL_DOCUMENT_COLUMNS),
+    ("model_versions", "snapshot_doc"),
+)
+#: Ids of documents no row refers to (left by an update, a rollback or a hard delete).
+UNREFERENCED_SQL = (
+    "SELECT id FROM documents WHERE id NOT IN ("
+    + " UNION ".join(
+        f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL" for table, column in REFERENCES
+    )
+    + ")"
+)
+#: References to documents that do not exist (a damaged file): ``(table.column, count)`` rows.
+DANGLING_SQL = " UNION ALL ".join(
+    f"SELECT '{table}.{column}', count(*) FROM {table} WHERE {column} IS NOT NULL "
+    f"AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = {table}.{column})"
+    for table, column in REFERENCES
+)
+
+
+def remove_unreferenced(conn: sqlite3.Connection) -> int:
+    """Delete the documents no row refers to; returns how many. The caller holds the write
+    transaction and has switched foreign keys off: no row refers to them, and with foreign keys
+    on SQLite would scan ``models`` once per deleted document to make sure."""
+    return conn.execute(f"DELETE FROM documents WHERE id IN ({UNREFERENCED_SQL})").rowcount
+
+
 def document_hash(body: str) -> bytes:
     """The key of a document's text: the first 16 bytes of its UTF-8 SHA-256 (bytes)."""
     return hashlib.sha256(body.encode("utf-8", "surrogatepass")).digest()[:16]

@@ -271,3 +271,37 @@ def test_a_reader_of_an_unmoved_file_is_told_how_to_upgrade_it(tmp_path: Path):
         connect(old, read_only=True)
     connect(old).close()
     assert connect(old, read_only=True).execute("SELECT count(*) FROM models").fetchone()[0] == 1
+
+
+def test_doctor_removes_documents_an_update_left_behind(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from genz_catalog.cli import cli
+
+    path = tmp_path / "d.db"
+    config = _config(LLAMA)
+    with ModelManager(path) as manager:
+        manager.add_model("org/m", config, source="local")
+        manager.add_model(
+            "org/m", {**config, "num_hidden_layers": 16}, source="local", if_exists="update"
+        )
+    runner = CliRunner()
+    healthy = runner.invoke(cli, ["--db", str(path), "doctor"])
+    # The 32-layer config, GenZ arguments and memory now live only inside version 1's snapshot.
+    assert healthy.exit_code == 0, healthy.output
+    assert "unreferenced documents: 3 (left by updates; --fix removes them)" in healthy.output
+    fixed = runner.invoke(cli, ["--db", str(path), "doctor", "--fix"])
+    assert fixed.exit_code == 0, fixed.output
+    assert "3 unreferenced documents" in fixed.output
+    assert "unreferenced documents:" not in fixed.output.split("\n", 1)[1]
+    with ModelManager(path) as manager:
+        assert [v["snapshot"]["num_layers"] for v in manager.get_versions("org/m")] == [32, 16]
+        manager.rollback("org/m", 1)
+        assert manager.require_model("org/m")["config"]["num_hidden_layers"] == 32
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE models SET config_doc = 99999 WHERE model_id = 'org/m'")
+    conn.commit()
+    conn.close()
+    damaged = runner.invoke(cli, ["--db", str(path), "doctor"])
+    assert damaged.exit_code == 1
+    assert "1 models.config_doc values refer to missing documents" in damaged.output

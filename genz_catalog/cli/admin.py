@@ -187,13 +187,16 @@ def doctor(ctx: click.Context, fix: bool, as_json: bool) -> None:
         ctx.call_on_close(db.conn.close)
     report = diagnose_catalog(db)
     fixed = None
-    if fix and not report.healthy:
+    if fix and (not report.healthy or report.unreferenced_documents > 0):
         removed = repair_catalog(db)
         temporaries = removed.pop("stale temporary files", 0)
+        documents = removed.pop("documents", 0)
         fixed = (
             f"Fixed: rebuilt the search index, removed "
             f"{_plural(sum(removed.values()), 'orphaned row')}"
         )
+        if documents:
+            fixed += f", {_plural(documents, 'unreferenced document')}"
         if temporaries:
             fixed += f" and {_plural(temporaries, 'stale temporary file')}"
         report = diagnose_catalog(db)
@@ -214,6 +217,11 @@ def doctor(ctx: click.Context, fix: bool, as_json: bool) -> None:
     )
     click.echo(f"orphaned rows: {orphans:,}")
     click.echo(f"models missing their current version: {report.models_missing_current_version:,}")
+    if report.unreferenced_documents > 0:
+        click.echo(
+            f"unreferenced documents: {report.unreferenced_documents:,} "
+            "(left by updates; --fix removes them)"
+        )
     click.echo(f"journal mode: {report.journal_mode}, WAL file: {wal}")
     if report.healthy:
         click.echo("No problems found")
