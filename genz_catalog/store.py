@@ -259,13 +259,24 @@ def move_into_store(
     moved. When every row is moved, the old columns are dropped. ``progress(what, done,
     total)`` is called after each batch.
     """
+    # Another process may be moving the same file: every step looks again under the write lock
+    # and stops when the columns it moves are gone.
     if "config_json" in columns_of(conn, "models"):
         pending = " OR ".join(f"{c} IS NOT NULL" for c in MODEL_JSON_COLUMNS)
-        total = conn.execute("SELECT count(*) FROM models").fetchone()[0]
-        done = total - conn.execute(f"SELECT count(*) FROM models WHERE {pending}").fetchone()[0]
+        with begin():
+            total = conn.execute("SELECT count(*) FROM models").fetchone()[0]
+            moving = "config_json" in columns_of(conn, "models")
+            left = (
+                conn.execute(f"SELECT count(*) FROM models WHERE {pending}").fetchone()[0]
+                if moving
+                else 0
+            )
+            done = total - left
         last = 0
-        while True:
+        while moving:
             with begin():
+                if "config_json" not in columns_of(conn, "models"):
+                    break
                 rows = conn.execute(
                     "SELECT rowid, model_id, config_json, genz_config_json, memory_json, "
                     f"warnings_json FROM models WHERE rowid > ? AND ({pending}) "
@@ -293,13 +304,21 @@ def move_into_store(
                 progress("models", done, total)
     if "snapshot_json" in columns_of(conn, "model_versions"):
         # The column is NOT NULL: '' marks a moved snapshot until the column is dropped.
-        total = conn.execute("SELECT count(*) FROM model_versions").fetchone()[0]
-        done = conn.execute(
-            "SELECT count(*) FROM model_versions WHERE snapshot_json = ''"
-        ).fetchone()[0]
+        with begin():
+            total = conn.execute("SELECT count(*) FROM model_versions").fetchone()[0]
+            moving = "snapshot_json" in columns_of(conn, "model_versions")
+            done = (
+                conn.execute(
+                    "SELECT count(*) FROM model_versions WHERE snapshot_json = ''"
+                ).fetchone()[0]
+                if moving
+                else total
+            )
         last = 0
-        while True:
+        while moving:
             with begin():
+                if "snapshot_json" not in columns_of(conn, "model_versions"):
+                    break
                 rows = conn.execute(
                     "SELECT v.id, v.snapshot_json, "
                     "coalesce(v.version = (SELECT current_version FROM models m "
