@@ -93,6 +93,10 @@ def document_hash(body: str) -> bytes:
     return hashlib.sha256(body.encode("utf-8", "surrogatepass")).digest()[:16]
 
 
+#: Most documents one INSERT statement holds (see :func:`store_documents`).
+DOCUMENTS_PER_STATEMENT = 200
+
+
 def store_documents(conn: sqlite3.Connection, bodies: Sequence[str | None]) -> list[int | None]:
     """Store each distinct text once; return each one's document id (None for None).
 
@@ -110,21 +114,17 @@ def store_documents(conn: sqlite3.Connection, bodies: Sequence[str | None]) -> l
         keys.append(key)
     ids: dict[bytes, int] = {}
     items = list(wanted.items())
-    per_statement = max(1, variable_limit(conn) // 2)
-    for start in range(0, len(items), per_statement):
-        chunk = items[start : start + per_statement]
-        conn.execute(
-            "INSERT OR IGNORE INTO documents (hash, body) VALUES "
-            + ", ".join(["(?, ?)"] * len(chunk)),
-            [v for pair in chunk for v in pair],
-        )
-        placeholders = ", ".join("?" * len(chunk))
-        ids.update(
-            conn.execute(
-                f"SELECT hash, id FROM documents WHERE hash IN ({placeholders})",
-                [key for key, _ in chunk],
-            ).fetchall()
-        )
+    # Statements of one fixed size (the last chunk padded with a repeat, which changes
+    # nothing): SQLite keeps a cached statement's bound texts until it runs again, so one
+    # statement of at most DOCUMENTS_PER_STATEMENT texts is all the memory this holds.
+    size = max(1, min(DOCUMENTS_PER_STATEMENT, variable_limit(conn) // 2))
+    insert = "INSERT OR IGNORE INTO documents (hash, body) VALUES " + ", ".join(["(?, ?)"] * size)
+    select = f"SELECT hash, id FROM documents WHERE hash IN ({', '.join('?' * size)})"
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        chunk += [chunk[-1]] * (size - len(chunk))
+        conn.execute(insert, [v for pair in chunk for v in pair])
+        ids.update(conn.execute(select, [key for key, _ in chunk]).fetchall())
     return [None if key is None else ids[key] for key in keys]
 
 
