@@ -39,7 +39,7 @@ from .catalog import versions as _versions
 from .catalog import writes as _writes
 from .catalog.ids import name_owners
 from .catalog.metrics import upsert_metrics
-from .catalog.prepared import PreparedModel, check_bounds, prepare_for_bulk
+from .catalog.prepared import BulkPreparer, PreparedModel, check_bounds
 from .convert import ConversionError
 from .db import FTS_ALIASES_SQL, SOURCES, rebuild_fts, write_transaction
 from .errors import CatalogError, InvalidInputError
@@ -47,7 +47,6 @@ from .limits import MAX_CONFIG_BYTES, SQLITE_MAX_INT, loads_strict
 from .manager import (
     ModelManager,
     WriteResult,
-    read_config_file,
     utc_now,
     validate_model_id,
 )
@@ -1039,16 +1038,20 @@ class BulkImportResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
+#: This process's bulk preparer (a worker's, or the writer's when there are no workers).
+_PREPARER = BulkPreparer()
+
+
 def _read_and_prepare(path: str) -> tuple[str, str | None, Any]:
     """(path, model id, :class:`PreparedModel`) or (path, None, error message), in a convert
     worker (or in the writer's process when there are none).
 
-    Validation, conversion, JSON encoding and the version-1 snapshot happen here
-    (:func:`prepare_for_bulk`, which needs no catalog), so the writer only has to write.
+    Reading, validation, conversion and JSON encoding happen here (:class:`BulkPreparer`,
+    which needs no catalog and converts each distinct file once), so the writer only writes.
     """
     try:
-        config, model_id = read_config_file(path)
-        return path, model_id, prepare_for_bulk(model_id, config, "local")
+        model_id, prepared = _PREPARER.prepare_file(path)
+        return path, model_id, prepared
     except (CatalogError, ConversionError) as exc:
         return path, None, str(exc)
     except Exception as exc:  # noqa: BLE001 - one file must never stop a bulk import

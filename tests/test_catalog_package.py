@@ -3,6 +3,7 @@ the prepared model a bulk-import worker sends."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 from pathlib import Path
@@ -176,3 +177,40 @@ def test_create_on_write_makes_the_file_only_for_a_checked_write(tmp_path: Path)
         assert manager.require_model(model_id)["parameter_count"] == LLAMA_31_8B_PARAMS
     with ModelManager(path) as manager:
         assert [m["model_id"] for m in manager.list_models()] == [model_id]
+
+
+def test_bulk_preparer_converts_each_distinct_file_once(tmp_path: Path, monkeypatch):
+    from genz_catalog.catalog import prepared as prepared_module
+    from genz_catalog.catalog.prepared import BulkPreparer
+
+    text = (LLAMA_CONFIG / "config.json").read_text()
+    paths = []
+    for name in ("org__base", "a__ft-one", "b__ft-two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(text)
+        paths.append(tmp_path / name / "config.json")
+    (tmp_path / "c__broken").mkdir()
+    (tmp_path / "c__broken" / "config.json").write_text('{"model_type": "llama"}')
+    conversions = []
+    real = prepared_module.prepare_model
+    monkeypatch.setattr(
+        prepared_module,
+        "prepare_model",
+        lambda *a, **k: conversions.append(a[0]) or real(*a, **k),
+    )
+    preparer = BulkPreparer()
+    results = [preparer.prepare_file(p) for p in paths]
+    assert conversions == ["org/base"]  # the fine-tunes reuse the base's conversion
+    for (model_id, prepared), expected in zip(
+        results, ("org/base", "a/ft-one", "b/ft-two"), strict=True
+    ):
+        config, _ = read_config_file(tmp_path / expected.replace("/", "__"))
+        reference = prepare_for_bulk(expected, config, "local")
+        assert model_id == expected and prepared.content == reference.content
+        assert json.loads(prepared.content["genz_config_json"])["model"] == expected
+        assert prepared.content["parameter_count"] == LLAMA_31_8B_PARAMS
+    conversions.clear()
+    for _ in range(2):  # a refused file is checked every time, never remembered
+        with pytest.raises(ConversionError):
+            preparer.prepare_file(tmp_path / "c__broken" / "config.json")
+    assert conversions == ["c/broken", "c/broken"]

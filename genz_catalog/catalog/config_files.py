@@ -5,9 +5,11 @@ with the same :func:`parse_config_bytes`, so a file on disk and a download are c
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,14 @@ def read_config_file(
     One ``stat`` and one read per file: the bulk import (``admin.import_config_files``) calls
     this for every file.
     """
+    data, name = read_config_bytes(path)
+    config = config_from_bytes(data, name)
+    return config, config_model_id(config, name, model_id)
+
+
+def read_config_bytes(path: str | os.PathLike[str]) -> tuple[bytes, str]:
+    """The bytes of a local ``config.json`` (or of the one in a folder) within the size limit,
+    and the file's name; raises :class:`InvalidInputError` naming the problem."""
     name = os.path.expanduser(os.fspath(path))
     try:
         mode = os.stat(name).st_mode
@@ -85,8 +95,14 @@ def read_config_file(
                 )
     except OSError as exc:
         raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    return data, name
+
+
+def config_from_bytes(data: bytes, name: str) -> dict[str, Any]:
+    """A config file's bytes (from :func:`read_config_bytes`) as a checked dict; errors name
+    the file ``name``."""
     try:
-        config = parse_config_bytes(data)
+        return parse_config_bytes(data)
     except ConfigTextError as exc:
         if exc.kind == "json":
             error = exc.error
@@ -95,6 +111,12 @@ def read_config_file(
                 f"{name}: malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
             ) from None
         raise InvalidInputError(f"{name}: {exc}") from None
+
+
+def config_model_id(config: Mapping[str, Any], name: str, model_id: str | None = None) -> str:
+    """The model id of the config file ``name``: ``model_id`` if given, else its folder's
+    (:func:`model_id_from_folder`), or for a loose file under another name its usable
+    ``_name_or_path``; validated."""
     if model_id is None:
         # A config.json (or its folder) is named by its folder: a fine-tune's config often
         # keeps its base model's _name_or_path, which must not become the fine-tune's id.
@@ -103,9 +125,23 @@ def read_config_file(
             # Already validated when it comes from _name_or_path.
             found = _id_from_name_or_path(config.get("_name_or_path"))
             if found is not None:
-                return config, found
-        model_id = model_id_from_folder(Path(name).parent.resolve())
-    return config, validate_model_id(model_id)
+                return found
+        model_id = model_id_from_folder(Path(_real_folder(name)))
+    return validate_model_id(model_id)
+
+
+def _real_folder(name: str) -> str:
+    """The real path of the folder holding the file ``name`` (links resolved). A bulk import
+    reads thousands of files from a few parent folders: those are resolved once each."""
+    folder = os.path.dirname(os.path.abspath(name))
+    if os.path.islink(folder):
+        return os.path.realpath(folder)
+    return os.path.join(_real_path(os.path.dirname(folder)), os.path.basename(folder))
+
+
+@functools.lru_cache(maxsize=256)
+def _real_path(folder: str) -> str:
+    return os.path.realpath(folder)
 
 
 def find_config_files(folder: str | os.PathLike[str]) -> list[str]:

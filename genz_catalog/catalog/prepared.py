@@ -5,7 +5,10 @@ processes (:func:`prepare_model` needs no catalog then) and sends them to the wr
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,6 +18,8 @@ from ..convert import ConversionError, convert_hf_config
 from ..db import DERIVED_COLUMNS, SOURCES
 from ..errors import InvalidInputError
 from ..record import STORED_COLUMNS
+from ..store import genz_body_for, genz_text
+from .config_files import config_from_bytes, config_model_id, read_config_bytes
 from .ids import config_hash, validate_model_id
 
 if TYPE_CHECKING:
@@ -56,6 +61,19 @@ class PreparedModel:
     @property
     def model_id(self) -> str:
         return self.content["model_id"]
+
+    def renamed(self, model_id: str) -> PreparedModel:
+        """The same content for another model (a fine-tune with its base's config): its id,
+        default name and the GenZ arguments' ``model`` are its own. ``model_id`` is valid."""
+        content = dict(self.content)
+        old_id = content["model_id"]
+        content["model_id"] = model_id
+        if not self.name_given:
+            content["model_name"] = model_id.split("/")[-1]
+        content["genz_config_json"] = genz_text(
+            genz_body_for(content.get("genz_config_json"), old_id), model_id
+        )
+        return PreparedModel(content, self.name_given, self.exported)
 
     @classmethod
     def from_export_row(cls, row: Mapping[str, Any]) -> PreparedModel:
@@ -132,6 +150,42 @@ def prepare_for_bulk(model_id: str, config: Mapping[str, Any], source: str) -> P
     """What a bulk-import worker produces for one config: the prepared model, so the writer
     only writes."""
     return prepare_model(model_id, config, None, source, None)
+
+
+class BulkPreparer:
+    """Prepares local config files for a bulk import, converting each distinct file once.
+
+    Hub fine-tunes mostly ship their base model's config.json byte for byte: a file whose
+    bytes were seen before (among the last :attr:`CAPACITY` distinct ones) reuses that
+    conversion, and only what names the model (its id, default name and the GenZ arguments'
+    ``model``) is its own. A refused file is not remembered: it is checked again each time.
+    """
+
+    #: Distinct files remembered (a prepared model is a few KB).
+    CAPACITY = 1024
+
+    def __init__(self, source: str = "local") -> None:
+        self.source = source
+        self._seen: OrderedDict[bytes, tuple[dict[str, Any], PreparedModel]] = OrderedDict()
+
+    def prepare_file(self, path: str | os.PathLike[str]) -> tuple[str, PreparedModel]:
+        """(model id, prepared model) of one config file; raises as :func:`read_config_file`
+        and the converter do."""
+        data, name = read_config_bytes(path)
+        key = hashlib.blake2b(data, digest_size=16).digest()
+        seen = self._seen.get(key)
+        if seen is None:
+            config = config_from_bytes(data, name)
+            model_id = config_model_id(config, name)
+            prepared = prepare_model(model_id, config, None, self.source, None)
+            self._seen[key] = (config, prepared)
+            if len(self._seen) > self.CAPACITY:
+                self._seen.popitem(last=False)
+            return model_id, prepared
+        self._seen.move_to_end(key)
+        config, template = seen
+        model_id = config_model_id(config, name)
+        return model_id, template.renamed(model_id)
 
 
 def prepare_item(db: sqlite_utils.Database, item: Mapping[str, Any]) -> PreparedModel:
