@@ -793,3 +793,33 @@ def m012_discover_progress(db: sqlite_utils.Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m016_million_model_indexes(db: sqlite_utils.Database) -> None:
+    # Read paths that grew with the catalog (measured at 100,000 and 1,000,000 models):
+    # - throughput_on_system ranks each model's best simulation on a system. With the ORDER BY's
+    #   own order (system, throughput DESC, model_id) in an index, SQLite stops at the 500th
+    #   model instead of sorting every simulation of the system; ties (fine-tunes of one base
+    #   config simulate alike) come out in model_id order without a sort. It serves every
+    #   system=? lookup the narrower idx_simulations_system served, which it replaces.
+    # - moe_models lists MoE models largest first. Datasette reads 1,001 rows of a canned query
+    #   and stops, but only if SQLite need not sort them all first: this partial index holds
+    #   the live MoE models in the query's order, with every column it reads (no table row).
+    #   It leads with is_moe so the planner, seeing is_moe = 1 matched by it and by the facet
+    #   index idx_models_live_moe alike, takes the one that also gives the order.
+    db.executescript(
+        """
+        CREATE INDEX idx_simulations_system_rank ON simulations(
+            system, decode_throughput_tokens_per_s DESC, model_id
+        );
+        DROP INDEX idx_simulations_system;
+        CREATE INDEX idx_models_live_moe_size ON models(
+            is_moe, parameter_count DESC, model_id, family, num_experts, experts_per_token,
+            active_parameter_count, is_deleted
+        ) WHERE is_deleted = 0 AND is_moe = 1;
+        """
+    )
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+        for index in ("idx_simulations_system_rank", "idx_models_live_moe_size"):
+            db.execute(f"ANALYZE {index}")
