@@ -171,24 +171,38 @@ def add_metrics_and_simulations(path: Path) -> None:
     checkpoint(path)
 
 
-def time_canned_queries(path: Path, repeat: int) -> dict[str, float]:
-    """Median milliseconds per canned query (JSON, through Datasette's ASGI client)."""
+def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
+    """Milliseconds per canned query (JSON, through Datasette's ASGI client): ``fresh``, the
+    median of ``repeat`` runs with nothing remembered (the first view after a write), and
+    ``repeat``, the median of ``repeat`` runs after that (the whole-catalog summaries are
+    then answered from memory until the catalog changes)."""
     datasette = build_datasette(path)
+    database = datasette.get_database("catalog")
     queries = load_metadata()["databases"]["catalog"]["queries"]
     missing = set(queries) - set(QUERY_PARAMETERS)
     assert not missing, f"no benchmark parameters for {missing}"
 
-    async def run() -> dict[str, float]:
+    async def timed(url: str, name: str) -> float:
+        started = time.perf_counter()
+        response = await datasette.client.get(url)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (name, response.text[:300])
+        return elapsed
+
+    async def run() -> dict[str, dict[str, float]]:
         timings = {}
         for name, parameters in QUERY_PARAMETERS.items():
             url = f"/catalog/{name}.json?_shape=array&" + urllib.parse.urlencode(parameters)
-            samples = []
-            for _ in range(repeat + 1):  # the first run warms caches and is dropped
-                started = time.perf_counter()
-                response = await datasette.client.get(url)
-                samples.append((time.perf_counter() - started) * 1000)
-                assert response.status_code == 200, (name, response.text[:300])
-            timings[name] = statistics.median(samples[1:])
+            await timed(url, name)  # warms SQLite's page cache and Datasette; dropped
+            fresh = []
+            for _ in range(repeat):
+                database._counts.clear()
+                fresh.append(await timed(url, name))
+            again = [await timed(url, name) for _ in range(repeat)]
+            timings[name] = {
+                "fresh": statistics.median(fresh),
+                "repeat": statistics.median(again),
+            }
         return timings
 
     return asyncio.run(run())
@@ -398,8 +412,16 @@ def main() -> None:
         print(f"catalog {path}: {total:,} models")
         print(f"\ncanned queries (median of {args.repeat}, ms; target <= 100):")
         timings = time_canned_queries(path, args.repeat)
+        print(f"  {'':28s} {'fresh':>8}       {'repeat':>8}")
         for name, ms in timings.items():
-            print(f"  {name:28s} {ms:8.1f} ms  {'PASS' if ms <= 100 else 'FAIL'}")
+            print(
+                f"  {name:28s} {ms['fresh']:8.1f} ms {'PASS' if ms['fresh'] <= 100 else 'FAIL'}"
+                f"  {ms['repeat']:8.1f} ms {'PASS' if ms['repeat'] <= 100 else 'FAIL'}"
+            )
+        print(
+            "  fresh: nothing remembered (the first view after a write); repeat: later views "
+            "(summaries and counts remembered until the catalog changes)"
+        )
 
         cold = time_models_page_cold(path, args.repeat)
         print(
