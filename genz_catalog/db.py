@@ -115,16 +115,7 @@ def connect(
     db_path = resolve_db_path(path)
     memory = str(db_path) == ":memory:"
     if read_only and not memory:
-        if not db_path.is_file():
-            raise CatalogError(_missing_catalog_message(db_path))
-        conn = _open_read_only(db_path)
-        state = _catalog_state(conn)
-        if state != "catalog":
-            conn.close()
-            if state == "empty":
-                raise CatalogError(f"{db_path} holds no catalog yet (an empty SQLite file)")
-            raise _not_a_catalog(db_path)
-        return sqlite_utils.Database(conn)
+        return sqlite_utils.Database(connect_read_only(db_path))
     if not memory:
         _make_parent(db_path)
     conn = sqlite3.connect(
@@ -148,6 +139,26 @@ def connect(
     if migrate:
         migrate_catalog(db)
     return db
+
+
+def connect_read_only(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
+    """The catalog as a plain read-only ``sqlite3`` connection, checked as in :func:`connect`
+    with ``read_only=True`` (a missing, empty or foreign file is a :class:`CatalogError`).
+
+    No sqlite-utils wrapper: the GenZ loader's first lookup in a process would otherwise pay
+    for sqlite-utils loading its plugins (3-11 ms, measured by ``bench/lookup.py``).
+    """
+    db_path = resolve_db_path(path)
+    if not db_path.is_file():
+        raise CatalogError(_missing_catalog_message(db_path))
+    conn = _open_read_only(db_path)
+    state = _catalog_state(conn)
+    if state != "catalog":
+        conn.close()
+        if state == "empty":
+            raise CatalogError(f"{db_path} holds no catalog yet (an empty SQLite file)")
+        raise _not_a_catalog(db_path)
+    return conn
 
 
 def _missing_catalog_message(db_path: Path) -> str:
