@@ -265,12 +265,14 @@ def run_repetition(args: argparse.Namespace, repetition: str, work: Path) -> dic
         single = _phase("catalog", folder, single_path, args.batch_size, 0)
         for path in work.glob("single.db*"):
             path.unlink()
-    anchor_path = work / "raw.db"
-    anchor = _phase("anchor", folder, anchor_path, args.batch_size)
-    checkpoint(anchor_path)
-    anchor["bytes"] = catalog_bytes(anchor_path)
-    for path in work.glob("raw.db*"):
-        path.unlink()
+    anchor = None
+    if not args.no_anchor:
+        anchor_path = work / "raw.db"
+        anchor = _phase("anchor", folder, anchor_path, args.batch_size)
+        checkpoint(anchor_path)
+        anchor["bytes"] = catalog_bytes(anchor_path)
+        for path in work.glob("raw.db*"):
+            path.unlink()
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
     return {
@@ -315,19 +317,23 @@ def report(args: argparse.Namespace, run: dict) -> list[tuple[str, bool]]:
             f"{name:38}{phase['models']:>10,}{rate(phase):>10,.0f}"
             f"{phase['seconds']:>9.1f}{phase['peak_rss_mb']:>13.1f}"
         )
-    print(
-        f"{'anchor (raw sqlite_utils insert_all)':38}{anchor['models']:>10,}"
-        f"{rate(anchor):>10,.0f}{anchor['seconds']:>9.1f}{anchor['peak_rss_mb']:>13.1f}"
-    )
-    print(
-        f"anchor time in insert_all alone: {anchor['insert_seconds']:.1f} s "
-        f"({anchor['models'] / anchor['insert_seconds']:,.0f} rows/s); the rest is read+convert"
-    )
-    for name, phase in phases:
+    if anchor is not None:
         print(
-            f"ratio catalog ({name}) / anchor: {rate(phase) / rate(anchor):.2f}x speed, "
-            f"{phase['peak_rss_mb'] / anchor['peak_rss_mb']:.2f}x peak RSS"
+            f"{'anchor (raw sqlite_utils insert_all)':38}{anchor['models']:>10,}"
+            f"{rate(anchor):>10,.0f}{anchor['seconds']:>9.1f}{anchor['peak_rss_mb']:>13.1f}"
         )
+        print(
+            f"anchor time in insert_all alone: {anchor['insert_seconds']:.1f} s "
+            f"({anchor['models'] / anchor['insert_seconds']:,.0f} rows/s); the rest is "
+            "read+convert"
+        )
+        for name, phase in phases:
+            print(
+                f"ratio catalog ({name}) / anchor: {rate(phase) / rate(anchor):.2f}x speed, "
+                f"{phase['peak_rss_mb'] / anchor['peak_rss_mb']:.2f}x peak RSS"
+            )
+    else:
+        print("anchor: skipped (--no-anchor)")
     workers_mb = " + ".join(f"{mb:.1f}" for mb in catalog["worker_rss_mb"]) or "none"
     print(
         f"peak RSS of {label}: writer {catalog['writer_rss_mb']:.1f} MB + child processes "
@@ -348,11 +354,12 @@ def report(args: argparse.Namespace, run: dict) -> list[tuple[str, bool]]:
             f" = {final:,.0f} bytes/model"
         )
     print(line)
-    print(
-        f"anchor file (models rows alone, no versions/aliases/FTS): {anchor['bytes'] / 1e6:,.0f} "
-        f"MB = {anchor['bytes'] / anchor['models']:,.0f} bytes/model; catalog / anchor "
-        f"{final * anchor['models'] / anchor['bytes']:.2f}x"
-    )
+    if anchor is not None:
+        print(
+            f"anchor file (models rows alone, no versions/aliases/FTS): "
+            f"{anchor['bytes'] / 1e6:,.0f} MB = {anchor['bytes'] / anchor['models']:,.0f} "
+            f"bytes/model; catalog / anchor {final * anchor['models'] / anchor['bytes']:.2f}x"
+        )
     if run["tables"]:
         print(
             "largest parts: "
@@ -400,6 +407,7 @@ def main() -> None:
     )
     parser.add_argument("--single", action="store_true", help="also time a one-process import")
     parser.add_argument("--no-vacuum", action="store_true", help="skip the VACUUM size")
+    parser.add_argument("--no-anchor", action="store_true", help="skip the raw insert_all anchor")
     parser.add_argument(
         "--doctor", action="store_true", help=f"run the doctor even above {DOCTOR_UP_TO:,}"
     )
