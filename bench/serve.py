@@ -314,19 +314,31 @@ def page_latencies(port: int, path: str, samples: int) -> list[float] | None:
     return timings
 
 
+def _renamed(path: str, database: str) -> str:
+    """``path`` with its ``/catalog`` database prefix replaced by ``/database``."""
+    for prefix in ("/catalog/", "/catalog.json"):
+        if path.startswith(prefix):
+            return f"/{database}" + path[len("/catalog") :]
+    return path
+
+
 def measure_server(
     command: list[str],
     port: int,
     paths: dict[str, str],
     seconds: float,
     page_samples: int = 5,
+    database: str = "catalog",
 ) -> tuple[dict[str, float], dict[str, list[float] | None]]:
-    """Requests/s per ``paths`` entry, and the page latencies of :data:`PAGE_PATHS`."""
+    """Requests/s per ``paths`` entry, and the page latencies of :data:`PAGE_PATHS`;
+    ``database``: the name the server gives the file (plain Datasette: the file's stem)."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    paths = {label: _renamed(path, database) for label, path in paths.items()}
     try:
         _wait_ready(port, process)
         pages = {
-            label: page_latencies(port, path, page_samples) for label, path in PAGE_PATHS.items()
+            label: page_latencies(port, _renamed(path, database), page_samples)
+            for label, path in PAGE_PATHS.items()
         }
         for path in paths.values():  # warm-up
             requests_per_second(port, path, 1.0)
@@ -482,6 +494,7 @@ def main() -> None:
                 plain_paths,
                 args.seconds,
                 args.page_samples,
+                database=path.stem,
             )
             rounds.append((ours, plain))
             page_rounds.append((ours_pages, plain_pages))
