@@ -1,21 +1,32 @@
-"""Bulk import: build a big catalog from local config.json files; speed and peak memory.
+"""Bulk import: build a big catalog from local config.json files; size, speed and peak memory.
 
-    .venv/bin/python bench/import.py                 # 100,000 models (the issue's figure)
-    .venv/bin/python bench/import.py --models 20000  # quicker, while developing
+    .venv/bin/python bench/import.py                                # 100,000 models, hub repetition
+    .venv/bin/python bench/import.py --models 50000                 # quicker, while developing
+    .venv/bin/python bench/import.py --models 1000000 --repetition both --keep /tmp/genz-million
 
-Variants of the real configs in tests/data/hf-configs (every one the converter accepts, with
-``num_hidden_layers`` varied where the family allows it and a unique ``_name_or_path``) are
-written to a temporary folder, one file each. Then, each in a fresh subprocess so peak RSS is
+Config files come from ``bench/synthetic_catalog.py``: ``--repetition hub`` (the default) repeats
+configs the way the Hub does (a few distinct base configs, each with a Zipf-distributed number of
+fine-tunes whose config.json is the base's byte for byte, or differs only in ``torch_dtype``,
+``transformers_version`` or ``_name_or_path``; the module docstring says why), ``unique`` makes
+no two configs alike (real-config variants with their layers varied and a ``_name_or_path`` of
+their own), ``both`` runs one after the other. Then, each in a fresh subprocess so peak RSS is
 its own:
 
 - catalog: ``genz_catalog.admin.import_config_files``: the files stream through
   ``read_config_file`` and the converter (in ``--workers`` processes, default 1, beside the
   writer) into ``ModelManager.add_models`` (validation, versions, aliases, FTS, one transaction
-  per batch); then again with everything in one process;
+  per batch); with ``--single`` also again with everything in one process;
 - anchor: the same files read and converted, the same ``models`` rows written with a raw
   ``sqlite_utils`` ``insert_all`` into a plain table (no versions, aliases, FTS or checks).
 
-Targets on the 2-core CI machine: >= 3,000 models/s and <= 200 MB peak RSS for the catalog.
+The catalog's size is measured after a WAL checkpoint and again after ``VACUUM`` (bytes per
+model). ``--keep DIR`` keeps the generated files (reused by the next run with the same
+``--models`` and ``--repetition``) and the built catalog, ``DIR/catalog-REPETITION-MODELS.db``,
+which ``bench/serve.py --catalog`` and ``bench/lookup.py --catalog`` can reuse.
+
+Targets (issue 16, this 2-core machine): <= 1.5 KB per model with hub repetition and <= 3 KB
+with unique configs at 1,000,000 models; >= 5,000 models/s; <= 250 MB peak RSS (writer plus
+every child process).
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import json
 import os
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,57 +45,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = ROOT / "tests" / "data" / "hf-configs"
-TARGET_MODELS_PER_S = 3000
-TARGET_PEAK_RSS_MB = 200
-FILES_PER_FOLDER = 1000
+from synthetic_catalog import catalog_bytes, checkpoint, config_files, ensure_generated
+
+TARGET_MODELS_PER_S = 5000
+TARGET_PEAK_RSS_MB = 250
+#: Bytes per model of the catalog file (after VACUUM) per repetition.
+TARGET_BYTES_PER_MODEL = {"hub": 1500, "unique": 3000}
+#: Above this many models the doctor (which reads every row) is skipped unless --doctor.
+DOCTOR_UP_TO = 200_000
 
 
 def peak_rss_mb() -> float:
     """Peak resident set size of this process (MB; Linux reports ru_maxrss in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def generate_variants(folder: Path, count: int) -> int:
-    """Write ``count`` config variants under ``folder``; returns the number of base configs."""
-    from genz_catalog.convert import ConversionError, convert_hf_config
-
-    bases: list[tuple[str, dict, list[int]]] = []
-    for path in sorted(CONFIGS.glob("*/config.json")):
-        config = json.loads(path.read_text())
-        try:
-            convert_hf_config(config, "bench/probe")
-        except ConversionError:
-            continue
-        layers = [None]
-        original = config.get("num_hidden_layers")
-        if isinstance(original, int):
-            for n in range(1, 2 * original + 1):
-                try:
-                    convert_hf_config({**config, "num_hidden_layers": n}, "bench/probe")
-                except ConversionError:
-                    continue
-                layers.append(n)
-        bases.append((path.parent.name.replace("__", "-"), config, layers))
-    for i in range(count):
-        name, config, layers = bases[i % len(bases)]
-        variant = dict(config)
-        depth = layers[(i // len(bases)) % len(layers)]
-        if depth is not None:
-            variant["num_hidden_layers"] = depth
-        variant["_name_or_path"] = f"bench/{name}-v{i}"
-        sub = folder / f"{i // FILES_PER_FOLDER:04d}"
-        if i % FILES_PER_FOLDER == 0:
-            sub.mkdir(parents=True, exist_ok=True)
-        (sub / f"{i}.json").write_text(json.dumps(variant, indent=2))
-    return len(bases)
-
-
-def config_files(folder: Path) -> Iterator[Path]:
-    """Every generated file, in a stable order, without listing them all at once."""
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
-        yield from sorted(sub.iterdir(), key=lambda p: int(p.stem))
 
 
 class WorkerPeaks:
@@ -140,7 +114,7 @@ class WorkerPeaks:
         return sum(self.peaks_kb.values()) / 1024
 
 
-def run_catalog(folder: Path, db_path: Path, batch_size: int, workers: int) -> dict:
+def run_catalog(folder: Path, db_path: Path, batch_size: int, workers: int, doctor: bool) -> dict:
     """Phase 1: the real bulk import path (``genz_catalog.admin.import_config_files``)."""
     from genz_catalog.admin import diagnose_catalog, import_config_files
     from genz_catalog.manager import ModelManager
@@ -157,7 +131,13 @@ def run_catalog(folder: Path, db_path: Path, batch_size: int, workers: int) -> d
             )
         seconds = time.perf_counter() - start
         writer_rss = peak_rss_mb()
-        report = diagnose_catalog(manager.db)
+        if doctor:
+            report = diagnose_catalog(manager.db)
+            healthy, fts_rows, db_models = report.healthy, report.fts_rows, report.models
+        else:
+            healthy = None
+            fts_rows = manager.db.execute("SELECT count(*) FROM models_fts").fetchone()[0]
+            db_models = manager.db.execute("SELECT count(*) FROM models").fetchone()[0]
     return {
         "models": sum(result.counts.values()),
         "seconds": seconds,
@@ -166,13 +146,14 @@ def run_catalog(folder: Path, db_path: Path, batch_size: int, workers: int) -> d
         "writer_rss_mb": writer_rss,
         "worker_rss_mb": [kb / 1024 for kb in worker_peaks.peaks_kb.values()],
         "failures": len(result.failures),
-        "healthy": report.healthy,
-        "fts_rows": report.fts_rows,
-        "db_models": report.models,
+        "first_failures": [f"{path}: {error}" for path, error in result.failures[:3]],
+        "healthy": healthy,
+        "fts_rows": fts_rows,
+        "db_models": db_models,
     }
 
 
-def run_anchor(folder: Path, db_path: Path, batch_size: int, workers: int = 0) -> dict:
+def run_anchor(folder: Path, db_path: Path, batch_size: int) -> dict:
     """Phase 2: the same rows through a raw sqlite_utils insert_all."""
     import sqlite_utils
 
@@ -195,7 +176,8 @@ def run_anchor(folder: Path, db_path: Path, batch_size: int, workers: int = 0) -
             yield row
 
     start = time.perf_counter()
-    db["models"].insert_all(rows(), batch_size=batch_size, pk="model_id")
+    # replace: an id seen twice (none are) would overwrite, as the catalog's update does.
+    db["models"].insert_all(rows(), batch_size=batch_size, pk="model_id", replace=True)
     seconds = time.perf_counter() - start
     models = db["models"].count
     return {
@@ -206,32 +188,211 @@ def run_anchor(folder: Path, db_path: Path, batch_size: int, workers: int = 0) -
     }
 
 
-def _phase(name: str, folder: Path, db_path: Path, batch_size: int, workers: int = 0) -> dict:
+def _phase(
+    name: str, folder: Path, db_path: Path, batch_size: int, workers: int = 0, doctor: bool = False
+) -> dict:
+    command = [
+        sys.executable,
+        __file__,
+        "--phase",
+        name,
+        "--folder",
+        str(folder),
+        "--db",
+        str(db_path),
+        "--batch-size",
+        str(batch_size),
+        "--workers",
+        str(workers),
+    ]
     out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--phase",
-            name,
-            "--folder",
-            str(folder),
-            "--db",
-            str(db_path),
-            "--batch-size",
-            str(batch_size),
-            "--workers",
-            str(workers),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
+        command + (["--doctor"] if doctor else []), check=True, capture_output=True, text=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def file_sizes(db_path: Path, vacuum: bool) -> dict:
+    """Bytes of the file after a WAL checkpoint, and after ``VACUUM`` (in place) when asked."""
+    checkpoint(db_path)
+    sizes = {"checkpointed": catalog_bytes(db_path)}
+    conn = sqlite3.connect(db_path)
+    try:
+        sizes["free_pages_bytes"] = (
+            conn.execute("PRAGMA freelist_count").fetchone()[0]
+            * conn.execute("PRAGMA page_size").fetchone()[0]
+        )
+        if vacuum:
+            began = time.perf_counter()
+            conn.execute("VACUUM")
+            sizes["vacuum_seconds"] = time.perf_counter() - began
+    finally:
+        conn.close()
+    if vacuum:
+        checkpoint(db_path)
+        sizes["vacuumed"] = catalog_bytes(db_path)
+    return sizes
+
+
+def table_bytes(db_path: Path) -> list[tuple[str, int]]:
+    """The biggest tables and indexes of the file (bytes, from the dbstat virtual table), or
+    an empty list where SQLite was built without it."""
+    conn = sqlite3.connect(db_path)
+    try:
+        rows = conn.execute(
+            "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
+        ).fetchall()
+    except sqlite3.OperationalError:
+        rows = []
+    finally:
+        conn.close()
+    return rows
+
+
+def run_repetition(args: argparse.Namespace, repetition: str, work: Path) -> dict:
+    """Generate (or reuse) the files of one repetition, import them, measure; returns figures."""
+    folder = work / f"configs-{repetition}-{args.models}"
+    generated = ensure_generated(folder, args.models, repetition)
+    catalog_path = work / f"catalog-{repetition}-{args.models}.db"
+    for stale in (catalog_path, Path(f"{catalog_path}-wal"), Path(f"{catalog_path}-shm")):
+        stale.unlink(missing_ok=True)
+    doctor = args.doctor or args.models <= DOCTOR_UP_TO
+    catalog = _phase("catalog", folder, catalog_path, args.batch_size, args.workers, doctor=doctor)
+    sizes = file_sizes(catalog_path, vacuum=not args.no_vacuum)
+    tables = table_bytes(catalog_path)
+    single = None
+    if args.single:
+        single_path = work / "single.db"
+        single = _phase("catalog", folder, single_path, args.batch_size, 0)
+        for path in work.glob("single.db*"):
+            path.unlink()
+    anchor = None
+    if not args.no_anchor:
+        anchor_path = work / "raw.db"
+        anchor = _phase("anchor", folder, anchor_path, args.batch_size)
+        checkpoint(anchor_path)
+        anchor["bytes"] = catalog_bytes(anchor_path)
+        for path in work.glob("raw.db*"):
+            path.unlink()
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "repetition": repetition,
+        "generated": generated,
+        "catalog": catalog,
+        "single": single,
+        "anchor": anchor,
+        "sizes": sizes,
+        "tables": tables,
+        "catalog_path": str(catalog_path),
+    }
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def report(args: argparse.Namespace, run: dict) -> list[tuple[str, bool]]:
+    """Print one repetition's figures; returns (target, met) pairs."""
+
+    def rate(phase: dict) -> float:
+        return phase["models"] / phase["seconds"]
+
+    generated, catalog, single, anchor = (
+        run["generated"],
+        run["catalog"],
+        run["single"],
+        run["anchor"],
+    )
+    repetition = run["repetition"]
+    print(
+        f"\n== repetition {repetition}: {args.models:,} config files, {generated.distinct_configs:,} "
+        f"distinct (variants of {generated.real_configs} real configs; generated in "
+        f"{generated.seconds:.0f} s or reused), batch {args.batch_size:,}, {os.cpu_count()} CPUs"
+    )
+    print(f"{'':38}{'models':>10}{'models/s':>10}{'seconds':>9}{'peak RSS MB':>13}")
+    label = f"catalog, {args.workers} convert worker{'s' * (args.workers != 1)}"
+    phases = [(label, catalog)] + ([("catalog, one process", single)] if single else [])
+    for name, phase in phases:
+        print(
+            f"{name:38}{phase['models']:>10,}{rate(phase):>10,.0f}"
+            f"{phase['seconds']:>9.1f}{phase['peak_rss_mb']:>13.1f}"
+        )
+    if anchor is not None:
+        print(
+            f"{'anchor (raw sqlite_utils insert_all)':38}{anchor['models']:>10,}"
+            f"{rate(anchor):>10,.0f}{anchor['seconds']:>9.1f}{anchor['peak_rss_mb']:>13.1f}"
+        )
+        print(
+            f"anchor time in insert_all alone: {anchor['insert_seconds']:.1f} s "
+            f"({anchor['models'] / anchor['insert_seconds']:,.0f} rows/s); the rest is "
+            "read+convert"
+        )
+        for name, phase in phases:
+            print(
+                f"ratio catalog ({name}) / anchor: {rate(phase) / rate(anchor):.2f}x speed, "
+                f"{phase['peak_rss_mb'] / anchor['peak_rss_mb']:.2f}x peak RSS"
+            )
+    else:
+        print("anchor: skipped (--no-anchor)")
+    workers_mb = " + ".join(f"{mb:.1f}" for mb in catalog["worker_rss_mb"]) or "none"
+    print(
+        f"peak RSS of {label}: writer {catalog['writer_rss_mb']:.1f} MB + child processes "
+        f"{workers_mb} MB (convert workers and multiprocessing's resource tracker)"
+    )
+    models = catalog["db_models"]
+    sizes = run["sizes"]
+    per_model = sizes["checkpointed"] / models
+    line = (
+        f"catalog file: {sizes['checkpointed'] / 1e6:,.0f} MB after a checkpoint = "
+        f"{per_model:,.0f} bytes/model ({sizes['free_pages_bytes'] / 1e6:,.0f} MB free pages)"
+    )
+    final = per_model
+    if "vacuumed" in sizes:
+        final = sizes["vacuumed"] / models
+        line += (
+            f"; after VACUUM ({sizes['vacuum_seconds']:.0f} s) {sizes['vacuumed'] / 1e6:,.0f} MB"
+            f" = {final:,.0f} bytes/model"
+        )
+    print(line)
+    if anchor is not None:
+        print(
+            f"anchor file (models rows alone, no versions/aliases/FTS): "
+            f"{anchor['bytes'] / 1e6:,.0f} MB = {anchor['bytes'] / anchor['models']:,.0f} "
+            f"bytes/model; catalog / anchor {final * anchor['models'] / anchor['bytes']:.2f}x"
+        )
+    if run["tables"]:
+        print(
+            "largest parts: "
+            + ", ".join(f"{name} {size / 1e6:,.0f} MB" for name, size in run["tables"])
+        )
+    print(
+        f"failed files: {catalog['failures']}; doctor healthy: {catalog['healthy']}"
+        f" (None: skipped above {DOCTOR_UP_TO:,}); FTS rows {catalog['fts_rows']:,}"
+        f" = models {models:,}"
+    )
+    for failure in catalog["first_failures"]:
+        print(f"  failure: {failure[:200]}")
+    size_target = TARGET_BYTES_PER_MODEL[repetition]
+    return [
+        (
+            f"{repetition}: <= {size_target:,} bytes/model (file, {final:,.0f})",
+            final <= size_target,
+        ),
+        (
+            f"{repetition}: >= {TARGET_MODELS_PER_S:,} models/s ({rate(catalog):,.0f})",
+            rate(catalog) >= TARGET_MODELS_PER_S,
+        ),
+        (
+            f"{repetition}: <= {TARGET_PEAK_RSS_MB} MB peak RSS ({catalog['peak_rss_mb']:.0f})",
+            catalog["peak_rss_mb"] <= TARGET_PEAK_RSS_MB,
+        ),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=100_000)
+    parser.add_argument("--repetition", choices=["hub", "unique", "both"], default="hub")
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument(
         "--workers",
@@ -239,73 +400,45 @@ def main() -> None:
         default=1,
         help="Convert processes beside the writer (default 1: one per spare core).",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep generated files and the built catalog in this folder (reused next time)",
+    )
+    parser.add_argument("--single", action="store_true", help="also time a one-process import")
+    parser.add_argument("--no-vacuum", action="store_true", help="skip the VACUUM size")
+    parser.add_argument("--no-anchor", action="store_true", help="skip the raw insert_all anchor")
+    parser.add_argument(
+        "--doctor", action="store_true", help=f"run the doctor even above {DOCTOR_UP_TO:,}"
+    )
     parser.add_argument("--phase", choices=["catalog", "anchor"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.phase:
-        run = run_catalog if args.phase == "catalog" else run_anchor
-        print(json.dumps(run(args.folder, args.db, args.batch_size, args.workers)))
+    if args.phase == "catalog":
+        result = run_catalog(args.folder, args.db, args.batch_size, args.workers, args.doctor)
+        print(json.dumps(result))
+        return
+    if args.phase == "anchor":
+        print(json.dumps(run_anchor(args.folder, args.db, args.batch_size)))
         return
 
-    work = Path(tempfile.mkdtemp(prefix="genz-bench-import-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="genz-bench-import-"))
+    work.mkdir(parents=True, exist_ok=True)
+    repetitions = ["hub", "unique"] if args.repetition == "both" else [args.repetition]
+    targets: list[tuple[str, bool]] = []
     try:
-        began = time.perf_counter()
-        bases = generate_variants(work / "configs", args.models)
-        generated = time.perf_counter() - began
-        catalog = _phase(
-            "catalog", work / "configs", work / "catalog.db", args.batch_size, args.workers
-        )
-        size_mb = (work / "catalog.db").stat().st_size / 1e6
-        single = _phase("catalog", work / "configs", work / "single.db", args.batch_size, 0)
-        anchor = _phase("anchor", work / "configs", work / "raw.db", args.batch_size)
+        for repetition in repetitions:
+            run = run_repetition(args, repetition, work)
+            targets += report(args, run)
+            if args.keep:
+                print(f"kept: {run['catalog_path']}")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-    def rate(phase: dict) -> float:
-        return phase["models"] / phase["seconds"]
-
-    print(
-        f"bench/import.py: {args.models:,} config files (variants of {bases} real configs, "
-        f"generated in {generated:.1f} s), batch {args.batch_size:,}, {os.cpu_count()} CPUs"
-    )
-    print(f"{'':34}{'models':>9}{'models/s':>10}{'seconds':>9}{'peak RSS MB':>13}")
-    label = f"catalog, {args.workers} convert worker{'s' * (args.workers != 1)}"
-    for name, phase in ((label, catalog), ("catalog, one process", single)):
-        print(
-            f"{name:34}{phase['models']:>9,}{rate(phase):>10,.0f}"
-            f"{phase['seconds']:>9.1f}{phase['peak_rss_mb']:>13.1f}"
-        )
-    print(
-        f"{'anchor (raw sqlite_utils insert_all)':34}{anchor['models']:>9,}{rate(anchor):>10,.0f}"
-        f"{anchor['seconds']:>9.1f}{anchor['peak_rss_mb']:>13.1f}"
-    )
-    print(
-        f"anchor time in insert_all alone: {anchor['insert_seconds']:.1f} s "
-        f"({anchor['models'] / anchor['insert_seconds']:,.0f} rows/s); the rest is read+convert"
-    )
-    for name, phase in ((label, catalog), ("one process", single)):
-        print(
-            f"ratio catalog ({name}) / anchor: {rate(phase) / rate(anchor):.2f}x speed, "
-            f"{phase['peak_rss_mb'] / anchor['peak_rss_mb']:.2f}x peak RSS"
-        )
-    workers_mb = " + ".join(f"{mb:.1f}" for mb in catalog["worker_rss_mb"]) or "none"
-    print(
-        f"peak RSS of {label}: writer {catalog['writer_rss_mb']:.1f} MB + "
-        f"child processes {workers_mb} MB (convert workers and multiprocessing's resource "
-        "tracker)"
-    )
-    print(
-        f"catalog file: {size_mb:.0f} MB; failed files: {catalog['failures']}; "
-        f"doctor healthy: {catalog['healthy']}; "
-        f"FTS rows {catalog['fts_rows']:,} = models {catalog['db_models']:,}"
-    )
-    speed_ok = rate(catalog) >= TARGET_MODELS_PER_S
-    rss_ok = catalog["peak_rss_mb"] <= TARGET_PEAK_RSS_MB
-    print(
-        f"targets: >= {TARGET_MODELS_PER_S:,} models/s {'met' if speed_ok else 'MISSED'}; "
-        f"<= {TARGET_PEAK_RSS_MB} MB peak RSS {'met' if rss_ok else 'MISSED'}"
-    )
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print("\ntargets:")
+    for name, ok in targets:
+        print(f"  {verdict(ok)}  {name}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
-"""Benchmark: Datasette serving a 100,000-model catalog.
+"""Benchmark: Datasette serving a 100,000-model (or ``--models 1000000``) catalog.
 
-1. Builds a catalog from the bundled real configs (ModelManager), then multiplies it to
-   ``--models`` rows with direct inserts (the FTS triggers still run), plus versions and metrics.
+1. Builds the catalog through the library's write path: the bundled real configs
+   (``build_default_catalog``), then Hub-like config files (``bench/synthetic_catalog.py``,
+   many fine-tunes per base config) through ``import_config_files``, up to ``--models``; then
+   quality metrics (``add_quality_metrics``, one model in 10) and simulation rows (inserted
+   directly, one model in 5 on two systems and two prompt lengths). ``--catalog PATH`` reuses
+   (or builds and keeps) a file, e.g. the one ``bench/import.py --keep`` built.
 2. Times every canned query through Datasette's in-process client (median of ``--repeat`` runs;
    target <= 100 ms each), and the models page with no facet counts remembered (the first view
    after a write).
@@ -9,14 +13,14 @@
    file, one after the other, ``--rounds`` times alternating (a noisy neighbour hits both
    alike). In each run it times the pages people open, one request at a time (median of
    ``--page-samples``): the models table at its default URL as HTML and as JSON (facets on;
-   targets <= 100 ms and <= 0.1x plain Datasette), a model page and the compare page (skipped
+   targets <= 150 ms and <= 0.1x plain Datasette), a model page and the compare page (skipped
    with a note where a server has no such route). Then it measures requests/s under 8
    concurrent keep-alive clients for the table JSON and for the search canned query (plain
    Datasette runs its SQL as an ad-hoc query, FTS escaping done up front) and prints the median
    per-round ours / plain ratio (target >= 0.8).
 
 Usage: .venv/bin/python bench/serve.py [--models 100000] [--seconds 8] [--rounds 3]
-       [--page-samples 5] [--keep DIR]
+       [--page-samples 5] [--keep DIR] [--catalog PATH]
 """
 
 from __future__ import annotations
@@ -38,7 +42,11 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import synthetic_catalog
+from synthetic_catalog import checkpoint, ensure_generated
+
 from genz_catalog.datasette.app import build_datasette, load_metadata
+from genz_catalog.db import write_transaction
 from genz_catalog.default_catalog import build_default_catalog
 from genz_catalog.manager import ModelManager, utc_now
 
@@ -69,66 +77,67 @@ SIMULATED_SYSTEMS = ("H100_GPU", "A100_80GB_GPU")
 SIMULATE_EVERY = 5
 
 
-def build_catalog(path: Path, models: int) -> None:
-    """Real rows from the bundled configs, multiplied to ``models`` rows by direct inserts."""
+def build_catalog(path: Path, models: int, configs: Path) -> None:
+    """``models`` models through the library's write path: the bundled real configs
+    (``build_default_catalog``), then Hub-like config files (``bench/synthetic_catalog.py``,
+    generated into ``configs`` or reused from there) through ``import_config_files``."""
     with ModelManager(path) as manager:
         report = build_default_catalog(manager, include_genz=False)
         print(f"seed: {len(report.imported)} real models; {len(report.failed)} not converted")
+        seeds = manager.db.execute("SELECT count(*) FROM models").fetchone()[0]
+    started = time.perf_counter()
+    generated = ensure_generated(configs, models - seeds, "hub")
+    written, failures = synthetic_catalog.build_catalog(path, configs)
+    print(
+        f"imported {written:,} Hub-like models ({generated.distinct_configs:,} distinct configs; "
+        f"{len(failures)} failed) in {time.perf_counter() - started:.0f} s"
+    )
+
+
+def add_metrics_and_simulations(path: Path) -> None:
+    """Quality metrics (one model in 10, through ``add_quality_metrics``) and simulation rows
+    (one model in :data:`SIMULATE_EVERY`), unless the catalog already has simulations.
+
+    Simulations are inserted directly: running GenZ for 800,000 rows would take hours, and
+    ``simulations`` holds no model content (its schema is not the content store's).
+    """
+    with ModelManager(path) as manager:
         db = manager.db
-        seeds = [dict(r) for r in db.query("SELECT * FROM models")]
-        columns = list(seeds[0])
-        needed = models - len(seeds)
-        now = utc_now()
+        if db.execute("SELECT count(*) FROM simulations").fetchone()[0]:
+            return
+        if not db.execute(
+            "SELECT 1 FROM models WHERE model_id = 'meta-llama/Llama-3.1-8B'"
+        ).fetchone():
+            report = build_default_catalog(manager, include_genz=False)
+            print(f"seed: {len(report.imported)} real models added")
         started = time.perf_counter()
-        db.execute("BEGIN IMMEDIATE")
-        rows, versions, metrics = [], [], []
-        for index in range(needed):
-            seed = seeds[index % len(seeds)]
-            row = dict(seed)
-            row["model_id"] = f"bench-org-{index // 1000}/{seed['model_name']}-ft{index}"
-            row["model_name"] = f"{seed['model_name']}-ft{index}"
-            row["source"] = "local" if index % 3 else "huggingface"
-            row["created_at"] = row["updated_at"] = now
-            rows.append(tuple(row[c] for c in columns))
-            versions.append((row["model_id"], 1, row["config_hash"], "{}", "bench copy", now))
-            if index % 10 == 0:
-                metrics.append(
-                    (
-                        row["model_id"],
-                        "MMLU",
-                        5,
-                        30 + (index * 7919) % 600 / 10,
-                        "percent",
-                        "bench",
-                        now,
-                        now,
-                    )
-                )
-        placeholders = ", ".join("?" * len(columns))
-        db.conn.executemany(
-            f"INSERT INTO models ({', '.join(columns)}) VALUES ({placeholders})", rows
-        )
-        db.conn.executemany(
-            "INSERT INTO model_versions (model_id, version, config_hash, snapshot_json, "
-            "change_description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            versions,
-        )
-        db.conn.executemany(
-            "INSERT INTO model_quality_metrics (model_id, metric_name, shots, metric_value, unit, "
-            "source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            metrics,
-        )
+        ids = [row[0] for row in db.execute("SELECT model_id FROM models ORDER BY rowid")]
+        metrics = [
+            {
+                "model_id": model_id,
+                "metric_name": "MMLU",
+                "shots": 5,
+                "metric_value": 30 + (index * 7919) % 600 / 10,
+                "source": "bench",
+            }
+            for index, model_id in enumerate(ids)
+            if index % 10 == 0
+        ]
+        manager.add_quality_metrics(metrics)
+        hashes = db.execute("SELECT model_id, config_hash FROM models ORDER BY rowid").fetchall()
+        now = utc_now()
         simulations = []
-        for index, row in enumerate(db.query("SELECT model_id, config_hash FROM models")):
-            if index % SIMULATE_EVERY:
+        for index, (model_id, config_hash) in enumerate(hashes):
+            # The model the canned queries are timed with is always simulated.
+            if index % SIMULATE_EVERY and model_id != "meta-llama/Llama-3.1-8B":
                 continue
             for system in SIMULATED_SYSTEMS:
                 for input_tokens in (2048, 8192):
                     latency = 50 + index % 400 + input_tokens / 100
                     simulations.append(
                         (
-                            row["model_id"],
-                            row["config_hash"] or "",
+                            model_id,
+                            config_hash or "",
                             system,
                             1,
                             1,
@@ -145,41 +154,55 @@ def build_catalog(path: Path, models: int) -> None:
                             now,
                         )
                     )
-        db.conn.executemany(
-            "INSERT INTO simulations (model_id, config_hash, system, tensor_parallel, "
-            "pipeline_parallel, num_devices, bits, batch_size, input_tokens, output_tokens, "
-            "prefill_latency_ms, decode_latency_ms, decode_throughput_tokens_per_s, "
-            "memory_per_device_bytes, genz_version, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            simulations,
-        )
-        db.execute("COMMIT")
-        db.execute("ANALYZE")
+        with write_transaction(db):
+            db.conn.executemany(
+                "INSERT INTO simulations (model_id, config_hash, system, tensor_parallel, "
+                "pipeline_parallel, num_devices, bits, batch_size, input_tokens, output_tokens, "
+                "prefill_latency_ms, decode_latency_ms, decode_throughput_tokens_per_s, "
+                "memory_per_device_bytes, genz_version, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                simulations,
+            )
         total = db.execute("SELECT count(*) FROM models").fetchone()[0]
         print(
-            f"catalog: {total} models, {len(metrics)} metrics, {len(simulations)} simulations "
-            f"({time.perf_counter() - started:.1f} s of inserts)"
+            f"catalog: {total:,} models, {len(metrics):,} metrics, {len(simulations):,} "
+            f"simulations ({time.perf_counter() - started:.1f} s)"
         )
+    checkpoint(path)
 
 
-def time_canned_queries(path: Path, repeat: int) -> dict[str, float]:
-    """Median milliseconds per canned query (JSON, through Datasette's ASGI client)."""
+def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
+    """Milliseconds per canned query (JSON, through Datasette's ASGI client): ``fresh``, the
+    median of ``repeat`` runs with nothing remembered (the first view after a write), and
+    ``repeat``, the median of ``repeat`` runs after that (the whole-catalog summaries are
+    then answered from memory until the catalog changes)."""
     datasette = build_datasette(path)
+    database = datasette.get_database("catalog")
     queries = load_metadata()["databases"]["catalog"]["queries"]
     missing = set(queries) - set(QUERY_PARAMETERS)
     assert not missing, f"no benchmark parameters for {missing}"
 
-    async def run() -> dict[str, float]:
+    async def timed(url: str, name: str) -> float:
+        started = time.perf_counter()
+        response = await datasette.client.get(url)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (name, response.text[:300])
+        return elapsed
+
+    async def run() -> dict[str, dict[str, float]]:
         timings = {}
         for name, parameters in QUERY_PARAMETERS.items():
             url = f"/catalog/{name}.json?_shape=array&" + urllib.parse.urlencode(parameters)
-            samples = []
-            for _ in range(repeat + 1):  # the first run warms caches and is dropped
-                started = time.perf_counter()
-                response = await datasette.client.get(url)
-                samples.append((time.perf_counter() - started) * 1000)
-                assert response.status_code == 200, (name, response.text[:300])
-            timings[name] = statistics.median(samples[1:])
+            await timed(url, name)  # warms SQLite's page cache and Datasette; dropped
+            fresh = []
+            for _ in range(repeat):
+                database._counts.clear()
+                fresh.append(await timed(url, name))
+            again = [await timed(url, name) for _ in range(repeat)]
+            timings[name] = {
+                "fresh": statistics.median(fresh),
+                "repeat": statistics.median(again),
+            }
         return timings
 
     return asyncio.run(run())
@@ -263,8 +286,9 @@ PAGE_PATHS = {
     "model page": "/catalog/models/meta-llama~2FLlama-3~2E1-8B",
     "compare page": "/-/compare?model=meta-llama/Llama-3.1-8B&model=mistralai/Mistral-7B-v0.1",
 }
-#: Pages with a target: median <= 100 ms and <= 0.1x plain Datasette's median.
-PAGE_TARGET_MS = 100.0
+#: Pages with a target: median <= 150 ms (issue 16: the default browse page at 1,000,000
+#: models) and <= 0.1x plain Datasette's median.
+PAGE_TARGET_MS = 150.0
 PAGE_TARGET_RATIO = 0.1
 PAGES_WITH_TARGETS = ("models HTML (default URL)", "models JSON (default URL)")
 
@@ -290,19 +314,31 @@ def page_latencies(port: int, path: str, samples: int) -> list[float] | None:
     return timings
 
 
+def _renamed(path: str, database: str) -> str:
+    """``path`` with its ``/catalog`` database prefix replaced by ``/database``."""
+    for prefix in ("/catalog/", "/catalog.json"):
+        if path.startswith(prefix):
+            return f"/{database}" + path[len("/catalog") :]
+    return path
+
+
 def measure_server(
     command: list[str],
     port: int,
     paths: dict[str, str],
     seconds: float,
     page_samples: int = 5,
+    database: str = "catalog",
 ) -> tuple[dict[str, float], dict[str, list[float] | None]]:
-    """Requests/s per ``paths`` entry, and the page latencies of :data:`PAGE_PATHS`."""
+    """Requests/s per ``paths`` entry, and the page latencies of :data:`PAGE_PATHS`;
+    ``database``: the name the server gives the file (plain Datasette: the file's stem)."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    paths = {label: _renamed(path, database) for label, path in paths.items()}
     try:
         _wait_ready(port, process)
         pages = {
-            label: page_latencies(port, path, page_samples) for label, path in PAGE_PATHS.items()
+            label: page_latencies(port, _renamed(path, database), page_samples)
+            for label, path in PAGE_PATHS.items()
         }
         for path in paths.values():  # warm-up
             requests_per_second(port, path, 1.0)
@@ -341,8 +377,12 @@ def report_pages(
         else:
             line += "  plain datasette: no such page"
         if label in PAGES_WITH_TARGETS:
-            ok = ours_ms <= PAGE_TARGET_MS and entry.get("ratio", 0) <= PAGE_TARGET_RATIO
-            line += "  ok" if ok else "  OVER TARGET"
+            line += (
+                f"  {'PASS' if ours_ms <= PAGE_TARGET_MS else 'FAIL'} <= {PAGE_TARGET_MS:.0f} ms"
+            )
+            if "ratio" in entry:
+                ratio_ok = entry["ratio"] <= PAGE_TARGET_RATIO
+                line += f", {'PASS' if ratio_ok else 'FAIL'} <= {PAGE_TARGET_RATIO}x plain"
         print(line)
         summary[label] = entry
     return summary
@@ -362,18 +402,38 @@ def main() -> None:
     parser.add_argument(
         "--page-samples", type=int, default=5, help="sequential requests per page and round"
     )
-    parser.add_argument("--keep", type=Path, help="keep the catalog in this folder")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the catalog (and its config files) in this folder"
+    )
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        help="use (and keep) this catalog file, e.g. one bench/import.py --keep built; "
+        "built here when missing; metrics and simulations are added when it has none",
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="genz-bench-serve-"))
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "catalog.db"
+    path = args.catalog or folder / "catalog.db"
     try:
         if not path.exists():
-            build_catalog(path, args.models)
+            build_catalog(path, args.models, folder / f"configs-hub-{args.models}")
+        add_metrics_and_simulations(path)
+        with ModelManager(path) as manager:
+            total = manager.db.execute("SELECT count(*) FROM models").fetchone()[0]
+        print(f"catalog {path}: {total:,} models")
         print(f"\ncanned queries (median of {args.repeat}, ms; target <= 100):")
         timings = time_canned_queries(path, args.repeat)
+        print(f"  {'':28s} {'fresh':>8}       {'repeat':>8}")
         for name, ms in timings.items():
-            print(f"  {name:24s} {ms:8.1f} ms  {'ok' if ms <= 100 else 'OVER TARGET'}")
+            print(
+                f"  {name:28s} {ms['fresh']:8.1f} ms {'PASS' if ms['fresh'] <= 100 else 'FAIL'}"
+                f"  {ms['repeat']:8.1f} ms {'PASS' if ms['repeat'] <= 100 else 'FAIL'}"
+            )
+        print(
+            "  fresh: nothing remembered (the first view after a write); repeat: later views "
+            "(summaries and counts remembered until the catalog changes)"
+        )
 
         cold = time_models_page_cold(path, args.repeat)
         print(
@@ -434,6 +494,7 @@ def main() -> None:
                 plain_paths,
                 args.seconds,
                 args.page_samples,
+                database=path.stem,
             )
             rounds.append((ours, plain))
             page_rounds.append((ours_pages, plain_pages))

@@ -115,15 +115,7 @@ def connect(
     db_path = resolve_db_path(path)
     memory = str(db_path) == ":memory:"
     if read_only and not memory:
-        if not db_path.is_file():
-            raise CatalogError(missing_catalog_message(db_path))
-        conn = _open_read_only(db_path)
-        state = _catalog_state(conn)
-        if state != "catalog":
-            conn.close()
-            if state == "empty":
-                raise CatalogError(f"{db_path} holds no catalog yet (an empty SQLite file)")
-            raise _not_a_catalog(db_path)
+        conn = connect_read_only(db_path)
         from .store import move_pending
 
         if move_pending(conn):
@@ -164,6 +156,26 @@ def connect(
 
             refresh_stale_figures(db)
     return db
+
+
+def connect_read_only(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
+    """The catalog as a plain read-only ``sqlite3`` connection, checked as in :func:`connect`
+    with ``read_only=True`` (a missing, empty or foreign file is a :class:`CatalogError`).
+
+    No sqlite-utils wrapper: the GenZ loader's first lookup in a process would otherwise pay
+    for sqlite-utils loading its plugins (3-11 ms, measured by ``bench/lookup.py``).
+    """
+    db_path = resolve_db_path(path)
+    if not db_path.is_file():
+        raise CatalogError(missing_catalog_message(db_path))
+    conn = _open_read_only(db_path)
+    state = _catalog_state(conn)
+    if state != "catalog":
+        conn.close()
+        if state == "empty":
+            raise CatalogError(f"{db_path} holds no catalog yet (an empty SQLite file)")
+        raise _not_a_catalog(db_path)
+    return conn
 
 
 def missing_catalog_message(db_path: Path) -> str:
@@ -853,3 +865,46 @@ def m014_stale_figures(db: sqlite_utils.Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m016_million_model_indexes(db: sqlite_utils.Database) -> None:
+    # Read paths that grew with the catalog (measured at 100,000 and 1,000,000 models):
+    # - throughput_on_system ranks each model's best simulation on a system. With the ORDER BY's
+    #   own order (system, throughput DESC, model_id) in an index, SQLite stops at the 500th
+    #   model instead of sorting every simulation of the system; ties (fine-tunes of one base
+    #   config simulate alike) come out in model_id order without a sort. It serves every
+    #   system=? lookup the narrower idx_simulations_system served, which it replaces.
+    # - moe_models lists MoE models largest first. Datasette reads 1,001 rows of a canned query
+    #   and stops, but only if SQLite need not sort them all first: this partial index holds
+    #   the live MoE models in the query's order, with every column it reads (no table row).
+    #   It leads with is_moe so the planner, seeing is_moe = 1 matched by it and by the facet
+    #   index idx_models_live_moe alike, takes the one that also gives the order.
+    # - The model page's similar models group one family's live models by parameter count: the
+    #   family facet index sent SQLite to the table rows of every model of the family (362 ms
+    #   for Llama at a million models). idx_models_live_family_size holds family, size and id,
+    #   so that is a covering range; it also covers the family facet, so it replaces
+    #   idx_models_live_family.
+    db.executescript(
+        """
+        CREATE INDEX idx_simulations_system_rank ON simulations(
+            system, decode_throughput_tokens_per_s DESC, model_id
+        );
+        DROP INDEX idx_simulations_system;
+        CREATE INDEX idx_models_live_moe_size ON models(
+            is_moe, parameter_count DESC, model_id, family, num_experts, experts_per_token,
+            active_parameter_count, is_deleted
+        ) WHERE is_deleted = 0 AND is_moe = 1;
+        CREATE INDEX idx_models_live_family_size ON models(
+            family, parameter_count, model_id, is_deleted
+        ) WHERE is_deleted = 0;
+        DROP INDEX idx_models_live_family;
+        """
+    )
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+        for index in (
+            "idx_simulations_system_rank",
+            "idx_models_live_moe_size",
+            "idx_models_live_family_size",
+        ):
+            db.execute(f"ANALYZE {index}")

@@ -916,6 +916,66 @@ def test_counts_are_remembered_until_the_catalog_changes(
     assert families() == {"llama": 1, "mistral": 1}
 
 
+def test_whole_catalog_summaries_are_remembered_and_kept_warm_after_a_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """statistics scans every live model (~1 s at a million): answered once per catalog
+    version, and keep_warm re-asks once the catalog stops changing, before any visitor."""
+    import asyncio
+
+    from datasette.database import Database
+
+    from genz_catalog.datasette.counts_cache import keep_warm
+
+    statistics_sql = load_metadata()["databases"]["catalog"]["queries"]["statistics"]["sql"]
+    ran: list[str] = []
+    run_query = Database.execute
+
+    async def counting_execute(self, sql, *args, **kwargs):  # noqa: ANN001, ANN202
+        if sql == statistics_sql:
+            ran.append(sql)
+        return await run_query(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", counting_execute)
+    path = tmp_path / "summaries.db"
+    with ModelManager(path) as manager:
+        manager.add_model(
+            "meta-llama/Llama-3.1-8B", _config("meta-llama/Llama-3.1-8B"), source="huggingface"
+        )
+    served = build_datasette(path)
+
+    def total() -> int:
+        rows = get(served, "/catalog/statistics.json?_shape=array").json()
+        return next(r["models"] for r in rows if r["dimension"] == "total")
+
+    assert total() == 1
+    assert total() == 1
+    assert len(ran) == 1  # the second view was answered from memory
+
+    async def warm_through_a_write() -> None:
+        task = asyncio.create_task(
+            keep_warm(served, ["/catalog/statistics.json"], poll_s=0.01, settle_s=0.05)
+        )
+        await asyncio.sleep(0.2)
+        assert len(ran) == 1  # this version was already counted: nothing to warm
+        with ModelManager(path) as manager:
+            manager.add_model(
+                "mistralai/Mistral-7B-v0.1",
+                _config("mistralai/Mistral-7B-v0.1"),
+                source="huggingface",
+            )
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if len(ran) == 2:
+                break
+        task.cancel()
+
+    asyncio.run(warm_through_a_write())
+    assert len(ran) == 2  # recounted after the write, with no visitor asking
+    assert total() == 2
+    assert len(ran) == 2  # and the visitor got the remembered, current answer
+
+
 def test_serve_listens_on_a_tcp_socket_asyncio_sets_nodelay_on() -> None:
     """proto 0 made asyncio skip TCP_NODELAY: keep-alive pages waited 40 ms for delayed ACKs."""
     import socket

@@ -34,6 +34,7 @@ MIGRATION_NAMES = [
     "m012_discover_progress",
     "m013_documents",
     "m014_stale_figures",
+    "m016_million_model_indexes",
 ]
 
 
@@ -333,3 +334,23 @@ def test_m008_marks_stored_counts_as_formula_and_renames_legacy_falcon(tmp_path:
     assert rows == [("acme/no-count", "llama", None), ("tiiuae/falcon-7b", "falcon", "formula")]
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
         db.execute("UPDATE models SET count_basis = 'guess'")
+
+
+def test_ranking_queries_read_their_order_from_an_index_and_stop_early(tmp_path: Path):
+    """At a million models these canned queries must not sort every row before the first 500
+    (throughput_on_system) or 1,001 (moe_models, as Datasette fetches) come out."""
+    from genz_catalog.datasette.app import load_metadata
+    from genz_catalog.datasette.functions import register_sql_functions
+
+    db = connect(tmp_path / "models.db")
+    register_sql_functions(db.conn)
+    queries = load_metadata()["databases"]["catalog"]["queries"]
+    for name, index in (
+        ("throughput_on_system", "idx_simulations_system_rank"),
+        ("moe_models", "idx_models_live_moe_size"),
+    ):
+        query = queries[name]
+        params = {p: "" for p in query.get("params", [])} | {"system": "H100_GPU"}
+        plan = [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + query["sql"], params)]
+        assert any(index in step for step in plan), (name, plan)
+        assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan), (name, plan)

@@ -205,6 +205,7 @@ def run_datasette(
     import uvicorn
 
     from ..datasette.access_log import with_access_log
+    from ..datasette.counts_cache import keep_warm
 
     asyncio.run(datasette.invoke_startup())
     host, port = listener.getsockname()[:2]
@@ -215,6 +216,9 @@ def run_datasette(
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if self.started:
+                # Facet counts and whole-catalog summaries counted before anyone asks, and
+                # again after each write (a few hundred ms of scans at a million models).
+                self.warming = asyncio.get_running_loop().create_task(keep_warm(datasette))
                 click.echo(f"Serving the catalog at {url}  (Ctrl-C to stop)", err=True)
                 if open_browser:
                     webbrowser.open(url)

@@ -11,7 +11,7 @@ from datasette.app import Datasette
 from datasette.utils import parse_metadata
 
 from . import DATABASE_NAME, METADATA_PATH, PLUGINS_DIR, TEMPLATES_DIR
-from .counts_cache import CatalogDatabase
+from .counts_cache import CatalogDatabase, whole_catalog_sql
 
 #: Longest a query may run before Datasette cancels it (milliseconds).
 SQL_TIME_LIMIT_MS = 2000
@@ -46,12 +46,14 @@ def build_datasette(
     changes (``genz-catalog backup``): SQLite opens it with ``immutable=1``, without locks, and
     Datasette caches its row counts. The database is always named ``catalog``, whatever the
     file is called, so URLs and the metadata's table settings stay the same. Facet and row
-    counts are remembered until the file changes (:mod:`.counts_cache`).
+    counts, and the canned queries that summarise the whole catalog, are remembered until the
+    file changes (:mod:`.counts_cache`).
     """
     combined = {**DEFAULT_SETTINGS, **(settings or {})}
+    metadata = load_metadata()
     datasette = Datasette(
         [],
-        metadata=load_metadata(),
+        metadata=metadata,
         plugins_dir=str(PLUGINS_DIR),
         template_dir=str(TEMPLATES_DIR),
         settings=combined,
@@ -61,7 +63,12 @@ def build_datasette(
         datasette.remove_database("_memory")
     path = Path(db_path).resolve()
     datasette.add_database(
-        CatalogDatabase(datasette, path=str(path), is_mutable=not immutable),
+        CatalogDatabase(
+            datasette,
+            path=str(path),
+            is_mutable=not immutable,
+            remembered_sql=whole_catalog_sql(metadata),
+        ),
         name=DATABASE_NAME,
         route=DATABASE_NAME,
     )

@@ -1,22 +1,34 @@
-"""Facet and row counts of the catalog, remembered until the catalog changes.
+"""Facet and row counts of the catalog, and whole-catalog summaries, remembered until the
+catalog changes.
 
-Every view of the models page counts the live models per facet value: five scans of 100,000
-index entries (a few ms each on a quiet machine, tens of ms on a busy one) for numbers that
-change only when the CLI writes. :class:`CatalogDatabase` is Datasette's ``Database`` with one
-difference: the results of Datasette's facet and ``count(*)`` queries are kept, keyed by their
-SQL and parameters, until ``PRAGMA data_version`` says another connection committed. The answer
-is always the one the query would give now; only the repeat work goes.
+Every view of the models page counts the live models per facet value: five scans of every
+live model's index entry (a few ms each at 100,000 models, ~100 ms each at a million) for
+numbers that change only when the CLI writes. The canned queries in
+:data:`WHOLE_CATALOG_QUERIES` summarise every live model the same way. :class:`CatalogDatabase`
+is Datasette's ``Database`` with one difference: the results of Datasette's facet and
+``count(*)`` queries and of those canned queries are kept, keyed by their SQL and parameters,
+until ``PRAGMA data_version`` says another connection committed. The answer is always the one
+the query would give now; only the repeat work goes.
+
+:func:`keep_warm` (run by ``genz-catalog serve``) asks for the default models page and those
+canned queries at start and again once the catalog has stopped changing after a write, so the
+first visitor after a start or an import does not pay for the scans either.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 from datasette.database import Database
+
+from . import DATABASE_NAME
 
 #: Datasette's facet queries (``select family as value, count(*) as count from (...``) and
 #: its table row counts (``select count(*) from models where ...``).
@@ -26,13 +38,40 @@ COUNT_SQL = re.compile(
 )
 #: Most remembered results (a filtered or searched view adds one per facet).
 MAX_ENTRIES = 512
+#: Canned queries (metadata.yml) that read every live model to summarise them: small answers
+#: (at most 1,000 rows), remembered like the counts.
+WHOLE_CATALOG_QUERIES = ("statistics", "attention_kv_savings", "kv_savings_by_model")
+#: What :func:`keep_warm` asks for: the models page as people open it, and the summaries with
+#: their default parameters.
+WARM_PATHS = (
+    f"/{DATABASE_NAME}/models",
+    f"/{DATABASE_NAME}/models.json",
+    *(f"/{DATABASE_NAME}/{name}.json" for name in WHOLE_CATALOG_QUERIES),
+)
+#: Seconds between two looks at ``data_version`` in :func:`keep_warm`.
+WARM_POLL_S = 1.0
+#: Seconds the catalog must stay unchanged before :func:`keep_warm` recounts: an import commits
+#: a batch every fraction of a second, and recounting each one would only compete with it.
+WARM_SETTLE_S = 3.0
+
+
+def whole_catalog_sql(metadata: dict[str, Any]) -> frozenset[str]:
+    """The SQL of the :data:`WHOLE_CATALOG_QUERIES` canned queries in ``metadata``."""
+    queries = metadata.get("databases", {}).get(DATABASE_NAME, {}).get("queries", {})
+    return frozenset(
+        queries[name]["sql"]
+        for name in WHOLE_CATALOG_QUERIES
+        if isinstance(queries.get(name), dict) and "sql" in queries[name]
+    )
 
 
 class CatalogDatabase(Database):
     """A Datasette database that answers repeated count queries from memory while unchanged."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, remembered_sql: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: Canned query SQL whose results are remembered like the counts.
+        self.remembered_sql = frozenset(remembered_sql)
         self._counts: OrderedDict[tuple[str, tuple[tuple[str, Any], ...]], Any] = OrderedDict()
         self._counts_version: int | None = None
         self._version_lock = threading.Lock()
@@ -55,8 +94,9 @@ class CatalogDatabase(Database):
             return self._version_conn.execute("PRAGMA data_version").fetchone()[0]
 
     async def execute(self, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
-        """Datasette's ``execute``; count queries are remembered until the catalog changes."""
-        if not COUNT_SQL.match(sql):
+        """Datasette's ``execute``; count queries (and :attr:`remembered_sql`) are remembered
+        until the catalog changes."""
+        if sql not in self.remembered_sql and not COUNT_SQL.match(sql):
             return await super().execute(sql, params, *args, **kwargs)
         try:
             key = (sql, tuple(sorted((params or {}).items())))
@@ -77,3 +117,32 @@ class CatalogDatabase(Database):
             while len(self._counts) > MAX_ENTRIES:
                 self._counts.popitem(last=False)
         return result
+
+
+async def keep_warm(
+    datasette: Any,
+    paths: Iterable[str] = WARM_PATHS,
+    *,
+    poll_s: float = WARM_POLL_S,
+    settle_s: float = WARM_SETTLE_S,
+) -> None:
+    """Ask for ``paths`` now, and again each time the catalog has changed and then stayed
+    unchanged for ``settle_s`` seconds, so their counts are remembered before anyone asks.
+    Runs until cancelled; a request that fails is skipped (the next change tries again)."""
+    database = datasette.get_database(DATABASE_NAME)
+    warmed: int | None = None
+    seen: int | None = None
+    seen_at = 0.0
+    while True:
+        version = database.data_version()
+        now = time.monotonic()
+        if version != seen:
+            seen, seen_at = version, now
+        if version != warmed and (warmed is None or now - seen_at >= settle_s):
+            for path in paths:
+                try:
+                    await datasette.client.get(path)
+                except Exception:  # noqa: BLE001 - a warm-up must never stop the server
+                    pass
+            warmed = version
+        await asyncio.sleep(poll_s)

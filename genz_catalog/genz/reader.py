@@ -47,7 +47,7 @@ from GenZ.Models import default_models as _genz_default_models
 from GenZ.Models import model_quality as _genz_quality
 from GenZ.Models.default_models import ModelCollection, ModelConfig
 
-from ..db import DB_ENV_VAR, connect, resolve_db_path
+from ..db import DB_ENV_VAR, connect_read_only, resolve_db_path
 from ..errors import CatalogError
 
 #: Seconds a cached catalog hit is trusted before ``PRAGMA data_version`` is checked again.
@@ -194,7 +194,7 @@ class CatalogLoader:
                 self._next_check = time.monotonic() + REFRESH_INTERVAL_S
                 return
             try:
-                self._conn = connect(path, read_only=True).conn
+                self._conn = connect_read_only(path)
             except (sqlite3.Error, CatalogError):  # not (yet) a catalog: GenZ's own models only
                 self._next_check = time.monotonic() + REFRESH_INTERVAL_S
                 return
