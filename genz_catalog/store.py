@@ -197,12 +197,24 @@ def to_stored_row(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> N
                 del row[text_column]
 
 
-def expand_model_rows(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> None:
+def model_document_ids(rows: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The document ids ``models`` rows refer to."""
+    return {row[c] for row in rows for c in MODEL_DOCUMENT_COLUMNS if row.get(c) is not None}
+
+
+def expand_model_rows(
+    conn: sqlite3.Connection | None,
+    rows: Sequence[dict[str, Any]],
+    texts: Mapping[int, str] | None = None,
+) -> None:
     """Give ``models`` rows (dicts with the ``*_doc`` columns) their JSON text columns back, in
-    place: the published shape, with the document ids removed."""
+    place: the published shape, with the document ids removed. ``texts`` (``{id: body}``, as
+    :func:`load_documents` gives) saves reading them through ``conn``."""
     if not rows or "config_doc" not in rows[0]:
         return
-    texts = load_documents(conn, (row.get(c) for row in rows for c in MODEL_DOCUMENT_COLUMNS))
+    if texts is None:
+        assert conn is not None
+        texts = load_documents(conn, model_document_ids(rows))
     for row in rows:
         for doc_column, text_column in MODEL_DOCUMENT_COLUMNS.items():
             doc = row.pop(doc_column, None)

@@ -305,3 +305,33 @@ def test_doctor_removes_documents_an_update_left_behind(tmp_path: Path):
     damaged = runner.invoke(cli, ["--db", str(path), "doctor"])
     assert damaged.exit_code == 1
     assert "1 models.config_doc values refer to missing documents" in damaged.output
+
+
+def test_datasette_json_never_serves_a_document_the_catalog_replaced(tmp_path: Path):
+    import asyncio
+
+    from genz_catalog.datasette.app import build_datasette
+
+    path = tmp_path / "r.db"
+    with ModelManager(path) as manager:
+        manager.add_model("org/a", _config(LLAMA), source="local")
+    datasette = build_datasette(path)
+
+    def config_of_a() -> dict:
+        rows = asyncio.run(datasette.client.get("/catalog/models.json?_shape=array")).json()
+        return json.loads(next(r for r in rows if r["model_id"] == "org/a")["config_json"])
+
+    assert config_of_a() == _config(LLAMA)
+    # load --replace empties the documents: the same ids now hold other texts.
+    with ModelManager(path) as manager:
+        out = io.StringIO()
+        manager.add_model("org/b", _config(MISTRAL), source="local")
+        export_catalog(manager.db, out)
+        lines = [
+            line
+            for line in out.getvalue().splitlines()
+            if '"org/a"' not in line or '"table": "models"' not in line
+        ]
+        swapped = [line.replace('"org/b"', '"org/a"') for line in lines]
+        load_catalog(manager.db, iter(swapped), replace=True)
+    assert config_of_a() == _config(MISTRAL)

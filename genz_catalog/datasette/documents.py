@@ -11,6 +11,7 @@ renderer. In HTML, a document-id cell shows its document the way the text column
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -28,16 +29,60 @@ PUBLISHED_COLUMNS = {
     "models": store.MODEL_DOCUMENT_COLUMNS,
     "model_versions": {"snapshot_doc": "snapshot_json"},
 }
-#: Documents kept in memory for HTML cells (texts of a few KB each).
-_CACHE_SIZE = 2048
-_cache: OrderedDict[tuple[str, int], str | None] = OrderedDict()
+#: Documents kept in memory for HTML cells and JSON (texts of a few KB each).
+_CACHE_SIZE = 4096
+_cache: OrderedDict[int, str] = OrderedDict()
+#: The catalog version (``PRAGMA data_version``) the cached texts belong to: ``load --replace``
+#: or ``doctor --fix`` may give an id to another text, so any change empties the cache.
+_cache_version: list[int | None] = [None]
+_lock = threading.Lock()
+
+
+def _catalog_version(datasette) -> int | None:  # noqa: ANN001
+    """The served catalog's change counter, or None when it cannot be told (no caching)."""
+    database = datasette.get_database(DATABASE_NAME)
+    version = getattr(database, "data_version", None)
+    return version() if callable(version) else None
+
+
+def _cached(version: int | None, ids: set[int]) -> tuple[dict[int, str], set[int]]:
+    """(texts known for ``ids``, ids still to read) at catalog ``version``."""
+    if version is None:
+        return {}, set(ids)
+    found: dict[int, str] = {}
+    with _lock:
+        if _cache_version[0] != version:
+            _cache.clear()
+            _cache_version[0] = version
+        for doc in ids:
+            text = _cache.get(doc)
+            if text is not None:
+                _cache.move_to_end(doc)
+                found[doc] = text
+    return found, ids - found.keys()
+
+
+def _remember(version: int | None, texts: dict[int, str]) -> None:
+    if version is None:
+        return
+    with _lock:
+        if _cache_version[0] != version:
+            return
+        _cache.update(texts)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
 
 
 def publish_rows(
-    conn: sqlite3.Connection, table: str, columns: list[str], rows: list[Any]
+    conn: sqlite3.Connection | None,
+    table: str,
+    columns: list[str],
+    rows: list[Any],
+    texts: dict[int, str] | None = None,
 ) -> tuple[list[str], list[list[Any]]]:
     """``columns`` and ``rows`` (lists, as Datasette's JSON has them) with every document id
-    replaced by its text under the published column name."""
+    replaced by its text under the published column name (``texts``: the models' documents,
+    already read)."""
     mapping = PUBLISHED_COLUMNS[table]
     if not any(c in mapping for c in columns):
         return columns, rows
@@ -49,7 +94,7 @@ def publish_rows(
             for doc_column in store.MODEL_DOCUMENT_COLUMNS:
                 d.setdefault(doc_column, None)
         picked = [c for c in store.MODEL_DOCUMENT_COLUMNS if c in columns]
-        store.expand_model_rows(conn, dicts)
+        store.expand_model_rows(conn, dicts, texts)
         for d in dicts:
             for doc_column, text_column in store.MODEL_DOCUMENT_COLUMNS.items():
                 if doc_column not in picked:
@@ -76,25 +121,37 @@ async def render_json(datasette, request, data, view_name, args, database=None, 
     ):
         db = datasette.get_database(DATABASE_NAME)
         columns, rows = list(data["columns"]), [list(r) for r in data["rows"]]
-        data["columns"], data["rows"] = await db.execute_fn(
-            lambda conn: publish_rows(conn, table, columns, rows)
-        )
+        if table == "models" and "model_id" in columns:
+            # Mostly from memory: a page of models shares few documents.
+            version = _catalog_version(datasette)
+            picked = [c for c in columns if c in store.MODEL_DOCUMENT_COLUMNS]
+            ids = {row[columns.index(c)] for row in rows for c in picked} - {None}
+            texts, missing = _cached(version, ids)
+            if missing:
+                loaded = await db.execute_fn(lambda conn: store.load_documents(conn, missing))
+                _remember(version, loaded)
+                texts.update(loaded)
+            data["columns"], data["rows"] = publish_rows(None, table, columns, rows, texts)
+        else:
+            data["columns"], data["rows"] = await db.execute_fn(
+                lambda conn: publish_rows(conn, table, columns, rows)
+            )
     return json_renderer(args, data, view_name)
 
 
 async def document_text(datasette, doc: int) -> str | None:  # noqa: ANN001
-    """The text of document ``doc`` (cached), or None."""
-    key = (DATABASE_NAME, doc)
-    if key in _cache:
-        _cache.move_to_end(key)
-        return _cache[key]
+    """The text of document ``doc`` (remembered while the catalog is unchanged), or None."""
+    version = _catalog_version(datasette)
+    found, missing = _cached(version, {doc})
+    if not missing:
+        return found[doc]
     result = await datasette.get_database(DATABASE_NAME).execute(
         "SELECT body FROM documents WHERE id = ?", [doc]
     )
-    text = result.rows[0][0] if result.rows else None
-    _cache[key] = text
-    if len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
+    if not result.rows:
+        return None
+    text = result.rows[0][0]
+    _remember(version, {doc: text})
     return text
 
 
