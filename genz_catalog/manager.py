@@ -71,21 +71,6 @@ __all__ = [
 ]
 
 
-#: SQLite's default: the WAL is copied into the file once it holds this many pages (4 KB).
-DEFAULT_WAL_AUTOCHECKPOINT = 1000
-#: While a bulk add runs: a batch of 2,000 models touches tens of thousands of index pages at a
-#: million models, and checkpointing after every batch wrote each page back again and again
-#: (bench/import.py at a million Hub-like models: 3,760 -> 4,486 models/s at 200,000).
-BULK_WAL_AUTOCHECKPOINT = 20_000
-
-
-def _ease_checkpoints(db: sqlite_utils.Database) -> bool:
-    """Let the WAL grow to :data:`BULK_WAL_AUTOCHECKPOINT` pages (~80 MB) before SQLite copies
-    it into the file, for the rest of a bulk add on this connection."""
-    db.execute(f"PRAGMA wal_autocheckpoint = {BULK_WAL_AUTOCHECKPOINT}")
-    return True
-
-
 class ModelManager:
     """The catalog's read and write API.
 
@@ -271,21 +256,14 @@ class ModelManager:
         batch is written. Without it, the error is raised and the batch writes nothing.
         """
         batch: list[tuple[PreparedModel, Mapping[str, Any]]] = []
-        checkpoints_eased = False
-        try:
-            for item in items:
-                prepared = item.get("prepared") or prepare_item(self.db, item)
-                batch.append((prepared, item))
-                if len(batch) >= batch_size:
-                    if not checkpoints_eased:
-                        checkpoints_eased = _ease_checkpoints(self._writable())
-                    yield from _writes.write_models(self._writable(), batch, if_exists, on_error)
-                    batch = []
-            if batch:
+        for item in items:
+            prepared = item.get("prepared") or prepare_item(self.db, item)
+            batch.append((prepared, item))
+            if len(batch) >= batch_size:
                 yield from _writes.write_models(self._writable(), batch, if_exists, on_error)
-        finally:
-            if checkpoints_eased:
-                self.db.execute(f"PRAGMA wal_autocheckpoint = {DEFAULT_WAL_AUTOCHECKPOINT}")
+                batch = []
+        if batch:
+            yield from _writes.write_models(self._writable(), batch, if_exists, on_error)
 
     def update_model(
         self,
