@@ -115,7 +115,7 @@ def _published_rows(
     if table == "models":
         _store.expand_model_rows(db.conn, rows)
     elif table == "model_versions":
-        _store.snapshot_texts(db.conn, rows, lambda m: _versions.live_snapshot_text(db, m))
+        _versions.publish_versions(db, rows)
     return rows
 
 

@@ -252,8 +252,13 @@ def columns_of(conn: sqlite3.Connection, table: str) -> set[str]:
 
 def move_pending(conn: sqlite3.Connection) -> bool:
     """Whether the file still holds JSON texts in the columns the store replaced."""
-    return "config_json" in columns_of(conn, "models") or "snapshot_json" in columns_of(
-        conn, "model_versions"
+    # One query: every writable open asks.
+    return (
+        conn.execute(
+            "SELECT 1 FROM pragma_table_info('models') WHERE name = 'config_json' UNION ALL "
+            "SELECT 1 FROM pragma_table_info('model_versions') WHERE name = 'snapshot_json'"
+        ).fetchone()
+        is not None
     )
 
 

@@ -6,7 +6,7 @@ Writing a version (on a content change or a rollback) is :mod:`.writes`' job.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -49,25 +49,39 @@ def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return all(a.get(c) == b.get(c) for c in SNAPSHOT_COLUMNS if c not in PROVENANCE_COLUMNS)
 
 
-def live_snapshot_text(db: sqlite_utils.Database, model_id: str) -> str:
-    """The snapshot of a model's live row: what its current version holds (stored id)."""
-    from .reads import model_row
+def live_snapshot_texts(db: sqlite_utils.Database, model_ids: Iterable[str]) -> dict[str, str]:
+    """The snapshot text of each model's live row (what its current version holds), keyed by
+    the lower-cased stored id: one query per 500 models, their documents read at once."""
+    from .reads import published
 
-    row = model_row(db, model_id, include_deleted=True, follow_aliases=False)
-    return version_snapshot_text(snapshot(row or {}))
+    wanted = sorted({model_id.lower() for model_id in model_ids})
+    texts: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = db.execute(
+            f"SELECT * FROM models WHERE model_id IN ({', '.join('?' * len(chunk))})", chunk
+        )
+        columns = [c[0] for c in rows.description]
+        for row in published(db, [dict(zip(columns, r, strict=True)) for r in rows.fetchall()]):
+            texts[row["model_id"].lower()] = version_snapshot_text(snapshot(row))
+    return texts
+
+
+def publish_versions(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]]) -> None:
+    """Give stored ``model_versions`` rows (``SELECT *``) their ``snapshot_json``, in place: a
+    superseded version's document, a current version's live row (read for all at once)."""
+    live = live_snapshot_texts(
+        db, (row["model_id"] for row in rows if row.get("snapshot_doc") is None)
+    )
+    # A version of a model that is gone (an orphan doctor reports) shows an empty snapshot.
+    gone = version_snapshot_text(snapshot({}))
+    snapshot_texts(db.conn, rows, lambda model_id: live.get(model_id.lower(), gone))
 
 
 def version_rows(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     """``model_versions`` rows (``SELECT *``) in the published shape, ``snapshot_json`` filled in."""
     rows = [dict(r) for r in db.query(sql, params)]
-    live: dict[str, str] = {}
-
-    def current(model_id: str) -> str:
-        if model_id not in live:
-            live[model_id] = live_snapshot_text(db, model_id)
-        return live[model_id]
-
-    snapshot_texts(db.conn, rows, current)
+    publish_versions(db, rows)
     return rows
 
 

@@ -20,7 +20,7 @@ from datasette.renderer import json_renderer
 from markupsafe import Markup
 
 from .. import store
-from ..catalog.versions import live_snapshot_text
+from ..catalog.versions import publish_versions
 from . import DATABASE_NAME
 from .cells import render_cell_html
 
@@ -29,82 +29,78 @@ PUBLISHED_COLUMNS = {
     "models": store.MODEL_DOCUMENT_COLUMNS,
     "model_versions": {"snapshot_doc": "snapshot_json"},
 }
-#: Documents kept in memory for HTML cells and JSON (texts of a few KB each).
-_CACHE_SIZE = 4096
-_cache: OrderedDict[int, str] = OrderedDict()
-#: The catalog version (``PRAGMA data_version``) the cached texts belong to: ``load --replace``
-#: or ``doctor --fix`` may give an id to another text, so any change empties the cache.
-_cache_version: list[int | None] = [None]
-_lock = threading.Lock()
 
 
-def _catalog_version(datasette) -> int | None:  # noqa: ANN001
-    """The served catalog's change counter, or None when it cannot be told (no caching)."""
+class _DocumentCache:
+    """Document texts kept in memory for HTML cells and JSON, for one catalog version
+    (``PRAGMA data_version``): ``load --replace`` or ``doctor --fix`` may give an id another
+    text, so any change to the catalog empties it."""
+
+    SIZE = 4096  # texts of a few KB each
+
+    def __init__(self) -> None:
+        self._texts: OrderedDict[int, str] = OrderedDict()
+        self._version: int | None = None
+        self._lock = threading.Lock()
+
+    def get(self, version: int, ids: set[int]) -> dict[int, str]:
+        with self._lock:
+            if self._version != version:
+                self._texts.clear()
+                self._version = version
+            found = {doc: self._texts[doc] for doc in ids if doc in self._texts}
+            for doc in found:
+                self._texts.move_to_end(doc)
+        return found
+
+    def put(self, version: int, texts: dict[int, str]) -> None:
+        with self._lock:
+            if self._version == version:
+                self._texts.update(texts)
+                while len(self._texts) > self.SIZE:
+                    self._texts.popitem(last=False)
+
+
+_cache = _DocumentCache()
+
+
+async def document_texts(datasette, ids: set[int]) -> dict[int, str]:  # noqa: ANN001
+    """The texts of documents ``ids`` (``{id: body}``; unknown ids left out), from memory while
+    the served catalog is unchanged."""
     database = datasette.get_database(DATABASE_NAME)
-    version = getattr(database, "data_version", None)
-    return version() if callable(version) else None
+    data_version = getattr(database, "data_version", None)  # CatalogDatabase only
+    version = data_version() if callable(data_version) else None
+    found = _cache.get(version, ids) if version is not None else {}
+    missing = ids - found.keys()
+    if missing:
+        loaded = await database.execute_fn(lambda conn: store.load_documents(conn, missing))
+        if version is not None:
+            _cache.put(version, loaded)
+        found.update(loaded)
+    return found
 
 
-def _cached(version: int | None, ids: set[int]) -> tuple[dict[int, str], set[int]]:
-    """(texts known for ``ids``, ids still to read) at catalog ``version``."""
-    if version is None:
-        return {}, set(ids)
-    found: dict[int, str] = {}
-    with _lock:
-        if _cache_version[0] != version:
-            _cache.clear()
-            _cache_version[0] = version
-        for doc in ids:
-            text = _cache.get(doc)
-            if text is not None:
-                _cache.move_to_end(doc)
-                found[doc] = text
-    return found, ids - found.keys()
-
-
-def _remember(version: int | None, texts: dict[int, str]) -> None:
-    if version is None:
-        return
-    with _lock:
-        if _cache_version[0] != version:
-            return
-        _cache.update(texts)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-
-
-def publish_rows(
-    conn: sqlite3.Connection | None,
-    table: str,
-    columns: list[str],
-    rows: list[Any],
-    texts: dict[int, str] | None = None,
+def _published_models(
+    columns: list[str], rows: list[list[Any]], texts: dict[int, str]
 ) -> tuple[list[str], list[list[Any]]]:
-    """``columns`` and ``rows`` (lists, as Datasette's JSON has them) with every document id
-    replaced by its text under the published column name (``texts``: the models' documents,
-    already read)."""
-    mapping = PUBLISHED_COLUMNS[table]
-    if not any(c in mapping for c in columns):
-        return columns, rows
-    dicts = [dict(zip(columns, row, strict=False)) for row in rows]
-    if table == "models":
-        if "model_id" not in columns:  # ?_col= without the id: GenZ texts need it
-            return columns, rows
-        for d in dicts:
-            for doc_column in store.MODEL_DOCUMENT_COLUMNS:
-                d.setdefault(doc_column, None)
-        picked = [c for c in store.MODEL_DOCUMENT_COLUMNS if c in columns]
-        store.expand_model_rows(conn, dicts, texts)
-        for d in dicts:
-            for doc_column, text_column in store.MODEL_DOCUMENT_COLUMNS.items():
-                if doc_column not in picked:
-                    d.pop(text_column, None)
-    else:
-        if "model_id" not in columns:
-            return columns, rows
-        db = sqlite_utils.Database(conn)
-        store.snapshot_texts(conn, dicts, lambda model_id: live_snapshot_text(db, model_id))
-    published = [mapping.get(c, c) for c in columns]
+    """``models`` columns and rows (lists, as Datasette's JSON has them) with each document id
+    replaced by its text (from ``texts``) under the published column name."""
+    dicts = [dict(zip(columns, row, strict=True)) for row in rows]
+    for d in dicts:
+        for doc_column in store.MODEL_DOCUMENT_COLUMNS:
+            d.setdefault(doc_column, None)
+    store.expand_model_rows(None, dicts, texts)
+    published = [store.MODEL_DOCUMENT_COLUMNS.get(c, c) for c in columns]
+    return published, [[d.get(c) for c in published] for d in dicts]
+
+
+def _published_versions(
+    conn: sqlite3.Connection, columns: list[str], rows: list[list[Any]]
+) -> tuple[list[str], list[list[Any]]]:
+    """``model_versions`` columns and rows with ``snapshot_doc`` given as ``snapshot_json``."""
+    dicts = [dict(zip(columns, row, strict=True)) for row in rows]
+    publish_versions(sqlite_utils.Database(conn), dicts)
+    published = [PUBLISHED_COLUMNS["model_versions"].get(c, c) for c in columns]
     return published, [[d.get(c) for c in published] for d in dicts]
 
 
@@ -115,44 +111,23 @@ async def render_json(datasette, request, data, view_name, args, database=None, 
         database == DATABASE_NAME
         and table in PUBLISHED_COLUMNS
         and isinstance(data, dict)
-        and data.get("columns")
         and data.get("rows")
         and not data.get("error")
+        # The GenZ texts and live snapshots need each row's id (``?_col=`` may leave it out).
+        and "model_id" in (data.get("columns") or ())
+        and any(c in PUBLISHED_COLUMNS[table] for c in data["columns"])
     ):
-        db = datasette.get_database(DATABASE_NAME)
         columns, rows = list(data["columns"]), [list(r) for r in data["rows"]]
-        if table == "models" and "model_id" in columns:
-            # Mostly from memory: a page of models shares few documents.
-            version = _catalog_version(datasette)
-            picked = [c for c in columns if c in store.MODEL_DOCUMENT_COLUMNS]
-            ids = {row[columns.index(c)] for row in rows for c in picked} - {None}
-            texts, missing = _cached(version, ids)
-            if missing:
-                loaded = await db.execute_fn(lambda conn: store.load_documents(conn, missing))
-                _remember(version, loaded)
-                texts.update(loaded)
-            data["columns"], data["rows"] = publish_rows(None, table, columns, rows, texts)
+        if table == "models":
+            ids = store.model_document_ids([dict(zip(columns, r, strict=True)) for r in rows])
+            texts = await document_texts(datasette, ids)
+            data["columns"], data["rows"] = _published_models(columns, rows, texts)
         else:
-            data["columns"], data["rows"] = await db.execute_fn(
-                lambda conn: publish_rows(conn, table, columns, rows)
+            catalog = datasette.get_database(DATABASE_NAME)
+            data["columns"], data["rows"] = await catalog.execute_fn(
+                lambda conn: _published_versions(conn, columns, rows)
             )
     return json_renderer(args, data, view_name)
-
-
-async def document_text(datasette, doc: int) -> str | None:  # noqa: ANN001
-    """The text of document ``doc`` (remembered while the catalog is unchanged), or None."""
-    version = _catalog_version(datasette)
-    found, missing = _cached(version, {doc})
-    if not missing:
-        return found[doc]
-    result = await datasette.get_database(DATABASE_NAME).execute(
-        "SELECT body FROM documents WHERE id = ?", [doc]
-    )
-    if not result.rows:
-        return None
-    text = result.rows[0][0]
-    _remember(version, {doc: text})
-    return text
 
 
 async def render_document_cell(
@@ -172,7 +147,7 @@ async def render_document_cell(
         value = value.get("value")
     if not isinstance(value, int) or isinstance(value, bool):
         return None
-    text = await document_text(datasette, value)
+    text = (await document_texts(datasette, {value})).get(value)
     if text is None:
         return None
     if column == "genz_doc":
