@@ -117,6 +117,7 @@ class WorkerPeaks:
 def run_catalog(folder: Path, db_path: Path, batch_size: int, workers: int, doctor: bool) -> dict:
     """Phase 1: the real bulk import path (``genz_catalog.admin.import_config_files``)."""
     from genz_catalog.admin import diagnose_catalog, import_config_files
+    from genz_catalog.db import fts_entries
     from genz_catalog.manager import ModelManager
 
     with ModelManager(db_path) as manager:
@@ -136,7 +137,8 @@ def run_catalog(folder: Path, db_path: Path, batch_size: int, workers: int, doct
             healthy, fts_rows, db_models = report.healthy, report.fts_rows, report.models
         else:
             healthy = None
-            fts_rows = manager.db.execute("SELECT count(*) FROM models_fts").fetchone()[0]
+            # Rows the index holds (count(*) on an external-content index counts models).
+            fts_rows = fts_entries(manager.db)
             db_models = manager.db.execute("SELECT count(*) FROM models").fetchone()[0]
     return {
         "models": sum(result.counts.values()),

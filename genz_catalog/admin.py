@@ -41,7 +41,15 @@ from .catalog.ids import name_owners
 from .catalog.metrics import upsert_metrics
 from .catalog.prepared import BulkPreparer, PreparedModel, check_bounds
 from .convert import ConversionError
-from .db import FTS_ALIASES_SQL, SOURCES, rebuild_fts, write_transaction
+from .db import (
+    BUSY_TIMEOUT_MS,
+    FTS_ALIASES_SQL,
+    SOURCES,
+    fts_entries,
+    fts_in_step,
+    rebuild_fts,
+    write_transaction,
+)
 from .errors import CatalogError, InvalidInputError
 from .limits import MAX_CONFIG_BYTES, SQLITE_MAX_INT, loads_strict
 from .manager import (
@@ -81,6 +89,8 @@ EXPORT_TABLES: dict[str, tuple[str, ...]] = {
 #: that can be recomputed, like cache entries).
 _CACHE_TABLES = ("simulations", "model_cache")
 _SURROGATE_COLUMNS = {
+    # models.aliases is derived from model_aliases (their rows follow in the export).
+    "models": ("aliases",),
     "model_versions": ("id",),
     "model_quality_metrics": ("id",),
     "simulations": ("id",),
@@ -684,6 +694,7 @@ class DoctorReport:
     integrity: list[str]
     models: int
     fts_rows: int
+    #: How many ways the search index is out of step with models (0: in sync).
     fts_out_of_sync: int
     orphans: dict[str, int]
     #: Documents no row refers to any more (not a problem; ``--fix`` removes them).
@@ -808,16 +819,10 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         problems.append(f"{count} {name} values are not strict JSON (restore from a backup)")
 
     models = attempt("counting models", lambda: _scalar(db, "SELECT count(*) FROM models"), -1)
-    fts_rows = attempt(
-        "counting the search index", lambda: _scalar(db, "SELECT count(*) FROM models_fts"), -1
-    )
-    fts = attempt("search index check", lambda: _fts_gaps(db), None)
-    if fts is not None and sum(fts):
-        missing, extra, stale = fts
-        problems.append(
-            f"search index out of sync: {missing} models missing, {extra} extra entries, "
-            f"{stale} stale entries (--fix rebuilds it)"
-        )
+    fts_rows = attempt("counting the search index", lambda: fts_entries(db), -1)
+    fts = attempt("search index check", lambda: _fts_gaps(db, models, fts_rows), None)
+    if fts:
+        problems.append(f"search index out of sync: {'; '.join(fts)} (--fix rebuilds it)")
     orphans = {
         table: attempt(
             f"orphan check of {table}",
@@ -883,7 +888,7 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         integrity=integrity,
         models=models,
         fts_rows=fts_rows,
-        fts_out_of_sync=sum(fts) if fts is not None else -1,
+        fts_out_of_sync=len(fts) if fts is not None else -1,
         orphans=orphans,
         unreferenced_documents=unreferenced,
         models_missing_current_version=missing_version,
@@ -964,26 +969,48 @@ def _invalid_json(db: sqlite_utils.Database) -> dict[str, int]:
     return found
 
 
-def _fts_gaps(db: sqlite_utils.Database) -> tuple[int, int, int]:
-    """(models missing from the index, extra index entries, stale entries)."""
-    missing = _scalar(
-        db,
-        "SELECT count(*) FROM models m WHERE NOT EXISTS "
-        "(SELECT 1 FROM models_fts f WHERE f.rowid = m.rowid)",
-    )
-    extra = _scalar(
-        db,
-        "SELECT count(*) FROM models_fts f WHERE NOT EXISTS "
-        "(SELECT 1 FROM models m WHERE m.rowid = f.rowid)",
-    )
+def _fts_gaps(db: sqlite_utils.Database, models: int, entries: int) -> list[str]:
+    """What is wrong with the search index (empty when it is in step with ``models``): rows it
+    lacks or has too many of, alias lists in ``models.aliases`` that ``model_aliases`` no longer
+    gives, and words that differ from the rows' (FTS5's integrity check)."""
+    gaps = []
+    if entries != models:
+        gaps.append(f"it indexes {entries:,} rows for {models:,} models")
     stale = _scalar(
         db,
-        "SELECT count(*) FROM models m JOIN models_fts f ON f.rowid = m.rowid "
-        "WHERE f.model_id IS NOT m.model_id COLLATE BINARY OR f.model_name IS NOT m.model_name "
-        "OR f.family IS NOT m.family OR f.aliases IS NOT "
-        + FTS_ALIASES_SQL.format(model_id="m.model_id"),
+        "SELECT count(*) FROM models WHERE aliases IS NOT "
+        + FTS_ALIASES_SQL.format(model_id="models.model_id"),
     )
-    return missing, extra, stale
+    if stale:
+        gaps.append(f"{stale:,} models' alias lists are stale")
+    if _fts_words_in_step(db) is False:
+        gaps.append("its words differ from the models'")
+    return gaps
+
+
+def _fts_words_in_step(db: sqlite_utils.Database) -> bool | None:
+    """:func:`fts_in_step`, on a side connection rolled back unused when ``db`` is read-only
+    (FTS5's check is an INSERT that writes nothing); None when the file cannot be opened for
+    writing at all (a read-only backup), so the words go unchecked."""
+    try:
+        return fts_in_step(db)
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
+    path = _catalog_file(db)
+    if path is None or not os.access(path, os.W_OK):
+        return None
+    side = sqlite3.connect(
+        f"{path.as_uri()}?mode=rw", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    try:
+        side.execute("BEGIN")
+        try:
+            return fts_in_step(sqlite_utils.Database(side))
+        finally:
+            side.execute("ROLLBACK")
+    finally:
+        side.close()
 
 
 def _stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:

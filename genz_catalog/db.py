@@ -589,8 +589,9 @@ def m005_child_key_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
-#: What ``models_fts.aliases`` holds for a model: its aliases except the ``name`` kind (the part
-#: of an ``org/name`` id after the slash, whose words the id column already indexes).
+#: What ``models.aliases`` (and so ``models_fts.aliases``) holds for a model: its aliases except
+#: the ``name`` kind (the part of an ``org/name`` id after the slash, whose words the id column
+#: already indexes).
 #: ``{model_id}`` is the SQL expression for the model's id.
 FTS_ALIASES_SQL = (
     "(SELECT group_concat(alias, ' ') FROM model_aliases a "
@@ -772,15 +773,44 @@ def m010_facet_indexes(db: sqlite_utils.Database) -> None:
 
 
 def rebuild_fts(db: sqlite_utils.Database) -> None:
-    """Rebuild ``models_fts`` from ``models`` and ``model_aliases`` (used by ``doctor --fix``)."""
+    """Derive ``models.aliases`` from ``model_aliases`` again and rebuild ``models_fts`` from
+    ``models`` (used by ``doctor --fix``)."""
     with write_transaction(db):
-        db.execute("DELETE FROM models_fts")
         db.execute(
-            """INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
-               SELECT m.rowid, m.model_id, m.model_name, m.family, """
-            + FTS_ALIASES_SQL.format(model_id="m.model_id")
-            + " FROM models m"
+            "UPDATE models SET aliases = "
+            + FTS_ALIASES_SQL.format(model_id="models.model_id")
+            + " WHERE aliases IS NOT "
+            + FTS_ALIASES_SQL.format(model_id="models.model_id")
         )
+        db.execute("INSERT INTO models_fts (models_fts) VALUES ('rebuild')")
+
+
+def fts_in_step(db: sqlite_utils.Database) -> bool:
+    """Whether ``models_fts`` indexes exactly the words ``models`` holds now (FTS5's
+    ``integrity-check`` against its content table; reads the whole index)."""
+    try:
+        db.execute("INSERT INTO models_fts (models_fts, rank) VALUES ('integrity-check', 1)")
+    except sqlite3.DatabaseError as exc:
+        if "malformed" in str(exc) or "corrupt" in str(exc):
+            return False
+        raise
+    return True
+
+
+def fts_entries(db: sqlite_utils.Database) -> int:
+    """How many rows ``models_fts`` has indexed: the first varint of FTS5's averages record
+    (``models_fts_data`` row 1). ``count(*)`` on an external-content index counts ``models``."""
+    row = db.execute("SELECT block FROM models_fts_data WHERE id = 1").fetchone()
+    if row is None or not row[0]:
+        return 0
+    value = 0
+    for position, byte in enumerate(bytes(row[0][:9])):
+        if position == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value
+    return value
 
 
 def escape_fts_query(query: str) -> str:
@@ -908,3 +938,111 @@ def m016_million_model_indexes(db: sqlite_utils.Database) -> None:
             "idx_models_live_family_size",
         ):
             db.execute(f"ANALYZE {index}")
+
+
+#: Triggers that keep ``models_fts`` (external content: it reads its text from ``models``) in
+#: step with ``models``, and ``models.aliases`` with ``model_aliases``. An external-content
+#: FTS5 index can only forget a row's words when told them again, so every change hands the
+#: old values (``old.*``) to the index's ``'delete'`` command before the new ones go in.
+FTS_TRIGGERS_SQL = """
+CREATE TRIGGER models_fts_ai AFTER INSERT ON models BEGIN
+    INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
+    VALUES (new.rowid, new.model_id, new.model_name, new.family, new.aliases);
+END;
+CREATE TRIGGER models_fts_ad AFTER DELETE ON models BEGIN
+    INSERT INTO models_fts (models_fts, rowid, model_id, model_name, family, aliases)
+    VALUES ('delete', old.rowid, old.model_id, old.model_name, old.family, old.aliases);
+END;
+CREATE TRIGGER models_fts_au AFTER UPDATE OF model_id, model_name, family, aliases ON models BEGIN
+    INSERT INTO models_fts (models_fts, rowid, model_id, model_name, family, aliases)
+    VALUES ('delete', old.rowid, old.model_id, old.model_name, old.family, old.aliases);
+    INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
+    VALUES (new.rowid, new.model_id, new.model_name, new.family, new.aliases);
+END;
+CREATE TRIGGER model_aliases_words_ai AFTER INSERT ON model_aliases
+WHEN new.kind != 'name' BEGIN
+    UPDATE models SET aliases = {new_aliases} WHERE model_id = new.model_id;
+END;
+CREATE TRIGGER model_aliases_words_ad AFTER DELETE ON model_aliases
+WHEN old.kind != 'name' BEGIN
+    UPDATE models SET aliases = {old_aliases} WHERE model_id = old.model_id;
+END;
+CREATE TRIGGER model_aliases_words_au AFTER UPDATE ON model_aliases
+WHEN old.kind != 'name' OR new.kind != 'name' BEGIN
+    UPDATE models SET aliases = {old_aliases} WHERE model_id = old.model_id;
+    UPDATE models SET aliases = {new_aliases} WHERE model_id = new.model_id;
+END;
+"""
+
+
+def _rebuilt_with_nocase_model_id(
+    db: sqlite_utils.Database, table: str, without_rowid: bool = False
+) -> None:
+    """Rebuild ``table`` with its ``model_id`` column ``COLLATE NOCASE`` (and optionally
+    ``WITHOUT ROWID``), keeping every column it has now (an older file may still hold the
+    JSON columns store.move_into_store drops later) and every row with its rowid."""
+    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", [table]).fetchone()
+    head = f"CREATE TABLE {table} ("
+    column = "model_id TEXT NOT NULL REFERENCES"
+    if not sql.startswith(head) or sql.count(column) != 1:
+        raise CatalogError(f"unexpected schema of {table}: {sql!r}")
+    new_sql = sql.replace(head, f"CREATE TABLE {table}_rebuilt (", 1).replace(
+        column, "model_id TEXT NOT NULL COLLATE NOCASE REFERENCES", 1
+    )
+    if without_rowid:
+        new_sql += " WITHOUT ROWID"
+    db.execute(new_sql)
+    db.execute(f"INSERT INTO {table}_rebuilt SELECT * FROM {table}")
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {table}_rebuilt RENAME TO {table}")
+
+
+@migrations()
+def m018_lean_children(db: sqlite_utils.Database) -> None:
+    # ~290 bytes a model at a million models (bench/import.py), and fewer B-trees to update per
+    # import:
+    # - model_versions.model_id and model_aliases.model_id were BINARY while models.model_id is
+    #   NOCASE, so each table carried two model_id indexes (m001's BINARY one, m005's NOCASE
+    #   one for foreign-key lookups). With the column NOCASE one index serves both; ids are
+    #   unique regardless of case, so no query's answer changes.
+    # - model_aliases is looked up by alias: as a WITHOUT ROWID table its rows live in the
+    #   alias index itself instead of a table plus an index.
+    # - models_fts kept a second copy of every model's id, name and family (models_fts_content).
+    #   It now reads them from models (external content). Its fourth column, the model's
+    #   aliases other than the ``name`` kind, became models.aliases, kept by triggers on
+    #   model_aliases, so the index has one table to read and the old words of a change are
+    #   always at hand (old.*). columnsize=0: no per-row token counts (bm25 counts the words
+    #   from models when it ranks).
+    db.executescript(
+        """
+        DROP TRIGGER models_fts_ai;
+        DROP TRIGGER models_fts_ad;
+        DROP TRIGGER models_fts_au;
+        DROP TABLE models_fts;
+        DROP INDEX idx_model_aliases_model_id;
+        DROP INDEX idx_model_aliases_model_id_nocase;
+        DROP INDEX idx_model_versions_model_id_nocase;
+        ALTER TABLE models ADD COLUMN aliases TEXT;
+        """
+    )
+    _rebuilt_with_nocase_model_id(db, "model_aliases", without_rowid=True)
+    db.execute("CREATE INDEX idx_model_aliases_model_id ON model_aliases(model_id)")
+    _rebuilt_with_nocase_model_id(db, "model_versions")
+    db.execute(
+        "UPDATE models SET aliases = "
+        + FTS_ALIASES_SQL.format(model_id="models.model_id")
+        + " WHERE model_id IN (SELECT model_id FROM model_aliases WHERE kind != 'name')"
+    )
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE models_fts USING fts5(
+            model_id, model_name, family, aliases,
+            content = 'models', content_rowid = 'rowid', columnsize = 0
+        );
+        INSERT INTO models_fts (models_fts) VALUES ('rebuild');
+        """
+        + FTS_TRIGGERS_SQL.format(
+            new_aliases=FTS_ALIASES_SQL.format(model_id="new.model_id"),
+            old_aliases=FTS_ALIASES_SQL.format(model_id="old.model_id"),
+        )
+    )

@@ -360,6 +360,8 @@ def test_doctor_finds_and_fixes_orphans_and_a_stale_search_index(catalog: Path):
     )
     raw.execute("DELETE FROM models_fts WHERE model_id = 'my-org/retired'")
     raw.execute("UPDATE models_fts SET family = 'wrong' WHERE model_id = 'my-org/deep-llama'")
+    # models.aliases is derived from model_aliases; a tool writing it directly makes it stale.
+    raw.execute("UPDATE models SET aliases = 'bogus' WHERE model_id = 'meta-llama/Llama-3.1-8B'")
     raw.close()
 
     runner = CliRunner()
@@ -370,8 +372,8 @@ def test_doctor_finds_and_fixes_orphans_and_a_stale_search_index(catalog: Path):
         "orphaned rows: 4",
     ]
     assert sick.stderr.splitlines() == [
-        "Problem: search index out of sync: 1 models missing, 0 extra entries, "
-        "1 stale entries (--fix rebuilds it)",
+        "Problem: search index out of sync: it indexes 2 rows for 3 models; 1 models' alias "
+        "lists are stale; its words differ from the models' (--fix rebuilds it)",
         "Problem: 1 orphaned model_aliases rows (--fix removes them)",
         "Problem: 1 orphaned model_versions rows (--fix removes them)",
         "Problem: 1 orphaned model_quality_metrics rows (--fix removes them)",
@@ -379,6 +381,9 @@ def test_doctor_finds_and_fixes_orphans_and_a_stale_search_index(catalog: Path):
     ]
     with ModelManager(catalog) as manager:
         assert manager.list_models(search="retired") == []  # what a stale index costs users
+        assert [m["model_id"] for m in manager.list_models(search="bogus")] == [
+            "meta-llama/Llama-3.1-8B"
+        ]
 
     fixed = runner.invoke(cli, ["doctor", "--fix"])
     assert fixed.exit_code == 0
@@ -390,6 +395,10 @@ def test_doctor_finds_and_fixes_orphans_and_a_stale_search_index(catalog: Path):
         assert [
             m["model_id"] for m in manager.list_models(search="retired", include_deleted=True)
         ] == ["my-org/retired"]
+        assert manager.list_models(search="bogus") == []
+        assert [m["model_id"] for m in manager.list_models(search="llama3_8b")] == [
+            "meta-llama/Llama-3.1-8B"
+        ]
     assert run("doctor").exit_code == 0
 
 

@@ -15,7 +15,10 @@ from genz_catalog.db import (
     DatabaseConnection,
     connect,
     escape_fts_query,
+    fts_entries,
+    fts_in_step,
     migrations,
+    rebuild_fts,
     resolve_db_path,
     write_transaction,
 )
@@ -35,6 +38,7 @@ MIGRATION_NAMES = [
     "m013_documents",
     "m014_stale_figures",
     "m016_million_model_indexes",
+    "m018_lean_children",
 ]
 
 
@@ -133,7 +137,11 @@ def test_child_tables_have_case_insensitive_model_id_indexes_for_foreign_keys(tm
                 ["x"],
             )
         )
-        assert f"USING COVERING INDEX idx_{table}_model_id_nocase" in plan, plan
+        index = {
+            "model_aliases": "idx_model_aliases_model_id",  # model_id is NOCASE itself (m018)
+            "model_versions": "sqlite_autoindex_model_versions_1",  # UNIQUE (model_id, version)
+        }.get(table, f"idx_{table}_model_id_nocase")
+        assert f"USING COVERING INDEX {index}" in plan, plan
 
 
 def test_fts_indexes_aliases_but_not_the_name_part_of_the_id_after_upgrade(tmp_path: Path):
@@ -281,6 +289,119 @@ def test_fts_follows_model_and_alias_changes(tmp_path: Path):
     assert match("zeta7") == ["org/alpha"]  # aliases survive a row update
     db.execute("DELETE FROM models WHERE model_id = 'org/alpha'")
     assert match("alpha") == []
+
+
+def test_fts_reads_its_words_from_models_and_stays_in_step(tmp_path: Path):
+    """m018: the index keeps no copy of the text (external content); each change hands it the
+    old words, so FTS5's own check against models passes after every kind of change."""
+    db = connect(tmp_path / "models.db")
+    names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert "models_fts_content" not in names and "models_fts_docsize" not in names
+    _insert_model(db, "org/alpha")
+    _insert_model(db, "org/beta")
+    for alias, kind in (("alpha", "name"), ("zeta7", "user"), ("omega9", "genz")):
+        db.execute(
+            "INSERT INTO model_aliases (alias, model_id, kind, created_at) VALUES (?, ?, ?, 'now')",
+            [alias, "org/alpha", kind],
+        )
+    assert db.execute("SELECT model_id, aliases FROM models ORDER BY model_id").fetchall() == [
+        ("org/alpha", "omega9 zeta7"),
+        ("org/beta", None),
+    ]
+
+    def match(text: str) -> list[str]:
+        return [
+            r[0]
+            for r in db.execute(
+                "SELECT m.model_id FROM models_fts f JOIN models m ON m.rowid = f.rowid "
+                "WHERE models_fts MATCH ? ORDER BY m.model_id",
+                [escape_fts_query(text)],
+            )
+        ]
+
+    steps = [
+        "UPDATE model_aliases SET model_id = 'org/beta' WHERE alias = 'zeta7'",
+        "DELETE FROM model_aliases WHERE alias = 'omega9'",
+        "UPDATE models SET family = 'gemma', model_name = 'renamed' WHERE model_id = 'org/beta'",
+        "UPDATE models SET is_deleted = 1 WHERE model_id = 'org/alpha'",
+        "DELETE FROM models WHERE model_id = 'org/alpha'",
+    ]
+    expected = [
+        {"zeta7": ["org/beta"], "omega9": ["org/alpha"]},
+        {"zeta7": ["org/beta"], "omega9": []},
+        {"gemma": ["org/beta"], "renamed": ["org/beta"], "llama": ["org/alpha"]},
+        {"alpha": ["org/alpha"]},
+        {"alpha": [], "llama": [], "zeta7": ["org/beta"]},
+    ]
+    for sql, found in zip(steps, expected, strict=True):
+        db.execute(sql)
+        assert {text: match(text) for text in found} == found, sql
+        assert fts_in_step(db), sql
+    assert fts_entries(db) == 1
+    # A tool that edits the index itself puts it out of step; the rebuild mends it.
+    db.execute("UPDATE models_fts SET family = 'wrong' WHERE rowid = (SELECT rowid FROM models)")
+    assert not fts_in_step(db)
+    rebuild_fts(db)
+    assert fts_in_step(db) and match("gemma") == ["org/beta"] and match("wrong") == []
+
+
+def test_m018_rebuilds_children_and_the_index_of_an_older_file_in_place(tmp_path: Path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m018_lean_children")
+    _insert_model(old, "meta-llama/Llama-3.1-8B")
+    _insert_model(old, "mistralai/Mistral-7B-v0.1", family="mistral")
+    for alias, model_id, kind in (
+        ("Llama-3.1-8B", "meta-llama/Llama-3.1-8B", "name"),
+        ("llama3_8b", "meta-llama/Llama-3.1-8B", "genz"),
+        ("Mistral-7B-v0.1", "mistralai/Mistral-7B-v0.1", "name"),
+    ):
+        old.execute(
+            "INSERT INTO model_aliases (alias, model_id, kind, created_at) VALUES (?, ?, ?, 't')",
+            [alias, model_id, kind],
+        )
+    for version in (1, 2):
+        old.execute(
+            "INSERT INTO model_versions (model_id, version, config_hash, snapshot_json, "
+            "created_at) VALUES ('meta-llama/Llama-3.1-8B', ?, ?, '{}', 't')",
+            [version, f"h{version}"],
+        )
+    kept = "SELECT id, model_id, version, config_hash, created_at FROM model_versions ORDER BY id"
+    version_rows = old.execute(kept).fetchall()
+    alias_rows = old.execute("SELECT * FROM model_aliases ORDER BY alias").fetchall()
+    old.conn.commit()
+    old.close()
+
+    db = connect(path)
+    assert db.execute(kept).fetchall() == version_rows
+    assert db.execute("SELECT * FROM model_aliases ORDER BY alias").fetchall() == alias_rows
+    indexes = {
+        r[0]
+        for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        if r[0].startswith(("idx_model_aliases", "idx_model_versions"))
+    }
+    assert indexes == {"idx_model_aliases_model_id"}
+    # One NOCASE model_id index each now serves exact and case-blind lookups alike.
+    assert db.execute(
+        "SELECT version FROM model_versions WHERE model_id = 'META-LLAMA/llama-3.1-8b' "
+        "ORDER BY version"
+    ).fetchall() == [(1,), (2,)]
+    assert db.execute("SELECT aliases FROM models ORDER BY model_id").fetchall() == [
+        ("llama3_8b",),
+        (None,),
+    ]
+    assert fts_in_step(db) and fts_entries(db) == 2
+    found = db.execute(
+        "SELECT m.model_id FROM models_fts f JOIN models m ON m.rowid = f.rowid "
+        "WHERE models_fts MATCH ?",
+        [escape_fts_query("llama3_8b")],
+    ).fetchall()
+    assert found == [("meta-llama/Llama-3.1-8B",)]
+    # Deleting a model still takes its children with it (foreign keys on the rebuilt tables).
+    db.execute("DELETE FROM models WHERE model_id = 'meta-llama/llama-3.1-8b'")
+    assert db.execute("SELECT count(*) FROM model_versions").fetchone() == (0,)
+    assert db.execute("SELECT alias FROM model_aliases").fetchall() == [("Mistral-7B-v0.1",)]
+    assert fts_in_step(db) and fts_entries(db) == 1
 
 
 @pytest.mark.parametrize(
