@@ -36,6 +36,7 @@ NOT_ORACLE_COMPARABLE = {
     "LGAI-EXAONE/EXAONE-4.0-1.2B",
     "baichuan-inc/Baichuan2-7B-Chat",
     "openbmb/MiniCPM-2B-sft-bf16",
+    "openbmb/MiniCPM-MoE-8x2B",
     # Custom model_type kimi_k2 (transformers knows the architecture, DeepseekV3ForCausalLM, not
     # the type): tests/test_families_moe_modern.py counts it as deepseek_v3.
     "moonshotai/Kimi-K2-Instruct",
