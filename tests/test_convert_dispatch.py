@@ -148,6 +148,9 @@ def test_unknown_family_lacking_keys_says_how_to_get_an_exact_count() -> None:
         ("GPTNeoXForCausalLM", "gpt_neox"),
         ("LlavaNextForConditionalGeneration", "llava_next"),
         ("RWForCausalLM", None),  # Falcon's custom-code class is no transformers class
+        # transformers orders these class names' words differently from their model types
+        ("HunYuanMoEV1ForCausalLM", "hunyuan_v1_moe"),
+        ("HunYuanDenseV1ForCausalLM", "hunyuan_v1_dense"),
         ("ForCausalLM", None),
     ],
 )
@@ -170,6 +173,16 @@ def test_custom_model_type_dispatches_on_architectures_and_says_so() -> None:
         "model_type 'lab_v3_custom' has no handler; converted as deepseek_v3 because "
         "architectures names DeepseekV3ForCausalLM"
     ) in record["warnings"]
+
+
+def test_hunyuan_a13b_original_config_converts_through_its_class() -> None:
+    # Tencent's release config names its remote code's model_type "hunyuan"; it used to be
+    # refused because HunYuanMoEV1 does not spell hunyuan_v1_moe.
+    record = convert_hf_config(load(V4, "tencent__Hunyuan-A13B-Instruct"))
+    assert (record["family"], record["hf_model_type"]) == ("hunyuan_v1_moe", "hunyuan")
+    assert record["parameter_count"] == 80_393_183_232  # published: 80B
+    assert record["active_parameter_count"] == 12_747_448_320  # published: 13B active
+    assert (record["num_experts"], record["experts_per_token"]) == (64, 8)
 
 
 def test_kimi_k2_has_a_handler_of_its_own() -> None:

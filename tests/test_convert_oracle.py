@@ -37,6 +37,8 @@ NOT_ORACLE_COMPARABLE = {
     "baichuan-inc/Baichuan2-7B-Chat",
     "openbmb/MiniCPM-2B-sft-bf16",
     "openbmb/MiniCPM-MoE-8x2B",
+    # Tencent's remote-code model_type "hunyuan" (transformers knows the class, not the type).
+    "tencent/Hunyuan-A13B-Instruct",
     # Custom model_type kimi_k2 (transformers knows the architecture, DeepseekV3ForCausalLM, not
     # the type): tests/test_families_moe_modern.py counts it as deepseek_v3.
     "moonshotai/Kimi-K2-Instruct",
