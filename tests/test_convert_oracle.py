@@ -39,6 +39,8 @@ NOT_ORACLE_COMPARABLE = {
     "openbmb/MiniCPM-MoE-8x2B",
     # Tencent's remote-code model_type "hunyuan" (transformers knows the class, not the type).
     "tencent/Hunyuan-A13B-Instruct",
+    # MiniMax's remote-code model_type minimax_m1 (transformers loads it as minimax).
+    "MiniMaxAI/MiniMax-M1-80k",
     # Custom model_type kimi_k2 (transformers knows the architecture, DeepseekV3ForCausalLM, not
     # the type): tests/test_families_moe_modern.py counts it as deepseek_v3.
     "moonshotai/Kimi-K2-Instruct",

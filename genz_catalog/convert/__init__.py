@@ -329,12 +329,17 @@ _CLASS_SUFFIXES = (
     "Model",
 )
 _family_by_class_stem: dict[str, str] = {}
-#: Class stems whose words transformers orders differently from the model type, so the stem rule
-#: cannot find them. Tencent's original Hunyuan-A13B config says ``model_type: "hunyuan"`` (its
-#: remote code) with ``HunYuanMoEV1ForCausalLM``; without this it was refused.
+#: Class stems the stem rule cannot find. transformers orders the words of the HunYuan classes
+#: differently from their model types: Tencent's original Hunyuan-A13B config says
+#: ``model_type: "hunyuan"`` (its remote code) with ``HunYuanMoEV1ForCausalLM``. MiniMax's
+#: releases ship remote code (``minimax_text_01`` / ``MiniMaxText01ForCausalLM``, ``minimax_m1`` /
+#: ``MiniMaxM1ForCausalLM``) for the layout transformers calls ``minimax`` (same weights, same
+#: keys). Without these, those release configs were refused.
 _FAMILY_BY_CLASS_STEM_EXCEPTIONS = {
     "hunyuanmoev1": "hunyuan_v1_moe",
     "hunyuandensev1": "hunyuan_v1_dense",
+    "minimaxtext01": "minimax",
+    "minimaxm1": "minimax",
 }
 
 
