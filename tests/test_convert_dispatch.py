@@ -179,8 +179,9 @@ def test_custom_model_type_dispatches_on_architectures_and_says_so() -> None:
 
 
 def test_hunyuan_a13b_original_config_converts_through_its_class() -> None:
-    # Tencent's release config names its remote code's model_type "hunyuan"; it used to be
-    # refused because HunYuanMoEV1 does not spell hunyuan_v1_moe.
+    # Tencent's release config (models/config.json of its GitHub repo) names its remote code's
+    # model_type "hunyuan"; it used to be refused because HunYuanMoEV1 does not spell
+    # hunyuan_v1_moe.
     record = convert_hf_config(load(V4, "tencent__Hunyuan-A13B-Instruct"))
     assert (record["family"], record["hf_model_type"]) == ("hunyuan_v1_moe", "hunyuan")
     assert record["parameter_count"] == 80_393_183_232  # published: 80B
