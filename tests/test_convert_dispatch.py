@@ -148,6 +148,12 @@ def test_unknown_family_lacking_keys_says_how_to_get_an_exact_count() -> None:
         ("GPTNeoXForCausalLM", "gpt_neox"),
         ("LlavaNextForConditionalGeneration", "llava_next"),
         ("RWForCausalLM", None),  # Falcon's custom-code class is no transformers class
+        # transformers orders these class names' words differently from their model types
+        ("HunYuanMoEV1ForCausalLM", "hunyuan_v1_moe"),
+        ("HunYuanDenseV1ForCausalLM", "hunyuan_v1_dense"),
+        # MiniMax's remote-code classes for the layout transformers calls minimax
+        ("MiniMaxText01ForCausalLM", "minimax"),
+        ("MiniMaxM1ForCausalLM", "minimax"),
         ("ForCausalLM", None),
     ],
 )
@@ -170,6 +176,31 @@ def test_custom_model_type_dispatches_on_architectures_and_says_so() -> None:
         "model_type 'lab_v3_custom' has no handler; converted as deepseek_v3 because "
         "architectures names DeepseekV3ForCausalLM"
     ) in record["warnings"]
+
+
+def test_hunyuan_a13b_original_config_converts_through_its_class() -> None:
+    # Tencent's release config (models/config.json of its GitHub repo) names its remote code's
+    # model_type "hunyuan"; it used to be refused because HunYuanMoEV1 does not spell
+    # hunyuan_v1_moe.
+    record = convert_hf_config(load(V4, "tencent__Hunyuan-A13B-Instruct"))
+    assert (record["family"], record["hf_model_type"]) == ("hunyuan_v1_moe", "hunyuan")
+    assert record["parameter_count"] == 80_393_183_232  # published: 80B
+    assert record["active_parameter_count"] == 12_747_448_320  # published: 13B active
+    assert (record["num_experts"], record["experts_per_token"]) == (64, 8)
+
+
+def test_minimax_m1_release_config_converts_as_minimax() -> None:
+    # MiniMax's own config.json (remote code, model_type minimax_m1) used to be refused.
+    record = convert_hf_config(load(V4, "MiniMaxAI__MiniMax-M1-80k"))
+    assert (record["family"], record["hf_model_type"]) == ("minimax", "minimax_m1")
+    # The repo's safetensors index: 912,210,767,872 bytes, bf16 but for 80 float32 routers.
+    assert 2 * record["parameter_count"] + 80 * 6144 * 32 * 2 == 912_210_767_872
+    # 45.9B activated as published, once the 2 x 200064 x 6144 embeddings are left out.
+    assert record["active_parameter_count"] - 2 * 200064 * 6144 == 45_944_920_064
+    # Only every 8th of the 80 layers (softmax attention) keeps a KV cache.
+    assert record["memory"]["kv_layers"] == [
+        {"count": 10, "values_per_token": 2 * 8 * 128, "window": None}
+    ]
 
 
 def test_kimi_k2_has_a_handler_of_its_own() -> None:

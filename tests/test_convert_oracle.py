@@ -34,6 +34,13 @@ NOT_ORACLE_COMPARABLE = {
     "THUDM/chatglm3-6b",
     "internlm/internlm2_5-7b-chat",
     "LGAI-EXAONE/EXAONE-4.0-1.2B",
+    "baichuan-inc/Baichuan2-7B-Chat",
+    "openbmb/MiniCPM-2B-sft-bf16",
+    "openbmb/MiniCPM-MoE-8x2B",
+    # Tencent's remote-code model_type "hunyuan" (transformers knows the class, not the type).
+    "tencent/Hunyuan-A13B-Instruct",
+    # MiniMax's remote-code model_type minimax_m1 (transformers loads it as minimax).
+    "MiniMaxAI/MiniMax-M1-80k",
     # Custom model_type kimi_k2 (transformers knows the architecture, DeepseekV3ForCausalLM, not
     # the type): tests/test_families_moe_modern.py counts it as deepseek_v3.
     "moonshotai/Kimi-K2-Instruct",

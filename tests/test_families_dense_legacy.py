@@ -107,6 +107,32 @@ def test_minicpm_2b_matches_the_published_total() -> None:
     assert convert_hf_config(config)["parameter_count"] == 2_724_880_896 + 122753 * 2304
 
 
+def test_minicpm_moe_8x2b_counts_its_experts() -> None:
+    # Same model type and dense keys as MiniCPM-2B, plus num_experts / num_experts_per_tok: the
+    # handler used to ignore them and report the dense 2.72B model.
+    record = convert("openbmb/MiniCPM-MoE-8x2B")
+    hidden, vocab, layers, width = 2304, 122753, 40, 5760
+    attention = 4 * hidden * hidden
+    per_layer = attention + 8 * 3 * hidden * width + hidden * 8 + 2 * hidden  # router, 2 norms
+    non_embedding = layers * per_layer + hidden
+    assert non_embedding == 13_590_468_864  # "13.6B non-embedding" as published
+    assert record["parameter_count"] == non_embedding + vocab * hidden == 13_873_291_776
+    assert record["is_moe"] and (record["num_experts"], record["experts_per_token"]) == (8, 2)
+    # ~4B activated per token besides the tied embeddings, as published.
+    active = layers * (attention + 2 * 3 * hidden * width + hidden * 8 + 2 * hidden) + hidden
+    assert record["active_parameter_count"] == active + vocab * hidden == 4_318_142_976
+    # num_experts 0 is the class default: the dense model.
+    dense = dict(load("openbmb/MiniCPM-MoE-8x2B"), num_experts=0)
+    assert convert_hf_config(dense)["parameter_count"] == 2_724_880_896
+
+
+def test_real_minicpm_and_baichuan2_configs_match_their_published_totals() -> None:
+    assert convert("openbmb/MiniCPM-2B-sft-bf16")["parameter_count"] == 2_724_880_896
+    record = convert("baichuan-inc/Baichuan2-7B-Chat")
+    assert record["parameter_count"] == 7_505_973_248
+    assert (record["attention_type"], record["is_moe"]) == ("mha", False)
+
+
 def test_baichuan2_7b_counts_its_w_pack_and_norm_head() -> None:
     # Baichuan2-7B-shaped BaichuanConfig as printed by transformers in a TongGu-7B serving log.
     config = {

@@ -329,6 +329,18 @@ _CLASS_SUFFIXES = (
     "Model",
 )
 _family_by_class_stem: dict[str, str] = {}
+#: Class stems the stem rule cannot find. transformers orders the words of the HunYuan classes
+#: differently from their model types: Tencent's original Hunyuan-A13B config says
+#: ``model_type: "hunyuan"`` (its remote code) with ``HunYuanMoEV1ForCausalLM``. MiniMax's
+#: releases ship remote code (``minimax_text_01`` / ``MiniMaxText01ForCausalLM``, ``minimax_m1`` /
+#: ``MiniMaxM1ForCausalLM``) for the layout transformers calls ``minimax`` (same weights, same
+#: keys). Without these, those release configs were refused.
+_FAMILY_BY_CLASS_STEM_EXCEPTIONS = {
+    "hunyuanmoev1": "hunyuan_v1_moe",
+    "hunyuandensev1": "hunyuan_v1_dense",
+    "minimaxtext01": "minimax",
+    "minimaxm1": "minimax",
+}
 
 
 def _stem(name: str) -> str:
@@ -344,6 +356,7 @@ def family_for_architecture(class_name: str) -> str | None:
         for family in supported_families():
             if family not in LEGACY_MODEL_TYPES:
                 _family_by_class_stem.setdefault(_stem(family), family)
+        _family_by_class_stem.update(_FAMILY_BY_CLASS_STEM_EXCEPTIONS)
     for suffix in _CLASS_SUFFIXES:
         if class_name.endswith(suffix) and len(class_name) > len(suffix):
             return _family_by_class_stem.get(_stem(class_name[: -len(suffix)]))

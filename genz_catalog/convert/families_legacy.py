@@ -15,6 +15,7 @@ from __future__ import annotations
 from genz_catalog.convert import counting
 from genz_catalog.convert._arch import Architecture
 from genz_catalog.convert._decoder import (
+    MoeSpec,
     add_attention_kv,
     build_decoder,
     derived_head_dim,
@@ -396,9 +397,29 @@ def baichuan(reader: ConfigReader) -> Architecture:
     return arch
 
 
+def _minicpm_moe(reader: ConfigReader) -> MoeSpec | None:
+    """The MiniCPM-MoE layout, or None for the dense MiniCPM (``num_experts`` 0 or absent).
+
+    Without this the 8x2B checkpoint (13.6B non-embedding parameters) would be counted as the
+    dense 2.7B model it was upcycled from, since every other key is the dense model's.
+    """
+    experts = reader.int("num_experts", default=0, minimum=0)
+    if not experts:
+        return None
+    layers = reader.int("num_hidden_layers")
+    top_k = reader.int("num_experts_per_tok")
+    expert_width = reader.int("intermediate_size")
+    reader.check()
+    return MoeSpec(experts, top_k, expert_width, [True] * layers)
+
+
 def minicpm(reader: ConfigReader) -> Architecture:
     """MiniCPM 1/2 and MiniCPM4 (``MiniCPMForCausalLM``, custom code): Llama layout with scaled
     embeddings and residuals (no extra weights), embeddings tied unless the config says not.
+
+    MiniCPM-MoE-8x2B keeps the model type and adds ``num_experts`` (> 0): every layer's MLP is
+    then that many SwiGLU experts of ``intermediate_size`` (``experts.N.w1/w2/w3``) behind a
+    bias-free router, ``num_experts_per_tok`` routed per token; 0 (the class default) is dense.
 
     Later custom variants add attention output gates and norms (``use_output_gate``,
     ``use_output_norm``) whose weights the standard layout lacks: such configs are refused.
@@ -416,6 +437,7 @@ def minicpm(reader: ConfigReader) -> Architecture:
         kv_bias=attention_bias,
         o_bias=attention_bias,
         tie_default=True,
+        moe=_minicpm_moe(reader),
     )
     window = None
     if reader.bool("use_sliding_window", default=False):
