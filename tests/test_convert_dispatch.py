@@ -189,6 +189,30 @@ def test_hunyuan_a13b_original_config_converts_through_its_class() -> None:
     assert (record["num_experts"], record["experts_per_token"]) == (64, 8)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("use_cla", True, "use_cla: true (cross-layer attention)"),
+        ("use_mla", True, "use_mla: true (latent attention)"),
+        ("use_mixed_mlp_moe", False, "use_mixed_mlp_moe: false (no shared MLP)"),
+        ("use_qk_norm", False, "use_qk_norm: false"),
+        ("moe_intermediate_size", [2048] * 32, "moe_intermediate_size other than 3072"),
+        ("num_shared_expert", 2, "num_shared_expert other than 1"),
+    ],
+)
+def test_hunyuan_switches_that_change_the_weights_are_refused(
+    key: str, value: Any, named: str
+) -> None:
+    # Each of these changes the checkpoint's weights in Tencent's remote code; counting the
+    # A13B layout regardless would be a plausible wrong number.
+    config = {**load(V4, "tencent__Hunyuan-A13B-Instruct"), key: value}
+    with pytest.raises(ConversionError) as refused:
+        convert_hf_config(config)
+    assert str(refused.value) == (
+        f"hunyuan_v1_moe: Tencent's Hunyuan switches this converter does not count: {named}"
+    )
+
+
 def test_minimax_m1_release_config_converts_as_minimax() -> None:
     # MiniMax's own config.json (remote code, model_type minimax_m1) used to be refused.
     record = convert_hf_config(load(V4, "MiniMaxAI__MiniMax-M1-80k"))

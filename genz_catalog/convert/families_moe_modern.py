@@ -455,6 +455,7 @@ def hunyuan_v1_moe(reader: ConfigReader) -> Architecture:
     if isinstance(reader.raw("num_experts"), list):
         raise reader.error("per-layer num_experts lists are not supported (transformers needs one)")
     top_k = max(per_layer_top_k)
+    _refuse_unmodelled_hunyuan_keys(reader, width)
     moe = MoeSpec(experts, top_k, width, [True] * layers, shared_intermediate_size=width)
     # Tencent's original configs name the head width attention_head_dim.
     head_dim = reader.optional_int("attention_head_dim", minimum=1)
@@ -471,6 +472,31 @@ def hunyuan_v1_moe(reader: ConfigReader) -> Architecture:
     )
     add_attention_kv(arch, None, None, _kv_values(arch))
     return arch
+
+
+def _refuse_unmodelled_hunyuan_keys(reader: ConfigReader, width: int) -> None:
+    """Tencent's remote-code configs (``model_type: hunyuan``) carry switches transformers'
+    hunyuan_v1_moe does not have. Their release values (Hunyuan-A13B) are the layout counted
+    here; any other value changes the weights (cross-layer KV sharing, no or several shared
+    MLPs, experts of another width, latent attention, no q/k norms), so it is refused."""
+    unmodelled = []
+    if reader.raw("use_cla") is True:
+        unmodelled.append("use_cla: true (cross-layer attention)")
+    if reader.raw("use_mla") is True:
+        unmodelled.append("use_mla: true (latent attention)")
+    if reader.raw("use_mixed_mlp_moe") is False:
+        unmodelled.append("use_mixed_mlp_moe: false (no shared MLP)")
+    if reader.raw("use_qk_norm") is False:
+        unmodelled.append("use_qk_norm: false")
+    for key, wanted in (("moe_intermediate_size", width), ("num_shared_expert", 1)):
+        value = reader.raw(key)
+        values = value if isinstance(value, list) else [value]
+        if value is not None and any(v != wanted for v in values):
+            unmodelled.append(f"{key} other than {wanted}")
+    if unmodelled:
+        raise reader.error(
+            "Tencent's Hunyuan switches this converter does not count: " + "; ".join(unmodelled)
+        )
 
 
 def cohere2_moe(reader: ConfigReader) -> Architecture:
