@@ -993,6 +993,12 @@ def m017_model_shapes(db: sqlite_utils.Database) -> None:
             models INTEGER NOT NULL CHECK (models > 0)
         );
         CREATE UNIQUE INDEX idx_model_shapes ON model_shapes({columns});
+        -- attention_kv_savings and kv_savings_by_model group by head layout: in this order, a
+        -- GROUP BY streams instead of sorting every shape.
+        CREATE INDEX idx_model_shapes_kv ON model_shapes(
+            attention_type, num_attention_heads, num_key_value_heads, kv_values_per_token,
+            parameter_count
+        );
         CREATE TRIGGER model_shapes_ai AFTER INSERT ON models WHEN new.is_deleted = 0 BEGIN
         {_shape_add("new")}
         END;
