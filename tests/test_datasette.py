@@ -938,8 +938,8 @@ def test_counts_are_remembered_until_the_catalog_changes(
 def test_whole_catalog_summaries_are_remembered_and_kept_warm_after_a_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """statistics scans every live model (~1 s at a million): answered once per catalog
-    version, and keep_warm re-asks once the catalog stops changing, before any visitor."""
+    """statistics summarises every live model: answered once per catalog version, and
+    keep_warm re-asks once the catalog stops changing, before any visitor."""
     import asyncio
 
     from datasette.database import Database

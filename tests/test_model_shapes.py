@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from genz_catalog.admin import export_catalog, load_catalog
+from genz_catalog.admin import diagnose_catalog, export_catalog, load_catalog, repair_catalog
 from genz_catalog.catalog.refresh import refresh_stale_figures
 from genz_catalog.datasette.app import load_metadata
 from genz_catalog.datasette.functions import register_sql_functions
@@ -401,3 +401,34 @@ def test_shape_lookups_use_the_index(manager: ModelManager) -> None:
             + " AND ".join(f"{c}=?" for c in MODEL_SHAPE_COLUMNS)
             + ")"
         ]
+
+
+def test_doctor_finds_a_table_the_triggers_did_not_keep_and_fix_recounts_it(
+    manager: ModelManager,
+) -> None:
+    """With recursive triggers off, INSERT OR REPLACE deletes the old row without firing delete
+    triggers: the replaced model stays counted. Doctor reports it; --fix recounts."""
+    conn = manager.db.conn
+    manager.add_model("openai-community/gpt2", _config("openai-community/gpt2"), source="local")
+    assert diagnose_catalog(manager.db).model_shapes_out_of_sync == 0
+    conn.execute("PRAGMA recursive_triggers = OFF")
+    conn.execute(
+        "INSERT OR REPLACE INTO models (model_id, model_name, source, family, created_at, "
+        "updated_at) VALUES ('openai-community/gpt2', 'gpt2', 'local', 'gpt2', ?, ?)",
+        [STAMP, STAMP],
+    )
+    report = diagnose_catalog(manager.db)
+    # gpt2's config shape is still counted, though no model has it any more; the replacing
+    # row's shape is counted too (its insert trigger fired): 1 row differs.
+    assert report.model_shapes_out_of_sync == 1
+    assert (
+        "model_shapes out of sync with models: 1 rows differ "
+        "(the catalog statistics are wrong; --fix recounts them)"
+    ) in report.problems
+    repair_catalog(manager.db)
+    assert diagnose_catalog(manager.db).model_shapes_out_of_sync == 0
+    assert (
+        _shapes(conn)
+        == _grouped(conn)
+        == [(None, None, "gpt2", "local", 0, None, None, None, None, 1)]
+    )
