@@ -179,8 +179,26 @@ def _check(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
         for parameters in parameter_sets:
             new = conn.execute(queries[name]["sql"], parameters).fetchall()
             assert new == conn.execute(OLD_SQL[name], parameters).fetchall(), (name, parameters)
+            if name == "kv_savings_by_model":
+                assert new == conn.execute(KV_SAVINGS_BY_SORTING, parameters).fetchall()
             answers[f"{name} {parameters}"] = new
     return answers
+
+
+#: kv_savings_by_model's answer by brute force: every live GQA/MQA model sorted.
+KV_SAVINGS_BY_SORTING = """
+SELECT model_id, family, attention_type, num_attention_heads, num_key_value_heads,
+       kv_values_per_token * 2,
+       kv_values_per_token * 2 * num_attention_heads / num_key_value_heads,
+       round(100.0 * (1.0 - 1.0 * num_key_value_heads / num_attention_heads), 2) AS saving,
+       genz_human_count(parameter_count)
+FROM models
+WHERE is_deleted = 0 AND attention_type IN ('gqa', 'mqa')
+  AND (trim(:attention_type) = '' OR attention_type = lower(trim(:attention_type)))
+  AND num_attention_heads > 0 AND num_key_value_heads > 0
+ORDER BY saving DESC, parameter_count DESC, model_id
+LIMIT 1000
+"""
 
 
 def _insert_raw(conn: sqlite3.Connection, model_id: str, is_deleted: int = 0, **columns) -> None:
@@ -432,3 +450,28 @@ def test_doctor_finds_a_table_the_triggers_did_not_keep_and_fix_recounts_it(
         == _grouped(conn)
         == [(None, None, "gpt2", "local", 0, None, None, None, None, 1)]
     )
+
+
+def test_kv_savings_by_model_keeps_layouts_tied_at_the_1000th_model(manager: ModelManager) -> None:
+    """Two head layouts with the same saving and size, 1,000 models in the one listed first:
+    the 1000 best by (saving, size, id) include the other's smaller ids. Before m017 the query
+    cut between tied layouts and listed none of them."""
+    conn = manager.db.conn
+    for prefix, count, kv_values in (("z", 1000, 1000), ("a", 20, 2000)):
+        for index in range(count):
+            _insert_raw(
+                conn,
+                f"{prefix}{index:04d}",
+                attention_type="gqa",
+                parameter_count=7_000_000_000,
+                num_attention_heads=32,
+                num_key_value_heads=8,
+                kv_values_per_token=kv_values,
+            )
+    sql = load_metadata()["databases"]["catalog"]["queries"]["kv_savings_by_model"]["sql"]
+    rows = conn.execute(sql, {"attention_type": ""}).fetchall()
+    assert rows == conn.execute(KV_SAVINGS_BY_SORTING, {"attention_type": ""}).fetchall()
+    assert [r[0] for r in rows[:21]] == [f"a{i:04d}" for i in range(20)] + ["z0000"]
+    assert rows[0][5:8] == (4000, 16000, 75.0)
+    old = conn.execute(OLD_SQL["kv_savings_by_model"], {"attention_type": ""}).fetchall()
+    assert [r[0] for r in old if r[0].startswith("a")] == []
