@@ -8,8 +8,8 @@
   in one transaction: it merges by default and replaces everything with ``replace=True``. The
   catalog file itself is never deleted or swapped, because Datasette may be serving it.
 - :func:`diagnose_catalog` checks integrity, the FTS index against ``models``, orphaned rows,
-  models missing their current version row, and the WAL size; :func:`repair_catalog` rebuilds
-  the FTS index and removes orphans.
+  models missing their current version row, ``model_shapes`` against ``models``, and the WAL
+  size; :func:`repair_catalog` rebuilds the FTS index and ``model_shapes`` and removes orphans.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ from .db import (
     SOURCES,
     fts_entries,
     fts_in_step,
+    model_shapes_drift,
     rebuild_fts,
+    rebuild_model_shapes,
     write_transaction,
 )
 from .errors import CatalogError, InvalidInputError
@@ -710,6 +712,8 @@ class DoctorReport:
     invalid_json: dict[str, int] = field(default_factory=dict)
     #: Temporaries (``*.genz-tmp``) in the catalog's folder left by a killed backup or export.
     stale_temporaries: list[str] = field(default_factory=list)
+    #: Rows by which ``model_shapes`` differs from the live models (-1: not checked).
+    model_shapes_out_of_sync: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -733,6 +737,7 @@ class DoctorReport:
             "undecodable_text": dict(self.undecodable_text),
             "invalid_json": dict(self.invalid_json),
             "stale_temporaries": list(self.stale_temporaries),
+            "model_shapes_out_of_sync": self.model_shapes_out_of_sync,
             "journal_mode": self.journal_mode,
             "wal_bytes": self.wal_bytes,
         }
@@ -776,7 +781,8 @@ def diagnose_catalog(db: sqlite_utils.Database) -> DoctorReport:
     them (a damaged page is reported, not raised); text that is not UTF-8; JSON columns that are
     not strict JSON; ``models_fts`` against ``models`` (missing, extra and stale entries); rows in
     child tables whose model is gone; models whose current version has no version row; model
-    ids that are also another model's alias; stale temporaries beside the file; the journal mode
+    ids that are also another model's alias; ``model_shapes`` against the live models grouped
+    now (what the statistics canned queries read); stale temporaries beside the file; the journal mode
     and the size of the ``-wal`` file (bytes, None when absent). A check that cannot run is
     itself a problem.
     """
@@ -823,6 +829,22 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
     fts = attempt("search index check", lambda: _fts_gaps(db, models, fts_rows), None)
     if fts:
         problems.append(f"search index out of sync: {'; '.join(fts)} (--fix rebuilds it)")
+    # Triggers keep model_shapes exact; a tool that dropped them, or an INSERT OR REPLACE with
+    # recursive triggers off (its implicit delete fires no trigger), would leave it wrong.
+    has_shapes = attempt(
+        "schema check",
+        lambda: db.execute("SELECT 1 FROM sqlite_master WHERE name = 'model_shapes'").fetchone(),
+        None,
+    )
+    # An older file (before m017, opened read-only) has no model_shapes yet: nothing to check.
+    shapes_drift = (
+        attempt("model shapes check", lambda: model_shapes_drift(db), -1) if has_shapes else -1
+    )
+    if shapes_drift > 0:
+        problems.append(
+            f"model_shapes out of sync with models: {shapes_drift} rows differ "
+            "(the catalog statistics are wrong; --fix recounts them)"
+        )
     orphans = {
         table: attempt(
             f"orphan check of {table}",
@@ -898,6 +920,7 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         undecodable_text=undecodable,
         invalid_json=invalid_json,
         stale_temporaries=[str(p) for p in stale_temps],
+        model_shapes_out_of_sync=shapes_drift,
         problems=problems,
     )
 
@@ -976,7 +999,9 @@ def _fts_gaps(db: sqlite_utils.Database, models: int, entries: int) -> list[str]
     gaps = []
     if entries != models:
         gaps.append(f"it indexes {entries:,} rows for {models:,} models")
-    stale = _scalar(
+    # A file before m018 (opened read-only, so not migrated) indexes its aliases itself.
+    has_aliases = any(c.name == "aliases" for c in db.table("models").columns)
+    stale = has_aliases and _scalar(
         db,
         "SELECT count(*) FROM models WHERE aliases IS NOT "
         + FTS_ALIASES_SQL.format(model_id="models.model_id"),
@@ -1029,7 +1054,8 @@ def _stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:
 
 
 def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
-    """Remove orphaned child rows and rebuild the FTS index, in one transaction.
+    """Remove orphaned child rows and rebuild the FTS index and ``model_shapes``, in one
+    transaction.
 
     Returns the number of rows removed per table. Integrity failures are not repairable here:
     restore from a backup.
@@ -1041,6 +1067,7 @@ def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
                 f"DELETE FROM [{table}] WHERE {_orphan_condition(table)}"
             ).rowcount
         rebuild_fts(db)
+        rebuild_model_shapes(db)
     # Outside a transaction only can foreign keys be switched off (see store.remove_unreferenced).
     db.execute("PRAGMA foreign_keys = OFF")
     try:

@@ -940,6 +940,137 @@ def m016_million_model_indexes(db: sqlite_utils.Database) -> None:
             db.execute(f"ANALYZE {index}")
 
 
+#: The columns of ``models`` the whole-catalog canned queries (``statistics``,
+#: ``attention_kv_savings``, ``kv_savings_by_model``) group live models by: ``model_shapes``
+#: (m017) holds one row per distinct combination with its number of live models. Changing this
+#: tuple needs a new migration (m017 builds its table and triggers from it).
+MODEL_SHAPE_COLUMNS = (
+    "model_type",
+    "attention_type",
+    "family",
+    "source",
+    "is_moe",
+    "parameter_count",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "kv_values_per_token",
+)
+
+#: The live models of ``models`` grouped into shapes: what ``model_shapes`` must hold.
+#: GROUP BY puts NULLs together, as the triggers' ``IS`` comparisons do.
+MODEL_SHAPES_SQL = (
+    f"SELECT {', '.join(MODEL_SHAPE_COLUMNS)}, count(*) AS models FROM models "
+    f"WHERE is_deleted = 0 GROUP BY {', '.join(MODEL_SHAPE_COLUMNS)}"
+)
+
+
+def model_shapes_drift(db: sqlite_utils.Database) -> int:
+    """Rows by which ``model_shapes`` differs from the live models grouped now: shapes missing,
+    extra or with another count (0 when the triggers kept it exact). Reads every model."""
+    stored = f"SELECT {', '.join(MODEL_SHAPE_COLUMNS)}, models FROM model_shapes"
+    return db.execute(
+        f"SELECT (SELECT count(*) FROM ({stored} EXCEPT {MODEL_SHAPES_SQL})) "
+        f"+ (SELECT count(*) FROM ({MODEL_SHAPES_SQL} EXCEPT {stored}))"
+    ).fetchone()[0]
+
+
+def rebuild_model_shapes(db: sqlite_utils.Database) -> None:
+    """Count ``model_shapes`` again from ``models`` (``doctor --fix``; the caller holds the
+    transaction)."""
+    db.execute("DELETE FROM model_shapes")
+    db.execute(
+        f"INSERT INTO model_shapes ({', '.join(MODEL_SHAPE_COLUMNS)}, models) {MODEL_SHAPES_SQL}"
+    )
+
+
+def _shape_is(row: str, live: bool) -> str:
+    """``model_shapes``' key equals ``row``'s (``new`` or ``old``), NULLs matching NULLs; with
+    ``live``, only when that row is a live model."""
+    match = " AND ".join(f"{c} IS {row}.{c}" for c in MODEL_SHAPE_COLUMNS)
+    return f"{row}.is_deleted = 0 AND {match}" if live else match
+
+
+def _shape_add(row: str, live: bool = False) -> str:
+    """Trigger statements counting ``row`` into its shape (with ``live``: if it is live).
+
+    Inside a trigger, ``changes()`` counts the rows the trigger's previous statement changed:
+    0 after the UPDATE means the shape is new. (``INSERT ... WHERE NOT EXISTS (SELECT ... FROM
+    model_shapes)`` would read the table it inserts into, which SQLite does through a temporary
+    copy: ~20 us more a model, measured on raw inserts.)"""
+    columns = ", ".join(MODEL_SHAPE_COLUMNS)
+    values = ", ".join(f"{row}.{c}" for c in MODEL_SHAPE_COLUMNS)
+    return (
+        f"UPDATE model_shapes SET models = models + 1 WHERE {_shape_is(row, live)};\n"
+        f"INSERT INTO model_shapes ({columns}, models) SELECT {values}, 1 WHERE "
+        + (f"{row}.is_deleted = 0 AND " if live else "")
+        + "changes() = 0;"
+    )
+
+
+def _shape_remove(row: str, live: bool = False) -> str:
+    """Trigger statements counting ``row`` out of its shape (with ``live``: if it was live):
+    the last model of a shape takes its row along, so no shape counts 0 models."""
+    return (
+        f"DELETE FROM model_shapes WHERE {_shape_is(row, live)} AND models = 1;\n"
+        f"UPDATE model_shapes SET models = models - 1 WHERE {_shape_is(row, live)};"
+    )
+
+
+@migrations()
+def m017_model_shapes(db: sqlite_utils.Database) -> None:
+    # statistics, attention_kv_savings and kv_savings_by_model group every live model by a
+    # few columns; even streamed from a covering index that is 110-170 ms at a million models
+    # (the first view after each write), for thousands to tens of thousands of distinct
+    # architectures (7,680 in the 200,000-model bench catalog). This table
+    # holds those groups with their live-model counts, kept exact by triggers on models, so
+    # every write path (imports, updates, soft and hard deletes, restores, rollbacks, load,
+    # refresh, raw SQL) keeps it right without the library's help.
+    # NULL keys (family, parameter_count ... may be unknown) are why this is no UPSERT: a UNIQUE
+    # index treats NULLs as distinct, so ON CONFLICT would never match a NULL-keyed shape. The
+    # triggers find a shape with IS comparisons (NULL IS NULL), which SQLite answers from the
+    # index as equality: an UPDATE of its count, and an INSERT when that changed no row. The
+    # index is UNIQUE still: it catches a duplicate non-NULL shape.
+    # An UPDATE fires the trigger whenever a shape column is SET, even to the same value (the
+    # write path sets every content column on each change): its WHEN skips those.
+    columns = ", ".join(MODEL_SHAPE_COLUMNS)
+    unchanged = " AND ".join(f"old.{c} IS new.{c}" for c in (*MODEL_SHAPE_COLUMNS, "is_deleted"))
+    db.executescript(
+        f"""
+        CREATE TABLE model_shapes (
+            model_type TEXT,
+            attention_type TEXT,
+            family TEXT,
+            source TEXT,
+            is_moe INTEGER,
+            parameter_count INTEGER,
+            num_attention_heads INTEGER,
+            num_key_value_heads INTEGER,
+            kv_values_per_token INTEGER,
+            models INTEGER NOT NULL CHECK (models > 0)
+        );
+        CREATE UNIQUE INDEX idx_model_shapes ON model_shapes({columns});
+        -- attention_kv_savings and kv_savings_by_model group by head layout: in this order, a
+        -- GROUP BY streams instead of sorting every shape.
+        CREATE INDEX idx_model_shapes_kv ON model_shapes(
+            attention_type, num_attention_heads, num_key_value_heads, kv_values_per_token,
+            parameter_count
+        );
+        CREATE TRIGGER model_shapes_ai AFTER INSERT ON models WHEN new.is_deleted = 0 BEGIN
+        {_shape_add("new")}
+        END;
+        CREATE TRIGGER model_shapes_ad AFTER DELETE ON models WHEN old.is_deleted = 0 BEGIN
+        {_shape_remove("old")}
+        END;
+        CREATE TRIGGER model_shapes_au AFTER UPDATE OF {columns}, is_deleted ON models
+        WHEN (old.is_deleted = 0 OR new.is_deleted = 0) AND NOT ({unchanged}) BEGIN
+        {_shape_remove("old", live=True)}
+        {_shape_add("new", live=True)}
+        END;
+        """
+    )
+    db.execute(f"INSERT INTO model_shapes ({columns}, models) {MODEL_SHAPES_SQL}")
+
+
 #: Triggers that keep ``models_fts`` (external content: it reads its text from ``models``) in
 #: step with ``models``, and ``models.aliases`` with ``model_aliases``. An external-content
 #: FTS5 index can only forget a row's words when told them again, so every change hands the

@@ -388,7 +388,7 @@ def test_doctor_finds_and_fixes_orphans_and_a_stale_search_index(catalog: Path):
     fixed = runner.invoke(cli, ["doctor", "--fix"])
     assert fixed.exit_code == 0
     assert fixed.stdout.splitlines()[0] == (
-        "Fixed: rebuilt the search index, removed 4 orphaned rows"
+        "Fixed: rebuilt the search index and model shapes, removed 4 orphaned rows"
     )
     assert fixed.stdout.splitlines()[-1] == "No problems found"
     with ModelManager(catalog) as manager:

@@ -38,6 +38,7 @@ MIGRATION_NAMES = [
     "m013_documents",
     "m014_stale_figures",
     "m016_million_model_indexes",
+    "m017_model_shapes",
     "m018_lean_children",
 ]
 

@@ -192,7 +192,7 @@ def doctor(ctx: click.Context, fix: bool, as_json: bool) -> None:
         temporaries = removed.pop("stale temporary files", 0)
         documents = removed.pop("documents", 0)
         fixed = (
-            f"Fixed: rebuilt the search index, removed "
+            f"Fixed: rebuilt the search index and model shapes, removed "
             f"{_plural(sum(removed.values()), 'orphaned row')}"
         )
         if documents:

@@ -4,7 +4,7 @@ catalog changes.
 Every view of the models page counts the live models per facet value: five scans of every
 live model's index entry (a few ms each at 100,000 models, ~100 ms each at a million) for
 numbers that change only when the CLI writes. The canned queries in
-:data:`WHOLE_CATALOG_QUERIES` summarise every live model the same way. :class:`CatalogDatabase`
+:data:`WHOLE_CATALOG_QUERIES` summarise every live model (from ``model_shapes``, a few ms). :class:`CatalogDatabase`
 is Datasette's ``Database`` with one difference: the results of Datasette's facet and
 ``count(*)`` queries and of those canned queries are kept, keyed by their SQL and parameters,
 until ``PRAGMA data_version`` says another connection committed. The answer is always the one
@@ -38,8 +38,9 @@ COUNT_SQL = re.compile(
 )
 #: Most remembered results (a filtered or searched view adds one per facet).
 MAX_ENTRIES = 512
-#: Canned queries (metadata.yml) that read every live model to summarise them: small answers
-#: (at most 1,000 rows), remembered like the counts.
+#: Canned queries (metadata.yml) that summarise every live model: small answers (at most 1,000
+#: rows), remembered like the counts. They read ``model_shapes`` (live models counted per
+#: architecture, db.py m017), so even the first view after a write is quick.
 WHOLE_CATALOG_QUERIES = ("statistics", "attention_kv_savings", "kv_savings_by_model")
 #: What :func:`keep_warm` asks for: the models page as people open it, and the summaries with
 #: their default parameters.
