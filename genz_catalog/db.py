@@ -1177,3 +1177,19 @@ def m018_lean_children(db: sqlite_utils.Database) -> None:
             old_aliases=FTS_ALIASES_SQL.format(model_id="old.model_id"),
         )
     )
+
+
+@migrations()
+def m020_drop_unused_model_indexes(db: sqlite_utils.Database) -> None:
+    # ~125 bytes a model, and two fewer B-trees each import writes into at a random place:
+    # - idx_models_live_stats served the statistics canned query, which reads model_shapes
+    #   (m017) now; each facet has its own narrower index (m010).
+    # - idx_models_live_id was for metric_leaderboard's join from metrics to live models, which
+    #   SQLite makes through the primary key (EXPLAIN QUERY PLAN: sqlite_autoindex_models_1):
+    #   no query used it.
+    db.executescript(
+        """
+        DROP INDEX IF EXISTS idx_models_live_stats;
+        DROP INDEX IF EXISTS idx_models_live_id;
+        """
+    )
