@@ -475,3 +475,66 @@ def test_kv_savings_by_model_keeps_layouts_tied_at_the_1000th_model(manager: Mod
     assert rows[0][5:8] == (4000, 16000, 75.0)
     old = conn.execute(OLD_SQL["kv_savings_by_model"], {"attention_type": ""}).fetchall()
     assert [r[0] for r in old if r[0].startswith("a")] == []
+
+
+def _facet_sql(column: str, limit: int) -> str:
+    """Datasette 0.65's facet count over every live model, as the models page asks it."""
+    return (
+        f"\n                select {column} as value, count(*) as count from (\n"
+        "                    select model_id, family, model_type, attention_type, is_moe, source "
+        "from models where is_deleted = 0 "
+        f"\n                )\n                where {column} is not null\n"
+        f"                group by {column} order by count desc, value limit {limit}\n            "
+    )
+
+
+def test_the_models_page_counts_come_from_model_shapes_and_match_the_models(
+    manager: ModelManager,
+) -> None:
+    import asyncio
+
+    from genz_catalog.datasette.app import build_datasette
+    from genz_catalog.datasette.counts_cache import from_model_shapes
+
+    conn = manager.db.conn
+    ids = _model_ids()
+    list(manager.add_models([{"model_id": i, "config": _config(i)} for i in ids]))
+    manager.delete_model(ids[0])
+    facets = ("family", "model_type", "attention_type", "is_moe", "source")
+    for column in facets:
+        original = _facet_sql(column, 9)
+        shapes = from_model_shapes(original, [])
+        assert shapes is not None and "model_shapes" in shapes
+        assert conn.execute(shapes).fetchall() == conn.execute(original).fetchall()
+    total = "select count(*) from models where is_deleted = 0 "
+    assert conn.execute(from_model_shapes(total, {})).fetchall() == [(len(ids) - 1,)]
+    # Anything narrower (a filter, a search, parameters) is asked of the models themselves.
+    for other in (
+        _facet_sql("family", 9).replace("is_deleted = 0", "is_deleted = 0 and source = :p0"),
+        _facet_sql("hidden_size", 9),
+        "select count(*) from models where is_deleted = 0 and family = 'llama'",
+    ):
+        assert from_model_shapes(other, {}) is None
+    assert from_model_shapes(total, {"p0": 1}) is None
+
+    # Through Datasette: the page's facets and count are those of a GROUP BY over models.
+    datasette = build_datasette(manager.path)
+    page = asyncio.run(datasette.client.get("/catalog/models.json?_size=1")).json()
+    assert page["filtered_table_rows_count"] == len(ids) - 1
+    for column in facets:
+        shown = [(v["value"], v["count"]) for v in page["facet_results"][column]["results"]]
+        expected = conn.execute(
+            f"SELECT {column}, count(*) AS n FROM models WHERE is_deleted = 0 AND {column} "
+            f"IS NOT NULL GROUP BY {column} ORDER BY n DESC, {column} LIMIT {len(shown)}"
+        ).fetchall()
+        assert shown == [tuple(row) for row in expected], column
+    # And they are read from model_shapes, not counted again: a count changed there shows.
+    (source,) = conn.execute("SELECT source FROM model_shapes LIMIT 1").fetchone()
+    before = dict(conn.execute("SELECT source, sum(models) FROM model_shapes GROUP BY source"))
+    shapes = conn.execute("SELECT count(*) FROM model_shapes WHERE source = ?", [source]).fetchone()
+    raw = sqlite3.connect(manager.path, isolation_level=None)
+    raw.execute("UPDATE model_shapes SET models = models + 1000 WHERE source = ?", [source])
+    raw.close()
+    page = asyncio.run(datasette.client.get("/catalog/models.json?_size=1")).json()
+    sources = {v["value"]: v["count"] for v in page["facet_results"]["source"]["results"]}
+    assert sources == {**before, source: before[source] + 1000 * shapes[0]}
