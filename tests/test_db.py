@@ -39,6 +39,7 @@ MIGRATION_NAMES = [
     "m014_stale_figures",
     "m016_million_model_indexes",
     "m018_lean_children",
+    "m019_deferred_indexes",
 ]
 
 
