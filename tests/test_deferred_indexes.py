@@ -78,6 +78,23 @@ def _import_watching(
             }
             recorded = len(deferred_indexes(manager.db))
             seen.append((recorded, sum(name not in names for name in MODELS_DEFERRED)))
+            # What the pages read, with or without the indexes: the same answers.
+            rows = manager.db.execute(
+                "SELECT model_id, parameter_count, family FROM models WHERE is_deleted = 0"
+            ).fetchall()
+            largest = manager.db.execute(
+                "SELECT model_id FROM models WHERE is_deleted = 0 "
+                "ORDER BY parameter_count DESC, model_id LIMIT 5"
+            ).fetchall()
+            assert [r[0] for r in largest] == [
+                r[0] for r in sorted(rows, key=lambda r: (-r[1], r[0].lower()))[:5]
+            ]
+            families = dict(
+                manager.db.execute(
+                    "SELECT family, count(*) FROM models WHERE is_deleted = 0 GROUP BY family"
+                )
+            )
+            assert families == {f: sum(r[2] == f for r in rows) for f in {r[2] for r in rows}}
 
         result = import_config_files(manager, files, on_file=watch, **kwargs)
     return result, seen
