@@ -67,8 +67,8 @@ def _trigger_lookups(db: sqlite_utils.Database) -> list[tuple[str, str]]:
     for (sql,) in db.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND sql IS NOT NULL"
     ).fetchall():
-        _, _, body = sql.partition(" BEGIN")
-        body = " ".join(body.split())
+        parts = re.split(r"\bBEGIN\b", sql, maxsplit=1, flags=re.IGNORECASE)
+        body = " ".join(parts[-1].split())
         for table in re.findall(r"\b(?:FROM|JOIN|UPDATE|INTO)\s+\[?(\w+)\]?", body, re.IGNORECASE):
             found.append((table.lower(), body))
     return found
