@@ -219,12 +219,17 @@ def migrate_catalog(db: sqlite_utils.Database) -> list[str]:
     """
     if not _pending_migrations(db):
         _finish_document_move(db)
+        _finish_deferred_indexes(db)
         return []
+    # Before the migrations too: one of them may drop or replace an index a killed import
+    # set aside (deferred_indexes.py), and must find it where it expects it.
+    _finish_deferred_indexes(db)
     with write_transaction(db):
         names = _pending_migrations(db)
         migrations.apply(db)
         mark_stale_figures(db, [FIGURES_ADDED_BY[n] for n in names if n in FIGURES_ADDED_BY])
     _finish_document_move(db)
+    _finish_deferred_indexes(db)
     return names
 
 
@@ -268,6 +273,14 @@ def _finish_document_move(db: sqlite_utils.Database) -> None:
         lambda: write_transaction(db),
         progress=store.print_progress if rows >= store.MOVE_BATCH else None,
     )
+
+
+def _finish_deferred_indexes(db: sqlite_utils.Database) -> None:
+    """Build again the secondary indexes a killed bulk import set aside (m019's record of an
+    import whose process is gone; a running import's are left to it)."""
+    from .deferred_indexes import restore_interrupted
+
+    restore_interrupted(db)
 
 
 def _pending_migrations(db: sqlite_utils.Database) -> list[str]:
@@ -1180,6 +1193,25 @@ def m018_lean_children(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m019_deferred_indexes(db: sqlite_utils.Database) -> None:
+    # Secondary indexes a large bulk import dropped to write faster (genz_catalog/
+    # deferred_indexes.py), each with the CREATE INDEX text that builds it again and the process
+    # that will: recorded in the transaction that drops them, so a killed import leaves the
+    # file saying what it lacks, and the next open for writing (or doctor --fix) builds them.
+    db.executescript(
+        """
+        CREATE TABLE deferred_indexes (
+            name TEXT PRIMARY KEY,
+            table_name TEXT NOT NULL,
+            sql TEXT NOT NULL,
+            owner_pid INTEGER NOT NULL,
+            deferred_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@migrations()
 def m020_drop_unused_model_indexes(db: sqlite_utils.Database) -> None:
     # ~125 bytes a model, and two fewer B-trees each import writes into at a random place:
     # - idx_models_live_stats served the statistics canned query, which reads model_shapes
@@ -1191,5 +1223,8 @@ def m020_drop_unused_model_indexes(db: sqlite_utils.Database) -> None:
         """
         DROP INDEX IF EXISTS idx_models_live_stats;
         DROP INDEX IF EXISTS idx_models_live_id;
+        -- An import interrupted before this migration must not build them again.
+        DELETE FROM deferred_indexes
+        WHERE name IN ('idx_models_live_stats', 'idx_models_live_id');
         """
     )

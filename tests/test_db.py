@@ -40,6 +40,7 @@ MIGRATION_NAMES = [
     "m016_million_model_indexes",
     "m017_model_shapes",
     "m018_lean_children",
+    "m019_deferred_indexes",
     "m020_drop_unused_model_indexes",
 ]
 

@@ -154,7 +154,8 @@ def load(ctx: click.Context, file: str, replace: bool) -> None:
 @click.option(
     "--fix",
     is_flag=True,
-    help="Rebuild the search index, remove orphaned rows and stale temporary files.",
+    help="Rebuild the search index, remove orphaned rows and stale temporary files, and "
+    "recreate indexes an interrupted import deferred.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.pass_context
@@ -191,6 +192,7 @@ def doctor(ctx: click.Context, fix: bool, as_json: bool) -> None:
         removed = repair_catalog(db)
         temporaries = removed.pop("stale temporary files", 0)
         documents = removed.pop("documents", 0)
+        indexes = removed.pop("deferred indexes", 0)
         fixed = (
             f"Fixed: rebuilt the search index and model shapes, removed "
             f"{_plural(sum(removed.values()), 'orphaned row')}"
@@ -199,6 +201,8 @@ def doctor(ctx: click.Context, fix: bool, as_json: bool) -> None:
             fixed += f", {_plural(documents, 'unreferenced document')}"
         if temporaries:
             fixed += f" and {_plural(temporaries, 'stale temporary file')}"
+        if indexes:
+            fixed += f"; recreated {indexes:,} deferred index{'' if indexes == 1 else 'es'}"
         report = diagnose_catalog(db)
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "fixed": fixed}, indent=2))
