@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from datasette.database import Database
+from datasette.database import Database, Results
 
 from ..db import MODEL_SHAPE_COLUMNS
 from . import DATABASE_NAME
@@ -103,6 +103,28 @@ def from_model_shapes(sql: str, params: Any) -> str | None:
     )
 
 
+#: The facet columns the models page counts, and what one pass over ``model_shapes`` sums
+#: per combination of them (a few hundred rows at a million models): every facet count and the
+#: total of the unfiltered page are then answered from those rows, in memory.
+PAGE_FACET_COLUMNS = ("model_type", "attention_type", "family", "source", "is_moe")
+PAGE_FACETS_SQL = (
+    f"SELECT {', '.join(PAGE_FACET_COLUMNS)}, sum(models) AS models FROM model_shapes "
+    f"GROUP BY {', '.join(PAGE_FACET_COLUMNS)}"
+)
+
+
+def _summary_connection(rows: Iterable[tuple]) -> sqlite3.Connection:
+    """An in-memory ``model_shapes`` holding ``rows`` (:data:`PAGE_FACETS_SQL`'s answer)."""
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"CREATE TABLE model_shapes ({', '.join(PAGE_FACET_COLUMNS)}, models)")
+    conn.executemany(
+        f"INSERT INTO model_shapes VALUES ({', '.join('?' * (len(PAGE_FACET_COLUMNS) + 1))})",
+        [tuple(row) for row in rows],
+    )
+    return conn
+
+
 class CatalogDatabase(Database):
     """A Datasette database that answers repeated count queries from memory while unchanged."""
 
@@ -112,6 +134,8 @@ class CatalogDatabase(Database):
         self.remembered_sql = frozenset(remembered_sql)
         self._counts: OrderedDict[tuple[str, tuple[tuple[str, Any], ...]], Any] = OrderedDict()
         self._counts_version: int | None = None
+        #: (data_version, in-memory connection) of :data:`PAGE_FACETS_SQL`'s answer.
+        self._page_facets: tuple[int, sqlite3.Connection] | None = None
         self._version_lock = threading.Lock()
         self._version_conn: sqlite3.Connection | None = None
 
@@ -162,11 +186,43 @@ class CatalogDatabase(Database):
         shapes_sql = from_model_shapes(sql, params)
         if shapes_sql is not None:
             try:
+                if _reads_only(shapes_sql, PAGE_FACET_COLUMNS):
+                    return await self._from_page_facets(shapes_sql)
                 return await super().execute(shapes_sql, None, *args, **kwargs)
             except sqlite3.OperationalError as exc:
                 if "no such table" not in str(exc):
                     raise
         return await super().execute(sql, params, *args, **kwargs)
+
+    def forget(self) -> None:
+        """Drop every remembered answer, as a commit by another connection would."""
+        self._counts.clear()
+        self._page_facets = None
+
+    async def _from_page_facets(self, shapes_sql: str) -> Results:
+        """Answer ``shapes_sql`` (a count over :data:`PAGE_FACET_COLUMNS` of model_shapes) from
+        the page's facet summary, read once per catalog version."""
+        version = self.data_version()
+        if self._page_facets is None or self._page_facets[0] != version:
+            summary = await super().execute(PAGE_FACETS_SQL)
+            conn = _summary_connection(summary.rows)
+            # A commit during the read: use the rows, but do not keep them for that version.
+            if self.data_version() != version:
+                return _results(conn, shapes_sql)
+            self._page_facets = (version, conn)
+        return _results(self._page_facets[1], shapes_sql)
+
+
+def _reads_only(sql: str, columns: tuple[str, ...]) -> bool:
+    """Whether the :func:`from_model_shapes` query ``sql`` counts by one of ``columns`` (or
+    counts everything)."""
+    facet = re.match(r"select (\w+) as value", sql)
+    return facet is None or facet.group(1) in columns
+
+
+def _results(conn: sqlite3.Connection, sql: str) -> Results:
+    cursor = conn.execute(sql)
+    return Results(cursor.fetchall(), False, cursor.description)
 
 
 async def keep_warm(
