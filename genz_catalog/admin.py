@@ -52,7 +52,12 @@ from .db import (
     rebuild_model_shapes,
     write_transaction,
 )
-from .deferred_indexes import defer_indexes, deferred_indexes, restore_deferred_indexes
+from .deferred_indexes import (
+    defer_indexes,
+    deferred_indexes,
+    pid_alive,
+    restore_deferred_indexes,
+)
 from .errors import CatalogError, InvalidInputError
 from .limits import MAX_CONFIG_BYTES, SQLITE_MAX_INT, loads_strict
 from .manager import (
@@ -172,16 +177,6 @@ def check_output_path(
     if not target.parent.is_dir():
         raise InvalidInputError(f"{target.parent}: no such folder")
     return target
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
@@ -1060,7 +1055,7 @@ def _stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:
         if rest not in ("", "-journal"):
             continue
         pid_text = stem.rsplit(".", 2)[-2] if stem.count(".") >= 2 else ""
-        if pid_text.isdigit() and _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and pid_alive(int(pid_text)):
             continue
         stale.append(path)
     return stale

@@ -32,7 +32,7 @@ DEFERRED_TABLES = ("models", "model_aliases", "model_versions")
 RECORD_TABLE = "deferred_indexes"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` still runs on this machine (a zombie counts as running)."""
     try:
         os.kill(pid, 0)
@@ -159,7 +159,7 @@ def deferred_indexes(db: sqlite_utils.Database, *, interrupted_only: bool = Fals
     if not _has_record_table(db):
         return []
     rows = db.execute(f"SELECT name, owner_pid FROM {RECORD_TABLE} ORDER BY name").fetchall()
-    return [name for name, pid in rows if not interrupted_only or not _pid_alive(pid)]
+    return [name for name, pid in rows if not interrupted_only or not pid_alive(pid)]
 
 
 def restore_deferred_indexes(
@@ -180,8 +180,7 @@ def restore_deferred_indexes(
         chosen = [
             (name, sql)
             for name, sql, pid in rows
-            if (owner_pid is None or pid == owner_pid)
-            and not (interrupted_only and _pid_alive(pid))
+            if (owner_pid is None or pid == owner_pid) and not (interrupted_only and pid_alive(pid))
         ]
         stats = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
         for name, sql in chosen:

@@ -103,3 +103,15 @@ def write_config_variants(folder: Path, prefix: str, count: int) -> list[Path]:
         path.write_text(json.dumps(variant))
         paths.append(path)
     return paths
+
+
+def without_times(lines: list[str]) -> list[str]:
+    """Export lines with their rows' timestamps removed (two imports of the same files)."""
+    cleaned = []
+    for line in lines:
+        doc = json.loads(line)
+        if isinstance(doc, dict) and "row" in doc:
+            for key in ("created_at", "updated_at", "deleted_at"):
+                doc["row"].pop(key, None)
+        cleaned.append(json.dumps(doc, sort_keys=True))
+    return cleaned

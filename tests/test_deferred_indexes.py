@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from reliability_support import dump_catalog, write_config_variants
+from reliability_support import dump_catalog, without_times, write_config_variants
 
 from genz_catalog import admin
 from genz_catalog.admin import diagnose_catalog, import_config_files
@@ -48,17 +48,6 @@ def _indexes(path: Path) -> list[tuple[str, str]]:
         ).fetchall()
     finally:
         db.conn.close()
-
-
-def _without_times(lines: list[str]) -> list[str]:
-    cleaned = []
-    for line in lines:
-        doc = json.loads(line)
-        if isinstance(doc, dict) and "row" in doc:
-            for key in ("created_at", "updated_at", "deleted_at"):
-                doc["row"].pop(key, None)
-        cleaned.append(json.dumps(doc, sort_keys=True))
-    return cleaned
 
 
 def _import_watching(
@@ -150,7 +139,7 @@ def test_large_import_defers_and_ends_with_the_same_indexes_and_rows(
     result, seen = _import_watching(plain, files, batch_size=4)
     assert result.counts == {"imported": 45}
     assert set(seen) == {(0, 0)}
-    assert _without_times(dump_catalog(deferring)) == _without_times(dump_catalog(plain))
+    assert without_times(dump_catalog(deferring)) == without_times(dump_catalog(plain))
 
 
 def test_small_import_into_a_bigger_catalog_keeps_its_indexes(

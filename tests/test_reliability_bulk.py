@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from reliability_support import HF_CONFIGS, dump_catalog
+from reliability_support import HF_CONFIGS, dump_catalog, without_times
 
 from genz_catalog.admin import diagnose_catalog
 from genz_catalog.errors import ModelExistsError
@@ -44,17 +44,6 @@ def _items() -> list[dict]:
     ]
 
 
-def _without_times(lines: list[str]) -> list[str]:
-    cleaned = []
-    for line in lines:
-        doc = json.loads(line)
-        if isinstance(doc, dict) and "row" in doc:
-            for key in ("created_at", "updated_at", "deleted_at"):
-                doc["row"].pop(key, None)
-        cleaned.append(json.dumps(doc, sort_keys=True))
-    return cleaned
-
-
 def test_bulk_batch_equals_one_by_one(tmp_path: Path):
     bulk_db, single_db = tmp_path / "bulk.db", tmp_path / "single.db"
     with ModelManager(bulk_db) as bulk:
@@ -74,7 +63,7 @@ def test_bulk_batch_equals_one_by_one(tmp_path: Path):
     assert statuses == expected
     assert statuses[3] == ("meta-llama/Llama-3.1-8B", "updated", 2)
     assert statuses[6] == ("org/skipped", "skipped", 1)
-    assert _without_times(dump_catalog(bulk_db)) == _without_times(dump_catalog(single_db))
+    assert without_times(dump_catalog(bulk_db)) == without_times(dump_catalog(single_db))
     with ModelManager(bulk_db) as bulk:
         assert diagnose_catalog(bulk.db).healthy
         assert bulk.get_model("llama3_8b")["model_id"] == "meta-llama/Llama-3.1-8B"
@@ -126,7 +115,7 @@ def test_import_config_files_with_a_worker_matches_one_process_and_reports_bad_f
         ("broken.json", f"{broken}: malformed JSON at line 1 column 23: Expecting ',' delimiter"),
         ("absurd.json", "llama: num_hidden_layers must be between 1 and 65536, got -1"),
     ]
-    assert _without_times(dump_catalog(tmp_path / "w0.db")) == _without_times(
+    assert without_times(dump_catalog(tmp_path / "w0.db")) == without_times(
         dump_catalog(tmp_path / "w1.db")
     )
 
@@ -205,7 +194,7 @@ def test_bulk_rows_split_at_the_sqlite_parameter_limit(tmp_path: Path):
         for item in items:
             kwargs = {k: v for k, v in item.items() if k != "model_id"}
             single.add_model(item["model_id"], **kwargs)
-    assert _without_times(dump_catalog(bulk_db)) == _without_times(dump_catalog(single_db))
+    assert without_times(dump_catalog(bulk_db)) == without_times(dump_catalog(single_db))
 
 
 def test_add_models_on_error_rolls_back_only_the_refused_item(tmp_path: Path):

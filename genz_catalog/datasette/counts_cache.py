@@ -79,6 +79,23 @@ def whole_catalog_sql(metadata: dict[str, Any]) -> frozenset[str]:
     )
 
 
+def _shapes_question(sql: str, params: Any) -> tuple[str, str | None] | None:
+    """:func:`from_model_shapes`'s SQL, with the column it counts by (None: the total)."""
+    if params:
+        return None
+    if WHOLE_COUNT_SQL.match(sql):
+        return 'select coalesce(sum(models), 0) as "count(*)" from model_shapes', None
+    facet = WHOLE_FACET_SQL.match(sql)
+    if facet is None or facet.group(1).lower() not in MODEL_SHAPE_COLUMNS:
+        return None
+    column, limit = facet.group(1).lower(), int(facet.group(2))
+    return (
+        f"select {column} as value, sum(models) as count from model_shapes "
+        f"where {column} is not null group by {column} order by count desc, value limit {limit}",
+        column,
+    )
+
+
 def from_model_shapes(sql: str, params: Any) -> str | None:
     """The same question put to ``model_shapes`` (live models counted per architecture, kept
     exact by triggers: db.py m017), when ``sql`` is Datasette's count of every live model or
@@ -89,18 +106,8 @@ def from_model_shapes(sql: str, params: Any) -> str | None:
     write: ~0.2 s at a million models), over ``model_shapes`` a few thousand rows. Same rows,
     same order (ties by value), same column names.
     """
-    if params:
-        return None
-    if WHOLE_COUNT_SQL.match(sql):
-        return 'select coalesce(sum(models), 0) as "count(*)" from model_shapes'
-    facet = WHOLE_FACET_SQL.match(sql)
-    if facet is None or facet.group(1).lower() not in MODEL_SHAPE_COLUMNS:
-        return None
-    column, limit = facet.group(1).lower(), int(facet.group(2))
-    return (
-        f"select {column} as value, sum(models) as count from model_shapes "
-        f"where {column} is not null group by {column} order by count desc, value limit {limit}"
-    )
+    question = _shapes_question(sql, params)
+    return None if question is None else question[0]
 
 
 #: The facet columns the models page counts, and what one pass over ``model_shapes`` sums
@@ -183,10 +190,11 @@ class CatalogDatabase(Database):
     async def _execute_counted(self, sql: str, params: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a count: from ``model_shapes`` when it can answer (:func:`from_model_shapes`);
         a file older than that table answers from the models."""
-        shapes_sql = from_model_shapes(sql, params)
-        if shapes_sql is not None:
+        question = _shapes_question(sql, params)
+        if question is not None:
+            shapes_sql, column = question
             try:
-                if _reads_only(shapes_sql, PAGE_FACET_COLUMNS):
+                if column is None or column in PAGE_FACET_COLUMNS:
                     return await self._from_page_facets(shapes_sql)
                 return await super().execute(shapes_sql, None, *args, **kwargs)
             except sqlite3.OperationalError as exc:
@@ -211,13 +219,6 @@ class CatalogDatabase(Database):
                 return _results(conn, shapes_sql)
             self._page_facets = (version, conn)
         return _results(self._page_facets[1], shapes_sql)
-
-
-def _reads_only(sql: str, columns: tuple[str, ...]) -> bool:
-    """Whether the :func:`from_model_shapes` query ``sql`` counts by one of ``columns`` (or
-    counts everything)."""
-    facet = re.match(r"select (\w+) as value", sql)
-    return facet is None or facet.group(1) in columns
 
 
 def _results(conn: sqlite3.Connection, sql: str) -> Results:
