@@ -1229,3 +1229,68 @@ def m020_drop_unused_model_indexes(db: sqlite_utils.Database) -> None:
         WHERE name IN ('idx_models_live_stats', 'idx_models_live_id');
         """
     )
+
+
+#: The name words ``models_fts`` indexes: ``model_name`` only when the id does not already hold
+#: it (by default the name is the id's last part, so indexing it wrote every name twice).
+SEARCH_NAME_SQL = (
+    "CASE WHEN instr(lower({row}.model_id), lower({row}.model_name)) > 0 "
+    "THEN NULL ELSE {row}.model_name END"
+)
+
+#: Triggers that keep ``models_fts`` in step with ``models`` through ``models_fts_words``: the
+#: index is told a row's words as the view gives them, and the same words again (from
+#: ``old.*``) to forget them, since an external-content FTS5 index cannot look them up itself.
+FTS_WORDS_TRIGGERS_SQL = """
+CREATE TRIGGER models_fts_ai AFTER INSERT ON models BEGIN
+    INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
+    VALUES (new.rowid, new.model_id, {new_name}, new.family, new.aliases);
+END;
+CREATE TRIGGER models_fts_ad AFTER DELETE ON models BEGIN
+    INSERT INTO models_fts (models_fts, rowid, model_id, model_name, family, aliases)
+    VALUES ('delete', old.rowid, old.model_id, {old_name}, old.family, old.aliases);
+END;
+CREATE TRIGGER models_fts_au AFTER UPDATE OF model_id, model_name, family, aliases ON models BEGIN
+    INSERT INTO models_fts (models_fts, rowid, model_id, model_name, family, aliases)
+    VALUES ('delete', old.rowid, old.model_id, {old_name}, old.family, old.aliases);
+    INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
+    VALUES (new.rowid, new.model_id, {new_name}, new.family, new.aliases);
+END;
+"""
+
+
+@migrations()
+def m021_search_words(db: sqlite_utils.Database) -> None:
+    # search_models at a million models spent most of its time on two things:
+    # - Version numbers were split at the dot, so ``Llama-3.1`` searched for the phrase
+    #   ``llama 3 1*``, and the prefix ``1*`` merged the word lists of every word starting with
+    #   1 (250,000 models) twice, once to match and once for bm25's weights. With '.' a word
+    #   character ``3.1`` is one word and ``3.1*`` a prefix of a few (88 -> 24 ms to rank).
+    #   ``3`` still finds ``3.1`` (every word is a prefix); a lone ``1`` no longer does.
+    # - model_name is by default the id's last part, so the index held every name twice
+    #   (~20 bytes a model, and longer word lists to rank). The index now reads its words from
+    #   the models_fts_words view, which gives the name only when the id lacks it.
+    db.executescript(
+        """
+        DROP TRIGGER models_fts_ai;
+        DROP TRIGGER models_fts_ad;
+        DROP TRIGGER models_fts_au;
+        DROP TABLE models_fts;
+        CREATE VIEW models_fts_words AS
+            SELECT rowid AS model_rowid, model_id, """
+        + SEARCH_NAME_SQL.format(row="models")
+        + """ AS model_name,
+                   family, aliases
+            FROM models;
+        CREATE VIRTUAL TABLE models_fts USING fts5(
+            model_id, model_name, family, aliases,
+            content = 'models_fts_words', content_rowid = 'model_rowid',
+            tokenize = "unicode61 tokenchars '.'"
+        );
+        INSERT INTO models_fts (models_fts) VALUES ('rebuild');
+        """
+        + FTS_WORDS_TRIGGERS_SQL.format(
+            new_name=SEARCH_NAME_SQL.format(row="new"),
+            old_name=SEARCH_NAME_SQL.format(row="old"),
+        )
+    )

@@ -8,6 +8,7 @@ from genz_catalog.datasette.hooks import (  # noqa: F401 - Datasette registers t
     extra_template_vars,
     filters_from_request,
     menu_links,
+    permission_allowed,
     prepare_connection,
     register_output_renderer,
     register_routes,

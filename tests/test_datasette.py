@@ -545,6 +545,10 @@ def test_models_table_has_facets_search_and_hidden_internals(datasette) -> None:
     for hidden in ("model_cache", "models_fts", "models_fts_data", "_sqlite_migrations"):
         assert tables[hidden] is True
     assert tables["models"] is False
+    # The view the search index reads its words from is machinery, not a page.
+    views = [v["name"] for v in get(datasette, "/catalog.json").json()["views"]]
+    assert "current_simulations" in views and "models_fts_words" not in views
+    assert get(datasette, "/catalog/models_fts_words").status_code == 403
     searched = rows(datasette, "/catalog/models.json?_shape=array&_search=mixtral&_col=family")
     assert [r["model_id"] for r in searched] == ["mistralai/Mixtral-8x7B-v0.1"]
 

@@ -42,6 +42,7 @@ MIGRATION_NAMES = [
     "m018_lean_children",
     "m019_deferred_indexes",
     "m020_drop_unused_model_indexes",
+    "m021_search_words",
 ]
 
 
@@ -405,6 +406,68 @@ def test_m018_rebuilds_children_and_the_index_of_an_older_file_in_place(tmp_path
     assert db.execute("SELECT count(*) FROM model_versions").fetchone() == (0,)
     assert db.execute("SELECT alias FROM model_aliases").fetchall() == [("Mistral-7B-v0.1",)]
     assert fts_in_step(db) and fts_entries(db) == 1
+
+
+def _search(db: sqlite_utils.Database, text: str) -> list[str]:
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT m.model_id FROM models_fts f JOIN models m ON m.rowid = f.rowid "
+            "WHERE models_fts MATCH ? ORDER BY m.model_id",
+            [escape_fts_query(text)],
+        )
+    ]
+
+
+def _indexed_instances(db: sqlite_utils.Database, word: str) -> int:
+    """How many times the search index holds ``word`` (over every row and column)."""
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_words "
+        "USING fts5vocab('main', 'models_fts', 'instance')"
+    )
+    return db.execute("SELECT count(*) FROM temp.fts_words WHERE term = ?", [word]).fetchone()[0]
+
+
+def test_m021_version_numbers_are_words_and_a_name_in_the_id_is_indexed_once(tmp_path: Path):
+    db = connect(tmp_path / "models.db")
+    for model_id in ("meta-llama/Llama-3.1-8B", "org/Llama-3-1B"):
+        _insert_model(db, model_id)
+    _insert_model(db, "Qwen/Qwen2.5-7B", family="qwen2")
+    # The name differs from the id's last part: its words are indexed too.
+    db.execute(
+        "INSERT INTO models (model_id, model_name, source, family, created_at, updated_at) "
+        "VALUES ('org/m1', 'Northwind Coder', 'manual', 'mistral', 't', 't')"
+    )
+    # 'Llama-3.1' was the phrase llama 3 1*, which also matched Llama-3-1B.
+    assert _search(db, "Llama-3.1") == ["meta-llama/Llama-3.1-8B"]
+    assert _search(db, "llama 3") == ["meta-llama/Llama-3.1-8B", "org/Llama-3-1B"]
+    assert _search(db, "qwen2") == ["Qwen/Qwen2.5-7B"]  # a prefix of qwen2.5
+    assert _search(db, "Qwen2.5 7b") == ["Qwen/Qwen2.5-7B"]
+    assert _search(db, "northwind") == ["org/m1"]
+    # Default names are the id's last part: one copy of their words, not two.
+    assert _indexed_instances(db, "qwen2.5") == 1
+    assert _indexed_instances(db, "8b") == 1
+    assert _indexed_instances(db, "northwind") == 1
+    db.execute("UPDATE models SET model_name = 'Qwen2.5-7B' WHERE model_id = 'org/m1'")
+    assert _search(db, "northwind") == [] and _indexed_instances(db, "northwind") == 0
+    db.execute("UPDATE models SET model_name = 'Southwind' WHERE model_id = 'Qwen/Qwen2.5-7B'")
+    assert _search(db, "southwind") == ["Qwen/Qwen2.5-7B"]
+    assert fts_in_step(db) and fts_entries(db) == 4
+
+
+def test_m021_reindexes_an_older_file_in_place(tmp_path: Path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m021_search_words")
+    _insert_model(old, "meta-llama/Llama-3.1-8B")
+    _insert_model(old, "org/Llama-3-1B")
+    old.conn.commit()
+    old.close()
+
+    db = connect(path)
+    assert fts_in_step(db) and fts_entries(db) == 2
+    assert _search(db, "Llama-3.1") == ["meta-llama/Llama-3.1-8B"]
+    assert _indexed_instances(db, "3.1") == 1 and _indexed_instances(db, "1b") == 1
 
 
 @pytest.mark.parametrize(

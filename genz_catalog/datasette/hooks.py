@@ -47,6 +47,25 @@ def prepare_connection(conn) -> None:  # noqa: ANN001 - sqlite3.Connection
     guard_connection(conn)
 
 
+#: Views the catalog keeps for its own machinery, not for browsing (Datasette has no
+#: ``hidden`` for views): the words the search index reads (db.m021_search_words).
+INTERNAL_VIEWS = frozenset({"models_fts_words"})
+
+
+@hookimpl
+def permission_allowed(action: str, resource: Any) -> bool | None:
+    """Keep :data:`INTERNAL_VIEWS` off the database page and out of table URLs; SQL can still
+    read them. No opinion (None) on anything else."""
+    if (
+        action == "view-table"
+        and isinstance(resource, tuple)
+        and resource[0] == DATABASE_NAME
+        and resource[1] in INTERNAL_VIEWS
+    ):
+        return False
+    return None
+
+
 @hookimpl
 def asgi_wrapper(datasette) -> Any:  # noqa: ANN001
     """Two wrappers around the whole app, outermost first:
