@@ -1149,6 +1149,41 @@ def test_zamba2_with_an_unusual_depth_needs_its_block_list() -> None:
         convert_hf_config(config)
 
 
+def test_zamba2_7b_release_config_in_zyphras_fork_naming_is_refused() -> None:
+    """Zyphra/Zamba2-7B's release-time config (transformers_version 4.43.0.dev0, Zyphra's fork
+    names: ffn_hidden_size, lora_rank, state_size, use_shared_block_lora), size-defining keys as
+    quoted in full by mlstm_kernels 2.0.6 (PyPI), utils/benchmark/benchmarks/
+    huggingface_model_configs.py. It has no n_mamba_heads: transformers 5.24 builds 8 SSM heads
+    of 896 from it (7,326,532,760 on the meta device), the checkpoint has 112 heads of 64
+    (mamba_headdim). The converter names the conflict instead of counting either layout.
+    """
+    hybrid = {6, 11, 17, 23, 29, 35, 41, 47, 53, 59, 65, 71, 77}
+    config = {
+        "architectures": ["Zamba2ForCausalLM"],
+        "model_type": "zamba2",
+        "add_bias_linear": False,
+        "ffn_hidden_size": 14336,
+        "hidden_size": 3584,
+        "kv_channels": 112,
+        "layers_block_type": ["hybrid" if i in hybrid else "mamba" for i in range(81)],
+        "lora_rank": 128,
+        "mamba_headdim": 64,
+        "mamba_ngroups": 2,
+        "num_attention_heads": 32,
+        "num_hidden_layers": 81,
+        "num_key_value_heads": 32,
+        "num_mem_blocks": 2,
+        "state_size": 64,
+        "use_shared_attention_lora": False,
+        "use_shared_block_lora": True,
+        "vocab_size": 32000,
+    }
+    with pytest.raises(ConversionError, match=r"mamba_headdim \(64\) x 8 SSM heads"):
+        convert_hf_config(config)
+    config["n_mamba_heads"] = 112  # the checkpoint's layout: counted like transformers
+    assert convert_hf_config(config)["parameter_count"] == 7_356_749_648
+
+
 def test_untied_zamba_is_refused_not_guessed() -> None:
     config = fresh("zamba-computed-pattern")
     config["tie_word_embeddings"] = False
