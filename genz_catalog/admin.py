@@ -1251,8 +1251,6 @@ def import_config_files(
     written_models = 0
     decided = False  # whether the import has been weighed for deferral yet
     deferred = False  # whether it set the catalog's secondary indexes aside
-    cache_pages = manager.db.execute("PRAGMA cache_size").fetchone()[0]
-    manager.db.execute(f"PRAGMA cache_size = -{BULK_IMPORT_CACHE_KIB}")
     try:
         for written in writes:
             result.counts[written.status] = result.counts.get(written.status, 0) + 1
@@ -1269,20 +1267,9 @@ def import_config_files(
                 decided = True
                 deferred = bool(defer_indexes(manager.db))
     finally:
-        try:
-            if deferred:
-                _restore_after_import(manager.db, failing=sys.exc_info()[0] is not None)
-        finally:
-            manager.db.execute(f"PRAGMA cache_size = {int(cache_pages)}")
+        if deferred:
+            _restore_after_import(manager.db, failing=sys.exc_info()[0] is not None)
     return result
-
-
-#: SQLite page cache (KiB) of the writer during a bulk import, instead of the connection's
-#: default 2 MiB. Each model lands at a random place in a few B-trees keyed by id (models,
-#: aliases, versions); past ~20,000 models their pages no longer fit the default cache, and
-#: every insert re-read a page from the OS and spilled dirty ones to the WAL mid-batch. The
-#: cache only grows as pages are used, and shrinks back when the import ends.
-BULK_IMPORT_CACHE_KIB = 64 * 1024
 
 
 #: Writes after which a bulk import sets the catalog's secondary indexes aside (see

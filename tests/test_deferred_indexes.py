@@ -270,18 +270,3 @@ def test_killed_import_is_repaired_by_the_next_open_for_writing_and_by_doctor(tm
     opened.conn.close()
     assert _indexes(copy) == before
     assert ModelManager(copy).get_stats()["total_models"] == written
-
-
-def test_bulk_import_writes_with_a_larger_page_cache_and_gives_it_back(tmp_path: Path):
-    files = write_config_variants(tmp_path / "configs", "cache", 5)
-    with ModelManager(tmp_path / "c.db") as manager:
-        before = manager.db.execute("PRAGMA cache_size").fetchone()[0]
-        during = []
-
-        def watch(_path: str, _written: object, _error: object) -> None:
-            during.append(manager.db.execute("PRAGMA cache_size").fetchone()[0])
-
-        result = import_config_files(manager, files, on_file=watch)
-        assert result.counts == {"imported": 5}
-        assert set(during) == {-admin.BULK_IMPORT_CACHE_KIB}
-        assert manager.db.execute("PRAGMA cache_size").fetchone()[0] == before != during[0]
