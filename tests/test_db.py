@@ -54,6 +54,26 @@ def _insert_model(db: sqlite_utils.Database, model_id: str, family: str = "llama
     )
 
 
+def _search(db: sqlite_utils.Database, text: str) -> list[str]:
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT m.model_id FROM models_fts f JOIN models m ON m.rowid = f.rowid "
+            "WHERE models_fts MATCH ? ORDER BY m.model_id",
+            [escape_fts_query(text)],
+        )
+    ]
+
+
+def _indexed_instances(db: sqlite_utils.Database, word: str) -> int:
+    """How many times the search index holds ``word`` (over every row and column)."""
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_words "
+        "USING fts5vocab('main', 'models_fts', 'instance')"
+    )
+    return db.execute("SELECT count(*) FROM temp.fts_words WHERE term = ?", [word]).fetchone()[0]
+
+
 def test_resolve_db_path_prefers_argument_then_env_then_default(
     isolated_catalog: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
@@ -313,16 +333,6 @@ def test_fts_reads_its_words_from_models_and_stays_in_step(tmp_path: Path):
         ("org/beta", None),
     ]
 
-    def match(text: str) -> list[str]:
-        return [
-            r[0]
-            for r in db.execute(
-                "SELECT m.model_id FROM models_fts f JOIN models m ON m.rowid = f.rowid "
-                "WHERE models_fts MATCH ? ORDER BY m.model_id",
-                [escape_fts_query(text)],
-            )
-        ]
-
     steps = [
         "UPDATE model_aliases SET model_id = 'org/beta' WHERE alias = 'zeta7'",
         "DELETE FROM model_aliases WHERE alias = 'omega9'",
@@ -339,14 +349,14 @@ def test_fts_reads_its_words_from_models_and_stays_in_step(tmp_path: Path):
     ]
     for sql, found in zip(steps, expected, strict=True):
         db.execute(sql)
-        assert {text: match(text) for text in found} == found, sql
+        assert {text: _search(db, text) for text in found} == found, sql
         assert fts_in_step(db), sql
     assert fts_entries(db) == 1
     # A tool that edits the index itself puts it out of step; the rebuild mends it.
     db.execute("UPDATE models_fts SET family = 'wrong' WHERE rowid = (SELECT rowid FROM models)")
     assert not fts_in_step(db)
     rebuild_fts(db)
-    assert fts_in_step(db) and match("gemma") == ["org/beta"] and match("wrong") == []
+    assert fts_in_step(db) and _search(db, "gemma") == ["org/beta"] and _search(db, "wrong") == []
 
 
 def test_m018_rebuilds_children_and_the_index_of_an_older_file_in_place(tmp_path: Path):
@@ -406,26 +416,6 @@ def test_m018_rebuilds_children_and_the_index_of_an_older_file_in_place(tmp_path
     assert db.execute("SELECT count(*) FROM model_versions").fetchone() == (0,)
     assert db.execute("SELECT alias FROM model_aliases").fetchall() == [("Mistral-7B-v0.1",)]
     assert fts_in_step(db) and fts_entries(db) == 1
-
-
-def _search(db: sqlite_utils.Database, text: str) -> list[str]:
-    return [
-        r[0]
-        for r in db.execute(
-            "SELECT m.model_id FROM models_fts f JOIN models m ON m.rowid = f.rowid "
-            "WHERE models_fts MATCH ? ORDER BY m.model_id",
-            [escape_fts_query(text)],
-        )
-    ]
-
-
-def _indexed_instances(db: sqlite_utils.Database, word: str) -> int:
-    """How many times the search index holds ``word`` (over every row and column)."""
-    db.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_words "
-        "USING fts5vocab('main', 'models_fts', 'instance')"
-    )
-    return db.execute("SELECT count(*) FROM temp.fts_words WHERE term = ?", [word]).fetchone()[0]
 
 
 def test_m021_version_numbers_are_words_and_a_name_in_the_id_is_indexed_once(tmp_path: Path):
