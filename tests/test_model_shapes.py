@@ -232,7 +232,8 @@ def test_shapes_and_canned_queries_follow_every_write_path(manager: ModelManager
     assert stats[("total", "all models")] == len(ids) > 100
     # DeepSeek V2-Lite, R1 and V3.2, Kimi K2, MiniCPM3, GLM-4.7-Flash.
     assert stats[("attention_type", "mla")] == 6
-    assert stats[("model_type", "encoder-decoder")] == 5  # bart, marian, pegasus, t5, whisper
+    # bart, marian, pegasus, t5, whisper, and two mbart (barthez, mrebel).
+    assert stats[("model_type", "encoder-decoder")] == 7
     llama_31 = {"family": "llama", "parameter_count": 8_030_261_248, "num_key_value_heads": 8}
     llama_32 = {"family": "llama", "parameter_count": 3_212_749_824, "num_key_value_heads": 8}
     # Llama-3.1-8B and its Chinese fine-tune; Llama-3.2-3B and its Instruct.
