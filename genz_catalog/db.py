@@ -1085,24 +1085,30 @@ def m017_model_shapes(db: sqlite_utils.Database) -> None:
 
 
 #: Triggers that keep ``models_fts`` (external content: it reads its text from ``models``) in
-#: step with ``models``, and ``models.aliases`` with ``model_aliases``. An external-content
-#: FTS5 index can only forget a row's words when told them again, so every change hands the
-#: old values (``old.*``) to the index's ``'delete'`` command before the new ones go in.
+#: step with ``models``. An external-content FTS5 index can only forget a row's words when told
+#: them again, so every change hands the old values (``old.*``) to the index's ``'delete'``
+#: command before the new ones go in. ``{new_name}``/``{old_name}``: the name words indexed
+#: (m018 indexed ``model_name`` as it is; m021 only when the id lacks it, SEARCH_NAME_SQL).
 FTS_TRIGGERS_SQL = """
 CREATE TRIGGER models_fts_ai AFTER INSERT ON models BEGIN
     INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
-    VALUES (new.rowid, new.model_id, new.model_name, new.family, new.aliases);
+    VALUES (new.rowid, new.model_id, {new_name}, new.family, new.aliases);
 END;
 CREATE TRIGGER models_fts_ad AFTER DELETE ON models BEGIN
     INSERT INTO models_fts (models_fts, rowid, model_id, model_name, family, aliases)
-    VALUES ('delete', old.rowid, old.model_id, old.model_name, old.family, old.aliases);
+    VALUES ('delete', old.rowid, old.model_id, {old_name}, old.family, old.aliases);
 END;
 CREATE TRIGGER models_fts_au AFTER UPDATE OF model_id, model_name, family, aliases ON models BEGIN
     INSERT INTO models_fts (models_fts, rowid, model_id, model_name, family, aliases)
-    VALUES ('delete', old.rowid, old.model_id, old.model_name, old.family, old.aliases);
+    VALUES ('delete', old.rowid, old.model_id, {old_name}, old.family, old.aliases);
     INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
-    VALUES (new.rowid, new.model_id, new.model_name, new.family, new.aliases);
+    VALUES (new.rowid, new.model_id, {new_name}, new.family, new.aliases);
 END;
+"""
+
+#: Triggers that keep ``models.aliases`` (the aliases the search index reads) in step with
+#: ``model_aliases``.
+ALIAS_WORDS_TRIGGERS_SQL = """
 CREATE TRIGGER model_aliases_words_ai AFTER INSERT ON model_aliases
 WHEN new.kind != 'name' BEGIN
     UPDATE models SET aliases = {new_aliases} WHERE model_id = new.model_id;
@@ -1186,7 +1192,8 @@ def m018_lean_children(db: sqlite_utils.Database) -> None:
         );
         INSERT INTO models_fts (models_fts) VALUES ('rebuild');
         """
-        + FTS_TRIGGERS_SQL.format(
+        + FTS_TRIGGERS_SQL.format(new_name="new.model_name", old_name="old.model_name")
+        + ALIAS_WORDS_TRIGGERS_SQL.format(
             new_aliases=FTS_ALIASES_SQL.format(model_id="new.model_id"),
             old_aliases=FTS_ALIASES_SQL.format(model_id="old.model_id"),
         )
@@ -1238,26 +1245,6 @@ SEARCH_NAME_SQL = (
     "THEN NULL ELSE {row}.model_name END"
 )
 
-#: Triggers that keep ``models_fts`` in step with ``models`` through ``models_fts_words``: the
-#: index is told a row's words as the view gives them, and the same words again (from
-#: ``old.*``) to forget them, since an external-content FTS5 index cannot look them up itself.
-FTS_WORDS_TRIGGERS_SQL = """
-CREATE TRIGGER models_fts_ai AFTER INSERT ON models BEGIN
-    INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
-    VALUES (new.rowid, new.model_id, {new_name}, new.family, new.aliases);
-END;
-CREATE TRIGGER models_fts_ad AFTER DELETE ON models BEGIN
-    INSERT INTO models_fts (models_fts, rowid, model_id, model_name, family, aliases)
-    VALUES ('delete', old.rowid, old.model_id, {old_name}, old.family, old.aliases);
-END;
-CREATE TRIGGER models_fts_au AFTER UPDATE OF model_id, model_name, family, aliases ON models BEGIN
-    INSERT INTO models_fts (models_fts, rowid, model_id, model_name, family, aliases)
-    VALUES ('delete', old.rowid, old.model_id, {old_name}, old.family, old.aliases);
-    INSERT INTO models_fts (rowid, model_id, model_name, family, aliases)
-    VALUES (new.rowid, new.model_id, {new_name}, new.family, new.aliases);
-END;
-"""
-
 
 @migrations()
 def m021_search_words(db: sqlite_utils.Database) -> None:
@@ -1289,7 +1276,7 @@ def m021_search_words(db: sqlite_utils.Database) -> None:
         );
         INSERT INTO models_fts (models_fts) VALUES ('rebuild');
         """
-        + FTS_WORDS_TRIGGERS_SQL.format(
+        + FTS_TRIGGERS_SQL.format(
             new_name=SEARCH_NAME_SQL.format(row="new"),
             old_name=SEARCH_NAME_SQL.format(row="old"),
         )
