@@ -1281,3 +1281,11 @@ def m021_search_words(db: sqlite_utils.Database) -> None:
             old_name=SEARCH_NAME_SQL.format(row="old"),
         )
     )
+
+
+@migrations()
+def m022_deleted_models_index(db: sqlite_utils.Database) -> None:
+    # search_models ranks its matches in the search index alone and reads only the 200 best
+    # models: deleted ones are left out with this index of the (few) deleted models, instead of
+    # reading every match's row to look at is_deleted (llama at a million models: 65,000 rows).
+    db.execute("CREATE INDEX idx_models_deleted ON models(is_deleted) WHERE is_deleted = 1")

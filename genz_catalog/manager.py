@@ -185,7 +185,8 @@ class ModelManager:
     def search_models(
         self, query: str, limit: int | None = None, include_deleted: bool = False
     ) -> list[dict[str, Any]]:
-        """Full-text search over model id, name, family and aliases, best match first.
+        """Full-text search over model id, name, family and aliases, best match first (equally good
+        matches in the order they were imported).
 
         Plain words match as prefixes with FTS syntax escaped (``Llama-3.1 8b`` just works). A
         query that uses FTS5 syntax (``AND``, ``OR``, ``NOT``, ``NEAR``, ``"a phrase"``,

@@ -1016,3 +1016,18 @@ def test_serve_listens_on_a_tcp_socket_asyncio_sets_nodelay_on() -> None:
         assert listener.getsockname()[1] > 0
     finally:
         listener.close()
+
+
+def test_search_lists_equally_good_matches_in_import_order_without_deleted_ones(
+    tmp_path: Path,
+) -> None:
+    # Three ids with the same words in the same places: bm25 cannot tell them apart.
+    ids = ["zz-org/llama-x1", "aa-org/llama-x2", "mm-org/llama-x3", "bb-org/llama-x4"]
+    path = tmp_path / "catalog.db"
+    with ModelManager(path) as manager:
+        for model_id in ids:
+            manager.add_model(model_id, _config("meta-llama/Llama-3.1-8B"), source="huggingface")
+        manager.delete_model("bb-org/llama-x4")
+        listed = [m["model_id"] for m in manager.search_models("llama")]
+    found = rows(build_datasette(path), "/catalog/search_models.json?_shape=array&q=llama")
+    assert [r["model_id"] for r in found] == ids[:3] == listed

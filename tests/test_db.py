@@ -43,6 +43,7 @@ MIGRATION_NAMES = [
     "m019_deferred_indexes",
     "m020_drop_unused_model_indexes",
     "m021_search_words",
+    "m022_deleted_models_index",
 ]
 
 

@@ -244,7 +244,8 @@ def search_models(
     params: list[Any] = [match]
     if not include_deleted:
         sql += " AND m.is_deleted = 0"
-    sql += " ORDER BY f.rank, m.model_id"
+    # Equally good matches in import order, as the search_models canned query lists them.
+    sql += " ORDER BY f.rank, m.rowid"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(check_limit(limit))

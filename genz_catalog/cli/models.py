@@ -126,7 +126,8 @@ def list_(ctx: click.Context, output: OutputFormat, **filters: Any) -> None:
 def search(
     ctx: click.Context, words: tuple[str, ...], limit: int, deleted: bool, output: OutputFormat
 ) -> None:
-    """Full-text search over model ids, names, families and aliases, best match first.
+    """Full-text search over model ids, names, families and aliases, best match first
+    (equally good matches in the order they were imported).
 
     Several words must all match; plain words match as prefixes (Llama-3.1 is fine as typed).
     FTS5 syntax works too: "quoted phrases", word*, AND, OR, NOT.
