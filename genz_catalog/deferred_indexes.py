@@ -28,6 +28,11 @@ import sqlite_utils
 #: model_aliases and model_versions by model); other tables are left alone.
 DEFERRED_TABLES = ("models", "model_aliases", "model_versions")
 
+#: Indexes kept through a bulk import although they could be set aside: a new model is never
+#: in them (``idx_models_deleted`` holds deleted models only), so they cost the import nothing,
+#: and search_models leans on it to leave deleted models out while the import runs.
+KEPT_DURING_IMPORT = frozenset({"idx_models_deleted"})
+
 #: The record table (m019): one row per index dropped and not yet built again.
 RECORD_TABLE = "deferred_indexes"
 
@@ -109,7 +114,7 @@ def _needed(
 def deferrable_indexes(db: sqlite_utils.Database) -> list[tuple[str, str, str]]:
     """(name, table, CREATE INDEX text) of every index :func:`defer_indexes` would drop: the
     explicitly created (``sql`` not NULL), non-unique indexes of :data:`DEFERRED_TABLES` that no
-    constraint or trigger relies on. Read from ``sqlite_master``, so indexes later migrations
+    constraint or trigger relies on, but :data:`KEPT_DURING_IMPORT`. Read from ``sqlite_master``, so indexes later migrations
     add are covered too."""
     placeholders = ", ".join("?" for _ in DEFERRED_TABLES)
     rows = db.execute(
@@ -127,7 +132,9 @@ def deferrable_indexes(db: sqlite_utils.Database) -> list[tuple[str, str, str]]:
     return [
         (name, table, sql)
         for name, table, sql in rows
-        if name not in unique and not _needed(db, table, name, sql, triggers)
+        if name not in unique
+        and name not in KEPT_DURING_IMPORT
+        and not _needed(db, table, name, sql, triggers)
     ]
 
 
