@@ -782,9 +782,9 @@ def diagnose_catalog(db: sqlite_utils.Database) -> DoctorReport:
     not strict JSON; ``models_fts`` against ``models`` (missing, extra and stale entries); rows in
     child tables whose model is gone; models whose current version has no version row; model
     ids that are also another model's alias; ``model_shapes`` against the live models grouped
-    now (what the statistics canned queries read); stale temporaries beside the file; the journal mode
-    and the size of the ``-wal`` file (bytes, None when absent). A check that cannot run is
-    itself a problem.
+    now (what the statistics canned queries read); stale temporaries beside the file; the
+    journal mode and the size of the ``-wal`` file (bytes, None when absent). A check that
+    cannot run is itself a problem.
     """
     conn = db.conn
     saved_factory = conn.text_factory
@@ -831,11 +831,7 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         problems.append(f"search index out of sync: {'; '.join(fts)} (--fix rebuilds it)")
     # Triggers keep model_shapes exact; a tool that dropped them, or an INSERT OR REPLACE with
     # recursive triggers off (its implicit delete fires no trigger), would leave it wrong.
-    has_shapes = attempt(
-        "schema check",
-        lambda: db.execute("SELECT 1 FROM sqlite_master WHERE name = 'model_shapes'").fetchone(),
-        None,
-    )
+    has_shapes = attempt("schema check", db["model_shapes"].exists, False)
     # An older file (before m017, opened read-only) has no model_shapes yet: nothing to check.
     shapes_drift = (
         attempt("model shapes check", lambda: model_shapes_drift(db), -1) if has_shapes else -1

@@ -1081,7 +1081,7 @@ def m017_model_shapes(db: sqlite_utils.Database) -> None:
         END;
         """
     )
-    db.execute(f"INSERT INTO model_shapes ({columns}, models) {MODEL_SHAPES_SQL}")
+    rebuild_model_shapes(db)
 
 
 #: Triggers that keep ``models_fts`` (external content: it reads its text from ``models``) in

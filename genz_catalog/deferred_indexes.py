@@ -114,8 +114,8 @@ def _needed(
 def deferrable_indexes(db: sqlite_utils.Database) -> list[tuple[str, str, str]]:
     """(name, table, CREATE INDEX text) of every index :func:`defer_indexes` would drop: the
     explicitly created (``sql`` not NULL), non-unique indexes of :data:`DEFERRED_TABLES` that no
-    constraint or trigger relies on, but :data:`KEPT_DURING_IMPORT`. Read from ``sqlite_master``, so indexes later migrations
-    add are covered too."""
+    constraint or trigger relies on, but :data:`KEPT_DURING_IMPORT`. Read from
+    ``sqlite_master``, so indexes later migrations add are covered too."""
     placeholders = ", ".join("?" for _ in DEFERRED_TABLES)
     rows = db.execute(
         f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' "

@@ -240,15 +240,18 @@ def search_models(
     if not isinstance(query, str) or not escape_fts_query(query):
         raise InvalidInputError("search query is empty; " + _SEARCH_HELP)
     match = query.strip() if _FTS_SYNTAX.search(query) else escape_fts_query(query)
-    sql = "SELECT m.* FROM models m JOIN models_fts f ON f.rowid = m.rowid WHERE models_fts MATCH ?"
+    # As the search_models canned query: ranked in the index alone (deleted models left out
+    # through idx_models_deleted), equally good matches in import order, and only the rows
+    # wanted read from models.
+    best = "SELECT rowid AS id, rank FROM models_fts WHERE models_fts MATCH ?"
     params: list[Any] = [match]
     if not include_deleted:
-        sql += " AND m.is_deleted = 0"
-    # Equally good matches in import order, as the search_models canned query lists them.
-    sql += " ORDER BY f.rank, m.rowid"
+        best += " AND rowid NOT IN (SELECT rowid FROM models WHERE is_deleted = 1)"
+    best += " ORDER BY rank, rowid"
     if limit is not None:
-        sql += " LIMIT ?"
+        best += " LIMIT ?"
         params.append(check_limit(limit))
+    sql = f"SELECT m.* FROM ({best}) best JOIN models m ON m.rowid = best.id ORDER BY best.rank, best.id"
     try:
         return published(db, list(db.query(sql, params)))
     except sqlite3.OperationalError:
