@@ -6,8 +6,11 @@ the file's schema is. Measured side by side in one run, per catalog size:
 
 - warm: ``MODEL_DICT.get_model(name)`` for a catalog model already looked up (target <= 2 us);
 - cold: the first lookup of a catalog model in a running process: freshness check plus one
-  indexed point query plus building the ``ModelConfig`` (best of 5 passes over 2,000 distinct
-  ids, the file in the page cache; target <= 30 us);
+  indexed point query plus building the ``ModelConfig``, or copying the one already built for
+  another model with the same stored GenZ arguments (fine-tunes share their base's: the 2,000
+  ids of a pass at 100,000 Hub-like models have ~700 distinct arguments, and each pass starts
+  with nothing remembered); best of 5 passes over 2,000 distinct ids, the file in the page
+  cache; target <= 30 us;
 - fresh process: a new Python process (GenZ imported before the clock starts) whose very first
   ``get_model`` opens the file (timed alone), then the median first lookup over 2,000 other
   distinct ids, with the catalog's pages dropped from the OS page cache first

@@ -548,3 +548,64 @@ def test_a_catalog_model_goes_to_a_process_pool(genz, catalog):
 
 def _layers_of(config) -> int:  # noqa: ANN001 - a GenZ ModelConfig, in a pool worker
     return config.num_decoder_layers
+
+
+JAMBA_CONFIG = CONFIGS / "ai21labs__Jamba-v0.1" / "config.json"
+
+
+def _public_state(config) -> dict:  # noqa: ANN001 - a GenZ ModelConfig
+    return {k: v for k, v in vars(config).items() if not k.startswith("_")}
+
+
+def test_models_sharing_one_config_each_get_their_own_genz_config(genz, catalog):
+    # Two fine-tunes with their base's config share one stored GenZ document: the second is a
+    # copy of the first's config under its own id, equal to what GenZ builds from the kwargs.
+    from GenZ.Models.default_models import ModelConfig
+
+    from genz_catalog.genz.reader import CatalogModelConfig
+
+    ids = ("org-a/jamba-ft-one", "org-b/jamba-ft-two")
+    for model_id in ids:
+        catalog.import_config_file(JAMBA_CONFIG, model_id)
+    docs = {r[0] for r in catalog.db.execute("SELECT genz_doc FROM models").fetchall()}
+    assert len(docs) == 1
+    first, second = (genz.MODEL_DICT.get_model(model_id) for model_id in ids)
+    for model_id, config in zip(ids, (first, second), strict=True):
+        kwargs = catalog.get_model(model_id)["genz_config"]
+        assert kwargs["model"] == model_id
+        assert _public_state(config) == _public_state(CatalogModelConfig(**kwargs))
+        assert config.model_quality is None  # no metrics; GenZ's own attribute
+        assert {**_public_state(config), "model_quality": None} == vars(ModelConfig(**kwargs))
+    # Jamba alternates dense and MoE layers: GenZ's layer_type is a list of 8 lists.
+    assert first.layer_type == second.layer_type and len(first.layer_type) == 8
+    assert {layer[1] for layer in first.layer_type} == {"Dense", "MoE"}
+    # Changing one model's config in place never reaches another model's.
+    first.layer_type[0][0] = "changed"
+    first.layer_type.append(["MHA-global", "Dense"])
+    first.num_decoder_layers = 1
+    assert second.layer_type[0][0] == "Mamba" and len(second.layer_type) == 8
+    assert second.num_decoder_layers == 32
+    genz.MODEL_DICT.refresh()
+    again = genz.MODEL_DICT.get_model(ids[0])
+    assert again.layer_type[0][0] == "Mamba" and again.num_decoder_layers == 32
+
+
+def test_a_shared_config_genz_rejects_is_reported_for_each_model(genz, catalog):
+    ids = ("org-a/mistral-ft-one", "org-b/mistral-ft-two")
+    for model_id in ids:
+        catalog.import_config_file(MISTRAL_CONFIG, model_id)
+    # A hand-edited file: the shared arguments now ask for 4 experts every second layer of 31.
+    [doc] = {r[0] for r in catalog.db.execute("SELECT genz_doc FROM models").fetchall()}
+    body = json.loads(
+        catalog.db.execute("SELECT body FROM documents WHERE id = ?", [doc]).fetchone()[0]
+    )
+    body.update(num_decoder_layers=31, num_experts=4, expert_layer_period=2)
+    with catalog.db.conn:
+        catalog.db.execute("UPDATE documents SET body = ? WHERE id = ?", [json.dumps(body), doc])
+    genz.MODEL_DICT.refresh()
+    for model_id in ids:
+        assert genz.MODEL_DICT.get_model(model_id) is None
+        assert genz.MODEL_DICT.unusable_reason(model_id) == (
+            f"GenZ rejects the configuration of {model_id!r}: "
+            "Number of decoder layers must be divisible by the unique layers"
+        )
