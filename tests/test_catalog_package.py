@@ -214,3 +214,74 @@ def test_bulk_preparer_converts_each_distinct_file_once(tmp_path: Path, monkeypa
         with pytest.raises(ConversionError):
             preparer.prepare_file(tmp_path / "c__broken" / "config.json")
     assert conversions == ["c/broken", "c/broken"]
+
+
+def test_bulk_preparer_converts_each_architecture_once(tmp_path: Path, monkeypatch):
+    # Fine-tunes whose config.json differs from their base's only in what the trainer's
+    # environment stamps in reuse the base's conversion, and keep their own config and hash.
+    from genz_catalog.catalog import prepared as prepared_module
+    from genz_catalog.catalog.prepared import BulkPreparer
+
+    base = json.loads((LLAMA_CONFIG / "config.json").read_text())
+    variants = {
+        "org__base": base,
+        "a__bf16": {**base, "torch_dtype": "float16"},
+        "b__newer": {**base, "transformers_version": "4.51.3", "dtype": "bfloat16"},
+        "c__ckpt": {**base, "_name_or_path": "/scratch/ckpt-900"},
+        "d__deeper": {**base, "num_hidden_layers": 40},  # another architecture
+        "e__nan": {**base, "torch_dtype": "float16", "time_step_limit": [0.0, float("inf")]},
+    }
+    for name, config in variants.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps(config))
+    conversions = []
+    real = prepared_module.prepare_model
+    monkeypatch.setattr(
+        prepared_module,
+        "prepare_model",
+        lambda *a, **k: conversions.append(a[0]) or real(*a, **k),
+    )
+    preparer = BulkPreparer()
+    results = {name: preparer.prepare_file(tmp_path / name / "config.json") for name in variants}
+    # NaN is stored as a string with a warning: that config is converted on its own.
+    assert conversions == ["org/base", "d/deeper", "e/nan"]
+    monkeypatch.setattr(prepared_module, "prepare_model", real)
+    hashes = set()
+    for name, (model_id, prepared) in results.items():
+        assert model_id == name.replace("__", "/")
+        reference = prepare_for_bulk(model_id, variants[name], "local")
+        assert prepared.content == reference.content
+        hashes.add(prepared.content["config_hash"])
+    assert len(hashes) == len(variants)
+    assert results["d__deeper"][1].content["parameter_count"] > LLAMA_31_8B_PARAMS
+    assert (
+        results["e__nan"][1].content["warnings_json"]
+        != results["a__bf16"][1].content["warnings_json"]
+    )
+
+
+def test_no_converted_figure_depends_on_the_trainers_environment():
+    # What BulkPreparer relies on, for every real config the converter accepts: a config's
+    # dtype, transformers release and checkpoint folder change its stored config, nothing else.
+    from genz_catalog.catalog.prepared import ENVIRONMENT_KEYS
+
+    checked = 0
+    for path in sorted((LLAMA_CONFIG.parent).glob("*/config.json")):
+        config = json.loads(path.read_text())
+        try:
+            original = prepare_for_bulk("org/model", config, "local").content
+        except (ConversionError, ValueError):
+            continue
+        stamped = {
+            **config,
+            "_name_or_path": "/scratch/run-7/checkpoint-900",
+            "transformers_version": "9.9.9",
+            "torch_dtype": "float32" if config.get("torch_dtype") != "float32" else "float16",
+            "dtype": "int8",
+        }
+        assert set(stamped) - set(config) <= ENVIRONMENT_KEYS
+        other = prepare_for_bulk("org/model", stamped, "local").content
+        differ = {key for key in original if original[key] != other[key]}
+        assert differ == {"config_json", "config_hash"}, (path.parent.name, differ)
+        checked += 1
+    assert checked >= 100

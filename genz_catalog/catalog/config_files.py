@@ -126,7 +126,7 @@ def config_model_id(config: Mapping[str, Any], name: str, model_id: str | None =
             found = _id_from_name_or_path(config.get("_name_or_path"))
             if found is not None:
                 return found
-        model_id = model_id_from_folder(Path(_real_folder(name)))
+        model_id = _folder_model_id(_real_folder(name))
     return validate_model_id(model_id)
 
 
@@ -174,8 +174,18 @@ def model_id_from_folder(folder: Path) -> str:
     ``org/name``; a flat ``org__name`` folder (how configs are often saved side by side) gives
     ``org/name``; any other folder gives its own name.
     """
-    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
-        return folder.parent.parent.name[len("models--") :].replace("--", "/", 1)
-    if folder.name.count("__") == 1 and not folder.name.startswith("__"):
-        return folder.name.replace("__", "/")
-    return folder.name
+    return _folder_model_id(os.fspath(folder))
+
+
+def _folder_model_id(folder: str) -> str:
+    """:func:`model_id_from_folder` of a folder path without a trailing separator, by string
+    operations alone (a bulk import names every file this way)."""
+    parent, name = os.path.split(folder)
+    grandparent, parent_name = os.path.split(parent)
+    if parent_name == "snapshots":
+        repo = os.path.basename(grandparent)
+        if repo.startswith("models--"):
+            return repo[len("models--") :].replace("--", "/", 1)
+    if name.count("__") == 1 and not name.startswith("__"):
+        return name.replace("__", "/")
+    return name

@@ -152,21 +152,33 @@ def prepare_for_bulk(model_id: str, config: Mapping[str, Any], source: str) -> P
     return prepare_model(model_id, config, None, source, None)
 
 
+#: Keys a trainer's environment stamps into a fine-tune's config.json that no converted figure
+#: depends on: the precision it saved in, its transformers release, its checkpoint folder.
+#: Configs that differ only in these share one conversion (a test checks every real config).
+ENVIRONMENT_KEYS = frozenset({"_name_or_path", "transformers_version", "torch_dtype", "dtype"})
+
+
 class BulkPreparer:
-    """Prepares local config files for a bulk import, converting each distinct file once.
+    """Prepares local config files for a bulk import, converting each architecture once.
 
     Hub fine-tunes mostly ship their base model's config.json byte for byte: a file whose
     bytes were seen before (among the last :attr:`CAPACITY` distinct ones) reuses that
     conversion, and only what names the model (its id, default name and the GenZ arguments'
-    ``model``) is its own. A refused file is not remembered: it is checked again each time.
+    ``model``) is its own. A file that differs from an earlier one only in
+    :data:`ENVIRONMENT_KEYS` (among the last :attr:`ARCHITECTURES` distinct architectures)
+    reuses that conversion too, with its own ``config_json`` and ``config_hash``. A refused
+    file is not remembered: it is checked again each time.
     """
 
     #: Distinct files remembered (a prepared model is a few KB).
     CAPACITY = 1024
+    #: Distinct architectures remembered (~1.5 KB each: a converted one without its config).
+    ARCHITECTURES = 8192
 
     def __init__(self, source: str = "local") -> None:
         self.source = source
         self._seen: OrderedDict[bytes, tuple[dict[str, Any], PreparedModel]] = OrderedDict()
+        self._architectures: OrderedDict[bytes, PreparedModel] = OrderedDict()
 
     def prepare_file(self, path: str | os.PathLike[str]) -> tuple[str, PreparedModel]:
         """(model id, prepared model) of one config file; raises as :func:`read_config_file`
@@ -174,18 +186,54 @@ class BulkPreparer:
         data, name = read_config_bytes(path)
         key = hashlib.blake2b(data, digest_size=16).digest()
         seen = self._seen.get(key)
-        if seen is None:
-            config = config_from_bytes(data, name)
+        if seen is not None:
+            self._seen.move_to_end(key)
+            config, template = seen
             model_id = config_model_id(config, name)
-            prepared = prepare_model(model_id, config, None, self.source, None)
-            self._seen[key] = (config, prepared)
-            if len(self._seen) > self.CAPACITY:
-                self._seen.popitem(last=False)
-            return model_id, prepared
-        self._seen.move_to_end(key)
-        config, template = seen
+            return model_id, template.renamed(model_id)
+        config = config_from_bytes(data, name)
         model_id = config_model_id(config, name)
-        return model_id, template.renamed(model_id)
+        architecture = hashlib.blake2b(
+            json.dumps(
+                {k: v for k, v in config.items() if k not in ENVIRONMENT_KEYS}, sort_keys=True
+            ).encode(),
+            digest_size=16,
+        ).digest()
+        prepared = self._same_architecture(architecture, model_id, config)
+        if prepared is None:
+            prepared = prepare_model(model_id, config, None, self.source, None)
+            # Without its source config (most of its size): each user stores its own.
+            template = PreparedModel({**prepared.content, "config_json": None}, prepared.name_given)
+            _remember(self._architectures, architecture, template, self.ARCHITECTURES)
+        # Naming a file needs only its _name_or_path (config_model_id), not the whole config.
+        naming = {"_name_or_path": config.get("_name_or_path")}
+        _remember(self._seen, key, (naming, prepared), self.CAPACITY)
+        return model_id, prepared
+
+    def _same_architecture(
+        self, architecture: bytes, model_id: str, config: dict[str, Any]
+    ) -> PreparedModel | None:
+        """The conversion of an earlier config with this architecture, as ``model_id``'s with
+        ``config`` as its source; None when there is none (or ``config`` holds NaN, which
+        :func:`prepare_model` stores with a warning)."""
+        template = self._architectures.get(architecture)
+        if template is None:
+            return None
+        self._architectures.move_to_end(architecture)
+        try:
+            config_json = _limits.dumps_strict(config, sort_keys=True)
+        except InvalidInputError:
+            return None
+        prepared = template.renamed(model_id)
+        prepared.content["config_json"] = config_json
+        prepared.content["config_hash"] = config_hash(config)
+        return prepared
+
+
+def _remember(memory: OrderedDict, key: bytes, value: Any, capacity: int) -> None:
+    memory[key] = value
+    if len(memory) > capacity:
+        memory.popitem(last=False)
 
 
 def prepare_item(db: sqlite_utils.Database, item: Mapping[str, Any]) -> PreparedModel:
