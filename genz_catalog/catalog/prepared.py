@@ -173,7 +173,7 @@ class BulkPreparer:
     #: Distinct files remembered (a prepared model is a few KB).
     CAPACITY = 1024
     #: Distinct architectures remembered (~1.5 KB each: a converted one without its config).
-    ARCHITECTURES = 8192
+    ARCHITECTURES = 4096
 
     def __init__(self, source: str = "local") -> None:
         self.source = source
