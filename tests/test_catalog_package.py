@@ -179,8 +179,20 @@ def test_create_on_write_makes_the_file_only_for_a_checked_write(tmp_path: Path)
         assert [m["model_id"] for m in manager.list_models()] == [model_id]
 
 
-def test_bulk_preparer_converts_each_distinct_file_once(tmp_path: Path, monkeypatch):
+@pytest.fixture
+def conversions(monkeypatch) -> list[str]:
+    """The model ids ``prepare_model`` converts from now on (the real function still runs)."""
     from genz_catalog.catalog import prepared as prepared_module
+
+    seen: list[str] = []
+    real = prepared_module.prepare_model
+    monkeypatch.setattr(
+        prepared_module, "prepare_model", lambda *a, **k: seen.append(a[0]) or real(*a, **k)
+    )
+    return seen
+
+
+def test_bulk_preparer_converts_each_distinct_file_once(tmp_path: Path, conversions):
     from genz_catalog.catalog.prepared import BulkPreparer
 
     text = (LLAMA_CONFIG / "config.json").read_text()
@@ -191,13 +203,6 @@ def test_bulk_preparer_converts_each_distinct_file_once(tmp_path: Path, monkeypa
         paths.append(tmp_path / name / "config.json")
     (tmp_path / "c__broken").mkdir()
     (tmp_path / "c__broken" / "config.json").write_text('{"model_type": "llama"}')
-    conversions = []
-    real = prepared_module.prepare_model
-    monkeypatch.setattr(
-        prepared_module,
-        "prepare_model",
-        lambda *a, **k: conversions.append(a[0]) or real(*a, **k),
-    )
     preparer = BulkPreparer()
     results = [preparer.prepare_file(p) for p in paths]
     assert conversions == ["org/base"]  # the fine-tunes reuse the base's conversion
@@ -216,10 +221,9 @@ def test_bulk_preparer_converts_each_distinct_file_once(tmp_path: Path, monkeypa
     assert conversions == ["c/broken", "c/broken"]
 
 
-def test_bulk_preparer_converts_each_architecture_once(tmp_path: Path, monkeypatch):
+def test_bulk_preparer_converts_each_architecture_once(tmp_path: Path, conversions):
     # Fine-tunes whose config.json differs from their base's only in what the trainer's
     # environment stamps in reuse the base's conversion, and keep their own config and hash.
-    from genz_catalog.catalog import prepared as prepared_module
     from genz_catalog.catalog.prepared import BulkPreparer
 
     base = json.loads((LLAMA_CONFIG / "config.json").read_text())
@@ -234,18 +238,10 @@ def test_bulk_preparer_converts_each_architecture_once(tmp_path: Path, monkeypat
     for name, config in variants.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.json").write_text(json.dumps(config))
-    conversions = []
-    real = prepared_module.prepare_model
-    monkeypatch.setattr(
-        prepared_module,
-        "prepare_model",
-        lambda *a, **k: conversions.append(a[0]) or real(*a, **k),
-    )
     preparer = BulkPreparer()
     results = {name: preparer.prepare_file(tmp_path / name / "config.json") for name in variants}
     # NaN is stored as a string with a warning: that config is converted on its own.
     assert conversions == ["org/base", "d/deeper", "e/nan"]
-    monkeypatch.setattr(prepared_module, "prepare_model", real)
     hashes = set()
     for name, (model_id, prepared) in results.items():
         assert model_id == name.replace("__", "/")
