@@ -57,26 +57,24 @@ def build_catalog(path: Path, size: int, configs: Path) -> None:
     synthetic_catalog.checkpoint(path)
 
 
-def distinct_argument_names(path: Path, limit: int, seed: int) -> list[str]:
-    """Up to ``limit`` live model ids, no two with the same stored GenZ arguments (read-only)."""
+def _column(path: Path, sql: str) -> list:
+    """The first column of ``sql``'s rows, read-only."""
     conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     try:
-        rows = conn.execute(
-            "SELECT min(model_id) FROM models WHERE is_deleted = 0 GROUP BY genz_doc"
-        ).fetchall()
+        return [r[0] for r in conn.execute(sql)]
     finally:
         conn.close()
-    names = [r[0] for r in rows]
+
+
+def distinct_argument_names(path: Path, limit: int, seed: int) -> list[str]:
+    """Up to ``limit`` live model ids, no two with the same stored GenZ arguments."""
+    names = _column(path, "SELECT min(model_id) FROM models WHERE is_deleted = 0 GROUP BY genz_doc")
     return random.Random(seed).sample(names, min(limit, len(names)))
 
 
 def catalog_names(path: Path) -> list[str]:
-    """Every live model id of the catalog (read-only)."""
-    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-    try:
-        return [r[0] for r in conn.execute("SELECT model_id FROM models WHERE is_deleted = 0")]
-    finally:
-        conn.close()
+    """Every live model id of the catalog."""
+    return _column(path, "SELECT model_id FROM models WHERE is_deleted = 0")
 
 
 def per_call_us(fn, names: list[str], repeat: int) -> float:  # noqa: ANN001

@@ -178,7 +178,7 @@ class BulkPreparer:
     def __init__(self, source: str = "local") -> None:
         self.source = source
         self._seen: OrderedDict[bytes, tuple[dict[str, Any], PreparedModel]] = OrderedDict()
-        self._architectures: OrderedDict[bytes, PreparedModel] = OrderedDict()
+        self._architectures: OrderedDict[str, PreparedModel] = OrderedDict()
 
     def prepare_file(self, path: str | os.PathLike[str]) -> tuple[str, PreparedModel]:
         """(model id, prepared model) of one config file; raises as :func:`read_config_file`
@@ -193,12 +193,7 @@ class BulkPreparer:
             return model_id, template.renamed(model_id)
         config = config_from_bytes(data, name)
         model_id = config_model_id(config, name)
-        architecture = hashlib.blake2b(
-            json.dumps(
-                {k: v for k, v in config.items() if k not in ENVIRONMENT_KEYS}, sort_keys=True
-            ).encode(),
-            digest_size=16,
-        ).digest()
+        architecture = config_hash({k: v for k, v in config.items() if k not in ENVIRONMENT_KEYS})
         prepared = self._same_architecture(architecture, model_id, config)
         if prepared is None:
             prepared = prepare_model(model_id, config, None, self.source, None)
@@ -211,7 +206,7 @@ class BulkPreparer:
         return model_id, prepared
 
     def _same_architecture(
-        self, architecture: bytes, model_id: str, config: dict[str, Any]
+        self, architecture: str, model_id: str, config: dict[str, Any]
     ) -> PreparedModel | None:
         """The conversion of an earlier config with this architecture, as ``model_id``'s with
         ``config`` as its source; None when there is none (or ``config`` holds NaN, which
@@ -230,7 +225,7 @@ class BulkPreparer:
         return prepared
 
 
-def _remember(memory: OrderedDict, key: bytes, value: Any, capacity: int) -> None:
+def _remember(memory: OrderedDict, key: Any, value: Any, capacity: int) -> None:
     memory[key] = value
     if len(memory) > capacity:
         memory.popitem(last=False)

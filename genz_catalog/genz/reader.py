@@ -254,8 +254,7 @@ class CatalogLoader:
             self.close()
             return
         if version != self._data_version:
-            self._cache.clear()
-            self._by_document.clear()
+            self._forget_configs()
             self.unusable.clear()
             self._data_version = version
         now = time.monotonic()
@@ -270,15 +269,17 @@ class CatalogLoader:
             self._conn = None
             self._data_version = None
             self._next_check = self._next_miss_check = 0.0
-            self._cache.clear()
-            self._by_document.clear()
+            self._forget_configs()
             self.unusable.clear()
+
+    def _forget_configs(self) -> None:
+        self._cache.clear()
+        self._by_document.clear()
 
     def invalidate(self) -> None:
         """Forget cached configs now (the next lookup reads the file)."""
         with self._lock:
-            self._cache.clear()
-            self._by_document.clear()
+            self._forget_configs()
             self._next_check = self._next_miss_check = 0.0
 
     # -------------------------------------------------------------- lookups
