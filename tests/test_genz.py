@@ -537,6 +537,18 @@ def test_a_catalog_model_pickles_and_deep_copies_with_its_metrics(genz, catalog)
     assert genz.MODEL_DICT.get_model(MISTRAL_ID).model_quality.metrics[0].accuracy == 60.1
 
 
+def test_a_renamed_config_still_reads_its_catalog_metrics(genz, catalog):
+    catalog.import_config_file(MISTRAL_CONFIG, MISTRAL_ID)
+    catalog.add_quality_metric(MISTRAL_ID, "MMLU", 60.1, shots=5)
+    config = genz.MODEL_DICT.get_model(MISTRAL_ID)
+    # GenZ users relabel configs for their plots; the metrics belong to the catalog model.
+    config.model = "my-mistral"
+    (metric,) = config.model_quality.metrics
+    assert (metric.accuracy, metric.shots) == (60.1, 5)
+    # The lazy source is the loader itself, not a closure per model.
+    assert not any(callable(value) for value in vars(config).values())
+
+
 def test_a_catalog_model_goes_to_a_process_pool(genz, catalog):
     import multiprocessing
 

@@ -104,17 +104,25 @@ def _document_config(genz_json: str | None) -> tuple[CatalogModelConfig, tuple[s
 
 
 def _renamed_copy(
-    template: CatalogModelConfig, nested: tuple[str, ...], model_id: str
+    template: CatalogModelConfig,
+    nested: tuple[str, ...],
+    model_id: str,
+    loader: CatalogLoader | None = None,
 ) -> CatalogModelConfig:
     """A new config equal to what ``CatalogModelConfig(**kwargs, model=model_id)`` builds:
     ``ModelConfig.__init__`` stores ``model`` and derives nothing from it. Lists and dicts
     (``layer_type``, list-valued arguments) are copied, so changing one model's config in place
-    never changes another's (``nested`` names them)."""
+    never changes another's (``nested`` names them). With ``loader``, its quality metrics are
+    read from there on first access."""
     config = CatalogModelConfig.__new__(CatalogModelConfig)
     state = template.__dict__.copy()
     for name in nested:
         state[name] = _fresh(state[name])
     state["model"] = model_id
+    if loader is not None:
+        state["_model_quality"] = _UNLOADED
+        state["_quality_source"] = loader
+        state["_catalog_id"] = model_id
     config.__dict__ = state
     return config
 
@@ -143,12 +151,13 @@ class CatalogModelConfig(ModelConfig):
 
     @property
     def model_quality(self) -> Any:
-        quality = self.__dict__.get("_model_quality", None)
+        state = self.__dict__
+        quality = state.get("_model_quality", None)
         if quality is _UNLOADED:
-            source = self.__dict__.get("_quality_source")
-            metrics = source() if source is not None else []
+            loader = state.get("_quality_source")
+            metrics = loader.metrics_for(state["_catalog_id"]) if loader is not None else []
             quality = _quality_collection(metrics)
-            self.__dict__["_model_quality"] = quality
+            state["_model_quality"] = quality
         return quality
 
     @model_quality.setter
@@ -162,6 +171,7 @@ class CatalogModelConfig(ModelConfig):
         state = dict(self.__dict__)
         state["_model_quality"] = self.model_quality
         state.pop("_quality_source", None)
+        state.pop("_catalog_id", None)
         return state
 
 
@@ -325,10 +335,9 @@ class CatalogLoader:
                 else f"catalog model {model_id!r} has no GenZ configuration"
             )
             return _MISSING
-        config = _renamed_copy(*template, model_id)
-        config.__dict__["_model_quality"] = _UNLOADED
-        config.__dict__["_quality_source"] = lambda: self.metrics_for(model_id)
-        return config
+        # The loader and the id, not a closure: every cached config outlives many collections,
+        # and each object it owns adds to the work of Python's full garbage collections.
+        return _renamed_copy(*template, model_id, self)
 
     def metrics_for(self, model_id: str) -> list[tuple[str, float, int | None]]:
         """``(name, value_percent, shots)`` quality metrics of a catalog model."""
