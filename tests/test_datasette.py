@@ -895,6 +895,116 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_1() -> None:
     )
 
 
+#: Pages people open after the default one: a facet value clicked, a search, both, deleted
+#: models, a range filter (the last two are not model_shapes' to answer).
+FILTERED_PAGES = (
+    "/catalog/models.json?_search=llama",
+    "/catalog/models.json?family=llama",
+    "/catalog/models.json?is_moe=1",
+    "/catalog/models.json?attention_type=gqa&family=mistral",
+    "/catalog/models.json?_search=mistral&is_moe=0",
+    "/catalog/models.json?is_deleted=1",
+    "/catalog/models.json?parameter_count__gt=5000000000",
+)
+
+
+def _page_counts(served, path: str) -> tuple:  # noqa: ANN001
+    data = get(served, path).json()
+    facets = {
+        name: [(v["value"], v["count"]) for v in facet["results"]]
+        for name, facet in data["facet_results"].items()
+    }
+    return data["filtered_table_rows_count"], facets
+
+
+def test_filtered_and_searched_pages_count_what_datasette_counts(
+    catalog_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genz_catalog.datasette import counts_cache
+
+    summarised = build_datasette(catalog_path)
+    ours = {path: _page_counts(summarised, path) for path in FILTERED_PAGES}
+    # Datasette's own six queries a page, without the one-pass summary.
+    monkeypatch.setattr(counts_cache, "_filtered_question", lambda sql: None)
+    plain = build_datasette(catalog_path)
+    assert ours == {path: _page_counts(plain, path) for path in FILTERED_PAGES}
+    # And the real figures: the three Llamas; the three MoE models; the seven models above
+    # 5B parameters (Llama 3.1 8B, Llama 2 7B, Mistral 7B, Mixtral, Qwen3-30B-A3B,
+    # DeepSeek-V2-Lite, Falcon 7B); the deleted BERT.
+    count, facets = ours["/catalog/models.json?family=llama"]
+    assert count == 3 and facets["attention_type"] == [("gqa", 2), ("mha", 1)]
+    count, facets = ours["/catalog/models.json?is_moe=1"]
+    assert count == 3
+    assert facets["family"] == [("deepseek_v2", 1), ("mixtral", 1), ("qwen3_moe", 1)]
+    count, facets = ours["/catalog/models.json?parameter_count__gt=5000000000"]
+    assert count == 7 and facets["is_moe"] == [(0, 4), (1, 3)]
+    assert ours["/catalog/models.json?is_deleted=1"] == (
+        1,
+        {
+            "family": [("bert", 1)],
+            "model_type": [("encoder-only", 1)],
+            "attention_type": [("mha", 1)],
+            "is_moe": [(0, 1)],
+            "source": [("huggingface", 1)],
+        },
+    )
+
+
+def _logged_queries(monkeypatch: pytest.MonkeyPatch, fail: str | None = None) -> list[str]:
+    """SQL that Datasette runs from now on (normalised); with ``fail``, a query starting so
+    runs out of time."""
+    from datasette.database import Database, QueryInterrupted
+
+    ran: list[str] = []
+    run_query = Database.execute
+
+    async def logged(self, sql, params=None, *args, **kwargs):  # noqa: ANN001, ANN202
+        text = " ".join(sql.split())
+        ran.append(text)
+        if fail is not None and text.startswith(fail):
+            raise QueryInterrupted(None, sql, params)
+        return await run_query(self, sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", logged)
+    return ran
+
+
+def test_a_searched_page_reads_its_matches_once_and_a_facet_filter_none(
+    catalog_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = build_datasette(catalog_path)
+    get(served, "/catalog/models.json")  # schema reads and the default page, not counted
+    ran = _logged_queries(monkeypatch)
+    assert _page_counts(served, "/catalog/models.json?_search=llama")[0] == 3
+    over_matches = [sql for sql in ran if "models_fts match" in sql]
+    # The rows shown, and one pass for the row count and all five facets (six before).
+    assert len(over_matches) == 2, over_matches
+    assert over_matches[1].startswith("select model_type, attention_type, family, source, is_moe")
+    ran.clear()
+    assert _page_counts(served, "/catalog/models.json?family=llama&is_moe=0")[0] == 3
+    counts = [sql for sql in ran if "count(*)" in sql or "sum(models)" in sql]
+    assert len(counts) == 1 and " from model_shapes where " in counts[0], counts
+
+
+def test_a_page_summary_out_of_time_still_counts_the_rows(
+    catalog_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = build_datasette(catalog_path)
+    get(served, "/catalog/models.json")
+    ran = _logged_queries(monkeypatch, fail="select model_type, attention_type, family")
+    response = get(served, "/catalog/models.json?_search=mistral")
+    assert response.status_code == 200
+    data = response.json()
+    # The row count is asked alone, as Datasette would; the facets are reported as timed out
+    # without each running its own pass over the matches.
+    # Datasette's search box matches whole words: Mistral 7B (Mixtral's org is "mistralai").
+    assert data["filtered_table_rows_count"] == 1
+    assert data["facet_results"] == {}
+    assert len([sql for sql in ran if "models_fts match" in sql]) == 3, ran
+    html = get(served, "/catalog/models?_search=mistral").text
+    assert "These facets timed out" in html
+
+
 def test_counts_are_remembered_until_the_catalog_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
