@@ -66,8 +66,21 @@ MAX_ENTRIES = 512
 #: Most remembered one-pass summaries of filtered or searched pages (each a few hundred rows at
 #: most: one per combination of the facet columns among the page's models).
 MAX_SUMMARIES = 8
-#: A summary that ran out of time (its page's facets are reported as timed out at once).
-_TIMED_OUT = object()
+#: Seconds a summary that ran out of time is remembered as such: long enough for the rest of
+#: its page's facets to be reported as timed out at once, short enough that a moment of load
+#: does not hide a page's facets until the next write.
+TIMED_OUT_TTL_S = 5.0
+
+
+class _TimedOut:
+    """A summary that ran out of time, until ``until`` (``time.monotonic()``)."""
+
+    __slots__ = ("until",)
+
+    def __init__(self, until: float) -> None:
+        self.until = until
+
+
 #: Canned queries (metadata.yml) that summarise every live model: small answers (at most 1,000
 #: rows), remembered like the counts. They read ``model_shapes`` (live models counted per
 #: architecture, db.py m017), so even the first view after a write is quick.
@@ -297,9 +310,11 @@ class CatalogDatabase(Database):
         the others are answered from this summary, in memory."""
         key = (where, tuple(sorted((params or {}).items())))
         summary = self._summaries.get(key)
-        if summary is _TIMED_OUT:
-            # The pass already ran out of time for this page: each facet would too.
-            raise QueryInterrupted(None, where, params)
+        if isinstance(summary, _TimedOut):
+            if time.monotonic() < summary.until:
+                # The pass just ran out of time for this page: each facet would too.
+                raise QueryInterrupted(None, where, params)
+            summary = None
         if summary is not None:
             self._summaries.move_to_end(key)
             return summary
@@ -317,7 +332,7 @@ class CatalogDatabase(Database):
             rows = await super().execute(question, params, *args, **kwargs)
         except QueryInterrupted:
             if self.data_version() == version:
-                self._remember_summary(key, _TIMED_OUT)
+                self._remember_summary(key, _TimedOut(time.monotonic() + TIMED_OUT_TTL_S))
             raise
         summary = _summary_connection(rows.rows)
         if self.data_version() == version:
