@@ -950,6 +950,31 @@ def test_filtered_and_searched_pages_count_what_datasette_counts(
     )
 
 
+def test_only_plain_filters_are_summarised() -> None:
+    from genz_catalog.datasette.counts_cache import _filtered_question, shapes_where
+
+    search = "is_deleted = 0 and rowid in (select rowid from models_fts where models_fts match :q)"
+    assert _filtered_question(f"select count(*) from models where {search}") == (search, None, 0)
+    for where in (
+        "is_deleted = 0 limit 5",
+        "is_deleted = 0 union select 1",
+        "1 group by family",
+        "is_deleted = 0; drop table models",
+        "is_deleted = 0 -- the rest",
+    ):
+        assert _filtered_question(f"select count(*) from models where {where}") is None, where
+    assert shapes_where('"family" = :p0 and is_deleted = 0') == "family = :p0"
+    assert shapes_where('"is_moe" = :p0 and "Source" = :p1 and is_deleted = 0') == (
+        "is_moe = :p0 and source = :p1"
+    )
+    assert shapes_where("is_deleted = 0") == "1"
+    # Deleted models, a range, a search, or a column model_shapes lacks: counted from models.
+    assert shapes_where('"is_deleted" = :p0') is None
+    assert shapes_where('"parameter_count" > :p0 and is_deleted = 0') is None
+    assert shapes_where(search) is None
+    assert shapes_where('"license" = :p0 and is_deleted = 0') is None
+
+
 def _logged_queries(monkeypatch: pytest.MonkeyPatch, fail: str | None = None) -> list[str]:
     """SQL that Datasette runs from now on (normalised); with ``fail``, a query starting so
     runs out of time."""

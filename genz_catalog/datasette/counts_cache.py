@@ -150,11 +150,19 @@ PAGE_FACETS_SQL = (
 )
 
 
+#: Clauses that would make a WHERE text more than a filter (a count with a LIMIT, a compound
+#: query): such a count is left to Datasette as it is.
+_NOT_A_FILTER = re.compile(
+    r"\b(?:limit|order\s+by|group\s+by|having|union|intersect|except|window)\b", re.IGNORECASE
+)
+
+
 def _filtered_question(sql: str) -> tuple[str, str | None, int] | None:
     """(WHERE clause, facet column or None for the row count, most values) of Datasette's
     count or facet query over the models a filtered or searched page shows, when the column
-    is one of :data:`PAGE_FACET_COLUMNS`; else None. A clause holding a comment or a ``;``
-    (hand-written ``_where`` SQL) is left to Datasette: its text is not parsed here."""
+    is one of :data:`PAGE_FACET_COLUMNS`; else None. A clause holding a comment, a ``;`` or
+    more than a filter (hand-written ``_where`` SQL) is left to Datasette: its text is not
+    parsed here."""
     facet = FILTERED_FACET_SQL.match(sql)
     if facet is not None:
         where, column, limit = facet.group("where"), facet.group("column").lower(), facet["limit"]
@@ -165,7 +173,7 @@ def _filtered_question(sql: str) -> tuple[str, str | None, int] | None:
         if count is None:
             return None
         where, column, limit = count.group("where"), None, "0"
-    if any(mark in where for mark in (";", "--", "/*")):
+    if any(mark in where for mark in (";", "--", "/*")) or _NOT_A_FILTER.search(where):
         return None
     return where, column, int(limit)
 
