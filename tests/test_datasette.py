@@ -977,7 +977,7 @@ def test_only_plain_filters_are_summarised() -> None:
 
 def _logged_queries(monkeypatch: pytest.MonkeyPatch, fail: str | None = None) -> list[str]:
     """SQL that Datasette runs from now on (normalised); with ``fail``, a query starting so
-    runs out of time."""
+    (or holding it, for ``likely(``) runs out of time."""
     from datasette.database import Database, QueryInterrupted
 
     ran: list[str] = []
@@ -986,7 +986,7 @@ def _logged_queries(monkeypatch: pytest.MonkeyPatch, fail: str | None = None) ->
     async def logged(self, sql, params=None, *args, **kwargs):  # noqa: ANN001, ANN202
         text = " ".join(sql.split())
         ran.append(text)
-        if fail is not None and text.startswith(fail):
+        if fail is not None and (text.startswith(fail) or (fail == "likely(" and fail in text)):
             raise QueryInterrupted(None, sql, params)
         return await run_query(self, sql, params, *args, **kwargs)
 
@@ -1038,6 +1038,94 @@ def test_a_page_summary_out_of_time_still_counts_the_rows(
     ran.clear()
     get(served, "/catalog/models.json?_search=mistral")
     assert any(sql.startswith("select model_type, attention_type, family") for sql in ran), ran
+
+
+@pytest.fixture(scope="module")
+def tied_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Twelve fine-tunes of one config (one size), imported in reverse id order, beside
+    Mixtral, Llama 3.1 8B and BERT: a page of dense models must order the ties itself."""
+    path = tmp_path_factory.mktemp("ties") / "catalog.db"
+    with ModelManager(path) as manager:
+        for model_id in ("mistralai/Mixtral-8x7B-v0.1", "meta-llama/Llama-3.1-8B"):
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+        mistral = _config("mistralai/Mistral-7B-v0.1")
+        for number in reversed(range(12)):
+            manager.add_model(f"tuner-{number:02d}/mistral-ft", mistral, source="huggingface")
+        bert = "google-bert/bert-base-uncased"
+        manager.add_model(bert, _config(bert), source="huggingface")
+    return path
+
+
+def _paged_ids(served, path: str) -> list[str]:  # noqa: ANN001
+    ids: list[str] = []
+    while path:
+        data = get(served, path).json()
+        ids += [row["model_id"] for row in data["rows"]]
+        path = (data.get("next_url") or "").replace("http://localhost", "")
+    return ids
+
+
+@pytest.mark.parametrize("walk", ["fast", "out of time"])
+def test_a_facet_page_lists_every_model_once_in_size_then_id_order(
+    tied_catalog: Path, monkeypatch: pytest.MonkeyPatch, walk: str
+) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(tied_catalog)
+    expected = [
+        row[0]
+        for row in conn.execute(
+            "SELECT model_id FROM models WHERE is_deleted = 0 AND is_moe = 0 "
+            "ORDER BY parameter_count DESC, model_id"
+        )
+    ]
+    conn.close()
+    # Llama 3.1 8B, then the twelve tied fine-tunes by id (imported in the reverse order), then
+    # BERT; Mixtral is the one MoE model.
+    assert (
+        expected[0] == "meta-llama/Llama-3.1-8B" and expected[-1] == "google-bert/bert-base-uncased"
+    )
+    assert expected[1:13] == [f"tuner-{n:02d}/mistral-ft" for n in range(12)]
+    served = build_datasette(tied_catalog)
+    ran = _logged_queries(monkeypatch, fail="likely(" if walk == "out of time" else None)
+    # Pages of 5 cut the tied fine-tunes twice.
+    assert _paged_ids(served, "/catalog/models.json?is_moe=0&_size=5&_shape=objects") == expected
+    walked = [sql for sql in ran if "likely(" in sql]
+    # The rows are read walking the size index (each page tries it), or when that runs out of
+    # time, through the facet's index: the same pages either way.
+    assert len(walked) == (3 if walk == "fast" else 1), walked
+
+
+def test_only_facet_value_pages_walk_the_size_index() -> None:
+    from genz_catalog.datasette.counts_cache import _size_walk_sql, _ties_by_id
+
+    head = "select model_id, parameter_count from models where "
+    first = head + '"is_moe" = :p0 and is_deleted = 0 order by parameter_count desc limit 51'
+    assert _ties_by_id(first).endswith("order by parameter_count desc, model_id limit 51")
+    assert _size_walk_sql(_ties_by_id(first)) == (
+        head + 'likely("is_moe" = :p0) and is_deleted = 0 '
+        "order by parameter_count desc, model_id limit 51"
+    )
+    later = (
+        head + '"model_type" = :p0 and "family" = :p1 and is_deleted = 0 and (parameter_count '
+        "< :p3 or parameter_count is null or (parameter_count = :p3 and ((model_id > :p2)))) "
+        "order by parameter_count desc, model_id limit 51"
+    )
+    walked = _size_walk_sql(later)
+    assert walked is not None and 'likely("model_type" = :p0) and "family" = :p1' in walked
+    # A search, a range, a family alone (its index holds the size), another order: as they are.
+    for where in (
+        '"is_moe" = :p0 and is_deleted = 0 and rowid in (select rowid from models_fts where '
+        "models_fts match escape_fts(:search))",
+        '"is_moe" = :p0 and "parameter_count" > :p1 and is_deleted = 0',
+        '"family" = :p0 and is_deleted = 0',
+    ):
+        sql = head + where + " order by parameter_count desc, model_id limit 51"
+        assert _size_walk_sql(sql) is None, where
+    assert (
+        _size_walk_sql(head + '"is_moe" = :p0 and is_deleted = 0 order by num_layers limit 51')
+        is None
+    )
 
 
 def test_counts_are_remembered_until_the_catalog_changes(

@@ -212,11 +212,42 @@ def _summary_answer(column: str | None, limit: int) -> str:
     )
 
 
+_SHAPE_TYPES = {
+    "model_type": "TEXT",
+    "attention_type": "TEXT",
+    "family": "TEXT",
+    "source": "TEXT",
+    "is_moe": "INTEGER",
+}
+
+#: Datasette's query for the rows of a models page in its default order (size, largest
+#: first), the first page or a later one (then with its keyset clause).
+_SIZE_ORDERED_SQL = re.compile(
+    r"^(?P<head>\s*select [\w, ]+ from models where )(?P<where>.+?)"
+    r"(?P<tail> order by parameter_count desc(?:, model_id)? limit \d+\s*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_KEYSET = re.compile(
+    r"\(parameter_count < :p\d+ or parameter_count is null or "
+    r"\(parameter_count = :p\d+ and \(\(model_id > :p\d+\)\)\)\)"
+)
+_FACET_TERM = re.compile(r'"(model_type|attention_type|family|source|is_moe)" = :(p\d+)')
+#: Facet columns whose indexes hold no size: (column, is_deleted). family's holds it.
+_UNORDERED_FACETS = ("model_type", "attention_type", "source", "is_moe")
+#: Milliseconds a page's rows may take walking the size index before they are read through
+#: the facet's index instead (a page of 50 over a value of one model in ten: ~3 ms).
+SIZE_WALK_BUDGET_MS = 15
+#: Seconds before a filter whose walk ran out of time is walked again.
+SIZE_WALK_RETRY_S = 60.0
+
+
 def _summary_connection(rows: Iterable[tuple]) -> sqlite3.Connection:
     """An in-memory ``model_shapes`` holding ``rows`` (:data:`PAGE_FACETS_SQL`'s answer)."""
     conn = sqlite3.connect(":memory:", check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute(f"CREATE TABLE model_shapes ({', '.join(PAGE_FACET_COLUMNS)}, models)")
+    # Declared as in models, so "is_moe = '1'" (a value from the URL) compares alike.
+    columns = ", ".join(f"{name} {_SHAPE_TYPES[name]}" for name in PAGE_FACET_COLUMNS)
+    conn.execute(f"CREATE TABLE model_shapes ({columns}, models INTEGER)")
     conn.executemany(
         f"INSERT INTO model_shapes VALUES ({', '.join('?' * (len(PAGE_FACET_COLUMNS) + 1))})",
         [tuple(row) for row in rows],
@@ -238,6 +269,9 @@ class CatalogDatabase(Database):
         #: The same summary for filtered and searched pages, by WHERE clause and parameters
         #: (all of one catalog version: cleared with the remembered counts).
         self._summaries: OrderedDict[tuple[str, tuple], Any] = OrderedDict()
+        #: Until when walking the size index is not tried again for pages of these facet
+        #: values (:meth:`_rows_in_size_order`; ``time.monotonic()``).
+        self._size_walks: dict[tuple[tuple[str, str], ...], float] = {}
         self._version_lock = threading.Lock()
         self._version_conn: sqlite3.Connection | None = None
 
@@ -259,7 +293,13 @@ class CatalogDatabase(Database):
 
     async def execute(self, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
         """Datasette's ``execute``; count queries (and :attr:`remembered_sql`) are remembered
-        until the catalog changes."""
+        until the catalog changes, and a page filtered on facet values reads its rows in size
+        order when that is quick (:meth:`_rows_in_size_order`)."""
+        if _SIZE_ORDERED_SQL.match(sql):
+            sql = _ties_by_id(sql)
+            rows = await self._rows_in_size_order(sql, params, *args, **kwargs)
+            if rows is not None:
+                return rows
         if sql not in self.remembered_sql and not COUNT_SQL.match(sql):
             return await super().execute(sql, params, *args, **kwargs)
         try:
@@ -356,20 +396,97 @@ class CatalogDatabase(Database):
         """Drop every remembered answer, as a commit by another connection would."""
         self._counts.clear()
         self._summaries.clear()
+        self._size_walks.clear()
         self._page_facets = None
 
     async def _from_page_facets(self, shapes_sql: str) -> Results:
         """Answer ``shapes_sql`` (a count over :data:`PAGE_FACET_COLUMNS` of model_shapes) from
         the page's facet summary, read once per catalog version."""
+        return _results(await self._page_summary(), shapes_sql)
+
+    async def _page_summary(self) -> sqlite3.Connection:
+        """:data:`PAGE_FACETS_SQL`'s answer in memory, read once per catalog version."""
         version = self.data_version()
         if self._page_facets is None or self._page_facets[0] != version:
             summary = await super().execute(PAGE_FACETS_SQL)
             conn = _summary_connection(summary.rows)
             # A commit during the read: use the rows, but do not keep them for that version.
             if self.data_version() != version:
-                return _results(conn, shapes_sql)
+                return conn
             self._page_facets = (version, conn)
-        return _results(self._page_facets[1], shapes_sql)
+        return self._page_facets[1]
+
+    async def _rows_in_size_order(
+        self, sql: str, params: Any, *args: Any, **kwargs: Any
+    ) -> Results | None:
+        """A models page's rows, read by walking the size index, when that is quick; else None
+        (the caller runs ``sql`` as it is).
+
+        SQLite reads a page filtered on a facet value (``is_moe=1``, ``model_type=...``)
+        through that facet's index and then sorts every match by size: 150-550 ms for the
+        largest values at a million models, and those are the values people click. Walking
+        the size index and skipping other models stops after a page, but reads every larger
+        model first: quick when the value's models come in all sizes, slow when they are all
+        small. So the walk gets :data:`SIZE_WALK_BUDGET_MS`: done by then, its rows are the
+        page (the same rows: ``likely()`` changes the plan, not the answer); out of time, the
+        page is read as before, and the walk is not tried again for that filter for
+        :data:`SIZE_WALK_RETRY_S`. Pages with any filter but facet values are left alone."""
+        planned = _size_walk_sql(sql)
+        if planned is None or not isinstance(params, dict):
+            return None
+        # The page's filter: its facet values (it has no other), whichever page this is.
+        key = tuple(
+            sorted((column, str(params.get(name))) for column, name in _FACET_TERM.findall(sql))
+        )
+        failed_until = self._size_walks.get(key)
+        if failed_until is not None and time.monotonic() < failed_until:
+            return None
+        budget = min(SIZE_WALK_BUDGET_MS, kwargs.get("custom_time_limit") or SIZE_WALK_BUDGET_MS)
+        try:
+            result = await super().execute(
+                planned, params, *args, **{**kwargs, "custom_time_limit": budget}
+            )
+        except QueryInterrupted:
+            self._size_walks[key] = time.monotonic() + SIZE_WALK_RETRY_S
+            while len(self._size_walks) > MAX_ENTRIES:
+                self._size_walks.pop(next(iter(self._size_walks)))
+            return None
+        self._size_walks.pop(key, None)
+        return result
+
+
+def _ties_by_id(sql: str) -> str:
+    """``sql`` (Datasette's rows of a models page in size order) with models of one size in
+    id order. Datasette asks the first page for ``order by parameter_count desc`` alone and
+    the next ones from after its last row by (size, id): read through a facet's index, the
+    first page's models of one size came in import order, so the next page repeated some
+    and skipped others (at a million models, 3 of the first 300 MoE models)."""
+    return re.sub(
+        r"order by parameter_count desc limit",
+        "order by parameter_count desc, model_id limit",
+        sql,
+        count=1,
+        flags=re.IGNORECASE,
+    )
+
+
+def _size_walk_sql(sql: str) -> str | None:
+    """``sql`` (Datasette's rows of a models page in size order) with its facet-value terms
+    in ``likely()``, so SQLite walks the size index; None when the page has another filter or
+    no facet value whose index lacks the size."""
+    match = _SIZE_ORDERED_SQL.match(sql)
+    if match is None:
+        return None
+    where = match["where"]
+    if not any(column in _UNORDERED_FACETS for column, _ in _FACET_TERM.findall(where)):
+        return None
+    rest = _KEYSET.sub("", _FACET_TERM.sub("", where)).replace(_LIVE_TERM, "")
+    if re.sub(r"\s+|\band\b", "", rest, flags=re.IGNORECASE):
+        return None
+    planned = _FACET_TERM.sub(
+        lambda term: f"likely({term[0]})" if term[1] in _UNORDERED_FACETS else term[0], where
+    )
+    return match["head"] + planned + match["tail"]
 
 
 def _results(conn: sqlite3.Connection, sql: str) -> Results:
