@@ -1065,6 +1065,22 @@ def _paged_ids(served, path: str) -> list[str]:  # noqa: ANN001
     return ids
 
 
+def test_pages_sorted_by_a_column_with_ties_list_every_model_once(tied_catalog: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(tied_catalog)
+    expected = [
+        row[0]
+        for row in conn.execute(
+            "SELECT model_id FROM models WHERE is_deleted = 0 ORDER BY num_layers, model_id"
+        )
+    ]
+    conn.close()
+    served = build_datasette(tied_catalog)
+    path = "/catalog/models.json?_sort=num_layers&_size=4&_shape=objects"
+    assert _paged_ids(served, path) == expected
+
+
 @pytest.mark.parametrize("walk", ["fast", "out of time"])
 def test_a_facet_page_lists_every_model_once_in_size_then_id_order(
     tied_catalog: Path, monkeypatch: pytest.MonkeyPatch, walk: str
@@ -1125,6 +1141,13 @@ def test_only_facet_value_pages_walk_the_size_index() -> None:
     assert (
         _size_walk_sql(head + '"is_moe" = :p0 and is_deleted = 0 order by num_layers limit 51')
         is None
+    )
+    # Any first page in one column's order gets the id as its tie-break, as the next pages have.
+    assert _ties_by_id(head + "is_deleted = 0 order by num_layers limit 51").endswith(
+        "order by num_layers, model_id limit 51"
+    )
+    assert _ties_by_id(head + 'is_deleted = 0 order by "model_id" desc limit 51').endswith(
+        'order by "model_id" desc limit 51'
     )
 
 

@@ -295,8 +295,8 @@ class CatalogDatabase(Database):
         """Datasette's ``execute``; count queries (and :attr:`remembered_sql`) are remembered
         until the catalog changes, and a page filtered on facet values reads its rows in size
         order when that is quick (:meth:`_rows_in_size_order`)."""
+        sql = _ties_by_id(sql)
         if _SIZE_ORDERED_SQL.match(sql):
-            sql = _ties_by_id(sql)
             rows = await self._rows_in_size_order(sql, params, *args, **kwargs)
             if rows is not None:
                 return rows
@@ -455,19 +455,24 @@ class CatalogDatabase(Database):
         return result
 
 
+#: Datasette's first page of a models table view in one column's order: no tie-break.
+_FIRST_PAGE_SQL = re.compile(
+    r'^(?P<head>\s*select [\w, ]+ from models where .+? order by (?P<column>"?\w+"?)(?: desc)?)'
+    r"(?P<tail> limit \d+\s*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
 def _ties_by_id(sql: str) -> str:
-    """``sql`` (Datasette's rows of a models page in size order) with models of one size in
-    id order. Datasette asks the first page for ``order by parameter_count desc`` alone and
-    the next ones from after its last row by (size, id): read through a facet's index, the
-    first page's models of one size came in import order, so the next page repeated some
-    and skipped others (at a million models, 3 of the first 300 MoE models)."""
-    return re.sub(
-        r"order by parameter_count desc limit",
-        "order by parameter_count desc, model_id limit",
-        sql,
-        count=1,
-        flags=re.IGNORECASE,
-    )
+    """``sql`` (Datasette's first page of the models table in one column's order) with the
+    models that tie on that column in id order. Datasette asks the first page for the column
+    alone and each next one for the rows after its last by (column, id): when the first page
+    came through a facet's index, its ties were in import order, so the next page repeated
+    some models and skipped others (at a million models, 3 of the first 300 MoE models)."""
+    match = _FIRST_PAGE_SQL.match(sql)
+    if match is None or match["column"].strip('"').lower() == "model_id":
+        return sql
+    return match["head"] + ", model_id" + match["tail"]
 
 
 def _size_walk_sql(sql: str) -> str | None:
