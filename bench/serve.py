@@ -80,6 +80,8 @@ BROAD_SEARCHES = ("qwen", "instruct")
 NEXT_PAGES = (
     "/catalog/models?family=llama",
     "/catalog/models?is_moe=1",
+    "/catalog/models?is_moe=0",
+    "/catalog/models?model_type=decoder-only",
     "/catalog/models?family=llama&attention_type=gqa",
     "/catalog/models?_search=Llama-3.1",
     "/catalog/models?_search=qwen",
