@@ -1151,6 +1151,42 @@ def test_only_facet_value_pages_walk_the_size_index() -> None:
     )
 
 
+def test_searches_are_remembered_per_text_until_the_catalog_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genz_catalog.datasette import counts_cache
+
+    path = tmp_path / "searches.db"
+    with ModelManager(path) as manager:
+        for model_id in ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+    served = build_datasette(path)
+    ran = _logged_queries(monkeypatch)
+
+    def search(text: str) -> list[str]:
+        found = rows(served, "/catalog/search_models.json?_shape=array&q=" + text)
+        return [row["model_id"] for row in found]
+
+    def ranked() -> int:
+        return len([sql for sql in ran if "models_fts match genz_fts_query(:q)" in sql.lower()])
+
+    assert search("llama") == ["meta-llama/Llama-3.1-8B"]
+    assert search("llama") == ["meta-llama/Llama-3.1-8B"] and ranked() == 1
+    assert search("mistral") == ["mistralai/Mistral-7B-v0.1"] and ranked() == 2
+    # Another connection (the CLI) commits: the same text is searched again.
+    with ModelManager(path) as manager:
+        manager.add_model(
+            "meta-llama/Llama-3.2-3B", _config("meta-llama/Llama-3.2-3B"), source="huggingface"
+        )
+    assert sorted(search("llama")) == ["meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.2-3B"]
+    assert ranked() == 3
+    # A visitor asking many different texts cannot grow the memory past its bound.
+    monkeypatch.setattr(counts_cache, "MAX_SEARCHES", 2)
+    for text in ("a", "b", "c", "d"):
+        search(text)
+    assert len(served.get_database("catalog")._searches) == 2
+
+
 def test_counts_are_remembered_until_the_catalog_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

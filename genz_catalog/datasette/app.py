@@ -11,7 +11,7 @@ from datasette.app import Datasette
 from datasette.utils import parse_metadata
 
 from . import DATABASE_NAME, METADATA_PATH, PLUGINS_DIR, TEMPLATES_DIR
-from .counts_cache import CatalogDatabase, whole_catalog_sql
+from .counts_cache import SEARCH_QUERIES, CatalogDatabase, whole_catalog_sql
 
 #: Longest a query may run before Datasette cancels it (milliseconds).
 SQL_TIME_LIMIT_MS = 2000
@@ -68,6 +68,7 @@ def build_datasette(
             path=str(path),
             is_mutable=not immutable,
             remembered_sql=whole_catalog_sql(metadata),
+            searched_sql=whole_catalog_sql(metadata, SEARCH_QUERIES),
         ),
         name=DATABASE_NAME,
         route=DATABASE_NAME,

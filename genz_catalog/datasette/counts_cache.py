@@ -85,6 +85,12 @@ class _TimedOut:
 #: rows), remembered like the counts. They read ``model_shapes`` (live models counted per
 #: architecture, db.py m017), so even the first view after a write is quick.
 WHOLE_CATALOG_QUERIES = ("statistics", "attention_kv_savings", "kv_savings_by_model")
+#: Canned searches whose answers are remembered per search text until the catalog changes:
+#: ranking a broad word costs ~200 ms at a million models (every match is ranked), and a
+#: popular search is asked again and again.
+SEARCH_QUERIES = ("search_models",)
+#: Most remembered search answers (200 rows each at most).
+MAX_SEARCHES = 64
 #: What :func:`keep_warm` asks for: the models page as people open it, and the summaries with
 #: their default parameters.
 WARM_PATHS = (
@@ -99,12 +105,15 @@ WARM_POLL_S = 1.0
 WARM_SETTLE_S = 3.0
 
 
-def whole_catalog_sql(metadata: dict[str, Any]) -> frozenset[str]:
-    """The SQL of the :data:`WHOLE_CATALOG_QUERIES` canned queries in ``metadata``."""
+def whole_catalog_sql(
+    metadata: dict[str, Any], names: Iterable[str] = WHOLE_CATALOG_QUERIES
+) -> frozenset[str]:
+    """The SQL of the canned queries ``names`` (default :data:`WHOLE_CATALOG_QUERIES`) in
+    ``metadata``."""
     queries = metadata.get("databases", {}).get(DATABASE_NAME, {}).get("queries", {})
     return frozenset(
         queries[name]["sql"]
-        for name in WHOLE_CATALOG_QUERIES
+        for name in names
         if isinstance(queries.get(name), dict) and "sql" in queries[name]
     )
 
@@ -258,10 +267,19 @@ def _summary_connection(rows: Iterable[tuple]) -> sqlite3.Connection:
 class CatalogDatabase(Database):
     """A Datasette database that answers repeated count queries from memory while unchanged."""
 
-    def __init__(self, *args: Any, remembered_sql: Iterable[str] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        remembered_sql: Iterable[str] = (),
+        searched_sql: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         #: Canned query SQL whose results are remembered like the counts.
         self.remembered_sql = frozenset(remembered_sql)
+        #: Canned search SQL whose answers are remembered per search (:data:`MAX_SEARCHES`).
+        self.searched_sql = frozenset(searched_sql)
+        self._searches: OrderedDict[tuple[str, tuple], Any] = OrderedDict()
         self._counts: OrderedDict[tuple[str, tuple[tuple[str, Any], ...]], Any] = OrderedDict()
         self._counts_version: int | None = None
         #: (data_version, in-memory connection) of :data:`PAGE_FACETS_SQL`'s answer.
@@ -300,7 +318,8 @@ class CatalogDatabase(Database):
             rows = await self._rows_in_size_order(sql, params, *args, **kwargs)
             if rows is not None:
                 return rows
-        if sql not in self.remembered_sql and not COUNT_SQL.match(sql):
+        searched = sql in self.searched_sql
+        if not searched and sql not in self.remembered_sql and not COUNT_SQL.match(sql):
             return await super().execute(sql, params, *args, **kwargs)
         try:
             key = (sql, tuple(sorted((params or {}).items())))
@@ -310,17 +329,22 @@ class CatalogDatabase(Database):
         if version != self._counts_version:
             self._counts.clear()
             self._summaries.clear()
+            self._searches.clear()
             self._counts_version = version
-        if key in self._counts:
-            self._counts.move_to_end(key)
-            return self._counts[key]
-        result = await self._execute_counted(sql, params, *args, **kwargs)
+        memory, most = (self._searches, MAX_SEARCHES) if searched else (self._counts, MAX_ENTRIES)
+        if key in memory:
+            memory.move_to_end(key)
+            return memory[key]
+        if searched:
+            result = await super().execute(sql, params, *args, **kwargs)
+        else:
+            result = await self._execute_counted(sql, params, *args, **kwargs)
         # A commit during the query may or may not be in its answer: keep only answers that
         # certainly belong to the version they are filed under.
         if self.data_version() == version:
-            self._counts[key] = result
-            while len(self._counts) > MAX_ENTRIES:
-                self._counts.popitem(last=False)
+            memory[key] = result
+            while len(memory) > most:
+                memory.popitem(last=False)
         return result
 
     async def _execute_counted(self, sql: str, params: Any, *args: Any, **kwargs: Any) -> Any:
@@ -396,6 +420,7 @@ class CatalogDatabase(Database):
         """Drop every remembered answer, as a commit by another connection would."""
         self._counts.clear()
         self._summaries.clear()
+        self._searches.clear()
         self._size_walks.clear()
         self._page_facets = None
 
