@@ -17,6 +17,7 @@ from .. import limits as _limits
 from ..convert import ConversionError, convert_hf_config
 from ..db import DERIVED_COLUMNS, SOURCES
 from ..errors import InvalidInputError
+from ..memo import remember
 from ..record import STORED_COLUMNS
 from ..store import genz_body_for, genz_text
 from .config_files import config_from_bytes, config_model_id, read_config_bytes
@@ -199,10 +200,10 @@ class BulkPreparer:
             prepared = prepare_model(model_id, config, None, self.source, None)
             # Without its source config (most of its size): each user stores its own.
             template = PreparedModel({**prepared.content, "config_json": None}, prepared.name_given)
-            _remember(self._architectures, architecture, template, self.ARCHITECTURES)
+            remember(self._architectures, architecture, template, self.ARCHITECTURES)
         # Naming a file needs only its _name_or_path (config_model_id), not the whole config.
         naming = {"_name_or_path": config.get("_name_or_path")}
-        _remember(self._seen, key, (naming, prepared), self.CAPACITY)
+        remember(self._seen, key, (naming, prepared), self.CAPACITY)
         return model_id, prepared
 
     def _same_architecture(
@@ -223,12 +224,6 @@ class BulkPreparer:
         prepared.content["config_json"] = config_json
         prepared.content["config_hash"] = config_hash(config)
         return prepared
-
-
-def _remember(memory: OrderedDict, key: Any, value: Any, capacity: int) -> None:
-    memory[key] = value
-    if len(memory) > capacity:
-        memory.popitem(last=False)
 
 
 def prepare_item(db: sqlite_utils.Database, item: Mapping[str, Any]) -> PreparedModel:

@@ -29,6 +29,7 @@ from typing import Any
 from datasette.database import Database, QueryInterrupted, Results
 
 from ..db import MODEL_SHAPE_COLUMNS
+from ..memo import remember
 from . import DATABASE_NAME
 
 #: Datasette's facet queries (``select family as value, count(*) as count from (...``) and
@@ -123,16 +124,12 @@ def _shapes_question(sql: str, params: Any) -> tuple[str, str | None] | None:
     if params:
         return None
     if WHOLE_COUNT_SQL.match(sql):
-        return 'select coalesce(sum(models), 0) as "count(*)" from model_shapes', None
+        return _summary_answer(None, 0), None
     facet = WHOLE_FACET_SQL.match(sql)
     if facet is None or facet.group(1).lower() not in MODEL_SHAPE_COLUMNS:
         return None
-    column, limit = facet.group(1).lower(), int(facet.group(2))
-    return (
-        f"select {column} as value, sum(models) as count from model_shapes "
-        f"where {column} is not null group by {column} order by count desc, value limit {limit}",
-        column,
-    )
+    column = facet.group(1).lower()
+    return _summary_answer(column, int(facet.group(2))), column
 
 
 def from_model_shapes(sql: str, params: Any) -> str | None:
@@ -187,9 +184,34 @@ def _filtered_question(sql: str) -> tuple[str, str | None, int] | None:
     return where, column, int(limit)
 
 
-#: One term of a filter ``model_shapes`` can answer: Datasette's ``"column" = :p0``.
-_SHAPE_TERM = re.compile(r'^"(\w+)" = :(p\d+)$')
+#: The keyset clause Datasette adds for a later page in size order.
+_KEYSET = re.compile(
+    r"\(parameter_count < :p\d+ or parameter_count is null or "
+    r"\(parameter_count = :p\d+ and \(\(model_id > :p\d+\)\)\)\)"
+)
+#: One term of a page's filter that says a column equals a value: Datasette's ``"column" = :p0``.
+_EQUALS_TERM = re.compile(r'"(\w+)" = :(p\d+)')
 _LIVE_TERM = "is_deleted = 0"
+
+
+def _equality_terms(where: str) -> list[tuple[str, str]] | None:
+    """(column, parameter) of every term of ``where`` (a page's WHERE clause, the keyset clause
+    of a later page left aside) when it is live models (``is_deleted = 0``) with columns equal
+    to parameters and nothing else; else None. Columns are lower-cased."""
+    # A later page's WHERE ends "... and <keyset>": without it, a trailing "and".
+    terms = re.split(r"\s+and(?=\s|$)", _KEYSET.sub("", where).strip(), flags=re.IGNORECASE)
+    terms = [term.strip() for term in terms if term.strip()]
+    if _LIVE_TERM not in terms:
+        return None
+    found = []
+    for term in terms:
+        if term == _LIVE_TERM:
+            continue
+        match = _EQUALS_TERM.fullmatch(term)
+        if match is None:
+            return None
+        found.append((match.group(1).lower(), match.group(2)))
+    return found
 
 
 def shapes_where(where: str) -> str | None:
@@ -197,22 +219,15 @@ def shapes_where(where: str) -> str | None:
     models (``is_deleted = 0``) with columns of that table equal to parameters, and nothing
     else; else None. ``model_shapes`` declares those columns as ``models`` does, so ``=``
     compares alike (a ``'1'`` from the URL matches the integer 1 in both)."""
-    terms = [term.strip() for term in re.split(r"\s+and\s+", where, flags=re.IGNORECASE)]
-    if _LIVE_TERM not in terms:
+    terms = _equality_terms(where)
+    if terms is None or any(column not in MODEL_SHAPE_COLUMNS for column, _ in terms):
         return None
-    kept = []
-    for term in terms:
-        if term == _LIVE_TERM:
-            continue
-        match = _SHAPE_TERM.match(term)
-        if match is None or match.group(1).lower() not in MODEL_SHAPE_COLUMNS:
-            return None
-        kept.append(f"{match.group(1).lower()} = :{match.group(2)}")
-    return " and ".join(kept) or "1"
+    return " and ".join(f"{column} = :{name}" for column, name in terms) or "1"
 
 
 def _summary_answer(column: str | None, limit: int) -> str:
-    """The SQL that answers a facet count (or, for None, the row count) from a page summary."""
+    """The SQL that answers a facet count (or, for None, the row count) from ``model_shapes``
+    or a summary shaped like it."""
     if column is None:
         return 'select coalesce(sum(models), 0) as "count(*)" from model_shapes'
     return (
@@ -221,14 +236,6 @@ def _summary_answer(column: str | None, limit: int) -> str:
     )
 
 
-_SHAPE_TYPES = {
-    "model_type": "TEXT",
-    "attention_type": "TEXT",
-    "family": "TEXT",
-    "source": "TEXT",
-    "is_moe": "INTEGER",
-}
-
 #: Datasette's query for the rows of a models page in its default order (size, largest
 #: first), the first page or a later one (then with its keyset clause).
 _SIZE_ORDERED_SQL = re.compile(
@@ -236,11 +243,6 @@ _SIZE_ORDERED_SQL = re.compile(
     r"(?P<tail> order by parameter_count desc(?:, model_id)? limit \d+\s*)$",
     re.IGNORECASE | re.DOTALL,
 )
-_KEYSET = re.compile(
-    r"\(parameter_count < :p\d+ or parameter_count is null or "
-    r"\(parameter_count = :p\d+ and \(\(model_id > :p\d+\)\)\)\)"
-)
-_FACET_TERM = re.compile(r'"(model_type|attention_type|family|source|is_moe)" = :(p\d+)')
 #: Facet columns whose indexes hold no size: (column, is_deleted). family's holds it.
 _UNORDERED_FACETS = ("model_type", "attention_type", "source", "is_moe")
 #: Milliseconds a page's rows may take walking the size index before they are read through
@@ -254,9 +256,7 @@ def _summary_connection(rows: Iterable[tuple]) -> sqlite3.Connection:
     """An in-memory ``model_shapes`` holding ``rows`` (:data:`PAGE_FACETS_SQL`'s answer)."""
     conn = sqlite3.connect(":memory:", check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    # Declared as in models, so "is_moe = '1'" (a value from the URL) compares alike.
-    columns = ", ".join(f"{name} {_SHAPE_TYPES[name]}" for name in PAGE_FACET_COLUMNS)
-    conn.execute(f"CREATE TABLE model_shapes ({columns}, models INTEGER)")
+    conn.execute(f"CREATE TABLE model_shapes ({', '.join(PAGE_FACET_COLUMNS)}, models)")
     conn.executemany(
         f"INSERT INTO model_shapes VALUES ({', '.join('?' * (len(PAGE_FACET_COLUMNS) + 1))})",
         [tuple(row) for row in rows],
@@ -289,7 +289,7 @@ class CatalogDatabase(Database):
         self._summaries: OrderedDict[tuple[str, tuple], Any] = OrderedDict()
         #: Until when walking the size index is not tried again for pages of these facet
         #: values (:meth:`_rows_in_size_order`; ``time.monotonic()``).
-        self._size_walks: dict[tuple[tuple[str, str], ...], float] = {}
+        self._size_walks: OrderedDict[tuple[tuple[str, str], ...], float] = OrderedDict()
         self._version_lock = threading.Lock()
         self._version_conn: sqlite3.Connection | None = None
 
@@ -314,10 +314,9 @@ class CatalogDatabase(Database):
         until the catalog changes, and a page filtered on facet values reads its rows in size
         order when that is quick (:meth:`_rows_in_size_order`)."""
         sql = _ties_by_id(sql)
-        if _SIZE_ORDERED_SQL.match(sql):
-            rows = await self._rows_in_size_order(sql, params, *args, **kwargs)
-            if rows is not None:
-                return rows
+        rows = await self._rows_in_size_order(sql, params, *args, **kwargs)
+        if rows is not None:
+            return rows
         searched = sql in self.searched_sql
         if not searched and sql not in self.remembered_sql and not COUNT_SQL.match(sql):
             return await super().execute(sql, params, *args, **kwargs)
@@ -327,9 +326,7 @@ class CatalogDatabase(Database):
             return await super().execute(sql, params, *args, **kwargs)
         version = self.data_version()
         if version != self._counts_version:
-            self._counts.clear()
-            self._summaries.clear()
-            self._searches.clear()
+            self._forget_answers()
             self._counts_version = version
         memory, most = (self._searches, MAX_SEARCHES) if searched else (self._counts, MAX_ENTRIES)
         if key in memory:
@@ -342,9 +339,7 @@ class CatalogDatabase(Database):
         # A commit during the query may or may not be in its answer: keep only answers that
         # certainly belong to the version they are filed under.
         if self.data_version() == version:
-            memory[key] = result
-            while len(memory) > most:
-                memory.popitem(last=False)
+            remember(memory, key, result, most)
         return result
 
     async def _execute_counted(self, sql: str, params: Any, *args: Any, **kwargs: Any) -> Any:
@@ -404,42 +399,39 @@ class CatalogDatabase(Database):
             rows = await super().execute(question, params, *args, **kwargs)
         except QueryInterrupted:
             if self.data_version() == version:
-                self._remember_summary(key, _TimedOut(time.monotonic() + TIMED_OUT_TTL_S))
+                deadline = _TimedOut(time.monotonic() + TIMED_OUT_TTL_S)
+                remember(self._summaries, key, deadline, MAX_SUMMARIES)
             raise
         summary = _summary_connection(rows.rows)
         if self.data_version() == version:
-            self._remember_summary(key, summary)
+            remember(self._summaries, key, summary, MAX_SUMMARIES)
         return summary
 
-    def _remember_summary(self, key: tuple[str, tuple], summary: Any) -> None:
-        self._summaries[key] = summary
-        while len(self._summaries) > MAX_SUMMARIES:
-            self._summaries.popitem(last=False)
-
-    def forget(self) -> None:
-        """Drop every remembered answer, as a commit by another connection would."""
+    def _forget_answers(self) -> None:
+        """Drop the answers that belong to one catalog version."""
         self._counts.clear()
         self._summaries.clear()
         self._searches.clear()
+
+    def forget(self) -> None:
+        """Drop every remembered answer, as a commit by another connection would, and the
+        filters whose size walk ran out of time."""
+        self._forget_answers()
         self._size_walks.clear()
         self._page_facets = None
 
     async def _from_page_facets(self, shapes_sql: str) -> Results:
         """Answer ``shapes_sql`` (a count over :data:`PAGE_FACET_COLUMNS` of model_shapes) from
         the page's facet summary, read once per catalog version."""
-        return _results(await self._page_summary(), shapes_sql)
-
-    async def _page_summary(self) -> sqlite3.Connection:
-        """:data:`PAGE_FACETS_SQL`'s answer in memory, read once per catalog version."""
         version = self.data_version()
         if self._page_facets is None or self._page_facets[0] != version:
             summary = await super().execute(PAGE_FACETS_SQL)
             conn = _summary_connection(summary.rows)
             # A commit during the read: use the rows, but do not keep them for that version.
             if self.data_version() != version:
-                return conn
+                return _results(conn, shapes_sql)
             self._page_facets = (version, conn)
-        return self._page_facets[1]
+        return _results(self._page_facets[1], shapes_sql)
 
     async def _rows_in_size_order(
         self, sql: str, params: Any, *args: Any, **kwargs: Any
@@ -456,13 +448,12 @@ class CatalogDatabase(Database):
         page (the same rows: ``likely()`` changes the plan, not the answer); out of time, the
         page is read as before, and the walk is not tried again for that filter for
         :data:`SIZE_WALK_RETRY_S`. Pages with any filter but facet values are left alone."""
-        planned = _size_walk_sql(sql)
-        if planned is None or not isinstance(params, dict):
+        walk = _size_walk(sql)
+        if walk is None or not isinstance(params, dict):
             return None
+        planned, terms = walk
         # The page's filter: its facet values (it has no other), whichever page this is.
-        key = tuple(
-            sorted((column, str(params.get(name))) for column, name in _FACET_TERM.findall(sql))
-        )
+        key = tuple(sorted((column, str(params.get(name))) for column, name in terms))
         failed_until = self._size_walks.get(key)
         if failed_until is not None and time.monotonic() < failed_until:
             return None
@@ -472,9 +463,7 @@ class CatalogDatabase(Database):
                 planned, params, *args, **{**kwargs, "custom_time_limit": budget}
             )
         except QueryInterrupted:
-            self._size_walks[key] = time.monotonic() + SIZE_WALK_RETRY_S
-            while len(self._size_walks) > MAX_ENTRIES:
-                self._size_walks.pop(next(iter(self._size_walks)))
+            remember(self._size_walks, key, time.monotonic() + SIZE_WALK_RETRY_S, MAX_ENTRIES)
             return None
         self._size_walks.pop(key, None)
         return result
@@ -500,23 +489,31 @@ def _ties_by_id(sql: str) -> str:
     return match["head"] + ", model_id" + match["tail"]
 
 
-def _size_walk_sql(sql: str) -> str | None:
+def _size_walk(sql: str) -> tuple[str, list[tuple[str, str]]] | None:
     """``sql`` (Datasette's rows of a models page in size order) with its facet-value terms
-    in ``likely()``, so SQLite walks the size index; None when the page has another filter or
-    no facet value whose index lacks the size."""
+    in ``likely()``, so SQLite walks the size index, and those terms (column, parameter); None
+    when the page has another filter or no facet value whose index lacks the size."""
     match = _SIZE_ORDERED_SQL.match(sql)
     if match is None:
         return None
-    where = match["where"]
-    if not any(column in _UNORDERED_FACETS for column, _ in _FACET_TERM.findall(where)):
+    terms = _equality_terms(match["where"])
+    if (
+        terms is None
+        or any(column not in PAGE_FACET_COLUMNS for column, _ in terms)
+        or not any(column in _UNORDERED_FACETS for column, _ in terms)
+    ):
         return None
-    rest = _KEYSET.sub("", _FACET_TERM.sub("", where)).replace(_LIVE_TERM, "")
-    if re.sub(r"\s+|\band\b", "", rest, flags=re.IGNORECASE):
-        return None
-    planned = _FACET_TERM.sub(
-        lambda term: f"likely({term[0]})" if term[1] in _UNORDERED_FACETS else term[0], where
+    planned = _EQUALS_TERM.sub(
+        lambda term: f"likely({term[0]})" if term[1].lower() in _UNORDERED_FACETS else term[0],
+        match["where"],
     )
-    return match["head"] + planned + match["tail"]
+    return match["head"] + planned + match["tail"], terms
+
+
+def _size_walk_sql(sql: str) -> str | None:
+    """The SQL of :func:`_size_walk` alone."""
+    walk = _size_walk(sql)
+    return None if walk is None else walk[0]
 
 
 def _results(conn: sqlite3.Connection, sql: str) -> Results:

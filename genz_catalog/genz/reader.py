@@ -107,22 +107,21 @@ def _renamed_copy(
     template: CatalogModelConfig,
     nested: tuple[str, ...],
     model_id: str,
-    loader: CatalogLoader | None = None,
+    loader: CatalogLoader,
 ) -> CatalogModelConfig:
     """A new config equal to what ``CatalogModelConfig(**kwargs, model=model_id)`` builds:
     ``ModelConfig.__init__`` stores ``model`` and derives nothing from it. Lists and dicts
     (``layer_type``, list-valued arguments) are copied, so changing one model's config in place
-    never changes another's (``nested`` names them). With ``loader``, its quality metrics are
-    read from there on first access."""
+    never changes another's (``nested`` names them). Its quality metrics are read from
+    ``loader`` on first access."""
     config = CatalogModelConfig.__new__(CatalogModelConfig)
     state = template.__dict__.copy()
     for name in nested:
         state[name] = _fresh(state[name])
     state["model"] = model_id
-    if loader is not None:
-        state["_model_quality"] = _UNLOADED
-        state["_quality_source"] = loader
-        state["_catalog_id"] = model_id
+    state["_model_quality"] = _UNLOADED
+    state["_quality_source"] = loader
+    state["_catalog_id"] = model_id
     config.__dict__ = state
     return config
 
