@@ -943,7 +943,14 @@ def _undecodable_text(db: sqlite_utils.Database) -> dict[str, int]:
     found: dict[str, int] = {}
     for table in (*EXPORT_TABLES, "documents"):
         columns = _text_columns(db, table)
-        select = ", ".join(f"CAST([{c}] AS BLOB)" for c in columns)
+        # A packed document (a BLOB, store.pack_document) is checked by _invalid_json, which
+        # unpacks it.
+        select = ", ".join(
+            f"CASE WHEN typeof([{c}]) = 'blob' THEN NULL ELSE CAST([{c}] AS BLOB) END"
+            if table == "documents"
+            else f"CAST([{c}] AS BLOB)"
+            for c in columns
+        )
         for values in db.execute(f"SELECT {select} FROM [{table}]"):
             for column, raw in zip(columns, values, strict=True):
                 if raw is None:
@@ -970,7 +977,7 @@ def _invalid_json(db: sqlite_utils.Database) -> dict[str, int]:
             f"SELECT {key_column}, [{column}] FROM [{table}] WHERE [{column}] IS NOT NULL"
         ):
             try:
-                value = loads_strict(text, max_bytes=None)
+                value = loads_strict(_store.unpack_document(text), max_bytes=None)
                 ok = shape is object or isinstance(value, shape)
             except (ValueError, TypeError):  # JSONDecodeError and InvalidInputError included
                 ok = False

@@ -18,6 +18,12 @@ Where documents are referenced:
   it. NULL for a model's current version: its snapshot *is* the ``models`` row, so the writer
   stores it only when a newer version supersedes it (:func:`version_snapshot_text`).
 
+A config.json is stored *packed* (see :func:`pack_document`): a BLOB, raw deflate with a fixed
+dictionary of the words configs share, about a third of its text's size. Every other document
+stays text, so SQL reads memory figures, GenZ arguments and snapshots with ``json_extract`` as
+before. :func:`unpack_document` (and the web server's SQL function ``genz_document(body)``)
+gives a packed body's text back; readers that go through this module get texts only.
+
 Readers that want the old shape (``config_json`` and friends as text) get it from
 :func:`expand_model_rows` and :func:`snapshot_texts`; SQL gets it from :data:`MODEL_JSON_SQL`.
 The published JSON (``models.json``, ``model_versions.json``, exports) keeps that shape.
@@ -29,10 +35,13 @@ import hashlib
 import json
 import sqlite3
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .catalog.ids import variable_limit
+from .errors import CatalogError
+from .limits import MAX_CONFIG_BYTES
 
 #: ``models`` column holding a document id -> the JSON text column it stands for.
 MODEL_DOCUMENT_COLUMNS = {
@@ -50,7 +59,7 @@ _GENZ_MODEL_PLACEHOLDER = '"model": ""'
 #: published shape (``genz_config_json`` minified by ``json_set``, equal as JSON).
 MODEL_JSON_SQL = ", ".join(
     (
-        "(SELECT body FROM documents WHERE id = m.config_doc) AS config_json",
+        "(SELECT genz_document(body) FROM documents WHERE id = m.config_doc) AS config_json",
         "(SELECT CASE WHEN json_extract(body, '$.model') = '' "
         "THEN json_set(body, '$.model', m.model_id) ELSE body END "
         "FROM documents WHERE id = m.genz_doc) AS genz_config_json",
@@ -81,6 +90,74 @@ DANGLING_SQL = " UNION ALL ".join(
 )
 
 
+#: The words a Hugging Face config.json is made of: every key that at least three of the 56
+#: configs of the embedded default catalog use, least common first (deflate codes a nearer match
+#: in fewer bits), as canonical JSON writes them. Bodies packed with codec 1 need exactly this
+#: text to be read: never edit it; a better dictionary is a new codec.
+_CODEC_1_WORDS = (
+    "partial_rotary_factor num_experts do_sample text-generation summary_use_proj summary_type "
+    "summary_proj_to_labels summary_first_dropout summary_activation n_embd high_freq_factor "
+    "low_freq_factor logit_scale patch_size vision_config num_heads n_inner "
+    "AutoModelForSequenceClassification apply_residual_connection_post_layernorm alibi type "
+    "use_conv_bias time_step_rank state_size residual_in_fp32 expand conv_kernel n_head rope_type "
+    "attn_pdrop num_local_experts mlp_bias num_beams early_stopping task_specific_params "
+    "n_positions norm_topk_prob moe_intermediate_size use_bias activation_function "
+    "hidden_dropout factor AutoModel prefix embd_pdrop layer_norm_eps n_layer resid_pdrop "
+    "router_aux_loss_coef output_router_logits max_length original_max_position_embeddings "
+    "num_experts_per_tok AutoModelForCausalLM AutoConfig auto_map layer_norm_epsilon "
+    "use_sliding_window max_window_layers pretraining_tp head_dim pad_token_id _name_or_path "
+    "attention_bias rope_scaling sliding_window rms_norm_eps tie_word_embeddings rope_theta "
+    "num_key_value_heads attention_dropout max_position_embeddings hidden_act "
+    "num_attention_heads intermediate_size bos_token_id torch_dtype num_hidden_layers "
+    "initializer_range use_cache hidden_size eos_token_id transformers_version architectures "
+    "vocab_size model_type"
+).split()
+#: Deflate's preset dictionary for codec 1 (1,608 bytes): each word as a key, then the values
+#: most configs hold.
+CODEC_1_DICTIONARY = (
+    "".join(f'"{word}": ' for word in _CODEC_1_WORDS)
+    + '"float32", "float16", "silu", "gelu", null, false, true, "bfloat16", '
+).encode()
+#: First byte of a packed body: which codec packed it (0 is never used, so a packed body is
+#: never mistaken for an empty one).
+_CODEC_1 = b"\x01"
+#: Texts shorter than this stay text: packing would save a few bytes and cost a BLOB's reader.
+_PACK_FROM_BYTES = 128
+
+
+def pack_document(text: str) -> str | bytes:
+    """A config's stored body: ``text`` deflated with :data:`CODEC_1_DICTIONARY` behind the
+    codec byte, or ``text`` itself when that is not at least 16 bytes smaller."""
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) < _PACK_FROM_BYTES:
+        return text
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, CODEC_1_DICTIONARY)
+    packed = _CODEC_1 + packer.compress(raw) + packer.flush()
+    return packed if len(packed) + 16 <= len(raw) else text
+
+
+def unpack_document(body: str | bytes | None) -> str | None:
+    """A stored body's text (see :func:`pack_document`); text and None are given back as they
+    are. Raises ValueError for a BLOB that is not a packed document."""
+    if body is None or isinstance(body, str):
+        return body
+    raw = bytes(body)
+    if raw[:1] != _CODEC_1:
+        raise ValueError(f"document body is a BLOB of unknown codec {raw[:1].hex() or 'empty'}")
+    unpacker = zlib.decompressobj(-15, CODEC_1_DICTIONARY)
+    try:
+        # At most one byte over the longest config a catalog stores: a BLOB made to inflate
+        # without end (SQL from a web visitor) stops there.
+        text = unpacker.decompress(raw[1:], MAX_CONFIG_BYTES + 1)
+    except zlib.error as exc:
+        raise ValueError(f"packed document body is damaged: {exc}") from None
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ValueError(f"packed document body unpacks to more than {MAX_CONFIG_BYTES:,} bytes")
+    if not unpacker.eof or unpacker.unused_data:
+        raise ValueError("packed document body is cut short or has bytes after its end")
+    return text.decode("utf-8", "surrogatepass")
+
+
 def remove_unreferenced(conn: sqlite3.Connection) -> int:
     """Delete the documents no row refers to; returns how many. The caller holds the write
     transaction and has switched foreign keys off: no row refers to them, and with foreign keys
@@ -97,20 +174,28 @@ def document_hash(body: str) -> bytes:
 DOCUMENTS_PER_STATEMENT = 200
 
 
-def store_documents(conn: sqlite3.Connection, bodies: Sequence[str | None]) -> list[int | None]:
+def store_documents(
+    conn: sqlite3.Connection,
+    bodies: Sequence[str | None],
+    packed: Sequence[bool] | None = None,
+) -> list[int | None]:
     """Store each distinct text once; return each one's document id (None for None).
 
-    The caller holds the write transaction. One ``INSERT OR IGNORE`` and one ``SELECT`` per
-    few hundred distinct texts.
+    ``packed[i]`` (default False) stores a new ``bodies[i]`` packed (:func:`pack_document`); a
+    text stored already keeps its row, packed or not. The caller holds the write transaction.
+    One ``SELECT`` per few hundred distinct texts, and an ``INSERT`` and a ``SELECT`` more for
+    those not stored yet: only new texts are packed.
     """
-    wanted: dict[bytes, str] = {}
+    wanted: dict[bytes, tuple[str, bool]] = {}
     keys: list[bytes | None] = []
-    for body in bodies:
+    for n, body in enumerate(bodies):
         if body is None:
             keys.append(None)
             continue
         key = document_hash(body)
-        wanted.setdefault(key, body)
+        pack = packed is not None and packed[n]
+        if key not in wanted or pack:
+            wanted[key] = (body, pack)
         keys.append(key)
     ids: dict[bytes, int] = {}
     items = list(wanted.items())
@@ -120,27 +205,44 @@ def store_documents(conn: sqlite3.Connection, bodies: Sequence[str | None]) -> l
     size = max(1, min(DOCUMENTS_PER_STATEMENT, variable_limit(conn) // 2))
     insert = "INSERT OR IGNORE INTO documents (hash, body) VALUES " + ", ".join(["(?, ?)"] * size)
     select = f"SELECT hash, id FROM documents WHERE hash IN ({', '.join('?' * size)})"
+
+    def padded(chunk: list) -> list:
+        return chunk + [chunk[-1]] * (size - len(chunk))
+
     for start in range(0, len(items), size):
         chunk = items[start : start + size]
-        chunk += [chunk[-1]] * (size - len(chunk))
-        conn.execute(insert, [v for pair in chunk for v in pair])
-        ids.update(conn.execute(select, [key for key, _ in chunk]).fetchall())
+        ids.update(conn.execute(select, [key for key, _ in padded(chunk)]).fetchall())
+        new = [
+            (key, pack_document(body) if pack else body)
+            for key, (body, pack) in chunk
+            if key not in ids
+        ]
+        if new:
+            conn.execute(insert, [v for pair in padded(new) for v in pair])
+            ids.update(conn.execute(select, [key for key, _ in padded(new)]).fetchall())
     return [None if key is None else ids[key] for key in keys]
 
 
 def load_documents(conn: sqlite3.Connection, ids: Iterable[int | None]) -> dict[int, str]:
-    """The texts of these document ids (``{id: body}``); unknown ids are left out."""
+    """The texts of these document ids (``{id: text}``, packed bodies unpacked); unknown ids
+    are left out. Raises CatalogError for a damaged packed body (doctor names it)."""
     wanted = sorted({i for i in ids if i is not None})
     found: dict[int, str] = {}
     per_statement = variable_limit(conn)
     for start in range(0, len(wanted), per_statement):
         chunk = wanted[start : start + per_statement]
-        found.update(
-            conn.execute(
-                f"SELECT id, body FROM documents WHERE id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-        )
+        for doc, body in conn.execute(
+            f"SELECT id, body FROM documents WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        ):
+            if body.__class__ is not str:
+                try:
+                    body = unpack_document(body)
+                except ValueError as exc:
+                    raise CatalogError(
+                        f"document {doc} of the catalog is damaged ({exc}); run genz-catalog doctor"
+                    ) from None
+            found[doc] = body
     return found
 
 
@@ -189,7 +291,9 @@ def to_stored_row(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> N
         full = dict(row)
         full.setdefault("model_id", "")
         bodies.extend(model_document_bodies(full))
-    ids = store_documents(conn, bodies)
+    # Only the config is packed: the other documents are read by SQL (json_extract) and by
+    # every GenZ lookup, and are small.
+    ids = store_documents(conn, bodies, [k == 0 for _ in rows for k in range(4)])
     for n, row in enumerate(rows):
         for k, (doc_column, text_column) in enumerate(MODEL_DOCUMENT_COLUMNS.items()):
             if present[n][k]:

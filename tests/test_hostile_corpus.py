@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from reliability_support import LLAMA_31_8B, dump_catalog, llama_record
 
 from genz_catalog.cli import cli
+from genz_catalog.datasette.functions import register_sql_functions
 from genz_catalog.limits import MAX_CONFIG_DEPTH, MAX_NUMBER_CHARS, SQLITE_MAX_INT
 from genz_catalog.manager import MAX_CONFIG_BYTES, ModelManager
 
@@ -164,12 +165,16 @@ def test_nan_and_infinity_are_stored_as_strict_json(isolated_catalog: Path, tmp_
     assert result.exit_code == 0, result.output
     assert "time_step_limit[1] is Infinity, which is not JSON" in result.stderr
     conn = sqlite3.connect(isolated_catalog)
+    register_sql_functions(conn)  # genz_document, as the web server's SQL has it
     # json_extract reads every row: one NaN used to make it fail on the whole table.
     assert conn.execute(
-        "SELECT json_extract(d.body, '$.time_step_limit[1]'), json_extract(d.body, '$.eps') "
+        "SELECT json_extract(genz_document(d.body), '$.time_step_limit[1]'), "
+        "json_extract(genz_document(d.body), '$.eps') "
         "FROM models m JOIN documents d ON d.id = m.config_doc"
     ).fetchall() == [("Infinity", "NaN")]
-    assert conn.execute("SELECT count(*) FROM documents WHERE NOT json_valid(body)").fetchone()
+    assert conn.execute(
+        "SELECT count(*) FROM documents WHERE NOT json_valid(genz_document(body))"
+    ).fetchone() == (0,)
     conn.close()
 
 

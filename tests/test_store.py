@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import os
@@ -16,6 +18,7 @@ import sqlite_utils
 from genz_catalog import store
 from genz_catalog.admin import export_catalog, load_catalog
 from genz_catalog.db import connect, migrations
+from genz_catalog.errors import CatalogError
 from genz_catalog.manager import ModelManager
 
 CONFIGS = Path(__file__).parent / "data" / "hf-configs"
@@ -335,3 +338,178 @@ def test_datasette_json_never_serves_a_document_the_catalog_replaced(tmp_path: P
         swapped = [line.replace('"org/b"', '"org/a"') for line in lines]
         load_catalog(manager.db, iter(swapped), replace=True)
     assert config_of_a() == _config(MISTRAL)
+
+
+# -------------------------------------------------------------------------- packed configs
+
+
+def _real_configs() -> dict[str, dict]:
+    """Every real Hub config of the test data, by folder."""
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted(CONFIGS.glob("*/config.json"))}
+
+
+def test_codec_1_dictionary_never_changes():
+    # Bodies packed with codec 1 are read with exactly this dictionary: a change would make
+    # every packed config of every existing file unreadable. A better one is a new codec.
+    assert len(store.CODEC_1_DICTIONARY) == 1608
+    assert (
+        hashlib.sha256(store.CODEC_1_DICTIONARY).hexdigest()
+        == "a5edef172072dd56c78338e934a02e8aa794f608907c07f144c1dc9a690de941"
+    )
+
+
+def test_real_configs_are_packed_to_under_a_third_and_read_back_exactly(tmp_path: Path):
+    configs = _real_configs()
+    assert len(configs) >= 100
+    texts = {name: json.dumps(config, sort_keys=True) for name, config in configs.items()}
+    packed = {name: store.pack_document(text) for name, text in texts.items()}
+    for name, body in packed.items():
+        assert isinstance(body, bytes), name
+        assert store.unpack_document(body) == texts[name], name
+    raw = sum(len(t.encode()) for t in texts.values())
+    stored = sum(len(b) for b in packed.values())
+    # 101,326 bytes of text -> 29,351 (0.29); the configs of the embedded default catalog the
+    # dictionary's words come from do no better than the others (0.287 without them).
+    assert stored < 0.31 * raw, (stored, raw)
+    unseen = {n for n in configs if not (store_defaults / n).exists()}
+    assert len(unseen) >= 50
+    assert sum(len(packed[n]) for n in unseen) < 0.31 * sum(len(texts[n].encode()) for n in unseen)
+    # Short texts and texts deflate cannot shrink stay text.
+    assert store.pack_document('{"a": 1}') == '{"a": 1}'
+    digest = hashlib.sha512(b"x").digest() + hashlib.sha512(b"y").digest()
+    noise = json.dumps({"k": base64.b85encode(digest).decode()})
+    assert len(noise) > 160
+    assert store.pack_document(noise) == noise
+
+
+store_defaults = Path(store.__file__).parent / "data" / "default-configs"
+
+
+def test_every_reader_gets_a_packed_config_as_its_text(tmp_path: Path):
+    import asyncio
+
+    from genz_catalog.admin import diagnose_catalog
+    from genz_catalog.catalog.refresh import stored_config
+    from genz_catalog.datasette.app import build_datasette
+
+    path = tmp_path / "p.db"
+    configs = _real_configs()
+    llama = configs[LLAMA]
+    with ModelManager(path) as manager:
+        manager.add_model("meta-llama/Llama-3.1-8B", llama, source="local")
+        manager.add_model("mistralai/Mistral-7B-v0.1", configs[MISTRAL], source="local")
+        conn = manager.db.conn
+        kinds = dict(
+            conn.execute(
+                "SELECT m.model_id, typeof(d.body) FROM models m "
+                "JOIN documents d ON d.id = m.config_doc"
+            ).fetchall()
+        )
+        assert kinds == {"meta-llama/Llama-3.1-8B": "blob", "mistralai/Mistral-7B-v0.1": "blob"}
+        # Every other document stays JSON text that SQL reads directly.
+        assert conn.execute(
+            "SELECT count(*), sum(json_valid(body)) FROM documents WHERE id NOT IN "
+            "(SELECT config_doc FROM models)"
+        ).fetchone() == (5, 5)
+        stored = conn.execute(
+            "SELECT length(d.body) FROM models m JOIN documents d ON d.id = m.config_doc "
+            "WHERE m.model_id = 'meta-llama/Llama-3.1-8B'"
+        ).fetchone()[0]
+        assert stored < 0.45 * len(json.dumps(llama, sort_keys=True))
+        assert manager.require_model("Llama-3.1-8B")["config"] == llama
+        assert stored_config(manager.db, "meta-llama/Llama-3.1-8B") == llama
+        # A new version of the same config text finds the packed document: no second copy.
+        manager.add_model("other/llama", llama, source="local")
+        assert conn.execute("SELECT count(DISTINCT config_doc) FROM models").fetchone()[0] == 2
+        assert diagnose_catalog(manager.db).healthy
+    lines = _export(path)
+    model = next(
+        json.loads(line)["row"]
+        for line in lines[1:]
+        if json.loads(line)["table"] == "models"
+        and json.loads(line)["row"]["model_id"] == "meta-llama/Llama-3.1-8B"
+    )
+    assert json.loads(model["config_json"]) == llama
+    copy = tmp_path / "copy.db"
+    with ModelManager(copy) as manager:
+        load_catalog(manager.db, iter(lines))
+        assert manager.require_model("meta-llama/Llama-3.1-8B")["config"] == llama
+        assert manager.db.execute(
+            "SELECT DISTINCT typeof(d.body) FROM models m JOIN documents d ON d.id = m.config_doc"
+        ).fetchall() == [("blob",)]
+    assert _export(copy) == lines
+
+    datasette = build_datasette(path)
+
+    def get(url: str):  # noqa: ANN202
+        return asyncio.run(datasette.client.get(url))
+
+    row = get("/catalog/models/meta-llama~2FLlama-3~2E1-8B.json?_shape=objects").json()["rows"][0]
+    assert json.loads(row["config_json"]) == llama
+    page = get("/catalog/models/meta-llama~2FLlama-3~2E1-8B").text
+    assert "config.json · LlamaForCausalLM" in page
+    assert "&#34;rope_scaling&#34;" in page or "&quot;rope_scaling&quot;" in page
+    # The hidden documents table shows texts, in JSON and HTML; SQL unpacks with genz_document.
+    docs = get("/catalog/documents.json?_shape=objects&_size=max").json()["rows"]
+    assert llama in [json.loads(d["body"]) for d in docs]
+    assert "LlamaForCausalLM" in get("/catalog/documents").text
+    answer = get(
+        "/catalog.json?_shape=array&sql="
+        + "select+json_extract(genz_document(d.body),+'$.rope_theta')+as+theta+"
+        "from+models+m+join+documents+d+on+d.id+%3D+m.config_doc+order+by+m.model_id"
+    ).json()
+    assert [a["theta"] for a in answer] == [500000.0, 10000.0, 500000.0]
+
+
+def test_a_damaged_or_hostile_packed_body_is_refused(tmp_path: Path):
+    import zlib
+
+    from genz_catalog.admin import diagnose_catalog
+    from genz_catalog.datasette.functions import document_text
+    from genz_catalog.limits import MAX_CONFIG_BYTES
+
+    good = store.pack_document(json.dumps(_config(LLAMA), sort_keys=True))
+    assert isinstance(good, bytes)
+    for bad, reason in [
+        (b"\x02" + good[1:], "unknown codec 02"),
+        (b"", "unknown codec empty"),
+        (good[:-5], "cut short"),
+        (good + b"x", "bytes after its end"),
+        (b"\x01\xff\xff\xff", "damaged"),
+    ]:
+        try:
+            store.unpack_document(bad)
+        except ValueError as exc:
+            assert reason in str(exc), (reason, exc)
+        else:
+            raise AssertionError(f"{reason}: accepted")
+        assert document_text(bad) is None
+    # A BLOB made to inflate without end (64 KB -> 64 MB) stops at the longest config.
+    packer = zlib.compressobj(
+        9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, store.CODEC_1_DICTIONARY
+    )
+    bomb = b"\x01" + packer.compress(b" " * (32 * MAX_CONFIG_BYTES)) + packer.flush()
+    assert len(bomb) < 100_000
+    assert document_text(bomb) is None
+
+    path = tmp_path / "d.db"
+    with ModelManager(path) as manager:
+        manager.add_model("meta-llama/Llama-3.1-8B", _config(LLAMA), source="local")
+        manager.db.execute(
+            "UPDATE documents SET body = ? WHERE id = "
+            "(SELECT config_doc FROM models WHERE model_id = 'meta-llama/Llama-3.1-8B')",
+            [good[:-5]],
+        )
+        manager.db.conn.commit()
+        report = diagnose_catalog(manager.db)
+        assert not report.healthy
+        assert report.invalid_json == {"models.config_json": 1}
+        assert report.undecodable_text == {}
+        # A reader is told, not given a wrong or empty config.
+        try:
+            manager.require_model("Llama-3.1-8B")
+        except CatalogError as exc:
+            assert "is damaged (packed document body is cut short" in str(exc)
+            assert str(exc).endswith("run genz-catalog doctor")
+        else:
+            raise AssertionError("a damaged config was read")

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from ..convert import convert_hf_config
 from ..db import FIGURE_COLUMNS, write_transaction
+from ..store import unpack_document
 
 #: Columns a refresh may write: figures the converter's record holds under the same name.
 REFRESHABLE_COLUMNS = frozenset({*FIGURE_COLUMNS, "genz_unsupported"})
@@ -37,7 +38,7 @@ def stored_config(db: sqlite_utils.Database, model_id: str) -> dict[str, Any] | 
     if row is None or not row[0]:
         return None
     try:
-        config = json.loads(row[0])
+        config = json.loads(unpack_document(row[0]))
     except ValueError:
         return None
     return config if isinstance(config, dict) else None

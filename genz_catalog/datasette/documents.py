@@ -107,6 +107,8 @@ def _published_versions(
 async def render_json(datasette, request, data, view_name, args, database=None, table=None):  # noqa: ANN001, ANN201
     """Datasette's JSON, with the document ids of ``models`` and ``model_versions`` given back
     as their texts (the shape ``models.json`` had before the store)."""
+    if database == DATABASE_NAME and table == "documents" and isinstance(data, dict):
+        _unpacked_bodies(data)
     if (
         database == DATABASE_NAME
         and table in PUBLISHED_COLUMNS
@@ -128,6 +130,36 @@ async def render_json(datasette, request, data, view_name, args, database=None, 
                 lambda conn: _published_versions(conn, columns, rows)
             )
     return json_renderer(args, data, view_name)
+
+
+def _unpacked_bodies(data: dict[str, Any]) -> None:
+    """The ``documents`` table's JSON with packed bodies (configs) given as their texts, in
+    place: the stored BLOB would otherwise come out as base64 of deflate."""
+    columns = list(data.get("columns") or ())
+    if "body" not in columns or not data.get("rows"):
+        return
+    at = columns.index("body")
+    rows = []
+    for row in data["rows"]:
+        values = list(row.values()) if isinstance(row, dict) else list(row)
+        if isinstance(values[at], bytes):
+            try:
+                values[at] = store.unpack_document(values[at])
+            except ValueError:
+                values[at] = None
+        rows.append(dict(zip(columns, values, strict=True)) if isinstance(row, dict) else values)
+    data["rows"] = rows
+
+
+def render_body_cell(value: Any) -> Markup | None:
+    """A ``documents.body`` cell: a packed config shown as its JSON text, like every other
+    document (a damaged one says so)."""
+    if isinstance(value, bytes):
+        try:
+            value = store.unpack_document(value)
+        except ValueError as exc:
+            return Markup('<span class="genz-note">{}</span>').format(str(exc))
+    return render_cell_html(value, "config_json", "documents")
 
 
 async def render_document_cell(

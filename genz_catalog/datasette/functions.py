@@ -30,6 +30,7 @@ from typing import Any
 from .. import units
 from ..db import escape_fts_query
 from ..limits import MAX_SQL_FUNCTION_ARG_BYTES
+from ..store import unpack_document
 
 #: dtype used when a query passes an empty one.
 DEFAULT_DTYPE = "bf16"
@@ -249,6 +250,16 @@ def fts_query(text: str | None) -> str:
 
 
 #: name -> (function, number of arguments, positions of integer arguments) for SQLite.
+def document_text(body: str | bytes | None) -> str | None:
+    """``genz_document(body)``: a ``documents.body`` as text. A config is stored packed (a
+    BLOB, see :func:`genz_catalog.store.pack_document`); text comes back as it is, and a BLOB
+    that is not a packed document gives NULL."""
+    try:
+        return unpack_document(body)
+    except ValueError:
+        return None
+
+
 SQL_FUNCTIONS = {
     "genz_bytes_per_value": (bytes_per_value, 1, ()),
     "genz_weight_bytes": (weight_bytes, 2, (0,)),
@@ -297,3 +308,6 @@ def register_sql_functions(conn: sqlite3.Connection) -> None:
     """Register every ``genz_*`` function on a SQLite connection."""
     for name, (function, arity, int_positions) in SQL_FUNCTIONS.items():
         conn.create_function(name, arity, _guarded(function, int_positions), deterministic=True)
+    # Not size-guarded: a packed config may be longer than MAX_SQL_FUNCTION_ARG_BYTES, nothing
+    # is cached, and what one call gives is bounded (unpack_document stops at MAX_CONFIG_BYTES).
+    conn.create_function("genz_document", 1, document_text, deterministic=True)

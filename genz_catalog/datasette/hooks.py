@@ -16,7 +16,7 @@ from .browse import browse_template_vars, with_default_columns
 from .cells import render_cell_html
 from .chart import CHART_PATH, chart_page_context
 from .compare import COMPARE_PATH, compare_view
-from .documents import PUBLISHED_COLUMNS, render_document_cell, render_json
+from .documents import PUBLISHED_COLUMNS, render_body_cell, render_document_cell, render_json
 from .functions import register_sql_functions
 from .model_page import DIFF_PATH, model_diff_view
 from .sql_guard import guard_connection
@@ -121,6 +121,8 @@ def render_cell(
         return Markup('<a href="{}">{}</a>').format(url, value)
     if database == DATABASE_NAME and column in PUBLISHED_COLUMNS.get(table or "", ()):
         return render_document_cell(datasette, value, column, table, row)
+    if database == DATABASE_NAME and table == "documents" and column == "body":
+        return render_body_cell(value)
     return render_cell_html(value, column, table, row)
 
 
