@@ -293,7 +293,9 @@ def to_stored_row(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> N
         bodies.extend(model_document_bodies(full))
     # Only the config is packed: the other documents are read by SQL (json_extract) and by
     # every GenZ lookup, and are small.
-    ids = store_documents(conn, bodies, [k == 0 for _ in rows for k in range(4)])
+    ids = store_documents(
+        conn, bodies, [column == "config_doc" for _ in rows for column in MODEL_DOCUMENT_COLUMNS]
+    )
     for n, row in enumerate(rows):
         for k, (doc_column, text_column) in enumerate(MODEL_DOCUMENT_COLUMNS.items()):
             if present[n][k]:

@@ -249,7 +249,6 @@ def fts_query(text: str | None) -> str:
     return escape_fts_query(text or "") or '""'
 
 
-#: name -> (function, number of arguments, positions of integer arguments) for SQLite.
 def document_text(body: str | bytes | None) -> str | None:
     """``genz_document(body)``: a ``documents.body`` as text. A config is stored packed (a
     BLOB, see :func:`genz_catalog.store.pack_document`); text comes back as it is, and a BLOB
@@ -260,6 +259,7 @@ def document_text(body: str | bytes | None) -> str | None:
         return None
 
 
+#: name -> (function, number of arguments, positions of integer arguments) for SQLite.
 SQL_FUNCTIONS = {
     "genz_bytes_per_value": (bytes_per_value, 1, ()),
     "genz_weight_bytes": (weight_bytes, 2, (0,)),
