@@ -621,3 +621,29 @@ def test_a_shared_config_genz_rejects_is_reported_for_each_model(genz, catalog):
             f"GenZ rejects the configuration of {model_id!r}: "
             "Number of decoder layers must be divisible by the unique layers"
         )
+
+
+def test_a_lookup_reads_a_genz_document_once_for_every_model_sharing_it(catalog):
+    from genz_catalog.genz.reader import CatalogLoader
+
+    config = json.loads(MISTRAL_CONFIG.read_text())
+    list(
+        catalog.add_models(
+            [
+                {"model_id": f"tuner{i}/mistral-ft", "config": config, "source": "local"}
+                for i in range(5)
+            ]
+        )
+    )
+    loader = CatalogLoader()
+    loader.lookup("nobody")  # opens the file
+    statements: list[str] = []
+    loader._conn.set_trace_callback(statements.append)
+    configs = [loader.lookup(f"tuner{i}/mistral-ft") for i in range(5)]
+    assert [c.model for c in configs] == [f"tuner{i}/mistral-ft" for i in range(5)]
+    assert {c.num_decoder_layers for c in configs} == {32}
+    # Five point queries; the shared document is read (with its model, in one statement) once.
+    reads = [s for s in statements if "documents" in s]
+    assert len(reads) == 1 and "JOIN documents" in reads[0]
+    assert len([s for s in statements if "FROM models" in s]) == 6
+    loader.close()
