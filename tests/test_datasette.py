@@ -977,7 +977,7 @@ def test_only_plain_filters_are_summarised() -> None:
 
 def _logged_queries(monkeypatch: pytest.MonkeyPatch, fail: str | None = None) -> list[str]:
     """SQL that Datasette runs from now on (normalised); with ``fail``, a query starting so
-    (or holding it, for ``likely(``) runs out of time."""
+    runs out of time."""
     from datasette.database import Database, QueryInterrupted
 
     ran: list[str] = []
@@ -986,7 +986,7 @@ def _logged_queries(monkeypatch: pytest.MonkeyPatch, fail: str | None = None) ->
     async def logged(self, sql, params=None, *args, **kwargs):  # noqa: ANN001, ANN202
         text = " ".join(sql.split())
         ran.append(text)
-        if fail is not None and (text.startswith(fail) or (fail == "likely(" and fail in text)):
+        if fail is not None and text.startswith(fail):
             raise QueryInterrupted(None, sql, params)
         return await run_query(self, sql, params, *args, **kwargs)
 
@@ -1081,67 +1081,63 @@ def test_pages_sorted_by_a_column_with_ties_list_every_model_once(tied_catalog: 
     assert _paged_ids(served, path) == expected
 
 
-@pytest.mark.parametrize("walk", ["fast", "out of time"])
+@pytest.mark.parametrize("column", ["is_moe", "model_type", "attention_type", "source"])
 def test_a_facet_page_lists_every_model_once_in_size_then_id_order(
-    tied_catalog: Path, monkeypatch: pytest.MonkeyPatch, walk: str
+    tied_catalog: Path, monkeypatch: pytest.MonkeyPatch, column: str
 ) -> None:
     import sqlite3
 
+    value = {"is_moe": 0, "model_type": "decoder-only", "attention_type": "gqa"}.get(
+        column, "huggingface"
+    )
     conn = sqlite3.connect(tied_catalog)
     expected = [
         row[0]
         for row in conn.execute(
-            "SELECT model_id FROM models WHERE is_deleted = 0 AND is_moe = 0 "
-            "ORDER BY parameter_count DESC, model_id"
+            f"SELECT model_id FROM models WHERE is_deleted = 0 AND {column} = ? "
+            "ORDER BY parameter_count DESC, model_id",
+            [value],
         )
     ]
     conn.close()
-    # Llama 3.1 8B, then the twelve tied fine-tunes by id (imported in the reverse order), then
-    # BERT; Mixtral is the one MoE model.
-    assert (
-        expected[0] == "meta-llama/Llama-3.1-8B" and expected[-1] == "google-bert/bert-base-uncased"
-    )
-    assert expected[1:13] == [f"tuner-{n:02d}/mistral-ft" for n in range(12)]
+    # The twelve tied fine-tunes come by id (imported in the reverse order).
+    tuners = [f"tuner-{n:02d}/mistral-ft" for n in range(12)]
+    assert [m for m in expected if m.startswith("tuner-")] == tuners
+    start = expected.index(tuners[0])
+    assert expected[start : start + 12] == tuners
     served = build_datasette(tied_catalog)
-    ran = _logged_queries(monkeypatch, fail="likely(" if walk == "out of time" else None)
+    ran = _logged_queries(monkeypatch)
     # Pages of 5 cut the tied fine-tunes twice.
-    assert _paged_ids(served, "/catalog/models.json?is_moe=0&_size=5&_shape=objects") == expected
-    walked = [sql for sql in ran if "likely(" in sql]
-    # The rows are read walking the size index (each page tries it), or when that runs out of
-    # time, through the facet's index: the same pages either way.
-    assert len(walked) == (3 if walk == "fast" else 1), walked
+    path = f"/catalog/models.json?{column}={value}&_size=5&_shape=objects"
+    assert _paged_ids(served, path) == expected
+    rows_sql = [sql for sql in ran if sql.endswith("limit 6") and "count(" not in sql]
+    assert len(rows_sql) == -(-len(expected) // 5), ran
 
 
-def test_only_facet_value_pages_walk_the_size_index() -> None:
-    from genz_catalog.datasette.counts_cache import _size_walk_sql, _ties_by_id
+def test_a_facet_value_page_is_read_in_size_order_without_sorting_its_models(
+    tied_catalog: Path,
+) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(tied_catalog)
+    for column in ("is_moe", "model_type", "attention_type", "source"):
+        sql = (
+            f"select model_id from models where {column} = ? and is_deleted = 0 "
+            "order by parameter_count desc, model_id limit 51"
+        )
+        plan = " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, [0]))
+        # The facet's index gives the size order; only ties of one size are put in id order.
+        assert "USING INDEX idx_models_live_" in plan and f"({column}=?)" in plan, plan
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+    conn.close()
+
+
+def test_first_pages_break_ties_by_id() -> None:
+    from genz_catalog.datasette.counts_cache import _ties_by_id
 
     head = "select model_id, parameter_count from models where "
     first = head + '"is_moe" = :p0 and is_deleted = 0 order by parameter_count desc limit 51'
     assert _ties_by_id(first).endswith("order by parameter_count desc, model_id limit 51")
-    assert _size_walk_sql(_ties_by_id(first)) == (
-        head + 'likely("is_moe" = :p0) and is_deleted = 0 '
-        "order by parameter_count desc, model_id limit 51"
-    )
-    later = (
-        head + '"model_type" = :p0 and "family" = :p1 and is_deleted = 0 and (parameter_count '
-        "< :p3 or parameter_count is null or (parameter_count = :p3 and ((model_id > :p2)))) "
-        "order by parameter_count desc, model_id limit 51"
-    )
-    walked = _size_walk_sql(later)
-    assert walked is not None and 'likely("model_type" = :p0) and "family" = :p1' in walked
-    # A search, a range, a family alone (its index holds the size), another order: as they are.
-    for where in (
-        '"is_moe" = :p0 and is_deleted = 0 and rowid in (select rowid from models_fts where '
-        "models_fts match escape_fts(:search))",
-        '"is_moe" = :p0 and "parameter_count" > :p1 and is_deleted = 0',
-        '"family" = :p0 and is_deleted = 0',
-    ):
-        sql = head + where + " order by parameter_count desc, model_id limit 51"
-        assert _size_walk_sql(sql) is None, where
-    assert (
-        _size_walk_sql(head + '"is_moe" = :p0 and is_deleted = 0 order by num_layers limit 51')
-        is None
-    )
     # Any first page in one column's order gets the id as its tie-break, as the next pages have.
     assert _ties_by_id(head + "is_deleted = 0 order by num_layers limit 51").endswith(
         "order by num_layers, model_id limit 51"

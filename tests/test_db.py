@@ -44,6 +44,7 @@ MIGRATION_NAMES = [
     "m020_drop_unused_model_indexes",
     "m021_search_words",
     "m022_deleted_models_index",
+    "m023_facet_indexes_in_size_order",
 ]
 
 

@@ -236,22 +236,6 @@ def _summary_answer(column: str | None, limit: int) -> str:
     )
 
 
-#: Datasette's query for the rows of a models page in its default order (size, largest
-#: first), the first page or a later one (then with its keyset clause).
-_SIZE_ORDERED_SQL = re.compile(
-    r"^(?P<head>\s*select [\w, ]+ from models where )(?P<where>.+?)"
-    r"(?P<tail> order by parameter_count desc(?:, model_id)? limit \d+\s*)$",
-    re.IGNORECASE | re.DOTALL,
-)
-#: Facet columns whose indexes hold no size: (column, is_deleted). family's holds it.
-_UNORDERED_FACETS = ("model_type", "attention_type", "source", "is_moe")
-#: Milliseconds a page's rows may take walking the size index before they are read through
-#: the facet's index instead (a page of 50 over a value of one model in ten: ~3 ms).
-SIZE_WALK_BUDGET_MS = 15
-#: Seconds before a filter whose walk ran out of time is walked again.
-SIZE_WALK_RETRY_S = 60.0
-
-
 def _summary_connection(rows: Iterable[tuple]) -> sqlite3.Connection:
     """An in-memory ``model_shapes`` holding ``rows`` (:data:`PAGE_FACETS_SQL`'s answer)."""
     conn = sqlite3.connect(":memory:", check_same_thread=False)
@@ -287,9 +271,6 @@ class CatalogDatabase(Database):
         #: The same summary for filtered and searched pages, by WHERE clause and parameters
         #: (all of one catalog version: cleared with the remembered counts).
         self._summaries: OrderedDict[tuple[str, tuple], Any] = OrderedDict()
-        #: Until when walking the size index is not tried again for pages of these facet
-        #: values (:meth:`_rows_in_size_order`; ``time.monotonic()``).
-        self._size_walks: OrderedDict[tuple[tuple[str, str], ...], float] = OrderedDict()
         self._version_lock = threading.Lock()
         self._version_conn: sqlite3.Connection | None = None
 
@@ -311,12 +292,9 @@ class CatalogDatabase(Database):
 
     async def execute(self, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
         """Datasette's ``execute``; count queries (and :attr:`remembered_sql`) are remembered
-        until the catalog changes, and a page filtered on facet values reads its rows in size
-        order when that is quick (:meth:`_rows_in_size_order`)."""
+        until the catalog changes, and a first page in one column's order breaks ties by id
+        (:func:`_ties_by_id`)."""
         sql = _ties_by_id(sql)
-        rows = await self._rows_in_size_order(sql, params, *args, **kwargs)
-        if rows is not None:
-            return rows
         searched = sql in self.searched_sql
         if not searched and sql not in self.remembered_sql and not COUNT_SQL.match(sql):
             return await super().execute(sql, params, *args, **kwargs)
@@ -414,10 +392,8 @@ class CatalogDatabase(Database):
         self._searches.clear()
 
     def forget(self) -> None:
-        """Drop every remembered answer, as a commit by another connection would, and the
-        filters whose size walk ran out of time."""
+        """Drop every remembered answer, as a commit by another connection would."""
         self._forget_answers()
-        self._size_walks.clear()
         self._page_facets = None
 
     async def _from_page_facets(self, shapes_sql: str) -> Results:
@@ -432,42 +408,6 @@ class CatalogDatabase(Database):
                 return _results(conn, shapes_sql)
             self._page_facets = (version, conn)
         return _results(self._page_facets[1], shapes_sql)
-
-    async def _rows_in_size_order(
-        self, sql: str, params: Any, *args: Any, **kwargs: Any
-    ) -> Results | None:
-        """A models page's rows, read by walking the size index, when that is quick; else None
-        (the caller runs ``sql`` as it is).
-
-        SQLite reads a page filtered on a facet value (``is_moe=1``, ``model_type=...``)
-        through that facet's index and then sorts every match by size: 150-550 ms for the
-        largest values at a million models, and those are the values people click. Walking
-        the size index and skipping other models stops after a page, but reads every larger
-        model first: quick when the value's models come in all sizes, slow when they are all
-        small. So the walk gets :data:`SIZE_WALK_BUDGET_MS`: done by then, its rows are the
-        page (the same rows: ``likely()`` changes the plan, not the answer); out of time, the
-        page is read as before, and the walk is not tried again for that filter for
-        :data:`SIZE_WALK_RETRY_S`. Pages with any filter but facet values are left alone."""
-        walk = _size_walk(sql)
-        if walk is None or not isinstance(params, dict):
-            return None
-        planned, terms = walk
-        # The page's filter: its facet values (it has no other), whichever page this is.
-        key = tuple(sorted((column, str(params.get(name))) for column, name in terms))
-        failed_until = self._size_walks.get(key)
-        if failed_until is not None and time.monotonic() < failed_until:
-            return None
-        budget = min(SIZE_WALK_BUDGET_MS, kwargs.get("custom_time_limit") or SIZE_WALK_BUDGET_MS)
-        try:
-            result = await super().execute(
-                planned, params, *args, **{**kwargs, "custom_time_limit": budget}
-            )
-        except QueryInterrupted:
-            remember(self._size_walks, key, time.monotonic() + SIZE_WALK_RETRY_S, MAX_ENTRIES)
-            return None
-        self._size_walks.pop(key, None)
-        return result
-
 
 #: Datasette's first page of a models table view in one column's order: no tie-break.
 _FIRST_PAGE_SQL = re.compile(
@@ -487,33 +427,6 @@ def _ties_by_id(sql: str) -> str:
     if match is None or match["column"].strip('"').lower() == "model_id":
         return sql
     return match["head"] + ", model_id" + match["tail"]
-
-
-def _size_walk(sql: str) -> tuple[str, list[tuple[str, str]]] | None:
-    """``sql`` (Datasette's rows of a models page in size order) with its facet-value terms
-    in ``likely()``, so SQLite walks the size index, and those terms (column, parameter); None
-    when the page has another filter or no facet value whose index lacks the size."""
-    match = _SIZE_ORDERED_SQL.match(sql)
-    if match is None:
-        return None
-    terms = _equality_terms(match["where"])
-    if (
-        terms is None
-        or any(column not in PAGE_FACET_COLUMNS for column, _ in terms)
-        or not any(column in _UNORDERED_FACETS for column, _ in terms)
-    ):
-        return None
-    planned = _EQUALS_TERM.sub(
-        lambda term: f"likely({term[0]})" if term[1].lower() in _UNORDERED_FACETS else term[0],
-        match["where"],
-    )
-    return match["head"] + planned + match["tail"], terms
-
-
-def _size_walk_sql(sql: str) -> str | None:
-    """The SQL of :func:`_size_walk` alone."""
-    walk = _size_walk(sql)
-    return None if walk is None else walk[0]
 
 
 def _results(conn: sqlite3.Connection, sql: str) -> Results:
