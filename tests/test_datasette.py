@@ -1132,6 +1132,31 @@ def test_a_facet_value_page_is_read_in_size_order_without_sorting_its_models(
     conn.close()
 
 
+def test_a_family_page_with_another_facet_value_is_read_through_the_family_index(
+    tied_catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    served = build_datasette(tied_catalog)
+    get(served, "/catalog/models.json")
+    ran = _logged_queries(monkeypatch)
+    path = "/catalog/models.json?family=mistral&attention_type=gqa&_size=5&_shape=objects"
+    ids = _paged_ids(served, path)
+    assert ids == [f"tuner-{n:02d}/mistral-ft" for n in range(12)]
+    rows_sql = [sql for sql in ran if sql.endswith("limit 6") and "count(" not in sql]
+    assert rows_sql and all('+"attention_type" = :p' in sql for sql in rows_sql), rows_sql
+    conn = sqlite3.connect(tied_catalog)
+    sql = (
+        'select model_id from models where "family" = :p0 and +"attention_type" = :p1 '
+        "and is_deleted = 0 order by parameter_count desc, model_id limit 6"
+    )
+    plan = " / ".join(
+        row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, {"p0": "x", "p1": "y"})
+    )
+    conn.close()
+    assert "idx_models_live_family_size (family=?)" in plan, plan
+
+
 def test_first_pages_break_ties_by_id() -> None:
     from genz_catalog.datasette.counts_cache import _ties_by_id
 

@@ -294,7 +294,7 @@ class CatalogDatabase(Database):
         """Datasette's ``execute``; count queries (and :attr:`remembered_sql`) are remembered
         until the catalog changes, and a first page in one column's order breaks ties by id
         (:func:`_ties_by_id`)."""
-        sql = _ties_by_id(sql)
+        sql = _family_index_first(_ties_by_id(sql))
         searched = sql in self.searched_sql
         if not searched and sql not in self.remembered_sql and not COUNT_SQL.match(sql):
             return await super().execute(sql, params, *args, **kwargs)
@@ -408,6 +408,28 @@ class CatalogDatabase(Database):
                 return _results(conn, shapes_sql)
             self._page_facets = (version, conn)
         return _results(self._page_facets[1], shapes_sql)
+
+
+#: A models page's filter on a family and on another facet value (Datasette's SQL).
+_FAMILY_AND_FACET_SQL = re.compile(
+    r'^\s*select [\w, ]+ from models where .*"family" = :p\d+', re.IGNORECASE | re.DOTALL
+)
+#: Facet terms a page with a family reads through the family's index instead of their own.
+_BROAD_FACET_TERM = re.compile(r'"(model_type|attention_type|source|is_moe)" = (:p\d+)')
+
+
+def _family_index_first(sql: str) -> str:
+    """``sql`` (a models page filtered on a family and other facet values) with the other
+    terms kept off their indexes (``+column``), which changes the plan, not the answer.
+
+    Every facet index holds the size (m023), so for ``family=llama&attention_type=gqa`` SQLite
+    may walk all GQA models largest first looking for Llamas (445 ms at a million models). A
+    family is nearly always the narrower value: its index (family, size) gives the page at once.
+    """
+    if not _FAMILY_AND_FACET_SQL.match(sql):
+        return sql
+    return _BROAD_FACET_TERM.sub(r'+"\1" = \2', sql)
+
 
 #: Datasette's first page of a models table view in one column's order: no tie-break.
 _FIRST_PAGE_SQL = re.compile(
