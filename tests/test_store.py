@@ -22,6 +22,8 @@ from genz_catalog.errors import CatalogError
 from genz_catalog.manager import ModelManager
 
 CONFIGS = Path(__file__).parent / "data" / "hf-configs"
+#: The embedded default catalog's configs: the words of codec 1's dictionary come from them.
+DEFAULT_CONFIGS = Path(store.__file__).parent / "data" / "default-configs"
 LLAMA = "meta-llama__Llama-3.1-8B"
 MISTRAL = "mistralai__Mistral-7B-v0.1"
 
@@ -371,7 +373,7 @@ def test_real_configs_are_packed_to_under_a_third_and_read_back_exactly(tmp_path
     # 101,326 bytes of text -> 29,351 (0.29); the configs of the embedded default catalog the
     # dictionary's words come from do no better than the others (0.287 without them).
     assert stored < 0.31 * raw, (stored, raw)
-    unseen = {n for n in configs if not (store_defaults / n).exists()}
+    unseen = {n for n in configs if not (DEFAULT_CONFIGS / n).exists()}
     assert len(unseen) >= 50
     assert sum(len(packed[n]) for n in unseen) < 0.31 * sum(len(texts[n].encode()) for n in unseen)
     # Short texts and texts deflate cannot shrink stay text.
@@ -380,9 +382,6 @@ def test_real_configs_are_packed_to_under_a_third_and_read_back_exactly(tmp_path
     noise = json.dumps({"k": base64.b85encode(digest).decode()})
     assert len(noise) > 160
     assert store.pack_document(noise) == noise
-
-
-store_defaults = Path(store.__file__).parent / "data" / "default-configs"
 
 
 def test_every_reader_gets_a_packed_config_as_its_text(tmp_path: Path):

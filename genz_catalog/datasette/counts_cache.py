@@ -28,7 +28,7 @@ from typing import Any
 
 from datasette.database import Database, QueryInterrupted, Results
 
-from ..db import MODEL_SHAPE_COLUMNS
+from ..db import FACET_SIZE_INDEXES, MODEL_SHAPE_COLUMNS
 from ..memo import remember
 from . import DATABASE_NAME
 
@@ -415,7 +415,7 @@ _FAMILY_AND_FACET_SQL = re.compile(
     r'^\s*select [\w, ]+ from models where .*"family" = :p\d+', re.IGNORECASE | re.DOTALL
 )
 #: Facet terms a page with a family reads through the family's index instead of their own.
-_BROAD_FACET_TERM = re.compile(r'"(model_type|attention_type|source|is_moe)" = (:p\d+)')
+_BROAD_FACET_TERM = re.compile(r'"(' + "|".join(FACET_SIZE_INDEXES.values()) + r')" = (:p\d+)')
 
 
 def _family_index_first(sql: str) -> str:

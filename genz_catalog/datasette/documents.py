@@ -23,6 +23,7 @@ from .. import store
 from ..catalog.versions import publish_versions
 from . import DATABASE_NAME
 from .cells import render_cell_html
+from .functions import document_text
 
 #: Document-id column -> the text column of the published shape, per table.
 PUBLISHED_COLUMNS = {
@@ -133,8 +134,9 @@ async def render_json(datasette, request, data, view_name, args, database=None, 
 
 
 def _unpacked_bodies(data: dict[str, Any]) -> None:
-    """The ``documents`` table's JSON with packed bodies (configs) given as their texts, in
-    place: the stored BLOB would otherwise come out as base64 of deflate."""
+    """The ``documents`` table's JSON with packed bodies (configs) given as their texts, as
+    ``genz_document()`` gives them, in place: the stored BLOB would otherwise come out as base64
+    of deflate."""
     columns = list(data.get("columns") or ())
     if "body" not in columns or not data.get("rows"):
         return
@@ -143,10 +145,7 @@ def _unpacked_bodies(data: dict[str, Any]) -> None:
     for row in data["rows"]:
         values = list(row.values()) if isinstance(row, dict) else list(row)
         if isinstance(values[at], bytes):
-            try:
-                values[at] = store.unpack_document(values[at])
-            except ValueError:
-                values[at] = None
+            values[at] = document_text(values[at])
         rows.append(dict(zip(columns, values, strict=True)) if isinstance(row, dict) else values)
     data["rows"] = rows
 

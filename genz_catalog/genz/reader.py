@@ -64,11 +64,10 @@ _MISSING = object()
 
 # One point query for an id or an alias (both columns are COLLATE NOCASE primary keys, so both
 # halves are index lookups). It gives the GenZ arguments' document id only: models share few
-# documents (40,000 at a million Hub-like models), each read and parsed once (_DOCUMENT_SQL) and
-# kept as a template, so joining the document into every lookup read a body that was almost
-# never needed (~2.5 us of a ~30 us cold lookup). A document not read yet is read with the
-# model again, in one statement (_LOOKUP_WITH_DOCUMENT_SQL), so the two always agree even when a
-# writer commits in between. The stored arguments say "model": "" (shared by models with one
+# documents (40,000 at a million Hub-like models), each parsed once and kept as a template, so
+# joining the document into every lookup read a body that was almost never needed (~2.5 us of
+# SQL a lookup). A document not parsed yet is read with the model again, in one statement
+# (_LOOKUP_WITH_DOCUMENT_SQL), so the two always agree even when a writer commits in between. The stored arguments say "model": "" (shared by models with one
 # config); _query puts the id back.
 _LOOKUP_SQL = """
 SELECT model_id, genz_doc FROM models WHERE model_id = ?1 AND is_deleted = 0
