@@ -256,6 +256,52 @@ def test_bulk_preparer_converts_each_architecture_once(tmp_path: Path, conversio
     )
 
 
+def test_bulk_preparer_stays_right_within_its_bounds(tmp_path: Path, conversions, monkeypatch):
+    # The preparer remembers at most FILES files and ARCHITECTURES conversions: a file read
+    # again is not parsed while its architecture is remembered, and converted again once it
+    # is forgotten; every result equals a fresh conversion of that file.
+    from genz_catalog.catalog import prepared as prepared_module
+    from genz_catalog.catalog.prepared import BulkPreparer
+
+    parsed: list[str] = []
+    real_parse = prepared_module.config_from_bytes
+    monkeypatch.setattr(
+        prepared_module,
+        "config_from_bytes",
+        lambda data, name: parsed.append(Path(name).parent.name) or real_parse(data, name),
+    )
+    base = json.loads((LLAMA_CONFIG / "config.json").read_text())
+    texts = {
+        "org__base": json.dumps(base, indent=2),
+        "a__same": json.dumps(base, indent=2),  # byte for byte the base's
+        "b__dtype": json.dumps({**base, "torch_dtype": "float32"}, indent=2),
+        "c__deeper": json.dumps({**base, "num_hidden_layers": 40}, indent=2),
+        "d__same": json.dumps(base, indent=2),
+        "e__nan": json.dumps({**base, "time_step_limit": [0.0, float("inf")]}),
+        "f__nan": json.dumps({**base, "time_step_limit": [0.0, float("inf")]}),
+    }
+    for name, text in texts.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(text)
+    preparer = BulkPreparer()
+    preparer.FILES, preparer.ARCHITECTURES = 2, 1
+    order = ["org__base", "a__same", "b__dtype", "c__deeper", "d__same", "e__nan", "f__nan"]
+    results = []
+    for name in order:
+        results.append(preparer.prepare_file(tmp_path / name / "config.json"))
+        assert len(preparer._files) <= 2 and len(preparer._architectures) <= 1
+    # a__same is the base's bytes: not parsed. d__same is too, but c__deeper's conversion
+    # pushed the base's out: parsed and converted again. NaN configs are never remembered.
+    assert parsed == ["org__base", "b__dtype", "c__deeper", "d__same", "e__nan", "f__nan"]
+    assert conversions == ["org/base", "c/deeper", "d/same", "e/nan", "f/nan"]
+    for name, (model_id, prepared) in zip(order, results, strict=True):
+        assert model_id == name.replace("__", "/")
+        reference = prepare_for_bulk(model_id, json.loads(texts[name]), "local")
+        assert prepared.content == reference.content, name
+        assert list(prepared.content) == list(reference.content)  # one column order
+    assert "time_step_limit" in results[-1][1].content["warnings_json"]
+
+
 def test_no_converted_figure_depends_on_the_trainers_environment():
     # What BulkPreparer relies on, for every real config the converter accepts: a config's
     # dtype, transformers release and checkpoint folder change its stored config, nothing else.
@@ -281,3 +327,28 @@ def test_no_converted_figure_depends_on_the_trainers_environment():
         assert differ == {"config_json", "config_hash"}, (path.parent.name, differ)
         checked += 1
     assert checked >= 100
+
+
+def test_config_bytes_are_read_whole_up_to_the_limit_and_refused_past_it(tmp_path: Path):
+    # The reader asks for the size stat gives (plus one byte): a file at the limit is read
+    # whole, one byte more is refused with its size, an empty file is empty.
+    from genz_catalog.catalog.config_files import MAX_CONFIG_BYTES, read_config_bytes
+    from genz_catalog.errors import InvalidInputError
+
+    text = (LLAMA_CONFIG / "config.json").read_bytes()
+    body = text.rstrip()[:-1]  # without its closing brace
+    at_limit = body + b" " * (MAX_CONFIG_BYTES - len(body) - 1) + b"}"
+    (tmp_path / "at-limit.json").write_bytes(at_limit)
+    (tmp_path / "over.json").write_bytes(at_limit + b" ")
+    (tmp_path / "empty.json").write_bytes(b"")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "config.json").write_bytes(text)
+    assert read_config_bytes(tmp_path / "at-limit.json")[0] == at_limit
+    assert read_config_file(tmp_path / "at-limit.json")[0]["num_hidden_layers"] == 32
+    with pytest.raises(InvalidInputError, match=f"config is {MAX_CONFIG_BYTES + 1} bytes"):
+        read_config_bytes(tmp_path / "over.json")
+    assert read_config_bytes(tmp_path / "empty.json")[0] == b""
+    assert read_config_bytes(tmp_path / "folder") == (
+        text,
+        str(tmp_path / "folder" / "config.json"),
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from ..db import DERIVED_COLUMNS, SOURCES
 from ..errors import InvalidInputError
 from ..memo import remember
 from ..record import STORED_COLUMNS
-from ..store import genz_body_for, genz_text
+from ..store import genz_body_for, genz_text, pack_document, unpack_document
 from .config_files import config_from_bytes, config_model_id, read_config_bytes
 from .ids import config_hash, validate_model_id
 
@@ -62,19 +63,6 @@ class PreparedModel:
     @property
     def model_id(self) -> str:
         return self.content["model_id"]
-
-    def renamed(self, model_id: str) -> PreparedModel:
-        """The same content for another model (a fine-tune with its base's config): its id,
-        default name and the GenZ arguments' ``model`` are its own. ``model_id`` is valid."""
-        content = dict(self.content)
-        old_id = content["model_id"]
-        content["model_id"] = model_id
-        if not self.name_given:
-            content["model_name"] = model_id.split("/")[-1]
-        content["genz_config_json"] = genz_text(
-            genz_body_for(content.get("genz_config_json"), old_id), model_id
-        )
-        return PreparedModel(content, self.name_given, self.exported)
 
     @classmethod
     def from_export_row(cls, row: Mapping[str, Any]) -> PreparedModel:
@@ -162,68 +150,120 @@ ENVIRONMENT_KEYS = frozenset({"_name_or_path", "transformers_version", "torch_dt
 class BulkPreparer:
     """Prepares local config files for a bulk import, converting each architecture once.
 
-    Hub fine-tunes mostly ship their base model's config.json byte for byte: a file whose
-    bytes were seen before (among the last :attr:`CAPACITY` distinct ones) reuses that
-    conversion, and only what names the model (its id, default name and the GenZ arguments'
-    ``model``) is its own. A file that differs from an earlier one only in
-    :data:`ENVIRONMENT_KEYS` (among the last :attr:`ARCHITECTURES` distinct architectures)
-    reuses that conversion too, with its own ``config_json`` and ``config_hash``. A refused
-    file is not remembered: it is checked again each time.
+    Hub fine-tunes mostly ship their base model's config.json byte for byte, or with only what
+    the trainer's environment stamps in changed (:data:`ENVIRONMENT_KEYS`). So a file is
+    converted only when its architecture (its config without those keys) is not among the
+    last :attr:`ARCHITECTURES` converted; otherwise that conversion is reused with the file's
+    own config, hash and names (its id, default name and the GenZ arguments' ``model``). A
+    file whose bytes are among the last :attr:`FILES` distinct ones read is not even parsed:
+    its canonical config text and hash are remembered, packed.
+
+    Files holding NaN or Infinity (stored as strings, with a warning) and refused files are
+    not remembered: they are checked again each time.
     """
 
-    #: Distinct files remembered (a prepared model is a few KB).
-    CAPACITY = 1024
-    #: Distinct architectures remembered (~1.5 KB each: a converted one without its config).
-    ARCHITECTURES = 4096
+    #: Distinct files remembered (~0.4 KB each: the packed config text, its hash, and the
+    #: keys of the file's architecture and ``_name_or_path``).
+    FILES = 16_384
+    #: Distinct architectures remembered (~1.3 KB each: a conversion's columns as a tuple,
+    #: without the config).
+    ARCHITECTURES = 16_384
 
     def __init__(self, source: str = "local") -> None:
         self.source = source
-        self._seen: OrderedDict[bytes, tuple[dict[str, Any], PreparedModel]] = OrderedDict()
-        self._architectures: OrderedDict[str, PreparedModel] = OrderedDict()
+        # file bytes' digest -> (architecture key, _name_or_path, packed config text, hash)
+        self._files: OrderedDict[bytes, tuple[bytes, Any, str | bytes, str]] = OrderedDict()
+        # architecture key -> (columns, values) of its conversion, the config and names unset
+        self._architectures: OrderedDict[bytes, tuple[tuple[str, ...], tuple]] = OrderedDict()
+        # The columns of every conversion are the same tuple (one copy, not one per entry).
+        self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def prepare_file(self, path: str | os.PathLike[str]) -> tuple[str, PreparedModel]:
         """(model id, prepared model) of one config file; raises as :func:`read_config_file`
         and the converter do."""
         data, name = read_config_bytes(path)
         key = hashlib.blake2b(data, digest_size=16).digest()
-        seen = self._seen.get(key)
-        if seen is not None:
-            self._seen.move_to_end(key)
-            config, template = seen
-            model_id = config_model_id(config, name)
-            return model_id, template.renamed(model_id)
+        known = self._files.get(key)
+        if known is not None:
+            architecture, name_or_path, packed, hash_ = known
+            template = self._architectures.get(architecture)
+            if template is not None:  # else that conversion is forgotten: convert again
+                self._files.move_to_end(key)
+                self._architectures.move_to_end(architecture)
+                # Naming a file needs only its _name_or_path (config_model_id).
+                model_id = config_model_id({"_name_or_path": name_or_path}, name)
+                config_json = unpack_document(packed)
+                assert config_json is not None
+                return model_id, _from_template(template, model_id, config_json, hash_)
         config = config_from_bytes(data, name)
         model_id = config_model_id(config, name)
-        architecture = config_hash({k: v for k, v in config.items() if k not in ENVIRONMENT_KEYS})
-        prepared = self._same_architecture(architecture, model_id, config)
-        if prepared is None:
-            prepared = prepare_model(model_id, config, None, self.source, None)
-            # Without its source config (most of its size): each user stores its own.
-            template = PreparedModel({**prepared.content, "config_json": None}, prepared.name_given)
-            remember(self._architectures, architecture, template, self.ARCHITECTURES)
-        # Naming a file needs only its _name_or_path (config_model_id), not the whole config.
-        naming = {"_name_or_path": config.get("_name_or_path")}
-        remember(self._seen, key, (naming, prepared), self.CAPACITY)
-        return model_id, prepared
-
-    def _same_architecture(
-        self, architecture: str, model_id: str, config: dict[str, Any]
-    ) -> PreparedModel | None:
-        """The conversion of an earlier config with this architecture, as ``model_id``'s with
-        ``config`` as its source; None when there is none (or ``config`` holds NaN, which
-        :func:`prepare_model` stores with a warning)."""
+        architecture = _architecture_key(config)
         template = self._architectures.get(architecture)
         if template is None:
-            return None
-        self._architectures.move_to_end(architecture)
-        try:
-            config_json = _limits.dumps_strict(config, sort_keys=True)
-        except InvalidInputError:
-            return None
-        prepared = template.renamed(model_id)
-        prepared.content["config_json"] = config_json
-        prepared.content["config_hash"] = config_hash(config)
-        return prepared
+            prepared = prepare_model(model_id, config, None, self.source, None)
+            config_json = prepared.content["config_json"]
+            if _NON_FINITE_NAMES.search(config_json):
+                return model_id, prepared  # maybe NaN stored as a string: not remembered
+            template = self._template(prepared)
+            remember(self._architectures, architecture, template, self.ARCHITECTURES)
+            hash_ = prepared.content["config_hash"]
+        else:
+            self._architectures.move_to_end(architecture)
+            try:
+                config_json = _limits.dumps_strict(config, sort_keys=True)
+            except InvalidInputError:  # NaN in an environment key: stored with a warning
+                return model_id, prepare_model(model_id, config, None, self.source, None)
+            hash_ = config_hash(config)
+            prepared = _from_template(template, model_id, config_json, hash_)
+        remember(
+            self._files,
+            key,
+            (architecture, config.get("_name_or_path"), pack_document(config_json), hash_),
+            self.FILES,
+        )
+        return model_id, prepared
+
+    def _template(self, prepared: PreparedModel) -> tuple[tuple[str, ...], tuple]:
+        """A conversion as kept in :attr:`_architectures`: its columns (shared) and values,
+        without its config, names and hash, its GenZ arguments without the model's id."""
+        content = dict(prepared.content)
+        content["genz_config_json"] = genz_body_for(
+            content["genz_config_json"], content["model_id"]
+        )
+        for column in _OWN_COLUMNS:
+            content[column] = None
+        columns = tuple(content)
+        return self._layouts.setdefault(columns, columns), tuple(content.values())
+
+
+#: Columns of a bulk-prepared model that are the file's own, not its architecture's.
+_OWN_COLUMNS = ("model_id", "model_name", "config_json", "config_hash")
+#: What a config text holds where NaN or Infinity were made strings (limits.strict_config).
+_NON_FINITE_NAMES = re.compile(r'"(?:NaN|-?Infinity)"')
+
+
+def _architecture_key(config: Mapping[str, Any]) -> bytes:
+    """A key equal for two parsed configs exactly when they are equal without
+    :data:`ENVIRONMENT_KEYS` (in the same key order, which transformers writes sorted)."""
+    architecture = {k: v for k, v in config.items() if k not in ENVIRONMENT_KEYS}
+    # repr: parsed JSON (dicts, lists, str, int, float, bool, None) reads back from it
+    # unambiguously, and it is cheaper than a canonical json.dumps.
+    return hashlib.blake2b(repr(architecture).encode(), digest_size=16).digest()
+
+
+def _from_template(
+    template: tuple[tuple[str, ...], tuple], model_id: str, config_json: str, hash_: str
+) -> PreparedModel:
+    """The prepared model of ``model_id`` with ``config_json`` (hash ``hash_``) from a
+    conversion of its architecture (:meth:`BulkPreparer._template`)."""
+    columns, values = template
+    content = dict(zip(columns, values, strict=True))
+    content["model_id"] = model_id
+    content["model_name"] = model_id.split("/")[-1]
+    content["genz_config_json"] = genz_text(content["genz_config_json"], model_id)
+    content["config_json"] = config_json
+    content["config_hash"] = hash_
+    return PreparedModel(content, name_given=False)
 
 
 def prepare_item(db: sqlite_utils.Database, item: Mapping[str, Any]) -> PreparedModel:
