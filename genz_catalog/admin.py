@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import itertools
 import json
@@ -34,7 +36,7 @@ from typing import IO, Any
 import sqlite_utils
 
 from . import store as _store
-from ._lean_start import start_convert_worker
+from ._lean_start import BULK_GC_THRESHOLD, start_convert_worker
 from .catalog import versions as _versions
 from .catalog import writes as _writes
 from .catalog.ids import name_owners
@@ -1254,25 +1256,38 @@ def import_config_files(
     written_models = 0
     decided = False  # whether the import has been weighed for deferral yet
     deferred = False  # whether it set the catalog's secondary indexes aside
-    try:
-        for written in writes:
-            result.counts[written.status] = result.counts.get(written.status, 0) + 1
-            path = waiting.popleft()
-            if on_file is not None:
-                on_file(path, written, None)
-            if written.status in ("imported", "updated"):
-                written_models += 1
-            if (
-                not decided
-                and written_models >= defer_threshold(live_at_start)
-                and not manager.db.conn.in_transaction  # between batches: write_models
-            ):  # commits a batch before it yields its results
-                decided = True
-                deferred = bool(defer_indexes(manager.db))
-    finally:
-        if deferred:
-            _restore_after_import(manager.db, failing=sys.exc_info()[0] is not None)
+    with _fewer_collections():
+        try:
+            for written in writes:
+                result.counts[written.status] = result.counts.get(written.status, 0) + 1
+                path = waiting.popleft()
+                if on_file is not None:
+                    on_file(path, written, None)
+                if written.status in ("imported", "updated"):
+                    written_models += 1
+                if (
+                    not decided
+                    and written_models >= defer_threshold(live_at_start)
+                    and not manager.db.conn.in_transaction  # between batches: write_models
+                ):  # commits a batch before it yields its results
+                    decided = True
+                    deferred = bool(defer_indexes(manager.db))
+        finally:
+            if deferred:
+                _restore_after_import(manager.db, failing=sys.exc_info()[0] is not None)
     return result
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Rarer cyclic garbage collections (:data:`BULK_GC_THRESHOLD`) while a bulk import runs;
+    the process's own thresholds come back after it."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*BULK_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 #: Writes after which a bulk import sets the catalog's secondary indexes aside (see

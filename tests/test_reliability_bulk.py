@@ -227,3 +227,26 @@ def test_add_models_on_error_rolls_back_only_the_refused_item(tmp_path: Path):
         with pytest.raises(ModelExistsError):
             list(manager.add_models(renamed, if_exists="error"))
         assert manager.get_model("org/first-2") is None
+
+
+def test_an_import_collects_garbage_less_often_and_gives_the_thresholds_back(tmp_path: Path):
+    import gc
+
+    from reliability_support import write_config_variants
+
+    from genz_catalog._lean_start import BULK_GC_THRESHOLD
+    from genz_catalog.admin import import_config_files
+
+    paths = write_config_variants(tmp_path / "configs", "gc", 3)
+    seen: list[tuple[int, int, int]] = []
+    before = gc.get_threshold()
+    with ModelManager(tmp_path / "gc.db") as manager:
+        import_config_files(manager, paths, on_file=lambda *_: seen.append(gc.get_threshold()))
+        assert seen == [BULK_GC_THRESHOLD] * 3 and gc.get_threshold() == before
+
+        def fail(*_: object) -> None:
+            raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError, match="stop"):
+            import_config_files(manager, paths, if_exists="update", on_file=fail)
+        assert gc.get_threshold() == before
