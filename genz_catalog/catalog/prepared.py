@@ -243,8 +243,9 @@ _NON_FINITE_NAMES = re.compile(r'"(?:NaN|-?Infinity)"')
 
 
 def _architecture_key(config: Mapping[str, Any]) -> bytes:
-    """A key equal for two parsed configs exactly when they are equal without
-    :data:`ENVIRONMENT_KEYS` (in the same key order, which transformers writes sorted)."""
+    """The key of a parsed config's architecture: two configs with equal keys are equal
+    without :data:`ENVIRONMENT_KEYS`, and two that are equal in the same key order (transformers
+    writes them sorted) have equal keys. Equal configs in another order only miss the cache."""
     architecture = {k: v for k, v in config.items() if k not in ENVIRONMENT_KEYS}
     # repr: parsed JSON (dicts, lists, str, int, float, bool, None) reads back from it
     # unambiguously, and it is cheaper than a canonical json.dumps.
