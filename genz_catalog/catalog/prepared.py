@@ -162,7 +162,7 @@ class BulkPreparer:
     not remembered: they are checked again each time.
     """
 
-    #: Distinct files remembered (~0.4 KB each: the packed config text, its hash, and the
+    #: Distinct files remembered (~0.6 KB each: the packed config text, its hash, and the
     #: keys of the file's architecture and ``_name_or_path``).
     FILES = 16_384
     #: Distinct architectures remembered (~1.3 KB each: a conversion's columns as a tuple,
