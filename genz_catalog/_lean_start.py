@@ -30,7 +30,7 @@ def import_sqlite_utils_without_dataframes() -> None:
 #: Cyclic-GC thresholds of a bulk import's processes. A model allocates a few hundred
 #: containers (rows, dicts, tuples), so the default first threshold (700) starts a collection
 #: every few models, and its full collections walk every object of the process: ~6% of the
-#: writer's time at 100,000 models. Collections still run, a few hundred times less often.
+#: writer's time at 100,000 models. Collections still run, ~70 times less often.
 BULK_GC_THRESHOLD = (50_000, 20, 100)
 
 

@@ -116,7 +116,7 @@ def _read_regular_file(name: str, size: int) -> bytes:
                 break
             parts.append(chunk)
             total += len(chunk)
-            ask = 65_536  # it grew since stat: the rest in chunks, up to the limit
+            ask = 65_536  # past the size stat gave (a file that grew): chunks, up to the limit
     finally:
         os.close(fd)
     return b"".join(parts)
