@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,6 +72,11 @@ class PreparedModel:
         return cls(content=dict(row), exported=True)
 
 
+def default_model_name(model_id: str) -> str:
+    """The display name of a model whose caller gave none: its id's last part."""
+    return model_id.split("/")[-1]
+
+
 def prepare_model(
     model_id: str,
     config: Mapping[str, Any] | None,
@@ -120,7 +124,7 @@ def prepare_model(
     content: dict[str, Any] = {
         "model_id": model_id,
         "source": source,
-        "model_name": model_name or model_id.split("/")[-1],
+        "model_name": model_name or default_model_name(model_id),
     }
     for column in RECORD_COLUMNS:
         value = record.get(column)
@@ -197,22 +201,22 @@ class BulkPreparer:
                 return model_id, _from_template(template, model_id, config_json, hash_)
         config = config_from_bytes(data, name)
         model_id = config_model_id(config, name)
+        try:
+            config_json = _limits.dumps_strict(config, sort_keys=True)
+        except InvalidInputError:
+            # NaN or Infinity: prepare_model stores them as strings with a warning. Rare, so
+            # such a file is converted on its own and not remembered.
+            return model_id, prepare_model(model_id, config, None, self.source, None)
         architecture = _architecture_key(config)
         template = self._architectures.get(architecture)
         if template is None:
             prepared = prepare_model(model_id, config, None, self.source, None)
-            config_json = prepared.content["config_json"]
-            if _NON_FINITE_NAMES.search(config_json):
-                return model_id, prepared  # maybe NaN stored as a string: not remembered
-            template = self._template(prepared)
-            remember(self._architectures, architecture, template, self.ARCHITECTURES)
+            remember(
+                self._architectures, architecture, self._template(prepared), self.ARCHITECTURES
+            )
             hash_ = prepared.content["config_hash"]
         else:
             self._architectures.move_to_end(architecture)
-            try:
-                config_json = _limits.dumps_strict(config, sort_keys=True)
-            except InvalidInputError:  # NaN in an environment key: stored with a warning
-                return model_id, prepare_model(model_id, config, None, self.source, None)
             hash_ = config_hash(config)
             prepared = _from_template(template, model_id, config_json, hash_)
         remember(
@@ -238,8 +242,6 @@ class BulkPreparer:
 
 #: Columns of a bulk-prepared model that are the file's own, not its architecture's.
 _OWN_COLUMNS = ("model_id", "model_name", "config_json", "config_hash")
-#: What a config text holds where NaN or Infinity were made strings (limits.strict_config).
-_NON_FINITE_NAMES = re.compile(r'"(?:NaN|-?Infinity)"')
 
 
 def _architecture_key(config: Mapping[str, Any]) -> bytes:
@@ -260,7 +262,7 @@ def _from_template(
     columns, values = template
     content = dict(zip(columns, values, strict=True))
     content["model_id"] = model_id
-    content["model_name"] = model_id.split("/")[-1]
+    content["model_name"] = default_model_name(model_id)
     content["genz_config_json"] = genz_text(content["genz_config_json"], model_id)
     content["config_json"] = config_json
     content["config_hash"] = hash_

@@ -67,8 +67,9 @@ _MISSING = object()
 # documents (40,000 at a million Hub-like models), each parsed once and kept as a template, so
 # joining the document into every lookup read a body that was almost never needed (~2.5 us of
 # SQL a lookup). A document not parsed yet is read with the model again, in one statement
-# (_LOOKUP_WITH_DOCUMENT_SQL), so the two always agree even when a writer commits in between. The stored arguments say "model": "" (shared by models with one
-# config); _query puts the id back.
+# (_LOOKUP_WITH_DOCUMENT_SQL), so the two always agree even when a writer commits in between.
+# The stored arguments say "model": "" (shared by models with one config); _query puts the id
+# back.
 _LOOKUP_SQL = """
 SELECT model_id, genz_doc FROM models WHERE model_id = ?1 AND is_deleted = 0
 UNION ALL
@@ -82,6 +83,17 @@ _LOOKUP_WITH_DOCUMENT_SQL = (
     + _LOOKUP_SQL
     + ") f LEFT JOIN documents d ON d.id = f.genz_doc"
 )
+
+
+def _fetch_one(conn: sqlite3.Connection, sql: str, key: str) -> tuple | None:
+    """The row ``sql`` gives for ``key``; None for none, or for a file it cannot be asked of
+    (e.g. one that is not (yet) a migrated catalog)."""
+    try:
+        return conn.execute(sql, (key,)).fetchone()
+    except sqlite3.Error:
+        return None
+
+
 _METRICS_SQL = (
     "SELECT metric_name, metric_value, shots FROM model_quality_metrics WHERE model_id = ? "
     "ORDER BY metric_name, shots"
@@ -322,19 +334,13 @@ class CatalogLoader:
     def _query(self, key: str) -> Any:
         if self._conn is None:
             return _MISSING
-        try:
-            row = self._conn.execute(_LOOKUP_SQL, (key,)).fetchone()
-        except sqlite3.Error:
-            return _MISSING  # e.g. a file that is not (yet) a migrated catalog
+        row = _fetch_one(self._conn, _LOOKUP_SQL, key)
         if row is None:
             return _MISSING
         model_id, document = row
         template = self._by_document.get(document, _MISSING)
         if template is _MISSING:
-            try:
-                row = self._conn.execute(_LOOKUP_WITH_DOCUMENT_SQL, (key,)).fetchone()
-            except sqlite3.Error:
-                return _MISSING
+            row = _fetch_one(self._conn, _LOOKUP_WITH_DOCUMENT_SQL, key)
             if row is None:
                 return _MISSING
             model_id, document, genz_json = row
