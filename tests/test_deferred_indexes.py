@@ -38,6 +38,9 @@ MODELS_DEFERRED = [
     "idx_models_live_size",
     "idx_models_live_source",
 ]
+#: Everything an import sets aside: also model_aliases' index by model, which only a hard
+#: delete, an id change and an alias other than a bare name look up, and an import makes none.
+DEFERRED = ["idx_model_aliases_model_id", *MODELS_DEFERRED]
 
 
 def _indexes(path: Path) -> list[tuple[str, str]]:
@@ -65,7 +68,7 @@ def _import_watching(
                 for row in manager.db.execute("SELECT name FROM sqlite_master WHERE type='index'")
             }
             recorded = len(deferred_indexes(manager.db))
-            seen.append((recorded, sum(name not in names for name in MODELS_DEFERRED)))
+            seen.append((recorded, sum(name not in names for name in DEFERRED)))
             # What the pages read, with or without the indexes: the same answers.
             rows = manager.db.execute(
                 "SELECT model_id, parameter_count, family FROM models WHERE is_deleted = 0"
@@ -88,12 +91,10 @@ def _import_watching(
     return result, seen
 
 
-def test_the_deferred_indexes_are_the_non_unique_ones_nothing_relies_on(tmp_path: Path):
+def test_the_deferred_indexes_are_the_non_unique_ones_an_import_never_looks_up(tmp_path: Path):
     db = connect(tmp_path / "c.db")
-    assert [name for name, _, _ in deferrable_indexes(db)] == MODELS_DEFERRED
-    # model_aliases.model_id: the foreign key's child index (a hard delete finds a model's
-    # aliases through it) and the alias triggers' look-up; model_versions' UNIQUE(model_id,
-    # version) serves its foreign key. Neither is touched.
+    assert [name for name, _, _ in deferrable_indexes(db)] == DEFERRED
+    # model_versions' UNIQUE(model_id, version) serves its foreign key: never touched.
     db.execute("CREATE INDEX idx_models_config_hash ON models(config_hash)")
     db.execute(
         "CREATE TRIGGER t AFTER INSERT ON model_cache BEGIN "
@@ -124,7 +125,7 @@ def test_large_import_defers_and_ends_with_the_same_indexes_and_rows(
     # Set aside once 10 models were written (their batch committed), kept aside to the end,
     # then built again.
     assert seen[:10] == [(0, 0)] * 10
-    assert seen[10:] == [(len(MODELS_DEFERRED), len(MODELS_DEFERRED))] * 35
+    assert seen[10:] == [(len(DEFERRED), len(DEFERRED))] * 35
     assert _indexes(deferring) == before
     db = connect(deferring, read_only=True)
     stats = dict(db.execute("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'models'"))
@@ -135,6 +136,8 @@ def test_large_import_defers_and_ends_with_the_same_indexes_and_rows(
         "idx_models_live_moe_size",
     }
     assert stats["idx_models_live_size"].split()[0] == "45"
+    aliases = dict(db.execute("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'model_aliases'"))
+    assert aliases["idx_model_aliases_model_id"].split()[0] == "45"
     assert deferred_indexes(db) == []
     assert diagnose_catalog(db).healthy
     db.conn.close()
@@ -144,6 +147,47 @@ def test_large_import_defers_and_ends_with_the_same_indexes_and_rows(
     assert result.counts == {"imported": 45}
     assert set(seen) == {(0, 0)}
     assert without_times(dump_catalog(deferring)) == without_times(dump_catalog(plain))
+
+
+def test_other_writers_are_answered_right_while_the_alias_index_is_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Between an import's batches, with model_aliases' index by model set aside, another
+    writer's hard delete still takes the model's aliases with it and a user alias still reaches
+    ``models.aliases`` and the search: SQLite scans ``model_aliases`` instead of seeking."""
+    path = tmp_path / "c.db"
+    monkeypatch.setattr(admin, "DEFER_INDEXES_AFTER", 10)
+    files = write_config_variants(tmp_path / "configs", "w", 40)
+    reported: list[str] = []
+
+    def other_writer(_path: str, written: object, _error: object) -> None:
+        reported.append(_path)
+        if len(reported) != 25:
+            return
+        with ModelManager(path) as other:
+            indexes = {r[0] for r in other.db.execute("SELECT name FROM sqlite_master")}
+            assert "idx_model_aliases_model_id" not in indexes
+            assert other.get_model("w-m3")["model_id"] == "w/w-m3"  # its bare-name alias
+            other.delete_model("w/w-m3", hard=True)
+            other.add_alias("w/w-m4", "my-favourite")
+
+    with ModelManager(path) as manager:
+        result = import_config_files(manager, files, batch_size=5, on_file=other_writer)
+    assert result.counts == {"imported": 40}
+    db = connect(path, read_only=True)
+    assert "idx_model_aliases_model_id" in {
+        r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    assert db.execute("SELECT count(*) FROM model_aliases WHERE model_id = 'w/w-m3'").fetchone() == (
+        0,
+    )
+    assert db.execute("SELECT count(*) FROM model_aliases").fetchone() == (40,)  # 39 + 1
+    assert db.execute("SELECT aliases FROM models WHERE model_id = 'w/w-m4'").fetchone() == (
+        "my-favourite",
+    )
+    assert ModelManager(path).search_models("my-favourite")[0]["model_id"] == "w/w-m4"
+    assert diagnose_catalog(db).healthy
+    db.conn.close()
 
 
 def test_small_import_into_a_bigger_catalog_keeps_its_indexes(
@@ -167,7 +211,7 @@ def test_small_import_into_a_bigger_catalog_keeps_its_indexes(
     assert result.counts == {"imported": 60}
     assert (
         seen[:51] == [(0, 0)] * 51
-        and seen[51:] == [(len(MODELS_DEFERRED), len(MODELS_DEFERRED))] * 9
+        and seen[51:] == [(len(DEFERRED), len(DEFERRED))] * 9
     )
     assert _indexes(path) == before
 
@@ -224,10 +268,10 @@ def test_killed_import_is_repaired_by_the_next_open_for_writing_and_by_doctor(tm
             if recorded:
                 break
             time.sleep(0.02)
-        assert recorded == MODELS_DEFERRED
+        assert recorded == DEFERRED
         # The import runs: an open for writing leaves its indexes to it.
         writer = connect(path)
-        assert deferred_indexes(writer) == MODELS_DEFERRED
+        assert deferred_indexes(writer) == DEFERRED
         assert deferred_indexes(writer, interrupted_only=True) == []
         assert diagnose_catalog(writer).deferred_indexes == []
         writer.conn.close()
@@ -251,9 +295,9 @@ def test_killed_import_is_repaired_by_the_next_open_for_writing_and_by_doctor(tm
     )
     assert sum(families.values()) == written
     report = diagnose_catalog(reader)
-    assert report.deferred_indexes == MODELS_DEFERRED
+    assert report.deferred_indexes == DEFERRED
     assert report.problems == [
-        f"{len(MODELS_DEFERRED)} indexes deferred by an interrupted import (--fix recreates them)"
+        f"{len(DEFERRED)} indexes deferred by an interrupted import (--fix recreates them)"
     ]
     reader.conn.close()
     assert _indexes(path) != before
