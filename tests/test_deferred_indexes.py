@@ -178,9 +178,9 @@ def test_other_writers_are_answered_right_while_the_alias_index_is_aside(
     assert "idx_model_aliases_model_id" in {
         r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
     }
-    assert db.execute("SELECT count(*) FROM model_aliases WHERE model_id = 'w/w-m3'").fetchone() == (
-        0,
-    )
+    assert db.execute(
+        "SELECT count(*) FROM model_aliases WHERE model_id = 'w/w-m3'"
+    ).fetchone() == (0,)
     assert db.execute("SELECT count(*) FROM model_aliases").fetchone() == (40,)  # 39 + 1
     assert db.execute("SELECT aliases FROM models WHERE model_id = 'w/w-m4'").fetchone() == (
         "my-favourite",
@@ -209,10 +209,7 @@ def test_small_import_into_a_bigger_catalog_keeps_its_indexes(
     more = write_config_variants(tmp_path / "more", "more", 60)
     result, seen = _import_watching(path, more, batch_size=5)
     assert result.counts == {"imported": 60}
-    assert (
-        seen[:51] == [(0, 0)] * 51
-        and seen[51:] == [(len(DEFERRED), len(DEFERRED))] * 9
-    )
+    assert seen[:51] == [(0, 0)] * 51 and seen[51:] == [(len(DEFERRED), len(DEFERRED))] * 9
     assert _indexes(path) == before
 
 
