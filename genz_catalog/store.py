@@ -174,28 +174,48 @@ def document_hash(body: str) -> bytes:
 DOCUMENTS_PER_STATEMENT = 200
 
 
+#: A document whose key and stored form are known already: (text, key, stored body), as
+#: :func:`known_document` gives. A bulk-import worker computes them once per distinct config and
+#: architecture, so the writer neither hashes nor packs those texts.
+KnownDocument = tuple[str, bytes, "str | bytes"]
+
+
+def known_document(text: str, packed: str | bytes | None = None) -> KnownDocument:
+    """``text``'s :data:`KnownDocument`; ``packed``: its :func:`pack_document` form when it is
+    to be stored packed (and was packed already), else it is stored as text."""
+    return (text, document_hash(text), text if packed is None else packed)
+
+
 def store_documents(
     conn: sqlite3.Connection,
     bodies: Sequence[str | None],
     packed: Sequence[bool] | None = None,
+    known: Sequence[KnownDocument | None] | None = None,
 ) -> list[int | None]:
     """Store each distinct text once; return each one's document id (None for None).
 
     ``packed[i]`` (default False) stores a new ``bodies[i]`` packed (:func:`pack_document`); a
-    text stored already keeps its row, packed or not. The caller holds the write transaction.
+    text stored already keeps its row, packed or not. ``known[i]``, when its text equals
+    ``bodies[i]``, gives that text's key and stored form instead of computing them (its stored
+    form must be packed exactly when ``packed[i]`` is). The caller holds the write transaction.
     One ``SELECT`` per few hundred distinct texts, and an ``INSERT`` and a ``SELECT`` more for
     those not stored yet: only new texts are packed.
     """
-    wanted: dict[bytes, tuple[str, bool]] = {}
+    # key -> (text, whether to pack it, its stored form when known)
+    wanted: dict[bytes, tuple[str, bool, str | bytes | None]] = {}
     keys: list[bytes | None] = []
     for n, body in enumerate(bodies):
         if body is None:
             keys.append(None)
             continue
-        key = document_hash(body)
         pack = packed is not None and packed[n]
+        given = known[n] if known is not None else None
+        if given is not None and (given[0] is body or given[0] == body):
+            key, stored = given[1], given[2]
+        else:
+            key, stored = document_hash(body), None
         if key not in wanted or pack:
-            wanted[key] = (body, pack)
+            wanted[key] = (body, pack, stored)
         keys.append(key)
     ids: dict[bytes, int] = {}
     items = list(wanted.items())
@@ -209,14 +229,15 @@ def store_documents(
     def padded(chunk: list) -> list:
         return chunk + [chunk[-1]] * (size - len(chunk))
 
+    def stored_form(body: str, pack: bool, stored: str | bytes | None) -> str | bytes:
+        if stored is not None:
+            return stored
+        return pack_document(body) if pack else body
+
     for start in range(0, len(items), size):
         chunk = items[start : start + size]
         ids.update(conn.execute(select, [key for key, _ in padded(chunk)]).fetchall())
-        new = [
-            (key, pack_document(body) if pack else body)
-            for key, (body, pack) in chunk
-            if key not in ids
-        ]
+        new = [(key, stored_form(*value)) for key, value in chunk if key not in ids]
         if new:
             conn.execute(insert, [v for pair in padded(new) for v in pair])
             ids.update(conn.execute(select, [key for key, _ in padded(new)]).fetchall())
@@ -277,30 +298,45 @@ def model_document_bodies(row: Mapping[str, Any]) -> list[str | None]:
     ]
 
 
-def to_stored_row(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> None:
+def to_stored_row(
+    conn: sqlite3.Connection,
+    rows: Sequence[dict[str, Any]],
+    known: Sequence[Sequence[KnownDocument | None] | None] | None = None,
+) -> None:
     """Replace the JSON text columns of ``rows`` (published shape) by document ids, in place.
 
     A row without a given text column keeps its document column unset (an update that does
-    not touch it).
+    not touch it). ``known[n]``: row ``n``'s documents in :data:`MODEL_DOCUMENT_COLUMNS` order
+    as :func:`model_document_bodies` gives them, when their keys are known already (each is used
+    only for a text equal to its own, see :func:`store_documents`).
     """
     bodies: list[str | None] = []
     present: list[list[bool]] = []
-    for row in rows:
+    given: list[KnownDocument | None] = []
+    for n, row in enumerate(rows):
         flags = [column in row for column in MODEL_JSON_COLUMNS]
         present.append(flags)
         full = dict(row)
         full.setdefault("model_id", "")
         bodies.extend(model_document_bodies(full))
+        documents = known[n] if known is not None else None
+        given.extend(documents if documents is not None else _NONE_KNOWN)
     # Only the config is packed: the other documents are read by SQL (json_extract) and by
     # every GenZ lookup, and are small.
     ids = store_documents(
-        conn, bodies, [column == "config_doc" for _ in rows for column in MODEL_DOCUMENT_COLUMNS]
+        conn,
+        bodies,
+        [column == "config_doc" for _ in rows for column in MODEL_DOCUMENT_COLUMNS],
+        given,
     )
     for n, row in enumerate(rows):
         for k, (doc_column, text_column) in enumerate(MODEL_DOCUMENT_COLUMNS.items()):
             if present[n][k]:
                 row[doc_column] = ids[4 * n + k]
                 del row[text_column]
+
+
+_NONE_KNOWN: tuple[None, ...] = (None,) * len(MODEL_DOCUMENT_COLUMNS)
 
 
 def model_document_ids(rows: Sequence[Mapping[str, Any]]) -> set[int]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from reliability_support import LLAMA_31_8B_PARAMS, dump_catalog, llama_record
 
+from genz_catalog import store
 from genz_catalog.admin import iter_export_lines, load_catalog
 from genz_catalog.catalog import writes
 from genz_catalog.catalog.ids import name_owners
@@ -299,6 +300,15 @@ def test_bulk_preparer_stays_right_within_its_bounds(tmp_path: Path, conversions
         reference = prepare_for_bulk(model_id, json.loads(texts[name]), "local")
         assert prepared.content == reference.content, name
         assert list(prepared.content) == list(reference.content)  # one column order
+        # The documents' keys and stored forms it carries are those the writer would compute.
+        if name.endswith("nan"):
+            assert prepared.documents is None
+        else:
+            bodies = store.model_document_bodies(prepared.content)
+            assert prepared.documents == tuple(
+                (body, store.document_hash(body), store.pack_document(body) if k == 0 else body)
+                for k, body in enumerate(bodies)
+            ), name
     assert "time_step_limit" in results[-1][1].content["warnings_json"]
 
 

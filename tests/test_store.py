@@ -512,3 +512,33 @@ def test_a_damaged_or_hostile_packed_body_is_refused(tmp_path: Path):
             assert str(exc).endswith("run genz-catalog doctor")
         else:
             raise AssertionError("a damaged config was read")
+
+
+def test_known_document_keys_are_used_only_for_their_own_text(tmp_path: Path):
+    # A bulk-import worker sends each document's key and stored form; the writer uses them
+    # only for a text equal to the one they were computed from, and stores the same rows.
+    config = json.dumps(
+        {"architectures": ["LlamaForCausalLM"], "hidden_size": 4096}
+        | {f"key_{n}": n for n in range(40)}
+    )
+    small = '{"weights": 1}'
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE documents (id INTEGER PRIMARY KEY, hash BLOB UNIQUE, body)")
+    known = [store.known_document(config, store.pack_document(config)), store.known_document(small)]
+    ids = store.store_documents(conn, [config, small], [True, False], known)
+    rows = conn.execute("SELECT id, hash, body FROM documents ORDER BY id").fetchall()
+    assert rows == [
+        (ids[0], store.document_hash(config), store.pack_document(config)),
+        (ids[1], store.document_hash(small), small),
+    ]
+    assert isinstance(rows[0][2], bytes)  # packed, as store_documents would have packed it
+    # A key sent with another text is not trusted: the text gets its own key and row.
+    other = '{"weights": 2}'
+    [other_id] = store.store_documents(conn, [other], None, [store.known_document(small)])
+    assert other_id not in ids
+    assert conn.execute("SELECT hash, body FROM documents WHERE id = ?", [other_id]).fetchone() == (
+        store.document_hash(other),
+        other,
+    )
+    # The same texts with no keys given find the same rows.
+    assert store.store_documents(conn, [config, small], [True, False]) == ids

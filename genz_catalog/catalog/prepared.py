@@ -19,7 +19,14 @@ from ..db import DERIVED_COLUMNS, SOURCES
 from ..errors import InvalidInputError
 from ..memo import remember
 from ..record import STORED_COLUMNS
-from ..store import genz_body_for, genz_text, pack_document, unpack_document
+from ..store import (
+    KnownDocument,
+    genz_body_for,
+    genz_text,
+    known_document,
+    pack_document,
+    unpack_document,
+)
 from .config_files import config_from_bytes, config_model_id, read_config_bytes
 from .ids import config_hash, validate_model_id
 
@@ -53,11 +60,15 @@ class PreparedModel:
     whether the caller chose ``model_name``: a defaulted name must not rename an existing
     model re-imported under a case variant of its id. ``exported`` marks a complete
     stored row from an export (``load``): written as it is, its versions come with it.
+    ``documents``: the keys and stored forms of its four documents when a bulk-import worker
+    knew them (see :func:`genz_catalog.store.to_stored_row`), so the writer need not hash or
+    pack them.
     """
 
     content: dict[str, Any]
     name_given: bool = True
     exported: bool = False
+    documents: tuple[KnownDocument | None, ...] | None = None
 
     @property
     def model_id(self) -> str:
@@ -164,21 +175,27 @@ class BulkPreparer:
 
     Files holding NaN or Infinity (stored as strings, with a warning) and refused files are
     not remembered: they are checked again each time.
+
+    Each prepared model carries its documents' keys and stored forms
+    (:attr:`PreparedModel.documents`), computed once per distinct file and architecture here,
+    where there is time to spare, instead of for every model by the writer.
     """
 
-    #: Distinct files remembered (~0.6 KB each: the packed config text, its hash, and the
-    #: keys of the file's architecture and ``_name_or_path``).
+    #: Distinct files remembered (~0.6 KB each: the packed config text, its hash and document
+    #: key, and the keys of the file's architecture and ``_name_or_path``).
     FILES = 16_384
-    #: Distinct architectures remembered (~1.3 KB each: a conversion's columns as a tuple,
-    #: without the config).
+    #: Distinct architectures remembered (~1.5 KB each: a conversion's columns as a tuple,
+    #: without the config, and the keys of its other three documents).
     ARCHITECTURES = 16_384
 
     def __init__(self, source: str = "local") -> None:
         self.source = source
-        # file bytes' digest -> (architecture key, _name_or_path, packed config text, hash)
-        self._files: OrderedDict[bytes, tuple[bytes, Any, str | bytes, str]] = OrderedDict()
-        # architecture key -> (columns, values) of its conversion, the config and names unset
-        self._architectures: OrderedDict[bytes, tuple[tuple[str, ...], tuple]] = OrderedDict()
+        # file bytes' digest ->
+        # (architecture key, _name_or_path, packed config text, hash, config document key)
+        self._files: OrderedDict[bytes, tuple[bytes, Any, str | bytes, str, bytes]] = OrderedDict()
+        # architecture key -> its conversion's (columns, values), the config and names unset,
+        # and its GenZ arguments', memory figures' and warnings' known documents
+        self._architectures: OrderedDict[bytes, _Template] = OrderedDict()
         # The columns of every conversion are the same tuple (one copy, not one per entry).
         self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
 
@@ -189,7 +206,7 @@ class BulkPreparer:
         key = hashlib.blake2b(data, digest_size=16).digest()
         known = self._files.get(key)
         if known is not None:
-            architecture, name_or_path, packed, hash_ = known
+            architecture, name_or_path, packed, hash_, document_key = known
             template = self._architectures.get(architecture)
             if template is not None:  # else that conversion is forgotten: convert again
                 self._files.move_to_end(key)
@@ -198,7 +215,8 @@ class BulkPreparer:
                 model_id = config_model_id({"_name_or_path": name_or_path}, name)
                 config_json = unpack_document(packed)
                 assert config_json is not None
-                return model_id, _from_template(template, model_id, config_json, hash_)
+                config_document = (config_json, document_key, packed)
+                return model_id, _from_template(template, model_id, config_document, hash_)
         config = config_from_bytes(data, name)
         model_id = config_model_id(config, name)
         try:
@@ -208,28 +226,31 @@ class BulkPreparer:
             # such a file is converted on its own and not remembered.
             return model_id, prepare_model(model_id, config, None, self.source, None)
         architecture = _architecture_key(config)
+        config_document = known_document(config_json, pack_document(config_json))
         template = self._architectures.get(architecture)
         if template is None:
             prepared = prepare_model(model_id, config, None, self.source, None)
-            remember(
-                self._architectures, architecture, self._template(prepared), self.ARCHITECTURES
-            )
+            template = self._template(prepared)
+            remember(self._architectures, architecture, template, self.ARCHITECTURES)
             hash_ = prepared.content["config_hash"]
+            prepared.documents = (config_document, *template[2])
         else:
             self._architectures.move_to_end(architecture)
             hash_ = config_hash(config)
-            prepared = _from_template(template, model_id, config_json, hash_)
+            prepared = _from_template(template, model_id, config_document, hash_)
+        _, document_key, packed = config_document
         remember(
             self._files,
             key,
-            (architecture, config.get("_name_or_path"), pack_document(config_json), hash_),
+            (architecture, config.get("_name_or_path"), packed, hash_, document_key),
             self.FILES,
         )
         return model_id, prepared
 
-    def _template(self, prepared: PreparedModel) -> tuple[tuple[str, ...], tuple]:
+    def _template(self, prepared: PreparedModel) -> _Template:
         """A conversion as kept in :attr:`_architectures`: its columns (shared) and values,
-        without its config, names and hash, its GenZ arguments without the model's id."""
+        without its config, names and hash, its GenZ arguments without the model's id; and
+        the known documents of those arguments, its memory figures and its warnings."""
         content = dict(prepared.content)
         content["genz_config_json"] = genz_body_for(
             content["genz_config_json"], content["model_id"]
@@ -237,11 +258,17 @@ class BulkPreparer:
         for column in _OWN_COLUMNS:
             content[column] = None
         columns = tuple(content)
-        return self._layouts.setdefault(columns, columns), tuple(content.values())
+        documents = tuple(
+            known_document(content[column])
+            for column in ("genz_config_json", "memory_json", "warnings_json")
+        )
+        return self._layouts.setdefault(columns, columns), tuple(content.values()), documents
 
 
 #: Columns of a bulk-prepared model that are the file's own, not its architecture's.
 _OWN_COLUMNS = ("model_id", "model_name", "config_json", "config_hash")
+#: An architecture's conversion as :meth:`BulkPreparer._template` keeps it.
+_Template = tuple[tuple[str, ...], tuple, tuple[KnownDocument, ...]]
 
 
 def _architecture_key(config: Mapping[str, Any]) -> bytes:
@@ -255,18 +282,18 @@ def _architecture_key(config: Mapping[str, Any]) -> bytes:
 
 
 def _from_template(
-    template: tuple[tuple[str, ...], tuple], model_id: str, config_json: str, hash_: str
+    template: _Template, model_id: str, config_document: KnownDocument, hash_: str
 ) -> PreparedModel:
-    """The prepared model of ``model_id`` with ``config_json`` (hash ``hash_``) from a
-    conversion of its architecture (:meth:`BulkPreparer._template`)."""
-    columns, values = template
+    """The prepared model of ``model_id`` with the config of ``config_document`` (hash
+    ``hash_``) from a conversion of its architecture (:meth:`BulkPreparer._template`)."""
+    columns, values, documents = template
     content = dict(zip(columns, values, strict=True))
     content["model_id"] = model_id
     content["model_name"] = default_model_name(model_id)
     content["genz_config_json"] = genz_text(content["genz_config_json"], model_id)
-    content["config_json"] = config_json
+    content["config_json"] = config_document[0]
     content["config_hash"] = hash_
-    return PreparedModel(content, name_given=False)
+    return PreparedModel(content, name_given=False, documents=(config_document, *documents))
 
 
 def prepare_item(db: sqlite_utils.Database, item: Mapping[str, Any]) -> PreparedModel:

@@ -234,7 +234,7 @@ def _insert_new(
             WriteResult(model_id, "imported", 1, load_json(content["warnings_json"], []))
         )
     conn = db.conn
-    to_stored_row(conn, rows)
+    to_stored_row(conn, rows, [prepared.documents for prepared, _, _ in run])
     for row in rows:
         if not row_groups or row_groups[-1][0] != tuple(row):
             row_groups.append((tuple(row), []))
