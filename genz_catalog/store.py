@@ -177,7 +177,7 @@ DOCUMENTS_PER_STATEMENT = 200
 #: A document whose key and stored form are known already: (text, key, stored body), as
 #: :func:`known_document` gives. A bulk-import worker computes them once per distinct config and
 #: architecture, so the writer neither hashes nor packs those texts.
-KnownDocument = tuple[str, bytes, "str | bytes"]
+KnownDocument = tuple[str, bytes, str | bytes]
 
 
 def known_document(text: str, packed: str | bytes | None = None) -> KnownDocument:
@@ -210,7 +210,7 @@ def store_documents(
             continue
         pack = packed is not None and packed[n]
         given = known[n] if known is not None else None
-        if given is not None and (given[0] is body or given[0] == body):
+        if given is not None and given[0] == body:
             key, stored = given[1], given[2]
         else:
             key, stored = document_hash(body), None
@@ -298,6 +298,10 @@ def model_document_bodies(row: Mapping[str, Any]) -> list[str | None]:
     ]
 
 
+#: A row's documents when none is known (see :func:`to_stored_row`).
+_NONE_KNOWN: tuple[None, ...] = (None,) * len(MODEL_DOCUMENT_COLUMNS)
+
+
 def to_stored_row(
     conn: sqlite3.Connection,
     rows: Sequence[dict[str, Any]],
@@ -334,9 +338,6 @@ def to_stored_row(
             if present[n][k]:
                 row[doc_column] = ids[4 * n + k]
                 del row[text_column]
-
-
-_NONE_KNOWN: tuple[None, ...] = (None,) * len(MODEL_DOCUMENT_COLUMNS)
 
 
 def model_document_ids(rows: Sequence[Mapping[str, Any]]) -> set[int]:
