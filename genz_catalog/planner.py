@@ -224,6 +224,57 @@ def memory_per_device(total_bytes: int, layers: int, tensor_parallel: int, pipel
     return ceil(total_bytes * stage_share / tensor_parallel)
 
 
+def _splits_heads(heads: int, tensor_parallel: int) -> bool:
+    """Whether tensor parallelism ``tensor_parallel`` shares out ``heads`` attention heads
+    evenly (unknown heads: not judged)."""
+    return tensor_parallel == 1 or not heads or heads % tensor_parallel == 0
+
+
+def _gives_every_stage_a_layer(layers: int, pipeline_parallel: int) -> bool:
+    """Whether ``pipeline_parallel`` stages all get a layer: GenZ gives every stage but the last
+    ``ceil(layers / PP)`` layers, and the last one what is left."""
+    return layers - ceil(layers / pipeline_parallel) * (pipeline_parallel - 1) >= 1
+
+
+def _ranges(values: list[int]) -> str:
+    """``[1, 2, 3, 5, 8, 9]`` -> ``'1-3, 5, 8, 9'``."""
+    parts: list[str] = []
+    start = previous = values[0]
+    for value in [*values[1:], None]:
+        if value is not None and value == previous + 1:
+            previous = value
+            continue
+        if previous - start > 1:
+            parts.append(f"{start}-{previous}")
+        else:
+            parts.extend(str(v) for v in range(start, previous + 1))
+        if value is not None:
+            start = previous = value
+    return ", ".join(parts)
+
+
+def parallelism_problem(
+    model: dict[str, Any], tensor_parallel: int, pipeline_parallel: int
+) -> str | None:
+    """Why ``model`` cannot be split over ``tensor_parallel`` x ``pipeline_parallel`` devices
+    the way GenZ splits it, naming the degrees that work; None when it can."""
+    heads = int(model.get("num_attention_heads") or 0)
+    layers = int(model.get("num_layers") or 0) or 1
+    if not _splits_heads(heads, tensor_parallel):
+        divisors = [d for d in range(1, heads + 1) if heads % d == 0]
+        return (
+            f"tensor parallel {tensor_parallel} does not divide its {heads} attention heads "
+            f"(use one of {_ranges(divisors)})"
+        )
+    if not _gives_every_stage_a_layer(layers, pipeline_parallel):
+        valid = [pp for pp in range(1, layers + 1) if _gives_every_stage_a_layer(layers, pp)]
+        return (
+            f"pipeline parallel {pipeline_parallel} leaves a stage without a layer of its "
+            f"{layers} (use one of {_ranges(valid)})"
+        )
+    return None
+
+
 def candidate_degrees(model: dict[str, Any]) -> list[tuple[int, int]]:
     """``(tensor_parallel, pipeline_parallel)`` pairs in the order a plan tries them."""
     heads = int(model.get("num_attention_heads") or 0)
@@ -231,10 +282,9 @@ def candidate_degrees(model: dict[str, Any]) -> list[tuple[int, int]]:
     tensor = [tp for tp in TENSOR_PARALLEL_DEGREES if tp == 1 or (heads and heads % tp == 0)]
     pairs = [(tp, 1) for tp in tensor]
     largest = tensor[-1]
-    for pp in range(2, layers + 1):
-        # GenZ gives every stage but the last ceil(layers / PP) layers; the last needs one.
-        if layers - ceil(layers / pp) * (pp - 1) >= 1:
-            pairs.append((largest, pp))
+    pairs += [
+        (largest, pp) for pp in range(2, layers + 1) if _gives_every_stage_a_layer(layers, pp)
+    ]
     return pairs
 
 
@@ -343,6 +393,9 @@ def simulate(
     tp, pp = int(tensor_parallel), int(pipeline_parallel)
     if tp < 1 or pp < 1:
         raise InvalidInputError("tensor and pipeline parallelism must be at least 1")
+    problem = parallelism_problem(model, tp, pp)
+    if problem:
+        raise InvalidInputError(f"{model['model_id']}: {problem}")
     if not refresh:
         stored = stored_simulation(manager, model, system, tp, pp, workload)
         if stored is not None:

@@ -207,6 +207,40 @@ def test_plan_errors_are_one_line(catalog):
     assert catalog.db["simulations"].count == 0
 
 
+def test_impossible_parallelism_is_refused_naming_the_degrees_that_work(catalog):
+    # Command R: 64 attention heads, 40 layers. GenZ gives every pipeline stage but the last
+    # ceil(40 / PP) layers: PP 14 gives 13 stages 3 layers and the last 1, PP 15 would give 14
+    # stages 3 (42 > 40) and PP 9 eight stages 5, leaving the last none.
+    for args, message in [
+        (
+            ("--tensor-parallel", "3"),
+            "tensor parallel 3 does not divide its 64 attention heads (use one of 1, 2, 4, 8, "
+            "16, 32, 64)",
+        ),
+        (("--tensor-parallel", "1000"), "tensor parallel 1000 does not divide its 64"),
+        (
+            ("--pipeline-parallel", "41"),
+            "pipeline parallel 41 leaves a stage without a layer of its 40 (use one of 1-8, 10, "
+            "14, 20, 40)",
+        ),
+        (("--pipeline-parallel", "15"), "pipeline parallel 15 leaves a stage without a layer"),
+    ]:
+        result = invoke("simulate", DENSE_32B, "--system", "H100_GPU", *args)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(f"Error: {DENSE_32B}: {message}"), result.output
+        assert len(result.output.strip().splitlines()) == 1
+    with pytest.raises(InvalidInputError, match="pipeline parallel 64"):
+        planner.simulate(catalog, GPT2, "H100_GPU", pipeline_parallel=64)
+    assert catalog.db.execute("SELECT count(*) FROM simulations").fetchone()[0] == 0
+    # Every pair a plan tries passes the same rule.
+    for hub_id in (DENSE_32B, DEEPSEEK_R1, GEMMA, GPT2, QWEN_MOE):
+        model = catalog.require_model(hub_id)
+        assert all(
+            planner.parallelism_problem(model, tp, pp) is None
+            for tp, pp in planner.candidate_degrees(model)
+        )
+
+
 def test_stale_rows_are_not_served_and_are_replaced(genz_loaded, catalog):
     first = planner.simulate(catalog, GPT2, "H100_GPU")
     assert first["cached"] is False
