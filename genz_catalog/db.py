@@ -30,6 +30,9 @@ DEFAULT_DB_PATH = Path("~/.genz_simulator/db/models.db")
 BUSY_TIMEOUT_MS = 60_000
 
 SOURCES = ("huggingface", "local", "genz-static", "manual")
+#: The values ``models.model_type`` and ``models.attention_type`` may hold (their CHECKs).
+MODEL_TYPES = ("decoder-only", "encoder-decoder", "encoder-only")
+ATTENTION_TYPES = ("mha", "gqa", "mqa", "mla", "none")
 
 
 def resolve_db_path(path: str | os.PathLike[str] | None = None) -> Path:

@@ -160,6 +160,13 @@ def test_sql_fragments_in_list_filters_are_data(seeded: Path, option: str):
     if option == "--sort":
         assert result.exit_code == 1
         assert result.output.startswith(f"Error: cannot sort by {SQL!r}; choose one of: model_id,")
+    elif option in ("--type", "--attention", "--source"):
+        # A value outside the column's few is refused, naming them, not answered with nothing.
+        assert result.exit_code == 2
+        assert f"Error: Invalid value for '{option}'" in result.output
+        assert {"--type": "'decoder-only'", "--attention": "'gqa'", "--source": "'local'"}[
+            option
+        ] in result.output
     else:
         assert (result.exit_code, result.stdout) == (0, "[]\n")
     assert dump_catalog(seeded) == before

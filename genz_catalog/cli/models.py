@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ..db import FIGURE_COLUMNS
+from ..db import ATTENTION_TYPES, FIGURE_COLUMNS, MODEL_TYPES, SOURCES
 from ..errors import CatalogError
 from ..record import LIST_COLUMNS  # columns of list and search, in order
 from .group import cli, existing_catalog
@@ -69,11 +69,21 @@ def _print_models(
 
 @cli.command(name="list")
 @click.option(
-    "--type", "model_type", metavar="TYPE", help="decoder-only, encoder-decoder or encoder-only."
+    "--type",
+    "model_type",
+    type=click.Choice(MODEL_TYPES, case_sensitive=False),
+    help="Only models of this type.",
 )
-@click.option("--attention", "attention_type", metavar="KIND", help="mha, gqa, mqa, mla or none.")
+@click.option(
+    "--attention",
+    "attention_type",
+    type=click.Choice(ATTENTION_TYPES, case_sensitive=False),
+    help="Only models with this attention.",
+)
 @click.option("--family", metavar="FAMILY", help="HF model_type, e.g. llama, mixtral.")
-@click.option("--source", metavar="SOURCE", help="huggingface, local, genz-static or manual.")
+@click.option(
+    "--source", type=click.Choice(SOURCES, case_sensitive=False), help="Only models from here."
+)
 @click.option(
     "--min-params",
     metavar="SIZE",
