@@ -334,3 +334,13 @@ def test_token_stays_secret_in_a_real_process_with_hub_debug_logging(isolated_ca
     assert SECRET.encode() not in _everything_written(
         isolated_catalog, isolated_catalog.parent / "hf"
     )
+
+
+@pytest.mark.parametrize("path", ["", "  "])
+def test_an_empty_db_path_is_refused_not_taken_for_the_default(seeded: Path, path: str):
+    # An empty --db used to mean "not given": the import went to $GENZ_CATALOG_DB's catalog.
+    before = dump_catalog(seeded)
+    result = run("--db", path, "import", str(LLAMA_31_8B), "--id", "other/model")
+    assert result.exit_code == 2
+    assert "Error: Invalid value for '--db': the catalog path is empty" in result.output
+    assert dump_catalog(seeded) == before

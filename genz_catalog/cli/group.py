@@ -206,6 +206,9 @@ def cli(ctx: click.Context, db_path: str | None) -> None:
         genz-catalog import ./config.json --id my-org/my-model
         genz-catalog list --family llama --min-params 7B
     """
+    if db_path is not None and not db_path.strip():
+        # An empty --db would otherwise mean "not given": the default catalog, written to.
+        raise click.BadParameter("the catalog path is empty", param_hint="'--db'")
     ctx.ensure_object(dict)
     ctx.obj["db_path"] = db_path
 
