@@ -752,6 +752,25 @@ def test_metrics_add_bad_value_writes_nothing(catalog, args, message):
     assert catalog.get_quality_metrics() == []
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("BAD\x1b[31mRED", "metric name 'BAD\\x1b[31mRED' holds a control character"),
+        ("two\nlines", "metric name 'two\\nlines' holds a control character"),
+    ],
+)
+def test_metric_names_with_control_characters_are_refused(catalog, name, message):
+    # They are printed in tables and on pages as they are: a terminal escape would recolour
+    # the reader's terminal, a line break would break the table.
+    assert_error(run("metrics", "add", LLAMA, name, "66.7"), message)
+    assert catalog.get_quality_metrics() == []
+    assert_error(
+        run("metrics", "add", LLAMA, "MMLU", "66.7", "--source", "a\tb"),
+        "metric source 'a\\tb' holds a control character",
+    )
+    assert run("metrics", "add", LLAMA, "MMLU-Pro ü", "66.7").exit_code == 0
+
+
 def write_csv(tmp_path: Path, text: str) -> str:
     path = tmp_path / "scores.csv"
     path.write_text(text, encoding="utf-8")

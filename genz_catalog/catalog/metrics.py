@@ -11,6 +11,7 @@ import csv
 import math
 import os
 import stat
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -52,6 +53,17 @@ def upsert_metrics(
             db.execute(sql, list(row))
 
 
+def _text(label: str, value: str) -> str:
+    """``value``, or :class:`InvalidInputError` when it holds a control character (a line
+    break, a terminal escape): these texts are printed in tables and on pages as they are."""
+    if not (value.isascii() and value.isprintable()) and any(
+        unicodedata.category(ch).startswith("C") for ch in value
+    ):
+        shown = value.encode("unicode_escape").decode("ascii")[:60]
+        raise InvalidInputError(f"{label} '{shown}' holds a control character")
+    return value
+
+
 def check_metric(db: sqlite_utils.Database, item: Mapping[str, Any]) -> dict[str, Any]:
     """One metric, validated and normalised (blank optional fields become None).
 
@@ -67,7 +79,7 @@ def check_metric(db: sqlite_utils.Database, item: Mapping[str, Any]) -> dict[str
     if blank(model_id):
         raise InvalidInputError("model id must not be empty")
     model = require_model(db, str(model_id).strip(), include_deleted=True)
-    name = str(item.get("metric_name") or "").strip()
+    name = _text("metric name", str(item.get("metric_name") or "").strip())
     if not name:
         raise InvalidInputError("metric name must not be empty")
     raw_value = item.get("metric_value")
@@ -79,7 +91,7 @@ def check_metric(db: sqlite_utils.Database, item: Mapping[str, Any]) -> dict[str
         raise InvalidInputError(f"metric value {raw_value!r} for {name} is not a number") from None
     if not math.isfinite(value):
         raise InvalidInputError(f"metric value {raw_value!r} for {name} is not finite")
-    unit = None if blank(item.get("unit")) else str(item["unit"]).strip()
+    unit = None if blank(item.get("unit")) else _text("metric unit", str(item["unit"]).strip())
     if unit == "fraction" or (unit is None and 0 <= value <= 1):
         if not 0 <= value <= 1:
             raise InvalidInputError(
@@ -106,7 +118,9 @@ def check_metric(db: sqlite_utils.Database, item: Mapping[str, Any]) -> dict[str
                 f"at most {_limits.SQLITE_MAX_INT}"
             )
         shots = int(text)
-    source = None if blank(item.get("source")) else str(item["source"]).strip()
+    source = (
+        None if blank(item.get("source")) else _text("metric source", str(item["source"]).strip())
+    )
     measured_at = None if blank(item.get("measured_at")) else str(item["measured_at"]).strip()
     if measured_at is not None:
         check_date(measured_at)
