@@ -344,3 +344,20 @@ def test_an_empty_db_path_is_refused_not_taken_for_the_default(seeded: Path, pat
     assert result.exit_code == 2
     assert "Error: Invalid value for '--db': the catalog path is empty" in result.output
     assert dump_catalog(seeded) == before
+
+
+def test_a_failed_load_into_a_new_catalog_leaves_no_file_nor_folder(seeded: Path, tmp_path: Path):
+    export = tmp_path / "good.jsonl"
+    assert run("--db", str(seeded), "export", str(export)).exit_code == 0
+    lines = export.read_text().splitlines()
+    broken = tmp_path / "broken.jsonl"
+    # A good header and model, then a line cut short: refused at line 3, after writing began.
+    broken.write_text("\n".join([*lines[:2], lines[2][:40]]) + "\n")
+    target = tmp_path / "new" / "deeper" / "catalog.db"
+    for source in ("missing.jsonl", str(broken)):
+        result = run("--db", str(target), "load", source)
+        assert result.exit_code == 1 and result.output.startswith("Error: "), result.output
+        assert len(result.output.splitlines()) == 1
+        assert not (tmp_path / "new").exists()
+    assert run("--db", str(target), "load", str(export)).exit_code == 0
+    assert dump_catalog(target) == dump_catalog(seeded)

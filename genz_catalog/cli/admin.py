@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .group import cli, get_manager
+from .group import cli, get_manager, removed_if_new_on_failure
 from .output import OutputFormat, output_options, print_rows
 
 
@@ -128,18 +128,19 @@ def load(ctx: click.Context, file: str, replace: bool) -> None:
     """
     from ..admin import load_catalog
 
-    manager = get_manager(ctx)
-    if file == "-":
-        result = load_catalog(manager.db, sys.stdin, replace=replace, source_name="<stdin>")
-    else:
-        path = Path(file).expanduser()
-        if not path.is_file():
-            raise click.ClickException(f"{file}: no such file")
-        try:
-            with open(path, encoding="utf-8") as handle:
-                result = load_catalog(manager.db, handle, replace=replace, source_name=file)
-        except UnicodeDecodeError:
-            raise click.ClickException(f"{file}: not UTF-8 text") from None
+    path = Path(file).expanduser()
+    if file != "-" and not path.is_file():
+        raise click.ClickException(f"{file}: no such file")
+    with removed_if_new_on_failure(ctx):
+        manager = get_manager(ctx)
+        if file == "-":
+            result = load_catalog(manager.db, sys.stdin, replace=replace, source_name="<stdin>")
+        else:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    result = load_catalog(manager.db, handle, replace=replace, source_name=file)
+            except UnicodeDecodeError:
+                raise click.ClickException(f"{file}: not UTF-8 text") from None
     mode = "replaced the catalog" if replace else "merged"
     click.echo(f"Loaded {_counts_text(result.counts)} from {file} ({mode})")
     if result.skipped_aliases:

@@ -11,9 +11,12 @@ for click and sqlite-utils.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -253,6 +256,40 @@ def get_manager(  # noqa: ANN201 - ModelManager
         root.obj["manager"] = manager
         root.call_on_close(manager.close)
     return root.obj["manager"]
+
+
+@contextlib.contextmanager
+def removed_if_new_on_failure(ctx: click.Context) -> Iterator[None]:
+    """Run a command that may create the catalog file: if the file did not exist before and
+    the command fails, the file (with its -wal, -shm and -journal) and the folders made for it
+    are removed, so a refused input leaves nothing behind."""
+    from ..db import resolve_db_path
+
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    path = resolve_db_path(root.obj.get("db_path")).absolute()
+    if path.exists() or "manager" in root.obj:
+        yield
+        return
+    missing_folders = []
+    for folder in path.parents:
+        if folder.exists():
+            break
+        missing_folders.append(folder)
+    try:
+        yield
+    except BaseException:
+        manager = root.obj.pop("manager", None)
+        if manager is not None:
+            manager.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        for folder in missing_folders:  # innermost first; only if still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def existing_catalog(ctx: click.Context, *, read_only: bool = False):  # noqa: ANN201
