@@ -168,7 +168,9 @@ def check_output_path(
     """Refuse a destination that is, or resolves to, the catalog or one of its companion files.
 
     Symlinks and ``..`` are resolved first, so no spelling of the catalog's path gets through.
-    Returns the destination with ``~`` expanded.
+    A folder and an existing file that is not a regular one (``/dev/full``, a FIFO) are refused
+    too: the output is renamed into place and would replace it. Returns the destination with
+    ``~`` expanded.
     """
     target = Path(destination).expanduser()
     resolved = target.resolve()
@@ -176,6 +178,12 @@ def check_output_path(
         raise InvalidInputError(f"{target}: refusing to {verb} the catalog onto itself")
     if target.is_dir():
         raise InvalidInputError(f"{target}: is a folder; give a file name for the {what}")
+    if target.exists() and not target.is_file():
+        # The output is renamed into place: a device, FIFO or socket would be replaced by it.
+        raise InvalidInputError(
+            f"{target}: is not a regular file (a device, FIFO or socket); give a file name for "
+            f"the {what}"
+        )
     if not target.parent.is_dir():
         raise InvalidInputError(f"{target.parent}: no such folder")
     return target

@@ -361,3 +361,44 @@ def test_a_failed_load_into_a_new_catalog_leaves_no_file_nor_folder(seeded: Path
         assert not (tmp_path / "new").exists()
     assert run("--db", str(target), "load", str(export)).exit_code == 0
     assert dump_catalog(target) == dump_catalog(seeded)
+
+
+def test_an_export_or_backup_never_replaces_a_device_or_fifo(seeded: Path, tmp_path: Path):
+    # Exports and backups are renamed into place: run as root, `export /dev/full` replaced the
+    # device with a regular file.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for command in ("export", "backup"):
+        for target in (fifo, Path(os.devnull)):
+            result = run("--db", str(seeded), command, str(target))
+            assert result.exit_code == 1
+            what = "export" if command == "export" else "backup"
+            assert result.output == (
+                f"Error: {target}: is not a regular file (a device, FIFO or socket); give a "
+                f"file name for the {what}\n"
+            )
+    assert fifo.is_fifo() and Path(os.devnull).is_char_device()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temporary left
+
+
+@pytest.mark.skipif(not Path("/dev/full").is_char_device(), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_an_error_not_a_traceback_or_success(seeded: Path):
+    env = {**os.environ, "GENZ_CATALOG_DB": str(seeded)}
+    for args in (
+        ["list", "--json"],
+        ["show", "meta-llama/Llama-3.1-8B", "--config"],
+        ["export", "-"],
+    ):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [sys.executable, "-m", "genz_catalog", *args],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                check=False,
+            )
+        assert (done.returncode, done.stderr) == (
+            1,
+            "Error: cannot write the output: No space left on device\n",
+        ), args

@@ -12,6 +12,7 @@ for click and sqlite-utils.
 from __future__ import annotations
 
 import contextlib
+import errno
 import re
 import sqlite3
 import sys
@@ -100,6 +101,10 @@ class CatalogCommand(click.Command):
         return super().invoke(ctx)
 
 
+#: Errors of writing to a full or failing output (standard output, a redirect).
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT})
+
+
 class CatalogGroup(click.Group):
     """A click group that turns expected failures into one line on stderr.
 
@@ -145,7 +150,22 @@ class CatalogGroup(click.Group):
 
     def _invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if ctx.parent is None:
+                # Output still buffered fails here (a full disk), not after exit with status 0.
+                sys.stdout.flush()
+            return result
+        except BrokenPipeError:
+            raise  # click's own handling: the reader is gone (``| head``), exit quietly
+        except OSError as exc:
+            # Writing the output failed (a full disk, /dev/full), or a file could not be read.
+            if exc.filename:
+                message = f"{exc.filename}: {exc.strerror or exc}"
+            elif exc.errno in _OUTPUT_ERRNOS:
+                message = f"cannot write the output: {exc.strerror}"
+            else:
+                message = " ".join(str(exc).split())
+            raise click.ClickException(message) from None
         except click.exceptions.NoArgsIsHelpError as exc:
             _print_help_and_exit(exc)  # a bare subgroup name: ``genz-catalog metrics``
         except click.UsageError as exc:
