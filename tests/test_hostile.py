@@ -402,3 +402,23 @@ def test_output_that_cannot_be_written_is_an_error_not_a_traceback_or_success(se
             1,
             "Error: cannot write the output: No space left on device\n",
         ), args
+
+
+def test_a_folder_import_follows_linked_model_folders_once_and_ends_on_a_loop(tmp_path: Path):
+    from genz_catalog.catalog.config_files import find_config_files
+
+    folder = tmp_path / "models"
+    (folder / "org__own").mkdir(parents=True)
+    (folder / "org__own" / "config.json").write_text(LLAMA_31_8B.read_text())
+    (folder / "linked").symlink_to(HF_CONFIGS / "Qwen__Qwen3-8B", target_is_directory=True)
+    (folder / "again").symlink_to(HF_CONFIGS / "Qwen__Qwen3-8B", target_is_directory=True)
+    (folder / "org__own" / "loop").symlink_to(folder, target_is_directory=True)
+    assert find_config_files(folder) == [
+        str(folder / "again" / "config.json"),  # the first way to the linked folder, sorted
+        str(folder / "org__own" / "config.json"),
+    ]
+    db = tmp_path / "c.db"
+    result = run("--db", str(db), "import", str(folder), "--json")
+    assert result.exit_code == 0, result.output
+    with ModelManager(db) as manager:
+        assert sorted(m["model_id"] for m in manager.list_models()) == ["Qwen/Qwen3-8B", "org/own"]

@@ -171,9 +171,20 @@ def _real_path(folder: str) -> str:
 def find_config_files(folder: str | os.PathLike[str]) -> list[str]:
     """The ``config.json`` files below ``folder`` (any depth, hidden folders skipped), sorted:
     a folder of model folders (``org__name/config.json``, a Hugging Face cache) imports as many
-    models, each named by its own folder."""
+    models, each named by its own folder. Linked folders are followed; a folder reached twice
+    (two links to it, a link to a folder above) is read once."""
     found = []
-    for root, folders, files in os.walk(os.path.expanduser(os.fspath(folder))):
+    seen: set[tuple[int, int]] = set()
+    for root, folders, files in os.walk(os.path.expanduser(os.fspath(folder)), followlinks=True):
+        try:
+            info = os.stat(root)
+        except OSError:
+            folders[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen:
+            folders[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
         folders[:] = sorted(f for f in folders if not f.startswith("."))
         if "config.json" in files:
             found.append(os.path.join(root, "config.json"))
