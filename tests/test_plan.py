@@ -241,6 +241,20 @@ def test_impossible_parallelism_is_refused_naming_the_degrees_that_work(catalog)
         )
 
 
+def test_simulate_takes_several_systems_and_refuses_system_with_all_systems(genz_loaded, catalog):
+    result = invoke(
+        "simulate", GPT2, "--system", "H100_GPU", "--system", "A100_40GB_GPU",
+        "--system", "H100_GPU", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [row["system"] for row in json.loads(result.output)] == ["H100_GPU", "A100_40GB_GPU"]
+    both = invoke("simulate", GPT2, "--all-systems", "--system", "H100_GPU")
+    assert (both.exit_code, both.output) == (
+        2,
+        "Error: give --system or --all-systems, not both\n",
+    )
+
+
 def test_stale_rows_are_not_served_and_are_replaced(genz_loaded, catalog):
     first = planner.simulate(catalog, GPT2, "H100_GPU")
     assert first["cached"] is False

@@ -138,9 +138,11 @@ SIMULATE_LIST_COLUMNS = (
 @click.argument("model_ids", metavar="MODEL_ID...", nargs=-1, required=True)
 @click.option(
     "--system",
-    default="A100_40GB_GPU",
+    "systems",
+    multiple=True,
+    default=("A100_40GB_GPU",),
     show_default=True,
-    help="GenZ system name (e.g. A100_40GB_GPU, H100_GPU, TPUv5e).",
+    help="GenZ system name (e.g. A100_40GB_GPU, H100_GPU, TPUv5e); repeat for several.",
 )
 @click.option(
     "--all-systems",
@@ -179,7 +181,7 @@ SIMULATE_LIST_COLUMNS = (
 def simulate(
     ctx: click.Context,
     model_ids: tuple[str, ...],
-    system: str,
+    systems: tuple[str, ...],
     all_systems: bool,
     batch: int,
     input_tokens: int,
@@ -207,19 +209,26 @@ def simulate(
     """
     from .. import planner
 
+    given = ctx.get_parameter_source("systems") is not click.core.ParameterSource.DEFAULT
+    if all_systems and given:
+        raise click.UsageError("give --system or --all-systems, not both")
+    names = (
+        list(planner.genz_systems())
+        if all_systems
+        else list(dict.fromkeys(planner.require_system(name).name for name in systems))
+    )
     manager = get_manager(ctx)
     models = [manager.require_model(model_id)["model_id"] for model_id in model_ids]
-    systems = list(planner.genz_systems()) if all_systems else [planner.require_system(system).name]
     workload = Workload(batch, input_tokens, output_tokens, bits)
     shape = {"tensor_parallel": tensor_parallel, "pipeline_parallel": pipeline_parallel}
-    if len(models) == 1 and len(systems) == 1:
+    if len(models) == 1 and len(names) == 1:
         row = planner.simulate(
-            manager, models[0], systems[0], workload=workload, refresh=no_cache, **shape
+            manager, models[0], names[0], workload=workload, refresh=no_cache, **shape
         )
         print_record(simulation_record(row), output, table_formatters=_SIMULATION_FORMATTERS)
         return
     records = []
-    pairs = [(model_id, name) for model_id in models for name in systems]
+    pairs = [(model_id, name) for model_id in models for name in names]
     with click.progressbar(
         pairs, label="Simulating", file=sys.stderr, show_pos=True, hidden=not sys.stderr.isatty()
     ) as bar:
