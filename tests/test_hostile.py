@@ -134,8 +134,8 @@ def test_fuzzed_configs_import_cleanly_or_fail_with_one_line_and_write_nothing(
         ("o/" + "x" * 199, "model id is 201 characters long; at most 200 allowed"),
         (
             "org/name; drop",
-            "model id 'org/name; drop' may only contain letters, digits, '.', "
-            "'_', '+', '-' and one '/'",
+            "model id 'org/name; drop' may only contain ASCII letters and digits, "
+            "'.', '_', '+', '-' and one '/'",
         ),
     ],
 )

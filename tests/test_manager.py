@@ -717,8 +717,8 @@ def test_real_hub_and_genz_ids_still_validate():
         ("org/../x", "model id 'org/../x' must not contain '..'"),
         (
             "org/my model",
-            "model id 'org/my model' may only contain letters, digits, '.', '_', "
-            "'+', '-' and one '/'",
+            "model id 'org/my model' may only contain ASCII letters and digits, "
+            "'.', '_', '+', '-' and one '/'",
         ),
         ("a/b/c", "model id 'a/b/c' must be 'name' or 'org/name' (one '/', no empty parts)"),
         ("/b", "model id '/b' must be 'name' or 'org/name' (one '/', no empty parts)"),

@@ -67,7 +67,7 @@ def validate_model_id(model_id: str) -> str:
         raise InvalidModelIdError(f"model id {model_id!r} must not contain '..'")
     if not _MODEL_ID_CHARS.match(model_id):
         raise InvalidModelIdError(
-            f"model id {model_id!r} may only contain letters, digits, '.', '_', '+', '-' and one '/'"
+            f"model id {model_id!r} may only contain ASCII letters and digits, '.', '_', '+', '-' and one '/'"
         )
     parts = model_id.split("/")
     if len(parts) > 2 or any(not part for part in parts):
