@@ -43,10 +43,10 @@ def config_hash(config: Mapping[str, Any]) -> str:
 def validate_model_id(model_id: str) -> str:
     """Return ``model_id`` stripped, or raise :class:`InvalidModelIdError` naming the broken rule.
 
-    Rules: not empty; at most 200 characters; no control characters; only letters, digits and
-    ``. _ + -``, with at most one ``/`` between two non-empty parts; no ``..``; no part starts
-    with ``.`` or ``-`` or ends with ``.`` (a hidden or relative file name, a command-line
-    option). Anything else the Hub has served is accepted, e.g. a trailing ``-``
+    Rules: not empty; at most 200 characters; no control characters; only ASCII letters,
+    digits and ``. _ + -``, with at most one ``/`` between two non-empty parts; no ``..``; no
+    part starts with ``.`` or ``-`` or ends with ``.`` (a hidden or relative file name, a
+    command-line option). Anything else the Hub has served is accepted, e.g. a trailing ``-``
     (``IrfanUruchi/Llama-2-13B-Computer-Engineering-``), which today's naming rule forbids.
     """
     if not isinstance(model_id, str):
