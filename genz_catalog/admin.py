@@ -499,6 +499,15 @@ def load_catalog(
                 raise InvalidInputError(
                     f"{where}: unknown {table} columns: " + ", ".join(sorted(unknown))
                 )
+            if table == "models":
+                first = lines_of.get(("models", str(row.get("model_id")).lower()))
+                if first is not None:
+                    # A second row of one model would replace the first, whose version rows
+                    # came between them: say what is wrong, not that a version is missing.
+                    raise InvalidInputError(
+                        f"{where}: model {row.get('model_id')!r} is in the file twice (first "
+                        f"at {first})"
+                    )
             try:
                 check_export_row(table, row, column_types[table])
                 written = _load_row(db, table, row, replace, reloaded, result)

@@ -422,3 +422,22 @@ def test_a_folder_import_follows_linked_model_folders_once_and_ends_on_a_loop(tm
     assert result.exit_code == 0, result.output
     with ModelManager(db) as manager:
         assert sorted(m["model_id"] for m in manager.list_models()) == ["Qwen/Qwen3-8B", "org/own"]
+
+
+def test_a_model_twice_in_an_export_is_named_as_such(seeded: Path, tmp_path: Path):
+    export = tmp_path / "good.jsonl"
+    assert run("--db", str(seeded), "export", str(export)).exit_code == 0
+    lines = export.read_text().splitlines()
+    [model_line] = [
+        n for n, line in enumerate(lines, 1) if json.loads(line).get("table") == "models"
+    ]
+    doubled = tmp_path / "doubled.jsonl"
+    doubled.write_text("\n".join([*lines, lines[model_line - 1]]) + "\n")
+    before = dump_catalog(seeded)
+    result = run("--db", str(seeded), "load", str(doubled))
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {doubled}:{len(lines) + 1}: model 'meta-llama/Llama-3.1-8B' is in the file "
+        f"twice (first at {doubled}:{model_line})\n",
+    )
+    assert dump_catalog(seeded) == before
