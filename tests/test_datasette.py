@@ -1144,17 +1144,24 @@ def test_a_family_page_with_another_facet_value_is_read_through_the_family_index
     ids = _paged_ids(served, path)
     assert ids == [f"tuner-{n:02d}/mistral-ft" for n in range(12)]
     rows_sql = [sql for sql in ran if sql.endswith("limit 6") and "count(" not in sql]
-    assert rows_sql and all('+"attention_type" = :p' in sql for sql in rows_sql), rows_sql
+    assert rows_sql and all('CAST("attention_type" AS TEXT) = :p' in sql for sql in rows_sql)
+    # An integer column keeps its affinity: the URL's text '0' equals is_moe 0 (written
+    # +"is_moe", it had none, and the page counted 12 models and listed none).
+    assert _paged_ids(served, path.replace("attention_type=gqa", "is_moe=0")) == ids
+    assert _paged_ids(served, path.replace("attention_type=gqa", "is_moe=1")) == []
+    counted = get(served, path.replace("attention_type=gqa", "is_moe=0")).json()
+    assert (counted["filtered_table_rows_count"], len(counted["rows"])) == (12, 5)
     conn = sqlite3.connect(tied_catalog)
-    sql = (
-        'select model_id from models where "family" = :p0 and +"attention_type" = :p1 '
-        "and is_deleted = 0 order by parameter_count desc, model_id limit 6"
-    )
-    plan = " / ".join(
-        row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, {"p0": "x", "p1": "y"})
-    )
+    for term in ('CAST("attention_type" AS TEXT) = :p1', 'CAST("is_moe" AS INTEGER) = :p1'):
+        sql = (
+            f'select model_id from models where "family" = :p0 and {term} '
+            "and is_deleted = 0 order by parameter_count desc, model_id limit 6"
+        )
+        plan = " / ".join(
+            row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, {"p0": "x", "p1": "0"})
+        )
+        assert "idx_models_live_family_size (family=?)" in plan, plan
     conn.close()
-    assert "idx_models_live_family_size (family=?)" in plan, plan
 
 
 def test_first_pages_break_ties_by_id() -> None:

@@ -418,17 +418,29 @@ _FAMILY_AND_FACET_SQL = re.compile(
 _BROAD_FACET_TERM = re.compile(r'"(' + "|".join(FACET_SIZE_INDEXES.values()) + r')" = (:p\d+)')
 
 
+#: Declared types of the facet columns :func:`_family_index_first` rewrites (TEXT if not here).
+_FACET_COLUMN_TYPES = {"is_moe": "INTEGER"}
+
+
 def _family_index_first(sql: str) -> str:
     """``sql`` (a models page filtered on a family and other facet values) with the other
-    terms kept off their indexes (``+column``), which changes the plan, not the answer.
+    terms kept off their indexes, which changes the plan, not the answer.
 
     Every facet index holds the size (m023), so for ``family=llama&attention_type=gqa`` SQLite
     may walk all GQA models largest first looking for Llamas (445 ms at a million models). A
     family is nearly always the narrower value: its index (family, size) gives the page at once.
+    A term is written ``CAST("column" AS its type) = :p``: an expression, so no index serves it,
+    with the column's own affinity and collation, so the URL's text ``'1'`` still equals
+    ``is_moe`` 1 (``+"is_moe"`` has no affinity, and matched nothing).
     """
     if not _FAMILY_AND_FACET_SQL.match(sql):
         return sql
-    return _BROAD_FACET_TERM.sub(r'+"\1" = \2', sql)
+
+    def kept_off(match: re.Match) -> str:
+        column, parameter = match[1], match[2]
+        return f'CAST("{column}" AS {_FACET_COLUMN_TYPES.get(column, "TEXT")}) = {parameter}'
+
+    return _BROAD_FACET_TERM.sub(kept_off, sql)
 
 
 #: Datasette's first page of a models table view in one column's order: no tie-break.
