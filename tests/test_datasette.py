@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -1260,6 +1261,35 @@ def test_counts_are_remembered_until_the_catalog_changes(
     with ModelManager(path) as manager:
         manager.delete_model("meta-llama/Llama-3.1-8B")
     assert families() == {"llama": 1, "mistral": 1}
+
+
+def test_a_visitor_query_that_looks_like_a_count_is_not_kept_when_large(
+    tmp_path: Path,
+) -> None:
+    # 512 remembered answers of "select count(*) from models union all select zeroblob(8 MB)
+    # ..." held gigabytes; only answers of a count's or a facet's size are kept.
+    path = tmp_path / "c.db"
+    with ModelManager(path) as manager:
+        manager.add_model("meta-llama/Llama-3.1-8B", _config("meta-llama/Llama-3.1-8B"))
+    served = build_datasette(path)
+    database = served.get_database("catalog")
+    before = len(database._counts)
+    big = "select count(*) from models union all select zeroblob(100000) from models limit 2"
+    small = "select count(*) from models where is_deleted = 0"
+    for sql in (big, small):
+        response = get(served, "/catalog.json?" + urllib.parse.urlencode({"sql": sql}))
+        assert response.status_code == 200
+    kept = [key[0] for key in database._counts]
+    assert small in kept and big not in kept and len(kept) == before + 1
+
+
+def test_percent_encoded_sql_keys_are_visitor_sql() -> None:
+    from genz_catalog.datasette.sql_limiter import is_arbitrary_sql
+
+    for query in (b"sql=select+1", b"s%71l=select+1", b"_w%68ere=1%3D1", b"%73ql=x"):
+        assert is_arbitrary_sql({"type": "http", "query_string": query}), query
+    for query in (b"", b"family=llama", b"q=sqlite"):
+        assert not is_arbitrary_sql({"type": "http", "query_string": query}), query
 
 
 def test_whole_catalog_summaries_are_remembered_and_kept_warm_after_a_write(

@@ -316,7 +316,7 @@ class CatalogDatabase(Database):
             result = await self._execute_counted(sql, params, *args, **kwargs)
         # A commit during the query may or may not be in its answer: keep only answers that
         # certainly belong to the version they are filed under.
-        if self.data_version() == version:
+        if self.data_version() == version and _small_enough(result):
             remember(memory, key, result, most)
         return result
 
@@ -420,6 +420,29 @@ _BROAD_FACET_TERM = re.compile(r'"(' + "|".join(FACET_SIZE_INDEXES.values()) + r
 
 #: Declared types of the facet columns :func:`_family_index_first` rewrites (TEXT if not here).
 _FACET_COLUMN_TYPES = {"is_moe": "INTEGER"}
+
+
+#: Largest answer remembered (rows, and bytes of text and BLOBs): a count is one row, a facet
+#: ~31, a search 200. Visitor SQL that merely starts like a count (``select count(*) from
+#: models union all select zeroblob(8000000) ...``) must not be kept: 512 of those held
+#: gigabytes.
+MAX_REMEMBERED_ROWS = 1_001
+MAX_REMEMBERED_BYTES = 64 * 1024
+
+
+def _small_enough(result: Any) -> bool:
+    """Whether ``result`` (Datasette's Results) is small enough to remember."""
+    rows = getattr(result, "rows", None)
+    if rows is None or len(rows) > MAX_REMEMBERED_ROWS:
+        return False
+    size = 0
+    for row in rows:
+        for value in row:
+            if isinstance(value, (str, bytes)):
+                size += len(value)
+                if size > MAX_REMEMBERED_BYTES:
+                    return False
+    return True
 
 
 def _family_index_first(sql: str) -> str:

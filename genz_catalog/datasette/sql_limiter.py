@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 #: Visitor-written queries running at once; Datasette's other query threads stay free for
 #: pages and canned queries.
@@ -30,7 +30,9 @@ def is_arbitrary_sql(scope: dict[str, Any]) -> bool:
     if scope.get("type") != "http":
         return False
     query = scope.get("query_string", b"").decode("latin-1")
-    if "sql" not in query and "_where" not in query:
+    # A quick look first, at the decoded text: ``s%71l=`` is the key ``sql`` too.
+    decoded = unquote_plus(query)
+    if "sql" not in decoded and "_where" not in decoded:
         return False
     return any(key in _SQL_KEYS for key, _ in parse_qsl(query, keep_blank_values=True))
 
