@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import sqlite3
+import urllib.parse
 from math import ceil
 from pathlib import Path
 
@@ -279,9 +280,14 @@ def test_version_diff_page_and_json(datasette) -> None:  # noqa: ANN001
         "model 'meta-llama/Llama-3.1-8B' has no version 9; versions: 1, 2"
     )
     assert get(datasette, "/-/model-diff?model=x&from=a&to=2").status_code == 404
-    bad = get(datasette, "/-/model-diff.json?model=mistral-7b&from=a&to=2")
-    assert bad.status_code == 400
-    assert bad.json()["error"] == "from and to must be version numbers, e.g. ?from=1&to=2"
+    # A number past SQLite's integers was a 500; '1_0' and a full-width digit were read by int().
+    for version in ("a", "1" + "0" * 30, "1_0", "\uff11", "-1", ""):
+        bad = get(
+            datasette,
+            "/-/model-diff.json?model=mistral-7b&from=" + urllib.parse.quote(version) + "&to=2",
+        )
+        assert bad.status_code == 400, version
+        assert bad.json()["error"] == "from and to must be version numbers, e.g. ?from=1&to=2"
 
 
 # ------------------------------------------------------------------------------ simulations

@@ -568,10 +568,12 @@ async def version_diff(db, name: str, v1: str, v2: str) -> dict[str, Any]:  # no
     row = await resolve_model(db, name or "")
     if row is None:
         raise DiffError(f"unknown model {name!r}", 404)
-    try:
-        versions = (int(v1), int(v2))
-    except (TypeError, ValueError):
-        raise DiffError("from and to must be version numbers, e.g. ?from=1&to=2") from None
+    # Plain ASCII digits only: int() also reads '1_0' and a full-width '１', and a number past
+    # SQLite's integers cannot be a version.
+    texts = [str(v).strip() if v is not None else "" for v in (v1, v2)]
+    if not all(t.isascii() and t.isdigit() and len(t) <= 18 for t in texts):
+        raise DiffError("from and to must be version numbers, e.g. ?from=1&to=2")
+    versions = (int(texts[0]), int(texts[1]))
     snapshots = {}
     for version in versions:
         try:
