@@ -342,6 +342,31 @@ def test_datasette_json_never_serves_a_document_the_catalog_replaced(tmp_path: P
     assert config_of_a() == _config(MISTRAL)
 
 
+def test_datasette_json_with_foreign_key_labels_gives_the_documents(tmp_path: Path):
+    # ?_labels=on expands foreign keys to {value, label}: the document columns and a version's
+    # model id were read as ids, and both pages answered 500.
+    import asyncio
+
+    from genz_catalog.datasette.app import build_datasette
+
+    path = tmp_path / "l.db"
+    with ModelManager(path) as manager:
+        manager.add_model("org/a", _config(LLAMA), source="local")
+        manager.add_model("org/a", _config(MISTRAL), source="local", if_exists="update")
+    datasette = build_datasette(path)
+    for suffix in ("?_labels=on&_shape=array", "?_label=config_doc&_shape=array"):
+        response = asyncio.run(datasette.client.get("/catalog/models.json" + suffix))
+        assert response.status_code == 200, response.text
+        [row] = response.json()
+        assert json.loads(row["config_json"]) == _config(MISTRAL)
+    versions = asyncio.run(
+        datasette.client.get("/catalog/model_versions.json?_labels=on&_shape=array")
+    )
+    assert versions.status_code == 200, versions.text
+    snapshots = {row["version"]: row["snapshot_json"] for row in versions.json()}
+    assert json.loads(json.loads(snapshots[1])["config_json"]) == _config(LLAMA)
+
+
 # -------------------------------------------------------------------------- packed configs
 
 

@@ -120,7 +120,10 @@ async def render_json(datasette, request, data, view_name, args, database=None, 
         and "model_id" in (data.get("columns") or ())
         and any(c in PUBLISHED_COLUMNS[table] for c in data["columns"])
     ):
-        columns, rows = list(data["columns"]), [list(r) for r in data["rows"]]
+        columns = list(data["columns"])
+        # ?_labels=on expands foreign keys to {value, label}: the documents are given as their
+        # texts here, and the rows are read by their plain values.
+        rows = [[_plain(value) for value in r] for r in data["rows"]]
         if table == "models":
             ids = store.model_document_ids([dict(zip(columns, r, strict=True)) for r in rows])
             texts = await document_texts(datasette, ids)
@@ -131,6 +134,14 @@ async def render_json(datasette, request, data, view_name, args, database=None, 
                 lambda conn: _published_versions(conn, columns, rows)
             )
     return json_renderer(args, data, view_name)
+
+
+def _plain(value: Any) -> Any:
+    """A cell's value: Datasette's ``{"value": ..., "label": ...}`` of an expanded foreign key
+    gives its value."""
+    if isinstance(value, dict) and "value" in value:
+        return value["value"]
+    return value
 
 
 def _unpacked_bodies(data: dict[str, Any]) -> None:
