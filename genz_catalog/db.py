@@ -835,7 +835,9 @@ def escape_fts_query(query: str) -> str:
     ``Llama-3.1`` becomes ``"Llama-3.1"*``; quotes inside words are doubled. Returns ``""`` for
     blank input (callers must skip the MATCH then).
     """
-    words = [w for w in query.replace("/", " ").split() if w.strip('"')]
+    # Control characters separate words: FTS5 reads a NUL as the end of the query.
+    spaced = "".join(" " if ch < " " or ch == "\x7f" else ch for ch in query.replace("/", " "))
+    words = [w for w in spaced.split() if w.strip('"')]
     if not words:
         return ""
     quoted = ['"' + w.replace('"', '""') + '"' for w in words]

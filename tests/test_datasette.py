@@ -206,6 +206,24 @@ def test_search_escapes_fts_syntax_and_matches_prefixes(datasette) -> None:
     assert rows(datasette, "/catalog/search_models.json?_shape=array&q=") == []
     assert rows(datasette, "/catalog/search_models.json?_shape=array&q=%22") == []
     assert rows(datasette, "/catalog/search_models.json?_shape=array&q=bert") == []  # deleted
+    # A NUL ended FTS5's reading of the query ("unterminated string"), and text past the SQL
+    # functions' size limit gave MATCH NULL (a syntax error): both were HTTP 400.
+    found = rows(datasette, "/catalog/search_models.json?_shape=array&q=llama%00-3.1")
+    assert [r["model_id"] for r in found] == ["meta-llama/Llama-3.1-8B"]
+    import sqlite3
+
+    from genz_catalog.datasette.functions import MAX_SQL_FUNCTION_ARG_BYTES, register_sql_functions
+
+    conn = sqlite3.connect(":memory:")
+    register_sql_functions(conn)
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(words)")
+    conn.execute("INSERT INTO t VALUES ('llama 3.1')")
+    long_text = "llama " * (MAX_SQL_FUNCTION_ARG_BYTES // 6 + 1)
+    for text in (long_text, 5, "llama"):
+        count = conn.execute(
+            "SELECT count(*) FROM t WHERE t MATCH genz_fts_query(?)", [text]
+        ).fetchone()[0]
+        assert count == (text == "llama"), text if isinstance(text, int) else text[:20]
 
 
 def test_model_memory_at_chosen_shape_and_dtype(datasette) -> None:

@@ -241,12 +241,16 @@ def human_bytes(value: int | float | None) -> str | None:
     return None if number is None else units.human_bytes(number)
 
 
-def fts_query(text: str | None) -> str:
+def fts_query(text: Any) -> str:
     """Free text -> a safe FTS5 prefix query (see :func:`genz_catalog.db.escape_fts_query`).
 
-    Blank input gives ``'""'``, a query that matches nothing instead of an FTS5 syntax error.
+    Blank input gives ``'""'``, a query that matches nothing instead of an FTS5 syntax error;
+    so does text too long to be a search (:data:`MAX_SQL_FUNCTION_ARG_BYTES`). A number is
+    searched as its text.
     """
-    return escape_fts_query(text or "") or '""'
+    if text is None or isinstance(text, bytes):
+        return '""'
+    return escape_fts_query(str(text)) or '""'
 
 
 def document_text(body: str | bytes | None) -> str | None:
@@ -286,13 +290,20 @@ def _oversized(args: tuple[Any, ...]) -> bool:
     return any(isinstance(a, (str, bytes)) and len(a) > MAX_SQL_FUNCTION_ARG_BYTES for a in args)
 
 
+#: What a function gives for an oversized argument when NULL would be an error: a search
+#: that matches nothing (MATCH NULL is an FTS5 syntax error).
+_OVERSIZED_RESULT = {fts_query: '""'}
+
+
 def _guarded(function, positions: tuple[int, ...]):  # noqa: ANN001, ANN202
-    """``function`` as SQLite calls it: oversized arguments give NULL before any cache or
-    parsing sees them; integer positions are converted from query-parameter text."""
+    """``function`` as SQLite calls it: oversized arguments give NULL (or
+    :data:`_OVERSIZED_RESULT`) before any cache or parsing sees them; integer positions are
+    converted from query-parameter text."""
+    oversized = _OVERSIZED_RESULT.get(function)
 
     def call(*args: Any) -> Any:
         if _oversized(args):
-            return None
+            return oversized
         if not positions:
             return function(*args)
         converted = [_as_int(a) if i in positions else a for i, a in enumerate(args)]
