@@ -160,7 +160,7 @@ def test_serve_immutable_replica_from_an_installed_package(server: dict, tmp_pat
         assert stats == expected
         fit = _get_json(
             f"http://127.0.0.1:{port}/catalog/models_that_fit.json?_shape=array"
-            "&gpu_memory_gib=1e300"
+            "&gpu_memory_gib=99999999"
         )
         assert fit[0]["status"] == "gpu_memory_gib must be a number above 0 and at most 1048576"
     finally:

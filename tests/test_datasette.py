@@ -287,9 +287,20 @@ def test_absurd_memory_parameters_give_a_status_row_not_an_error(datasette) -> N
             "&gpu_memory_gib=80&batch=9999999999999999",
             "seq_len x batch must be at most 1099511627776 tokens",
         ),
-        ("&gpu_memory_gib=1e300", "gpu_memory_gib must be a number above 0 and at most 1048576"),
-        ("&gpu_memory_gib=abc", "gpu_memory_gib must be a number above 0 and at most 1048576"),
+        ("&gpu_memory_gib=1e300", "gpu_memory_gib must be a number of GiB, e.g. 80 or 40.5"),
+        ("&gpu_memory_gib=abc", "gpu_memory_gib must be a number of GiB, e.g. 80 or 40.5"),
+        (
+            "&gpu_memory_gib=99999999",
+            "gpu_memory_gib must be a number above 0 and at most 1048576",
+        ),
+        ("&gpu_memory_gib=0", "gpu_memory_gib must be a number above 0 and at most 1048576"),
         ("&seq_len=0", "seq_len and batch must be positive integers"),
+        # Half-read before: '8k' was 8, '1.5e4' was 1, '2x' was 2, '80GB' was 80.
+        ("&seq_len=8k", "seq_len and batch must be whole numbers (digits only), e.g. 4096"),
+        ("&seq_len=1.5e4", "seq_len and batch must be whole numbers (digits only), e.g. 4096"),
+        ("&batch=2x", "seq_len and batch must be whole numbers (digits only), e.g. 4096"),
+        ("&gpu_memory_gib=80GB", "gpu_memory_gib must be a number of GiB, e.g. 80 or 40.5"),
+        ("&gpu_memory_gib=8.0.1", "gpu_memory_gib must be a number of GiB, e.g. 80 or 40.5"),
         ("&dtype=fp7", "unknown dtype fp7: use fp32, bf16, fp16, fp8, int8 or int4"),
     ):
         [row] = rows(datasette, fit + query)
@@ -307,7 +318,9 @@ def test_malformed_limit_and_shots_are_clamped_or_match_nothing(datasette) -> No
         == 1
     )
     assert len(rows(datasette, "/catalog/largest_models.json?_shape=array&limit=-1")) == 1
-    assert len(rows(datasette, "/catalog/largest_models.json?_shape=array&limit=abc")) == 1
+    # Not a whole number: no rows, never a half-read one ('1.9' was 1, '1e30' was 1).
+    for limit in ("abc", "1e30", "1.9", "2x", "-"):
+        assert rows(datasette, f"/catalog/largest_models.json?_shape=array&limit={limit}") == []
 
 
 def test_memory_functions_return_null_instead_of_raising(catalog_path: Path) -> None:
@@ -437,6 +450,14 @@ def test_models_ranked_by_decode_throughput_on_a_system(simulated) -> None:
     assert sorted(r["model_id"] for r in best) == sorted(m for _, m in expected)
     gemma = next(r for r in best if r["model_id"] == "google/gemma-2b-it")
     assert gemma["input_tokens"] == 1024  # the shorter prompt decodes faster
+    # A workload value that is not a whole number matches nothing ('1024x' was read as 1024).
+    for query in ("&input_tokens=1024x", "&batch_size=1x", "&input_tokens=1e3"):
+        assert (
+            rows(
+                datasette, "/catalog/throughput_on_system.json?_shape=array&system=H100_GPU" + query
+            )
+            == []
+        ), query
 
 
 def test_cost_of_a_longer_context(simulated) -> None:
