@@ -17,6 +17,7 @@ from .cells import render_cell_html
 from .chart import CHART_PATH, chart_page_context
 from .compare import COMPARE_PATH, compare_view
 from .documents import PUBLISHED_COLUMNS, render_body_cell, render_document_cell, render_json
+from .facet_limit import limit_facets
 from .functions import register_sql_functions
 from .model_page import DIFF_PATH, model_diff_view
 from .sql_guard import guard_connection
@@ -68,9 +69,11 @@ def permission_allowed(action: str, resource: Any) -> bool | None:
 
 @hookimpl
 def asgi_wrapper(datasette) -> Any:  # noqa: ANN001
-    """Two wrappers around the whole app, outermost first:
+    """Three wrappers around the whole app, outermost first:
 
     - the models HTML page shows ten columns unless the URL picks some (see :mod:`.browse`);
+    - a URL's repeated facets are asked once, and more than :data:`.facet_limit.MAX_FACETS` is
+      answered 400 (Datasette's work grows with every one, repeats included);
     - at most :data:`.sql_limiter.MAX_CONCURRENT_ARBITRARY_SQL` visitor-written queries run at
       once. Datasette runs queries on a few threads (``num_sql_threads``, 3 by default); six
       slow console queries used to hold all of them, so every page waited 12-18 s. The rest
@@ -79,7 +82,7 @@ def asgi_wrapper(datasette) -> Any:  # noqa: ANN001
     """
 
     def wrap(app: Any) -> Any:
-        return with_default_columns(limit_arbitrary_sql(app))
+        return with_default_columns(limit_facets(limit_arbitrary_sql(app)))
 
     return wrap
 
