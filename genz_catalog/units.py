@@ -24,7 +24,10 @@ def human_bytes(value: float) -> str:
     """A byte count in binary units: ``16060522496`` -> ``14.96 GiB``, ``512`` -> ``512 B``."""
     size = float(value)
     for unit in _BYTE_UNITS:
-        if abs(size) < 1024 or unit == _BYTE_UNITS[-1]:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.2f} {unit}"
+        digits = 0 if unit == "B" else 2
+        # Judged as it will be shown: 1,048,575 B is 1023.999 KiB, shown as 1.00 MiB, not
+        # 1024.00 KiB.
+        if abs(round(size, digits)) < 1024 or unit == _BYTE_UNITS[-1]:
+            return f"{size:.{digits}f} {unit}"
         size /= 1024
     raise AssertionError("unreachable")

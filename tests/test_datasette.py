@@ -343,6 +343,21 @@ def test_memory_functions_return_null_instead_of_raising(catalog_path: Path) -> 
     total = _guarded(function, int_positions)
     assert total(memory, parameters, "1e999", "4096", "bf16") is None
     assert total(memory, parameters, "2", "4096", "bf16") == 2 * 8030261248 + 2 * 4096 * 65536 * 2
+    # Any value a visitor's SQL hands them: NULL, never "user-defined function raised exception".
+    import sqlite3
+
+    from genz_catalog.datasette.functions import register_sql_functions
+
+    conn = sqlite3.connect(":memory:")
+    register_sql_functions(conn)
+    for sql in (
+        "SELECT genz_kv_bytes_per_token('{\"kv_layers\": [1]}', 1, 'bf16')",
+        "SELECT genz_kv_bytes_per_token('[1, 2]', 1, 'bf16')",
+        "SELECT genz_total_bytes('{\"kv_layers\": \"x\"}', 10, 1, 1, 'bf16')",
+        "SELECT genz_memory_report(x'00ff', 10, 1, 1, 'bf16')",
+        "SELECT genz_human_count('abc')",
+    ):
+        assert conn.execute(sql).fetchone() == (None,), sql
 
 
 def test_version_history_newest_first(datasette) -> None:
@@ -641,6 +656,12 @@ def test_sql_function_helpers() -> None:
     assert human_count(124439808) == "124M"
     assert human_count(671026404352) == "671B"
     assert human_bytes(16060522496) == "14.96 GiB"
+    # Rounded up to 1024 of a unit, a size is shown in the next one.
+    assert human_bytes(1048575) == "1.00 MiB"
+    assert human_bytes(1023.5) == "1.00 KiB"
+    assert human_bytes(1023) == "1023 B"
+    assert human_bytes(1024**3 - 1) == "1.00 GiB"
+    assert human_bytes(1024**2 * 1023.99) == "1023.99 MiB"
     assert fts_query("Llama-3.1") == '"Llama-3.1"*'
     assert fts_query("  ") == '""'
 

@@ -290,6 +290,17 @@ def _oversized(args: tuple[Any, ...]) -> bool:
     return any(isinstance(a, (str, bytes)) and len(a) > MAX_SQL_FUNCTION_ARG_BYTES for a in args)
 
 
+#: Errors of a function given what it cannot read, answered NULL (see :func:`_guarded`).
+_BAD_INPUT = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    ZeroDivisionError,
+    RecursionError,
+)
 #: What a function gives for an oversized argument when NULL would be an error: a search
 #: that matches nothing (MATCH NULL is an FTS5 syntax error).
 _OVERSIZED_RESULT = {fts_query: '""'}
@@ -304,13 +315,18 @@ def _guarded(function, positions: tuple[int, ...]):  # noqa: ANN001, ANN202
     def call(*args: Any) -> Any:
         if _oversized(args):
             return oversized
-        if not positions:
+        if positions:
+            converted = [_as_int(a) if i in positions else a for i, a in enumerate(args)]
+            # 'abc' or '1e999' is not a missing value to default: the answer is NULL.
+            if any(c is None and a is not None for c, a in zip(converted, args, strict=True)):
+                return None
+            args = tuple(converted)
+        try:
             return function(*args)
-        converted = [_as_int(a) if i in positions else a for i, a in enumerate(args)]
-        # 'abc' or '1e999' is not a missing value to default: the answer is NULL.
-        if any(c is None and a is not None for c, a in zip(converted, args, strict=True)):
+        except _BAD_INPUT:
+            # SQL of a visitor's own can hand any value to any argument (a memory document
+            # without its keys, a number where text belongs): no figure, not a failed query.
             return None
-        return function(*converted)
 
     return call
 
