@@ -829,15 +829,18 @@ def fts_entries(db: sqlite_utils.Database) -> int:
     return value
 
 
+#: Characters that separate search words besides spaces: ``/`` (``org/name``) and the control
+#: characters (FTS5 reads a NUL as the end of the query).
+_FTS_SEPARATORS = {ord("/"): " ", 0x7F: " ", **{code: " " for code in range(32)}}
+
+
 def escape_fts_query(query: str) -> str:
     """Turn free text into a safe FTS5 prefix query: every word quoted, the last one a prefix.
 
     ``Llama-3.1`` becomes ``"Llama-3.1"*``; quotes inside words are doubled. Returns ``""`` for
     blank input (callers must skip the MATCH then).
     """
-    # Control characters separate words: FTS5 reads a NUL as the end of the query.
-    spaced = "".join(" " if ch < " " or ch == "\x7f" else ch for ch in query.replace("/", " "))
-    words = [w for w in spaced.split() if w.strip('"')]
+    words = [w for w in query.translate(_FTS_SEPARATORS).split() if w.strip('"')]
     if not words:
         return ""
     quoted = ['"' + w.replace('"', '""') + '"' for w in words]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from typing import Any
 
 from .errors import InvalidInputError
@@ -188,3 +189,11 @@ def dumps_strict(value: Any, **kwargs: Any) -> str:
         raise InvalidInputError(
             f"nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
         ) from None
+
+
+def has_control_character(text: str) -> bool:
+    """Whether ``text`` holds a control, format or unassigned character (Unicode category C:
+    a line break, a terminal escape, a NUL). Printable ASCII, nearly every text, is not scanned."""
+    return not (text.isascii() and text.isprintable()) and any(
+        unicodedata.category(ch).startswith("C") for ch in text
+    )

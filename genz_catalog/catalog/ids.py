@@ -8,7 +8,6 @@ import json
 import math
 import re
 import sqlite3
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from ..errors import InvalidInputError, InvalidModelIdError
+from ..limits import has_control_character
 
 #: Longest model id accepted (characters). Hub ids are at most 96 + 1 + 96.
 MAX_MODEL_ID_LENGTH = 200
@@ -51,10 +51,7 @@ def validate_model_id(model_id: str) -> str:
     """
     if not isinstance(model_id, str):
         raise InvalidModelIdError("model id must be a string")
-    # Printable ASCII (nearly every id) has no control characters: skip the per-character scan.
-    if not (model_id.isascii() and model_id.isprintable()) and any(
-        unicodedata.category(ch).startswith("C") for ch in model_id
-    ):
+    if has_control_character(model_id):
         raise InvalidModelIdError("model id must not contain control characters")
     model_id = model_id.strip()
     if not model_id:

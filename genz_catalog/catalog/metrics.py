@@ -11,7 +11,6 @@ import csv
 import math
 import os
 import stat
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -56,9 +55,7 @@ def upsert_metrics(
 def _text(label: str, value: str) -> str:
     """``value``, or :class:`InvalidInputError` when it holds a control character (a line
     break, a terminal escape): these texts are printed in tables and on pages as they are."""
-    if not (value.isascii() and value.isprintable()) and any(
-        unicodedata.category(ch).startswith("C") for ch in value
-    ):
+    if _limits.has_control_character(value):
         shown = value.encode("unicode_escape").decode("ascii")[:60]
         raise InvalidInputError(f"{label} '{shown}' holds a control character")
     return value

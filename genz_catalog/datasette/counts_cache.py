@@ -86,6 +86,12 @@ class _TimedOut:
 #: rows), remembered like the counts. They read ``model_shapes`` (live models counted per
 #: architecture, db.py m017), so even the first view after a write is quick.
 WHOLE_CATALOG_QUERIES = ("statistics", "attention_kv_savings", "kv_savings_by_model")
+#: Largest answer remembered (rows, and bytes of text and BLOBs): a count is one row, a facet
+#: ~31, a search 200. Visitor SQL that merely starts like a count (``select count(*) from
+#: models union all select zeroblob(8000000) ...``) must not be kept: 512 of those held
+#: gigabytes.
+MAX_REMEMBERED_ROWS = 1_001
+MAX_REMEMBERED_BYTES = 64 * 1024
 #: Canned searches whose answers are remembered per search text until the catalog changes:
 #: ranking a broad word costs ~200 ms at a million models (every match is ranked), and a
 #: popular search is asked again and again.
@@ -246,6 +252,21 @@ def _summary_connection(rows: Iterable[tuple]) -> sqlite3.Connection:
         [tuple(row) for row in rows],
     )
     return conn
+
+
+def _small_enough(result: Any) -> bool:
+    """Whether ``result`` (Datasette's Results) is small enough to remember."""
+    rows = getattr(result, "rows", None)
+    if rows is None or len(rows) > MAX_REMEMBERED_ROWS:
+        return False
+    size = 0
+    for row in rows:
+        for value in row:
+            if isinstance(value, (str, bytes)):
+                size += len(value)
+                if size > MAX_REMEMBERED_BYTES:
+                    return False
+    return True
 
 
 class CatalogDatabase(Database):
@@ -420,29 +441,6 @@ _BROAD_FACET_TERM = re.compile(r'"(' + "|".join(FACET_SIZE_INDEXES.values()) + r
 
 #: Declared types of the facet columns :func:`_family_index_first` rewrites (TEXT if not here).
 _FACET_COLUMN_TYPES = {"is_moe": "INTEGER"}
-
-
-#: Largest answer remembered (rows, and bytes of text and BLOBs): a count is one row, a facet
-#: ~31, a search 200. Visitor SQL that merely starts like a count (``select count(*) from
-#: models union all select zeroblob(8000000) ...``) must not be kept: 512 of those held
-#: gigabytes.
-MAX_REMEMBERED_ROWS = 1_001
-MAX_REMEMBERED_BYTES = 64 * 1024
-
-
-def _small_enough(result: Any) -> bool:
-    """Whether ``result`` (Datasette's Results) is small enough to remember."""
-    rows = getattr(result, "rows", None)
-    if rows is None or len(rows) > MAX_REMEMBERED_ROWS:
-        return False
-    size = 0
-    for row in rows:
-        for value in row:
-            if isinstance(value, (str, bytes)):
-                size += len(value)
-                if size > MAX_REMEMBERED_BYTES:
-                    return False
-    return True
 
 
 def _family_index_first(sql: str) -> str:

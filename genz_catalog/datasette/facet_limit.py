@@ -8,16 +8,14 @@ URL) took 27 s and answered 114 MB. Repeats are dropped here, and a URL asking f
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
+from .sql_limiter import App, send_text
+
 #: Most distinct facets one request may ask for (the models page shows five).
 MAX_FACETS = 10
-
-App = Callable[
-    [dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]
-]
 
 
 def facet_query(query_string: bytes) -> tuple[bytes, int]:
@@ -47,25 +45,15 @@ def limit_facets(app: App) -> App:
         if scope.get("type") == "http" and scope.get("query_string"):
             query, facets = facet_query(scope["query_string"])
             if facets > MAX_FACETS:
-                await _too_many(send, facets)
+                await send_text(
+                    send,
+                    400,
+                    f"At most {MAX_FACETS} facets a page (_facet, _facet_array, _facet_date); "
+                    f"this URL asks for {facets}.\n",
+                )
                 return
             if query is not scope["query_string"]:
                 scope = dict(scope, query_string=query)
         await app(scope, receive, send)
 
     return wrapped
-
-
-async def _too_many(send: Callable[[dict], Awaitable[None]], facets: int) -> None:
-    body = (
-        f"At most {MAX_FACETS} facets a page (_facet, _facet_array, _facet_date); this URL "
-        f"asks for {facets}.\n"
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

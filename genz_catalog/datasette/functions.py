@@ -250,7 +250,10 @@ def fts_query(text: Any) -> str:
     """
     if text is None or isinstance(text, bytes):
         return '""'
-    return escape_fts_query(str(text)) or '""'
+    text = str(text)
+    if len(text) > MAX_SQL_FUNCTION_ARG_BYTES:
+        return '""'
+    return escape_fts_query(text) or '""'
 
 
 def document_text(body: str | bytes | None) -> str | None:
@@ -272,7 +275,6 @@ SQL_FUNCTIONS = {
     "genz_total_bytes": (total_bytes, 5, (1, 2, 3)),
     "genz_human_count": (human_count, 1, ()),
     "genz_human_bytes": (human_bytes, 1, ()),
-    "genz_fts_query": (fts_query, 1, ()),
 }
 
 
@@ -301,20 +303,15 @@ _BAD_INPUT = (
     ZeroDivisionError,
     RecursionError,
 )
-#: What a function gives for an oversized argument when NULL would be an error: a search
-#: that matches nothing (MATCH NULL is an FTS5 syntax error).
-_OVERSIZED_RESULT = {fts_query: '""'}
 
 
 def _guarded(function, positions: tuple[int, ...]):  # noqa: ANN001, ANN202
-    """``function`` as SQLite calls it: oversized arguments give NULL (or
-    :data:`_OVERSIZED_RESULT`) before any cache or parsing sees them; integer positions are
-    converted from query-parameter text."""
-    oversized = _OVERSIZED_RESULT.get(function)
+    """``function`` as SQLite calls it: oversized arguments give NULL before any cache or
+    parsing sees them; integer positions are converted from query-parameter text."""
 
     def call(*args: Any) -> Any:
         if _oversized(args):
-            return oversized
+            return None
         if positions:
             converted = [_as_int(a) if i in positions else a for i, a in enumerate(args)]
             # 'abc' or '1e999' is not a missing value to default: the answer is NULL.
@@ -338,3 +335,6 @@ def register_sql_functions(conn: sqlite3.Connection) -> None:
     # Not size-guarded: a packed config may be longer than MAX_SQL_FUNCTION_ARG_BYTES, nothing
     # is cached, and what one call gives is bounded (unpack_document stops at MAX_CONFIG_BYTES).
     conn.create_function("genz_document", 1, document_text, deterministic=True)
+    # Not guarded either: it answers every input itself, oversized text included, with a search
+    # that matches nothing, where the guard's NULL would make MATCH an FTS5 syntax error.
+    conn.create_function("genz_fts_query", 1, fts_query, deterministic=True)

@@ -62,18 +62,28 @@ def limit_arbitrary_sql(app: App) -> App:
 
 
 async def _too_busy(send: Callable[[dict], Awaitable[None]]) -> None:
-    body = (
-        b"Too many SQL queries are running; try again in a few seconds "
-        b"(canned queries and pages are not affected).\n"
+    await send_text(
+        send,
+        429,
+        "Too many SQL queries are running; try again in a few seconds "
+        "(canned queries and pages are not affected).\n",
+        [(b"retry-after", b"5")],
     )
+
+
+async def send_text(
+    send: Callable[[dict], Awaitable[None]],
+    status: int,
+    text: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer an ASGI request with ``status`` and ``text`` as plain UTF-8 (a wrapper's refusal,
+    before Datasette sees the request)."""
     await send(
         {
             "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"retry-after", b"5"),
-            ],
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), *(headers or [])],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": text.encode()})
