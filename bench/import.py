@@ -115,7 +115,12 @@ class WorkerPeaks:
 
 
 def run_catalog(folder: Path, db_path: Path, batch_size: int, workers: int, doctor: bool) -> dict:
-    """Phase 1: the real bulk import path (``genz_catalog.admin.import_config_files``)."""
+    """Phase 1: the real bulk import path (``genz_catalog.admin.import_config_files``), in a
+    process that imports the catalog as ``genz-catalog import`` does: without pandas and numpy,
+    which sqlite-utils would otherwise load (~45 MB of the writer's peak memory)."""
+    from genz_catalog._lean_start import import_sqlite_utils_without_dataframes
+
+    import_sqlite_utils_without_dataframes()
     from genz_catalog.admin import diagnose_catalog, import_config_files
     from genz_catalog.db import fts_entries
     from genz_catalog.manager import ModelManager

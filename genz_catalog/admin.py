@@ -1273,7 +1273,7 @@ def import_config_files(
     written_models = 0
     decided = False  # whether the import has been weighed for deferral yet
     deferred = False  # whether it set the catalog's secondary indexes aside
-    with _fewer_collections():
+    with _fewer_collections(), _rarer_checkpoints(manager.db.conn):
         try:
             for written in writes:
                 result.counts[written.status] = result.counts.get(written.status, 0) + 1
@@ -1305,6 +1305,32 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
+
+
+#: WAL pages between automatic checkpoints while a bulk import writes: 256 MiB of WAL at 4 KiB
+#: pages (SQLite's default is 1,000 pages). A batch of models dirties pages all over the
+#: B-trees keyed by id, tens of MB of them at a million models, so at the default every commit
+#: was followed by a checkpoint that copied each page back into the file and synced it. Spaced
+#: out, a page rewritten by several batches is copied once and the file is synced less often
+#: (1M Hub-like models: see CHANGELOG). The WAL is disk, not memory: its index grows ~8 bytes a
+#: page.
+BULK_WAL_AUTOCHECKPOINT = 65_536
+
+
+@contextlib.contextmanager
+def _rarer_checkpoints(conn: sqlite3.Connection) -> Iterator[None]:
+    """Checkpoint every :data:`BULK_WAL_AUTOCHECKPOINT` WAL pages while a bulk import writes;
+    afterwards the connection's own setting comes back and the WAL is copied into the file
+    (passively: readers are never waited for)."""
+    (before,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+    conn.execute(f"PRAGMA wal_autocheckpoint = {max(int(before), BULK_WAL_AUTOCHECKPOINT)}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
+        if not conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 #: Writes after which a bulk import sets the catalog's secondary indexes aside (see

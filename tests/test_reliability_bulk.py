@@ -250,3 +250,35 @@ def test_an_import_collects_garbage_less_often_and_gives_the_thresholds_back(tmp
         with pytest.raises(RuntimeError, match="stop"):
             import_config_files(manager, paths, if_exists="update", on_file=fail)
         assert gc.get_threshold() == before
+
+
+def test_an_import_checkpoints_less_often_then_copies_the_wal_into_the_file(tmp_path: Path):
+    from reliability_support import write_config_variants
+
+    from genz_catalog.admin import BULK_WAL_AUTOCHECKPOINT, import_config_files
+
+    paths = write_config_variants(tmp_path / "configs", "wal", 3)
+    seen: list[int] = []
+    path = tmp_path / "wal.db"
+    with ModelManager(path) as manager:
+        conn = manager.db.conn
+        (before,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+
+        def spacing(*_: object) -> None:
+            seen.append(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+        result = import_config_files(manager, paths, on_file=spacing)
+        assert result.counts == {"imported": 3}
+        assert seen == [BULK_WAL_AUTOCHECKPOINT] * 3
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before == 1000
+        # Every page the import wrote is in the file itself, not only in the WAL.
+        (pages,) = conn.execute("PRAGMA page_count").fetchone()
+        (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+        assert path.stat().st_size == pages * page_size
+
+        def fail(*_: object) -> None:
+            raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError, match="stop"):
+            import_config_files(manager, paths, if_exists="update", on_file=fail)
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
