@@ -1273,7 +1273,7 @@ def import_config_files(
     written_models = 0
     decided = False  # whether the import has been weighed for deferral yet
     deferred = False  # whether it set the catalog's secondary indexes aside
-    with _fewer_collections(), _rarer_checkpoints(manager.db.conn):
+    with _fewer_collections(), _rarer_checkpoints(manager.writable().conn):
         try:
             for written in writes:
                 result.counts[written.status] = result.counts.get(written.status, 0) + 1

@@ -104,8 +104,9 @@ class ModelManager:
         else:
             self.db = connect(":memory:" if self._deferred else db_path, read_only=read_only)
 
-    def _writable(self) -> sqlite_utils.Database:
-        """The catalog a checked write goes to: the file, created now if it was deferred."""
+    def writable(self) -> sqlite_utils.Database:
+        """The catalog a checked write goes to: the file, created now if it was deferred
+        (a manager of a file that does not exist yet reads an empty catalog until then)."""
         if self._deferred:
             empty = self.db
             self.db = connect(self.path)
@@ -233,7 +234,7 @@ class ModelManager:
         prepared = prepare_item(self.db, item)
         # A single add is a batch of one through the one write path.
         mode = "update" if force else if_exists
-        return _writes.write_models(self._writable(), [(prepared, item)], mode)[0]
+        return _writes.write_models(self.writable(), [(prepared, item)], mode)[0]
 
     def add_models(
         self,
@@ -261,10 +262,10 @@ class ModelManager:
             prepared = item.get("prepared") or prepare_item(self.db, item)
             batch.append((prepared, item))
             if len(batch) >= batch_size:
-                yield from _writes.write_models(self._writable(), batch, if_exists, on_error)
+                yield from _writes.write_models(self.writable(), batch, if_exists, on_error)
                 batch = []
         if batch:
-            yield from _writes.write_models(self._writable(), batch, if_exists, on_error)
+            yield from _writes.write_models(self.writable(), batch, if_exists, on_error)
 
     def update_model(
         self,

@@ -9,7 +9,7 @@ import pytest
 from reliability_support import HF_CONFIGS, dump_catalog, without_times
 
 from genz_catalog.admin import diagnose_catalog
-from genz_catalog.errors import ModelExistsError
+from genz_catalog.errors import ModelExistsError, NameTakenError
 from genz_catalog.manager import ModelManager
 
 LLAMA = json.loads((HF_CONFIGS / "meta-llama__Llama-3.1-8B" / "config.json").read_text())
@@ -76,7 +76,7 @@ def test_bulk_bare_name_that_an_earlier_item_claimed_as_alias_is_refused(tmp_pat
             {"model_id": "org/first", "config": LLAMA, "aliases": ["second"]},
             {"model_id": "second", "config": LLAMA},
         ]
-        with pytest.raises(ModelExistsError, match="model 'second' already exists"):
+        with pytest.raises(NameTakenError, match="'second' is already a name of model 'org/first'"):
             list(manager.add_models(items))
         assert manager.list_models() == []  # the whole batch rolled back
 
@@ -252,7 +252,10 @@ def test_an_import_collects_garbage_less_often_and_gives_the_thresholds_back(tmp
         assert gc.get_threshold() == before
 
 
-def test_an_import_checkpoints_less_often_then_copies_the_wal_into_the_file(tmp_path: Path):
+@pytest.mark.parametrize("create_on_write", [False, True], ids=["file", "created-by-import"])
+def test_an_import_checkpoints_less_often_then_copies_the_wal_into_the_file(
+    tmp_path: Path, create_on_write: bool
+):
     from reliability_support import write_config_variants
 
     from genz_catalog.admin import BULK_WAL_AUTOCHECKPOINT, import_config_files
@@ -260,17 +263,19 @@ def test_an_import_checkpoints_less_often_then_copies_the_wal_into_the_file(tmp_
     paths = write_config_variants(tmp_path / "configs", "wal", 3)
     seen: list[int] = []
     path = tmp_path / "wal.db"
-    with ModelManager(path) as manager:
-        conn = manager.db.conn
-        (before,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+    # create_on_write (the CLI's way): the file, and the connection that writes, come into
+    # being only once a model is written.
+    with ModelManager(path, create_on_write=create_on_write) as manager:
 
         def spacing(*_: object) -> None:
-            seen.append(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+            seen.append(manager.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
 
         result = import_config_files(manager, paths, on_file=spacing)
+        conn = manager.db.conn
+        before = 1000  # SQLite's default, which connect() leaves alone
         assert result.counts == {"imported": 3}
         assert seen == [BULK_WAL_AUTOCHECKPOINT] * 3
-        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before == 1000
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
         # Every page the import wrote is in the file itself, not only in the WAL.
         (pages,) = conn.execute("PRAGMA page_count").fetchone()
         (page_size,) = conn.execute("PRAGMA page_size").fetchone()
