@@ -27,6 +27,19 @@ class ModelExistsError(CatalogError):
         super().__init__(f"model {model_id!r} already exists; use --force to replace it")
 
 
+class NameTakenError(ModelExistsError):
+    """An add of a bare id that is already another model's name or alias: a new model never
+    shadows it, with or without force."""
+
+    def __init__(self, name: str, owner: str):
+        self.owner = owner
+        CatalogError.__init__(
+            self,
+            f"{name!r} is already a name of model {owner!r}; give the new model an org/name id",
+        )
+        self.model_id = name
+
+
 class VersionNotFoundError(CatalogError, LookupError):
     """A rollback or diff naming a version the model does not have."""
 

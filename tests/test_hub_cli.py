@@ -288,6 +288,20 @@ def test_local_id_that_exists_needs_force():
     assert catalog_state() == before
 
 
+def test_a_local_id_that_is_another_models_name_says_whose_and_force_does_not_help():
+    config = str(CONFIGS_DIR / "mistralai__Mistral-7B-v0.1" / "config.json")
+    run("import", config, "--id", "lab/mistral")
+    before = catalog_state()
+    for force in ([], ["--force"]):
+        result = run("import", config, "--id", "MISTRAL", *force)
+        assert (result.exit_code, result.stderr) == (
+            1,
+            "Error: 'MISTRAL' is already a name of model 'lab/mistral'; give the new model an "
+            "org/name id\n",
+        )
+        assert catalog_state() == before
+
+
 def test_id_needs_exactly_one_local_source():
     result = run("import", QWEN, MISTRAL, "--id", "x/y")
     assert (result.exit_code, result.stderr) == (
@@ -628,7 +642,9 @@ def test_bulk_local_import_reports_in_source_order_and_one_refusal_stops_nothing
     ]
     assert rows[1]["detail"] == "already in the catalog; --force re-imports"
     assert rows[2]["detail"].startswith("malformed JSON at line 1 column 24")
-    assert rows[3]["detail"] == "model 'mistral' already exists; use --force to replace it"
+    assert rows[3]["detail"] == (
+        "'mistral' is already a name of model 'lab/mistral'; give the new model an org/name id"
+    )
     assert model("lab/deep")["parameter_count"] < TRUTH[LLAMA]
     assert model("mistral")["model_id"] == "lab/mistral"  # the alias still names it
     listing = tmp_path / "sources.txt"

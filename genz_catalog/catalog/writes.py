@@ -18,7 +18,7 @@ import sqlite_utils
 
 from ..convert import ConversionError
 from ..db import write_transaction
-from ..errors import CatalogError, InvalidInputError, ModelExistsError
+from ..errors import CatalogError, InvalidInputError, ModelExistsError, NameTakenError
 from ..store import store_documents, to_stored_row, version_snapshot_text
 from .cache import drop_model_cache
 from .ids import name_owners, names_taken, utc_now, validate_model_id, variable_limit
@@ -141,7 +141,7 @@ def _write_one(
     if existing is not None and existing["model_id"].lower() != model_id.lower():
         if "/" not in model_id:
             # A bare name that is another model's alias: never shadow it with a new row.
-            raise ModelExistsError(model_id)
+            raise NameTakenError(model_id, existing["model_id"])
         # A full org/name id beats an alias of that spelling (GenZ registers real Hub ids as
         # aliases of its own approximations, e.g. google/gemma-2b-it -> google/gemma-2B):
         # the real model takes its name back.

@@ -76,8 +76,10 @@ def _import_local(
 
     config, resolved_id = read_config_file(source, model_id)
     existing = manager.get_model(resolved_id, include_deleted=True)
-    if existing is not None and not force:
+    if existing is not None and not force and existing["model_id"].lower() == resolved_id.lower():
         raise ModelExistsError(existing["model_id"])
+    # Another model's alias is the manager's to judge: a bare name is refused with its owner
+    # named, an org/name id takes its name back as a model of its own.
     result = manager.add_model(resolved_id, config, source="local", force=force)
     return ImportOutcome(
         source, result.status, result.model_id, result.version, warnings=list(result.warnings)
