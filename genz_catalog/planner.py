@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from math import ceil
@@ -386,6 +387,31 @@ def simulate(
     :class:`DoesNotFitError` (naming the devices it needs and the command that runs it) when
     the exact weights + KV cache do not fit the devices, or GenZ's own larger figure does not.
     """
+    return _simulate(
+        manager,
+        model_id,
+        system,
+        workload=workload,
+        tensor_parallel=tensor_parallel,
+        pipeline_parallel=pipeline_parallel,
+        refresh=refresh,
+        verify_hint=True,
+    )
+
+
+def _simulate(
+    manager: Any,
+    model_id: str,
+    system: str,
+    *,
+    workload: Workload | None,
+    tensor_parallel: int,
+    pipeline_parallel: int,
+    refresh: bool,
+    verify_hint: bool,
+) -> dict[str, Any]:
+    """:func:`simulate`; ``verify_hint``: run GenZ on the deployment a refusal names until GenZ
+    accepts one (the plan walks the deployments itself and passes False)."""
     workload = workload or Workload()
     workload.check()
     spec = require_system(system)
@@ -407,8 +433,10 @@ def simulate(
     layers = int(model.get("num_layers") or 1)
     per_device = memory_per_device(exact["total_bytes"], layers, tp, pp)
     if per_device > spec.memory_bytes:
-        raise _does_not_fit(model, spec, workload, tp, pp, exact, per_device, None)
-    row = _run(model, spec, workload, tp, pp, exact, per_device)
+        raise _does_not_fit(
+            model, spec, workload, tp, pp, exact, per_device, None, verify=verify_hint
+        )
+    row = _run(model, spec, workload, tp, pp, exact, per_device, verify_hint=verify_hint)
     row = _store(manager, model, row)
     return {**row, "cached": False}
 
@@ -421,8 +449,11 @@ def _run(
     pp: int,
     exact: dict[str, int],
     per_device: int,
+    *,
+    verify_hint: bool = False,
 ) -> dict[str, Any]:
-    """GenZ prefill + decode of one deployment, as a ``simulations`` row (not yet stored)."""
+    """GenZ prefill + decode of one deployment, as a ``simulations`` row (not yet stored).
+    Raises :class:`DoesNotFitError` when GenZ refuses it (see :func:`_does_not_fit`)."""
     from . import genz
     from .fidelity import weight_gap
 
@@ -446,10 +477,19 @@ def _run(
             output_tokens=workload.output_tokens,
             **common,
         )
-    except genz.GenZCapacityError:
+    except genz.GenZCapacityError as refusal:
         genz_weights = genz.genz_parameter_counts(config)[0] * GENZ_BYTES_PER_VALUE[workload.bits]
         raise _does_not_fit(
-            model, system, workload, tp, pp, exact, per_device, int(genz_weights)
+            model,
+            system,
+            workload,
+            tp,
+            pp,
+            exact,
+            per_device,
+            int(genz_weights),
+            verify=verify_hint,
+            genz_refusal=str(refusal),
         ) from None
     except (AssertionError, ValueError, ZeroDivisionError, KeyError) as exc:
         raise SimulationError(
@@ -568,8 +608,18 @@ def _does_not_fit(
     exact: dict[str, int],
     per_device: int,
     genz_weight_bytes: int | None,
+    *,
+    verify: bool = False,
+    genz_refusal: str = "",
 ) -> DoesNotFitError:
-    """The error for a deployment that does not fit, naming the smallest one that does."""
+    """The error for a deployment that does not fit, naming the smallest one that does.
+
+    The memory model (:func:`devices_needed`) names the smallest deployment the exact figures
+    and GenZ's capacity check, as the catalog models it, allow. GenZ's real check can refuse
+    that too (gemma-2b-it on TPUv5e, 64 x 32,768 tokens: the model said 4 devices, but GenZ
+    keeps the one KV head whole on every tensor-parallel share and accepts 16), so with
+    ``verify`` GenZ is run on the named deployment, and on the next, until it accepts one.
+    """
     model_id = model["model_id"]
     devices = tp * pp
     if genz_weight_bytes is None:
@@ -579,12 +629,24 @@ def _does_not_fit(
             f"device, {system.name} has {_human_bytes(system.memory_bytes)}"
         )
     else:
-        why = (
-            f"GenZ's own figure (weights {_human_bytes(genz_weight_bytes)}, exact "
-            f"{_human_bytes(exact['weight_bytes'])}; KV cache "
-            f"{_human_bytes(exact['kv_cache_bytes'])}) exceeds {devices} x "
-            f"{_human_bytes(system.memory_bytes)}"
+        weights = (
+            f"its weights in all are {_human_bytes(genz_weight_bytes)}, the exact ones "
+            f"{_human_bytes(exact['weight_bytes'])}"
         )
+        figures = _GENZ_CAPACITY_FIGURES.search(genz_refusal)
+        if figures is None:
+            why = (
+                f"GenZ refuses it ({genz_refusal or 'weights and KV cache do not fit'}); {weights}"
+            )
+        else:
+            # GenZ's own terms: one tensor-parallel share (a KV cache of fewer heads than the
+            # tensor degree is not split) against the memory of the pipeline's devices.
+            memory, share_weights, share_kv = (float(f) * _GIB for f in figures.groups())
+            why = (
+                f"GenZ's own figures per tensor-parallel share (weights "
+                f"{_human_bytes(share_weights)}, KV cache {_human_bytes(share_kv)}) exceed "
+                f"{pp} x {_human_bytes(memory)}; {weights}"
+            )
     # After a GenZ refusal, GenZ itself is the judge: look beyond the deployment it refused.
     found = devices_needed(
         model,
@@ -594,6 +656,8 @@ def _does_not_fit(
         genz_weight_bytes=genz_weight_bytes,
         more_than=devices if genz_weight_bytes is not None else 0,
     )
+    if verify and found is not None:
+        found = _accepted_by_genz(model, system, workload, exact, found)
     where = f"{devices} {system.name}{'' if devices == 1 else ' devices'}"
     head = f"{model_id} does not fit on {where} at {workload.bits}: {why}"
     if found is None:
@@ -619,6 +683,40 @@ def _does_not_fit(
         tensor_parallel=need_tp,
         pipeline_parallel=need_pp,
     )
+
+
+#: GenZ's capacity refusal: "System Memory Cap:16.0 GB , Weights : 1.4375 GB, KV Cache:36.0"
+#: (binary units: GenZ's GB is 2**30 bytes), for one tensor-parallel share.
+_GENZ_CAPACITY_FIGURES = re.compile(
+    r"Memory Cap:\s*(\d+(?:\.\d+)?)\s*GB\s*,\s*Weights\s*:\s*(\d+(?:\.\d+)?)\s*GB\s*,"
+    r"\s*KV Cache:\s*(\d+(?:\.\d+)?)"
+)
+
+
+def _accepted_by_genz(
+    model: dict[str, Any],
+    system: System,
+    workload: Workload,
+    exact: dict[str, int],
+    found: tuple[int, int] | None,
+) -> tuple[int, int] | None:
+    """From ``found`` on, the first deployment GenZ simulates without refusing it (None when
+    it refuses every one up to the largest, or fails otherwise); nothing is stored."""
+    layers = int(model.get("num_layers") or 1)
+    while found is not None:
+        tp, pp = found
+        per_device = memory_per_device(exact["total_bytes"], layers, tp, pp)
+        try:
+            _run(model, system, workload, tp, pp, exact, per_device)
+        except DoesNotFitError as refused:
+            if refused.devices is None:
+                return None
+            found = (int(refused.tensor_parallel or 1), int(refused.pipeline_parallel or 1))
+            continue
+        except SimulationError:
+            return None
+        return found
+    return None
 
 
 # ------------------------------------------------------------------------------ plan
@@ -734,7 +832,7 @@ def _plan_system(
     while fitting:
         tp, pp = fitting.pop(0)
         try:
-            row = simulate(
+            row = _simulate(
                 manager,
                 model["model_id"],
                 system.name,
@@ -742,6 +840,7 @@ def _plan_system(
                 tensor_parallel=tp,
                 pipeline_parallel=pp,
                 refresh=refresh,
+                verify_hint=False,
             )
         except DoesNotFitError as exc:
             # GenZ's weight figure is larger than the exact one and it refused: its own check

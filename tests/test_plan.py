@@ -326,9 +326,10 @@ def test_when_only_genz_figure_does_not_fit_genz_is_told_the_next_deployment(gen
     refused = invoke("simulate", DENSE_32B, *args)
     assert refused.exit_code == 1
     assert refused.output == (
-        f"Error: {DENSE_32B} does not fit on 1 H100_GPU at bf16: GenZ's own figure (weights "
-        "64.06 GiB, exact 60.16 GiB; KV cache 16.82 GiB) exceeds 1 x 80.00 GiB; it needs 2 "
-        "devices (tensor parallel 2 x pipeline parallel 1): genz-catalog simulate "
+        f"Error: {DENSE_32B} does not fit on 1 H100_GPU at bf16: GenZ's own figures per "
+        "tensor-parallel share (weights 64.06 GiB, KV cache 16.78 GiB) exceed 1 x 80.00 GiB; "
+        "its weights in all are 64.06 GiB, the exact ones 60.16 GiB; it needs 2 devices "
+        "(tensor parallel 2 x pipeline parallel 1): genz-catalog simulate "
         f"{DENSE_32B} --system H100_GPU --bits bf16 --batch 1 --input-tokens 110000 "
         "--output-tokens 256 --tensor-parallel 2 --pipeline-parallel 1\n"
     )
@@ -336,6 +337,36 @@ def test_when_only_genz_figure_does_not_fit_genz_is_told_the_next_deployment(gen
     [row] = planner.plan(catalog, DENSE_32B, ["H100_GPU"], workload=workload, memory_fraction=1)
     assert (row["num_devices"], row["tensor_parallel"]) == (2, 2)
     assert row["note"] == "exact figures fit on 1 device; GenZ's larger weight figure needs 2"
+
+
+def test_the_deployment_a_refusal_names_is_one_genz_accepts(genz_loaded, catalog):
+    # Gemma 2B has one K/V head: GenZ keeps it whole on every tensor-parallel share, so its KV
+    # cache (64 x 33,024 tokens x 18 layers x 256 x 2 x 2 bytes = 36 GiB) does not shrink with
+    # the tensor degree. The catalog's memory model splits it and named 4 TPUv5e (16 GiB), which
+    # GenZ refuses; the refusal now names the deployment GenZ itself accepts.
+    args = ["--system", "TPUv5e", "--batch", "64", "--input-tokens", "32768"]
+    refused = invoke("simulate", GEMMA, *args, "--tensor-parallel", "4")
+    assert refused.exit_code == 1
+    assert refused.output.startswith(
+        f"Error: {GEMMA} does not fit on 4 TPUv5e devices at bf16: GenZ's own figures per "
+        "tensor-parallel share (weights 1.44 GiB, KV cache 36.00 GiB) exceed 1 x 16.00 GiB; "
+        "its weights in all are 5.64 GiB, the exact ones 4.67 GiB; it needs 16 devices "
+        "(tensor parallel 8 x pipeline parallel 2): genz-catalog simulate "
+    )
+    assert invoke("simulate", GEMMA, *args).output.startswith(
+        f"Error: {GEMMA} does not fit on 1 TPUv5e at bf16: its exact weights (4.67 GiB) and KV "
+        "cache (36.28 GiB) need 40.95 GiB per device, TPUv5e has 16.00 GiB; it needs 16 "
+        "devices (tensor parallel 8 x pipeline parallel 2)"
+    )
+    assert catalog.db["simulations"].count == 0  # trying deployments stores none of them
+    # The memory model alone still says 4; GenZ refuses that one.
+    workload = planner.Workload(batch=64, input_tokens=32768)
+    system = planner.require_system("TPUv5e")
+    assert planner.devices_needed(catalog.get_model(GEMMA), system, workload) == (4, 1)
+    suggested = refused.output.split(": genz-catalog ")[1].split()
+    ran = invoke(*suggested, "--json")
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.output)["devices"] == 16
 
 
 def test_export_with_cache_carries_simulations_to_another_catalog(genz_loaded, catalog, tmp_path):
