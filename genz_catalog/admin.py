@@ -45,6 +45,7 @@ from .catalog.prepared import BulkPreparer, PreparedModel, check_bounds
 from .convert import ConversionError
 from .db import (
     BUSY_TIMEOUT_MS,
+    FIGURE_COLUMNS,
     FTS_ALIASES_SQL,
     SOURCES,
     fts_entries,
@@ -732,6 +733,11 @@ class DoctorReport:
     #: Secondary indexes a killed bulk import set aside (deferred_indexes.py): queries are
     #: right but slower until ``--fix`` (or any open for writing) builds them again.
     deferred_indexes: list[str] = field(default_factory=list)
+    #: Figures of formula-counted models that today's converter derives otherwise from the
+    #: model's stored config.json: (model id, column, stored, derived now), the first
+    #: :data:`STALE_FIGURES_LISTED` of them, and how many models have any.
+    stale_figures: list[tuple[str, str, Any, Any]] = field(default_factory=list)
+    models_with_stale_figures: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -757,6 +763,8 @@ class DoctorReport:
             "stale_temporaries": list(self.stale_temporaries),
             "model_shapes_out_of_sync": self.model_shapes_out_of_sync,
             "deferred_indexes": list(self.deferred_indexes),
+            "stale_figures": [list(entry) for entry in self.stale_figures],
+            "models_with_stale_figures": self.models_with_stale_figures,
             "journal_mode": self.journal_mode,
             "wal_bytes": self.wal_bytes,
         }
@@ -928,6 +936,15 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         problems.append(
             f"{len(deferred)} indexes deferred by an interrupted import (--fix recreates them)"
         )
+    stale, models_affected = attempt("figure check", lambda: _stale_figures_summary(db), ([], 0))
+    if stale:
+        model_id, column, stored, derived = stale[0]
+        problems.append(
+            f"{models_affected:,} model{' shows' if models_affected == 1 else 's show'} "
+            "figures their stored config does not give (e.g. "
+            f"{model_id}: {column} {_figure_text(stored)}, derived {_figure_text(derived)}; "
+            "--fix derives them again)"
+        )
     return DoctorReport(
         integrity=integrity,
         models=models,
@@ -944,8 +961,69 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         stale_temporaries=[str(p) for p in stale_temps],
         model_shapes_out_of_sync=shapes_drift,
         deferred_indexes=deferred,
+        stale_figures=stale,
+        models_with_stale_figures=models_affected,
         problems=problems,
     )
+
+
+def iter_stale_figures(db: sqlite_utils.Database) -> Iterator[tuple[str, str, Any, Any]]:
+    """Figures that today's converter derives otherwise from the model's stored config.json:
+    ``(model id, column, stored, derived now)``, a model's entries one after the other.
+
+    Only models whose parameters the converter counted (``count_basis`` formula) are checked:
+    a count by transformers or from the Hub's safetensors is another tool's, and GenZ's static
+    models hold GenZ's own figures. A hand-edited export, or a catalog written by an older
+    converter, shows figures its configs no longer give; a config the converter now refuses
+    is left alone. Each distinct config is read and converted once (figures do not depend on
+    the id), so a million Hub-like models take ~250,000 conversions, ~100 us each.
+    """
+    from .catalog.refresh import derive_figures
+
+    columns = list(FIGURE_COLUMNS)
+    rows = db.execute(
+        "SELECT model_id, config_doc, "
+        + ", ".join(f"[{c}]" for c in columns)
+        + " FROM models WHERE config_doc IS NOT NULL AND count_basis = 'formula' "
+        "AND source != 'genz-static' ORDER BY config_doc, model_id"
+    )
+    last_doc: Any = None
+    derived: dict[str, Any] | None = None
+    for model_id, doc, *stored in rows:
+        if doc != last_doc:
+            last_doc, derived = doc, None
+            try:
+                config = _store.load_documents(db.conn, [doc]).get(doc)
+                parsed = json.loads(config) if config is not None else None
+            except (CatalogError, ValueError, RecursionError):
+                parsed = None  # a damaged or unreadable document: the document checks say so
+            if isinstance(parsed, dict):
+                derived = derive_figures(model_id, parsed, columns)
+        if derived is None:
+            continue
+        for column, value in zip(columns, stored, strict=True):
+            if value != derived[column]:
+                yield model_id, column, value, derived[column]
+
+
+#: Stale figures a doctor report lists (it counts every model affected).
+STALE_FIGURES_LISTED = 100
+
+
+def _stale_figures_summary(db: sqlite_utils.Database) -> tuple[list[tuple], int]:
+    """The first :data:`STALE_FIGURES_LISTED` stale figures, and how many models have any."""
+    listed: list[tuple] = []
+    models, last = 0, None
+    for entry in iter_stale_figures(db):
+        if entry[0] != last:
+            models, last = models + 1, entry[0]
+        if len(listed) < STALE_FIGURES_LISTED:
+            listed.append(entry)
+    return listed, models
+
+
+def _figure_text(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else repr(value)
 
 
 def _drain(db: sqlite_utils.Database, sql: str) -> None:
@@ -1112,6 +1190,30 @@ def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
     if path is not None:
         removed["stale temporary files"] = len(remove_stale_temporaries(path.parent))
     removed["deferred indexes"] = len(restored)
+    # Stale figures: marked, then derived again the way an upgrade adding a figure column does
+    # (catalog/refresh.py: no new version, only those columns change).
+    from .catalog.refresh import refresh_stale_figures
+
+    def mark(pairs: list[tuple[str, str]]) -> None:
+        with write_transaction(db):
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO stale_figures (model_id, column_name) VALUES (?, ?)", pairs
+            )
+
+    pending: list[tuple[str, str]] = []
+    models, last = 0, None
+    for model_id, column, _, _ in iter_stale_figures(db):
+        if model_id != last:
+            models, last = models + 1, model_id
+        pending.append((model_id, column))
+        if len(pending) >= 10_000:  # other writers wait a batch, not the whole check
+            mark(pending)
+            pending = []
+    if pending:
+        mark(pending)
+    if models:
+        refresh_stale_figures(db)
+    removed["figures derived again"] = models
     return removed
 
 

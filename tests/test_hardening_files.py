@@ -255,6 +255,62 @@ def test_doctor_finds_a_model_id_shadowed_by_another_models_alias(seeded: Path):
     ) in result.stderr
 
 
+def test_doctor_finds_figures_a_hand_edited_export_loaded_and_fix_derives_them(
+    seeded: Path, tmp_path: Path
+):
+    from reliability_support import LLAMA_31_8B_PARAMS
+
+    export = tmp_path / "catalog.jsonl"
+    assert run("export", str(export)).exit_code == 0
+    lines = export.read_text().splitlines()
+    edited = []
+    for line in lines:
+        entry = json.loads(line)
+        row = entry.get("row") or {}
+        if row.get("model_id") == MODEL and "parameter_count" in row:
+            row["parameter_count"] = 7_000_000_000
+            row["num_layers"] = 30
+        edited.append(json.dumps(entry))
+    export.write_text("\n".join(edited) + "\n")
+    other = tmp_path / "loaded.db"
+    assert run("--db", str(other), "load", str(export)).exit_code == 0
+
+    def versions_and_others() -> tuple[list, list]:
+        with ModelManager(other) as manager:
+            versions = manager.db.execute(
+                "SELECT version, config_hash FROM model_versions WHERE model_id = ?", [MODEL]
+            ).fetchall()
+            others = manager.db.execute(
+                "SELECT * FROM models WHERE model_id != ? ORDER BY model_id", [MODEL]
+            ).fetchall()
+        return versions, others
+
+    before = versions_and_others()
+    found = run("--db", str(other), "doctor", "--json")
+    assert found.exit_code == 1
+    report = json.loads(found.stdout)
+    assert report["stale_figures"] == [
+        [MODEL, "parameter_count", 7_000_000_000, LLAMA_31_8B_PARAMS],
+        [MODEL, "num_layers", 30, 32],
+    ]
+    assert report["models_with_stale_figures"] == 1
+    assert report["problems"] == [
+        f"1 model shows figures their stored config does not give (e.g. {MODEL}: "
+        f"parameter_count 7,000,000,000, derived {LLAMA_31_8B_PARAMS:,}; --fix derives them "
+        "again)"
+    ]
+    fixed = run("--db", str(other), "doctor", "--fix")
+    assert fixed.exit_code == 0, fixed.output
+    assert "; derived the figures of 1 model again" in fixed.output
+    with ModelManager(other) as manager:
+        model = manager.get_model(MODEL)
+        assert (model["parameter_count"], model["num_layers"]) == (LLAMA_31_8B_PARAMS, 32)
+    # The config did not change: no new version, and the other 40 models were left alone.
+    assert versions_and_others() == before
+    assert len(before[0]) == 1 and len(before[1]) == 40
+    assert json.loads(run("--db", str(other), "doctor", "--json").stdout)["stale_figures"] == []
+
+
 def test_doctor_never_crashes_on_random_byte_flips(seeded: Path, tmp_path: Path):
     """Damaged copies: doctor answers with findings or one error line, never a traceback, and
     whenever ``list`` fails on a copy, doctor reports a problem too."""

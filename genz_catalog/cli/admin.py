@@ -194,6 +194,7 @@ def doctor(ctx: click.Context, fix: bool, as_json: bool) -> None:
         temporaries = removed.pop("stale temporary files", 0)
         documents = removed.pop("documents", 0)
         indexes = removed.pop("deferred indexes", 0)
+        refigured = removed.pop("figures derived again", 0)
         fixed = (
             f"Fixed: rebuilt the search index and model shapes, removed "
             f"{_plural(sum(removed.values()), 'orphaned row')}"
@@ -204,6 +205,8 @@ def doctor(ctx: click.Context, fix: bool, as_json: bool) -> None:
             fixed += f" and {_plural(temporaries, 'stale temporary file')}"
         if indexes:
             fixed += f"; recreated {indexes:,} deferred index{'' if indexes == 1 else 'es'}"
+        if refigured:
+            fixed += f"; derived the figures of {_plural(refigured, 'model')} again"
         report = diagnose_catalog(db)
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "fixed": fixed}, indent=2))
