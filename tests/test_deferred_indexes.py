@@ -149,6 +149,31 @@ def test_large_import_defers_and_ends_with_the_same_indexes_and_rows(
     assert without_times(dump_catalog(deferring)) == without_times(dump_catalog(plain))
 
 
+def test_indexes_are_built_again_with_a_sorting_helper_thread_then_the_setting_is_back(
+    tmp_path: Path,
+):
+    from genz_catalog.deferred_indexes import defer_indexes, restore_deferred_indexes
+
+    path = tmp_path / "t.db"
+    with ModelManager(path) as manager:
+        for config in write_config_variants(tmp_path / "configs", "t", 5):
+            manager.import_config_file(config)
+        db = manager.db
+        before = _indexes(path)
+        names = defer_indexes(db)
+        assert len(names) == len(DEFERRED)
+        statements: list[str] = []
+        db.conn.set_trace_callback(statements.append)
+        assert sorted(restore_deferred_indexes(db)) == sorted(names)
+        db.conn.set_trace_callback(None)
+        creates = [i for i, sql in enumerate(statements) if sql.startswith("CREATE INDEX")]
+        helper = statements.index("PRAGMA threads = 1")
+        assert len(creates) == len(DEFERRED) and helper < creates[0]
+        assert statements.index("PRAGMA threads = 0") > creates[-1]
+        assert db.execute("PRAGMA threads").fetchone()[0] == 0
+        assert _indexes(path) == before
+
+
 def test_other_writers_are_answered_right_while_the_alias_index_is_aside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
