@@ -968,42 +968,74 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
 
 
 def iter_stale_figures(db: sqlite_utils.Database) -> Iterator[tuple[str, str, Any, Any]]:
-    """Figures that today's converter derives otherwise from the model's stored config.json:
-    ``(model id, column, stored, derived now)``, a model's entries one after the other.
+    """What today's converter derives otherwise from a model's stored config.json: ``(model id,
+    column, stored, derived now)``, a model's entries one after the other.
 
-    Only models whose parameters the converter counted (``count_basis`` formula) are checked:
-    a count by transformers or from the Hub's safetensors is another tool's, and GenZ's static
-    models hold GenZ's own figures. A hand-edited export, or a catalog written by an older
-    converter, shows figures its configs no longer give; a config the converter now refuses
-    is left alone. Each distinct config is read and converted once (figures do not depend on
-    the id), so a million Hub-like models take ~250,000 conversions, ~100 us each.
+    Checked: every figure column, ``genz_unsupported``, the Hub mismatch flag, and the memory
+    and GenZ documents (``memory_json``, ``genz_config_json``: what ``compare``, the pages and
+    ``simulate`` compute with). Only models whose parameters the converter counted
+    (``count_basis`` formula): a count by transformers or from the Hub's safetensors is another
+    tool's, and GenZ's static models hold GenZ's own figures; live models only (a fix is an
+    update, which would bring a soft-deleted model back). A hand-edited export, or a
+    catalog written by an older converter, shows figures its configs no longer give; a config
+    the converter now refuses is left alone. Each distinct config is converted once (only the
+    GenZ arguments' ``model`` name depends on the id), so a million Hub-like models take
+    ~250,000 conversions, ~100 us each.
     """
+    from .catalog.prepared import parameter_mismatch
     from .catalog.refresh import derive_figures
 
     columns = list(FIGURE_COLUMNS)
+    record_columns = [*columns, "genz_unsupported", "memory", "genz_kwargs"]
     rows = db.execute(
-        "SELECT model_id, config_doc, "
+        "SELECT model_id, config_doc, memory_doc, genz_doc, genz_unsupported, "
+        "hub_parameter_count, parameter_mismatch, "
         + ", ".join(f"[{c}]" for c in columns)
         + " FROM models WHERE config_doc IS NOT NULL AND count_basis = 'formula' "
-        "AND source != 'genz-static' ORDER BY config_doc, model_id"
+        "AND source != 'genz-static' AND is_deleted = 0 ORDER BY config_doc, model_id"
     )
+
+    def document(doc: Any) -> Any:
+        try:
+            text = _store.load_documents(db.conn, [doc]).get(doc)
+            return json.loads(text) if text is not None else None
+        except (CatalogError, ValueError, RecursionError):
+            return None  # a damaged or unreadable document: the document checks say so
+
     last_doc: Any = None
     derived: dict[str, Any] | None = None
-    for model_id, doc, *stored in rows:
+    for model_id, doc, memory_doc, genz_doc, unsupported, hub_count, mismatch, *stored in rows:
         if doc != last_doc:
             last_doc, derived = doc, None
-            try:
-                config = _store.load_documents(db.conn, [doc]).get(doc)
-                parsed = json.loads(config) if config is not None else None
-            except (CatalogError, ValueError, RecursionError):
-                parsed = None  # a damaged or unreadable document: the document checks say so
-            if isinstance(parsed, dict):
-                derived = derive_figures(model_id, parsed, columns)
+            config = document(doc)
+            if isinstance(config, dict):
+                derived = derive_figures(model_id, config, record_columns)
+                if derived is not None:
+                    # As stored: documents are JSON texts read back, the GenZ name aside.
+                    derived["memory"] = json.loads(json.dumps(derived["memory"]))
+                    derived["genz_kwargs"] = _without_model(derived["genz_kwargs"])
         if derived is None:
             continue
         for column, value in zip(columns, stored, strict=True):
             if value != derived[column]:
                 yield model_id, column, value, derived[column]
+        if unsupported != derived["genz_unsupported"]:
+            yield model_id, "genz_unsupported", unsupported, derived["genz_unsupported"]
+        flag = parameter_mismatch(
+            derived["parameter_count"], hub_count, derived["mtp_parameter_count"]
+        )
+        if (mismatch or 0) != (flag or 0):
+            yield model_id, "parameter_mismatch", mismatch, flag
+        memory = document(memory_doc) if memory_doc is not None else None
+        if memory != derived["memory"]:
+            yield model_id, "memory_json", memory, derived["memory"]
+        genz = document(genz_doc) if genz_doc is not None else None
+        if _without_model(genz) != derived["genz_kwargs"]:
+            yield model_id, "genz_config_json", genz, derived["genz_kwargs"]
+
+
+def _without_model(kwargs: Any) -> Any:
+    return {k: v for k, v in kwargs.items() if k != "model"} if isinstance(kwargs, dict) else kwargs
 
 
 #: Stale figures a doctor report lists (it counts every model affected).
@@ -1190,31 +1222,40 @@ def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
     if path is not None:
         removed["stale temporary files"] = len(remove_stale_temporaries(path.parent))
     removed["deferred indexes"] = len(restored)
-    # Stale figures: marked, then derived again the way an upgrade adding a figure column does
-    # (catalog/refresh.py: no new version, only those columns change).
-    from .catalog.refresh import refresh_stale_figures
-
-    def mark(pairs: list[tuple[str, str]]) -> None:
-        with write_transaction(db):
-            db.conn.executemany(
-                "INSERT OR IGNORE INTO stale_figures (model_id, column_name) VALUES (?, ?)", pairs
-            )
-
-    pending: list[tuple[str, str]] = []
-    models, last = 0, None
-    for model_id, column, _, _ in iter_stale_figures(db):
-        if model_id != last:
-            models, last = models + 1, model_id
-        pending.append((model_id, column))
-        if len(pending) >= 10_000:  # other writers wait a batch, not the whole check
-            mark(pending)
-            pending = []
-    if pending:
-        mark(pending)
-    if models:
-        refresh_stale_figures(db)
-    removed["figures derived again"] = models
+    removed["figures derived again"] = _derive_stale_again(db)
     return removed
+
+
+def _derive_stale_again(db: sqlite_utils.Database) -> int:
+    """Convert each model :func:`iter_stale_figures` names again from its stored config
+    through the write path (an update with the same config: a new version when the content
+    differs, the model's cached values dropped) and drop its stored simulations, computed from
+    the stale figures. Returns how many models this call changed."""
+    from .catalog.refresh import stored_config
+
+    # The models to fix go to a temporary table first: the check reads models in an order of
+    # its own, and the fixes change models.
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS doctor_stale (model_id TEXT PRIMARY KEY)")
+    db.execute("DELETE FROM doctor_stale")
+    for model_id, *_ in iter_stale_figures(db):
+        db.execute("INSERT OR IGNORE INTO doctor_stale (model_id) VALUES (?)", [model_id])
+    manager = ModelManager(db=db)
+    changed = 0
+    for (model_id,) in db.execute("SELECT model_id FROM doctor_stale").fetchall():
+        config = stored_config(db, model_id)
+        if config is None:
+            continue
+        result = manager.update_model(
+            model_id,
+            config,
+            change_description="figures derived again from its stored config (doctor --fix)",
+        )
+        if result.status == "updated":
+            changed += 1
+            with write_transaction(db):
+                db.execute("DELETE FROM simulations WHERE model_id = ?", [model_id])
+    db.execute("DROP TABLE doctor_stale")
+    return changed
 
 
 # ---------------------------------------------------------------------------------- bulk import

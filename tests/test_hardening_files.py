@@ -262,14 +262,19 @@ def test_doctor_finds_figures_a_hand_edited_export_loaded_and_fix_derives_them(
 
     export = tmp_path / "catalog.jsonl"
     assert run("export", str(export)).exit_code == 0
-    lines = export.read_text().splitlines()
     edited = []
-    for line in lines:
+    for line in export.read_text().splitlines():
         entry = json.loads(line)
         row = entry.get("row") or {}
         if row.get("model_id") == MODEL and "parameter_count" in row:
             row["parameter_count"] = 7_000_000_000
             row["num_layers"] = 30
+            # The memory document compare and the pages compute KV caches with: 4x the layers.
+            memory = json.loads(row["memory_json"])
+            true_memory = json.loads(row["memory_json"])
+            memory["kv_layers"][0]["count"] = 128
+            row["memory_json"] = json.dumps(memory)
+            row["parameter_mismatch"] = 1  # no Hub count to mismatch
         edited.append(json.dumps(entry))
     export.write_text("\n".join(edited) + "\n")
     other = tmp_path / "loaded.db"
@@ -278,7 +283,9 @@ def test_doctor_finds_figures_a_hand_edited_export_loaded_and_fix_derives_them(
     def versions_and_others() -> tuple[list, list]:
         with ModelManager(other) as manager:
             versions = manager.db.execute(
-                "SELECT version, config_hash FROM model_versions WHERE model_id = ?", [MODEL]
+                "SELECT version, config_hash, change_description FROM model_versions "
+                "WHERE model_id = ? ORDER BY version",
+                [MODEL],
             ).fetchall()
             others = manager.db.execute(
                 "SELECT * FROM models WHERE model_id != ? ORDER BY model_id", [MODEL]
@@ -292,6 +299,8 @@ def test_doctor_finds_figures_a_hand_edited_export_loaded_and_fix_derives_them(
     assert report["stale_figures"] == [
         [MODEL, "parameter_count", 7_000_000_000, LLAMA_31_8B_PARAMS],
         [MODEL, "num_layers", 30, 32],
+        [MODEL, "parameter_mismatch", 1, 0],
+        [MODEL, "memory_json", memory, true_memory],
     ]
     assert report["models_with_stale_figures"] == 1
     assert report["problems"] == [
@@ -299,15 +308,28 @@ def test_doctor_finds_figures_a_hand_edited_export_loaded_and_fix_derives_them(
         f"parameter_count 7,000,000,000, derived {LLAMA_31_8B_PARAMS:,}; --fix derives them "
         "again)"
     ]
+    # A simulation stored from the edited figures (its exact weights are 7B x 2 bytes).
+    simulated = run("--db", str(other), "simulate", MODEL, "--system", "H100_GPU", "--json")
+    assert simulated.exit_code == 0, simulated.output
+    assert json.loads(simulated.stdout)["exact_weight_bytes_total"] == 14_000_000_000
     fixed = run("--db", str(other), "doctor", "--fix")
     assert fixed.exit_code == 0, fixed.output
     assert "; derived the figures of 1 model again" in fixed.output
+    again = run("--db", str(other), "simulate", MODEL, "--system", "H100_GPU", "--json")
+    assert json.loads(again.stdout)["cached"] is False
+    assert json.loads(again.stdout)["exact_weight_bytes_total"] == LLAMA_31_8B_PARAMS * 2
     with ModelManager(other) as manager:
         model = manager.get_model(MODEL)
         assert (model["parameter_count"], model["num_layers"]) == (LLAMA_31_8B_PARAMS, 32)
-    # The config did not change: no new version, and the other 40 models were left alone.
-    assert versions_and_others() == before
-    assert len(before[0]) == 1 and len(before[1]) == 40
+        assert (model["parameter_mismatch"], model["memory"]) == (0, true_memory)
+    # The fix is an update with the same config: a new version saying why (the loaded one
+    # stays in the history), and the other 40 models were left alone.
+    versions, others = versions_and_others()
+    assert versions == [
+        *before[0],
+        (2, before[0][0][1], "figures derived again from its stored config (doctor --fix)"),
+    ]
+    assert others == before[1] and len(others) == 40
     assert json.loads(run("--db", str(other), "doctor", "--json").stdout)["stale_figures"] == []
 
 
@@ -366,3 +388,15 @@ def test_copying_the_catalog_file_is_enough_for_doctor(seeded: Path, tmp_path: P
     copy = tmp_path / "copy.db"
     shutil.copy(seeded, copy)
     assert run("--db", str(copy), "doctor").exit_code == 0
+
+
+def test_doctor_fix_refuses_an_empty_file_instead_of_making_it_a_catalog(tmp_path: Path):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for args in (["doctor"], ["doctor", "--fix"]):
+        result = run("--db", str(empty), *args)
+        assert (result.exit_code, result.stderr) == (
+            1,
+            f"Error: {empty} holds no catalog yet (an empty SQLite file)\n",
+        )
+    assert empty.stat().st_size == 0
