@@ -370,6 +370,21 @@ def hostile_loads(lines: list[str]) -> list[tuple[str, list[str], str]]:
         ("int-as-text", _with_model(lines, num_layers="32"), "must be an integer"),
         ("bool-as-int", _with_model(lines, hidden_size=True), "must be an integer"),
         ("absurd-layers", _with_model(lines, num_layers=10**9), "outside the plausible range"),
+        (
+            "negative-kv",
+            _with_model(lines, kv_values_per_token=-5),
+            "kv_values_per_token=-5 is outside the plausible range 0..1000000000000",
+        ),
+        (
+            "negative-text",
+            _with_model(lines, text_parameter_count=-1),
+            "text_parameter_count=-1 is outside the plausible range",
+        ),
+        (
+            "active-over-total",
+            _with_model(lines, active_parameter_count=999 * 10**12),
+            "active_parameter_count=999000000000000 is more than parameter_count=",
+        ),
         ("bad-source", _with_model(lines, source="evil"), "models.source 'evil'"),
         ("flag-7", _with_model(lines, is_deleted=7), "must be 0 or 1"),
         ("surrogate", _with_model(lines, model_name="caf\udce9"), "not valid UTF-8"),

@@ -48,6 +48,12 @@ BOUNDS = {
     "parameter_count": (1, 10**15),
     "context_length": (1, 1_000_000_000),
     "num_experts": (1, 1_000_000),
+    # Zero is a real count here: no KV cache (encoders, state-space layers), no multi-token
+    # prediction modules, no text part.
+    "active_parameter_count": (0, 10**15),
+    "text_parameter_count": (0, 10**15),
+    "mtp_parameter_count": (0, 10**15),
+    "kv_values_per_token": (0, 10**12),
 }
 
 
@@ -366,6 +372,12 @@ def check_bounds(model_id: str, record: Mapping[str, Any]) -> None:
             raise ConversionError(
                 f"{model_id}: {key}={value!r} is outside the plausible range {low}..{high}"
             )
+    total, active = record.get("parameter_count"), record.get("active_parameter_count")
+    if total is not None and active is not None and active > total:
+        raise ConversionError(
+            f"{model_id}: active_parameter_count={active!r} is more than parameter_count="
+            f"{total!r}"
+        )
 
 
 #: Hub metadata keys ``add_model(hub_metadata=...)`` understands (columns of ``models``).
