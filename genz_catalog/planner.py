@@ -225,6 +225,29 @@ def memory_per_device(total_bytes: int, layers: int, tensor_parallel: int, pipel
     return ceil(total_bytes * stage_share / tensor_parallel)
 
 
+def kv_shares(model: dict[str, Any], tensor_parallel: int) -> int:
+    """How many ways tensor parallelism splits a model's KV cache. Each device holds whole K/V
+    heads, so with fewer K/V heads than devices a head is kept on several of them (Gemma 2B's
+    one head is whole on every device); MLA's latent cache is one vector a token, held whole
+    on every device. Unknown heads: split evenly."""
+    if model.get("attention_type") == "mla":
+        return 1
+    kv_heads = int(model.get("num_key_value_heads") or 0)
+    return max(1, min(tensor_parallel, kv_heads)) if kv_heads > 0 else tensor_parallel
+
+
+def exact_per_device(
+    model: dict[str, Any], exact: dict[str, int], tensor_parallel: int, pipeline: int
+) -> int:
+    """Bytes of exact weights + KV cache on the fullest device: a ``1/TP`` share of the fullest
+    stage's weights (see :func:`memory_per_device`) and a ``1/`` :func:`kv_shares` share of
+    its KV cache."""
+    layers = int(model.get("num_layers") or 1)
+    weights = memory_per_device(exact["weight_bytes"], layers, tensor_parallel, pipeline)
+    kv = memory_per_device(exact["kv_cache_bytes"], layers, 1, pipeline)
+    return weights + ceil(kv / kv_shares(model, tensor_parallel))
+
+
 def _splits_heads(heads: int, tensor_parallel: int) -> bool:
     """Whether tensor parallelism ``tensor_parallel`` shares out ``heads`` attention heads
     evenly (unknown heads: not judged)."""
@@ -306,12 +329,11 @@ def devices_needed(
     ``more_than`` skips deployments of that many devices or fewer.
     """
     exact = exact_memory(model, workload)
-    layers = int(model.get("num_layers") or 1)
     usable = system.memory_bytes * memory_fraction
     for tp, pp in candidate_degrees(model):
         if tp * pp <= more_than:
             continue
-        if memory_per_device(exact["total_bytes"], layers, tp, pp) > usable:
+        if exact_per_device(model, exact, tp, pp) > usable:
             continue
         if genz_weight_bytes is not None:
             genz_need = (genz_weight_bytes + exact["kv_cache_bytes"]) / tp
@@ -430,8 +452,7 @@ def _simulate(
     if reason:
         raise SimulationError(f"GenZ cannot simulate {model['model_id']}: {reason}")
     exact = exact_memory(model, workload)
-    layers = int(model.get("num_layers") or 1)
-    per_device = memory_per_device(exact["total_bytes"], layers, tp, pp)
+    per_device = exact_per_device(model, exact, tp, pp)
     if per_device > spec.memory_bytes:
         raise _does_not_fit(
             model, spec, workload, tp, pp, exact, per_device, None, verify=verify_hint
@@ -504,8 +525,10 @@ def _run(
     # one; a stage holds the KV of every micro-batch in flight.
     micro_batch = max(workload.batch // pp, 1) if pp > 1 else workload.batch
     weights_mib = float(prefill["summary_table"]["Total Weights (MB)"].values[0])
+    # Per sequence, times every sequence in flight (a batch PP does not divide has a last,
+    # larger micro-batch: 5 sequences in 2 stages are 2 + 3, not 2 x 2).
     kv_mib = float(decode["summary_table"]["KV Cache (MB)"].values[0]) * (
-        workload.batch // micro_batch
+        workload.batch / micro_batch
     )
     genz_weight_bytes = int(round(weights_mib * tp * _MIB))
     width = GENZ_BYTES_PER_VALUE[workload.bits]
@@ -616,9 +639,9 @@ def _does_not_fit(
 
     The memory model (:func:`devices_needed`) names the smallest deployment the exact figures
     and GenZ's capacity check, as the catalog models it, allow. GenZ's real check can refuse
-    that too (gemma-2b-it on TPUv5e, 64 x 32,768 tokens: the model said 4 devices, but GenZ
-    keeps the one KV head whole on every tensor-parallel share and accepts 16), so with
-    ``verify`` GenZ is run on the named deployment, and on the next, until it accepts one.
+    that too (Mistral 7B on TPUv5e, 64 x 8,192 tokens: the exact figures fit 4 devices, GenZ
+    counts more KV cache per device and accepts 8), so with ``verify`` GenZ is run on the named
+    deployment, and on the next, until it accepts one.
     """
     model_id = model["model_id"]
     devices = tp * pp
@@ -702,10 +725,9 @@ def _accepted_by_genz(
 ) -> tuple[int, int] | None:
     """From ``found`` on, the first deployment GenZ simulates without refusing it (None when
     it refuses every one up to the largest, or fails otherwise); nothing is stored."""
-    layers = int(model.get("num_layers") or 1)
     while found is not None:
         tp, pp = found
-        per_device = memory_per_device(exact["total_bytes"], layers, tp, pp)
+        per_device = exact_per_device(model, exact, tp, pp)
         try:
             _run(model, system, workload, tp, pp, exact, per_device)
         except DoesNotFitError as refused:
@@ -800,12 +822,11 @@ def _plan_system(
     refresh: bool,
 ) -> dict[str, Any]:
     exact = exact_memory(model, workload)
-    layers = int(model.get("num_layers") or 1)
     usable = system.memory_bytes * memory_fraction
     fitting = [
         (tp, pp)
         for tp, pp in candidate_degrees(model)
-        if memory_per_device(exact["total_bytes"], layers, tp, pp) <= usable
+        if exact_per_device(model, exact, tp, pp) <= usable
     ]
     base = {
         "model_id": model["model_id"],
@@ -855,7 +876,7 @@ def _plan_system(
             fewest = first[0] * first[1]
             note = (
                 f"exact figures fit on {fewest} device{'' if fewest == 1 else 's'}; GenZ's "
-                f"larger weight figure needs {tp * pp}"
+                f"own memory check (its weights and KV cache) needs {tp * pp}"
             )
         return {**base, **row, "note": note}
     return {

@@ -267,7 +267,7 @@ def test_doctor_finds_figures_a_hand_edited_export_loaded_and_fix_derives_them(
         entry = json.loads(line)
         row = entry.get("row") or {}
         if row.get("model_id") == MODEL and "parameter_count" in row:
-            row["parameter_count"] = 7_000_000_000
+            row["parameter_count"] = row["active_parameter_count"] = 7_000_000_000
             row["num_layers"] = 30
             # The memory document compare and the pages compute KV caches with: 4x the layers.
             memory = json.loads(row["memory_json"])
@@ -298,6 +298,7 @@ def test_doctor_finds_figures_a_hand_edited_export_loaded_and_fix_derives_them(
     report = json.loads(found.stdout)
     assert report["stale_figures"] == [
         [MODEL, "parameter_count", 7_000_000_000, LLAMA_31_8B_PARAMS],
+        [MODEL, "active_parameter_count", 7_000_000_000, LLAMA_31_8B_PARAMS],
         [MODEL, "num_layers", 30, 32],
         [MODEL, "parameter_mismatch", 1, 0],
         [MODEL, "memory_json", memory, true_memory],

@@ -7,6 +7,7 @@ deployments at most (each ~0.1 s once GenZ is imported).
 from __future__ import annotations
 
 import json
+from math import ceil
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,8 @@ DENSE_32B = "unsloth/c4ai-command-r-08-2024"
 DEEPSEEK_R1 = "deepseek-ai/DeepSeek-R1"  # 671,026,404,352 parameters (truth.tsv)
 GEMMA = "google/gemma-2b-it"  # 2,506,172,416 parameters, tied 256,000 x 2,048 embeddings
 GPT2 = "openai-community/gpt2"  # 124,439,808 parameters, tied 50,257 x 768 embeddings
-QWEN_MOE = "MaziyarPanahi/Qwen1.5-MoE-A2.7B-Wikihow"  # 14,315,784,192; shared expert of 5,632
+QWEN_MOE = "MaziyarPanahi/Qwen1.5-MoE-A2.7B-Wikihow"
+MISTRAL = "mistralai/Mistral-7B-v0.1"  # 7,241,732,096 parameters, 8 K/V heads of 32  # 14,315,784,192; shared expert of 5,632
 
 
 def _import(manager: ModelManager, hub_id: str) -> None:
@@ -336,37 +338,60 @@ def test_when_only_genz_figure_does_not_fit_genz_is_told_the_next_deployment(gen
     workload = planner.Workload(input_tokens=110_000, output_tokens=256)
     [row] = planner.plan(catalog, DENSE_32B, ["H100_GPU"], workload=workload, memory_fraction=1)
     assert (row["num_devices"], row["tensor_parallel"]) == (2, 2)
-    assert row["note"] == "exact figures fit on 1 device; GenZ's larger weight figure needs 2"
+    assert row["note"] == (
+        "exact figures fit on 1 device; GenZ's own memory check (its weights and KV cache) needs 2"
+    )
 
 
 def test_the_deployment_a_refusal_names_is_one_genz_accepts(genz_loaded, catalog):
-    # Gemma 2B has one K/V head: GenZ keeps it whole on every tensor-parallel share, so its KV
-    # cache (64 x 33,024 tokens x 18 layers x 256 x 2 x 2 bytes = 36 GiB) does not shrink with
-    # the tensor degree. The catalog's memory model splits it and named 4 TPUv5e (16 GiB), which
-    # GenZ refuses; the refusal now names the deployment GenZ itself accepts.
-    args = ["--system", "TPUv5e", "--batch", "64", "--input-tokens", "32768"]
-    refused = invoke("simulate", GEMMA, *args, "--tensor-parallel", "4")
+    # Mistral 7B, 64 x 8,448 tokens on TPUv5e (16 GiB): exact weights 13.49 GiB + KV cache (its
+    # 4,096-token window) 32 GiB fit 4 devices (3.37 + 8 GiB each): the memory model named 4;
+    # GenZ refuses them. The refusal now names the deployment GenZ itself accepts.
+    _import(catalog, MISTRAL)
+    args = ["--system", "TPUv5e", "--batch", "64", "--input-tokens", "8192"]
+    workload = planner.Workload(batch=64, input_tokens=8192)
+    system = planner.require_system("TPUv5e")
+    assert planner.devices_needed(catalog.get_model(MISTRAL), system, workload) == (4, 1)
+    refused = invoke("simulate", MISTRAL, *args, "--tensor-parallel", "4")
     assert refused.exit_code == 1
     assert refused.output.startswith(
-        f"Error: {GEMMA} does not fit on 4 TPUv5e devices at bf16: GenZ's own figures per "
-        "tensor-parallel share (weights 1.44 GiB, KV cache 36.00 GiB) exceed 1 x 16.00 GiB; "
-        "its weights in all are 5.64 GiB, the exact ones 4.67 GiB; it needs 16 devices "
-        "(tensor parallel 8 x pipeline parallel 2): genz-catalog simulate "
+        f"Error: {MISTRAL} does not fit on 4 TPUv5e devices at bf16: GenZ's own figures per "
+        "tensor-parallel share (weights 3.37 GiB, KV cache 16.00 GiB) exceed 1 x 16.00 GiB; "
+        "its weights in all are 13.49 GiB, the exact ones 13.49 GiB; it needs 8 devices "
+        "(tensor parallel 8 x pipeline parallel 1): genz-catalog simulate "
     )
-    assert invoke("simulate", GEMMA, *args).output.startswith(
-        f"Error: {GEMMA} does not fit on 1 TPUv5e at bf16: its exact weights (4.67 GiB) and KV "
-        "cache (36.28 GiB) need 40.95 GiB per device, TPUv5e has 16.00 GiB; it needs 16 "
-        "devices (tensor parallel 8 x pipeline parallel 2)"
+    first = invoke("simulate", MISTRAL, *args)
+    assert first.output.startswith(
+        f"Error: {MISTRAL} does not fit on 1 TPUv5e at bf16: its exact weights (13.49 GiB) and "
+        "KV cache (32.00 GiB) need 45.49 GiB per device, TPUv5e has 16.00 GiB; it needs 8 "
+        "devices (tensor parallel 8 x pipeline parallel 1)"
     )
     assert catalog.db["simulations"].count == 0  # trying deployments stores none of them
-    # The memory model alone still says 4; GenZ refuses that one.
-    workload = planner.Workload(batch=64, input_tokens=32768)
-    system = planner.require_system("TPUv5e")
-    assert planner.devices_needed(catalog.get_model(GEMMA), system, workload) == (4, 1)
     suggested = refused.output.split(": genz-catalog ")[1].split()
     ran = invoke(*suggested, "--json")
     assert ran.exit_code == 0, ran.output
-    assert json.loads(ran.output)["devices"] == 16
+    assert json.loads(ran.output)["devices"] == 8
+
+
+def test_a_kv_head_is_whole_on_every_device_that_shares_it(genz_loaded, catalog):
+    # Gemma 2B has one K/V head: however many devices share a layer, each holds that layer's
+    # whole KV cache. 64 x 33,024 tokens x 18 layers x 256 x 2 x 2 bytes = 36.28 GiB.
+    workload = planner.Workload(batch=64, input_tokens=32768)
+    model = catalog.get_model(GEMMA)
+    exact = planner.exact_memory(model, workload)
+    assert exact["kv_cache_bytes"] == 64 * 33_024 * 18 * 256 * 2 * 2
+    assert planner.kv_shares(model, 8) == 1
+    # TP 8 x PP 2: 9 of 18 layers a stage: an eighth of their weights, all of their KV cache.
+    per_device = planner.exact_per_device(model, exact, 8, 2)
+    assert per_device == ceil(exact["weight_bytes"] / 2 / 8) + exact["kv_cache_bytes"] // 2
+    assert per_device > 16 * GIB  # over a TPUv5e, which the even split (2.56 GiB) hid
+    refused = invoke(
+        "simulate", GEMMA, "--system", "TPUv5e", "--batch", "64", "--input-tokens", "32768"
+    )
+    assert "it needs 24 devices (tensor parallel 8 x pipeline parallel 3)" in refused.output
+    # Eight K/V heads split eight ways; MLA's latent cache is held whole.
+    assert planner.kv_shares(catalog.get_model(DENSE_32B), 8) == 8
+    assert planner.kv_shares(catalog.get_model(DEEPSEEK_R1), 8) == 1
 
 
 def test_export_with_cache_carries_simulations_to_another_catalog(genz_loaded, catalog, tmp_path):

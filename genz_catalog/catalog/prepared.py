@@ -375,8 +375,7 @@ def check_bounds(model_id: str, record: Mapping[str, Any]) -> None:
     total, active = record.get("parameter_count"), record.get("active_parameter_count")
     if total is not None and active is not None and active > total:
         raise ConversionError(
-            f"{model_id}: active_parameter_count={active!r} is more than parameter_count="
-            f"{total!r}"
+            f"{model_id}: active_parameter_count={active!r} is more than parameter_count={total!r}"
         )
 
 
