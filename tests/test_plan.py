@@ -411,3 +411,14 @@ def test_export_with_cache_carries_simulations_to_another_catalog(genz_loaded, c
     assert {k: again[k] for k in planner.SIMULATION_COLUMNS} == {
         k: first[k] for k in planner.SIMULATION_COLUMNS
     }
+
+
+def test_genz_kv_cache_with_pipeline_stages_counts_every_sequence(genz_loaded, catalog):
+    # 5 sequences on 2 stages: micro-batches of 2, 2 and 1 are all in flight. GenZ's KV figure
+    # is one micro-batch's; the row scales it per sequence to the 5 (it counted 4).
+    _import(catalog, MISTRAL)
+    workload = planner.Workload(batch=5, input_tokens=1024, output_tokens=256)
+    row = planner.simulate(catalog, MISTRAL, "H100_GPU", workload=workload, pipeline_parallel=2)
+    exact = planner.exact_memory(catalog.get_model(MISTRAL), workload)
+    assert exact["kv_cache_bytes"] == 5 * 1280 * 32 * 8 * 128 * 2 * 2  # 838,860,800
+    assert row["genz_kv_cache_bytes"] == exact["kv_cache_bytes"]
