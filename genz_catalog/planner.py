@@ -34,9 +34,11 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from math import ceil
+from pathlib import Path
 from typing import Any
 
 from .errors import CatalogError, InvalidInputError
@@ -453,13 +455,39 @@ def _simulate(
         raise SimulationError(f"GenZ cannot simulate {model['model_id']}: {reason}")
     exact = exact_memory(model, workload)
     per_device = exact_per_device(model, exact, tp, pp)
-    if per_device > spec.memory_bytes:
-        raise _does_not_fit(
-            model, spec, workload, tp, pp, exact, per_device, None, verify=verify_hint
-        )
-    row = _run(model, spec, workload, tp, pp, exact, per_device, verify_hint=verify_hint)
+    try:
+        if per_device > spec.memory_bytes:
+            raise _does_not_fit(
+                model, spec, workload, tp, pp, exact, per_device, None, verify=verify_hint
+            )
+        row = _run(model, spec, workload, tp, pp, exact, per_device, verify_hint=verify_hint)
+    except DoesNotFitError as refused:
+        raise _naming_catalog(refused, manager) from None
     row = _store(manager, model, row)
     return {**row, "cached": False}
+
+
+def _naming_catalog(refused: DoesNotFitError, manager: Any) -> DoesNotFitError:
+    """The refusal with ``--db`` in the command it prints when the catalog is not the one
+    ``genz-catalog`` opens by default: the command must run as printed."""
+    from .db import resolve_db_path
+
+    path = getattr(manager, "path", None)
+    if path is None or str(path) == ":memory:":
+        return refused
+    path = Path(path).absolute()  # the command may be run from another folder
+    if path == Path(resolve_db_path(None)).absolute():
+        return refused
+    message = str(refused).replace(
+        ": genz-catalog simulate ", f": genz-catalog --db {shlex.quote(str(path))} simulate ", 1
+    )
+    return DoesNotFitError(
+        message,
+        system=refused.system,
+        devices=refused.devices,
+        tensor_parallel=refused.tensor_parallel,
+        pipeline_parallel=refused.pipeline_parallel,
+    )
 
 
 def _run(

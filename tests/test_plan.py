@@ -422,3 +422,25 @@ def test_genz_kv_cache_with_pipeline_stages_counts_every_sequence(genz_loaded, c
     exact = planner.exact_memory(catalog.get_model(MISTRAL), workload)
     assert exact["kv_cache_bytes"] == 5 * 1280 * 32 * 8 * 128 * 2 * 2  # 838,860,800
     assert row["genz_kv_cache_bytes"] == exact["kv_cache_bytes"]
+
+
+def test_a_refusal_prints_a_command_that_runs_from_anywhere_on_another_catalog(
+    genz_loaded, catalog, tmp_path, monkeypatch
+):
+    # A catalog other than the default one (--db): the printed command names it, absolute.
+    other = tmp_path / "other.db"
+    with ModelManager(other) as manager:
+        _import(manager, MISTRAL)
+    monkeypatch.chdir(tmp_path)
+    args = ["simulate", MISTRAL, "--system", "TPUv5e", "--batch", "64", "--input-tokens", "8192"]
+    refused = invoke("--db", "other.db", *args)
+    assert refused.exit_code == 1
+    command = refused.output.split(": genz-catalog ")[1].split()
+    assert command[:3] == ["--db", str(other), "simulate"]
+    monkeypatch.chdir("/")
+    ran = invoke(*command, "--json")
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.output)["devices"] == 8
+    # The default catalog's refusals stay without it.
+    _import(catalog, MISTRAL)
+    assert "genz-catalog simulate" in invoke(*args).output
