@@ -51,6 +51,7 @@ from .db import (
     fts_entries,
     fts_in_step,
     model_shapes_drift,
+    pragma_set,
     rebuild_fts,
     rebuild_model_shapes,
     write_transaction,
@@ -1465,12 +1466,10 @@ def _rarer_checkpoints(conn: sqlite3.Connection) -> Iterator[None]:
     """Checkpoint every :data:`BULK_WAL_AUTOCHECKPOINT` WAL pages while a bulk import writes;
     afterwards the connection's own setting comes back and the WAL is copied into the file
     (passively: readers are never waited for)."""
-    (before,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
-    conn.execute(f"PRAGMA wal_autocheckpoint = {max(int(before), BULK_WAL_AUTOCHECKPOINT)}")
     try:
-        yield
+        with pragma_set(conn, "wal_autocheckpoint", BULK_WAL_AUTOCHECKPOINT):
+            yield
     finally:
-        conn.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
         if not conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

@@ -305,6 +305,18 @@ def _retry_locked(fn, attempts: int = 8):  # noqa: ANN001, ANN202
 
 
 @contextmanager
+def pragma_set(conn: sqlite3.Connection, name: str, value: int) -> Iterator[int]:
+    """Set the integer PRAGMA ``name`` of this connection for the duration of the block; the
+    value it had (yielded) comes back afterwards, also after an exception."""
+    (before,) = conn.execute(f"PRAGMA {name}").fetchone()
+    conn.execute(f"PRAGMA {name} = {int(value)}")
+    try:
+        yield int(before)
+    finally:
+        conn.execute(f"PRAGMA {name} = {int(before)}")
+
+
+@contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One atomic write: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
 

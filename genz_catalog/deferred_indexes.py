@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
 
 import sqlite_utils
 
@@ -222,14 +221,10 @@ def restore_deferred_indexes(
 SORT_THREADS = 1
 
 
-@contextlib.contextmanager
-def _sorting_threads(db: sqlite_utils.Database) -> Iterator[None]:
-    (before,) = db.execute("PRAGMA threads").fetchone()
-    db.execute(f"PRAGMA threads = {SORT_THREADS if (os.cpu_count() or 1) > 1 else 0}")
-    try:
-        yield
-    finally:
-        db.execute(f"PRAGMA threads = {int(before)}")
+def _sorting_threads(db: sqlite_utils.Database) -> contextlib.AbstractContextManager[int]:
+    from .db import pragma_set
+
+    return pragma_set(db.conn, "threads", SORT_THREADS if (os.cpu_count() or 1) > 1 else 0)
 
 
 def restore_interrupted(db: sqlite_utils.Database) -> list[str]:
