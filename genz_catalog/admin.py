@@ -1373,6 +1373,9 @@ def import_config_files(
     found, written files once their batch commits (so not in file order).
     """
     result = BulkImportResult()
+    # A model this import has written carries a later updated_at: a second file naming it is
+    # refused (writes.write_models), without keeping every id of the import in memory.
+    began = utc_now()
     names = (str(p) for p in paths)
     waiting: deque[str] = deque()  # paths of items handed to add_models, not yet written
 
@@ -1386,7 +1389,7 @@ def import_config_files(
                     on_file(path, None, prepared)
                 continue
             waiting.append(path)
-            yield {"model_id": model_id, "prepared": prepared, "path": path}
+            yield {"model_id": model_id, "prepared": prepared, "path": path, "first_since": began}
 
     def refused(item: Mapping[str, Any], error: Exception) -> None:
         # Refused while its batch was written (e.g. a bare name that is another model's

@@ -40,6 +40,17 @@ class NameTakenError(ModelExistsError):
         self.model_id = name
 
 
+class RepeatedInImportError(CatalogError):
+    """A model id that an import meets again, with another config, after writing it (several
+    config files name the same model): only the first is written."""
+
+    def __init__(self, model_id: str):
+        self.model_id = model_id
+        super().__init__(
+            f"{model_id!r} appears more than once in this import; only its first config is written"
+        )
+
+
 class VersionNotFoundError(CatalogError, LookupError):
     """A rollback or diff naming a version the model does not have."""
 

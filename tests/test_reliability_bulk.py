@@ -287,3 +287,30 @@ def test_an_import_checkpoints_less_often_then_copies_the_wal_into_the_file(
         with pytest.raises(RuntimeError, match="stop"):
             import_config_files(manager, paths, if_exists="update", on_file=fail)
         assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+
+
+@pytest.mark.parametrize("batch_size", [2000, 1], ids=["one-batch", "batch-per-file"])
+def test_an_import_writes_a_model_named_by_several_files_once(tmp_path: Path, batch_size: int):
+    from reliability_support import LLAMA_31_8B
+
+    from genz_catalog.admin import import_config_files
+
+    llama = json.loads(LLAMA_31_8B.read_text())
+    paths = []
+    # Folders name the model (org__name); the third spells it in other case.
+    for folder, layers in (("a/lab__same", 32), ("b/lab__same", 16), ("c/LAB__Same", 8)):
+        path = tmp_path / folder / "config.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({**llama, "num_hidden_layers": layers}))
+        paths.append(path)
+    with ModelManager(tmp_path / "same.db") as manager:
+        for if_exists in ("skip", "update", "update"):  # then re-run twice with --force's mode
+            result = import_config_files(manager, paths, if_exists=if_exists, batch_size=batch_size)
+            again = "appears more than once in this import; only its first config is written"
+            assert result.failures == [
+                (str(paths[1]), f"'lab/same' {again}"),
+                (str(paths[2]), f"'LAB/Same' {again}"),
+            ]
+            model = manager.get_model("lab/same")
+            assert (model["num_layers"], model["current_version"]) == (32, 1)
+        assert sum(result.counts.values()) == 1

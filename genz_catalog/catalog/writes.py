@@ -18,7 +18,13 @@ import sqlite_utils
 
 from ..convert import ConversionError
 from ..db import write_transaction
-from ..errors import CatalogError, InvalidInputError, ModelExistsError, NameTakenError
+from ..errors import (
+    CatalogError,
+    InvalidInputError,
+    ModelExistsError,
+    NameTakenError,
+    RepeatedInImportError,
+)
 from ..store import store_documents, to_stored_row, version_snapshot_text
 from .cache import drop_model_cache
 from .ids import name_owners, names_taken, utc_now, validate_model_id, variable_limit
@@ -115,6 +121,18 @@ def _write_existing(
     """The slow path: an item whose id (or alias) is already taken."""
     model_id = prepared.model_id
     known = model_row(db, model_id, include_deleted=True)
+    since = item.get("first_since")
+    if (
+        since is not None
+        and known is not None
+        and known["model_id"].lower() == model_id.lower()
+        and known["updated_at"] >= since
+        and known.get("config_hash") != prepared.content.get("config_hash")
+    ):
+        # Written by this import already (the import began at ``since``) from another config:
+        # each config naming the model would make a version, again at every re-run. The same
+        # config again (a file listed twice) is only unchanged.
+        raise RepeatedInImportError(model_id)
     if (
         known is not None
         and known["model_id"] != model_id
