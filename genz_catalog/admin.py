@@ -1005,6 +1005,8 @@ def iter_stale_figures(db: sqlite_utils.Database) -> Iterator[tuple[str, str, An
 
     last_doc: Any = None
     derived: dict[str, Any] | None = None
+    # A memory document depends on the config only: models of one config share it.
+    last_memory: tuple[Any, Any] = (None, None)
     for model_id, doc, memory_doc, genz_doc, unsupported, hub_count, mismatch, *stored in rows:
         if doc != last_doc:
             last_doc, derived = doc, None
@@ -1027,7 +1029,9 @@ def iter_stale_figures(db: sqlite_utils.Database) -> Iterator[tuple[str, str, An
         )
         if (mismatch or 0) != (flag or 0):
             yield model_id, "parameter_mismatch", mismatch, flag
-        memory = document(memory_doc) if memory_doc is not None else None
+        if last_memory[0] != memory_doc:
+            last_memory = (memory_doc, document(memory_doc) if memory_doc is not None else None)
+        memory = last_memory[1]
         if memory != derived["memory"]:
             yield model_id, "memory_json", memory, derived["memory"]
         genz = document(genz_doc) if genz_doc is not None else None

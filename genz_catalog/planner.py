@@ -33,15 +33,17 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from math import ceil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CatalogError, InvalidInputError
+
+if TYPE_CHECKING:  # GenZ itself is imported only when a simulation runs
+    from .genz import GenZCapacityError
 
 #: Precisions GenZ 0.0.16 knows, with its bytes per value (``GenZ.system.System.mem_multiplier``);
 #: listed here so that option parsing and reads do not import GenZ.
@@ -455,39 +457,27 @@ def _simulate(
         raise SimulationError(f"GenZ cannot simulate {model['model_id']}: {reason}")
     exact = exact_memory(model, workload)
     per_device = exact_per_device(model, exact, tp, pp)
-    try:
-        if per_device > spec.memory_bytes:
-            raise _does_not_fit(
-                model, spec, workload, tp, pp, exact, per_device, None, verify=verify_hint
-            )
-        row = _run(model, spec, workload, tp, pp, exact, per_device, verify_hint=verify_hint)
-    except DoesNotFitError as refused:
-        raise _naming_catalog(refused, manager) from None
+    deployment = (model, spec, workload, tp, pp, exact, per_device)
+    catalog_option = _catalog_option(manager)  # the refusal's command runs on this catalog
+    if per_device > spec.memory_bytes:
+        raise _does_not_fit(*deployment, None, verify=verify_hint, catalog_option=catalog_option)
+    row = _run(*deployment, verify_hint=verify_hint, catalog_option=catalog_option)
     row = _store(manager, model, row)
     return {**row, "cached": False}
 
 
-def _naming_catalog(refused: DoesNotFitError, manager: Any) -> DoesNotFitError:
-    """The refusal with ``--db`` in the command it prints when the catalog is not the one
-    ``genz-catalog`` opens by default: the command must run as printed."""
+def _catalog_option(manager: Any) -> str:
+    """``--db PATH `` for a command the user is told to run, when the catalog is not the one
+    ``genz-catalog`` opens by default (absolute: the command may be run from another folder)."""
     from .db import resolve_db_path
 
     path = getattr(manager, "path", None)
     if path is None or str(path) == ":memory:":
-        return refused
-    path = Path(path).absolute()  # the command may be run from another folder
+        return ""
+    path = Path(path).absolute()
     if path == Path(resolve_db_path(None)).absolute():
-        return refused
-    message = str(refused).replace(
-        ": genz-catalog simulate ", f": genz-catalog --db {shlex.quote(str(path))} simulate ", 1
-    )
-    return DoesNotFitError(
-        message,
-        system=refused.system,
-        devices=refused.devices,
-        tensor_parallel=refused.tensor_parallel,
-        pipeline_parallel=refused.pipeline_parallel,
-    )
+        return ""
+    return f"--db {shlex.quote(str(path))} "
 
 
 def _run(
@@ -500,6 +490,7 @@ def _run(
     per_device: int,
     *,
     verify_hint: bool = False,
+    catalog_option: str = "",
 ) -> dict[str, Any]:
     """GenZ prefill + decode of one deployment, as a ``simulations`` row (not yet stored).
     Raises :class:`DoesNotFitError` when GenZ refuses it (see :func:`_does_not_fit`)."""
@@ -538,7 +529,8 @@ def _run(
             per_device,
             int(genz_weights),
             verify=verify_hint,
-            genz_refusal=str(refusal),
+            genz_refusal=refusal,
+            catalog_option=catalog_option,
         ) from None
     except (AssertionError, ValueError, ZeroDivisionError, KeyError) as exc:
         raise SimulationError(
@@ -661,7 +653,8 @@ def _does_not_fit(
     genz_weight_bytes: int | None,
     *,
     verify: bool = False,
-    genz_refusal: str = "",
+    genz_refusal: GenZCapacityError | None = None,
+    catalog_option: str = "",
 ) -> DoesNotFitError:
     """The error for a deployment that does not fit, naming the smallest one that does.
 
@@ -669,7 +662,8 @@ def _does_not_fit(
     and GenZ's capacity check, as the catalog models it, allow. GenZ's real check can refuse
     that too (Mistral 7B on TPUv5e, 64 x 8,192 tokens: the exact figures fit 4 devices, GenZ
     counts more KV cache per device and accepts 8), so with ``verify`` GenZ is run on the named
-    deployment, and on the next, until it accepts one.
+    deployment, and on the next, until it accepts one. ``catalog_option`` (``--db PATH ``)
+    goes into the command it prints.
     """
     model_id = model["model_id"]
     devices = tp * pp
@@ -684,7 +678,7 @@ def _does_not_fit(
             f"its weights in all are {_human_bytes(genz_weight_bytes)}, the exact ones "
             f"{_human_bytes(exact['weight_bytes'])}"
         )
-        figures = _GENZ_CAPACITY_FIGURES.search(genz_refusal)
+        figures = genz_refusal.figures if genz_refusal is not None else None
         if figures is None:
             why = (
                 f"GenZ refuses it ({genz_refusal or 'weights and KV cache do not fit'}); {weights}"
@@ -692,7 +686,7 @@ def _does_not_fit(
         else:
             # GenZ's own terms: one tensor-parallel share (a KV cache of fewer heads than the
             # tensor degree is not split) against the memory of the pipeline's devices.
-            memory, share_weights, share_kv = (float(f) * _GIB for f in figures.groups())
+            memory, share_weights, share_kv = figures
             why = (
                 f"GenZ's own figures per tensor-parallel share (weights "
                 f"{_human_bytes(share_weights)}, KV cache {_human_bytes(share_kv)}) exceed "
@@ -721,7 +715,8 @@ def _does_not_fit(
         )
     need_tp, need_pp = found
     command = (
-        f"genz-catalog simulate {model_id} --system {system.name} --bits {workload.bits} "
+        f"genz-catalog {catalog_option}simulate {model_id} --system {system.name} "
+        f"--bits {workload.bits} "
         f"--batch {workload.batch} --input-tokens {workload.input_tokens} "
         f"--output-tokens {workload.output_tokens} --tensor-parallel {need_tp} "
         f"--pipeline-parallel {need_pp}"
@@ -734,14 +729,6 @@ def _does_not_fit(
         tensor_parallel=need_tp,
         pipeline_parallel=need_pp,
     )
-
-
-#: GenZ's capacity refusal: "System Memory Cap:16.0 GB , Weights : 1.4375 GB, KV Cache:36.0"
-#: (binary units: GenZ's GB is 2**30 bytes), for one tensor-parallel share.
-_GENZ_CAPACITY_FIGURES = re.compile(
-    r"Memory Cap:\s*(\d+(?:\.\d+)?)\s*GB\s*,\s*Weights\s*:\s*(\d+(?:\.\d+)?)\s*GB\s*,"
-    r"\s*KV Cache:\s*(\d+(?:\.\d+)?)"
-)
 
 
 def _accepted_by_genz(

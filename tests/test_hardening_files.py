@@ -394,7 +394,8 @@ def test_copying_the_catalog_file_is_enough_for_doctor(seeded: Path, tmp_path: P
 def test_doctor_fix_refuses_an_empty_file_instead_of_making_it_a_catalog(tmp_path: Path):
     empty = tmp_path / "empty.db"
     empty.touch()
-    for args in (["doctor"], ["doctor", "--fix"]):
+    # Every command that needs an existing catalog refuses it alike (get_manager).
+    for args in (["doctor"], ["doctor", "--fix"], ["delete", "x"], ["clear-cache", "--expired"]):
         result = run("--db", str(empty), *args)
         assert (result.exit_code, result.stderr) == (
             1,

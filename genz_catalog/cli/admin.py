@@ -180,9 +180,6 @@ def doctor(ctx: click.Context, fix: bool, as_json: bool) -> None:
     from ..db import connect, resolve_db_path
 
     if fix:
-        # A file that holds no catalog (an empty file) is refused as a check refuses it,
-        # not turned into a catalog by the open for writing.
-        connect(resolve_db_path(ctx.find_root().obj.get("db_path")), read_only=True).conn.close()
         db = get_manager(ctx, create=False).db
     else:
         # Checking must not change the file: a read-write open would switch a backup (served

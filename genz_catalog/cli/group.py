@@ -272,6 +272,12 @@ def get_manager(  # noqa: ANN201 - ModelManager
 
                     raise click.ClickException(missing_catalog_message(path))
                 path = ":memory:"
+            elif not create:
+                # An empty file is no catalog either: refused as a read-only open refuses it,
+                # not made one by the open for writing.
+                from ..db import connect
+
+                connect(path, read_only=True).conn.close()
             manager = ModelManager(path, create_on_write=create_on_write)
         root.obj["manager"] = manager
         root.call_on_close(manager.close)

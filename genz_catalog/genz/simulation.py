@@ -46,8 +46,28 @@ def run_prefill_and_decode(
 GENZ_CAPACITY_MESSAGE = "All params would not fit on chip"
 
 
+#: The figures of that refusal: "System Memory Cap:16.0 GB , Weights : 1.4375 GB, KV
+#: Cache:36.0", for one tensor-parallel share, in GenZ's binary GB (2**30 bytes).
+_CAPACITY_FIGURES = re.compile(
+    r"Memory Cap:\s*(\d+(?:\.\d+)?)\s*GB\s*,\s*Weights\s*:\s*(\d+(?:\.\d+)?)\s*GB\s*,"
+    r"\s*KV Cache:\s*(\d+(?:\.\d+)?)"
+)
+
+
 class GenZCapacityError(ValueError):
-    """GenZ refused a deployment because its own weights + KV figure exceeds device memory."""
+    """GenZ refused a deployment because its own weights + KV figure exceeds device memory.
+
+    ``figures``: GenZ's ``(device memory, weights, KV cache)`` in bytes for one
+    tensor-parallel share, read from its message; None when the message does not give them.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        found = _CAPACITY_FIGURES.search(message)
+        self.figures: tuple[float, float, float] | None = None
+        if found:
+            memory, weights, kv_cache = (float(f) * 2**30 for f in found.groups())
+            self.figures = (memory, weights, kv_cache)
 
 
 def simulation_kwargs(
