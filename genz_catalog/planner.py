@@ -16,11 +16,10 @@ never GenZ's weight figure, which differs from the truth for many models
   highest decode throughput).
 - :func:`devices_needed` answers "how many devices of this system does it take".
 
-Parallelism searched: tensor parallel first (1, 2, 4, 8: one node, degrees dividing the
-attention heads so each device gets whole heads), then pipeline parallel on top of the largest
-tensor degree (2, 3, ... up to the layer count, as long as GenZ's stage split leaves the last
-stage a layer). A device holds its tensor share of its pipeline stage; the fullest stage
-(``ceil(layers / PP)`` layers) sets the memory per device.
+Parallelism searched: every tensor degree of 1, 2, 4, 8 (one node, degrees dividing the
+attention heads so each device gets whole heads) with every pipeline degree GenZ's stage split
+leaves a layer in each stage, fewest devices first. A device holds its tensor share of its
+pipeline stage; the fullest stage (``ceil(layers / PP)`` layers) sets the memory per device.
 
 Stale results: a row is current while its ``config_hash`` is the model's and its
 ``genz_version`` is the installed GenZ's. Reads here only match current rows; writing a model's
@@ -34,7 +33,7 @@ from __future__ import annotations
 import functools
 import json
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from math import ceil
 from pathlib import Path
@@ -304,16 +303,21 @@ def parallelism_problem(
 
 
 def candidate_degrees(model: dict[str, Any]) -> list[tuple[int, int]]:
-    """``(tensor_parallel, pipeline_parallel)`` pairs in the order a plan tries them."""
+    """Every ``(tensor_parallel, pipeline_parallel)`` pair GenZ can split ``model`` over, in
+    the order a plan tries them: fewest devices first, and of as many devices the higher
+    tensor degree first (8 x 1 before 4 x 2 before 1 x 8). Tensor degrees are
+    :data:`TENSOR_PARALLEL_DEGREES` dividing the attention heads (unknown heads: 1 only);
+    pipeline degrees every one that leaves each stage a layer."""
     heads = int(model.get("num_attention_heads") or 0)
     layers = int(model.get("num_layers") or 0) or 1
     tensor = [tp for tp in TENSOR_PARALLEL_DEGREES if tp == 1 or (heads and heads % tp == 0)]
-    pairs = [(tp, 1) for tp in tensor]
-    largest = tensor[-1]
-    pairs += [
-        (largest, pp) for pp in range(2, layers + 1) if _gives_every_stage_a_layer(layers, pp)
-    ]
-    return pairs
+    stages = [pp for pp in range(1, layers + 1) if _gives_every_stage_a_layer(layers, pp)]
+    return sorted(((tp, pp) for tp in tensor for pp in stages), key=lambda d: (d[0] * d[1], -d[0]))
+
+
+def _most_devices(model: dict[str, Any]) -> int:
+    """The largest deployment a plan tries, in devices."""
+    return max(tp * pp for tp, pp in candidate_degrees(model))
 
 
 def devices_needed(
@@ -324,18 +328,20 @@ def devices_needed(
     *,
     genz_weight_bytes: int | None = None,
     more_than: int = 0,
+    skip: Collection[tuple[int, int]] = (),
 ) -> tuple[int, int] | None:
     """The smallest ``(tensor_parallel, pipeline_parallel)`` whose exact weights + KV cache fit
     in ``memory_fraction`` of each device, or None when none does.
 
     With ``genz_weight_bytes`` (GenZ's own weight total), GenZ's own capacity check must pass
     too: GenZ refuses a deployment when its weights / TP + KV cache exceed PP devices' memory.
-    ``more_than`` skips deployments of that many devices or fewer.
+    ``more_than`` skips deployments of that many devices or fewer, ``skip`` those
+    ``(tensor_parallel, pipeline_parallel)`` pairs (ones GenZ refused).
     """
     exact = exact_memory(model, workload)
     usable = system.memory_bytes * memory_fraction
     for tp, pp in candidate_degrees(model):
-        if tp * pp <= more_than:
+        if tp * pp <= more_than or (tp, pp) in skip:
             continue
         if exact_per_device(model, exact, tp, pp) > usable:
             continue
@@ -491,9 +497,11 @@ def _run(
     *,
     verify_hint: bool = False,
     catalog_option: str = "",
+    refused: frozenset[tuple[int, int]] = frozenset(),
 ) -> dict[str, Any]:
     """GenZ prefill + decode of one deployment, as a ``simulations`` row (not yet stored).
-    Raises :class:`DoesNotFitError` when GenZ refuses it (see :func:`_does_not_fit`)."""
+    Raises :class:`DoesNotFitError` when GenZ refuses it (see :func:`_does_not_fit`;
+    ``refused``: deployments GenZ refused before, which its hint skips)."""
     from . import genz
     from .fidelity import weight_gap
 
@@ -531,6 +539,7 @@ def _run(
             verify=verify_hint,
             genz_refusal=refusal,
             catalog_option=catalog_option,
+            refused=refused,
         ) from None
     except (AssertionError, ValueError, ZeroDivisionError, KeyError) as exc:
         raise SimulationError(
@@ -655,6 +664,7 @@ def _does_not_fit(
     verify: bool = False,
     genz_refusal: GenZCapacityError | None = None,
     catalog_option: str = "",
+    refused: frozenset[tuple[int, int]] = frozenset(),
 ) -> DoesNotFitError:
     """The error for a deployment that does not fit, naming the smallest one that does.
 
@@ -662,8 +672,8 @@ def _does_not_fit(
     and GenZ's capacity check, as the catalog models it, allow. GenZ's real check can refuse
     that too (Mistral 7B on TPUv5e, 64 x 8,192 tokens: the exact figures fit 4 devices, GenZ
     counts more KV cache per device and accepts 8), so with ``verify`` GenZ is run on the named
-    deployment, and on the next, until it accepts one. ``catalog_option`` (``--db PATH ``)
-    goes into the command it prints.
+    deployment, and on the next, until it accepts one. ``refused``: deployments GenZ already
+    refused, never named. ``catalog_option`` (``--db PATH ``) goes into the command it prints.
     """
     model_id = model["model_id"]
     devices = tp * pp
@@ -692,23 +702,21 @@ def _does_not_fit(
                 f"{_human_bytes(share_weights)}, KV cache {_human_bytes(share_kv)}) exceed "
                 f"{pp} x {_human_bytes(memory)}; {weights}"
             )
-    # After a GenZ refusal, GenZ itself is the judge: look beyond the deployment it refused.
+    # After a GenZ refusal, GenZ itself is the judge: never name a deployment it refused (one
+    # of fewer devices but another shape may still pass: Mistral 7B on TPUv5e at 64 x 8,192
+    # tokens, refused as 4 x 1, runs as 1 x 3).
+    if genz_weight_bytes is not None:
+        refused = refused | {(tp, pp)}
     found = devices_needed(
-        model,
-        system,
-        workload,
-        1.0,
-        genz_weight_bytes=genz_weight_bytes,
-        more_than=devices if genz_weight_bytes is not None else 0,
+        model, system, workload, 1.0, genz_weight_bytes=genz_weight_bytes, skip=refused
     )
     if verify and found is not None:
-        found = _accepted_by_genz(model, system, workload, exact, found)
+        found = _accepted_by_genz(model, system, workload, exact, found, refused)
     where = f"{devices} {system.name}{'' if devices == 1 else ' devices'}"
     head = f"{model_id} does not fit on {where} at {workload.bits}: {why}"
     if found is None:
-        largest = candidate_degrees(model)[-1]
         return DoesNotFitError(
-            f"{head}; it does not fit on up to {largest[0] * largest[1]} {system.name} devices "
+            f"{head}; it does not fit on up to {_most_devices(model)} {system.name} devices "
             "either (try a lower precision, a shorter context or a smaller batch)",
             system=system.name,
             devices=None,
@@ -737,18 +745,21 @@ def _accepted_by_genz(
     workload: Workload,
     exact: dict[str, int],
     found: tuple[int, int] | None,
+    refused: frozenset[tuple[int, int]] = frozenset(),
 ) -> tuple[int, int] | None:
     """From ``found`` on, the first deployment GenZ simulates without refusing it (None when
-    it refuses every one up to the largest, or fails otherwise); nothing is stored."""
+    it refuses every one up to the largest, or fails otherwise); nothing is stored. Each
+    refusal names the next deployment, never one refused before, so the walk ends."""
     while found is not None:
         tp, pp = found
         per_device = exact_per_device(model, exact, tp, pp)
         try:
-            _run(model, system, workload, tp, pp, exact, per_device)
-        except DoesNotFitError as refused:
-            if refused.devices is None:
+            _run(model, system, workload, tp, pp, exact, per_device, refused=refused)
+        except DoesNotFitError as refusal:
+            refused = refused | {found}
+            if refusal.devices is None:
                 return None
-            found = (int(refused.tensor_parallel or 1), int(refused.pipeline_parallel or 1))
+            found = (int(refusal.tensor_parallel or 1), int(refusal.pipeline_parallel or 1))
             continue
         except SimulationError:
             return None
@@ -790,11 +801,11 @@ def plan(
 ) -> list[dict[str, Any]]:
     """The cheapest deployment of ``model_id`` on each system (default: every GenZ system).
 
-    For each system: the smallest tensor x pipeline parallel deployment whose exact weights +
-    KV cache fit in ``memory_fraction`` of each device, simulated with GenZ (stored in
-    ``simulations``; a current stored row is reused unless ``refresh``). When GenZ's own,
-    larger, weight figure makes it refuse that deployment, the next one it accepts is
-    simulated and ``note`` says so. Systems where nothing fits come last with
+    For each system: the fewest devices, as tensor x pipeline parallel, whose exact weights +
+    KV cache fit in ``memory_fraction`` of each device; every such deployment of that many
+    devices is simulated with GenZ (stored in ``simulations``; a current stored row is reused
+    unless ``refresh``) and the fastest decode is kept. When GenZ's own memory check refuses
+    them, the next ones it accepts are simulated and ``note`` says so. Systems where nothing fits come last with
     ``num_devices`` None and a note. Sorted cheapest first: fewest devices, then the highest
     decode throughput. ``progress(system)`` is called after each system.
     """
@@ -855,45 +866,52 @@ def _plan_system(
         "output_tokens": workload.output_tokens,
     }
     if not fitting:
-        largest = candidate_degrees(model)[-1]
         return {
             **base,
             "num_devices": None,
             "tensor_parallel": None,
             "pipeline_parallel": None,
-            "note": f"does not fit on up to {largest[0] * largest[1]} devices",
+            "note": f"does not fit on up to {_most_devices(model)} devices",
         }
-    first = fitting[0]
+    fewest = fitting[0][0] * fitting[0][1]
     last_error: DoesNotFitError | None = None
     while fitting:
-        tp, pp = fitting.pop(0)
-        try:
-            row = _simulate(
-                manager,
-                model["model_id"],
-                system.name,
-                workload=workload,
-                tensor_parallel=tp,
-                pipeline_parallel=pp,
-                refresh=refresh,
-                verify_hint=False,
-            )
-        except DoesNotFitError as exc:
-            # GenZ's weight figure is larger than the exact one and it refused: its own check
-            # names the smallest deployment it accepts; go straight there.
-            last_error = exc
-            if exc.devices is None:
-                break
-            fitting = [d for d in fitting if d[0] * d[1] >= exc.devices]
-            continue
-        note = ""
-        if (tp, pp) != first:
-            fewest = first[0] * first[1]
-            note = (
-                f"exact figures fit on {fewest} device{'' if fewest == 1 else 's'}; GenZ's "
-                f"own memory check (its weights and KV cache) needs {tp * pp}"
-            )
-        return {**base, **row, "note": note}
+        # Every deployment of the fewest devices left is simulated; the fastest decode wins
+        # (8 x 1 and 1 x 8 hold the same memory, but not the same speed).
+        devices = fitting[0][0] * fitting[0][1]
+        group = [d for d in fitting if d[0] * d[1] == devices]
+        fitting = fitting[len(group) :]
+        rows = []
+        for tp, pp in group:
+            try:
+                rows.append(
+                    _simulate(
+                        manager,
+                        model["model_id"],
+                        system.name,
+                        workload=workload,
+                        tensor_parallel=tp,
+                        pipeline_parallel=pp,
+                        refresh=refresh,
+                        verify_hint=False,
+                    )
+                )
+            except DoesNotFitError as exc:
+                last_error = exc
+        if rows:
+            best = max(rows, key=lambda row: row.get("decode_throughput_tokens_per_s") or 0.0)
+            note = ""
+            if devices != fewest:
+                note = (
+                    f"exact figures fit on {fewest} device{'' if fewest == 1 else 's'}; GenZ's "
+                    f"own memory check (its weights and KV cache) needs {devices}"
+                )
+            return {**base, **best, "note": note}
+        # GenZ refused them all: its own check, as the catalog models it, names the smallest
+        # deployment beyond these that it accepts; go straight there.
+        if last_error is None or last_error.devices is None:
+            break
+        fitting = [d for d in fitting if d[0] * d[1] >= (last_error.devices or 0)]
     return {
         **base,
         "num_devices": None,

@@ -88,12 +88,20 @@ def test_32b_dense_model_fits_one_80gb_gpu_at_bf16(genz_loaded, catalog):
 def test_deepseek_r1_needs_at_least_17_80gb_gpus_at_bf16(genz_loaded, catalog):
     [row] = planner.plan(catalog, DEEPSEEK_R1, ["H100_GPU"])
     assert row["exact_weight_bytes"] == 671_026_404_352 * 2
-    assert row["num_devices"] >= 17
-    # Tensor parallel first (8 per node), then pipeline stages: 61 layers in 3 stages.
-    assert (row["tensor_parallel"], row["pipeline_parallel"]) == (8, 3)
+    # 18 devices: 9 stages of 7 layers (the last 5) at TP 2: 7/61 of the weights, halved, is
+    # 71.7 GiB a device, under 90% of 80 GiB. No smaller deployment fits: two stages of 8
+    # would hold 31 of 61 layers each (79.5 GiB a device), 16 stages 4 (82 GiB), and 17
+    # stages of 4 layers would leave the last none.
+    assert (row["tensor_parallel"], row["pipeline_parallel"], row["num_devices"]) == (2, 9, 18)
     assert row["memory_per_device_bytes"] <= 0.9 * 80 * GIB
-    # Two stages of 8 would hold 31 of 61 layers each: 79.5 GiB per device, over 90%.
     assert planner.memory_per_device(row["exact_weight_bytes"], 61, 8, 2) > 0.9 * 80 * GIB
+    model = catalog.get_model(DEEPSEEK_R1)
+    exact = planner.exact_memory(model, planner.Workload())
+    smaller = [(tp, pp) for tp, pp in planner.candidate_degrees(model) if tp * pp < 18]
+    assert (8, 2) in smaller and (1, 16) in smaller and (1, 17) not in smaller
+    assert all(
+        planner.exact_per_device(model, exact, tp, pp) > 0.9 * 80 * GIB for tp, pp in smaller
+    )
     # The catalog rebuilds GenZ's config so its weights come out right: the shared expert as
     # a ninth expert every token uses, the 3 dense layers (18,432 = 9 experts) spread over all.
     assert row["genz_adjustments"] == [
@@ -188,14 +196,16 @@ def test_plan_on_small_devices_adds_pipeline_stages(genz_loaded, catalog):
     assert (row["tensor_parallel"], row["pipeline_parallel"], row["num_devices"]) == (8, 13, 104)
     assert row["memory_per_device_bytes"] <= 0.9 * 16 * GIB
     assert planner.memory_per_device(row["exact_weight_bytes"], 61, 8, 12) > 0.9 * 16 * GIB
-    # Beyond 104 devices: 14 and 15 stages of 5 layers would leave the last stage none, so 16.
+    # Beyond 104 devices: 14 and 15 stages of 5 layers would leave the last stage none, and
+    # 4 x 25 holds 3 layers (15.4 GiB); the next is 61 stages of one layer at TP 2 (122
+    # devices, 10.2 GiB each), before 8 x 16 (128) and 4 x 31 (124).
     assert planner.devices_needed(
         catalog.get_model(DEEPSEEK_R1),
         planner.require_system("TPUv5e"),
         planner.Workload(),
         0.9,
         more_than=104,
-    ) == (8, 16)
+    ) == (2, 61)
 
 
 def test_plan_errors_are_one_line(catalog):
@@ -345,32 +355,33 @@ def test_when_only_genz_figure_does_not_fit_genz_is_told_the_next_deployment(gen
 
 def test_the_deployment_a_refusal_names_is_one_genz_accepts(genz_loaded, catalog):
     # Mistral 7B, 64 x 8,448 tokens on TPUv5e (16 GiB): exact weights 13.49 GiB + KV cache (its
-    # 4,096-token window) 32 GiB fit 4 devices (3.37 + 8 GiB each): the memory model named 4;
-    # GenZ refuses them. The refusal now names the deployment GenZ itself accepts.
+    # 4,096-token window) 32 GiB fit 3 devices as 3 stages (11 of 32 layers: 4.64 + 11 GiB)
+    # and 4 as TP 4 (3.37 + 8 GiB each); GenZ accepts the first and refuses the second. A
+    # refusal names the smallest deployment GenZ itself accepts, of any shape.
     _import(catalog, MISTRAL)
     args = ["--system", "TPUv5e", "--batch", "64", "--input-tokens", "8192"]
     workload = planner.Workload(batch=64, input_tokens=8192)
     system = planner.require_system("TPUv5e")
-    assert planner.devices_needed(catalog.get_model(MISTRAL), system, workload) == (4, 1)
+    assert planner.devices_needed(catalog.get_model(MISTRAL), system, workload) == (1, 3)
     refused = invoke("simulate", MISTRAL, *args, "--tensor-parallel", "4")
     assert refused.exit_code == 1
     assert refused.output.startswith(
         f"Error: {MISTRAL} does not fit on 4 TPUv5e devices at bf16: GenZ's own figures per "
         "tensor-parallel share (weights 3.37 GiB, KV cache 16.00 GiB) exceed 1 x 16.00 GiB; "
-        "its weights in all are 13.49 GiB, the exact ones 13.49 GiB; it needs 8 devices "
-        "(tensor parallel 8 x pipeline parallel 1): genz-catalog simulate "
+        "its weights in all are 13.49 GiB, the exact ones 13.49 GiB; it needs 3 devices "
+        "(tensor parallel 1 x pipeline parallel 3): genz-catalog simulate "
     )
     first = invoke("simulate", MISTRAL, *args)
     assert first.output.startswith(
         f"Error: {MISTRAL} does not fit on 1 TPUv5e at bf16: its exact weights (13.49 GiB) and "
-        "KV cache (32.00 GiB) need 45.49 GiB per device, TPUv5e has 16.00 GiB; it needs 8 "
-        "devices (tensor parallel 8 x pipeline parallel 1)"
+        "KV cache (32.00 GiB) need 45.49 GiB per device, TPUv5e has 16.00 GiB; it needs 3 "
+        "devices (tensor parallel 1 x pipeline parallel 3)"
     )
     assert catalog.db["simulations"].count == 0  # trying deployments stores none of them
     suggested = refused.output.split(": genz-catalog ")[1].split()
     ran = invoke(*suggested, "--json")
     assert ran.exit_code == 0, ran.output
-    assert json.loads(ran.output)["devices"] == 8
+    assert json.loads(ran.output)["devices"] == 3
 
 
 def test_a_kv_head_is_whole_on_every_device_that_shares_it(genz_loaded, catalog):
@@ -388,7 +399,10 @@ def test_a_kv_head_is_whole_on_every_device_that_shares_it(genz_loaded, catalog)
     refused = invoke(
         "simulate", GEMMA, "--system", "TPUv5e", "--batch", "64", "--input-tokens", "32768"
     )
-    assert "it needs 24 devices (tensor parallel 8 x pipeline parallel 3)" in refused.output
+    # Three stages hold 6 layers each: 1.56 GiB of weights and 12.09 GiB of KV cache a
+    # device. Two devices do not do: TP 2 keeps the one head whole on both, and two stages
+    # hold 18.14 GiB of KV cache each.
+    assert "it needs 3 devices (tensor parallel 1 x pipeline parallel 3)" in refused.output
     # Eight K/V heads split eight ways; MLA's latent cache is held whole.
     assert planner.kv_shares(catalog.get_model(DENSE_32B), 8) == 8
     assert planner.kv_shares(catalog.get_model(DEEPSEEK_R1), 8) == 1
@@ -440,7 +454,7 @@ def test_a_refusal_prints_a_command_that_runs_from_anywhere_on_another_catalog(
     monkeypatch.chdir("/")
     ran = invoke(*command, "--json")
     assert ran.exit_code == 0, ran.output
-    assert json.loads(ran.output)["devices"] == 8
+    assert json.loads(ran.output)["devices"] == 3
     # The default catalog's refusals stay without it.
     _import(catalog, MISTRAL)
     assert "genz-catalog simulate" in invoke(*args).output
