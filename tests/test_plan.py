@@ -458,3 +458,21 @@ def test_a_refusal_prints_a_command_that_runs_from_anywhere_on_another_catalog(
     # The default catalog's refusals stay without it.
     _import(catalog, MISTRAL)
     assert "genz-catalog simulate" in invoke(*args).output
+
+
+def test_plan_simulates_every_shape_of_the_fewest_devices_and_keeps_the_fastest(
+    genz_loaded, catalog
+):
+    # Command R 32B at bf16 (60.2 GiB of weights) needs 2 A100 40GB: as TP 2 or as 2 stages.
+    [row] = planner.plan(catalog, DENSE_32B, ["A100_40GB_GPU"])
+    assert row["num_devices"] == 2 and row["note"] == ""
+    tried = catalog.db.execute(
+        "SELECT tensor_parallel, pipeline_parallel, decode_throughput_tokens_per_s "
+        "FROM simulations WHERE model_id = ? ORDER BY tensor_parallel DESC",
+        [DENSE_32B],
+    ).fetchall()
+    assert [(tp, pp) for tp, pp, _ in tried] == [(2, 1), (1, 2)]
+    fastest = max(tried, key=lambda shape: shape[2])
+    assert (row["tensor_parallel"], row["pipeline_parallel"]) == fastest[:2]
+    assert row["decode_throughput_tokens_per_s"] == fastest[2]
+    assert tried[0][2] != tried[1][2]
