@@ -106,6 +106,11 @@ class SimulationError(CatalogError):
     """GenZ cannot simulate this model or this deployment (the message says why)."""
 
 
+class BeyondContextError(SimulationError):
+    """A workload whose prompt + generated tokens exceed the model's context length: the model
+    cannot run it, so no figure is given for it."""
+
+
 class DoesNotFitError(SimulationError):
     """A deployment whose memory does not fit; the message names the deployment that does.
 
@@ -160,6 +165,60 @@ class Workload:
                 raise InvalidInputError(f"{name} must be at least 1, got {getattr(self, name)}")
         if int(self.output_tokens) < 0:
             raise InvalidInputError(f"output_tokens must be >= 0, got {self.output_tokens}")
+
+
+def workload_for(
+    model: dict[str, Any],
+    *,
+    batch: int = 1,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    bits: str = "bf16",
+    default_input_tokens: int = DEFAULT_INPUT_TOKENS,
+    default_output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+) -> Workload:
+    """The workload for ``model`` with the lengths (tokens) given, the others defaulted.
+
+    A defaulted length is shortened so that prompt + generated fit the model's context
+    (``context_length``): GPT-2 (1,024 tokens) gets a 768-token prompt and 256 generated
+    where Llama 3.1 gets 2,048 + 256; with neither given, a quarter of a short context (at most
+    the default) is generated. Lengths given are kept as they are (too long for the model,
+    :func:`require_within_context` refuses them, the other length at its default).
+    """
+    context = int(model.get("context_length") or 0)
+    prompt = default_input_tokens if input_tokens is None else int(input_tokens)
+    generated = default_output_tokens if output_tokens is None else int(output_tokens)
+    if context and prompt + generated > context:
+        if input_tokens is None and output_tokens is None:
+            generated = min(generated, context // 4)
+            prompt = context - generated
+        elif input_tokens is None:
+            prompt = min(prompt, context - generated)
+        elif output_tokens is None and prompt <= context:
+            generated = context - prompt
+    return Workload(batch, max(prompt, 1), generated, bits)
+
+
+def require_within_context(model: dict[str, Any], workload: Workload) -> None:
+    """Refuse (:class:`BeyondContextError`) a workload whose prompt + generated tokens exceed
+    the model's ``context_length``: it cannot attend that far (learned positions end there;
+    vLLM refuses a longer ``max_model_len``), so GenZ's figures for it would be fiction. A
+    model of unknown context (a state-space model, say) is not judged."""
+    context = int(model.get("context_length") or 0)
+    tokens = workload.input_tokens + workload.output_tokens
+    if not context or tokens <= context:
+        return
+    room = context - workload.output_tokens
+    fix = (
+        f"a prompt of at most {room:,} tokens fits"
+        if room >= 1
+        else f"generate fewer than {context:,} tokens"
+    )
+    raise BeyondContextError(
+        f"{model['model_id']} reads at most {context:,} tokens (its context length); the "
+        f"workload is {tokens:,} ({workload.input_tokens:,} prompt + "
+        f"{workload.output_tokens:,} generated): {fix}"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -418,6 +477,8 @@ def simulate(
     bytes. Raises :class:`SimulationError` when GenZ cannot simulate the model, and
     :class:`DoesNotFitError` (naming the devices it needs and the command that runs it) when
     the exact weights + KV cache do not fit the devices, or GenZ's own larger figure does not.
+    Without ``workload``, :func:`workload_for` the model; a workload longer than the model's
+    context is refused (:class:`BeyondContextError`).
     """
     return _simulate(
         manager,
@@ -444,10 +505,12 @@ def _simulate(
 ) -> dict[str, Any]:
     """:func:`simulate`; ``verify_hint``: run GenZ on the deployment a refusal names until GenZ
     accepts one (the plan walks the deployments itself and passes False)."""
-    workload = workload or Workload()
-    workload.check()
+    if workload is not None:
+        workload.check()
     spec = require_system(system)
     model = manager.require_model(model_id)
+    workload = workload or workload_for(model)
+    require_within_context(model, workload)
     tp, pp = int(tensor_parallel), int(pipeline_parallel)
     if tp < 1 or pp < 1:
         raise InvalidInputError("tensor and pipeline parallelism must be at least 1")
@@ -805,12 +868,14 @@ def plan(
     KV cache fit in ``memory_fraction`` of each device; every such deployment of that many
     devices is simulated with GenZ (stored in ``simulations``; a current stored row is reused
     unless ``refresh``) and the fastest decode is kept. When GenZ's own memory check refuses
-    them, the next ones it accepts are simulated and ``note`` says so. Systems where nothing fits come last with
-    ``num_devices`` None and a note. Sorted cheapest first: fewest devices, then the highest
-    decode throughput. ``progress(system)`` is called after each system.
+    them, the next ones it accepts are simulated and ``note`` says so. Systems where nothing
+    fits come last with ``num_devices`` None and a note. Sorted cheapest first: fewest
+    devices, then the highest decode throughput. ``progress(system)`` is called after each
+    system. Without ``workload``, :func:`workload_for` the model; a workload longer than the
+    model's context is refused (:class:`BeyondContextError`).
     """
-    workload = workload or Workload()
-    workload.check()
+    if workload is not None:
+        workload.check()
     if not 0 < memory_fraction <= 1:
         raise InvalidInputError(f"memory fraction must be in (0, 1], got {memory_fraction}")
     known = genz_systems()
@@ -818,6 +883,8 @@ def plan(
     for name in names:
         require_system(name)
     model = manager.require_model(model_id)
+    workload = workload or workload_for(model)
+    require_within_context(model, workload)
     reason = unsupported_reason(model)
     if reason:
         raise SimulationError(f"GenZ cannot simulate {model['model_id']}: {reason}")

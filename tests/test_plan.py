@@ -386,22 +386,23 @@ def test_the_deployment_a_refusal_names_is_one_genz_accepts(genz_loaded, catalog
 
 def test_a_kv_head_is_whole_on_every_device_that_shares_it(genz_loaded, catalog):
     # Gemma 2B has one K/V head: however many devices share a layer, each holds that layer's
-    # whole KV cache. 64 x 33,024 tokens x 18 layers x 256 x 2 x 2 bytes = 36.28 GiB.
-    workload = planner.Workload(batch=64, input_tokens=32768)
+    # whole KV cache. 256 x 8,192 tokens (its whole context) x 18 layers x 256 x 2 x 2 bytes
+    # = 36 GiB.
+    workload = planner.Workload(batch=256, input_tokens=7936)
     model = catalog.get_model(GEMMA)
     exact = planner.exact_memory(model, workload)
-    assert exact["kv_cache_bytes"] == 64 * 33_024 * 18 * 256 * 2 * 2
+    assert exact["kv_cache_bytes"] == 256 * 8_192 * 18 * 256 * 2 * 2
     assert planner.kv_shares(model, 8) == 1
     # TP 8 x PP 2: 9 of 18 layers a stage: an eighth of their weights, all of their KV cache.
     per_device = planner.exact_per_device(model, exact, 8, 2)
     assert per_device == ceil(exact["weight_bytes"] / 2 / 8) + exact["kv_cache_bytes"] // 2
     assert per_device > 16 * GIB  # over a TPUv5e, which the even split (2.56 GiB) hid
     refused = invoke(
-        "simulate", GEMMA, "--system", "TPUv5e", "--batch", "64", "--input-tokens", "32768"
+        "simulate", GEMMA, "--system", "TPUv5e", "--batch", "256", "--input-tokens", "7936"
     )
-    # Three stages hold 6 layers each: 1.56 GiB of weights and 12.09 GiB of KV cache a
-    # device. Two devices do not do: TP 2 keeps the one head whole on both, and two stages
-    # hold 18.14 GiB of KV cache each.
+    # Three stages hold 6 layers each: 1.56 GiB of weights and 12 GiB of KV cache a device.
+    # Two devices do not do: TP 2 keeps the one head whole on both, and two stages hold
+    # 18 GiB of KV cache each.
     assert "it needs 3 devices (tensor parallel 1 x pipeline parallel 3)" in refused.output
     # Eight K/V heads split eight ways; MLA's latent cache is held whole.
     assert planner.kv_shares(catalog.get_model(DENSE_32B), 8) == 8
@@ -476,3 +477,50 @@ def test_plan_simulates_every_shape_of_the_fewest_devices_and_keeps_the_fastest(
     assert (row["tensor_parallel"], row["pipeline_parallel"]) == fastest[:2]
     assert row["decode_throughput_tokens_per_s"] == fastest[2]
     assert tried[0][2] != tried[1][2]
+
+
+def test_a_workload_beyond_the_context_length_is_refused_and_defaults_fit_it(genz_loaded, catalog):
+    # gpt2 reads at most 1,024 tokens (n_positions); Gemma 2B 8,192.
+    assert catalog.get_model(GPT2)["context_length"] == 1024
+    too_long = invoke(
+        "simulate", GPT2, "--system", "H100_GPU", "--input-tokens", "1000", "--output-tokens", "100"
+    )
+    assert (too_long.exit_code, too_long.output) == (
+        1,
+        f"Error: {GPT2} reads at most 1,024 tokens (its context length); the workload is 1,100 "
+        "(1,000 prompt + 100 generated): a prompt of at most 924 tokens fits\n",
+    )
+    with pytest.raises(planner.BeyondContextError, match="generate fewer than 1,024 tokens"):
+        planner.simulate(catalog, GPT2, "H100_GPU", workload=planner.Workload(output_tokens=1024))
+    plan = invoke("plan", GPT2, "--system", "H100_GPU", "--seq", "2048")
+    assert plan.exit_code == 1
+    assert "the workload is 2,304 (2,048 prompt + 256 generated)" in plan.output
+    assert catalog.db["simulations"].count == 0
+    # Lengths not given are shortened to fit: the default 1,024 + 256 becomes 768 + 256; a
+    # 1,000-token prompt leaves 24 to generate; the library's 2,048 + 256 also 768 + 256.
+    default = json.loads(invoke("simulate", GPT2, "--system", "H100_GPU", "--json").output)
+    assert (default["input_tokens"], default["output_tokens"]) == (768, 256)
+    prompt = invoke("simulate", GPT2, "--system", "H100_GPU", "--input-tokens", "1000", "--json")
+    assert (
+        json.loads(prompt.output)["input_tokens"],
+        json.loads(prompt.output)["output_tokens"],
+    ) == (
+        1000,
+        24,
+    )
+    row = planner.simulate(catalog, GPT2, "A100_40GB_GPU")
+    assert (row["input_tokens"], row["output_tokens"]) == (768, 256)
+    [planned] = planner.plan(catalog, GPT2, ["H100_GPU"])
+    assert (planned["input_tokens"], planned["output_tokens"]) == (768, 256)
+    # A model whose context allows the defaults keeps them; several models, one row each.
+    both = json.loads(
+        invoke(
+            "simulate", GEMMA, GPT2, "--system", "H100_GPU", "--input-tokens", "4096", "--json"
+        ).output
+    )
+    assert both[0]["input_tokens"] == 4096 and both[0]["note"] == ""
+    assert both[1]["note"].startswith(f"{GPT2} reads at most 1,024 tokens")
+    # Unknown context (a state-space model, say): not judged.
+    planner.require_within_context(
+        {"model_id": "x", "context_length": None}, planner.Workload(input_tokens=10**6)
+    )

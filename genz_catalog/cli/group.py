@@ -323,3 +323,10 @@ def existing_catalog(ctx: click.Context, *, read_only: bool = False):  # noqa: A
     error (``no catalog at ...``), never created. ``read_only=True`` for commands that only
     read (see :func:`get_manager`)."""
     return get_manager(ctx, create=False, read_only=read_only)
+
+
+def given(ctx: click.Context, name: str, value: Any) -> Any:
+    """``value`` when the user gave option ``name`` (on the command line or from the
+    environment), None when it is the option's default."""
+    source = ctx.get_parameter_source(name)
+    return None if source in (None, click.core.ParameterSource.DEFAULT) else value

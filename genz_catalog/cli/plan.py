@@ -21,8 +21,9 @@ from ..planner import (
     Workload,
     genz_systems,
     plan,
+    workload_for,
 )
-from .group import cli, get_manager
+from .group import cli, get_manager, given
 from .output import OutputFormat, format_bytes, format_decimal, output_options, print_rows
 
 #: How the table shows a plan's raw values (machine formats keep them raw).
@@ -88,14 +89,15 @@ MACHINE_ONLY_COLUMNS = (
     type=click.IntRange(min=1),
     default=DEFAULT_INPUT_TOKENS,
     show_default=True,
-    help="Prompt length (tokens).",
+    help="Prompt length (tokens). Not given, it is shortened to fit a model of shorter context.",
 )
 @click.option(
     "--output-tokens",
     type=click.IntRange(min=0),
     default=DEFAULT_OUTPUT_TOKENS,
     show_default=True,
-    help="Generated tokens per sequence (the KV cache holds prompt + generated).",
+    help="Generated tokens per sequence (the KV cache holds prompt + generated). Not given, "
+    "shortened to fit a short context.",
 )
 @click.option(
     "--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Sequences per batch."
@@ -145,9 +147,16 @@ def plan_command(
         genz-catalog plan deepseek-ai/DeepSeek-R1 --seq 8192 --bits fp8 --json
     """
     manager = get_manager(ctx)
-    workload = Workload(batch, input_tokens, output_tokens, bits)
+    Workload(batch, input_tokens, output_tokens, bits).check()
     names = list(systems) or list(genz_systems())
     model = manager.require_model(model_id)
+    workload = workload_for(
+        model,
+        batch=batch,
+        input_tokens=given(ctx, "input_tokens", input_tokens),
+        output_tokens=given(ctx, "output_tokens", output_tokens),
+        bits=bits,
+    )
     if len(names) > 1:
         with click.progressbar(
             length=len(names),

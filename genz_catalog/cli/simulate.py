@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from ..planner import GENZ_BITS, DoesNotFitError, SimulationError, Workload
-from .group import cli, get_manager
+from .group import cli, get_manager, given
 from .output import (
     OutputFormat,
     format_bytes,
@@ -157,14 +157,14 @@ SIMULATE_LIST_COLUMNS = (
     type=click.IntRange(min=1),
     default=1024,
     show_default=True,
-    help="Prompt length (tokens).",
+    help="Prompt length (tokens). Not given, it is shortened to fit a model of shorter context.",
 )
 @click.option(
     "--output-tokens",
     type=click.IntRange(min=0),
     default=256,
     show_default=True,
-    help="Generated tokens per sequence.",
+    help="Generated tokens per sequence. Not given, shortened to fit a short context.",
 )
 @click.option(
     "--bits",
@@ -198,8 +198,8 @@ def simulate(
     Memory is shown twice: as GenZ computes it (per device, one of tensor-parallel x
     pipeline-parallel devices, and in total) and the catalog's exact weights and KV cache;
     when GenZ's weights differ by more than 1% the known causes are named. A deployment whose
-    exact memory does not fit says how many devices it needs and the command that runs it.
-    Results are stored in the catalog's ``simulations`` table (reused while the model and
+    exact memory does not fit says how many devices it needs and the command that runs it;
+    prompt + generated tokens beyond the model's context length are refused. Results are stored in the catalog's ``simulations`` table (reused while the model and
     GenZ are unchanged).
 
     \b
@@ -209,8 +209,7 @@ def simulate(
     """
     from .. import planner
 
-    given = ctx.get_parameter_source("systems") is not click.core.ParameterSource.DEFAULT
-    if all_systems and given:
+    if all_systems and given(ctx, "systems", systems) is not None:
         raise click.UsageError("give --system or --all-systems, not both")
     names = (
         list(planner.genz_systems())
@@ -218,24 +217,42 @@ def simulate(
         else list(dict.fromkeys(planner.require_system(name).name for name in systems))
     )
     manager = get_manager(ctx)
-    models = [manager.require_model(model_id)["model_id"] for model_id in model_ids]
-    workload = Workload(batch, input_tokens, output_tokens, bits)
+    models = [manager.require_model(model_id) for model_id in model_ids]
+    Workload(batch, input_tokens, output_tokens, bits).check()
+    workloads = {
+        model["model_id"]: planner.workload_for(
+            model,
+            batch=batch,
+            input_tokens=given(ctx, "input_tokens", input_tokens),
+            output_tokens=given(ctx, "output_tokens", output_tokens),
+            bits=bits,
+            default_input_tokens=input_tokens,
+            default_output_tokens=output_tokens,
+        )
+        for model in models
+    }
     shape = {"tensor_parallel": tensor_parallel, "pipeline_parallel": pipeline_parallel}
     if len(models) == 1 and len(names) == 1:
+        model_id = models[0]["model_id"]
         row = planner.simulate(
-            manager, models[0], names[0], workload=workload, refresh=no_cache, **shape
+            manager, model_id, names[0], workload=workloads[model_id], refresh=no_cache, **shape
         )
         print_record(simulation_record(row), output, table_formatters=_SIMULATION_FORMATTERS)
         return
     records = []
-    pairs = [(model_id, name) for model_id in models for name in names]
+    pairs = [(model_id, name) for model_id in workloads for name in names]
     with click.progressbar(
         pairs, label="Simulating", file=sys.stderr, show_pos=True, hidden=not sys.stderr.isatty()
     ) as bar:
         for model_id, name in bar:
             try:
                 row = planner.simulate(
-                    manager, model_id, name, workload=workload, refresh=no_cache, **shape
+                    manager,
+                    model_id,
+                    name,
+                    workload=workloads[model_id],
+                    refresh=no_cache,
+                    **shape,
                 )
             except SimulationError as exc:
                 # One refusal (a system it does not fit) is a row saying why, not an abort.
