@@ -1340,3 +1340,25 @@ def m023_facet_indexes_in_size_order(db: sqlite_utils.Database) -> None:
     if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
         for name in FACET_SIZE_INDEXES:
             db.execute(f"ANALYZE {name}")
+
+
+@migrations()
+def m024_current_simulations_within_context(db: sqlite_utils.Database) -> None:
+    # A simulation whose prompt + generated tokens exceed the model's context length is of a
+    # workload the model cannot run: simulate and plan refuse it now, and a row stored before
+    # (or loaded from an export) is no longer current either.
+    db.executescript(
+        """
+        DROP VIEW IF EXISTS current_simulations;
+        CREATE VIEW current_simulations AS
+            SELECT s.* FROM simulations s
+              JOIN models m ON m.model_id = s.model_id
+             WHERE m.is_deleted = 0
+               AND s.config_hash = COALESCE(m.config_hash, '')
+               AND (m.context_length IS NULL
+                    OR s.input_tokens + s.output_tokens <= m.context_length)
+               AND s.genz_version = (
+                   SELECT genz_version FROM simulations ORDER BY created_at DESC, id DESC LIMIT 1
+               );
+        """
+    )

@@ -45,6 +45,7 @@ MIGRATION_NAMES = [
     "m021_search_words",
     "m022_deleted_models_index",
     "m023_facet_indexes_in_size_order",
+    "m024_current_simulations_within_context",
 ]
 
 

@@ -520,6 +520,18 @@ def test_a_workload_beyond_the_context_length_is_refused_and_defaults_fit_it(gen
     )
     assert both[0]["input_tokens"] == 4096 and both[0]["note"] == ""
     assert both[1]["note"].startswith(f"{GPT2} reads at most 1,024 tokens")
+    # A row of a longer workload stored before (or loaded from an export) is not current.
+    stored = catalog.db.execute("SELECT count(*) FROM current_simulations").fetchone()[0]
+    catalog.db.execute(
+        "INSERT INTO simulations (model_id, config_hash, system, tensor_parallel, "
+        "pipeline_parallel, num_devices, bits, batch_size, input_tokens, output_tokens, "
+        "genz_version, created_at) SELECT model_id, config_hash, system, tensor_parallel, "
+        "pipeline_parallel, num_devices, bits, batch_size, 2048, output_tokens, genz_version, "
+        "created_at FROM simulations WHERE model_id = ? AND system = 'A100_40GB_GPU'",
+        [GPT2],
+    )
+    assert catalog.db.execute("SELECT count(*) FROM current_simulations").fetchone()[0] == stored
+    assert catalog.db.execute("SELECT count(*) FROM simulations").fetchone()[0] == stored + 1
     # Unknown context (a state-space model, say): not judged.
     planner.require_within_context(
         {"model_id": "x", "context_length": None}, planner.Workload(input_tokens=10**6)
