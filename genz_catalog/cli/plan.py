@@ -136,10 +136,11 @@ def plan_command(
     For each system: the fewest devices (every tensor degree 1-8 with every number of
     pipeline stages; of as many devices, the fastest decode) whose exact weights + KV cache
     fit, with GenZ's prefill latency (ms), decode latency (ms per token), decode throughput
-    (tokens/s) and memory per device. Cheapest first: fewest
-    devices, then fastest decode. GenZ's own weight figure is shown beside the exact one,
-    with the causes when they differ by more than 1%. Results are stored in the catalog's
-    ``simulations`` table and reused while the model and GenZ are unchanged.
+    (tokens/s) and memory per device. Cheapest first: fewest devices, then fastest decode.
+    GenZ's own weight figure is shown beside the exact one, with the causes when they differ
+    by more than 1%. Results are stored in the catalog's ``simulations`` table and reused
+    while the model and GenZ are unchanged. Prompt + generated tokens beyond the model's
+    context length are refused.
 
     \b
     Example:

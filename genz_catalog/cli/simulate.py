@@ -199,8 +199,9 @@ def simulate(
     pipeline-parallel devices, and in total) and the catalog's exact weights and KV cache;
     when GenZ's weights differ by more than 1% the known causes are named. A deployment whose
     exact memory does not fit says how many devices it needs and the command that runs it;
-    prompt + generated tokens beyond the model's context length are refused. Results are stored in the catalog's ``simulations`` table (reused while the model and
-    GenZ are unchanged).
+    prompt + generated tokens beyond the model's context length are refused. Results are
+    stored in the catalog's ``simulations`` table (reused while the model and GenZ are
+    unchanged).
 
     \b
     Example:
