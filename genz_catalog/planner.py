@@ -182,8 +182,8 @@ def workload_for(
     A defaulted length is shortened so that prompt + generated fit the model's context
     (``context_length``): GPT-2 (1,024 tokens) gets a 768-token prompt and 256 generated
     where Llama 3.1 gets 2,048 + 256; with neither given, a quarter of a short context (at most
-    the default) is generated. Lengths given are kept as they are (too long for the model,
-    :func:`require_within_context` refuses them, the other length at its default).
+    the default) is generated. Lengths given are kept as they are; when they leave the other
+    no room, it keeps its default too (:func:`require_within_context` then refuses them).
     """
     context = int(model.get("context_length") or 0)
     prompt = default_input_tokens if input_tokens is None else int(input_tokens)
@@ -192,11 +192,25 @@ def workload_for(
         if input_tokens is None and output_tokens is None:
             generated = min(generated, context // 4)
             prompt = context - generated
-        elif input_tokens is None:
+        elif input_tokens is None and generated < context:
             prompt = min(prompt, context - generated)
         elif output_tokens is None and prompt <= context:
             generated = context - prompt
-    return Workload(batch, max(prompt, 1), generated, bits)
+    return Workload(batch, prompt, generated, bits)
+
+
+def shortened(
+    model: dict[str, Any], workload: Workload, input_tokens: int, output_tokens: int
+) -> str | None:
+    """What :func:`workload_for` shortened, as a sentence for the user (None when ``workload``
+    holds ``input_tokens`` + ``output_tokens``, the lengths asked for or defaulted)."""
+    if (workload.input_tokens, workload.output_tokens) == (input_tokens, output_tokens):
+        return None
+    return (
+        f"{model['model_id']} reads at most {int(model.get('context_length') or 0):,} tokens: "
+        f"{workload.input_tokens:,} prompt + {workload.output_tokens:,} generated, not "
+        f"{input_tokens:,} + {output_tokens:,}"
+    )
 
 
 def require_within_context(model: dict[str, Any], workload: Workload) -> None:
@@ -210,7 +224,7 @@ def require_within_context(model: dict[str, Any], workload: Workload) -> None:
         return
     room = context - workload.output_tokens
     fix = (
-        f"a prompt of at most {room:,} tokens fits"
+        f"a prompt of at most {room:,} tokens fits with {workload.output_tokens:,} generated"
         if room >= 1
         else f"generate fewer than {context:,} tokens"
     )

@@ -259,7 +259,7 @@ def test_simulate_takes_several_systems_and_refuses_system_with_all_systems(genz
         "--system", "H100_GPU", "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert [row["system"] for row in json.loads(result.output)] == ["H100_GPU", "A100_40GB_GPU"]
+    assert [row["system"] for row in json.loads(result.stdout)] == ["H100_GPU", "A100_40GB_GPU"]
     both = invoke("simulate", GPT2, "--all-systems", "--system", "H100_GPU")
     assert (both.exit_code, both.output) == (
         2,
@@ -488,38 +488,61 @@ def test_a_workload_beyond_the_context_length_is_refused_and_defaults_fit_it(gen
     assert (too_long.exit_code, too_long.output) == (
         1,
         f"Error: {GPT2} reads at most 1,024 tokens (its context length); the workload is 1,100 "
-        "(1,000 prompt + 100 generated): a prompt of at most 924 tokens fits\n",
+        "(1,000 prompt + 100 generated): a prompt of at most 924 tokens fits with 100 "
+        "generated\n",
     )
+    # The refusal is the model's, whatever the system: once, not a row per system.
+    every = invoke(
+        "simulate", GPT2, "--all-systems", "--input-tokens", "1000", "--output-tokens", "100"
+    )
+    assert (every.exit_code, every.output) == (too_long.exit_code, too_long.output)
     with pytest.raises(planner.BeyondContextError, match="generate fewer than 1,024 tokens"):
         planner.simulate(catalog, GPT2, "H100_GPU", workload=planner.Workload(output_tokens=1024))
+    # A given length that leaves no room keeps the other at its default in the message.
+    no_room = invoke("simulate", GPT2, "--system", "H100_GPU", "--output-tokens", "1024")
+    assert "the workload is 2,048 (1,024 prompt + 1,024 generated)" in no_room.output
     plan = invoke("plan", GPT2, "--system", "H100_GPU", "--seq", "2048")
     assert plan.exit_code == 1
-    assert "the workload is 2,304 (2,048 prompt + 256 generated)" in plan.output
-    assert catalog.db["simulations"].count == 0
-    # Lengths not given are shortened to fit: the default 1,024 + 256 becomes 768 + 256; a
-    # 1,000-token prompt leaves 24 to generate; the library's 2,048 + 256 also 768 + 256.
-    default = json.loads(invoke("simulate", GPT2, "--system", "H100_GPU", "--json").output)
-    assert (default["input_tokens"], default["output_tokens"]) == (768, 256)
-    prompt = invoke("simulate", GPT2, "--system", "H100_GPU", "--input-tokens", "1000", "--json")
-    assert (
-        json.loads(prompt.output)["input_tokens"],
-        json.loads(prompt.output)["output_tokens"],
-    ) == (
-        1000,
-        24,
+    assert "the workload is 2,304 (2,048 prompt + 256 generated): a prompt of at most 768" in (
+        plan.output
     )
+    assert catalog.db["simulations"].count == 0
+    # Lengths not given are shortened to fit, and stderr says so: the default 1,024 + 256
+    # becomes 768 + 256; a 1,000-token prompt leaves 24 to generate; the library's 2,048 + 256
+    # also 768 + 256.
+    default = invoke("simulate", GPT2, "--system", "H100_GPU", "--json")
+    assert (
+        json.loads(default.stdout)["input_tokens"],
+        json.loads(default.stdout)["output_tokens"],
+    ) == (
+        768,
+        256,
+    )
+    assert default.stderr == (
+        f"Note: {GPT2} reads at most 1,024 tokens: 768 prompt + 256 generated, not 1,024 + 256\n"
+    )
+    prompt = json.loads(
+        invoke("simulate", GPT2, "--system", "H100_GPU", "--input-tokens", "1000", "--json").stdout
+    )
+    assert (prompt["input_tokens"], prompt["output_tokens"]) == (1000, 24)
     row = planner.simulate(catalog, GPT2, "A100_40GB_GPU")
     assert (row["input_tokens"], row["output_tokens"]) == (768, 256)
     [planned] = planner.plan(catalog, GPT2, ["H100_GPU"])
     assert (planned["input_tokens"], planned["output_tokens"]) == (768, 256)
-    # A model whose context allows the defaults keeps them; several models, one row each.
+    # Several models: a refused one is one row saying why, the others run; when they run
+    # different lengths, the table shows them.
     both = json.loads(
         invoke(
             "simulate", GEMMA, GPT2, "--system", "H100_GPU", "--input-tokens", "4096", "--json"
-        ).output
+        ).stdout
     )
     assert both[0]["input_tokens"] == 4096 and both[0]["note"] == ""
     assert both[1]["note"].startswith(f"{GPT2} reads at most 1,024 tokens")
+    assert both[1]["system"] is None and len(both) == 2
+    table = invoke("simulate", GPT2, GEMMA, "--system", "H100_GPU").stdout.splitlines()
+    assert table[0].split()[:4] == ["model_id", "system", "input_tokens", "output_tokens"]
+    assert table[2].split()[:4] == [GPT2, "H100_GPU", "768", "256"]
+    assert table[3].split()[:4] == [GEMMA, "H100_GPU", "1024", "256"]
     # A row of a longer workload stored before (or loaded from an export) is not current.
     stored = catalog.db.execute("SELECT count(*) FROM current_simulations").fetchone()[0]
     catalog.db.execute(
@@ -536,3 +559,15 @@ def test_a_workload_beyond_the_context_length_is_refused_and_defaults_fit_it(gen
     planner.require_within_context(
         {"model_id": "x", "context_length": None}, planner.Workload(input_tokens=10**6)
     )
+
+
+def test_an_unknown_column_is_refused_before_anything_is_simulated(genz_loaded, catalog):
+    for args in (
+        ("simulate", GPT2, "--system", "H100_GPU", "-c", "bogus"),
+        ("simulate", GPT2, "--all-systems", "-c", "bogus"),
+        ("plan", GPT2, "--system", "TPUv4", "-c", "bogus"),
+    ):
+        result = invoke(*args)
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: -c/--columns: no column 'bogus'; choose from: ")
+    assert catalog.db["simulations"].count == 0

@@ -244,6 +244,12 @@ def print_record(
         )
 
 
+def check_columns(output: OutputFormat, available: Sequence[str]) -> None:
+    """Refuse a ``-c`` name not in ``available`` before any work is done (a command that
+    simulates or writes checks first, so a typo does not cost a run or store a row)."""
+    _chosen(output, list(available))
+
+
 def _chosen(output: OutputFormat, available: list[str]) -> list[str]:
     """The columns ``-c`` asked for (an unknown name is one line naming the valid ones)."""
     if output.columns is None:

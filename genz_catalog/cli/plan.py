@@ -21,10 +21,19 @@ from ..planner import (
     Workload,
     genz_systems,
     plan,
+    require_within_context,
+    shortened,
     workload_for,
 )
 from .group import cli, get_manager, given
-from .output import OutputFormat, format_bytes, format_decimal, output_options, print_rows
+from .output import (
+    OutputFormat,
+    check_columns,
+    format_bytes,
+    format_decimal,
+    output_options,
+    print_rows,
+)
 
 #: How the table shows a plan's raw values (machine formats keep them raw).
 PLAN_FORMATTERS = {
@@ -158,6 +167,16 @@ def plan_command(
         output_tokens=given(ctx, "output_tokens", output_tokens),
         bits=bits,
     )
+    columns = (
+        list(TABLE_COLUMNS)
+        if output.is_table
+        else ["model_id", *PLAN_COLUMNS, *MACHINE_ONLY_COLUMNS]
+    )
+    check_columns(output, columns)  # before any simulation is run and stored
+    require_within_context(model, workload)
+    note = shortened(model, workload, input_tokens, output_tokens)
+    if note:
+        click.echo(f"Note: {note}", err=True)
     if len(names) > 1:
         with click.progressbar(
             length=len(names),
@@ -193,9 +212,8 @@ def plan_command(
             if key in PLAN_FORMATTERS
         }
         formatters["causes"] = short_causes
-        print_rows(table, output, list(TABLE_COLUMNS), table_formatters=formatters)
+        print_rows(table, output, columns, table_formatters=formatters)
         return
-    columns = ["model_id", *PLAN_COLUMNS, *MACHINE_ONLY_COLUMNS]
     print_rows(rows, output, columns, table_formatters=PLAN_FORMATTERS)
 
 

@@ -16,6 +16,7 @@ from ..planner import GENZ_BITS, DoesNotFitError, SimulationError, Workload
 from .group import cli, get_manager, given
 from .output import (
     OutputFormat,
+    check_columns,
     format_bytes,
     format_count,
     format_decimal,
@@ -232,16 +233,43 @@ def simulate(
         )
         for model in models
     }
+    single = len(workloads) == 1 and len(names) == 1
+    if single:
+        columns = list(SIMULATE_FIELDS)
+    elif output.is_table:
+        columns = list(SIMULATE_LIST_COLUMNS)
+        if len({(w.input_tokens, w.output_tokens) for w in workloads.values()}) > 1:
+            # Models of short context run shorter workloads: say which each row ran.
+            columns[2:2] = ["input_tokens", "output_tokens"]
+    else:
+        columns = [*SIMULATE_FIELDS, "note"]
+    check_columns(output, columns)  # before any run is paid for or stored
+    # A workload beyond a model's context is that model's whatever the system: refused once.
+    refused: dict[str, SimulationError] = {}
+    for model in models:
+        model_id = model["model_id"]
+        try:
+            planner.require_within_context(model, workloads[model_id])
+        except SimulationError as exc:
+            refused.setdefault(model_id, exc)
+            continue
+        note = planner.shortened(model, workloads[model_id], input_tokens, output_tokens)
+        if note:
+            click.echo(f"Note: {note}", err=True)
+    if len(refused) == len(workloads):
+        raise SimulationError("; ".join(str(exc) for exc in refused.values()))
     shape = {"tensor_parallel": tensor_parallel, "pipeline_parallel": pipeline_parallel}
-    if len(models) == 1 and len(names) == 1:
+    if single:
         model_id = models[0]["model_id"]
         row = planner.simulate(
             manager, model_id, names[0], workload=workloads[model_id], refresh=no_cache, **shape
         )
         print_record(simulation_record(row), output, table_formatters=_SIMULATION_FORMATTERS)
         return
-    records = []
-    pairs = [(model_id, name) for model_id in workloads for name in names]
+    records: list[dict[str, Any]] = [
+        {"model_id": model_id, "note": str(exc)} for model_id, exc in refused.items()
+    ]
+    pairs = [(m, name) for m in workloads if m not in refused for name in names]
     with click.progressbar(
         pairs, label="Simulating", file=sys.stderr, show_pos=True, hidden=not sys.stderr.isatty()
     ) as bar:
@@ -269,7 +297,8 @@ def simulate(
                 )
                 continue
             records.append({**simulation_record(row), "note": ""})
-    columns = list(SIMULATE_LIST_COLUMNS) if output.is_table else [*SIMULATE_FIELDS, "note"]
+    order = list(workloads)
+    records.sort(key=lambda record: order.index(record["model_id"]))  # stable: systems in order
     print_rows(records, output, columns, table_formatters=_SIMULATION_FORMATTERS)
 
 
