@@ -337,10 +337,27 @@ def test_cached_simulations_show_on_the_model_page(catalog_path: Path, tmp_path:
             "2026-11-01T10:00:00Z",
         ],
     )
+    # A workload of more tokens than the model's 131,072 (stored before simulate refused it):
+    # the model cannot run it, so no page shows it.
+    conn.execute(
+        insert.replace("1, 2048, 128,", "1, 200000, 128,"),
+        [
+            "meta-llama/Llama-3.1-8B",
+            config_hash,
+            "B200_GPU",
+            999.0,
+            99.5,
+            10.0,
+            17_000_000_000,
+            "0.0.16",
+            "2026-12-01T11:00:00Z",
+        ],
+    )
     conn.commit()
     conn.close()
     datasette = build_datasette(path)
     html = get(datasette, LLAMA_ROW).text
+    assert "B200_GPU" not in html and "999.0" not in html
     assert "GenZ simulations" in html
     assert "<td>H100_GPU</td>" in html and "123.5" in html and "137.9" in html
     assert "15.83 GiB" in html  # 17,000,000,000 bytes per device
@@ -349,6 +366,7 @@ def test_cached_simulations_show_on_the_model_page(catalog_path: Path, tmp_path:
         "models"
     ]
     by_system = {s["system"]: s for s in llama["simulations"]}
+    assert set(by_system) == {"H100_GPU", "A100_80GB_GPU"}
     assert by_system["H100_GPU"]["memory_per_device_bytes"] == 17_000_000_000
     assert by_system["H100_GPU"]["stale"] is False and by_system["A100_80GB_GPU"]["stale"] is True
     other = get(datasette, "/catalog/models/mistralai~2FMistral-7B-v0~2E1").text

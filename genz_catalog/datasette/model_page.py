@@ -233,13 +233,17 @@ async def simulation_rows(db, row: dict[str, Any]) -> list[dict[str, Any]] | Non
     (a file from before migration m009, served immutable).
 
     Each row gets ``stale``: True when it was simulated from another config or GenZ version.
+    A row of more tokens than the model's context length (stored before ``simulate`` refused
+    such workloads, or loaded) is left out: the model cannot run it.
     """
     if not await _table_exists(db, "simulations"):
         return None
+    context = row.get("context_length")
     result = await db.execute(
-        "SELECT * FROM simulations WHERE model_id = ? "
-        "ORDER BY system, num_devices, batch_size, input_tokens, output_tokens LIMIT ?",
-        [row["model_id"], MAX_SIMULATIONS],
+        "SELECT * FROM simulations WHERE model_id = :model "
+        "AND (:context IS NULL OR input_tokens + output_tokens <= :context) "
+        "ORDER BY system, num_devices, batch_size, input_tokens, output_tokens LIMIT :limit",
+        {"model": row["model_id"], "context": context, "limit": MAX_SIMULATIONS},
     )
     genz_version = installed_genz_version()
     simulations = []
