@@ -1424,7 +1424,8 @@ def import_config_files(
     written_models = 0
     decided = False  # whether the import has been weighed for deferral yet
     deferred = False  # whether it set the catalog's secondary indexes aside
-    with _fewer_collections(), _rarer_checkpoints(manager.writable().conn):
+    conn = manager.writable().conn
+    with _fewer_collections(), _rarer_checkpoints(conn), _unchecked_foreign_keys(conn):
         try:
             for written in writes:
                 result.counts[written.status] = result.counts.get(written.status, 0) + 1
@@ -1480,6 +1481,20 @@ def _rarer_checkpoints(conn: sqlite3.Connection) -> Iterator[None]:
         if not conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+@contextlib.contextmanager
+def _unchecked_foreign_keys(conn: sqlite3.Connection) -> Iterator[None]:
+    """Foreign keys unchecked while a bulk import writes; the connection's setting comes back
+    after it (switched between transactions only: SQLite ignores the PRAGMA inside one).
+
+    Every alias and version row an import inserts names a model the same batch has just
+    inserted or found, and the import deletes no model (nothing to cascade), so the checks
+    cannot fail; each one is a look-up of ``models``' id index at a random place, which a
+    batch of 2,000 models has long pushed out of the page cache, so it costs a read.
+    """
+    with pragma_set(conn, "foreign_keys", 0):
+        yield
 
 
 #: Writes after which a bulk import sets the catalog's secondary indexes aside (see

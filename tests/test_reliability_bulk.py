@@ -289,6 +289,44 @@ def test_an_import_checkpoints_less_often_then_copies_the_wal_into_the_file(
         assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
 
 
+def test_an_import_writes_without_foreign_key_checks_and_gives_them_back(tmp_path: Path):
+    # Each alias and version row's check is a look-up of models' id index at a random place:
+    # a bulk import skips them (every row it writes names a model of its own batch) and the
+    # connection checks again afterwards, also after a failed import.
+    from reliability_support import write_config_variants
+
+    from genz_catalog.admin import import_config_files
+
+    paths = write_config_variants(tmp_path / "configs", "fk", 4)
+    with ModelManager(tmp_path / "fk.db") as manager:
+        conn = manager.db.conn
+        seen: list[int] = []
+
+        def checks(*_: object) -> None:
+            seen.append(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+
+        assert import_config_files(manager, paths, on_file=checks).counts == {"imported": 4}
+        assert seen == [0] * 4
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        # Updates (new versions, aliases again) leave nothing dangling either.
+        import_config_files(manager, paths, if_exists="update")
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+        def fail(*_: object) -> None:
+            raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError, match="stop"):
+            import_config_files(manager, paths, if_exists="update", on_file=fail)
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        # The cascade works again: a hard delete takes the model's versions and aliases.
+        [model_id] = conn.execute("SELECT model_id FROM models LIMIT 1").fetchone()
+        manager.delete_model(model_id, hard=True)
+        for child in ("model_versions", "model_aliases"):
+            assert conn.execute(
+                f"SELECT count(*) FROM {child} WHERE model_id = ?", [model_id]
+            ).fetchone() == (0,)
+
+
 @pytest.mark.parametrize("batch_size", [2000, 1], ids=["one-batch", "batch-per-file"])
 def test_an_import_writes_a_model_named_by_several_files_once(tmp_path: Path, batch_size: int):
     from reliability_support import LLAMA_31_8B
