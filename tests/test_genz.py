@@ -623,8 +623,8 @@ def test_a_shared_config_genz_rejects_is_reported_for_each_model(genz, catalog):
         )
 
 
-def test_a_lookup_reads_a_genz_document_once_for_every_model_sharing_it(catalog):
-    from genz_catalog.genz.reader import CatalogLoader
+def test_a_lookup_parses_a_genz_document_once_for_every_model_sharing_it(catalog, monkeypatch):
+    from genz_catalog.genz import reader
 
     config = json.loads(MISTRAL_CONFIG.read_text())
     list(
@@ -635,15 +635,21 @@ def test_a_lookup_reads_a_genz_document_once_for_every_model_sharing_it(catalog)
             ]
         )
     )
-    loader = CatalogLoader()
+    loader = reader.CatalogLoader()
     loader.lookup("nobody")  # opens the file
     statements: list[str] = []
     loader._conn.set_trace_callback(statements.append)
+    parsed: list[str] = []
+    real = reader._document_config
+    monkeypatch.setattr(reader, "_document_config", lambda body: parsed.append(body) or real(body))
     configs = [loader.lookup(f"tuner{i}/mistral-ft") for i in range(5)]
     assert [c.model for c in configs] == [f"tuner{i}/mistral-ft" for i in range(5)]
     assert {c.num_decoder_layers for c in configs} == {32}
-    # Five point queries; the shared document is read (with its model, in one statement) once.
-    reads = [s for s in statements if "documents" in s]
-    assert len(reads) == 1 and "JOIN documents" in reads[0]
-    assert len([s for s in statements if "FROM models" in s]) == 6
+    # One statement a lookup (the model with its document), the shared document parsed once;
+    # each model has its own copy of the lists.
+    assert len([s for s in statements if "FROM models" in s]) == 5
+    assert all("JOIN documents" in s for s in statements if "FROM models" in s)
+    assert len(parsed) == 1 and json.loads(parsed[0])["num_decoder_layers"] == 32
+    assert configs[0].layer_type == configs[1].layer_type
+    assert configs[0].layer_type is not configs[1].layer_type
     loader.close()

@@ -63,14 +63,16 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")
 _MISSING = object()
 
 # One point query for an id or an alias (both columns are COLLATE NOCASE primary keys, so both
-# halves are index lookups). It gives the GenZ arguments' document id only: models share few
-# documents (40,000 at a million Hub-like models), each parsed once and kept as a template, so
-# joining the document into every lookup read a body that was almost never needed (~2.5 us of
-# SQL a lookup). A document not parsed yet is read with the model again, in one statement
-# (_LOOKUP_WITH_DOCUMENT_SQL), so the two always agree even when a writer commits in between.
-# The stored arguments say "model": "" (shared by models with one config); _query puts the id
-# back.
-_LOOKUP_SQL = """
+# halves are index lookups), with the model's GenZ arguments document. Models share few
+# documents (40,000 at a million Hub-like models); each is parsed once and kept as a template,
+# so a lookup whose template is known reads a body it does not need (~1.5 us at a million
+# models). A first query without the body and a second one for a document not parsed yet cost
+# a whole point query more (~12 us) whenever the document was new, as it is for nearly every
+# first lookup in a new process; and one statement keeps the id and the body from one
+# snapshot, so they agree even when a writer commits in between (a document's id can be
+# reused once nothing refers to it). The stored arguments say "model": "" (shared by models
+# with one config); _query puts the id back.
+_MODEL_SQL = """
 SELECT model_id, genz_doc FROM models WHERE model_id = ?1 AND is_deleted = 0
 UNION ALL
 SELECT m.model_id, m.genz_doc
@@ -78,9 +80,9 @@ SELECT m.model_id, m.genz_doc
  WHERE a.alias = ?1 AND m.is_deleted = 0
 LIMIT 1
 """
-_LOOKUP_WITH_DOCUMENT_SQL = (
+_LOOKUP_SQL = (
     "SELECT f.model_id, f.genz_doc, d.body FROM ("
-    + _LOOKUP_SQL
+    + _MODEL_SQL
     + ") f LEFT JOIN documents d ON d.id = f.genz_doc"
 )
 
@@ -337,13 +339,9 @@ class CatalogLoader:
         row = _fetch_one(self._conn, _LOOKUP_SQL, key)
         if row is None:
             return _MISSING
-        model_id, document = row
+        model_id, document, genz_json = row
         template = self._by_document.get(document, _MISSING)
         if template is _MISSING:
-            row = _fetch_one(self._conn, _LOOKUP_WITH_DOCUMENT_SQL, key)
-            if row is None:
-                return _MISSING
-            model_id, document, genz_json = row
             template = _document_config(genz_json)
             if document is not None:
                 self._by_document[document] = template
