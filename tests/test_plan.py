@@ -506,6 +506,9 @@ def test_a_workload_beyond_the_context_length_is_refused_and_defaults_fit_it(gen
     assert "the workload is 2,304 (2,048 prompt + 256 generated): a prompt of at most 768" in (
         plan.output
     )
+    # plan takes simulate's name for the prompt length too.
+    named = invoke("plan", GPT2, "--system", "H100_GPU", "--input-tokens", "2048")
+    assert named.exit_code == 1 and "(2,048 prompt + 256 generated)" in named.output
     assert catalog.db["simulations"].count == 0
     # Lengths not given are shortened to fit, and stderr says so: the default 1,024 + 256
     # becomes 768 + 256; a 1,000-token prompt leaves 24 to generate; the library's 2,048 + 256

@@ -94,11 +94,13 @@ MACHINE_ONLY_COLUMNS = (
 )
 @click.option(
     "--seq",
+    "--input-tokens",
     "input_tokens",
     type=click.IntRange(min=1),
     default=DEFAULT_INPUT_TOKENS,
     show_default=True,
-    help="Prompt length (tokens). Not given, it is shortened to fit a model of shorter context.",
+    help="Prompt length (tokens; --input-tokens as in simulate). Not given, it is shortened to "
+    "fit a model of shorter context.",
 )
 @click.option(
     "--output-tokens",
