@@ -1277,6 +1277,59 @@ def test_searches_are_remembered_per_text_until_the_catalog_changes(
     assert len(served.get_database("catalog")._searches) == 2
 
 
+def test_a_search_is_remembered_whatever_its_case_and_family_words_are_searched_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Qwen`` and `` QWEN`` are one search (the index folds case); keep_warm searches the
+    catalog's most common family words (qwen for qwen2 and qwen3) before any visitor does."""
+    from genz_catalog.datasette import counts_cache
+    from genz_catalog.datasette.counts_cache import keep_warm
+
+    path = tmp_path / "warm-searches.db"
+    models = ("Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-3B", "Qwen/Qwen3-14B", "meta-llama/Llama-3.1-8B")
+    with ModelManager(path) as manager:
+        for model_id in models:
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+    served = build_datasette(path)
+    ran = _logged_queries(monkeypatch)
+
+    def ranked() -> int:
+        return len([sql for sql in ran if "models_fts match genz_fts_query(:q)" in sql.lower()])
+
+    def search(text: str) -> list[str]:
+        query = urllib.parse.urlencode({"q": text, "_shape": "array"})
+        return [row["model_id"] for row in rows(served, "/catalog/search_models.json?" + query)]
+
+    # Family words, most models first: qwen2 (2 models) and qwen3 are one word.
+    families = get(
+        served,
+        "/catalog.json?"
+        + urllib.parse.urlencode(
+            {"sql": counts_cache.POPULAR_FAMILY_WORDS_SQL, "_shape": "arrays"}
+        ),
+    ).json()["rows"]
+    assert counts_cache.popular_family_words(families) == ["qwen", "llama"]
+    ran.clear()
+
+    async def warm() -> None:
+        task = asyncio.create_task(keep_warm(served, [], poll_s=0.01, settle_s=0.5))
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if ranked() == 2:
+                break
+        task.cancel()
+
+    asyncio.run(warm())
+    assert ranked() == 2  # qwen and llama, with no visitor asking
+    qwens = ["Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-3B", "Qwen/Qwen3-14B"]
+    for text in ("qwen", "Qwen", " QWEN "):
+        assert sorted(search(text)) == sorted(qwens)
+    assert search("LLAMA") == ["meta-llama/Llama-3.1-8B"]
+    assert ranked() == 2  # every one answered from memory
+    # A different search is still its own.
+    assert search("qwen3") == ["Qwen/Qwen3-14B"] and ranked() == 3
+
+
 def test_counts_are_remembered_until_the_catalog_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

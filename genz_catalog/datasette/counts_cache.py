@@ -10,9 +10,11 @@ is Datasette's ``Database`` with one difference: the results of Datasette's face
 until ``PRAGMA data_version`` says another connection committed. The answer is always the one
 the query would give now; only the repeat work goes.
 
-:func:`keep_warm` (run by ``genz-catalog serve``) asks for the default models page and those
-canned queries at start and again once the catalog has stopped changing after a write, so the
-first visitor after a start or an import does not pay for the scans either.
+:func:`keep_warm` (run by ``genz-catalog serve``) asks for the default models page, those
+canned queries and ``search_models`` for the catalog's most common family words at start and
+again once the catalog has stopped changing after a write, so the first visitor after a start
+or an import does not pay for the scans either. Canned searches are remembered per search (a
+text's ASCII case and spaces aside) in the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from datasette.database import Database, QueryInterrupted, Results
 from ..db import FACET_SIZE_INDEXES, MODEL_SHAPE_COLUMNS
 from ..memo import remember
 from . import DATABASE_NAME
+from .functions import fts_query
 
 #: Datasette's facet queries (``select family as value, count(*) as count from (...``) and
 #: its table row counts (``select count(*) from models where ...``).
@@ -98,6 +101,19 @@ MAX_REMEMBERED_BYTES = 64 * 1024
 SEARCH_QUERIES = ("search_models",)
 #: Most remembered search answers (200 rows each at most).
 MAX_SEARCHES = 64
+#: How many of the catalog's most common family words :func:`keep_warm` searches for (``qwen``
+#: for qwen2, qwen2_moe and qwen3, ``llama``, ...): the broad searches visitors type first,
+#: each ranking up to a few hundred thousand matches at a million models (~300 ms).
+WARM_SEARCHES = 6
+#: The family words, most models first (a word: a family's leading letters, three or more).
+POPULAR_FAMILY_WORDS_SQL = """
+SELECT lower(family) AS family, sum(models) AS models FROM model_shapes
+ WHERE family IS NOT NULL GROUP BY lower(family) ORDER BY models DESC, family LIMIT 100
+"""
+_FAMILY_WORD = re.compile(r"[a-z]{3,}")
+#: Upper-case ASCII -> lower-case, the one case folding FTS5's unicode61 tokenizer and Python
+#: certainly agree on.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 #: What :func:`keep_warm` asks for: the models page as people open it, and the summaries with
 #: their default parameters.
 WARM_PATHS = (
@@ -319,8 +335,9 @@ class CatalogDatabase(Database):
         searched = sql in self.searched_sql
         if not searched and sql not in self.remembered_sql and not COUNT_SQL.match(sql):
             return await super().execute(sql, params, *args, **kwargs)
+        asked = _search_params(sql, params) if searched else (params or {})
         try:
-            key = (sql, tuple(sorted((params or {}).items())))
+            key = (sql, tuple(sorted(asked.items())))
         except TypeError:  # unorderable parameters: not worth remembering
             return await super().execute(sql, params, *args, **kwargs)
         version = self.data_version()
@@ -489,16 +506,61 @@ def _results(conn: sqlite3.Connection, sql: str) -> Results:
     return Results(cursor.fetchall(), False, cursor.description)
 
 
+def _search_params(sql: str, params: Any) -> dict[str, Any]:
+    """A canned search's parameters as its answer depends on them: when ``sql`` reads ``:q``
+    only through ``genz_fts_query(:q)``, ``q`` is the FTS5 query it gives, ASCII lower-cased
+    (the index folds case), so ``Qwen``, ``qwen`` and `` QWEN`` share one remembered answer."""
+    if not isinstance(params, dict):
+        return params or {}
+    params = dict(params)
+    text = params.get("q")
+    if isinstance(text, str) and sql.count(":q") == sql.count("genz_fts_query(:q)"):
+        params["q"] = fts_query(text).translate(_ASCII_LOWER)
+    return params
+
+
+def popular_family_words(
+    families: Iterable[tuple[str, int]], limit: int = WARM_SEARCHES
+) -> list[str]:
+    """The first ``limit`` distinct family words of ``families`` (``(family, models)``, most
+    models first): a family's leading letters, three or more (``qwen2_moe`` -> ``qwen``)."""
+    words: list[str] = []
+    for family, _ in families:
+        word = _FAMILY_WORD.match(family or "")
+        if word and word.group() not in words:
+            words.append(word.group())
+            if len(words) == limit:
+                break
+    return words
+
+
+async def _warm_searches(datasette: Any, database: Any) -> None:
+    """Search for the catalog's most common family words, so a visitor's first broad search
+    is answered from memory."""
+    try:
+        families = (await database.execute(POPULAR_FAMILY_WORDS_SQL)).rows
+    except Exception:  # noqa: BLE001 - a file without model_shapes: nothing to warm
+        return
+    for word in popular_family_words((row[0], row[1]) for row in families):
+        try:
+            await datasette.client.get(f"/{DATABASE_NAME}/search_models.json?q={word}")
+        except Exception:  # noqa: BLE001 - a warm-up must never stop the server
+            pass
+
+
 async def keep_warm(
     datasette: Any,
     paths: Iterable[str] = WARM_PATHS,
     *,
     poll_s: float = WARM_POLL_S,
     settle_s: float = WARM_SETTLE_S,
+    searches: bool = True,
 ) -> None:
     """Ask for ``paths`` now, and again each time the catalog has changed and then stayed
-    unchanged for ``settle_s`` seconds, so their counts are remembered before anyone asks.
-    Runs until cancelled; a request that fails is skipped (the next change tries again)."""
+    unchanged for ``settle_s`` seconds, so their counts are remembered before anyone asks;
+    with ``searches``, also ``search_models`` for the :data:`WARM_SEARCHES` most common family
+    words. Runs until cancelled; a request that fails is skipped (the next change tries
+    again)."""
     database = datasette.get_database(DATABASE_NAME)
     warmed: int | None = None
     seen: int | None = None
@@ -514,5 +576,7 @@ async def keep_warm(
                     await datasette.client.get(path)
                 except Exception:  # noqa: BLE001 - a warm-up must never stop the server
                     pass
+            if searches:
+                await _warm_searches(datasette, database)
             warmed = version
         await asyncio.sleep(poll_s)
