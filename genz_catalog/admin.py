@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import itertools
@@ -996,7 +997,12 @@ def iter_stale_figures(db: sqlite_utils.Database) -> Iterator[tuple[str, str, An
         "AND source != 'genz-static' AND is_deleted = 0 ORDER BY config_doc, model_id"
     )
 
+    # Models of one config (read one after the other) share their memory and GenZ documents
+    # too: each is read and parsed once, not once per model. Only compared, never changed.
+    @functools.lru_cache(maxsize=8)
     def document(doc: Any) -> Any:
+        if doc is None:
+            return None
         try:
             text = _store.load_documents(db.conn, [doc]).get(doc)
             return json.loads(text) if text is not None else None
@@ -1005,8 +1011,6 @@ def iter_stale_figures(db: sqlite_utils.Database) -> Iterator[tuple[str, str, An
 
     last_doc: Any = None
     derived: dict[str, Any] | None = None
-    # A memory document depends on the config only: models of one config share it.
-    last_memory: tuple[Any, Any] = (None, None)
     for model_id, doc, memory_doc, genz_doc, unsupported, hub_count, mismatch, *stored in rows:
         if doc != last_doc:
             last_doc, derived = doc, None
@@ -1029,12 +1033,10 @@ def iter_stale_figures(db: sqlite_utils.Database) -> Iterator[tuple[str, str, An
         )
         if (mismatch or 0) != (flag or 0):
             yield model_id, "parameter_mismatch", mismatch, flag
-        if last_memory[0] != memory_doc:
-            last_memory = (memory_doc, document(memory_doc) if memory_doc is not None else None)
-        memory = last_memory[1]
+        memory = document(memory_doc)
         if memory != derived["memory"]:
             yield model_id, "memory_json", memory, derived["memory"]
-        genz = document(genz_doc) if genz_doc is not None else None
+        genz = document(genz_doc)
         if _without_model(genz) != derived["genz_kwargs"]:
             yield model_id, "genz_config_json", genz, derived["genz_kwargs"]
 

@@ -992,7 +992,7 @@ def _plan_system(
         # deployment beyond these that it accepts; go straight there.
         if last_error is None or last_error.devices is None:
             break
-        fitting = [d for d in fitting if d[0] * d[1] >= (last_error.devices or 0)]
+        fitting = [d for d in fitting if d[0] * d[1] >= last_error.devices]
     return {
         **base,
         "num_devices": None,

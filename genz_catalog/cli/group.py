@@ -330,3 +330,44 @@ def given(ctx: click.Context, name: str, value: Any) -> Any:
     environment), None when it is the option's default."""
     source = ctx.get_parameter_source(name)
     return None if source in (None, click.core.ParameterSource.DEFAULT) else value
+
+
+def requested_workload(
+    ctx: click.Context,
+    model: dict[str, Any],
+    *,
+    batch: int,
+    input_tokens: int,
+    output_tokens: int,
+    bits: str,
+) -> Any:  # planner.Workload
+    """The workload ``--input-tokens`` / ``--output-tokens`` (tokens; their values, defaults
+    included) ask for ``model``: a length the user did not give is shortened to fit the
+    model's context (:func:`genz_catalog.planner.workload_for`)."""
+    from ..planner import workload_for
+
+    workload = workload_for(
+        model,
+        batch=batch,
+        input_tokens=given(ctx, "input_tokens", input_tokens),
+        output_tokens=given(ctx, "output_tokens", output_tokens),
+        bits=bits,
+        default_input_tokens=input_tokens,
+        default_output_tokens=output_tokens,
+    )
+    workload.check()
+    return workload
+
+
+def refuse_beyond_context(
+    model: dict[str, Any], workload: Any, input_tokens: int, output_tokens: int
+) -> None:
+    """Refuse ``workload`` beyond the model's context length
+    (:class:`~genz_catalog.planner.BeyondContextError`); else say on stderr what
+    :func:`requested_workload` shortened from ``input_tokens`` + ``output_tokens``."""
+    from ..planner import require_within_context, shortened
+
+    require_within_context(model, workload)
+    note = shortened(model, workload, input_tokens, output_tokens)
+    if note:
+        click.echo(f"Note: {note}", err=True)

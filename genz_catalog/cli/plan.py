@@ -18,14 +18,10 @@ from ..planner import (
     DEFAULT_OUTPUT_TOKENS,
     GENZ_BITS,
     PLAN_COLUMNS,
-    Workload,
     genz_systems,
     plan,
-    require_within_context,
-    shortened,
-    workload_for,
 )
-from .group import cli, get_manager, given
+from .group import cli, get_manager, refuse_beyond_context, requested_workload
 from .output import (
     OutputFormat,
     check_columns,
@@ -159,14 +155,14 @@ def plan_command(
         genz-catalog plan deepseek-ai/DeepSeek-R1 --seq 8192 --bits fp8 --json
     """
     manager = get_manager(ctx)
-    Workload(batch, input_tokens, output_tokens, bits).check()
     names = list(systems) or list(genz_systems())
     model = manager.require_model(model_id)
-    workload = workload_for(
+    workload = requested_workload(
+        ctx,
         model,
         batch=batch,
-        input_tokens=given(ctx, "input_tokens", input_tokens),
-        output_tokens=given(ctx, "output_tokens", output_tokens),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
         bits=bits,
     )
     columns = (
@@ -175,10 +171,7 @@ def plan_command(
         else ["model_id", *PLAN_COLUMNS, *MACHINE_ONLY_COLUMNS]
     )
     check_columns(output, columns)  # before any simulation is run and stored
-    require_within_context(model, workload)
-    note = shortened(model, workload, input_tokens, output_tokens)
-    if note:
-        click.echo(f"Note: {note}", err=True)
+    refuse_beyond_context(model, workload, input_tokens, output_tokens)
     if len(names) > 1:
         with click.progressbar(
             length=len(names),

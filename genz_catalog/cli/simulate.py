@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from ..planner import GENZ_BITS, DoesNotFitError, SimulationError, Workload
-from .group import cli, get_manager, given
+from ..planner import GENZ_BITS, DoesNotFitError, SimulationError
+from .group import cli, get_manager, given, refuse_beyond_context, requested_workload
 from .output import (
     OutputFormat,
     check_columns,
@@ -220,17 +220,9 @@ def simulate(
     )
     manager = get_manager(ctx)
     models = [manager.require_model(model_id) for model_id in model_ids]
-    Workload(batch, input_tokens, output_tokens, bits).check()
+    lengths = {"input_tokens": input_tokens, "output_tokens": output_tokens}
     workloads = {
-        model["model_id"]: planner.workload_for(
-            model,
-            batch=batch,
-            input_tokens=given(ctx, "input_tokens", input_tokens),
-            output_tokens=given(ctx, "output_tokens", output_tokens),
-            bits=bits,
-            default_input_tokens=input_tokens,
-            default_output_tokens=output_tokens,
-        )
+        model["model_id"]: requested_workload(ctx, model, batch=batch, bits=bits, **lengths)
         for model in models
     }
     single = len(workloads) == 1 and len(names) == 1
@@ -249,13 +241,9 @@ def simulate(
     for model in models:
         model_id = model["model_id"]
         try:
-            planner.require_within_context(model, workloads[model_id])
+            refuse_beyond_context(model, workloads[model_id], input_tokens, output_tokens)
         except SimulationError as exc:
             refused.setdefault(model_id, exc)
-            continue
-        note = planner.shortened(model, workloads[model_id], input_tokens, output_tokens)
-        if note:
-            click.echo(f"Note: {note}", err=True)
     if len(refused) == len(workloads):
         raise SimulationError("; ".join(str(exc) for exc in refused.values()))
     shape = {"tensor_parallel": tensor_parallel, "pipeline_parallel": pipeline_parallel}
@@ -297,8 +285,8 @@ def simulate(
                 )
                 continue
             records.append({**simulation_record(row), "note": ""})
-    order = list(workloads)
-    records.sort(key=lambda record: order.index(record["model_id"]))  # stable: systems in order
+    position = {model_id: i for i, model_id in enumerate(workloads)}
+    records.sort(key=lambda record: position[record["model_id"]])  # stable: systems in order
     print_rows(records, output, columns, table_formatters=_SIMULATION_FORMATTERS)
 
 
