@@ -1362,3 +1362,19 @@ def m024_current_simulations_within_context(db: sqlite_utils.Database) -> None:
                );
         """
     )
+
+
+#: The index a GenZ lookup of a model id reads (genz/reader.py names it in ``INDEXED BY``).
+LOOKUP_INDEX = "idx_models_live_lookup"
+
+
+@migrations()
+def m025_lookup_index(db: sqlite_utils.Database) -> None:
+    # A first MODEL_DICT.get_model of a catalog id needs the id's live row's GenZ arguments
+    # document and nothing else; through the id's primary-key index it also read the models
+    # row, a random page of the biggest table. With the document's id in an index of live ids,
+    # the row is never read (point query at a million models: ~18 -> ~14 us; ~70 bytes a model).
+    db.execute(
+        f"CREATE INDEX IF NOT EXISTS {LOOKUP_INDEX} ON models(model_id, is_deleted, genz_doc) "
+        "WHERE is_deleted = 0"
+    )

@@ -46,6 +46,7 @@ MIGRATION_NAMES = [
     "m022_deleted_models_index",
     "m023_facet_indexes_in_size_order",
     "m024_current_simulations_within_context",
+    "m025_lookup_index",
 ]
 
 

@@ -24,7 +24,7 @@ from genz_catalog.deferred_indexes import deferrable_indexes, deferred_indexes
 from genz_catalog.manager import ModelManager
 
 #: The secondary indexes of models that a bulk import writes to for every model and no
-#: constraint or trigger needs (m001's hub_id, m004/m010/m016's partial live-model indexes).
+#: constraint or trigger needs (m001's hub_id, m004/m010/m016/m025's partial live-model indexes).
 #: m022's index of deleted models stays: no new model goes into it, and searches use it.
 MODELS_DEFERRED = [
     "idx_models_hub_id",
@@ -32,6 +32,7 @@ MODELS_DEFERRED = [
     "idx_models_live_family_size",
     "idx_models_live_hub_count",
     "idx_models_live_kv",
+    "idx_models_live_lookup",
     "idx_models_live_model_type",
     "idx_models_live_moe",
     "idx_models_live_moe_size",

@@ -653,3 +653,56 @@ def test_a_lookup_parses_a_genz_document_once_for_every_model_sharing_it(catalog
     assert configs[0].layer_type == configs[1].layer_type
     assert configs[0].layer_type is not configs[1].layer_type
     loader.close()
+
+
+def test_a_first_lookup_reads_the_live_id_index_and_answers_without_it(catalog):
+    from genz_catalog.db import LOOKUP_INDEX
+    from genz_catalog.deferred_indexes import defer_indexes, restore_deferred_indexes
+    from genz_catalog.genz import reader
+
+    config = json.loads(MISTRAL_CONFIG.read_text())
+    ids = [f"tuner{i}/mistral-ft" for i in range(4)]
+    list(
+        catalog.add_models(
+            [{"model_id": model_id, "config": config, "source": "local"} for model_id in ids]
+        )
+    )
+    catalog.delete_model(ids[3])
+    loader = reader.CatalogLoader()
+    loader.lookup("nobody")  # opens the file
+    statements: list[str] = []
+    loader._conn.set_trace_callback(statements.append)
+
+    # The id's half of the point query never reads the models row: the index holds it all.
+    first = loader.lookup(ids[0])
+    assert first.model == ids[0] and first.num_decoder_layers == 32
+    [statement] = [s for s in statements if "FROM models" in s]
+    plan = " | ".join(r[3] for r in loader._conn.execute("EXPLAIN QUERY PLAN " + statement))
+    assert f"SEARCH models USING COVERING INDEX {LOOKUP_INDEX} (model_id=? AND is_deleted=?)" in (
+        plan
+    )
+    assert loader.lookup(ids[3]) is None  # deleted: not in the index of live ids
+
+    # A bulk import sets the index aside for a while; lookups meanwhile take the id's primary
+    # key, and the index again once it is back.
+    assert LOOKUP_INDEX in defer_indexes(catalog.db)
+    statements.clear()
+    loader.invalidate()
+    second = loader.lookup(ids[1])
+    assert second.model == ids[1] and second.num_decoder_layers == 32
+    assert loader.lookup(ids[3]) is None
+    assert all(LOOKUP_INDEX not in s for s in statements if "FROM models" in s)
+    # Set aside between two freshness checks: the statement naming it fails, the plain one
+    # answers.
+    loader._forget_configs()
+    loader._lookup_sql = reader._COVERED_LOOKUP_SQL
+    again = loader._query(ids[1])
+    assert again.model == ids[1] and again.hidden_size == 4096
+    assert loader._lookup_sql == reader._LOOKUP_SQL
+    restore_deferred_indexes(catalog.db)
+    statements.clear()
+    loader.invalidate()
+    third = loader.lookup(ids[2])
+    assert third.model == ids[2] and third.num_decoder_layers == 32
+    assert [LOOKUP_INDEX in s for s in statements if "FROM models" in s] == [True]
+    loader.close()
