@@ -413,9 +413,8 @@ def test_doctor_reports_a_model_missing_its_version_row(catalog: Path):
 
 def test_backup_served_immutable_by_datasette(catalog: Path, tmp_path: Path):
     """The scale-out recipe: each replica serves a backup copy with `datasette -i`."""
-    import asyncio
-
-    from datasette.app import Datasette
+    import subprocess
+    import sys
 
     replica = tmp_path / "replica"
     replica.mkdir()
@@ -423,17 +422,30 @@ def test_backup_served_immutable_by_datasette(catalog: Path, tmp_path: Path):
     assert run("backup", str(copy)).exit_code == 0
     stamp = copy.stat().st_mtime_ns
 
-    async def fetch() -> tuple[list, list, list]:
-        ds = Datasette(immutables=[str(copy)])
-        rows = await ds.client.get("/catalog/models.json?_shape=array&_col=parameter_count")
-        found = await ds.client.get(
-            "/catalog.json?_shape=array&sql=select+m.model_id+from+models+m+join+models_fts+f+"
-            "on+f.rowid+%3D+m.rowid+where+models_fts+match+%27deep*%27"
-        )
-        databases = await ds.client.get("/-/databases.json")
-        return rows.json(), found.json(), databases.json()
+    # A process of its own, as a replica is: Datasette's plugin manager is one per process, so
+    # a test that built the catalog's own Datasette (its plugins hide soft-deleted models) must
+    # not change what plain `datasette -i` serves here.
+    script = """
+import asyncio, json, sys
+from datasette.app import Datasette
 
-    rows, found, databases = asyncio.run(fetch())
+async def fetch():
+    ds = Datasette(immutables=[sys.argv[1]])
+    rows = await ds.client.get("/catalog/models.json?_shape=array&_col=parameter_count")
+    found = await ds.client.get(
+        "/catalog.json?_shape=array&sql=select+m.model_id+from+models+m+join+models_fts+f+"
+        "on+f.rowid+%3D+m.rowid+where+models_fts+match+%27deep*%27"
+    )
+    databases = await ds.client.get("/-/databases.json")
+    return rows.json(), found.json(), databases.json()
+
+print(json.dumps(asyncio.run(fetch())))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(copy)], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    rows, found, databases = json.loads(out.stdout)
     assert sorted(r["model_id"] for r in rows) == [
         "meta-llama/Llama-3.1-8B",
         "my-org/deep-llama",
