@@ -172,6 +172,10 @@ def document_hash(body: str) -> bytes:
 
 #: Most documents one INSERT statement holds (see :func:`store_documents`).
 DOCUMENTS_PER_STATEMENT = 200
+#: The sizes of :func:`store_documents`' statements: a few texts (one model's documents, as
+#: ``load``, ``add`` and every single write store) take a small statement, not one padded to
+#: 200 whose every repeat is another look-up of the hash index.
+DOCUMENT_STATEMENT_SIZES = (8, 32, DOCUMENTS_PER_STATEMENT)
 
 
 #: A document whose key and stored form are known already: (text, key, stored body), as
@@ -219,28 +223,37 @@ def store_documents(
         keys.append(key)
     ids: dict[bytes, int] = {}
     items = list(wanted.items())
-    # Statements of one fixed size (the last chunk padded with a repeat, which changes
-    # nothing): SQLite keeps a cached statement's bound texts until it runs again, so one
-    # statement of at most DOCUMENTS_PER_STATEMENT texts is all the memory this holds.
-    size = max(1, min(DOCUMENTS_PER_STATEMENT, variable_limit(conn) // 2))
-    insert = "INSERT OR IGNORE INTO documents (hash, body) VALUES " + ", ".join(["(?, ?)"] * size)
-    select = f"SELECT hash, id FROM documents WHERE hash IN ({', '.join('?' * size)})"
+    # Statements of a few fixed sizes (a chunk padded with a repeat, which changes nothing):
+    # SQLite keeps a cached statement's bound texts until it runs again, so these few
+    # statements (at most sum(DOCUMENT_STATEMENT_SIZES) texts) are all the memory this holds.
+    largest = max(1, min(DOCUMENTS_PER_STATEMENT, variable_limit(conn) // 2))
 
-    def padded(chunk: list) -> list:
-        return chunk + [chunk[-1]] * (size - len(chunk))
+    def padded(chunk: list) -> tuple[int, list]:
+        size = next((n for n in DOCUMENT_STATEMENT_SIZES if len(chunk) <= n <= largest), largest)
+        return size, chunk + [chunk[-1]] * (size - len(chunk))
+
+    def select(chunk: list) -> list:
+        size, keys = padded([key for key, _ in chunk])
+        sql = f"SELECT hash, id FROM documents WHERE hash IN ({', '.join('?' * size)})"
+        return conn.execute(sql, keys).fetchall()
 
     def stored_form(body: str, pack: bool, stored: str | bytes | None) -> str | bytes:
         if stored is not None:
             return stored
         return pack_document(body) if pack else body
 
-    for start in range(0, len(items), size):
-        chunk = items[start : start + size]
-        ids.update(conn.execute(select, [key for key, _ in padded(chunk)]).fetchall())
+    for start in range(0, len(items), largest):
+        chunk = items[start : start + largest]
+        ids.update(select(chunk))
         new = [(key, stored_form(*value)) for key, value in chunk if key not in ids]
         if new:
-            conn.execute(insert, [v for pair in padded(new) for v in pair])
-            ids.update(conn.execute(select, [key for key, _ in padded(new)]).fetchall())
+            size, rows = padded(new)
+            conn.execute(
+                "INSERT OR IGNORE INTO documents (hash, body) VALUES "
+                + ", ".join(["(?, ?)"] * size),
+                [v for pair in rows for v in pair],
+            )
+            ids.update(select(new))
     return [None if key is None else ids[key] for key in keys]
 
 

@@ -567,3 +567,25 @@ def test_known_document_keys_are_used_only_for_their_own_text(tmp_path: Path):
     )
     # The same texts with no keys given find the same rows.
     assert store.store_documents(conn, [config, small], [True, False]) == ids
+
+
+def test_documents_are_stored_once_whatever_the_statement_sizes(tmp_path: Path):
+    # Texts go in statements of a few sizes (a chunk padded with a repeat): every count around
+    # those sizes, with repeats and texts stored earlier, gets each text's own row, once.
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE documents (id INTEGER PRIMARY KEY, hash BLOB UNIQUE, body)")
+    sizes = sorted({1, *store.DOCUMENT_STATEMENT_SIZES})
+    counts = sorted({n + d for n in sizes for d in (-1, 0, 1) if n + d > 0} | {450})
+    stored: dict[str, int] = {}
+    for round_, count in enumerate(counts):
+        # Half the texts of each call were stored by an earlier call, and one is asked twice.
+        texts = [json.dumps({"round": round_, "n": n}) for n in range(count - count // 2)]
+        texts += list(stored)[: count // 2]
+        texts.append(texts[0])
+        ids = store.store_documents(conn, texts)
+        assert len(ids) == len(texts) and ids[0] == ids[-1]
+        for text, doc in zip(texts, ids, strict=True):
+            assert stored.setdefault(text, doc) == doc
+            body = conn.execute("SELECT body FROM documents WHERE id = ?", [doc]).fetchone()[0]
+            assert body == text
+    assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] == len(stored)
