@@ -167,7 +167,7 @@ def measure(size: int, path: Path) -> dict[str, float]:
     from GenZ.Models.default_models import ModelCollection
 
     import genz_catalog.genz as bridge
-    from genz_catalog.db import LOOKUP_INDEX
+    from genz_catalog.db import LOOKUP_INDEX, index_exists
     from genz_catalog.genz import reader
 
     names = catalog_names(path)
@@ -205,9 +205,7 @@ def measure(size: int, path: Path) -> dict[str, float]:
     floor_conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     # The loader's own point query (whatever the schema): rows only, no JSON, no ModelConfig.
     floor_sql = (
-        reader._COVERED_LOOKUP_SQL
-        if reader._has_index(floor_conn, LOOKUP_INDEX)
-        else reader._LOOKUP_SQL
+        reader._COVERED_LOOKUP_SQL if index_exists(floor_conn, LOOKUP_INDEX) else reader._LOOKUP_SQL
     )
     floor = per_call_us(lambda n: floor_conn.execute(floor_sql, (n,)).fetchone(), lowered, 5)
     floor_conn.close()

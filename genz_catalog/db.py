@@ -304,6 +304,12 @@ def _retry_locked(fn, attempts: int = 8):  # noqa: ANN001, ANN202
     return None
 
 
+def index_exists(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the file ``conn`` reads has the index ``name``."""
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
+    return conn.execute(sql, (name,)).fetchone() is not None
+
+
 @contextmanager
 def pragma_set(conn: sqlite3.Connection, name: str, value: int) -> Iterator[int]:
     """Set the integer PRAGMA ``name`` of this connection for the duration of the block; the

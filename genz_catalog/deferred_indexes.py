@@ -188,7 +188,7 @@ def restore_deferred_indexes(
     names. ``owner_pid``: only that import's; ``interrupted_only``: only those of imports that
     are gone. An index that exists already (built meanwhile) is only forgotten. Its statistics
     are gathered when the file has any (``sqlite_stat1``), as m010 and m016 do."""
-    from .db import write_transaction
+    from .db import index_exists, write_transaction
 
     if not _has_record_table(db):
         return []
@@ -203,10 +203,7 @@ def restore_deferred_indexes(
         ]
         stats = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
         for name, sql in chosen:
-            exists = db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", [name]
-            ).fetchone()
-            if not exists:
+            if not index_exists(db.conn, name):
                 db.execute(sql)
                 if stats:
                     db.execute(f"ANALYZE [{name}]")

@@ -233,9 +233,9 @@ def store_documents(
         return size, chunk + [chunk[-1]] * (size - len(chunk))
 
     def select(chunk: list) -> list:
-        size, keys = padded([key for key, _ in chunk])
+        size, hashes = padded([key for key, _ in chunk])
         sql = f"SELECT hash, id FROM documents WHERE hash IN ({', '.join('?' * size)})"
-        return conn.execute(sql, keys).fetchall()
+        return conn.execute(sql, hashes).fetchall()
 
     def stored_form(body: str, pack: bool, stored: str | bytes | None) -> str | bytes:
         if stored is not None:
