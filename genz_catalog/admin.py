@@ -40,7 +40,7 @@ from . import store as _store
 from ._lean_start import BULK_GC_THRESHOLD, start_convert_worker
 from .catalog import versions as _versions
 from .catalog import writes as _writes
-from .catalog.ids import name_owners
+from .catalog.ids import name_owners, utc_now_after_earlier_writes
 from .catalog.metrics import upsert_metrics
 from .catalog.prepared import BulkPreparer, PreparedModel, check_bounds
 from .convert import ConversionError
@@ -1380,8 +1380,10 @@ def import_config_files(
     """
     result = BulkImportResult()
     # A model this import has written carries a later updated_at: a second file naming it is
-    # refused (writes.write_models), without keeping every id of the import in memory.
-    began = utc_now()
+    # refused (writes.write_models), without keeping every id of the import in memory. Taken
+    # after the current millisecond, so a model written just before the import (in the same
+    # millisecond) is not mistaken for one of its own.
+    began = utc_now_after_earlier_writes()
     names = (str(p) for p in paths)
     waiting: deque[str] = deque()  # paths of items handed to add_models, not yet written
 

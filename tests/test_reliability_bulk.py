@@ -352,3 +352,14 @@ def test_an_import_writes_a_model_named_by_several_files_once(tmp_path: Path, ba
             model = manager.get_model("lab/same")
             assert (model["num_layers"], model["current_version"]) == (32, 1)
         assert sum(result.counts.values()) == 1
+
+
+def test_an_import_begins_after_the_millisecond_of_every_earlier_write():
+    # An import tells its own models from earlier ones by updated_at >= its start: a model
+    # added in the same millisecond just before it began was taken for one of its own, and a
+    # file naming it was refused.
+    from genz_catalog.catalog.ids import utc_now, utc_now_after_earlier_writes
+
+    for _ in range(50):
+        written = utc_now()
+        assert utc_now_after_earlier_writes() > written

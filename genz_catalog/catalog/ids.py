@@ -8,6 +8,7 @@ import json
 import math
 import re
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -27,6 +28,16 @@ _MODEL_ID_CHARS = re.compile(r"^[A-Za-z0-9._+\-/]+$")
 def utc_now() -> str:
     """Current UTC time as ISO-8601 with milliseconds, e.g. ``2026-11-28T12:00:00.000Z``."""
     return iso(datetime.now(timezone.utc))
+
+
+def utc_now_after_earlier_writes() -> str:
+    """:func:`utc_now` once the millisecond this is called in has passed: every row stamped
+    before the call carries an earlier ``updated_at``, every row stamped after it a later or
+    equal one (stamps are milliseconds, so a write in the same millisecond would tie)."""
+    start = utc_now()
+    while (now := utc_now()) == start:
+        time.sleep(0.0001)
+    return now
 
 
 def iso(moment: datetime) -> str:
