@@ -41,6 +41,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterable
+from itertools import compress, repeat
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,8 @@ MISS_REFRESH_INTERVAL_S = 0.001
 #: 25-42 us).
 LOADER_MMAP_BYTES = 1 << 32
 _UNLOADED = object()
+#: Attribute values a renamed copy must not share with its template.
+_NESTED_TYPES = (list, dict)
 
 
 def _document_config(genz_json: str | None) -> tuple[CatalogModelConfig, tuple[str, ...]] | str:
@@ -135,7 +138,9 @@ def _document_config(genz_json: str | None) -> tuple[CatalogModelConfig, tuple[s
         config = CatalogModelConfig(**kwargs)
     except (AssertionError, TypeError, ValueError, ZeroDivisionError) as exc:
         return str(exc) or type(exc).__name__
-    nested = tuple(name for name, value in vars(config).items() if isinstance(value, (list, dict)))
+    state = config.__dict__
+    # In C (compress, map): a generator over ~40 attributes cost ~4 us of a ~17 us parse.
+    nested = tuple(compress(state, map(isinstance, state.values(), repeat(_NESTED_TYPES))))
     return config, nested
 
 
