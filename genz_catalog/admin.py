@@ -8,8 +8,9 @@
   in one transaction: it merges by default and replaces everything with ``replace=True``. The
   catalog file itself is never deleted or swapped, because Datasette may be serving it.
 - :func:`diagnose_catalog` checks integrity, the FTS index against ``models``, orphaned rows,
-  models missing their current version row, ``model_shapes`` against ``models``, and the WAL
-  size; :func:`repair_catalog` rebuilds the FTS index and ``model_shapes`` and removes orphans.
+  models missing their current version row, ``model_shapes`` and ``model_facets`` against
+  ``models``, and the WAL size; :func:`repair_catalog` rebuilds the FTS index,
+  ``model_shapes`` and ``model_facets`` and removes orphans.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ from .db import (
     SOURCES,
     fts_entries,
     fts_in_step,
+    model_facets_drift,
     model_shapes_drift,
     pragma_set,
     rebuild_fts,
+    rebuild_model_facets,
     rebuild_model_shapes,
     write_transaction,
 )
@@ -732,6 +735,8 @@ class DoctorReport:
     stale_temporaries: list[str] = field(default_factory=list)
     #: Rows by which ``model_shapes`` differs from the live models (-1: not checked).
     model_shapes_out_of_sync: int = 0
+    #: Rows by which ``model_facets`` differs from the live models (-1: not checked).
+    model_facets_out_of_sync: int = 0
     #: Secondary indexes a killed bulk import set aside (deferred_indexes.py): queries are
     #: right but slower until ``--fix`` (or any open for writing) builds them again.
     deferred_indexes: list[str] = field(default_factory=list)
@@ -764,6 +769,7 @@ class DoctorReport:
             "invalid_json": dict(self.invalid_json),
             "stale_temporaries": list(self.stale_temporaries),
             "model_shapes_out_of_sync": self.model_shapes_out_of_sync,
+            "model_facets_out_of_sync": self.model_facets_out_of_sync,
             "deferred_indexes": list(self.deferred_indexes),
             "stale_figures": [list(entry) for entry in self.stale_figures],
             "models_with_stale_figures": self.models_with_stale_figures,
@@ -870,6 +876,16 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
             f"model_shapes out of sync with models: {shapes_drift} rows differ "
             "(the catalog statistics are wrong; --fix recounts them)"
         )
+    # The same for model_facets (m026), which the searched models pages count from.
+    has_facets = attempt("schema check", db["model_facets"].exists, False)
+    facets_drift = (
+        attempt("model facets check", lambda: model_facets_drift(db), -1) if has_facets else -1
+    )
+    if facets_drift > 0:
+        problems.append(
+            f"model_facets out of sync with models: {facets_drift} rows differ "
+            "(a searched models page counts its facets wrong; --fix recounts them)"
+        )
     orphans = {
         table: attempt(
             f"orphan check of {table}",
@@ -962,6 +978,7 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         invalid_json=invalid_json,
         stale_temporaries=[str(p) for p in stale_temps],
         model_shapes_out_of_sync=shapes_drift,
+        model_facets_out_of_sync=facets_drift,
         deferred_indexes=deferred,
         stale_figures=stale,
         models_with_stale_figures=models_affected,
@@ -1201,8 +1218,8 @@ def _stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:
 
 
 def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
-    """Remove orphaned child rows and rebuild the FTS index and ``model_shapes``, in one
-    transaction.
+    """Remove orphaned child rows and rebuild the FTS index, ``model_shapes`` and
+    ``model_facets``, in one transaction.
 
     Returns the number of rows removed per table. Integrity failures are not repairable here:
     restore from a backup.
@@ -1218,6 +1235,8 @@ def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
             ).rowcount
         rebuild_fts(db)
         rebuild_model_shapes(db)
+        if db["model_facets"].exists():
+            rebuild_model_facets(db)
     # Outside a transaction only can foreign keys be switched off (see store.remove_unreferenced).
     db.execute("PRAGMA foreign_keys = OFF")
     try:

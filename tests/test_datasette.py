@@ -966,6 +966,10 @@ FILTERED_PAGES = (
     "/catalog/models.json?is_moe=1",
     "/catalog/models.json?attention_type=gqa&family=mistral",
     "/catalog/models.json?_search=mistral&is_moe=0",
+    "/catalog/models.json?_search=meta&family=llama&attention_type=gqa",
+    "/catalog/models.json?_search=llama*&_searchmode=raw",
+    "/catalog/models.json?_search=7b&is_deleted=1",
+    "/catalog/models.json?_search=7b&parameter_count__gt=7000000000",
     "/catalog/models.json?is_deleted=1",
     "/catalog/models.json?parameter_count__gt=5000000000",
 )
@@ -1065,13 +1069,113 @@ def test_a_searched_page_reads_its_matches_once_and_a_facet_filter_none(
     ran = _logged_queries(monkeypatch)
     assert _page_counts(served, "/catalog/models.json?_search=llama")[0] == 3
     over_matches = [sql for sql in ran if "models_fts match" in sql]
-    # The rows shown, and one pass for the row count and all five facets (six before).
-    assert len(over_matches) == 2, over_matches
-    assert over_matches[1].startswith("select model_type, attention_type, family, source, is_moe")
+    # The rows shown; one pass for the row count and all five facets (six before), over the
+    # facet keys of the matches, not their rows; and the count of matches that picks the
+    # rows' plan (with the plan's check when the search is broad, as one model in 20 is).
+    rows = [sql for sql in over_matches if sql.startswith("select model_id, model_name")]
+    summaries = [sql for sql in over_matches if "group by" in sql]
+    sizing = [sql for sql in over_matches if sql.startswith(("select count(*)", "explain"))]
+    assert len(rows) == 1 and len(summaries) == 1, over_matches
+    assert " join model_facets f on f.model_rowid = m.rowid " in summaries[0]
+    assert " from models " not in summaries[0]
+    assert sizing[0] == (
+        "select count(*) from (select rowid from models_fts where models_fts match "
+        "escape_fts(:search))"
+    )
+    assert len(over_matches) == len(rows) + len(summaries) + len(sizing) <= 4, over_matches
     ran.clear()
     assert _page_counts(served, "/catalog/models.json?family=llama&is_moe=0")[0] == 3
     counts = [sql for sql in ran if "count(*)" in sql or "sum(models)" in sql]
     assert len(counts) == 1 and " from model_shapes where " in counts[0], counts
+
+
+#: How a searched page's one-pass summary over model_facets starts.
+SEARCHED_SUMMARY = "select k.model_type, k.attention_type, k.family"
+
+
+def _reads_of_matches(ran: list[str]) -> list[str]:
+    """The queries of a searched page that read its matches for rows or counts, leaving out
+    the count of matches that picks the rows' plan (and that plan's check)."""
+    return [
+        sql
+        for sql in ran
+        if "models_fts match" in sql
+        and not sql.startswith(("select count(*) from (select rowid", "explain query plan"))
+    ]
+
+
+def _all_pages(served, path: str) -> list[list]:  # noqa: ANN001
+    """Every page of ``path`` (one model a page), following Datasette's next links."""
+    pages = []
+    while path:
+        data = get(served, path).json()
+        at = data["columns"].index("model_id")
+        pages.append([row[at] for row in data["rows"]])
+        path = data["next_url"] and data["next_url"].split("localhost", 1)[-1]
+    return pages
+
+
+#: Searched pages in orders with an index (the default, ids) and without one (vocab_size).
+SEARCHED_ORDERS = (
+    "/catalog/models.json?_search=7b&_size=1",
+    "/catalog/models.json?_search=llama&_size=1&_sort=model_id",
+    "/catalog/models.json?_search=mistral&_size=1&is_moe=0",
+    "/catalog/models.json?_search=meta&_size=1&_sort_desc=vocab_size",
+)
+
+
+def test_a_broad_search_walks_its_order_index_and_pages_the_same(
+    catalog_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genz_catalog.datasette import counts_cache
+
+    served = build_datasette(catalog_path)
+    get(served, "/catalog/models.json")
+    ran = _logged_queries(monkeypatch)
+    ours = {path: _all_pages(served, path) for path in SEARCHED_ORDERS}
+    pages = [sql for sql in ran if sql.startswith("select model_id, model_name")]
+
+    def walked(order: str) -> list[bool]:
+        return [
+            "+rowid in (select rowid from models_fts" in sql
+            for sql in pages
+            if f" order by {order}" in sql
+        ]
+
+    # Every search here is broad (one model in 20 of 12 is less than one model): the first
+    # page in size or in id order walks that order's index (a later page's plan is SQLite's
+    # pick, checked the same way); vocab_size has no index, so its pages sort their matches.
+    assert walked("parameter_count desc")[0] and walked("model_id")[0]
+    assert walked("vocab_size") and not any(walked("vocab_size"))
+    monkeypatch.setattr(counts_cache, "_searched_by_order", lambda sql: None)
+    plain = build_datasette(catalog_path)
+    assert ours == {path: _all_pages(plain, path) for path in SEARCHED_ORDERS}
+    # The real rows: the three 7B models, largest first (Mistral 7.24B, Falcon 7B 6.92B,
+    # Llama 2 7B 6.74B), and the three Llamas by id.
+    assert [ids for ids in ours[SEARCHED_ORDERS[0]] if ids] == [
+        ["mistralai/Mistral-7B-v0.1"],
+        ["tiiuae/falcon-7b"],
+        ["meta-llama/Llama-2-7b-chat-hf"],
+    ]
+    assert [ids for ids in ours[SEARCHED_ORDERS[1]] if ids] == [
+        ["meta-llama/Llama-2-7b-chat-hf"],
+        ["meta-llama/Llama-3.1-8B"],
+        ["meta-llama/Llama-3.2-3B"],
+    ]
+
+
+def test_a_narrow_search_keeps_its_lookup_of_the_matches(
+    catalog_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = build_datasette(catalog_path)
+    get(served, "/catalog/models.json")
+    monkeypatch.setattr("genz_catalog.datasette.counts_cache.BROAD_SEARCH_SHARE", 1)
+    ran = _logged_queries(monkeypatch)
+    # 3 Llamas of 12 models: broad at one in 20, narrow when only a whole catalog is broad.
+    assert _all_pages(served, "/catalog/models.json?_search=llama&_size=3") == [
+        ["meta-llama/Llama-3.1-8B", "meta-llama/Llama-2-7b-chat-hf", "meta-llama/Llama-3.2-3B"]
+    ]
+    assert not [sql for sql in ran if "+rowid" in sql or sql.startswith("explain")]
 
 
 def test_a_page_summary_out_of_time_still_counts_the_rows(
@@ -1079,7 +1183,7 @@ def test_a_page_summary_out_of_time_still_counts_the_rows(
 ) -> None:
     served = build_datasette(catalog_path)
     get(served, "/catalog/models.json")
-    ran = _logged_queries(monkeypatch, fail="select model_type, attention_type, family")
+    ran = _logged_queries(monkeypatch, fail=SEARCHED_SUMMARY)
     response = get(served, "/catalog/models.json?_search=mistral")
     assert response.status_code == 200
     data = response.json()
@@ -1088,19 +1192,19 @@ def test_a_page_summary_out_of_time_still_counts_the_rows(
     # Datasette's search box matches whole words: Mistral 7B (Mixtral's org is "mistralai").
     assert data["filtered_table_rows_count"] == 1
     assert data["facet_results"] == {}
-    assert len([sql for sql in ran if "models_fts match" in sql]) == 3, ran
+    assert len(_reads_of_matches(ran)) == 3, ran
     # Seconds later the same page does not try the pass again: only its rows are read (its
     # count is remembered).
     ran.clear()
     html = get(served, "/catalog/models?_search=mistral").text
     assert "These facets timed out" in html
-    assert len([sql for sql in ran if "models_fts match" in sql]) == 1, ran
+    assert len(_reads_of_matches(ran)) == 1, ran
     # But a moment of load is not remembered until the next write: later, it tries again.
     for entry in served.get_database("catalog")._summaries.values():
         entry.until = 0.0
     ran.clear()
     get(served, "/catalog/models.json?_search=mistral")
-    assert any(sql.startswith("select model_type, attention_type, family") for sql in ran), ran
+    assert any(sql.startswith(SEARCHED_SUMMARY) for sql in ran), ran
 
 
 @pytest.fixture(scope="module")

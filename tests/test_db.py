@@ -47,6 +47,7 @@ MIGRATION_NAMES = [
     "m023_facet_indexes_in_size_order",
     "m024_current_simulations_within_context",
     "m025_lookup_index",
+    "m026_model_facets",
 ]
 
 

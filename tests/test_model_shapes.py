@@ -1,11 +1,13 @@
-"""model_shapes (db.py m017): live models counted per architecture, kept exact by triggers.
+"""model_shapes (db.py m017): live models counted per architecture, kept exact by triggers;
+and model_facets (m026): each live model's key of its facet values, kept exact the same way.
 
 The whole-catalog canned queries read it instead of every model. These tests build a catalog of
 every real config in tests/data/hf-configs, write to it through each path (bulk and single
 imports, updates, rollbacks, soft and hard deletes, restores, the figure refresh, load, raw SQL
 with NULL-valued shapes) and check after each step that the table equals a GROUP BY over
 ``models`` and that the canned queries answer exactly what they answered when they grouped
-``models`` themselves (their SQL before m017 is kept below).
+``models`` themselves (their SQL before m017 is kept below); and that model_facets gives every
+live model its own facet values, and each key the number of live models under it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from genz_catalog.admin import diagnose_catalog, export_catalog, load_catalog, r
 from genz_catalog.catalog.refresh import refresh_stale_figures
 from genz_catalog.datasette.app import load_metadata
 from genz_catalog.datasette.functions import register_sql_functions
-from genz_catalog.db import MODEL_SHAPE_COLUMNS, MODEL_SHAPES_SQL, connect, migrations
+from genz_catalog.db import (
+    MODEL_FACET_COLUMNS,
+    MODEL_SHAPE_COLUMNS,
+    MODEL_SHAPES_SQL,
+    connect,
+    migrations,
+    model_facets_drift,
+)
 from genz_catalog.manager import ModelManager
 
 CONFIGS = Path(__file__).parent / "data" / "hf-configs"
@@ -169,10 +178,46 @@ def _shape_count(conn: sqlite3.Connection, **values: object) -> int:
     return sum(counts)
 
 
+FACETS = ", ".join(MODEL_FACET_COLUMNS)
+
+
+def _facets(conn: sqlite3.Connection) -> list[tuple]:
+    """(rowid, facet values) of every model model_facets files, through its key."""
+    keys = ", ".join(f"k.{c}" for c in MODEL_FACET_COLUMNS)
+    return conn.execute(
+        f"SELECT f.model_rowid, {keys} FROM model_facets f "
+        "JOIN model_facet_keys k ON k.id = f.facet_key ORDER BY f.model_rowid"
+    ).fetchall()
+
+
+def _check_facets(conn: sqlite3.Connection) -> None:
+    """model_facets files every live model, and only those, under its own facet values; each
+    key counts the live models under it; no two keys hold the same values."""
+    live = conn.execute(
+        f"SELECT rowid, {FACETS} FROM models WHERE is_deleted = 0 ORDER BY rowid"
+    ).fetchall()
+    assert _facets(conn) == live
+    counted = conn.execute(
+        f"SELECT {FACETS}, models FROM model_facet_keys WHERE models > 0 ORDER BY {FACETS}"
+    ).fetchall()
+    assert (
+        counted
+        == conn.execute(
+            f"SELECT {FACETS}, count(*) FROM models WHERE is_deleted = 0 GROUP BY {FACETS} "
+            f"ORDER BY {FACETS}"
+        ).fetchall()
+    )
+    keys = conn.execute(f"SELECT {FACETS} FROM model_facet_keys").fetchall()
+    assert len(keys) == len(set(keys))
+    assert model_facets_drift(sqlite_utils.Database(conn)) == 0
+
+
 def _check(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
     """model_shapes equals the GROUP BY over models, and every query answers as before, row for
-    row; returns the new queries' answers (by query and parameters)."""
+    row; model_facets is exact (:func:`_check_facets`); returns the new queries' answers (by
+    query and parameters)."""
     assert _shapes(conn) == _grouped(conn)
+    _check_facets(conn)
     queries = load_metadata()["databases"]["catalog"]["queries"]
     answers = {}
     for name, parameter_sets in PARAMETERS.items():
@@ -399,6 +444,11 @@ def test_migration_fills_the_table_from_an_older_file(tmp_path: Path) -> None:
         ("llama", 8_030_261_248, 2),
     ]
     assert _shapes(db.conn) == _grouped(db.conn)
+    # m026 files the four live models under two keys (one all NULL but source and is_moe).
+    _check_facets(db.conn)
+    assert db.execute(
+        f"SELECT {FACETS}, models FROM model_facet_keys ORDER BY family"
+    ).fetchall() == [(None, None, None, "manual", 0, 2), (None, None, "llama", "manual", 0, 2)]
 
 
 def test_shape_lookups_use_the_index(manager: ModelManager) -> None:
@@ -418,6 +468,26 @@ def test_shape_lookups_use_the_index(manager: ModelManager) -> None:
             + (" USING COVERING INDEX " if sql.startswith("SELECT") else " USING INDEX ")
             + "idx_model_shapes ("
             + " AND ".join(f"{c}=?" for c in MODEL_SHAPE_COLUMNS)
+            + ")"
+        ]
+
+
+def test_facet_key_lookups_use_the_index(manager: ModelManager) -> None:
+    """The model_facets triggers find a model's key by IS comparisons on every facet column: an
+    index search of model_facet_keys, not a scan, on every write of a model."""
+    where = " AND ".join(f"{c} IS ?" for c in MODEL_FACET_COLUMNS)
+    for sql in (
+        f"UPDATE model_facet_keys SET models = models + 1 WHERE {where}",
+        f"SELECT id FROM model_facet_keys WHERE {where}",
+    ):
+        plan = manager.db.conn.execute(
+            "EXPLAIN QUERY PLAN " + sql, [None] * len(MODEL_FACET_COLUMNS)
+        ).fetchall()
+        assert [step[3] for step in plan] == [
+            plan[0][3].split(" USING")[0]
+            + (" USING COVERING INDEX " if sql.startswith("SELECT") else " USING INDEX ")
+            + "idx_model_facet_keys ("
+            + " AND ".join(f"{c}=?" for c in MODEL_FACET_COLUMNS)
             + ")"
         ]
 
@@ -444,8 +514,17 @@ def test_doctor_finds_a_table_the_triggers_did_not_keep_and_fix_recounts_it(
         "model_shapes out of sync with models: 1 rows differ "
         "(the catalog statistics are wrong; --fix recounts them)"
     ) in report.problems
+    # model_facets still files gpt2's old rowid, a model gone (its key counts it still); the
+    # replacing row is filed under its own key: 1 row differs.
+    assert report.model_facets_out_of_sync == 1
+    assert (
+        "model_facets out of sync with models: 1 rows differ "
+        "(a searched models page counts its facets wrong; --fix recounts them)"
+    ) in report.problems
     repair_catalog(manager.db)
-    assert diagnose_catalog(manager.db).model_shapes_out_of_sync == 0
+    fixed = diagnose_catalog(manager.db)
+    assert (fixed.model_shapes_out_of_sync, fixed.model_facets_out_of_sync) == (0, 0)
+    _check_facets(conn)
     assert (
         _shapes(conn)
         == _grouped(conn)
