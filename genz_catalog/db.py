@@ -1022,28 +1022,38 @@ def rebuild_model_shapes(db: sqlite_utils.Database) -> None:
     )
 
 
-def _shape_is(row: str, live: bool) -> str:
-    """``model_shapes``' key equals ``row``'s (``new`` or ``old``), NULLs matching NULLs; with
-    ``live``, only when that row is a live model."""
-    match = " AND ".join(f"{c} IS {row}.{c}" for c in MODEL_SHAPE_COLUMNS)
+def _key_is(columns: tuple[str, ...], row: str, live: bool) -> str:
+    """A keyed table's ``columns`` equal ``row``'s (``new`` or ``old``), NULLs matching NULLs;
+    with ``live``, only when that row is a live model."""
+    match = " AND ".join(f"{c} IS {row}.{c}" for c in columns)
     return f"{row}.is_deleted = 0 AND {match}" if live else match
 
 
-def _shape_add(row: str, live: bool = False) -> str:
-    """Trigger statements counting ``row`` into its shape (with ``live``: if it is live).
+def _shape_is(row: str, live: bool) -> str:
+    """``model_shapes``' key equals ``row``'s (see :func:`_key_is`)."""
+    return _key_is(MODEL_SHAPE_COLUMNS, row, live)
+
+
+def _count_in(table: str, columns: tuple[str, ...], row: str, live: bool) -> str:
+    """Trigger statements counting ``row`` into its key's row of ``table`` (with ``live``: if
+    it is live), the row made when the key is new.
 
     Inside a trigger, ``changes()`` counts the rows the trigger's previous statement changed:
-    0 after the UPDATE means the shape is new. (``INSERT ... WHERE NOT EXISTS (SELECT ... FROM
-    model_shapes)`` would read the table it inserts into, which SQLite does through a temporary
-    copy: ~20 us more a model, measured on raw inserts.)"""
-    columns = ", ".join(MODEL_SHAPE_COLUMNS)
-    values = ", ".join(f"{row}.{c}" for c in MODEL_SHAPE_COLUMNS)
+    0 after the UPDATE means the key is new. (``INSERT ... WHERE NOT EXISTS (SELECT ... FROM
+    table)`` would read the table it inserts into, which SQLite does through a temporary copy:
+    ~20 us more a model, measured on raw inserts.)"""
+    values = ", ".join(f"{row}.{c}" for c in columns)
     return (
-        f"UPDATE model_shapes SET models = models + 1 WHERE {_shape_is(row, live)};\n"
-        f"INSERT INTO model_shapes ({columns}, models) SELECT {values}, 1 WHERE "
+        f"UPDATE {table} SET models = models + 1 WHERE {_key_is(columns, row, live)};\n"
+        f"INSERT INTO {table} ({', '.join(columns)}, models) SELECT {values}, 1 WHERE "
         + (f"{row}.is_deleted = 0 AND " if live else "")
         + "changes() = 0;"
     )
+
+
+def _shape_add(row: str, live: bool = False) -> str:
+    """Trigger statements counting ``row`` into its shape (with ``live``: if it is live)."""
+    return _count_in("model_shapes", MODEL_SHAPE_COLUMNS, row, live)
 
 
 def _shape_remove(row: str, live: bool = False) -> str:
@@ -1417,11 +1427,6 @@ def model_facets_drift(db: sqlite_utils.Database) -> int:
     ).fetchone()[0]
 
 
-def _facet_key_is(row: str) -> str:
-    """``model_facet_keys``' columns equal ``row``'s (``new``, ``old`` or ``m``), NULLs matching."""
-    return " AND ".join(f"{c} IS {row}.{c}" for c in MODEL_FACET_COLUMNS)
-
-
 def rebuild_model_facets(db: sqlite_utils.Database) -> None:
     """Build ``model_facets`` and the key counts again from ``models`` (``doctor --fix``, the
     migration; the caller holds the transaction). Keys keep their ids: a key no live model has
@@ -1448,25 +1453,21 @@ def rebuild_model_facets(db: sqlite_utils.Database) -> None:
 
 
 def _facet_add(row: str) -> str:
-    """Trigger statements filing live ``row`` under its key, the key made if it is new (a
-    count UPDATE that changed nothing; see :func:`_shape_add` for why not NOT EXISTS)."""
-    columns = ", ".join(MODEL_FACET_COLUMNS)
-    values = ", ".join(f"{row}.{c}" for c in MODEL_FACET_COLUMNS)
-    live = f"{row}.is_deleted = 0"
+    """Trigger statements filing ``row``, if it is live, under the key of its facet values (the
+    key made if it is new)."""
     return (
-        f"UPDATE model_facet_keys SET models = models + 1 WHERE {live} AND {_facet_key_is(row)};\n"
-        f"INSERT INTO model_facet_keys ({columns}, models) SELECT {values}, 1 "
-        f"WHERE {live} AND changes() = 0;\n"
-        f"INSERT OR REPLACE INTO model_facets (model_rowid, facet_key) SELECT {row}.rowid, "
-        f"(SELECT id FROM model_facet_keys WHERE {_facet_key_is(row)}) WHERE {live};"
+        _count_in("model_facet_keys", MODEL_FACET_COLUMNS, row, live=True)
+        + "\nINSERT OR REPLACE INTO model_facets (model_rowid, facet_key) SELECT "
+        f"{row}.rowid, (SELECT id FROM model_facet_keys "
+        f"WHERE {_key_is(MODEL_FACET_COLUMNS, row, live=False)}) WHERE {row}.is_deleted = 0;"
     )
 
 
 def _facet_remove(row: str) -> str:
     """Trigger statements taking ``row`` out of its key's count, if it was live."""
     return (
-        f"UPDATE model_facet_keys SET models = models - 1 "
-        f"WHERE {row}.is_deleted = 0 AND {_facet_key_is(row)};\n"
+        "UPDATE model_facet_keys SET models = models - 1 "
+        f"WHERE {_key_is(MODEL_FACET_COLUMNS, row, live=True)};\n"
         f"DELETE FROM model_facets WHERE model_rowid = {row}.rowid;"
     )
 

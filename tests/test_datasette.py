@@ -1104,23 +1104,12 @@ def _reads_of_matches(ran: list[str]) -> list[str]:
     ]
 
 
-def _all_pages(served, path: str) -> list[list]:  # noqa: ANN001
-    """Every page of ``path`` (one model a page), following Datasette's next links."""
-    pages = []
-    while path:
-        data = get(served, path).json()
-        at = data["columns"].index("model_id")
-        pages.append([row[at] for row in data["rows"]])
-        path = data["next_url"] and data["next_url"].split("localhost", 1)[-1]
-    return pages
-
-
 #: Searched pages in orders with an index (the default, ids) and without one (vocab_size).
 SEARCHED_ORDERS = (
-    "/catalog/models.json?_search=7b&_size=1",
-    "/catalog/models.json?_search=llama&_size=1&_sort=model_id",
-    "/catalog/models.json?_search=mistral&_size=1&is_moe=0",
-    "/catalog/models.json?_search=meta&_size=1&_sort_desc=vocab_size",
+    "/catalog/models.json?_search=7b&_size=1&_shape=objects",
+    "/catalog/models.json?_search=llama&_size=1&_sort=model_id&_shape=objects",
+    "/catalog/models.json?_search=mistral&_size=1&is_moe=0&_shape=objects",
+    "/catalog/models.json?_search=meta&_size=1&_sort_desc=vocab_size&_shape=objects",
 )
 
 
@@ -1132,7 +1121,7 @@ def test_a_broad_search_walks_its_order_index_and_pages_the_same(
     served = build_datasette(catalog_path)
     get(served, "/catalog/models.json")
     ran = _logged_queries(monkeypatch)
-    ours = {path: _all_pages(served, path) for path in SEARCHED_ORDERS}
+    ours = {path: _paged_ids(served, path) for path in SEARCHED_ORDERS}
     pages = [sql for sql in ran if sql.startswith("select model_id, model_name")]
 
     def walked(order: str) -> list[bool]:
@@ -1149,18 +1138,18 @@ def test_a_broad_search_walks_its_order_index_and_pages_the_same(
     assert walked("vocab_size") and not any(walked("vocab_size"))
     monkeypatch.setattr(counts_cache, "_searched_by_order", lambda sql: None)
     plain = build_datasette(catalog_path)
-    assert ours == {path: _all_pages(plain, path) for path in SEARCHED_ORDERS}
+    assert ours == {path: _paged_ids(plain, path) for path in SEARCHED_ORDERS}
     # The real rows: the three 7B models, largest first (Mistral 7.24B, Falcon 7B 6.92B,
     # Llama 2 7B 6.74B), and the three Llamas by id.
-    assert [ids for ids in ours[SEARCHED_ORDERS[0]] if ids] == [
-        ["mistralai/Mistral-7B-v0.1"],
-        ["tiiuae/falcon-7b"],
-        ["meta-llama/Llama-2-7b-chat-hf"],
+    assert ours[SEARCHED_ORDERS[0]] == [
+        "mistralai/Mistral-7B-v0.1",
+        "tiiuae/falcon-7b",
+        "meta-llama/Llama-2-7b-chat-hf",
     ]
-    assert [ids for ids in ours[SEARCHED_ORDERS[1]] if ids] == [
-        ["meta-llama/Llama-2-7b-chat-hf"],
-        ["meta-llama/Llama-3.1-8B"],
-        ["meta-llama/Llama-3.2-3B"],
+    assert ours[SEARCHED_ORDERS[1]] == [
+        "meta-llama/Llama-2-7b-chat-hf",
+        "meta-llama/Llama-3.1-8B",
+        "meta-llama/Llama-3.2-3B",
     ]
 
 
@@ -1172,8 +1161,10 @@ def test_a_narrow_search_keeps_its_lookup_of_the_matches(
     monkeypatch.setattr("genz_catalog.datasette.counts_cache.BROAD_SEARCH_SHARE", 1)
     ran = _logged_queries(monkeypatch)
     # 3 Llamas of 12 models: broad at one in 20, narrow when only a whole catalog is broad.
-    assert _all_pages(served, "/catalog/models.json?_search=llama&_size=3") == [
-        ["meta-llama/Llama-3.1-8B", "meta-llama/Llama-2-7b-chat-hf", "meta-llama/Llama-3.2-3B"]
+    assert _paged_ids(served, "/catalog/models.json?_search=llama&_shape=objects") == [
+        "meta-llama/Llama-3.1-8B",
+        "meta-llama/Llama-2-7b-chat-hf",
+        "meta-llama/Llama-3.2-3B",
     ]
     assert not [sql for sql in ran if "+rowid" in sql or sql.startswith("explain")]
 
