@@ -864,28 +864,21 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
     fts = attempt("search index check", lambda: _fts_gaps(db, models, fts_rows), None)
     if fts:
         problems.append(f"search index out of sync: {'; '.join(fts)} (--fix rebuilds it)")
-    # Triggers keep model_shapes exact; a tool that dropped them, or an INSERT OR REPLACE with
-    # recursive triggers off (its implicit delete fires no trigger), would leave it wrong.
-    has_shapes = attempt("schema check", db["model_shapes"].exists, False)
-    # An older file (before m017, opened read-only) has no model_shapes yet: nothing to check.
-    shapes_drift = (
-        attempt("model shapes check", lambda: model_shapes_drift(db), -1) if has_shapes else -1
-    )
-    if shapes_drift > 0:
-        problems.append(
-            f"model_shapes out of sync with models: {shapes_drift} rows differ "
-            "(the catalog statistics are wrong; --fix recounts them)"
-        )
-    # The same for model_facets (m026), which the searched models pages count from.
-    has_facets = attempt("schema check", db["model_facets"].exists, False)
-    facets_drift = (
-        attempt("model facets check", lambda: model_facets_drift(db), -1) if has_facets else -1
-    )
-    if facets_drift > 0:
-        problems.append(
-            f"model_facets out of sync with models: {facets_drift} rows differ "
-            "(a searched models page counts its facets wrong; --fix recounts them)"
-        )
+    # Triggers keep model_shapes and model_facets exact; a tool that dropped them, or an INSERT
+    # OR REPLACE with recursive triggers off (its implicit delete fires no trigger), would leave
+    # them wrong. An older file (opened read-only, so not migrated) may lack them: not checked.
+    drifts = {}
+    for table, drift, wrong in (
+        ("model_shapes", model_shapes_drift, "the catalog statistics are wrong"),
+        ("model_facets", model_facets_drift, "a searched models page counts its facets wrong"),
+    ):
+        exists = attempt("schema check", db[table].exists, False)
+        drifts[table] = attempt(f"{table} check", lambda d=drift: d(db), -1) if exists else -1
+        if drifts[table] > 0:
+            problems.append(
+                f"{table} out of sync with models: {drifts[table]} rows differ "
+                f"({wrong}; --fix recounts them)"
+            )
     orphans = {
         table: attempt(
             f"orphan check of {table}",
@@ -977,8 +970,8 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         undecodable_text=undecodable,
         invalid_json=invalid_json,
         stale_temporaries=[str(p) for p in stale_temps],
-        model_shapes_out_of_sync=shapes_drift,
-        model_facets_out_of_sync=facets_drift,
+        model_shapes_out_of_sync=drifts["model_shapes"],
+        model_facets_out_of_sync=drifts["model_facets"],
         deferred_indexes=deferred,
         stale_figures=stale,
         models_with_stale_figures=models_affected,
