@@ -230,6 +230,24 @@ def test_search_for_llama_finds_the_llama_models(server: dict, browser) -> None:
     assert "meta-llama/Llama-3.2-3B" in ids
     assert "meta-llama/Llama-2-7b-chat-hf" in ids
     assert "mistralai/Mistral-7B-v0.1" not in ids
+    # Its facets count the matches (from model_facets): every facet's counts add up to the
+    # models found, and the family facet's are the families of the rows shown (all of them).
+    found = int(page.locator("p.genz-count strong").inner_text().split()[0].replace(",", ""))
+    assert found == len(ids) == len(set(ids)) >= 3
+    families = page.locator("td.col-family").all_inner_texts()
+    for column in ("family", "model_type", "attention_type", "is_moe", "source"):
+        counts = page.locator(f".facet-info[data-column={column}] span.genz-n").all_inner_texts()
+        assert sum(int(c.replace(",", "")) for c in counts) == found, column
+    family_counts = {
+        name: int(count.replace(",", ""))
+        for name, count in zip(
+            page.locator(".facet-info[data-column=family] li a").all_inner_texts(),
+            page.locator(".facet-info[data-column=family] span.genz-n").all_inner_texts(),
+            strict=True,
+        )
+    }
+    assert family_counts == {f: families.count(f) for f in set(families)}
+    _screenshot(page, "models-search-llama")
     page.close()
 
 
