@@ -1153,6 +1153,26 @@ def test_a_broad_search_walks_its_order_index_and_pages_the_same(
     ]
 
 
+def test_only_a_searched_page_of_rows_is_offered_the_order_walk() -> None:
+    from genz_catalog.datasette.counts_cache import _searched_by_order
+
+    search = "rowid in (select rowid from models_fts where models_fts match escape_fts(:search))"
+    page = f"select model_id, family from models where is_deleted = 0 and {search}"
+    assert _searched_by_order(f"{page} order by parameter_count desc, model_id limit 51") == (
+        f"select model_id, family from models where is_deleted = 0 and +{search} "
+        "order by parameter_count desc, model_id limit 51"
+    )
+    for sql in (
+        f"select count(*) from models where is_deleted = 0 and {search}",
+        f"{page} limit 51",  # no order: nothing to walk
+        f"{page} order by model_id",  # no limit: every match is read anyway
+        # Another column's name ending in rowid is not the search term.
+        f"select model_id from models where model_{search} order by model_id limit 5",
+        "select model_id from models where is_deleted = 0 order by model_id limit 5",
+    ):
+        assert _searched_by_order(sql) is None, sql
+
+
 def test_a_narrow_search_keeps_its_lookup_of_the_matches(
     catalog_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
