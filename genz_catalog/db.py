@@ -1446,9 +1446,14 @@ def rebuild_model_facets(db: sqlite_utils.Database) -> None:
         + " AND ".join(f"k.{c} IS m.{c}" for c in MODEL_FACET_COLUMNS)
         + " WHERE m.is_deleted = 0"
     )
+    # Each key's count from one GROUP BY of model_facets (a count per key, each scanning the
+    # table, read it once per key); an upsert, as UPDATE ... FROM needs SQLite 3.33.
     db.execute(
-        "UPDATE model_facet_keys SET models = "
-        "(SELECT count(*) FROM model_facets f WHERE f.facet_key = model_facet_keys.id)"
+        f"INSERT INTO model_facet_keys (id, {columns}, models) "
+        f"SELECT k.id, {', '.join('k.' + c for c in MODEL_FACET_COLUMNS)}, c.n FROM "
+        "(SELECT facet_key, count(*) AS n FROM model_facets GROUP BY facet_key) c "
+        "JOIN model_facet_keys k ON k.id = c.facet_key WHERE 1 "
+        "ON CONFLICT (id) DO UPDATE SET models = excluded.models"
     )
 
 

@@ -290,11 +290,11 @@ _ROWS_TAIL = re.compile(r" limit \d+\s*$", re.IGNORECASE)
 BROAD_SEARCH_SHARE = 20
 
 
-def _searched_by_order(sql: str) -> str | None:
+def _searched_by_order(sql: str) -> tuple[str, str] | None:
     """``sql`` (a searched page's rows) with the search kept off the rowid lookup, so that
-    SQLite walks the index of the page's order and checks each model against the matches; None
-    when it is not such a query. Same rows, another plan (``+rowid`` is the same value, but no
-    index serves it)."""
+    SQLite walks the index of the page's order and checks each model against the matches, and
+    the subquery of those matches; None when it is not such a query. Same rows, another plan
+    (``+rowid`` is the same value, but no index serves it)."""
     if not _ROWS_HEAD.match(sql) or COUNT_SQL.match(sql):
         return None
     tail = _ROWS_TAIL.search(sql)
@@ -303,7 +303,7 @@ def _searched_by_order(sql: str) -> str | None:
     search = _SEARCH_TERM.search(sql)
     if search is None:
         return None
-    return sql[: search.start()] + "+" + sql[search.start() :]
+    return sql[: search.start()] + "+" + sql[search.start() :], search["matches"]
 
 
 def _walks_an_index(plan: Iterable[Any]) -> bool:
@@ -402,7 +402,7 @@ class CatalogDatabase(Database):
         sql = _family_index_first(_ties_by_id(sql))
         by_order = _searched_by_order(sql)
         if by_order is not None:
-            sql = await self._searched_rows_plan(sql, by_order, params)
+            sql = await self._searched_rows_plan(sql, *by_order, params)
         searched = sql in self.searched_sql
         if not searched and sql not in self.remembered_sql and not COUNT_SQL.match(sql):
             return await super().execute(sql, params, *args, **kwargs)
@@ -429,20 +429,17 @@ class CatalogDatabase(Database):
             remember(memory, key, result, most)
         return result
 
-    async def _searched_rows_plan(self, sql: str, by_order: str, params: Any) -> str:
-        """``by_order`` (:func:`_searched_by_order`) for a broad search whose page order has
-        an index, else ``sql``.
+    async def _searched_rows_plan(self, sql: str, by_order: str, matches: str, params: Any) -> str:
+        """``by_order`` (:func:`_searched_by_order`, with ``matches`` its search's subquery)
+        for a broad search whose page order has an index, else ``sql``.
 
         SQLite looks every match up by rowid, reads its row and sorts them all: ~1.3 us a
         match, 125-175 ms for one broad word at a million models. Walking the order's index and
         checking each entry against the matches stops once the page is full (~25 ms), but for
         a narrow search it would walk the whole index (~70 ms) to find a handful: so only when
         more than one model in :data:`BROAD_SEARCH_SHARE` matches (its count costs ~4 ms)."""
-        search = _SEARCH_TERM.search(sql)
-        if search is None:
-            return sql
         try:
-            counted = await super().execute(f"select count(*) from {search['matches']}", params)
+            counted = await super().execute(f"select count(*) from {matches}", params)
             models = await super().execute("select max(rowid) from models")
             matches, most = counted.rows[0][0], models.rows[0][0] or 0
             if matches * BROAD_SEARCH_SHARE <= most:
@@ -496,6 +493,7 @@ class CatalogDatabase(Database):
             self._summaries.move_to_end(key)
             return summary
         columns = ", ".join(PAGE_FACET_COLUMNS)
+        over_models = f"select {columns}, count(*) from models where {where} group by {columns}"
         shapes = shapes_where(where)
         if shapes is not None:
             # Filters on model_shapes' own columns: a few hundred rows, not the models.
@@ -503,13 +501,16 @@ class CatalogDatabase(Database):
                 f"select {columns}, sum(models) from model_shapes where {shapes} group by {columns}"
             )
         else:
-            question = f"select {columns}, count(*) from models where {where} group by {columns}"
-            searched = searched_facets_question(where)
-            if searched is not None and await self._has_table("model_facets"):
-                question = searched
+            question = searched_facets_question(where) or over_models
         version = self.data_version()
         try:
-            rows = await super().execute(question, params, *args, **kwargs)
+            try:
+                rows = await super().execute(question, params, *args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                # A file older than the table (m017, m026), served read-only: from the models.
+                if question == over_models or "no such table" not in str(exc):
+                    raise
+                rows = await super().execute(over_models, params, *args, **kwargs)
         except QueryInterrupted:
             if self.data_version() == version:
                 deadline = _TimedOut(time.monotonic() + TIMED_OUT_TTL_S)
@@ -519,14 +520,6 @@ class CatalogDatabase(Database):
         if self.data_version() == version:
             remember(self._summaries, key, summary, MAX_SUMMARIES)
         return summary
-
-    async def _has_table(self, name: str) -> bool:
-        """Whether the file has table ``name`` (a file older than its migration, served
-        read-only, does not)."""
-        found = await super().execute(
-            "select 1 from sqlite_master where type = 'table' and name = :name", {"name": name}
-        )
-        return bool(found.rows)
 
     def _forget_answers(self) -> None:
         """Drop the answers that belong to one catalog version."""
