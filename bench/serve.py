@@ -47,6 +47,7 @@ import synthetic_catalog
 from synthetic_catalog import checkpoint, ensure_generated
 
 from genz_catalog.datasette.app import build_datasette, load_metadata
+from genz_catalog.datasette.counts_cache import BROAD_WORD_MODELS, broad_words, warm_searches
 from genz_catalog.db import write_transaction
 from genz_catalog.default_catalog import build_default_catalog
 from genz_catalog.manager import ModelManager, utc_now
@@ -222,6 +223,38 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
                 "repeat": statistics.median(again),
             }
         return timings
+
+    return asyncio.run(run())
+
+
+def time_warmed_searches(path: Path) -> dict[str, Any]:
+    """What ``genz-catalog serve``'s warm-up (``keep_warm``) does for broad searches: the
+    broad words it finds in the search index (``broad_words``), the seconds one pass of
+    searches takes (family words and broad words, nothing remembered before), and then the
+    milliseconds of a visitor's first ``search_models`` for :data:`BROAD_SEARCHES` and the
+    broadest words, and for a one-letter prefix no pass searches (``q``)."""
+    datasette = build_datasette(path)
+    database = datasette.get_database("catalog")
+
+    async def first_visit(word: str) -> float:
+        url = "/catalog/search_models.json?_shape=array&" + urllib.parse.urlencode({"q": word})
+        started = time.perf_counter()
+        response = await datasette.client.get(url)
+        assert response.status_code == 200, (word, response.text[:300])
+        return (time.perf_counter() - started) * 1000
+
+    async def run() -> dict[str, Any]:
+        words = await database.execute_fn(broad_words)
+        database.forget()
+        started = time.perf_counter()
+        await warm_searches(datasette, database)
+        seconds = time.perf_counter() - started
+        asked = dict.fromkeys([*BROAD_SEARCHES, *words[:4], "q"])
+        return {
+            "broad_words": words,
+            "warm_s": seconds,
+            "first_ms": {word: await first_visit(word) for word in asked},
+        }
 
     return asyncio.run(run())
 
@@ -457,6 +490,16 @@ def main() -> None:
             "(summaries and counts remembered until the catalog changes)"
         )
 
+        warmed = time_warmed_searches(path)
+        print(
+            f"\nsearches after genz-catalog serve's warm-up: {len(warmed['broad_words'])} broad "
+            f"words (held by >= {BROAD_WORD_MODELS:,} models: "
+            f"{', '.join(warmed['broad_words'])}); one warm-up pass {warmed['warm_s']:.1f} s"
+        )
+        for word, ms in warmed["first_ms"].items():
+            verdict = "PASS" if ms <= 100 else "FAIL"
+            print(f"  first visitor search_models q={word:22s} {ms:8.1f} ms {verdict}")
+
         cold = time_models_page_cold(path, args.repeat)
         print(
             f"\nmodels page with no counts remembered (first view after a write; median of "
@@ -551,6 +594,7 @@ def main() -> None:
             json.dumps(
                 {
                     "canned_ms": timings,
+                    "warmed_searches": warmed,
                     "cold_ms": cold,
                     "next_pages_ms": following,
                     "pages": pages,

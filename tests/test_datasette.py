@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 import urllib.parse
 from pathlib import Path
 
@@ -1468,6 +1469,62 @@ def test_a_search_is_remembered_whatever_its_case_and_family_words_are_searched_
     assert ranked() == 2  # every one answered from memory
     # A different search is still its own.
     assert search("qwen3") == ["Qwen/Qwen3-14B"] and ranked() == 3
+
+
+def test_keep_warm_searches_the_words_most_models_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Besides family words, keep_warm searches the search index's broadest words (read from
+    an ``fts5vocab`` table in the connection's temporary schema, never written to the file),
+    so a visitor's first ``instruct`` is answered from memory."""
+    from genz_catalog.datasette import counts_cache
+    from genz_catalog.datasette.counts_cache import broad_words, keep_warm
+
+    path = tmp_path / "broad-words.db"
+    instruct = (
+        "meta-llama/Llama-3.2-3B-Instruct",
+        "mistralai/Mistral-7B-Instruct-v0.3",
+        "microsoft/Phi-3-mini-4k-instruct",
+    )
+    with ModelManager(path) as manager:
+        for model_id in (*instruct, "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        # Three models hold "instruct"; no other word is held by more than two.
+        assert broad_words(conn, models=3) == ["instruct"]
+        two = broad_words(conn, models=2, limit=100)
+        assert two[0] == "instruct" and {"llama", "mistral", "7b"} <= set(two)
+        assert broad_words(conn, models=2, limit=2) == two[:2]
+        assert broad_words(conn, models=4) == []
+    monkeypatch.setattr(counts_cache, "BROAD_WORD_MODELS", 3)
+    served = build_datasette(path)
+    ran = _logged_queries(monkeypatch)
+
+    def ranked() -> int:
+        return len([sql for sql in ran if "models_fts match genz_fts_query(:q)" in sql.lower()])
+
+    def search(text: str) -> list[str]:
+        query = urllib.parse.urlencode({"q": text, "_shape": "array"})
+        return [row["model_id"] for row in rows(served, "/catalog/search_models.json?" + query)]
+
+    # Family words, most models first, then the broad word: llama, mistral, phi, instruct.
+    async def warm() -> None:
+        task = asyncio.create_task(keep_warm(served, [], poll_s=0.01, settle_s=0.5))
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if ranked() == 4:
+                break
+        await asyncio.sleep(0.1)
+        task.cancel()
+
+    asyncio.run(warm())
+    assert ranked() == 4
+    assert sorted(search("Instruct")) == sorted(instruct)
+    assert ranked() == 4  # from memory
+    assert search("3b") == ["meta-llama/Llama-3.2-3B-Instruct"] and ranked() == 5
+    with sqlite3.connect(path) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "genz_search_words" not in names
 
 
 def test_counts_are_remembered_until_the_catalog_changes(

@@ -11,10 +11,11 @@ until ``PRAGMA data_version`` says another connection committed. The answer is a
 the query would give now; only the repeat work goes.
 
 :func:`keep_warm` (run by ``genz-catalog serve``) asks for the default models page, those
-canned queries and ``search_models`` for the catalog's most common family words at start and
-again once the catalog has stopped changing after a write, so the first visitor after a start
-or an import does not pay for the scans either. Canned searches are remembered per search (a
-text's ASCII case and spaces aside) in the same way.
+canned queries and ``search_models`` for the catalog's most common family words and for the
+words the most models hold (:func:`broad_words`) at start and again once the catalog has
+stopped changing after a write, so the first visitor after a start or an import does not pay
+for the scans either. Canned searches are remembered per search (a text's ASCII case and
+spaces aside) in the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import re
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -111,6 +113,23 @@ SELECT lower(family) AS family, sum(models) AS models FROM model_shapes
  WHERE family IS NOT NULL GROUP BY lower(family) ORDER BY models DESC, family LIMIT 100
 """
 _FAMILY_WORD = re.compile(r"[a-z]{3,}")
+#: A word of the search index held by at least this many models is searched by
+#: :func:`keep_warm` too (``instruct``, ``7b``, ``base``): ranking its matches costs ~0.8-1.6 us
+#: each on this 2-core machine, so from about here a first search takes 40-80 ms or more.
+BROAD_WORD_MODELS = 50_000
+#: Most such words searched (the broadest first): with :data:`WARM_SEARCHES` they stay well
+#: within :data:`MAX_SEARCHES` remembered answers.
+MAX_BROAD_WORDS = 24
+#: The search index's words with the number of models holding each, through a read-only
+#: ``fts5vocab`` table in the connection's temporary schema (nothing is written to the file;
+#: it reads the whole index once: ~0.25 s at a million models).
+_VOCABULARY_SQL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.genz_search_words "
+    "USING fts5vocab(main, 'models_fts', 'row')"
+)
+BROAD_WORDS_SQL = (
+    "SELECT term FROM temp.genz_search_words WHERE doc >= ? ORDER BY doc DESC, term LIMIT ?"
+)
 #: Upper-case ASCII -> lower-case, the one case folding FTS5's unicode61 tokenizer and Python
 #: certainly agree on.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -632,16 +651,38 @@ def popular_family_words(
     return words
 
 
-async def _warm_searches(datasette: Any, database: Any) -> None:
-    """Search for the catalog's most common family words, so a visitor's first broad search
-    is answered from memory."""
+def broad_words(
+    conn: sqlite3.Connection, models: int | None = None, limit: int | None = None
+) -> list[str]:
+    """The words of the search index that at least ``models`` models hold (default
+    :data:`BROAD_WORD_MODELS`), the most held first, at most ``limit`` (default
+    :data:`MAX_BROAD_WORDS`): the searches whose ranking is slow. Deleted models' entries
+    count too (the index keeps them until they are purged)."""
+    conn.execute(_VOCABULARY_SQL)
+    least = BROAD_WORD_MODELS if models is None else models
+    most = MAX_BROAD_WORDS if limit is None else limit
+    return [row[0] for row in conn.execute(BROAD_WORDS_SQL, (least, most))]
+
+
+async def warm_searches(datasette: Any, database: Any) -> None:
+    """Search for the catalog's most common family words and for the words of the search
+    index that the most models hold, so a visitor's first broad search is answered from
+    memory."""
     try:
         families = (await database.execute(POPULAR_FAMILY_WORDS_SQL)).rows
-    except Exception:  # noqa: BLE001 - a file without model_shapes: nothing to warm
-        return
-    for word in popular_family_words((row[0], row[1]) for row in families):
+    except Exception:  # noqa: BLE001 - a file without model_shapes: no family words
+        families = []
+    words = popular_family_words((row[0], row[1]) for row in families)
+    try:
+        broad = await database.execute_fn(broad_words)
+    except Exception:  # noqa: BLE001 - a file without the search index: nothing broad
+        broad = []
+    words += [word for word in broad if word not in words]
+    for word in words:
         try:
-            await datasette.client.get(f"/{DATABASE_NAME}/search_models.json?q={word}")
+            await datasette.client.get(
+                f"/{DATABASE_NAME}/search_models.json?q={urllib.parse.quote(word)}"
+            )
         except Exception:  # noqa: BLE001 - a warm-up must never stop the server
             pass
 
@@ -657,7 +698,8 @@ async def keep_warm(
     """Ask for ``paths`` now, and again each time the catalog has changed and then stayed
     unchanged for ``settle_s`` seconds, so their counts are remembered before anyone asks;
     with ``searches``, also ``search_models`` for the :data:`WARM_SEARCHES` most common family
-    words. Runs until cancelled; a request that fails is skipped (the next change tries
+    words and for the broad words of the search index (:func:`broad_words`). Runs until
+    cancelled; a request that fails is skipped (the next change tries
     again)."""
     database = datasette.get_database(DATABASE_NAME)
     warmed: int | None = None
@@ -675,6 +717,6 @@ async def keep_warm(
                 except Exception:  # noqa: BLE001 - a warm-up must never stop the server
                     pass
             if searches:
-                await _warm_searches(datasette, database)
+                await warm_searches(datasette, database)
             warmed = version
         await asyncio.sleep(poll_s)
