@@ -1395,11 +1395,10 @@ def test_searches_are_remembered_per_text_until_the_catalog_changes(
     ran = _logged_queries(monkeypatch)
 
     def search(text: str) -> list[str]:
-        found = rows(served, "/catalog/search_models.json?_shape=array&q=" + text)
-        return [row["model_id"] for row in found]
+        return _searched(served, text)
 
     def ranked() -> int:
-        return len([sql for sql in ran if "models_fts match genz_fts_query(:q)" in sql.lower()])
+        return _rankings(ran)
 
     assert search("llama") == ["meta-llama/Llama-3.1-8B"]
     assert search("llama") == ["meta-llama/Llama-3.1-8B"] and ranked() == 1
@@ -1418,13 +1417,40 @@ def test_searches_are_remembered_per_text_until_the_catalog_changes(
     assert len(served.get_database("catalog")._searches) == 2
 
 
+def _rankings(ran: list[str]) -> int:
+    """How many times ``search_models`` ranked a search in the logged SQL ``ran``."""
+    return len([sql for sql in ran if "models_fts match genz_fts_query(:q)" in sql.lower()])
+
+
+def _searched(served: object, text: str) -> list[str]:
+    """The ids ``search_models`` answers for ``text``, best first."""
+    query = urllib.parse.urlencode({"q": text, "_shape": "array"})
+    return [row["model_id"] for row in rows(served, "/catalog/search_models.json?" + query)]
+
+
+def _warm_until(served: object, ran: list[str], rankings: int) -> None:
+    """Run ``keep_warm`` (no pages, searches only) until ``rankings`` searches were ranked,
+    or for at most ~4 s, then stop it."""
+    from genz_catalog.datasette.counts_cache import keep_warm
+
+    async def warm() -> None:
+        task = asyncio.create_task(keep_warm(served, [], poll_s=0.01, settle_s=0.5))
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if _rankings(ran) >= rankings:
+                break
+        await asyncio.sleep(0.1)  # a ranking past the expected count would show now
+        task.cancel()
+
+    asyncio.run(warm())
+
+
 def test_a_search_is_remembered_whatever_its_case_and_family_words_are_searched_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``Qwen`` and `` QWEN`` are one search (the index folds case); keep_warm searches the
     catalog's most common family words (qwen for qwen2 and qwen3) before any visitor does."""
     from genz_catalog.datasette import counts_cache
-    from genz_catalog.datasette.counts_cache import keep_warm
 
     path = tmp_path / "warm-searches.db"
     models = ("Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-3B", "Qwen/Qwen3-14B", "meta-llama/Llama-3.1-8B")
@@ -1433,13 +1459,6 @@ def test_a_search_is_remembered_whatever_its_case_and_family_words_are_searched_
             manager.add_model(model_id, _config(model_id), source="huggingface")
     served = build_datasette(path)
     ran = _logged_queries(monkeypatch)
-
-    def ranked() -> int:
-        return len([sql for sql in ran if "models_fts match genz_fts_query(:q)" in sql.lower()])
-
-    def search(text: str) -> list[str]:
-        query = urllib.parse.urlencode({"q": text, "_shape": "array"})
-        return [row["model_id"] for row in rows(served, "/catalog/search_models.json?" + query)]
 
     # Family words, most models first: qwen2 (2 models) and qwen3 are one word.
     families = get(
@@ -1452,23 +1471,15 @@ def test_a_search_is_remembered_whatever_its_case_and_family_words_are_searched_
     assert counts_cache.popular_family_words(families) == ["qwen", "llama"]
     ran.clear()
 
-    async def warm() -> None:
-        task = asyncio.create_task(keep_warm(served, [], poll_s=0.01, settle_s=0.5))
-        for _ in range(200):
-            await asyncio.sleep(0.02)
-            if ranked() == 2:
-                break
-        task.cancel()
-
-    asyncio.run(warm())
-    assert ranked() == 2  # qwen and llama, with no visitor asking
+    _warm_until(served, ran, 2)
+    assert _rankings(ran) == 2  # qwen and llama, with no visitor asking
     qwens = ["Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-3B", "Qwen/Qwen3-14B"]
     for text in ("qwen", "Qwen", " QWEN "):
-        assert sorted(search(text)) == sorted(qwens)
-    assert search("LLAMA") == ["meta-llama/Llama-3.1-8B"]
-    assert ranked() == 2  # every one answered from memory
+        assert sorted(_searched(served, text)) == sorted(qwens)
+    assert _searched(served, "LLAMA") == ["meta-llama/Llama-3.1-8B"]
+    assert _rankings(ran) == 2  # every one answered from memory
     # A different search is still its own.
-    assert search("qwen3") == ["Qwen/Qwen3-14B"] and ranked() == 3
+    assert _searched(served, "qwen3") == ["Qwen/Qwen3-14B"] and _rankings(ran) == 3
 
 
 def test_keep_warm_searches_the_words_most_models_hold(
@@ -1478,7 +1489,7 @@ def test_keep_warm_searches_the_words_most_models_hold(
     an ``fts5vocab`` table in the connection's temporary schema, never written to the file),
     so a visitor's first ``instruct`` is answered from memory."""
     from genz_catalog.datasette import counts_cache
-    from genz_catalog.datasette.counts_cache import broad_words, keep_warm
+    from genz_catalog.datasette.counts_cache import broad_words
 
     path = tmp_path / "broad-words.db"
     instruct = (
@@ -1499,29 +1510,13 @@ def test_keep_warm_searches_the_words_most_models_hold(
     monkeypatch.setattr(counts_cache, "BROAD_WORD_MODELS", 3)
     served = build_datasette(path)
     ran = _logged_queries(monkeypatch)
-
-    def ranked() -> int:
-        return len([sql for sql in ran if "models_fts match genz_fts_query(:q)" in sql.lower()])
-
-    def search(text: str) -> list[str]:
-        query = urllib.parse.urlencode({"q": text, "_shape": "array"})
-        return [row["model_id"] for row in rows(served, "/catalog/search_models.json?" + query)]
-
     # Family words, most models first, then the broad word: llama, mistral, phi, instruct.
-    async def warm() -> None:
-        task = asyncio.create_task(keep_warm(served, [], poll_s=0.01, settle_s=0.5))
-        for _ in range(200):
-            await asyncio.sleep(0.02)
-            if ranked() == 4:
-                break
-        await asyncio.sleep(0.1)
-        task.cancel()
-
-    asyncio.run(warm())
-    assert ranked() == 4
-    assert sorted(search("Instruct")) == sorted(instruct)
-    assert ranked() == 4  # from memory
-    assert search("3b") == ["meta-llama/Llama-3.2-3B-Instruct"] and ranked() == 5
+    _warm_until(served, ran, 4)
+    assert _rankings(ran) == 4
+    assert sorted(_searched(served, "Instruct")) == sorted(instruct)
+    assert _rankings(ran) == 4  # from memory
+    assert _searched(served, "3b") == ["meta-llama/Llama-3.2-3B-Instruct"]
+    assert _rankings(ran) == 5
     with sqlite3.connect(path) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert "genz_search_words" not in names
