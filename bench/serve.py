@@ -9,7 +9,9 @@
 2. Times every canned query through Datasette's in-process client (median of ``--repeat`` runs;
    target <= 100 ms each), ``search_models`` also with one broad word (``BROAD_SEARCHES``),
    the models page with no facet counts remembered (the first view after a write), and the
-   pages people open next (``NEXT_PAGES``: a facet value clicked, the search box).
+   pages people open next (``NEXT_PAGES``: a facet value clicked, the search box). Then what
+   ``genz-catalog serve``'s warm-up does for broad searches: the broad words it finds, the
+   seconds of one pass, and a visitor's first search for those words and for one it skips.
 3. Starts ``genz-catalog serve`` and plain ``datasette`` (no metadata, no plugins) on the same
    file, one after the other, ``--rounds`` times alternating (a noisy neighbour hits both
    alike). In each run it times the pages people open, one request at a time (median of
