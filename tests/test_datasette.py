@@ -1522,6 +1522,55 @@ def test_keep_warm_searches_the_words_most_models_hold(
     assert "genz_search_words" not in names
 
 
+def test_the_search_warm_up_waits_while_visitors_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warm-up pass ranks a few million matches at a million models: it takes the time
+    visitors leave, not theirs. While a visitor queries every ~50 ms nothing is ranked; once
+    they stop, the family words are."""
+    import time
+
+    from genz_catalog.datasette import counts_cache
+    from genz_catalog.datasette.counts_cache import keep_warm
+
+    monkeypatch.setattr(counts_cache, "WARM_IDLE_S", 0.3)
+    path = tmp_path / "busy.db"
+    with ModelManager(path) as manager:
+        for model_id in ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+    served = build_datasette(path)
+    ran = _logged_queries(monkeypatch)
+    database = served.get_database("catalog")
+
+    async def visit() -> None:
+        response = await served.client.get("/catalog/models.json?_size=1")
+        assert response.status_code == 200
+
+    async def scenario() -> tuple[int, float, float]:
+        await visit()
+        task = asyncio.create_task(keep_warm(served, [], poll_s=0.01, settle_s=0.5))
+        busy_until = time.monotonic() + 1.2
+        while time.monotonic() < busy_until:
+            await visit()
+            await asyncio.sleep(0.05)
+        while_busy = _rankings(ran)
+        left, last_visit = time.monotonic(), database.last_visitor_query
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if _rankings(ran) >= 2:
+                break
+        warmed = time.monotonic()
+        task.cancel()
+        return while_busy, warmed - left, last_visit
+
+    while_busy, after_s, last_visit = asyncio.run(scenario())
+    assert while_busy == 0
+    assert _rankings(ran) == 2  # llama and mistral, once the visitor left
+    assert 0.25 <= after_s < 2.0
+    # The warm-up's own queries (two rankings and more) do not count as a visitor's.
+    assert database.last_visitor_query == last_visit > 0
+
+
 def test_counts_are_remembered_until_the_catalog_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,7 @@ spaces aside) in the same way.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 import sqlite3
 import threading
@@ -140,6 +141,12 @@ WARM_PATHS = (
     f"/{DATABASE_NAME}/models.json",
     *(f"/{DATABASE_NAME}/{name}.json" for name in WHOLE_CATALOG_QUERIES),
 )
+#: Seconds with no visitor's query that :func:`warm_searches` waits for before each search: a
+#: pass ranks a few million matches at a million models (~3 s of a core), which would otherwise
+#: compete with visitors for the CPU right after a start or a write.
+WARM_IDLE_S = 0.5
+#: Set in the warm-up's own task: its queries are not a visitor's.
+_WARMING: contextvars.ContextVar[bool] = contextvars.ContextVar("genz_warming", default=False)
 #: Seconds between two looks at ``data_version`` in :func:`keep_warm`.
 WARM_POLL_S = 1.0
 #: Seconds the catalog must stay unchanged before :func:`keep_warm` recounts: an import commits
@@ -397,6 +404,8 @@ class CatalogDatabase(Database):
         self._summaries: OrderedDict[tuple[str, tuple], Any] = OrderedDict()
         self._version_lock = threading.Lock()
         self._version_conn: sqlite3.Connection | None = None
+        #: ``time.monotonic()`` of the latest query not asked by the warm-up (0: none yet).
+        self.last_visitor_query = 0.0
 
     def data_version(self) -> int:
         """A number that changes whenever another connection (the CLI) commits to the file.
@@ -418,6 +427,8 @@ class CatalogDatabase(Database):
         """Datasette's ``execute``; count queries (and :attr:`remembered_sql`) are remembered
         until the catalog changes, and a first page in one column's order breaks ties by id
         (:func:`_ties_by_id`)."""
+        if not _WARMING.get():
+            self.last_visitor_query = time.monotonic()
         sql = _family_index_first(_ties_by_id(sql))
         by_order = _searched_by_order(sql)
         if by_order is not None:
@@ -664,10 +675,28 @@ def broad_words(
     return [row[0] for row in conn.execute(BROAD_WORDS_SQL, (least, most))]
 
 
-async def warm_searches(datasette: Any, database: Any) -> None:
+async def warm_searches(datasette: Any, database: Any, idle_s: float = WARM_IDLE_S) -> None:
     """Search for the catalog's most common family words and for the words of the search
     index that the most models hold, so a visitor's first broad search is answered from
-    memory."""
+    memory. Each search waits until no visitor has queried for ``idle_s`` seconds: the
+    warm-up uses the time visitors leave."""
+    token = _WARMING.set(True)
+    try:
+        await _warm_searches_when_idle(datasette, database, idle_s)
+    finally:
+        _WARMING.reset(token)
+
+
+async def _wait_for_idle(database: Any, idle_s: float) -> None:
+    """Return once ``database`` has seen no visitor's query for ``idle_s`` seconds."""
+    while True:
+        quiet = time.monotonic() - getattr(database, "last_visitor_query", 0.0)
+        if quiet >= idle_s:
+            return
+        await asyncio.sleep(idle_s - quiet)
+
+
+async def _warm_searches_when_idle(datasette: Any, database: Any, idle_s: float) -> None:
     try:
         families = (await database.execute(POPULAR_FAMILY_WORDS_SQL)).rows
     except Exception:  # noqa: BLE001 - a file without model_shapes: no family words
@@ -679,6 +708,7 @@ async def warm_searches(datasette: Any, database: Any) -> None:
         broad = []
     words += [word for word in broad if word not in words]
     for word in words:
+        await _wait_for_idle(database, idle_s)
         try:
             await datasette.client.get(
                 f"/{DATABASE_NAME}/search_models.json?q={urllib.parse.quote(word)}"
@@ -698,9 +728,10 @@ async def keep_warm(
     """Ask for ``paths`` now, and again each time the catalog has changed and then stayed
     unchanged for ``settle_s`` seconds, so their counts are remembered before anyone asks;
     with ``searches``, also ``search_models`` for the :data:`WARM_SEARCHES` most common family
-    words and for the broad words of the search index (:func:`broad_words`). Runs until
-    cancelled; a request that fails is skipped (the next change tries
-    again)."""
+    words and for the broad words of the search index (:func:`broad_words`), each when
+    visitors leave time for it (:data:`WARM_IDLE_S`). Runs until cancelled; a request that
+    fails is skipped (the next change tries again)."""
+    _WARMING.set(True)  # this task's own context: its requests are not a visitor's
     database = datasette.get_database(DATABASE_NAME)
     warmed: int | None = None
     seen: int | None = None
