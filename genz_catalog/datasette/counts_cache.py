@@ -675,14 +675,16 @@ def broad_words(
     return [row[0] for row in conn.execute(BROAD_WORDS_SQL, (least, most))]
 
 
-async def warm_searches(datasette: Any, database: Any, idle_s: float = WARM_IDLE_S) -> None:
+async def warm_searches(datasette: Any, database: Any, idle_s: float | None = None) -> None:
     """Search for the catalog's most common family words and for the words of the search
     index that the most models hold, so a visitor's first broad search is answered from
-    memory. Each search waits until no visitor has queried for ``idle_s`` seconds: the
-    warm-up uses the time visitors leave."""
+    memory. Each search waits until no visitor has queried for ``idle_s`` seconds (default
+    :data:`WARM_IDLE_S`): the warm-up uses the time visitors leave, and a server that is never
+    idle ranks these words only when a visitor asks."""
     token = _WARMING.set(True)
     try:
-        await _warm_searches_when_idle(datasette, database, idle_s)
+        quiet_s = WARM_IDLE_S if idle_s is None else idle_s
+        await _warm_searches_when_idle(datasette, database, quiet_s)
     finally:
         _WARMING.reset(token)
 
