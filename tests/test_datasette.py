@@ -1382,15 +1382,20 @@ def test_first_pages_break_ties_by_id() -> None:
     )
 
 
+def _add_llama_and_mistral(path: Path) -> None:
+    """Llama 3.1 8B and Mistral 7B from their real configs, into the catalog at ``path``."""
+    with ModelManager(path) as manager:
+        for model_id in ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+
+
 def test_searches_are_remembered_per_text_until_the_catalog_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from genz_catalog.datasette import counts_cache
 
     path = tmp_path / "searches.db"
-    with ModelManager(path) as manager:
-        for model_id in ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
-            manager.add_model(model_id, _config(model_id), source="huggingface")
+    _add_llama_and_mistral(path)
     served = build_datasette(path)
     ran = _logged_queries(monkeypatch)
 
@@ -1535,9 +1540,7 @@ def test_the_search_warm_up_waits_while_visitors_query(
 
     monkeypatch.setattr(counts_cache, "WARM_IDLE_S", 0.3)
     path = tmp_path / "busy.db"
-    with ModelManager(path) as manager:
-        for model_id in ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
-            manager.add_model(model_id, _config(model_id), source="huggingface")
+    _add_llama_and_mistral(path)
     served = build_datasette(path)
     ran = _logged_queries(monkeypatch)
     database = served.get_database("catalog")
@@ -1587,9 +1590,7 @@ def test_counts_are_remembered_until_the_catalog_changes(
 
     monkeypatch.setattr(Database, "execute", counting_execute)
     path = tmp_path / "counts.db"
-    with ModelManager(path) as manager:
-        for model_id in ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
-            manager.add_model(model_id, _config(model_id), source="huggingface")
+    _add_llama_and_mistral(path)
     served = build_datasette(path)
     database = served.get_database("catalog")
 
