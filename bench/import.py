@@ -64,14 +64,23 @@ def peak_rss_mb() -> float:
     writer whose own peak was ~90 MB reported 156. ``VmHWM`` belongs to the address space the
     exec made.
     """
+    own = vm_hwm_kb("self")
+    if own is not None:
+        return own / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def vm_hwm_kb(pid: int | str) -> int | None:
+    """The peak resident size of process ``pid`` (or ``"self"``) in KB from ``/proc``
+    (``VmHWM``), or None where there is none (not Linux, or the process has exited)."""
     try:
-        with open("/proc/self/status") as status:
+        with open(f"/proc/{pid}/status") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
+                    return int(line.split()[1])
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return None
 
 
 class WorkerPeaks:
@@ -113,15 +122,9 @@ class WorkerPeaks:
     def _run(self) -> None:
         while not self._stop.wait(0.05):
             for pid in self._children():
-                try:
-                    with open(f"/proc/{pid}/status") as status:
-                        for line in status:
-                            if line.startswith("VmHWM:"):
-                                kb = int(line.split()[1])
-                                self.peaks_kb[pid] = max(self.peaks_kb.get(pid, 0), kb)
-                                break
-                except OSError:
-                    pass  # exited between the listing and the read
+                kb = vm_hwm_kb(pid)  # None: exited between the listing and the read
+                if kb is not None:
+                    self.peaks_kb[pid] = max(self.peaks_kb.get(pid, 0), kb)
 
     @property
     def total_mb(self) -> float:

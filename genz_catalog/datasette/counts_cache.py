@@ -681,10 +681,26 @@ async def warm_searches(datasette: Any, database: Any, idle_s: float | None = No
     memory. Each search waits until no visitor has queried for ``idle_s`` seconds (default
     :data:`WARM_IDLE_S`): the warm-up uses the time visitors leave, and a server that is never
     idle ranks these words only when a visitor asks."""
+    quiet_s = WARM_IDLE_S if idle_s is None else idle_s
     token = _WARMING.set(True)
     try:
-        quiet_s = WARM_IDLE_S if idle_s is None else idle_s
-        await _warm_searches_when_idle(datasette, database, quiet_s)
+        try:
+            families = (await database.execute(POPULAR_FAMILY_WORDS_SQL)).rows
+        except Exception:  # noqa: BLE001 - a file without model_shapes: no family words
+            families = []
+        words = popular_family_words((row[0], row[1]) for row in families)
+        try:
+            broad = await database.execute_fn(broad_words)
+        except Exception:  # noqa: BLE001 - a file without the search index: nothing broad
+            broad = []
+        for word in words + [word for word in broad if word not in words]:
+            await _wait_for_idle(database, quiet_s)
+            try:
+                await datasette.client.get(
+                    f"/{DATABASE_NAME}/search_models.json?q={urllib.parse.quote(word)}"
+                )
+            except Exception:  # noqa: BLE001 - a warm-up must never stop the server
+                pass
     finally:
         _WARMING.reset(token)
 
@@ -696,27 +712,6 @@ async def _wait_for_idle(database: Any, idle_s: float) -> None:
         if quiet >= idle_s:
             return
         await asyncio.sleep(idle_s - quiet)
-
-
-async def _warm_searches_when_idle(datasette: Any, database: Any, idle_s: float) -> None:
-    try:
-        families = (await database.execute(POPULAR_FAMILY_WORDS_SQL)).rows
-    except Exception:  # noqa: BLE001 - a file without model_shapes: no family words
-        families = []
-    words = popular_family_words((row[0], row[1]) for row in families)
-    try:
-        broad = await database.execute_fn(broad_words)
-    except Exception:  # noqa: BLE001 - a file without the search index: nothing broad
-        broad = []
-    words += [word for word in broad if word not in words]
-    for word in words:
-        await _wait_for_idle(database, idle_s)
-        try:
-            await datasette.client.get(
-                f"/{DATABASE_NAME}/search_models.json?q={urllib.parse.quote(word)}"
-            )
-        except Exception:  # noqa: BLE001 - a warm-up must never stop the server
-            pass
 
 
 async def keep_warm(
