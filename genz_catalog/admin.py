@@ -44,6 +44,7 @@ from .catalog import writes as _writes
 from .catalog.ids import name_owners, utc_now_after_earlier_writes
 from .catalog.metrics import upsert_metrics
 from .catalog.prepared import BulkPreparer, PreparedModel, check_bounds
+from .catalog.remembered_searches import remember_after_bulk_write, remember_searches
 from .convert import ConversionError
 from .db import (
     BUSY_TIMEOUT_MS,
@@ -337,6 +338,9 @@ def backup_catalog(
         try:
             db.conn.backup(copy, pages=-1)
             if publish:
+                # A published copy never changes: its first visitors' broad searches are read,
+                # not ranked, on every replica.
+                remember_searches(sqlite_utils.Database(copy))
                 _record_publication(copy)
             mode = copy.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
             if mode.lower() != "delete":
@@ -531,6 +535,7 @@ def load_catalog(
         # Rules that span rows hold once every row is in (still inside the transaction, so a
         # refusal writes nothing): the checks doctor runs, limited to what this file wrote.
         _check_loaded_rows(db, lines_of, source_name)
+    remember_after_bulk_write(db, result.counts.get("models", 0))
     return result
 
 
@@ -1460,6 +1465,7 @@ def import_config_files(
         finally:
             if deferred:
                 _restore_after_import(manager.db, failing=sys.exc_info()[0] is not None)
+    remember_after_bulk_write(manager.writable(), written_models)
     return result
 
 

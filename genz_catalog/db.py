@@ -1519,3 +1519,46 @@ def m026_model_facets(db: sqlite_utils.Database) -> None:
         """
     )
     rebuild_model_facets(db)
+
+
+#: The model columns whose change can change a search's answer: its words, and whether it is
+#: live.
+SEARCH_COLUMNS = ("model_id", "model_name", "family", "aliases", "is_deleted")
+
+
+@migrations()
+def m027_remembered_searches(db: sqlite_utils.Database) -> None:
+    # Ranking one broad word ranks every model that holds it: 130-150 ms for ``qwen`` or
+    # ``instruct`` at a million models, up to a second for a one-letter search, before any
+    # server has remembered it. A bulk import and a published copy store the answers of those
+    # searches here (genz_catalog/catalog/remembered_searches.py), and the search_models
+    # canned query reads them instead of ranking. An answer is used only while
+    # search_state.generation is the one it was ranked at: every insert, delete and change of a
+    # model's words or liveness moves the generation on, so a stored answer is the ranking's
+    # answer or it is not used.
+    columns = ", ".join(SEARCH_COLUMNS)
+    db.executescript(
+        f"""
+        CREATE TABLE search_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            generation INTEGER NOT NULL
+        );
+        INSERT INTO search_state (id, generation) VALUES (1, 0);
+        CREATE TABLE remembered_searches (
+            query TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            model_rowid INTEGER NOT NULL,
+            generation INTEGER NOT NULL,
+            PRIMARY KEY (query, position)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER search_state_ai AFTER INSERT ON models BEGIN
+            UPDATE search_state SET generation = generation + 1;
+        END;
+        CREATE TRIGGER search_state_ad AFTER DELETE ON models BEGIN
+            UPDATE search_state SET generation = generation + 1;
+        END;
+        CREATE TRIGGER search_state_au AFTER UPDATE OF {columns} ON models BEGIN
+            UPDATE search_state SET generation = generation + 1;
+        END;
+        """
+    )

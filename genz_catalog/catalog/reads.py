@@ -15,6 +15,7 @@ from ..errors import InvalidInputError, ModelNotFoundError
 from ..record import SORT_LIST, sortable_columns
 from ..store import expand_model_rows
 from .ids import check_limit, parse_size
+from .remembered_searches import REMEMBERED_ROWS, search_key, stored_answer
 
 #: A query using any of these is FTS5 syntax the user meant; anything else is escaped.
 _FTS_SYNTAX = re.compile(r'(?:^|[\s(])(?:AND|OR|NOT|NEAR)(?:[\s(]|$)|["*()^]')
@@ -239,7 +240,13 @@ def search_models(
     """
     if not isinstance(query, str) or not escape_fts_query(query):
         raise InvalidInputError("search query is empty; " + _SEARCH_HELP)
-    match = query.strip() if _FTS_SYNTAX.search(query) else escape_fts_query(query)
+    syntax = bool(_FTS_SYNTAX.search(query))
+    match = query.strip() if syntax else escape_fts_query(query)
+    if not syntax and not include_deleted and limit is not None:
+        stored = stored_answer(db.conn, search_key(query))
+        if stored is not None and check_limit(limit) <= REMEMBERED_ROWS:
+            # The first ``limit`` of the 200 best are the ``limit`` best: one order.
+            return _models_by_rowid(db, stored[:limit])
     # As the search_models canned query: ranked in the index alone (deleted models left out
     # through idx_models_deleted), equally good matches in import order, and only the rows
     # wanted read from models.
@@ -261,6 +268,17 @@ def search_models(
         if fts_query_is_valid(db, match):
             raise
         raise InvalidInputError(f"invalid search query {query!r}; {_SEARCH_HELP}") from None
+
+
+def _models_by_rowid(db: sqlite_utils.Database, rowids: list[int]) -> list[dict[str, Any]]:
+    """The published rows of the models ``rowids``, in that order."""
+    if not rowids:
+        return []
+    order = {rowid: position for position, rowid in enumerate(rowids)}
+    marks = ", ".join("?" * len(rowids))
+    rows = list(db.query(f"SELECT rowid AS _rowid, * FROM models WHERE rowid IN ({marks})", rowids))
+    rows.sort(key=lambda row: order[row.pop("_rowid")])
+    return published(db, rows)
 
 
 def fts_query_is_valid(db: sqlite_utils.Database, match: str) -> bool:

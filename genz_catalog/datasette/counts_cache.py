@@ -33,6 +33,8 @@ from typing import Any
 
 from datasette.database import Database, QueryInterrupted, Results
 
+from ..catalog.remembered_searches import ASCII_LOWER, BROAD_SEARCH_MODELS
+from ..catalog.remembered_searches import broad_words as _index_words
 from ..db import FACET_SIZE_INDEXES, MODEL_FACET_COLUMNS, MODEL_SHAPE_COLUMNS
 from ..memo import remember
 from . import DATABASE_NAME
@@ -117,23 +119,10 @@ _FAMILY_WORD = re.compile(r"[a-z]{3,}")
 #: A word of the search index held by at least this many models is searched by
 #: :func:`keep_warm` too (``instruct``, ``7b``, ``base``): ranking its matches costs ~0.8-1.6 us
 #: each on this 2-core machine, so from about here a first search takes 40-80 ms or more.
-BROAD_WORD_MODELS = 50_000
+BROAD_WORD_MODELS = BROAD_SEARCH_MODELS
 #: Most such words searched (the broadest first): with :data:`WARM_SEARCHES` they stay well
 #: within :data:`MAX_SEARCHES` remembered answers.
 MAX_BROAD_WORDS = 24
-#: The search index's words with the number of models holding each, through a read-only
-#: ``fts5vocab`` table in the connection's temporary schema (nothing is written to the file;
-#: it reads the whole index once: ~0.25 s at a million models).
-_VOCABULARY_SQL = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.genz_search_words "
-    "USING fts5vocab(main, 'models_fts', 'row')"
-)
-BROAD_WORDS_SQL = (
-    "SELECT term FROM temp.genz_search_words WHERE doc >= ? ORDER BY doc DESC, term LIMIT ?"
-)
-#: Upper-case ASCII -> lower-case, the one case folding FTS5's unicode61 tokenizer and Python
-#: certainly agree on.
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 #: What :func:`keep_warm` asks for: the models page as people open it, and the summaries with
 #: their default parameters.
 WARM_PATHS = (
@@ -643,7 +632,7 @@ def _search_params(sql: str, params: Any) -> dict[str, Any]:
     params = dict(params)
     text = params.get("q")
     if isinstance(text, str) and sql.count(":q") == sql.count("genz_fts_query(:q)"):
-        params["q"] = fts_query(text).translate(_ASCII_LOWER)
+        params["q"] = fts_query(text).translate(ASCII_LOWER)
     return params
 
 
@@ -669,10 +658,11 @@ def broad_words(
     :data:`BROAD_WORD_MODELS`), the most held first, at most ``limit`` (default
     :data:`MAX_BROAD_WORDS`): the searches whose ranking is slow. Deleted models' entries
     count too (the index keeps them until they are purged)."""
-    conn.execute(_VOCABULARY_SQL)
-    least = BROAD_WORD_MODELS if models is None else models
-    most = MAX_BROAD_WORDS if limit is None else limit
-    return [row[0] for row in conn.execute(BROAD_WORDS_SQL, (least, most))]
+    return _index_words(
+        conn,
+        BROAD_WORD_MODELS if models is None else models,
+        MAX_BROAD_WORDS if limit is None else limit,
+    )
 
 
 async def warm_searches(datasette: Any, database: Any, idle_s: float | None = None) -> None:
