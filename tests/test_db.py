@@ -48,6 +48,7 @@ MIGRATION_NAMES = [
     "m024_current_simulations_within_context",
     "m025_lookup_index",
     "m026_model_facets",
+    "m027_remembered_searches",
 ]
 
 
