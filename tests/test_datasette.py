@@ -1506,22 +1506,28 @@ def test_keep_warm_searches_the_words_most_models_hold(
         for model_id in (*instruct, "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
             manager.add_model(model_id, _config(model_id), source="huggingface")
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        # Three models hold "instruct"; no other word is held by more than two.
-        assert broad_words(conn, models=3) == ["instruct"]
+        # Three models hold "instruct"; no other word is held by more than two. Then the
+        # one-letter prefix of a word that many hold: "i".
+        assert broad_words(conn, models=3) == ["instruct", "i"]
         two = broad_words(conn, models=2, limit=100)
         assert two[0] == "instruct" and {"llama", "mistral", "7b"} <= set(two)
+        words = [w for w in two if len(w) > 1]
+        # Letters after the words, each with a word at least two models hold.
+        assert two[: len(words)] == words and two[len(words) :] == ["i", "7", "l", "m"]
         assert broad_words(conn, models=2, limit=2) == two[:2]
         assert broad_words(conn, models=4) == []
     monkeypatch.setattr(counts_cache, "BROAD_WORD_MODELS", 3)
     served = build_datasette(path)
     ran = _logged_queries(monkeypatch)
-    # Family words, most models first, then the broad word: llama, mistral, phi, instruct.
-    _warm_until(served, ran, 4)
-    assert _rankings(ran) == 4
-    assert sorted(_searched(served, "Instruct")) == sorted(instruct)
-    assert _rankings(ran) == 4  # from memory
-    assert _searched(served, "3b") == ["meta-llama/Llama-3.2-3B-Instruct"]
+    # Family words, most models first, then the broad word and letter: llama, mistral, phi,
+    # instruct, i.
+    _warm_until(served, ran, 5)
     assert _rankings(ran) == 5
+    assert sorted(_searched(served, "Instruct")) == sorted(instruct)
+    assert _searched(served, "I") == _searched(served, "instruct")
+    assert _rankings(ran) == 5  # from memory
+    assert _searched(served, "3b") == ["meta-llama/Llama-3.2-3B-Instruct"]
+    assert _rankings(ran) == 6
     with sqlite3.connect(path) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert "genz_search_words" not in names

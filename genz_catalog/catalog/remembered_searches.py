@@ -47,9 +47,6 @@ VOCABULARY_SQL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.genz_search_words "
     "USING fts5vocab(main, 'models_fts', 'row')"
 )
-_BROAD_WORDS_SQL = (
-    "SELECT term FROM temp.genz_search_words WHERE doc >= ? ORDER BY doc DESC, term LIMIT ?"
-)
 #: Upper-case ASCII -> lower-case: the one case folding FTS5's unicode61 tokenizer, SQLite's
 #: ``lower()`` and Python certainly agree on.
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -74,13 +71,6 @@ def search_key(text: str) -> str:
     """The stored key of a free-text search: its FTS5 query (:func:`escape_fts_query`), ASCII
     lower-cased as the canned query's ``lower(genz_fts_query(:q))`` makes it."""
     return escape_fts_query(text).translate(ASCII_LOWER)
-
-
-def broad_words(conn: sqlite3.Connection, models: int, limit: int) -> list[str]:
-    """The words of the search index that at least ``models`` models hold, the most held first,
-    at most ``limit``. Deleted models' entries count too (the index keeps them)."""
-    conn.execute(VOCABULARY_SQL)
-    return [row[0] for row in conn.execute(_BROAD_WORDS_SQL, (models, limit))]
 
 
 def broad_searches(

@@ -12,7 +12,7 @@ the query would give now; only the repeat work goes.
 
 :func:`keep_warm` (run by ``genz-catalog serve``) asks for the default models page, those
 canned queries and ``search_models`` for the catalog's most common family words and for the
-words the most models hold (:func:`broad_words`) at start and again once the catalog has
+words the most models hold and their one-letter prefixes (:func:`broad_words`) at start and again once the catalog has
 stopped changing after a write, so the first visitor after a start or an import does not pay
 for the scans either. Canned searches are remembered per search (a text's ASCII case and
 spaces aside) in the same way.
@@ -33,8 +33,7 @@ from typing import Any
 
 from datasette.database import Database, QueryInterrupted, Results
 
-from ..catalog.remembered_searches import ASCII_LOWER, BROAD_SEARCH_MODELS
-from ..catalog.remembered_searches import broad_words as _index_words
+from ..catalog.remembered_searches import ASCII_LOWER, BROAD_SEARCH_MODELS, broad_searches
 from ..db import FACET_SIZE_INDEXES, MODEL_FACET_COLUMNS, MODEL_SHAPE_COLUMNS
 from ..memo import remember
 from . import DATABASE_NAME
@@ -105,7 +104,7 @@ MAX_REMEMBERED_BYTES = 64 * 1024
 #: popular search is asked again and again.
 SEARCH_QUERIES = ("search_models",)
 #: Most remembered search answers (200 rows each at most).
-MAX_SEARCHES = 64
+MAX_SEARCHES = 128
 #: How many of the catalog's most common family words :func:`keep_warm` searches for (``qwen``
 #: for qwen2, qwen2_moe and qwen3, ``llama``, ...): the broad searches visitors type first,
 #: each ranking up to a few hundred thousand matches at a million models (~300 ms).
@@ -117,12 +116,13 @@ SELECT lower(family) AS family, sum(models) AS models FROM model_shapes
 """
 _FAMILY_WORD = re.compile(r"[a-z]{3,}")
 #: A word of the search index held by at least this many models is searched by
-#: :func:`keep_warm` too (``instruct``, ``7b``, ``base``): ranking its matches costs ~0.8-1.6 us
-#: each on this 2-core machine, so from about here a first search takes 40-80 ms or more.
+#: :func:`keep_warm` too (``instruct``, ``7b``, ``base``), and so is a one-letter prefix with
+#: such a word (``q``): ranking costs ~0.8-1.6 us a match on this 2-core machine, so from
+#: about here a first search takes 40-80 ms or more.
 BROAD_WORD_MODELS = BROAD_SEARCH_MODELS
-#: Most such words searched (the broadest first): with :data:`WARM_SEARCHES` they stay well
-#: within :data:`MAX_SEARCHES` remembered answers.
-MAX_BROAD_WORDS = 24
+#: Most such searches (the broadest words first, then letters): with :data:`WARM_SEARCHES`
+#: they leave most of :data:`MAX_SEARCHES` to visitors' own searches.
+MAX_BROAD_WORDS = 48
 #: What :func:`keep_warm` asks for: the models page as people open it, and the summaries with
 #: their default parameters.
 WARM_PATHS = (
@@ -654,14 +654,14 @@ def popular_family_words(
 def broad_words(
     conn: sqlite3.Connection, models: int | None = None, limit: int | None = None
 ) -> list[str]:
-    """The words of the search index that at least ``models`` models hold (default
-    :data:`BROAD_WORD_MODELS`), the most held first, at most ``limit`` (default
-    :data:`MAX_BROAD_WORDS`): the searches whose ranking is slow. Deleted models' entries
-    count too (the index keeps them until they are purged)."""
-    return _index_words(
+    """The searches whose first ranking is slow: the words of the search index that at least
+    ``models`` models hold (default :data:`BROAD_WORD_MODELS`), the most held first, then the
+    one-letter prefixes with such a word; at most ``limit`` (default :data:`MAX_BROAD_WORDS`).
+    Deleted models' entries count too (the index keeps them until they are purged)."""
+    return broad_searches(
         conn,
-        BROAD_WORD_MODELS if models is None else models,
-        MAX_BROAD_WORDS if limit is None else limit,
+        models=BROAD_WORD_MODELS if models is None else models,
+        limit=MAX_BROAD_WORDS if limit is None else limit,
     )
 
 
@@ -715,7 +715,8 @@ async def keep_warm(
     """Ask for ``paths`` now, and again each time the catalog has changed and then stayed
     unchanged for ``settle_s`` seconds, so their counts are remembered before anyone asks;
     with ``searches``, also ``search_models`` for the :data:`WARM_SEARCHES` most common family
-    words and for the broad words of the search index (:func:`broad_words`), each when
+    words and for the broad words of the search index and one-letter prefixes
+    (:func:`broad_words`), each when
     visitors leave time for it (:data:`WARM_IDLE_S`). Runs until cancelled; a request that
     fails is skipped (the next change tries again)."""
     _WARMING.set(True)  # this task's own context: its requests are not a visitor's
