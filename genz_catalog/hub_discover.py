@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+from .catalog.remembered_searches import remember_after_bulk_write
 from .db import write_transaction
 from .hub import (
     DISCOVER_SORTS,
@@ -234,6 +235,9 @@ def discover_all(
         run.error = str(exc)
     finally:
         bar.close()
+    if do_import and manager is not None:
+        # As a local bulk import: a run that wrote many models stores its broad searches.
+        remember_after_bulk_write(manager.writable(), run.imported + run.updated)
     return run
 
 

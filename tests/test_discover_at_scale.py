@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from hub_server import CONFIGS_DIR, running_hub
 
+from genz_catalog.catalog import remembered_searches
 from genz_catalog.cli import cli
 from genz_catalog.hub_discover import PAGE_ATTEMPTS, PAGE_SIZE, discover_all, query_key
 from genz_catalog.manager import ModelManager
@@ -88,9 +90,13 @@ def seed_catalog(seeded: Path, target: Path, shas: dict[str, str]) -> tuple[set[
 
 
 def test_a_walk_stopped_by_a_failing_page_resumes_where_it_left_off(
-    hub, seeded_catalog: Path, isolated_catalog: Path
+    hub, seeded_catalog: Path, isolated_catalog: Path, monkeypatch: pytest.MonkeyPatch
 ):
     server, shas = hub
+    # Scaled to this listing: a word 10,000 models hold is broad, and a walk that writes any
+    # model stores the broad searches' answers.
+    monkeypatch.setattr(remembered_searches, "BROAD_SEARCH_MODELS", 10_000)
+    monkeypatch.setattr(remembered_searches, "REMEMBER_AFTER_MODELS", 1)
     new, stale = seed_catalog(seeded_catalog, isolated_catalog, shas)
     server.listing_faults[3] = [503]  # one failure: retried, and the walk goes on
     server.listing_faults[7] = [500] * PAGE_ATTEMPTS  # fails every attempt of this run
@@ -130,6 +136,7 @@ def test_a_walk_stopped_by_a_failing_page_resumes_where_it_left_off(
         (None, LISTED // PAGE_SIZE, LISTED, NEW, STALE, LISTED - NEW - STALE, 0)
     ]
     assert progress[0][7] is not None
+    _assert_broad_searches_stored(isolated_catalog)
 
     # A finished walk starts over, and now finds everything current without a download.
     before = len(server.requests)
@@ -140,6 +147,26 @@ def test_a_walk_stopped_by_a_failing_page_resumes_where_it_left_off(
         f"failed 0 ({LISTED // PAGE_SIZE} pages)\n"
     )
     assert all(r.path.startswith("/api/models?") for r in server.requests[before:])
+    _assert_broad_searches_stored(isolated_catalog)  # a walk that wrote nothing changed nothing
+
+
+def _assert_broad_searches_stored(path: Path) -> None:
+    """The words every listed model holds (bulk, org, model; its family, gpt2) are stored at the catalog's
+    current generation, each the 200 models FTS5 itself ranks first."""
+    with sqlite3.connect(path) as conn:
+        stored = conn.execute(
+            "SELECT query, group_concat(model_rowid) FROM (SELECT * FROM remembered_searches "
+            "WHERE generation = (SELECT generation FROM search_state) ORDER BY query, position) "
+            "GROUP BY query"
+        ).fetchall()
+        assert [query for query, _ in stored] == ['"bulk"*', '"gpt2"*', '"model"*', '"org"*']
+        for query, rowids in stored:
+            ranked = conn.execute(
+                "SELECT group_concat(rowid) FROM (SELECT rowid FROM models_fts "
+                "WHERE models_fts MATCH ? ORDER BY rank, rowid LIMIT 200)",
+                (query,),
+            ).fetchone()[0]
+            assert rowids == ranked and len(rowids.split(",")) == 200
 
 
 def test_a_stopped_walk_resumes_and_restart_starts_over(

@@ -155,8 +155,8 @@ def remember_after_bulk_write(db: sqlite_utils.Database, models_written: int) ->
     one-letter prefixes, ~3 s at a million models) when it wrote at least
     :data:`REMEMBER_AFTER_MODELS`; smaller writes leave the searches to rank when asked (the
     answers stored before them are no longer used). Returns the searches stored."""
-    if models_written < REMEMBER_AFTER_MODELS:
-        return 0
+    if models_written < REMEMBER_AFTER_MODELS or db.conn.in_transaction:
+        return 0  # a caller's open transaction is its own to commit; nothing is stored
     return remember_searches(db, letters=False)
 
 
