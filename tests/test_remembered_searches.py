@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from genz_catalog.admin import backup_catalog, import_config_files
+from genz_catalog.admin import backup_catalog, import_config_files, iter_export_lines, load_catalog
 from genz_catalog.catalog import remembered_searches
 from genz_catalog.datasette.app import build_datasette
 from genz_catalog.manager import ModelManager
@@ -160,3 +160,18 @@ def test_a_published_copy_answers_broad_searches_and_letters_from_the_file(
         answer = _served(copy, text, immutable=True)
         assert answer == _ranked(catalog, f'"{text.lower()}"*') and answer
         assert "Qwen/Qwen3-VL-4B-Instruct" not in answer
+
+
+def test_loading_an_export_stores_its_broad_searches(catalog: Path, tmp_path: Path) -> None:
+    with ModelManager(catalog) as manager:
+        export = list(iter_export_lines(manager.db))
+    target = tmp_path / "loaded.db"
+    with ModelManager(target) as manager:
+        result = load_catalog(manager.writable(), iter(export))
+    assert result.counts["models"] == 113
+    assert _stored(target).keys() == _stored(catalog).keys()
+    for text in ("qwen", "7b"):
+        answer = _served(target, text)
+        assert answer == _ranked(target, f'"{text}"*')
+        # Equally good matches come in load order (the export's id order), not the source's.
+        assert sorted(answer) == sorted(_served(catalog, text))
