@@ -9,8 +9,9 @@
   catalog file itself is never deleted or swapped, because Datasette may be serving it.
 - :func:`diagnose_catalog` checks integrity, the FTS index against ``models``, orphaned rows,
   models missing their current version row, ``model_shapes`` and ``model_facets`` against
-  ``models``, and the WAL size; :func:`repair_catalog` rebuilds the FTS index,
-  ``model_shapes`` and ``model_facets`` and removes orphans.
+  ``models``, stored search answers against the ranking, and the WAL size;
+  :func:`repair_catalog` rebuilds the FTS index (which stops stored search answers from being
+  read), ``model_shapes`` and ``model_facets`` and removes orphans.
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ from .catalog import writes as _writes
 from .catalog.ids import name_owners, utc_now_after_earlier_writes
 from .catalog.metrics import upsert_metrics
 from .catalog.prepared import BulkPreparer, PreparedModel, check_bounds
-from .catalog.remembered_searches import remember_after_bulk_write, remember_searches
+from .catalog.remembered_searches import (
+    remember_after_bulk_write,
+    remember_searches,
+    wrong_answers,
+)
 from .convert import ConversionError
 from .db import (
     BUSY_TIMEOUT_MS,
@@ -742,6 +747,9 @@ class DoctorReport:
     model_shapes_out_of_sync: int = 0
     #: Rows by which ``model_facets`` differs from the live models (-1: not checked).
     model_facets_out_of_sync: int = 0
+    #: Stored search answers (``remembered_searches``) at the current generation that differ
+    #: from ranking the search now (-1: not checked).
+    wrong_stored_searches: int = 0
     #: Secondary indexes a killed bulk import set aside (deferred_indexes.py): queries are
     #: right but slower until ``--fix`` (or any open for writing) builds them again.
     deferred_indexes: list[str] = field(default_factory=list)
@@ -775,6 +783,7 @@ class DoctorReport:
             "stale_temporaries": list(self.stale_temporaries),
             "model_shapes_out_of_sync": self.model_shapes_out_of_sync,
             "model_facets_out_of_sync": self.model_facets_out_of_sync,
+            "wrong_stored_searches": self.wrong_stored_searches,
             "deferred_indexes": list(self.deferred_indexes),
             "stale_figures": [list(entry) for entry in self.stale_figures],
             "models_with_stale_figures": self.models_with_stale_figures,
@@ -884,6 +893,14 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
                 f"{table} out of sync with models: {drifts[table]} rows differ "
                 f"({wrong}; --fix recounts them)"
             )
+    wrong_searches = -1
+    if attempt("schema check", db["remembered_searches"].exists, False):
+        wrong_searches = len(attempt("stored searches check", lambda: wrong_answers(db.conn), []))
+        if wrong_searches:
+            problems.append(
+                f"{wrong_searches} stored search answers differ from the search index's ranking "
+                "(--fix stops reading them)"
+            )
     orphans = {
         table: attempt(
             f"orphan check of {table}",
@@ -977,6 +994,7 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
         stale_temporaries=[str(p) for p in stale_temps],
         model_shapes_out_of_sync=drifts["model_shapes"],
         model_facets_out_of_sync=drifts["model_facets"],
+        wrong_stored_searches=wrong_searches,
         deferred_indexes=deferred,
         stale_figures=stale,
         models_with_stale_figures=models_affected,

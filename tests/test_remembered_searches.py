@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from genz_catalog.admin import backup_catalog, import_config_files, iter_export_lines, load_catalog
+from genz_catalog.admin import (
+    backup_catalog,
+    diagnose_catalog,
+    import_config_files,
+    iter_export_lines,
+    load_catalog,
+    repair_catalog,
+)
 from genz_catalog.catalog import remembered_searches
 from genz_catalog.datasette.app import build_datasette
 from genz_catalog.manager import ModelManager
@@ -175,3 +182,25 @@ def test_loading_an_export_stores_its_broad_searches(catalog: Path, tmp_path: Pa
         assert answer == _ranked(target, f'"{text}"*')
         # Equally good matches come in load order (the export's id order), not the source's.
         assert sorted(answer) == sorted(_served(catalog, text))
+
+
+def test_doctor_finds_a_stored_answer_the_ranking_does_not_give(catalog: Path) -> None:
+    with ModelManager(catalog) as manager:
+        assert diagnose_catalog(manager.db).wrong_stored_searches == 0
+    # Written behind the triggers' back: the stored order no longer is the ranking's.
+    with sqlite3.connect(catalog) as conn:
+        conn.execute(
+            "UPDATE remembered_searches SET model_rowid = -model_rowid WHERE query = ?",
+            ('"llama"*',),
+        )
+    with ModelManager(catalog) as manager:
+        report = diagnose_catalog(manager.db)
+        assert report.wrong_stored_searches == 1
+        assert "1 stored search answers differ from the search index's ranking" in (
+            "; ".join(report.problems)
+        )
+        repair_catalog(manager.writable())
+        after = diagnose_catalog(manager.db)
+        assert after.healthy and after.wrong_stored_searches == 0
+    assert _stored(catalog) == {}  # the rebuilt index's searches are ranked again
+    assert _served(catalog, "llama") == _ranked(catalog, '"llama"*')
