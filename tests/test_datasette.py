@@ -730,6 +730,32 @@ def test_serve_immutable_refuses_a_missing_or_foreign_file(tmp_path: Path) -> No
     assert foreign.read_bytes() == b"not a database at all" * 100
 
 
+def test_serve_immutable_refuses_a_copy_published_by_an_older_version(
+    catalog_path: Path, tmp_path: Path
+) -> None:
+    """A replica is never migrated: a copy whose schema lacks this version's last migration
+    (its search_models canned query would fail on the missing table) is refused, unchanged."""
+    copy = tmp_path / "old.db"
+    backup = CliRunner().invoke(cli, ["--db", str(catalog_path), "backup", str(copy)])
+    assert backup.exit_code == 0, backup.output
+    with sqlite3.connect(copy) as conn:  # as the version before m027 left a file
+        conn.executescript(
+            """DROP TABLE remembered_searches; DROP TABLE search_state;
+               DROP TRIGGER search_state_ai; DROP TRIGGER search_state_ad;
+               DROP TRIGGER search_state_au;
+               DELETE FROM _sqlite_migrations WHERE name = 'm027_remembered_searches';"""
+        )
+    before = copy.read_bytes()
+    result = CliRunner().invoke(cli, ["serve", "--immutable", str(copy), "--port", "0"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {copy} was published by an older genz-catalog (its schema lacks "
+        "m027_remembered_searches); publish it again with this version: "
+        "genz-catalog backup --publish FILE\n"
+    )
+    assert copy.read_bytes() == before
+
+
 def test_immutable_replica_serves_a_backup_without_touching_it(
     catalog_path: Path, tmp_path: Path
 ) -> None:

@@ -148,22 +148,37 @@ def check_published_catalog(path: Path) -> None:
     """
     import sqlite3
 
+    import sqlite_utils
+
     if not path.is_file():
         raise click.ClickException(
             f"no catalog file at {path}; publish one with `genz-catalog backup FILE`"
         )
+    from ..db import migrations
+
+    missing: list[str] = []
     try:
         conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True)
         try:
             found = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'models'"
             ).fetchone()
+            if found:
+                missing = [m.name for m in migrations.pending(sqlite_utils.Database(conn))]
         finally:
             conn.close()
     except sqlite3.DatabaseError:
         found = None
     if not found:
         raise click.ClickException(f"{path} is not a genz-catalog file (no models table)")
+    if missing:
+        # The packaged canned queries and pages read tables the newer schema has; a replica is
+        # never migrated, so it would answer them with errors.
+        raise click.ClickException(
+            f"{path} was published by an older genz-catalog (its schema lacks {missing[0]}"
+            + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+            + "); publish it again with this version: genz-catalog backup --publish FILE"
+        )
 
 
 def bind_listener(host: str, port: int) -> socket.socket:
