@@ -222,7 +222,7 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
         timings.update(_timed(path, ranked, repeat))
     finally:
         with ModelManager(path) as manager:
-            remember_searches(manager.writable(), letters=False)
+            remember_searches(manager.writable())
     return timings
 
 
@@ -528,7 +528,7 @@ def main() -> None:
                 # Models written after the bulk import (the seed added to a reused file) left
                 # its stored answers unused: store them again, as that import did.
                 started = time.perf_counter()
-                current = remember_searches(manager.writable(), letters=False)
+                current = remember_searches(manager.writable())
                 print(
                     f"stored the answers of {current} broad searches "
                     f"({time.perf_counter() - started:.1f} s)"
@@ -556,8 +556,9 @@ def main() -> None:
         warmed["first_ms"] = time_served_first_searches(path, asked, wait_s)
         print(
             f"\nsearches after genz-catalog serve's warm-up: {len(warmed['broad_words'])} broad "
-            f"words (held by >= {BROAD_WORD_MODELS:,} models: "
-            f"{', '.join(warmed['broad_words'])}); one pass {warmed['warm_s']:.1f} s in-process"
+            f"searches (words held by >= {BROAD_WORD_MODELS:,} models, then one-letter prefixes "
+            f"with such a word: {', '.join(warmed['broad_words'])}); one pass "
+            f"{warmed['warm_s']:.1f} s in-process"
         )
         print(f"  a visitor's first search page, served, {wait_s:.0f} s after the server started:")
         for word, ms in warmed["first_ms"].items():

@@ -344,7 +344,7 @@ def backup_catalog(
             db.conn.backup(copy, pages=-1)
             if publish:
                 # A published copy never changes: its first visitors' broad searches are read,
-                # not ranked, on every replica.
+                # not ranked, on every replica (stored again here: the source's may be stale).
                 remember_searches(sqlite_utils.Database(copy))
                 _record_publication(copy)
             mode = copy.execute("PRAGMA journal_mode = DELETE").fetchone()[0]

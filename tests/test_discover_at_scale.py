@@ -151,15 +151,18 @@ def test_a_walk_stopped_by_a_failing_page_resumes_where_it_left_off(
 
 
 def _assert_broad_searches_stored(path: Path) -> None:
-    """The words every listed model holds (bulk, org, model; its family, gpt2) are stored at the catalog's
-    current generation, each the 200 models FTS5 itself ranks first."""
+    """The words every listed model holds (bulk, org, model; its family, gpt2) and their first
+    letters are stored at the catalog's current generation, each the 200 models FTS5 itself
+    ranks first."""
     with sqlite3.connect(path) as conn:
         stored = conn.execute(
             "SELECT query, group_concat(model_rowid) FROM (SELECT * FROM remembered_searches "
             "WHERE generation = (SELECT generation FROM search_state) ORDER BY query, position) "
             "GROUP BY query"
         ).fetchall()
-        assert [query for query, _ in stored] == ['"bulk"*', '"gpt2"*', '"model"*', '"org"*']
+        assert [query for query, _ in stored] == [
+            f'"{text}"*' for text in ("b", "bulk", "g", "gpt2", "m", "model", "o", "org")
+        ]
         for query, rowids in stored:
             ranked = conn.execute(
                 "SELECT group_concat(rowid) FROM (SELECT rowid FROM models_fts "

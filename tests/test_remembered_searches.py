@@ -78,10 +78,11 @@ def catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_a_bulk_import_stores_the_broad_searches_as_ranked(catalog: Path) -> None:
     stored = _stored(catalog)
-    # Held by 21, 20, 13, 12, 9, 8 and 8 of the 113 models; "3b" (6 models) is not broad. An
-    # import stores words only, no one-letter prefixes.
+    # Held by 21, 20, 13, 12, 9, 8 and 8 of the 113 models ("3b", 6 models, is not broad),
+    # then the one-letter prefixes of those: i(nstruct), 7(b), q(wen), m(oe), l(lama).
     assert list(stored) == sorted(
-        f'"{word}"*' for word in ("instruct", "7b", "qwen", "moe", "qwen3", "llama", "qwen2")
+        [f'"{w}"*' for w in ("instruct", "7b", "qwen", "moe", "qwen3", "llama", "qwen2")]
+        + [f'"{letter}"*' for letter in "i7qml"]
     )
     with sqlite3.connect(catalog) as conn:
         ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
@@ -148,7 +149,7 @@ def test_answers_ranked_while_another_writer_commits_are_not_stored(
     assert "meta-llama/Llama-3.1-8B" not in _served(catalog, "llama")
 
 
-def test_a_published_copy_answers_broad_searches_and_letters_from_the_file(
+def test_a_published_copy_answers_broad_searches_from_the_file(
     catalog: Path, tmp_path: Path
 ) -> None:
     copy = tmp_path / "published.db"

@@ -108,8 +108,8 @@ def broad_searches(
 def remember_searches(
     db: sqlite_utils.Database, texts: list[str] | None = None, *, letters: bool = True
 ) -> int:
-    """Rank the searches ``texts`` (default :func:`broad_searches` with ``letters``: ~8 s at a
-    million Hub-like models, ~3 s without the one-letter ones) and store their answers,
+    """Rank the searches ``texts`` (default :func:`broad_searches` with ``letters``: 9-11 s at
+    a million Hub-like models, ~4 s without the one-letter ones) and store their answers,
     replacing every stored answer. Returns the number of searches stored: 0 when another writer
     changed the models while they were ranked (the answers would already be out of date), or
     the file has no place for them (not migrated).
@@ -151,13 +151,13 @@ def remember_searches(
 
 
 def remember_after_bulk_write(db: sqlite_utils.Database, models_written: int) -> int:
-    """After a write of ``models_written`` models: store the broad words' answers (no
-    one-letter prefixes, ~3 s at a million models) when it wrote at least
-    :data:`REMEMBER_AFTER_MODELS`; smaller writes leave the searches to rank when asked (the
-    answers stored before them are no longer used). Returns the searches stored."""
+    """After a write of ``models_written`` models: store the broad searches' answers (9-11 s at
+    a million Hub-like models) when it wrote at least :data:`REMEMBER_AFTER_MODELS`; smaller
+    writes leave the searches to rank when asked (the answers stored before them are no longer
+    used). Returns the searches stored."""
     if models_written < REMEMBER_AFTER_MODELS or db.conn.in_transaction:
         return 0  # a caller's open transaction is its own to commit; nothing is stored
-    return remember_searches(db, letters=False)
+    return remember_searches(db)
 
 
 def wrong_answers(conn: sqlite3.Connection) -> list[str]:
