@@ -49,7 +49,7 @@ from typing import Any
 import synthetic_catalog
 from synthetic_catalog import checkpoint, ensure_generated
 
-from genz_catalog.catalog.remembered_searches import remember_searches
+from genz_catalog.catalog.remembered_searches import remember_searches, stored_answers
 from genz_catalog.datasette.app import build_datasette, load_metadata
 from genz_catalog.datasette.counts_cache import BROAD_WORD_MODELS, broad_words, warm_searches
 from genz_catalog.db import write_transaction
@@ -520,11 +520,7 @@ def main() -> None:
         add_metrics_and_simulations(path)
         with ModelManager(path) as manager:
             total = manager.db.execute("SELECT count(*) FROM models").fetchone()[0]
-            current = manager.db.execute(
-                "SELECT count(DISTINCT query) FROM remembered_searches "
-                "WHERE generation = (SELECT generation FROM search_state)"
-            ).fetchone()[0]
-            if not current:
+            if not stored_answers(manager.db.conn):
                 # Models written after the bulk import (the seed added to a reused file) left
                 # its stored answers unused: store them again, as that import did.
                 started = time.perf_counter()

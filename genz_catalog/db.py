@@ -819,8 +819,7 @@ def rebuild_fts(db: sqlite_utils.Database) -> None:
         db.execute("INSERT INTO models_fts (models_fts) VALUES ('rebuild')")
         # A rebuilt index may rank differently (it was out of step): answers stored before it
         # (m027) are no longer read.
-        if db["search_state"].exists():
-            db.execute("UPDATE search_state SET generation = generation + 1")
+        db.execute("UPDATE search_state SET generation = generation + 1")
 
 
 def fts_in_step(db: sqlite_utils.Database) -> bool:

@@ -15,7 +15,7 @@ from ..errors import InvalidInputError, ModelNotFoundError
 from ..record import SORT_LIST, sortable_columns
 from ..store import expand_model_rows
 from .ids import check_limit, parse_size
-from .remembered_searches import REMEMBERED_ROWS, search_key, stored_answer
+from .remembered_searches import REMEMBERED_ROWS, STORED_MODELS_SQL, search_key
 
 #: A query using any of these is FTS5 syntax the user meant; anything else is escaped.
 _FTS_SYNTAX = re.compile(r'(?:^|[\s(])(?:AND|OR|NOT|NEAR)(?:[\s(]|$)|["*()^]')
@@ -243,10 +243,12 @@ def search_models(
     syntax = bool(_FTS_SYNTAX.search(query))
     match = query.strip() if syntax else escape_fts_query(query)
     if not syntax and not include_deleted and limit is not None:
-        stored = stored_answer(db.conn, search_key(query))
-        if stored is not None and check_limit(limit) <= REMEMBERED_ROWS:
-            # The first ``limit`` of the 200 best are the ``limit`` best: one order.
-            return _models_by_rowid(db, stored[:limit])
+        if check_limit(limit) <= REMEMBERED_ROWS:
+            # The first ``limit`` of the 200 best are the ``limit`` best: one order. A search
+            # that matched nothing stores no rows and is ranked (in no time).
+            stored = _stored_models(db, search_key(query), limit)
+            if stored:
+                return published(db, stored)
     # As the search_models canned query: ranked in the index alone (deleted models left out
     # through idx_models_deleted), equally good matches in import order, and only the rows
     # wanted read from models.
@@ -270,15 +272,13 @@ def search_models(
         raise InvalidInputError(f"invalid search query {query!r}; {_SEARCH_HELP}") from None
 
 
-def _models_by_rowid(db: sqlite_utils.Database, rowids: list[int]) -> list[dict[str, Any]]:
-    """The published rows of the models ``rowids``, in that order."""
-    if not rowids:
+def _stored_models(db: sqlite_utils.Database, key: str, limit: int) -> list[Any]:
+    """The ``models`` rows of the stored answer of ``key``, or none (none stored at the current
+    generation, or a read-only file from before m027 without the table)."""
+    try:
+        return list(db.query(STORED_MODELS_SQL, [key, limit]))
+    except sqlite3.OperationalError:
         return []
-    order = {rowid: position for position, rowid in enumerate(rowids)}
-    marks = ", ".join("?" * len(rowids))
-    rows = list(db.query(f"SELECT rowid AS _rowid, * FROM models WHERE rowid IN ({marks})", rowids))
-    rows.sort(key=lambda row: order[row.pop("_rowid")])
-    return published(db, rows)
 
 
 def fts_query_is_valid(db: sqlite_utils.Database, match: str) -> bool:

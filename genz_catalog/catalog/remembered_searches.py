@@ -49,7 +49,7 @@ VOCABULARY_SQL = (
 )
 #: Upper-case ASCII -> lower-case: the one case folding FTS5's unicode61 tokenizer, SQLite's
 #: ``lower()`` and Python certainly agree on.
-ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 #: The ranking the canned query does: best first, equally good ones in import order, deleted
 #: models left out.
 _RANK_SQL = """
@@ -59,18 +59,20 @@ WHERE models_fts MATCH ?
 ORDER BY rank, rowid
 LIMIT ?
 """
-#: A stored answer's rows, best first, when it was ranked at the current generation.
-STORED_ANSWER_SQL = """
-SELECT r.model_rowid FROM remembered_searches r
+#: The models of a stored answer (``search_key``, limit), best first, when it was ranked at the
+#: current generation: as the live search reads them, only the rows wanted.
+STORED_MODELS_SQL = """
+SELECT m.* FROM remembered_searches r JOIN models m ON m.rowid = r.model_rowid
 WHERE r.query = ? AND r.generation = (SELECT generation FROM search_state)
 ORDER BY r.position
+LIMIT ?
 """
 
 
 def search_key(text: str) -> str:
     """The stored key of a free-text search: its FTS5 query (:func:`escape_fts_query`), ASCII
     lower-cased as the canned query's ``lower(genz_fts_query(:q))`` makes it."""
-    return escape_fts_query(text).translate(ASCII_LOWER)
+    return escape_fts_query(text).translate(_ASCII_LOWER)
 
 
 def broad_searches(
@@ -80,28 +82,25 @@ def broad_searches(
     models: int | None = None,
     limit: int | None = None,
 ) -> list[str]:
-    """The searches worth remembering, broadest first: the index's words that at least
-    ``models`` (default :data:`BROAD_SEARCH_MODELS`) models hold, at most ``limit`` (default
-    :data:`MAX_REMEMBERED_SEARCHES`), then (with ``letters``) the one-letter prefixes with a word that
-    many hold (the words of a prefix are counted alone, not summed: a cheap bound that keeps
-    rare letters out)."""
+    """The searches worth remembering, broadest first, at most ``limit`` (default
+    :data:`MAX_REMEMBERED_SEARCHES`): the index's words that at least ``models`` (default
+    :data:`BROAD_SEARCH_MODELS`) models hold, then (with ``letters``) the one-letter prefixes of
+    those words, the prefix of the most held word first. Deleted models' entries count too (the
+    index keeps them until they are purged)."""
     models = BROAD_SEARCH_MODELS if models is None else models
     limit = MAX_REMEMBERED_SEARCHES if limit is None else limit
     conn.execute(VOCABULARY_SQL)
-    rows = conn.execute(
-        "SELECT term, doc FROM temp.genz_search_words WHERE doc >= ? ORDER BY doc DESC, term",
-        (models,),
-    ).fetchall()
-    words = [term for term, _ in rows]
-    held_by: dict[str, int] = {}
-    for letter in _ONE_LETTER if letters else "":
-        held = conn.execute(
-            "SELECT max(doc) FROM temp.genz_search_words WHERE term >= ? AND term < ?",
-            (letter, chr(ord(letter) + 1)),
-        ).fetchone()[0]
-        if held is not None and held >= models and letter not in words:
-            held_by[letter] = held
-    searches = words + sorted(held_by, key=lambda letter: (-held_by[letter], letter))
+    words = [
+        row[0]
+        for row in conn.execute(
+            "SELECT term FROM temp.genz_search_words WHERE doc >= ? ORDER BY doc DESC, term",
+            (models,),
+        )
+    ]
+    # A prefix is held by at least as many models as its most held word: the broad words'
+    # first characters, in the order of their first broad word.
+    prefixes = dict.fromkeys(word[0] for word in words if word[0] in _ONE_LETTER)
+    searches = words + [letter for letter in prefixes if letters and letter not in words]
     return searches[:limit]
 
 
@@ -164,26 +163,19 @@ def wrong_answers(conn: sqlite3.Connection) -> list[str]:
     """The searches stored at the current generation whose answer is not what ranking them
     gives now (``doctor``): none, unless models were written with the triggers bypassed or the
     index was changed behind them. Ranks every stored search (seconds at a million models)."""
+    return [
+        query
+        for query, rowids in stored_answers(conn).items()
+        if rowids != [row[0] for row in conn.execute(_RANK_SQL, (query, REMEMBERED_ROWS))]
+    ]
+
+
+def stored_answers(conn: sqlite3.Connection) -> dict[str, list[int]]:
+    """Every answer stored at the current generation: search key -> model rowids, best first."""
     stored: dict[str, list[int]] = {}
     for query, rowid in conn.execute(
         "SELECT query, model_rowid FROM remembered_searches "
         "WHERE generation = (SELECT generation FROM search_state) ORDER BY query, position"
     ):
         stored.setdefault(query, []).append(rowid)
-    return [
-        query
-        for query, rowids in stored.items()
-        if rowids != [row[0] for row in conn.execute(_RANK_SQL, (query, REMEMBERED_ROWS))]
-    ]
-
-
-def stored_answer(conn: sqlite3.Connection, key: str) -> list[int] | None:
-    """The stored answer of the search ``key`` (:func:`search_key`) as model rowids, best first,
-    or None when none is stored at the current generation (a search that matched nothing stores
-    no rows, and ranks again in no time) or the file has no such table (read-only, not yet
-    migrated)."""
-    try:
-        rows = conn.execute(STORED_ANSWER_SQL, (key,)).fetchall()
-    except sqlite3.OperationalError:
-        return None
-    return [row[0] for row in rows] if rows else None
+    return stored

@@ -12,9 +12,9 @@ the query would give now; only the repeat work goes.
 
 :func:`keep_warm` (run by ``genz-catalog serve``) asks for the default models page, those
 canned queries and ``search_models`` for the catalog's most common family words and for the
-words the most models hold and their one-letter prefixes (:func:`broad_words`) at start and again once the catalog has
-stopped changing after a write, so the first visitor after a start or an import does not pay
-for the scans either. Canned searches are remembered per search (a text's ASCII case and
+words the most models hold and their one-letter prefixes (:func:`broad_words`) at start and
+again once the catalog has stopped changing after a write, so the first visitor after a start
+or an import does not pay for the scans either. Canned searches are remembered per search (a text's ASCII case and
 spaces aside) in the same way.
 """
 
@@ -33,7 +33,7 @@ from typing import Any
 
 from datasette.database import Database, QueryInterrupted, Results
 
-from ..catalog.remembered_searches import ASCII_LOWER, BROAD_SEARCH_MODELS, broad_searches
+from ..catalog.remembered_searches import BROAD_SEARCH_MODELS, broad_searches, search_key
 from ..db import FACET_SIZE_INDEXES, MODEL_FACET_COLUMNS, MODEL_SHAPE_COLUMNS
 from ..memo import remember
 from . import DATABASE_NAME
@@ -632,7 +632,7 @@ def _search_params(sql: str, params: Any) -> dict[str, Any]:
     params = dict(params)
     text = params.get("q")
     if isinstance(text, str) and sql.count(":q") == sql.count("genz_fts_query(:q)"):
-        params["q"] = fts_query(text).translate(ASCII_LOWER)
+        params["q"] = search_key(text) or fts_query(text)
     return params
 
 
@@ -715,9 +715,8 @@ async def keep_warm(
     """Ask for ``paths`` now, and again each time the catalog has changed and then stayed
     unchanged for ``settle_s`` seconds, so their counts are remembered before anyone asks;
     with ``searches``, also ``search_models`` for the :data:`WARM_SEARCHES` most common family
-    words and for the broad words of the search index and one-letter prefixes
-    (:func:`broad_words`), each when
-    visitors leave time for it (:data:`WARM_IDLE_S`). Runs until cancelled; a request that
+    words and for the broad words of the search index and their one-letter prefixes
+    (:func:`broad_words`), each when visitors leave time for it (:data:`WARM_IDLE_S`). Runs until cancelled; a request that
     fails is skipped (the next change tries again)."""
     _WARMING.set(True)  # this task's own context: its requests are not a visitor's
     database = datasette.get_database(DATABASE_NAME)
