@@ -335,7 +335,13 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
         return
     _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
     try:
+        before = _search_generation(conn)
         yield db
+        after = (
+            None
+            if before is None
+            else conn.execute("SELECT generation FROM search_state").fetchone()[0]
+        )
         _retry_locked(lambda: conn.execute("COMMIT"))
     except BaseException:
         # Some errors (disk full, a RAISE(ROLLBACK) trigger) end the transaction themselves; a
@@ -343,6 +349,62 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    if before is not None and after is not None and after != before:
+        _keep_search_answers(db, before, after)
+
+
+def _search_log_sql() -> tuple[str, ...]:
+    """This connection's log of the models a write changed the search words or liveness of
+    (temporary: nothing of it is in the file), read after the commit to keep stored answers."""
+    return (
+        "CREATE TEMP TABLE IF NOT EXISTS genz_search_changes (model_rowid INTEGER PRIMARY KEY)",
+        "CREATE TEMP TRIGGER IF NOT EXISTS genz_search_changes_ai AFTER INSERT ON main.models "
+        "BEGIN INSERT OR IGNORE INTO genz_search_changes VALUES (new.rowid); END",
+        "CREATE TEMP TRIGGER IF NOT EXISTS genz_search_changes_ad AFTER DELETE ON main.models "
+        "BEGIN INSERT OR IGNORE INTO genz_search_changes VALUES (old.rowid); END",
+        "CREATE TEMP TRIGGER IF NOT EXISTS genz_search_changes_au AFTER UPDATE OF "
+        + ", ".join(SEARCH_COLUMNS)
+        + " ON main.models BEGIN INSERT OR IGNORE INTO genz_search_changes VALUES (new.rowid); END",
+    )
+
+
+def _search_generation(conn: sqlite3.Connection) -> int | None:
+    """search_state's generation inside a write, with this connection's change log ready and
+    empty; None for a file without kept answers (before m028)."""
+    try:
+        row = conn.execute(
+            "SELECT generation, "
+            "(SELECT 1 FROM sqlite_master WHERE name = 'remembered_search_bounds'), "
+            "(SELECT 1 FROM temp.sqlite_master WHERE name = 'genz_search_changes_au') "
+            "FROM search_state"
+        ).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    if row is None or row[1] is None:
+        return None
+    if row[2] is None:
+        for statement in _search_log_sql():
+            conn.execute(statement)
+    else:
+        conn.execute("DELETE FROM temp.genz_search_changes")
+    return row[0]
+
+
+def _keep_search_answers(db: sqlite_utils.Database, before: int, after: int) -> None:
+    """After a committed write: keep the stored search answers right through it when it
+    changed few models (catalog/remembered_searches.py keep_answers); a failure there leaves
+    them unused, never fails the write."""
+    from .catalog import remembered_searches  # the catalog package builds on this module
+
+    conn = db.conn
+    changed = [row[0] for row in conn.execute("SELECT model_rowid FROM temp.genz_search_changes")]
+    conn.execute("DELETE FROM temp.genz_search_changes")
+    if not changed or len(changed) > remembered_searches.KEEP_UP_TO_MODELS:
+        return
+    try:
+        remembered_searches.keep_answers(db, changed, before, after)
+    except Exception:  # noqa: BLE001 - the write is committed; unkept answers are ranked
+        pass
 
 
 class DatabaseConnection:
@@ -1563,5 +1625,30 @@ def m027_remembered_searches(db: sqlite_utils.Database) -> None:
         CREATE TRIGGER search_state_au AFTER UPDATE OF {columns} ON models BEGIN
             UPDATE search_state SET generation = generation + 1;
         END;
+        """
+    )
+
+
+@migrations()
+def m028_kept_search_answers(db: sqlite_utils.Database) -> None:
+    # A stored answer used to be dropped by any write to a model's words or liveness, so after
+    # one imported model a broad search ranked again (150-270 ms at a million models) until the
+    # next bulk write. Each stored model now carries its class for the search (hits: how many
+    # of its words start with the search's word; words: how many it has), and each search the
+    # range of the index's mean words per model in which its classes keep their order, so a
+    # small write can put the models it changed in their places instead
+    # (catalog/remembered_searches.py keep_answers, catalog/search_scores.py). An answer is
+    # used while its generation (here and on its rows) is search_state's.
+    db.executescript(
+        """
+        ALTER TABLE remembered_searches ADD COLUMN hits INTEGER;
+        ALTER TABLE remembered_searches ADD COLUMN words INTEGER;
+        CREATE TABLE remembered_search_bounds (
+            query TEXT PRIMARY KEY,
+            generation INTEGER NOT NULL,
+            avgdl_low REAL,
+            avgdl_high REAL,
+            classes TEXT NOT NULL
+        );
         """
     )

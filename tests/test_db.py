@@ -49,6 +49,7 @@ MIGRATION_NAMES = [
     "m025_lookup_index",
     "m026_model_facets",
     "m027_remembered_searches",
+    "m028_kept_search_answers",
 ]
 
 

@@ -19,7 +19,7 @@ from genz_catalog.admin import (
     load_catalog,
     repair_catalog,
 )
-from genz_catalog.catalog import remembered_searches
+from genz_catalog.catalog import remembered_searches, search_scores
 from genz_catalog.datasette.app import build_datasette
 from genz_catalog.manager import ModelManager
 
@@ -95,7 +95,7 @@ def test_a_bulk_import_stores_the_broad_searches_as_ranked(catalog: Path) -> Non
     assert len(stored['"instruct"*']) == 22
 
 
-def test_the_search_reads_a_stored_answer_until_a_write(catalog: Path) -> None:
+def test_the_search_reads_a_stored_answer_until_a_write_behind_its_back(catalog: Path) -> None:
     ranked = _ranked(catalog, '"instruct"*')
     assert _served(catalog, "Instruct") == ranked
     # Proof the answer is read, not ranked: reverse the stored order and the search follows.
@@ -107,31 +107,205 @@ def test_the_search_reads_a_stored_answer_until_a_write(catalog: Path) -> None:
         assert [m["model_id"] for m in manager.search_models("instruct", limit=3)] == (
             ranked[::-1][:3]
         )
-        # FTS5 syntax and a search with deleted models are always ranked.
+        # FTS5 syntax is always ranked, as is a search that includes deleted models.
         assert [m["model_id"] for m in manager.search_models("instruct*", limit=3)] == ranked[:3]
-        # Any write to a model's words or liveness moves the generation on: the stored answers
-        # are no longer read, and the deleted model is not found.
-        manager.delete_model(ranked[0])
+        deleted = [m["model_id"] for m in manager.search_models("instruct", include_deleted=True)]
+        assert deleted[:3] == ranked[:3]
+    # Written behind the catalog's back (no change log): the generation moves on, the stored
+    # answers are no longer read.
+    with sqlite3.connect(catalog) as conn:
+        conn.execute("UPDATE models SET is_deleted = 1 WHERE model_id = ?", (ranked[0],))
     assert _stored(catalog) == {}
     assert _served(catalog, "instruct") == ranked[1:]
     with ModelManager(catalog) as manager:
         assert [m["model_id"] for m in manager.search_models("instruct", limit=3)] == ranked[1:4]
 
 
-def test_a_small_import_leaves_searches_to_rank(catalog: Path, tmp_path: Path) -> None:
-    config = json.loads(
-        (HF_CONFIGS / "mistralai__Mistral-7B-Instruct-v0.3" / "config.json").read_text()
-    )
+#: Configs to write more models from.
+MISTRAL = HF_CONFIGS / "mistralai__Mistral-7B-Instruct-v0.3" / "config.json"
+QWEN = HF_CONFIGS / "Qwen__Qwen2.5-7B" / "config.json"
+
+
+def _config(path: Path = MISTRAL) -> dict:
+    config = json.loads(path.read_text())
     config.pop("_name_or_path", None)
+    return config
+
+
+#: The searches the catalog fixture's import stores.
+STORED = {
+    *(f'"{w}"*' for w in ("instruct", "7b", "qwen", "moe", "qwen3", "llama", "qwen2")),
+    *(f'"{letter}"*' for letter in "i7qml"),
+}
+
+
+def _assert_all_kept_and_right(path: Path, left: set[str] = frozenset()) -> dict[str, list[int]]:
+    """The stored answers are current but for ``left`` (left to rank), and each is FTS5's own
+    ranking; returns them."""
+    stored = _stored(path)
+    assert set(stored) == STORED - left
+    with sqlite3.connect(path) as conn:
+        ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
+    for query, rowids in stored.items():
+        assert [ids[rowid] for rowid in rowids] == _ranked(path, query), query
+    return stored
+
+
+def test_small_writes_keep_the_stored_answers_right(catalog: Path, tmp_path: Path) -> None:
     one = tmp_path / "acme-instruct-tuned" / "config.json"
     one.parent.mkdir()
-    one.write_text(json.dumps(config))
+    one.write_text(json.dumps(_config()))
     with ModelManager(catalog) as manager:
-        result = import_config_files(manager, [one])
-    assert result.counts == {"imported": 1}
+        # An import of one model: it is put in its place in every answer it belongs to.
+        assert import_config_files(manager, [one]).counts == {"imported": 1}
+        stored = _assert_all_kept_and_right(catalog)
+        assert len(stored['"instruct"*']) == 23
+        assert _served(catalog, "instruct") == _ranked(catalog, '"instruct"*')
+        assert "acme-instruct-tuned" in _served(catalog, "i")
+        # A short Qwen id: three words and its family (qwen2), all qwen, so it ranks first.
+        manager.add_model("qwen/qwen-qwen2.5", _config(QWEN), source="local")
+        stored = _assert_all_kept_and_right(catalog)
+        assert _ranked(catalog, '"qwen"*')[0] == "qwen/qwen-qwen2.5"
+        assert len(stored['"qwen"*']) == 19
+        # A soft delete takes a model out of every answer, bringing it back puts it back.
+        manager.delete_model("Qwen/Qwen2.5-7B")
+        assert "Qwen/Qwen2.5-7B" not in _served(catalog, "qwen")
+        _assert_all_kept_and_right(catalog)
+        manager.undelete_model("Qwen/Qwen2.5-7B")
+        _assert_all_kept_and_right(catalog)
+        # New words: a name of five words takes the mean past 6.0 words a model, where two
+        # classes of "m" swap places (see the next test): that answer is left to rank.
+        manager.update_model("acme-instruct-tuned", model_name="Acme Llama Qwen 7B MoE")
+        _assert_all_kept_and_right(catalog, left={'"m"*'})
+        assert all(
+            "acme-instruct-tuned" in _served(catalog, text) for text in ("llama", "moe", "7b", "m")
+        )
+        manager.add_alias("acme-instruct-tuned", "qwen3-acme")
+        _assert_all_kept_and_right(catalog, left={'"m"*'})
+        # A model removed for good.
+        manager.delete_model("Qwen/Qwen3-8B", hard=True)
+        _assert_all_kept_and_right(catalog, left={'"m"*'})
+        assert diagnose_catalog(manager.db).wrong_stored_searches == 0
+    # Proof the kept answers are read, not ranked: reverse one and the search follows.
+    with sqlite3.connect(catalog) as conn:
+        conn.execute(
+            "UPDATE remembered_searches SET position = -position WHERE query = ?", ('"moe"*',)
+        )
+    assert _served(catalog, "moe") == _ranked(catalog, '"moe"*')[::-1]
+
+
+def test_a_full_answer_is_kept_while_its_next_model_is_known(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Answers of 5 models (the broad searches hold 8 to 22), stored again at that size.
+    monkeypatch.setattr(remembered_searches, "REMEMBERED_ROWS", 5)
+
+    def right() -> dict[str, list[str]]:
+        with sqlite3.connect(catalog) as conn:
+            ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
+        stored = {q: [ids[r] for r in rowids] for q, rowids in _stored(catalog).items()}
+        for query, answer in stored.items():
+            assert answer == _ranked(catalog, query)[:5], query
+        return stored
+
+    with ModelManager(catalog) as manager:
+        assert remembered_searches.remember_searches(manager.writable()) == 12
+        qwen = _ranked(catalog, '"qwen"*')
+        # A model that ranks first joins, the fifth leaves: kept.
+        manager.add_model("qwen/qwen-qwen2.5", _config(QWEN), source="local")
+        stored = right()
+        assert len(stored) == 12
+        assert stored['"qwen"*'] == ["qwen/qwen-qwen2.5", *qwen[:4]]
+        # A model that ranks after the fifth: not listed, and the answer is kept as it was.
+        manager.add_model("acme/a-long-name-with-many-words-that-says-qwen-once", _config())
+        assert right()['"qwen"*'] == stored['"qwen"*']
+        # One of the five leaves: the sixth is not known, so that answer is ranked when asked;
+        # answers the model was not in are kept.
+        manager.delete_model(qwen[0])
+        stored = right()
+        assert '"qwen"*' not in stored and '"q"*' not in stored
+        assert '"instruct"*' in stored and '"llama"*' in stored
+    assert _served(catalog, "qwen") == _ranked(catalog, '"qwen"*')
+
+
+def test_a_write_past_a_crossing_leaves_the_answer_to_rank(catalog: Path) -> None:
+    # The 113 models hold 677 words, 5.99 a model. For "m", a model of 5 words 4 of which
+    # start with m and one of 10 words 1 of which does swap places at 6.0 words a model:
+    # past it the stored order may be wrong, so that answer is not kept.
+    with sqlite3.connect(catalog) as conn:
+        (high,) = conn.execute(
+            "SELECT avgdl_high FROM remembered_search_bounds WHERE query = ?", ('"m"*',)
+        ).fetchone()
+    assert round(high, 6) == 6.0
+    with ModelManager(catalog) as manager:
+        # Eight words, none starting with m: the mean moves from 5.99 to 6.02 words.
+        manager.add_model("acme/one-two-three-four-five-six-seven-eight", _config())
+        stored = _stored(catalog)
+        assert '"m"*' not in stored
+        assert len(stored) == 11
+        assert diagnose_catalog(manager.db).wrong_stored_searches == 0
+    assert _served(catalog, "m") == _ranked(catalog, '"m"*')
+
+
+def test_a_write_of_many_models_leaves_the_answers_to_rank(catalog: Path) -> None:
+    count = remembered_searches.KEEP_UP_TO_MODELS + 1
+    with ModelManager(catalog) as manager:
+        written = list(
+            manager.add_models(
+                [{"model_id": f"acme/tuned-7b-{n}", "config": _config()} for n in range(count)]
+            )
+        )
+    assert len(written) == count
     assert _stored(catalog) == {}
-    answer = _served(catalog, "instruct")
-    assert answer == _ranked(catalog, '"instruct"*') and "acme-instruct-tuned" in answer
+    assert "acme/tuned-7b-0" in _served(catalog, "7b")
+
+
+def test_words_that_are_not_ascii_leave_the_answers_to_rank(catalog: Path) -> None:
+    with ModelManager(catalog) as manager:
+        manager.add_model("acme/modele-qwen", _config(), model_name="Modèle Qwen")
+    assert _stored(catalog) == {}
+    assert "acme/modele-qwen" in _served(catalog, "qwen")
+
+
+def test_an_answer_is_not_kept_after_another_writer(catalog: Path) -> None:
+    with ModelManager(catalog) as manager:
+        db = manager.writable()
+        (generation,) = db.execute("SELECT generation FROM search_state").fetchone()
+        manager.add_model("acme/tuned", _config())
+        assert len(_stored(catalog)) == 12
+        (rowid,) = db.execute("SELECT rowid FROM models WHERE model_id = 'acme/tuned'").fetchone()
+        # As if another writer had committed between this write and its upkeep.
+        assert remembered_searches.keep_answers(db, [rowid], generation, generation + 2) == 0
+
+
+def test_the_word_rule_is_fts5s_on_every_real_model(catalog: Path) -> None:
+    """search_scores' words of each column are FTS5's (its docsize), and the hits it counts
+    for every stored model are the ones FTS5's own score gave it."""
+    with sqlite3.connect(catalog) as conn:
+        for _, *texts, sizes in conn.execute(
+            "SELECT w.*, d.sz FROM models_fts_words w "
+            "JOIN models_fts_docsize d ON d.id = w.model_rowid"
+        ):
+            columns = search_scores.words_of(texts)
+            assert columns is not None
+            assert [len(words) for words in columns] == search_scores.read_varints(sizes), texts
+        checked = 0
+        for query, rowid, hits, words in conn.execute(
+            "SELECT query, model_rowid, hits, words FROM remembered_searches"
+        ):
+            texts = conn.execute(
+                "SELECT model_id, model_name, family, aliases FROM models_fts_words "
+                "WHERE model_rowid = ?",
+                (rowid,),
+            ).fetchone()
+            columns = search_scores.words_of(texts)
+            prefix = search_scores.KEEPABLE_KEY.match(query)[1]
+            assert (search_scores.hits_of(columns, prefix), sum(map(len, columns))) == (
+                hits,
+                words,
+            )
+            checked += 1
+    assert checked == 235
 
 
 def test_answers_ranked_while_another_writer_commits_are_not_stored(
@@ -145,7 +319,9 @@ def test_answers_ranked_while_another_writer_commits_are_not_stored(
     monkeypatch.setattr(remembered_searches, "broad_searches", ranked_while_a_model_is_added)
     with ModelManager(catalog) as manager:
         assert remembered_searches.remember_searches(manager.writable()) == 0
-    assert _stored(catalog) == {}
+    # Nothing stored (only "llama" would have been): the bulk import's answers, kept through
+    # the other writer's delete, are still there and right.
+    _assert_all_kept_and_right(catalog)
     assert "meta-llama/Llama-3.1-8B" not in _served(catalog, "llama")
 
 

@@ -19,12 +19,16 @@ holds or how it splits words must move the generation on too.
 
 from __future__ import annotations
 
+import heapq
+import json
+import math
 import sqlite3
 
 import sqlite_utils
 
 from ..db import escape_fts_query, write_transaction
 from ..errors import CatalogError
+from . import search_scores
 
 #: Rows stored per search: the canned query's limit.
 REMEMBERED_ROWS = 200
@@ -107,11 +111,16 @@ def broad_searches(
 def remember_searches(
     db: sqlite_utils.Database, texts: list[str] | None = None, *, letters: bool = True
 ) -> int:
-    """Rank the searches ``texts`` (default :func:`broad_searches` with ``letters``: 9-11 s at
-    a million Hub-like models, ~4 s without the one-letter ones) and store their answers,
-    replacing every stored answer. Returns the number of searches stored: 0 when another writer
-    changed the models while they were ranked (the answers would already be out of date), or
-    the file has no place for them (not migrated).
+    """Rank the searches ``texts`` (default :func:`broad_searches` with ``letters``: 11-15 s at
+    a million Hub-like models) and store their answers, replacing every stored answer. Returns
+    the number of searches stored: 0 when another writer changed the models while they were
+    ranked (the answers would already be out of date), or the file has no place for them (not
+    migrated).
+
+    A one-word search is ranked from every match's FTS5 score and word count, so its answer
+    is stored with what :func:`keep_answers` needs to keep it right through small writes: each
+    model's class (hits, words) and the range of the index's mean words per model in which no
+    two classes of its matches swap places (:mod:`.search_scores`).
 
     The ranking reads one snapshot without holding the write lock;
     only the store is a write transaction, so other writers wait for milliseconds at most.
@@ -119,34 +128,226 @@ def remember_searches(
     conn = db.conn
     if conn.in_transaction:
         raise CatalogError("remember_searches needs a connection outside a transaction")
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_state'").fetchone():
-        return 0  # a file from before m027 (a read-only source's copy): nothing to keep it in
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'remembered_search_bounds'"
+    ).fetchone():
+        return 0  # a file from before m028 (a read-only source's copy): nothing to keep it in
     conn.execute("BEGIN")
     try:
         generation = conn.execute("SELECT generation FROM search_state").fetchone()[0]
         if texts is None:
             texts = broad_searches(conn, letters=letters)
         keys = list(dict.fromkeys(key for key in map(search_key, texts) if key))
-        answers = [
-            (key, [row[0] for row in conn.execute(_RANK_SQL, (key, REMEMBERED_ROWS))])
-            for key in keys
-        ]
+        deleted = {row[0] for row in conn.execute("SELECT rowid FROM models WHERE is_deleted = 1")}
+        answers = [(key, *_ranked(conn, key, deleted)) for key in keys]
     finally:
         conn.execute("COMMIT")
     with write_transaction(db):
         if conn.execute("SELECT generation FROM search_state").fetchone()[0] != generation:
             return 0
         conn.execute("DELETE FROM remembered_searches")
-        conn.executemany(
-            "INSERT INTO remembered_searches (query, position, model_rowid, generation) "
-            "VALUES (?, ?, ?, ?)",
-            [
-                (key, position, rowid, generation)
-                for key, rowids in answers
-                for position, rowid in enumerate(rowids, 1)
-            ],
-        )
+        conn.execute("DELETE FROM remembered_search_bounds")
+        for key, entries, bounds in answers:
+            _store(conn, key, entries, bounds, generation)
     return len(keys)
+
+
+#: Every match of a search with its score and its word counts per column (FTS5's docsize).
+_MATCHES_SQL = """
+SELECT f.rowid, f.rank, d.sz
+FROM models_fts f CROSS JOIN models_fts_docsize d ON d.id = f.rowid
+WHERE models_fts MATCH ?
+"""
+
+#: A stored answer's models: (rowid, hits, words), hits and words None when not known.
+_Entries = list[tuple[int, int | None, int | None]]
+#: What keeps an answer right: (lowest avgdl, highest avgdl, classes), None bounds unbounded.
+_Bounds = tuple[float | None, float | None, list[tuple[int, int]]]
+
+
+def _ranked(
+    conn: sqlite3.Connection, key: str, deleted: set[int]
+) -> tuple[_Entries, _Bounds | None]:
+    """The answer of the search ``key`` (its best :data:`REMEMBERED_ROWS` live models) and, for
+    a one-word search whose every score :mod:`.search_scores` reproduces, what keeps it."""
+    if not search_scores.KEEPABLE_KEY.match(key):
+        return [
+            (row[0], None, None) for row in conn.execute(_RANK_SQL, (key, REMEMBERED_ROWS))
+        ], None
+    matches = conn.execute(_MATCHES_SQL, (key,)).fetchall()
+    # FTS5's ORDER BY rank, rowid: scores compare as the same doubles, rowids are unique.
+    best = heapq.nsmallest(
+        REMEMBERED_ROWS,
+        ((rank, rowid, sizes) for rowid, rank, sizes in matches if rowid not in deleted),
+    )
+    models, words = search_scores.fts_totals(conn)
+    avgdl = words / models if models else 0.0
+    idf = search_scores.idf(models, len(matches))
+    classes: dict[tuple[float, bytes], tuple[int, int] | None] = {}
+    for _, rank, sizes in matches:
+        if (rank, sizes) not in classes:
+            count = sum(search_scores.read_varints(bytes(sizes)))
+            hits = search_scores.class_of(rank, count, idf, avgdl)
+            classes[rank, sizes] = None if hits is None else (hits, count)
+    if not matches or None in classes.values():
+        return [(rowid, None, None) for _, rowid, _ in best], None
+    entries = [(rowid, *classes[rank, sizes]) for rank, rowid, sizes in best]  # type: ignore[misc]
+    found = sorted(set(classes.values()))  # type: ignore[arg-type]
+    bounds = search_scores.crossing_bounds(found, avgdl)
+    if bounds is None:
+        return entries, None
+    return entries, (_finite(bounds[0]), _finite(bounds[1]), found)  # type: ignore[arg-type]
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _store(
+    conn: sqlite3.Connection,
+    key: str,
+    entries: _Entries,
+    bounds: _Bounds | None,
+    generation: int,
+) -> None:
+    """Store (or replace) the answer of ``key`` at ``generation``."""
+    conn.execute("DELETE FROM remembered_searches WHERE query = ?", (key,))
+    conn.executemany(
+        "INSERT INTO remembered_searches (query, position, model_rowid, generation, hits, words) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (key, position, rowid, generation, hits, words)
+            for position, (rowid, hits, words) in enumerate(entries, 1)
+        ],
+    )
+    conn.execute("DELETE FROM remembered_search_bounds WHERE query = ?", (key,))
+    if bounds is not None:
+        low, high, classes = bounds
+        conn.execute(
+            "INSERT INTO remembered_search_bounds "
+            "(query, generation, avgdl_low, avgdl_high, classes) VALUES (?, ?, ?, ?, ?)",
+            (key, generation, low, high, json.dumps(classes, separators=(",", ":"))),
+        )
+
+
+#: Writes of at most this many models keep the stored answers (:func:`keep_answers`); larger
+#: ones leave them to the next bulk store.
+KEEP_UP_TO_MODELS = 64
+
+
+def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, after: int) -> int:
+    """After a committed write that changed the models ``changed`` (rowids) and moved the
+    generation from ``before`` to ``after``: bring every stored answer that was right at
+    ``before`` and can be kept (one-word searches, :func:`_ranked`) to ``after``, the changed
+    models put in their places, and return how many were kept. An answer is left behind (then
+    ranked when asked, as before) when the write moved the index's mean words per model past a
+    place where two classes swap, when a model it held left and the next one is not known, when
+    another writer came first, or when a changed model's words are not plain ASCII.
+
+    Milliseconds for a one-model write; reads the changed models' words, each answer's
+    :data:`REMEMBERED_ROWS` rows and FTS5's committed totals.
+    """
+    conn = db.conn
+    with write_transaction(db):
+        if conn.execute("SELECT generation FROM search_state").fetchone()[0] != after:
+            return 0
+        answers = conn.execute(
+            "SELECT query, avgdl_low, avgdl_high, classes FROM remembered_search_bounds "
+            "WHERE generation = ?",
+            (before,),
+        ).fetchall()
+        if not answers:
+            return 0
+        docs = _changed_models(conn, changed)
+        if docs is None:
+            return 0
+        models, words = search_scores.fts_totals(conn)
+        if not models:
+            return 0
+        avgdl = words / models
+        changed_set = set(changed)
+        kept = 0
+        for query, low, high, classes_text in answers:
+            if (low is not None and avgdl <= low) or (high is not None and avgdl >= high):
+                continue  # two classes may have swapped: rank it again when asked
+            prefix = search_scores.KEEPABLE_KEY.match(query)[1]  # type: ignore[index]
+            entries = conn.execute(
+                "SELECT model_rowid, hits, words FROM remembered_searches WHERE query = ? "
+                "ORDER BY position",
+                (query,),
+            ).fetchall()
+
+            def place(entry: tuple[int, int, int]) -> tuple[float, int]:
+                return -search_scores.strength(entry[1], entry[2], avgdl), entry[0]
+
+            # A full answer ends where the unlisted matches begin: a model placed after its
+            # last one might come after some of those.
+            last = place(entries[-1]) if len(entries) >= REMEMBERED_ROWS else None
+            classes = {tuple(pair) for pair in json.loads(classes_text)}
+            listed = [entry for entry in entries if entry[0] not in changed_set]
+            for rowid, (columns, count, live) in docs.items():
+                hits = search_scores.hits_of(columns, prefix)
+                if not live or not hits:
+                    continue
+                classes.add((hits, count))
+                if last is None or place((rowid, hits, count)) < last:
+                    listed.append((rowid, hits, count))
+            bounds = search_scores.crossing_bounds(classes, avgdl)
+            if bounds is None:
+                continue
+            listed.sort(key=place)
+            if last is not None and len(listed) < REMEMBERED_ROWS:
+                continue  # a model it held left: the next one is not known
+            listed = listed[:REMEMBERED_ROWS]
+            found = sorted(classes)  # type: ignore[type-var]
+            if listed == entries:
+                conn.execute(
+                    "UPDATE remembered_searches SET generation = ? WHERE query = ?",
+                    (after, query),
+                )
+                conn.execute(
+                    "UPDATE remembered_search_bounds SET generation = ?, avgdl_low = ?, "
+                    "avgdl_high = ?, classes = ? WHERE query = ?",
+                    (
+                        after,
+                        _finite(bounds[0]),
+                        _finite(bounds[1]),
+                        json.dumps(found, separators=(",", ":")),
+                        query,
+                    ),
+                )
+            else:
+                _store(
+                    conn,
+                    query,
+                    listed,
+                    (_finite(bounds[0]), _finite(bounds[1]), found),  # type: ignore[arg-type]
+                    after,
+                )
+            kept += 1
+    return kept
+
+
+def _changed_models(
+    conn: sqlite3.Connection, rowids: list[int]
+) -> dict[int, tuple[list[list[str]], int, bool]] | None:
+    """The changed models still indexed: rowid -> (each column's words, words, live). None
+    when one's words are not ASCII, or differ from what FTS5 counted for it (its docsize)."""
+    found: dict[int, tuple[list[list[str]], int, bool]] = {}
+    marks = ", ".join("?" * len(rowids))
+    for rowid, model_id, name, family, aliases, deleted, sizes in conn.execute(
+        "SELECT w.model_rowid, w.model_id, w.model_name, w.family, w.aliases, m.is_deleted, "
+        "d.sz FROM models_fts_words w JOIN models m ON m.rowid = w.model_rowid "
+        f"LEFT JOIN models_fts_docsize d ON d.id = w.model_rowid WHERE w.model_rowid IN ({marks})",
+        rowids,
+    ):
+        columns = search_scores.words_of([model_id, name, family, aliases])
+        if columns is None or sizes is None:
+            return None
+        if search_scores.read_varints(bytes(sizes)) != [len(words) for words in columns]:
+            return None
+        found[rowid] = (columns, sum(map(len, columns)), not deleted)
+    return found
 
 
 def remember_after_bulk_write(db: sqlite_utils.Database, models_written: int) -> int:

@@ -1,0 +1,134 @@
+"""FTS5's bm25 for a one-word prefix search, worked out in Python, so a stored answer can be
+kept right through small writes instead of being ranked again (:mod:`.remembered_searches`).
+
+For one phrase, bm25 gives a model ``-idf * x(f, D)`` with
+
+    x(f, D) = f * (k1 + 1) / (f + k1 * (1 - b + b * D / avgdl)),   k1 = 1.2, b = 0.75
+
+where ``f`` is how many of the model's words start with the prefix, ``D`` how many words the
+model has in all columns, and ``avgdl`` the index's words per model. ``idf`` is the same for
+every model of a search, so the order of the matches is the order of ``x``: models with the
+same (f, D) (a *class*) tie, and two classes swap places only where ``avgdl`` crosses
+
+    a* = 3 (f2 D1 - f1 D2) / (f1 - f2)      (from x1 = x2 with b / (1 - b) = 3).
+
+So between two such crossings every class keeps its place: a write that moves ``avgdl`` without
+crossing one leaves the order of the models already ranked as it was, and a model written can
+be put in its place from its own (f, D). Scores are checked against FTS5's own to the last bit
+before any of this is trusted (:func:`class_of`), and a search whose ``avgdl`` comes within
+:data:`MARGIN` of a crossing is ranked again, so floating-point rounding never decides an order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections.abc import Iterable
+
+#: bm25's constants in FTS5 (fts5_aux.c).
+K1 = 1.2
+B = 0.75
+#: Relative distance to a crossing under which an order is not trusted: scores of classes that
+#: far apart differ by ~1e-10 of themselves, a million times a double's rounding.
+MARGIN = 1e-9
+#: A search whose answer can be kept: one quoted ASCII word, a prefix (``"qwen"*``).
+KEEPABLE_KEY = re.compile(r'^"([a-z0-9.]+)"\*$')
+#: The index's words in ASCII text: ``unicode61`` with ``tokenchars '.'`` makes every run of
+#: letters, digits and dots one word, folded to lower case (db.py m014).
+_WORD = re.compile(r"[a-z0-9.]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fts_totals(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(models indexed, words indexed in all columns) of ``models_fts``: FTS5's averages record
+    (``models_fts_data`` row 1: varints, the row count then each column's total). Committed
+    figures: FTS5 writes them when a transaction commits."""
+    row = conn.execute("SELECT block FROM models_fts_data WHERE id = 1").fetchone()
+    values = read_varints(bytes(row[0])) if row and row[0] else [0]
+    return values[0], sum(values[1:])
+
+
+def read_varints(data: bytes) -> list[int]:
+    """The SQLite varints ``data`` holds (big-endian 7-bit groups, a 9th byte of 8 bits)."""
+    values: list[int] = []
+    value = length = 0
+    for byte in data:
+        if length == 8:
+            values.append((value << 8) | byte)
+            value = length = 0
+            continue
+        value = (value << 7) | (byte & 0x7F)
+        length += 1
+        if byte < 0x80:
+            values.append(value)
+            value = length = 0
+    return values
+
+
+def idf(models: int, matches: int) -> float:
+    """bm25's idf of a phrase ``matches`` of ``models`` indexed models hold (FTS5's floor 1e-6)."""
+    value = math.log((models - matches + 0.5) / (matches + 0.5))
+    return value if value > 0.0 else 1e-6
+
+
+def score(hits: int, words: int, idf_: float, avgdl: float) -> float:
+    """FTS5's ``rank`` of a model with ``hits`` of the phrase among its ``words``, the same
+    operations in the same order as fts5Bm25Function."""
+    part = (hits * (K1 + 1.0)) / (hits + K1 * (1 - B + B * words / avgdl))
+    return -1.0 * (0.0 + idf_ * part)
+
+
+def strength(hits: int, words: int, avgdl: float) -> float:
+    """``x(f, D)``: the part of the score that orders a search's matches (larger is better)."""
+    return (hits * (K1 + 1.0)) / (hits + K1 * (1 - B + B * words / avgdl))
+
+
+def class_of(rank: float, words: int, idf_: float, avgdl: float) -> int | None:
+    """The hits ``f`` (1 to ``words``) whose score is exactly FTS5's ``rank`` for a model of
+    ``words`` words; None when none is (then this model of bm25 is not FTS5's)."""
+    for hits in range(1, words + 1):
+        if score(hits, words, idf_, avgdl) == rank:
+            return hits
+    return None
+
+
+def crossing_bounds(classes: Iterable[tuple[int, int]], avgdl: float) -> tuple[float, float] | None:
+    """The open interval of ``avgdl`` values around ``avgdl`` in which no two ``classes`` swap
+    places (``-inf``/``inf`` when none ever does on that side), shrunk by :data:`MARGIN`; None
+    when ``avgdl`` is within the margin of a crossing."""
+    classes = sorted(set(classes))
+    low, high = -math.inf, math.inf
+    for i, (f1, d1) in enumerate(classes):
+        for f2, d2 in classes[i + 1 :]:
+            if f1 == f2:
+                continue  # same hits: fewer words is better at every avgdl
+            crossing = 3.0 * (f2 * d1 - f1 * d2) / (f1 - f2)
+            if abs(crossing - avgdl) <= MARGIN * avgdl:
+                return None
+            if crossing < avgdl:
+                low = max(low, crossing)
+            else:
+                high = min(high, crossing)
+    return low + MARGIN * abs(low) if low > -math.inf else low, (
+        high - MARGIN * high if high < math.inf else high
+    )
+
+
+def words_of(texts: Iterable[str | None]) -> list[list[str]] | None:
+    """The index's words of each column text (None for a column without text), or None when
+    a text is not ASCII (the tokenizer's Unicode rules are then FTS5's alone)."""
+    columns: list[list[str]] = []
+    for text in texts:
+        if text is None:
+            columns.append([])
+            continue
+        if not text.isascii():
+            return None
+        columns.append(_WORD.findall(text.translate(_ASCII_LOWER)))
+    return columns
+
+
+def hits_of(columns: list[list[str]], prefix: str) -> int:
+    """How many of a model's words start with ``prefix``."""
+    return sum(word.startswith(prefix) for words in columns for word in words)
