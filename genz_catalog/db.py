@@ -402,6 +402,10 @@ def _keep_search_answers(db: sqlite_utils.Database, before: int, after: int) -> 
     if not changed or len(changed) > remembered_searches.KEEP_UP_TO_MODELS:
         return
     try:
+        if not conn.execute(
+            "SELECT 1 FROM remembered_search_bounds WHERE generation = ? LIMIT 1", (before,)
+        ).fetchone():
+            return  # no answer was right before this write: none to keep
         remembered_searches.keep_answers(db, changed, before, after)
     except Exception:  # noqa: BLE001 - the write is committed; unkept answers are ranked
         pass

@@ -9,12 +9,18 @@ that reads the file, would pay that again. So a bulk import, ``load`` and a publ
 ``remembered_searches``; the ``search_models`` canned query and
 :func:`genz_catalog.catalog.reads.search_models` read a stored answer when there is one.
 
-A stored answer is only used at the ``search_state.generation`` it was ranked at. Triggers on
-``models`` (db.py m027) move the generation on with every insert and delete and every change
-of a model's search words or liveness, so after any such write the stored answers are ignored
-(searches rank again, as before) until the next bulk write stores new ones. The answer read is
-therefore always the ranking's own answer. A migration that changes what the search index
-holds or how it splits words must move the generation on too.
+A stored answer is only used at the ``search_state.generation`` it is known right at. Triggers
+on ``models`` (db.py m027) move the generation on with every insert and delete and every change
+of a model's search words or liveness. A write of at most :data:`KEEP_UP_TO_MODELS` models
+through the catalog's write path then keeps each one-word answer right (:func:`keep_answers`,
+run after it commits): it puts the models it changed in their places from their own words
+(:mod:`.search_scores`) and brings the answer to the new generation, unless the write moved the
+index's mean words per model past a place where two of the search's classes swap, or took out
+a model a full answer held (the next one is not known). Answers not kept, and every answer
+after a larger write or one made behind the catalog's back, are ignored (searches rank again,
+as before) until the next bulk write stores new ones. The answer read is therefore always the
+ranking's own answer. A migration that changes what the search index holds or how it splits
+words must move the generation on too.
 """
 
 from __future__ import annotations
