@@ -374,7 +374,7 @@ def _search_generation(conn: sqlite3.Connection) -> int | None:
     try:
         row = conn.execute(
             "SELECT generation, "
-            "(SELECT 1 FROM sqlite_master WHERE name = 'remembered_search_bounds'), "
+            "(SELECT 1 FROM sqlite_master WHERE name = 'remembered_answers'), "
             "(SELECT 1 FROM temp.sqlite_master WHERE name = 'genz_search_changes_au') "
             "FROM search_state"
         ).fetchone()
@@ -403,7 +403,8 @@ def _keep_search_answers(db: sqlite_utils.Database, before: int, after: int) -> 
         return
     try:
         if not conn.execute(
-            "SELECT 1 FROM remembered_search_bounds WHERE generation = ? LIMIT 1", (before,)
+            "SELECT 1 FROM remembered_answers WHERE generation = ? AND classes IS NOT NULL",
+            (before,),
         ).fetchone():
             return  # no answer was right before this write: none to keep
         remembered_searches.keep_answers(db, changed, before, after)
@@ -1637,22 +1638,26 @@ def m027_remembered_searches(db: sqlite_utils.Database) -> None:
 def m028_kept_search_answers(db: sqlite_utils.Database) -> None:
     # A stored answer used to be dropped by any write to a model's words or liveness, so after
     # one imported model a broad search ranked again (150-270 ms at a million models) until the
-    # next bulk write. Each stored model now carries its class for the search (hits: how many
-    # of its words start with the search's word; words: how many it has), and each search the
-    # range of the index's mean words per model in which its classes keep their order, so a
-    # small write can put the models it changed in their places instead
-    # (catalog/remembered_searches.py keep_answers, catalog/search_scores.py). An answer is
-    # used while its generation (here and on its rows) is search_state's.
+    # next bulk write. remembered_answers holds one row per stored search: the generation its
+    # answer is right at (read instead of its rows' generation, so keeping an answer moves one
+    # row) and, for a one-word search, the range of the index's mean words per model in which
+    # the classes of its matches keep their order, with those classes (JSON [[hits, words]]).
+    # Each stored model carries its class for the search (hits: how many of its words start
+    # with the search's word; words: how many it has), so a small write can put the models it
+    # changed in their places (catalog/remembered_searches.py keep_answers,
+    # catalog/search_scores.py).
     db.executescript(
         """
         ALTER TABLE remembered_searches ADD COLUMN hits INTEGER;
         ALTER TABLE remembered_searches ADD COLUMN words INTEGER;
-        CREATE TABLE remembered_search_bounds (
+        CREATE TABLE remembered_answers (
             query TEXT PRIMARY KEY,
             generation INTEGER NOT NULL,
             avgdl_low REAL,
             avgdl_high REAL,
-            classes TEXT NOT NULL
+            classes TEXT
         );
+        INSERT INTO remembered_answers (query, generation)
+            SELECT query, max(generation) FROM remembered_searches GROUP BY query;
         """
     )

@@ -738,19 +738,19 @@ def test_serve_immutable_refuses_a_copy_published_by_an_older_version(
     copy = tmp_path / "old.db"
     backup = CliRunner().invoke(cli, ["--db", str(catalog_path), "backup", str(copy)])
     assert backup.exit_code == 0, backup.output
-    with sqlite3.connect(copy) as conn:  # as the version before m027 left a file
+    with sqlite3.connect(copy) as conn:  # as the version before m028 left a file
         conn.executescript(
-            """DROP TABLE remembered_searches; DROP TABLE search_state;
-               DROP TRIGGER search_state_ai; DROP TRIGGER search_state_ad;
-               DROP TRIGGER search_state_au;
-               DELETE FROM _sqlite_migrations WHERE name = 'm027_remembered_searches';"""
+            """DROP TABLE remembered_answers;
+               ALTER TABLE remembered_searches DROP COLUMN hits;
+               ALTER TABLE remembered_searches DROP COLUMN words;
+               DELETE FROM _sqlite_migrations WHERE name = 'm028_kept_search_answers';"""
         )
     before = copy.read_bytes()
     result = CliRunner().invoke(cli, ["serve", "--immutable", str(copy), "--port", "0"])
     assert result.exit_code == 1
     assert result.output == (
         f"Error: {copy} was published by an older genz-catalog (its schema lacks "
-        "m027_remembered_searches); publish it again with this version: "
+        "m028_kept_search_answers); publish it again with this version: "
         "genz-catalog backup --publish FILE\n"
     )
     assert copy.read_bytes() == before

@@ -156,9 +156,10 @@ def _assert_broad_searches_stored(path: Path) -> None:
     ranks first."""
     with sqlite3.connect(path) as conn:
         stored = conn.execute(
-            "SELECT query, group_concat(model_rowid) FROM (SELECT * FROM remembered_searches "
-            "WHERE generation = (SELECT generation FROM search_state) ORDER BY query, position) "
-            "GROUP BY query"
+            "SELECT query, group_concat(model_rowid) FROM (SELECT r.* FROM remembered_answers a "
+            "JOIN remembered_searches r ON r.query = a.query "
+            "WHERE a.generation = (SELECT generation FROM search_state) "
+            "ORDER BY r.query, r.position) GROUP BY query"
         ).fetchall()
         assert [query for query, _ in stored] == [
             f'"{text}"*' for text in ("b", "bulk", "g", "gpt2", "m", "model", "o", "org")

@@ -56,8 +56,10 @@ def _stored(path: Path) -> dict[str, list[int]]:
     with sqlite3.connect(path) as conn:
         found: dict[str, list[int]] = {}
         for query, rowid in conn.execute(
-            "SELECT query, model_rowid FROM remembered_searches "
-            "WHERE generation = (SELECT generation FROM search_state) ORDER BY query, position"
+            "SELECT r.query, r.model_rowid FROM remembered_answers a "
+            "JOIN remembered_searches r ON r.query = a.query "
+            "WHERE a.generation = (SELECT generation FROM search_state) "
+            "ORDER BY r.query, r.position"
         ):
             found.setdefault(query, []).append(rowid)
         return found
@@ -234,7 +236,7 @@ def test_a_write_past_a_crossing_leaves_the_answer_to_rank(catalog: Path) -> Non
     # past it the stored order may be wrong, so that answer is not kept.
     with sqlite3.connect(catalog) as conn:
         (high,) = conn.execute(
-            "SELECT avgdl_high FROM remembered_search_bounds WHERE query = ?", ('"m"*',)
+            "SELECT avgdl_high FROM remembered_answers WHERE query = ?", ('"m"*',)
         ).fetchone()
     assert round(high, 6) == 6.0
     with ModelManager(catalog) as manager:

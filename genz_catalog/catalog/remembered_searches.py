@@ -29,6 +29,7 @@ import heapq
 import json
 import math
 import sqlite3
+from typing import Any
 
 import sqlite_utils
 
@@ -72,8 +73,11 @@ LIMIT ?
 #: The models of a stored answer (``search_key``, limit), best first, when it was ranked at the
 #: current generation: as the live search reads them, only the rows wanted.
 STORED_MODELS_SQL = """
-SELECT m.* FROM remembered_searches r JOIN models m ON m.rowid = r.model_rowid
-WHERE r.query = ? AND r.generation = (SELECT generation FROM search_state)
+SELECT m.*
+FROM remembered_answers a
+JOIN remembered_searches r ON r.query = a.query
+JOIN models m ON m.rowid = r.model_rowid
+WHERE a.query = ? AND a.generation = (SELECT generation FROM search_state)
 ORDER BY r.position
 LIMIT ?
 """
@@ -134,9 +138,7 @@ def remember_searches(
     conn = db.conn
     if conn.in_transaction:
         raise CatalogError("remember_searches needs a connection outside a transaction")
-    if not conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE name = 'remembered_search_bounds'"
-    ).fetchone():
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'remembered_answers'").fetchone():
         return 0  # a file from before m028 (a read-only source's copy): nothing to keep it in
     conn.execute("BEGIN")
     try:
@@ -152,18 +154,14 @@ def remember_searches(
         if conn.execute("SELECT generation FROM search_state").fetchone()[0] != generation:
             return 0
         conn.execute("DELETE FROM remembered_searches")
-        conn.execute("DELETE FROM remembered_search_bounds")
+        conn.execute("DELETE FROM remembered_answers")
         for key, entries, bounds in answers:
             _store(conn, key, entries, bounds, generation)
     return len(keys)
 
 
-#: Every match of a search with its score and its word counts per column (FTS5's docsize).
-_MATCHES_SQL = """
-SELECT f.rowid, f.rank, d.sz
-FROM models_fts f CROSS JOIN models_fts_docsize d ON d.id = f.rowid
-WHERE models_fts MATCH ?
-"""
+#: Every match of a search with its score.
+_MATCHES_SQL = "SELECT rowid, rank FROM models_fts WHERE models_fts MATCH ?"
 
 #: A stored answer's models: (rowid, hits, words), hits and words None when not known.
 _Entries = list[tuple[int, int | None, int | None]]
@@ -184,20 +182,18 @@ def _ranked(
     # FTS5's ORDER BY rank, rowid: scores compare as the same doubles, rowids are unique.
     best = heapq.nsmallest(
         REMEMBERED_ROWS,
-        ((rank, rowid, sizes) for rowid, rank, sizes in matches if rowid not in deleted),
+        (match for match in matches if match[0] not in deleted) if deleted else matches,
+        key=lambda match: (match[1], match[0]),
     )
     models, words = search_scores.fts_totals(conn)
     avgdl = words / models if models else 0.0
     idf = search_scores.idf(models, len(matches))
-    classes: dict[tuple[float, bytes], tuple[int, int] | None] = {}
-    for _, rank, sizes in matches:
-        if (rank, sizes) not in classes:
-            count = sum(search_scores.read_varints(bytes(sizes)))
-            hits = search_scores.class_of(rank, count, idf, avgdl)
-            classes[rank, sizes] = None if hits is None else (hits, count)
+    classes = {
+        rank: search_scores.class_of(rank, idf, avgdl) for rank in {rank for _, rank in matches}
+    }
     if not matches or None in classes.values():
-        return [(rowid, None, None) for _, rowid, _ in best], None
-    entries = [(rowid, *classes[rank, sizes]) for rank, rowid, sizes in best]  # type: ignore[misc]
+        return [(rowid, None, None) for rowid, _ in best], None
+    entries = [(rowid, *classes[rank]) for rowid, rank in best]  # type: ignore[misc]
     found = sorted(set(classes.values()))  # type: ignore[arg-type]
     bounds = search_scores.crossing_bounds(found, avgdl)
     if bounds is None:
@@ -226,14 +222,18 @@ def _store(
             for position, (rowid, hits, words) in enumerate(entries, 1)
         ],
     )
-    conn.execute("DELETE FROM remembered_search_bounds WHERE query = ?", (key,))
-    if bounds is not None:
-        low, high, classes = bounds
-        conn.execute(
-            "INSERT INTO remembered_search_bounds "
-            "(query, generation, avgdl_low, avgdl_high, classes) VALUES (?, ?, ?, ?, ?)",
-            (key, generation, low, high, json.dumps(classes, separators=(",", ":"))),
-        )
+    low, high, classes = bounds if bounds is not None else (None, None, None)
+    conn.execute(
+        "INSERT OR REPLACE INTO remembered_answers "
+        "(query, generation, avgdl_low, avgdl_high, classes) VALUES (?, ?, ?, ?, ?)",
+        (
+            key,
+            generation,
+            low,
+            high,
+            None if classes is None else json.dumps(classes, separators=(",", ":")),
+        ),
+    )
 
 
 #: Writes of at most this many models keep the stored answers (:func:`keep_answers`); larger
@@ -258,8 +258,8 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
         if conn.execute("SELECT generation FROM search_state").fetchone()[0] != after:
             return 0
         answers = conn.execute(
-            "SELECT query, avgdl_low, avgdl_high, classes FROM remembered_search_bounds "
-            "WHERE generation = ?",
+            "SELECT query, avgdl_low, avgdl_high, classes FROM remembered_answers "
+            "WHERE generation = ? AND classes IS NOT NULL",
             (before,),
         ).fetchall()
         if not answers:
@@ -271,67 +271,91 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
         if not models:
             return 0
         avgdl = words / models
-        changed_set = set(changed)
+        marks = ", ".join("?" * len(changed))
+        holding = {
+            row[0]
+            for row in conn.execute(
+                f"SELECT DISTINCT query FROM remembered_searches WHERE model_rowid IN ({marks})",
+                changed,
+            )
+        }
+        unchanged: list[str] = []
         kept = 0
         for query, low, high, classes_text in answers:
             if (low is not None and avgdl <= low) or (high is not None and avgdl >= high):
                 continue  # two classes may have swapped: rank it again when asked
             prefix = search_scores.KEEPABLE_KEY.match(query)[1]  # type: ignore[index]
-            entries = conn.execute(
-                "SELECT model_rowid, hits, words FROM remembered_searches WHERE query = ? "
-                "ORDER BY position",
-                (query,),
-            ).fetchall()
-
-            def place(entry: tuple[int, int, int]) -> tuple[float, int]:
-                return -search_scores.strength(entry[1], entry[2], avgdl), entry[0]
-
-            # A full answer ends where the unlisted matches begin: a model placed after its
-            # last one might come after some of those.
-            last = place(entries[-1]) if len(entries) >= REMEMBERED_ROWS else None
-            classes = {tuple(pair) for pair in json.loads(classes_text)}
-            listed = [entry for entry in entries if entry[0] not in changed_set]
-            for rowid, (columns, count, live) in docs.items():
-                hits = search_scores.hits_of(columns, prefix)
-                if not live or not hits:
-                    continue
-                classes.add((hits, count))
-                if last is None or place((rowid, hits, count)) < last:
-                    listed.append((rowid, hits, count))
-            bounds = search_scores.crossing_bounds(classes, avgdl)
-            if bounds is None:
+            joining = [
+                (rowid, hits, count)
+                for rowid, (columns, count, live) in docs.items()
+                if live and (hits := search_scores.hits_of(columns, prefix))
+            ]
+            if not joining and query not in holding:
+                unchanged.append(query)  # the write neither took a model out nor brings one
                 continue
-            listed.sort(key=place)
-            if last is not None and len(listed) < REMEMBERED_ROWS:
-                continue  # a model it held left: the next one is not known
-            listed = listed[:REMEMBERED_ROWS]
-            found = sorted(classes)  # type: ignore[type-var]
-            if listed == entries:
-                conn.execute(
-                    "UPDATE remembered_searches SET generation = ? WHERE query = ?",
-                    (after, query),
-                )
-                conn.execute(
-                    "UPDATE remembered_search_bounds SET generation = ?, avgdl_low = ?, "
-                    "avgdl_high = ?, classes = ? WHERE query = ?",
-                    (
-                        after,
-                        _finite(bounds[0]),
-                        _finite(bounds[1]),
-                        json.dumps(found, separators=(",", ":")),
-                        query,
-                    ),
-                )
+            answer = _placed(conn, query, joining, set(changed), avgdl, classes_text, low, high)
+            if answer is None:
+                continue
+            entries, bounds, same = answer
+            if same and bounds == (low, high, None):
+                unchanged.append(query)  # its models and their order are as they were
             else:
-                _store(
-                    conn,
-                    query,
-                    listed,
-                    (_finite(bounds[0]), _finite(bounds[1]), found),  # type: ignore[arg-type]
-                    after,
-                )
-            kept += 1
+                _store(conn, query, entries, bounds, after)
+                kept += 1
+        for start in range(0, len(unchanged), 500):
+            some = unchanged[start : start + 500]
+            places = ", ".join("?" * len(some))
+            conn.execute(
+                f"UPDATE remembered_answers SET generation = ? WHERE query IN ({places})",
+                [after, *some],
+            )
+        kept += len(unchanged)
     return kept
+
+
+def _placed(
+    conn: sqlite3.Connection,
+    query: str,
+    joining: list[tuple[int, int, int]],
+    changed: set[int],
+    avgdl: float,
+    classes_text: str,
+    low: float | None,
+    high: float | None,
+) -> tuple[_Entries, Any, bool] | None:
+    """The stored answer of ``query`` with the ``changed`` models taken out and the ``joining``
+    ones (rowid, hits, words: live and matching) put in their places at ``avgdl``: (models,
+    bounds, whether the models are the stored ones), the bounds' classes None when they are
+    the stored ones too; None when the answer is not known to be the ranking's."""
+    entries = conn.execute(
+        "SELECT model_rowid, hits, words FROM remembered_searches WHERE query = ? "
+        "ORDER BY position",
+        (query,),
+    ).fetchall()
+
+    def place(entry: tuple[int, int, int]) -> tuple[float, int]:
+        return -search_scores.strength(entry[1], entry[2], avgdl), entry[0]
+
+    # A full answer ends where the unlisted matches begin: a model placed after its last one
+    # might come after some of those, so it is not listed.
+    last = place(entries[-1]) if len(entries) >= REMEMBERED_ROWS else None
+    listed = [entry for entry in entries if entry[0] not in changed]
+    listed += [entry for entry in joining if last is None or place(entry) <= last]
+    if last is not None and len(listed) < REMEMBERED_ROWS:
+        return None  # a model it held left: the next one is not known
+    classes = {tuple(pair) for pair in json.loads(classes_text)}
+    new_classes = {(hits, words) for _, hits, words in joining} - classes
+    if new_classes:
+        classes |= new_classes
+        bounds = search_scores.crossing_bounds(classes, avgdl)
+        if bounds is None:
+            return None
+        low, high = _finite(bounds[0]), _finite(bounds[1])
+    listed.sort(key=place)
+    listed = listed[:REMEMBERED_ROWS]
+    if listed == entries and not new_classes:
+        return entries, (low, high, None), True
+    return listed, (low, high, sorted(classes)), listed == entries  # type: ignore[return-value]
 
 
 def _changed_models(
@@ -381,8 +405,10 @@ def stored_answers(conn: sqlite3.Connection) -> dict[str, list[int]]:
     """Every answer stored at the current generation: search key -> model rowids, best first."""
     stored: dict[str, list[int]] = {}
     for query, rowid in conn.execute(
-        "SELECT query, model_rowid FROM remembered_searches "
-        "WHERE generation = (SELECT generation FROM search_state) ORDER BY query, position"
+        "SELECT r.query, r.model_rowid FROM remembered_answers a "
+        "JOIN remembered_searches r ON r.query = a.query "
+        "WHERE a.generation = (SELECT generation FROM search_state) "
+        "ORDER BY r.query, r.position"
     ):
         stored.setdefault(query, []).append(rowid)
     return stored

@@ -84,13 +84,26 @@ def strength(hits: int, words: int, avgdl: float) -> float:
     return (hits * (K1 + 1.0)) / (hits + K1 * (1 - B + B * words / avgdl))
 
 
-def class_of(rank: float, words: int, idf_: float, avgdl: float) -> int | None:
-    """The hits ``f`` (1 to ``words``) whose score is exactly FTS5's ``rank`` for a model of
-    ``words`` words; None when none is (then this model of bm25 is not FTS5's)."""
-    for hits in range(1, words + 1):
-        if score(hits, words, idf_, avgdl) == rank:
-            return hits
-    return None
+#: Most hits a class is looked for with (a model name with more words starting with the same
+#: prefix is not kept: its search is ranked when asked).
+MAX_HITS = 64
+
+
+def class_of(rank: float, idf_: float, avgdl: float) -> tuple[int, int] | None:
+    """The class (hits, words) whose score is exactly FTS5's ``rank``: solved for the words
+    at each number of hits up to :data:`MAX_HITS`, each answer checked by computing its score.
+    None when no class, or more than one, gives that score (then the order of the search's
+    matches is not known from their classes)."""
+    strength_ = -rank / idf_
+    found = None
+    for hits in range(1, MAX_HITS + 1):
+        # x = f (k1 + 1) / (f + k1 (1 - b) + k1 b D / avgdl), solved for D.
+        words = round((hits * (K1 + 1.0) / strength_ - hits - K1 * (1 - B)) * avgdl / (K1 * B))
+        if words >= hits and score(hits, words, idf_, avgdl) == rank:
+            if found is not None:
+                return None
+            found = (hits, words)
+    return found
 
 
 def crossing_bounds(classes: Iterable[tuple[int, int]], avgdl: float) -> tuple[float, float] | None:
