@@ -50,7 +50,11 @@ from typing import Any
 import synthetic_catalog
 from synthetic_catalog import checkpoint, ensure_generated
 
-from genz_catalog.catalog.remembered_searches import remember_searches, stored_answers
+from genz_catalog.catalog.remembered_searches import (
+    broad_searches,
+    remember_searches,
+    stored_answers,
+)
 from genz_catalog.datasette.app import build_datasette, load_metadata
 from genz_catalog.datasette.counts_cache import BROAD_WORD_MODELS, broad_words, warm_searches
 from genz_catalog.db import write_transaction
@@ -541,9 +545,11 @@ def main() -> None:
         add_metrics_and_simulations(path)
         with ModelManager(path) as manager:
             total = manager.db.execute("SELECT count(*) FROM models").fetchone()[0]
-            if not stored_answers(manager.db.conn):
-                # Models written after the bulk import (the seed added to a reused file) left
-                # its stored answers unused: store them again, as that import did.
+            conn = manager.db.conn
+            if len(stored_answers(conn)) < len(broad_searches(conn)):
+                # Writes after the bulk import (the seed added to a reused file, a delete that
+                # took a model out of a full answer) left some answers unused: store them
+                # again, as that import did.
                 started = time.perf_counter()
                 current = remember_searches(manager.writable())
                 print(
