@@ -26,9 +26,11 @@ words must move the generation on too.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import math
 import sqlite3
+from operator import itemgetter
 from typing import Any
 
 import sqlite_utils
@@ -162,6 +164,8 @@ def remember_searches(
 
 #: Every match of a search with its score.
 _MATCHES_SQL = "SELECT rowid, rank FROM models_fts WHERE models_fts MATCH ?"
+#: Matches read into Python at a time while storing.
+_CHUNK = 16_384
 
 #: A stored answer's models: (rowid, hits, words), hits and words None when not known.
 _Entries = list[tuple[int, int | None, int | None]]
@@ -178,19 +182,25 @@ def _ranked(
         return [
             (row[0], None, None) for row in conn.execute(_RANK_SQL, (key, REMEMBERED_ROWS))
         ], None
-    matches = conn.execute(_MATCHES_SQL, (key,)).fetchall()
-    # FTS5's ORDER BY rank, rowid: scores compare as the same doubles, rowids are unique.
-    best = heapq.nsmallest(
-        REMEMBERED_ROWS,
-        (match for match in matches if match[0] not in deleted) if deleted else matches,
-        key=lambda match: (match[1], match[0]),
-    )
+    # Read in chunks, never all at once: a one-letter search matches up to ~900,000 models of
+    # a million (~100 MB as Python tuples).
+    cursor = conn.execute(_MATCHES_SQL, (key,))
+    best: list[tuple[int, float]] = []
+    ranks: set[float] = set()
+    matches = 0
+    while chunk := cursor.fetchmany(_CHUNK):
+        matches += len(chunk)
+        ranks.update(map(itemgetter(1), chunk))
+        # FTS5's ORDER BY rank, rowid: scores compare as the same doubles, rowids are unique.
+        best = heapq.nsmallest(
+            REMEMBERED_ROWS,
+            itertools.chain(best, (m for m in chunk if m[0] not in deleted) if deleted else chunk),
+            key=itemgetter(1, 0),
+        )
     models, words = search_scores.fts_totals(conn)
     avgdl = words / models if models else 0.0
-    idf = search_scores.idf(models, len(matches))
-    classes = {
-        rank: search_scores.class_of(rank, idf, avgdl) for rank in {rank for _, rank in matches}
-    }
+    idf = search_scores.idf(models, matches)
+    classes = {rank: search_scores.class_of(rank, idf, avgdl) for rank in ranks}
     if not matches or None in classes.values():
         return [(rowid, None, None) for rowid, _ in best], None
     entries = [(rowid, *classes[rank]) for rowid, rank in best]  # type: ignore[misc]
