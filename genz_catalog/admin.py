@@ -40,6 +40,7 @@ import sqlite_utils
 
 from . import store as _store
 from ._lean_start import BULK_GC_THRESHOLD, start_convert_worker
+from .catalog import remembered_searches
 from .catalog import versions as _versions
 from .catalog import writes as _writes
 from .catalog.ids import name_owners, utc_now_after_earlier_writes
@@ -64,6 +65,7 @@ from .db import (
     rebuild_fts,
     rebuild_model_facets,
     rebuild_model_shapes,
+    search_upkeep_paused,
     write_transaction,
 )
 from .deferred_indexes import (
@@ -1464,7 +1466,12 @@ def import_config_files(
     decided = False  # whether the import has been weighed for deferral yet
     deferred = False  # whether it set the catalog's secondary indexes aside
     conn = manager.writable().conn
-    with _fewer_collections(), _rarer_checkpoints(conn), _unchecked_foreign_keys(conn):
+    with (
+        _fewer_collections(),
+        _rarer_checkpoints(conn),
+        _unchecked_foreign_keys(conn),
+        contextlib.ExitStack() as paused,
+    ):
         try:
             for written in writes:
                 result.counts[written.status] = result.counts.get(written.status, 0) + 1
@@ -1473,6 +1480,10 @@ def import_config_files(
                     on_file(path, written, None)
                 if written.status in ("imported", "updated"):
                     written_models += 1
+                    if written_models == remembered_searches.REMEMBER_AFTER_MODELS:
+                        # The import stores the answers afresh when it ends: keeping them
+                        # through each later batch would only slow it down.
+                        paused.enter_context(search_upkeep_paused())
                 if (
                     not decided
                     and written_models >= defer_threshold(live_at_start)

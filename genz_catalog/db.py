@@ -9,6 +9,7 @@ its first read and its first write.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import random
 import sqlite3
@@ -390,6 +391,24 @@ def _search_generation(conn: sqlite3.Connection) -> int | None:
     return row[0]
 
 
+#: Whether writes in this context keep the stored search answers (see search_upkeep_paused).
+_SEARCH_UPKEEP: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "genz_search_upkeep", default=True
+)
+
+
+@contextmanager
+def search_upkeep_paused() -> Iterator[None]:
+    """Writes in this block do not keep the stored search answers (they go unused instead):
+    for a bulk write that will store them afresh when it ends, where keeping them through
+    every batch (~20 us a model) would only slow it down."""
+    token = _SEARCH_UPKEEP.set(False)
+    try:
+        yield
+    finally:
+        _SEARCH_UPKEEP.reset(token)
+
+
 def _keep_search_answers(db: sqlite_utils.Database, before: int, after: int) -> None:
     """After a committed write: keep the stored search answers right through it when it
     changed few models (catalog/remembered_searches.py keep_answers); a failure there leaves
@@ -400,6 +419,8 @@ def _keep_search_answers(db: sqlite_utils.Database, before: int, after: int) -> 
     changed = [row[0] for row in conn.execute("SELECT model_rowid FROM temp.genz_search_changes")]
     conn.execute("DELETE FROM temp.genz_search_changes")
     if not changed or len(changed) > remembered_searches.KEEP_UP_TO_MODELS:
+        return
+    if not _SEARCH_UPKEEP.get():
         return
     try:
         if not conn.execute(

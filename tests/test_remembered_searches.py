@@ -141,11 +141,13 @@ STORED = {
 }
 
 
-def _assert_all_kept_and_right(path: Path, left: set[str] = frozenset()) -> dict[str, list[int]]:
-    """The stored answers are current but for ``left`` (left to rank), and each is FTS5's own
-    ranking; returns them."""
+def _assert_all_kept_and_right(
+    path: Path, left: set[str] = frozenset(), added: set[str] = frozenset()
+) -> dict[str, list[int]]:
+    """The stored answers are current but for ``left`` (left to rank), with ``added`` (stored
+    afresh), and each is FTS5's own ranking; returns them."""
     stored = _stored(path)
-    assert set(stored) == STORED - left
+    assert set(stored) == (STORED - left) | added
     with sqlite3.connect(path) as conn:
         ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
     for query, rowids in stored.items():
@@ -249,17 +251,63 @@ def test_a_write_past_a_crossing_leaves_the_answer_to_rank(catalog: Path) -> Non
     assert _served(catalog, "m") == _ranked(catalog, '"m"*')
 
 
-def test_a_write_of_many_models_leaves_the_answers_to_rank(catalog: Path) -> None:
-    count = remembered_searches.KEEP_UP_TO_MODELS + 1
+def test_a_batch_of_models_keeps_the_answers(catalog: Path) -> None:
+    # 100 models in one transaction (a bulk write's batch holds up to 2,000): each has five
+    # words (acme, tuned, 7b, its version, its family mistral), so they join the answers of
+    # "7b" and "7" and take the mean from 5.99 to 5.53 words a model.
     with ModelManager(catalog) as manager:
         written = list(
             manager.add_models(
-                [{"model_id": f"acme/tuned-7b-{n}", "config": _config()} for n in range(count)]
+                [{"model_id": f"acme/tuned-7b-v{n}", "config": _config()} for n in range(100)]
             )
         )
-    assert len(written) == count
+    assert len(written) == 100
+    stored = _assert_all_kept_and_right(catalog)
+    assert len(stored['"7b"*']) == 20 + 100
+
+
+def test_a_write_of_more_models_than_a_batch_leaves_the_answers_to_rank(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(remembered_searches, "KEEP_UP_TO_MODELS", 64)
+    with ModelManager(catalog) as manager:
+        written = list(
+            manager.add_models(
+                [{"model_id": f"acme/tuned-7b-{n}", "config": _config()} for n in range(65)]
+            )
+        )
+    assert len(written) == 65
     assert _stored(catalog) == {}
     assert "acme/tuned-7b-0" in _served(catalog, "7b")
+
+
+def test_a_bulk_import_stops_keeping_answers_it_will_store(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+    keep = remembered_searches.keep_answers
+
+    def counted(*args: object) -> int:
+        calls.append(args[1])
+        return keep(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(remembered_searches, "keep_answers", counted)
+    files = []
+    for n in range(40):
+        one = tmp_path / f"acme__tuned-{n}" / "config.json"
+        one.parent.mkdir()
+        one.write_text(json.dumps(_config()))
+        files.append(one)
+    with ModelManager(catalog) as manager:
+        result = import_config_files(manager, files, batch_size=10)
+    assert result.counts == {"imported": 40}
+    # The first two batches kept the answers; the 20th model (REMEMBER_AFTER_MODELS here)
+    # meant the import would store them afresh, so the last two batches did not.
+    assert [len(changed) for changed in calls] == [10, 10]
+    # Stored afresh at the end, with the words 8 or more models now hold.
+    _assert_all_kept_and_right(
+        catalog, added={f'"{w}"*' for w in ("acme", "tuned", "mistral", "a", "t")}
+    )
 
 
 def test_words_that_are_not_ascii_leave_the_answers_to_rank(catalog: Path) -> None:
@@ -302,10 +350,8 @@ def test_the_word_rule_is_fts5s_on_every_real_model(catalog: Path) -> None:
             ).fetchone()
             columns = search_scores.words_of(texts)
             prefix = search_scores.KEEPABLE_KEY.match(query)[1]
-            assert (search_scores.hits_of(columns, prefix), sum(map(len, columns))) == (
-                hits,
-                words,
-            )
+            counted = search_scores.prefix_counts(columns, {prefix}).get(prefix, 0)
+            assert (counted, sum(map(len, columns))) == (hits, words)
             checked += 1
     assert checked == 235
 

@@ -246,9 +246,9 @@ def _store(
     )
 
 
-#: Writes of at most this many models keep the stored answers (:func:`keep_answers`); larger
-#: ones leave them to the next bulk store.
-KEEP_UP_TO_MODELS = 64
+#: Writes of at most this many models (a bulk write's batch) keep the stored answers
+#: (:func:`keep_answers`, ~20 us a model changed); larger ones leave them to the next store.
+KEEP_UP_TO_MODELS = 2_000
 
 
 def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, after: int) -> int:
@@ -274,7 +274,8 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
         ).fetchall()
         if not answers:
             return 0
-        docs = _changed_models(conn, changed)
+        prefixes = {search_scores.KEEPABLE_KEY.match(row[0])[1] for row in answers}  # type: ignore[index]
+        docs = _changed_models(conn, changed, prefixes)
         if docs is None:
             return 0
         models, words = search_scores.fts_totals(conn)
@@ -297,8 +298,8 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
             prefix = search_scores.KEEPABLE_KEY.match(query)[1]  # type: ignore[index]
             joining = [
                 (rowid, hits, count)
-                for rowid, (columns, count, live) in docs.items()
-                if live and (hits := search_scores.hits_of(columns, prefix))
+                for rowid, (starts, count, live) in docs.items()
+                if live and (hits := starts.get(prefix))
             ]
             if not joining and query not in holding:
                 unchanged.append(query)  # the write neither took a model out nor brings one
@@ -369,11 +370,12 @@ def _placed(
 
 
 def _changed_models(
-    conn: sqlite3.Connection, rowids: list[int]
-) -> dict[int, tuple[list[list[str]], int, bool]] | None:
-    """The changed models still indexed: rowid -> (each column's words, words, live). None
-    when one's words are not ASCII, or differ from what FTS5 counted for it (its docsize)."""
-    found: dict[int, tuple[list[list[str]], int, bool]] = {}
+    conn: sqlite3.Connection, rowids: list[int], prefixes: set[str]
+) -> dict[int, tuple[dict[str, int], int, bool]] | None:
+    """The changed models still indexed: rowid -> (how many of its words start with each of
+    ``prefixes`` that any does, words, live). None when one's words are not ASCII, or differ
+    from what FTS5 counted for it (its docsize)."""
+    found: dict[int, tuple[dict[str, int], int, bool]] = {}
     marks = ", ".join("?" * len(rowids))
     for rowid, model_id, name, family, aliases, deleted, sizes in conn.execute(
         "SELECT w.model_rowid, w.model_id, w.model_name, w.family, w.aliases, m.is_deleted, "
@@ -386,7 +388,8 @@ def _changed_models(
             return None
         if search_scores.read_varints(bytes(sizes)) != [len(words) for words in columns]:
             return None
-        found[rowid] = (columns, sum(map(len, columns)), not deleted)
+        starts = search_scores.prefix_counts(columns, prefixes)
+        found[rowid] = (starts, sum(map(len, columns)), not deleted)
     return found
 
 

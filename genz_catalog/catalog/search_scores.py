@@ -142,6 +142,14 @@ def words_of(texts: Iterable[str | None]) -> list[list[str]] | None:
     return columns
 
 
-def hits_of(columns: list[list[str]], prefix: str) -> int:
-    """How many of a model's words start with ``prefix``."""
-    return sum(word.startswith(prefix) for words in columns for word in words)
+def prefix_counts(columns: list[list[str]], prefixes: set[str]) -> dict[str, int]:
+    """How many of a model's words start with each of ``prefixes`` that any of them does."""
+    lengths = {len(prefix) for prefix in prefixes}
+    counts: dict[str, int] = {}
+    for words in columns:
+        for word in words:
+            for length in lengths:
+                start = word[:length]
+                if len(start) == length and start in prefixes:
+                    counts[start] = counts.get(start, 0) + 1
+    return counts
