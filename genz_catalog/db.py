@@ -412,22 +412,21 @@ def search_upkeep_paused() -> Iterator[None]:
 def _keep_search_answers(db: sqlite_utils.Database, before: int, after: int) -> None:
     """After a committed write: keep the stored search answers right through it when it
     changed few models (catalog/remembered_searches.py keep_answers); a failure there leaves
-    them unused, never fails the write."""
+    them unused, never fails the write. The log is emptied when the next write begins."""
     from .catalog import remembered_searches  # the catalog package builds on this module
 
-    conn = db.conn
-    changed = [row[0] for row in conn.execute("SELECT model_rowid FROM temp.genz_search_changes")]
-    conn.execute("DELETE FROM temp.genz_search_changes")
-    if not changed or len(changed) > remembered_searches.KEEP_UP_TO_MODELS:
-        return
     if not _SEARCH_UPKEEP.get():
         return
+    most = remembered_searches.KEEP_UP_TO_MODELS
+    changed = [
+        row[0]
+        for row in db.conn.execute(
+            "SELECT model_rowid FROM temp.genz_search_changes LIMIT ?", (most + 1,)
+        )
+    ]
+    if not changed or len(changed) > most:
+        return
     try:
-        if not conn.execute(
-            "SELECT 1 FROM remembered_answers WHERE generation = ? AND classes IS NOT NULL",
-            (before,),
-        ).fetchone():
-            return  # no answer was right before this write: none to keep
         remembered_searches.keep_answers(db, changed, before, after)
     except Exception:  # noqa: BLE001 - the write is committed; unkept answers are ranked
         pass
@@ -923,19 +922,35 @@ def fts_in_step(db: sqlite_utils.Database) -> bool:
 
 
 def fts_entries(db: sqlite_utils.Database) -> int:
-    """How many rows ``models_fts`` has indexed: the first varint of FTS5's averages record
-    (``models_fts_data`` row 1). ``count(*)`` on an external-content index counts ``models``."""
-    row = db.execute("SELECT block FROM models_fts_data WHERE id = 1").fetchone()
-    if row is None or not row[0]:
-        return 0
-    value = 0
-    for position, byte in enumerate(bytes(row[0][:9])):
-        if position == 8:
-            return (value << 8) | byte
+    """How many rows ``models_fts`` has indexed (:func:`fts_totals`). ``count(*)`` on an
+    external-content index counts ``models``."""
+    return fts_totals(db.conn)[0]
+
+
+def fts_totals(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(rows indexed, words indexed in all columns) of ``models_fts``: FTS5's averages record
+    (``models_fts_data`` row 1: varints, the row count then each column's total). Committed
+    figures: FTS5 writes them when a transaction commits."""
+    row = conn.execute("SELECT block FROM models_fts_data WHERE id = 1").fetchone()
+    values = read_varints(bytes(row[0])) if row and row[0] else [0]
+    return values[0], sum(values[1:])
+
+
+def read_varints(data: bytes) -> list[int]:
+    """The SQLite varints ``data`` holds (big-endian 7-bit groups, a 9th byte of 8 bits)."""
+    values: list[int] = []
+    value = length = 0
+    for byte in data:
+        if length == 8:
+            values.append((value << 8) | byte)
+            value = length = 0
+            continue
         value = (value << 7) | (byte & 0x7F)
+        length += 1
         if byte < 0x80:
-            return value
-    return value
+            values.append(value)
+            value = length = 0
+    return values
 
 
 #: Characters that separate search words besides spaces: ``/`` (``org/name``) and the control

@@ -155,22 +155,20 @@ def _assert_broad_searches_stored(path: Path) -> None:
     letters are stored at the catalog's current generation, each the 200 models FTS5 itself
     ranks first."""
     with sqlite3.connect(path) as conn:
-        stored = conn.execute(
-            "SELECT query, group_concat(model_rowid) FROM (SELECT r.* FROM remembered_answers a "
-            "JOIN remembered_searches r ON r.query = a.query "
-            "WHERE a.generation = (SELECT generation FROM search_state) "
-            "ORDER BY r.query, r.position) GROUP BY query"
-        ).fetchall()
-        assert [query for query, _ in stored] == [
+        stored = remembered_searches.stored_answers(conn)
+        assert list(stored) == [
             f'"{text}"*' for text in ("b", "bulk", "g", "gpt2", "m", "model", "o", "org")
         ]
-        for query, rowids in stored:
-            ranked = conn.execute(
-                "SELECT group_concat(rowid) FROM (SELECT rowid FROM models_fts "
-                "WHERE models_fts MATCH ? ORDER BY rank, rowid LIMIT 200)",
-                (query,),
-            ).fetchone()[0]
-            assert rowids == ranked and len(rowids.split(",")) == 200
+        for query, rowids in stored.items():
+            ranked = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT rowid FROM models_fts WHERE models_fts MATCH ? "
+                    "ORDER BY rank, rowid LIMIT 200",
+                    (query,),
+                )
+            ]
+            assert rowids == ranked and len(rowids) == 200
 
 
 def test_a_stopped_walk_resumes_and_restart_starts_over(

@@ -21,6 +21,7 @@ from genz_catalog.admin import (
 )
 from genz_catalog.catalog import remembered_searches, search_scores
 from genz_catalog.datasette.app import build_datasette
+from genz_catalog.db import read_varints
 from genz_catalog.manager import ModelManager
 
 HF_CONFIGS = Path(__file__).parent / "data" / "hf-configs"
@@ -54,15 +55,7 @@ def _served(path: Path, text: str, *, immutable: bool = False) -> list[str]:
 def _stored(path: Path) -> dict[str, list[int]]:
     """Stored answers at the current generation: FTS query -> model rowids, best first."""
     with sqlite3.connect(path) as conn:
-        found: dict[str, list[int]] = {}
-        for query, rowid in conn.execute(
-            "SELECT r.query, r.model_rowid FROM remembered_answers a "
-            "JOIN remembered_searches r ON r.query = a.query "
-            "WHERE a.generation = (SELECT generation FROM search_state) "
-            "ORDER BY r.query, r.position"
-        ):
-            found.setdefault(query, []).append(rowid)
-        return found
+        return remembered_searches.stored_answers(conn)
 
 
 @pytest.fixture
@@ -338,7 +331,7 @@ def test_the_word_rule_is_fts5s_on_every_real_model(catalog: Path) -> None:
         ):
             columns = search_scores.words_of(texts)
             assert columns is not None
-            assert [len(words) for words in columns] == search_scores.read_varints(sizes), texts
+            assert [len(words) for words in columns] == read_varints(sizes), texts
         checked = 0
         for query, rowid, hits, words in conn.execute(
             "SELECT query, model_rowid, hits, words FROM remembered_searches"

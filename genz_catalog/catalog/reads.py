@@ -274,7 +274,7 @@ def search_models(
 
 def _stored_models(db: sqlite_utils.Database, key: str, limit: int) -> list[Any]:
     """The ``models`` rows of the stored answer of ``key``, or none (none stored at the current
-    generation, or a read-only file from before m027 without the table)."""
+    generation, or a read-only file from before m028 without its tables)."""
     try:
         return list(db.query(STORED_MODELS_SQL, [key, limit]))
     except sqlite3.OperationalError:

@@ -28,14 +28,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
-import math
 import sqlite3
 from operator import itemgetter
-from typing import Any
 
 import sqlite_utils
 
-from ..db import escape_fts_query, write_transaction
+from ..db import escape_fts_query, fts_totals, read_varints, write_transaction
 from ..errors import CatalogError
 from . import search_scores
 
@@ -60,9 +58,6 @@ VOCABULARY_SQL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.genz_search_words "
     "USING fts5vocab(main, 'models_fts', 'row')"
 )
-#: Upper-case ASCII -> lower-case: the one case folding FTS5's unicode61 tokenizer, SQLite's
-#: ``lower()`` and Python certainly agree on.
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 #: The ranking the canned query does: best first, equally good ones in import order, deleted
 #: models left out.
 _RANK_SQL = """
@@ -88,7 +83,7 @@ LIMIT ?
 def search_key(text: str) -> str:
     """The stored key of a free-text search: its FTS5 query (:func:`escape_fts_query`), ASCII
     lower-cased as the canned query's ``lower(genz_fts_query(:q))`` makes it."""
-    return escape_fts_query(text).translate(_ASCII_LOWER)
+    return escape_fts_query(text).translate(search_scores.ASCII_LOWER)
 
 
 def broad_searches(
@@ -123,13 +118,13 @@ def broad_searches(
 def remember_searches(
     db: sqlite_utils.Database, texts: list[str] | None = None, *, letters: bool = True
 ) -> int:
-    """Rank the searches ``texts`` (default :func:`broad_searches` with ``letters``: 11-15 s at
+    """Rank the searches ``texts`` (default :func:`broad_searches` with ``letters``: 11-13 s at
     a million Hub-like models) and store their answers, replacing every stored answer. Returns
     the number of searches stored: 0 when another writer changed the models while they were
     ranked (the answers would already be out of date), or the file has no place for them (not
     migrated).
 
-    A one-word search is ranked from every match's FTS5 score and word count, so its answer
+    A one-word search is ranked from every match's FTS5 score, read in chunks, so its answer
     is stored with what :func:`keep_answers` needs to keep it right through small writes: each
     model's class (hits, words) and the range of the index's mean words per model in which no
     two classes of its matches swap places (:mod:`.search_scores`).
@@ -197,7 +192,7 @@ def _ranked(
             itertools.chain(best, (m for m in chunk if m[0] not in deleted) if deleted else chunk),
             key=itemgetter(1, 0),
         )
-    models, words = search_scores.fts_totals(conn)
+    models, words = fts_totals(conn)
     avgdl = words / models if models else 0.0
     idf = search_scores.idf(models, matches)
     classes = {rank: search_scores.class_of(rank, idf, avgdl) for rank in ranks}
@@ -208,11 +203,7 @@ def _ranked(
     bounds = search_scores.crossing_bounds(found, avgdl)
     if bounds is None:
         return entries, None
-    return entries, (_finite(bounds[0]), _finite(bounds[1]), found)  # type: ignore[arg-type]
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
+    return entries, (*bounds, found)  # type: ignore[arg-type]
 
 
 def _store(
@@ -264,22 +255,25 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
     :data:`REMEMBERED_ROWS` rows and FTS5's committed totals.
     """
     conn = db.conn
+    answers_sql = (
+        "SELECT query, avgdl_low, avgdl_high, classes FROM remembered_answers "
+        "WHERE generation = ? AND classes IS NOT NULL"
+    )
+    if not conn.execute(answers_sql, (before,)).fetchone():
+        return 0  # none was right before the write: no need to wait for the write lock
     with write_transaction(db):
         if conn.execute("SELECT generation FROM search_state").fetchone()[0] != after:
-            return 0
-        answers = conn.execute(
-            "SELECT query, avgdl_low, avgdl_high, classes FROM remembered_answers "
-            "WHERE generation = ? AND classes IS NOT NULL",
-            (before,),
-        ).fetchall()
+            return 0  # another writer came first
+        answers = conn.execute(answers_sql, (before,)).fetchall()
         if not answers:
             return 0
-        prefixes = {search_scores.KEEPABLE_KEY.match(row[0])[1] for row in answers}  # type: ignore[index]
-        docs = _changed_models(conn, changed, prefixes)
-        if docs is None:
-            return 0
-        models, words = search_scores.fts_totals(conn)
-        if not models:
+        prefixes = {
+            row[0]: search_scores.KEEPABLE_KEY.match(row[0])[1]  # type: ignore[index]
+            for row in answers
+        }
+        docs = _changed_models(conn, changed, set(prefixes.values()))
+        models, words = fts_totals(conn)
+        if docs is None or not models:
             return 0
         avgdl = words / models
         marks = ", ".join("?" * len(changed))
@@ -291,28 +285,27 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
             )
         }
         unchanged: list[str] = []
-        kept = 0
+        placed = 0
         for query, low, high, classes_text in answers:
             if (low is not None and avgdl <= low) or (high is not None and avgdl >= high):
                 continue  # two classes may have swapped: rank it again when asked
-            prefix = search_scores.KEEPABLE_KEY.match(query)[1]  # type: ignore[index]
             joining = [
                 (rowid, hits, count)
                 for rowid, (starts, count, live) in docs.items()
-                if live and (hits := starts.get(prefix))
+                if live and (hits := starts.get(prefixes[query]))
             ]
             if not joining and query not in holding:
                 unchanged.append(query)  # the write neither took a model out nor brings one
                 continue
-            answer = _placed(conn, query, joining, set(changed), avgdl, classes_text, low, high)
+            answer = _placed(conn, query, joining, set(changed), avgdl, classes_text, (low, high))
             if answer is None:
                 continue
-            entries, bounds, same = answer
-            if same and bounds == (low, high, None):
-                unchanged.append(query)  # its models and their order are as they were
-            else:
+            entries, bounds, moved = answer
+            if moved:
                 _store(conn, query, entries, bounds, after)
-                kept += 1
+                placed += 1
+            else:
+                unchanged.append(query)
         for start in range(0, len(unchanged), 500):
             some = unchanged[start : start + 500]
             places = ", ".join("?" * len(some))
@@ -320,8 +313,7 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
                 f"UPDATE remembered_answers SET generation = ? WHERE query IN ({places})",
                 [after, *some],
             )
-        kept += len(unchanged)
-    return kept
+        return placed + len(unchanged)
 
 
 def _placed(
@@ -331,13 +323,12 @@ def _placed(
     changed: set[int],
     avgdl: float,
     classes_text: str,
-    low: float | None,
-    high: float | None,
-) -> tuple[_Entries, Any, bool] | None:
+    bounds: tuple[float | None, float | None],
+) -> tuple[_Entries, _Bounds, bool] | None:
     """The stored answer of ``query`` with the ``changed`` models taken out and the ``joining``
     ones (rowid, hits, words: live and matching) put in their places at ``avgdl``: (models,
-    bounds, whether the models are the stored ones), the bounds' classes None when they are
-    the stored ones too; None when the answer is not known to be the ranking's."""
+    bounds, whether the models or the bounds differ from the stored ones); None when the
+    answer is not known to be the ranking's."""
     entries = conn.execute(
         "SELECT model_rowid, hits, words FROM remembered_searches WHERE query = ? "
         "ORDER BY position",
@@ -358,15 +349,14 @@ def _placed(
     new_classes = {(hits, words) for _, hits, words in joining} - classes
     if new_classes:
         classes |= new_classes
-        bounds = search_scores.crossing_bounds(classes, avgdl)
-        if bounds is None:
+        narrowed = search_scores.crossing_bounds(classes, avgdl)
+        if narrowed is None:
             return None
-        low, high = _finite(bounds[0]), _finite(bounds[1])
+        bounds = narrowed
     listed.sort(key=place)
     listed = listed[:REMEMBERED_ROWS]
-    if listed == entries and not new_classes:
-        return entries, (low, high, None), True
-    return listed, (low, high, sorted(classes)), listed == entries  # type: ignore[return-value]
+    moved = listed != entries or bool(new_classes)
+    return listed, (*bounds, sorted(classes)), moved  # type: ignore[return-value]
 
 
 def _changed_models(
@@ -386,7 +376,7 @@ def _changed_models(
         columns = search_scores.words_of([model_id, name, family, aliases])
         if columns is None or sizes is None:
             return None
-        if search_scores.read_varints(bytes(sizes)) != [len(words) for words in columns]:
+        if read_varints(bytes(sizes)) != [len(words) for words in columns]:
             return None
         starts = search_scores.prefix_counts(columns, prefixes)
         found[rowid] = (starts, sum(map(len, columns)), not deleted)
@@ -394,10 +384,10 @@ def _changed_models(
 
 
 def remember_after_bulk_write(db: sqlite_utils.Database, models_written: int) -> int:
-    """After a write of ``models_written`` models: store the broad searches' answers (9-11 s at
-    a million Hub-like models) when it wrote at least :data:`REMEMBER_AFTER_MODELS`; smaller
-    writes leave the searches to rank when asked (the answers stored before them are no longer
-    used). Returns the searches stored."""
+    """After a write of ``models_written`` models: store the broad searches' answers (11-13 s
+    at a million Hub-like models) when it wrote at least :data:`REMEMBER_AFTER_MODELS`; smaller
+    writes keep the answers stored before them where they can (:func:`keep_answers`). Returns
+    the searches stored."""
     if models_written < REMEMBER_AFTER_MODELS or db.conn.in_transaction:
         return 0  # a caller's open transaction is its own to commit; nothing is stored
     return remember_searches(db)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 from collections.abc import Iterable
 
 #: bm25's constants in FTS5 (fts5_aux.c).
@@ -37,33 +36,9 @@ KEEPABLE_KEY = re.compile(r'^"([a-z0-9.]+)"\*$')
 #: The index's words in ASCII text: ``unicode61`` with ``tokenchars '.'`` makes every run of
 #: letters, digits and dots one word, folded to lower case (db.py m014).
 _WORD = re.compile(r"[a-z0-9.]+")
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def fts_totals(conn: sqlite3.Connection) -> tuple[int, int]:
-    """(models indexed, words indexed in all columns) of ``models_fts``: FTS5's averages record
-    (``models_fts_data`` row 1: varints, the row count then each column's total). Committed
-    figures: FTS5 writes them when a transaction commits."""
-    row = conn.execute("SELECT block FROM models_fts_data WHERE id = 1").fetchone()
-    values = read_varints(bytes(row[0])) if row and row[0] else [0]
-    return values[0], sum(values[1:])
-
-
-def read_varints(data: bytes) -> list[int]:
-    """The SQLite varints ``data`` holds (big-endian 7-bit groups, a 9th byte of 8 bits)."""
-    values: list[int] = []
-    value = length = 0
-    for byte in data:
-        if length == 8:
-            values.append((value << 8) | byte)
-            value = length = 0
-            continue
-        value = (value << 7) | (byte & 0x7F)
-        length += 1
-        if byte < 0x80:
-            values.append(value)
-            value = length = 0
-    return values
+#: Upper-case ASCII -> lower-case: the one case folding FTS5's unicode61 tokenizer, SQLite's
+#: ``lower()`` and Python certainly agree on.
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def idf(models: int, matches: int) -> float:
@@ -106,12 +81,15 @@ def class_of(rank: float, idf_: float, avgdl: float) -> tuple[int, int] | None:
     return found
 
 
-def crossing_bounds(classes: Iterable[tuple[int, int]], avgdl: float) -> tuple[float, float] | None:
+def crossing_bounds(
+    classes: Iterable[tuple[int, int]], avgdl: float
+) -> tuple[float | None, float | None] | None:
     """The open interval of ``avgdl`` values around ``avgdl`` in which no two ``classes`` swap
-    places (``-inf``/``inf`` when none ever does on that side), shrunk by :data:`MARGIN`; None
-    when ``avgdl`` is within the margin of a crossing."""
+    places, shrunk by :data:`MARGIN` (None for a side where none ever does); None when
+    ``avgdl`` is within the margin of a crossing."""
     classes = sorted(set(classes))
-    low, high = -math.inf, math.inf
+    low: float | None = None
+    high: float | None = None
     for i, (f1, d1) in enumerate(classes):
         for f2, d2 in classes[i + 1 :]:
             if f1 == f2:
@@ -120,11 +98,12 @@ def crossing_bounds(classes: Iterable[tuple[int, int]], avgdl: float) -> tuple[f
             if abs(crossing - avgdl) <= MARGIN * avgdl:
                 return None
             if crossing < avgdl:
-                low = max(low, crossing)
+                low = crossing if low is None else max(low, crossing)
             else:
-                high = min(high, crossing)
-    return low + MARGIN * abs(low) if low > -math.inf else low, (
-        high - MARGIN * high if high < math.inf else high
+                high = crossing if high is None else min(high, crossing)
+    return (
+        None if low is None else low + MARGIN * abs(low),
+        None if high is None else high - MARGIN * high,
     )
 
 
@@ -138,7 +117,7 @@ def words_of(texts: Iterable[str | None]) -> list[list[str]] | None:
             continue
         if not text.isascii():
             return None
-        columns.append(_WORD.findall(text.translate(_ASCII_LOWER)))
+        columns.append(_WORD.findall(text.translate(ASCII_LOWER)))
     return columns
 
 
