@@ -1697,3 +1697,22 @@ def m028_kept_search_answers(db: sqlite_utils.Database) -> None:
             SELECT query, max(generation) FROM remembered_searches GROUP BY query;
         """
     )
+
+
+@migrations()
+def m029_answers_in_reserve(db: sqlite_utils.Database) -> None:
+    # A write that took a model out of a full stored answer (a delete, a rename) left it to rank
+    # again (~180 ms at a million models) until the next bulk write: the model after its 200th
+    # was not known. An answer kept through writes now stores a few more rows than searches
+    # read (catalog/remembered_searches.py SPARE_ROWS), and says whether it lists every match
+    # (complete) or only the best ones: a count of rows can no longer tell. The answers stored
+    # before hold at most the 200 read, so one of fewer is complete.
+    db.executescript(
+        """
+        ALTER TABLE remembered_answers ADD COLUMN complete INTEGER NOT NULL DEFAULT 0;
+        UPDATE remembered_answers SET complete = (
+            SELECT count(*) < 200 FROM remembered_searches r
+            WHERE r.query = remembered_answers.query
+        );
+        """
+    )

@@ -743,14 +743,15 @@ def test_serve_immutable_refuses_a_copy_published_by_an_older_version(
             """DROP TABLE remembered_answers;
                ALTER TABLE remembered_searches DROP COLUMN hits;
                ALTER TABLE remembered_searches DROP COLUMN words;
-               DELETE FROM _sqlite_migrations WHERE name = 'm028_kept_search_answers';"""
+               DELETE FROM _sqlite_migrations WHERE name IN
+                   ('m028_kept_search_answers', 'm029_answers_in_reserve');"""
         )
     before = copy.read_bytes()
     result = CliRunner().invoke(cli, ["serve", "--immutable", str(copy), "--port", "0"])
     assert result.exit_code == 1
     assert result.output == (
         f"Error: {copy} was published by an older genz-catalog (its schema lacks "
-        "m028_kept_search_answers); publish it again with this version: "
+        "m028_kept_search_answers and 1 more); publish it again with this version: "
         "genz-catalog backup --publish FILE\n"
     )
     assert copy.read_bytes() == before

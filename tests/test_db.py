@@ -50,6 +50,7 @@ MIGRATION_NAMES = [
     "m026_model_facets",
     "m027_remembered_searches",
     "m028_kept_search_answers",
+    "m029_answers_in_reserve",
 ]
 
 

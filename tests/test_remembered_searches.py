@@ -96,7 +96,7 @@ def test_the_search_reads_a_stored_answer_until_a_write_behind_its_back(catalog:
     # Proof the answer is read, not ranked: reverse the stored order and the search follows.
     with sqlite3.connect(catalog) as conn:
         conn.execute("UPDATE remembered_searches SET position = -position")
-        conn.execute("UPDATE remembered_searches SET position = 1000 + position")
+        conn.execute("UPDATE remembered_searches SET position = 201 + position")
     assert _served(catalog, "  INSTRUCT ") == ranked[::-1]
     with ModelManager(catalog) as manager:
         assert [m["model_id"] for m in manager.search_models("instruct", limit=3)] == (
@@ -191,38 +191,112 @@ def test_small_writes_keep_the_stored_answers_right(catalog: Path, tmp_path: Pat
     assert _served(catalog, "moe") == _ranked(catalog, '"moe"*')[::-1]
 
 
-def test_a_full_answer_is_kept_while_its_next_model_is_known(
+def test_a_full_answer_is_kept_while_its_next_models_are_known(
     catalog: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Answers of 5 models (the broad searches hold 8 to 22), stored again at that size.
+    # Answers of 5 models with 2 in reserve (the broad searches hold 8 to 22), stored again.
     monkeypatch.setattr(remembered_searches, "REMEMBERED_ROWS", 5)
+    monkeypatch.setattr(remembered_searches, "SPARE_ROWS", 2)
 
     def right() -> dict[str, list[str]]:
+        """The answers searches read (5 models each), after checking every stored row."""
         with sqlite3.connect(catalog) as conn:
             ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
-        stored = {q: [ids[r] for r in rowids] for q, rowids in _stored(catalog).items()}
-        for query, answer in stored.items():
-            assert answer == _ranked(catalog, query)[:5], query
-        return stored
+            every = remembered_searches.stored_answers(conn, reserve=True)
+        for query, rowids in every.items():
+            assert 5 <= len(rowids) <= 7, query
+            assert [ids[r] for r in rowids] == _ranked(catalog, query)[: len(rowids)], query
+        return {q: [ids[r] for r in rowids] for q, rowids in _stored(catalog).items()}
 
     with ModelManager(catalog) as manager:
         assert remembered_searches.remember_searches(manager.writable()) == 12
         qwen = _ranked(catalog, '"qwen"*')
-        # A model that ranks first joins, the fifth leaves: kept.
+        # A model that ranks first joins, the fifth moves into reserve: kept.
         manager.add_model("qwen/qwen-qwen2.5", _config(QWEN), source="local")
         stored = right()
         assert len(stored) == 12
         assert stored['"qwen"*'] == ["qwen/qwen-qwen2.5", *qwen[:4]]
-        # A model that ranks after the fifth: not listed, and the answer is kept as it was.
+        # A model that ranks after the seventh: not listed, and the answer is kept as it was.
+        # (Its eleven words take the mean past a crossing of "m": that one is left to rank.)
         manager.add_model("acme/a-long-name-with-many-words-that-says-qwen-once", _config())
         assert right()['"qwen"*'] == stored['"qwen"*']
-        # One of the five leaves: the sixth is not known, so that answer is ranked when asked;
-        # answers the model was not in are kept.
+        kept = set(right())
+        assert kept == set(stored) - {'"m"*'}
+        # One of the five leaves: the first in reserve moves up, so the answer is still read.
         manager.delete_model(qwen[0])
         stored = right()
-        assert '"qwen"*' not in stored and '"q"*' not in stored
+        assert set(stored) == kept
+        assert stored['"qwen"*'] == ["qwen/qwen-qwen2.5", *qwen[1:5]]
+        # A new name of many words takes another one below the last stored: kept.
+        manager.update_model(qwen[1], model_name="A Name Of Many Words That Ranks It Low")
+        stored = right()
+        assert set(stored) == kept
+        assert stored['"qwen"*'] == ["qwen/qwen-qwen2.5", *qwen[2:6]]
+        with sqlite3.connect(catalog) as conn:
+            assert len(remembered_searches.stored_answers(conn, reserve=True)['"qwen"*']) == 5
+        # A third leaves: four known models, fewer than searches read, so that answer is ranked
+        # when asked; answers the model was not in are kept.
+        manager.delete_model(qwen[2])
+        stored = right()
+        assert '"qwen"*' not in stored
         assert '"instruct"*' in stored and '"llama"*' in stored
     assert _served(catalog, "qwen") == _ranked(catalog, '"qwen"*')
+
+
+def test_a_complete_answer_that_outgrows_its_rows_keeps_the_best(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "7b" is held by 20 models: with 20 read and 2 in reserve its answer lists every match.
+    monkeypatch.setattr(remembered_searches, "REMEMBERED_ROWS", 20)
+    monkeypatch.setattr(remembered_searches, "SPARE_ROWS", 2)
+    with ModelManager(catalog) as manager:
+        remembered_searches.remember_searches(manager.writable())
+        with sqlite3.connect(catalog) as conn:
+            assert conn.execute(
+                "SELECT complete FROM remembered_answers WHERE query = ?", ('"7b"*',)
+            ).fetchone() == (1,)
+        # Five more: 25 matches, of which the best 22 are kept, and from now on only those.
+        list(
+            manager.add_models(
+                [{"model_id": f"acme/tuned-7b-v{n}", "config": _config()} for n in range(5)]
+            )
+        )
+        with sqlite3.connect(catalog) as conn:
+            every = remembered_searches.stored_answers(conn, reserve=True)['"7b"*']
+            ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
+            assert conn.execute(
+                "SELECT complete FROM remembered_answers WHERE query = ?", ('"7b"*',)
+            ).fetchone() == (0,)
+        ranked = _ranked(catalog, '"7b"*')
+        assert len(ranked) == 25
+        assert [ids[rowid] for rowid in every] == ranked[:22]
+        # Three of the best leave: 19 known, fewer than the 20 read, so it is ranked again.
+        for model_id in ranked[:2]:
+            manager.delete_model(model_id)
+        assert '"7b"*' in _stored(catalog)
+        manager.delete_model(ranked[2])
+        assert '"7b"*' not in _stored(catalog)
+    assert _served(catalog, "7b") == _ranked(catalog, '"7b"*')
+
+
+def test_answers_stored_before_reserve_rows_say_whether_they_list_every_match(
+    catalog: Path,
+) -> None:
+    with sqlite3.connect(catalog) as conn:  # as the version before m029 left the file
+        conn.executescript(
+            """ALTER TABLE remembered_answers DROP COLUMN complete;
+               DELETE FROM _sqlite_migrations WHERE name = 'm029_answers_in_reserve';"""
+        )
+        # The answers of then held 200 models at most: one of 200 may have had more matches.
+        (rowid,) = conn.execute("SELECT max(rowid) FROM models").fetchone()
+        conn.executemany(
+            "INSERT INTO remembered_searches (query, position, model_rowid, generation) "
+            "VALUES ('\"instruct\"*', ?, ?, 0)",
+            [(position, rowid) for position in range(1000, 1000 + 200 - 21)],
+        )
+    with ModelManager(catalog) as manager:
+        complete = dict(manager.db.execute("SELECT query, complete FROM remembered_answers"))
+    assert complete == {query: int(query != '"instruct"*') for query in STORED}
 
 
 def test_a_write_past_a_crossing_leaves_the_answer_to_rank(catalog: Path) -> None:

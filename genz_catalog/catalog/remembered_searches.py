@@ -16,7 +16,8 @@ through the catalog's write path then keeps each one-word answer right (:func:`k
 run after it commits): it puts the models it changed in their places from their own words
 (:mod:`.search_scores`) and brings the answer to the new generation, unless the write moved the
 index's mean words per model past a place where two of the search's classes swap, or took out
-a model a full answer held (the next one is not known). Answers not kept, and every answer
+of a full answer more models than it keeps in reserve (:data:`SPARE_ROWS`: past those, the next
+one is not known). Answers not kept, and every answer
 after a larger write or one made behind the catalog's back, are ignored (searches rank again,
 as before) until the next bulk write stores new ones. The answer read is therefore always the
 ranking's own answer. A migration that changes what the search index holds or how it splits
@@ -30,6 +31,7 @@ import itertools
 import json
 import sqlite3
 from operator import itemgetter
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -37,8 +39,12 @@ from ..db import escape_fts_query, fts_totals, read_varints, write_transaction
 from ..errors import CatalogError
 from . import search_scores
 
-#: Rows stored per search: the canned query's limit.
+#: Rows of a stored answer that searches read: the canned query's limit.
 REMEMBERED_ROWS = 200
+#: Rows a one-word answer stores beyond :data:`REMEMBERED_ROWS`, in reserve: a write that takes
+#: models out of its first 200 (a delete, a rename) moves the next ones up instead of leaving the
+#: answer to rank again; it is left only once more than this many have gone.
+SPARE_ROWS = 56
 #: A search is remembered when at least this many models hold its words (for a word of the
 #: index) or one of them (for a one-letter prefix): from about here a first search ranks for
 #: 40-80 ms or more, so smaller ones are left to rank when asked.
@@ -67,8 +73,9 @@ WHERE models_fts MATCH ?
 ORDER BY rank, rowid
 LIMIT ?
 """
-#: The models of a stored answer (``search_key``, limit), best first, when it was ranked at the
-#: current generation: as the live search reads them, only the rows wanted.
+#: The models of a stored answer (``search_key``, limit of at most :data:`REMEMBERED_ROWS`),
+#: best first, when it was ranked at the current generation: as the live search reads them, only
+#: the rows wanted.
 STORED_MODELS_SQL = """
 SELECT m.*
 FROM remembered_answers a
@@ -126,8 +133,9 @@ def remember_searches(
 
     A one-word search is ranked from every match's FTS5 score, read in chunks, so its answer
     is stored with what :func:`keep_answers` needs to keep it right through small writes: each
-    model's class (hits, words) and the range of the index's mean words per model in which no
-    two classes of its matches swap places (:mod:`.search_scores`).
+    model's class (hits, words), the range of the index's mean words per model in which no
+    two classes of its matches swap places (:mod:`.search_scores`), :data:`SPARE_ROWS` more
+    models than searches read, and whether it lists every match.
 
     The ranking reads one snapshot without holding the write lock;
     only the store is a write transaction, so other writers wait for milliseconds at most.
@@ -144,7 +152,7 @@ def remember_searches(
             texts = broad_searches(conn, letters=letters)
         keys = list(dict.fromkeys(key for key in map(search_key, texts) if key))
         deleted = {row[0] for row in conn.execute("SELECT rowid FROM models WHERE is_deleted = 1")}
-        answers = [(key, *_ranked(conn, key, deleted)) for key in keys]
+        answers = [(key, _ranked(conn, key, deleted)) for key in keys]
     finally:
         conn.execute("COMMIT")
     with write_transaction(db):
@@ -152,8 +160,8 @@ def remember_searches(
             return 0
         conn.execute("DELETE FROM remembered_searches")
         conn.execute("DELETE FROM remembered_answers")
-        for key, entries, bounds in answers:
-            _store(conn, key, entries, bounds, generation)
+        for key, answer in answers:
+            _store(conn, key, answer, generation)
     return len(keys)
 
 
@@ -168,15 +176,23 @@ _Entries = list[tuple[int, int | None, int | None]]
 _Bounds = tuple[float | None, float | None, list[tuple[int, int]]]
 
 
-def _ranked(
-    conn: sqlite3.Connection, key: str, deleted: set[int]
-) -> tuple[_Entries, _Bounds | None]:
-    """The answer of the search ``key`` (its best :data:`REMEMBERED_ROWS` live models) and, for
-    a one-word search whose every score :mod:`.search_scores` reproduces, what keeps it."""
+class _Answer(NamedTuple):
+    """A search's answer as stored: its best live models, what keeps it right (None: it cannot
+    be kept), and whether ``entries`` holds every live match (else only the best ones)."""
+
+    entries: _Entries
+    bounds: _Bounds | None
+    complete: bool
+
+
+def _ranked(conn: sqlite3.Connection, key: str, deleted: set[int]) -> _Answer:
+    """The answer of the search ``key``: its best :data:`REMEMBERED_ROWS` live models, or for a
+    one-word search whose every score :mod:`.search_scores` reproduces, its best
+    :data:`REMEMBERED_ROWS` + :data:`SPARE_ROWS` with what keeps them right."""
     if not search_scores.KEEPABLE_KEY.match(key):
-        return [
-            (row[0], None, None) for row in conn.execute(_RANK_SQL, (key, REMEMBERED_ROWS))
-        ], None
+        rowids = [row[0] for row in conn.execute(_RANK_SQL, (key, REMEMBERED_ROWS))]
+        return _Answer([(rowid, None, None) for rowid in rowids], None, False)
+    rows = REMEMBERED_ROWS + SPARE_ROWS
     # Read in chunks, never all at once: a one-letter search matches up to ~900,000 models of
     # a million (~100 MB as Python tuples).
     cursor = conn.execute(_MATCHES_SQL, (key,))
@@ -188,7 +204,7 @@ def _ranked(
         ranks.update(map(itemgetter(1), chunk))
         # FTS5's ORDER BY rank, rowid: scores compare as the same doubles, rowids are unique.
         best = heapq.nsmallest(
-            REMEMBERED_ROWS,
+            rows,
             itertools.chain(best, (m for m in chunk if m[0] not in deleted) if deleted else chunk),
             key=itemgetter(1, 0),
         )
@@ -196,24 +212,20 @@ def _ranked(
     avgdl = words / models if models else 0.0
     idf = search_scores.idf(models, matches)
     classes = {rank: search_scores.class_of(rank, idf, avgdl) for rank in ranks}
+    complete = len(best) < rows
     if not matches or None in classes.values():
-        return [(rowid, None, None) for rowid, _ in best], None
+        return _Answer([(rowid, None, None) for rowid, _ in best[:REMEMBERED_ROWS]], None, False)
     entries = [(rowid, *classes[rank]) for rowid, rank in best]  # type: ignore[misc]
     found = sorted(set(classes.values()))  # type: ignore[arg-type]
     bounds = search_scores.crossing_bounds(found, avgdl)
     if bounds is None:
-        return entries, None
-    return entries, (*bounds, found)  # type: ignore[arg-type]
+        return _Answer(entries[:REMEMBERED_ROWS], None, False)
+    return _Answer(entries, (*bounds, found), complete)  # type: ignore[arg-type]
 
 
-def _store(
-    conn: sqlite3.Connection,
-    key: str,
-    entries: _Entries,
-    bounds: _Bounds | None,
-    generation: int,
-) -> None:
+def _store(conn: sqlite3.Connection, key: str, answer: _Answer, generation: int) -> None:
     """Store (or replace) the answer of ``key`` at ``generation``."""
+    entries, bounds, complete = answer
     conn.execute("DELETE FROM remembered_searches WHERE query = ?", (key,))
     conn.executemany(
         "INSERT INTO remembered_searches (query, position, model_rowid, generation, hits, words) "
@@ -226,13 +238,15 @@ def _store(
     low, high, classes = bounds if bounds is not None else (None, None, None)
     conn.execute(
         "INSERT OR REPLACE INTO remembered_answers "
-        "(query, generation, avgdl_low, avgdl_high, classes) VALUES (?, ?, ?, ?, ?)",
+        "(query, generation, avgdl_low, avgdl_high, classes, complete) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
         (
             key,
             generation,
             low,
             high,
             None if classes is None else json.dumps(classes, separators=(",", ":")),
+            int(complete),
         ),
     )
 
@@ -248,15 +262,16 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
     ``before`` and can be kept (one-word searches, :func:`_ranked`) to ``after``, the changed
     models put in their places, and return how many were kept. An answer is left behind (then
     ranked when asked, as before) when the write moved the index's mean words per model past a
-    place where two classes swap, when a model it held left and the next one is not known, when
-    another writer came first, or when a changed model's words are not plain ASCII.
+    place where two classes swap, when models it held left and fewer than
+    :data:`REMEMBERED_ROWS` known ones remain, when another writer came first, or when a changed
+    model's words are not plain ASCII.
 
-    Milliseconds for a one-model write; reads the changed models' words, each answer's
-    :data:`REMEMBERED_ROWS` rows and FTS5's committed totals.
+    Milliseconds for a one-model write; reads the changed models' words, the rows of each answer
+    they join or leave, and FTS5's committed totals.
     """
     conn = db.conn
     answers_sql = (
-        "SELECT query, avgdl_low, avgdl_high, classes FROM remembered_answers "
+        "SELECT query, avgdl_low, avgdl_high, classes, complete FROM remembered_answers "
         "WHERE generation = ? AND classes IS NOT NULL"
     )
     if not conn.execute(answers_sql, (before,)).fetchone():
@@ -286,7 +301,7 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
         }
         unchanged: list[str] = []
         placed = 0
-        for query, low, high, classes_text in answers:
+        for query, low, high, classes_text, complete in answers:
             if (low is not None and avgdl <= low) or (high is not None and avgdl >= high):
                 continue  # two classes may have swapped: rank it again when asked
             joining = [
@@ -297,12 +312,14 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
             if not joining and query not in holding:
                 unchanged.append(query)  # the write neither took a model out nor brings one
                 continue
-            answer = _placed(conn, query, joining, set(changed), avgdl, classes_text, (low, high))
-            if answer is None:
+            placed_answer = _placed(
+                conn, query, joining, set(changed), avgdl, classes_text, (low, high), complete
+            )
+            if placed_answer is None:
                 continue
-            entries, bounds, moved = answer
+            answer, moved = placed_answer
             if moved:
-                _store(conn, query, entries, bounds, after)
+                _store(conn, query, answer, after)
                 placed += 1
             else:
                 unchanged.append(query)
@@ -324,11 +341,12 @@ def _placed(
     avgdl: float,
     classes_text: str,
     bounds: tuple[float | None, float | None],
-) -> tuple[_Entries, _Bounds, bool] | None:
-    """The stored answer of ``query`` with the ``changed`` models taken out and the ``joining``
-    ones (rowid, hits, words: live and matching) put in their places at ``avgdl``: (models,
-    bounds, whether the models or the bounds differ from the stored ones); None when the
-    answer is not known to be the ranking's."""
+    complete: bool,
+) -> tuple[_Answer, bool] | None:
+    """The stored answer of ``query`` (``complete``: it lists every match) with the ``changed``
+    models taken out and the ``joining`` ones (rowid, hits, words: live and matching) put in
+    their places at ``avgdl``, and whether it differs from the stored one; None when its first
+    :data:`REMEMBERED_ROWS` are not known to be the ranking's."""
     entries = conn.execute(
         "SELECT model_rowid, hits, words FROM remembered_searches WHERE query = ? "
         "ORDER BY position",
@@ -338,13 +356,13 @@ def _placed(
     def place(entry: tuple[int, int, int]) -> tuple[float, int]:
         return -search_scores.strength(entry[1], entry[2], avgdl), entry[0]
 
-    # A full answer ends where the unlisted matches begin: a model placed after its last one
-    # might come after some of those, so it is not listed.
-    last = place(entries[-1]) if len(entries) >= REMEMBERED_ROWS else None
+    # A partial answer ends where the unlisted matches begin: a model placed after its last
+    # one might come after some of those, so it is not listed.
+    last = None if complete or not entries else place(entries[-1])
     listed = [entry for entry in entries if entry[0] not in changed]
     listed += [entry for entry in joining if last is None or place(entry) <= last]
     if last is not None and len(listed) < REMEMBERED_ROWS:
-        return None  # a model it held left: the next one is not known
+        return None  # more models left than it held in reserve: the next ones are not known
     classes = {tuple(pair) for pair in json.loads(classes_text)}
     new_classes = {(hits, words) for _, hits, words in joining} - classes
     if new_classes:
@@ -354,9 +372,12 @@ def _placed(
             return None
         bounds = narrowed
     listed.sort(key=place)
-    listed = listed[:REMEMBERED_ROWS]
+    rows = REMEMBERED_ROWS + SPARE_ROWS
+    if len(listed) > rows:
+        listed, complete = listed[:rows], False
     moved = listed != entries or bool(new_classes)
-    return listed, (*bounds, sorted(classes)), moved  # type: ignore[return-value]
+    answer = _Answer(listed, (*bounds, sorted(classes)), complete)  # type: ignore[arg-type]
+    return answer, moved
 
 
 def _changed_models(
@@ -394,24 +415,30 @@ def remember_after_bulk_write(db: sqlite_utils.Database, models_written: int) ->
 
 
 def wrong_answers(conn: sqlite3.Connection) -> list[str]:
-    """The searches stored at the current generation whose answer is not what ranking them
-    gives now (``doctor``): none, unless models were written with the triggers bypassed or the
-    index was changed behind them. Ranks every stored search (seconds at a million models)."""
+    """The searches stored at the current generation whose answer (every stored row, those in
+    reserve too) is not what ranking them gives now (``doctor``): none, unless models were
+    written with the triggers bypassed or the index was changed behind them. Ranks every stored
+    search (seconds at a million models)."""
     return [
         query
-        for query, rowids in stored_answers(conn).items()
-        if rowids != [row[0] for row in conn.execute(_RANK_SQL, (query, REMEMBERED_ROWS))]
+        for query, rowids in stored_answers(conn, reserve=True).items()
+        if rowids != [row[0] for row in conn.execute(_RANK_SQL, (query, len(rowids)))]
     ]
 
 
-def stored_answers(conn: sqlite3.Connection) -> dict[str, list[int]]:
-    """Every answer stored at the current generation: search key -> model rowids, best first."""
+def stored_answers(conn: sqlite3.Connection, *, reserve: bool = False) -> dict[str, list[int]]:
+    """Every answer stored at the current generation: search key -> model rowids, best first;
+    the first :data:`REMEMBERED_ROWS` of each (the ones searches read), or with ``reserve``
+    every stored row."""
+    rows = None if reserve else REMEMBERED_ROWS
     stored: dict[str, list[int]] = {}
     for query, rowid in conn.execute(
         "SELECT r.query, r.model_rowid FROM remembered_answers a "
         "JOIN remembered_searches r ON r.query = a.query "
         "WHERE a.generation = (SELECT generation FROM search_state) "
-        "ORDER BY r.query, r.position"
+        "AND (? IS NULL OR r.position <= ?) "
+        "ORDER BY r.query, r.position",
+        (rows, rows),
     ):
         stored.setdefault(query, []).append(rowid)
     return stored
