@@ -16,12 +16,12 @@ through the catalog's write path then keeps each one-word answer right (:func:`k
 run after it commits): it puts the models it changed in their places from their own words
 (:mod:`.search_scores`) and brings the answer to the new generation, unless the write moved the
 index's mean words per model past a place where two of the search's classes swap, or took out
-of a full answer more models than it keeps in reserve (:data:`SPARE_ROWS`: past those, the next
-one is not known). Answers not kept, and every answer
-after a larger write or one made behind the catalog's back, are ignored (searches rank again,
-as before) until the next bulk write stores new ones. The answer read is therefore always the
-ranking's own answer. A migration that changes what the search index holds or how it splits
-words must move the generation on too.
+of a partial answer more models than it keeps in reserve (:data:`SPARE_ROWS`: past those, the
+next one is not known). Answers not kept, and every answer after a larger write or one made
+behind the catalog's back, are ignored (searches rank again, as before) until the next bulk
+write stores new ones. The answer read is therefore always the ranking's own answer. A
+migration that changes what the search index holds or how it splits words must move the
+generation on too.
 """
 
 from __future__ import annotations
