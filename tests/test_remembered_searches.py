@@ -171,17 +171,18 @@ def test_small_writes_keep_the_stored_answers_right(catalog: Path, tmp_path: Pat
         manager.undelete_model("Qwen/Qwen2.5-7B")
         _assert_all_kept_and_right(catalog)
         # New words: a name of five words takes the mean past 6.0 words a model, where two
-        # classes of "m" swap places (see the next test): that answer is left to rank.
+        # classes of "m" swap places (see the crossing tests): "m" lists all its matches, so
+        # it is sorted again and kept.
         manager.update_model("acme-instruct-tuned", model_name="Acme Llama Qwen 7B MoE")
-        _assert_all_kept_and_right(catalog, left={'"m"*'})
+        _assert_all_kept_and_right(catalog)
         assert all(
             "acme-instruct-tuned" in _served(catalog, text) for text in ("llama", "moe", "7b", "m")
         )
         manager.add_alias("acme-instruct-tuned", "qwen3-acme")
-        _assert_all_kept_and_right(catalog, left={'"m"*'})
+        _assert_all_kept_and_right(catalog)
         # A model removed for good.
         manager.delete_model("Qwen/Qwen3-8B", hard=True)
-        _assert_all_kept_and_right(catalog, left={'"m"*'})
+        _assert_all_kept_and_right(catalog)
         assert diagnose_catalog(manager.db).wrong_stored_searches == 0
     # Proof the kept answers are read, not ranked: reverse one and the search follows.
     with sqlite3.connect(catalog) as conn:
@@ -217,11 +218,10 @@ def test_a_full_answer_is_kept_while_its_next_models_are_known(
         assert len(stored) == 12
         assert stored['"qwen"*'] == ["qwen/qwen-qwen2.5", *qwen[:4]]
         # A model that ranks after the seventh: not listed, and the answer is kept as it was.
-        # (Its eleven words take the mean past a crossing of "m": that one is left to rank.)
         manager.add_model("acme/a-long-name-with-many-words-that-says-qwen-once", _config())
         assert right()['"qwen"*'] == stored['"qwen"*']
         kept = set(right())
-        assert kept == set(stored) - {'"m"*'}
+        assert kept == set(stored)
         # One of the five leaves: the first in reserve moves up, so the answer is still read.
         manager.delete_model(qwen[0])
         stored = right()
@@ -299,23 +299,62 @@ def test_answers_stored_before_reserve_rows_say_whether_they_list_every_match(
     assert complete == {query: int(query != '"instruct"*') for query in STORED}
 
 
-def test_a_write_past_a_crossing_leaves_the_answer_to_rank(catalog: Path) -> None:
-    # The 113 models hold 677 words, 5.99 a model. For "m", a model of 5 words 4 of which
-    # start with m and one of 10 words 1 of which does swap places at 6.0 words a model:
-    # past it the stored order may be wrong, so that answer is not kept.
-    with sqlite3.connect(catalog) as conn:
-        (high,) = conn.execute(
-            "SELECT avgdl_high FROM remembered_answers WHERE query = ?", ('"m"*',)
-        ).fetchone()
-    assert round(high, 6) == 6.0
+#: "m"'s models whose classes swap places at 6.0 words a model (the 113 models hold 677 words,
+#: 5.99 a model): three of 4 words 2 of which start with m, ranked 10th to 12th, and one of 7
+#: words 3 of which do, ranked 13th; past 6.0 the one comes first.
+M_SWAPPING = (
+    ["ArthurZ/mamba-2.8b", "Babelscape/mrebel-large", "openbmb/MiniCPM3-4B"],
+    "MaziyarPanahi/Qwen1.5-MoE-A2.7B-Wikihow",
+)
+
+
+def _past_the_crossing(manager: ModelManager) -> None:
+    """Eight words, none starting with m: the mean moves from 5.99 to 6.02 words a model."""
+    manager.add_model("acme/one-two-three-four-five-six-seven-eight", _config())
+
+
+@pytest.mark.parametrize(("rows", "spare"), [(200, 56), (12, 2)], ids=["every-match", "first-14"])
+def test_a_write_past_a_crossing_sorts_an_answer_that_lists_both_classes(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch, rows: int, spare: int
+) -> None:
+    # All 46 matches of "m" listed, or its first 14 (the swapping classes and the next one):
+    # classes that the answer lists may swap places, it is sorted again.
+    three, one = M_SWAPPING
+    monkeypatch.setattr(remembered_searches, "REMEMBERED_ROWS", rows)
+    monkeypatch.setattr(remembered_searches, "SPARE_ROWS", spare)
     with ModelManager(catalog) as manager:
-        # Eight words, none starting with m: the mean moves from 5.99 to 6.02 words.
-        manager.add_model("acme/one-two-three-four-five-six-seven-eight", _config())
+        remembered_searches.remember_searches(manager.writable())
+        assert _ranked(catalog, '"m"*')[9:13] == [*three, one]
+        _past_the_crossing(manager)
+    after = _ranked(catalog, '"m"*')
+    assert after[9:13] == [one, *three]
+    with sqlite3.connect(catalog) as conn:
+        ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
+        every = remembered_searches.stored_answers(conn, reserve=True)['"m"*']
+    assert [ids[rowid] for rowid in every] == after[: min(rows + spare, len(after))]
+    assert _served(catalog, "m")[:rows] == after[:rows]
+
+
+def test_a_write_past_a_crossing_at_the_end_of_an_answer_leaves_it_to_rank(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "m"'s first 12 listed: the three models end it, the one that swaps with them is not
+    # listed, so past the crossing the answer's next model is not known.
+    monkeypatch.setattr(remembered_searches, "REMEMBERED_ROWS", 11)
+    monkeypatch.setattr(remembered_searches, "SPARE_ROWS", 1)
+    with ModelManager(catalog) as manager:
+        remembered_searches.remember_searches(manager.writable())
+        with sqlite3.connect(catalog) as conn:
+            (high,) = conn.execute(
+                "SELECT avgdl_high FROM remembered_answers WHERE query = ?", ('"m"*',)
+            ).fetchone()
+        assert round(high, 6) == 6.0
+        _past_the_crossing(manager)
         stored = _stored(catalog)
         assert '"m"*' not in stored
         assert len(stored) == 11
         assert diagnose_catalog(manager.db).wrong_stored_searches == 0
-    assert _served(catalog, "m") == _ranked(catalog, '"m"*')
+    assert _served(catalog, "m")[:11] == _ranked(catalog, '"m"*')[:11]
 
 
 def test_a_batch_of_models_keeps_the_answers(catalog: Path) -> None:

@@ -14,10 +14,10 @@ on ``models`` (db.py m027) move the generation on with every insert and delete a
 of a model's search words or liveness. A write of at most :data:`KEEP_UP_TO_MODELS` models
 through the catalog's write path then keeps each one-word answer right (:func:`keep_answers`,
 run after it commits): it puts the models it changed in their places from their own words
-(:mod:`.search_scores`) and brings the answer to the new generation, unless the write moved the
-index's mean words per model past a place where two of the search's classes swap, or took out
-of a partial answer more models than it keeps in reserve (:data:`SPARE_ROWS`: past those, the
-next one is not known). Answers not kept, and every answer after a larger write or one made
+(:mod:`.search_scores`), sorts it again and brings it to the new generation, unless the write
+moved the index's mean words per model past a place where a class the answer lists swaps with
+one it does not (:func:`_answer_bounds`), or took out of a partial answer more models than it
+keeps in reserve (:data:`SPARE_ROWS`: past those, the next one is not known). Answers not kept, and every answer after a larger write or one made
 behind the catalog's back, are ignored (searches rank again, as before) until the next bulk
 write stores new ones. The answer read is therefore always the ranking's own answer. A
 migration that changes what the search index holds or how it splits words must move the
@@ -217,7 +217,7 @@ def _ranked(conn: sqlite3.Connection, key: str, deleted: set[int]) -> _Answer:
         return _Answer([(rowid, None, None) for rowid, _ in best[:REMEMBERED_ROWS]], None, False)
     entries = [(rowid, *classes[rank]) for rowid, rank in best]  # type: ignore[misc]
     found = sorted(set(classes.values()))  # type: ignore[arg-type]
-    bounds = search_scores.crossing_bounds(found, avgdl)
+    bounds = _answer_bounds(entries, set(found), avgdl, complete)
     if bounds is None:
         return _Answer(entries[:REMEMBERED_ROWS], None, False)
     return _Answer(entries, (*bounds, found), complete)  # type: ignore[arg-type]
@@ -265,9 +265,9 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
     ``before`` and can be kept (one-word searches, :func:`_ranked`) to ``after``, the changed
     models put in their places, and return how many were kept. An answer is left behind (then
     ranked when asked, as before) when the write moved the index's mean words per model past a
-    place where two classes swap, when models it held left and fewer than
-    :data:`REMEMBERED_ROWS` known ones remain, when another writer came first, or when a changed
-    model's words are not plain ASCII.
+    place where a class it lists swaps with one it does not, when models it held left and fewer
+    than :data:`REMEMBERED_ROWS` known ones remain, when another writer came first, or when a
+    changed model's words are not plain ASCII.
 
     Milliseconds for a one-model write; reads the changed models' words, the rows of each answer
     they join or leave, and FTS5's committed totals.
@@ -368,19 +368,42 @@ def _placed(
         return None  # more models left than it held in reserve: the next ones are not known
     classes = {tuple(pair) for pair in json.loads(classes_text)}
     new_classes = {(hits, words) for _, hits, words in joining} - classes
-    if new_classes:
-        classes |= new_classes
-        narrowed = search_scores.crossing_bounds(classes, avgdl)
+    classes |= new_classes
+    listed.sort(key=place)
+    rows = REMEMBERED_ROWS + SPARE_ROWS
+    was_complete = complete
+    if len(listed) > rows:
+        listed, complete = listed[:rows], False
+    if new_classes or _edge(listed, complete) != _edge(entries, was_complete):
+        narrowed = _answer_bounds(listed, classes, avgdl, complete)  # type: ignore[arg-type]
         if narrowed is None:
             return None
         bounds = narrowed
-    listed.sort(key=place)
-    rows = REMEMBERED_ROWS + SPARE_ROWS
-    if len(listed) > rows:
-        listed, complete = listed[:rows], False
     moved = listed != entries or bool(new_classes)
     answer = _Answer(listed, (*bounds, sorted(classes)), complete)  # type: ignore[arg-type]
     return answer, moved
+
+
+def _edge(entries: _Entries, complete: bool) -> tuple[frozenset, tuple | None]:
+    """What an answer's bounds depend on besides its search's classes: the classes it lists
+    and, for a partial answer, the class of its last model."""
+    last = None if complete or not entries else entries[-1][1:]
+    return frozenset(entry[1:] for entry in entries), last
+
+
+def _answer_bounds(
+    entries: _Entries, classes: set[tuple[int, int]], avgdl: float, complete: bool
+) -> tuple[float | None, float | None] | None:
+    """The range of the index's mean words per model around ``avgdl`` in which ``entries``
+    stay the best matches of a search whose matches hold ``classes``: no class it lists may
+    swap places with one it does not, nor with the class of its last model when matches of
+    that class may be unlisted too (a partial answer). Classes it lists may swap among
+    themselves: the answer is sorted again at every write it keeps. :mod:`.search_scores`."""
+    listed = {(hits, words) for _, hits, words in entries}
+    unlisted = classes - listed  # type: ignore[operator]
+    if not complete and entries:
+        unlisted.add(entries[-1][1:])  # type: ignore[arg-type]
+    return search_scores.crossing_bounds(listed, avgdl, unlisted)  # type: ignore[arg-type]
 
 
 def _changed_models(

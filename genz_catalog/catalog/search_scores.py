@@ -21,6 +21,7 @@ before any of this is trusted (:func:`class_of`), and a search whose ``avgdl`` c
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable
@@ -82,25 +83,34 @@ def class_of(rank: float, idf_: float, avgdl: float) -> tuple[int, int] | None:
 
 
 def crossing_bounds(
-    classes: Iterable[tuple[int, int]], avgdl: float
+    classes: Iterable[tuple[int, int]],
+    avgdl: float,
+    against: Iterable[tuple[int, int]] | None = None,
 ) -> tuple[float | None, float | None] | None:
     """The open interval of ``avgdl`` values around ``avgdl`` in which no two ``classes`` swap
-    places, shrunk by :data:`MARGIN` (None for a side where none ever does); None when
-    ``avgdl`` is within the margin of a crossing."""
-    classes = sorted(set(classes))
+    places (with ``against``: no class of ``classes`` and one of ``against``), shrunk by
+    :data:`MARGIN` (None for a side where none ever does); None when ``avgdl`` is within the
+    margin of a crossing."""
+    ordered = sorted(set(classes))
+    if against is None:
+        pairs: Iterable[tuple[tuple[int, int], tuple[int, int]]] = itertools.combinations(
+            ordered, 2
+        )
+    else:
+        others = sorted(set(against))
+        pairs = ((one, other) for one in ordered for other in others if one != other)
     low: float | None = None
     high: float | None = None
-    for i, (f1, d1) in enumerate(classes):
-        for f2, d2 in classes[i + 1 :]:
-            if f1 == f2:
-                continue  # same hits: fewer words is better at every avgdl
-            crossing = 3.0 * (f2 * d1 - f1 * d2) / (f1 - f2)
-            if abs(crossing - avgdl) <= MARGIN * avgdl:
-                return None
-            if crossing < avgdl:
-                low = crossing if low is None else max(low, crossing)
-            else:
-                high = crossing if high is None else min(high, crossing)
+    for (f1, d1), (f2, d2) in pairs:
+        if f1 == f2:
+            continue  # same hits: fewer words is better at every avgdl
+        crossing = 3.0 * (f2 * d1 - f1 * d2) / (f1 - f2)
+        if abs(crossing - avgdl) <= MARGIN * avgdl:
+            return None
+        if crossing < avgdl:
+            low = crossing if low is None else max(low, crossing)
+        else:
+            high = crossing if high is None else min(high, crossing)
     return (
         None if low is None else low + MARGIN * abs(low),
         None if high is None else high - MARGIN * high,
