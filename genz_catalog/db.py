@@ -1707,8 +1707,16 @@ def m029_answers_in_reserve(db: sqlite_utils.Database) -> None:
     # read (catalog/remembered_searches.py SPARE_ROWS), and says whether it lists every match
     # (complete) or only the best ones: a count of rows can no longer tell. The answers stored
     # before hold at most the 200 read, so one of fewer is complete.
+    # A write past a place where two classes of a search swap left its answer to rank too,
+    # though only a swap between a class it lists and one it does not can change which models
+    # it holds. avgdl_low/avgdl_high now bound that; order_low/order_high bound the range in
+    # which the listed classes keep their order (past it, the answer is sorted again). The
+    # ranges stored before bound every swap, so they serve as both.
     db.executescript(
         """
+        ALTER TABLE remembered_answers ADD COLUMN order_low REAL;
+        ALTER TABLE remembered_answers ADD COLUMN order_high REAL;
+        UPDATE remembered_answers SET order_low = avgdl_low, order_high = avgdl_high;
         ALTER TABLE remembered_answers ADD COLUMN complete INTEGER NOT NULL DEFAULT 0;
         UPDATE remembered_answers SET complete = (
             SELECT count(*) < 200 FROM remembered_searches r

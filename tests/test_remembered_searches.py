@@ -170,19 +170,19 @@ def test_small_writes_keep_the_stored_answers_right(catalog: Path, tmp_path: Pat
         _assert_all_kept_and_right(catalog)
         manager.undelete_model("Qwen/Qwen2.5-7B")
         _assert_all_kept_and_right(catalog)
-        # New words: a name of five words takes the mean past 6.0 words a model, where two
-        # classes of "m" swap places (see the crossing tests): "m" lists all its matches, so
-        # it is sorted again and kept.
+        # New words: a name of five words takes the mean to exactly 6.0 words a model (690 of
+        # 115), where two classes of "m" swap places (see the crossing tests): there they tie,
+        # too close to call, so that answer is left to rank.
         manager.update_model("acme-instruct-tuned", model_name="Acme Llama Qwen 7B MoE")
-        _assert_all_kept_and_right(catalog)
+        _assert_all_kept_and_right(catalog, left={'"m"*'})
         assert all(
             "acme-instruct-tuned" in _served(catalog, text) for text in ("llama", "moe", "7b", "m")
         )
         manager.add_alias("acme-instruct-tuned", "qwen3-acme")
-        _assert_all_kept_and_right(catalog)
+        _assert_all_kept_and_right(catalog, left={'"m"*'})
         # A model removed for good.
         manager.delete_model("Qwen/Qwen3-8B", hard=True)
-        _assert_all_kept_and_right(catalog)
+        _assert_all_kept_and_right(catalog, left={'"m"*'})
         assert diagnose_catalog(manager.db).wrong_stored_searches == 0
     # Proof the kept answers are read, not ranked: reverse one and the search follows.
     with sqlite3.connect(catalog) as conn:
@@ -285,6 +285,8 @@ def test_answers_stored_before_reserve_rows_say_whether_they_list_every_match(
     with sqlite3.connect(catalog) as conn:  # as the version before m029 left the file
         conn.executescript(
             """ALTER TABLE remembered_answers DROP COLUMN complete;
+               ALTER TABLE remembered_answers DROP COLUMN order_low;
+               ALTER TABLE remembered_answers DROP COLUMN order_high;
                DELETE FROM _sqlite_migrations WHERE name = 'm029_answers_in_reserve';"""
         )
         # The answers of then held 200 models at most: one of 200 may have had more matches.

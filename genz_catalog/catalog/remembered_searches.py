@@ -172,8 +172,20 @@ _CHUNK = 16_384
 
 #: A stored answer's models: (rowid, hits, words), hits and words None when not known.
 _Entries = list[tuple[int, int | None, int | None]]
-#: What keeps an answer right: (lowest avgdl, highest avgdl, classes), None bounds unbounded.
-_Bounds = tuple[float | None, float | None, list[tuple[int, int]]]
+
+
+class _Bounds(NamedTuple):
+    """What keeps an answer right, as ranges of the index's mean words per model (avgdl; None:
+    unbounded on that side): ``low``-``high``, in which no class it lists swaps places with one
+    it does not (past it, the answer is left to rank); ``order_low``-``order_high``, in which no
+    two classes it lists swap places (past it, the answer is sorted again); and the classes of
+    its search's matches."""
+
+    low: float | None
+    high: float | None
+    order_low: float | None
+    order_high: float | None
+    classes: list[tuple[int, int]]
 
 
 class _Answer(NamedTuple):
@@ -217,10 +229,10 @@ def _ranked(conn: sqlite3.Connection, key: str, deleted: set[int]) -> _Answer:
         return _Answer([(rowid, None, None) for rowid, _ in best[:REMEMBERED_ROWS]], None, False)
     entries = [(rowid, *classes[rank]) for rowid, rank in best]  # type: ignore[misc]
     found = sorted(set(classes.values()))  # type: ignore[arg-type]
-    bounds = _answer_bounds(entries, set(found), avgdl, complete)
-    if bounds is None:
+    ranges = _answer_bounds(entries, set(found), avgdl, complete)
+    if ranges is None:
         return _Answer(entries[:REMEMBERED_ROWS], None, False)
-    return _Answer(entries, (*bounds, found), complete)  # type: ignore[arg-type]
+    return _Answer(entries, _Bounds(*ranges, found), complete)
 
 
 def _store(conn: sqlite3.Connection, key: str, answer: _Answer, generation: int) -> None:
@@ -235,16 +247,18 @@ def _store(conn: sqlite3.Connection, key: str, answer: _Answer, generation: int)
             for position, (rowid, hits, words) in enumerate(entries, 1)
         ],
     )
-    low, high, classes = bounds if bounds is not None else (None, None, None)
+    low, high, order_low, order_high, classes = bounds or (None, None, None, None, None)
     conn.execute(
         "INSERT OR REPLACE INTO remembered_answers "
-        "(query, generation, avgdl_low, avgdl_high, classes, complete) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "(query, generation, avgdl_low, avgdl_high, order_low, order_high, classes, complete) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             key,
             generation,
             low,
             high,
+            order_low,
+            order_high,
             None if classes is None else json.dumps(classes, separators=(",", ":")),
             int(complete),
         ),
@@ -274,7 +288,8 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
     """
     conn = db.conn
     answers_sql = (
-        "SELECT query, avgdl_low, avgdl_high, classes, complete FROM remembered_answers "
+        "SELECT query, avgdl_low, avgdl_high, order_low, order_high, classes, complete "
+        "FROM remembered_answers "
         "WHERE generation = ? AND classes IS NOT NULL"
     )
     if not conn.execute(answers_sql, (before,)).fetchone():
@@ -304,19 +319,27 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
         }
         unchanged: list[str] = []
         placed = 0
-        for query, low, high, classes_text, complete in answers:
-            if (low is not None and avgdl <= low) or (high is not None and avgdl >= high):
-                continue  # two classes may have swapped: rank it again when asked
+        for query, low, high, order_low, order_high, classes_text, complete in answers:
+            if not _within(avgdl, low, high):
+                continue  # a listed class may have swapped with an unlisted one: rank it again
             joining = [
                 (rowid, hits, count)
                 for rowid, (starts, count, live) in docs.items()
                 if live and (hits := starts.get(prefixes[query]))
             ]
-            if not joining and query not in holding:
+            resort = not _within(avgdl, order_low, order_high)
+            if not joining and query not in holding and not resort:
                 unchanged.append(query)  # the write neither took a model out nor brings one
                 continue
             placed_answer = _placed(
-                conn, query, joining, set(changed), avgdl, classes_text, (low, high), complete
+                conn,
+                query,
+                joining,
+                set(changed),
+                avgdl,
+                _Bounds(low, high, order_low, order_high, json.loads(classes_text)),
+                complete,
+                resort,
             )
             if placed_answer is None:
                 continue
@@ -342,13 +365,14 @@ def _placed(
     joining: list[tuple[int, int, int]],
     changed: set[int],
     avgdl: float,
-    classes_text: str,
-    bounds: tuple[float | None, float | None],
+    bounds: _Bounds,
     complete: bool,
+    resort: bool,
 ) -> tuple[_Answer, bool] | None:
-    """The stored answer of ``query`` (``complete``: it lists every match) with the ``changed``
-    models taken out and the ``joining`` ones (rowid, hits, words: live and matching) put in
-    their places at ``avgdl``, and whether it differs from the stored one; None when its first
+    """The stored answer of ``query`` (``complete``: it lists every match; ``resort``: two of
+    its classes may have swapped places) with the ``changed`` models taken out and the
+    ``joining`` ones (rowid, hits, words: live and matching) put in their places at ``avgdl``,
+    sorted again, and whether it differs from the stored one; None when its first
     :data:`REMEMBERED_ROWS` are not known to be the ranking's."""
     entries = conn.execute(
         "SELECT model_rowid, hits, words FROM remembered_searches WHERE query = ? "
@@ -366,7 +390,7 @@ def _placed(
     listed += [entry for entry in joining if last is None or place(entry) <= last]
     if last is not None and len(listed) < REMEMBERED_ROWS:
         return None  # more models left than it held in reserve: the next ones are not known
-    classes = {tuple(pair) for pair in json.loads(classes_text)}
+    classes = {(hits, words) for hits, words in bounds.classes}
     new_classes = {(hits, words) for _, hits, words in joining} - classes
     classes |= new_classes
     listed.sort(key=place)
@@ -374,14 +398,19 @@ def _placed(
     was_complete = complete
     if len(listed) > rows:
         listed, complete = listed[:rows], False
-    if new_classes or _edge(listed, complete) != _edge(entries, was_complete):
-        narrowed = _answer_bounds(listed, classes, avgdl, complete)  # type: ignore[arg-type]
-        if narrowed is None:
+    ranges = bounds[:4]
+    if resort or new_classes or _edge(listed, complete) != _edge(entries, was_complete):
+        found = _answer_bounds(listed, classes, avgdl, complete)  # type: ignore[arg-type]
+        if found is None:
             return None
-        bounds = narrowed
-    moved = listed != entries or bool(new_classes)
-    answer = _Answer(listed, (*bounds, sorted(classes)), complete)  # type: ignore[arg-type]
-    return answer, moved
+        ranges = found
+    moved = listed != entries or ranges != bounds[:4] or bool(new_classes)
+    return _Answer(listed, _Bounds(*ranges, sorted(classes)), complete), moved
+
+
+def _within(avgdl: float, low: float | None, high: float | None) -> bool:
+    """Whether ``avgdl`` lies strictly inside ``low``-``high`` (None: unbounded)."""
+    return (low is None or avgdl > low) and (high is None or avgdl < high)
 
 
 def _edge(entries: _Entries, complete: bool) -> tuple[frozenset, tuple | None]:
@@ -393,17 +422,22 @@ def _edge(entries: _Entries, complete: bool) -> tuple[frozenset, tuple | None]:
 
 def _answer_bounds(
     entries: _Entries, classes: set[tuple[int, int]], avgdl: float, complete: bool
-) -> tuple[float | None, float | None] | None:
-    """The range of the index's mean words per model around ``avgdl`` in which ``entries``
-    stay the best matches of a search whose matches hold ``classes``: no class it lists may
-    swap places with one it does not, nor with the class of its last model when matches of
-    that class may be unlisted too (a partial answer). Classes it lists may swap among
-    themselves: the answer is sorted again at every write it keeps. :mod:`.search_scores`."""
+) -> tuple[float | None, float | None, float | None, float | None] | None:
+    """The ranges of the index's mean words per model around ``avgdl`` (:class:`_Bounds`'
+    first four) for ``entries``, the best matches of a search whose matches hold ``classes``:
+    the one in which they stay the best (no class they list swaps places with one they do not,
+    nor with the class of the last when matches of that class may be unlisted too: a partial
+    answer), and the one in which their order holds (no two classes they list swap). None
+    when ``avgdl`` is all but at a crossing. :mod:`.search_scores`."""
     listed = {(hits, words) for _, hits, words in entries}
-    unlisted = classes - listed  # type: ignore[operator]
+    order = search_scores.crossing_bounds(listed, avgdl)
+    unlisted = classes - listed
     if not complete and entries:
         unlisted.add(entries[-1][1:])  # type: ignore[arg-type]
-    return search_scores.crossing_bounds(listed, avgdl, unlisted)  # type: ignore[arg-type]
+    edge = search_scores.crossing_bounds(listed, avgdl, unlisted)  # type: ignore[arg-type]
+    if order is None or edge is None:
+        return None
+    return (*edge, *order)
 
 
 def _changed_models(
