@@ -192,12 +192,28 @@ def test_small_writes_keep_the_stored_answers_right(catalog: Path, tmp_path: Pat
     assert _served(catalog, "moe") == _ranked(catalog, '"moe"*')[::-1]
 
 
+def _store_again(catalog: Path, monkeypatch: pytest.MonkeyPatch, rows: int, spare: int) -> int:
+    """Store the answers again with ``rows`` read and ``spare`` in reserve; how many."""
+    monkeypatch.setattr(remembered_searches, "REMEMBERED_ROWS", rows)
+    monkeypatch.setattr(remembered_searches, "SPARE_ROWS", spare)
+    with ModelManager(catalog) as manager:
+        return remembered_searches.remember_searches(manager.writable())
+
+
+def _answer_column(catalog: Path, query: str, column: str) -> object:
+    """A column of the stored answer of ``query`` (``remembered_answers``)."""
+    with sqlite3.connect(catalog) as conn:
+        row = conn.execute(
+            f"SELECT {column} FROM remembered_answers WHERE query = ?", (query,)
+        ).fetchone()
+    return row[0]
+
+
 def test_a_full_answer_is_kept_while_its_next_models_are_known(
     catalog: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Answers of 5 models with 2 in reserve (the broad searches hold 8 to 22), stored again.
-    monkeypatch.setattr(remembered_searches, "REMEMBERED_ROWS", 5)
-    monkeypatch.setattr(remembered_searches, "SPARE_ROWS", 2)
+    assert _store_again(catalog, monkeypatch, 5, 2) == 12
 
     def right() -> dict[str, list[str]]:
         """The answers searches read (5 models each), after checking every stored row."""
@@ -210,7 +226,6 @@ def test_a_full_answer_is_kept_while_its_next_models_are_known(
         return {q: [ids[r] for r in rowids] for q, rowids in _stored(catalog).items()}
 
     with ModelManager(catalog) as manager:
-        assert remembered_searches.remember_searches(manager.writable()) == 12
         qwen = _ranked(catalog, '"qwen"*')
         # A model that ranks first joins, the fifth moves into reserve: kept.
         manager.add_model("qwen/qwen-qwen2.5", _config(QWEN), source="local")
@@ -247,14 +262,9 @@ def test_a_complete_answer_that_outgrows_its_rows_keeps_the_best(
     catalog: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # "7b" is held by 20 models: with 20 read and 2 in reserve its answer lists every match.
-    monkeypatch.setattr(remembered_searches, "REMEMBERED_ROWS", 20)
-    monkeypatch.setattr(remembered_searches, "SPARE_ROWS", 2)
+    _store_again(catalog, monkeypatch, 20, 2)
+    assert _answer_column(catalog, '"7b"*', "complete") == 1
     with ModelManager(catalog) as manager:
-        remembered_searches.remember_searches(manager.writable())
-        with sqlite3.connect(catalog) as conn:
-            assert conn.execute(
-                "SELECT complete FROM remembered_answers WHERE query = ?", ('"7b"*',)
-            ).fetchone() == (1,)
         # Five more: 25 matches, of which the best 22 are kept, and from now on only those.
         list(
             manager.add_models(
@@ -264,9 +274,7 @@ def test_a_complete_answer_that_outgrows_its_rows_keeps_the_best(
         with sqlite3.connect(catalog) as conn:
             every = remembered_searches.stored_answers(conn, reserve=True)['"7b"*']
             ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
-            assert conn.execute(
-                "SELECT complete FROM remembered_answers WHERE query = ?", ('"7b"*',)
-            ).fetchone() == (0,)
+        assert _answer_column(catalog, '"7b"*', "complete") == 0
         ranked = _ranked(catalog, '"7b"*')
         assert len(ranked) == 25
         assert [ids[rowid] for rowid in every] == ranked[:22]
@@ -322,11 +330,9 @@ def test_a_write_past_a_crossing_sorts_an_answer_that_lists_both_classes(
     # All 46 matches of "m" listed, or its first 14 (the swapping classes and the next one):
     # classes that the answer lists may swap places, it is sorted again.
     three, one = M_SWAPPING
-    monkeypatch.setattr(remembered_searches, "REMEMBERED_ROWS", rows)
-    monkeypatch.setattr(remembered_searches, "SPARE_ROWS", spare)
+    _store_again(catalog, monkeypatch, rows, spare)
+    assert _ranked(catalog, '"m"*')[9:13] == [*three, one]
     with ModelManager(catalog) as manager:
-        remembered_searches.remember_searches(manager.writable())
-        assert _ranked(catalog, '"m"*')[9:13] == [*three, one]
         _past_the_crossing(manager)
     after = _ranked(catalog, '"m"*')
     assert after[9:13] == [one, *three]
@@ -342,15 +348,9 @@ def test_a_write_past_a_crossing_at_the_end_of_an_answer_leaves_it_to_rank(
 ) -> None:
     # "m"'s first 12 listed: the three models end it, the one that swaps with them is not
     # listed, so past the crossing the answer's next model is not known.
-    monkeypatch.setattr(remembered_searches, "REMEMBERED_ROWS", 11)
-    monkeypatch.setattr(remembered_searches, "SPARE_ROWS", 1)
+    _store_again(catalog, monkeypatch, 11, 1)
+    assert round(_answer_column(catalog, '"m"*', "avgdl_high"), 6) == 6.0  # type: ignore[call-overload]
     with ModelManager(catalog) as manager:
-        remembered_searches.remember_searches(manager.writable())
-        with sqlite3.connect(catalog) as conn:
-            (high,) = conn.execute(
-                "SELECT avgdl_high FROM remembered_answers WHERE query = ?", ('"m"*',)
-            ).fetchone()
-        assert round(high, 6) == 6.0
         _past_the_crossing(manager)
         stored = _stored(catalog)
         assert '"m"*' not in stored
