@@ -8,6 +8,7 @@ import json
 import sqlite3
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -200,7 +201,7 @@ def _store_again(catalog: Path, monkeypatch: pytest.MonkeyPatch, rows: int, spar
         return remembered_searches.remember_searches(manager.writable())
 
 
-def _answer_column(catalog: Path, query: str, column: str) -> object:
+def _answer_column(catalog: Path, query: str, column: str) -> Any:
     """A column of the stored answer of ``query`` (``remembered_answers``)."""
     with sqlite3.connect(catalog) as conn:
         row = conn.execute(
@@ -349,7 +350,7 @@ def test_a_write_past_a_crossing_at_the_end_of_an_answer_leaves_it_to_rank(
     # "m"'s first 12 listed: the three models end it, the one that swaps with them is not
     # listed, so past the crossing the answer's next model is not known.
     _store_again(catalog, monkeypatch, 11, 1)
-    assert round(_answer_column(catalog, '"m"*', "avgdl_high"), 6) == 6.0  # type: ignore[call-overload]
+    assert round(_answer_column(catalog, '"m"*', "avgdl_high"), 6) == 6.0
     with ModelManager(catalog) as manager:
         _past_the_crossing(manager)
         stored = _stored(catalog)

@@ -17,11 +17,11 @@ run after it commits): it puts the models it changed in their places from their 
 (:mod:`.search_scores`), sorts it again and brings it to the new generation, unless the write
 moved the index's mean words per model past a place where a class the answer lists swaps with
 one it does not (:func:`_answer_bounds`), or took out of a partial answer more models than it
-keeps in reserve (:data:`SPARE_ROWS`: past those, the next one is not known). Answers not kept, and every answer after a larger write or one made
-behind the catalog's back, are ignored (searches rank again, as before) until the next bulk
-write stores new ones. The answer read is therefore always the ranking's own answer. A
-migration that changes what the search index holds or how it splits words must move the
-generation on too.
+keeps in reserve (:data:`SPARE_ROWS`: past those, the next one is not known). Answers not
+kept, and every answer after a larger write or one made behind the catalog's back, are ignored
+(searches rank again, as before) until the next bulk write stores new ones. The answer read
+is therefore always the ranking's own answer. A migration that changes what the search index
+holds or how it splits words must move the generation on too.
 """
 
 from __future__ import annotations
@@ -228,11 +228,11 @@ def _ranked(conn: sqlite3.Connection, key: str, deleted: set[int]) -> _Answer:
     if not matches or None in classes.values():
         return _Answer([(rowid, None, None) for rowid, _ in best[:REMEMBERED_ROWS]], None, False)
     entries = [(rowid, *classes[rank]) for rowid, rank in best]  # type: ignore[misc]
-    found = sorted(set(classes.values()))  # type: ignore[arg-type]
-    ranges = _answer_bounds(entries, set(found), avgdl, complete)
-    if ranges is None:
+    found: set[tuple[int, int]] = set(classes.values())  # type: ignore[arg-type]
+    bounds = _answer_bounds(entries, found, avgdl, complete)
+    if bounds is None:
         return _Answer(entries[:REMEMBERED_ROWS], None, False)
-    return _Answer(entries, _Bounds(*ranges, found), complete)
+    return _Answer(entries, bounds, complete)
 
 
 def _store(conn: sqlite3.Connection, key: str, answer: _Answer, generation: int) -> None:
@@ -337,7 +337,9 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
                 joining,
                 set(changed),
                 avgdl,
-                _Bounds(low, high, order_low, order_high, json.loads(classes_text)),
+                _Bounds(
+                    low, high, order_low, order_high, [tuple(c) for c in json.loads(classes_text)]
+                ),
                 complete,
                 resort,
             )
@@ -390,7 +392,7 @@ def _placed(
     listed += [entry for entry in joining if last is None or place(entry) <= last]
     if last is not None and len(listed) < REMEMBERED_ROWS:
         return None  # more models left than it held in reserve: the next ones are not known
-    classes = {(hits, words) for hits, words in bounds.classes}
+    classes = set(bounds.classes)
     new_classes = {(hits, words) for _, hits, words in joining} - classes
     classes |= new_classes
     listed.sort(key=place)
@@ -398,14 +400,13 @@ def _placed(
     was_complete = complete
     if len(listed) > rows:
         listed, complete = listed[:rows], False
-    ranges = bounds[:4]
+    kept = bounds
     if resort or new_classes or _edge(listed, complete) != _edge(entries, was_complete):
         found = _answer_bounds(listed, classes, avgdl, complete)  # type: ignore[arg-type]
         if found is None:
             return None
-        ranges = found
-    moved = listed != entries or ranges != bounds[:4] or bool(new_classes)
-    return _Answer(listed, _Bounds(*ranges, sorted(classes)), complete), moved
+        kept = found
+    return _Answer(listed, kept, complete), listed != entries or kept != bounds
 
 
 def _within(avgdl: float, low: float | None, high: float | None) -> bool:
@@ -422,13 +423,13 @@ def _edge(entries: _Entries, complete: bool) -> tuple[frozenset, tuple | None]:
 
 def _answer_bounds(
     entries: _Entries, classes: set[tuple[int, int]], avgdl: float, complete: bool
-) -> tuple[float | None, float | None, float | None, float | None] | None:
-    """The ranges of the index's mean words per model around ``avgdl`` (:class:`_Bounds`'
-    first four) for ``entries``, the best matches of a search whose matches hold ``classes``:
-    the one in which they stay the best (no class they list swaps places with one they do not,
-    nor with the class of the last when matches of that class may be unlisted too: a partial
-    answer), and the one in which their order holds (no two classes they list swap). None
-    when ``avgdl`` is all but at a crossing. :mod:`.search_scores`."""
+) -> _Bounds | None:
+    """What keeps ``entries``, the best matches of a search whose matches hold ``classes``,
+    right around ``avgdl`` (:class:`_Bounds`): the range of the index's mean words per model in
+    which they stay the best (no class they list swaps places with one they do not, nor with
+    the class of the last when matches of that class may be unlisted too: a partial answer),
+    the range in which their order holds (no two classes they list swap), and ``classes``.
+    None when ``avgdl`` is all but at a crossing. :mod:`.search_scores`."""
     listed = {(hits, words) for _, hits, words in entries}
     order = search_scores.crossing_bounds(listed, avgdl)
     unlisted = classes - listed
@@ -437,7 +438,7 @@ def _answer_bounds(
     edge = search_scores.crossing_bounds(listed, avgdl, unlisted)  # type: ignore[arg-type]
     if order is None or edge is None:
         return None
-    return (*edge, *order)
+    return _Bounds(*edge, *order, sorted(classes))
 
 
 def _changed_models(
