@@ -411,8 +411,9 @@ def search_upkeep_paused() -> Iterator[None]:
 
 def _keep_search_answers(db: sqlite_utils.Database, before: int, after: int) -> None:
     """After a committed write: keep the stored search answers right through it when it
-    changed few models (catalog/remembered_searches.py keep_answers); a failure there leaves
-    them unused, never fails the write. The log is emptied when the next write begins."""
+    changed few models (catalog/remembered_searches.py keep_answers), and rank again the few it
+    could not keep (rank_left_answers); a failure there leaves them unused, never fails the
+    write. The log is emptied when the next write begins."""
     from .catalog import remembered_searches  # the catalog package builds on this module
 
     if not _SEARCH_UPKEEP.get():
@@ -428,6 +429,7 @@ def _keep_search_answers(db: sqlite_utils.Database, before: int, after: int) -> 
         return
     try:
         remembered_searches.keep_answers(db, changed, before, after)
+        remembered_searches.rank_left_answers(db, before, after)
     except Exception:  # noqa: BLE001 - the write is committed; unkept answers are ranked
         pass
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -173,9 +174,11 @@ def test_small_writes_keep_the_stored_answers_right(catalog: Path, tmp_path: Pat
         _assert_all_kept_and_right(catalog)
         # New words: a name of five words takes the mean to exactly 6.0 words a model (690 of
         # 115), where two classes of "m" swap places (see the crossing tests): there they tie,
-        # too close to call, so that answer is left to rank.
+        # too close for the upkeep to call, so the write ranks that answer again; it is stored
+        # without what would keep it (its classes), so the next write leaves it to rank.
         manager.update_model("acme-instruct-tuned", model_name="Acme Llama Qwen 7B MoE")
-        _assert_all_kept_and_right(catalog, left={'"m"*'})
+        _assert_all_kept_and_right(catalog)
+        assert _answer_column(catalog, '"m"*', "classes") is None
         assert all(
             "acme-instruct-tuned" in _served(catalog, text) for text in ("llama", "moe", "7b", "m")
         )
@@ -250,9 +253,19 @@ def test_a_full_answer_is_kept_while_its_next_models_are_known(
         assert stored['"qwen"*'] == ["qwen/qwen-qwen2.5", *qwen[2:6]]
         with sqlite3.connect(catalog) as conn:
             assert len(remembered_searches.stored_answers(conn, reserve=True)['"qwen"*']) == 5
-        # A third leaves: four known models, fewer than searches read, so that answer is ranked
-        # when asked; answers the model was not in are kept.
+        # A third leaves: four known models, fewer than searches read, so the upkeep cannot
+        # keep that answer and the write ranks it again, reserve and all; answers the model
+        # was not in are kept.
         manager.delete_model(qwen[2])
+        stored = right()
+        assert set(stored) == kept
+        assert stored['"qwen"*'] == ["qwen/qwen-qwen2.5", *qwen[3:7]]
+        with sqlite3.connect(catalog) as conn:
+            assert len(remembered_searches.stored_answers(conn, reserve=True)['"qwen"*']) == 7
+        # With no time to rank it again, it is left to rank when asked.
+        monkeypatch.setattr(remembered_searches, "RANK_AGAIN_SECONDS", 0.0)
+        for model_id in qwen[3:6]:
+            manager.delete_model(model_id)
         stored = right()
         assert '"qwen"*' not in stored
         assert '"instruct"*' in stored and '"llama"*' in stored
@@ -279,13 +292,14 @@ def test_a_complete_answer_that_outgrows_its_rows_keeps_the_best(
         ranked = _ranked(catalog, '"7b"*')
         assert len(ranked) == 25
         assert [ids[rowid] for rowid in every] == ranked[:22]
-        # Three of the best leave: 19 known, fewer than the 20 read, so it is ranked again.
+        # Three of the best leave: 19 known, fewer than the 20 read, so the upkeep cannot keep
+        # it; the write ranks it again, and its first 20 are read.
         for model_id in ranked[:2]:
             manager.delete_model(model_id)
         assert '"7b"*' in _stored(catalog)
         manager.delete_model(ranked[2])
-        assert '"7b"*' not in _stored(catalog)
-    assert _served(catalog, "7b") == _ranked(catalog, '"7b"*')
+        assert [ids[rowid] for rowid in _stored(catalog)['"7b"*']] == ranked[3:23]
+    assert _served(catalog, "7b") == ranked[3:23] == _ranked(catalog, '"7b"*')[:20]
 
 
 def test_answers_stored_before_reserve_rows_say_whether_they_list_every_match(
@@ -344,20 +358,29 @@ def test_a_write_past_a_crossing_sorts_an_answer_that_lists_both_classes(
     assert _served(catalog, "m")[:rows] == after[:rows]
 
 
-def test_a_write_past_a_crossing_at_the_end_of_an_answer_leaves_it_to_rank(
-    catalog: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("seconds", [1.0, 0.0], ids=["ranked-again", "no-time"])
+def test_a_write_past_a_crossing_at_the_end_of_an_answer_ranks_it_again(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch, seconds: float
 ) -> None:
     # "m"'s first 12 listed: the three models end it, the one that swaps with them is not
-    # listed, so past the crossing the answer's next model is not known.
+    # listed, so past the crossing the upkeep does not know the answer's next model. The write
+    # ranks it again, given the time; else it is left to rank when asked.
+    monkeypatch.setattr(remembered_searches, "RANK_AGAIN_SECONDS", seconds)
+    three, one = M_SWAPPING
     _store_again(catalog, monkeypatch, 11, 1)
     assert round(_answer_column(catalog, '"m"*', "avgdl_high"), 6) == 6.0
+    assert _served(catalog, "m")[9:11] == three[:2]
     with ModelManager(catalog) as manager:
         _past_the_crossing(manager)
         stored = _stored(catalog)
-        assert '"m"*' not in stored
-        assert len(stored) == 11
+        assert ('"m"*' in stored) == bool(seconds)
+        assert len(stored) == 11 + bool(seconds)
         assert diagnose_catalog(manager.db).wrong_stored_searches == 0
-    assert _served(catalog, "m")[:11] == _ranked(catalog, '"m"*')[:11]
+    ranked = _ranked(catalog, '"m"*')
+    assert ranked[9:11] == [one, three[0]]
+    assert _served(catalog, "m")[:11] == ranked[:11]
+    if seconds:
+        assert round(_answer_column(catalog, '"m"*', "avgdl_low"), 6) == 6.0
 
 
 def test_a_batch_of_models_keeps_the_answers(catalog: Path) -> None:
@@ -419,10 +442,24 @@ def test_a_bulk_import_stops_keeping_answers_it_will_store(
     )
 
 
-def test_words_that_are_not_ascii_leave_the_answers_to_rank(catalog: Path) -> None:
+def test_words_that_are_not_ascii_leave_the_answers_to_be_ranked_again(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The upkeep cannot count such words as FTS5 does, so it keeps no answer. The write then
+    # ranks them again for as long as it may: here, each ranking taking 0.2 s, for 0.5 s (two
+    # of them, the longest words first, the third dropped); the others are left to rank when
+    # asked.
+    rank = remembered_searches._ranked
+
+    def slow(*args: Any) -> Any:
+        time.sleep(0.2)
+        return rank(*args)
+
+    monkeypatch.setattr(remembered_searches, "_ranked", slow)
+    monkeypatch.setattr(remembered_searches, "RANK_AGAIN_SECONDS", 0.5)
     with ModelManager(catalog) as manager:
         manager.add_model("acme/modele-qwen", _config(), model_name="Modèle Qwen")
-    assert _stored(catalog) == {}
+    assert _assert_all_kept_and_right(catalog, left=STORED - {'"instruct"*', '"llama"*'})
     assert "acme/modele-qwen" in _served(catalog, "qwen")
 
 
@@ -435,6 +472,7 @@ def test_an_answer_is_not_kept_after_another_writer(catalog: Path) -> None:
         (rowid,) = db.execute("SELECT rowid FROM models WHERE model_id = 'acme/tuned'").fetchone()
         # As if another writer had committed between this write and its upkeep.
         assert remembered_searches.keep_answers(db, [rowid], generation, generation + 2) == 0
+        assert remembered_searches.rank_left_answers(db, generation, generation + 2) == 0
 
 
 def test_the_word_rule_is_fts5s_on_every_real_model(catalog: Path) -> None:

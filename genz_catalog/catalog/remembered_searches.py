@@ -17,11 +17,13 @@ run after it commits): it puts the models it changed in their places from their 
 (:mod:`.search_scores`), sorts it again and brings it to the new generation, unless the write
 moved the index's mean words per model past a place where a class the answer lists swaps with
 one it does not (:func:`_answer_bounds`), or took out of a partial answer more models than it
-keeps in reserve (:data:`SPARE_ROWS`: past those, the next one is not known). Answers not
-kept, and every answer after a larger write or one made behind the catalog's back, are ignored
-(searches rank again, as before) until the next bulk write stores new ones. The answer read
-is therefore always the ranking's own answer. A migration that changes what the search index
-holds or how it splits words must move the generation on too.
+keeps in reserve (:data:`SPARE_ROWS`: past those, the next one is not known). The write then
+ranks the answers it could not keep again, for up to :data:`RANK_AGAIN_SECONDS`
+(:func:`rank_left_answers`). Answers still not kept, and every answer after a larger write or
+one made behind the catalog's back, are ignored (searches rank again, as before) until the next
+bulk write stores new ones. The answer read is therefore always the ranking's own answer. A
+migration that changes what the search index holds or how it splits words must move the
+generation on too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import heapq
 import itertools
 import json
 import sqlite3
+import time
+from collections.abc import Callable
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -145,24 +149,108 @@ def remember_searches(
         raise CatalogError("remember_searches needs a connection outside a transaction")
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'remembered_answers'").fetchone():
         return 0  # a file from before m028 (a read-only source's copy): nothing to keep it in
+
+    def keys(_: int) -> list[str]:
+        chosen = broad_searches(conn, letters=letters) if texts is None else texts
+        return list(dict.fromkeys(key for key in map(search_key, chosen) if key))
+
+    ranked = _rank_in_snapshot(conn, keys)
+    return _store_ranked(db, ranked, replace_all=True)
+
+
+#: Seconds a write may spend, after it commits, ranking again the stored answers its upkeep had
+#: to leave (:func:`rank_left_answers`; ~0.1-1 s an answer at a million Hub-like models): one
+#: or two of them, not the 11-13 s of every broad search.
+RANK_AGAIN_SECONDS = 1.0
+
+
+def rank_left_answers(
+    db: sqlite_utils.Database, before: int, after: int, *, seconds: float | None = None
+) -> int:
+    """After a committed write that moved the generation from ``before`` to ``after`` and
+    whose upkeep (:func:`keep_answers`) ran: rank again the one-word answers that were right
+    at ``before`` and were not kept, and store them at ``after``, so that their searches read
+    them again instead of each ranking (~180-250 ms at a million models) until the next bulk
+    write. Longest words first (a longer prefix is usually held by fewer models, so is
+    cheaper to rank), for up to ``seconds`` (default :data:`RANK_AGAIN_SECONDS`) in all: a
+    ranking still under way then is dropped, and the rest stay unused. Returns how many were
+    stored: 0 as well when another writer came first.
+
+    Answers stored without what keeps them (a multi-word search, an avgdl at a tie) are not
+    ranked again: they could not be kept through the next write either.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        return 0
+    budget = RANK_AGAIN_SECONDS if seconds is None else seconds
+
+    def left(generation: int) -> list[str]:
+        if generation != after:
+            return []  # another writer came first: its upkeep owns the answers
+        return [
+            row[0]
+            for row in conn.execute(
+                "SELECT query FROM remembered_answers WHERE generation = ? "
+                "AND classes IS NOT NULL ORDER BY length(query) DESC, query",
+                (before,),
+            )
+        ]
+
+    ranked = _rank_in_snapshot(conn, left, seconds=budget)
+    return _store_ranked(db, ranked, replace_all=False)
+
+
+def _rank_in_snapshot(
+    conn: sqlite3.Connection,
+    keys: Callable[[int], list[str]],
+    *,
+    seconds: float | None = None,
+) -> tuple[int, list[tuple[str, _Answer]]]:
+    """Rank the searches ``keys(generation)`` names in one read snapshot, without the write lock
+    (``seconds``: stop, dropping the ranking under way, once that long has passed); return the
+    snapshot's generation and the answers ranked."""
+    deadline = None if seconds is None else time.monotonic() + seconds
     conn.execute("BEGIN")
     try:
         generation = conn.execute("SELECT generation FROM search_state").fetchone()[0]
-        if texts is None:
-            texts = broad_searches(conn, letters=letters)
-        keys = list(dict.fromkeys(key for key in map(search_key, texts) if key))
-        deleted = {row[0] for row in conn.execute("SELECT rowid FROM models WHERE is_deleted = 1")}
-        answers = [(key, _ranked(conn, key, deleted)) for key in keys]
+        answers: list[tuple[str, _Answer]] = []
+        wanted = keys(generation)
+        if wanted:
+            deleted = {
+                row[0] for row in conn.execute("SELECT rowid FROM models WHERE is_deleted = 1")
+            }
+            for key in wanted:
+                answer = _ranked(conn, key, deleted, deadline)
+                if answer is None:
+                    break
+                answers.append((key, answer))
     finally:
         conn.execute("COMMIT")
+    return generation, answers
+
+
+def _store_ranked(
+    db: sqlite_utils.Database,
+    ranked: tuple[int, list[tuple[str, _Answer]]],
+    *,
+    replace_all: bool,
+) -> int:
+    """Store answers ranked at a generation (:func:`_rank_in_snapshot`), in place of every stored
+    one with ``replace_all``; none when another writer moved the generation on since (they would
+    already be out of date). Returns how many were stored."""
+    generation, answers = ranked
+    conn = db.conn
+    if not answers and not replace_all:
+        return 0
     with write_transaction(db):
         if conn.execute("SELECT generation FROM search_state").fetchone()[0] != generation:
             return 0
-        conn.execute("DELETE FROM remembered_searches")
-        conn.execute("DELETE FROM remembered_answers")
+        if replace_all:
+            conn.execute("DELETE FROM remembered_searches")
+            conn.execute("DELETE FROM remembered_answers")
         for key, answer in answers:
             _store(conn, key, answer, generation)
-    return len(keys)
+    return len(answers)
 
 
 #: Every match of a search with its score.
@@ -197,10 +285,13 @@ class _Answer(NamedTuple):
     complete: bool
 
 
-def _ranked(conn: sqlite3.Connection, key: str, deleted: set[int]) -> _Answer:
+def _ranked(
+    conn: sqlite3.Connection, key: str, deleted: set[int], deadline: float | None = None
+) -> _Answer | None:
     """The answer of the search ``key``: its best :data:`REMEMBERED_ROWS` live models, or for a
     one-word search whose every score :mod:`.search_scores` reproduces, its best
-    :data:`REMEMBERED_ROWS` + :data:`SPARE_ROWS` with what keeps them right."""
+    :data:`REMEMBERED_ROWS` + :data:`SPARE_ROWS` with what keeps them right. None when
+    ``time.monotonic()`` passes ``deadline`` first (checked every :data:`_CHUNK` matches)."""
     if not search_scores.KEEPABLE_KEY.match(key):
         rowids = [row[0] for row in conn.execute(_RANK_SQL, (key, REMEMBERED_ROWS))]
         return _Answer([(rowid, None, None) for rowid in rowids], None, False)
@@ -212,6 +303,9 @@ def _ranked(conn: sqlite3.Connection, key: str, deleted: set[int]) -> _Answer:
     ranks: set[float] = set()
     matches = 0
     while chunk := cursor.fetchmany(_CHUNK):
+        if deadline is not None and time.monotonic() > deadline:
+            cursor.close()
+            return None
         matches += len(chunk)
         ranks.update(map(itemgetter(1), chunk))
         # FTS5's ORDER BY rank, rowid: scores compare as the same doubles, rowids are unique.
