@@ -85,14 +85,23 @@ def _published_models(
     columns: list[str], rows: list[list[Any]], texts: dict[int, str]
 ) -> tuple[list[str], list[list[Any]]]:
     """``models`` columns and rows (lists, as Datasette's JSON has them) with each document id
-    replaced by its text (from ``texts``) under the published column name."""
-    dicts = [dict(zip(columns, row, strict=True)) for row in rows]
-    for d in dicts:
-        for doc_column in store.MODEL_DOCUMENT_COLUMNS:
-            d.setdefault(doc_column, None)
-    store.expand_model_rows(None, dicts, texts)
+    replaced by its text (from ``texts``) under the published column name, as
+    :func:`genz_catalog.store.expand_model_rows` gives a row. Worked by column position, not
+    through a dict a row: this runs for every row of every models JSON page."""
     published = [store.MODEL_DOCUMENT_COLUMNS.get(c, c) for c in columns]
-    return published, [[d.get(c) for c in published] for d in dicts]
+    documents = [i for i, c in enumerate(columns) if c in store.MODEL_DOCUMENT_COLUMNS]
+    genz = columns.index("genz_doc") if "genz_doc" in columns else None
+    model_id = columns.index("model_id")
+    out = []
+    for row in rows:
+        new = list(row)
+        for i in documents:
+            doc = row[i]
+            new[i] = None if doc is None else texts.get(doc)
+        if genz is not None:
+            new[genz] = store.genz_text(new[genz], row[model_id])
+        out.append(new)
+    return published, out
 
 
 def _published_versions(
@@ -121,11 +130,14 @@ async def render_json(datasette, request, data, view_name, args, database=None, 
         and any(c in PUBLISHED_COLUMNS[table] for c in data["columns"])
     ):
         columns = list(data["columns"])
-        # ?_labels=on expands foreign keys to {value, label}: the documents are given as their
-        # texts here, and the rows are read by their plain values.
-        rows = [[_plain(value) for value in r] for r in data["rows"]]
+        rows = data["rows"]
+        if "_labels" in request.args or "_label" in request.args:
+            # Foreign keys expanded to {value, label} (Datasette does so only when asked): the
+            # documents are given as their texts here, and the rows are read by their values.
+            rows = [[_plain(value) for value in r] for r in rows]
         if table == "models":
-            ids = store.model_document_ids([dict(zip(columns, r, strict=True)) for r in rows])
+            positions = [i for i, c in enumerate(columns) if c in store.MODEL_DOCUMENT_COLUMNS]
+            ids = {r[i] for r in rows for i in positions if r[i] is not None}
             texts = await document_texts(datasette, ids)
             data["columns"], data["rows"] = _published_models(columns, rows, texts)
         else:
