@@ -442,6 +442,64 @@ def test_a_bulk_import_stops_keeping_answers_it_will_store(
     )
 
 
+def _configs(tmp_path: Path, names: list[str]) -> list[Path]:
+    """Config files of Mistral fine-tunes, one folder each (``org__name``)."""
+    files = []
+    for name in names:
+        one = tmp_path / name / "config.json"
+        one.parent.mkdir()
+        one.write_text(json.dumps(_config()))
+        files.append(one)
+    return files
+
+
+def test_small_bulk_writes_store_the_answers_once_they_are_overdue(
+    catalog: Path, tmp_path: Path
+) -> None:
+    # Written behind the catalog's back: the answers stop being read. A bulk import of 10
+    # models (fewer than the 20 after which one stores them) leaves that as it is...
+    with sqlite3.connect(catalog) as conn:
+        conn.execute("UPDATE models SET model_name = 'Renamed' WHERE model_id = 'Qwen/Qwen2.5-7B'")
+    with ModelManager(catalog) as manager:
+        import_config_files(manager, _configs(tmp_path, [f"acme__qwen-ft-{n}" for n in range(10)]))
+        assert _stored(catalog) == {}
+        # ... until the models have changed 20 times since the answers were last in use (the
+        # rename, then 19 new models): the import of the 19th stores them.
+        import_config_files(manager, _configs(tmp_path, [f"acme__llama-ft-{n}" for n in range(8)]))
+        assert _stored(catalog) == {}
+        import_config_files(manager, _configs(tmp_path, ["acme__qwen-ft-last"]))
+    stored = _assert_all_kept_and_right(
+        catalog, added={'"acme"*', '"ft"*', '"mistral"*', '"a"*', '"f"*'}
+    )
+    assert "acme/qwen-ft-last" in [
+        mid for mid in _served(catalog, "qwen") if mid.startswith("acme/")
+    ]
+    assert len(stored['"ft"*']) == 19
+
+
+def test_a_catalog_grown_by_small_imports_stores_its_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Never a bulk write of 20 models: the answers are stored once 20 models have been
+    # written, by the import that crosses that line.
+    monkeypatch.setattr(remembered_searches, "BROAD_SEARCH_MODELS", 8)
+    monkeypatch.setattr(remembered_searches, "REMEMBER_AFTER_MODELS", 20)
+    every = sorted(HF_CONFIGS.glob("*/config.json"))
+    qwen = [f for f in every if "qwen" in f.parent.name.lower()]
+    files = qwen + [f for f in every if f not in qwen]
+    path = tmp_path / "grown.db"
+    with ModelManager(path) as manager:
+        for start in range(0, 30, 15):
+            assert _stored(path) == {}
+            import_config_files(manager, files[start : start + 15])
+    stored = _stored(path)
+    assert {'"qwen"*', '"q"*'} <= set(stored)
+    with sqlite3.connect(path) as conn:
+        ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
+    for query, rowids in stored.items():
+        assert [ids[rowid] for rowid in rowids] == _ranked(path, query), query
+
+
 def test_words_that_are_not_ascii_leave_the_answers_to_be_ranked_again(
     catalog: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -560,13 +560,35 @@ def _changed_models(
 
 
 def remember_after_bulk_write(db: sqlite_utils.Database, models_written: int) -> int:
-    """After a write of ``models_written`` models: store the broad searches' answers (11-13 s
-    at a million Hub-like models) when it wrote at least :data:`REMEMBER_AFTER_MODELS`; smaller
-    writes keep the answers stored before them where they can (:func:`keep_answers`). Returns
-    the searches stored."""
-    if models_written < REMEMBER_AFTER_MODELS or db.conn.in_transaction:
+    """After a bulk write (an import, a load, a discovery) of ``models_written`` models: store
+    the broad searches' answers (11-13 s at a million Hub-like models) when it wrote at least
+    :data:`REMEMBER_AFTER_MODELS`, or when the answers are overdue (:func:`answers_overdue`: a
+    catalog grown by many smaller bulk writes, or whose answers a write behind its back left
+    unused). Smaller writes keep the answers stored before them where they can
+    (:func:`keep_answers`). Returns the searches stored."""
+    if db.conn.in_transaction:
         return 0  # a caller's open transaction is its own to commit; nothing is stored
+    if models_written < REMEMBER_AFTER_MODELS and not answers_overdue(db.conn):
+        return 0
     return remember_searches(db)
+
+
+def answers_overdue(conn: sqlite3.Connection) -> bool:
+    """Whether a catalog whose search index holds at least :data:`BROAD_SEARCH_MODELS` models
+    (so a search may be broad) has no stored answer in use, and its models have changed at
+    least :data:`REMEMBER_AFTER_MODELS` times since an answer last was (ever, when none was):
+    the generation counts every insert, delete and change of a model's words or liveness."""
+    try:
+        generation, in_use, last = conn.execute(
+            "SELECT s.generation, "
+            "EXISTS (SELECT 1 FROM remembered_answers a WHERE a.generation = s.generation), "
+            "(SELECT max(generation) FROM remembered_answers) FROM search_state s"
+        ).fetchone()
+    except (sqlite3.OperationalError, TypeError):
+        return False  # a file from before m028 (no search_state), or an empty one
+    if in_use or generation - (last or 0) < REMEMBER_AFTER_MODELS:
+        return False
+    return fts_totals(conn)[0] >= BROAD_SEARCH_MODELS
 
 
 def wrong_answers(conn: sqlite3.Connection) -> list[str]:
