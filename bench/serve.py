@@ -307,10 +307,18 @@ def _past_the_reserve(path: Path, before: int, repeat: int) -> dict[str, dict[st
                         manager.delete_model(model_id)
                 write_ms = (time.perf_counter() - started) * 1000
                 deleted += gone
+                in_use = stored_answers(conn)
+                unused = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT query FROM remembered_answers WHERE generation != "
+                        "(SELECT generation FROM search_state) ORDER BY query"
+                    )
+                ]
                 print(
                     f"  deleting the {len(gone)} best models of {text!r} in one write took "
-                    f"{write_ms:.0f} ms; {len(stored_answers(conn))} of {before} stored answers "
-                    "in use after it"
+                    f"{write_ms:.0f} ms; {len(in_use)} of {before} stored answers in use after it"
+                    + (f" (not: {', '.join(unused)})" if unused else "")
                 )
         asked = [(f"search_models q={q}, past the reserve", _search_url(q)) for q in BROAD_SEARCHES]
         return _timed(path, asked, repeat)
