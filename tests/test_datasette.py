@@ -12,6 +12,7 @@ import re
 import sqlite3
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -1721,12 +1722,26 @@ def test_whole_catalog_summaries_are_remembered_and_kept_warm_after_a_write(
     assert len(ran) == 1  # the second view was answered from memory
 
     async def warm_through_a_write() -> None:
+        # The warm-up's requests, counted once answered: cancelling it while its recount runs
+        # (a loaded machine) would drop the recount, and the visitor below would count again.
+        answered: list[str] = []
+        client_get = served.client.get
+
+        async def answered_get(url: str, *args: Any, **kwargs: Any) -> Any:
+            response = await client_get(url, *args, **kwargs)
+            answered.append(url)
+            return response
+
+        monkeypatch.setattr(served.client, "get", answered_get)
         # Settling (0.5 s) outlasts the writer's commit and close: closing may checkpoint the
         # WAL, which readers see as a change too, and a recount under way would be dropped.
         task = asyncio.create_task(
             keep_warm(served, ["/catalog/statistics.json"], poll_s=0.01, settle_s=0.5)
         )
-        await asyncio.sleep(0.2)
+        for _ in range(500):
+            await asyncio.sleep(0.02)
+            if answered.count("/catalog/statistics.json") == 1:
+                break
         assert len(ran) == 1  # this version was already counted: nothing to warm
         with ModelManager(path) as manager:
             manager.add_model(
@@ -1734,9 +1749,9 @@ def test_whole_catalog_summaries_are_remembered_and_kept_warm_after_a_write(
                 _config("mistralai/Mistral-7B-v0.1"),
                 source="huggingface",
             )
-        for _ in range(200):
+        for _ in range(500):
             await asyncio.sleep(0.02)
-            if len(ran) == 2:
+            if answered.count("/catalog/statistics.json") == 2:
                 break
         task.cancel()
 
