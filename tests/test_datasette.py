@@ -1461,19 +1461,40 @@ def _searched(served: object, text: str) -> list[str]:
     return [row["model_id"] for row in rows(served, "/catalog/search_models.json?" + query)]
 
 
-def _warm_until(served: object, ran: list[str], rankings: int) -> None:
+def _warm_until(served: Any, ran: list[str], rankings: int) -> None:
     """Run ``keep_warm`` (no pages, searches only) until ``rankings`` searches were ranked,
     or for at most ~4 s, then stop it."""
     from genz_catalog.datasette.counts_cache import keep_warm
 
     async def warm() -> None:
-        task = asyncio.create_task(keep_warm(served, [], poll_s=0.01, settle_s=0.5))
-        for _ in range(200):
-            await asyncio.sleep(0.02)
-            if _rankings(ran) >= rankings:
-                break
-        await asyncio.sleep(0.1)  # a ranking past the expected count would show now
-        task.cancel()
+        # Cancelled only between its requests: a ranking cut off on a loaded machine would not
+        # be remembered, and the search after would rank again.
+        in_flight = 0
+        client_get = served.client.get
+
+        async def counted_get(url: str, *args: Any, **kwargs: Any) -> Any:
+            nonlocal in_flight
+            in_flight += 1
+            try:
+                return await client_get(url, *args, **kwargs)
+            finally:
+                in_flight -= 1
+
+        served.client.get = counted_get
+        try:
+            task = asyncio.create_task(keep_warm(served, [], poll_s=0.01, settle_s=0.5))
+            for _ in range(200):
+                await asyncio.sleep(0.02)
+                if _rankings(ran) >= rankings and not in_flight:
+                    break
+            await asyncio.sleep(0.1)  # a ranking past the expected count would show now
+            for _ in range(200):
+                if not in_flight:
+                    break
+                await asyncio.sleep(0.02)
+            task.cancel()
+        finally:
+            served.client.get = client_get
 
     asyncio.run(warm())
 
