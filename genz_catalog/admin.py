@@ -48,6 +48,7 @@ from .catalog.metrics import upsert_metrics
 from .catalog.prepared import BulkPreparer, PreparedModel, check_bounds
 from .catalog.remembered_searches import (
     remember_after_bulk_write,
+    remember_after_rebuild,
     remember_searches,
     wrong_answers,
 )
@@ -1237,7 +1238,8 @@ def _stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:
 
 def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
     """Remove orphaned child rows and rebuild the FTS index, ``model_shapes`` and
-    ``model_facets``, in one transaction.
+    ``model_facets``, in one transaction; then store the broad searches' answers again
+    (:func:`~genz_catalog.catalog.remembered_searches.remember_after_rebuild`).
 
     Returns the number of rows removed per table. Integrity failures are not repairable here:
     restore from a backup.
@@ -1262,6 +1264,7 @@ def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
             removed["documents"] = _store.remove_unreferenced(db.conn)
     finally:
         db.execute("PRAGMA foreign_keys = ON")
+    remember_after_rebuild(db)
     path = _catalog_file(db)
     if path is not None:
         removed["stale temporary files"] = len(remove_stale_temporaries(path.parent))
