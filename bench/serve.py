@@ -210,6 +210,15 @@ def _search_url(text: str) -> str:
     return "/catalog/search_models.json?_shape=array&" + urllib.parse.urlencode({"q": text})
 
 
+def _broad_searches_asked(label: str) -> list[tuple[str, str]]:
+    """(label, URL) of each of :data:`BROAD_SEARCHES`, the label ending in ``label``."""
+    return [(f"search_models q={q}{label}", _search_url(q)) for q in BROAD_SEARCHES]
+
+
+def _model_id(conn: sqlite3.Connection, rowid: int) -> str:
+    return conn.execute("SELECT model_id FROM models WHERE rowid = ?", (rowid,)).fetchone()[0]
+
+
 def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
     """Milliseconds per canned query (JSON, through Datasette's ASGI client): ``fresh``, the
     median of ``repeat`` runs with nothing remembered (the first view after a write), and
@@ -230,7 +239,7 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
         (name, f"/catalog/{name}.json?_shape=array&" + urllib.parse.urlencode(parameters))
         for name, parameters in QUERY_PARAMETERS.items()
     ]
-    asked += [(f"search_models q={q}", _search_url(q)) for q in BROAD_SEARCHES]
+    asked += _broad_searches_asked("")
     timings = _timed(path, asked, repeat)
     with ModelManager(path) as manager:
         before = len(stored_answers(manager.db.conn))
@@ -244,7 +253,7 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
         f"  a one-model write (Qwen fine-tune) took {write_ms:.1f} ms and kept {kept} of "
         f"{before} stored answers"
     )
-    after = [(f"search_models q={q}, after a write", _search_url(q)) for q in BROAD_SEARCHES]
+    after = _broad_searches_asked(", after a write")
     timings.update(_timed(path, after, repeat))
     # The best model of each broad search deleted: its answer's next model moves up from the
     # rows kept in reserve, so the answer is still read. Brought back afterwards.
@@ -252,9 +261,7 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
         conn = manager.db.conn
         stored = stored_answers(conn)
         best = [
-            conn.execute(
-                "SELECT model_id FROM models WHERE rowid = ?", (stored[key][0],)
-            ).fetchone()[0]
+            _model_id(conn, stored[key][0])
             for key in map(search_key, BROAD_SEARCHES)
             if stored.get(key)
         ]
@@ -268,7 +275,7 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
         f"{delete_ms:.1f} ms a model and kept {kept} of {before} stored answers"
     )
     try:
-        deleted = [(f"search_models q={q}, best deleted", _search_url(q)) for q in BROAD_SEARCHES]
+        deleted = _broad_searches_asked(", best deleted")
         timings.update(_timed(path, deleted, repeat))
     finally:
         with ModelManager(path) as manager:
@@ -278,7 +285,7 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE search_state SET generation = generation + 1")
     try:
-        ranked = [(f"search_models q={q}, ranked", _search_url(q)) for q in BROAD_SEARCHES]
+        ranked = _broad_searches_asked(", ranked")
         timings.update(_timed(path, ranked, repeat))
     finally:
         with ModelManager(path) as manager:
@@ -297,10 +304,7 @@ def _past_the_reserve(path: Path, before: int, repeat: int) -> dict[str, dict[st
             conn = manager.db.conn
             for text in BROAD_SEARCHES:
                 rowids = stored_answers(conn, reserve=True).get(search_key(text), [])
-                gone = [
-                    conn.execute("SELECT model_id FROM models WHERE rowid = ?", (r,)).fetchone()[0]
-                    for r in rowids[: SPARE_ROWS + 1]
-                ]
+                gone = [_model_id(conn, rowid) for rowid in rowids[: SPARE_ROWS + 1]]
                 started = time.perf_counter()
                 with write_transaction(manager.writable()):
                     for model_id in gone:
@@ -320,7 +324,7 @@ def _past_the_reserve(path: Path, before: int, repeat: int) -> dict[str, dict[st
                     f"{write_ms:.0f} ms; {len(in_use)} of {before} stored answers in use after it"
                     + (f" (not: {', '.join(unused)})" if unused else "")
                 )
-        asked = [(f"search_models q={q}, past the reserve", _search_url(q)) for q in BROAD_SEARCHES]
+        asked = _broad_searches_asked(", past the reserve")
         return _timed(path, asked, repeat)
     finally:
         with ModelManager(path) as manager, write_transaction(manager.writable()):

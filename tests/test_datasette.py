@@ -11,6 +11,7 @@ import json
 import re
 import sqlite3
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -1461,40 +1462,55 @@ def _searched(served: object, text: str) -> list[str]:
     return [row["model_id"] for row in rows(served, "/catalog/search_models.json?" + query)]
 
 
+class _WarmUpRequests:
+    """The requests made through ``served.client`` while in use: how many are under way, and
+    the paths of those answered. A warm-up is cancelled only between its requests: a count or
+    a ranking cut off on a loaded machine would not be remembered, and the next view would do
+    it again."""
+
+    def __init__(self, served: Any) -> None:
+        self.in_flight = 0
+        self.answered: list[str] = []
+        self._served = served
+        self._get = served.client.get
+
+    async def get(self, url: str, *args: Any, **kwargs: Any) -> Any:
+        self.in_flight += 1
+        try:
+            response = await self._get(url, *args, **kwargs)
+        finally:
+            self.in_flight -= 1
+        self.answered.append(url)
+        return response
+
+    def __enter__(self) -> _WarmUpRequests:
+        self._served.client.get = self.get
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._served.client.get = self._get
+
+
+async def _until(condition: Callable[[], bool], tries: int = 200) -> None:
+    """Wait until ``condition()`` holds, looking every 20 ms, at most ``tries`` times."""
+    for _ in range(tries):
+        await asyncio.sleep(0.02)
+        if condition():
+            return
+
+
 def _warm_until(served: Any, ran: list[str], rankings: int) -> None:
     """Run ``keep_warm`` (no pages, searches only) until ``rankings`` searches were ranked,
     or for at most ~4 s, then stop it."""
     from genz_catalog.datasette.counts_cache import keep_warm
 
     async def warm() -> None:
-        # Cancelled only between its requests: a ranking cut off on a loaded machine would not
-        # be remembered, and the search after would rank again.
-        in_flight = 0
-        client_get = served.client.get
-
-        async def counted_get(url: str, *args: Any, **kwargs: Any) -> Any:
-            nonlocal in_flight
-            in_flight += 1
-            try:
-                return await client_get(url, *args, **kwargs)
-            finally:
-                in_flight -= 1
-
-        served.client.get = counted_get
-        try:
+        with _WarmUpRequests(served) as requests:
             task = asyncio.create_task(keep_warm(served, [], poll_s=0.01, settle_s=0.5))
-            for _ in range(200):
-                await asyncio.sleep(0.02)
-                if _rankings(ran) >= rankings and not in_flight:
-                    break
+            await _until(lambda: _rankings(ran) >= rankings and not requests.in_flight)
             await asyncio.sleep(0.1)  # a ranking past the expected count would show now
-            for _ in range(200):
-                if not in_flight:
-                    break
-                await asyncio.sleep(0.02)
+            await _until(lambda: not requests.in_flight)
             task.cancel()
-        finally:
-            served.client.get = client_get
 
     asyncio.run(warm())
 
@@ -1743,38 +1759,22 @@ def test_whole_catalog_summaries_are_remembered_and_kept_warm_after_a_write(
     assert len(ran) == 1  # the second view was answered from memory
 
     async def warm_through_a_write() -> None:
-        # The warm-up's requests, counted once answered: cancelling it while its recount runs
-        # (a loaded machine) would drop the recount, and the visitor below would count again.
-        answered: list[str] = []
-        client_get = served.client.get
-
-        async def answered_get(url: str, *args: Any, **kwargs: Any) -> Any:
-            response = await client_get(url, *args, **kwargs)
-            answered.append(url)
-            return response
-
-        monkeypatch.setattr(served.client, "get", answered_get)
-        # Settling (0.5 s) outlasts the writer's commit and close: closing may checkpoint the
-        # WAL, which readers see as a change too, and a recount under way would be dropped.
-        task = asyncio.create_task(
-            keep_warm(served, ["/catalog/statistics.json"], poll_s=0.01, settle_s=0.5)
-        )
-        for _ in range(500):
-            await asyncio.sleep(0.02)
-            if answered.count("/catalog/statistics.json") == 1:
-                break
-        assert len(ran) == 1  # this version was already counted: nothing to warm
-        with ModelManager(path) as manager:
-            manager.add_model(
-                "mistralai/Mistral-7B-v0.1",
-                _config("mistralai/Mistral-7B-v0.1"),
-                source="huggingface",
-            )
-        for _ in range(500):
-            await asyncio.sleep(0.02)
-            if answered.count("/catalog/statistics.json") == 2:
-                break
-        task.cancel()
+        statistics = "/catalog/statistics.json"
+        with _WarmUpRequests(served) as requests:
+            # Settling (0.5 s) outlasts the writer's commit and close: closing may checkpoint
+            # the WAL, which readers see as a change too, and a recount under way would be
+            # dropped.
+            task = asyncio.create_task(keep_warm(served, [statistics], poll_s=0.01, settle_s=0.5))
+            await _until(lambda: requests.answered.count(statistics) == 1, tries=500)
+            assert len(ran) == 1  # this version was already counted: nothing to warm
+            with ModelManager(path) as manager:
+                manager.add_model(
+                    "mistralai/Mistral-7B-v0.1",
+                    _config("mistralai/Mistral-7B-v0.1"),
+                    source="huggingface",
+                )
+            await _until(lambda: requests.answered.count(statistics) == 2, tries=500)
+            task.cancel()
 
     asyncio.run(warm_through_a_write())
     assert len(ran) == 2  # recounted after the write, with no visitor asking

@@ -413,6 +413,17 @@ def test_a_write_of_more_models_than_a_batch_leaves_the_answers_to_rank(
     assert "acme/tuned-7b-0" in _served(catalog, "7b")
 
 
+def _configs(tmp_path: Path, names: list[str]) -> list[Path]:
+    """Config files of Mistral fine-tunes, one folder each (``org__name``)."""
+    files = []
+    for name in names:
+        one = tmp_path / name / "config.json"
+        one.parent.mkdir()
+        one.write_text(json.dumps(_config()))
+        files.append(one)
+    return files
+
+
 def test_a_bulk_import_stops_keeping_answers_it_will_store(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -424,12 +435,7 @@ def test_a_bulk_import_stops_keeping_answers_it_will_store(
         return keep(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(remembered_searches, "keep_answers", counted)
-    files = []
-    for n in range(40):
-        one = tmp_path / f"acme__tuned-{n}" / "config.json"
-        one.parent.mkdir()
-        one.write_text(json.dumps(_config()))
-        files.append(one)
+    files = _configs(tmp_path, [f"acme__tuned-{n}" for n in range(40)])
     with ModelManager(catalog) as manager:
         result = import_config_files(manager, files, batch_size=10)
     assert result.counts == {"imported": 40}
@@ -440,17 +446,6 @@ def test_a_bulk_import_stops_keeping_answers_it_will_store(
     _assert_all_kept_and_right(
         catalog, added={f'"{w}"*' for w in ("acme", "tuned", "mistral", "a", "t")}
     )
-
-
-def _configs(tmp_path: Path, names: list[str]) -> list[Path]:
-    """Config files of Mistral fine-tunes, one folder each (``org__name``)."""
-    files = []
-    for name in names:
-        one = tmp_path / name / "config.json"
-        one.parent.mkdir()
-        one.write_text(json.dumps(_config()))
-        files.append(one)
-    return files
 
 
 def test_small_bulk_writes_store_the_answers_once_they_are_overdue(

@@ -182,21 +182,22 @@ def rank_left_answers(
     conn = db.conn
     if conn.in_transaction:
         return 0
+    # Read before any snapshot is begun: after nearly every write there is none to rank.
+    left = [
+        row[0]
+        for row in conn.execute(
+            "SELECT query FROM remembered_answers WHERE generation = ? "
+            "AND classes IS NOT NULL ORDER BY length(query) DESC, query",
+            (before,),
+        )
+    ]
+    if not left:
+        return 0
     budget = RANK_AGAIN_SECONDS if seconds is None else seconds
-
-    def left(generation: int) -> list[str]:
-        if generation != after:
-            return []  # another writer came first: its upkeep owns the answers
-        return [
-            row[0]
-            for row in conn.execute(
-                "SELECT query FROM remembered_answers WHERE generation = ? "
-                "AND classes IS NOT NULL ORDER BY length(query) DESC, query",
-                (before,),
-            )
-        ]
-
-    ranked = _rank_in_snapshot(conn, left, seconds=budget)
+    # Another writer came first when the snapshot is past ``after``: its upkeep owns them.
+    ranked = _rank_in_snapshot(
+        conn, lambda generation: left if generation == after else [], seconds=budget
+    )
     return _store_ranked(db, ranked, replace_all=False)
 
 
@@ -578,7 +579,7 @@ def remember_after_rebuild(db: sqlite_utils.Database) -> int:
     unused: store the broad searches' answers again (11-13 s at a million Hub-like models) when
     the index holds enough models for a search to be broad, rather than leave every visitor to
     rank them until the next bulk write. Returns the searches stored."""
-    if db.conn.in_transaction or fts_totals(db.conn)[0] < BROAD_SEARCH_MODELS:
+    if db.conn.in_transaction or not _may_hold_broad_searches(db.conn):
         return 0
     return remember_searches(db)
 
@@ -598,6 +599,12 @@ def answers_overdue(conn: sqlite3.Connection) -> bool:
         return False  # a file from before m028 (no search_state), or an empty one
     if in_use or generation - (last or 0) < REMEMBER_AFTER_MODELS:
         return False
+    return _may_hold_broad_searches(conn)
+
+
+def _may_hold_broad_searches(conn: sqlite3.Connection) -> bool:
+    """Whether the search index holds enough models (deleted ones too, as
+    :func:`broad_searches` counts them) for one of its searches to be broad."""
     return fts_totals(conn)[0] >= BROAD_SEARCH_MODELS
 
 

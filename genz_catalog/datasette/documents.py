@@ -89,7 +89,7 @@ def _published_models(
     :func:`genz_catalog.store.expand_model_rows` gives a row. Worked by column position, not
     through a dict a row: this runs for every row of every models JSON page."""
     published = [store.MODEL_DOCUMENT_COLUMNS.get(c, c) for c in columns]
-    documents = [i for i, c in enumerate(columns) if c in store.MODEL_DOCUMENT_COLUMNS]
+    documents = _document_positions(columns)
     genz = columns.index("genz_doc") if "genz_doc" in columns else None
     model_id = columns.index("model_id")
     out = []
@@ -102,6 +102,11 @@ def _published_models(
             new[genz] = store.genz_text(new[genz], row[model_id])
         out.append(new)
     return published, out
+
+
+def _document_positions(columns: list[str]) -> list[int]:
+    """Where the ``models`` columns holding document ids are among ``columns``."""
+    return [i for i, c in enumerate(columns) if c in store.MODEL_DOCUMENT_COLUMNS]
 
 
 def _published_versions(
@@ -136,7 +141,7 @@ async def render_json(datasette, request, data, view_name, args, database=None, 
             # documents are given as their texts here, and the rows are read by their values.
             rows = [[_plain(value) for value in r] for r in rows]
         if table == "models":
-            positions = [i for i, c in enumerate(columns) if c in store.MODEL_DOCUMENT_COLUMNS]
+            positions = _document_positions(columns)
             ids = {r[i] for r in rows for i in positions if r[i] is not None}
             texts = await document_texts(datasette, ids)
             data["columns"], data["rows"] = _published_models(columns, rows, texts)
