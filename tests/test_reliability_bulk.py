@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -363,3 +366,84 @@ def test_an_import_begins_after_the_millisecond_of_every_earlier_write():
     for _ in range(50):
         written = utc_now()
         assert utc_now_after_earlier_writes() > written
+
+
+def _resident_pages(path: Path) -> tuple[int, int]:
+    """(pages of ``path`` in the page cache, pages in all), from mincore(2)."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    size = path.stat().st_size
+    pages = -(-size // mmap.PAGESIZE)
+    with path.open("rb") as file, mmap.mmap(file.fileno(), size, access=mmap.ACCESS_COPY) as mapped:
+        first = ctypes.c_char.from_buffer(mapped)  # the map's first byte: its address
+        vector = ctypes.create_string_buffer(pages)
+        assert libc.mincore(ctypes.addressof(first), size, vector) == 0, ctypes.get_errno()
+        del first  # the map cannot close while a ctypes view of it lives
+    return sum(byte & 1 for byte in vector.raw), pages
+
+
+@pytest.mark.skipif(
+    not (hasattr(os, "posix_fadvise") and sys.platform.startswith("linux")),
+    reason="needs posix_fadvise and mincore",
+)
+def test_read_ahead_brings_a_config_into_the_page_cache(tmp_path: Path):
+    from genz_catalog.catalog.config_files import read_ahead
+
+    folder = tmp_path / "org__big"
+    folder.mkdir()
+    config = folder / "config.json"
+    # A real config padded to 1 MB of JSON: enough pages to see them come in.
+    config.write_text(json.dumps({**LLAMA, "padding": "x" * 1_000_000}))
+    with config.open("rb") as file:
+        os.fsync(file.fileno())  # dirty pages cannot be dropped from the cache
+        os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    resident, pages = _resident_pages(config)
+    if resident > pages // 2:
+        pytest.skip("this file system keeps files in memory (tmpfs?): nothing to read ahead")
+    read_ahead(folder)  # a folder stands for its config.json, as for read_config_bytes
+    deadline = time.monotonic() + 10
+    while _resident_pages(config)[0] < pages and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _resident_pages(config) == (pages, pages)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_read_ahead_never_opens_a_fifo_and_ignores_what_is_not_there(tmp_path: Path):
+    import threading
+
+    from genz_catalog.catalog.config_files import read_ahead
+
+    fifo = tmp_path / "config.json"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    paths = [fifo, tmp_path, tmp_path / "missing.json", tmp_path / "gone" / "config.json"]
+    hints = threading.Thread(target=lambda: [read_ahead(path) for path in paths], daemon=True)
+    hints.start()
+    hints.join(timeout=10)
+    assert not hints.is_alive()
+
+
+def test_a_worker_asks_for_every_file_of_its_task_before_it_converts_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from reliability_support import write_config_variants
+
+    from genz_catalog import admin
+
+    paths = [str(p) for p in write_config_variants(tmp_path / "configs", "ahead", 12)]
+    events: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        admin, "read_ahead", lambda path: events.append(("ahead", paths.index(path)))
+    )
+    convert = admin._read_and_prepare
+
+    def converted(path: str) -> tuple:
+        events.append(("convert", paths.index(path)))
+        return convert(path)
+
+    monkeypatch.setattr(admin, "_read_and_prepare", converted)
+    prepared = admin._read_and_prepare_many(paths)
+    assert prepared == [convert(path) for path in paths]
+    assert events == [("ahead", n) for n in range(12)] + [("convert", n) for n in range(12)]

@@ -97,6 +97,42 @@ def read_config_bytes(path: str | os.PathLike[str]) -> tuple[bytes, str]:
     return data, name
 
 
+def read_ahead(path: str | os.PathLike[str]) -> None:
+    """Ask the kernel to start reading the regular file ``path`` (or a folder's
+    ``config.json``) into the page cache in the background, so a :func:`read_config_bytes` of it
+    a moment later does not wait on the disk. Does nothing where ``posix_fadvise`` is missing,
+    for anything but a regular file, and on any error (the read itself reports those).
+
+    A bulk import's worker asks this for every file of its task before it reads the first
+    (``admin._read_and_prepare_many``): files it had not read recently then no longer make it
+    wait on the disk for each one (~50 us a file). Three or four system calls (~10 us) a file;
+    the data is read asynchronously.
+    """
+    if _FADVISE is None:
+        return
+    name = os.path.expanduser(os.fspath(path))
+    try:
+        found = os.stat(name)
+        if stat.S_ISDIR(found.st_mode):
+            name = os.path.join(name, "config.json")
+            found = os.stat(name)
+        if not stat.S_ISREG(found.st_mode):
+            return  # never open a FIFO or a device, not even to give a hint
+        # O_NONBLOCK: should the path become a FIFO after the stat, opening it returns at once.
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        _FADVISE(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+_FADVISE = getattr(os, "posix_fadvise", None)
+
+
 def _read_regular_file(name: str, size: int) -> bytes:
     """The bytes of the regular file ``name`` that ``stat`` gave ``size`` bytes, or its first
     ``MAX_CONFIG_BYTES + 1`` when it is (or has grown) larger.
