@@ -19,6 +19,11 @@ its own:
 - anchor: the same files read and converted, the same ``models`` rows written with a raw
   ``sqlite_utils`` ``insert_all`` into a plain table (no versions, aliases, FTS or checks).
 
+``--cold`` drops the config files from the page cache before each phase, so each reads them
+from the disk, as an import of files not read recently (downloaded earlier, or pushed out by
+other work) does; by default whatever generation or the last run left cached is read from
+memory.
+
 The catalog's size is measured after a WAL checkpoint and again after ``VACUUM`` (bytes per
 model). ``--keep DIR`` keeps the generated files (reused by the next run with the same
 ``--models`` and ``--repetition``) and the built catalog, ``DIR/catalog-REPETITION-MODELS.db``,
@@ -212,6 +217,22 @@ def run_anchor(folder: Path, db_path: Path, batch_size: int) -> dict:
     }
 
 
+def drop_from_page_cache(folder: Path) -> float:
+    """Drop every config file of ``folder`` from the kernel's page cache (``posix_fadvise``
+    DONTNEED: no privileges needed; clean pages only, which generated files are once written
+    back), so the next phase reads them from the disk as an import of files not read recently
+    does. Returns the seconds it took."""
+    began = time.perf_counter()
+    os.sync()  # written back first: dirty pages stay in the cache
+    for path in config_files(folder):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    return time.perf_counter() - began
+
+
 def _phase(
     name: str, folder: Path, db_path: Path, batch_size: int, workers: int = 0, doctor: bool = False
 ) -> dict:
@@ -280,18 +301,26 @@ def run_repetition(args: argparse.Namespace, repetition: str, work: Path) -> dic
     for stale in (catalog_path, Path(f"{catalog_path}-wal"), Path(f"{catalog_path}-shm")):
         stale.unlink(missing_ok=True)
     doctor = args.doctor or args.models <= DOCTOR_UP_TO
+
+    def cold() -> None:
+        if args.cold:
+            print(f"dropped the files from the page cache in {drop_from_page_cache(folder):.0f} s")
+
+    cold()
     catalog = _phase("catalog", folder, catalog_path, args.batch_size, args.workers, doctor=doctor)
     sizes = file_sizes(catalog_path, vacuum=not args.no_vacuum)
     tables = table_bytes(catalog_path)
     single = None
     if args.single:
         single_path = work / "single.db"
+        cold()
         single = _phase("catalog", folder, single_path, args.batch_size, 0)
         for path in work.glob("single.db*"):
             path.unlink()
     anchor = None
     if not args.no_anchor:
         anchor_path = work / "raw.db"
+        cold()
         anchor = _phase("anchor", folder, anchor_path, args.batch_size)
         checkpoint(anchor_path)
         anchor["bytes"] = catalog_bytes(anchor_path)
@@ -331,7 +360,8 @@ def report(args: argparse.Namespace, run: dict) -> list[tuple[str, bool]]:
     print(
         f"\n== repetition {repetition}: {args.models:,} config files, {generated.distinct_configs:,} "
         f"distinct (variants of {generated.real_configs} real configs; generated in "
-        f"{generated.seconds:.0f} s or reused), batch {args.batch_size:,}, {os.cpu_count()} CPUs"
+        f"{generated.seconds:.0f} s or reused), batch {args.batch_size:,}, {os.cpu_count()} CPUs; "
+        + ("every phase reads the files from the disk (--cold)" if args.cold else "files cached")
     )
     print(f"{'':38}{'models':>10}{'models/s':>10}{'seconds':>9}{'peak RSS MB':>13}")
     label = f"catalog, {args.workers} convert worker{'s' * (args.workers != 1)}"
@@ -430,6 +460,11 @@ def main() -> None:
         help="keep generated files and the built catalog in this folder (reused next time)",
     )
     parser.add_argument("--single", action="store_true", help="also time a one-process import")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="drop the config files from the page cache before each phase (Linux)",
+    )
     parser.add_argument("--no-vacuum", action="store_true", help="skip the VACUUM size")
     parser.add_argument("--no-anchor", action="store_true", help="skip the raw insert_all anchor")
     parser.add_argument(
