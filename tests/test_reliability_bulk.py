@@ -411,14 +411,21 @@ def test_read_ahead_brings_a_config_into_the_page_cache(tmp_path: Path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
-def test_read_ahead_never_opens_a_fifo_and_ignores_what_is_not_there(tmp_path: Path):
+def test_read_ahead_never_opens_a_fifo_and_ignores_what_cannot_be_read(tmp_path: Path):
     import threading
 
     from genz_catalog.catalog.config_files import read_ahead
 
     fifo = tmp_path / "config.json"
     os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
-    paths = [fifo, tmp_path, tmp_path / "missing.json", tmp_path / "gone" / "config.json"]
+    paths = [
+        fifo,
+        tmp_path,
+        tmp_path / "missing.json",
+        tmp_path / "gone" / "config.json",
+        f"{tmp_path}/nul\x00.json",
+        "x" * 5000,
+    ]
     hints = threading.Thread(target=lambda: [read_ahead(path) for path in paths], daemon=True)
     hints.start()
     hints.join(timeout=10)

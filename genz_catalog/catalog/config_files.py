@@ -120,7 +120,7 @@ def read_ahead(path: str | os.PathLike[str]) -> None:
             return  # never open a FIFO or a device, not even to give a hint
         # O_NONBLOCK: should the path become a FIFO after the stat, opening it returns at once.
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path
         return
     try:
         _FADVISE(fd, 0, 0, os.POSIX_FADV_WILLNEED)
