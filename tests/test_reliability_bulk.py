@@ -389,8 +389,8 @@ def _resident_pages(path: Path) -> tuple[int, int]:
     not (hasattr(os, "posix_fadvise") and sys.platform.startswith("linux")),
     reason="needs posix_fadvise and mincore",
 )
-def test_read_ahead_brings_a_config_into_the_page_cache(tmp_path: Path):
-    from genz_catalog.catalog.config_files import read_ahead
+def test_open_ahead_brings_a_config_into_the_page_cache_and_the_read_closes_it(tmp_path: Path):
+    from genz_catalog.catalog.config_files import open_ahead, read_config_bytes
 
     folder = tmp_path / "org__big"
     folder.mkdir()
@@ -403,18 +403,22 @@ def test_read_ahead_brings_a_config_into_the_page_cache(tmp_path: Path):
     resident, pages = _resident_pages(config)
     if resident > pages // 2:
         pytest.skip("this file system keeps files in memory (tmpfs?): nothing to read ahead")
-    read_ahead(folder)  # a folder stands for its config.json, as for read_config_bytes
+    opened = open_ahead(folder)  # a folder stands for its config.json, as for read_config_bytes
+    assert opened is not None and opened.name == str(config)
     deadline = time.monotonic() + 10
     while _resident_pages(config)[0] < pages and time.monotonic() < deadline:
         time.sleep(0.01)
     assert _resident_pages(config) == (pages, pages)
+    assert read_config_bytes(folder, opened) == (config.read_bytes(), str(config))
+    with pytest.raises(OSError):
+        os.fstat(opened.fd)  # closed by the read
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
-def test_read_ahead_never_opens_a_fifo_and_ignores_what_cannot_be_read(tmp_path: Path):
+def test_open_ahead_never_opens_a_fifo_and_gives_up_on_what_cannot_be_read(tmp_path: Path):
     import threading
 
-    from genz_catalog.catalog.config_files import read_ahead
+    from genz_catalog.catalog.config_files import open_ahead
 
     fifo = tmp_path / "config.json"
     os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
@@ -426,31 +430,53 @@ def test_read_ahead_never_opens_a_fifo_and_ignores_what_cannot_be_read(tmp_path:
         f"{tmp_path}/nul\x00.json",
         "x" * 5000,
     ]
-    hints = threading.Thread(target=lambda: [read_ahead(path) for path in paths], daemon=True)
+    found: list = []
+    hints = threading.Thread(
+        target=lambda: found.extend(open_ahead(path) for path in paths), daemon=True
+    )
     hints.start()
     hints.join(timeout=10)
     assert not hints.is_alive()
+    assert found == [None] * len(paths)
 
 
-def test_a_worker_asks_for_every_file_of_its_task_before_it_converts_the_first(
+def _open_files() -> int | None:
+    """How many file descriptors this process holds (None where /proc does not say)."""
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+
+
+def test_a_worker_opens_each_file_a_fixed_number_of_files_before_it_converts_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     from reliability_support import write_config_variants
 
     from genz_catalog import admin
+    from genz_catalog.catalog.config_files import open_ahead
 
     paths = [str(p) for p in write_config_variants(tmp_path / "configs", "ahead", 12)]
+    paths.insert(7, str(tmp_path / "missing.json"))  # nothing to open: read as before
     events: list[tuple[str, int]] = []
-    monkeypatch.setattr(
-        admin, "read_ahead", lambda path: events.append(("ahead", paths.index(path)))
-    )
+    monkeypatch.setattr(admin, "READ_AHEAD_FILES", 5)
+
+    def opening(path: str):
+        events.append(("open", paths.index(path)))
+        return open_ahead(path)
+
+    monkeypatch.setattr(admin, "open_ahead", opening)
     convert = admin._read_and_prepare
 
-    def converted(path: str) -> tuple:
+    def converted(path: str, opened):
         events.append(("convert", paths.index(path)))
-        return convert(path)
+        assert (opened is None) == path.endswith("missing.json")
+        return convert(path, opened)
 
     monkeypatch.setattr(admin, "_read_and_prepare", converted)
+    open_files = _open_files()
     prepared = admin._read_and_prepare_many(paths)
+    assert _open_files() == open_files  # every file opened ahead was read and closed
     assert prepared == [convert(path) for path in paths]
-    assert events == [("ahead", n) for n in range(12)] + [("convert", n) for n in range(12)]
+    assert prepared[7][1] is None and "no such file or folder" in prepared[7][2]
+    expected = [("open", n) for n in range(5)]
+    for n in range(13):
+        expected += [("open", n + 5)] * (n + 5 < 13) + [("convert", n)]
+    assert events == expected

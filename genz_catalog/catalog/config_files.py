@@ -11,7 +11,7 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import limits as _limits
 from ..errors import InvalidInputError, InvalidModelIdError
@@ -61,9 +61,18 @@ def read_config_file(
     return config, config_model_id(config, name, model_id)
 
 
-def read_config_bytes(path: str | os.PathLike[str]) -> tuple[bytes, str]:
+def read_config_bytes(
+    path: str | os.PathLike[str], opened: OpenedConfig | None = None
+) -> tuple[bytes, str]:
     """The bytes of a local ``config.json`` (or of the one in a folder) within the size limit,
-    and the file's name; raises :class:`InvalidInputError` naming the problem."""
+    and the file's name; raises :class:`InvalidInputError` naming the problem. ``opened``: the
+    same file as :func:`open_ahead` opened it, read (and closed) instead of opening it again."""
+    if opened is not None:
+        try:
+            data = _read_open_file(opened.fd, opened.size)
+        except OSError as exc:
+            raise InvalidInputError(f"{opened.name}: cannot read: {exc.strerror or exc}") from None
+        return _within_limit(data, opened.name, opened.size), opened.name
     name = os.path.expanduser(os.fspath(path))
     try:
         found = os.stat(name)
@@ -86,30 +95,48 @@ def read_config_bytes(path: str | os.PathLike[str]) -> tuple[bytes, str]:
         # Never open a FIFO or device: reading one could block or never end.
         raise InvalidInputError(f"{path}: not a regular file")
     try:
-        data = _read_regular_file(name, found.st_size)
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+        data = _read_open_file(fd, found.st_size)
     except OSError as exc:
         raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    return _within_limit(data, name, found.st_size), name
+
+
+def _within_limit(data: bytes, name: str, size: int) -> bytes:
+    """``data``, the bytes read from the file ``name`` that ``stat`` gave ``size`` bytes, or
+    InvalidInputError when they are over the limit."""
     if len(data) > MAX_CONFIG_BYTES:
         raise InvalidInputError(
-            f"{name}: config is {max(found.st_size, len(data))} bytes; at most "
+            f"{name}: config is {max(size, len(data))} bytes; at most "
             f"{MAX_CONFIG_BYTES} bytes are accepted"
         )
-    return data, name
+    return data
 
 
-def read_ahead(path: str | os.PathLike[str]) -> None:
-    """Ask the kernel to start reading the regular file ``path`` (or a folder's
-    ``config.json``) into the page cache in the background, so a :func:`read_config_bytes` of it
-    a moment later does not wait on the disk. Does nothing where ``posix_fadvise`` is missing,
-    for anything but a regular file, and on any error (the read itself reports those).
+class OpenedConfig(NamedTuple):
+    """A config file :func:`open_ahead` opened: its name (a folder's ``config.json``), its size
+    in bytes as ``stat`` gave it, and the open file descriptor."""
 
-    A bulk import's worker asks this for every file of its task before it reads the first
+    name: str
+    size: int
+    fd: int
+
+
+def open_ahead(path: str | os.PathLike[str]) -> OpenedConfig | None:
+    """Open the regular file ``path`` (or a folder's ``config.json``) and ask the kernel to
+    start reading it into the page cache in the background (``posix_fadvise`` WILLNEED), so
+    that :func:`read_config_bytes` of it a moment later does not wait on the disk. The caller
+    hands the result to :func:`read_config_bytes`, which reads and closes it. None where
+    ``posix_fadvise`` is missing, for anything but a regular file, and on any error (the read
+    itself then opens the file and reports those).
+
+    A bulk import's worker opens the next files of its task while it converts one
     (``admin._read_and_prepare_many``): files it had not read recently then no longer make it
-    wait on the disk for each one (~50 us a file). Three or four system calls (~10 us) a file;
-    the data is read asynchronously.
+    wait on the disk for each one (~50 us a file). A file is still opened once: the hint costs
+    one system call.
     """
     if _FADVISE is None:
-        return
+        return None
     name = os.path.expanduser(os.fspath(path))
     try:
         found = os.stat(name)
@@ -117,31 +144,29 @@ def read_ahead(path: str | os.PathLike[str]) -> None:
             name = os.path.join(name, "config.json")
             found = os.stat(name)
         if not stat.S_ISREG(found.st_mode):
-            return  # never open a FIFO or a device, not even to give a hint
+            return None  # never open a FIFO or a device, not even to give a hint
         # O_NONBLOCK: should the path become a FIFO after the stat, opening it returns at once.
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except (OSError, ValueError):  # ValueError: a NUL in the path
-        return
+        return None
     try:
         _FADVISE(fd, 0, 0, os.POSIX_FADV_WILLNEED)
     except OSError:
         pass
-    finally:
-        os.close(fd)
+    return OpenedConfig(name, found.st_size, fd)
 
 
 _FADVISE = getattr(os, "posix_fadvise", None)
 
 
-def _read_regular_file(name: str, size: int) -> bytes:
-    """The bytes of the regular file ``name`` that ``stat`` gave ``size`` bytes, or its first
-    ``MAX_CONFIG_BYTES + 1`` when it is (or has grown) larger.
+def _read_open_file(fd: int, size: int) -> bytes:
+    """The bytes of the open regular file ``fd`` that ``stat`` gave ``size`` bytes, or its first
+    ``MAX_CONFIG_BYTES + 1`` when it is (or has grown) larger; closes ``fd``.
 
     Reads ``size + 1`` bytes, then to the end: a buffered ``read(limit)`` would allocate
     the whole 2 MB limit for every file, ~30 us a file of a bulk import.
     """
     limit = MAX_CONFIG_BYTES + 1
-    fd = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     try:
         parts = []
         total = 0

@@ -27,7 +27,12 @@ from ..store import (
     pack_document,
     unpack_document,
 )
-from .config_files import config_from_bytes, config_model_id, read_config_bytes
+from .config_files import (
+    OpenedConfig,
+    config_from_bytes,
+    config_model_id,
+    read_config_bytes,
+)
 from .ids import config_hash, validate_model_id
 
 if TYPE_CHECKING:
@@ -205,10 +210,12 @@ class BulkPreparer:
         # The columns of every conversion are the same tuple (one copy, not one per entry).
         self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
 
-    def prepare_file(self, path: str | os.PathLike[str]) -> tuple[str, PreparedModel]:
-        """(model id, prepared model) of one config file; raises as :func:`read_config_file`
-        and the converter do."""
-        data, name = read_config_bytes(path)
+    def prepare_file(
+        self, path: str | os.PathLike[str], opened: OpenedConfig | None = None
+    ) -> tuple[str, PreparedModel]:
+        """(model id, prepared model) of one config file (``opened``: as :func:`open_ahead`
+        opened it); raises as :func:`read_config_file` and the converter do."""
+        data, name = read_config_bytes(path, opened)
         key = hashlib.blake2b(data, digest_size=16).digest()
         known = self._files.get(key)
         if known is not None:
