@@ -107,9 +107,14 @@ def prepare_model(
     model_name: str | None,
     *,
     db: sqlite_utils.Database | None = None,
+    config_json: str | None = None,
 ) -> PreparedModel:
     """Validate and convert one model (no transaction): from a Hugging Face ``config``, or an
     already converted ``record`` (whose ``config`` is the raw source).
+
+    ``config_json``: ``config``'s text as stored (``dumps_strict(config, sort_keys=True)``),
+    given by a caller that has checked ``config`` against the limits and found no NaN or
+    Infinity (:class:`BulkPreparer`), so neither the check nor the encoding is done again.
 
     With ``db``, a case variant of a stored id is converted under the stored spelling (the id
     is part of the GenZ config, so identical content stays "unchanged"). Without it (a worker
@@ -132,12 +137,13 @@ def prepare_model(
             raise InvalidInputError(f"{model_id}: config must be a JSON object")
         # Limits first: a config nested 1,000 deep or holding NaN must be refused with a
         # reason, before the converter or json.dumps meets it.
-        non_finite = check_config_limits(model_id, config)
+        non_finite = config_json is None and check_config_limits(model_id, config)
         record = convert_hf_config(dict(config), model_id=model_id)
         raw_config = dict(config)
     else:
         raw_config = dict(record.get("config") or config or {})
         non_finite = check_config_limits(model_id, raw_config)
+        config_json = None  # a record's source config is encoded here
     check_bounds(model_id, record)
     # Stored strictly: NaN/Infinity become strings (SQLite's JSON functions refuse them).
     strict_warnings: list[str] = []
@@ -156,7 +162,9 @@ def prepare_model(
         record.get("genz_kwargs") or {}, sort_keys=True
     )
     content["warnings_json"] = json.dumps(list(record.get("warnings") or []) + strict_warnings)
-    content["config_json"] = _limits.dumps_strict(raw_config, sort_keys=True)
+    if config_json is None:
+        config_json = _limits.dumps_strict(raw_config, sort_keys=True)
+    content["config_json"] = config_json
     content["config_hash"] = config_hash(raw_config)
     return PreparedModel(content, name_given=model_name is not None)
 
@@ -242,7 +250,10 @@ class BulkPreparer:
         config_document = known_document(config_json, pack_document(config_json))
         template = self._architectures.get(architecture)
         if template is None:
-            prepared = prepare_model(model_id, config, None, self.source, None)
+            # Checked (config_from_bytes) and encoded above, without NaN or Infinity.
+            prepared = prepare_model(
+                model_id, config, None, self.source, None, config_json=config_json
+            )
             template = self._template(prepared)
             remember(self._architectures, architecture, template, self.ARCHITECTURES)
             hash_ = prepared.content["config_hash"]
