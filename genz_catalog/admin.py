@@ -1323,7 +1323,8 @@ _PREPARER = BulkPreparer()
 
 def _read_and_prepare(path: str, opened: OpenedConfig | None = None) -> tuple[str, str | None, Any]:
     """(path, model id, :class:`PreparedModel`) or (path, None, error message), in a convert
-    worker (or in the writer's process when there are none).
+    worker (or in the writer's process when there are none); ``opened``: the file as
+    :func:`open_ahead` opened it (None: opened here).
 
     Reading, validation, conversion and JSON encoding happen here (:class:`BulkPreparer`,
     which needs no catalog and converts each distinct file once), so the writer only writes.
