@@ -60,6 +60,18 @@ def _stored(path: Path) -> dict[str, list[int]]:
         return remembered_searches.stored_answers(conn)
 
 
+#: The searches the catalog fixture's import stores.
+STORED = {
+    *(f'"{w}"*' for w in ("instruct", "7b", "qwen", "moe", "qwen3", "llama", "qwen2")),
+    *(f'"{letter}"*' for letter in "i7qml"),
+    # The index's words under "in" are inc, instruct, instructlab, internlm and internlm2, so
+    # "ins" to "instruc" match what "instruct" matches; "qw" and "qwe" hold only qwen*
+    # words, "llam" only llama*; "qwen" also holds qwen1.5, so it differs from "qwen2".
+    *(f'"{prefix}"*' for prefix in ("ins", "inst", "instr", "instru", "instruc", "llam")),
+    *(f'"{prefix}"*' for prefix in ("qw", "qwe")),
+}
+
+
 @pytest.fixture
 def catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The 113 configs imported in bulk, with the thresholds scaled down to this catalog: a
@@ -76,11 +88,9 @@ def catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_bulk_import_stores_the_broad_searches_as_ranked(catalog: Path) -> None:
     stored = _stored(catalog)
     # Held by 21, 20, 13, 12, 9, 8 and 8 of the 113 models ("3b", 6 models, is not broad),
-    # then the one-letter prefixes of those: i(nstruct), 7(b), q(wen), m(oe), l(lama).
-    assert list(stored) == sorted(
-        [f'"{w}"*' for w in ("instruct", "7b", "qwen", "moe", "qwen3", "llama", "qwen2")]
-        + [f'"{letter}"*' for letter in "i7qml"]
-    )
+    # then the one-letter prefixes of those: i(nstruct), 7(b), q(wen), m(oe), l(lama), then
+    # the shorter prefixes that match what their word matches, so one answer serves both.
+    assert list(stored) == sorted(STORED)
     with sqlite3.connect(catalog) as conn:
         ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
     for query, rowids in stored.items():
@@ -118,6 +128,49 @@ def test_the_search_reads_a_stored_answer_until_a_write_behind_its_back(catalog:
         assert [m["model_id"] for m in manager.search_models("instruct", limit=3)] == ranked[1:4]
 
 
+def test_a_prefix_that_matches_what_its_word_matches_is_stored_with_its_answer(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Storing again ranks each distinct set of matches once: the 7 words and 5 letters; the 8
+    # alike prefixes (ins-instruc, llam, qw, qwe) take their word's answer.
+    ranked: list[str] = []
+    rank = remembered_searches._ranked
+
+    def counted(conn: sqlite3.Connection, key: str, *args: Any) -> Any:
+        ranked.append(key)
+        return rank(conn, key, *args)
+
+    monkeypatch.setattr(remembered_searches, "_ranked", counted)
+    with ModelManager(catalog) as manager:
+        assert remembered_searches.remember_searches(manager.writable()) == len(STORED) == 20
+    assert len(ranked) == 12 and not any(key in ranked for key in ('"qw"*', '"instr"*'))
+    stored = _assert_all_kept_and_right(catalog)
+    assert stored['"qwe"*'] == stored['"qwen"*'] and stored['"ins"*'] == stored['"instruct"*']
+    # Proof the prefix's own answer is read: reverse it and its search follows.
+    with sqlite3.connect(catalog) as conn:
+        conn.execute(
+            "UPDATE remembered_searches SET position = -position WHERE query = ?", ('"qwe"*',)
+        )
+    assert _served(catalog, "Qwe") == _ranked(catalog, '"qwe"*')[::-1]
+    _store_again(catalog, monkeypatch, 200, 56)
+    # A model with a word under "qwe" but not "qwen": the prefixes' answers are kept apart
+    # from the word's from then on, each right.
+    with ModelManager(catalog) as manager:
+        manager.add_model("acme/qwerty-7b", _config(), source="local")
+        stored = _assert_all_kept_and_right(catalog)
+        assert diagnose_catalog(manager.db).wrong_stored_searches == 0
+    assert "acme/qwerty-7b" in _served(catalog, "qwe")
+    assert "acme/qwerty-7b" in _served(catalog, "qw")
+    assert "acme/qwerty-7b" not in _served(catalog, "qwen")
+    assert len(stored['"qwe"*']) == len(stored['"qwen"*']) + 1 == 19
+    # Stored again, "qw" and "qwe" no longer match what "qwen" matches: each is ranked.
+    ranked.clear()
+    with ModelManager(catalog) as manager:
+        remembered_searches.remember_searches(manager.writable())
+    assert '"qwe"*' not in _stored(catalog) and '"qw"*' not in _stored(catalog)
+    assert '"qwen"*' in ranked and '"qwe"*' not in ranked
+
+
 #: Configs to write more models from.
 MISTRAL = HF_CONFIGS / "mistralai__Mistral-7B-Instruct-v0.3" / "config.json"
 QWEN = HF_CONFIGS / "Qwen__Qwen2.5-7B" / "config.json"
@@ -127,13 +180,6 @@ def _config(path: Path = MISTRAL) -> dict:
     config = json.loads(path.read_text())
     config.pop("_name_or_path", None)
     return config
-
-
-#: The searches the catalog fixture's import stores.
-STORED = {
-    *(f'"{w}"*' for w in ("instruct", "7b", "qwen", "moe", "qwen3", "llama", "qwen2")),
-    *(f'"{letter}"*' for letter in "i7qml"),
-}
 
 
 def _assert_all_kept_and_right(
@@ -217,7 +263,7 @@ def test_a_full_answer_is_kept_while_its_next_models_are_known(
     catalog: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Answers of 5 models with 2 in reserve (the broad searches hold 8 to 22), stored again.
-    assert _store_again(catalog, monkeypatch, 5, 2) == 12
+    assert _store_again(catalog, monkeypatch, 5, 2) == len(STORED)
 
     def right() -> dict[str, list[str]]:
         """The answers searches read (5 models each), after checking every stored row."""
@@ -234,7 +280,7 @@ def test_a_full_answer_is_kept_while_its_next_models_are_known(
         # A model that ranks first joins, the fifth moves into reserve: kept.
         manager.add_model("qwen/qwen-qwen2.5", _config(QWEN), source="local")
         stored = right()
-        assert len(stored) == 12
+        assert len(stored) == len(STORED)
         assert stored['"qwen"*'] == ["qwen/qwen-qwen2.5", *qwen[:4]]
         # A model that ranks after the seventh: not listed, and the answer is kept as it was.
         manager.add_model("acme/a-long-name-with-many-words-that-says-qwen-once", _config())
@@ -374,7 +420,7 @@ def test_a_write_past_a_crossing_at_the_end_of_an_answer_ranks_it_again(
         _past_the_crossing(manager)
         stored = _stored(catalog)
         assert ('"m"*' in stored) == bool(seconds)
-        assert len(stored) == 11 + bool(seconds)
+        assert len(stored) == len(STORED) - 1 + bool(seconds)
         assert diagnose_catalog(manager.db).wrong_stored_searches == 0
     ranked = _ranked(catalog, '"m"*')
     assert ranked[9:11] == [one, three[0]]
@@ -443,8 +489,10 @@ def test_a_bulk_import_stops_keeping_answers_it_will_store(
     # meant the import would store them afresh, so the last two batches did not.
     assert [len(changed) for changed in calls] == [10, 10]
     # Stored afresh at the end, with the words 8 or more models now hold.
+    # Every word of the index under "mis" starts with "mistral", under "ac" with "acme".
+    added = ("acme", "tuned", "mistral", "a", "t", "ac", "acm", "tu", "tun", "tune")
     _assert_all_kept_and_right(
-        catalog, added={f'"{w}"*' for w in ("acme", "tuned", "mistral", "a", "t")}
+        catalog, added={f'"{w}"*' for w in (*added, "mis", "mist", "mistr", "mistra")}
     )
 
 
@@ -463,9 +511,8 @@ def test_small_bulk_writes_store_the_answers_once_they_are_overdue(
         import_config_files(manager, _configs(tmp_path, [f"acme__llama-ft-{n}" for n in range(8)]))
         assert _stored(catalog) == {}
         import_config_files(manager, _configs(tmp_path, ["acme__qwen-ft-last"]))
-    stored = _assert_all_kept_and_right(
-        catalog, added={'"acme"*', '"ft"*', '"mistral"*', '"a"*', '"f"*'}
-    )
+    added = ("acme", "ft", "mistral", "a", "f", "ac", "acm", "mis", "mist", "mistr", "mistra")
+    stored = _assert_all_kept_and_right(catalog, added={f'"{w}"*' for w in added})
     assert "acme/qwen-ft-last" in [
         mid for mid in _served(catalog, "qwen") if mid.startswith("acme/")
     ]
@@ -501,7 +548,7 @@ def test_words_that_are_not_ascii_leave_the_answers_to_be_ranked_again(
     # The upkeep cannot count such words as FTS5 does, so it keeps no answer. The write then
     # ranks them again for as long as it may: here, each ranking taking 0.2 s, for 0.5 s (two
     # of them, the longest words first, the third dropped); the others are left to rank when
-    # asked.
+    # asked, but for the prefixes that take a ranked word's answer without ranking.
     rank = remembered_searches._ranked
 
     def slow(*args: Any) -> Any:
@@ -512,7 +559,8 @@ def test_words_that_are_not_ascii_leave_the_answers_to_be_ranked_again(
     monkeypatch.setattr(remembered_searches, "RANK_AGAIN_SECONDS", 0.5)
     with ModelManager(catalog) as manager:
         manager.add_model("acme/modele-qwen", _config(), model_name="Modèle Qwen")
-    assert _assert_all_kept_and_right(catalog, left=STORED - {'"instruct"*', '"llama"*'})
+    ranked = {f'"{w}"*' for w in ("instruct", "instruc", "instru", "instr", "inst", "ins")}
+    assert _assert_all_kept_and_right(catalog, left=STORED - ranked - {'"llama"*', '"llam"*'})
     assert "acme/modele-qwen" in _served(catalog, "qwen")
 
 
@@ -521,7 +569,7 @@ def test_an_answer_is_not_kept_after_another_writer(catalog: Path) -> None:
         db = manager.writable()
         (generation,) = db.execute("SELECT generation FROM search_state").fetchone()
         manager.add_model("acme/tuned", _config())
-        assert len(_stored(catalog)) == 12
+        assert len(_stored(catalog)) == len(STORED)
         (rowid,) = db.execute("SELECT rowid FROM models WHERE model_id = 'acme/tuned'").fetchone()
         # As if another writer had committed between this write and its upkeep.
         assert remembered_searches.keep_answers(db, [rowid], generation, generation + 2) == 0
@@ -553,7 +601,9 @@ def test_the_word_rule_is_fts5s_on_every_real_model(catalog: Path) -> None:
             counted = search_scores.prefix_counts(columns, {prefix}).get(prefix, 0)
             assert (counted, sum(map(len, columns))) == (hits, words)
             checked += 1
-    assert checked == 235
+    # 20 answers: the 235 rows of the words and letters, and the alike prefixes' copies
+    # (five of instruct's 22, llama's 8, two of qwen's 18).
+    assert checked == 235 + 5 * 22 + 8 + 2 * 18
 
 
 def test_answers_ranked_while_another_writer_commits_are_not_stored(
@@ -582,12 +632,8 @@ def test_a_published_copy_answers_broad_searches_from_the_file(
         backup_catalog(manager.db, copy, publish=True)
     stored = _stored(copy)
     # The words again (a soft-deleted model's words stay in the index, so they are the same
-    # words), then the one-letter prefixes whose broadest word is broad: i(nstruct), 7(b),
-    # q(wen), m(oe), l(lama).
-    assert list(stored) == sorted(
-        [f'"{w}"*' for w in ("instruct", "7b", "qwen", "moe", "qwen3", "llama", "qwen2")]
-        + [f'"{letter}"*' for letter in "i7qml"]
-    )
+    # words), the one-letter prefixes whose broadest word is broad, and the alike prefixes.
+    assert list(stored) == sorted(STORED)
     for text in ("q", "instruct", "L"):
         answer = _served(copy, text, immutable=True)
         assert answer == _ranked(catalog, f'"{text.lower()}"*') and answer

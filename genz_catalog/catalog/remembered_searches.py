@@ -126,6 +126,51 @@ def broad_searches(
     return searches[:limit]
 
 
+#: Most shorter prefixes of the broad searches stored beside them (:func:`alike_prefixes`).
+MAX_ALIKE_PREFIXES = 64
+#: Whether the search index holds a word between two texts (the first included).
+_WORD_BETWEEN_SQL = "SELECT 1 FROM temp.genz_search_words WHERE term >= ? AND term < ? LIMIT 1"
+
+
+def _past(prefix: str) -> str:
+    """The least text past every text that starts with the ASCII ``prefix`` (SQLite compares
+    text byte by byte, and in UTF-8 bytes sort as code points)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _matches_alike(conn: sqlite3.Connection, prefix: str, word: str) -> bool:
+    """Whether the search index holds no word that starts with ``prefix`` but not with
+    ``word`` (which starts with ``prefix``): then the two prefix searches match the same models
+    with the same words, so FTS5 gives every model the same score for both, and one answer is
+    both searches' answer. Two look-ups in the index's word list (``temp.genz_search_words``,
+    :data:`VOCABULARY_SQL`, created by the caller)."""
+    return not (
+        conn.execute(_WORD_BETWEEN_SQL, (prefix, word)).fetchone()
+        or conn.execute(_WORD_BETWEEN_SQL, (_past(word), _past(prefix))).fetchone()
+    )
+
+
+def alike_prefixes(conn: sqlite3.Connection, words: list[str]) -> list[str]:
+    """The shorter prefixes of ``words`` (one-word searches' words, ASCII) that match exactly
+    what their word matches, longest first after each word, at most
+    :data:`MAX_ALIKE_PREFIXES`: ``qw`` and ``qwe`` when the index's every word starting with
+    ``qw`` starts with ``qwen``. A visitor typing a broad word reads its answer at each of
+    them instead of ranking ~150,000 matches at a million models; storing them ranks nothing
+    more (:func:`_rank_in_snapshot` gives them their word's answer). ~0.1 ms a prefix."""
+    conn.execute(VOCABULARY_SQL)
+    found: dict[str, None] = {}
+    for word in words:
+        for length in range(len(word) - 1, 0, -1):
+            prefix = word[:length]
+            # A shorter prefix holds every word a longer one does: the first that differs
+            # from the word ends the run.
+            if not _matches_alike(conn, prefix, word):
+                break
+            if prefix not in words:
+                found[prefix] = None
+    return list(found)[:MAX_ALIKE_PREFIXES]
+
+
 def remember_searches(
     db: sqlite_utils.Database, texts: list[str] | None = None, *, letters: bool = True
 ) -> int:
@@ -152,7 +197,12 @@ def remember_searches(
 
     def keys(_: int) -> list[str]:
         chosen = broad_searches(conn, letters=letters) if texts is None else texts
-        return list(dict.fromkeys(key for key in map(search_key, chosen) if key))
+        found = list(dict.fromkeys(key for key in map(search_key, chosen) if key))
+        if texts is None:
+            words = [match[1] for key in found if (match := search_scores.KEEPABLE_KEY.match(key))]
+            prefixes = alike_prefixes(conn, words)
+            found += [key for key in map(search_key, prefixes) if key not in found]
+        return found
 
     ranked = _rank_in_snapshot(conn, keys)
     return _store_ranked(db, ranked, replace_all=True)
@@ -173,7 +223,8 @@ def rank_left_answers(
     them again instead of each ranking (~180-250 ms at a million models) until the next bulk
     write. Longest words first (a longer prefix is usually held by fewer models, so is
     cheaper to rank), for up to ``seconds`` (default :data:`RANK_AGAIN_SECONDS`) in all: a
-    ranking still under way then is dropped, and the rest stay unused. Returns how many were
+    ranking still under way then is dropped, and the rest stay unused but for the prefixes that
+    take a ranked word's answer (:func:`_matches_alike`). Returns how many were
     stored: 0 as well when another writer came first.
 
     Answers stored without what keeps them (a multi-word search, an avgdl at a tie) are not
@@ -208,8 +259,9 @@ def _rank_in_snapshot(
     seconds: float | None = None,
 ) -> tuple[int, list[tuple[str, _Answer]]]:
     """Rank the searches ``keys(generation)`` names in one read snapshot, without the write lock
-    (``seconds``: stop, dropping the ranking under way, once that long has passed); return the
-    snapshot's generation and the answers ranked."""
+    (``seconds``: rank no more, dropping the ranking under way, once that long has passed); a
+    prefix search that matches what a longer one of them matches takes its answer, unranked.
+    Return the snapshot's generation and the answers."""
     deadline = None if seconds is None else time.monotonic() + seconds
     conn.execute("BEGIN")
     try:
@@ -220,14 +272,40 @@ def _rank_in_snapshot(
             deleted = {
                 row[0] for row in conn.execute("SELECT rowid FROM models WHERE is_deleted = 1")
             }
-            for key in wanted:
-                answer = _ranked(conn, key, deleted, deadline)
+            # Longest first, so a prefix that matches what a longer word matches takes that
+            # word's answer (:func:`_matches_alike`) instead of ranking the same matches again;
+            # such answers cost nothing, so they are taken even once the time is up.
+            words: dict[str, _Answer] = {}
+            out_of_time = False
+            for key in sorted(wanted, key=len, reverse=True):
+                answer = _answer_of_alike_word(conn, key, words)
+                if answer is None and not out_of_time:
+                    answer = _ranked(conn, key, deleted, deadline)
+                    out_of_time = answer is None
                 if answer is None:
-                    break
+                    continue
                 answers.append((key, answer))
+                if match := search_scores.KEEPABLE_KEY.match(key):
+                    words[match[1]] = answer
     finally:
         conn.execute("COMMIT")
     return generation, answers
+
+
+def _answer_of_alike_word(
+    conn: sqlite3.Connection, key: str, words: dict[str, _Answer]
+) -> _Answer | None:
+    """The answer ranked for a longer word (``words``: word -> answer) that the one-word prefix
+    search ``key`` matches alike (:func:`_matches_alike`), or None."""
+    match = search_scores.KEEPABLE_KEY.match(key)
+    if match is None or not words:
+        return None
+    prefix = match[1]
+    conn.execute(VOCABULARY_SQL)
+    for word, answer in words.items():
+        if word != prefix and word.startswith(prefix) and _matches_alike(conn, prefix, word):
+            return answer
+    return None
 
 
 def _store_ranked(
