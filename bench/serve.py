@@ -7,7 +7,8 @@
    directly, one model in 5 on two systems and two prompt lengths). ``--catalog PATH`` reuses
    (or builds and keeps) a file, e.g. the one ``bench/import.py --keep`` built.
 2. Times every canned query through Datasette's in-process client (median of ``--repeat`` runs;
-   target <= 100 ms each), ``search_models`` also with one broad word (``BROAD_SEARCHES``),
+   target <= 100 ms each), ``search_models`` also with one broad word (``BROAD_SEARCHES``)
+   and shorter prefixes of those words (``PREFIX_SEARCHES``),
    the models page with no facet counts remembered (the first view after a write), and the
    pages people open next (``NEXT_PAGES``: a facet value clicked, the search box). Then what
    ``genz-catalog serve``'s warm-up does for broad searches: the broad words it finds, the
@@ -87,6 +88,10 @@ QUERY_PARAMETERS = {
 #: million Hub-like models ``qwen`` matches ~160,000 models and ``instruct`` ~170,000, and
 #: every match is ranked (bm25) to find the 200 best.
 BROAD_SEARCHES = ("qwen", "instruct")
+#: Shorter prefixes of those words, as a visitor types them: when every word of the index that
+#: starts with one also starts with its word, the bulk import stored the word's answer for it
+#: too (``remembered_searches.alike_prefixes``); timed as the file is and ranked.
+PREFIX_SEARCHES = ("qwe", "instr")
 #: The config of the one model written between timings (a real Qwen2.5-7B config.json).
 ONE_MORE_CONFIG = json.loads(
     (
@@ -210,9 +215,11 @@ def _search_url(text: str) -> str:
     return "/catalog/search_models.json?_shape=array&" + urllib.parse.urlencode({"q": text})
 
 
-def _broad_searches_asked(label: str) -> list[tuple[str, str]]:
-    """(label, URL) of each of :data:`BROAD_SEARCHES`, the label ending in ``label``."""
-    return [(f"search_models q={q}{label}", _search_url(q)) for q in BROAD_SEARCHES]
+def _broad_searches_asked(label: str, *, prefixes: bool = False) -> list[tuple[str, str]]:
+    """(label, URL) of each of :data:`BROAD_SEARCHES` (and with ``prefixes`` each of
+    :data:`PREFIX_SEARCHES`), the label ending in ``label``."""
+    texts = BROAD_SEARCHES + (PREFIX_SEARCHES if prefixes else ())
+    return [(f"search_models q={q}{label}", _search_url(q)) for q in texts]
 
 
 def _model_id(conn: sqlite3.Connection, rowid: int) -> str:
@@ -239,7 +246,7 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
         (name, f"/catalog/{name}.json?_shape=array&" + urllib.parse.urlencode(parameters))
         for name, parameters in QUERY_PARAMETERS.items()
     ]
-    asked += _broad_searches_asked("")
+    asked += _broad_searches_asked("", prefixes=True)
     timings = _timed(path, asked, repeat)
     with ModelManager(path) as manager:
         before = len(stored_answers(manager.db.conn))
@@ -285,7 +292,7 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE search_state SET generation = generation + 1")
     try:
-        ranked = _broad_searches_asked(", ranked")
+        ranked = _broad_searches_asked(", ranked", prefixes=True)
         timings.update(_timed(path, ranked, repeat))
     finally:
         with ModelManager(path) as manager:
