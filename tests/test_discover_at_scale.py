@@ -151,14 +151,14 @@ def test_a_walk_stopped_by_a_failing_page_resumes_where_it_left_off(
 
 
 def _assert_broad_searches_stored(path: Path) -> None:
-    """The words every listed model holds (bulk, org, model; its family, gpt2) and their first
-    letters are stored at the catalog's current generation, each the 200 models FTS5 itself
-    ranks first."""
+    """The words every listed model holds (bulk, org, model; its family, gpt2), their first
+    letters and their shorter prefixes that hold no other word are stored at the catalog's
+    current generation, each the 200 models FTS5 itself ranks first."""
     with sqlite3.connect(path) as conn:
         stored = remembered_searches.stored_answers(conn)
-        assert list(stored) == [
-            f'"{text}"*' for text in ("b", "bulk", "g", "gpt2", "m", "model", "o", "org")
-        ]
+        words = ("b", "bu", "bul", "bulk", "g", "gp", "gpt", "gpt2")
+        words += ("m", "mo", "mod", "mode", "model", "o", "or", "org")
+        assert list(stored) == [f'"{text}"*' for text in words]
         for query, rowids in stored.items():
             ranked = [
                 row[0]
