@@ -50,7 +50,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from synthetic_catalog import catalog_bytes, checkpoint, config_files, ensure_generated
+from synthetic_catalog import (
+    catalog_bytes,
+    checkpoint,
+    config_files,
+    drop_from_page_cache,
+    ensure_generated,
+)
 
 TARGET_MODELS_PER_S = 5000
 TARGET_PEAK_RSS_MB = 250
@@ -217,19 +223,13 @@ def run_anchor(folder: Path, db_path: Path, batch_size: int) -> dict:
     }
 
 
-def drop_from_page_cache(folder: Path) -> float:
-    """Drop every config file of ``folder`` from the kernel's page cache (``posix_fadvise``
-    DONTNEED: no privileges needed; clean pages only, which generated files are once written
-    back), so the next phase reads them from the disk as an import of files not read recently
-    does. Returns the seconds it took."""
+def drop_configs_from_page_cache(folder: Path) -> float:
+    """Drop every config file of ``folder`` from the kernel's page cache
+    (:func:`synthetic_catalog.drop_from_page_cache`), so the next phase reads them from the disk
+    as an import of files not read recently does. Returns the seconds it took."""
     began = time.perf_counter()
     os.sync()  # written back first: dirty pages stay in the cache
-    for path in config_files(folder):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
+    drop_from_page_cache(config_files(folder))
     return time.perf_counter() - began
 
 
@@ -304,7 +304,9 @@ def run_repetition(args: argparse.Namespace, repetition: str, work: Path) -> dic
 
     def cold() -> None:
         if args.cold:
-            print(f"dropped the files from the page cache in {drop_from_page_cache(folder):.0f} s")
+            print(
+                f"dropped the files from the page cache in {drop_configs_from_page_cache(folder):.0f} s"
+            )
 
     cold()
     catalog = _phase("catalog", folder, catalog_path, args.batch_size, args.workers, doctor=doctor)

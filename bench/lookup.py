@@ -112,23 +112,14 @@ def sweep_pass(collection, ids: list[str]) -> tuple[float, int]:  # noqa: ANN001
     return elapsed / (SWEEP_PASSES * len(ids)) * 1e6, gc.get_stats()[2]["collections"] - full_before
 
 
-def drop_from_page_cache(path: Path) -> None:
-    """Ask the kernel to forget the cached pages of the catalog file (and its WAL)."""
-    for name in (path, Path(f"{path}-wal")):
-        if name.exists():
-            fd = os.open(name, os.O_RDONLY)
-            try:
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(fd)
-
-
 def fresh_process(path: Path, names: list[str]) -> dict[str, float]:
     """First lookups in a new process, the file's pages dropped from the page cache first."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(names, handle)
     try:
-        drop_from_page_cache(path)
+        synthetic_catalog.drop_from_page_cache(
+            name for name in (path, Path(f"{path}-wal")) if name.exists()
+        )
         out = subprocess.run(
             [sys.executable, __file__, "--fresh-process", str(path), handle.name],
             check=True,

@@ -90,7 +90,7 @@ QUERY_PARAMETERS = {
 BROAD_SEARCHES = ("qwen", "instruct")
 #: Shorter prefixes of those words, as a visitor types them: when every word of the index that
 #: starts with one also starts with its word, the bulk import stored the word's answer for it
-#: too (``remembered_searches.alike_prefixes``); timed as the file is and ranked.
+#: too (``remembered_searches._alike_prefixes``); timed as the file is and ranked.
 PREFIX_SEARCHES = ("qwe", "instr")
 #: The config of the one model written between timings (a real Qwen2.5-7B config.json).
 ONE_MORE_CONFIG = json.loads(

@@ -43,7 +43,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -253,6 +253,18 @@ def config_files(folder: Path) -> Iterator[str]:
                 yield os.path.join(sub, name)
             else:
                 yield os.path.join(sub, name, "config.json")
+
+
+def drop_from_page_cache(paths: Iterable[str | Path]) -> None:
+    """Ask the kernel to forget the cached pages of each file of ``paths`` (``posix_fadvise``
+    DONTNEED: no privileges needed; clean pages only, so dirty ones must be written back
+    first), so the next read of them goes to the disk."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def build_catalog(

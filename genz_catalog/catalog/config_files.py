@@ -67,12 +67,38 @@ def read_config_bytes(
     """The bytes of a local ``config.json`` (or of the one in a folder) within the size limit,
     and the file's name; raises :class:`InvalidInputError` naming the problem. ``opened``: the
     same file as :func:`open_ahead` opened it, read (and closed) instead of opening it again."""
-    if opened is not None:
-        try:
-            data = _read_open_file(opened.fd, opened.size)
-        except OSError as exc:
-            raise InvalidInputError(f"{opened.name}: cannot read: {exc.strerror or exc}") from None
-        return _within_limit(data, opened.name, opened.size), opened.name
+    if opened is None:
+        opened = _open_config(path)
+    try:
+        data = _read_open_file(opened.fd, opened.size)
+    except OSError as exc:
+        raise InvalidInputError(f"{opened.name}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InvalidInputError(
+            f"{opened.name}: config is {max(opened.size, len(data))} bytes; at most "
+            f"{MAX_CONFIG_BYTES} bytes are accepted"
+        )
+    return data, opened.name
+
+
+class OpenedConfig(NamedTuple):
+    """An open config file: its name (a folder's ``config.json``), its size in bytes as
+    ``stat`` gave it, and the file descriptor (closed by :func:`read_config_bytes`)."""
+
+    name: str
+    size: int
+    fd: int
+
+
+#: Read-only, and never waiting: should the path become a FIFO after its ``stat``, opening it
+#: returns at once (on a regular file O_NONBLOCK changes nothing).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+_OPEN_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _open_config(path: str | os.PathLike[str]) -> OpenedConfig:
+    """Open the regular file ``path``, or a folder's ``config.json``; raises
+    :class:`InvalidInputError` naming the problem."""
     name = os.path.expanduser(os.fspath(path))
     try:
         found = os.stat(name)
@@ -95,31 +121,9 @@ def read_config_bytes(
         # Never open a FIFO or device: reading one could block or never end.
         raise InvalidInputError(f"{path}: not a regular file")
     try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
-        data = _read_open_file(fd, found.st_size)
+        return OpenedConfig(name, found.st_size, os.open(name, _OPEN_FLAGS))
     except OSError as exc:
         raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    return _within_limit(data, name, found.st_size), name
-
-
-def _within_limit(data: bytes, name: str, size: int) -> bytes:
-    """``data``, the bytes read from the file ``name`` that ``stat`` gave ``size`` bytes, or
-    InvalidInputError when they are over the limit."""
-    if len(data) > MAX_CONFIG_BYTES:
-        raise InvalidInputError(
-            f"{name}: config is {max(size, len(data))} bytes; at most "
-            f"{MAX_CONFIG_BYTES} bytes are accepted"
-        )
-    return data
-
-
-class OpenedConfig(NamedTuple):
-    """A config file :func:`open_ahead` opened: its name (a folder's ``config.json``), its size
-    in bytes as ``stat`` gave it, and the open file descriptor."""
-
-    name: str
-    size: int
-    fd: int
 
 
 def open_ahead(path: str | os.PathLike[str]) -> OpenedConfig | None:
@@ -137,23 +141,15 @@ def open_ahead(path: str | os.PathLike[str]) -> OpenedConfig | None:
     """
     if _FADVISE is None:
         return None
-    name = os.path.expanduser(os.fspath(path))
     try:
-        found = os.stat(name)
-        if stat.S_ISDIR(found.st_mode):
-            name = os.path.join(name, "config.json")
-            found = os.stat(name)
-        if not stat.S_ISREG(found.st_mode):
-            return None  # never open a FIFO or a device, not even to give a hint
-        # O_NONBLOCK: should the path become a FIFO after the stat, opening it returns at once.
-        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except (OSError, ValueError):  # ValueError: a NUL in the path
+        opened = _open_config(path)
+    except (InvalidInputError, ValueError):  # ValueError: a NUL in the path
         return None
     try:
-        _FADVISE(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        _FADVISE(opened.fd, 0, 0, os.POSIX_FADV_WILLNEED)
     except OSError:
         pass
-    return OpenedConfig(name, found.st_size, fd)
+    return opened
 
 
 _FADVISE = getattr(os, "posix_fadvise", None)

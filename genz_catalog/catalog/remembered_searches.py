@@ -126,7 +126,7 @@ def broad_searches(
     return searches[:limit]
 
 
-#: Most shorter prefixes of the broad searches stored beside them (:func:`alike_prefixes`).
+#: Most shorter prefixes of the broad searches stored beside them (:func:`_alike_prefixes`).
 MAX_ALIKE_PREFIXES = 64
 #: Whether the search index holds a word between two texts (the first included).
 _WORD_BETWEEN_SQL = "SELECT 1 FROM temp.genz_search_words WHERE term >= ? AND term < ? LIMIT 1"
@@ -150,26 +150,20 @@ def _matches_alike(conn: sqlite3.Connection, prefix: str, word: str) -> bool:
     )
 
 
-def alike_prefixes(conn: sqlite3.Connection, words: list[str]) -> list[str]:
-    """The shorter prefixes of ``words`` (one-word searches' words, ASCII) that match exactly
-    what their word matches, longest first after each word, at most
-    :data:`MAX_ALIKE_PREFIXES`: ``qw`` and ``qwe`` when the index's every word starting with
-    ``qw`` starts with ``qwen``. A visitor typing a broad word reads its answer at each of
-    them instead of ranking ~150,000 matches at a million models; storing them ranks nothing
-    more (:func:`_rank_in_snapshot` gives them their word's answer). 1-20 ms a prefix at a
-    million models (the word list counts the models of each word it steps on)."""
+def _alike_prefixes(conn: sqlite3.Connection, word: str) -> list[str]:
+    """The shorter prefixes of ``word`` (a one-word search's word, ASCII) that match exactly
+    what it matches (:func:`_matches_alike`), longest first: ``qwe`` and ``qw`` when the index's
+    every word starting with ``qw`` starts with ``qwen``. 1-20 ms a prefix at a million models
+    (the word list counts the models of each word it steps on)."""
     conn.execute(VOCABULARY_SQL)
-    found: dict[str, None] = {}
-    for word in words:
-        for length in range(len(word) - 1, 0, -1):
-            prefix = word[:length]
-            # A shorter prefix holds every word a longer one does: the first that differs
-            # from the word ends the run.
-            if not _matches_alike(conn, prefix, word):
-                break
-            if prefix not in words:
-                found[prefix] = None
-    return list(found)[:MAX_ALIKE_PREFIXES]
+    found = []
+    for length in range(len(word) - 1, 0, -1):
+        # A shorter prefix holds every word a longer one does: the first that differs from
+        # the word ends the run.
+        if not _matches_alike(conn, word[:length], word):
+            break
+        found.append(word[:length])
+    return found
 
 
 def remember_searches(
@@ -198,14 +192,11 @@ def remember_searches(
 
     def keys(_: int) -> list[str]:
         chosen = broad_searches(conn, letters=letters) if texts is None else texts
-        found = list(dict.fromkeys(key for key in map(search_key, chosen) if key))
-        if texts is None:
-            words = [match[1] for key in found if (match := search_scores.KEEPABLE_KEY.match(key))]
-            prefixes = alike_prefixes(conn, words)
-            found += [key for key in map(search_key, prefixes) if key not in found]
-        return found
+        return list(dict.fromkeys(key for key in map(search_key, chosen) if key))
 
-    ranked = _rank_in_snapshot(conn, keys)
+    # The broad searches come with their alike prefixes: a visitor typing a broad word reads
+    # its answer at each of them instead of ranking ~150,000 matches at a million models.
+    ranked = _rank_in_snapshot(conn, keys, alike=texts is None)
     return _store_ranked(db, ranked, replace_all=True)
 
 
@@ -258,11 +249,13 @@ def _rank_in_snapshot(
     keys: Callable[[int], list[str]],
     *,
     seconds: float | None = None,
+    alike: bool = False,
 ) -> tuple[int, list[tuple[str, _Answer]]]:
     """Rank the searches ``keys(generation)`` names in one read snapshot, without the write lock
     (``seconds``: rank no more, dropping the ranking under way, once that long has passed); a
-    prefix search that matches what a longer one of them matches takes its answer, unranked.
-    Return the snapshot's generation and the answers."""
+    prefix search that matches what a longer one of them matches (:func:`_alike_prefixes`)
+    takes its answer, unranked, and with ``alike`` every such prefix is answered too (at most
+    :data:`MAX_ALIKE_PREFIXES` more). Return the snapshot's generation and the answers."""
     deadline = None if seconds is None else time.monotonic() + seconds
     conn.execute("BEGIN")
     try:
@@ -273,13 +266,12 @@ def _rank_in_snapshot(
             deleted = {
                 row[0] for row in conn.execute("SELECT rowid FROM models WHERE is_deleted = 1")
             }
-            # Longest first, so a prefix that matches what a longer word matches takes that
-            # word's answer (:func:`_matches_alike`) instead of ranking the same matches again;
-            # such answers cost nothing, so they are taken even once the time is up.
-            words: dict[str, _Answer] = {}
+            # Longest first, so a word's alike prefixes are known before they are reached;
+            # their answers cost nothing, so they are taken even once the time is up.
+            shared: dict[str, _Answer] = {}
             out_of_time = False
             for key in sorted(wanted, key=len, reverse=True):
-                answer = _answer_of_alike_word(conn, key, words)
+                answer = shared.get(key)
                 if answer is None and not out_of_time:
                     answer = _ranked(conn, key, deleted, deadline)
                     out_of_time = answer is None
@@ -287,26 +279,14 @@ def _rank_in_snapshot(
                     continue
                 answers.append((key, answer))
                 if match := search_scores.KEEPABLE_KEY.match(key):
-                    words[match[1]] = answer
+                    for prefix in _alike_prefixes(conn, match[1]):
+                        shared.setdefault(search_key(prefix), answer)
+            if alike:
+                more = [(key, answer) for key, answer in shared.items() if key not in wanted]
+                answers += more[:MAX_ALIKE_PREFIXES]
     finally:
         conn.execute("COMMIT")
     return generation, answers
-
-
-def _answer_of_alike_word(
-    conn: sqlite3.Connection, key: str, words: dict[str, _Answer]
-) -> _Answer | None:
-    """The answer ranked for a longer word (``words``: word -> answer) that the one-word prefix
-    search ``key`` matches alike (:func:`_matches_alike`), or None."""
-    match = search_scores.KEEPABLE_KEY.match(key)
-    if match is None or not words:
-        return None
-    prefix = match[1]
-    conn.execute(VOCABULARY_SQL)
-    for word, answer in words.items():
-        if word != prefix and word.startswith(prefix) and _matches_alike(conn, prefix, word):
-            return answer
-    return None
 
 
 def _store_ranked(
