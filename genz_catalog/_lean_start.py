@@ -39,15 +39,36 @@ _PR_SET_PDEATHSIG = 1
 
 
 def start_convert_worker(parent_pid: int) -> None:
-    """Initializer of a bulk-import convert worker: die with the parent, then import lean.
-
-    A worker must never outlive the import that started it (``kill -9`` or SIGTERM of the
-    parent would otherwise leave it, and through its inherited pipe the resource tracker,
-    running at ~50 MB each). On Linux the kernel delivers SIGKILL to the worker when its parent
-    dies (``prctl(PR_SET_PDEATHSIG)``); a parent that died before that call is caught by
-    comparing ``getppid``. Elsewhere the worker still exits when the parent's pipe closes.
-    """
+    """Initializer of a bulk-import convert worker: die with the parent, then import lean."""
     import gc
+
+    _die_with_parent(parent_pid)
+    gc.set_threshold(*BULK_GC_THRESHOLD)
+    import_sqlite_utils_without_dataframes()
+
+
+def run_search_ranker(
+    parent_pid: int, path: str, messages: object, claimed: object, settings: dict[str, int]
+) -> None:
+    """A bulk import's search-ranking helper
+    (:class:`genz_catalog.catalog.remembered_searches.RankingAhead`): die with the parent,
+    import lean, then rank."""
+    _die_with_parent(parent_pid)
+    import_sqlite_utils_without_dataframes()
+    from .catalog.remembered_searches import rank_as_helper
+
+    rank_as_helper(path, messages, claimed, settings)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this helper process die with the one that started it.
+
+    A helper must never outlive the import that started it (``kill -9`` or SIGTERM of the
+    parent would otherwise leave it, and through its inherited pipe the resource tracker,
+    running at ~30-50 MB each). On Linux the kernel delivers SIGKILL to the helper when its
+    parent dies (``prctl(PR_SET_PDEATHSIG)``); a parent that died before that call is caught by
+    comparing ``getppid``. Elsewhere the helper still exits when the parent's pipe closes.
+    """
     import os
     import signal
 
@@ -61,5 +82,3 @@ def start_convert_worker(parent_pid: int) -> None:
             pass
     if os.getppid() != parent_pid:
         os._exit(1)
-    gc.set_threshold(*BULK_GC_THRESHOLD)
-    import_sqlite_utils_without_dataframes()

@@ -63,12 +63,14 @@ def _stored(path: Path) -> dict[str, list[int]]:
 #: The searches the catalog fixture's import stores.
 STORED = {
     *(f'"{w}"*' for w in ("instruct", "7b", "qwen", "moe", "qwen3", "llama", "qwen2")),
-    *(f'"{letter}"*' for letter in "i7qml"),
+    # The prefixes of up to three characters whose words are held 13 times or more in all
+    # (m: 67 times by 46 models; t: 14 by 14; "d", held 10 times, is not broad).
+    *(f'"{prefix}"*' for prefix in "m q c i a l g 2 b 1 3 7 v o h p s t f".split()),
+    *(f'"{prefix}"*' for prefix in "qw qwe in mi ins co mo ll".split()),
     # The index's words under "in" are inc, instruct, instructlab, internlm and internlm2, so
     # "ins" to "instruc" match what "instruct" matches; "qw" and "qwe" hold only qwen*
     # words, "llam" only llama*; "qwen" also holds qwen1.5, so it differs from "qwen2".
-    *(f'"{prefix}"*' for prefix in ("ins", "inst", "instr", "instru", "instruc", "llam")),
-    *(f'"{prefix}"*' for prefix in ("qw", "qwe")),
+    *(f'"{prefix}"*' for prefix in ("inst", "instr", "instru", "instruc", "llam")),
 }
 
 
@@ -77,6 +79,7 @@ def catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The 113 configs imported in bulk, with the thresholds scaled down to this catalog: a
     word is broad when 8 models hold it, an import of 20 models stores answers."""
     monkeypatch.setattr(remembered_searches, "BROAD_SEARCH_MODELS", 8)
+    monkeypatch.setattr(remembered_searches, "BROAD_PREFIX_MODELS", 13)
     monkeypatch.setattr(remembered_searches, "REMEMBER_AFTER_MODELS", 20)
     path = tmp_path / "catalog.db"
     with ModelManager(path) as manager:
@@ -131,8 +134,8 @@ def test_the_search_reads_a_stored_answer_until_a_write_behind_its_back(catalog:
 def test_a_prefix_that_matches_what_its_word_matches_is_stored_with_its_answer(
     catalog: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Storing again ranks each distinct set of matches once: the 7 words and 5 letters; the 8
-    # alike prefixes (ins-instruc, llam, qw, qwe) take their word's answer.
+    # Storing again ranks each distinct set of matches once: the 7 words and 24 prefixes; the
+    # 8 alike prefixes (ins-instruc, llam, qw, qwe) take their word's answer.
     ranked: list[str] = []
     rank = remembered_searches._ranked
 
@@ -142,8 +145,8 @@ def test_a_prefix_that_matches_what_its_word_matches_is_stored_with_its_answer(
 
     monkeypatch.setattr(remembered_searches, "_ranked", counted)
     with ModelManager(catalog) as manager:
-        assert remembered_searches.remember_searches(manager.writable()) == len(STORED) == 20
-    assert len(ranked) == 12 and not any(key in ranked for key in ('"qw"*', '"instr"*'))
+        assert remembered_searches.remember_searches(manager.writable()) == len(STORED) == 39
+    assert len(ranked) == 31 and not any(key in ranked for key in ('"qw"*', '"instr"*'))
     stored = _assert_all_kept_and_right(catalog)
     assert stored['"qwe"*'] == stored['"qwen"*'] and stored['"ins"*'] == stored['"instruct"*']
     # Proof the prefix's own answer is read: reverse it and its search follows.
@@ -163,12 +166,17 @@ def test_a_prefix_that_matches_what_its_word_matches_is_stored_with_its_answer(
     assert "acme/qwerty-7b" in _served(catalog, "qw")
     assert "acme/qwerty-7b" not in _served(catalog, "qwen")
     assert len(stored['"qwe"*']) == len(stored['"qwen"*']) + 1 == 19
-    # Stored again, "qw" and "qwe" no longer match what "qwen" matches: each is ranked.
+    # Stored again, "qwe" no longer matches what "qwen" matches: it is ranked (held 13 times
+    # or more, it is a broad prefix of its own), and "qw", which matches what "qwe" matches,
+    # takes its answer.
     ranked.clear()
     with ModelManager(catalog) as manager:
         remembered_searches.remember_searches(manager.writable())
-    assert '"qwe"*' not in _stored(catalog) and '"qw"*' not in _stored(catalog)
-    assert '"qwen"*' in ranked and '"qwe"*' not in ranked
+    assert {'"qwen"*', '"qwe"*'} <= set(ranked) and '"qw"*' not in ranked
+    # The new model's family, mistral, makes "mis" held 13 times.
+    stored = _assert_all_kept_and_right(catalog, added={'"mis"*'})
+    assert stored['"qw"*'] == stored['"qwe"*'] != stored['"qwen"*']
+    assert "acme/qwerty-7b" in _served(catalog, "qw")
 
 
 #: Configs to write more models from.
@@ -219,20 +227,22 @@ def test_small_writes_keep_the_stored_answers_right(catalog: Path, tmp_path: Pat
         manager.undelete_model("Qwen/Qwen2.5-7B")
         _assert_all_kept_and_right(catalog)
         # New words: a name of five words takes the mean to exactly 6.0 words a model (690 of
-        # 115), where two classes of "m" swap places (see the crossing tests): there they tie,
-        # too close for the upkeep to call, so the write ranks that answer again; it is stored
-        # without what would keep it (its classes), so the next write leaves it to rank.
+        # 115), where two classes of "m" swap places (see the crossing tests), and so do two
+        # of each of six more prefixes: there they tie, too close for the upkeep to call, so
+        # the write ranks those answers again; each is stored without what would keep it (its
+        # classes), so the next write leaves it to rank.
         manager.update_model("acme-instruct-tuned", model_name="Acme Llama Qwen 7B MoE")
         _assert_all_kept_and_right(catalog)
-        assert _answer_column(catalog, '"m"*', "classes") is None
+        tied = {f'"{prefix}"*' for prefix in ("m", "b", "c", "co", "g", "s", "3")}
+        assert {key for key in STORED if _answer_column(catalog, key, "classes") is None} == tied
         assert all(
             "acme-instruct-tuned" in _served(catalog, text) for text in ("llama", "moe", "7b", "m")
         )
         manager.add_alias("acme-instruct-tuned", "qwen3-acme")
-        _assert_all_kept_and_right(catalog, left={'"m"*'})
+        _assert_all_kept_and_right(catalog, left=tied)
         # A model removed for good.
         manager.delete_model("Qwen/Qwen3-8B", hard=True)
-        _assert_all_kept_and_right(catalog, left={'"m"*'})
+        _assert_all_kept_and_right(catalog, left=tied)
         assert diagnose_catalog(manager.db).wrong_stored_searches == 0
     # Proof the kept answers are read, not ranked: reverse one and the search follows.
     with sqlite3.connect(catalog) as conn:
@@ -490,7 +500,8 @@ def test_a_bulk_import_stops_keeping_answers_it_will_store(
     assert [len(changed) for changed in calls] == [10, 10]
     # Stored afresh at the end, with the words 8 or more models now hold.
     # Every word of the index under "mis" starts with "mistral", under "ac" with "acme".
-    added = ("acme", "tuned", "mistral", "a", "t", "ac", "acm", "tu", "tun", "tune")
+    # "4" and "8" are held 13 times now (tuned-4, tuned-8, tuned-38...).
+    added = ("acme", "tuned", "mistral", "a", "t", "ac", "acm", "tu", "tun", "tune", "4", "8")
     _assert_all_kept_and_right(
         catalog, added={f'"{w}"*' for w in (*added, "mis", "mist", "mistr", "mistra")}
     )
@@ -512,6 +523,7 @@ def test_small_bulk_writes_store_the_answers_once_they_are_overdue(
         assert _stored(catalog) == {}
         import_config_files(manager, _configs(tmp_path, ["acme__qwen-ft-last"]))
     added = ("acme", "ft", "mistral", "a", "f", "ac", "acm", "mis", "mist", "mistr", "mistra")
+    added += ("4", "8", "lla")  # held 13 times or more now
     stored = _assert_all_kept_and_right(catalog, added={f'"{w}"*' for w in added})
     assert "acme/qwen-ft-last" in [
         mid for mid in _served(catalog, "qwen") if mid.startswith("acme/")
@@ -525,6 +537,7 @@ def test_a_catalog_grown_by_small_imports_stores_its_answers(
     # Never a bulk write of 20 models: the answers are stored once 20 models have been
     # written, by the import that crosses that line.
     monkeypatch.setattr(remembered_searches, "BROAD_SEARCH_MODELS", 8)
+    monkeypatch.setattr(remembered_searches, "BROAD_PREFIX_MODELS", 13)
     monkeypatch.setattr(remembered_searches, "REMEMBER_AFTER_MODELS", 20)
     every = sorted(HF_CONFIGS.glob("*/config.json"))
     qwen = [f for f in every if "qwen" in f.parent.name.lower()]
@@ -564,6 +577,81 @@ def test_words_that_are_not_ascii_leave_the_answers_to_be_ranked_again(
     assert "acme/modele-qwen" in _served(catalog, "qwen")
 
 
+def test_an_import_with_a_worker_ranks_beside_a_helper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The helper is a fresh process: it ranks with this one's settings, not its own defaults.
+    monkeypatch.setattr(remembered_searches, "BROAD_SEARCH_MODELS", 8)
+    monkeypatch.setattr(remembered_searches, "BROAD_PREFIX_MODELS", 13)
+    monkeypatch.setattr(remembered_searches, "REMEMBER_AFTER_MODELS", 20)
+    started = []
+    start = remembered_searches.RankingAhead.start
+
+    def counted(db: Any) -> Any:
+        started.append(start(db))
+        return started[-1]
+
+    monkeypatch.setattr(remembered_searches.RankingAhead, "start", counted)
+    path = tmp_path / "catalog.db"
+    with ModelManager(path) as manager:
+        files = sorted(HF_CONFIGS.glob("*/config.json"))
+        assert import_config_files(manager, files, workers=1).counts == {"imported": 113}
+    assert len(started) == 1 and not started[0]._process.is_alive()
+    _assert_all_kept_and_right(path)
+
+
+def _ahead_done(db: Any) -> remembered_searches.RankingAhead:
+    """A ranking helper started on ``db``, once it has taken every search of its plan."""
+    ahead = remembered_searches.RankingAhead.start(db)
+    assert ahead is not None
+    deadline = time.monotonic() + 60
+    while ahead.untaken != 0:
+        assert time.monotonic() < deadline, "the helper never ranked its plan"
+        time.sleep(0.05)
+    return ahead
+
+
+def test_a_ranking_helper_ranks_what_this_process_has_not_taken(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sqlite3.connect(catalog) as conn:
+        conn.execute("DELETE FROM remembered_searches")
+        conn.execute("DELETE FROM remembered_answers")
+    assert _stored(catalog) == {}
+    here: list[str] = []
+    rank = remembered_searches._ranked
+
+    def counted(conn: sqlite3.Connection, key: str, *args: Any) -> Any:
+        here.append(key)
+        return rank(conn, key, *args)
+
+    monkeypatch.setattr(remembered_searches, "_ranked", counted)
+    with ModelManager(catalog) as manager:
+        db = manager.writable()
+        ahead = _ahead_done(db)
+        # The helper took all 31 searches to rank before this process asked: it ranks none.
+        assert ahead.finish(db) == len(STORED)
+    assert here == []
+    _assert_all_kept_and_right(catalog)
+
+
+def test_a_ranking_helpers_answers_are_left_when_the_models_changed_since(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ModelManager(catalog) as manager:
+        db = manager.writable()
+        ahead = _ahead_done(db)
+        # Another writer commits after the helper's snapshot: its answers would be stale, so
+        # they are left and this process ranks every search afresh.
+        with ModelManager(catalog) as other:
+            other.add_model("acme/late-qwen", _config(QWEN), source="local")
+        assert ahead.finish(db) is None
+        assert not ahead._process.is_alive()
+        assert remembered_searches.remember_after_bulk_write(db, 20) == len(STORED)
+    _assert_all_kept_and_right(catalog)
+    assert "acme/late-qwen" in _served(catalog, "qwen")
+
+
 def test_an_answer_is_not_kept_after_another_writer(catalog: Path) -> None:
     with ModelManager(catalog) as manager:
         db = manager.writable()
@@ -601,9 +689,9 @@ def test_the_word_rule_is_fts5s_on_every_real_model(catalog: Path) -> None:
             counted = search_scores.prefix_counts(columns, {prefix}).get(prefix, 0)
             assert (counted, sum(map(len, columns))) == (hits, words)
             checked += 1
-    # 20 answers: the 235 rows of the words and letters, and the alike prefixes' copies
-    # (five of instruct's 22, llama's 8, two of qwen's 18).
-    assert checked == 235 + 5 * 22 + 8 + 2 * 18
+    # 39 answers: the 569 rows of the 31 words and prefixes ranked, and the alike prefixes'
+    # copies (five of instruct's 22, llama's 8, two of qwen's 18).
+    assert checked == 569 + 5 * 22 + 8 + 2 * 18
 
 
 def test_answers_ranked_while_another_writer_commits_are_not_stored(

@@ -33,9 +33,10 @@ import itertools
 import json
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -56,11 +57,21 @@ BROAD_SEARCH_MODELS = 50_000
 #: Models a bulk write (an import, a load) must have written before it ranks and stores the broad
 #: searches: a daily top-up of a few models into a big catalog should not pay seconds for it.
 REMEMBER_AFTER_MODELS = 10_000
-#: Most searches remembered, the broadest first.
-MAX_REMEMBERED_SEARCHES = 64
-#: The letters and digits whose one-letter prefix searches are considered (a visitor who types
-#: ``q`` ranks every ``qwen*`` model and more).
-_ONE_LETTER = "abcdefghijklmnopqrstuvwxyz0123456789"
+#: Most searches remembered, the broadest first (the shorter prefixes that take a ranked one's
+#: answer come beside them, :data:`MAX_ALIKE_PREFIXES`).
+MAX_REMEMBERED_SEARCHES = 96
+#: Prefixes up to this many characters are remembered when the index's words that start with
+#: them are held :data:`BROAD_PREFIX_MODELS` times or more (``c``, ``in``, ``mo``: held by
+#: 120,000-180,000 models of a million Hub-like ones through many words, none of them broad,
+#: ranked in 100-160 ms). A longer prefix as broad is a prefix of a broad word
+#: (:func:`_rank_in_snapshot`).
+PREFIX_CHARS = 3
+#: A short prefix is remembered from this many models held by its words: a first search ranks
+#: ~0.8 us a match on this 2-core machine, so ~100 ms from ~120,000 matches. Lower than that
+#: for a margin, higher than :data:`BROAD_SEARCH_MODELS` because the prefixes held 50,000-80,000
+#: times are many (14 at a million Hub-like models) and each adds its ranking (~60-90 ms) to
+#: every bulk import's end and its upkeep to every write.
+BROAD_PREFIX_MODELS = 80_000
 #: The search index's words with the number of models holding each, through a read-only
 #: ``fts5vocab`` table in the connection's temporary schema (nothing is written to the file; it
 #: reads the whole index once: ~0.25 s at a million models).
@@ -68,6 +79,15 @@ VOCABULARY_SQL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.genz_search_words "
     "USING fts5vocab(main, 'models_fts', 'row')"
 )
+#: The index's words by their first :data:`PREFIX_CHARS` characters: how many times the words
+#: of each start are held, and those of its words held by at least ``?`` models with their
+#: counts (``word count word count ...``). One read of the whole index (~0.6 s at a million).
+_STARTS_SQL = f"""
+SELECT substr(term, 1, {PREFIX_CHARS}), sum(doc),
+       group_concat(CASE WHEN doc >= ? THEN term || ' ' || doc END, ' ')
+FROM temp.genz_search_words
+GROUP BY 1
+"""
 #: The ranking the canned query does: best first, equally good ones in import order, deleted
 #: models left out.
 _RANK_SQL = """
@@ -100,29 +120,39 @@ def search_key(text: str) -> str:
 def broad_searches(
     conn: sqlite3.Connection,
     *,
-    letters: bool = True,
+    prefixes: bool = True,
     models: int | None = None,
+    prefix_models: int | None = None,
     limit: int | None = None,
 ) -> list[str]:
     """The searches worth remembering, broadest first, at most ``limit`` (default
     :data:`MAX_REMEMBERED_SEARCHES`): the index's words that at least ``models`` (default
-    :data:`BROAD_SEARCH_MODELS`) models hold, then (with ``letters``) the one-letter prefixes of
-    those words, the prefix of the most held word first. Deleted models' entries count too (the
-    index keeps them until they are purged)."""
+    :data:`BROAD_SEARCH_MODELS`) models hold, the most held first, then (with ``prefixes``) the
+    prefixes of up to :data:`PREFIX_CHARS` characters whose words are held at least
+    ``prefix_models`` times in all (default :data:`BROAD_PREFIX_MODELS`, and never fewer than
+    ``models``), the most held first. That sum is an upper bound of the models a prefix
+    matches (a model with two of its words counts twice): a prefix just under the line may be
+    remembered, none over it is left out. Deleted models' entries count too (the index keeps
+    them until they are purged)."""
     models = BROAD_SEARCH_MODELS if models is None else models
+    prefix_models = max(models, BROAD_PREFIX_MODELS if prefix_models is None else prefix_models)
     limit = MAX_REMEMBERED_SEARCHES if limit is None else limit
     conn.execute(VOCABULARY_SQL)
-    words = [
-        row[0]
-        for row in conn.execute(
-            "SELECT term FROM temp.genz_search_words WHERE doc >= ? ORDER BY doc DESC, term",
-            (models,),
-        )
-    ]
-    # A prefix is held by at least as many models as its most held word: the broad words'
-    # first characters, in the order of their first broad word.
-    prefixes = dict.fromkeys(word[0] for word in words if word[0] in _ONE_LETTER)
-    searches = words + [letter for letter in prefixes if letters and letter not in words]
+    held: dict[str, int] = {}
+    words: list[tuple[int, str]] = []
+    for start, total, broad in conn.execute(_STARTS_SQL, (models,)):
+        for length in range(1, len(start) + 1):
+            held[start[:length]] = held.get(start[:length], 0) + total
+        pairs = (broad or "").split()
+        words += [(int(count), word) for word, count in zip(pairs[::2], pairs[1::2], strict=True)]
+    searches = [word for _, word in sorted(words, key=lambda pair: (-pair[0], pair[1]))]
+    if prefixes:
+        chosen = set(searches)
+        searches += [
+            start
+            for start, total in sorted(held.items(), key=lambda pair: (-pair[1], pair[0]))
+            if total >= prefix_models and start not in chosen
+        ]
     return searches[:limit]
 
 
@@ -167,9 +197,9 @@ def _alike_prefixes(conn: sqlite3.Connection, word: str) -> list[str]:
 
 
 def remember_searches(
-    db: sqlite_utils.Database, texts: list[str] | None = None, *, letters: bool = True
+    db: sqlite_utils.Database, texts: list[str] | None = None, *, prefixes: bool = True
 ) -> int:
-    """Rank the searches ``texts`` (default :func:`broad_searches` with ``letters``: 11-13 s at
+    """Rank the searches ``texts`` (default :func:`broad_searches` with ``prefixes``: 11-13 s at
     a million Hub-like models) and store their answers, replacing every stored answer. Returns
     the number of searches stored: 0 when another writer changed the models while they were
     ranked (the answers would already be out of date), or the file has no place for them (not
@@ -191,7 +221,7 @@ def remember_searches(
         return 0  # a file from before m028 (a read-only source's copy): nothing to keep it in
 
     def keys(_: int) -> list[str]:
-        chosen = broad_searches(conn, letters=letters) if texts is None else texts
+        chosen = broad_searches(conn, prefixes=prefixes) if texts is None else texts
         return list(dict.fromkeys(key for key in map(search_key, chosen) if key))
 
     # The broad searches come with their alike prefixes: a visitor typing a broad word reads
@@ -244,6 +274,59 @@ def rank_left_answers(
     return _store_ranked(db, ranked, replace_all=False)
 
 
+class _Plan(NamedTuple):
+    """What answering some searches takes: the searches to rank, longest first (a longer
+    prefix is usually held by fewer models, so is cheaper to rank), and the others, each with the ranked search whose answer it takes (its matches are the
+    same, :func:`_alike_prefixes`)."""
+
+    ranked: list[str]
+    taken: dict[str, str]
+
+
+def _plan(conn: sqlite3.Connection, wanted: list[str], *, alike: bool) -> _Plan:
+    """The plan for answering ``wanted``: a prefix among them that matches what a longer one
+    matches takes its answer. With ``alike`` every such prefix of a one-word search is answered
+    too (at most :data:`MAX_ALIKE_PREFIXES` more), and the longest shorter prefix of each that
+    is not alike is ranked when it is longer than :data:`PREFIX_CHARS` (it matches at least what
+    its word matches, so is as broad; shorter ones are :func:`broad_searches`' own). Reads only
+    the index's word list (1-20 ms a prefix at a million models)."""
+    pending = [(-len(key), order, key) for order, key in enumerate(dict.fromkeys(wanted))]
+    heapq.heapify(pending)
+    queued = {key for _, _, key in pending}
+    ranked: list[str] = []
+    taken: dict[str, str] = {}
+    # Longest first, so a word's alike prefixes are known before they are reached.
+    while pending:
+        key = heapq.heappop(pending)[2]
+        source = taken.get(key)
+        if source is None:
+            ranked.append(key)
+            source = key
+        if match := search_scores.KEEPABLE_KEY.match(key):
+            run = _alike_prefixes(conn, match[1])
+            for prefix in run:
+                taken.setdefault(search_key(prefix), source)
+            shorter = match[1][: len(match[1]) - len(run) - 1]
+            if (
+                alike
+                and len(shorter) > PREFIX_CHARS
+                and (more := search_key(shorter)) not in queued
+            ):
+                queued.add(more)
+                heapq.heappush(pending, (-len(more), len(queued), more))
+    extra = [key for key in taken if key not in queued][: MAX_ALIKE_PREFIXES if alike else 0]
+    kept = {key: source for key, source in taken.items() if key in queued or key in extra}
+    return _Plan(ranked, kept)
+
+
+def _answers(plan: _Plan, answered: dict[str, _Answer]) -> list[tuple[str, _Answer]]:
+    """The answers of a plan's searches from those of its ranked ones (``answered``: the ones
+    ranked, when time ran out before every one was)."""
+    answers = list(answered.items())
+    answers += [(key, answered[source]) for key, source in plan.taken.items() if source in answered]
+    return answers
+
+
 def _rank_in_snapshot(
     conn: sqlite3.Connection,
     keys: Callable[[int], list[str]],
@@ -252,41 +335,32 @@ def _rank_in_snapshot(
     alike: bool = False,
 ) -> tuple[int, list[tuple[str, _Answer]]]:
     """Rank the searches ``keys(generation)`` names in one read snapshot, without the write lock
-    (``seconds``: rank no more, dropping the ranking under way, once that long has passed); a
-    prefix search that matches what a longer one of them matches (:func:`_alike_prefixes`)
-    takes its answer, unranked, and with ``alike`` every such prefix is answered too (at most
-    :data:`MAX_ALIKE_PREFIXES` more). Return the snapshot's generation and the answers."""
+    (``seconds``: rank no more, dropping the ranking under way, once that long has passed; the
+    longer searches, usually cheaper, are ranked first), answering as :func:`_plan` plans with
+    ``alike``. Return the snapshot's generation and the answers."""
     deadline = None if seconds is None else time.monotonic() + seconds
     conn.execute("BEGIN")
     try:
         generation = conn.execute("SELECT generation FROM search_state").fetchone()[0]
-        answers: list[tuple[str, _Answer]] = []
         wanted = keys(generation)
+        answered: dict[str, _Answer] = {}
+        plan = _Plan([], {})
         if wanted:
-            deleted = {
-                row[0] for row in conn.execute("SELECT rowid FROM models WHERE is_deleted = 1")
-            }
-            # Longest first, so a word's alike prefixes are known before they are reached;
-            # their answers cost nothing, so they are taken even once the time is up.
-            shared: dict[str, _Answer] = {}
-            out_of_time = False
-            for key in sorted(wanted, key=len, reverse=True):
-                answer = shared.get(key)
-                if answer is None and not out_of_time:
-                    answer = _ranked(conn, key, deleted, deadline)
-                    out_of_time = answer is None
+            plan = _plan(conn, wanted, alike=alike)
+            deleted = _deleted(conn)
+            for key in plan.ranked:
+                answer = _ranked(conn, key, deleted, deadline)
                 if answer is None:
-                    continue
-                answers.append((key, answer))
-                if match := search_scores.KEEPABLE_KEY.match(key):
-                    for prefix in _alike_prefixes(conn, match[1]):
-                        shared.setdefault(search_key(prefix), answer)
-            if alike:
-                more = [(key, answer) for key, answer in shared.items() if key not in wanted]
-                answers += more[:MAX_ALIKE_PREFIXES]
+                    break
+                answered[key] = answer
     finally:
         conn.execute("COMMIT")
-    return generation, answers
+    return generation, _answers(plan, answered)
+
+
+def _deleted(conn: sqlite3.Connection) -> set[int]:
+    """The rowids of the deleted models (the index keeps their words until they are purged)."""
+    return {row[0] for row in conn.execute("SELECT rowid FROM models WHERE is_deleted = 1")}
 
 
 def _store_ranked(
@@ -624,18 +698,206 @@ def _changed_models(
     return found
 
 
-def remember_after_bulk_write(db: sqlite_utils.Database, models_written: int) -> int:
+def remember_due(conn: sqlite3.Connection, models_written: int) -> bool:
+    """Whether a bulk write of ``models_written`` models stores the broad searches' answers
+    (:func:`remember_after_bulk_write`): it wrote at least :data:`REMEMBER_AFTER_MODELS`, or
+    the answers are overdue (:func:`answers_overdue`)."""
+    if conn.in_transaction:
+        return False  # a caller's open transaction is its own to commit; nothing is stored
+    return models_written >= REMEMBER_AFTER_MODELS or answers_overdue(conn)
+
+
+def remember_after_bulk_write(
+    db: sqlite_utils.Database, models_written: int, *, ahead: RankingAhead | None = None
+) -> int:
     """After a bulk write (an import, a load, a discovery) of ``models_written`` models: store
     the broad searches' answers (11-13 s at a million Hub-like models) when it wrote at least
     :data:`REMEMBER_AFTER_MODELS`, or when the answers are overdue (:func:`answers_overdue`: a
     catalog grown by many smaller bulk writes, or whose answers a write behind its back left
     unused). Smaller writes keep the answers stored before them where they can
-    (:func:`keep_answers`). Returns the searches stored."""
-    if db.conn.in_transaction:
-        return 0  # a caller's open transaction is its own to commit; nothing is stored
-    if models_written < REMEMBER_AFTER_MODELS and not answers_overdue(db.conn):
+    (:func:`keep_answers`). With ``ahead`` (started when the write's last model was committed)
+    its helper's answers are taken and this process ranks the rest. Returns the searches
+    stored."""
+    if not remember_due(db.conn, models_written):
         return 0
+    if ahead is not None:
+        stored = ahead.finish(db)
+        if stored is not None:
+            return stored
     return remember_searches(db)
+
+
+#: Seconds to wait for a ranking helper's next message before checking that it still runs.
+_HELPER_POLL_SECONDS = 1.0
+#: The end of a ranking helper's claims until it has planned (:class:`RankingAhead`).
+_NOT_PLANNED = 1 << 62
+#: The settings a ranking helper takes from the process that starts it, so both rank alike.
+_HELPER_SETTINGS = (
+    "BROAD_SEARCH_MODELS",
+    "BROAD_PREFIX_MODELS",
+    "MAX_REMEMBERED_SEARCHES",
+    "MAX_ALIKE_PREFIXES",
+    "REMEMBERED_ROWS",
+    "SPARE_ROWS",
+)
+
+
+class RankingAhead:
+    """The broad searches ranked in a helper process while this one does other work: a bulk
+    import starts it once its last model is committed, builds its indexes again (seconds at a
+    million models, on one core), then :meth:`finish` ranks, from the cheapest, the
+    searches the helper has not taken yet, and stores every answer. On this 2-core machine the
+    end of a million-model import takes about half as long as ranking after the indexes.
+
+    The helper reads its own snapshot of the file (:func:`rank_as_helper`); its answers are
+    used only at the generation this process then reads, so a writer that came between makes
+    :meth:`finish` leave them (and rank as :func:`remember_searches` does). It imports lean
+    (:func:`genz_catalog._lean_start.run_search_ranker`: ~27 MB) and dies with this process.
+    """
+
+    def __init__(self, path: str) -> None:
+        import multiprocessing
+        import os
+
+        from .._lean_start import run_search_ranker
+
+        # spawn, not fork: a fork would copy this process's open connection.
+        context = multiprocessing.get_context("spawn")
+        self._messages = context.Queue()
+        # [the next search of the plan this process takes (the cheapest first), one past the
+        # last the helper has not taken (it takes the costliest first)]; the end is set with
+        # the plan.
+        self._claimed = context.Array("q", [0, _NOT_PLANNED])
+        self._process = context.Process(
+            target=run_search_ranker,
+            args=(
+                os.getpid(),
+                path,
+                self._messages,
+                self._claimed,
+                {name: globals()[name] for name in _HELPER_SETTINGS},
+            ),
+            daemon=True,
+        )
+        self._process.start()
+
+    @classmethod
+    def start(cls, db: sqlite_utils.Database) -> RankingAhead | None:
+        """A helper ranking ``db``'s broad searches, or None for a catalog not in a file (or
+        one without a place for answers)."""
+        conn = db.conn
+        path = next(
+            (row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), ""
+        )
+        if (
+            not path
+            or not conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'remembered_answers'"
+            ).fetchone()
+        ):
+            return None
+        return cls(path)
+
+    def _message(self) -> tuple | None:
+        import queue
+
+        while True:
+            try:
+                return self._messages.get(timeout=_HELPER_POLL_SECONDS)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    return None
+
+    @property
+    def untaken(self) -> int | None:
+        """How many searches of the plan neither process has taken yet; None until the helper
+        has planned them."""
+        with self._claimed.get_lock():
+            front, end = self._claimed[0], self._claimed[1]
+        return None if end == _NOT_PLANNED else end - front
+
+    def _take(self) -> int | None:
+        """The next search of the plan for this process: the cheapest the helper has not
+        taken (it takes from the other end)."""
+        with self._claimed.get_lock():
+            front, end = self._claimed[0], self._claimed[1]
+            if front >= end:
+                return None
+            self._claimed[0] = front + 1
+            return front
+
+    def finish(self, db: sqlite_utils.Database) -> int | None:
+        """Rank what the helper has not taken, in this process's own snapshot, and store every
+        answer; the number stored, or None when the helper's answers cannot be used (it
+        failed, or the models changed since its snapshot): then nothing is stored."""
+        try:
+            planned = self._message()
+            if planned is None or planned[0] != "plan":
+                return None
+            _, generation, plan = planned
+            conn = db.conn
+            answered: dict[str, _Answer] = {}
+            conn.execute("BEGIN")
+            try:
+                if conn.execute("SELECT generation FROM search_state").fetchone()[0] != generation:
+                    return None
+                deleted = _deleted(conn)
+                while (index := self._take()) is not None:
+                    answered[plan.ranked[index]] = _ranked(conn, plan.ranked[index], deleted)  # type: ignore[assignment]
+            finally:
+                conn.execute("COMMIT")
+            while (message := self._message()) is not None and message[0] == "answer":
+                answered[message[1]] = message[2]
+            if message is None or message[0] != "done":
+                return None
+            return _store_ranked(db, (generation, _answers(plan, answered)), replace_all=True)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the helper (if it still runs) and wait for it."""
+        with self._claimed.get_lock():
+            self._claimed[1] = self._claimed[0]
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._messages.close()
+
+
+def rank_as_helper(path: str, messages: Any, claimed: Any, settings: dict[str, int]) -> None:
+    """A :class:`RankingAhead` helper's work: in one read snapshot of the catalog at ``path``,
+    plan the broad searches (:func:`broad_searches`, :func:`_plan` with alike prefixes), put
+    ``("plan", generation, plan)`` on ``messages``, then rank the searches of the plan from the
+    costliest (the end of its list), taking each from ``claimed`` (shared with the caller, which
+    takes the cheapest first), putting ``("answer", key, answer)`` for each, and ``("done",)``
+    at the end (or ``("failed", reason)``). ``settings``: the starting process's values of
+    :data:`_HELPER_SETTINGS`."""
+    globals().update((name, settings[name]) for name in _HELPER_SETTINGS)
+    try:
+        conn = sqlite3.connect(
+            f"file:{urllib.parse.quote(path)}?mode=ro", uri=True, isolation_level=None
+        )
+        conn.execute("BEGIN")
+        generation = conn.execute("SELECT generation FROM search_state").fetchone()[0]
+        wanted = list(dict.fromkeys(k for k in map(search_key, broad_searches(conn)) if k))
+        plan = _plan(conn, wanted, alike=True)
+        with claimed.get_lock():
+            claimed[1] = len(plan.ranked)
+        messages.put(("plan", generation, plan))
+        deleted = _deleted(conn)
+        while True:
+            with claimed.get_lock():
+                if claimed[0] >= claimed[1]:
+                    break
+                index = claimed[1] - 1
+                claimed[1] = index
+            key = plan.ranked[index]
+            messages.put(("answer", key, _ranked(conn, key, deleted)))
+        conn.execute("COMMIT")
+        conn.close()
+        messages.put(("done",))
+    except Exception as error:  # noqa: BLE001 - reported to the caller, which ranks instead
+        messages.put(("failed", f"{type(error).__name__}: {error}"))
 
 
 def remember_after_rebuild(db: sqlite_utils.Database) -> int:
