@@ -1573,26 +1573,30 @@ def test_keep_warm_searches_the_words_most_models_hold(
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         # Three models hold "instruct"; no other word is held by more than two. Then the
         # one-letter prefix of a word that many hold: "i".
-        assert broad_words(conn, models=3) == ["instruct", "i"]
+        # Three models hold "instruct"; no other word is held by more than two. Then the
+        # prefixes of up to three characters whose words are held three times or more, the
+        # most held first (m: 8 times, by meta, mistral and mistralai twice each, microsoft
+        # and mini once).
+        assert broad_words(conn, models=3) == ["instruct", "m", "mi", "3", "mis", "i", "in", "ins"]
         two = broad_words(conn, models=2, limit=100)
-        assert two[0] == "instruct" and {"llama", "mistral", "7b"} <= set(two)
-        words = [w for w in two if len(w) > 1]
-        # Letters after the words, each with a word at least two models hold.
-        assert two[: len(words)] == words and two[len(words) :] == ["i", "7", "l", "m"]
+        # The words held twice or more, the most held first, then the prefixes held as often.
+        assert two[:6] == ["instruct", "7b", "llama", "meta", "mistral", "mistralai"]
+        assert two[6:] == "m mi 3 mis i in ins 3. 7 l ll lla me met p ph phi v v0 v0.".split()
         assert broad_words(conn, models=2, limit=2) == two[:2]
-        assert broad_words(conn, models=4) == []
+        assert broad_words(conn, models=8) == ["m"] and broad_words(conn, models=9) == []
     monkeypatch.setattr(counts_cache, "BROAD_WORD_MODELS", 3)
     served = build_datasette(path)
     ran = _logged_queries(monkeypatch)
-    # Family words, most models first, then the broad word and letter: llama, mistral, phi,
-    # instruct, i.
-    _warm_until(served, ran, 5)
-    assert _rankings(ran) == 5
+    # Family words, most models first, then the broad word and prefixes: llama, mistral, phi,
+    # instruct, m, mi, 3, mis, i, in, ins.
+    _warm_until(served, ran, 11)
+    assert _rankings(ran) == 11
     assert sorted(_searched(served, "Instruct")) == sorted(instruct)
     assert _searched(served, "I") == _searched(served, "instruct")
-    assert _rankings(ran) == 5  # from memory
+    assert _searched(served, "mis") == _searched(served, "mistral")
+    assert _rankings(ran) == 11  # from memory
     assert _searched(served, "3b") == ["meta-llama/Llama-3.2-3B-Instruct"]
-    assert _rankings(ran) == 6
+    assert _rankings(ran) == 12
     with sqlite3.connect(path) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert "genz_search_words" not in names

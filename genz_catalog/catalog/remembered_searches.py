@@ -9,6 +9,13 @@ that reads the file, would pay that again. So a bulk import, ``load`` and a publ
 ``remembered_searches``; the ``search_models`` canned query and
 :func:`genz_catalog.catalog.reads.search_models` read a stored answer when there is one.
 
+The broad searches (:func:`broad_searches`) are the index's words that at least
+:data:`BROAD_SEARCH_MODELS` models hold and the prefixes of up to :data:`PREFIX_CHARS`
+characters whose words are held :data:`BROAD_PREFIX_MODELS` times (``c``, ``in``, ``mo``:
+many words, none broad); a shorter prefix that matches what one of them matches takes its
+answer without ranking (:func:`_plan`). A bulk import with convert workers ranks them in a
+helper process while it builds its indexes again (:class:`RankingAhead`).
+
 A stored answer is only used at the ``search_state.generation`` it is known right at. Triggers
 on ``models`` (db.py m027) move the generation on with every insert and delete and every change
 of a model's search words or liveness. A write of at most :data:`KEEP_UP_TO_MODELS` models

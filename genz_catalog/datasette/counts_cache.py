@@ -12,7 +12,7 @@ the query would give now; only the repeat work goes.
 
 :func:`keep_warm` (run by ``genz-catalog serve``) asks for the default models page, those
 canned queries and ``search_models`` for the catalog's most common family words and for the
-words the most models hold and their one-letter prefixes (:func:`broad_words`) at start and
+words the most models hold and the broad short prefixes (:func:`broad_words`) at start and
 again once the catalog has stopped changing after a write, so the first visitor after a start
 or an import does not pay for the scans either. Canned searches are remembered per search (a text's ASCII case and
 spaces aside) in the same way.
@@ -116,11 +116,11 @@ SELECT lower(family) AS family, sum(models) AS models FROM model_shapes
 """
 _FAMILY_WORD = re.compile(r"[a-z]{3,}")
 #: A word of the search index held by at least this many models is searched by
-#: :func:`keep_warm` too (``instruct``, ``7b``, ``base``), and so is a one-letter prefix with
-#: such a word (``q``): ranking costs ~0.8-1.6 us a match on this 2-core machine, so from
+#: :func:`keep_warm` too (``instruct``, ``7b``, ``base``), and so is a short prefix whose words
+#: are held ``BROAD_PREFIX_MODELS`` times (``q``, ``in``): ranking costs ~0.8-1.6 us a match on this 2-core machine, so from
 #: about here a first search takes 40-80 ms or more.
 BROAD_WORD_MODELS = BROAD_SEARCH_MODELS
-#: Most such searches (the broadest words first, then letters): with :data:`WARM_SEARCHES`
+#: Most such searches (the broadest words first, then prefixes): with :data:`WARM_SEARCHES`
 #: they leave most of :data:`MAX_SEARCHES` to visitors' own searches.
 MAX_BROAD_WORDS = 48
 #: What :func:`keep_warm` asks for: the models page as people open it, and the summaries with
@@ -656,11 +656,16 @@ def broad_words(
 ) -> list[str]:
     """The searches whose first ranking is slow: the words of the search index that at least
     ``models`` models hold (default :data:`BROAD_WORD_MODELS`), the most held first, then the
-    one-letter prefixes with such a word; at most ``limit`` (default :data:`MAX_BROAD_WORDS`).
-    Deleted models' entries count too (the index keeps them until they are purged)."""
+    prefixes of up to three characters whose words are held as many times in all, the most
+    held first; at most ``limit`` (default :data:`MAX_BROAD_WORDS`). Deleted models' entries
+    count too (the index keeps them until they are purged). A warm-up costs only the time
+    visitors leave, so it takes prefixes from the words' line, lower than the one for storing
+    answers in the file (``BROAD_PREFIX_MODELS``)."""
+    models = BROAD_WORD_MODELS if models is None else models
     return broad_searches(
         conn,
-        models=BROAD_WORD_MODELS if models is None else models,
+        models=models,
+        prefix_models=models,
         limit=MAX_BROAD_WORDS if limit is None else limit,
     )
 
@@ -715,7 +720,7 @@ async def keep_warm(
     """Ask for ``paths`` now, and again each time the catalog has changed and then stayed
     unchanged for ``settle_s`` seconds, so their counts are remembered before anyone asks;
     with ``searches``, also ``search_models`` for the :data:`WARM_SEARCHES` most common family
-    words and for the broad words of the search index and their one-letter prefixes
+    words and for the broad words and short prefixes of the search index
     (:func:`broad_words`), each when visitors leave time for it (:data:`WARM_IDLE_S`). Runs until cancelled; a request that
     fails is skipped (the next change tries again)."""
     _WARMING.set(True)  # this task's own context: its requests are not a visitor's
