@@ -7,8 +7,9 @@
    directly, one model in 5 on two systems and two prompt lengths). ``--catalog PATH`` reuses
    (or builds and keeps) a file, e.g. the one ``bench/import.py --keep`` built.
 2. Times every canned query through Datasette's in-process client (median of ``--repeat`` runs;
-   target <= 100 ms each), ``search_models`` also with one broad word (``BROAD_SEARCHES``)
-   and shorter prefixes of those words (``PREFIX_SEARCHES``),
+   target <= 100 ms each), ``search_models`` also with one broad word (``BROAD_SEARCHES``),
+   shorter prefixes of those words (``PREFIX_SEARCHES``), other short prefixes
+   (``SHORT_SEARCHES``) and pairs of words (``PAIR_SEARCHES``),
    the models page with no facet counts remembered (the first view after a write), and the
    pages people open next (``NEXT_PAGES``: a facet value clicked, the search box). Then what
    ``genz-catalog serve``'s warm-up does for broad searches: the broad words it finds, the
@@ -92,6 +93,22 @@ BROAD_SEARCHES = ("qwen", "instruct")
 #: starts with one also starts with its word, the bulk import stored the word's answer for it
 #: too (``remembered_searches._alike_prefixes``); timed as the file is and ranked.
 PREFIX_SEARCHES = ("qwe", "instr")
+#: Short prefixes that many words start with, none of them broad (``c``: code, chat, coder...),
+#: or that hold a broad word and more (``be``: bench and beta): a bulk import stores their
+#: answers too when their words are held ``BROAD_PREFIX_MODELS`` times (80,000 or more).
+SHORT_SEARCHES = ("be", "in", "mo", "ba", "c", "g", "v", "o")
+#: Two words: never stored, ranked when first asked. ``bench`` is a word of every synthetic
+#: model's name and ``ftNNNNNN`` one of its own, so the ``bench``/``ft`` pairs match hundreds
+#: of thousands of models (the ``ft`` prefix spans ~950,000 distinct words).
+PAIR_SEARCHES = (
+    "qwen instruct",
+    "qwen 7b",
+    "llama instruct",
+    "bench qwen",
+    "bench instruct",
+    "qwen ft",
+    "bench ft",
+)
 #: The config of the one model written between timings (a real Qwen2.5-7B config.json).
 ONE_MORE_CONFIG = json.loads(
     (
@@ -247,6 +264,7 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
         for name, parameters in QUERY_PARAMETERS.items()
     ]
     asked += _broad_searches_asked("", prefixes=True)
+    asked += [(f"search_models q={q}", _search_url(q)) for q in SHORT_SEARCHES + PAIR_SEARCHES]
     timings = _timed(path, asked, repeat)
     with ModelManager(path) as manager:
         before = len(stored_answers(manager.db.conn))
@@ -669,8 +687,9 @@ def main() -> None:
         warmed["first_ms"] = time_served_first_searches(path, asked, wait_s)
         print(
             f"\nsearches after genz-catalog serve's warm-up: {len(warmed['broad_words'])} broad "
-            f"searches (words held by >= {BROAD_WORD_MODELS:,} models, then one-letter prefixes "
-            f"with such a word: {', '.join(warmed['broad_words'])}); one pass "
+            f"searches (words held by >= {BROAD_WORD_MODELS:,} models, then prefixes of up to "
+            f"three characters whose words are held as often: "
+            f"{', '.join(warmed['broad_words'])}); one pass "
             f"{warmed['warm_s']:.1f} s in-process"
         )
         print(f"  a visitor's first search page, served, {wait_s:.0f} s after the server started:")

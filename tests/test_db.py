@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from genz_catalog.catalog.search_scores import escape_fts_query
 from genz_catalog.db import (
     BUSY_TIMEOUT_MS,
     DEFAULT_DB_PATH,
     DatabaseConnection,
     connect,
-    escape_fts_query,
     fts_entries,
     fts_in_step,
     migrations,

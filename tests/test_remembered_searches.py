@@ -22,8 +22,8 @@ from genz_catalog.admin import (
     repair_catalog,
 )
 from genz_catalog.catalog import remembered_searches, search_scores
+from genz_catalog.catalog.search_scores import read_varints
 from genz_catalog.datasette.app import build_datasette
-from genz_catalog.db import read_varints
 from genz_catalog.manager import ModelManager
 
 HF_CONFIGS = Path(__file__).parent / "data" / "hf-configs"

@@ -10,12 +10,12 @@ from typing import Any
 
 import sqlite_utils
 
-from ..db import escape_fts_query
 from ..errors import InvalidInputError, ModelNotFoundError
 from ..record import SORT_LIST, sortable_columns
 from ..store import expand_model_rows
 from .ids import check_limit, parse_size
 from .remembered_searches import REMEMBERED_ROWS, STORED_MODELS_SQL, search_key
+from .search_scores import escape_fts_query
 
 #: A query using any of these is FTS5 syntax the user meant; anything else is escaped.
 _FTS_SYNTAX = re.compile(r'(?:^|[\s(])(?:AND|OR|NOT|NEAR)(?:[\s(]|$)|["*()^]')

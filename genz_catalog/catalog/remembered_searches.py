@@ -43,13 +43,16 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import sqlite_utils
-
-from ..db import escape_fts_query, fts_totals, read_varints, write_transaction
 from ..errors import CatalogError
 from . import search_scores
+from .search_scores import escape_fts_query, fts_totals, read_varints
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    import sqlite_utils
 
 #: Rows of a stored answer that searches read: the canned query's limit.
 REMEMBERED_ROWS = 200
@@ -64,6 +67,17 @@ BROAD_SEARCH_MODELS = 50_000
 #: Models a bulk write (an import, a load) must have written before it ranks and stores the broad
 #: searches: a daily top-up of a few models into a big catalog should not pay seconds for it.
 REMEMBER_AFTER_MODELS = 10_000
+
+
+def _write_transaction(db: sqlite_utils.Database) -> AbstractContextManager[Any]:
+    """:func:`genz_catalog.db.write_transaction`, imported when first written: a ranking helper
+    (:class:`RankingAhead`) imports this module and never writes, and sqlite-utils, which
+    ``genz_catalog.db`` imports, would be ~11 MB of its ~14 MB before it ranks."""
+    from ..db import write_transaction
+
+    return write_transaction(db)
+
+
 #: Most searches remembered, the broadest first (the shorter prefixes that take a ranked one's
 #: answer come beside them, :data:`MAX_ALIKE_PREFIXES`).
 MAX_REMEMBERED_SEARCHES = 96
@@ -383,7 +397,7 @@ def _store_ranked(
     conn = db.conn
     if not answers and not replace_all:
         return 0
-    with write_transaction(db):
+    with _write_transaction(db):
         if conn.execute("SELECT generation FROM search_state").fetchone()[0] != generation:
             return 0
         if replace_all:
@@ -529,7 +543,7 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
     )
     if not conn.execute(answers_sql, (before,)).fetchone():
         return 0  # none was right before the write: no need to wait for the write lock
-    with write_transaction(db):
+    with _write_transaction(db):
         if conn.execute("SELECT generation FROM search_state").fetchone()[0] != after:
             return 0  # another writer came first
         answers = conn.execute(answers_sql, (before,)).fetchall()

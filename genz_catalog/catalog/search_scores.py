@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import sqlite3
 from collections.abc import Iterable
 
 #: bm25's constants in FTS5 (fts5_aux.c).
@@ -142,3 +143,47 @@ def prefix_counts(columns: list[list[str]], prefixes: set[str]) -> dict[str, int
                 if len(start) == length and start in prefixes:
                     counts[start] = counts.get(start, 0) + 1
     return counts
+
+
+def fts_totals(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(rows indexed, words indexed in all columns) of ``models_fts``: FTS5's averages record
+    (``models_fts_data`` row 1: varints, the row count then each column's total). Committed
+    figures: FTS5 writes them when a transaction commits."""
+    row = conn.execute("SELECT block FROM models_fts_data WHERE id = 1").fetchone()
+    values = read_varints(bytes(row[0])) if row and row[0] else [0]
+    return values[0], sum(values[1:])
+
+
+def read_varints(data: bytes) -> list[int]:
+    """The SQLite varints ``data`` holds (big-endian 7-bit groups, a 9th byte of 8 bits)."""
+    values: list[int] = []
+    value = length = 0
+    for byte in data:
+        if length == 8:
+            values.append((value << 8) | byte)
+            value = length = 0
+            continue
+        value = (value << 7) | (byte & 0x7F)
+        length += 1
+        if byte < 0x80:
+            values.append(value)
+            value = length = 0
+    return values
+
+
+#: Characters that separate search words besides spaces: ``/`` (``org/name``) and the control
+#: characters (FTS5 reads a NUL as the end of the query).
+_FTS_SEPARATORS = {ord("/"): " ", 0x7F: " ", **{code: " " for code in range(32)}}
+
+
+def escape_fts_query(query: str) -> str:
+    """Turn free text into a safe FTS5 prefix query: every word quoted, the last one a prefix.
+
+    ``Llama-3.1`` becomes ``"Llama-3.1"*``; quotes inside words are doubled. Returns ``""`` for
+    blank input (callers must skip the MATCH then).
+    """
+    words = [w for w in query.translate(_FTS_SEPARATORS).split() if w.strip('"')]
+    if not words:
+        return ""
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+    return " ".join(q + "*" for q in quoted)

@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from .. import units
-from ..db import escape_fts_query
+from ..catalog.search_scores import escape_fts_query
 from ..limits import MAX_SQL_FUNCTION_ARG_BYTES
 from ..store import unpack_document
 
@@ -242,7 +242,7 @@ def human_bytes(value: int | float | None) -> str | None:
 
 
 def fts_query(text: Any) -> str:
-    """Free text -> a safe FTS5 prefix query (see :func:`genz_catalog.db.escape_fts_query`).
+    """Free text -> a safe FTS5 prefix query (see :func:`genz_catalog.catalog.search_scores.escape_fts_query`).
 
     Blank input gives ``'""'``, a query that matches nothing instead of an FTS5 syntax error;
     so does text too long to be a search (:data:`MAX_SQL_FUNCTION_ARG_BYTES`). A number is
