@@ -81,13 +81,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def vm_hwm_kb(pid: int | str) -> int | None:
+def vm_hwm_kb(pid: int | str, field: str = "VmHWM") -> int | None:
     """The peak resident size of process ``pid`` (or ``"self"``) in KB from ``/proc``
-    (``VmHWM``), or None where there is none (not Linux, or the process has exited)."""
+    (``VmHWM``; ``field="VmRSS"``: its resident size now), or None where there is none (not
+    Linux, or the process has exited)."""
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -103,10 +104,15 @@ class WorkerPeaks:
     pages it only shares) into the worker's ``ru_maxrss``. ``VmHWM`` is the peak of the
     worker's own address space. High-water marks only grow, so a sample 50 ms before a worker
     exits is its peak unless it grew in those last 50 ms.
+
+    The budget adds up those peaks (and the writer's), though the processes need not hold them
+    at once (the convert worker has exited before the search-ranking helper starts);
+    ``together_kb`` is the most this process and its children held at one sample.
     """
 
     def __init__(self) -> None:
         self.peaks_kb: dict[int, int] = {}
+        self.together_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -132,10 +138,13 @@ class WorkerPeaks:
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
+            together = vm_hwm_kb("self", "VmRSS") or 0
             for pid in self._children():
                 kb = vm_hwm_kb(pid)  # None: exited between the listing and the read
                 if kb is not None:
                     self.peaks_kb[pid] = max(self.peaks_kb.get(pid, 0), kb)
+                together += vm_hwm_kb(pid, "VmRSS") or 0
+            self.together_kb = max(self.together_kb, together)
 
     @property
     def total_mb(self) -> float:
@@ -180,6 +189,7 @@ def run_catalog(folder: Path, db_path: Path, batch_size: int, workers: int, doct
         "peak_rss_mb": writer_rss + worker_peaks.total_mb,
         "writer_rss_mb": writer_rss,
         "worker_rss_mb": [kb / 1024 for kb in worker_peaks.peaks_kb.values()],
+        "together_rss_mb": worker_peaks.together_kb / 1024,
         "failures": len(result.failures),
         "first_failures": [f"{path}: {error}" for path, error in result.failures[:3]],
         "healthy": healthy,
@@ -393,7 +403,9 @@ def report(args: argparse.Namespace, run: dict) -> list[tuple[str, bool]]:
     workers_mb = " + ".join(f"{mb:.1f}" for mb in catalog["worker_rss_mb"]) or "none"
     print(
         f"peak RSS of {label}: writer {catalog['writer_rss_mb']:.1f} MB + child processes "
-        f"{workers_mb} MB (convert workers and multiprocessing's resource tracker)"
+        f"{workers_mb} MB (convert workers, multiprocessing's resource tracker and the "
+        f"search-ranking helper); together at most {catalog['together_rss_mb']:.1f} MB at one "
+        "time (sampled every 50 ms)"
     )
     models = catalog["db_models"]
     sizes = run["sizes"]
