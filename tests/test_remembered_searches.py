@@ -179,6 +179,34 @@ def test_a_prefix_that_matches_what_its_word_matches_is_stored_with_its_answer(
     assert "acme/qwerty-7b" in _served(catalog, "qw")
 
 
+def test_a_longer_prefix_that_matches_more_than_its_word_is_ranked_and_stored(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "inst" now also holds the word inst: it no longer matches what "instruct" matches, and at
+    # four characters it is no prefix broad_searches lists, yet it matches every model
+    # "instruct" does and one more. Storing again ranks it; "ins", whose words all start
+    # with "inst", takes its answer, and "instr" still takes instruct's.
+    with ModelManager(catalog) as manager:
+        manager.add_model("acme/inst-tuned", _config(), source="local")
+    ranked: list[str] = []
+    rank = remembered_searches._ranked
+
+    def counted(conn: sqlite3.Connection, key: str, *args: Any) -> Any:
+        ranked.append(key)
+        return rank(conn, key, *args)
+
+    monkeypatch.setattr(remembered_searches, "_ranked", counted)
+    with ModelManager(catalog) as manager:
+        remembered_searches.remember_searches(manager.writable())
+    assert {'"inst"*', '"instruct"*'} <= set(ranked)
+    assert '"ins"*' not in ranked and '"instr"*' not in ranked
+    stored = _assert_all_kept_and_right(catalog, added={'"mis"*'})
+    assert stored['"instr"*'] == stored['"instruct"*'] != stored['"inst"*'] == stored['"ins"*']
+    assert len(stored['"inst"*']) == len(stored['"instruct"*']) + 1 == 23
+    assert "acme/inst-tuned" in _served(catalog, "inst")
+    assert "acme/inst-tuned" not in _served(catalog, "instr")
+
+
 #: Configs to write more models from.
 MISTRAL = HF_CONFIGS / "mistralai__Mistral-7B-Instruct-v0.3" / "config.json"
 QWEN = HF_CONFIGS / "Qwen__Qwen2.5-7B" / "config.json"
