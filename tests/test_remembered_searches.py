@@ -74,13 +74,18 @@ STORED = {
 }
 
 
-@pytest.fixture
-def catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The 113 configs imported in bulk, with the thresholds scaled down to this catalog: a
-    word is broad when 8 models hold it, an import of 20 models stores answers."""
+def _scale_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thresholds scaled down to the 113 test configs: a word is broad when 8 models hold
+    it, a prefix when its words are held 13 times, and an import of 20 models stores answers."""
     monkeypatch.setattr(remembered_searches, "BROAD_SEARCH_MODELS", 8)
     monkeypatch.setattr(remembered_searches, "BROAD_PREFIX_MODELS", 13)
     monkeypatch.setattr(remembered_searches, "REMEMBER_AFTER_MODELS", 20)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The 113 configs imported in bulk, with the thresholds scaled down to this catalog."""
+    _scale_thresholds(monkeypatch)
     path = tmp_path / "catalog.db"
     with ModelManager(path) as manager:
         result = import_config_files(manager, sorted(HF_CONFIGS.glob("*/config.json")))
@@ -131,11 +136,9 @@ def test_the_search_reads_a_stored_answer_until_a_write_behind_its_back(catalog:
         assert [m["model_id"] for m in manager.search_models("instruct", limit=3)] == ranked[1:4]
 
 
-def test_a_prefix_that_matches_what_its_word_matches_is_stored_with_its_answer(
-    catalog: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Storing again ranks each distinct set of matches once: the 7 words and 24 prefixes; the
-    # 8 alike prefixes (ins-instruc, llam, qw, qwe) take their word's answer.
+def _rankings_kept(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The searches this process ranks from now on (``remembered_searches._ranked``), in
+    order, kept in the list returned."""
     ranked: list[str] = []
     rank = remembered_searches._ranked
 
@@ -144,6 +147,15 @@ def test_a_prefix_that_matches_what_its_word_matches_is_stored_with_its_answer(
         return rank(conn, key, *args)
 
     monkeypatch.setattr(remembered_searches, "_ranked", counted)
+    return ranked
+
+
+def test_a_prefix_that_matches_what_its_word_matches_is_stored_with_its_answer(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Storing again ranks each distinct set of matches once: the 7 words and 24 prefixes; the
+    # 8 alike prefixes (ins-instruc, llam, qw, qwe) take their word's answer.
+    ranked = _rankings_kept(monkeypatch)
     with ModelManager(catalog) as manager:
         assert remembered_searches.remember_searches(manager.writable()) == len(STORED) == 39
     assert len(ranked) == 31 and not any(key in ranked for key in ('"qw"*', '"instr"*'))
@@ -188,14 +200,7 @@ def test_a_longer_prefix_that_matches_more_than_its_word_is_ranked_and_stored(
     # with "inst", takes its answer, and "instr" still takes instruct's.
     with ModelManager(catalog) as manager:
         manager.add_model("acme/inst-tuned", _config(), source="local")
-    ranked: list[str] = []
-    rank = remembered_searches._ranked
-
-    def counted(conn: sqlite3.Connection, key: str, *args: Any) -> Any:
-        ranked.append(key)
-        return rank(conn, key, *args)
-
-    monkeypatch.setattr(remembered_searches, "_ranked", counted)
+    ranked = _rankings_kept(monkeypatch)
     with ModelManager(catalog) as manager:
         remembered_searches.remember_searches(manager.writable())
     assert {'"inst"*', '"instruct"*'} <= set(ranked)
@@ -564,9 +569,7 @@ def test_a_catalog_grown_by_small_imports_stores_its_answers(
 ) -> None:
     # Never a bulk write of 20 models: the answers are stored once 20 models have been
     # written, by the import that crosses that line.
-    monkeypatch.setattr(remembered_searches, "BROAD_SEARCH_MODELS", 8)
-    monkeypatch.setattr(remembered_searches, "BROAD_PREFIX_MODELS", 13)
-    monkeypatch.setattr(remembered_searches, "REMEMBER_AFTER_MODELS", 20)
+    _scale_thresholds(monkeypatch)
     every = sorted(HF_CONFIGS.glob("*/config.json"))
     qwen = [f for f in every if "qwen" in f.parent.name.lower()]
     files = qwen + [f for f in every if f not in qwen]
@@ -609,9 +612,7 @@ def test_an_import_with_a_worker_ranks_beside_a_helper(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The helper is a fresh process: it ranks with this one's settings, not its own defaults.
-    monkeypatch.setattr(remembered_searches, "BROAD_SEARCH_MODELS", 8)
-    monkeypatch.setattr(remembered_searches, "BROAD_PREFIX_MODELS", 13)
-    monkeypatch.setattr(remembered_searches, "REMEMBER_AFTER_MODELS", 20)
+    _scale_thresholds(monkeypatch)
     started = []
     start = remembered_searches.RankingAhead.start
 
@@ -646,14 +647,7 @@ def test_a_ranking_helper_ranks_what_this_process_has_not_taken(
         conn.execute("DELETE FROM remembered_searches")
         conn.execute("DELETE FROM remembered_answers")
     assert _stored(catalog) == {}
-    here: list[str] = []
-    rank = remembered_searches._ranked
-
-    def counted(conn: sqlite3.Connection, key: str, *args: Any) -> Any:
-        here.append(key)
-        return rank(conn, key, *args)
-
-    monkeypatch.setattr(remembered_searches, "_ranked", counted)
+    here = _rankings_kept(monkeypatch)
     with ModelManager(catalog) as manager:
         db = manager.writable()
         ahead = _ahead_done(db)
