@@ -85,13 +85,13 @@ MAX_REMEMBERED_SEARCHES = 96
 #: them are held :data:`BROAD_PREFIX_MODELS` times or more (``c``, ``in``, ``mo``: held by
 #: 120,000-180,000 models of a million Hub-like ones through many words, none of them broad,
 #: ranked in 100-160 ms). A longer prefix as broad is a prefix of a broad word
-#: (:func:`_rank_in_snapshot`).
+#: (:func:`_plan`).
 PREFIX_CHARS = 3
 #: A short prefix is remembered from this many models held by its words: a first search ranks
 #: ~0.8 us a match on this 2-core machine, so ~100 ms from ~120,000 matches. Lower than that
 #: for a margin, higher than :data:`BROAD_SEARCH_MODELS` because the prefixes held 50,000-80,000
-#: times are many (14 at a million Hub-like models) and each adds its ranking (~60-90 ms) to
-#: every bulk import's end and its upkeep to every write.
+#: times are many (15 more to rank at a million Hub-like models) and each adds its ranking
+#: (~60-90 ms) to every bulk import's end and its upkeep to every write.
 BROAD_PREFIX_MODELS = 80_000
 #: The search index's words with the number of models holding each, through a read-only
 #: ``fts5vocab`` table in the connection's temporary schema (nothing is written to the file; it
@@ -220,7 +220,7 @@ def _alike_prefixes(conn: sqlite3.Connection, word: str) -> list[str]:
 def remember_searches(
     db: sqlite_utils.Database, texts: list[str] | None = None, *, prefixes: bool = True
 ) -> int:
-    """Rank the searches ``texts`` (default :func:`broad_searches` with ``prefixes``: 11-13 s at
+    """Rank the searches ``texts`` (default :func:`broad_searches` with ``prefixes``: ~17 s at
     a million Hub-like models) and store their answers, replacing every stored answer. Returns
     the number of searches stored: 0 when another writer changed the models while they were
     ranked (the answers would already be out of date), or the file has no place for them (not
@@ -253,7 +253,7 @@ def remember_searches(
 
 #: Seconds a write may spend, after it commits, ranking again the stored answers its upkeep had
 #: to leave (:func:`rank_left_answers`; ~0.1-1 s an answer at a million Hub-like models): one
-#: or two of them, not the 11-13 s of every broad search.
+#: or two of them, not the ~17 s of every broad search.
 RANK_AGAIN_SECONDS = 1.0
 
 
@@ -297,8 +297,9 @@ def rank_left_answers(
 
 class _Plan(NamedTuple):
     """What answering some searches takes: the searches to rank, longest first (a longer
-    prefix is usually held by fewer models, so is cheaper to rank), and the others, each with the ranked search whose answer it takes (its matches are the
-    same, :func:`_alike_prefixes`)."""
+    prefix is usually held by fewer models, so is cheaper to rank), and the others, each with
+    the ranked search whose answer it takes (its matches are the same,
+    :func:`_alike_prefixes`)."""
 
     ranked: list[str]
     taken: dict[str, str]
@@ -732,7 +733,8 @@ def remember_after_bulk_write(
     db: sqlite_utils.Database, models_written: int, *, ahead: RankingAhead | None = None
 ) -> int:
     """After a bulk write (an import, a load, a discovery) of ``models_written`` models: store
-    the broad searches' answers (11-13 s at a million Hub-like models) when it wrote at least
+    the broad searches' answers (~17 s at a million Hub-like models, less beside a
+    :class:`RankingAhead`) when it wrote at least
     :data:`REMEMBER_AFTER_MODELS`, or when the answers are overdue (:func:`answers_overdue`: a
     catalog grown by many smaller bulk writes, or whose answers a write behind its back left
     unused). Smaller writes keep the answers stored before them where they can
@@ -767,8 +769,9 @@ class RankingAhead:
     """The broad searches ranked in a helper process while this one does other work: a bulk
     import starts it once its last model is committed, builds its indexes again (seconds at a
     million models, on one core), then :meth:`finish` ranks, from the cheapest, the
-    searches the helper has not taken yet, and stores every answer. On this 2-core machine the
-    end of a million-model import takes about half as long as ranking after the indexes.
+    searches the helper has not taken yet, and stores every answer. On this 2-core machine a
+    million Hub-like configs import at 7,100 models/s so, storing 99 answers, against 6,100
+    storing 59 after the indexes (``bench/import.py --cold``).
 
     The helper reads its own snapshot of the file (:func:`rank_as_helper`); its answers are
     used only at the generation this process then reads, so a writer that came between makes
@@ -923,7 +926,7 @@ def rank_as_helper(path: str, messages: Any, claimed: Any, settings: dict[str, i
 
 def remember_after_rebuild(db: sqlite_utils.Database) -> int:
     """After the search index was rebuilt (``doctor --fix``), which leaves every stored answer
-    unused: store the broad searches' answers again (11-13 s at a million Hub-like models) when
+    unused: store the broad searches' answers again (~17 s at a million Hub-like models) when
     the index holds enough models for a search to be broad, rather than leave every visitor to
     rank them until the next bulk write. Returns the searches stored."""
     if db.conn.in_transaction or not _may_hold_broad_searches(db.conn):
