@@ -674,6 +674,22 @@ def test_a_ranking_helpers_answers_are_left_when_the_models_changed_since(
     assert "acme/late-qwen" in _served(catalog, "qwen")
 
 
+def test_a_ranking_helper_that_dies_leaves_the_importer_to_rank_every_search(
+    catalog: Path,
+) -> None:
+    with sqlite3.connect(catalog) as conn:
+        conn.execute("DELETE FROM remembered_searches")
+        conn.execute("DELETE FROM remembered_answers")
+    with ModelManager(catalog) as manager:
+        db = manager.writable()
+        ahead = remembered_searches.RankingAhead.start(db)
+        assert ahead is not None
+        ahead._process.kill()  # as the kernel's OOM killer would
+        ahead._process.join()
+        assert remembered_searches.remember_after_bulk_write(db, 20, ahead=ahead) == len(STORED)
+    _assert_all_kept_and_right(catalog)
+
+
 def test_an_answer_is_not_kept_after_another_writer(catalog: Path) -> None:
     with ModelManager(catalog) as manager:
         db = manager.writable()

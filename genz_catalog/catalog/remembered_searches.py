@@ -750,8 +750,6 @@ def remember_after_bulk_write(
     return remember_searches(db)
 
 
-#: Seconds to wait for a ranking helper's next message before checking that it still runs.
-_HELPER_POLL_SECONDS = 1.0
 #: The end of a ranking helper's claims until it has planned (:class:`RankingAhead`).
 _NOT_PLANNED = 1 << 62
 #: The settings a ranking helper takes from the process that starts it, so both rank alike.
@@ -776,7 +774,8 @@ class RankingAhead:
     The helper reads its own snapshot of the file (:func:`rank_as_helper`); its answers are
     used only at the generation this process then reads, so a writer that came between makes
     :meth:`finish` leave them (and rank as :func:`remember_searches` does). It imports lean
-    (:func:`genz_catalog._lean_start.run_search_ranker`: ~27 MB) and dies with this process.
+    (:func:`genz_catalog._lean_start.run_search_ranker`: ~14 MB) and dies with this process;
+    if it dies first, this process reads the end of its pipe and ranks every search itself.
     """
 
     def __init__(self, path: str) -> None:
@@ -787,7 +786,9 @@ class RankingAhead:
 
         # spawn, not fork: a fork would copy this process's open connection.
         context = multiprocessing.get_context("spawn")
-        self._messages = context.Queue()
+        # A pipe this process only reads: once the helper has gone, however it went, a read
+        # ends (EOFError) instead of waiting for the rest of a message it was writing.
+        self._messages, sender = context.Pipe(duplex=False)
         # [the next search of the plan this process takes (the cheapest first), one past the
         # last the helper has not taken (it takes the costliest first)]; the end is set with
         # the plan.
@@ -797,13 +798,14 @@ class RankingAhead:
             args=(
                 os.getpid(),
                 path,
-                self._messages,
+                sender,
                 self._claimed,
                 {name: globals()[name] for name in _HELPER_SETTINGS},
             ),
             daemon=True,
         )
         self._process.start()
+        sender.close()
 
     @classmethod
     def start(cls, db: sqlite_utils.Database) -> RankingAhead | None:
@@ -823,14 +825,11 @@ class RankingAhead:
         return cls(path)
 
     def _message(self) -> tuple | None:
-        import queue
-
-        while True:
-            try:
-                return self._messages.get(timeout=_HELPER_POLL_SECONDS)
-            except queue.Empty:
-                if not self._process.is_alive():
-                    return None
+        """The helper's next message, or None once it has gone."""
+        try:
+            return self._messages.recv()
+        except (EOFError, OSError):
+            return None
 
     @property
     def untaken(self) -> int | None:
@@ -870,10 +869,10 @@ class RankingAhead:
                     answered[plan.ranked[index]] = _ranked(conn, plan.ranked[index], deleted)  # type: ignore[assignment]
             finally:
                 conn.execute("COMMIT")
-            while (message := self._message()) is not None and message[0] == "answer":
-                answered[message[1]] = message[2]
+            message = self._message()
             if message is None or message[0] != "done":
                 return None
+            answered.update(message[1])
             return _store_ranked(db, (generation, _answers(plan, answered)), replace_all=True)
         finally:
             self.close()
@@ -890,11 +889,13 @@ class RankingAhead:
 
 def rank_as_helper(path: str, messages: Any, claimed: Any, settings: dict[str, int]) -> None:
     """A :class:`RankingAhead` helper's work: in one read snapshot of the catalog at ``path``,
-    plan the broad searches (:func:`broad_searches`, :func:`_plan` with alike prefixes), put
-    ``("plan", generation, plan)`` on ``messages``, then rank the searches of the plan from the
-    costliest (the end of its list), taking each from ``claimed`` (shared with the caller, which
-    takes the cheapest first), putting ``("answer", key, answer)`` for each, and ``("done",)``
-    at the end (or ``("failed", reason)``). ``settings``: the starting process's values of
+    plan the broad searches (:func:`broad_searches`, :func:`_plan` with alike prefixes), send
+    ``("plan", generation, plan)`` through ``messages`` (a pipe's sending end), then rank the
+    searches of the plan from the costliest (the end of its list), taking each from ``claimed``
+    (shared with the caller, which takes the cheapest first), and send ``("done", answers)``
+    (search key -> answer) at the end, or ``("failed", reason)``. The answers go in one message
+    at the end: the caller reads nothing until it has ranked its own share, and a pipe whose
+    buffer is full would stop the helper. ``settings``: the starting process's values of
     :data:`_HELPER_SETTINGS`."""
     globals().update((name, settings[name]) for name in _HELPER_SETTINGS)
     try:
@@ -907,8 +908,9 @@ def rank_as_helper(path: str, messages: Any, claimed: Any, settings: dict[str, i
         plan = _plan(conn, wanted, alike=True)
         with claimed.get_lock():
             claimed[1] = len(plan.ranked)
-        messages.put(("plan", generation, plan))
+        messages.send(("plan", generation, plan))
         deleted = _deleted(conn)
+        answers: dict[str, _Answer] = {}
         while True:
             with claimed.get_lock():
                 if claimed[0] >= claimed[1]:
@@ -916,12 +918,12 @@ def rank_as_helper(path: str, messages: Any, claimed: Any, settings: dict[str, i
                 index = claimed[1] - 1
                 claimed[1] = index
             key = plan.ranked[index]
-            messages.put(("answer", key, _ranked(conn, key, deleted)))
+            answers[key] = _ranked(conn, key, deleted)  # type: ignore[assignment]
         conn.execute("COMMIT")
         conn.close()
-        messages.put(("done",))
+        messages.send(("done", answers))
     except Exception as error:  # noqa: BLE001 - reported to the caller, which ranks instead
-        messages.put(("failed", f"{type(error).__name__}: {error}"))
+        messages.send(("failed", f"{type(error).__name__}: {error}"))
 
 
 def remember_after_rebuild(db: sqlite_utils.Database) -> int:
