@@ -146,7 +146,24 @@ def broad_searches(
     prefix_models: int | None = None,
     limit: int | None = None,
 ) -> list[str]:
-    """The searches worth remembering, broadest first, at most ``limit`` (default
+    """The searches worth remembering (:func:`broad_searches_held` without the counts)."""
+    return list(
+        broad_searches_held(
+            conn, prefixes=prefixes, models=models, prefix_models=prefix_models, limit=limit
+        )
+    )
+
+
+def broad_searches_held(
+    conn: sqlite3.Connection,
+    *,
+    prefixes: bool = True,
+    models: int | None = None,
+    prefix_models: int | None = None,
+    limit: int | None = None,
+) -> dict[str, int]:
+    """The searches worth remembering, broadest first, each with how many times its words are
+    held (its matches, or an upper bound of them for a prefix), at most ``limit`` (default
     :data:`MAX_REMEMBERED_SEARCHES`): the index's words that at least ``models`` (default
     :data:`BROAD_SEARCH_MODELS`) models hold, the most held first, then (with ``prefixes``) the
     prefixes of up to :data:`PREFIX_CHARS` characters whose words are held at least
@@ -166,15 +183,12 @@ def broad_searches(
             held[start[:length]] = held.get(start[:length], 0) + total
         pairs = (broad or "").split()
         words += [(int(count), word) for word, count in zip(pairs[::2], pairs[1::2], strict=True)]
-    searches = [word for _, word in sorted(words, key=lambda pair: (-pair[0], pair[1]))]
+    searches = {word: count for count, word in sorted(words, key=lambda pair: (-pair[0], pair[1]))}
     if prefixes:
-        chosen = set(searches)
-        searches += [
-            start
-            for start, total in sorted(held.items(), key=lambda pair: (-pair[1], pair[0]))
-            if total >= prefix_models and start not in chosen
-        ]
-    return searches[:limit]
+        for start, total in sorted(held.items(), key=lambda pair: (-pair[1], pair[0])):
+            if total >= prefix_models and start not in searches:
+                searches[start] = total
+    return dict(itertools.islice(searches.items(), limit))
 
 
 #: Most shorter prefixes of the broad searches stored beside them (:func:`_alike_prefixes`).
@@ -296,8 +310,9 @@ def rank_left_answers(
 
 
 class _Plan(NamedTuple):
-    """What answering some searches takes: the searches to rank, longest first (a longer
-    prefix is usually held by fewer models, so is cheaper to rank), and the others, each with
+    """What answering some searches takes: the searches to rank, the cheapest first (by how
+    many times their words are held where that is known, else the longest first: a longer
+    prefix is usually held by fewer models), and the others, each with
     the ranked search whose answer it takes (its matches are the same,
     :func:`_alike_prefixes`)."""
 
@@ -305,13 +320,22 @@ class _Plan(NamedTuple):
     taken: dict[str, str]
 
 
-def _plan(conn: sqlite3.Connection, wanted: list[str], *, alike: bool) -> _Plan:
+def _plan(
+    conn: sqlite3.Connection,
+    wanted: list[str],
+    *,
+    alike: bool,
+    cost: dict[str, int] | None = None,
+) -> _Plan:
     """The plan for answering ``wanted``: a prefix among them that matches what a longer one
     matches takes its answer. With ``alike`` every such prefix of a one-word search is answered
     too (at most :data:`MAX_ALIKE_PREFIXES` more), and the longest shorter prefix of each that
     is not alike is ranked when it is longer than :data:`PREFIX_CHARS` (it matches at least what
-    its word matches, so is as broad; shorter ones are :func:`broad_searches`' own). Reads only
-    the index's word list (1-20 ms a prefix at a million models)."""
+    its word matches, so is as broad; shorter ones are :func:`broad_searches`' own). With
+    ``cost`` (search key -> times its words are held) the searches to rank come cheapest first
+    instead (such a prefix costs at least its word). Reads only the index's word list (1-20 ms
+    a prefix at a million models)."""
+    cost = None if cost is None else dict(cost)
     pending = [(-len(key), order, key) for order, key in enumerate(dict.fromkeys(wanted))]
     heapq.heapify(pending)
     queued = {key for _, _, key in pending}
@@ -336,8 +360,12 @@ def _plan(conn: sqlite3.Connection, wanted: list[str], *, alike: bool) -> _Plan:
             ):
                 queued.add(more)
                 heapq.heappush(pending, (-len(more), len(queued), more))
+                if cost is not None:
+                    cost.setdefault(more, cost.get(key, 0))
     extra = [key for key in taken if key not in queued][: MAX_ALIKE_PREFIXES if alike else 0]
     kept = {key: source for key, source in taken.items() if key in queued or key in extra}
+    if cost is not None:
+        ranked.sort(key=lambda key: cost.get(key, 0))
     return _Plan(ranked, kept)
 
 
@@ -904,8 +932,11 @@ def rank_as_helper(path: str, messages: Any, claimed: Any, settings: dict[str, i
         )
         conn.execute("BEGIN")
         generation = conn.execute("SELECT generation FROM search_state").fetchone()[0]
-        wanted = list(dict.fromkeys(k for k in map(search_key, broad_searches(conn)) if k))
-        plan = _plan(conn, wanted, alike=True)
+        # The costliest last: the helper takes those, the importer (joining once its indexes
+        # are built again) the cheapest, so FTS5's merge of a prefix held a million times
+        # (~25 MB) adds to the helper's peak, not to the importer's.
+        cost = {search_key(text): held for text, held in broad_searches_held(conn).items()}
+        plan = _plan(conn, [key for key in cost if key], alike=True, cost=cost)
         with claimed.get_lock():
             claimed[1] = len(plan.ranked)
         messages.send(("plan", generation, plan))
