@@ -629,6 +629,21 @@ def test_an_import_with_a_worker_ranks_beside_a_helper(
     _assert_all_kept_and_right(path)
 
 
+def test_a_helpers_plan_leaves_the_costliest_searches_to_the_helper(catalog: Path) -> None:
+    # The importer takes the plan's searches from the front, the helper from the end: the
+    # searches whose words are held most (FTS5 merges a broad prefix's doclists in memory)
+    # come last, so the helper ranks them.
+    with sqlite3.connect(catalog) as conn:
+        held = remembered_searches.broad_searches_held(conn, models=8, prefix_models=13)
+        cost = {remembered_searches.search_key(text): count for text, count in held.items()}
+        plan = remembered_searches._plan(conn, list(cost), alike=True, cost=cost)
+    assert held["m"] == 67 and held["instruct"] == 21 and held["t"] == 14
+    assert [cost[key] for key in plan.ranked] == sorted(cost[key] for key in plan.ranked)
+    assert plan.ranked[-1] == '"m"*' and len(plan.ranked) == 31
+    # The alike prefixes are not ranked, whatever their count.
+    assert plan.taken['"ins"*'] == '"instruct"*' and '"ins"*' not in plan.ranked
+
+
 def _ahead_done(db: Any) -> remembered_searches.RankingAhead:
     """A ranking helper started on ``db``, once it has taken every search of its plan."""
     ahead = remembered_searches.RankingAhead.start(db)
