@@ -867,16 +867,6 @@ class RankingAhead:
             front, end = self._claimed[0], self._claimed[1]
         return None if end == _NOT_PLANNED else end - front
 
-    def _take(self) -> int | None:
-        """The next search of the plan for this process: the cheapest the helper has not
-        taken (it takes from the other end)."""
-        with self._claimed.get_lock():
-            front, end = self._claimed[0], self._claimed[1]
-            if front >= end:
-                return None
-            self._claimed[0] = front + 1
-            return front
-
     def finish(self, db: sqlite_utils.Database) -> int | None:
         """Rank what the helper has not taken, in this process's own snapshot, and store every
         answer; the number stored, or None when the helper's answers cannot be used (it
@@ -893,7 +883,7 @@ class RankingAhead:
                 if conn.execute("SELECT generation FROM search_state").fetchone()[0] != generation:
                     return None
                 deleted = _deleted(conn)
-                while (index := self._take()) is not None:
+                while (index := _claim(self._claimed, costliest=False)) is not None:
                     answered[plan.ranked[index]] = _ranked(conn, plan.ranked[index], deleted)  # type: ignore[assignment]
             finally:
                 conn.execute("COMMIT")
@@ -913,6 +903,21 @@ class RankingAhead:
             self._process.terminate()
         self._process.join()
         self._messages.close()
+
+
+def _claim(claimed: Any, *, costliest: bool) -> int | None:
+    """Take the next search of a :class:`RankingAhead` plan from ``claimed`` (shared: [the
+    next from the cheap end, one past the last from the costly end]): the costliest left for
+    the helper, the cheapest for the importer; None when none is left."""
+    with claimed.get_lock():
+        front, end = claimed[0], claimed[1]
+        if front >= end:
+            return None
+        if costliest:
+            claimed[1] = end - 1
+            return end - 1
+        claimed[0] = front + 1
+        return front
 
 
 def rank_as_helper(path: str, messages: Any, claimed: Any, settings: dict[str, int]) -> None:
@@ -942,12 +947,7 @@ def rank_as_helper(path: str, messages: Any, claimed: Any, settings: dict[str, i
         messages.send(("plan", generation, plan))
         deleted = _deleted(conn)
         answers: dict[str, _Answer] = {}
-        while True:
-            with claimed.get_lock():
-                if claimed[0] >= claimed[1]:
-                    break
-                index = claimed[1] - 1
-                claimed[1] = index
+        while (index := _claim(claimed, costliest=True)) is not None:
             key = plan.ranked[index]
             answers[key] = _ranked(conn, key, deleted)  # type: ignore[assignment]
         conn.execute("COMMIT")
