@@ -51,6 +51,7 @@ MIGRATION_NAMES = [
     "m027_remembered_searches",
     "m028_kept_search_answers",
     "m029_answers_in_reserve",
+    "m030_search_prefix_index",
 ]
 
 
@@ -466,6 +467,45 @@ def test_m021_reindexes_an_older_file_in_place(tmp_path: Path):
     assert fts_in_step(db) and fts_entries(db) == 2
     assert _search(db, "Llama-3.1") == ["meta-llama/Llama-3.1-8B"]
     assert _indexed_instances(db, "3.1") == 1 and _indexed_instances(db, "1b") == 1
+
+
+def _ranked(db: sqlite_utils.Database, text: str) -> list[tuple[int, float]]:
+    return db.execute(
+        "SELECT rowid, rank FROM models_fts WHERE models_fts MATCH ? ORDER BY rank, rowid",
+        [escape_fts_query(text)],
+    ).fetchall()
+
+
+def test_m030_prefix_index_keeps_matches_ranks_and_stored_answers(tmp_path: Path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m030_search_prefix_index")
+    families = ("llama", "qwen2", "mistral", "gemma")
+    for n in range(60):
+        family = families[n % 4]
+        _insert_model(old, f"org{n % 7}/{family}-{n % 5 + 1}b-m{n}-instruct", family=family)
+    old.conn.commit()
+    searches = ("l", "q", "m", "3", "i", "llama m", "qwen 1", "o m", "m1")
+    before = {text: _ranked(old, text) for text in searches}
+    generation = old.execute("SELECT generation FROM search_state").fetchone()
+    index_bytes = old.execute("SELECT sum(length(block)) FROM models_fts_data").fetchone()[0]
+    old.close()
+
+    db = connect(path)
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'models_fts'").fetchone()[0]
+    assert "prefix = '1'" in sql
+    # The index now also holds every word under its first character.
+    assert db.execute("SELECT sum(length(block)) FROM models_fts_data").fetchone()[0] > (
+        index_bytes * 1.15
+    )
+    assert {text: _ranked(db, text) for text in searches} == before
+    assert all(len(before[text]) > 0 for text in searches)
+    assert len(before["l"]) == 15 and len(before["m"]) == 60  # llama; every model's m<n>
+    # Stored answers are read at the generation they were ranked at: it did not move.
+    assert db.execute("SELECT generation FROM search_state").fetchone() == generation
+    db.execute("INSERT INTO models_fts (models_fts, rank) VALUES ('integrity-check', 1)")
+    _insert_model(db, "zeta/Zorro-1b")
+    assert _search(db, "z") == ["zeta/Zorro-1b"] and fts_in_step(db)
 
 
 @pytest.mark.parametrize(
