@@ -34,6 +34,14 @@ Two ways configs repeat (``repetition``):
     Each model is a folder ``NNNN/org__name/config.json`` (its id comes from the folder, as for
     a downloaded repo); identical configs are hard links to one file, so a million models take
     a few thousand distinct files and ~4 GB of folder entries, not a million files.
+
+Names are the Hub's shape too (:func:`account`, :class:`Names`): an account picked with a Zipf
+law among :data:`ACCOUNTS` made-up user names, the base's name, and for a fine-tune one or two
+of the words fine-tunes add (``lora``, ``gguf``, ``dpo``, ``ko``...), numbered only when the
+account already has a model of that name. No word is in most names, as on the Hub. (Names
+used to be ``bench-ft-N/<base>-bK-ftI``: ``bench`` in every name and a word ``ftI`` of each
+model's own, so a two-word search with ``bench`` or the prefix ``ft`` ranked nearly every
+model, a search no Hub-like catalog is asked.)
 """
 
 from __future__ import annotations
@@ -59,6 +67,8 @@ TRANSFORMERS_VERSIONS = ("4.38.2", "4.40.1", "4.43.3", "4.45.2", "4.46.3", "4.51
 DTYPES = ("bfloat16", "float16", "float32")
 REPETITIONS = ("hub", "unique")
 MARKER = ".generated.json"
+#: The naming of the generated models (2: Hub-like accounts and words, :class:`Names`).
+NAMES = 2
 
 
 @dataclass
@@ -70,6 +80,8 @@ class Generated:
     real_configs: int
     distinct_configs: int
     seconds: float
+    #: How models are named (:data:`NAMES`); a folder named another way is generated again.
+    names: int = 1
 
 
 def real_bases() -> list[tuple[str, dict, list[int | None]]]:
@@ -118,18 +130,65 @@ def _write_json(path: Path, config: dict) -> None:
 def generate_unique(folder: Path, count: int, bases: list) -> int:
     """``count`` configs, no two alike, as loose ``NNNN/i.json`` files; returns how many
     distinct files were written (all of them)."""
+    names = Names()
     for i in range(count):
         name, config, layers = bases[i % len(bases)]
         variant = dict(config)
         depth = layers[(i // len(bases)) % len(layers)]
         if depth is not None:
             variant["num_hidden_layers"] = depth
-        variant["_name_or_path"] = f"bench/{name}-v{i}"
+        variant["_name_or_path"] = names(i, name, fine_tune=i >= len(bases))
         sub = folder / f"{i // FILES_PER_FOLDER:04d}"
         if i % FILES_PER_FOLDER == 0:
             sub.mkdir(parents=True, exist_ok=True)
         _write_json(sub / f"{i}.json", variant)
     return count
+
+
+#: Syllables of the made-up account names (:func:`account`).
+_SYLLABLES = (
+    "ka", "ro", "mi", "ta", "ne", "lo", "vu", "si", "da", "pe", "zo", "hi", "gu", "fa",
+    "be", "ny", "xu", "we", "jo", "qi", "ar", "el", "on", "is", "ul", "tr", "sh", "ch",
+)  # fmt: skip
+#: Accounts the models are spread over (Zipf: a few publish tens of thousands, most a handful).
+ACCOUNTS = 200_000
+#: Words fine-tunes add to their base's name on the Hub: method, format, quantisation, task,
+#: language.
+SUFFIXES = (
+    "lora", "qlora", "sft", "dpo", "orpo", "gguf", "awq", "gptq", "exl2", "mlx", "4bit",
+    "8bit", "merged", "finetuned", "chat", "instruct", "uncensored", "rp", "math", "code",
+    "medical", "legal", "distilled", "ko", "ja", "zh", "de", "fr", "v2", "v0.1",
+)  # fmt: skip
+
+
+def account(rank: int) -> str:
+    """The made-up name of the account of Zipf rank ``rank``: two to four syllables, a third
+    of them followed by digits (``karomi``, ``zohi417``); different ranks may share a name."""
+    m = _mix(rank + 5_000_000_000)
+    syllables = 2 + m % 3
+    name = "".join(_SYLLABLES[(m >> (2 + 5 * j)) % len(_SYLLABLES)] for j in range(syllables))
+    return name + str(rank % 1000) if (m >> 22) % 3 == 0 else name
+
+
+class Names:
+    """Hub-like model ids, each given once: an account (Zipf over :data:`ACCOUNTS`), the
+    model's name, and ``-N`` when the account already has a model of that name."""
+
+    def __init__(self) -> None:
+        self._given: dict[str, int] = {}
+
+    def __call__(self, seed: int, name: str, fine_tune: bool) -> str:
+        """The id (``org/name``) of model ``seed`` named ``name``, with one or two
+        :data:`SUFFIXES` words added for a fine-tune."""
+        if fine_tune:
+            m = _mix(seed + 7_000_000_000)
+            name += "-" + SUFFIXES[m % len(SUFFIXES)]
+            if (m >> 8) % 4 == 0:
+                name += "-" + SUFFIXES[(m >> 12) % len(SUFFIXES)]
+        model_id = f"{account(zipf_rank(seed + 3_000_000_000, ACCOUNTS))}/{name}"
+        seen = self._given.get(model_id, 0) + 1
+        self._given[model_id] = seen
+        return model_id if seen == 1 else f"{model_id}-{seen}"
 
 
 def _mix(i: int) -> int:
@@ -165,7 +224,8 @@ def generate_hub(folder: Path, count: int, real: list) -> int:
         step = j // len(layers)
         if step and vocab_ok[index]:
             variant["vocab_size"] = config["vocab_size"] + 64 * step
-        return f"{name}-b{k}", variant
+        # A variant of a real config is named as a new version of the model would be.
+        return (name if j == 0 else f"{name}-v{j}"), variant
 
     written: dict[tuple, Path] = {}
     distinct = 0
@@ -180,6 +240,7 @@ def generate_hub(folder: Path, count: int, real: list) -> int:
             distinct += 1
         return path
 
+    names = Names()
     base_cache: dict[int, tuple[str, dict]] = {}
     for i in range(count):
         sub = folder / f"{i // FILES_PER_FOLDER:04d}"
@@ -199,11 +260,7 @@ def generate_hub(folder: Path, count: int, real: list) -> int:
         if k not in base_cache:
             base_cache[k] = base_config(k)
         base_name, config = base_cache[k]
-        model_folder = sub / (
-            f"bench-base-{k % 997}__{base_name}"
-            if kind == "base"
-            else f"bench-ft-{i % 997}__{base_name}-ft{i}"
-        )
+        model_folder = sub / names(i, base_name, fine_tune=kind != "base").replace("/", "__")
         model_folder.mkdir()
         target = model_folder / "config.json"
         if kind in ("base", "identical"):
@@ -228,7 +285,7 @@ def ensure_generated(folder: Path, models: int, repetition: str) -> Generated:
     marker = folder / MARKER
     if marker.exists():
         found = Generated(**json.loads(marker.read_text()))
-        if found.models == models and found.repetition == repetition:
+        if found.models == models and found.repetition == repetition and found.names == NAMES:
             return found
     if folder.exists():
         shutil.rmtree(folder)
@@ -239,7 +296,9 @@ def ensure_generated(folder: Path, models: int, repetition: str) -> Generated:
         distinct = generate_hub(folder, models, real)
     else:
         distinct = generate_unique(folder, models, real)
-    generated = Generated(models, repetition, len(real), distinct, time.perf_counter() - began)
+    generated = Generated(
+        models, repetition, len(real), distinct, time.perf_counter() - began, NAMES
+    )
     marker.write_text(json.dumps(asdict(generated)))
     return generated
 
