@@ -9,7 +9,8 @@
 2. Times every canned query through Datasette's in-process client (median of ``--repeat`` runs;
    target <= 100 ms each), ``search_models`` also with one broad word (``BROAD_SEARCHES``),
    shorter prefixes of those words (``PREFIX_SEARCHES``), other short prefixes
-   (``SHORT_SEARCHES``) and pairs of words (``PAIR_SEARCHES``),
+   (``SHORT_SEARCHES``) and pairs of words (``PAIR_SEARCHES``, and the broadest pairs of the
+   file's own words, ``broadest_pairs``),
    the models page with no facet counts remembered (the first view after a write), and the
    pages people open next (``NEXT_PAGES``: a facet value clicked, the search box). Then what
    ``genz-catalog serve``'s warm-up does for broad searches: the broad words it finds, the
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
+import itertools
 import json
 import os
 import shutil
@@ -54,11 +56,13 @@ from synthetic_catalog import checkpoint, ensure_generated
 
 from genz_catalog.catalog.remembered_searches import (
     SPARE_ROWS,
+    VOCABULARY_SQL,
     broad_searches,
     remember_searches,
     search_key,
     stored_answers,
 )
+from genz_catalog.catalog.search_scores import escape_fts_query
 from genz_catalog.datasette.app import build_datasette, load_metadata
 from genz_catalog.datasette.counts_cache import BROAD_WORD_MODELS, broad_words, warm_searches
 from genz_catalog.db import write_transaction
@@ -97,18 +101,64 @@ PREFIX_SEARCHES = ("qwe", "instr")
 #: or that hold a broad word and more (``be``: bench and beta): a bulk import stores their
 #: answers too when their words are held ``BROAD_PREFIX_MODELS`` times (80,000 or more).
 SHORT_SEARCHES = ("be", "in", "mo", "ba", "c", "g", "v", "o")
-#: Two words: never stored, ranked when first asked. ``bench`` is a word of every synthetic
-#: model's name and ``ftNNNNNN`` one of its own, so the ``bench``/``ft`` pairs match hundreds
-#: of thousands of models (the ``ft`` prefix spans ~950,000 distinct words).
+#: Two words: never stored, ranked when first asked (~0.8 us a match). Besides these, the
+#: broadest pairs of the file's own words are timed (:func:`broadest_pairs`).
 PAIR_SEARCHES = (
     "qwen instruct",
     "qwen 7b",
     "llama instruct",
-    "bench qwen",
-    "bench instruct",
-    "qwen ft",
-    "bench ft",
+    "llama m",
+    "qwen 1",
+    "t m",
 )
+#: The file's words held by most models, and its one-character prefixes held most, that
+#: :func:`broadest_pairs` pairs up.
+PAIR_WORDS = 6
+PAIR_LETTERS = 4
+#: The broadest pairs timed.
+BROADEST_PAIRS = 4
+
+
+def broadest_pairs(path: Path) -> list[tuple[str, int]]:
+    """The :data:`BROADEST_PAIRS` two-word searches with the most matches among pairs of the
+    file's :data:`PAIR_WORDS` broadest words, and of those words with its :data:`PAIR_LETTERS`
+    broadest one-character prefixes (a second word being typed): (search, matches). The
+    slowest searches a visitor can type first, short of one letter per word."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn.execute(VOCABULARY_SQL)
+        words = [
+            w
+            for (w,) in conn.execute(
+                "SELECT term FROM temp.genz_search_words ORDER BY doc DESC LIMIT ?",
+                (PAIR_WORDS,),
+            )
+        ]
+        letters = [
+            w
+            for (w,) in conn.execute(
+                "SELECT substr(term, 1, 1) FROM temp.genz_search_words "
+                "GROUP BY 1 ORDER BY sum(doc) DESC LIMIT ?",
+                (PAIR_LETTERS,),
+            )
+        ]
+        texts = [f"{a} {b}" for a, b in itertools.combinations(words, 2)]
+        texts += [f"{w} {letter}" for w in words for letter in letters if not w.startswith(letter)]
+        counted = [
+            (
+                text,
+                conn.execute(
+                    "SELECT count(*) FROM models_fts WHERE models_fts MATCH ?",
+                    (escape_fts_query(text),),
+                ).fetchone()[0],
+            )
+            for text in texts
+        ]
+    finally:
+        conn.close()
+    return sorted(counted, key=lambda pair: -pair[1])[:BROADEST_PAIRS]
+
+
 #: The config of the one model written between timings (a real Qwen2.5-7B config.json).
 ONE_MORE_CONFIG = json.loads(
     (
@@ -265,6 +315,10 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
     ]
     asked += _broad_searches_asked("", prefixes=True)
     asked += [(f"search_models q={q}", _search_url(q)) for q in SHORT_SEARCHES + PAIR_SEARCHES]
+    broadest = broadest_pairs(path)
+    asked += [
+        (f"search_models q={q} ({matches:,} matches)", _search_url(q)) for q, matches in broadest
+    ]
     timings = _timed(path, asked, repeat)
     with ModelManager(path) as manager:
         before = len(stored_answers(manager.db.conn))
