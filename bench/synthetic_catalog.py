@@ -67,8 +67,8 @@ TRANSFORMERS_VERSIONS = ("4.38.2", "4.40.1", "4.43.3", "4.45.2", "4.46.3", "4.51
 DTYPES = ("bfloat16", "float16", "float32")
 REPETITIONS = ("hub", "unique")
 MARKER = ".generated.json"
-#: The naming of the generated models (2: Hub-like accounts and words, :class:`Names`).
-NAMES = 2
+#: The naming of the generated models (3: Hub-like accounts and words, :class:`Names`).
+NAMES = 3
 
 
 @dataclass
@@ -186,8 +186,11 @@ class Names:
             if (m >> 8) % 4 == 0:
                 name += "-" + SUFFIXES[(m >> 12) % len(SUFFIXES)]
         model_id = f"{account(zipf_rank(seed + 3_000_000_000, ACCOUNTS))}/{name}"
-        seen = self._given.get(model_id, 0) + 1
-        self._given[model_id] = seen
+        # Ids are one model whatever their case (``...-3B-instruct-merged``, a base's
+        # ``instruct`` suffix, is ``...-3B-Instruct-merged``).
+        key = model_id.lower()
+        seen = self._given.get(key, 0) + 1
+        self._given[key] = seen
         return model_id if seen == 1 else f"{model_id}-{seen}"
 
 

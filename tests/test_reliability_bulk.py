@@ -200,6 +200,49 @@ def test_bulk_rows_split_at_the_sqlite_parameter_limit(tmp_path: Path):
     assert without_times(dump_catalog(bulk_db)) == without_times(dump_catalog(single_db))
 
 
+@pytest.mark.skipif(
+    not hasattr(__import__("sqlite3").Connection, "setlimit"), reason="needs Python 3.11+"
+)
+def test_bulk_inserts_of_every_length_compile_few_statement_texts(tmp_path: Path):
+    # The connection keeps each statement text it compiles, and a multi-row INSERT is as long
+    # as its rows: batches bringing 1, 2, ... 24 new aliases must not each compile their own.
+    import sqlite3
+
+    from genz_catalog.catalog.writes import statement_sizes
+
+    with ModelManager(tmp_path / "c.db") as manager:
+        # Room for 16 alias rows (4 columns) per statement.
+        manager.db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 64)
+        statements: list[str] = []
+        manager.db.conn.set_trace_callback(statements.append)
+        written = 0
+        for n in range(1, 25):
+            items = [
+                {
+                    "model_id": f"org{n}/deep-{k}",
+                    "config": {**LLAMA, "num_hidden_layers": k % 40 + 1},
+                    "aliases": [f"deep-{n}-{k}"],
+                }
+                for k in range(n)
+            ]
+            assert {r.status for r in manager.add_models(items)} == {"imported"}
+            written += n
+        manager.db.conn.set_trace_callback(None)
+        inserts = {s for s in statements if s.startswith("INSERT INTO model_aliases")}
+        lengths = sorted({s.count("), (") + 1 for s in inserts})
+        assert lengths == [1, 2, 4, 8, 16]
+        # Each given alias, and each model's bare name (deep-0 ... deep-23) the first time.
+        count = "SELECT count(*) FROM model_aliases"
+        assert manager.db.execute(count).fetchone()[0] == written + 24
+        assert manager.get_model("deep-23-22")["model_id"] == "org23/deep-22"
+        assert diagnose_catalog(manager.db).healthy
+    assert statement_sizes(1300, 1000) == [1000, 256, 32, 8, 4]
+    for most in (1, 3, 16, 1000):
+        sizes = {n: statement_sizes(n, most) for n in range(3 * most + 2)}
+        assert all(sum(parts) == n and max(parts, default=0) <= most for n, parts in sizes.items())
+        assert len({size for parts in sizes.values() for size in parts}) <= most.bit_length() + 1
+
+
 def test_add_models_on_error_rolls_back_only_the_refused_item(tmp_path: Path):
     with ModelManager(tmp_path / "c.db") as manager:
         manager.add_model("org/existing", MISTRAL, aliases=["taken"])

@@ -480,14 +480,38 @@ def delete_everything(db: sqlite_utils.Database) -> None:
     db.execute("DELETE FROM documents")
 
 
+def statement_sizes(rows: int, most: int) -> list[int]:
+    """How many rows each multi-row ``INSERT`` of :func:`insert_many` takes: ``most`` while at
+    least that many are left, then the rest in powers of two, largest first (1,300 rows at
+    most 1,000 a statement: 1,000, 256, 32, 8, 4).
+
+    A connection keeps every statement text it compiles (Python's sqlite3 caches 128), and a
+    multi-row ``INSERT`` compiles to a program as long as its rows. With one text per number of
+    rows, a million-model import, whose batches each bring a different number of new aliases,
+    held ~80 MB of compiled alias INSERTs; with powers of two a table has at most
+    ``log2(most) + 2`` texts."""
+    sizes = [most] * (rows // most)
+    rest = rows % most
+    bit = 1 << max(rest.bit_length() - 1, 0)
+    while rest:
+        if rest & bit:
+            sizes.append(bit)
+            rest -= bit
+        bit >>= 1
+    return sizes
+
+
 def insert_many(conn: Any, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order) with as few multi-row ``INSERT``
-    statements as the parameter limit allows, in order (rowids follow ``rows``)."""
+    """Insert ``rows`` (tuples in ``columns`` order) with few multi-row ``INSERT`` statements of
+    few distinct lengths (:func:`statement_sizes`) within the parameter limit, in order (rowids
+    follow ``rows``)."""
     if not rows:
         return
     per_statement = max(1, variable_limit(conn) // len(columns))
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     one_row = f"({', '.join('?' for _ in columns)})"
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        conn.execute(head + ", ".join([one_row] * len(chunk)), [v for row in chunk for v in row])
+    start = 0
+    for size in statement_sizes(len(rows), per_statement):
+        chunk = rows[start : start + size]
+        start += size
+        conn.execute(head + ", ".join([one_row] * size), [v for row in chunk for v in row])
