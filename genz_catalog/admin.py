@@ -59,6 +59,7 @@ from .db import (
     FIGURE_COLUMNS,
     FTS_ALIASES_SQL,
     SOURCES,
+    catalog_file,
     fts_entries,
     fts_in_step,
     model_facets_drift,
@@ -155,14 +156,6 @@ def _published_rows(
     return rows
 
 
-def _catalog_file(db: sqlite_utils.Database) -> Path | None:
-    """The file behind the connection's main database, or None for an in-memory one."""
-    for _, name, filename in db.execute("PRAGMA database_list").fetchall():
-        if name == "main":
-            return Path(filename).resolve() if filename else None
-    return None
-
-
 # ------------------------------------------------------------------------- files written
 
 #: Suffix of the temporary files every written file is built in (``.NAME.PID.RANDOM.genz-tmp``):
@@ -172,7 +165,7 @@ TEMP_SUFFIX = ".genz-tmp"
 
 def _catalog_paths(db: sqlite_utils.Database) -> set[Path]:
     """The catalog file and its companions (``-wal``, ``-shm``, ``-journal``), resolved."""
-    source = _catalog_file(db)
+    source = catalog_file(db)
     if source is None:
         return set()
     return {source} | {Path(f"{source}{suffix}") for suffix in ("-wal", "-shm", "-journal")}
@@ -957,7 +950,7 @@ def _diagnose(db: sqlite_utils.Database) -> DoctorReport:
     journal_mode = attempt(
         "journal mode", lambda: str(db.execute("PRAGMA journal_mode").fetchone()[0]), "unknown"
     )
-    path = _catalog_file(db)
+    path = catalog_file(db)
     wal = Path(f"{path}-wal") if path is not None else None
     wal_bytes = wal.stat().st_size if wal is not None and wal.exists() else None
     stale_temps = _stale_temporaries(path.parent) if path is not None else []
@@ -1206,7 +1199,7 @@ def _fts_words_in_step(db: sqlite_utils.Database) -> bool | None:
     except sqlite3.OperationalError as exc:
         if "readonly" not in str(exc):
             raise
-    path = _catalog_file(db)
+    path = catalog_file(db)
     if path is None or not os.access(path, os.W_OK):
         return None
     side = sqlite3.connect(
@@ -1266,7 +1259,7 @@ def repair_catalog(db: sqlite_utils.Database) -> dict[str, int]:
     finally:
         db.execute("PRAGMA foreign_keys = ON")
     remember_after_rebuild(db)
-    path = _catalog_file(db)
+    path = catalog_file(db)
     if path is not None:
         removed["stale temporary files"] = len(remove_stale_temporaries(path.parent))
     removed["deferred indexes"] = len(restored)

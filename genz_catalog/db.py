@@ -312,6 +312,14 @@ def index_exists(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute(sql, (name,)).fetchone() is not None
 
 
+def catalog_file(db: sqlite_utils.Database) -> Path | None:
+    """The file behind the connection's main database, or None for an in-memory one."""
+    for _, name, filename in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return Path(filename).resolve() if filename else None
+    return None
+
+
 @contextmanager
 def pragma_set(conn: sqlite3.Connection, name: str, value: int) -> Iterator[int]:
     """Set the integer PRAGMA ``name`` of this connection for the duration of the block; the

@@ -231,6 +231,12 @@ def _alike_prefixes(conn: sqlite3.Connection, word: str) -> list[str]:
     return found
 
 
+def _holds_answers(conn: sqlite3.Connection) -> bool:
+    """Whether the file has a place for stored answers (m028 and later)."""
+    sql = "SELECT 1 FROM sqlite_master WHERE name = 'remembered_answers'"
+    return conn.execute(sql).fetchone() is not None
+
+
 def remember_searches(
     db: sqlite_utils.Database, texts: list[str] | None = None, *, prefixes: bool = True
 ) -> int:
@@ -252,7 +258,7 @@ def remember_searches(
     conn = db.conn
     if conn.in_transaction:
         raise CatalogError("remember_searches needs a connection outside a transaction")
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'remembered_answers'").fetchone():
+    if not _holds_answers(conn):
         return 0  # a file from before m028 (a read-only source's copy): nothing to keep it in
 
     def keys(_: int) -> list[str]:
@@ -839,18 +845,12 @@ class RankingAhead:
     def start(cls, db: sqlite_utils.Database) -> RankingAhead | None:
         """A helper ranking ``db``'s broad searches, or None for a catalog not in a file (or
         one without a place for answers)."""
-        conn = db.conn
-        path = next(
-            (row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), ""
-        )
-        if (
-            not path
-            or not conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'remembered_answers'"
-            ).fetchone()
-        ):
+        from ..db import catalog_file
+
+        path = catalog_file(db)
+        if path is None or not _holds_answers(db.conn):
             return None
-        return cls(path)
+        return cls(str(path))
 
     def _message(self) -> tuple | None:
         """The helper's next message, or None once it has gone."""

@@ -490,15 +490,9 @@ def statement_sizes(rows: int, most: int) -> list[int]:
     rows, a million-model import, whose batches each bring a different number of new aliases,
     held ~80 MB of compiled alias INSERTs; with powers of two a table has at most
     ``log2(most) + 2`` texts."""
-    sizes = [most] * (rows // most)
     rest = rows % most
-    bit = 1 << max(rest.bit_length() - 1, 0)
-    while rest:
-        if rest & bit:
-            sizes.append(bit)
-            rest -= bit
-        bit >>= 1
-    return sizes
+    powers = range(rest.bit_length() - 1, -1, -1)
+    return [most] * (rows // most) + [1 << bit for bit in powers if rest >> bit & 1]
 
 
 def insert_many(conn: Any, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
