@@ -817,3 +817,100 @@ def test_doctor_finds_a_stored_answer_the_ranking_does_not_give(catalog: Path) -
     # The rebuilt index's broad searches are ranked and stored again.
     _assert_all_kept_and_right(catalog)
     assert _served(catalog, "llama") == _ranked(catalog, '"llama"*')
+
+
+#: The two-word searches the 113 configs hold when a pair is broad from 10 models holding both
+#: of its words (the pairs of the broad searches above; "m ins" searches what "m instruct"
+#: does, so is not ranked again).
+PAIRS = {"m l": 14, "m a": 12, "instruct m": 10, "m i": 10, "m in": 10, "m 2": 10, "m ins": 10}
+#: The pairs' keys stored: each pair in both orders, "m instruct" also with the alike prefixes
+#: of instruct (ins to instruc match what it matches).
+PAIR_KEYS = {
+    *(f'"{first}"* "{second}"*' for first, second in (text.split() for text in PAIRS)),
+    *(f'"{second}"* "{first}"*' for first, second in (text.split() for text in PAIRS)),
+    *(f'"m"* "{prefix}"*' for prefix in ("inst", "instr", "instru", "instruc")),
+}
+
+
+@pytest.fixture
+def paired(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The 113 configs imported in bulk (through a convert worker and its ranking helper),
+    with the thresholds scaled down and a pair broad from 10 models."""
+    _scale_thresholds(monkeypatch)
+    monkeypatch.setattr(remembered_searches, "BROAD_PAIR_MODELS", 10)
+    path = tmp_path / "catalog.db"
+    with ModelManager(path) as manager:
+        files = sorted(HF_CONFIGS.glob("*/config.json"))
+        assert import_config_files(manager, files, workers=1).counts == {"imported": 113}
+    return path
+
+
+def test_the_broadest_pairs_are_counted_from_their_matches(paired: Path) -> None:
+    with sqlite3.connect(paired) as conn:
+        searches = remembered_searches.broad_searches(conn)
+        pairs = remembered_searches.broad_pairs(conn, searches)
+        assert pairs == PAIRS
+        # Each count is FTS5's own: the models that hold both words.
+        for text, held in pairs.items():
+            query = remembered_searches.search_key(text)
+            sql = "SELECT count(*) FROM models_fts WHERE models_fts MATCH ?"
+            assert conn.execute(sql, (query,)).fetchone()[0] == held
+        # From 14 models only "m l" is broad; "qw qwe" and "instruct ins" (a word and its
+        # own prefix) are never paired, however many models hold both.
+        assert remembered_searches.broad_pairs(conn, searches, models=14) == {"m l": 14}
+        assert remembered_searches.broad_pairs(conn, ["qwen", "qw", "qwe"], models=1) == {}
+        assert remembered_searches.broad_pairs(conn, searches, limit=2) == {"m l": 14, "m a": 12}
+
+
+def test_a_bulk_import_stores_the_broadest_pairs_in_both_orders(paired: Path) -> None:
+    stored = _stored(paired)
+    assert set(stored) == STORED | PAIR_KEYS
+    with sqlite3.connect(paired) as conn:
+        ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
+    # Every stored answer, each order of each pair too, is FTS5's own ranking of its key.
+    for query, rowids in stored.items():
+        assert [ids[rowid] for rowid in rowids] == _ranked(paired, query), query
+    assert stored['"m"* "instruct"*'] == stored['"instruct"* "m"*'] == stored['"m"* "instr"*']
+    assert len(stored['"m"* "l"*']) == 14
+    # The search reads them, in either order and as typed: reverse the stored order of one
+    # and both its orders follow.
+    ranked = _ranked(paired, '"m"* "l"*')
+    with sqlite3.connect(paired) as conn:
+        for query in ('"m"* "l"*', '"l"* "m"*'):
+            where = " WHERE query = ?"
+            conn.execute("UPDATE remembered_searches SET position = -position" + where, (query,))
+            conn.execute("UPDATE remembered_searches SET position = 15 + position" + where, (query,))
+    assert _served(paired, "M  L") == _served(paired, "l m") == ranked[::-1]
+    with ModelManager(paired) as manager:
+        found = manager.search_models("l M", limit=3)
+        assert [m["model_id"] for m in found] == ranked[::-1][:3]
+
+
+def test_a_pair_is_ranked_once_for_every_key_it_is_stored_under(
+    paired: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ranked = _rankings_kept(monkeypatch)
+    with ModelManager(paired) as manager:
+        stored = remembered_searches.remember_searches(manager.writable())
+    assert stored == len(STORED | PAIR_KEYS)
+    # Six rankings for 18 keys: "m ins" takes the answer of "m instruct", and every other
+    # key is a pair's other order or an alike prefix of its last word.
+    assert sorted(key for key in ranked if " " in key) == sorted(
+        remembered_searches.search_key(text) for text in PAIRS if text != "m ins"
+    )
+
+
+def test_a_write_leaves_the_pairs_answers_to_rank_and_the_search_stays_right(
+    paired: Path,
+) -> None:
+    with ModelManager(paired) as manager:
+        manager.add_model("acme/m-l-tuned", _config(), source="local")
+    stored = _stored(paired)
+    # The one-word answers are kept through the write; a pair's answer cannot be (the order
+    # of its matches moves with both words' weights), so it is ranked when asked until the
+    # next bulk write stores it again.
+    assert set(stored) == STORED
+    answer = _served(paired, "m l")
+    assert answer == _ranked(paired, '"m"* "l"*') and "acme/m-l-tuned" in answer
+    with ModelManager(paired) as manager:
+        assert diagnose_catalog(manager.db).wrong_stored_searches == 0

@@ -38,6 +38,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import re
 import sqlite3
 import time
 import urllib.parse
@@ -231,6 +232,81 @@ def _alike_prefixes(conn: sqlite3.Connection, word: str) -> list[str]:
     return found
 
 
+#: A search of two broad searches' words (``instruct v``, ``qwen 7``: a visitor typing a second
+#: word) is remembered when at least this many models hold both: FTS5 ranks it ~0.8 us a match
+#: on this 2-core machine, after walking each word's whole list for its weight (20-50 ms), so
+#: from ~80,000 matches it takes 100 ms or more (``instruct v``, 150,598 of a million Hub-like
+#: models: 137 ms). Lower than that for a margin.
+BROAD_PAIR_MODELS = 60_000
+#: Most two-word searches ranked and stored, the broadest first (205 at a million Hub-like
+#: models: ~18 s of ranking, shared with a :class:`RankingAhead` helper). Each is stored in
+#: both orders and with the alike prefixes of its last word (:func:`_plan`).
+MAX_REMEMBERED_PAIRS = 256
+#: A stored two-word search: two quoted ASCII words, each a prefix (``"instruct"* "v"*``).
+PAIR_KEY = re.compile(r'^"([a-z0-9.]+)"\* "([a-z0-9.]+)"\*$')
+#: The rowids of a search's matches, in rowid order.
+_MATCH_ROWIDS_SQL = "SELECT rowid FROM models_fts WHERE models_fts MATCH ?"
+
+
+def _match_bits(conn: sqlite3.Connection, key: str) -> int:
+    """The models (deleted ones too) the search ``key`` matches, as bits of one integer (bit
+    ``rowid`` set): ~137 KB at a million models, and two searches' common matches are counted
+    by one ``&`` and ``bit_count`` (~50 us) instead of an FTS5 query each (10-30 ms)."""
+    bits = bytearray(1024)
+    cursor = conn.execute(_MATCH_ROWIDS_SQL, (key,))
+    while chunk := cursor.fetchmany(_CHUNK):
+        # Rowids come in order: the last of a chunk is its largest.
+        if (need := (chunk[-1][0] >> 3) + 1) > len(bits):
+            bits.extend(bytes(max(need, 2 * len(bits)) - len(bits)))
+        for (rowid,) in chunk:
+            bits[rowid >> 3] |= 1 << (rowid & 7)
+    return int.from_bytes(bits, "little")
+
+
+def broad_pairs(
+    conn: sqlite3.Connection,
+    searches: list[str],
+    *,
+    models: int | None = None,
+    limit: int | None = None,
+) -> dict[str, int]:
+    """The two-word searches worth remembering, each with how many models hold both words
+    (deleted ones too, as :func:`broad_searches_held` counts), the most first, at most
+    ``limit`` (default :data:`MAX_REMEMBERED_PAIRS`): the pairs of ``searches`` (plain ASCII
+    words or prefixes, :func:`broad_searches`) that at least ``models`` models (default
+    :data:`BROAD_PAIR_MODELS`) hold both words of, written ``"a b"`` with the search listed
+    first in ``searches`` first. A pair whose one word starts with the other (``qwen qw``)
+    is left out: it searches what its longer word does, a search nobody types. Reads each
+    search's matches once (~3.5 s for 77 searches at a million Hub-like models, ~10 MB)."""
+    models = BROAD_PAIR_MODELS if models is None else models
+    limit = MAX_REMEMBERED_PAIRS if limit is None else limit
+    matches: dict[str, int] = {}
+    for text in dict.fromkeys(searches):
+        key = search_key(text)
+        if search_scores.KEEPABLE_KEY.match(key) and text == key[1:-2]:
+            bits = _match_bits(conn, key)
+            if bits.bit_count() >= models:
+                matches[text] = bits
+    both: list[tuple[int, int, str]] = []
+    for order, ((first, one), (second, other)) in enumerate(
+        itertools.combinations(matches.items(), 2)
+    ):
+        if first.startswith(second) or second.startswith(first):
+            continue
+        held = (one & other).bit_count()
+        if held >= models:
+            both.append((-held, order, f"{first} {second}"))
+    return {text: -held for held, _, text in sorted(both)[:limit]}
+
+
+def searches_to_remember(conn: sqlite3.Connection, *, prefixes: bool = True) -> dict[str, int]:
+    """Every search a bulk write remembers, with how many times its words are held (for a
+    pair: how many models hold both): :func:`broad_searches_held`, then :func:`broad_pairs`
+    of those."""
+    held = broad_searches_held(conn, prefixes=prefixes)
+    return {**held, **broad_pairs(conn, list(held))}
+
+
 def _holds_answers(conn: sqlite3.Connection) -> bool:
     """Whether the file has a place for stored answers (m028 and later)."""
     sql = "SELECT 1 FROM sqlite_master WHERE name = 'remembered_answers'"
@@ -262,11 +338,16 @@ def remember_searches(
         return 0  # a file from before m028 (a read-only source's copy): nothing to keep it in
 
     def keys(_: int) -> list[str]:
-        chosen = broad_searches(conn, prefixes=prefixes) if texts is None else texts
+        if texts is None:
+            chosen = broad_searches(conn, prefixes=prefixes)
+            chosen += broad_pairs(conn, chosen)
+        else:
+            chosen = texts
         return list(dict.fromkeys(key for key in map(search_key, chosen) if key))
 
-    # The broad searches come with their alike prefixes: a visitor typing a broad word reads
-    # its answer at each of them instead of ranking ~150,000 matches at a million models.
+    # The broad searches come with their alike prefixes, and the pairs with their other order:
+    # a visitor typing a broad word reads its answer at each of them instead of ranking
+    # ~150,000 matches at a million models.
     ranked = _rank_in_snapshot(conn, keys, alike=texts is None)
     return _store_ranked(db, ranked, replace_all=True)
 
@@ -347,6 +428,8 @@ def _plan(
     queued = {key for _, _, key in pending}
     ranked: list[str] = []
     taken: dict[str, str] = {}
+    orders: set[str] = set()
+    alike_of: dict[str, list[str]] = {}
     # Longest first, so a word's alike prefixes are known before they are reached.
     while pending:
         key = heapq.heappop(pending)[2]
@@ -354,7 +437,12 @@ def _plan(
         if source is None:
             ranked.append(key)
             source = key
-        if match := search_scores.KEEPABLE_KEY.match(key):
+        if alike and (pair := PAIR_KEY.match(key)):
+            for other in _pair_orders(conn, pair[1], pair[2], alike_of):
+                if other != key and other not in taken:
+                    taken[other] = source
+                    orders.add(other)
+        elif match := search_scores.KEEPABLE_KEY.match(key):
             run = _alike_prefixes(conn, match[1])
             for prefix in run:
                 taken.setdefault(search_key(prefix), source)
@@ -368,11 +456,33 @@ def _plan(
                 heapq.heappush(pending, (-len(more), len(queued), more))
                 if cost is not None:
                     cost.setdefault(more, cost.get(key, 0))
-    extra = [key for key in taken if key not in queued][: MAX_ALIKE_PREFIXES if alike else 0]
-    kept = {key: source for key, source in taken.items() if key in queued or key in extra}
+    extra = [key for key in taken if key not in queued and key not in orders]
+    extra = extra[: MAX_ALIKE_PREFIXES if alike else 0]
+    kept = {
+        key: source
+        for key, source in taken.items()
+        if key in queued or key in extra or key in orders
+    }
     if cost is not None:
         ranked.sort(key=lambda key: cost.get(key, 0))
     return _Plan(ranked, kept)
+
+
+def _pair_orders(
+    conn: sqlite3.Connection, first: str, second: str, alike_of: dict[str, list[str]]
+) -> list[str]:
+    """The keys of the two-word search ``first second`` (ASCII words) in both orders, each
+    also with the alike prefixes of its last word (:func:`_alike_prefixes`, kept in
+    ``alike_of``): the texts a visitor types on the way to it, which match the same models.
+    FTS5's bm25 adds a search's phrases one by one from 0.0, and two doubles add up to the same
+    double in either order, so every model scores the same in both orders and one answer is
+    the answer of each."""
+    keys = []
+    for one, other in ((first, second), (second, first)):
+        if other not in alike_of:
+            alike_of[other] = _alike_prefixes(conn, other)
+        keys += [search_key(f"{one} {last}") for last in (other, *alike_of[other])]
+    return keys
 
 
 def _answers(plan: _Plan, answered: dict[str, _Answer]) -> list[tuple[str, _Answer]]:
@@ -792,6 +902,8 @@ _HELPER_SETTINGS = (
     "BROAD_PREFIX_MODELS",
     "MAX_REMEMBERED_SEARCHES",
     "MAX_ALIKE_PREFIXES",
+    "BROAD_PAIR_MODELS",
+    "MAX_REMEMBERED_PAIRS",
     "REMEMBERED_ROWS",
     "SPARE_ROWS",
 )
@@ -940,7 +1052,7 @@ def rank_as_helper(path: str, messages: Any, claimed: Any, settings: dict[str, i
         # The costliest last: the helper takes those, the importer (joining once its indexes
         # are built again) the cheapest, so FTS5's merge of a prefix held a million times
         # (~25 MB) adds to the helper's peak, not to the importer's.
-        cost = {search_key(text): held for text, held in broad_searches_held(conn).items()}
+        cost = {search_key(text): held for text, held in searches_to_remember(conn).items()}
         plan = _plan(conn, [key for key in cost if key], alike=True, cost=cost)
         with claimed.get_lock():
             claimed[1] = len(plan.ranked)
