@@ -879,7 +879,9 @@ def test_a_bulk_import_stores_the_broadest_pairs_in_both_orders(paired: Path) ->
         for query in ('"m"* "l"*', '"l"* "m"*'):
             where = " WHERE query = ?"
             conn.execute("UPDATE remembered_searches SET position = -position" + where, (query,))
-            conn.execute("UPDATE remembered_searches SET position = 15 + position" + where, (query,))
+            conn.execute(
+                "UPDATE remembered_searches SET position = 15 + position" + where, (query,)
+            )
     assert _served(paired, "M  L") == _served(paired, "l m") == ranked[::-1]
     with ModelManager(paired) as manager:
         found = manager.search_models("l M", limit=3)
