@@ -1602,6 +1602,50 @@ def test_keep_warm_searches_the_words_most_models_hold(
     assert "genz_search_words" not in names
 
 
+def test_keep_warm_searches_the_pairs_most_models_hold_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A visitor typing a second word (``instruct m``) asks a pair of broad words: a bulk
+    import stores the broadest pairs' answers, but a write leaves them to rank, so keep_warm
+    searches the pairs of its broad words that the most models hold together."""
+    from genz_catalog.catalog.search_scores import escape_fts_query
+    from genz_catalog.datasette import counts_cache
+    from genz_catalog.datasette.counts_cache import broad_word_pairs
+
+    path = tmp_path / "broad-pairs.db"
+    instruct = (
+        "meta-llama/Llama-3.2-3B-Instruct",
+        "mistralai/Mistral-7B-Instruct-v0.3",
+        "microsoft/Phi-3-mini-4k-instruct",
+    )
+    with ModelManager(path) as manager:
+        for model_id in (*instruct, "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        # The broad words of 3 models: instruct, m, mi, 3, mis, i, in, ins. Every instruct
+        # model holds a word under m (meta, mistralai, microsoft), and so do the three with
+        # a word under 3 (Llama-3.2, Llama-3.1, Phi-3); "instruct mi" is held by two. A word
+        # is never paired with its own prefix (instruct ins).
+        pairs = broad_word_pairs(conn, models=3)
+        assert pairs == ["instruct m", "m 3", "m i", "m in", "m ins"]
+        conn.create_function("genz_fts_query", 1, escape_fts_query)
+        count = "SELECT count(*) FROM models_fts WHERE models_fts MATCH genz_fts_query(?)"
+        for text in pairs:
+            assert conn.execute(count, (text,)).fetchone()[0] == 3, text
+        assert conn.execute(count, ("instruct mi",)).fetchone()[0] == 2
+        assert broad_word_pairs(conn, models=3, limit=2) == pairs[:2]
+        assert broad_word_pairs(conn, models=4) == []
+    monkeypatch.setattr(counts_cache, "BROAD_WORD_MODELS", 3)
+    monkeypatch.setattr(counts_cache, "BROAD_PAIR_WORD_MODELS", 3)
+    served = build_datasette(path)
+    ran = _logged_queries(monkeypatch)
+    # llama, mistral, phi, the 8 broad words and prefixes, then the pairs.
+    _warm_until(served, ran, 11 + len(pairs))
+    assert _rankings(ran) == 11 + len(pairs)
+    assert sorted(_searched(served, "Instruct  M")) == sorted(instruct)
+    assert _rankings(ran) == 11 + len(pairs)  # from memory
+
+
 def test_the_search_warm_up_waits_while_visitors_query(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

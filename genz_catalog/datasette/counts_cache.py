@@ -12,7 +12,8 @@ the query would give now; only the repeat work goes.
 
 :func:`keep_warm` (run by ``genz-catalog serve``) asks for the default models page, those
 canned queries and ``search_models`` for the catalog's most common family words and for the
-words the most models hold and the broad short prefixes (:func:`broad_words`) at start and
+words the most models hold and the broad short prefixes (:func:`broad_words`), and the pairs
+of those that the most models hold together (:func:`broad_word_pairs`), at start and
 again once the catalog has stopped changing after a write, so the first visitor after a start
 or an import does not pay for the scans either. Canned searches are remembered per search (a text's ASCII case and
 spaces aside) in the same way.
@@ -33,7 +34,13 @@ from typing import Any
 
 from datasette.database import Database, QueryInterrupted, Results
 
-from ..catalog.remembered_searches import BROAD_SEARCH_MODELS, broad_searches, search_key
+from ..catalog.remembered_searches import (
+    BROAD_PAIR_MODELS,
+    BROAD_SEARCH_MODELS,
+    broad_pairs,
+    broad_searches,
+    search_key,
+)
 from ..db import FACET_SIZE_INDEXES, MODEL_FACET_COLUMNS, MODEL_SHAPE_COLUMNS
 from ..memo import remember
 from . import DATABASE_NAME
@@ -123,6 +130,12 @@ BROAD_WORD_MODELS = BROAD_SEARCH_MODELS
 #: Most such searches (the broadest words first, then prefixes): with :data:`WARM_SEARCHES`
 #: they leave most of :data:`MAX_SEARCHES` to visitors' own searches.
 MAX_BROAD_WORDS = 48
+#: Two of those searches' words that at least this many models hold together are searched by
+#: :func:`keep_warm` as well (``instruct v``, ``qwen 7``: a second word being typed), the
+#: most held first, at most :data:`MAX_WARM_PAIRS`: a bulk import stores their answers in the
+#: file, but a write leaves them to rank (~0.8 us a match, 100 ms or more from ~80,000).
+BROAD_PAIR_WORD_MODELS = BROAD_PAIR_MODELS
+MAX_WARM_PAIRS = 24
 #: What :func:`keep_warm` asks for: the models page as people open it, and the summaries with
 #: their default parameters.
 WARM_PATHS = (
@@ -670,6 +683,18 @@ def broad_words(
     )
 
 
+def broad_word_pairs(
+    conn: sqlite3.Connection, models: int | None = None, limit: int | None = None
+) -> list[str]:
+    """The two-word searches whose first ranking is slow: pairs of :func:`broad_words` that
+    at least ``models`` models (default :data:`BROAD_PAIR_WORD_MODELS`) hold both words of,
+    the most first, at most ``limit`` (default :data:`MAX_WARM_PAIRS`). Reads each broad
+    word's matches once (~3.7 s at a million Hub-like models, none below ``models``)."""
+    models = BROAD_PAIR_WORD_MODELS if models is None else models
+    words = broad_words(conn, models=min(models, BROAD_WORD_MODELS))
+    return list(broad_pairs(conn, words, models=models, limit=limit or MAX_WARM_PAIRS))
+
+
 async def warm_searches(datasette: Any, database: Any, idle_s: float | None = None) -> None:
     """Search for the catalog's most common family words and for the words of the search
     index that the most models hold, so a visitor's first broad search is answered from
@@ -686,6 +711,8 @@ async def warm_searches(datasette: Any, database: Any, idle_s: float | None = No
         words = popular_family_words((row[0], row[1]) for row in families)
         try:
             broad = await database.execute_fn(broad_words)
+            await _wait_for_idle(database, quiet_s)
+            broad += await database.execute_fn(broad_word_pairs)
         except Exception:  # noqa: BLE001 - a file without the search index: nothing broad
             broad = []
         for word in words + [word for word in broad if word not in words]:
@@ -720,8 +747,9 @@ async def keep_warm(
     """Ask for ``paths`` now, and again each time the catalog has changed and then stayed
     unchanged for ``settle_s`` seconds, so their counts are remembered before anyone asks;
     with ``searches``, also ``search_models`` for the :data:`WARM_SEARCHES` most common family
-    words and for the broad words and short prefixes of the search index
-    (:func:`broad_words`), each when visitors leave time for it (:data:`WARM_IDLE_S`). Runs until cancelled; a request that
+    words, for the broad words and short prefixes of the search index
+    (:func:`broad_words`) and for their broadest pairs (:func:`broad_word_pairs`), each when
+    visitors leave time for it (:data:`WARM_IDLE_S`). Runs until cancelled; a request that
     fails is skipped (the next change tries again)."""
     _WARMING.set(True)  # this task's own context: its requests are not a visitor's
     database = datasette.get_database(DATABASE_NAME)
