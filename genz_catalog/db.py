@@ -1713,3 +1713,22 @@ def m030_search_prefix_index(db: sqlite_utils.Database) -> None:
         INSERT INTO models_fts (models_fts) VALUES ('rebuild');
         """
     )
+
+
+@migrations()
+def m031_kept_pair_answers(db: sqlite_utils.Database) -> None:
+    # The broadest two-word searches (``instruct v``) are stored too, and a write used to leave
+    # their answers to rank (130-140 ms at a million Hub-like models). A pair's models have a
+    # class of three numbers (hits of each word, words): second_hits holds the second word's
+    # hits beside hits and words. pair_state (JSON) holds how many models held each word when
+    # the answer was ranked, at which generation, and the ranges of the words' weights and of
+    # the mean words per model in which its order is proven (catalog/pair_scores.py). Models
+    # are looked up by rowid when a write changes them: with pair answers there are ~150,000
+    # stored rows at a million models, too many to scan at every write.
+    db.executescript(
+        """
+        ALTER TABLE remembered_searches ADD COLUMN second_hits INTEGER;
+        ALTER TABLE remembered_answers ADD COLUMN pair_state TEXT;
+        CREATE INDEX idx_remembered_searches_model ON remembered_searches (model_rowid);
+        """
+    )

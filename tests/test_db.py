@@ -52,6 +52,7 @@ MIGRATION_NAMES = [
     "m028_kept_search_answers",
     "m029_answers_in_reserve",
     "m030_search_prefix_index",
+    "m031_kept_pair_answers",
 ]
 
 

@@ -902,17 +902,114 @@ def test_a_pair_is_ranked_once_for_every_key_it_is_stored_under(
     )
 
 
-def test_a_write_leaves_the_pairs_answers_to_rank_and_the_search_stays_right(
-    paired: Path,
+def _assert_pairs_right(path: Path) -> dict[str, list[int]]:
+    """Every answer stored at the current generation is FTS5's own ranking of its key (each
+    order of each pair too); returns them."""
+    stored = _stored(path)
+    with sqlite3.connect(path) as conn:
+        ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
+    for query, rowids in stored.items():
+        assert [ids[rowid] for rowid in rowids] == _ranked(path, query), query
+    return stored
+
+
+def test_small_writes_keep_the_pairs_answers_right(
+    paired: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    with sqlite3.connect(paired) as conn:
+        rows = conn.execute(
+            "SELECT count(*), count(second_hits) FROM remembered_searches WHERE query LIKE '% %'"
+        ).fetchone()
+        states = conn.execute(
+            "SELECT count(*) FROM remembered_answers WHERE pair_state IS NOT NULL"
+        ).fetchone()[0]
+    # Every pair answer is stored with its classes: a second word's hits on each row.
+    assert rows[0] == rows[1] > 0 and states == len(PAIR_KEYS)
+    ranked = _rankings_kept(monkeypatch)
+    with ModelManager(paired) as manager:
+        # A model with words under m and l (acme, m, l, mistral...) joins "m l" near its top.
+        manager.add_model("acme/m-l-tuned", _config(), source="local")
+        # "m l" is kept with the new model in its place. In a catalog of 114 models a write
+        # moves the words' weights by a percent, past the order some answers were proven in
+        # (instruct m, m a...): the write ranks those again. At a million it moves them by ~1e-6.
+        assert '"m"* "l"*' not in ranked and '"l"* "m"*' not in ranked
+        assert {'"m"* "2"*', '"2"* "m"*'}.isdisjoint(ranked)
+        stored = _assert_pairs_right(paired)
+        assert set(stored) == STORED | PAIR_KEYS
+        assert "acme/m-l-tuned" in _served(paired, "m l") and len(stored['"m"* "l"*']) == 15
+        # A delete takes a model out of the pairs it was in; bringing it back puts it back.
+        best = _ranked(paired, '"m"* "l"*')[0]
+        manager.delete_model(best)
+        stored = _assert_pairs_right(paired)
+        assert set(stored) == STORED | PAIR_KEYS and best not in _served(paired, "l m")
+        manager.undelete_model(best)
+        # A rename that drops every word under l.
+        manager.add_model("acme/m-tuned-2", _config(QWEN), source="local")
+        stored = _assert_pairs_right(paired)
+        assert set(stored) == STORED | PAIR_KEYS
+        assert diagnose_catalog(manager.db).wrong_stored_searches == 0
+    assert _served(paired, "instruct m") == _ranked(paired, '"instruct"* "m"*')
+
+
+def test_a_pair_answer_left_by_a_write_is_ranked_again(
+    paired: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if the words' weights had moved past the box each answer's order is proven in: the
+    # write cannot keep them, and ranks them again after it commits, one-word answers first.
+    monkeypatch.setattr(remembered_searches.pair_scores, "inside", lambda *_: False)
+    monkeypatch.setattr(remembered_searches.pair_scores, "find_box", lambda *_: None)
+    ranked = _rankings_kept(monkeypatch)
     with ModelManager(paired) as manager:
         manager.add_model("acme/m-l-tuned", _config(), source="local")
-    stored = _stored(paired)
-    # The one-word answers are kept through the write; a pair's answer cannot be (the order
-    # of its matches moves with both words' weights), so it is ranked when asked until the
-    # next bulk write stores it again.
-    assert set(stored) == STORED
-    answer = _served(paired, "m l")
-    assert answer == _ranked(paired, '"m"* "l"*') and "acme/m-l-tuned" in answer
-    with ModelManager(paired) as manager:
-        assert diagnose_catalog(manager.db).wrong_stored_searches == 0
+    assert ranked and all(" " in key for key in ranked)
+    stored = _assert_pairs_right(paired)
+    # Ranked again without a proven order, an answer is stored as the 200 best alone (it
+    # will not be kept through the next write).
+    with sqlite3.connect(paired) as conn:
+        unkept = {
+            row[0]
+            for row in conn.execute(
+                "SELECT query FROM remembered_answers WHERE query LIKE '% %' "
+                "AND pair_state IS NULL AND generation = (SELECT generation FROM search_state)"
+            )
+        }
+    assert unkept == {key for key in stored if " " in key} == set(ranked)
+
+
+def test_a_pairs_classes_are_fts5s_scores_and_its_box_proves_their_order(paired: Path) -> None:
+    from genz_catalog.catalog import pair_scores
+    from genz_catalog.catalog.search_scores import fts_totals
+
+    with sqlite3.connect(paired) as conn:
+        models, words = fts_totals(conn)
+        avgdl = words / models
+        count = "SELECT count(*) FROM models_fts WHERE models_fts MATCH ?"
+        held = [conn.execute(count, (f'"{w}"*',)).fetchone()[0] for w in ("m", "l")]
+        weights = pair_scores.weights(models, (held[0],) * 2, (held[1],) * 2)
+        matches = conn.execute(
+            "SELECT f.rank, w.model_id, w.model_name, w.family, w.aliases FROM models_fts f "
+            "JOIN models_fts_words w ON w.model_rowid = f.rowid WHERE models_fts MATCH ?",
+            ('"m"* "l"*',),
+        ).fetchall()
+    classes = pair_scores.classes_of({m[0] for m in matches}, weights[0], weights[2], avgdl)
+    assert classes is not None and len(matches) == 14
+    # Each model's class is what its own words give: hits under m, under l, and all words.
+    for rank, *texts in matches:
+        columns = search_scores.words_of(texts)
+        assert columns is not None
+        hits = search_scores.prefix_counts(columns, {"m", "l"})
+        assert classes[rank] == (hits["m"], hits["l"], sum(map(len, columns)))
+    # Anywhere in the box the order of the classes is the one proven at its middle.
+    order = sorted(set(classes.values()), key=lambda c: pair_scores.score(c, *weights[::2], avgdl))
+    box = pair_scores.find_box(order, [], weights, avgdl)
+    assert box is not None
+    for idf_a in (box[0], box[1]):
+        for idf_b in (box[2], box[3]):
+            for mean in (box[4], box[5]):
+                scores = [pair_scores.score(c, idf_a, idf_b, mean) for c in order]
+                assert scores == sorted(scores) and len(set(scores)) == len(scores)
+    # Not a box in which l's weight may grow to 40 times its own: a class with more words
+    # under l would pass one with fewer words in all.
+    assert not pair_scores.proven(order, [], (box[0], box[1], box[2], box[3] * 40, box[4], box[5]))
+    assert pair_scores.inside(box, weights, avgdl)
+    assert not pair_scores.inside(box, (weights[0] * 0.5, *weights[1:]), avgdl)

@@ -47,7 +47,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import CatalogError
-from . import search_scores
+from . import pair_scores, search_scores
 from .search_scores import escape_fts_query, fts_totals, read_varints
 
 if TYPE_CHECKING:
@@ -382,7 +382,8 @@ def rank_left_answers(
         row[0]
         for row in conn.execute(
             "SELECT query FROM remembered_answers WHERE generation = ? "
-            "AND classes IS NOT NULL ORDER BY length(query) DESC, query",
+            "AND classes IS NOT NULL "
+            "ORDER BY pair_state IS NOT NULL, length(query) DESC, query",
             (before,),
         )
     ]
@@ -485,12 +486,22 @@ def _pair_orders(
     return keys
 
 
-def _answers(plan: _Plan, answered: dict[str, _Answer]) -> list[tuple[str, _Answer]]:
+def _answers(plan: _Plan, answered: dict[str, _Stored]) -> list[tuple[str, _Stored]]:
     """The answers of a plan's searches from those of its ranked ones (``answered``: the ones
     ranked, when time ran out before every one was)."""
     answers = list(answered.items())
-    answers += [(key, answered[source]) for key, source in plan.taken.items() if source in answered]
+    for key, source in plan.taken.items():
+        if source in answered:
+            answer = answered[source]
+            if isinstance(answer, _PairAnswer) and _first_word(key) != _first_word(source):
+                answer = answer.swapped()
+            answers.append((key, answer))
     return answers
+
+
+def _first_word(key: str) -> str:
+    """The first quoted word of a stored search key."""
+    return key.split(" ", 1)[0]
 
 
 def _rank_in_snapshot(
@@ -499,7 +510,7 @@ def _rank_in_snapshot(
     *,
     seconds: float | None = None,
     alike: bool = False,
-) -> tuple[int, list[tuple[str, _Answer]]]:
+) -> tuple[int, list[tuple[str, _Stored]]]:
     """Rank the searches ``keys(generation)`` names in one read snapshot, without the write lock
     (``seconds``: rank no more, dropping the ranking under way, once that long has passed; the
     longer searches, usually cheaper, are ranked first), answering as :func:`_plan` plans with
@@ -509,13 +520,14 @@ def _rank_in_snapshot(
     try:
         generation = conn.execute("SELECT generation FROM search_state").fetchone()[0]
         wanted = keys(generation)
-        answered: dict[str, _Answer] = {}
+        answered: dict[str, _Stored] = {}
         plan = _Plan([], {})
         if wanted:
             plan = _plan(conn, wanted, alike=alike)
             deleted = _deleted(conn)
+            held: dict[str, int] = {}
             for key in plan.ranked:
-                answer = _ranked(conn, key, deleted, deadline)
+                answer = _ranked(conn, key, deleted, deadline, held)
                 if answer is None:
                     break
                 answered[key] = answer
@@ -531,7 +543,7 @@ def _deleted(conn: sqlite3.Connection) -> set[int]:
 
 def _store_ranked(
     db: sqlite_utils.Database,
-    ranked: tuple[int, list[tuple[str, _Answer]]],
+    ranked: tuple[int, list[tuple[str, _Stored]]],
     *,
     replace_all: bool,
 ) -> int:
@@ -586,16 +598,49 @@ class _Answer(NamedTuple):
 
 
 def _ranked(
-    conn: sqlite3.Connection, key: str, deleted: set[int], deadline: float | None = None
-) -> _Answer | None:
+    conn: sqlite3.Connection,
+    key: str,
+    deleted: set[int],
+    deadline: float | None = None,
+    held: dict[str, int] | None = None,
+) -> _Answer | _PairAnswer | None:
     """The answer of the search ``key``: its best :data:`REMEMBERED_ROWS` live models, or for a
-    one-word search whose every score :mod:`.search_scores` reproduces, its best
-    :data:`REMEMBERED_ROWS` + :data:`SPARE_ROWS` with what keeps them right. None when
-    ``time.monotonic()`` passes ``deadline`` first (checked every :data:`_CHUNK` matches)."""
+    one-word search whose every score :mod:`.search_scores` reproduces (a two-word one,
+    :mod:`.pair_scores`), its best :data:`REMEMBERED_ROWS` + :data:`SPARE_ROWS` with what
+    keeps them right. None when ``time.monotonic()`` passes ``deadline`` first (checked every
+    :data:`_CHUNK` matches). ``held``: models holding each phrase, counted at this snapshot,
+    kept across the pairs of one ranking."""
+    if pair := PAIR_KEY.match(key):
+        return _ranked_pair(conn, key, (pair[1], pair[2]), deleted, deadline, held)
     if not search_scores.KEEPABLE_KEY.match(key):
         rowids = [row[0] for row in conn.execute(_RANK_SQL, (key, REMEMBERED_ROWS))]
         return _Answer([(rowid, None, None) for rowid in rowids], None, False)
     rows = REMEMBERED_ROWS + SPARE_ROWS
+    read = _best_and_ranks(conn, key, deleted, deadline, rows)
+    if read is None:
+        return None
+    best, ranks, matches = read
+    models, words = fts_totals(conn)
+    avgdl = words / models if models else 0.0
+    idf = search_scores.idf(models, matches)
+    classes = {rank: search_scores.class_of(rank, idf, avgdl) for rank in ranks}
+    complete = len(best) < rows
+    if not matches or None in classes.values():
+        return _Answer([(rowid, None, None) for rowid, _ in best[:REMEMBERED_ROWS]], None, False)
+    entries = [(rowid, *classes[rank]) for rowid, rank in best]  # type: ignore[misc]
+    found: set[tuple[int, int]] = set(classes.values())  # type: ignore[arg-type]
+    bounds = _answer_bounds(entries, found, avgdl, complete)
+    if bounds is None:
+        return _Answer(entries[:REMEMBERED_ROWS], None, False)
+    return _Answer(entries, bounds, complete)
+
+
+def _best_and_ranks(
+    conn: sqlite3.Connection, key: str, deleted: set[int], deadline: float | None, rows: int
+) -> tuple[list[tuple[int, float]], set[float], int] | None:
+    """Every match of the search ``key`` read once: its best ``rows`` live ones (rowid,
+    rank), the distinct ranks of all of them, and how many there are; None when
+    ``time.monotonic()`` passes ``deadline`` first."""
     # Read in chunks, never all at once: a one-letter search matches up to ~900,000 models of
     # a million (~100 MB as Python tuples).
     cursor = conn.execute(_MATCHES_SQL, (key,))
@@ -614,38 +659,231 @@ def _ranked(
             itertools.chain(best, (m for m in chunk if m[0] not in deleted) if deleted else chunk),
             key=itemgetter(1, 0),
         )
+    return best, ranks, matches
+
+
+#: A stored two-word answer's models: (rowid, hits of the first phrase, of the second, words).
+_PairEntries = list[tuple[int, int, int, int]]
+
+
+class _PairState(NamedTuple):
+    """What keeps a two-word answer right besides its classes: how many models held each
+    phrase at ``generation`` (when it was ranked), the :data:`pair_scores.Box` its order is
+    proven in, the classes it lists, and its last model (rowid, class) when it does not list
+    every match. Each model written since ``generation`` moves the generation on at least once
+    and a phrase's count by at most one, so at generation g each count lies within ``g -
+    generation`` of the one stored."""
+
+    held: tuple[int, int]
+    generation: int
+    box: pair_scores.Box
+    listed: frozenset[pair_scores.PairClass]
+    last: tuple[int, int, int, int] | None
+
+    @classmethod
+    def of(
+        cls,
+        held: tuple[int, int],
+        generation: int,
+        box: pair_scores.Box,
+        entries: _PairEntries,
+        complete: bool,
+    ) -> _PairState:
+        listed = frozenset(entry[1:] for entry in entries)
+        last = None if complete or not entries else entries[-1]
+        return cls(held, generation, box, listed, last)  # type: ignore[arg-type]
+
+    def weights(self, models: int, generation: int) -> tuple[float, ...]:
+        """The phrases' weights at ``generation`` with ``models`` indexed, as ranges."""
+        moved = generation - self.generation
+        held_a, held_b = self.held
+        return pair_scores.weights(
+            models,
+            (max(held_a - moved, 0), held_a + moved),
+            (max(held_b - moved, 0), held_b + moved),
+        )
+
+    def after_last(self, entry: tuple[int, int, int, int], classes: Callable[[], set]) -> bool:
+        """Whether a model joining the search (rowid, class) comes after the answer's last
+        model whatever the weights in its box: a class it does not list (every one is proven
+        below its last), or its last model's class with a later rowid. ``classes()``: every
+        class of the search's matches (a new class must be proven first)."""
+        if self.last is None:
+            return False  # a complete answer lists every match
+        cls = entry[1:]
+        if cls == self.last[1:]:
+            return entry[0] > self.last[0]
+        return cls not in self.listed and cls in classes()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "held": list(self.held),
+                "generation": self.generation,
+                "box": list(self.box),
+                "listed": sorted(self.listed),
+                "last": self.last,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> _PairState:
+        data = json.loads(text)
+        return cls(
+            tuple(data["held"]),  # type: ignore[arg-type]
+            data["generation"],
+            tuple(data["box"]),  # type: ignore[arg-type]
+            frozenset(tuple(c) for c in data["listed"]),
+            None if data["last"] is None else tuple(data["last"]),  # type: ignore[arg-type]
+        )
+
+    def swapped(self) -> _PairState:
+        """The same state for the words in the other order."""
+        box = self.box
+        return _PairState(
+            (self.held[1], self.held[0]),
+            self.generation,
+            (*box[2:4], *box[0:2], *box[4:]),  # type: ignore[arg-type]
+            frozenset((b, a, words) for a, b, words in self.listed),
+            None if self.last is None else (self.last[0], self.last[2], self.last[1], self.last[3]),
+        )
+
+
+class _PairAnswer(NamedTuple):
+    """A two-word search's answer kept through writes: its best live models (best first), the
+    classes of all its search's matches, what keeps it right, and whether ``entries`` holds
+    every live match."""
+
+    entries: _PairEntries
+    classes: list[pair_scores.PairClass]
+    state: _PairState
+    complete: bool
+
+    def swapped(self) -> _PairAnswer:
+        """The same answer for the words in the other order: every model scores the same."""
+        return _PairAnswer(
+            [(rowid, hits_b, hits_a, words) for rowid, hits_a, hits_b, words in self.entries],
+            sorted((hits_b, hits_a, words) for hits_a, hits_b, words in self.classes),
+            self.state.swapped(),
+            self.complete,
+        )
+
+
+#: A stored answer of either kind.
+_Stored = _Answer | _PairAnswer
+
+
+def _held(conn: sqlite3.Connection, phrase: str, held: dict[str, int] | None) -> int:
+    """How many indexed models (deleted ones too) hold ``phrase`` (ASCII, a prefix)."""
+    if held is not None and phrase in held:
+        return held[phrase]
+    count = conn.execute(
+        "SELECT count(*) FROM models_fts WHERE models_fts MATCH ?", (f'"{phrase}"*',)
+    ).fetchone()[0]
+    if held is not None:
+        held[phrase] = count
+    return count
+
+
+def _pair_box(
+    entries: _PairEntries,
+    classes: set[pair_scores.PairClass],
+    known: tuple[float, ...],
+    avgdl: float,
+) -> pair_scores.Box | None:
+    """The box in which ``entries`` (best first) stay in order and above every other class of
+    ``classes`` (:func:`pair_scores.find_box`)."""
+    order = list(dict.fromkeys(entry[1:] for entry in entries))
+    return pair_scores.find_box(order, classes - set(order), known, avgdl)  # type: ignore[arg-type]
+
+
+def _ranked_pair(
+    conn: sqlite3.Connection,
+    key: str,
+    phrases: tuple[str, str],
+    deleted: set[int],
+    deadline: float | None,
+    held: dict[str, int] | None,
+) -> _Answer | _PairAnswer | None:
+    """:func:`_ranked` for two words: with what keeps the answer right when every score of its
+    matches is a class :mod:`.pair_scores` reproduces and their order is proven around the
+    snapshot's weights, else the 200 best alone."""
+    rows = REMEMBERED_ROWS + SPARE_ROWS
+    read = _best_and_ranks(conn, key, deleted, deadline, rows)
+    if read is None:
+        return None
+    best, ranks, matches = read
+    unkept = _Answer([(rowid, None, None) for rowid, _ in best[:REMEMBERED_ROWS]], None, False)
     models, words = fts_totals(conn)
-    avgdl = words / models if models else 0.0
-    idf = search_scores.idf(models, matches)
-    classes = {rank: search_scores.class_of(rank, idf, avgdl) for rank in ranks}
+    if not matches or not models:
+        return unkept
+    avgdl = words / models
+    counts = (_held(conn, phrases[0], held), _held(conn, phrases[1], held))
+    generation = conn.execute("SELECT generation FROM search_state").fetchone()[0]
+    weights = pair_scores.weights(models, (counts[0],) * 2, (counts[1],) * 2)
+    classes = pair_scores.classes_of(ranks, weights[0], weights[2], avgdl)
+    if classes is None:
+        return unkept
+    entries = [(rowid, *classes[rank]) for rowid, rank in best]
+    found = set(classes.values())
+    box = _pair_box(entries, found, weights, avgdl)  # type: ignore[arg-type]
+    if box is None:
+        return unkept
     complete = len(best) < rows
-    if not matches or None in classes.values():
-        return _Answer([(rowid, None, None) for rowid, _ in best[:REMEMBERED_ROWS]], None, False)
-    entries = [(rowid, *classes[rank]) for rowid, rank in best]  # type: ignore[misc]
-    found: set[tuple[int, int]] = set(classes.values())  # type: ignore[arg-type]
-    bounds = _answer_bounds(entries, found, avgdl, complete)
-    if bounds is None:
-        return _Answer(entries[:REMEMBERED_ROWS], None, False)
-    return _Answer(entries, bounds, complete)
+    state = _PairState.of(counts, generation, box, entries, complete)  # type: ignore[arg-type]
+    return _PairAnswer(entries, sorted(found), state, complete)  # type: ignore[arg-type]
 
 
-def _store(conn: sqlite3.Connection, key: str, answer: _Answer, generation: int) -> None:
+def _store(
+    conn: sqlite3.Connection, key: str, answer: _Answer | _PairAnswer, generation: int
+) -> None:
     """Store (or replace) the answer of ``key`` at ``generation``."""
-    entries, bounds, complete = answer
     conn.execute("DELETE FROM remembered_searches WHERE query = ?", (key,))
+    insert = (
+        "INSERT INTO remembered_searches "
+        "(query, position, model_rowid, generation, hits, words, second_hits) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    answer_sql = (
+        "INSERT OR REPLACE INTO remembered_answers (query, generation, avgdl_low, avgdl_high, "
+        "order_low, order_high, classes, complete, pair_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    if isinstance(answer, _PairAnswer):
+        conn.executemany(
+            insert,
+            [
+                (key, position, rowid, generation, hits_a, words, hits_b)
+                for position, (rowid, hits_a, hits_b, words) in enumerate(answer.entries, 1)
+            ],
+        )
+        classes_text = json.dumps([list(c) for c in answer.classes], separators=(",", ":"))
+        conn.execute(
+            answer_sql,
+            (
+                key,
+                generation,
+                None,
+                None,
+                None,
+                None,
+                classes_text,
+                int(answer.complete),
+                answer.state.to_json(),
+            ),
+        )
+        return
+    entries, bounds, complete = answer
     conn.executemany(
-        "INSERT INTO remembered_searches (query, position, model_rowid, generation, hits, words) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        insert,
         [
-            (key, position, rowid, generation, hits, words)
+            (key, position, rowid, generation, hits, words, None)
             for position, (rowid, hits, words) in enumerate(entries, 1)
         ],
     )
     low, high, order_low, order_high, classes = bounds or (None, None, None, None, None)
     conn.execute(
-        "INSERT OR REPLACE INTO remembered_answers "
-        "(query, generation, avgdl_low, avgdl_high, order_low, order_high, classes, complete) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        answer_sql,
         (
             key,
             generation,
@@ -655,6 +893,7 @@ def _store(conn: sqlite3.Connection, key: str, answer: _Answer, generation: int)
             order_high,
             None if classes is None else json.dumps(classes, separators=(",", ":")),
             int(complete),
+            None,
         ),
     )
 
@@ -670,35 +909,39 @@ KEEP_UP_TO_MODELS = 10_000
 def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, after: int) -> int:
     """After a committed write that changed the models ``changed`` (rowids) and moved the
     generation from ``before`` to ``after``: bring every stored answer that was right at
-    ``before`` and can be kept (one-word searches, :func:`_ranked`) to ``after``, the changed
-    models put in their places, and return how many were kept. An answer is left behind (then
-    ranked when asked, as before) when the write moved the index's mean words per model past a
-    place where a class it lists swaps with one it does not, when models it held left and fewer
-    than :data:`REMEMBERED_ROWS` known ones remain, when another writer came first, or when a
-    changed model's words are not plain ASCII.
+    ``before`` and can be kept (one-word and two-word searches, :func:`_ranked`) to ``after``,
+    the changed models put in their places, and return how many were kept. An answer is left
+    behind (then ranked when asked, as before) when the write moved the index's mean words per
+    model past a place where a class it lists swaps with one it does not (for two words: moved
+    the words' weights or that mean out of the ranges its order is proven in), when models it
+    held left and fewer than :data:`REMEMBERED_ROWS` known ones remain, when another writer
+    came first, or when a changed model's words are not plain ASCII.
 
     Milliseconds for a one-model write; reads the changed models' words, the rows of each answer
     they join or leave, and FTS5's committed totals.
     """
     conn = db.conn
     answers_sql = (
-        "SELECT query, avgdl_low, avgdl_high, order_low, order_high, classes, complete "
-        "FROM remembered_answers "
-        "WHERE generation = ? AND classes IS NOT NULL"
+        "SELECT query, avgdl_low, avgdl_high, order_low, order_high, classes, complete, "
+        "pair_state FROM remembered_answers WHERE generation = ? AND classes IS NOT NULL"
     )
     if not conn.execute(answers_sql, (before,)).fetchone():
         return 0  # none was right before the write: no need to wait for the write lock
     with _write_transaction(db):
         if conn.execute("SELECT generation FROM search_state").fetchone()[0] != after:
             return 0  # another writer came first
-        answers = conn.execute(answers_sql, (before,)).fetchall()
-        if not answers:
+        every = conn.execute(answers_sql, (before,)).fetchall()
+        answers = [row[:7] for row in every if row[7] is None]
+        pairs = [(row[0], row[5], row[6], row[7]) for row in every if row[7] is not None]
+        if not every:
             return 0
         prefixes = {
             row[0]: search_scores.KEEPABLE_KEY.match(row[0])[1]  # type: ignore[index]
             for row in answers
         }
-        docs = _changed_models(conn, changed, set(prefixes.values()))
+        phrases = {query: PAIR_KEY.match(query).groups() for query, *_ in pairs}  # type: ignore[union-attr]
+        words_wanted = set(prefixes.values()) | {word for two in phrases.values() for word in two}
+        docs = _changed_models(conn, changed, words_wanted)
         models, words = fts_totals(conn)
         if docs is None or not models:
             return 0
@@ -745,6 +988,30 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
                 placed += 1
             else:
                 unchanged.append(query)
+        for query, classes_text, complete, state_text in pairs:
+            state = _PairState.from_json(state_text)
+            known = state.weights(models, after)
+            first, second = phrases[query]
+            joining_pair = [
+                (rowid, hits_a, hits_b, count)
+                for rowid, (starts, count, live) in docs.items()
+                if live and (hits_a := starts.get(first)) and (hits_b := starts.get(second))
+            ]
+            every_class = _lazy_classes(classes_text)
+            if (
+                query not in holding
+                and pair_scores.inside(state.box, known, avgdl)
+                and all(state.after_last(entry, every_class) for entry in joining_pair)
+            ):
+                # The usual write: a model that joins after the answer's last one, or none.
+                unchanged.append(query)
+                continue
+            kept_pair = _placed_pair(
+                conn, query, joining_pair, set(changed), known, avgdl, classes_text, state, complete
+            )
+            if kept_pair is not None:
+                _store(conn, query, kept_pair, after)
+                placed += 1
         for start in range(0, len(unchanged), 500):
             some = unchanged[start : start + 500]
             places = ", ".join("?" * len(some))
@@ -753,6 +1020,63 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
                 [after, *some],
             )
         return placed + len(unchanged)
+
+
+def _lazy_classes(text: str) -> Callable[[], set]:
+    """The classes stored as JSON ``text``, parsed when first asked for."""
+    parsed: list[set] = []
+
+    def classes() -> set:
+        if not parsed:
+            parsed.append({tuple(c) for c in json.loads(text)})
+        return parsed[0]
+
+    return classes
+
+
+def _placed_pair(
+    conn: sqlite3.Connection,
+    query: str,
+    joining: _PairEntries,
+    changed: set[int],
+    known: tuple[float, ...],
+    avgdl: float,
+    classes_text: str,
+    state: _PairState,
+    complete: bool,
+) -> _PairAnswer | None:
+    """The stored two-word answer of ``query`` with the ``changed`` models taken out and the
+    ``joining`` ones (live, matching both words) put in their places, its order proven again
+    for the weights ``known`` (ranges) and ``avgdl``; None when it cannot be
+    (:mod:`.pair_scores`), or its first :data:`REMEMBERED_ROWS` are not known."""
+    entries: _PairEntries = conn.execute(
+        "SELECT model_rowid, hits, second_hits, words FROM remembered_searches WHERE query = ? "
+        "ORDER BY position",
+        (query,),
+    ).fetchall()
+    if any(None in entry for entry in entries):
+        return None
+    # Any weights in the range order the classes alike once the box is proven: the middle.
+    idf_a, idf_b = (known[0] + known[1]) / 2, (known[2] + known[3]) / 2
+
+    def place(entry: tuple[int, int, int, int]) -> tuple[float, int]:
+        return pair_scores.score(entry[1:], idf_a, idf_b, avgdl), entry[0]
+
+    last = None if complete or not entries else place(entries[-1])
+    listed = [entry for entry in entries if entry[0] not in changed]
+    joined = [entry for entry in joining if last is None or place(entry) <= last]
+    if last is not None and len(listed) + len(joined) < REMEMBERED_ROWS:
+        return None  # more models left than it held in reserve: the next ones are not known
+    classes = {tuple(c) for c in json.loads(classes_text)} | {e[1:] for e in joining}
+    listed = sorted(listed + joined, key=place)
+    rows = REMEMBERED_ROWS + SPARE_ROWS
+    if len(listed) > rows:
+        listed, complete = listed[:rows], False
+    box = _pair_box(listed, classes, known, avgdl)  # type: ignore[arg-type]
+    if box is None:
+        return None
+    kept = _PairState.of(state.held, state.generation, box, listed, complete)
+    return _PairAnswer(listed, sorted(classes), kept, complete)  # type: ignore[arg-type]
 
 
 def _placed(
@@ -989,14 +1313,17 @@ class RankingAhead:
                 return None
             _, generation, plan = planned
             conn = db.conn
-            answered: dict[str, _Answer] = {}
+            answered: dict[str, _Stored] = {}
+            held: dict[str, int] = {}
             conn.execute("BEGIN")
             try:
                 if conn.execute("SELECT generation FROM search_state").fetchone()[0] != generation:
                     return None
                 deleted = _deleted(conn)
                 while (index := _claim(self._claimed, costliest=False)) is not None:
-                    answered[plan.ranked[index]] = _ranked(conn, plan.ranked[index], deleted)  # type: ignore[assignment]
+                    answered[plan.ranked[index]] = _ranked(  # type: ignore[assignment]
+                        conn, plan.ranked[index], deleted, None, held
+                    )
             finally:
                 conn.execute("COMMIT")
             message = self._message()
@@ -1058,10 +1385,11 @@ def rank_as_helper(path: str, messages: Any, claimed: Any, settings: dict[str, i
             claimed[1] = len(plan.ranked)
         messages.send(("plan", generation, plan))
         deleted = _deleted(conn)
-        answers: dict[str, _Answer] = {}
+        answers: dict[str, _Stored] = {}
+        held: dict[str, int] = {}
         while (index := _claim(claimed, costliest=True)) is not None:
             key = plan.ranked[index]
-            answers[key] = _ranked(conn, key, deleted)  # type: ignore[assignment]
+            answers[key] = _ranked(conn, key, deleted, None, held)  # type: ignore[assignment]
         conn.execute("COMMIT")
         conn.close()
         messages.send(("done", answers))
