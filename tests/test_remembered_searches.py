@@ -870,6 +870,7 @@ def test_a_bulk_import_stores_the_broadest_pairs_in_both_orders(paired: Path) ->
     # Every stored answer, each order of each pair too, is FTS5's own ranking of its key.
     for query, rowids in stored.items():
         assert [ids[rowid] for rowid in rowids] == _ranked(paired, query), query
+    _assert_pairs_right(paired)
     assert stored['"m"* "instruct"*'] == stored['"instruct"* "m"*'] == stored['"m"* "instr"*']
     assert len(stored['"m"* "l"*']) == 14
     # The search reads them, in either order and as typed: reverse the stored order of one
@@ -902,14 +903,34 @@ def test_a_pair_is_ranked_once_for_every_key_it_is_stored_under(
     )
 
 
-def _assert_pairs_right(path: Path) -> dict[str, list[int]]:
+def _assert_pairs_right(path: Path, *, kept: bool = True) -> dict[str, list[int]]:
     """Every answer stored at the current generation is FTS5's own ranking of its key (each
-    order of each pair too); returns them."""
+    order of each pair too), and each stored model of a pair carries its own class for that
+    key's words in that order; returns them."""
     stored = _stored(path)
     with sqlite3.connect(path) as conn:
         ids = dict(conn.execute("SELECT rowid, model_id FROM models"))
+        texts = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                "SELECT model_rowid, model_id, model_name, family, aliases FROM models_fts_words"
+            )
+        }
+        classes = conn.execute(
+            "SELECT r.query, r.model_rowid, r.hits, r.second_hits, r.words "
+            "FROM remembered_searches r JOIN remembered_answers a ON a.query = r.query "
+            "WHERE a.pair_state IS NOT NULL "
+            "AND a.generation = (SELECT generation FROM search_state)"
+        ).fetchall()
     for query, rowids in stored.items():
         assert [ids[rowid] for rowid in rowids] == _ranked(path, query), query
+    for query, rowid, hits_a, hits_b, words in classes:
+        first, second = remembered_searches.PAIR_KEY.match(query).groups()  # type: ignore[union-attr]
+        columns = search_scores.words_of(texts[rowid])
+        assert columns is not None
+        hits = search_scores.prefix_counts(columns, {first, second})
+        assert (hits[first], hits[second], sum(map(len, columns))) == (hits_a, hits_b, words)
+    assert bool(classes) == kept  # pair answers kept with their classes, or none
     return stored
 
 
@@ -962,7 +983,7 @@ def test_a_pair_answer_left_by_a_write_is_ranked_again(
     with ModelManager(paired) as manager:
         manager.add_model("acme/m-l-tuned", _config(), source="local")
     assert ranked and all(" " in key for key in ranked)
-    stored = _assert_pairs_right(paired)
+    stored = _assert_pairs_right(paired, kept=False)
     # Ranked again without a proven order, an answer is stored as the 200 best alone (it
     # will not be kept through the next write).
     with sqlite3.connect(paired) as conn:

@@ -406,6 +406,9 @@ class _Plan(NamedTuple):
 
     ranked: list[str]
     taken: dict[str, str]
+    #: The two-word searches of ``taken`` whose words come in the other order than in the
+    #: search whose answer they take (its models' hits are stored the other way round).
+    reversed: frozenset[str] = frozenset()
 
 
 def _plan(
@@ -429,7 +432,7 @@ def _plan(
     queued = {key for _, _, key in pending}
     ranked: list[str] = []
     taken: dict[str, str] = {}
-    orders: set[str] = set()
+    orders: dict[str, bool] = {}  # a pair's other keys: whether its words come reversed
     alike_of: dict[str, list[str]] = {}
     # Longest first, so a word's alike prefixes are known before they are reached.
     while pending:
@@ -439,10 +442,11 @@ def _plan(
             ranked.append(key)
             source = key
         if alike and (pair := PAIR_KEY.match(key)):
-            for other in _pair_orders(conn, pair[1], pair[2], alike_of):
-                if other != key and other not in taken:
+            flip = orders.get(key, False)
+            for other, swapped in _pair_orders(conn, pair[1], pair[2], alike_of):
+                if other not in (key, source) and other not in taken and other not in ranked:
                     taken[other] = source
-                    orders.add(other)
+                    orders[other] = flip != swapped
         elif match := search_scores.KEEPABLE_KEY.match(key):
             run = _alike_prefixes(conn, match[1])
             for prefix in run:
@@ -466,23 +470,23 @@ def _plan(
     }
     if cost is not None:
         ranked.sort(key=lambda key: cost.get(key, 0))
-    return _Plan(ranked, kept)
+    return _Plan(ranked, kept, frozenset(key for key in kept if orders.get(key)))
 
 
 def _pair_orders(
     conn: sqlite3.Connection, first: str, second: str, alike_of: dict[str, list[str]]
-) -> list[str]:
+) -> list[tuple[str, bool]]:
     """The keys of the two-word search ``first second`` (ASCII words) in both orders, each
     also with the alike prefixes of its last word (:func:`_alike_prefixes`, kept in
     ``alike_of``): the texts a visitor types on the way to it, which match the same models.
     FTS5's bm25 adds a search's phrases one by one from 0.0, and two doubles add up to the same
     double in either order, so every model scores the same in both orders and one answer is
-    the answer of each."""
+    the answer of each. Each key comes with whether its words are the other way round."""
     keys = []
-    for one, other in ((first, second), (second, first)):
+    for one, other, swapped in ((first, second, False), (second, first, True)):
         if other not in alike_of:
             alike_of[other] = _alike_prefixes(conn, other)
-        keys += [search_key(f"{one} {last}") for last in (other, *alike_of[other])]
+        keys += [(search_key(f"{one} {last}"), swapped) for last in (other, *alike_of[other])]
     return keys
 
 
@@ -493,15 +497,10 @@ def _answers(plan: _Plan, answered: dict[str, _Stored]) -> list[tuple[str, _Stor
     for key, source in plan.taken.items():
         if source in answered:
             answer = answered[source]
-            if isinstance(answer, _PairAnswer) and _first_word(key) != _first_word(source):
+            if isinstance(answer, _PairAnswer) and key in plan.reversed:
                 answer = answer.swapped()
             answers.append((key, answer))
     return answers
-
-
-def _first_word(key: str) -> str:
-    """The first quoted word of a stored search key."""
-    return key.split(" ", 1)[0]
 
 
 def _rank_in_snapshot(
@@ -906,6 +905,13 @@ def _store(
 KEEP_UP_TO_MODELS = 10_000
 
 
+#: Transactions of at most this many models keep the two-word answers too. A larger one moves
+#: the words' weights past most answers' proven order, and each is then proven again from
+#: counts of its words' models (5-20 ms a word at a million) and stored again (~1.5 ms): ~2 s
+#: for a batch of 2,000 Hub-like models. Those answers are left to the next bulk write.
+KEEP_PAIRS_UP_TO_MODELS = 256
+
+
 def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, after: int) -> int:
     """After a committed write that changed the models ``changed`` (rowids) and moved the
     generation from ``before`` to ``after``: bring every stored answer that was right at
@@ -988,14 +994,26 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
                 placed += 1
             else:
                 unchanged.append(query)
+        if len(changed) > KEEP_PAIRS_UP_TO_MODELS:
+            pairs = []  # left to the next bulk write (or a server's warm-up): see the constant
+        held: dict[str, int] = {}
+        # Each word's live holders among the changed models, once for every answer.
+        holders: dict[str, dict[int, int]] = {
+            word: {
+                rowid: starts[word]
+                for rowid, (starts, _, live) in docs.items()
+                if live and word in starts
+            }
+            for word in {word for two in phrases.values() for word in two}
+        }
         for query, classes_text, complete, state_text in pairs:
             state = _PairState.from_json(state_text)
             known = state.weights(models, after)
             first, second = phrases[query]
+            holders_a, holders_b = holders[first], holders[second]
             joining_pair = [
-                (rowid, hits_a, hits_b, count)
-                for rowid, (starts, count, live) in docs.items()
-                if live and (hits_a := starts.get(first)) and (hits_b := starts.get(second))
+                (rowid, holders_a[rowid], holders_b[rowid], docs[rowid][1])
+                for rowid in sorted(holders_a.keys() & holders_b.keys())
             ]
             every_class = _lazy_classes(classes_text)
             if (
@@ -1009,6 +1027,24 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
             kept_pair = _placed_pair(
                 conn, query, joining_pair, set(changed), known, avgdl, classes_text, state, complete
             )
+            if kept_pair is None:
+                # The weights' ranges grow with every write since the answer was ranked: count
+                # the words' models again (5-20 ms a word at a million, against 150-1,000 ms to
+                # rank the search again) and prove its order from the exact weights.
+                counts = (_held(conn, first, held), _held(conn, second, held))
+                state = state._replace(held=counts, generation=after)
+                known = state.weights(models, after)
+                kept_pair = _placed_pair(
+                    conn,
+                    query,
+                    joining_pair,
+                    set(changed),
+                    known,
+                    avgdl,
+                    classes_text,
+                    state,
+                    complete,
+                )
             if kept_pair is not None:
                 _store(conn, query, kept_pair, after)
                 placed += 1
