@@ -13,13 +13,17 @@ The broad searches (:func:`broad_searches`) are the index's words that at least
 :data:`BROAD_SEARCH_MODELS` models hold and the prefixes of up to :data:`PREFIX_CHARS`
 characters whose words are held :data:`BROAD_PREFIX_MODELS` times (``c``, ``in``, ``mo``:
 many words, none broad); a shorter prefix that matches what one of them matches takes its
-answer without ranking (:func:`_plan`). A bulk import with convert workers ranks them in a
+answer without ranking (:func:`_plan`). Then the pairs of those that at least
+:data:`BROAD_PAIR_MODELS` models hold both words of (:func:`broad_pairs`: ``instruct v``,
+``qwen 7``, a visitor typing a second word), each stored in both orders and with the alike
+prefixes of its last word. A bulk import with convert workers ranks them in a
 helper process while it builds its indexes again (:class:`RankingAhead`).
 
 A stored answer is only used at the ``search_state.generation`` it is known right at. Triggers
 on ``models`` (db.py m027) move the generation on with every insert and delete and every change
 of a model's search words or liveness. A write of at most :data:`KEEP_UP_TO_MODELS` models
-through the catalog's write path then keeps each one-word answer right (:func:`keep_answers`,
+through the catalog's write path then keeps each one-word answer right (:func:`keep_answers`;
+two-word answers, from writes of up to :data:`KEEP_PAIRS_UP_TO_MODELS`, by :mod:`.pair_scores`,
 run after it commits): it puts the models it changed in their places from their own words
 (:mod:`.search_scores`), sorts it again and brings it to the new generation, unless the write
 moved the index's mean words per model past a place where a class the answer lists swaps with
