@@ -365,7 +365,8 @@ def time_canned_queries(path: Path, repeat: int) -> dict[str, dict[str, float]]:
         f"  a one-model write (Qwen fine-tune) took {write_ms:.1f} ms and kept {kept} of "
         f"{before} stored answers"
     )
-    # A pair's answer is not kept through a write: its search is ranked again when asked.
+    # The broadest pairs' answers are kept through the write too (remembered_searches'
+    # pair upkeep, catalog/pair_scores.py), so they are still read.
     after = _broad_searches_asked(", after a write")
     after += [(f"{label}, after a write", _search_url(q)) for label, q in pairs]
     timings.update(_timed(path, after, repeat))
