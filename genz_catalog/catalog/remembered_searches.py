@@ -376,7 +376,11 @@ def rank_left_answers(
     stored: 0 as well when another writer came first.
 
     Answers stored without what keeps them (a multi-word search, an avgdl at a tie) are not
-    ranked again: they could not be kept through the next write either.
+    ranked again: they could not be kept through the next write either. Nor are two-word
+    answers the upkeep could not keep (rare: a tie near their order's limits, or more models
+    gone than they keep in reserve): ranking one reads each of its 100,000+ matches (0.2-1 s
+    at a million), more than a write should wait; they wait for the next bulk write, and a
+    server's warm-up ranks the broadest.
     """
     conn = db.conn
     if conn.in_transaction:
@@ -386,8 +390,8 @@ def rank_left_answers(
         row[0]
         for row in conn.execute(
             "SELECT query FROM remembered_answers WHERE generation = ? "
-            "AND classes IS NOT NULL "
-            "ORDER BY pair_state IS NOT NULL, length(query) DESC, query",
+            "AND classes IS NOT NULL AND pair_state IS NULL "
+            "ORDER BY length(query) DESC, query",
             (before,),
         )
     ]
@@ -932,8 +936,10 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
     """
     conn = db.conn
     answers_sql = (
-        "SELECT query, avgdl_low, avgdl_high, order_low, order_high, classes, complete, "
-        "pair_state FROM remembered_answers WHERE generation = ? AND classes IS NOT NULL"
+        "SELECT query, avgdl_low, avgdl_high, order_low, order_high, "
+        # A pair's classes (up to a few hundred) are read only when a write brings it a model.
+        "CASE WHEN pair_state IS NULL THEN classes END, complete, pair_state "
+        "FROM remembered_answers WHERE generation = ? AND classes IS NOT NULL"
     )
     if not conn.execute(answers_sql, (before,)).fetchone():
         return 0  # none was right before the write: no need to wait for the write lock
@@ -942,7 +948,7 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
             return 0  # another writer came first
         every = conn.execute(answers_sql, (before,)).fetchall()
         answers = [row[:7] for row in every if row[7] is None]
-        pairs = [(row[0], row[5], row[6], row[7]) for row in every if row[7] is not None]
+        pairs = [(row[0], row[6], row[7]) for row in every if row[7] is not None]
         if not every:
             return 0
         prefixes = {
@@ -1010,7 +1016,7 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
             }
             for word in {word for two in phrases.values() for word in two}
         }
-        for query, classes_text, complete, state_text in pairs:
+        for query, complete, state_text in pairs:
             state = _PairState.from_json(state_text)
             known = state.weights(models, after)
             first, second = phrases[query]
@@ -1019,7 +1025,7 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
                 (rowid, holders_a[rowid], holders_b[rowid], docs[rowid][1])
                 for rowid in sorted(holders_a.keys() & holders_b.keys())
             ]
-            every_class = _lazy_classes(classes_text)
+            every_class = _lazy_classes(conn, query)
             if (
                 query not in holding
                 and pair_scores.inside(state.box, known, avgdl)
@@ -1029,7 +1035,15 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
                 unchanged.append(query)
                 continue
             kept_pair = _placed_pair(
-                conn, query, joining_pair, set(changed), known, avgdl, classes_text, state, complete
+                conn,
+                query,
+                joining_pair,
+                set(changed),
+                known,
+                avgdl,
+                every_class(),
+                state,
+                complete,
             )
             if kept_pair is None:
                 # The weights' ranges grow with every write since the answer was ranked: count
@@ -1045,7 +1059,7 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
                     set(changed),
                     known,
                     avgdl,
-                    classes_text,
+                    every_class(),
                     state,
                     complete,
                 )
@@ -1062,12 +1076,14 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
         return placed + len(unchanged)
 
 
-def _lazy_classes(text: str) -> Callable[[], set]:
-    """The classes stored as JSON ``text``, parsed when first asked for."""
+def _lazy_classes(conn: sqlite3.Connection, query: str) -> Callable[[], set]:
+    """The classes of the stored answer of ``query``, read when first asked for."""
     parsed: list[set] = []
 
     def classes() -> set:
         if not parsed:
+            sql = "SELECT classes FROM remembered_answers WHERE query = ?"
+            text = conn.execute(sql, (query,)).fetchone()[0]
             parsed.append({tuple(c) for c in json.loads(text)})
         return parsed[0]
 
@@ -1081,7 +1097,7 @@ def _placed_pair(
     changed: set[int],
     known: tuple[float, ...],
     avgdl: float,
-    classes_text: str,
+    found: set[pair_scores.PairClass],
     state: _PairState,
     complete: bool,
 ) -> _PairAnswer | None:
@@ -1107,7 +1123,7 @@ def _placed_pair(
     joined = [entry for entry in joining if last is None or place(entry) <= last]
     if last is not None and len(listed) + len(joined) < REMEMBERED_ROWS:
         return None  # more models left than it held in reserve: the next ones are not known
-    classes = {tuple(c) for c in json.loads(classes_text)} | {e[1:] for e in joining}
+    classes = found | {e[1:] for e in joining}
     listed = sorted(listed + joined, key=place)
     rows = REMEMBERED_ROWS + SPARE_ROWS
     if len(listed) > rows:
