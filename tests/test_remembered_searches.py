@@ -21,7 +21,7 @@ from genz_catalog.admin import (
     load_catalog,
     repair_catalog,
 )
-from genz_catalog.catalog import remembered_searches, search_scores
+from genz_catalog.catalog import pair_scores, remembered_searches, search_scores
 from genz_catalog.catalog.search_scores import read_varints
 from genz_catalog.datasette.app import build_datasette
 from genz_catalog.manager import ModelManager
@@ -917,19 +917,22 @@ def _assert_pairs_right(path: Path, *, kept: bool = True) -> dict[str, list[int]
             )
         }
         classes = conn.execute(
-            "SELECT r.query, r.model_rowid, r.hits, r.second_hits, r.words "
+            "SELECT r.query, r.model_rowid, r.hits, r.second_hits, r.words, "
+            "a.pair_state ->> '$.symmetric' "
             "FROM remembered_searches r JOIN remembered_answers a ON a.query = r.query "
             "WHERE a.pair_state IS NOT NULL "
             "AND a.generation = (SELECT generation FROM search_state)"
         ).fetchall()
     for query, rowids in stored.items():
         assert [ids[rowid] for rowid in rowids] == _ranked(path, query), query
-    for query, rowid, hits_a, hits_b, words in classes:
+    for query, rowid, hits_a, hits_b, words, symmetric in classes:
         first, second = remembered_searches.PAIR_KEY.match(query).groups()  # type: ignore[union-attr]
         columns = search_scores.words_of(texts[rowid])
         assert columns is not None
         hits = search_scores.prefix_counts(columns, {first, second})
-        assert (hits[first], hits[second], sum(map(len, columns))) == (hits_a, hits_b, words)
+        own = (hits[first], hits[second], sum(map(len, columns)))
+        # Both words weighing the same, a class is stored with the fewer hits first.
+        assert (pair_scores.mirrored(own) if symmetric else own) == (hits_a, hits_b, words)
     assert bool(classes) == kept  # pair answers kept with their classes, or none
     return stored
 
@@ -978,9 +981,8 @@ def test_a_pair_answer_the_upkeep_cannot_keep_is_left_to_rank(
     # As if the words' weights had moved past every order a pair answer can be proven in: the
     # write leaves them (ranking one reads every match, more than a write should wait), the
     # searches rank when asked, and the next store brings them back.
-    pair_scores = remembered_searches.pair_scores
     find_box, inside = pair_scores.find_box, pair_scores.inside
-    monkeypatch.setattr(pair_scores, "find_box", lambda *_: None)
+    monkeypatch.setattr(pair_scores, "find_box", lambda *_, **__: None)
     monkeypatch.setattr(pair_scores, "inside", lambda *_: False)
     ranked = _rankings_kept(monkeypatch)
     with ModelManager(paired) as manager:
@@ -999,7 +1001,6 @@ def test_a_pair_answer_the_upkeep_cannot_keep_is_left_to_rank(
 
 
 def test_a_pairs_classes_are_fts5s_scores_and_its_box_proves_their_order(paired: Path) -> None:
-    from genz_catalog.catalog import pair_scores
     from genz_catalog.catalog.search_scores import fts_totals
 
     with sqlite3.connect(paired) as conn:
@@ -1035,3 +1036,39 @@ def test_a_pairs_classes_are_fts5s_scores_and_its_box_proves_their_order(paired:
     assert not pair_scores.proven(order, [], (box[0], box[1], box[2], box[3] * 40, box[4], box[5]))
     assert pair_scores.inside(box, weights, avgdl)
     assert not pair_scores.inside(box, (weights[0] * 0.5, *weights[1:]), avgdl)
+
+
+def test_two_words_most_models_hold_weigh_alike_and_are_kept_mirrored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Words held by half the models or more weigh bm25's floor, 1e-6, both alike: a model with
+    # hits (1, 2) scores exactly as one with (2, 1), so a class is known only up to its mirror.
+    # The answer is kept while both still weigh the same, and left once one does not.
+    monkeypatch.setattr(remembered_searches, "BROAD_SEARCH_MODELS", 4)
+    monkeypatch.setattr(remembered_searches, "BROAD_PREFIX_MODELS", 4)
+    monkeypatch.setattr(remembered_searches, "BROAD_PAIR_MODELS", 4)
+    path = tmp_path / "mirrored.db"
+    qwen = _config(QWEN)  # family qwen2: no word under m or v
+    names = [f"mx{i}/vy-{'mm-' * (i % 3)}{'vv-' * (i % 2)}tuned" for i in range(14)]
+    names += [f"acme/qwen-tuned-{i}" for i in range(6)]
+    with ModelManager(path) as manager:
+        for name in names:
+            manager.add_model(name, qwen, source="local")
+        remembered_searches.remember_searches(manager.writable(), ["m v"])
+    with sqlite3.connect(path) as conn:
+        (state,) = conn.execute(
+            "SELECT pair_state FROM remembered_answers WHERE query = ?", ('"m"* "v"*',)
+        ).fetchone()
+    assert json.loads(state)["symmetric"] is True
+    _assert_pairs_right(path)
+    with ModelManager(path) as manager:
+        # 15 of 21 models now hold both words: both still weigh the floor, so it is kept.
+        manager.add_model("mz/vz-mm-vv-new", qwen, source="local")
+        assert set(_assert_pairs_right(path)) == {'"m"* "v"*'}
+        assert "mz/vz-mm-vv-new" in _served(path, "m v")
+        # Models without either word until fewer than half hold v: v weighs more than m, and
+        # the mirrored classes may part. The answer is left to rank; the search stays right.
+        for i in range(10):
+            manager.add_model(f"acme/qwen-more-{i}", qwen, source="local")
+        assert _stored(path) == {}
+    assert _served(path, "m v") == _ranked(path, '"m"* "v"*')

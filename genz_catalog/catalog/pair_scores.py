@@ -69,8 +69,11 @@ def classes_of(
     u)`` with ``k = k1 + 1``, ``p = f_a + k1 (1 - b)``, ``q = f_b + k1 (1 - b)`` and ``u = k1 b
     D / avgdl``: a quadratic in ``u`` with one root where the strength falls with the words.
     Each hits pair's root is rounded to whole words and checked by computing the score (~7 ms
-    for 100 distinct ranks at the default :data:`MAX_HITS`)."""
+    for 100 distinct ranks at the default :data:`MAX_HITS`). When both words weigh the same
+    (both held by half the models or more: bm25's weight is then its floor, 1e-6), a class and
+    its mirror score alike and the class is given :func:`mirrored`."""
     wanted = sorted(set(ranks))
+    symmetric = idf_a == idf_b
     k = K1 + 1.0
     c = K1 * (1 - B)
     g = K1 * B / avgdl
@@ -93,9 +96,18 @@ def classes_of(
                     continue
                 cls = (hits_a, hits_b, words)
                 if score(cls, idf_a, idf_b, avgdl) == rank:
+                    if symmetric:
+                        cls = mirrored(cls)
                     if found.setdefault(rank, cls) != cls:
                         return None
     return found if len(found) == len(wanted) else None
+
+
+def mirrored(cls: PairClass) -> PairClass:
+    """A class as it scores when both words weigh the same: its hits in either order, the
+    fewer first (``x(f_a) + x(f_b)`` is the same sum both ways, to the bit)."""
+    hits_a, hits_b, words = cls
+    return (hits_a, hits_b, words) if hits_a <= hits_b else (hits_b, hits_a, words)
 
 
 def _term_low(f1: int, d1: int, f2: int, d2: int, low: float, high: float) -> float:
@@ -142,18 +154,22 @@ def find_box(
     unlisted: Iterable[PairClass],
     known: tuple[float, ...],
     avgdl: float,
+    *,
+    fixed: bool = False,
 ) -> Box | None:
     """The widest box (:data:`BOX_WIDTHS`) around the weights ``known`` (low and high of each,
     :func:`weights`) and ``avgdl`` in which :func:`proven` holds; None when even the narrowest
-    does not (two classes nearly tie)."""
+    does not (two classes nearly tie). With ``fixed`` the weights are not widened (mirrored
+    classes, proven while both words weigh exactly the same)."""
     others = list(unlisted)
     ia_low, ia_high, ib_low, ib_high = known
     for width in BOX_WIDTHS:
+        spread = 0.0 if fixed else width
         box = (
-            ia_low * (1 - width),
-            ia_high * (1 + width),
-            ib_low * (1 - width),
-            ib_high * (1 + width),
+            ia_low * (1 - spread),
+            ia_high * (1 + spread),
+            ib_low * (1 - spread),
+            ib_high * (1 + spread),
             avgdl * (1 - width),
             avgdl * (1 + width),
         )

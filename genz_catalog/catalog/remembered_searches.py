@@ -686,6 +686,9 @@ class _PairState(NamedTuple):
     box: pair_scores.Box
     listed: frozenset[pair_scores.PairClass]
     last: tuple[int, int, int, int] | None
+    #: Both words weighed the same when it was ranked (each held by half the models or more):
+    #: its classes are :func:`pair_scores.mirrored`, right only while they still do.
+    symmetric: bool = False
 
     @classmethod
     def of(
@@ -695,10 +698,11 @@ class _PairState(NamedTuple):
         box: pair_scores.Box,
         entries: _PairEntries,
         complete: bool,
+        symmetric: bool,
     ) -> _PairState:
         listed = frozenset(entry[1:] for entry in entries)
         last = None if complete or not entries else entries[-1]
-        return cls(held, generation, box, listed, last)  # type: ignore[arg-type]
+        return cls(held, generation, box, listed, last, symmetric)  # type: ignore[arg-type]
 
     def weights(self, models: int, generation: int) -> tuple[float, ...]:
         """The phrases' weights at ``generation`` with ``models`` indexed, as ranges."""
@@ -730,6 +734,7 @@ class _PairState(NamedTuple):
                 "box": list(self.box),
                 "listed": sorted(self.listed),
                 "last": self.last,
+                "symmetric": self.symmetric,
             },
             separators=(",", ":"),
         )
@@ -743,17 +748,24 @@ class _PairState(NamedTuple):
             tuple(data["box"]),  # type: ignore[arg-type]
             frozenset(tuple(c) for c in data["listed"]),
             None if data["last"] is None else tuple(data["last"]),  # type: ignore[arg-type]
+            data["symmetric"],
         )
 
     def swapped(self) -> _PairState:
-        """The same state for the words in the other order."""
+        """The same state for the words in the other order (mirrored classes stay as they
+        are)."""
         box = self.box
+        listed, last = self.listed, self.last
+        if not self.symmetric:
+            listed = frozenset((b, a, words) for a, b, words in listed)
+            last = None if last is None else (last[0], last[2], last[1], last[3])
         return _PairState(
             (self.held[1], self.held[0]),
             self.generation,
             (*box[2:4], *box[0:2], *box[4:]),  # type: ignore[arg-type]
-            frozenset((b, a, words) for a, b, words in self.listed),
-            None if self.last is None else (self.last[0], self.last[2], self.last[1], self.last[3]),
+            listed,
+            last,
+            self.symmetric,
         )
 
 
@@ -769,6 +781,8 @@ class _PairAnswer(NamedTuple):
 
     def swapped(self) -> _PairAnswer:
         """The same answer for the words in the other order: every model scores the same."""
+        if self.state.symmetric:
+            return self._replace(state=self.state.swapped())
         return _PairAnswer(
             [(rowid, hits_b, hits_a, words) for rowid, hits_a, hits_b, words in self.entries],
             sorted((hits_b, hits_a, words) for hits_a, hits_b, words in self.classes),
@@ -798,11 +812,18 @@ def _pair_box(
     classes: set[pair_scores.PairClass],
     known: tuple[float, ...],
     avgdl: float,
+    symmetric: bool,
 ) -> pair_scores.Box | None:
     """The box in which ``entries`` (best first) stay in order and above every other class of
-    ``classes`` (:func:`pair_scores.find_box`)."""
+    ``classes`` (:func:`pair_scores.find_box`; mirrored classes: at the weights known)."""
     order = list(dict.fromkeys(entry[1:] for entry in entries))
-    return pair_scores.find_box(order, classes - set(order), known, avgdl)  # type: ignore[arg-type]
+    return pair_scores.find_box(
+        order,
+        classes - set(order),  # type: ignore[arg-type]
+        known,
+        avgdl,
+        fixed=symmetric,
+    )
 
 
 def _ranked_pair(
@@ -834,11 +855,19 @@ def _ranked_pair(
         return unkept
     entries = [(rowid, *classes[rank]) for rowid, rank in best]
     found = set(classes.values())
-    box = _pair_box(entries, found, weights, avgdl)  # type: ignore[arg-type]
+    symmetric = weights[0] == weights[2]
+    if symmetric and weights[0] != search_scores.IDF_FLOOR:
+        # Alike by chance (each word held by the same number of models): a write that changes
+        # one count parts them, so mirrored classes would not be kept past it. Kept as any pair
+        # only when no class has a mirror of its own to be mistaken for.
+        if any(hits_a != hits_b for hits_a, hits_b, _ in found):
+            return unkept
+        symmetric = False
+    box = _pair_box(entries, found, weights, avgdl, symmetric)  # type: ignore[arg-type]
     if box is None:
         return unkept
     complete = len(best) < rows
-    state = _PairState.of(counts, generation, box, entries, complete)  # type: ignore[arg-type]
+    state = _PairState.of(counts, generation, box, entries, complete, symmetric)  # type: ignore[arg-type]
     return _PairAnswer(entries, sorted(found), state, complete)  # type: ignore[arg-type]
 
 
@@ -1022,7 +1051,10 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
             first, second = phrases[query]
             holders_a, holders_b = holders[first], holders[second]
             joining_pair = [
-                (rowid, holders_a[rowid], holders_b[rowid], docs[rowid][1])
+                (
+                    rowid,
+                    *_class_as_stored(state, holders_a[rowid], holders_b[rowid], docs[rowid][1]),
+                )
                 for rowid in sorted(holders_a.keys() & holders_b.keys())
             ]
             every_class = _lazy_classes(conn, query)
@@ -1076,6 +1108,12 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
         return placed + len(unchanged)
 
 
+def _class_as_stored(state: _PairState, hits_a: int, hits_b: int, words: int) -> tuple:
+    """A model's class for a stored two-word answer: mirrored when its words weighed the same."""
+    cls = (hits_a, hits_b, words)
+    return pair_scores.mirrored(cls) if state.symmetric else cls
+
+
 def _lazy_classes(conn: sqlite3.Connection, query: str) -> Callable[[], set]:
     """The classes of the stored answer of ``query``, read when first asked for."""
     parsed: list[set] = []
@@ -1112,6 +1150,8 @@ def _placed_pair(
     ).fetchall()
     if any(None in entry for entry in entries):
         return None
+    if state.symmetric and len(set(known)) != 1:
+        return None  # the words no longer weigh the same: mirrored classes may part
     # Any weights in the range order the classes alike once the box is proven: the middle.
     idf_a, idf_b = (known[0] + known[1]) / 2, (known[2] + known[3]) / 2
 
@@ -1128,10 +1168,10 @@ def _placed_pair(
     rows = REMEMBERED_ROWS + SPARE_ROWS
     if len(listed) > rows:
         listed, complete = listed[:rows], False
-    box = _pair_box(listed, classes, known, avgdl)  # type: ignore[arg-type]
+    box = _pair_box(listed, classes, known, avgdl, state.symmetric)  # type: ignore[arg-type]
     if box is None:
         return None
-    kept = _PairState.of(state.held, state.generation, box, listed, complete)
+    kept = _PairState.of(state.held, state.generation, box, listed, complete, state.symmetric)
     return _PairAnswer(listed, sorted(classes), kept, complete)  # type: ignore[arg-type]
 
 

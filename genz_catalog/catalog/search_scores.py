@@ -43,10 +43,16 @@ _WORD = re.compile(r"[a-z0-9.]+")
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+#: bm25's weight of a phrase held by half the models or more (FTS5 sets it, for a log at or
+#: under 0).
+IDF_FLOOR = 1e-6
+
+
 def idf(models: int, matches: int) -> float:
-    """bm25's idf of a phrase ``matches`` of ``models`` indexed models hold (FTS5's floor 1e-6)."""
+    """bm25's idf of a phrase ``matches`` of ``models`` indexed models hold (FTS5's floor
+    :data:`IDF_FLOOR`)."""
     value = math.log((models - matches + 0.5) / (matches + 0.5))
-    return value if value > 0.0 else 1e-6
+    return value if value > 0.0 else IDF_FLOOR
 
 
 def score(hits: int, words: int, idf_: float, avgdl: float) -> float:
