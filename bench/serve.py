@@ -104,7 +104,7 @@ PREFIX_SEARCHES = ("qwe", "instr")
 #: or that hold a broad word and more (``be``: bench and beta): a bulk import stores their
 #: answers too when their words are held ``BROAD_PREFIX_MODELS`` times (80,000 or more).
 SHORT_SEARCHES = ("be", "in", "mo", "ba", "c", "g", "v", "o")
-#: Two words: a bulk import stores the answers of the pairs of broad searches that 45,000 or
+#: Two words: a bulk import stores the answers of the pairs of broad searches that 60,000 or
 #: more models hold both words of (``remembered_searches.broad_pairs``); others are ranked when
 #: first asked (~0.8 us a match, after a walk of each word's list). Besides these, the
 #: broadest pairs of the file's own words (:func:`broadest_pairs`) and the costliest pairs

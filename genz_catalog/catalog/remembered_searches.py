@@ -241,13 +241,15 @@ def _alike_prefixes(conn: sqlite3.Connection, word: str) -> list[str]:
 #: on this 2-core machine, after walking each word's whole list for its weight (20-50 ms; more
 #: for a prefix of two or more characters, whose words' lists are merged), so from ~80,000
 #: matches it takes 100 ms or more (``instruct v``, 150,598 of a million Hub-like models:
-#: 137 ms), and from ~55,000 when a word is such a prefix (``v1 s``, 57,952: 104 ms). Pairs of
-#: 30,000-45,000 matches took 60-94 ms there.
-BROAD_PAIR_MODELS = 45_000
-#: Most two-word searches ranked and stored, the broadest first (294 at a million Hub-like
-#: models: ~23 s of ranking, shared with a :class:`RankingAhead` helper). Each is stored in
+#: 137 ms). From 45,000 (294 pairs there, not 205) a pair of a two-character prefix under
+#: 60,000 matches would be stored too (``v1 s``, 57,952 matches: 104 ms first asked), but the
+#: import's ranking helper then peaked at 86 MB instead of 45 (prefix merges), and the
+#: import's end took longer: not kept.
+BROAD_PAIR_MODELS = 60_000
+#: Most two-word searches ranked and stored, the broadest first (205 at a million Hub-like
+#: models: ~18 s of ranking, shared with a :class:`RankingAhead` helper). Each is stored in
 #: both orders and with the alike prefixes of its last word (:func:`_plan`).
-MAX_REMEMBERED_PAIRS = 384
+MAX_REMEMBERED_PAIRS = 256
 #: A stored two-word search: two quoted ASCII words, each a prefix (``"instruct"* "v"*``).
 PAIR_KEY = re.compile(r'^"([a-z0-9.]+)"\* "([a-z0-9.]+)"\*$')
 #: The rowids of a search's matches, in rowid order.
