@@ -1552,6 +1552,22 @@ def test_a_search_is_remembered_whatever_its_case_and_family_words_are_searched_
     assert _searched(served, "qwen3") == ["Qwen/Qwen3-14B"] and _rankings(ran) == 3
 
 
+#: Three instruct models, the broad word of the warm-up tests.
+INSTRUCT_MODELS = (
+    "meta-llama/Llama-3.2-3B-Instruct",
+    "mistralai/Mistral-7B-Instruct-v0.3",
+    "microsoft/Phi-3-mini-4k-instruct",
+)
+
+
+def _add_instruct_and_base_models(path: Path) -> tuple[str, ...]:
+    """The three instruct models and two base models in a new catalog; the instruct ids."""
+    with ModelManager(path) as manager:
+        for model_id in (*INSTRUCT_MODELS, "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
+            manager.add_model(model_id, _config(model_id), source="huggingface")
+    return INSTRUCT_MODELS
+
+
 def test_keep_warm_searches_the_words_most_models_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1562,14 +1578,7 @@ def test_keep_warm_searches_the_words_most_models_hold(
     from genz_catalog.datasette.counts_cache import broad_words
 
     path = tmp_path / "broad-words.db"
-    instruct = (
-        "meta-llama/Llama-3.2-3B-Instruct",
-        "mistralai/Mistral-7B-Instruct-v0.3",
-        "microsoft/Phi-3-mini-4k-instruct",
-    )
-    with ModelManager(path) as manager:
-        for model_id in (*instruct, "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
-            manager.add_model(model_id, _config(model_id), source="huggingface")
+    instruct = _add_instruct_and_base_models(path)
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         # Three models hold "instruct"; no other word is held by more than two. Then the
         # one-letter prefix of a word that many hold: "i".
@@ -1606,21 +1615,14 @@ def test_keep_warm_searches_the_pairs_most_models_hold_together(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A visitor typing a second word (``instruct m``) asks a pair of broad words: a bulk
-    import stores the broadest pairs' answers, but a write leaves them to rank, so keep_warm
-    searches the pairs of its broad words that the most models hold together."""
+    import stores the broadest pairs' answers, but a write of many models leaves them to rank,
+    so keep_warm searches the pairs of its broad words that the most models hold together."""
     from genz_catalog.catalog.search_scores import escape_fts_query
     from genz_catalog.datasette import counts_cache
     from genz_catalog.datasette.counts_cache import broad_word_pairs
 
     path = tmp_path / "broad-pairs.db"
-    instruct = (
-        "meta-llama/Llama-3.2-3B-Instruct",
-        "mistralai/Mistral-7B-Instruct-v0.3",
-        "microsoft/Phi-3-mini-4k-instruct",
-    )
-    with ModelManager(path) as manager:
-        for model_id in (*instruct, "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"):
-            manager.add_model(model_id, _config(model_id), source="huggingface")
+    instruct = _add_instruct_and_base_models(path)
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         # The broad words of 3 models: instruct, m, mi, 3, mis, i, in, ins. Every instruct
         # model holds a word under m (meta, mistralai, microsoft), and so do the three with

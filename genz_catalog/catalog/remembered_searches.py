@@ -1070,35 +1070,28 @@ def keep_answers(db: sqlite_utils.Database, changed: list[int], before: int, aft
                 # The usual write: a model that joins after the answer's last one, or none.
                 unchanged.append(query)
                 continue
-            kept_pair = _placed_pair(
-                conn,
-                query,
-                joining_pair,
-                set(changed),
-                known,
-                avgdl,
-                every_class(),
-                state,
-                complete,
-            )
-            if kept_pair is None:
-                # The weights' ranges grow with every write since the answer was ranked: count
-                # the words' models again (5-20 ms a word at a million, against 150-1,000 ms to
-                # rank the search again) and prove its order from the exact weights.
-                counts = (_held(conn, first, held), _held(conn, second, held))
-                state = state._replace(held=counts, generation=after)
-                known = state.weights(models, after)
+            kept_pair = None
+            for attempt in (state, None):
+                if attempt is None:
+                    # The weights' ranges grow with every write since the answer was ranked:
+                    # count the words' models again (5-20 ms a word at a million, against
+                    # 150-1,000 ms to rank the search again) and prove its order from the
+                    # exact weights.
+                    counts = (_held(conn, first, held), _held(conn, second, held))
+                    attempt = state._replace(held=counts, generation=after)
                 kept_pair = _placed_pair(
                     conn,
                     query,
                     joining_pair,
                     set(changed),
-                    known,
+                    attempt.weights(models, after),
                     avgdl,
                     every_class(),
-                    state,
+                    attempt,
                     complete,
                 )
+                if kept_pair is not None:
+                    break
             if kept_pair is not None:
                 _store(conn, query, kept_pair, after)
                 placed += 1
