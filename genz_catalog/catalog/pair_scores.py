@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from .search_scores import K1, MARGIN, B, idf
+from .search_scores import K1, MARGIN, B, idf, strength
 
 #: Most hits of either phrase a class is looked for with: a model name with more words that
 #: start with one phrase leaves its search's answer unkept (it is ranked when asked).
@@ -44,17 +44,13 @@ Box = tuple[float, float, float, float, float, float]
 BOX_WIDTHS = (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 1e-6, 0.0)
 
 
-def _part(hits: int, words: int, avgdl: float) -> float:
-    return (hits * (K1 + 1.0)) / (hits + K1 * (1 - B + B * words / avgdl))
-
-
 def score(cls: PairClass, idf_a: float, idf_b: float, avgdl: float) -> float:
     """FTS5's ``rank`` of a model of class ``cls``: the same operations in the same order as
     fts5Bm25Function (the phrases' terms added to 0.0 one by one)."""
     hits_a, hits_b, words = cls
     total = 0.0
-    total += idf_a * _part(hits_a, words, avgdl)
-    total += idf_b * _part(hits_b, words, avgdl)
+    total += idf_a * strength(hits_a, words, avgdl)
+    total += idf_b * strength(hits_b, words, avgdl)
     return -1.0 * total
 
 
@@ -115,7 +111,7 @@ def _term_low(f1: int, d1: int, f2: int, d2: int, low: float, high: float) -> fl
     grows with avgdl, with the hits, and falls with the words."""
     if (f1, d1) == (f2, d2):
         return 0.0
-    bound = _part(f1, d1, low) - _part(f2, d2, high)
+    bound = strength(f1, d1, low) - strength(f2, d2, high)
     return max(bound, 0.0) if f1 >= f2 and d1 <= d2 else bound
 
 
