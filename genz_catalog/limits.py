@@ -63,6 +63,27 @@ def _parse_float(text: str) -> float:
     return value
 
 
+#: Bytes a JSON number is written with mapped to ``1``, every other byte to ``0``: a number
+#: longer than MAX_NUMBER_CHARS leaves a run of more than that many ``1`` (so does a long
+#: run of digits in a string, which only costs the careful parse).
+_NUMBER_BYTES = bytes(0x31 if chr(b) in "0123456789+-.eE" else 0x30 for b in range(256))
+_LONG_RUN = b"1" * (MAX_NUMBER_CHARS + 1)
+#: What :func:`_loads_plain` gives for a text that needs the number-by-number parse.
+_HOOKED = object()
+
+
+def _loads_plain(text: str | bytes) -> Any:
+    """``text`` parsed by json's C scanner alone when it cannot hold a number over the limit,
+    else :data:`_HOOKED`. Calling back into Python for every number (``parse_int``,
+    ``parse_float``) nearly doubled the parse of a config; a bulk import parses a million.
+    The caller still checks the value (:func:`check_json_value`), and parses again with the
+    callbacks when that finds a NaN or Infinity, whose cause only they can tell."""
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    if _LONG_RUN in raw.translate(_NUMBER_BYTES):
+        return _HOOKED
+    return json.loads(text)
+
+
 def loads_strict(text: str | bytes, *, max_bytes: int | None = MAX_CONFIG_BYTES) -> Any:
     """Parse JSON under the catalog's limits (size, depth, number length, no NaN/Infinity).
 
@@ -73,17 +94,21 @@ def loads_strict(text: str | bytes, *, max_bytes: int | None = MAX_CONFIG_BYTES)
             f"JSON is {len(text)} bytes; at most {max_bytes} bytes are accepted"
         )
     try:
-        value = json.loads(
-            text,
-            parse_constant=_refuse_constant,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-        )
+        value = _loads_plain(text)
+        if value is _HOOKED or check_json_value(value, allow_non_finite=True):
+            # A long number, or a NaN/Infinity (a literal, or 1e400 overflowing): parsed
+            # again number by number, so each is refused with its own reason.
+            value = json.loads(
+                text,
+                parse_constant=_refuse_constant,
+                parse_int=_parse_int,
+                parse_float=_parse_float,
+            )
+            check_json_value(value)
     except RecursionError:
         raise InvalidInputError(
             f"JSON nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
         ) from None
-    check_json_value(value)
     return value
 
 
@@ -91,12 +116,16 @@ def loads_config(text: str | bytes) -> Any:
     """Parse a config.json under the limits; ``NaN``/``Infinity`` are read (transformers writes
     them) and made strict when stored (:func:`strict_config`)."""
     try:
-        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
+        value = _loads_plain(text)
+        if value is _HOOKED or check_json_value(value, allow_non_finite=True):
+            # A long number, or a NaN/Infinity (which 1e400 also parses to, and a long number
+            # is refused): parsed again number by number, as _parse_float tells them apart.
+            value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
+            check_json_value(value, allow_non_finite=True)
     except RecursionError:
         raise InvalidInputError(
             f"JSON nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
         ) from None
-    check_json_value(value, allow_non_finite=True)
     return value
 
 

@@ -123,6 +123,13 @@ CODEC_1_DICTIONARY = (
 _CODEC_1 = b"\x01"
 #: Texts shorter than this stay text: packing would save a few bytes and cost a BLOB's reader.
 _PACK_FROM_BYTES = 128
+#: Deflate's effort and hash-table size for packing. A bulk import packs every new config:
+#: on 2,000 generated variants of real configs, level 4 with memory level 8 took 21 us a
+#: config against 25.5 at 6 and 9 (zlib's most), for 296 bytes against 289; on the real
+#: configs of the tests, 0.297 of the text against 0.290. Level 1 saves 2.5 us more for 0.312.
+#: Readers need neither: any deflate stream inflates with the same dictionary.
+_PACK_LEVEL = 4
+_PACK_MEMORY_LEVEL = 8
 
 
 def pack_document(text: str) -> str | bytes:
@@ -131,7 +138,14 @@ def pack_document(text: str) -> str | bytes:
     raw = text.encode("utf-8", "surrogatepass")
     if len(raw) < _PACK_FROM_BYTES:
         return text
-    packer = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, CODEC_1_DICTIONARY)
+    packer = zlib.compressobj(
+        _PACK_LEVEL,
+        zlib.DEFLATED,
+        -15,
+        _PACK_MEMORY_LEVEL,
+        zlib.Z_DEFAULT_STRATEGY,
+        CODEC_1_DICTIONARY,
+    )
     packed = _CODEC_1 + packer.compress(raw) + packer.flush()
     return packed if len(packed) + 16 <= len(raw) else text
 
@@ -188,6 +202,11 @@ def known_document(text: str, packed: str | bytes | None = None) -> KnownDocumen
     """``text``'s :data:`KnownDocument`; ``packed``: its :func:`pack_document` form when it is
     to be stored packed (and was packed already), else it is stored as text."""
     return (text, document_hash(text), text if packed is None else packed)
+
+
+#: New documents' ids come back from their INSERT where SQLite can (3.35 and later): at a
+#: million models a second look-up of each new key cost ~5% of a bulk import's writer.
+_RETURNING = " RETURNING hash, id" if sqlite3.sqlite_version_info >= (3, 35) else ""
 
 
 def store_documents(
@@ -248,12 +267,16 @@ def store_documents(
         new = [(key, stored_form(*value)) for key, value in chunk if key not in ids]
         if new:
             size, rows = padded(new)
-            conn.execute(
+            inserted = conn.execute(
                 "INSERT OR IGNORE INTO documents (hash, body) VALUES "
-                + ", ".join(["(?, ?)"] * size),
+                + ", ".join(["(?, ?)"] * size)
+                + _RETURNING,
                 [v for pair in rows for v in pair],
-            )
-            ids.update(select(new))
+            ).fetchall()
+            # Without RETURNING (SQLite before 3.35), or a row ignored: found by its key.
+            ids.update(inserted)
+            if missing := [item for item in new if item[0] not in ids]:
+                ids.update(select(missing))
     return [None if key is None else ids[key] for key in keys]
 
 

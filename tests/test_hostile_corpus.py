@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from reliability_support import LLAMA_31_8B, dump_catalog, llama_record
+from reliability_support import HF_CONFIGS, LLAMA_31_8B, dump_catalog, llama_record
 
 from genz_catalog.cli import cli
 from genz_catalog.datasette.functions import register_sql_functions
-from genz_catalog.limits import MAX_CONFIG_DEPTH, MAX_NUMBER_CHARS, SQLITE_MAX_INT
+from genz_catalog.errors import InvalidInputError
+from genz_catalog.limits import (
+    MAX_CONFIG_DEPTH,
+    MAX_NUMBER_CHARS,
+    SQLITE_MAX_INT,
+    loads_config,
+    loads_strict,
+)
 from genz_catalog.manager import MAX_CONFIG_BYTES, ModelManager
 
 MODEL = "meta-llama/Llama-3.1-8B"
@@ -176,6 +184,33 @@ def test_nan_and_infinity_are_stored_as_strict_json(isolated_catalog: Path, tmp_
         "SELECT count(*) FROM documents WHERE NOT json_valid(genz_document(body))"
     ).fetchone() == (0,)
     conn.close()
+
+
+def test_numbers_are_read_as_json_reads_them_up_to_the_limit():
+    # The parse hands a text to the number-by-number parse only when it may hold a long
+    # number: a long digit run in a string goes there too and must come back the same.
+    base = llama()
+    at_limit = "0." + "1" * (MAX_NUMBER_CHARS - 2)
+    texts = [
+        json.dumps({**base, "commit": "1" * 80, "eps": 1e-05}),
+        json.dumps(base)[:-1] + f', "f": {at_limit}, "i": {"9" * MAX_NUMBER_CHARS}}}',
+        *(p.read_text() for p in sorted(HF_CONFIGS.glob("*/config.json"))),
+    ]
+    assert len(texts) > 100
+    for text in texts:
+        assert loads_config(text) == json.loads(text)
+        assert loads_config(text.encode()) == json.loads(text)
+        if "NaN" not in text and "Infinity" not in text:  # which strict parses refuse
+            assert loads_strict(text) == json.loads(text)
+    over = json.dumps(base)[:-1] + f', "f": {at_limit}1}}'
+    for parse in (loads_config, loads_strict):
+        with pytest.raises(InvalidInputError, match="65 characters exceeds the limit of 64"):
+            parse(over)
+    with pytest.raises(InvalidInputError, match="NaN is not JSON"):
+        loads_strict(json.dumps(base)[:-1] + ', "f": NaN}')
+    with pytest.raises(InvalidInputError, match="1e999 is too large for a float"):
+        loads_config(json.dumps(base)[:-1] + ', "f": 1e999}')
+    assert math.isinf(loads_config(json.dumps(base)[:-1] + ', "f": Infinity}')["f"])
 
 
 # -------------------------------------------------------------------- argument bytes, numbers
