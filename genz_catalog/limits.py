@@ -78,8 +78,10 @@ def _loads_plain(text: str | bytes) -> Any:
     ``parse_float``) nearly doubled the parse of a config; a bulk import parses a million.
     The caller still checks the value (:func:`check_json_value`), and parses again with the
     callbacks when that finds a NaN or Infinity, whose cause only they can tell."""
-    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
-    if _LONG_RUN in raw.translate(_NUMBER_BYTES):
+    if isinstance(text, (bytes, bytearray)):
+        # As json.loads reads bytes (UTF-8, -16 or -32): scanned as the text they hold.
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    if _LONG_RUN in text.encode("utf-8", "surrogatepass").translate(_NUMBER_BYTES):
         return _HOOKED
     return json.loads(text)
 

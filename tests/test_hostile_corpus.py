@@ -204,8 +204,9 @@ def test_numbers_are_read_as_json_reads_them_up_to_the_limit():
             assert loads_strict(text) == json.loads(text)
     over = json.dumps(base)[:-1] + f', "f": {at_limit}1}}'
     for parse in (loads_config, loads_strict):
-        with pytest.raises(InvalidInputError, match="65 characters exceeds the limit of 64"):
-            parse(over)
+        for given in (over, over.encode(), over.encode("utf-16")):  # bytes as json reads them
+            with pytest.raises(InvalidInputError, match="65 characters exceeds the limit of 64"):
+                parse(given)
     with pytest.raises(InvalidInputError, match="NaN is not JSON"):
         loads_strict(json.dumps(base)[:-1] + ', "f": NaN}')
     with pytest.raises(InvalidInputError, match="1e999 is too large for a float"):
