@@ -260,10 +260,20 @@ def _phase(
         "--workers",
         str(workers),
     ]
+    before = _children_cpu_seconds()
     out = subprocess.run(
         command + (["--doctor"] if doctor else []), check=True, capture_output=True, text=True
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["cpu_seconds"] = _children_cpu_seconds() - before
+    return result
+
+
+def _children_cpu_seconds() -> float:
+    """User and system CPU seconds of every child process waited for so far: a phase's
+    process with its convert workers and ranking helper (each waited for by its parent)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def file_sizes(db_path: Path, vacuum: bool) -> dict:
@@ -400,6 +410,17 @@ def report(args: argparse.Namespace, run: dict) -> list[tuple[str, bool]]:
             )
     else:
         print("anchor: skipped (--no-anchor)")
+    # CPU time is steadier than wall time on a shared machine whose disk and cores slow down
+    # for minutes at a time; the phases' CPU per model compares runs of different days.
+    cpu = phases + ([("anchor", anchor)] if anchor is not None else [])
+    print(
+        "CPU time of each phase's processes: "
+        + ", ".join(
+            f"{name} {phase['cpu_seconds']:.1f} s ({phase['cpu_seconds'] / phase['models'] * 1e6:.0f}"
+            " us/model)"
+            for name, phase in cpu
+        )
+    )
     workers_mb = " + ".join(f"{mb:.1f}" for mb in catalog["worker_rss_mb"]) or "none"
     print(
         f"peak RSS of {label}: writer {catalog['writer_rss_mb']:.1f} MB + child processes "
