@@ -68,22 +68,33 @@ def _parse_float(text: str) -> float:
 #: run of digits in a string, which only costs the careful parse).
 _NUMBER_BYTES = bytes(0x31 if chr(b) in "0123456789+-.eE" else 0x30 for b in range(256))
 _LONG_RUN = b"1" * (MAX_NUMBER_CHARS + 1)
-#: What :func:`_loads_plain` gives for a text that needs the number-by-number parse.
-_HOOKED = object()
 
 
-def _loads_plain(text: str | bytes) -> Any:
-    """``text`` parsed by json's C scanner alone when it cannot hold a number over the limit,
-    else :data:`_HOOKED`. Calling back into Python for every number (``parse_int``,
-    ``parse_float``) nearly doubled the parse of a config; a bulk import parses a million.
-    The caller still checks the value (:func:`check_json_value`), and parses again with the
-    callbacks when that finds a NaN or Infinity, whose cause only they can tell."""
+def _loads_limited(text: str | bytes, *, strict: bool) -> Any:
+    """``text`` parsed and checked under the limits; NaN and Infinity refused when ``strict``.
+
+    json's C scanner parses it alone when it cannot hold a number over the limit: calling back
+    into Python for every number (``parse_int``, ``parse_float``) nearly doubled the parse of a
+    config, and a bulk import parses a million. A text that may hold a long number, or that
+    parses to a NaN or an Infinity (a literal, or 1e400 overflowing), is parsed again number by
+    number, so each is refused with its own reason."""
     if isinstance(text, (bytes, bytearray)):
         # As json.loads reads bytes (UTF-8, -16 or -32): scanned as the text they hold.
         text = text.decode(json.detect_encoding(text), "surrogatepass")
-    if _LONG_RUN in text.encode("utf-8", "surrogatepass").translate(_NUMBER_BYTES):
-        return _HOOKED
-    return json.loads(text)
+    try:
+        careful = _LONG_RUN in text.encode("utf-8", "surrogatepass").translate(_NUMBER_BYTES)
+        if not careful:
+            value = json.loads(text)
+            careful = check_json_value(value, allow_non_finite=True)
+        if careful:
+            constants = {"parse_constant": _refuse_constant} if strict else {}
+            value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, **constants)
+            check_json_value(value, allow_non_finite=not strict)
+    except RecursionError:
+        raise InvalidInputError(
+            f"JSON nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
+        ) from None
+    return value
 
 
 def loads_strict(text: str | bytes, *, max_bytes: int | None = MAX_CONFIG_BYTES) -> Any:
@@ -95,40 +106,13 @@ def loads_strict(text: str | bytes, *, max_bytes: int | None = MAX_CONFIG_BYTES)
         raise InvalidInputError(
             f"JSON is {len(text)} bytes; at most {max_bytes} bytes are accepted"
         )
-    try:
-        value = _loads_plain(text)
-        if value is _HOOKED or check_json_value(value, allow_non_finite=True):
-            # A long number, or a NaN/Infinity (a literal, or 1e400 overflowing): parsed
-            # again number by number, so each is refused with its own reason.
-            value = json.loads(
-                text,
-                parse_constant=_refuse_constant,
-                parse_int=_parse_int,
-                parse_float=_parse_float,
-            )
-            check_json_value(value)
-    except RecursionError:
-        raise InvalidInputError(
-            f"JSON nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
-        ) from None
-    return value
+    return _loads_limited(text, strict=True)
 
 
 def loads_config(text: str | bytes) -> Any:
     """Parse a config.json under the limits; ``NaN``/``Infinity`` are read (transformers writes
     them) and made strict when stored (:func:`strict_config`)."""
-    try:
-        value = _loads_plain(text)
-        if value is _HOOKED or check_json_value(value, allow_non_finite=True):
-            # A long number, or a NaN/Infinity (which 1e400 also parses to, and a long number
-            # is refused): parsed again number by number, as _parse_float tells them apart.
-            value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
-            check_json_value(value, allow_non_finite=True)
-    except RecursionError:
-        raise InvalidInputError(
-            f"JSON nested deeper than the limit of {MAX_CONFIG_DEPTH} levels"
-        ) from None
-    return value
+    return _loads_limited(text, strict=False)
 
 
 def strict_config(config: Any) -> tuple[Any, list[str]]:
