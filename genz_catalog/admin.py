@@ -30,7 +30,7 @@ import sys
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1314,16 +1314,28 @@ class BulkImportResult:
 _PREPARER = BulkPreparer()
 
 
-def _read_and_prepare(path: str, opened: OpenedConfig | None = None) -> tuple[str, str | None, Any]:
+def _writer_preparer() -> BulkPreparer:
+    """The preparer a writer uses for the files it takes from its workers (:func:`_in_workers`):
+    it remembers fewer files and architectures than a worker's (~2 MB at most, against ~35), so
+    taking work does not eat the import's memory budget."""
+    preparer = BulkPreparer()
+    preparer.FILES = preparer.ARCHITECTURES = 1024
+    return preparer
+
+
+def _read_and_prepare(
+    path: str, opened: OpenedConfig | None = None, preparer: BulkPreparer | None = None
+) -> tuple[str, str | None, Any]:
     """(path, model id, :class:`PreparedModel`) or (path, None, error message), in a convert
     worker (or in the writer's process when there are none); ``opened``: the file as
-    :func:`open_ahead` opened it (None: opened here).
+    :func:`open_ahead` opened it (None: opened here); ``preparer``: this process's
+    :data:`_PREPARER` unless given.
 
     Reading, validation, conversion and JSON encoding happen here (:class:`BulkPreparer`,
     which needs no catalog and converts each distinct file once), so the writer only writes.
     """
     try:
-        model_id, prepared = _PREPARER.prepare_file(path, opened)
+        model_id, prepared = (preparer or _PREPARER).prepare_file(path, opened)
         return path, model_id, prepared
     except (CatalogError, ConversionError) as exc:
         return path, None, str(exc)
@@ -1347,7 +1359,9 @@ def _workers_can_start() -> bool:
 READ_AHEAD_FILES = 128
 
 
-def _read_and_prepare_many(paths: list[str]) -> list[tuple[str, str | None, Any]]:
+def _read_and_prepare_many(
+    paths: list[str], preparer: BulkPreparer | None = None
+) -> list[tuple[str, str | None, Any]]:
     """Worker task: :func:`_read_and_prepare` over a few hundred files, each one opened (and
     its reading asked of the kernel) :data:`READ_AHEAD_FILES` files before it is converted."""
     opened: dict[int, OpenedConfig | None] = {}
@@ -1359,7 +1373,7 @@ def _read_and_prepare_many(paths: list[str]) -> list[tuple[str, str | None, Any]
             ahead = position + READ_AHEAD_FILES
             if ahead < len(paths):
                 opened[ahead] = open_ahead(paths[ahead])
-            prepared.append(_read_and_prepare(path, opened.pop(position)))
+            prepared.append(_read_and_prepare(path, opened.pop(position), preparer))
         return prepared
     finally:
         for left in opened.values():  # only if a conversion raised past its own handling
@@ -1367,8 +1381,17 @@ def _read_and_prepare_many(paths: list[str]) -> list[tuple[str, str | None, Any]
                 os.close(left.fd)
 
 
+#: Files the writer prepares itself, in one go, when its workers' next task is not ready
+#: (:func:`_in_workers`): ~5 ms of work, so a task that becomes ready meanwhile waits little.
+WRITER_TAKES_FILES = 32
+
+
 def _in_workers(
-    paths: Iterator[str], workers: int, task_size: int = 256, files_in_flight: int = 4096
+    paths: Iterator[str],
+    workers: int,
+    task_size: int = 256,
+    files_in_flight: int = 4096,
+    writer_takes: int = WRITER_TAKES_FILES,
 ) -> Iterator[tuple]:
     """``_read_and_prepare`` over ``paths`` in ``workers`` processes, in order.
 
@@ -1377,10 +1400,18 @@ def _in_workers(
     out each time the writer takes one, so the workers keep converting while the writer
     commits a batch. (Two alternating chunks of 1536 files left the worker idle during every
     2000-model commit.)
+
+    When the next task is not ready, the writer does not wait for it: it prepares the next
+    ``writer_takes`` files itself (0: never), queued behind the tasks already out, so the
+    order stays the files'. On two cores the one worker is the slower side of a unique-config
+    import, and the writer slept ~15% of it waiting for results; the writer's own results
+    held here are bounded by ``files_in_flight`` too (so at most twice that in all).
     """
     # fork would copy this process's open SQLite connection; spawn starts clean workers. A
     # ProcessPoolExecutor reports workers that die at start-up instead of respawning them forever.
     context = multiprocessing.get_context("spawn")
+    tasks_out = max(1, files_in_flight // task_size)
+    preparer = _writer_preparer() if writer_takes > 0 else None
     # The initializer lives in a module that imports nothing heavy, so it runs before the
     # worker imports this module (and sqlite-utils, which would drag in pandas and numpy:
     # ~50 MB per worker for type mappings a worker never uses).
@@ -1390,19 +1421,39 @@ def _in_workers(
         initializer=start_convert_worker,
         initargs=(os.getpid(),),
     ) as pool:
-        pending: deque = deque()
+        # Futures of the workers' tasks and lists the writer prepared, in the files' order.
+        pending: deque[Future | list] = deque()
+        submitted = 0  # futures in pending
+        taken = 0  # files in the writer's own lists in pending
 
-        def submit() -> None:
+        def submit() -> bool:
+            nonlocal submitted
             names = list(itertools.islice(paths, task_size))
             if names:
                 pending.append(pool.submit(_read_and_prepare_many, names))
+                submitted += 1
+            return bool(names)
 
         try:
-            for _ in range(max(1, files_in_flight // task_size)):
+            for _ in range(tasks_out):
                 submit()
             while pending:
-                done = pending.popleft().result()
-                submit()
+                head = pending[0]
+                if isinstance(head, Future):
+                    if not head.done() and preparer is not None and taken < files_in_flight:
+                        names = list(itertools.islice(paths, writer_takes))
+                        if names:
+                            pending.append(_read_and_prepare_many(names, preparer))
+                            taken += len(names)
+                            continue
+                    pending.popleft()
+                    submitted -= 1
+                    done = head.result()
+                else:
+                    done = pending.popleft()
+                    taken -= len(done)
+                while submitted < tasks_out and submit():
+                    pass
                 yield from done
         except BrokenProcessPool:
             raise CatalogError(

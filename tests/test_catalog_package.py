@@ -17,6 +17,7 @@ from genz_catalog.catalog import writes
 from genz_catalog.catalog.ids import name_owners
 from genz_catalog.catalog.prepared import PreparedModel, prepare_for_bulk
 from genz_catalog.convert import ConversionError
+from genz_catalog.errors import InvalidInputError
 from genz_catalog.manager import ModelManager, read_config_file
 
 PACKAGE = Path(__file__).resolve().parent.parent / "genz_catalog"
@@ -310,6 +311,44 @@ def test_bulk_preparer_stays_right_within_its_bounds(tmp_path: Path, conversions
                 for k, body in enumerate(bodies)
             ), name
     assert "time_step_limit" in results[-1][1].content["warnings_json"]
+
+
+def test_a_config_is_encoded_once_for_its_stored_text_and_its_hash():
+    # The bulk preparer spaces the hashed (compact) text into the stored one when no key or
+    # string holds a "," or ":"; otherwise it encodes again. Either way both equal what
+    # prepare_model stores and hashes, for every real config and for texts made to trip it.
+    from genz_catalog.catalog import prepared as prepared_module
+    from genz_catalog.catalog.ids import config_hash
+    from genz_catalog.limits import dumps_strict
+
+    configs = []
+    for path in sorted(LLAMA_CONFIG.parent.glob("*/config.json")):
+        config = json.loads(path.read_text())
+        if "NaN" not in path.read_text() and "Infinity" not in path.read_text():
+            configs.append(config)
+    base = json.loads((LLAMA_CONFIG / "config.json").read_text())
+    made = [
+        {**base, "_name_or_path": "https://example.org/a,b:c"},
+        {**base, "auto_map": {"AutoConfig": "m.C", "k:ey": [1, 2, {"x": ", :"}]}},
+        {**base, "rope_scaling": {}, "layer_types": [], "nested": [[], [{}], {"a": [1, {}]}]},
+        {**base, "note": 'quote " back\\slash, tab\t \u00e9 \ud83d\ude00'},
+        {**base, "note": "é😀 ,"},
+        {"a": 1},
+        {},
+    ]
+    spaced = 0
+    for config in configs + made:
+        text, hash_ = prepared_module.stored_config_and_hash(config)
+        assert text == dumps_strict(config, sort_keys=True)
+        assert hash_ == config_hash(config)
+        compact = json.dumps(config, sort_keys=True, separators=(",", ":"))
+        keys, commas = prepared_module._separator_counts(config)
+        spaced += compact.count(":") == keys and compact.count(",") == commas
+    # Most real configs take the spaced path; the made ones with "," or ":" in text do not.
+    assert len(configs) >= 100 and spaced >= len(configs) * 0.9
+    assert spaced < len(configs) + len(made)
+    with pytest.raises(InvalidInputError):
+        prepared_module.stored_config_and_hash({**base, "x": float("nan")})
 
 
 def test_no_converted_figure_depends_on_the_trainers_environment():

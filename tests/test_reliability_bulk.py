@@ -134,10 +134,52 @@ def test_workers_stream_small_tasks_back_in_file_order(tmp_path: Path):
     broken = tmp_path / "configs" / "broken.json"
     broken.write_text("{")
     paths.insert(9, str(broken))
-    streamed = list(_in_workers(iter(paths), 2, task_size=4, files_in_flight=8))
+    streamed = list(_in_workers(iter(paths), 2, task_size=4, files_in_flight=8, writer_takes=0))
     assert [path for path, _, _ in streamed] == paths
     assert streamed == [_read_and_prepare(path) for path in paths]
     assert streamed[9][1] is None and "malformed JSON" in streamed[9][2]
+
+
+def test_the_writer_prepares_files_itself_while_its_workers_are_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Spawned workers take a good part of a second to start, so the writer finds the first
+    # task not ready and prepares the files after it itself: the results still come in file
+    # order, equal to one process's, and the writer held at most files_in_flight of its own.
+    from reliability_support import write_config_variants
+
+    from genz_catalog import admin
+
+    paths = [str(p) for p in write_config_variants(tmp_path / "configs", "taken", 40)]
+    broken = tmp_path / "configs" / "broken.json"
+    broken.write_text('{"model_type": "llama"')
+    paths.insert(30, str(broken))
+    made = admin._writer_preparer
+    taken: list[str] = []
+
+    def counting():
+        preparer = made()
+        prepare_file = preparer.prepare_file
+
+        def prepare(path, opened=None):
+            taken.append(str(path))
+            return prepare_file(path, opened)
+
+        preparer.prepare_file = prepare
+        return preparer
+
+    monkeypatch.setattr(admin, "_writer_preparer", counting)
+    streamed = list(
+        admin._in_workers(iter(paths), 1, task_size=4, files_in_flight=8, writer_takes=2)
+    )
+    assert [path for path, _, _ in streamed] == paths
+    assert streamed == [admin._read_and_prepare(path) for path in paths]
+    assert streamed[30][1] is None and "malformed JSON" in streamed[30][2]
+    # The writer took files while the worker started: the 8 right after the first two tasks
+    # (files_in_flight of its own at most), then more whenever the next task was not ready.
+    assert taken[:8] == paths[8:16]
+    assert len(set(taken)) == len(taken)
+    assert made().FILES == made().ARCHITECTURES == 1024
 
 
 def test_import_config_files_looks_ids_up_per_batch_not_per_file(tmp_path: Path):
@@ -508,10 +550,10 @@ def test_a_worker_opens_each_file_a_fixed_number_of_files_before_it_converts_it(
     monkeypatch.setattr(admin, "open_ahead", opening)
     convert = admin._read_and_prepare
 
-    def converted(path: str, opened):
+    def converted(path: str, opened, preparer=None):
         events.append(("convert", paths.index(path)))
         assert (opened is None) == path.endswith("missing.json")
-        return convert(path, opened)
+        return convert(path, opened, preparer)
 
     monkeypatch.setattr(admin, "_read_and_prepare", converted)
     open_files = _open_files()

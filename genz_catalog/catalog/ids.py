@@ -48,6 +48,12 @@ def iso(moment: datetime) -> str:
 def config_hash(config: Mapping[str, Any]) -> str:
     """SHA-256 (hex, first 16 bytes) of the config's canonical JSON: key order does not matter."""
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return canonical_hash(canonical)
+
+
+def canonical_hash(canonical: str) -> str:
+    """:func:`config_hash` of a config whose canonical JSON (sorted keys, no spaces) is
+    ``canonical``."""
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
