@@ -1384,6 +1384,22 @@ def _read_and_prepare_many(
 #: Files the writer prepares itself, in one go, when its workers' next task is not ready
 #: (:func:`_in_workers`): ~5 ms of work, so a task that becomes ready meanwhile waits little.
 WRITER_TAKES_FILES = 32
+#: ... as long as the workers found at most this share of their recent files among those they
+#: remember (a moving average): with no two configs alike they find none, and a file costs
+#: the writer what it costs a worker. With Hub-like repetition they find most (a worker
+#: remembers 16 times more files than the writer and sees every other file), and the writer
+#: paid full price for each file it took: taking files on every wait made a million Hub-like
+#: configs 3-5% slower.
+WRITER_TAKES_BELOW_REMEMBERED = 0.25
+
+
+def _prepare_task(paths: list[str]) -> tuple[float, list[tuple[str, str | None, Any]]]:
+    """A worker's task: :func:`_read_and_prepare_many`, and the share of its files the
+    worker's preparer remembered (:attr:`BulkPreparer.files_remembered`)."""
+    prepared_before, remembered_before = _PREPARER.files_prepared, _PREPARER.files_remembered
+    prepared = _read_and_prepare_many(paths)
+    read = _PREPARER.files_prepared - prepared_before
+    return (_PREPARER.files_remembered - remembered_before) / max(1, read), prepared
 
 
 def _in_workers(
@@ -1403,9 +1419,11 @@ def _in_workers(
 
     When the next task is not ready, the writer does not wait for it: it prepares the next
     ``writer_takes`` files itself (0: never), queued behind the tasks already out, so the
-    order stays the files'. On two cores the one worker is the slower side of a unique-config
-    import, and the writer slept ~15% of it waiting for results; the writer's own results
-    held here are bounded by ``files_in_flight`` too (so at most twice that in all).
+    order stays the files', while the workers remember few of their files
+    (:data:`WRITER_TAKES_BELOW_REMEMBERED`). On two cores the one worker is the slower side
+    of a unique-config import, and the writer slept ~15% of it waiting for results. The
+    writer's own results held here are bounded by ``files_in_flight`` too (so at most twice
+    that in all).
     """
     # fork would copy this process's open SQLite connection; spawn starts clean workers. A
     # ProcessPoolExecutor reports workers that die at start-up instead of respawning them forever.
@@ -1425,12 +1443,14 @@ def _in_workers(
         pending: deque[Future | list] = deque()
         submitted = 0  # futures in pending
         taken = 0  # files in the writer's own lists in pending
+        # Share of their files the workers remembered (moving average; none while they start).
+        remembered = 0.0
 
         def submit() -> bool:
             nonlocal submitted
             names = list(itertools.islice(paths, task_size))
             if names:
-                pending.append(pool.submit(_read_and_prepare_many, names))
+                pending.append(pool.submit(_prepare_task, names))
                 submitted += 1
             return bool(names)
 
@@ -1440,7 +1460,12 @@ def _in_workers(
             while pending:
                 head = pending[0]
                 if isinstance(head, Future):
-                    if not head.done() and preparer is not None and taken < files_in_flight:
+                    if (
+                        preparer is not None
+                        and taken < files_in_flight
+                        and remembered <= WRITER_TAKES_BELOW_REMEMBERED
+                        and not head.done()
+                    ):
                         names = list(itertools.islice(paths, writer_takes))
                         if names:
                             pending.append(_read_and_prepare_many(names, preparer))
@@ -1448,7 +1473,8 @@ def _in_workers(
                             continue
                     pending.popleft()
                     submitted -= 1
-                    done = head.result()
+                    share, done = head.result()
+                    remembered += (share - remembered) / 8
                 else:
                     done = pending.popleft()
                     taken -= len(done)

@@ -182,6 +182,51 @@ def test_the_writer_prepares_files_itself_while_its_workers_are_behind(
     assert made().FILES == made().ARCHITECTURES == 1024
 
 
+def test_the_writer_stops_taking_files_once_its_workers_remember_most_of_theirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Three configs over and over (Hub-like repetition at its most): the worker soon finds
+    # nearly every file among those it remembers, where the writer, which remembers fewer and
+    # sees few, would convert it again. So the writer takes files while the worker starts,
+    # then no more, although it reads results faster than the worker can send them.
+    from reliability_support import write_config_variants
+
+    from genz_catalog import admin
+
+    three = [str(p) for p in write_config_variants(tmp_path / "configs", "again", 3)]
+    paths = three * 300
+    made = admin._writer_preparer
+    taken: list[str] = []
+
+    def counting():
+        preparer = made()
+        prepare_file = preparer.prepare_file
+        preparer.prepare_file = lambda path, opened=None: (
+            taken.append(str(path)) or prepare_file(path, opened)
+        )
+        return preparer
+
+    monkeypatch.setattr(admin, "_writer_preparer", counting)
+    streamed = list(
+        admin._in_workers(iter(paths), 1, task_size=4, files_in_flight=8, writer_takes=2)
+    )
+    assert [path for path, _, _ in streamed] == paths
+    assert streamed[:6] == [admin._read_and_prepare(path) for path in paths[:6]]
+    assert 8 <= len(taken) <= 100, len(taken)
+
+
+def test_a_preparer_counts_the_files_it_remembers(tmp_path: Path):
+    from reliability_support import write_config_variants
+
+    from genz_catalog.catalog.prepared import BulkPreparer
+
+    two = write_config_variants(tmp_path / "configs", "count", 2)
+    preparer = BulkPreparer()
+    for path in [*two, *two, two[0]]:
+        preparer.prepare_file(path)
+    assert (preparer.files_prepared, preparer.files_remembered) == (5, 3)
+
+
 def test_import_config_files_looks_ids_up_per_batch_not_per_file(tmp_path: Path):
     from reliability_support import write_config_variants
 

@@ -209,6 +209,9 @@ class BulkPreparer:
 
     def __init__(self, source: str = "local") -> None:
         self.source = source
+        #: Files prepared, and how many of them were remembered (not parsed again).
+        self.files_prepared = 0
+        self.files_remembered = 0
         # file bytes' digest ->
         # (architecture key, _name_or_path, packed config text, hash, config document key)
         self._files: OrderedDict[bytes, tuple[bytes, Any, str | bytes, str, bytes]] = OrderedDict()
@@ -226,10 +229,12 @@ class BulkPreparer:
         data, name = read_config_bytes(path, opened)
         key = hashlib.blake2b(data, digest_size=16).digest()
         known = self._files.get(key)
+        self.files_prepared += 1
         if known is not None:
             architecture, name_or_path, packed, hash_, document_key = known
             template = self._architectures.get(architecture)
             if template is not None:  # else that conversion is forgotten: convert again
+                self.files_remembered += 1
                 self._files.move_to_end(key)
                 self._architectures.move_to_end(architecture)
                 # Naming a file needs only its _name_or_path (config_model_id).
