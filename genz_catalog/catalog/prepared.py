@@ -33,7 +33,7 @@ from .config_files import (
     config_model_id,
     read_config_bytes,
 )
-from .ids import canonical_hash, config_hash, validate_model_id
+from .ids import canonical_hash, validate_model_id
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -107,14 +107,14 @@ def prepare_model(
     model_name: str | None,
     *,
     db: sqlite_utils.Database | None = None,
-    config_json: str | None = None,
+    encoded: tuple[str, str] | None = None,
 ) -> PreparedModel:
     """Validate and convert one model (no transaction): from a Hugging Face ``config``, or an
     already converted ``record`` (whose ``config`` is the raw source).
 
-    ``config_json``: ``config``'s text as stored (``dumps_strict(config, sort_keys=True)``),
-    given by a caller that has checked ``config`` against the limits and found no NaN or
-    Infinity (:class:`BulkPreparer`), so neither the check nor the encoding is done again.
+    ``encoded``: ``config``'s stored text and hash (:func:`stored_config_and_hash`), given by
+    a caller that has checked ``config`` against the limits and found no NaN or Infinity
+    (:class:`BulkPreparer`), so neither the check nor the encoding is done again.
 
     With ``db``, a case variant of a stored id is converted under the stored spelling (the id
     is part of the GenZ config, so identical content stays "unchanged"). Without it (a worker
@@ -137,13 +137,13 @@ def prepare_model(
             raise InvalidInputError(f"{model_id}: config must be a JSON object")
         # Limits first: a config nested 1,000 deep or holding NaN must be refused with a
         # reason, before the converter or json.dumps meets it.
-        non_finite = config_json is None and check_config_limits(model_id, config)
+        non_finite = encoded is None and check_config_limits(model_id, config)
         record = convert_hf_config(dict(config), model_id=model_id)
         raw_config = dict(config)
     else:
         raw_config = dict(record.get("config") or config or {})
         non_finite = check_config_limits(model_id, raw_config)
-        config_json = None  # a record's source config is encoded here
+        encoded = None  # a record's source config is encoded here
     check_bounds(model_id, record)
     # Stored strictly: NaN/Infinity become strings (SQLite's JSON functions refuse them).
     strict_warnings: list[str] = []
@@ -162,10 +162,7 @@ def prepare_model(
         record.get("genz_kwargs") or {}, sort_keys=True
     )
     content["warnings_json"] = json.dumps(list(record.get("warnings") or []) + strict_warnings)
-    if config_json is None:
-        config_json = _limits.dumps_strict(raw_config, sort_keys=True)
-    content["config_json"] = config_json
-    content["config_hash"] = config_hash(raw_config)
+    content["config_json"], content["config_hash"] = encoded or stored_config_and_hash(raw_config)
     return PreparedModel(content, name_given=model_name is not None)
 
 
@@ -257,7 +254,7 @@ class BulkPreparer:
         if template is None:
             # Checked (config_from_bytes) and encoded above, without NaN or Infinity.
             prepared = prepare_model(
-                model_id, config, None, self.source, None, config_json=config_json
+                model_id, config, None, self.source, None, encoded=(config_json, hash_)
             )
             template = self._template(prepared)
             remember(self._architectures, architecture, template, self.ARCHITECTURES)
@@ -294,8 +291,9 @@ class BulkPreparer:
 
 def stored_config_and_hash(config: Mapping[str, Any]) -> tuple[str, str]:
     """A parsed config's stored text, ``dumps_strict(config, sort_keys=True)``, and its
-    :func:`~.ids.config_hash`, from one encoding where it can (a bulk import does this for
-    every file: ~5 us a config of ~23). Raises :class:`InvalidInputError` for NaN or Infinity.
+    :func:`~.ids.config_hash`, from one encoding where it can (every write, and a bulk import
+    for every distinct file: ~5 us a config of ~23). Raises :class:`InvalidInputError` for
+    NaN or Infinity.
 
     The hashed form has no spaces after ``,`` and ``:``, the stored one has; when no key or
     string holds either character, every one of them in the text is a separator, and spacing
